@@ -1,0 +1,354 @@
+/* nnc: neural networks in C, with Keras's workflow.
+ *
+ * Build a model (Sequential or functional), compile it with a loss, an optimizer and metrics,
+ * fit it, evaluate it, predict with it, save and load it. Words and defaults are Keras 3's.
+ *
+ *     #include <nnc.h>
+ *     nnc_model *m = nnc_model_new("digits");
+ *     nnc_input(m, (int[]){64}, 1, NULL);
+ *     nnc_dense_opts d = nnc_dense_opts_default(25);
+ *     d.activation = NNC_ACT_RELU; d.name = "layer_1";
+ *     nnc_dense(m, NNC_PREV, &d);                     // Sequential: follows the previous layer
+ *     ...
+ *     nnc_compile_opts c = nnc_compile_opts_default();
+ *     c.loss = nnc_loss_default(NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
+ *     c.loss.from_logits = true;
+ *     c.optimizer = nnc_adam_default();
+ *     c.metrics[c.n_metrics++] = NNC_METRIC_ACCURACY;
+ *     if (nnc_compile(m, &c) != NNC_OK) fprintf(stderr, "%s\n", nnc_last_error(m));
+ *     nnc_fit_opts f = nnc_fit_opts_default(); f.epochs = 100;
+ *     nnc_history *h = NULL;
+ *     nnc_fit(m, x, y, n, &f, &h);
+ *
+ * examples/quickstart.c is the complete program. Conventions:
+ * - Errors are values: functions return nnc_status; the message is in nnc_last_error(model).
+ *   Builder calls are "sticky": after a failed call, later builder calls on the same model
+ *   return NNC_NONE and nnc_compile returns the first error.
+ * - Data is float32, row-major, one row per example. A row of x holds the features of every
+ *   model input in input order; y holds one label per row (sparse categorical) or the
+ *   output's values per row.
+ * - No global state: models are independent and may train at once in different threads.
+ */
+#ifndef NNC_H
+#define NNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NNC_VERSION_STRING "0.1.0"
+
+/* ---- status ---------------------------------------------------------------------------- */
+
+typedef enum {
+    NNC_OK = 0,
+    NNC_ERR_ARG,      /* a bad argument: a value out of range, a name that is not known */
+    NNC_ERR_SHAPE,    /* shapes that cannot connect */
+    NNC_ERR_STATE,    /* a call out of order: fit before compile, build after compile */
+    NNC_ERR_DATA,     /* bad training data: NaN/Inf, a label out of range */
+    NNC_ERR_NUMERIC,  /* training diverged: the loss became NaN or infinite */
+    NNC_ERR_IO,       /* a file could not be read or written */
+    NNC_ERR_FORMAT,   /* a file is malformed */
+    NNC_ERR_NOMEM,    /* out of memory */
+    NNC_STATUS_COUNT
+} nnc_status;
+
+/* A short constant description of a status ("shape mismatch", ...). */
+const char *nnc_status_str(nnc_status s);
+
+/* Message buffer for calls that can fail before an object exists (load, from_spec). */
+typedef struct {
+    char message[512];
+} nnc_error;
+
+/* ---- enumerations (the names are Keras's) ---------------------------------------------- */
+
+typedef enum {
+    NNC_ACT_LINEAR,
+    NNC_ACT_SIGMOID,
+    NNC_ACT_RELU,
+    NNC_ACT_TANH,
+    NNC_ACT_SOFTMAX,
+    NNC_ACT_LEAKY_RELU,   /* negative slope 0.2 (keras.activations.leaky_relu) */
+    NNC_ACT_ELU,          /* alpha 1 */
+    NNC_ACT_SELU,
+    NNC_ACT_GELU,         /* exact erf form */
+    NNC_ACT_SWISH,        /* x * sigmoid(x), also "silu" */
+    NNC_ACT_SOFTPLUS,
+    NNC_ACT_HARD_SIGMOID, /* relu6(x + 3) / 6 */
+    NNC_ACT_SOFTSIGN,
+    NNC_ACT_EXPONENTIAL,
+    NNC_ACT_COUNT
+} nnc_activation;
+
+/* Keras's name of an activation ("relu"). */
+const char *nnc_activation_name(nnc_activation a);
+/* Parses a Keras activation name (also "silu" for swish); NNC_ERR_ARG when unknown. */
+nnc_status nnc_activation_parse(const char *name, nnc_activation *out);
+
+typedef enum {
+    NNC_INIT_GLOROT_UNIFORM,
+    NNC_INIT_GLOROT_NORMAL,
+    NNC_INIT_HE_UNIFORM,
+    NNC_INIT_HE_NORMAL,
+    NNC_INIT_LECUN_NORMAL,
+    NNC_INIT_LECUN_UNIFORM,
+    NNC_INIT_RANDOM_NORMAL,  /* mean a, stddev b (Keras: 0, 0.05) */
+    NNC_INIT_RANDOM_UNIFORM, /* minval a, maxval b (Keras: -0.05, 0.05) */
+    NNC_INIT_ZEROS,
+    NNC_INIT_ONES,
+    NNC_INIT_CONSTANT,       /* value a */
+    NNC_INIT_COUNT
+} nnc_init_kind;
+
+typedef struct {
+    nnc_init_kind kind;
+    float a, b; /* parameters of random_normal, random_uniform and constant */
+} nnc_initializer;
+
+/* An initializer with Keras's default parameters. */
+nnc_initializer nnc_initializer_default(nnc_init_kind kind);
+/* Keras's snake_case name ("glorot_uniform"). */
+const char *nnc_init_name(nnc_init_kind k);
+/* Parses a Keras initializer name; NNC_ERR_ARG when unknown. */
+nnc_status nnc_init_parse(const char *name, nnc_init_kind *out);
+
+/* ---- building a model ------------------------------------------------------------------ */
+
+typedef struct nnc_model nnc_model;
+
+/* A symbolic tensor in the model's graph (Keras's KerasTensor): the output of a layer. */
+typedef int nnc_node;
+#define NNC_NONE (-1) /* returned by a builder call that failed */
+#define NNC_PREV (-2) /* as an input: the output of the most recently added layer (Sequential) */
+#define NNC_MAX_RANK 4 /* dimensions of one example, batch axis not counted */
+
+/* A new empty model. name may be NULL (Keras's default: "sequential" or "functional"). */
+nnc_model *nnc_model_new(const char *name);
+/* Frees the model and everything it owns. NULL is fine. */
+void nnc_model_free(nnc_model *m);
+/* The message of the last error on this model ("" when none). */
+const char *nnc_last_error(const nnc_model *m);
+
+/* Keras's Input(shape): one example's shape, batch axis excluded. name may be NULL. */
+nnc_node nnc_input(nnc_model *m, const int *shape, int rank, const char *name);
+
+typedef struct {
+    int units;
+    nnc_activation activation;       /* default linear */
+    bool use_bias;                   /* default true */
+    nnc_initializer kernel_initializer; /* default glorot_uniform */
+    nnc_initializer bias_initializer;   /* default zeros */
+    const char *name;                /* NULL: "dense", "dense_1", ... as Keras names them */
+} nnc_dense_opts;
+
+/* Dense options with Keras's defaults. */
+nnc_dense_opts nnc_dense_opts_default(int units);
+/* Keras's Dense: y = activation(x·W + b), W [in, units]; applies to the last axis of x. */
+nnc_node nnc_dense(nnc_model *m, nnc_node x, const nnc_dense_opts *o);
+/* Keras's Activation layer. */
+nnc_node nnc_activation_layer(nnc_model *m, nnc_node x, nnc_activation a, const char *name);
+/* Keras's Add: elementwise sum of n inputs of one shape. */
+nnc_node nnc_add(nnc_model *m, const nnc_node *xs, int n, const char *name);
+/* Keras's Concatenate along axis, counted as Keras does (-1 the last; 1 the first after the batch). */
+nnc_node nnc_concatenate(nnc_model *m, const nnc_node *xs, int n, int axis, const char *name);
+/* Declares the model's outputs (functional models). Sequential models need not call it:
+ * the last layer added is the output. */
+nnc_status nnc_set_outputs(nnc_model *m, const nnc_node *outs, int n);
+/* Seeds the model's random generator (initial weights, shuffling). Default seed 0. */
+void nnc_model_set_seed(nnc_model *m, uint64_t seed);
+
+/* ---- compile --------------------------------------------------------------------------- */
+
+typedef enum {
+    NNC_LOSS_MEAN_SQUARED_ERROR,
+    NNC_LOSS_MEAN_ABSOLUTE_ERROR,
+    NNC_LOSS_HUBER,
+    NNC_LOSS_BINARY_CROSSENTROPY,
+    NNC_LOSS_CATEGORICAL_CROSSENTROPY,
+    NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+    NNC_LOSS_COUNT
+} nnc_loss_kind;
+
+typedef struct {
+    nnc_loss_kind kind;
+    bool from_logits; /* cross-entropies: the output is a logit, not a probability */
+    float delta;      /* Huber: default 1.0 */
+} nnc_loss;
+
+/* A loss with Keras's defaults (from_logits false, Huber delta 1). */
+nnc_loss nnc_loss_default(nnc_loss_kind kind);
+/* Keras's function name ("sparse_categorical_crossentropy"). */
+const char *nnc_loss_name(nnc_loss_kind k);
+/* Parses a Keras loss name or alias ("mse", "bce", ...); NNC_ERR_ARG when unknown. */
+nnc_status nnc_loss_parse(const char *name, nnc_loss_kind *out);
+
+typedef enum { NNC_OPT_SGD, NNC_OPT_ADAM, NNC_OPT_COUNT } nnc_optimizer_kind;
+
+typedef struct {
+    nnc_optimizer_kind kind;
+    float learning_rate; /* SGD 0.01, Adam 0.001 */
+    float momentum;      /* SGD: default 0 */
+    bool nesterov;       /* SGD: default false */
+    float beta_1;        /* Adam: 0.9 */
+    float beta_2;        /* Adam: 0.999 */
+    float epsilon;       /* Adam: 1e-7 */
+} nnc_optimizer;
+
+/* Keras's SGD() and Adam() defaults. */
+nnc_optimizer nnc_sgd_default(void);
+nnc_optimizer nnc_adam_default(void);
+/* Keras's name ("sgd", "adam"). */
+const char *nnc_optimizer_name(nnc_optimizer_kind k);
+
+typedef enum {
+    NNC_METRIC_ACCURACY, /* binary, sparse categorical or categorical, chosen from the loss */
+    NNC_METRIC_MSE,
+    NNC_METRIC_MAE,
+    NNC_METRIC_COUNT
+} nnc_metric;
+
+/* Keras's name of a metric ("accuracy", "mse", "mae"). */
+const char *nnc_metric_name(nnc_metric k);
+/* Parses a metric name ("accuracy"/"acc", "mse", "mae", long forms too). */
+nnc_status nnc_metric_parse(const char *name, nnc_metric *out);
+
+#define NNC_MAX_METRICS 8
+
+typedef struct {
+    nnc_loss loss;
+    nnc_optimizer optimizer;
+    nnc_metric metrics[NNC_MAX_METRICS];
+    int n_metrics;
+} nnc_compile_opts;
+
+/* MSE loss, Adam, no metrics. */
+nnc_compile_opts nnc_compile_opts_default(void);
+/* Checks the graph, infers shapes, plans parameter memory and initialises the weights.
+ * Fails with NNC_ERR_SHAPE when the loss does not fit the output. */
+nnc_status nnc_compile(nnc_model *m, const nnc_compile_opts *o);
+
+/* ---- logs and history ------------------------------------------------------------------ */
+
+#define NNC_MAX_LOGS 16
+
+/* Named values of one epoch or one evaluation: "loss", "accuracy", "val_loss", ... */
+typedef struct {
+    int count;
+    char names[NNC_MAX_LOGS][32];
+    double values[NNC_MAX_LOGS];
+} nnc_logs;
+
+/* The value named key; NAN when absent. */
+double nnc_logs_get(const nnc_logs *l, const char *key);
+
+typedef struct nnc_history nnc_history;
+
+/* Number of epochs recorded. */
+int nnc_history_epochs(const nnc_history *h);
+/* The logs of epoch e (0-based), NULL when out of range. */
+const nnc_logs *nnc_history_logs(const nnc_history *h, int e);
+/* Frees a history. NULL is fine. */
+void nnc_history_free(nnc_history *h);
+
+/* ---- fit, evaluate, predict -------------------------------------------------------------- */
+
+/* Called after every epoch with its logs; return true to stop training. */
+typedef bool (*nnc_epoch_callback)(void *user, int epoch, const nnc_logs *logs);
+
+typedef struct {
+    int epochs;               /* 1 */
+    int batch_size;           /* 32 */
+    bool shuffle;             /* true: reshuffled each epoch from the model's RNG */
+    float validation_split;   /* 0: the last fraction of (x, y), taken before shuffling */
+    const float *validation_x; /* explicit validation data, overrides validation_split */
+    const float *validation_y;
+    size_t validation_n;
+    int64_t seed;             /* >= 0: reseeds the model's RNG first; -1 (default): leave it */
+    int verbose;              /* 0 silent, 1 progress bar (default), 2 one line per epoch */
+    FILE *out;                /* where verbose output goes; NULL: stdout */
+    nnc_epoch_callback on_epoch_end;
+    void *user;
+} nnc_fit_opts;
+
+/* Keras's fit defaults. */
+nnc_fit_opts nnc_fit_opts_default(void);
+/* Trains on n examples. *history (optional) receives the per-epoch logs; free it with
+ * nnc_history_free. Stops with NNC_ERR_NUMERIC, naming the epoch and batch, when the loss
+ * becomes NaN or infinite; the weights are then those before the failing step. */
+nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n,
+                   const nnc_fit_opts *o, nnc_history **history);
+/* Loss and metrics over n examples in inference mode, batch by batch (batch_size <= 0: 32). */
+nnc_status nnc_evaluate(nnc_model *m, const float *x, const float *y, size_t n, int batch_size,
+                        nnc_logs *out);
+/* Writes the model's output for n examples to out [n, nnc_output_size(m)]. Like Keras, a
+ * model trained from logits predicts logits: apply nnc_softmax_rows/nnc_sigmoid yourself. */
+nnc_status nnc_predict(nnc_model *m, const float *x, size_t n, float *out);
+/* Features per example over all inputs, and output values per example. */
+size_t nnc_input_size(const nnc_model *m);
+size_t nnc_output_size(const nnc_model *m);
+
+/* In-place softmax of each of the n rows of k values, and elementwise sigmoid. */
+void nnc_softmax_rows(float *v, size_t n, size_t k);
+void nnc_sigmoid(float *v, size_t n);
+
+/* ---- inspection ------------------------------------------------------------------------ */
+
+/* Prints Keras's summary table (Layer (type), Output Shape, Param #, totals). */
+nnc_status nnc_summary(nnc_model *m, FILE *f);
+/* Number of variables (kernels, biases, ...) and their names ("layer_1.kernel"). */
+int nnc_variable_count(const nnc_model *m);
+const char *nnc_variable_name(const nnc_model *m, int i);
+/* Shape of variable i; returns its rank. */
+int nnc_variable_shape(const nnc_model *m, int i, int shape[NNC_MAX_RANK]);
+/* Copies a variable's values out of / into the model (n must equal its size). */
+nnc_status nnc_get_variable(nnc_model *m, const char *name, float *out, size_t n);
+nnc_status nnc_set_variable(nnc_model *m, const char *name, const float *in, size_t n);
+/* Total number of parameters (after compile). */
+size_t nnc_param_count(const nnc_model *m);
+
+/* ---- data ------------------------------------------------------------------------------ */
+
+typedef struct {
+    float *x;        /* [n, features], row-major */
+    float *y;        /* [n, targets] */
+    size_t n, features, targets;
+} nnc_dataset;
+
+/* Loads a bundled dataset by name ("digits", "digits_01", "digits_multilabel", "iris", "wine",
+ * "breast_cancer", "diabetes"; found through $NNC_DATA_DIR, the source tree or the install
+ * prefix) or a CSV file (.csv or .csv.gz, a header row, numbers only) whose last `targets`
+ * columns are the targets (0: the dataset's own count, 1 for a CSV). Values are as stored. */
+nnc_status nnc_dataset_load(const char *name_or_path, int targets, nnc_dataset *out,
+                            nnc_error *err);
+/* A seeded random sample of test_fraction of the rows goes to test, the rest (in their
+ * original order) to train; both are new copies to free. */
+nnc_status nnc_dataset_split(const nnc_dataset *d, double test_fraction, uint64_t seed,
+                             nnc_dataset *train, nnc_dataset *test, nnc_error *err);
+/* Frees a dataset's arrays and zeroes it. */
+void nnc_dataset_free(nnc_dataset *d);
+
+/* ---- files ----------------------------------------------------------------------------- */
+
+typedef struct {
+    bool include_optimizer; /* true: optimizer state is saved too (resumable) */
+} nnc_save_opts;
+
+/* include_optimizer = true. */
+nnc_save_opts nnc_save_opts_default(void);
+/* Saves as a safetensors file (docs/FORMAT.md): architecture, compile config, weights and
+ * optimizer state. Atomic: a failed save leaves an existing file untouched. o may be NULL. */
+nnc_status nnc_model_save(nnc_model *m, const char *path, const nnc_save_opts *o);
+/* Loads a model saved by nnc_model_save, compiled and ready to predict or train further.
+ * NULL on failure, with the reason (naming the file) in err (which may be NULL). */
+nnc_model *nnc_model_load(const char *path, nnc_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,226 @@
+/* The model object: creation, errors, and the growable arrays of nodes, layers and parameters
+ * that builder calls append to. Compiling and running the graph is in src/train/. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "model_impl.h"
+#include "layers_impl.h"
+
+static const char *const status_text[NNC_STATUS_COUNT] = {
+    [NNC_OK] = "ok",
+    [NNC_ERR_ARG] = "invalid argument",
+    [NNC_ERR_SHAPE] = "shape mismatch",
+    [NNC_ERR_STATE] = "call out of order",
+    [NNC_ERR_DATA] = "invalid data",
+    [NNC_ERR_NUMERIC] = "non-finite loss",
+    [NNC_ERR_IO] = "input/output error",
+    [NNC_ERR_FORMAT] = "malformed file",
+    [NNC_ERR_NOMEM] = "out of memory",
+};
+
+const char *nnc_status_str(nnc_status s) {
+    return (unsigned)s < NNC_STATUS_COUNT ? status_text[s] : "unknown status";
+}
+
+nnc_model *nnc_model_new(const char *name) {
+    nnc_model *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    if (name) snprintf(m->name, sizeof m->name, "%s", name);
+    m->last = NNC_NONE;
+    m->fused_loss_node = -1;
+    nnc_rng_seed(&m->rng, 0);
+    return m;
+}
+
+void nnc_model_free(nnc_model *m) {
+    if (!m) return;
+    free(m->nodes);
+    free(m->layers);
+    free(m->params);
+    free(m->tape);
+    free(m->param_arena);
+    free(m->grad_arena);
+    free(m->opt_slots);
+    free(m->act_arena);
+    free(m->batch_y);
+    free(m);
+}
+
+const char *nnc_last_error(const nnc_model *m) { return m ? m->error : "no model"; }
+
+void nnc_model_set_seed(nnc_model *m, uint64_t seed) { nnc_rng_seed(&m->rng, seed); }
+
+nnc_status nnc_fail(nnc_model *m, nnc_status st, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->error, sizeof m->error, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+size_t nnc_shape_size(const nnc_shape *s) {
+    size_t n = 1;
+    for (int i = 0; i < s->rank; i++) n *= (size_t)s->dim[i];
+    return n;
+}
+
+int nnc_shape_eq(const nnc_shape *a, const nnc_shape *b) {
+    if (a->rank != b->rank) return 0;
+    for (int i = 0; i < a->rank; i++)
+        if (a->dim[i] != b->dim[i]) return 0;
+    return 1;
+}
+
+void nnc_shape_str(const nnc_shape *s, int batched, char *buf, size_t n) {
+    size_t len = (size_t)snprintf(buf, n, "(%s", batched ? "None" : "");
+    for (int i = 0; i < s->rank && len < n; i++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%d", (batched || i) ? ", " : "",
+                                s->dim[i]);
+    if (len < n) snprintf(buf + len, n - len, "%s)", !batched && s->rank == 1 ? "," : "");
+}
+
+/* Grows an array of `size`-byte elements to hold at least need elements. */
+static int grow(void **p, int *cap, int need, size_t size) {
+    if (need <= *cap) return 0;
+    int nc = *cap ? *cap * 2 : 16;
+    while (nc < need) nc *= 2;
+    void *q = realloc(*p, (size_t)nc * size);
+    if (!q) return -1;
+    *p = q;
+    *cap = nc;
+    return 0;
+}
+
+int nnc_graph_node(nnc_model *m, nnc_op op, const int *in, int n_in, const nnc_shape *shape,
+                   int batched) {
+    if (grow((void **)&m->nodes, &m->cap_nodes, m->n_nodes + 1, sizeof *m->nodes)) {
+        m->sticky = nnc_fail(m, NNC_ERR_NOMEM, "out of memory building the graph");
+        return -1;
+    }
+    nnc_node_rec *n = &m->nodes[m->n_nodes];
+    memset(n, 0, sizeof *n);
+    n->op = op;
+    n->n_in = n_in;
+    for (int i = 0; i < n_in; i++) n->in[i] = in[i];
+    n->shape = *shape;
+    n->batched = batched;
+    n->layer = m->n_layers - 1;
+    n->param = -1;
+    n->input_index = -1;
+    return m->n_nodes++;
+}
+
+int nnc_graph_op(nnc_model *m, nnc_op op, const int *in, int n_in, nnc_op_attr attr) {
+    char err[256] = "";
+    nnc_shape s = {0};
+    int batched = 1;
+    if (nnc_op_table[op]->infer(m, in, n_in, &attr, &s, &batched, err, sizeof err)) {
+        const char *ln = m->n_layers ? m->layers[m->n_layers - 1].name : "?";
+        m->sticky = nnc_fail(m, NNC_ERR_SHAPE, "layer '%s': %s", ln, err);
+        return -1;
+    }
+    int id = nnc_graph_node(m, op, in, n_in, &s, batched);
+    if (id >= 0) m->nodes[id].attr = attr;
+    return id;
+}
+
+int nnc_graph_resolve(nnc_model *m, nnc_node x, const char *who) {
+    if (x == NNC_PREV) x = m->last;
+    if (x < 0 || x >= m->n_nodes || !m->nodes[x].batched) {
+        m->sticky = nnc_fail(m, NNC_ERR_ARG,
+                             x == NNC_NONE && m->n_nodes == 0
+                                 ? "%s: the model has no input yet (call nnc_input first)"
+                                 : "%s: input is not a tensor of this model",
+                             who);
+        return -1;
+    }
+    return x;
+}
+
+static int valid_name(const char *s) {
+    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_')) return 0;
+    for (; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
+            return 0;
+    return 1;
+}
+
+int nnc_find_layer(const nnc_model *m, const char *name) {
+    for (int i = 0; i < m->n_layers; i++)
+        if (!strcmp(m->layers[i].name, name)) return i;
+    return -1;
+}
+
+int nnc_layer_begin(nnc_model *m, nnc_layer_kind kind, const char *name) {
+    if (m->sticky) return -1;
+    if (m->compiled) {
+        m->sticky = nnc_fail(m, NNC_ERR_STATE, "cannot add a layer to a compiled model");
+        return -1;
+    }
+    char buf[NNC_NAME_MAX];
+    if (name) {
+        if (strlen(name) >= NNC_NAME_MAX || !valid_name(name) || !strcmp(name, "optimizer")) {
+            m->sticky = nnc_fail(m, NNC_ERR_ARG,
+                                 "layer name '%.80s' is not valid (letters, digits and '_', "
+                                 "not starting with a digit, at most %d characters, not "
+                                 "'optimizer')", name, NNC_NAME_MAX - 1);
+            return -1;
+        }
+        if (nnc_find_layer(m, name) >= 0) {
+            m->sticky = nnc_fail(m, NNC_ERR_ARG, "layer name '%s' is used twice", name);
+            return -1;
+        }
+        snprintf(buf, sizeof buf, "%s", name);
+    } else {
+        /* Keras: "dense", "dense_1", ... counting layers of the class, skipping taken names. */
+        const char *stem = nnc_layer_stem(kind);
+        for (int k = 0;; k++) {
+            if (k == 0) snprintf(buf, sizeof buf, "%s", stem);
+            else snprintf(buf, sizeof buf, "%s_%d", stem, k);
+            if (nnc_find_layer(m, buf) < 0) break;
+        }
+    }
+    if (grow((void **)&m->layers, &m->cap_layers, m->n_layers + 1, sizeof *m->layers)) {
+        m->sticky = nnc_fail(m, NNC_ERR_NOMEM, "out of memory adding a layer");
+        return -1;
+    }
+    nnc_layer_rec *l = &m->layers[m->n_layers];
+    memset(l, 0, sizeof *l);
+    l->kind = kind;
+    snprintf(l->name, sizeof l->name, "%s", buf);
+    l->output = -1;
+    l->first_param = m->n_params;
+    return m->n_layers++;
+}
+
+void nnc_layer_end(nnc_model *m, int layer, int output) {
+    nnc_layer_rec *l = &m->layers[layer];
+    l->output = output;
+    l->n_params = m->n_params - l->first_param;
+    m->last = output;
+}
+
+int nnc_layer_param(nnc_model *m, int layer, const char *var, const nnc_shape *shape,
+                    nnc_initializer init, int fan_in, int fan_out) {
+    if (grow((void **)&m->params, &m->cap_params, m->n_params + 1, sizeof *m->params)) {
+        m->sticky = nnc_fail(m, NNC_ERR_NOMEM, "out of memory adding a parameter");
+        return -1;
+    }
+    int node = nnc_graph_node(m, NNC_OP_PARAM, NULL, 0, shape, 0);
+    if (node < 0) return -1;
+    nnc_param_rec *p = &m->params[m->n_params];
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s.%s", m->layers[layer].name, var);
+    p->var = var;
+    p->shape = *shape;
+    p->size = nnc_shape_size(shape);
+    p->node = node;
+    p->layer = layer;
+    p->init = init;
+    p->fan_in = fan_in;
+    p->fan_out = fan_out;
+    m->nodes[node].param = m->n_params++;
+    return node;
+}

@@ -1,0 +1,142 @@
+/* Internal structures of a model: the graph of nodes, the layers that created them, the
+ * parameters, and the plan (tape order, buffers) made by compile. Shared by every part of
+ * src/; never exposed to users (include/nnc.h only forward-declares nnc_model). */
+#ifndef NNC_MODEL_IMPL_H
+#define NNC_MODEL_IMPL_H
+
+#include "nnc.h"
+#include "rng.h"
+#include "../ops/ops.h"
+
+#define NNC_MAX_INPUTS 8   /* inputs of one node (Add, Concatenate) */
+#define NNC_NAME_MAX 64
+#define NNC_ERR_MAX 512
+
+size_t nnc_shape_size(const nnc_shape *s);
+int nnc_shape_eq(const nnc_shape *a, const nnc_shape *b);
+/* "(None, 26, 26, 32)" for a batched shape, "(3, 4)" for a parameter. */
+void nnc_shape_str(const nnc_shape *s, int batched, char *buf, size_t n);
+
+/* A node of the graph: a value produced by one op. Activations are batched (a leading batch
+ * axis of the planned size); parameters are not. */
+typedef struct {
+    nnc_op op;
+    int in[NNC_MAX_INPUTS];
+    int n_in;
+    nnc_shape shape;
+    int batched;
+    int layer;        /* the layer that created it, -1 for none */
+    nnc_op_attr attr; /* per-op settings (activation, axis) */
+    int param;        /* NNC_OP_PARAM: index into model->params */
+    int input_index;  /* NNC_OP_INPUT: index among the model's inputs */
+    /* planned by compile / plan: */
+    int live;         /* reachable from an output */
+    int needs_grad;   /* some parameter lies upstream */
+    int skip_backward;/* its gradient is produced by a fused loss instead */
+    float *value;     /* [batch, shape] or [shape] */
+    float *grad;
+} nnc_node_rec;
+
+typedef enum {
+    NNC_LAYER_INPUT,
+    NNC_LAYER_DENSE,
+    NNC_LAYER_ACTIVATION,
+    NNC_LAYER_ADD,
+    NNC_LAYER_CONCATENATE,
+    NNC_LAYER_KIND_COUNT
+} nnc_layer_kind;
+
+/* Keras's class name ("Dense") and the snake_case stem of default names ("dense"). */
+const char *nnc_layer_class(nnc_layer_kind k);
+const char *nnc_layer_stem(nnc_layer_kind k);
+
+typedef struct {
+    nnc_layer_kind kind;
+    char name[NNC_NAME_MAX];
+    int inputs[NNC_MAX_INPUTS]; /* input nodes */
+    int n_inputs;
+    int output;                 /* output node */
+    int first_param, n_params;  /* range in model->params */
+    union {
+        nnc_dense_opts dense;   /* name pointer cleared: the name lives above */
+        nnc_activation activation;
+        int axis;
+    } cfg;
+} nnc_layer_rec;
+
+typedef struct {
+    char name[2 * NNC_NAME_MAX]; /* "layer_1.kernel" */
+    const char *var;             /* "kernel", "bias" */
+    nnc_shape shape;
+    size_t offset, size;         /* in floats, within the parameter arena */
+    int node;
+    int layer;
+    nnc_initializer init;
+    int fan_in, fan_out;
+} nnc_param_rec;
+
+typedef struct nnc_optimizer_state nnc_optimizer_state;
+
+struct nnc_model {
+    char name[NNC_NAME_MAX];
+    char error[NNC_ERR_MAX];
+    nnc_status sticky;         /* first builder error, returned again by compile */
+    nnc_rng rng;
+
+    nnc_node_rec *nodes;
+    int n_nodes, cap_nodes;
+    nnc_layer_rec *layers;
+    int n_layers, cap_layers;
+    nnc_param_rec *params;
+    int n_params, cap_params;
+    int inputs[NNC_MAX_INPUTS];
+    int n_inputs;
+    int outputs[NNC_MAX_INPUTS];
+    int n_outputs;
+    int last;                  /* output of the latest layer, for NNC_PREV */
+
+    /* compile */
+    int compiled;
+    nnc_compile_opts copts;
+    int fused_loss_node;       /* -1, or the logits node the loss reads instead of the output */
+    int *tape;                 /* live nodes in execution order */
+    int n_tape;
+    float *param_arena;        /* every parameter, contiguous */
+    float *grad_arena;         /* their gradients, same layout */
+    size_t n_param_floats;
+    float *opt_slots;          /* optimizer state: n_slots arenas of n_param_floats */
+    int n_slots;
+    int64_t iterations;        /* optimizer steps taken */
+    int epochs_done;
+
+    /* plan for a batch size */
+    int planned_batch;
+    float *act_arena;          /* values, then gradients, of batched nodes */
+    size_t act_floats;         /* floats of values (as many again of gradients) */
+    float *batch_y;            /* [batch, targets] gathered for the loss */
+};
+
+/* Records an error (printf-style) on the model and returns status. Keeps the first error of a
+ * builder sequence sticky. */
+nnc_status nnc_fail(nnc_model *m, nnc_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Graph construction used by layers: appends a node, returns its index or -1. */
+int nnc_graph_node(nnc_model *m, nnc_op op, const int *in, int n_in, const nnc_shape *shape,
+                   int batched);
+/* Resolves NNC_PREV and validates a node index; -1 with an error recorded when invalid. */
+int nnc_graph_resolve(nnc_model *m, nnc_node x, const char *who);
+
+/* Allocates activations for batch size n (no-op when already planned at least that large). */
+nnc_status nnc_plan(nnc_model *m, int batch);
+/* Runs the tape forward for a batch of n rows already gathered into the input nodes. */
+void nnc_forward(nnc_model *m, int n, int training);
+/* Zeroes the gradients and runs the tape backward (after the loss has seeded its gradient). */
+void nnc_backward(nnc_model *m, int n);
+/* Zeroes parameter and activation gradients. */
+void nnc_zero_grads(nnc_model *m, int n);
+
+/* Number of target values per example expected in y. */
+size_t nnc_target_size(const nnc_model *m);
+
+#endif

@@ -1,0 +1,154 @@
+/* Datasets as arrays: the bundled CSV sets by name, or any CSV file, split into features and
+ * targets; and the seeded train/test split. Parsing is in csv.c; IDX files come with the CLI. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "nnc.h"
+#include "csv.h"
+#include "../core/rng.h"
+
+static const struct {
+    const char *name;
+    int targets;
+} bundled[] = {
+    {"digits", 1}, {"digits_01", 1}, {"digits_multilabel", 3}, {"iris", 1},
+    {"wine", 1},   {"breast_cancer", 1}, {"diabetes", 1},
+};
+
+static void set_err(nnc_error *err, const char *msg) {
+    if (err) snprintf(err->message, sizeof err->message, "%s", msg);
+}
+
+/* Path of a bundled set's file: $NNC_DATA_DIR, then the source tree, then the install. */
+static int bundled_path(const char *name, char *path, size_t n) {
+    const char *dirs[3] = {getenv("NNC_DATA_DIR"), NNC_SOURCE_DATA_DIR, NNC_INSTALL_DATA_DIR};
+    for (int i = 0; i < 3; i++) {
+        if (!dirs[i] || !*dirs[i]) continue;
+        snprintf(path, n, "%s/%s.csv.gz", dirs[i], name);
+        if (access(path, R_OK) == 0) return 0;
+    }
+    return -1;
+}
+
+nnc_status nnc_dataset_load(const char *name_or_path, int targets, nnc_dataset *out,
+                            nnc_error *err) {
+    char path[4096], msg[512];
+    memset(out, 0, sizeof *out);
+    if (!name_or_path) {
+        set_err(err, "dataset: no name given");
+        return NNC_ERR_ARG;
+    }
+    const char *file = name_or_path;
+    for (size_t i = 0; i < sizeof bundled / sizeof *bundled; i++)
+        if (!strcmp(name_or_path, bundled[i].name)) {
+            if (bundled_path(name_or_path, path, sizeof path)) {
+                snprintf(msg, sizeof msg, "bundled dataset '%s' not found (set NNC_DATA_DIR to "
+                         "the folder holding %s.csv.gz)", name_or_path, name_or_path);
+                set_err(err, msg);
+                return NNC_ERR_IO;
+            }
+            file = path;
+            if (targets == 0) targets = bundled[i].targets;
+        }
+    if (targets == 0) targets = 1;
+    if (targets < 0) {
+        set_err(err, "dataset: targets must be >= 0");
+        return NNC_ERR_ARG;
+    }
+    nnc_csv csv;
+    if (nnc_csv_read(file, &csv, msg, sizeof msg)) {
+        set_err(err, msg);
+        return NNC_ERR_FORMAT;
+    }
+    if (csv.cols <= (size_t)targets) {
+        snprintf(msg, sizeof msg, "%.400s: %zu columns leave no features beside %d target(s)",
+                 file, csv.cols, targets);
+        set_err(err, msg);
+        nnc_csv_free(&csv);
+        return NNC_ERR_FORMAT;
+    }
+    size_t f = csv.cols - (size_t)targets, t = (size_t)targets;
+    out->x = malloc(csv.rows * f * sizeof(float));
+    out->y = malloc(csv.rows * t * sizeof(float));
+    if (!out->x || !out->y) {
+        nnc_csv_free(&csv);
+        nnc_dataset_free(out);
+        set_err(err, "dataset: out of memory");
+        return NNC_ERR_NOMEM;
+    }
+    for (size_t r = 0; r < csv.rows; r++) {
+        memcpy(out->x + r * f, csv.values + r * csv.cols, f * sizeof(float));
+        memcpy(out->y + r * t, csv.values + r * csv.cols + f, t * sizeof(float));
+    }
+    out->n = csv.rows;
+    out->features = f;
+    out->targets = t;
+    nnc_csv_free(&csv);
+    return NNC_OK;
+}
+
+void nnc_dataset_free(nnc_dataset *d) {
+    if (!d) return;
+    free(d->x);
+    free(d->y);
+    memset(d, 0, sizeof *d);
+}
+
+nnc_status nnc_dataset_split(const nnc_dataset *d, double test_fraction, uint64_t seed,
+                             nnc_dataset *train, nnc_dataset *test, nnc_error *err) {
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    if (!(test_fraction > 0.0 && test_fraction < 1.0)) {
+        set_err(err, "split: the test fraction must be in (0, 1)");
+        return NNC_ERR_ARG;
+    }
+    size_t nt = (size_t)(test_fraction * (double)d->n + 0.5);
+    if (nt == 0 || nt >= d->n) {
+        set_err(err, "split: too few rows for that test fraction");
+        return NNC_ERR_ARG;
+    }
+    /* Choose the test rows by a seeded partial Fisher–Yates, then keep both parts in the
+     * original row order so the split does not reorder data. */
+    size_t *perm = malloc(d->n * sizeof *perm);
+    unsigned char *is_test = calloc(d->n, 1);
+    if (!perm || !is_test) {
+        free(perm);
+        free(is_test);
+        set_err(err, "split: out of memory");
+        return NNC_ERR_NOMEM;
+    }
+    nnc_rng rng;
+    nnc_rng_seed(&rng, seed);
+    for (size_t i = 0; i < d->n; i++) perm[i] = i;
+    for (size_t i = 0; i < nt; i++) {
+        size_t j = i + (size_t)nnc_rng_below(&rng, d->n - i), t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+        is_test[perm[i]] = 1;
+    }
+    free(perm);
+    nnc_dataset *parts[2] = {train, test};
+    size_t counts[2] = {d->n - nt, nt};
+    for (int p = 0; p < 2; p++) {
+        parts[p]->features = d->features;
+        parts[p]->targets = d->targets;
+        parts[p]->x = malloc(counts[p] * d->features * sizeof(float));
+        parts[p]->y = malloc(counts[p] * d->targets * sizeof(float));
+        if (!parts[p]->x || !parts[p]->y) {
+            nnc_dataset_free(train);
+            nnc_dataset_free(test);
+            free(is_test);
+            set_err(err, "split: out of memory");
+            return NNC_ERR_NOMEM;
+        }
+    }
+    for (size_t r = 0; r < d->n; r++) {
+        nnc_dataset *p = parts[is_test[r]];
+        memcpy(p->x + p->n * d->features, d->x + r * d->features, d->features * sizeof(float));
+        memcpy(p->y + p->n * d->targets, d->y + r * d->targets, d->targets * sizeof(float));
+        p->n++;
+    }
+    free(is_test);
+    return NNC_OK;
+}

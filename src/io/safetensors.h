@@ -1,0 +1,63 @@
+/* Internal reader/writer for the safetensors format (weights and checkpoints).
+ * Out of scope: dtypes other than the five below (F16/BF16/BOOL/... are rejected by name),
+ * memory mapping, and lazy loading: a read loads the whole data section into memory. */
+#ifndef NNC_IO_SAFETENSORS_H
+#define NNC_IO_SAFETENSORS_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { NNC_ST_F32, NNC_ST_F64, NNC_ST_I64, NNC_ST_I32, NNC_ST_U8, NNC_ST_DTYPE_COUNT } nnc_st_dtype;
+
+#define NNC_ST_NAME_MAX 160 /* including the NUL */
+#define NNC_ST_MAX_NDIM 8
+
+typedef struct {
+    char name[NNC_ST_NAME_MAX];
+    nnc_st_dtype dtype;
+    int ndim;
+    int64_t shape[NNC_ST_MAX_NDIM];
+    const void *data;  /* little-endian element data */
+    size_t nbytes;     /* must equal prod(shape) * element size */
+} nnc_st_tensor;
+
+typedef struct { const char *key; const char *value; } nnc_st_meta;
+
+typedef struct {
+    /* Test-only fault injection: <0 off (default); >=0: the write fails once that many bytes
+     * have gone to the temporary file. */
+    long long fail_after_bytes;
+} nnc_st_write_opts;
+
+nnc_st_write_opts nnc_st_write_opts_default(void);
+
+/* Writes atomically: a temporary file next to `path` is filled, fsynced and renamed over it,
+ * so on failure the previous file (if any) is untouched. Data is laid out in order of
+ * decreasing element size (stable), as the reference implementation does, so every tensor's
+ * offset is a multiple of its element size. opts may be NULL. Returns 0, or -1 with err set. */
+int nnc_st_write(const char *path, const nnc_st_tensor *ts, size_t n, const nnc_st_meta *meta,
+                 size_t nmeta, const nnc_st_write_opts *opts, char *err, size_t errlen);
+
+typedef struct {
+    void *blob;              /* the data section (bytes after the header), malloc-aligned */
+    size_t bloblen;
+    nnc_st_tensor *tensors;  /* data points into blob; in header order */
+    size_t ntensors;
+    nnc_st_meta *meta;       /* owned copies of __metadata__ */
+    size_t nmeta;
+} nnc_st_file;
+
+/* Validates the whole file. A tensor's data is aligned for its type whenever its offset is a
+ * multiple of its element size (true for files from nnc_st_write and the reference writer);
+ * otherwise callers must memcpy. Returns 0, or -1 with err naming the file and problem and
+ * *out zeroed. nnc_st_parse does the same from memory, copying what it keeps. */
+int nnc_st_read(const char *path, nnc_st_file *out, char *err, size_t errlen);
+int nnc_st_parse(const void *buf, size_t len, const char *name_for_errors, nnc_st_file *out,
+                 char *err, size_t errlen);
+void nnc_st_free(nnc_st_file *f);
+
+const nnc_st_tensor *nnc_st_find(const nnc_st_file *f, const char *name);
+const char *nnc_st_meta_get(const nnc_st_file *f, const char *key);
+const char *nnc_st_dtype_name(nnc_st_dtype d); /* "F32", ...; "?" when out of range */
+size_t nnc_st_dtype_size(nnc_st_dtype d);      /* bytes per element; 0 when out of range */
+
+#endif

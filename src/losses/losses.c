@@ -1,0 +1,152 @@
+/* The losses of Keras 3 (keras/src/losses), each reduced by the mean over the batch, and for
+ * elementwise losses over the outputs too (Keras takes the mean over the last axis).
+ * From logits, the cross-entropies never take the log of a rounded probability:
+ *   binary:      max(z, 0) − z·y + log1p(e^−|z|)          ∂/∂z = σ(z) − y
+ *   categorical: logsumexp(z) − Σ y·z  (Σy = 1)           ∂/∂z = softmax(z)·Σy − y
+ * From probabilities they clip to [ε, 1 − ε] as Keras does, so their gradient vanishes where
+ * the clip is active; that is the unstable path the course warns about. Sums are in double. */
+#include <math.h>
+#include <string.h>
+#include "losses.h"
+
+static const char *const loss_names[NNC_LOSS_COUNT] = {
+    [NNC_LOSS_MEAN_SQUARED_ERROR] = "mean_squared_error",
+    [NNC_LOSS_MEAN_ABSOLUTE_ERROR] = "mean_absolute_error",
+    [NNC_LOSS_HUBER] = "huber",
+    [NNC_LOSS_BINARY_CROSSENTROPY] = "binary_crossentropy",
+    [NNC_LOSS_CATEGORICAL_CROSSENTROPY] = "categorical_crossentropy",
+    [NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY] = "sparse_categorical_crossentropy",
+};
+
+static const struct {
+    const char *alias;
+    nnc_loss_kind kind;
+} loss_aliases[] = {
+    {"mse", NNC_LOSS_MEAN_SQUARED_ERROR},           {"MeanSquaredError", NNC_LOSS_MEAN_SQUARED_ERROR},
+    {"mae", NNC_LOSS_MEAN_ABSOLUTE_ERROR},          {"MeanAbsoluteError", NNC_LOSS_MEAN_ABSOLUTE_ERROR},
+    {"huber_loss", NNC_LOSS_HUBER},                 {"Huber", NNC_LOSS_HUBER},
+    {"BinaryCrossentropy", NNC_LOSS_BINARY_CROSSENTROPY},
+    {"CategoricalCrossentropy", NNC_LOSS_CATEGORICAL_CROSSENTROPY},
+    {"SparseCategoricalCrossentropy", NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY},
+};
+
+const char *nnc_loss_name(nnc_loss_kind k) {
+    return (unsigned)k < NNC_LOSS_COUNT ? loss_names[k] : "?";
+}
+
+nnc_status nnc_loss_parse(const char *name, nnc_loss_kind *out) {
+    if (!name) return NNC_ERR_ARG;
+    for (int i = 0; i < NNC_LOSS_COUNT; i++)
+        if (!strcmp(name, loss_names[i])) {
+            *out = (nnc_loss_kind)i;
+            return NNC_OK;
+        }
+    for (size_t i = 0; i < sizeof loss_aliases / sizeof *loss_aliases; i++)
+        if (!strcmp(name, loss_aliases[i].alias)) {
+            *out = loss_aliases[i].kind;
+            return NNC_OK;
+        }
+    return NNC_ERR_ARG;
+}
+
+nnc_loss nnc_loss_default(nnc_loss_kind kind) {
+    nnc_loss l = {kind, false, 1.0f};
+    return l;
+}
+
+static double sigmoid_d(double z) {
+    if (z >= 0) return 1.0 / (1.0 + exp(-z));
+    double e = exp(z);
+    return e / (1.0 + e);
+}
+
+/* Regression losses: elementwise, mean over all n·k values. */
+static double regression(const nnc_loss *L, const float *p, const float *y, size_t nk,
+                         float *grad) {
+    double sum = 0.0, inv = 1.0 / (double)nk, d = L->delta;
+    for (size_t i = 0; i < nk; i++) {
+        double e = (double)p[i] - (double)y[i], ae = fabs(e), g;
+        switch (L->kind) {
+        case NNC_LOSS_MEAN_SQUARED_ERROR: sum += e * e; g = 2.0 * e; break;        /* e² */
+        case NNC_LOSS_MEAN_ABSOLUTE_ERROR: sum += ae; g = (e > 0) - (e < 0); break; /* |e| */
+        default: /* Huber: ½e² inside δ, δ(|e| − ½δ) outside */
+            if (ae <= d) sum += 0.5 * e * e, g = e;
+            else sum += d * (ae - 0.5 * d), g = e > 0 ? d : -d;
+            break;
+        }
+        if (grad) grad[i] = (float)(g * inv);
+    }
+    return sum * inv;
+}
+
+static double binary_ce(int logits, const float *v, const float *y, size_t nk, float *grad) {
+    double sum = 0.0, inv = 1.0 / (double)nk;
+    const double lo = NNC_PROB_EPSILON, hi = 1.0 - (double)NNC_PROB_EPSILON;
+    for (size_t i = 0; i < nk; i++) {
+        double t = y[i];
+        if (logits) {
+            double z = v[i];
+            sum += (z > 0 ? z : 0) - z * t + log1p(exp(-fabs(z)));
+            if (grad) grad[i] = (float)((sigmoid_d(z) - t) * inv);
+        } else {
+            double p = v[i], pc = p < lo ? lo : p > hi ? hi : p;
+            sum += -(t * log(pc) + (1 - t) * log(1 - pc));
+            if (grad) grad[i] = (p < lo || p > hi) ? 0.0f : (float)((-t / pc + (1 - t) / (1 - pc)) * inv);
+        }
+    }
+    return sum * inv;
+}
+
+/* Target value of class j for row r: one-hot from a label, or the given row. */
+static double target(int sparse, const float *y, int r, int j, int k) {
+    return sparse ? (double)((int)y[r] == j) : (double)y[(size_t)r * k + j];
+}
+
+static double categorical_ce(int sparse, int logits, const float *v, const float *y, int n,
+                             int k, float *grad) {
+    double sum = 0.0, invn = 1.0 / n;
+    const double lo = NNC_PROB_EPSILON, hi = 1.0 - (double)NNC_PROB_EPSILON;
+    for (int r = 0; r < n; r++) {
+        const float *z = v + (size_t)r * k;
+        float *g = grad ? grad + (size_t)r * k : NULL;
+        double ysum = 0.0;
+        for (int j = 0; j < k; j++) ysum += target(sparse, y, r, j, k);
+        if (logits) {
+            double mx = (double)z[0], se = 0.0, yz = 0.0;
+            for (int j = 1; j < k; j++) mx = (double)z[j] > mx ? (double)z[j] : mx;
+            for (int j = 0; j < k; j++) se += exp((double)z[j] - mx), yz += target(sparse, y, r, j, k) * (double)z[j];
+            double lse = mx + log(se);
+            sum += lse * ysum - yz;
+            if (g)
+                for (int j = 0; j < k; j++)
+                    g[j] = (float)((exp((double)z[j] - lse) * ysum - target(sparse, y, r, j, k)) * invn);
+        } else {
+            /* q = p / Σp, clipped; ∂L/∂p_j = (g_j − Σ_i g_i·q_i) / Σp with g_i = −y_i/q_i where
+             * the clip is inactive, 0 where it is active. */
+            double s = 0.0, gq = 0.0;
+            for (int j = 0; j < k; j++) s += (double)z[j];
+            for (int j = 0; j < k; j++) {
+                double q = (double)z[j] / s, qc = q < lo ? lo : q > hi ? hi : q, t = target(sparse, y, r, j, k);
+                sum += -t * log(qc);
+                if (!(q < lo || q > hi)) gq += (-t / qc) * q;
+            }
+            if (g)
+                for (int j = 0; j < k; j++) {
+                    double q = (double)z[j] / s, gj = (q < lo || q > hi) ? 0.0 : -target(sparse, y, r, j, k) / q;
+                    g[j] = (float)((gj - gq) / s * invn);
+                }
+        }
+    }
+    return sum * invn;
+}
+
+double nnc_loss_compute(const nnc_loss *L, int logits, const float *v, const float *y, int n,
+                        int k, float *grad) {
+    size_t nk = (size_t)n * (size_t)k;
+    switch (L->kind) {
+    case NNC_LOSS_BINARY_CROSSENTROPY: return binary_ce(logits, v, y, nk, grad);
+    case NNC_LOSS_CATEGORICAL_CROSSENTROPY: return categorical_ce(0, logits, v, y, n, k, grad);
+    case NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY: return categorical_ce(1, logits, v, y, n, k, grad);
+    default: return regression(L, v, y, nk, grad);
+    }
+}

@@ -1,0 +1,15 @@
+/* Losses (internal). A loss is not a graph op: it reads the output (or, fused, the logits
+ * before a sigmoid/softmax output) and seeds that node's gradient. */
+#ifndef NNC_LOSSES_H
+#define NNC_LOSSES_H
+#include "nnc.h"
+
+#define NNC_PROB_EPSILON 1e-7f /* Keras's backend.epsilon(): probabilities are clipped to it */
+
+/* Mean loss over n examples of k outputs. v holds logits when `logits` (from_logits, or the
+ * fused path), else the output values. y is [n] class indices for the sparse loss, [n, k]
+ * otherwise. When grad is not NULL it receives d(loss)/d(v) [n, k]. */
+double nnc_loss_compute(const nnc_loss *L, int logits, const float *v, const float *y, int n,
+                        int k, float *grad);
+
+#endif

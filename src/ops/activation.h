@@ -1,0 +1,14 @@
+/* The table of elementwise activations (src/ops/activation.c). */
+#ifndef NNC_ACTIVATION_H
+#define NNC_ACTIVATION_H
+#include "nnc.h"
+
+typedef struct {
+    const char *name;
+    float (*f)(float x);
+    float (*df)(float x, float y); /* derivative at x, given y = f(x) */
+} nnc_activation_def;
+
+extern const nnc_activation_def nnc_activation_table[NNC_ACT_COUNT];
+
+#endif

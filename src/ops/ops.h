@@ -1,0 +1,63 @@
+/* The op table: every op of the graph is one row with its name, shape inference, forward and
+ * backward, so that the derivative always sits next to the formula it differentiates.
+ * Kernels that several ops share (matrix multiply, activation functions) live in
+ * src/backend/cpu/. Layers compose ops; losses are not ops (see src/losses/). */
+#ifndef NNC_OPS_H
+#define NNC_OPS_H
+
+#include <stddef.h>
+#include "nnc.h"
+
+typedef enum {
+    NNC_OP_INPUT,    /* a model input: value points into the gathered batch */
+    NNC_OP_PARAM,    /* a trainable variable: value/grad point into the parameter arenas */
+    NNC_OP_MATMUL,   /* x[..., in] · W[in, out] */
+    NNC_OP_BIAS_ADD, /* x[..., c] + b[c] */
+    NNC_OP_ADD,      /* a + b with broadcasting (also n-ary Add layer as a chain) */
+    NNC_OP_SUB,      /* a - b with broadcasting */
+    NNC_OP_MUL,      /* a * b with broadcasting */
+    NNC_OP_SUM,      /* sum over one axis of an example */
+    NNC_OP_MEAN,     /* mean over one axis of an example */
+    NNC_OP_CONCAT,   /* concatenation of n inputs along one axis */
+    NNC_OP_ACT,      /* elementwise activation */
+    NNC_OP_SOFTMAX,  /* softmax over the last axis */
+    NNC_OP_COUNT
+} nnc_op;
+
+/* One example's shape (batch axis excluded), or a parameter's full shape. */
+typedef struct {
+    int rank;
+    int dim[NNC_MAX_RANK];
+} nnc_shape;
+
+typedef struct {
+    nnc_activation act; /* NNC_OP_ACT */
+    int axis;           /* SUM, MEAN, CONCAT: axis of the example shape (batch excluded) */
+} nnc_op_attr;
+
+struct nnc_model;
+
+/* What an op sees when it runs: the model (for its nodes) and the rows in this batch. */
+typedef struct {
+    struct nnc_model *m;
+    int batch;
+} nnc_exec;
+
+typedef struct {
+    const char *name;
+    /* Shape inference: the output shape of this op on nodes in[0..n_in), or -1 with a message
+     * in err (the caller adds the layer's name). */
+    int (*infer)(const struct nnc_model *m, const int *in, int n_in, const nnc_op_attr *a,
+                 nnc_shape *out, int *batched, char *err, size_t n);
+    /* Forward: computes node `id`'s value from its inputs' values. */
+    void (*forward)(const nnc_exec *e, int id);
+    /* Backward: adds (+=) to each input's grad that input's share of node `id`'s grad. */
+    void (*backward)(const nnc_exec *e, int id);
+} nnc_op_def;
+
+extern const nnc_op_def *const nnc_op_table[NNC_OP_COUNT];
+
+/* Full extent of a node's value in floats for a batch (batch ignored for unbatched nodes). */
+size_t nnc_node_numel(const struct nnc_model *m, int id, int batch);
+
+#endif

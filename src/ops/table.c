@@ -1,0 +1,22 @@
+/* The op table, indexed by nnc_op. Each row is defined in the file of its op. */
+#include "op_util.h"
+
+extern const nnc_op_def nnc_op_input, nnc_op_param, nnc_op_matmul, nnc_op_bias_add, nnc_op_add,
+    nnc_op_sub, nnc_op_mul, nnc_op_sum, nnc_op_mean, nnc_op_concat, nnc_op_act, nnc_op_softmax;
+
+const nnc_op_def *const nnc_op_table[NNC_OP_COUNT] = {
+    [NNC_OP_INPUT] = &nnc_op_input,     [NNC_OP_PARAM] = &nnc_op_param,
+    [NNC_OP_MATMUL] = &nnc_op_matmul,   [NNC_OP_BIAS_ADD] = &nnc_op_bias_add,
+    [NNC_OP_ADD] = &nnc_op_add,         [NNC_OP_SUB] = &nnc_op_sub,
+    [NNC_OP_MUL] = &nnc_op_mul,         [NNC_OP_SUM] = &nnc_op_sum,
+    [NNC_OP_MEAN] = &nnc_op_mean,       [NNC_OP_CONCAT] = &nnc_op_concat,
+    [NNC_OP_ACT] = &nnc_op_act,         [NNC_OP_SOFTMAX] = &nnc_op_softmax,
+};
+_Static_assert(NNC_OP_COUNT == 12, "a new op needs a row in nnc_op_table");
+
+size_t nnc_node_numel(const nnc_model *m, int id, int batch) {
+    const nnc_node_rec *n = CNODE(m, id);
+    size_t s = n->batched ? (size_t)batch : 1;
+    for (int i = 0; i < n->shape.rank; i++) s *= (size_t)n->shape.dim[i];
+    return s;
+}

@@ -1,0 +1,79 @@
+/* Weight initializers with Keras 3's definitions (keras/src/initializers): VarianceScaling
+ * gives glorot (fan_avg), he (fan_in, scale 2) and lecun (fan_in); its normal variants draw a
+ * truncated normal (cut at 2σ) whose σ is divided by 0.8796... so the variance stays right. */
+#include <math.h>
+#include <string.h>
+#include "../core/model_impl.h"
+#include "optim.h"
+
+static const char *const init_names[NNC_INIT_COUNT] = {
+    [NNC_INIT_GLOROT_UNIFORM] = "glorot_uniform", [NNC_INIT_GLOROT_NORMAL] = "glorot_normal",
+    [NNC_INIT_HE_UNIFORM] = "he_uniform",         [NNC_INIT_HE_NORMAL] = "he_normal",
+    [NNC_INIT_LECUN_NORMAL] = "lecun_normal",     [NNC_INIT_LECUN_UNIFORM] = "lecun_uniform",
+    [NNC_INIT_RANDOM_NORMAL] = "random_normal",   [NNC_INIT_RANDOM_UNIFORM] = "random_uniform",
+    [NNC_INIT_ZEROS] = "zeros",                   [NNC_INIT_ONES] = "ones",
+    [NNC_INIT_CONSTANT] = "constant",
+};
+
+const char *nnc_init_name(nnc_init_kind k) {
+    return (unsigned)k < NNC_INIT_COUNT ? init_names[k] : "?";
+}
+
+nnc_status nnc_init_parse(const char *name, nnc_init_kind *out) {
+    for (int i = 0; name && i < NNC_INIT_COUNT; i++)
+        if (!strcmp(name, init_names[i])) {
+            *out = (nnc_init_kind)i;
+            return NNC_OK;
+        }
+    return NNC_ERR_ARG;
+}
+
+nnc_initializer nnc_initializer_default(nnc_init_kind kind) {
+    nnc_initializer i = {kind, 0.0f, 0.0f};
+    if (kind == NNC_INIT_RANDOM_NORMAL) i.b = 0.05f;
+    if (kind == NNC_INIT_RANDOM_UNIFORM) i.a = -0.05f, i.b = 0.05f;
+    return i;
+}
+
+static double truncated_normal(nnc_rng *r) {
+    double z;
+    do z = nnc_rng_normal(r);
+    while (z < -2.0 || z > 2.0);
+    return z;
+}
+
+void nnc_init_fill(nnc_rng *r, nnc_initializer init, int fan_in, int fan_out, float *w,
+                   size_t n) {
+    double scale = 1.0, fan = fan_in;
+    int uniform = 1;
+    switch (init.kind) {
+    case NNC_INIT_GLOROT_NORMAL: uniform = 0; /* fall through */
+    case NNC_INIT_GLOROT_UNIFORM: fan = (fan_in + fan_out) / 2.0; break;
+    case NNC_INIT_HE_NORMAL: uniform = 0; /* fall through */
+    case NNC_INIT_HE_UNIFORM: scale = 2.0; break;
+    case NNC_INIT_LECUN_NORMAL: uniform = 0; /* fall through */
+    case NNC_INIT_LECUN_UNIFORM: break;
+    case NNC_INIT_RANDOM_NORMAL:
+        for (size_t i = 0; i < n; i++) w[i] = (float)((double)init.a + (double)init.b * nnc_rng_normal(r));
+        return;
+    case NNC_INIT_RANDOM_UNIFORM:
+        for (size_t i = 0; i < n; i++) w[i] = (float)((double)init.a + (double)(init.b - init.a) * nnc_rng_uniform(r));
+        return;
+    case NNC_INIT_ZEROS:
+    case NNC_INIT_ONES:
+    case NNC_INIT_CONSTANT:
+    default: {
+        float v = init.kind == NNC_INIT_ONES ? 1.0f : init.kind == NNC_INIT_CONSTANT ? init.a : 0.0f;
+        for (size_t i = 0; i < n; i++) w[i] = v;
+        return;
+    }
+    }
+    if (fan < 1.0) fan = 1.0;
+    if (uniform) {
+        double limit = sqrt(3.0 * scale / fan); /* glorot: sqrt(6 / (in + out)) */
+        for (size_t i = 0; i < n; i++) w[i] = (float)(limit * (2.0 * nnc_rng_uniform(r) - 1.0));
+    } else {
+        double sd = sqrt(scale / fan) / 0.87962566103423978;
+        for (size_t i = 0; i < n; i++) w[i] = (float)(sd * truncated_normal(r));
+    }
+}

@@ -1,0 +1,240 @@
+/* Compile and run: turns the graph into a tape, plans every buffer, and runs forward and
+ * backward passes. compile plans parameters, gradients and optimizer state (fixed for the
+ * model's life); nnc_plan plans activations for a batch size, once, before the steps that use
+ * it, so a training step allocates nothing. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../core/model_impl.h"
+#include "../optim/optim.h"
+#include "train_impl.h"
+
+nnc_compile_opts nnc_compile_opts_default(void) {
+    nnc_compile_opts o;
+    memset(&o, 0, sizeof o);
+    o.loss = nnc_loss_default(NNC_LOSS_MEAN_SQUARED_ERROR);
+    o.optimizer = nnc_adam_default();
+    return o;
+}
+
+size_t nnc_input_size(const nnc_model *m) {
+    size_t s = 0;
+    for (int i = 0; i < m->n_inputs; i++) s += nnc_shape_size(&m->nodes[m->inputs[i]].shape);
+    return s;
+}
+
+size_t nnc_output_size(const nnc_model *m) {
+    int out = m->n_outputs ? m->outputs[0] : m->last;
+    return out >= 0 ? nnc_shape_size(&m->nodes[out].shape) : 0;
+}
+
+size_t nnc_target_size(const nnc_model *m) {
+    return m->copts.loss.kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ? 1 : nnc_output_size(m);
+}
+
+size_t nnc_param_count(const nnc_model *m) { return m->n_param_floats; }
+
+/* Checks that the loss can read the output; fills the fusion decision. */
+static nnc_status check_loss(nnc_model *m, const nnc_loss *L) {
+    int out = m->outputs[0];
+    nnc_node_rec *o = &m->nodes[out];
+    const char *lname = nnc_loss_name(L->kind);
+    const char *layer = o->layer >= 0 ? m->layers[o->layer].name : "?";
+    char shape[64];
+    nnc_shape_str(&o->shape, 1, shape, sizeof shape);
+    if ((unsigned)L->kind >= NNC_LOSS_COUNT) return nnc_fail(m, NNC_ERR_ARG, "compile: unknown loss");
+    if (L->kind == NNC_LOSS_HUBER && !(L->delta > 0.0f))
+        return nnc_fail(m, NNC_ERR_ARG, "compile: huber delta must be positive");
+    int ce = L->kind == NNC_LOSS_BINARY_CROSSENTROPY || L->kind == NNC_LOSS_CATEGORICAL_CROSSENTROPY ||
+             L->kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+    if (ce && o->shape.rank != 1)
+        return nnc_fail(m, NNC_ERR_SHAPE,
+                        "compile: loss %s needs an output of shape (None, classes); layer '%s' "
+                        "outputs %s", lname, layer, shape);
+    if ((L->kind == NNC_LOSS_CATEGORICAL_CROSSENTROPY ||
+         L->kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY) && o->shape.dim[0] < 2)
+        return nnc_fail(m, NNC_ERR_SHAPE,
+                        "compile: loss %s needs at least 2 classes; layer '%s' outputs %s "
+                        "(use binary_crossentropy for one sigmoid output)", lname, layer, shape);
+    /* The stable path: a probability straight from sigmoid/softmax is scored from its logits. */
+    m->fused_loss_node = -1;
+    if (!L->from_logits && ((L->kind == NNC_LOSS_BINARY_CROSSENTROPY && o->op == NNC_OP_ACT &&
+                             o->attr.act == NNC_ACT_SIGMOID) ||
+                            (ce && L->kind != NNC_LOSS_BINARY_CROSSENTROPY && o->op == NNC_OP_SOFTMAX)))
+        m->fused_loss_node = o->in[0];
+    return NNC_OK;
+}
+
+static void free_plan(nnc_model *m) {
+    free(m->act_arena);
+    free(m->batch_y);
+    m->act_arena = m->batch_y = NULL;
+    m->planned_batch = 0;
+}
+
+nnc_status nnc_compile(nnc_model *m, const nnc_compile_opts *o) {
+    if (!m || !o) return NNC_ERR_ARG;
+    if (m->sticky) return m->sticky;
+    if (m->compiled) return nnc_fail(m, NNC_ERR_STATE, "compile: the model is already compiled");
+    if (m->n_inputs == 0) return nnc_fail(m, NNC_ERR_STATE, "compile: the model has no Input");
+    if (m->n_outputs == 0) {
+        m->outputs[0] = m->last;
+        m->n_outputs = 1;
+    }
+    if (m->n_outputs != 1)
+        return nnc_fail(m, NNC_ERR_ARG, "compile: one loss needs one output; the model has %d",
+                        m->n_outputs);
+    const char *bad = nnc_optimizer_check(&o->optimizer);
+    if (bad) return nnc_fail(m, NNC_ERR_ARG, "compile: optimizer %s: %s",
+                             nnc_optimizer_name(o->optimizer.kind), bad);
+    if (o->n_metrics < 0 || o->n_metrics > NNC_MAX_METRICS)
+        return nnc_fail(m, NNC_ERR_ARG, "compile: %d metrics (at most %d)", o->n_metrics, NNC_MAX_METRICS);
+    for (int i = 0; i < o->n_metrics; i++)
+        if ((unsigned)o->metrics[i] >= NNC_METRIC_COUNT)
+            return nnc_fail(m, NNC_ERR_ARG, "compile: unknown metric %d", (int)o->metrics[i]);
+    nnc_status st = check_loss(m, &o->loss);
+    if (st) return st;
+
+    /* Liveness: nodes only refer to earlier nodes, so one backward sweep marks everything an
+     * output depends on, and creation order is already a topological order for the tape. */
+    for (int i = 0; i < m->n_nodes; i++) m->nodes[i].live = 0;
+    m->nodes[m->outputs[0]].live = 1;
+    for (int i = m->n_nodes - 1; i >= 0; i--)
+        if (m->nodes[i].live)
+            for (int k = 0; k < m->nodes[i].n_in; k++) m->nodes[m->nodes[i].in[k]].live = 1;
+    free(m->tape);
+    m->tape = malloc((size_t)m->n_nodes * sizeof *m->tape);
+    if (!m->tape) return nnc_fail(m, NNC_ERR_NOMEM, "compile: out of memory");
+    m->n_tape = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
+        nnc_node_rec *n = &m->nodes[i];
+        n->needs_grad = n->op == NNC_OP_PARAM;
+        for (int k = 0; k < n->n_in; k++) n->needs_grad |= m->nodes[n->in[k]].needs_grad;
+        n->skip_backward = 0;
+        if (n->live && n->op != NNC_OP_INPUT && n->op != NNC_OP_PARAM) m->tape[m->n_tape++] = i;
+    }
+    if (m->fused_loss_node >= 0) m->nodes[m->outputs[0]].skip_backward = 1;
+
+    /* Parameter, gradient and optimizer arenas: one flat block each, same layout. */
+    size_t total = 0;
+    for (int i = 0; i < m->n_params; i++) {
+        m->params[i].offset = total;
+        total += m->params[i].size;
+    }
+    m->n_param_floats = total;
+    m->n_slots = nnc_optimizer_slots(&o->optimizer);
+    size_t alloc = total ? total : 1;
+    m->param_arena = calloc(alloc, sizeof(float));
+    m->grad_arena = calloc(alloc, sizeof(float));
+    m->opt_slots = calloc(alloc * (size_t)(m->n_slots ? m->n_slots : 1), sizeof(float));
+    if (!m->param_arena || !m->grad_arena || !m->opt_slots)
+        return nnc_fail(m, NNC_ERR_NOMEM, "compile: out of memory for %zu parameters", total);
+    for (int i = 0; i < m->n_params; i++) {
+        nnc_param_rec *p = &m->params[i];
+        m->nodes[p->node].value = m->param_arena + p->offset;
+        m->nodes[p->node].grad = m->grad_arena + p->offset;
+        nnc_init_fill(&m->rng, p->init, p->fan_in, p->fan_out, m->param_arena + p->offset, p->size);
+    }
+    m->copts = *o;
+    m->iterations = 0;
+    m->epochs_done = 0;
+    m->compiled = 1;
+    free_plan(m);
+    m->error[0] = '\0';
+    return NNC_OK;
+}
+
+nnc_status nnc_plan(nnc_model *m, int batch) {
+    if (batch <= m->planned_batch) return NNC_OK;
+    free_plan(m);
+    size_t total = 0;
+    for (int i = 0; i < m->n_nodes; i++)
+        if (m->nodes[i].live && m->nodes[i].batched) total += nnc_node_numel(m, i, batch);
+    m->act_arena = calloc(2 * total + 1, sizeof(float));
+    m->batch_y = calloc((size_t)batch * (nnc_target_size(m) + 1), sizeof(float));
+    if (!m->act_arena || !m->batch_y) {
+        free_plan(m);
+        return nnc_fail(m, NNC_ERR_NOMEM, "out of memory planning a batch of %d", batch);
+    }
+    /* Values first, then gradients in the same order, so zeroing the gradients is one memset. */
+    size_t off = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
+        nnc_node_rec *n = &m->nodes[i];
+        if (!n->live || !n->batched) continue;
+        n->value = m->act_arena + off;
+        n->grad = m->act_arena + total + off;
+        off += nnc_node_numel(m, i, batch);
+    }
+    m->act_floats = total;
+    m->planned_batch = batch;
+    return NNC_OK;
+}
+
+void nnc_zero_grads(nnc_model *m, int n) {
+    (void)n;
+    memset(m->grad_arena, 0, m->n_param_floats * sizeof(float));
+    memset(m->act_arena + m->act_floats, 0, m->act_floats * sizeof(float));
+}
+
+void nnc_forward(nnc_model *m, int n, int training) {
+    (void)training;
+    nnc_exec e = {m, n};
+    for (int t = 0; t < m->n_tape; t++) {
+        int id = m->tape[t];
+        nnc_op_table[m->nodes[id].op]->forward(&e, id);
+    }
+}
+
+void nnc_backward(nnc_model *m, int n) {
+    nnc_exec e = {m, n};
+    for (int t = m->n_tape - 1; t >= 0; t--) {
+        int id = m->tape[t];
+        nnc_node_rec *nd = &m->nodes[id];
+        if (nd->needs_grad && !nd->skip_backward) nnc_op_table[nd->op]->backward(&e, id);
+    }
+}
+
+/* Copies rows idx[0..n) of x (all inputs' features per row) into the input nodes. */
+void nnc_gather_inputs(nnc_model *m, const float *x, const size_t *idx, size_t first, int n) {
+    size_t row = nnc_input_size(m), off = 0;
+    for (int k = 0; k < m->n_inputs; k++) {
+        nnc_node_rec *in = &m->nodes[m->inputs[k]];
+        size_t f = nnc_shape_size(&in->shape);
+        if (in->live)
+            for (int r = 0; r < n; r++) {
+                size_t src = idx ? idx[first + (size_t)r] : first + (size_t)r;
+                memcpy(in->value + (size_t)r * f, x + src * row + off, f * sizeof(float));
+            }
+        off += f;
+    }
+}
+
+void nnc_gather_targets(nnc_model *m, const float *y, const size_t *idx, size_t first, int n) {
+    size_t t = nnc_target_size(m);
+    for (int r = 0; r < n; r++) {
+        size_t src = idx ? idx[first + (size_t)r] : first + (size_t)r;
+        memcpy(m->batch_y + (size_t)r * t, y + src * t, t * sizeof(float));
+    }
+}
+
+double nnc_loss_forward(nnc_model *m, int n, int with_grad) {
+    int out = m->outputs[0];
+    int src = m->fused_loss_node >= 0 ? m->fused_loss_node : out;
+    int logits = m->fused_loss_node >= 0 || m->copts.loss.from_logits;
+    nnc_node_rec *s = &m->nodes[src];
+    return nnc_loss_compute(&m->copts.loss, logits, s->value, m->batch_y, n,
+                            (int)nnc_output_size(m), with_grad ? s->grad : NULL);
+}
+
+nnc_status nnc_train_step(nnc_model *m, int n, double *loss) {
+    nnc_zero_grads(m, n);
+    nnc_forward(m, n, 1);
+    *loss = nnc_loss_forward(m, n, 1);
+    if (!isfinite(*loss)) return NNC_ERR_NUMERIC;
+    nnc_backward(m, n);
+    m->iterations++;
+    nnc_optimizer_step(&m->copts.optimizer, m->param_arena, m->grad_arena, m->opt_slots,
+                       m->n_param_floats, m->iterations);
+    return NNC_OK;
+}

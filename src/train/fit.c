@@ -1,0 +1,216 @@
+/* fit, evaluate and predict: Keras's training loop. fit shuffles from the model's RNG each
+ * epoch, takes the validation split from the end of the data before shuffling (as Keras does),
+ * uses the last, smaller batch, reports the batch-size-weighted mean loss and metrics, and
+ * evaluates the validation data in inference mode after each epoch. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "train_impl.h"
+#include "progress.h"
+
+struct nnc_history {
+    int epochs, cap;
+    nnc_logs *logs;
+};
+
+int nnc_history_epochs(const nnc_history *h) { return h ? h->epochs : 0; }
+const nnc_logs *nnc_history_logs(const nnc_history *h, int e) {
+    return h && e >= 0 && e < h->epochs ? &h->logs[e] : NULL;
+}
+void nnc_history_free(nnc_history *h) {
+    if (!h) return;
+    free(h->logs);
+    free(h);
+}
+
+nnc_fit_opts nnc_fit_opts_default(void) {
+    nnc_fit_opts o;
+    memset(&o, 0, sizeof o);
+    o.epochs = 1;
+    o.batch_size = 32;
+    o.shuffle = true;
+    o.seed = -1;
+    o.verbose = 1;
+    return o;
+}
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static nnc_status require_compiled(nnc_model *m, const char *who) {
+    if (!m) return NNC_ERR_ARG;
+    if (!m->compiled)
+        return nnc_fail(m, NNC_ERR_STATE, "%s: the model must be compiled first", who);
+    return NNC_OK;
+}
+
+/* Loss and metrics over n rows, inference mode, in batches of bs. */
+static nnc_status evaluate_into(nnc_model *m, const float *x, const float *y, size_t n, int bs,
+                                nnc_metric_acc *acc) {
+    nnc_status st = nnc_plan(m, bs);
+    if (st) return st;
+    for (size_t first = 0; first < n; first += (size_t)bs) {
+        int b = (int)(n - first < (size_t)bs ? n - first : (size_t)bs);
+        nnc_gather_inputs(m, x, NULL, first, b);
+        nnc_gather_targets(m, y, NULL, first, b);
+        nnc_forward(m, b, 0);
+        nnc_metrics_add(m, acc, b, nnc_loss_forward(m, b, 0));
+    }
+    return NNC_OK;
+}
+
+nnc_status nnc_evaluate(nnc_model *m, const float *x, const float *y, size_t n, int batch_size,
+                        nnc_logs *out) {
+    nnc_status st = require_compiled(m, "evaluate");
+    if (st) return st;
+    if (!x || !y || n == 0) return nnc_fail(m, NNC_ERR_ARG, "evaluate: no data");
+    if ((st = nnc_check_data(m, x, y, n))) return st;
+    nnc_metric_acc acc;
+    memset(&acc, 0, sizeof acc);
+    if ((st = evaluate_into(m, x, y, n, batch_size > 0 ? batch_size : 32, &acc))) return st;
+    memset(out, 0, sizeof *out);
+    nnc_metrics_logs(m, &acc, "", out);
+    return NNC_OK;
+}
+
+nnc_status nnc_predict(nnc_model *m, const float *x, size_t n, float *out) {
+    nnc_status st = require_compiled(m, "predict");
+    if (st) return st;
+    if (!x || !out) return nnc_fail(m, NNC_ERR_ARG, "predict: no data");
+    if ((st = nnc_check_data(m, x, NULL, n))) return st;
+    const int bs = 32;
+    if ((st = nnc_plan(m, bs))) return st;
+    size_t k = nnc_output_size(m);
+    const float *o = NULL;
+    for (size_t first = 0; first < n; first += bs) {
+        int b = (int)(n - first < (size_t)bs ? n - first : (size_t)bs);
+        nnc_gather_inputs(m, x, NULL, first, b);
+        nnc_forward(m, b, 0);
+        o = m->nodes[m->outputs[0]].value;
+        memcpy(out + first * k, o, (size_t)b * k * sizeof(float));
+    }
+    return NNC_OK;
+}
+
+static nnc_status history_push(nnc_history **hp, const nnc_logs *l) {
+    if (!hp) return NNC_OK;
+    nnc_history *h = *hp;
+    if (h->epochs == h->cap) {
+        int nc = h->cap ? 2 * h->cap : 16;
+        nnc_logs *q = realloc(h->logs, (size_t)nc * sizeof *q);
+        if (!q) return NNC_ERR_NOMEM;
+        h->logs = q;
+        h->cap = nc;
+    }
+    h->logs[h->epochs++] = *l;
+    return NNC_OK;
+}
+
+nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const nnc_fit_opts *o,
+                   nnc_history **history) {
+    nnc_status st = require_compiled(m, "fit");
+    if (st) return st;
+    nnc_fit_opts def = nnc_fit_opts_default();
+    if (!o) o = &def;
+    if (!x || !y || n == 0) return nnc_fail(m, NNC_ERR_ARG, "fit: no training data");
+    if (o->epochs < 1) return nnc_fail(m, NNC_ERR_ARG, "fit: epochs is %d, must be >= 1", o->epochs);
+    if (o->batch_size < 1)
+        return nnc_fail(m, NNC_ERR_ARG, "fit: batch_size is %d, must be >= 1", o->batch_size);
+    if (!(o->validation_split >= 0.0f && o->validation_split < 1.0f))
+        return nnc_fail(m, NNC_ERR_ARG, "fit: validation_split %g is not in [0, 1)",
+                        (double)o->validation_split);
+    if ((st = nnc_check_data(m, x, y, n))) return st;
+
+    /* Validation: explicit data, or the last fraction before shuffling (Keras: the first
+     * ceil(n·(1 − split)) rows train). */
+    const float *vx = o->validation_x, *vy = o->validation_y;
+    size_t vn = o->validation_n, ntrain = n;
+    if (vx && vy && vn) {
+        if ((st = nnc_check_data(m, vx, vy, vn))) return st;
+    } else if (o->validation_split > 0.0f) {
+        ntrain = (size_t)ceil((double)n * (1.0 - (double)o->validation_split));
+        if (ntrain == 0 || ntrain == n)
+            return nnc_fail(m, NNC_ERR_ARG, "fit: validation_split %g of %zu rows leaves %s empty",
+                            (double)o->validation_split, n, ntrain ? "validation" : "training");
+        vx = x + ntrain * nnc_input_size(m);
+        vy = y + ntrain * nnc_target_size(m);
+        vn = n - ntrain;
+    } else {
+        vx = vy = NULL;
+        vn = 0;
+    }
+    if (o->seed >= 0) nnc_rng_seed(&m->rng, (uint64_t)o->seed);
+    int bs = o->batch_size;
+    if ((size_t)bs > ntrain) bs = (int)ntrain;
+    if ((st = nnc_plan(m, bs))) return st;
+    size_t *idx = malloc(ntrain * sizeof *idx);
+    if (!idx) return nnc_fail(m, NNC_ERR_NOMEM, "fit: out of memory");
+    if (history) {
+        *history = calloc(1, sizeof **history);
+        if (!*history) {
+            free(idx);
+            return nnc_fail(m, NNC_ERR_NOMEM, "fit: out of memory");
+        }
+    }
+    size_t steps = (ntrain + (size_t)bs - 1) / (size_t)bs;
+    nnc_progress pb;
+    nnc_progress_init(&pb, o->verbose, o->out ? o->out : stdout, (int)steps);
+    for (size_t i = 0; i < ntrain; i++) idx[i] = i;
+    for (int ep = 0; ep < o->epochs && st == NNC_OK; ep++) {
+        nnc_progress_epoch(&pb, ep + 1, o->epochs);
+        double t0 = now_s();
+        if (o->shuffle)
+            for (size_t i = ntrain - 1; i > 0; i--) { /* Fisher–Yates */
+                size_t j = (size_t)nnc_rng_below(&m->rng, i + 1), t = idx[i];
+                idx[i] = idx[j];
+                idx[j] = t;
+            }
+        nnc_metric_acc acc;
+        memset(&acc, 0, sizeof acc);
+        nnc_logs logs;
+        for (size_t s = 0; s < steps; s++) {
+            size_t first = s * (size_t)bs;
+            int b = (int)(ntrain - first < (size_t)bs ? ntrain - first : (size_t)bs);
+            nnc_gather_inputs(m, x, idx, first, b);
+            nnc_gather_targets(m, y, idx, first, b);
+            double loss;
+            if (nnc_train_step(m, b, &loss) != NNC_OK) {
+                st = nnc_fail(m, NNC_ERR_NUMERIC,
+                              "fit: the loss became %g at epoch %d, batch %zu; training stopped "
+                              "with the weights before that step", loss, ep + 1, s + 1);
+                break;
+            }
+            nnc_metrics_add(m, &acc, b, loss);
+            if (pb.live) {
+                memset(&logs, 0, sizeof logs);
+                nnc_metrics_logs(m, &acc, "", &logs);
+                nnc_progress_update(&pb, (int)s + 1, now_s() - t0, &logs);
+            }
+        }
+        if (st) break;
+        double secs = now_s() - t0;
+        memset(&logs, 0, sizeof logs);
+        nnc_metrics_logs(m, &acc, "", &logs);
+        if (vn) {
+            nnc_metric_acc vacc;
+            memset(&vacc, 0, sizeof vacc);
+            if ((st = evaluate_into(m, vx, vy, vn, bs, &vacc))) break;
+            nnc_metrics_logs(m, &vacc, "val_", &logs);
+        }
+        m->epochs_done++;
+        nnc_progress_end(&pb, (int)steps, secs, &logs);
+        if (history && history_push(history, &logs)) {
+            st = nnc_fail(m, NNC_ERR_NOMEM, "fit: out of memory");
+            break;
+        }
+        if (o->on_epoch_end && o->on_epoch_end(o->user, ep, &logs)) break;
+    }
+    free(idx);
+    return st;
+}

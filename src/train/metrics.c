@@ -1,0 +1,147 @@
+/* Metrics (Keras 3 names and definitions) and the checks of training data. "accuracy"
+ * resolves from the loss as Keras does: binary for binary cross-entropy (threshold 0.5 on
+ * probabilities; 0 on logits, our deliberate improvement), sparse categorical or categorical
+ * for the categorical losses, and for regression losses binary when there is one output,
+ * categorical otherwise. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "train_impl.h"
+
+static const char *const metric_names[NNC_METRIC_COUNT] = {
+    [NNC_METRIC_ACCURACY] = "accuracy", [NNC_METRIC_MSE] = "mse", [NNC_METRIC_MAE] = "mae"};
+
+const char *nnc_metric_name(nnc_metric k) {
+    return (unsigned)k < NNC_METRIC_COUNT ? metric_names[k] : "?";
+}
+
+nnc_status nnc_metric_parse(const char *name, nnc_metric *out) {
+    static const struct { const char *s; nnc_metric k; } names[] = {
+        {"accuracy", NNC_METRIC_ACCURACY}, {"acc", NNC_METRIC_ACCURACY},
+        {"mse", NNC_METRIC_MSE}, {"mean_squared_error", NNC_METRIC_MSE},
+        {"mae", NNC_METRIC_MAE}, {"mean_absolute_error", NNC_METRIC_MAE}};
+    for (size_t i = 0; name && i < sizeof names / sizeof *names; i++)
+        if (!strcmp(name, names[i].s)) {
+            *out = names[i].k;
+            return NNC_OK;
+        }
+    return NNC_ERR_ARG;
+}
+
+static int argmax(const float *v, int k) {
+    int b = 0;
+    for (int j = 1; j < k; j++)
+        if (v[j] > v[b]) b = j;
+    return b;
+}
+
+void nnc_metrics_add(const nnc_model *m, nnc_metric_acc *acc, int n, double batch_loss) {
+    const nnc_node_rec *o = &m->nodes[m->outputs[0]];
+    const float *p = o->value, *y = m->batch_y;
+    int k = (int)nnc_output_size(m);
+    nnc_loss_kind lk = m->copts.loss.kind;
+    acc->loss_sum += batch_loss * n;
+    acc->count += n;
+    for (int i = 0; i < m->copts.n_metrics; i++) {
+        double s = 0.0;
+        size_t nk = (size_t)n * (size_t)k;
+        switch (m->copts.metrics[i]) {
+        case NNC_METRIC_ACCURACY:
+            if (lk == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY) {
+                for (int r = 0; r < n; r++) s += argmax(p + (size_t)r * k, k) == (int)y[r];
+            } else if (lk == NNC_LOSS_BINARY_CROSSENTROPY || k == 1) {
+                /* Mean over the outputs of each row, then over rows: per-label accuracy. */
+                float th = lk == NNC_LOSS_BINARY_CROSSENTROPY && m->copts.loss.from_logits ? 0.0f : 0.5f;
+                double hits = 0.0;
+                for (size_t j = 0; j < nk; j++) hits += (p[j] > th) == (y[j] > 0.5f);
+                s = hits / k;
+            } else {
+                for (int r = 0; r < n; r++)
+                    s += argmax(p + (size_t)r * k, k) == argmax(y + (size_t)r * k, k);
+            }
+            break;
+        case NNC_METRIC_MSE:
+        case NNC_METRIC_MAE: {
+            /* Regression metrics compare the output itself; sparse targets have no row. */
+            if (lk == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY) break;
+            double e = 0.0;
+            for (size_t j = 0; j < nk; j++) {
+                double d = (double)p[j] - (double)y[j];
+                e += m->copts.metrics[i] == NNC_METRIC_MSE ? d * d : fabs(d);
+            }
+            s = e / k;
+            break;
+        }
+        default: break;
+        }
+        acc->sums[i] += s;
+    }
+}
+
+void nnc_logs_set(nnc_logs *l, const char *key, double v) {
+    for (int i = 0; i < l->count; i++)
+        if (!strcmp(l->names[i], key)) {
+            l->values[i] = v;
+            return;
+        }
+    if (l->count == NNC_MAX_LOGS) return;
+    /* Keras 3 prints logs in sorted order; keep them sorted as they are added. */
+    int at = l->count;
+    while (at > 0 && strcmp(l->names[at - 1], key) > 0) {
+        memcpy(l->names[at], l->names[at - 1], sizeof l->names[at]);
+        l->values[at] = l->values[at - 1];
+        at--;
+    }
+    snprintf(l->names[at], sizeof l->names[at], "%s", key);
+    l->values[at] = v;
+    l->count++;
+}
+
+double nnc_logs_get(const nnc_logs *l, const char *key) {
+    for (int i = 0; l && i < l->count; i++)
+        if (!strcmp(l->names[i], key)) return l->values[i];
+    return NAN;
+}
+
+void nnc_metrics_logs(const nnc_model *m, const nnc_metric_acc *acc, const char *prefix,
+                      nnc_logs *logs) {
+    char key[32];
+    double c = acc->count > 0 ? acc->count : 1;
+    snprintf(key, sizeof key, "%sloss", prefix);
+    nnc_logs_set(logs, key, acc->loss_sum / c);
+    for (int i = 0; i < m->copts.n_metrics; i++) {
+        snprintf(key, sizeof key, "%s%s", prefix, nnc_metric_name(m->copts.metrics[i]));
+        nnc_logs_set(logs, key, acc->sums[i] / c);
+    }
+}
+
+nnc_status nnc_check_data(nnc_model *m, const float *x, const float *y, size_t n) {
+    size_t f = nnc_input_size(m), t = nnc_target_size(m);
+    for (size_t r = 0; r < n; r++)
+        for (size_t j = 0; j < f; j++)
+            if (!isfinite(x[r * f + j]))
+                return nnc_fail(m, NNC_ERR_DATA, "x[%zu][%zu] is %g: inputs must be finite", r,
+                                j, (double)x[r * f + j]);
+    if (!y) return NNC_OK;
+    const nnc_loss *L = &m->copts.loss;
+    int k = (int)nnc_output_size(m);
+    const char *out = m->layers[m->nodes[m->outputs[0]].layer].name;
+    for (size_t r = 0; r < n; r++)
+        for (size_t j = 0; j < t; j++) {
+            double v = y[r * t + j];
+            if (!isfinite(v))
+                return nnc_fail(m, NNC_ERR_DATA, "y[%zu][%zu] is %g: targets must be finite", r, j, v);
+            if (L->kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY && (v != floor(v) || v < 0 || v >= k))
+                return nnc_fail(m, NNC_ERR_DATA,
+                                "y[%zu] = %g is not a class label in [0, %d) for output layer '%s'",
+                                r, v, k, out);
+            if (L->kind == NNC_LOSS_BINARY_CROSSENTROPY && (v < 0 || v > 1))
+                return nnc_fail(m, NNC_ERR_DATA,
+                                "y[%zu][%zu] = %g is not a binary label in [0, 1] for output layer '%s'",
+                                r, j, v, out);
+            if (L->kind == NNC_LOSS_CATEGORICAL_CROSSENTROPY && (v < 0 || v > 1))
+                return nnc_fail(m, NNC_ERR_DATA,
+                                "y[%zu][%zu] = %g is not a one-hot probability in [0, 1]", r, j, v);
+        }
+    return NNC_OK;
+}

@@ -1,0 +1,152 @@
+/* model.summary() as Keras 3 prints it (box-drawn table, Output Shape with None for the batch,
+ * Param # with thousands separators, totals in bytes), and access to variables by name. */
+#include <string.h>
+#include "../core/layers_impl.h"
+#include "train_impl.h"
+
+int nnc_model_is_sequential(const nnc_model *m) {
+    if (m->n_inputs != 1) return 0;
+    int prev = -1;
+    for (int i = 0; i < m->n_layers; i++) {
+        const nnc_layer_rec *l = &m->layers[i];
+        if (l->kind == NNC_LAYER_INPUT) {
+            if (i != 0) return 0;
+        } else if (l->n_inputs != 1 || l->inputs[0] != prev) {
+            return 0;
+        }
+        prev = l->output;
+    }
+    return m->n_outputs == 0 || (m->n_outputs == 1 && m->outputs[0] == prev);
+}
+
+const char *nnc_model_display_name(const nnc_model *m) {
+    return m->name[0] ? m->name : nnc_model_is_sequential(m) ? "sequential" : "functional";
+}
+
+static void thousands(size_t v, char *buf, size_t n) {
+    char raw[32];
+    snprintf(raw, sizeof raw, "%zu", v);
+    size_t len = strlen(raw), o = 0;
+    for (size_t i = 0; i < len && o + 2 < n; i++) {
+        if (i && (len - i) % 3 == 0) buf[o++] = ',';
+        buf[o++] = raw[i];
+    }
+    buf[o] = '\0';
+}
+
+static void bytes_str(double b, char *buf, size_t n) {
+    const char *u[] = {"B", "KB", "MB", "GB"};
+    int i = 0;
+    while (b >= 1024.0 && i < 3) b /= 1024.0, i++;
+    snprintf(buf, n, "%.2f %s", b, u[i]);
+}
+
+/* Prints a horizontal rule of the table: left, fill, join, right as UTF-8 strings. */
+static void rule(FILE *f, const int *w, int cols, const char *l, const char *fill, const char *j,
+                 const char *r) {
+    fputs(l, f);
+    for (int c = 0; c < cols; c++) {
+        for (int i = 0; i < w[c]; i++) fputs(fill, f);
+        fputs(c + 1 < cols ? j : r, f);
+    }
+    fputc('\n', f);
+}
+
+/* A row: texts padded to the widths; the Param # column (index 2) is right-aligned. */
+static void row(FILE *f, const int *w, int cols, const char *sep, char **cells) {
+    for (int c = 0; c < cols; c++) {
+        fputs(sep, f);
+        if (c == 2) fprintf(f, " %*s ", w[c] - 2, cells[c]);
+        else fprintf(f, " %-*s ", w[c] - 2, cells[c]);
+    }
+    fputs(sep, f);
+    fputc('\n', f);
+}
+
+nnc_status nnc_summary(nnc_model *m, FILE *f) {
+    if (!m || !f) return NNC_ERR_ARG;
+    if (m->sticky) return m->sticky;
+    int seq = nnc_model_is_sequential(m), cols = seq ? 3 : 4;
+    int w[4] = {33, 24, 15, 0};
+    if (!seq) w[0] = 29, w[1] = 22, w[2] = 11, w[3] = 26;
+    fprintf(f, "Model: \"%s\"\n", nnc_model_display_name(m));
+    rule(f, w, cols, "\xe2\x94\x8f", "\xe2\x94\x81", "\xe2\x94\xb3", "\xe2\x94\x93");
+    char *head[4] = {"Layer (type)", "Output Shape", "Param #", "Connected to"};
+    row(f, w, cols, "\xe2\x94\x83", head);
+    rule(f, w, cols, "\xe2\x94\xa1", "\xe2\x94\x81", "\xe2\x95\x87", "\xe2\x94\xa9");
+    size_t total = 0;
+    int shown = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const nnc_layer_rec *l = &m->layers[i];
+        if (seq && l->kind == NNC_LAYER_INPUT) continue; /* Keras hides it in Sequential */
+        size_t np = 0;
+        for (int p = l->first_param; p < l->first_param + l->n_params; p++) np += m->params[p].size;
+        total += np;
+        char name[160], shape[64], params[32], conn[160] = "-";
+        snprintf(name, sizeof name, "%s (%s)", l->name, nnc_layer_class(l->kind));
+        nnc_shape_str(&m->nodes[l->output].shape, 1, shape, sizeof shape);
+        thousands(np, params, sizeof params);
+        size_t cl = 0;
+        for (int k = 0; k < l->n_inputs && cl < sizeof conn; k++) {
+            const nnc_node_rec *src = &m->nodes[l->inputs[k]];
+            cl += (size_t)snprintf(conn + cl, sizeof conn - cl, "%s%s[0][0]", k ? ", " : "",
+                                   src->layer >= 0 ? m->layers[src->layer].name : "?");
+        }
+        if (shown++)
+            rule(f, w, cols, "\xe2\x94\x9c", "\xe2\x94\x80", "\xe2\x94\xbc", "\xe2\x94\xa4");
+        char *cells[4] = {name, shape, params, conn};
+        row(f, w, cols, "\xe2\x94\x82", cells);
+    }
+    rule(f, w, cols, "\xe2\x94\x94", "\xe2\x94\x80", "\xe2\x94\xb4", "\xe2\x94\x98");
+    char tn[32], tb[32], zb[32];
+    thousands(total, tn, sizeof tn);
+    bytes_str(4.0 * (double)total, tb, sizeof tb);
+    bytes_str(0.0, zb, sizeof zb);
+    fprintf(f, " Total params: %s (%s)\n Trainable params: %s (%s)\n Non-trainable params: 0 (%s)\n",
+            tn, tb, tn, tb, zb);
+    return NNC_OK;
+}
+
+int nnc_variable_count(const nnc_model *m) { return m ? m->n_params : 0; }
+
+const char *nnc_variable_name(const nnc_model *m, int i) {
+    return m && i >= 0 && i < m->n_params ? m->params[i].name : NULL;
+}
+
+int nnc_variable_shape(const nnc_model *m, int i, int shape[NNC_MAX_RANK]) {
+    if (!m || i < 0 || i >= m->n_params) return -1;
+    for (int k = 0; k < m->params[i].shape.rank; k++) shape[k] = m->params[i].shape.dim[k];
+    return m->params[i].shape.rank;
+}
+
+static nnc_param_rec *find_var(nnc_model *m, const char *name, size_t n) {
+    if (!m->compiled) {
+        nnc_fail(m, NNC_ERR_STATE, "variables exist after compile");
+        return NULL;
+    }
+    for (int i = 0; i < m->n_params; i++)
+        if (!strcmp(m->params[i].name, name)) {
+            if (m->params[i].size != n) {
+                nnc_fail(m, NNC_ERR_SHAPE, "variable '%s' has %zu values, not %zu", name,
+                         m->params[i].size, n);
+                return NULL;
+            }
+            return &m->params[i];
+        }
+    nnc_fail(m, NNC_ERR_ARG, "no variable named '%s'", name);
+    return NULL;
+}
+
+nnc_status nnc_get_variable(nnc_model *m, const char *name, float *out, size_t n) {
+    nnc_param_rec *p = m && name ? find_var(m, name, n) : NULL;
+    if (!p) return m ? (m->compiled ? NNC_ERR_ARG : NNC_ERR_STATE) : NNC_ERR_ARG;
+    memcpy(out, m->param_arena + p->offset, n * sizeof(float));
+    return NNC_OK;
+}
+
+nnc_status nnc_set_variable(nnc_model *m, const char *name, const float *in, size_t n) {
+    nnc_param_rec *p = m && name ? find_var(m, name, n) : NULL;
+    if (!p) return m ? (m->compiled ? NNC_ERR_ARG : NNC_ERR_STATE) : NNC_ERR_ARG;
+    memcpy(m->param_arena + p->offset, in, n * sizeof(float));
+    return NNC_OK;
+}

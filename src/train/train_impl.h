@@ -1,0 +1,39 @@
+/* Internals of training shared by fit/evaluate/predict, metrics, progress and the file code. */
+#ifndef NNC_TRAIN_IMPL_H
+#define NNC_TRAIN_IMPL_H
+#include "../core/model_impl.h"
+#include "../losses/losses.h"
+
+/* Copies rows (idx[first..first+n) or, with idx NULL, first..first+n) of x / y into the
+ * input nodes / the target buffer. */
+void nnc_gather_inputs(nnc_model *m, const float *x, const size_t *idx, size_t first, int n);
+void nnc_gather_targets(nnc_model *m, const float *y, const size_t *idx, size_t first, int n);
+/* The loss of the current forward pass over n rows; seeds the gradient when with_grad. */
+double nnc_loss_forward(nnc_model *m, int n, int with_grad);
+/* One optimisation step on the gathered batch; NNC_ERR_NUMERIC (weights untouched) when the
+ * loss is not finite. */
+nnc_status nnc_train_step(nnc_model *m, int n, double *loss);
+
+/* Metrics: running sums over a pass, turned into logs at the end. */
+typedef struct {
+    double loss_sum, count;
+    double sums[NNC_MAX_METRICS];
+} nnc_metric_acc;
+
+/* Adds the metrics of the current forward pass over n rows (output vs gathered targets). */
+void nnc_metrics_add(const nnc_model *m, nnc_metric_acc *acc, int n, double batch_loss);
+/* Writes "loss" and the metric names (with prefix, e.g. "val_") in Keras 3's order. */
+void nnc_metrics_logs(const nnc_model *m, const nnc_metric_acc *acc, const char *prefix,
+                      nnc_logs *logs);
+void nnc_logs_set(nnc_logs *l, const char *key, double v);
+
+/* Checks data before a pass: finite features, targets the loss accepts. who names the data
+ * ("x", "validation y"). */
+nnc_status nnc_check_data(nnc_model *m, const float *x, const float *y, size_t n);
+
+/* True when every layer follows the previous one (Keras prints it as "Sequential"). */
+int nnc_model_is_sequential(const nnc_model *m);
+/* The model's name, or Keras's default for its kind. */
+const char *nnc_model_display_name(const nnc_model *m);
+
+#endif

@@ -1,0 +1,317 @@
+/* Gradient checks. Every op row's backward against central differences of its forward
+ * (J = Σ r·out for a fixed random r, summed in double), every loss against differences of its
+ * value, and whole models along a random direction: ⟨∇L, δ⟩ vs (L(w+δ) − L(w−δ)) / 2. Inputs
+ * near an activation's kink are moved away, since the derivative is not defined there. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "test.h"
+#include "core/layers_impl.h"
+#include "core/rng.h"
+#include "train/train_impl.h"
+
+#define GB 3 /* batch of the op checks */
+
+typedef struct {
+    nnc_model *m;
+    int in[4], n_in, out;
+    float *bufs[10];
+    int nbufs;
+    double r[4096];
+} op_case;
+
+static float *buf(op_case *c, size_t n) {
+    float *p = calloc(n ? n : 1, sizeof(float));
+    c->bufs[c->nbufs++] = p;
+    return p;
+}
+
+static int add_input(op_case *c, int rank, const int *dims, int batched) {
+    nnc_shape s = {rank, {0}};
+    for (int i = 0; i < rank; i++) s.dim[i] = dims[i];
+    int id = nnc_graph_node(c->m, batched ? NNC_OP_INPUT : NNC_OP_PARAM, NULL, 0, &s, batched);
+    c->in[c->n_in++] = id;
+    return id;
+}
+
+/* Allocates buffers, fills inputs with values away from kinks. */
+static void setup(op_case *c, nnc_rng *rng, double lo, double hi, const double *kinks, int nk,
+                  double margin) {
+    nnc_model *m = c->m;
+    for (int i = 0; i < m->n_nodes; i++) {
+        nnc_node_rec *n = &m->nodes[i];
+        size_t sz = nnc_node_numel(m, i, GB);
+        n->value = buf(c, sz);
+        n->grad = buf(c, sz);
+        n->needs_grad = 1;
+        n->live = 1;
+        if (i == c->out) continue;
+        for (size_t k = 0; k < sz; k++) {
+            double v;
+            int bad;
+            do {
+                v = lo + (hi - lo) * nnc_rng_uniform(rng);
+                bad = 0;
+                for (int q = 0; q < nk; q++) bad |= fabs(v - kinks[q]) < margin;
+            } while (bad);
+            n->value[k] = (float)v;
+        }
+    }
+    size_t on = nnc_node_numel(m, c->out, GB);
+    for (size_t k = 0; k < on; k++) c->r[k] = nnc_rng_uniform(rng) * 2.0 - 1.0;
+}
+
+static double objective(op_case *c) {
+    nnc_exec e = {c->m, GB};
+    nnc_op_table[c->m->nodes[c->out].op]->forward(&e, c->out);
+    size_t on = nnc_node_numel(c->m, c->out, GB);
+    double j = 0.0;
+    for (size_t k = 0; k < on; k++) j += c->r[k] * (double)c->m->nodes[c->out].value[k];
+    return j;
+}
+
+/* Compares analytic and numerical gradients of every input element. */
+static void check_op(test_run *r, op_case *c, float eps, double atol, double rtol) {
+    nnc_model *m = c->m;
+    nnc_exec e = {m, GB};
+    objective(c);
+    nnc_node_rec *o = &m->nodes[c->out];
+    size_t on = nnc_node_numel(m, c->out, GB);
+    for (size_t k = 0; k < on; k++) o->grad[k] = (float)c->r[k];
+    for (int i = 0; i < c->n_in; i++)
+        memset(m->nodes[c->in[i]].grad, 0, nnc_node_numel(m, c->in[i], GB) * sizeof(float));
+    nnc_op_table[o->op]->backward(&e, c->out);
+    double worst = 0.0;
+    int fails = 0;
+    for (int i = 0; i < c->n_in; i++) {
+        nnc_node_rec *x = &m->nodes[c->in[i]];
+        size_t n = nnc_node_numel(m, c->in[i], GB);
+        for (size_t k = 0; k < n; k++) {
+            float keep = x->value[k];
+            x->value[k] = keep + eps;
+            double jp = objective(c);
+            x->value[k] = keep - eps;
+            double jm = objective(c);
+            x->value[k] = keep;
+            double num = (jp - jm) / (2.0 * (double)eps), ana = x->grad[k];
+            double err = fabs(num - ana);
+            if (err > worst) worst = err;
+            if (err > atol + rtol * fabs(num) && fails++ < 3)
+                CHECK(r, 0, "input %d element %zu: backward %.6g vs numerical %.6g", i, k, ana, num);
+        }
+    }
+    t_info(r, "max |backward - numerical| = %.3g (tolerance %.1g + %.1g*|num|)", worst, atol, rtol);
+}
+
+static void free_case(op_case *c) {
+    for (int i = 0; i < c->nbufs; i++) free(c->bufs[i]);
+    nnc_model_free(c->m);
+}
+
+/* One op check: inputs (rank/dims/batched each), op, attr. */
+static void op_check(test_run *r, const char *name, nnc_op op, nnc_op_attr attr, int n_in,
+                     const int ranks[], const int dims[][4], const int batched[], double lo,
+                     double hi, const double *kinks, int nk) {
+    if (!t_begin(r, "grad/op/%s", name)) return;
+    op_case c;
+    memset(&c, 0, sizeof c);
+    c.m = nnc_model_new(NULL);
+    for (int i = 0; i < n_in; i++) add_input(&c, ranks[i], dims[i], batched[i]);
+    c.out = nnc_graph_op(c.m, op, c.in, n_in, attr);
+    if (!CHECK(r, c.out >= 0, "shape inference failed: %s", nnc_last_error(c.m))) {
+        free_case(&c);
+        t_end(r);
+        return;
+    }
+    nnc_rng rng;
+    nnc_rng_seed(&rng, 42);
+    setup(&c, &rng, lo, hi, kinks, nk, 0.05);
+    check_op(r, &c, 1e-2f, 2e-3, 2e-2);
+    free_case(&c);
+    t_end(r);
+}
+
+static void op_checks(test_run *r) {
+    nnc_op_attr none = {0};
+    {
+        int ranks[] = {1, 2}, b[] = {1, 0}, d[][4] = {{4}, {4, 3}};
+        op_check(r, "matmul", NNC_OP_MATMUL, none, 2, ranks, d, b, -1, 1, NULL, 0);
+    }
+    {
+        int ranks[] = {2, 2}, b[] = {1, 0}, d[][4] = {{2, 4}, {4, 3}};
+        op_check(r, "matmul_rank3", NNC_OP_MATMUL, none, 2, ranks, d, b, -1, 1, NULL, 0);
+    }
+    {
+        int ranks[] = {1, 1}, b[] = {1, 0}, d[][4] = {{5}, {5}};
+        op_check(r, "bias_add", NNC_OP_BIAS_ADD, none, 2, ranks, d, b, -1, 1, NULL, 0);
+    }
+    static const struct { const char *name; nnc_op op; } bins[] = {
+        {"add", NNC_OP_ADD}, {"subtract", NNC_OP_SUB}, {"multiply", NNC_OP_MUL}};
+    for (int i = 0; i < 3; i++) {
+        char nm[64];
+        int ranks[] = {2, 2}, b[] = {1, 1}, d[][4] = {{3, 4}, {3, 4}};
+        snprintf(nm, sizeof nm, "%s", bins[i].name);
+        op_check(r, nm, bins[i].op, none, 2, ranks, d, b, -1, 1, NULL, 0);
+        int ranks2[] = {2, 1}, b2[] = {1, 0}, d2[][4] = {{3, 4}, {4}};
+        snprintf(nm, sizeof nm, "%s_broadcast_param", bins[i].name);
+        op_check(r, nm, bins[i].op, none, 2, ranks2, d2, b2, -1, 1, NULL, 0);
+        int ranks3[] = {2, 2}, b3[] = {1, 1}, d3[][4] = {{3, 1}, {1, 4}};
+        snprintf(nm, sizeof nm, "%s_broadcast_both", bins[i].name);
+        op_check(r, nm, bins[i].op, none, 2, ranks3, d3, b3, -1, 1, NULL, 0);
+    }
+    for (int ax = 0; ax < 2; ax++) {
+        char nm[64];
+        int ranks[] = {2}, b[] = {1}, d[][4] = {{3, 4}};
+        snprintf(nm, sizeof nm, "sum_axis%d", ax + 1);
+        op_check(r, nm, NNC_OP_SUM, (nnc_op_attr){.axis = ax}, 1, ranks, d, b, -1, 1, NULL, 0);
+        snprintf(nm, sizeof nm, "mean_axis%d", ax + 1);
+        op_check(r, nm, NNC_OP_MEAN, (nnc_op_attr){.axis = ax}, 1, ranks, d, b, -1, 1, NULL, 0);
+        int ranks3[] = {2, 2, 2}, b3[] = {1, 1, 1}, d3[][4] = {{2, 3}, {2, 3}, {2, 3}};
+        d3[1][ax] = 4;
+        snprintf(nm, sizeof nm, "concatenate_axis%d", ax + 1);
+        op_check(r, nm, NNC_OP_CONCAT, (nnc_op_attr){.axis = ax}, 3, ranks3, d3, b3, -1, 1, NULL, 0);
+    }
+    /* Each activation away from its kinks. */
+    static const double kinks[] = {0.0, -3.0, 3.0};
+    for (int a = 0; a < NNC_ACT_COUNT; a++) {
+        char nm[64];
+        int ranks[] = {2}, b[] = {1}, d[][4] = {{2, 5}};
+        snprintf(nm, sizeof nm, "%s", nnc_activation_name((nnc_activation)a));
+        nnc_op op = a == NNC_ACT_SOFTMAX ? NNC_OP_SOFTMAX : NNC_OP_ACT;
+        op_check(r, nm, op, (nnc_op_attr){.act = (nnc_activation)a}, 1, ranks, d, b, -4, 4, kinks, 3);
+    }
+}
+
+/* Each loss against central differences of its own value. */
+static void loss_checks(test_run *r) {
+    static const struct {
+        nnc_loss_kind kind;
+        int logits;
+        const char *tag;
+    } cases[] = {
+        {NNC_LOSS_MEAN_SQUARED_ERROR, 0, "mse"},
+        {NNC_LOSS_MEAN_ABSOLUTE_ERROR, 0, "mae"},
+        {NNC_LOSS_HUBER, 0, "huber"},
+        {NNC_LOSS_BINARY_CROSSENTROPY, 1, "bce_logits"},
+        {NNC_LOSS_BINARY_CROSSENTROPY, 0, "bce_probs"},
+        {NNC_LOSS_CATEGORICAL_CROSSENTROPY, 1, "cce_logits"},
+        {NNC_LOSS_CATEGORICAL_CROSSENTROPY, 0, "cce_probs"},
+        {NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 1, "scce_logits"},
+        {NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 0, "scce_probs"},
+    };
+    enum { N = 4, K = 3 };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        if (!t_begin(r, "grad/loss/%s", cases[c].tag)) continue;
+        nnc_rng rng;
+        nnc_rng_seed(&rng, 7 + c);
+        nnc_loss L = nnc_loss_default(cases[c].kind);
+        float v[N * K], y[N * K], g[N * K];
+        int sparse = cases[c].kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+        int ce = cases[c].kind >= NNC_LOSS_BINARY_CROSSENTROPY;
+        for (int i = 0; i < N * K; i++) {
+            double u = nnc_rng_uniform(&rng);
+            /* probabilities in (0.1, 0.9), logits and regression values in (-2, 2), with
+             * regression errors kept away from 0 and from Huber's delta */
+            v[i] = ce && !cases[c].logits ? (float)(0.1 + 0.8 * u) : (float)(4.0 * u - 2.0);
+            y[i] = (float)(nnc_rng_uniform(&rng) > 0.5);
+            if (!ce) {
+                double e = 0.3 + 0.5 * nnc_rng_uniform(&rng) + (i % 2) * 0.9;
+                y[i] = v[i] - (float)(i % 4 < 2 ? e : -e);
+            }
+        }
+        if (sparse)
+            for (int i = 0; i < N; i++) y[i] = (float)(i % K);
+        if (cases[c].kind == NNC_LOSS_CATEGORICAL_CROSSENTROPY)
+            for (int i = 0; i < N; i++)
+                for (int j = 0; j < K; j++) y[i * K + j] = (float)(j == (i + 1) % K);
+        nnc_loss_compute(&L, cases[c].logits, v, y, N, K, g);
+        double worst = 0.0;
+        const float eps = 1e-3f;
+        for (int i = 0; i < N * K; i++) {
+            float keep = v[i];
+            v[i] = keep + eps;
+            double lp = nnc_loss_compute(&L, cases[c].logits, v, y, N, K, NULL);
+            v[i] = keep - eps;
+            double lm = nnc_loss_compute(&L, cases[c].logits, v, y, N, K, NULL);
+            v[i] = keep;
+            double num = (lp - lm) / (2.0 * (double)eps), err = fabs(num - (double)g[i]);
+            if (err > worst) worst = err;
+            CHECK(r, err <= 1e-4 + 1e-3 * fabs(num), "element %d: %.7g vs numerical %.7g", i,
+                  (double)g[i], num);
+        }
+        t_info(r, "max |grad - numerical| = %.3g", worst);
+        t_end(r);
+    }
+}
+
+/* A whole model: ⟨∇L, δ⟩ against (L(w + δ) − L(w − δ)) / 2 for a random δ. */
+static double model_loss(nnc_model *m, int n) {
+    nnc_forward(m, n, 1);
+    return nnc_loss_forward(m, n, 0);
+}
+
+static void model_check(test_run *r, const char *tag, nnc_activation hidden, nnc_loss_kind lk,
+                        nnc_activation out_act, int k) {
+    if (!t_begin(r, "grad/model/%s", tag)) return;
+    enum { N = 8, F = 6 };
+    nnc_model *m = nnc_model_new(NULL);
+    nnc_input(m, (int[]){F}, 1, NULL);
+    nnc_dense_opts d = nnc_dense_opts_default(7);
+    d.activation = hidden;
+    nnc_node h = nnc_dense(m, NNC_PREV, &d);
+    nnc_dense_opts d2 = nnc_dense_opts_default(5);
+    d2.activation = NNC_ACT_SIGMOID;
+    nnc_node h2 = nnc_dense(m, h, &d2);
+    nnc_node cat = nnc_concatenate(m, (nnc_node[]){h, h2}, 2, -1, NULL);
+    nnc_dense_opts d3 = nnc_dense_opts_default(k);
+    d3.activation = out_act;
+    nnc_dense(m, cat, &d3);
+    nnc_compile_opts co = nnc_compile_opts_default();
+    co.loss = nnc_loss_default(lk);
+    CHECK(r, nnc_compile(m, &co) == NNC_OK, "compile: %s", nnc_last_error(m));
+    nnc_plan(m, N);
+    nnc_rng rng;
+    nnc_rng_seed(&rng, 99);
+    float x[N * F], y[N * 4];
+    for (int i = 0; i < N * F; i++) x[i] = (float)(nnc_rng_normal(&rng));
+    for (int i = 0; i < N * k; i++) y[i] = lk == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ? (float)(i % k) : (float)(nnc_rng_uniform(&rng) > 0.5);
+    nnc_gather_inputs(m, x, NULL, 0, N);
+    nnc_gather_targets(m, y, NULL, 0, N);
+    nnc_zero_grads(m, N);
+    nnc_forward(m, N, 1);
+    nnc_loss_forward(m, N, 1);
+    nnc_backward(m, N);
+    size_t P = m->n_param_floats;
+    float *w0 = malloc(P * sizeof(float)), *delta = malloc(P * sizeof(float));
+    memcpy(w0, m->param_arena, P * sizeof(float));
+    double worst = 0.0;
+    for (int trial = 0; trial < 5; trial++) {
+        double dot = 0.0;
+        for (size_t i = 0; i < P; i++) {
+            delta[i] = (float)(1e-3 * nnc_rng_normal(&rng));
+            dot += (double)m->grad_arena[i] * (double)delta[i];
+        }
+        for (size_t i = 0; i < P; i++) m->param_arena[i] = w0[i] + delta[i];
+        double lp = model_loss(m, N);
+        for (size_t i = 0; i < P; i++) m->param_arena[i] = w0[i] - delta[i];
+        double lm = model_loss(m, N);
+        memcpy(m->param_arena, w0, P * sizeof(float));
+        double num = (lp - lm) / 2.0, rel = fabs(num - dot) / (fabs(num) + fabs(dot) + 1e-12);
+        if (rel > worst) worst = rel;
+        CHECK(r, rel < 2e-2, "trial %d: <grad, d> = %.6g vs difference %.6g", trial, dot, num);
+    }
+    t_info(r, "max |a-b|/(|a|+|b|) = %.3g over 5 random directions", worst);
+    free(w0);
+    free(delta);
+    nnc_model_free(m);
+    t_end(r);
+}
+
+void suite_grad(test_run *r);
+void suite_grad(test_run *r) {
+    op_checks(r);
+    loss_checks(r);
+    model_check(r, "tanh_softmax_scce", NNC_ACT_TANH, NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NNC_ACT_SOFTMAX, 4);
+    model_check(r, "gelu_sigmoid_bce", NNC_ACT_GELU, NNC_LOSS_BINARY_CROSSENTROPY, NNC_ACT_SIGMOID, 3);
+    model_check(r, "swish_linear_mse", NNC_ACT_SWISH, NNC_LOSS_MEAN_SQUARED_ERROR, NNC_ACT_LINEAR, 2);
+}
