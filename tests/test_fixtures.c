@@ -1,0 +1,236 @@
+/* nnc against PyTorch references (tools/make_fixtures.py): a 3-layer MLP's output, loss and
+ * every gradient for each loss; Keras's clipped-probability losses; activations; and the
+ * weights after 10 steps of SGD, SGD+momentum, SGD+Nesterov and Adam (Keras's formulas).
+ * Tolerances: outputs and gradients |a−b| ≤ 1e-6 + 1e-4·|ref|, weights after training
+ * 1e-5 + 1e-3·|ref|. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "test.h"
+#include "fixture.h"
+#include "ops/activation.h"
+#include "train/train_impl.h"
+
+static int load(test_run *r, const char *file, fx_file *f) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/fixtures/%s", t_srcdir(), file);
+    return CHECK(r, fx_load(path, f) == 0, "cannot load %s", path);
+}
+
+/* Compares n floats with a fixture tensor; returns the max abs difference. */
+static double compare(test_run *r, const char *what, const float *got, const fx_tensor *ref,
+                      double atol, double rtol) {
+    if (!CHECK(r, ref != NULL, "%s: missing in fixture", what)) return INFINITY;
+    double worst = 0.0;
+    int bad = 0;
+    for (size_t i = 0; i < ref->n; i++) {
+        double d = fabs((double)got[i] - ref->v[i]);
+        if (d > worst) worst = d;
+        if (d > atol + rtol * fabs(ref->v[i]) && bad++ < 3)
+            CHECK(r, 0, "%s[%zu]: %.9g vs reference %.9g (diff %.3g)", what, i, (double)got[i],
+                  ref->v[i], d);
+    }
+    return worst;
+}
+
+static float *to_float(const fx_tensor *t) {
+    float *p = malloc((t ? t->n : 1) * sizeof(float));
+    for (size_t i = 0; t && i < t->n; i++) p[i] = (float)t->v[i];
+    return p;
+}
+
+/* The fixture model: Dense(6, relu) -> Dense(4, tanh) -> Dense(K, out). */
+static nnc_model *fixture_model(int k, nnc_activation out, nnc_loss loss, nnc_optimizer opt) {
+    nnc_model *m = nnc_model_new(NULL);
+    nnc_input(m, (int[]){5}, 1, NULL);
+    nnc_dense_opts d = nnc_dense_opts_default(6);
+    d.activation = NNC_ACT_RELU;
+    nnc_dense(m, NNC_PREV, &d);
+    d = nnc_dense_opts_default(4);
+    d.activation = NNC_ACT_TANH;
+    nnc_dense(m, NNC_PREV, &d);
+    d = nnc_dense_opts_default(k);
+    d.activation = out;
+    nnc_dense(m, NNC_PREV, &d);
+    nnc_compile_opts c = nnc_compile_opts_default();
+    c.loss = loss;
+    c.optimizer = opt;
+    if (nnc_compile(m, &c) != NNC_OK) {
+        nnc_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static const char *const var_names[6] = {"dense.kernel", "dense.bias", "dense_1.kernel",
+                                         "dense_1.bias", "dense_2.kernel", "dense_2.bias"};
+static const char *const fx_names[6] = {"W1", "b1", "W2", "b2", "W3", "b3"};
+
+static void set_weights(nnc_model *m, const fx_file *f, const char *suffix) {
+    for (int i = 0; i < 6; i++) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "%s%s", fx_names[i], suffix);
+        const fx_tensor *t = fx_get(f, nm);
+        float *w = to_float(t);
+        nnc_set_variable(m, var_names[i], w, t->n);
+        free(w);
+    }
+}
+
+static void mlp_case(test_run *r, const char *tag, nnc_loss_kind lk, int logits, nnc_activation out) {
+    if (!t_begin(r, "fixture/mlp_%s", tag)) return;
+    char file[64];
+    snprintf(file, sizeof file, "mlp_%s.txt", tag);
+    fx_file f = {0};
+    if (load(r, file, &f)) {
+        const fx_tensor *y = fx_get(&f, "y"), *o = fx_get(&f, "out");
+        int n = o->shape[0], k = o->shape[1];
+        nnc_loss L = nnc_loss_default(lk);
+        L.from_logits = logits;
+        nnc_model *m = fixture_model(k, out, L, nnc_sgd_default());
+        CHECK(r, m != NULL, "compile failed");
+        if (m) {
+            set_weights(m, &f, "");
+            float *x = to_float(fx_get(&f, "x")), *yv = to_float(y);
+            nnc_plan(m, n);
+            nnc_gather_inputs(m, x, NULL, 0, n);
+            nnc_gather_targets(m, yv, NULL, 0, n);
+            nnc_zero_grads(m, n);
+            nnc_forward(m, n, 1);
+            float loss = (float)nnc_loss_forward(m, n, 1);
+            nnc_backward(m, n);
+            double worst = compare(r, "out", m->nodes[m->outputs[0]].value, o, 1e-6, 1e-4);
+            double d = compare(r, "loss", &loss, fx_get(&f, "loss"), 1e-6, 1e-4);
+            worst = d > worst ? d : worst;
+            for (int i = 0; i < 6; i++) {
+                char nm[8];
+                snprintf(nm, sizeof nm, "d%s", fx_names[i]);
+                int p = i; /* params are in creation order: kernel, bias per layer */
+                d = compare(r, nm, m->grad_arena + m->params[p].offset, fx_get(&f, nm), 1e-6, 1e-4);
+                worst = d > worst ? d : worst;
+            }
+            t_info(r, "max |nnc - torch| over out, loss and 6 gradients: %.3g", worst);
+            free(x);
+            free(yv);
+            nnc_model_free(m);
+        }
+        fx_free(&f);
+    }
+    t_end(r);
+}
+
+static void clipped_case(test_run *r, const char *file, nnc_loss_kind lk) {
+    if (!t_begin(r, "fixture/%s", file)) return;
+    fx_file f = {0};
+    if (load(r, file, &f)) {
+        const fx_tensor *p = fx_get(&f, "p"), *y = fx_get(&f, "y");
+        int n = p->ndim == 2 ? p->shape[0] : p->shape[0], k = p->ndim == 2 ? p->shape[1] : 1;
+        float *pv = to_float(p), *yv = to_float(y), *g = calloc(p->n, sizeof(float));
+        nnc_loss L = nnc_loss_default(lk);
+        float loss = (float)nnc_loss_compute(&L, 0, pv, yv, n, k, g);
+        double w1 = compare(r, "loss", &loss, fx_get(&f, "loss"), 1e-6, 1e-4);
+        double w2 = compare(r, "dp", g, fx_get(&f, "dp"), 1e-6, 1e-4);
+        t_info(r, "max diff: loss %.3g, gradient %.3g", w1, w2);
+        free(pv);
+        free(yv);
+        free(g);
+        fx_free(&f);
+    }
+    t_end(r);
+}
+
+static void activation_cases(test_run *r) {
+    fx_file f = {0};
+    int ok = 0;
+    for (int a = 0; a < NNC_ACT_COUNT; a++) {
+        if (a == NNC_ACT_SOFTMAX) continue;
+        const char *nm = nnc_activation_name((nnc_activation)a);
+        if (!t_begin(r, "fixture/activation/%s", nm)) continue;
+        if (!ok) ok = load(r, "activations.txt", &f) ? 1 : -1;
+        if (ok > 0) {
+            const fx_tensor *x = fx_get(&f, "x");
+            char dn[40];
+            snprintf(dn, sizeof dn, "d_%s", nm);
+            float yv[64], dv[64];
+            for (size_t i = 0; i < x->n; i++) {
+                float xi = (float)x->v[i];
+                yv[i] = nnc_activation_table[a].f(xi);
+                dv[i] = nnc_activation_table[a].df(xi, yv[i]);
+            }
+            double w1 = compare(r, nm, yv, fx_get(&f, nm), 1e-6, 1e-4);
+            double w2 = compare(r, dn, dv, fx_get(&f, dn), 1e-6, 1e-4);
+            t_info(r, "max diff: value %.3g, derivative %.3g", w1, w2);
+        }
+        t_end(r);
+    }
+    if (ok > 0) fx_free(&f);
+}
+
+static void optimizer_case(test_run *r, const char *tag, nnc_optimizer opt) {
+    if (!t_begin(r, "fixture/opt_%s", tag)) return;
+    char file[64];
+    snprintf(file, sizeof file, "opt_%s.txt", tag);
+    fx_file f = {0};
+    if (load(r, file, &f)) {
+        nnc_loss L = nnc_loss_default(NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
+        L.from_logits = true;
+        nnc_model *m = fixture_model(3, NNC_ACT_LINEAR, L, opt);
+        set_weights(m, &f, "");
+        const fx_tensor *x = fx_get(&f, "x"), *losses = fx_get(&f, "losses");
+        float *xv = to_float(x), *yv = to_float(fx_get(&f, "y"));
+        nnc_fit_opts fo = nnc_fit_opts_default();
+        fo.epochs = 10;
+        fo.batch_size = x->shape[0];
+        fo.shuffle = false;
+        fo.verbose = 0;
+        nnc_history *h = NULL;
+        CHECK(r, nnc_fit(m, xv, yv, (size_t)x->shape[0], &fo, &h) == NNC_OK, "fit: %s",
+              nnc_last_error(m));
+        float lv[10];
+        for (int e = 0; e < 10; e++) lv[e] = (float)nnc_logs_get(nnc_history_logs(h, e), "loss");
+        double worst = compare(r, "losses", lv, losses, 1e-5, 1e-3);
+        for (int i = 0; i < 6; i++) {
+            char nm[16];
+            snprintf(nm, sizeof nm, "%s_final", fx_names[i]);
+            const fx_tensor *t = fx_get(&f, nm);
+            float *w = malloc(t->n * sizeof(float));
+            nnc_get_variable(m, var_names[i], w, t->n);
+            double d = compare(r, nm, w, t, 1e-5, 1e-3);
+            worst = d > worst ? d : worst;
+            free(w);
+        }
+        t_info(r, "max |nnc - reference| after 10 steps: %.3g", worst);
+        nnc_history_free(h);
+        free(xv);
+        free(yv);
+        nnc_model_free(m);
+        fx_free(&f);
+    }
+    t_end(r);
+}
+
+void suite_fixtures(test_run *r);
+void suite_fixtures(test_run *r) {
+    mlp_case(r, "mse", NNC_LOSS_MEAN_SQUARED_ERROR, 0, NNC_ACT_LINEAR);
+    mlp_case(r, "mae", NNC_LOSS_MEAN_ABSOLUTE_ERROR, 0, NNC_ACT_LINEAR);
+    mlp_case(r, "huber", NNC_LOSS_HUBER, 0, NNC_ACT_LINEAR);
+    mlp_case(r, "bce_logits", NNC_LOSS_BINARY_CROSSENTROPY, 1, NNC_ACT_LINEAR);
+    mlp_case(r, "bce_sigmoid", NNC_LOSS_BINARY_CROSSENTROPY, 0, NNC_ACT_SIGMOID);
+    mlp_case(r, "cce_logits", NNC_LOSS_CATEGORICAL_CROSSENTROPY, 1, NNC_ACT_LINEAR);
+    mlp_case(r, "cce_softmax", NNC_LOSS_CATEGORICAL_CROSSENTROPY, 0, NNC_ACT_SOFTMAX);
+    mlp_case(r, "scce_logits", NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 1, NNC_ACT_LINEAR);
+    mlp_case(r, "scce_softmax", NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 0, NNC_ACT_SOFTMAX);
+    clipped_case(r, "bce_clipped.txt", NNC_LOSS_BINARY_CROSSENTROPY);
+    clipped_case(r, "cce_clipped.txt", NNC_LOSS_CATEGORICAL_CROSSENTROPY);
+    activation_cases(r);
+    nnc_optimizer sgd = nnc_sgd_default();
+    sgd.learning_rate = 0.1f;
+    optimizer_case(r, "sgd", sgd);
+    sgd.momentum = 0.9f;
+    optimizer_case(r, "sgd_momentum", sgd);
+    sgd.nesterov = true;
+    optimizer_case(r, "sgd_nesterov", sgd);
+    nnc_optimizer adam = nnc_adam_default();
+    adam.learning_rate = 0.01f;
+    optimizer_case(r, "adam", adam);
+}
