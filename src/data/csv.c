@@ -200,7 +200,7 @@ int nnc_csv_read(const char *path, nnc_csv *out, char *err, size_t errlen) {
             fail(err, errlen, "%s: read error: %s", path, code == Z_ERRNO ? strerror(errno) : msg);
             goto done;
         }
-        if (r == 0) {
+        if (r == 0) { /* a gzip stream that ends early reads as EOF; only gzerror tells */
             int code;
             gzerror(g, &code);
             if (code != Z_OK) { fail(err, errlen, "%s: truncated or corrupt gzip data", path); goto done; }
@@ -210,7 +210,6 @@ int nnc_csv_read(const char *path, nnc_csv *out, char *err, size_t errlen) {
     }
     rc = nnc_csv_parse(buf, len, path, out, err, errlen);
 done:
-    /* zlib reports a gzip stream that ended early only through gzerror/gzclose, not gzread. */
     if (gzclose(g) != Z_OK && rc == 0) {
         nnc_csv_free(out);
         rc = fail(err, errlen, "%s: truncated or corrupt gzip data", path);

@@ -450,7 +450,8 @@ int nnc_st_write(const char *path, const nnc_st_tensor *ts, size_t n, const nnc_
 
     memcpy(dir, dirlen ? path : "./", dirlen ? dirlen : 2);
     dir[dirlen ? dirlen : 2] = '\0';
-    sprintf(tmp, "%.*s.%s.XXXXXX", (int)dirlen, path, base);
+    memcpy(tmp, path, dirlen);
+    sprintf(tmp + dirlen, ".%s.XXXXXX", base);
     if ((fd = mkstemp(tmp)) < 0) {
         fail(err, errlen, "%s: cannot create temporary file in '%s': %s", path, dir, strerror(errno));
         goto done;

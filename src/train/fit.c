@@ -161,10 +161,12 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
     size_t steps = (ntrain + (size_t)bs - 1) / (size_t)bs;
     nnc_progress pb;
     nnc_progress_init(&pb, o->verbose, o->out ? o->out : stdout, (int)steps);
-    for (size_t i = 0; i < ntrain; i++) idx[i] = i;
     for (int ep = 0; ep < o->epochs && st == NNC_OK; ep++) {
         nnc_progress_epoch(&pb, ep + 1, o->epochs);
         double t0 = now_s();
+        /* Each epoch permutes 0..n-1 afresh (not the previous order), so an epoch's order
+         * depends only on the RNG state: a resumed run shuffles as an uninterrupted one. */
+        for (size_t i = 0; i < ntrain; i++) idx[i] = i;
         if (o->shuffle)
             for (size_t i = ntrain - 1; i > 0; i--) { /* Fisher–Yates */
                 size_t j = (size_t)nnc_rng_below(&m->rng, i + 1), t = idx[i];

@@ -1,0 +1,598 @@
+/* The model file (docs/FORMAT.md): one safetensors file holding
+ *   1. the weights, F32, named "<layer>.<variable>" with Keras 3's names and layouts;
+ *   2. optionally the optimizer state: "optimizer.<layer>.<variable>.<slot>" (Keras's slot
+ *      names), "optimizer.learning_rate" (F32 scalar), "optimizer.iterations" (I64 scalar);
+ *   3. __metadata__: "format" = "nnc", "format_version" = "1", "config" (the architecture in
+ *      Keras 3's get_config shape), "compile_config", "epoch" and "rng_state" (for resuming).
+ * Saving is atomic (safetensors.c). Loading rebuilds the model from the config, compiles it
+ * and checks every tensor against the architecture before copying anything in. */
+#define _POSIX_C_SOURCE 200809L
+#include <inttypes.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../core/layers_impl.h"
+#include "../optim/optim.h"
+#include "../train/train_impl.h"
+#include "json.h"
+#include "model_file.h"
+#include "safetensors.h"
+
+static const char *const init_classes[NNC_INIT_COUNT] = {
+    [NNC_INIT_GLOROT_UNIFORM] = "GlorotUniform", [NNC_INIT_GLOROT_NORMAL] = "GlorotNormal",
+    [NNC_INIT_HE_UNIFORM] = "HeUniform",         [NNC_INIT_HE_NORMAL] = "HeNormal",
+    [NNC_INIT_LECUN_NORMAL] = "LecunNormal",     [NNC_INIT_LECUN_UNIFORM] = "LecunUniform",
+    [NNC_INIT_RANDOM_NORMAL] = "RandomNormal",   [NNC_INIT_RANDOM_UNIFORM] = "RandomUniform",
+    [NNC_INIT_ZEROS] = "Zeros",                  [NNC_INIT_ONES] = "Ones",
+    [NNC_INIT_CONSTANT] = "Constant",
+};
+
+static const char *const loss_classes[NNC_LOSS_COUNT] = {
+    [NNC_LOSS_MEAN_SQUARED_ERROR] = "MeanSquaredError",
+    [NNC_LOSS_MEAN_ABSOLUTE_ERROR] = "MeanAbsoluteError",
+    [NNC_LOSS_HUBER] = "Huber",
+    [NNC_LOSS_BINARY_CROSSENTROPY] = "BinaryCrossentropy",
+    [NNC_LOSS_CATEGORICAL_CROSSENTROPY] = "CategoricalCrossentropy",
+    [NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY] = "SparseCategoricalCrossentropy",
+};
+
+nnc_save_opts nnc_save_opts_default(void) {
+    nnc_save_opts o = {true};
+    return o;
+}
+
+/* ---- writing the config ---------------------------------------------------------------- */
+
+static void put_initializer(nnc_strbuf *sb, nnc_initializer in) {
+    nnc_sb_printf(sb, "{\"module\":\"keras.initializers\",\"class_name\":\"%s\",\"config\":{",
+                  init_classes[in.kind]);
+    if (in.kind == NNC_INIT_RANDOM_NORMAL)
+        nnc_sb_printf(sb, "\"mean\":%.9g,\"stddev\":%.9g,", (double)in.a, (double)in.b);
+    if (in.kind == NNC_INIT_RANDOM_UNIFORM)
+        nnc_sb_printf(sb, "\"minval\":%.9g,\"maxval\":%.9g,", (double)in.a, (double)in.b);
+    if (in.kind == NNC_INIT_CONSTANT) nnc_sb_printf(sb, "\"value\":%.9g,", (double)in.a);
+    nnc_sb_puts(sb, "\"seed\":null}}");
+}
+
+/* Keras 3's serialised KerasTensor: what inbound_nodes lists for each input. */
+static void put_tensor_ref(nnc_strbuf *sb, const nnc_model *m, int node) {
+    const nnc_node_rec *n = &m->nodes[node];
+    nnc_sb_puts(sb, "{\"class_name\":\"__keras_tensor__\",\"config\":{\"shape\":[null");
+    for (int i = 0; i < n->shape.rank; i++) nnc_sb_printf(sb, ",%d", n->shape.dim[i]);
+    nnc_sb_puts(sb, "],\"dtype\":\"float32\",\"keras_history\":[");
+    nnc_sb_json_string(sb, m->layers[n->layer].name);
+    nnc_sb_puts(sb, ",0,0]}}");
+}
+
+static void put_layer(nnc_strbuf *sb, const nnc_model *m, const nnc_layer_rec *l, int functional) {
+    nnc_sb_printf(sb, "{\"module\":\"keras.layers\",\"class_name\":\"%s\",\"config\":{\"name\":",
+                  nnc_layer_class(l->kind));
+    nnc_sb_json_string(sb, l->name);
+    switch (l->kind) {
+    case NNC_LAYER_INPUT: {
+        const nnc_node_rec *n = &m->nodes[l->output];
+        nnc_sb_puts(sb, ",\"batch_shape\":[null");
+        for (int i = 0; i < n->shape.rank; i++) nnc_sb_printf(sb, ",%d", n->shape.dim[i]);
+        nnc_sb_puts(sb, "],\"dtype\":\"float32\",\"sparse\":false");
+        break;
+    }
+    case NNC_LAYER_DENSE: {
+        const nnc_dense_opts *d = &l->cfg.dense;
+        nnc_sb_printf(sb, ",\"trainable\":true,\"dtype\":\"float32\",\"units\":%d,\"activation\":\"%s\","
+                      "\"use_bias\":%s,\"kernel_initializer\":",
+                      d->units, nnc_activation_name(d->activation), d->use_bias ? "true" : "false");
+        put_initializer(sb, d->kernel_initializer);
+        nnc_sb_puts(sb, ",\"bias_initializer\":");
+        put_initializer(sb, d->bias_initializer);
+        nnc_sb_puts(sb, ",\"kernel_regularizer\":null,\"bias_regularizer\":null");
+        break;
+    }
+    case NNC_LAYER_ACTIVATION:
+        nnc_sb_printf(sb, ",\"trainable\":true,\"dtype\":\"float32\",\"activation\":\"%s\"",
+                      nnc_activation_name(l->cfg.activation));
+        break;
+    case NNC_LAYER_CONCATENATE:
+        nnc_sb_printf(sb, ",\"trainable\":true,\"dtype\":\"float32\",\"axis\":%d", l->cfg.axis);
+        break;
+    default:
+        nnc_sb_puts(sb, ",\"trainable\":true,\"dtype\":\"float32\"");
+        break;
+    }
+    nnc_sb_puts(sb, "}");
+    if (functional) {
+        nnc_sb_puts(sb, ",\"name\":");
+        nnc_sb_json_string(sb, l->name);
+        nnc_sb_puts(sb, ",\"inbound_nodes\":[");
+        if (l->kind != NNC_LAYER_INPUT) {
+            /* Merge layers take their inputs as one list argument, as Keras serialises them. */
+            int merge = l->kind == NNC_LAYER_ADD || l->kind == NNC_LAYER_CONCATENATE;
+            nnc_sb_puts(sb, merge ? "{\"args\":[[" : "{\"args\":[");
+            for (int k = 0; k < l->n_inputs; k++) {
+                if (k) nnc_sb_puts(sb, ",");
+                put_tensor_ref(sb, m, l->inputs[k]);
+            }
+            nnc_sb_puts(sb, merge ? "]],\"kwargs\":{}}" : "],\"kwargs\":{}}");
+        }
+        nnc_sb_puts(sb, "]");
+    }
+    nnc_sb_puts(sb, "}");
+}
+
+void nnc_config_json(const nnc_model *m, nnc_strbuf *sb) {
+    int seq = nnc_model_is_sequential(m);
+    nnc_sb_printf(sb, "{\"module\":\"keras\",\"class_name\":\"%s\",\"config\":{\"name\":",
+                  seq ? "Sequential" : "Functional");
+    nnc_sb_json_string(sb, nnc_model_display_name(m));
+    nnc_sb_puts(sb, ",\"trainable\":true,\"layers\":[");
+    for (int i = 0; i < m->n_layers; i++) {
+        if (i) nnc_sb_puts(sb, ",");
+        put_layer(sb, m, &m->layers[i], !seq);
+    }
+    nnc_sb_puts(sb, "]");
+    if (!seq) {
+        const char *keys[2] = {"input_layers", "output_layers"};
+        const int *lists[2] = {m->inputs, m->outputs};
+        int counts[2] = {m->n_inputs, m->n_outputs ? m->n_outputs : 1};
+        int last[1] = {m->last};
+        if (!m->n_outputs) lists[1] = last;
+        for (int k = 0; k < 2; k++) {
+            nnc_sb_printf(sb, ",\"%s\":[", keys[k]);
+            for (int i = 0; i < counts[k]; i++) {
+                nnc_sb_puts(sb, i ? ",[" : "[");
+                nnc_sb_json_string(sb, m->layers[m->nodes[lists[k][i]].layer].name);
+                nnc_sb_puts(sb, ",0,0]");
+            }
+            nnc_sb_puts(sb, "]");
+        }
+    }
+    nnc_sb_puts(sb, "}}");
+}
+
+static void compile_json(const nnc_model *m, nnc_strbuf *sb) {
+    const nnc_compile_opts *c = &m->copts;
+    nnc_sb_printf(sb, "{\"loss\":{\"module\":\"keras.losses\",\"class_name\":\"%s\",\"config\":"
+                  "{\"name\":\"%s\",\"reduction\":\"sum_over_batch_size\"",
+                  loss_classes[c->loss.kind], nnc_loss_name(c->loss.kind));
+    if (c->loss.kind >= NNC_LOSS_BINARY_CROSSENTROPY)
+        nnc_sb_printf(sb, ",\"from_logits\":%s", c->loss.from_logits ? "true" : "false");
+    if (c->loss.kind == NNC_LOSS_HUBER) nnc_sb_printf(sb, ",\"delta\":%.9g", (double)c->loss.delta);
+    const nnc_optimizer *o = &c->optimizer;
+    nnc_sb_printf(sb, "}},\"optimizer\":{\"module\":\"keras.optimizers\",\"class_name\":\"%s\","
+                  "\"config\":{\"name\":\"%s\",\"learning_rate\":%.9g",
+                  o->kind == NNC_OPT_ADAM ? "Adam" : "SGD", nnc_optimizer_name(o->kind),
+                  (double)o->learning_rate);
+    if (o->kind == NNC_OPT_SGD)
+        nnc_sb_printf(sb, ",\"momentum\":%.9g,\"nesterov\":%s", (double)o->momentum,
+                      o->nesterov ? "true" : "false");
+    else
+        nnc_sb_printf(sb, ",\"beta_1\":%.9g,\"beta_2\":%.9g,\"epsilon\":%.9g", (double)o->beta_1,
+                      (double)o->beta_2, (double)o->epsilon);
+    nnc_sb_puts(sb, "}},\"metrics\":[");
+    for (int i = 0; i < c->n_metrics; i++)
+        nnc_sb_printf(sb, "%s\"%s\"", i ? "," : "", nnc_metric_name(c->metrics[i]));
+    nnc_sb_puts(sb, "]}");
+}
+
+nnc_status nnc_model_save_ex(nnc_model *m, const char *path, const nnc_save_opts *o,
+                             long long fail_after_bytes) {
+    if (!m || !path) return NNC_ERR_ARG;
+    if (!m->compiled) return nnc_fail(m, NNC_ERR_STATE, "save: the model must be compiled first");
+    nnc_save_opts def = nnc_save_opts_default();
+    if (!o) o = &def;
+    int with_opt = o->include_optimizer;
+    size_t nt = (size_t)m->n_params * (size_t)(1 + (with_opt ? m->n_slots : 0)) + 2;
+    nnc_st_tensor *ts = calloc(nt, sizeof *ts);
+    char **names = calloc(nt, sizeof *names);
+    nnc_strbuf cfg = {0}, ccfg = {0};
+    nnc_status st = NNC_OK;
+    if (!ts || !names) {
+        st = nnc_fail(m, NNC_ERR_NOMEM, "save: out of memory");
+        goto done;
+    }
+    size_t k = 0;
+    for (int s = -1; s < (with_opt ? m->n_slots : 0); s++)
+        for (int i = 0; i < m->n_params; i++) {
+            const nnc_param_rec *p = &m->params[i];
+            nnc_st_tensor *t = &ts[k++];
+            if (s < 0) {
+                snprintf(t->name, sizeof t->name, "%s", p->name);
+                t->data = m->param_arena + p->offset;
+            } else {
+                snprintf(t->name, sizeof t->name, "optimizer.%s.%s", p->name,
+                         nnc_optimizer_slot_name(&m->copts.optimizer, s));
+                t->data = m->opt_slots + (size_t)s * m->n_param_floats + p->offset;
+            }
+            t->dtype = NNC_ST_F32;
+            t->ndim = p->shape.rank;
+            for (int d = 0; d < p->shape.rank; d++) t->shape[d] = p->shape.dim[d];
+            t->nbytes = p->size * sizeof(float);
+        }
+    float lr = m->copts.optimizer.learning_rate;
+    int64_t iters = m->iterations;
+    if (with_opt) {
+        nnc_st_tensor *t = &ts[k++];
+        snprintf(t->name, sizeof t->name, "optimizer.iterations");
+        t->dtype = NNC_ST_I64;
+        t->data = &iters;
+        t->nbytes = sizeof iters;
+        t = &ts[k++];
+        snprintf(t->name, sizeof t->name, "optimizer.learning_rate");
+        t->dtype = NNC_ST_F32;
+        t->data = &lr;
+        t->nbytes = sizeof lr;
+    }
+    nnc_config_json(m, &cfg);
+    compile_json(m, &ccfg);
+    char epoch[32], rng[80];
+    snprintf(epoch, sizeof epoch, "%d", m->epochs_done);
+    snprintf(rng, sizeof rng, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64,
+             m->rng.s[0], m->rng.s[1], m->rng.s[2], m->rng.s[3]);
+    if (cfg.oom || ccfg.oom) {
+        st = nnc_fail(m, NNC_ERR_NOMEM, "save: out of memory");
+        goto done;
+    }
+    nnc_st_meta meta[6] = {{"format", "nnc"},        {"format_version", "1"},
+                           {"config", cfg.buf},      {"compile_config", ccfg.buf},
+                           {"epoch", epoch},         {"rng_state", rng}};
+    nnc_st_write_opts wo = nnc_st_write_opts_default();
+    wo.fail_after_bytes = fail_after_bytes;
+    char err[512];
+    if (nnc_st_write(path, ts, k, meta, 6, &wo, err, sizeof err))
+        st = nnc_fail(m, NNC_ERR_IO, "%s", err);
+done:
+    free(ts);
+    free(names);
+    nnc_sb_free(&cfg);
+    nnc_sb_free(&ccfg);
+    return st;
+}
+
+nnc_status nnc_model_save(nnc_model *m, const char *path, const nnc_save_opts *o) {
+    return nnc_model_save_ex(m, path, o, -1);
+}
+
+/* ---- reading --------------------------------------------------------------------------- */
+
+static int parse_initializer(const nnc_json *j, nnc_initializer *out) {
+    if (!j) return 0; /* absent: keep the default */
+    const char *cls = j->type == NNC_JSON_STRING ? j->string : nnc_json_get_string(j, "class_name");
+    if (!cls) return -1;
+    for (int i = 0; i < NNC_INIT_COUNT; i++)
+        if (!strcmp(cls, init_classes[i]) || !strcmp(cls, nnc_init_name((nnc_init_kind)i))) {
+            *out = nnc_initializer_default((nnc_init_kind)i);
+            const nnc_json *c = nnc_json_get(j, "config");
+            double v;
+            if (c && nnc_json_get_number(c, "mean", &v)) out->a = (float)v;
+            if (c && nnc_json_get_number(c, "stddev", &v)) out->b = (float)v;
+            if (c && nnc_json_get_number(c, "minval", &v)) out->a = (float)v;
+            if (c && nnc_json_get_number(c, "maxval", &v)) out->b = (float)v;
+            if (c && nnc_json_get_number(c, "value", &v)) out->a = (float)v;
+            return 0;
+        }
+    return -1;
+}
+
+static int json_bool(const nnc_json *o, const char *key, int def) {
+    const nnc_json *j = nnc_json_get(o, key);
+    return j && j->type == NNC_JSON_BOOL ? j->boolean : def;
+}
+
+/* The node a serialised KerasTensor refers to (its keras_history layer's output). */
+static int tensor_ref(nnc_model *m, const nnc_json *t) {
+    const nnc_json *c = nnc_json_get(t, "config"), *h = c ? nnc_json_get(c, "keras_history") : NULL;
+    if (!h || h->type != NNC_JSON_ARRAY || h->count < 1 || h->items[0]->type != NNC_JSON_STRING)
+        return -1;
+    int l = nnc_find_layer(m, h->items[0]->string);
+    return l < 0 ? -1 : m->layers[l].output;
+}
+
+/* Inputs of a functional layer from its inbound_nodes. */
+static int inbound(nnc_model *m, const nnc_json *layer, int *in) {
+    const nnc_json *nodes = nnc_json_get(layer, "inbound_nodes");
+    if (!nodes || nodes->type != NNC_JSON_ARRAY || nodes->count != 1) return -1;
+    const nnc_json *args = nnc_json_get(nodes->items[0], "args");
+    if (!args || args->type != NNC_JSON_ARRAY || args->count < 1) return -1;
+    const nnc_json *list = args->items[0]->type == NNC_JSON_ARRAY ? args->items[0] : args;
+    if (list->count < 1 || list->count > NNC_MAX_INPUTS) return -1;
+    for (size_t i = 0; i < list->count; i++)
+        if ((in[i] = tensor_ref(m, list->items[i])) < 0) return -1;
+    return (int)list->count;
+}
+
+/* Builds the layers of a Keras config into m. Returns 0, or -1 with why in msg. */
+static int build_from_config(nnc_model *m, const nnc_json *root, char *msg, size_t n) {
+    const char *cls = nnc_json_get_string(root, "class_name");
+    const nnc_json *cfg = nnc_json_get(root, "config");
+    const nnc_json *layers = cfg ? nnc_json_get(cfg, "layers") : NULL;
+    if (!cls || (strcmp(cls, "Sequential") && strcmp(cls, "Functional")) || !layers ||
+        layers->type != NNC_JSON_ARRAY) {
+        snprintf(n ? msg : msg, n, "config is not a Keras Sequential or Functional model");
+        return -1;
+    }
+    int functional = !strcmp(cls, "Functional");
+    const char *mname = nnc_json_get_string(cfg, "name");
+    if (mname && strcmp(mname, functional ? "functional" : "sequential"))
+        snprintf(m->name, sizeof m->name, "%s", mname);
+    for (size_t i = 0; i < layers->count; i++) {
+        const nnc_json *lj = layers->items[i], *lc = nnc_json_get(lj, "config");
+        const char *lcls = nnc_json_get_string(lj, "class_name");
+        const char *name = lc ? nnc_json_get_string(lc, "name") : NULL;
+        if (!lcls || !lc || !name) {
+            snprintf(msg, n, "config: layer %zu has no class_name, config or name", i + 1);
+            return -1;
+        }
+        int in[NNC_MAX_INPUTS], nin = 1;
+        in[0] = NNC_PREV;
+        if (functional && strcmp(lcls, "InputLayer") && (nin = inbound(m, lj, in)) < 0) {
+            snprintf(msg, n, "config: layer '%s' has unreadable inbound_nodes", name);
+            return -1;
+        }
+        nnc_node out = NNC_NONE;
+        if (!strcmp(lcls, "InputLayer")) {
+            const nnc_json *bs = nnc_json_get(lc, "batch_shape");
+            if (!bs) bs = nnc_json_get(lc, "batch_input_shape");
+            int dims[NNC_MAX_RANK], rank = 0;
+            if (!bs || bs->type != NNC_JSON_ARRAY || bs->count < 2 || bs->count > NNC_MAX_RANK + 1) {
+                snprintf(msg, n, "config: InputLayer '%s' needs a batch_shape", name);
+                return -1;
+            }
+            for (size_t d = 1; d < bs->count; d++) {
+                const nnc_json *v = bs->items[d];
+                if (v->type != NNC_JSON_NUMBER || v->number != floor(v->number) || v->number < 1 ||
+                    v->number > 1e9) {
+                    snprintf(msg, n, "config: InputLayer '%s' has a bad dimension", name);
+                    return -1;
+                }
+                dims[rank++] = (int)v->number;
+            }
+            out = nnc_input(m, dims, rank, name);
+        } else if (!strcmp(lcls, "Dense")) {
+            double units = 0;
+            nnc_dense_opts d = nnc_dense_opts_default(0);
+            const char *act = nnc_json_get_string(lc, "activation");
+            if (!nnc_json_get_number(lc, "units", &units) || units < 1 || units > 1e9 ||
+                units != floor(units) || (act && nnc_activation_parse(act, &d.activation)) ||
+                parse_initializer(nnc_json_get(lc, "kernel_initializer"), &d.kernel_initializer) ||
+                parse_initializer(nnc_json_get(lc, "bias_initializer"), &d.bias_initializer)) {
+                snprintf(msg, n, "config: Dense '%s' has a bad units, activation or initializer", name);
+                return -1;
+            }
+            d.units = (int)units;
+            d.use_bias = json_bool(lc, "use_bias", 1);
+            d.name = name;
+            out = nnc_dense(m, in[0], &d);
+        } else if (!strcmp(lcls, "Activation")) {
+            nnc_activation a;
+            const char *act = nnc_json_get_string(lc, "activation");
+            if (!act || nnc_activation_parse(act, &a)) {
+                snprintf(msg, n, "config: Activation '%s' has an unknown activation", name);
+                return -1;
+            }
+            out = nnc_activation_layer(m, in[0], a, name);
+        } else if (!strcmp(lcls, "Add") || !strcmp(lcls, "Concatenate")) {
+            if (!functional) {
+                snprintf(msg, n, "config: %s '%s' needs a Functional model", lcls, name);
+                return -1;
+            }
+            double axis = -1;
+            nnc_json_get_number(lc, "axis", &axis);
+            out = !strcmp(lcls, "Add") ? nnc_add(m, in, nin, name)
+                                       : nnc_concatenate(m, in, nin, (int)axis, name);
+        } else {
+            snprintf(msg, n, "config: layer '%s' has unknown class '%s'", name, lcls);
+            return -1;
+        }
+        if (out == NNC_NONE) {
+            snprintf(msg, n, "config: %s", nnc_last_error(m));
+            return -1;
+        }
+    }
+    if (functional) {
+        const nnc_json *ol = nnc_json_get(cfg, "output_layers");
+        int outs[NNC_MAX_INPUTS], no = 0;
+        for (size_t i = 0; ol && ol->type == NNC_JSON_ARRAY && i < ol->count && no < NNC_MAX_INPUTS; i++) {
+            const nnc_json *e = ol->items[i];
+            int l = e->type == NNC_JSON_ARRAY && e->count && e->items[0]->type == NNC_JSON_STRING
+                        ? nnc_find_layer(m, e->items[0]->string) : -1;
+            if (l < 0) {
+                snprintf(msg, n, "config: output_layers names an unknown layer");
+                return -1;
+            }
+            outs[no++] = m->layers[l].output;
+        }
+        if (no && nnc_set_outputs(m, outs, no)) {
+            snprintf(msg, n, "config: %s", nnc_last_error(m));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int parse_compile(const nnc_json *j, nnc_compile_opts *c, char *msg, size_t n) {
+    *c = nnc_compile_opts_default();
+    const nnc_json *loss = nnc_json_get(j, "loss"), *opt = nnc_json_get(j, "optimizer");
+    const char *lname = loss ? (loss->type == NNC_JSON_STRING ? loss->string
+                                                              : nnc_json_get_string(loss, "class_name"))
+                             : NULL;
+    if (!lname || nnc_loss_parse(lname, &c->loss.kind)) {
+        snprintf(msg, n, "compile_config: unknown loss '%s'", lname ? lname : "(none)");
+        return -1;
+    }
+    const nnc_json *lc = nnc_json_get(loss, "config");
+    double v;
+    c->loss.from_logits = lc ? json_bool(lc, "from_logits", 0) : 0;
+    if (lc && nnc_json_get_number(lc, "delta", &v)) c->loss.delta = (float)v;
+    const char *oname = opt ? nnc_json_get_string(opt, "class_name") : NULL;
+    const nnc_json *oc = opt ? nnc_json_get(opt, "config") : NULL;
+    if (!oname || (strcmp(oname, "Adam") && strcmp(oname, "SGD")) || !oc) {
+        snprintf(msg, n, "compile_config: unknown optimizer '%s'", oname ? oname : "(none)");
+        return -1;
+    }
+    c->optimizer = !strcmp(oname, "Adam") ? nnc_adam_default() : nnc_sgd_default();
+    if (nnc_json_get_number(oc, "learning_rate", &v)) c->optimizer.learning_rate = (float)v;
+    if (nnc_json_get_number(oc, "momentum", &v)) c->optimizer.momentum = (float)v;
+    if (nnc_json_get_number(oc, "beta_1", &v)) c->optimizer.beta_1 = (float)v;
+    if (nnc_json_get_number(oc, "beta_2", &v)) c->optimizer.beta_2 = (float)v;
+    if (nnc_json_get_number(oc, "epsilon", &v)) c->optimizer.epsilon = (float)v;
+    c->optimizer.nesterov = json_bool(oc, "nesterov", 0);
+    const nnc_json *mets = nnc_json_get(j, "metrics");
+    for (size_t i = 0; mets && mets->type == NNC_JSON_ARRAY && i < mets->count; i++) {
+        const nnc_json *e = mets->items[i];
+        if (e->type != NNC_JSON_STRING || c->n_metrics == NNC_MAX_METRICS ||
+            nnc_metric_parse(e->string, &c->metrics[c->n_metrics])) {
+            snprintf(msg, n, "compile_config: unknown metric");
+            return -1;
+        }
+        c->n_metrics++;
+    }
+    return 0;
+}
+
+static int shape_matches(const nnc_st_tensor *t, const nnc_shape *s) {
+    if (t->ndim != s->rank) return 0;
+    for (int d = 0; d < s->rank; d++)
+        if (t->shape[d] != s->dim[d]) return 0;
+    return 1;
+}
+
+static void shape_text(const nnc_st_tensor *t, char *buf, size_t n) {
+    size_t len = (size_t)snprintf(buf, n, "[");
+    for (int d = 0; d < t->ndim && len < n; d++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%" PRId64, d ? ", " : "", t->shape[d]);
+    if (len < n) snprintf(buf + len, n - len, "]");
+}
+
+nnc_status nnc_load_tensors(nnc_model *m, const nnc_st_file *f, const char *path) {
+    /* Check everything first so that a failed load changes nothing. */
+    int has_opt = 0, n_opt = 0;
+    for (size_t i = 0; i < f->ntensors; i++) {
+        const nnc_st_tensor *t = &f->tensors[i];
+        if (!strncmp(t->name, "optimizer.", 10)) {
+            has_opt = 1;
+            continue;
+        }
+        int found = 0;
+        for (int p = 0; p < m->n_params && !found; p++) found = !strcmp(m->params[p].name, t->name);
+        if (!found)
+            return nnc_fail(m, NNC_ERR_FORMAT, "%s: tensor '%s' is not a variable of the model",
+                            path, t->name);
+    }
+    for (int p = 0; p < m->n_params; p++) {
+        const nnc_param_rec *pr = &m->params[p];
+        const nnc_st_tensor *t = nnc_st_find(f, pr->name);
+        char want[64], got[64];
+        nnc_st_tensor like = {.ndim = pr->shape.rank};
+        for (int d = 0; d < pr->shape.rank; d++) like.shape[d] = pr->shape.dim[d];
+        shape_text(&like, want, sizeof want);
+        if (!t) return nnc_fail(m, NNC_ERR_FORMAT, "%s: tensor '%s' is missing", path, pr->name);
+        shape_text(t, got, sizeof got);
+        if (t->dtype != NNC_ST_F32)
+            return nnc_fail(m, NNC_ERR_FORMAT, "%s: tensor '%s' is %s, not F32", path, t->name,
+                            nnc_st_dtype_name(t->dtype));
+        if (!shape_matches(t, &pr->shape))
+            return nnc_fail(m, NNC_ERR_FORMAT, "%s: tensor '%s' has shape %s, the model needs %s",
+                            path, t->name, got, want);
+        for (int s = 0; s < m->n_slots; s++) {
+            char nm[NNC_ST_NAME_MAX];
+            snprintf(nm, sizeof nm, "optimizer.%s.%s", pr->name,
+                     nnc_optimizer_slot_name(&m->copts.optimizer, s));
+            const nnc_st_tensor *o = nnc_st_find(f, nm);
+            if (o) {
+                n_opt++;
+                if (o->dtype != NNC_ST_F32 || !shape_matches(o, &pr->shape))
+                    return nnc_fail(m, NNC_ERR_FORMAT, "%s: tensor '%s' does not match '%s'",
+                                    path, nm, pr->name);
+            }
+        }
+    }
+    const nnc_st_tensor *it = nnc_st_find(f, "optimizer.iterations");
+    int opt_ok = has_opt && n_opt == m->n_params * m->n_slots && it && it->dtype == NNC_ST_I64 &&
+                 it->ndim == 0;
+    for (int p = 0; p < m->n_params; p++) {
+        const nnc_param_rec *pr = &m->params[p];
+        memcpy(m->param_arena + pr->offset, nnc_st_find(f, pr->name)->data, pr->size * sizeof(float));
+        for (int s = 0; opt_ok && s < m->n_slots; s++) {
+            char nm[NNC_ST_NAME_MAX];
+            snprintf(nm, sizeof nm, "optimizer.%s.%s", pr->name,
+                     nnc_optimizer_slot_name(&m->copts.optimizer, s));
+            memcpy(m->opt_slots + (size_t)s * m->n_param_floats + pr->offset,
+                   nnc_st_find(f, nm)->data, pr->size * sizeof(float));
+        }
+    }
+    if (opt_ok) memcpy(&m->iterations, it->data, sizeof m->iterations);
+    return NNC_OK;
+}
+
+static void set_err(nnc_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(nnc_error *err, const char *fmt, ...) {
+    if (!err) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+}
+
+nnc_model *nnc_model_load(const char *path, nnc_error *err) {
+    char msg[512];
+    nnc_st_file f;
+    if (!path) {
+        set_err(err, "%s%s", "load: no path", "");
+        return NULL;
+    }
+    if (nnc_st_read(path, &f, msg, sizeof msg)) {
+        set_err(err, "%s%s", msg, "");
+        return NULL;
+    }
+    nnc_model *m = NULL;
+    nnc_json *cfg = NULL, *ccfg = NULL;
+    const char *fmt = nnc_st_meta_get(&f, "format"), *c = nnc_st_meta_get(&f, "config"),
+               *cc = nnc_st_meta_get(&f, "compile_config");
+    if (!fmt || strcmp(fmt, "nnc") || !c || !cc) {
+        set_err(err, "%s: %s", path, "not an nnc model file (its __metadata__ lacks format \"nnc\", config or compile_config)");
+        goto fail;
+    }
+    const char *ver = nnc_st_meta_get(&f, "format_version");
+    if (!ver || strcmp(ver, "1")) {
+        set_err(err, "%s: unsupported format_version '%s'", path, ver ? ver : "(none)");
+        goto fail;
+    }
+    if (!(cfg = nnc_json_parse(c, strlen(c), msg, sizeof msg)) ||
+        !(ccfg = nnc_json_parse(cc, strlen(cc), msg, sizeof msg))) {
+        set_err(err, "%s: metadata is not valid JSON: %s", path, msg);
+        goto fail;
+    }
+    m = nnc_model_new(NULL);
+    nnc_compile_opts co;
+    if (!m) {
+        set_err(err, "%s: %s", path, "out of memory");
+        goto fail;
+    }
+    if (build_from_config(m, cfg, msg, sizeof msg) || parse_compile(ccfg, &co, msg, sizeof msg)) {
+        set_err(err, "%s: %s", path, msg);
+        goto fail;
+    }
+    if (nnc_compile(m, &co) || nnc_load_tensors(m, &f, path)) {
+        set_err(err, "%s%s", nnc_last_error(m), "");
+        goto fail;
+    }
+    const char *ep = nnc_st_meta_get(&f, "epoch"), *rs = nnc_st_meta_get(&f, "rng_state");
+    if (ep) m->epochs_done = atoi(ep);
+    if (rs && strlen(rs) == 64)
+        for (int i = 0; i < 4; i++) {
+            char part[17];
+            memcpy(part, rs + 16 * i, 16);
+            part[16] = '\0';
+            m->rng.s[i] = strtoull(part, NULL, 16);
+        }
+    nnc_json_free(cfg);
+    nnc_json_free(ccfg);
+    nnc_st_free(&f);
+    return m;
+fail:
+    nnc_model_free(m);
+    nnc_json_free(cfg);
+    nnc_json_free(ccfg);
+    nnc_st_free(&f);
+    return NULL;
+}

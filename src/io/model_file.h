@@ -1,0 +1,17 @@
+/* Model file internals shared with the CLI and tests (src/io/model_file.c). */
+#ifndef NNC_MODEL_FILE_H
+#define NNC_MODEL_FILE_H
+#include "../core/model_impl.h"
+#include "json.h"
+#include "safetensors.h"
+
+/* Writes the architecture as Keras 3's get_config JSON. */
+void nnc_config_json(const nnc_model *m, nnc_strbuf *sb);
+/* Copies a file's weights (and optimizer state when complete) into a compiled model after
+ * checking every name and shape; nothing changes on failure. */
+nnc_status nnc_load_tensors(nnc_model *m, const nnc_st_file *f, const char *path);
+/* nnc_model_save with a test-only fault: the write fails after that many bytes (-1: off). */
+nnc_status nnc_model_save_ex(nnc_model *m, const char *path, const nnc_save_opts *o,
+                             long long fail_after_bytes);
+
+#endif
