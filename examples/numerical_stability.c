@@ -92,7 +92,7 @@ static double loss_of(nnc_model *m, const float *x, float y) {
     nnc_logs logs;
     if (nnc_evaluate(m, x, &y, 1, 1, &logs) != NNC_OK) {
         fprintf(stderr, "numerical_stability: evaluate: %s\n", nnc_last_error(m));
-        return NAN;
+        return (double)NAN;
     }
     return nnc_logs_get(&logs, "loss");
 }

@@ -20,7 +20,7 @@ static int load(test_run *r, const char *file, fx_file *f) {
 /* Compares n floats with a fixture tensor; returns the max abs difference. */
 static double compare(test_run *r, const char *what, const float *got, const fx_tensor *ref,
                       double atol, double rtol) {
-    if (!CHECK(r, ref != NULL, "%s: missing in fixture", what)) return INFINITY;
+    if (!CHECK(r, ref != NULL, "%s: missing in fixture", what)) return (double)INFINITY;
     double worst = 0.0;
     int bad = 0;
     for (size_t i = 0; i < ref->n; i++) {

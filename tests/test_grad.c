@@ -93,7 +93,7 @@ static void check_op(test_run *r, op_case *c, float eps, double atol, double rto
             x->value[k] = keep - eps;
             double jm = objective(c);
             x->value[k] = keep;
-            double num = (jp - jm) / (2.0 * (double)eps), ana = x->grad[k];
+            double num = (jp - jm) / (2.0 * (double)eps), ana = (double)x->grad[k];
             double err = fabs(num - ana);
             if (err > worst) worst = err;
             if (err > atol + rtol * fabs(num) && fails++ < 3)

@@ -533,26 +533,19 @@ static void set_err(nnc_error *err, const char *fmt, ...) {
     va_end(ap);
 }
 
-nnc_model *nnc_model_load(const char *path, nnc_error *err) {
+/* Builds a model from a parsed file; path names the file in messages. */
+static nnc_model *model_from_st(nnc_st_file *f, const char *path, nnc_error *err) {
     char msg[512];
-    nnc_st_file f;
-    if (!path) {
-        set_err(err, "%s%s", "load: no path", "");
-        return NULL;
-    }
-    if (nnc_st_read(path, &f, msg, sizeof msg)) {
-        set_err(err, "%s%s", msg, "");
-        return NULL;
-    }
     nnc_model *m = NULL;
     nnc_json *cfg = NULL, *ccfg = NULL;
-    const char *fmt = nnc_st_meta_get(&f, "format"), *c = nnc_st_meta_get(&f, "config"),
-               *cc = nnc_st_meta_get(&f, "compile_config");
+    const char *fmt = nnc_st_meta_get(f, "format"), *c = nnc_st_meta_get(f, "config"),
+               *cc = nnc_st_meta_get(f, "compile_config");
     if (!fmt || strcmp(fmt, "nnc") || !c || !cc) {
-        set_err(err, "%s: %s", path, "not an nnc model file (its __metadata__ lacks format \"nnc\", config or compile_config)");
+        set_err(err, "%s: not an nnc model file (its __metadata__ lacks format \"nnc\", config "
+                "or compile_config)", path);
         goto fail;
     }
-    const char *ver = nnc_st_meta_get(&f, "format_version");
+    const char *ver = nnc_st_meta_get(f, "format_version");
     if (!ver || strcmp(ver, "1")) {
         set_err(err, "%s: unsupported format_version '%s'", path, ver ? ver : "(none)");
         goto fail;
@@ -565,18 +558,22 @@ nnc_model *nnc_model_load(const char *path, nnc_error *err) {
     m = nnc_model_new(NULL);
     nnc_compile_opts co;
     if (!m) {
-        set_err(err, "%s: %s", path, "out of memory");
+        set_err(err, "%s: out of memory", path);
         goto fail;
     }
     if (build_from_config(m, cfg, msg, sizeof msg) || parse_compile(ccfg, &co, msg, sizeof msg)) {
         set_err(err, "%s: %s", path, msg);
         goto fail;
     }
-    if (nnc_compile(m, &co) || nnc_load_tensors(m, &f, path)) {
-        set_err(err, "%s%s", nnc_last_error(m), "");
+    if (nnc_compile(m, &co)) {
+        set_err(err, "%s: %s", path, nnc_last_error(m));
         goto fail;
     }
-    const char *ep = nnc_st_meta_get(&f, "epoch"), *rs = nnc_st_meta_get(&f, "rng_state");
+    if (nnc_load_tensors(m, f, path)) {
+        set_err(err, "%s", nnc_last_error(m));
+        goto fail;
+    }
+    const char *ep = nnc_st_meta_get(f, "epoch"), *rs = nnc_st_meta_get(f, "rng_state");
     if (ep) m->epochs_done = atoi(ep);
     if (rs && strlen(rs) == 64)
         for (int i = 0; i < 4; i++) {
@@ -587,12 +584,38 @@ nnc_model *nnc_model_load(const char *path, nnc_error *err) {
         }
     nnc_json_free(cfg);
     nnc_json_free(ccfg);
-    nnc_st_free(&f);
     return m;
 fail:
     nnc_model_free(m);
     nnc_json_free(cfg);
     nnc_json_free(ccfg);
-    nnc_st_free(&f);
     return NULL;
+}
+
+nnc_model *nnc_model_load(const char *path, nnc_error *err) {
+    char msg[512];
+    nnc_st_file f;
+    if (!path) {
+        set_err(err, "load: no path");
+        return NULL;
+    }
+    if (nnc_st_read(path, &f, msg, sizeof msg)) {
+        set_err(err, "%s", msg);
+        return NULL;
+    }
+    nnc_model *m = model_from_st(&f, path, err);
+    nnc_st_free(&f);
+    return m;
+}
+
+nnc_model *nnc_model_load_buffer(const void *buf, size_t len, const char *name, nnc_error *err) {
+    char msg[512];
+    nnc_st_file f;
+    if (nnc_st_parse(buf, len, name, &f, msg, sizeof msg)) {
+        set_err(err, "%s", msg);
+        return NULL;
+    }
+    nnc_model *m = model_from_st(&f, name, err);
+    nnc_st_free(&f);
+    return m;
 }

@@ -63,7 +63,7 @@ static double sigmoid_d(double z) {
 /* Regression losses: elementwise, mean over all n·k values. */
 static double regression(const nnc_loss *L, const float *p, const float *y, size_t nk,
                          float *grad) {
-    double sum = 0.0, inv = 1.0 / (double)nk, d = L->delta;
+    double sum = 0.0, inv = 1.0 / (double)nk, d = (double)L->delta;
     for (size_t i = 0; i < nk; i++) {
         double e = (double)p[i] - (double)y[i], ae = fabs(e), g;
         switch (L->kind) {
@@ -81,15 +81,15 @@ static double regression(const nnc_loss *L, const float *p, const float *y, size
 
 static double binary_ce(int logits, const float *v, const float *y, size_t nk, float *grad) {
     double sum = 0.0, inv = 1.0 / (double)nk;
-    const double lo = NNC_PROB_EPSILON, hi = 1.0 - (double)NNC_PROB_EPSILON;
+    const double lo = (double)NNC_PROB_EPSILON, hi = 1.0 - (double)NNC_PROB_EPSILON;
     for (size_t i = 0; i < nk; i++) {
-        double t = y[i];
+        double t = (double)y[i];
         if (logits) {
-            double z = v[i];
+            double z = (double)v[i];
             sum += (z > 0 ? z : 0) - z * t + log1p(exp(-fabs(z)));
             if (grad) grad[i] = (float)((sigmoid_d(z) - t) * inv);
         } else {
-            double p = v[i], pc = p < lo ? lo : p > hi ? hi : p;
+            double p = (double)v[i], pc = p < lo ? lo : p > hi ? hi : p;
             sum += -(t * log(pc) + (1 - t) * log(1 - pc));
             if (grad) grad[i] = (p < lo || p > hi) ? 0.0f : (float)((-t / pc + (1 - t) / (1 - pc)) * inv);
         }
@@ -105,7 +105,7 @@ static double target(int sparse, const float *y, int r, int j, int k) {
 static double categorical_ce(int sparse, int logits, const float *v, const float *y, int n,
                              int k, float *grad) {
     double sum = 0.0, invn = 1.0 / n;
-    const double lo = NNC_PROB_EPSILON, hi = 1.0 - (double)NNC_PROB_EPSILON;
+    const double lo = (double)NNC_PROB_EPSILON, hi = 1.0 - (double)NNC_PROB_EPSILON;
     for (int r = 0; r < n; r++) {
         const float *z = v + (size_t)r * k;
         float *g = grad ? grad + (size_t)r * k : NULL;

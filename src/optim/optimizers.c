@@ -68,7 +68,7 @@ void nnc_optimizer_step(const nnc_optimizer *o, float *w, const float *g, float 
     /* m ← m + (g − m)(1 − β1) ; v ← v + (g² − v)(1 − β2) ;
      * w ← w − lr·sqrt(1 − β2ᵗ)/(1 − β1ᵗ) · m / (sqrt(v) + ε) */
     const float b1 = o->beta_1, b2 = o->beta_2, eps = o->epsilon;
-    const float alpha = (float)((double)lr * sqrt(1.0 - pow(b2, (double)step)) / (1.0 - pow(b1, (double)step)));
+    const float alpha = (float)((double)lr * sqrt(1.0 - pow((double)b2, (double)step)) / (1.0 - pow((double)b1, (double)step)));
     float *m = slots, *v = slots + n;
     for (size_t i = 0; i < n; i++) {
         float gi = g[i];

@@ -100,7 +100,7 @@ void nnc_logs_set(nnc_logs *l, const char *key, double v) {
 double nnc_logs_get(const nnc_logs *l, const char *key) {
     for (int i = 0; l && i < l->count; i++)
         if (!strcmp(l->names[i], key)) return l->values[i];
-    return NAN;
+    return (double)NAN;
 }
 
 void nnc_metrics_logs(const nnc_model *m, const nnc_metric_acc *acc, const char *prefix,
@@ -128,7 +128,7 @@ nnc_status nnc_check_data(nnc_model *m, const float *x, const float *y, size_t n
     const char *out = m->layers[m->nodes[m->outputs[0]].layer].name;
     for (size_t r = 0; r < n; r++)
         for (size_t j = 0; j < t; j++) {
-            double v = y[r * t + j];
+            double v = (double)y[r * t + j];
             if (!isfinite(v))
                 return nnc_fail(m, NNC_ERR_DATA, "y[%zu][%zu] is %g: targets must be finite", r, j, v);
             if (L->kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY && (v != floor(v) || v < 0 || v >= k))

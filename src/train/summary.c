@@ -52,15 +52,25 @@ static void rule(FILE *f, const int *w, int cols, const char *l, const char *fil
     fputc('\n', f);
 }
 
-/* A row: texts padded to the widths; the Param # column (index 2) is right-aligned. */
+/* A row: texts padded to the widths; the Param # column (index 2) is right-aligned. A cell
+ * may hold several lines separated by '\n' (Keras lists each connection on its own line). */
 static void row(FILE *f, const int *w, int cols, const char *sep, char **cells) {
-    for (int c = 0; c < cols; c++) {
+    const char *at[4];
+    for (int c = 0; c < cols; c++) at[c] = cells[c];
+    for (int more = 1; more;) {
+        more = 0;
+        for (int c = 0; c < cols; c++) {
+            const char *nl = at[c] ? strchr(at[c], '\n') : NULL;
+            int len = at[c] ? (nl ? (int)(nl - at[c]) : (int)strlen(at[c])) : 0;
+            fputs(sep, f);
+            if (c == 2) fprintf(f, " %*.*s ", w[c] - 2, len, at[c] ? at[c] : "");
+            else fprintf(f, " %-*.*s ", w[c] - 2, len, at[c] ? at[c] : "");
+            at[c] = nl ? nl + 1 : NULL;
+            more |= at[c] != NULL;
+        }
         fputs(sep, f);
-        if (c == 2) fprintf(f, " %*s ", w[c] - 2, cells[c]);
-        else fprintf(f, " %-*s ", w[c] - 2, cells[c]);
+        fputc('\n', f);
     }
-    fputs(sep, f);
-    fputc('\n', f);
 }
 
 nnc_status nnc_summary(nnc_model *m, FILE *f) {
@@ -68,7 +78,7 @@ nnc_status nnc_summary(nnc_model *m, FILE *f) {
     if (m->sticky) return m->sticky;
     int seq = nnc_model_is_sequential(m), cols = seq ? 3 : 4;
     int w[4] = {33, 24, 15, 0};
-    if (!seq) w[0] = 29, w[1] = 22, w[2] = 11, w[3] = 26;
+    if (!seq) w[0] = 31, w[1] = 22, w[2] = 11, w[3] = 24;
     fprintf(f, "Model: \"%s\"\n", nnc_model_display_name(m));
     rule(f, w, cols, "\xe2\x94\x8f", "\xe2\x94\x81", "\xe2\x94\xb3", "\xe2\x94\x93");
     char *head[4] = {"Layer (type)", "Output Shape", "Param #", "Connected to"};
@@ -89,7 +99,7 @@ nnc_status nnc_summary(nnc_model *m, FILE *f) {
         size_t cl = 0;
         for (int k = 0; k < l->n_inputs && cl < sizeof conn; k++) {
             const nnc_node_rec *src = &m->nodes[l->inputs[k]];
-            cl += (size_t)snprintf(conn + cl, sizeof conn - cl, "%s%s[0][0]", k ? ", " : "",
+            cl += (size_t)snprintf(conn + cl, sizeof conn - cl, "%s%s[0][0]", k ? "\n" : "",
                                    src->layer >= 0 ? m->layers[src->layer].name : "?");
         }
         if (shown++)
