@@ -157,6 +157,13 @@ nnc_node nnc_activation_layer(nnc_model *m, nnc_node x, nnc_activation a, const 
 nnc_node nnc_add(nnc_model *m, const nnc_node *xs, int n, const char *name);
 /* Keras's Concatenate along axis, counted as Keras does (-1 the last; 1 the first after the batch). */
 nnc_node nnc_concatenate(nnc_model *m, const nnc_node *xs, int n, int axis, const char *name);
+/* Keras's Rescaling: x·scale + offset (e.g. scale 1/255 for pixels). */
+nnc_node nnc_rescaling(nnc_model *m, nnc_node x, float scale, float offset, const char *name);
+/* Keras's Normalization (axis -1): (x − mean) / sqrt(variance) per feature, with mean and
+ * variance set by nnc_adapt and saved with the model as non-trainable variables. */
+nnc_node nnc_normalization(nnc_model *m, nnc_node x, const char *name);
+/* Keras's LeakyReLU layer: x for x > 0, negative_slope·x otherwise (Keras's default 0.3). */
+nnc_node nnc_leaky_relu(nnc_model *m, nnc_node x, float negative_slope, const char *name);
 /* Declares the model's outputs (functional models). Sequential models need not call it:
  * the last layer added is the output. */
 nnc_status nnc_set_outputs(nnc_model *m, const nnc_node *outs, int n);
@@ -188,23 +195,28 @@ const char *nnc_loss_name(nnc_loss_kind k);
 /* Parses a Keras loss name or alias ("mse", "bce", ...); NNC_ERR_ARG when unknown. */
 nnc_status nnc_loss_parse(const char *name, nnc_loss_kind *out);
 
-typedef enum { NNC_OPT_SGD, NNC_OPT_ADAM, NNC_OPT_COUNT } nnc_optimizer_kind;
+typedef enum { NNC_OPT_SGD, NNC_OPT_ADAM, NNC_OPT_RMSPROP, NNC_OPT_COUNT } nnc_optimizer_kind;
 
 typedef struct {
     nnc_optimizer_kind kind;
-    float learning_rate; /* SGD 0.01, Adam 0.001 */
-    float momentum;      /* SGD: default 0 */
+    float learning_rate; /* SGD 0.01, Adam and RMSprop 0.001 */
+    float momentum;      /* SGD and RMSprop: default 0 */
     bool nesterov;       /* SGD: default false */
     float beta_1;        /* Adam: 0.9 */
     float beta_2;        /* Adam: 0.999 */
-    float epsilon;       /* Adam: 1e-7 */
+    float epsilon;       /* Adam and RMSprop: 1e-7 */
+    float rho;           /* RMSprop: 0.9 */
+    bool centered;       /* RMSprop: default false */
 } nnc_optimizer;
 
-/* Keras's SGD() and Adam() defaults. */
+/* Keras's SGD(), Adam() and RMSprop() defaults. */
 nnc_optimizer nnc_sgd_default(void);
 nnc_optimizer nnc_adam_default(void);
-/* Keras's name ("sgd", "adam"). */
+nnc_optimizer nnc_rmsprop_default(void);
+/* Keras's name ("sgd", "adam", "rmsprop"). */
 const char *nnc_optimizer_name(nnc_optimizer_kind k);
+/* Parses a Keras optimizer name into its defaults; NNC_ERR_ARG when unknown. */
+nnc_status nnc_optimizer_parse(const char *name, nnc_optimizer *out);
 
 typedef enum {
     NNC_METRIC_ACCURACY, /* binary, sparse categorical or categorical, chosen from the loss */
@@ -289,6 +301,9 @@ nnc_status nnc_evaluate(nnc_model *m, const float *x, const float *y, size_t n, 
 /* Writes the model's output for n examples to out [n, nnc_output_size(m)]. Like Keras, a
  * model trained from logits predicts logits: apply nnc_softmax_rows/nnc_sigmoid yourself. */
 nnc_status nnc_predict(nnc_model *m, const float *x, size_t n, float *out);
+/* Keras's Normalization.adapt: sets every Normalization layer's mean and variance (biased)
+ * from n examples of x, in layer order. Call after compile, before fit. */
+nnc_status nnc_adapt(nnc_model *m, const float *x, size_t n);
 /* Features per example over all inputs, and output values per example. */
 size_t nnc_input_size(const nnc_model *m);
 size_t nnc_output_size(const nnc_model *m);
@@ -323,7 +338,11 @@ typedef struct {
 /* Loads a bundled dataset by name ("digits", "digits_01", "digits_multilabel", "iris", "wine",
  * "breast_cancer", "diabetes"; found through $NNC_DATA_DIR, the source tree or the install
  * prefix) or a CSV file (.csv or .csv.gz, a header row, numbers only) whose last `targets`
- * columns are the targets (0: the dataset's own count, 1 for a CSV). Values are as stored. */
+ * columns are the targets (0: the dataset's own count, 1 for a CSV). Values are as stored.
+ * Also "fashion_mnist" (its 60000 training images) and "fashion_mnist_test" (its 10000 test
+ * images): 784 pixels divided by 255 and a class 0-9 per row, read as IDX from
+ * $NNC_FASHION_MNIST_DIR or else /usr/share/datasets/fashion-mnist (Debian's
+ * dataset-fashion-mnist); NNC_ERR_IO, saying so, when the files are not there. */
 nnc_status nnc_dataset_load(const char *name_or_path, int targets, nnc_dataset *out,
                             nnc_error *err);
 /* A seeded random sample of test_fraction of the rows goes to test, the rest (in their
@@ -332,6 +351,23 @@ nnc_status nnc_dataset_split(const nnc_dataset *d, double test_fraction, uint64_
                              nnc_dataset *train, nnc_dataset *test, nnc_error *err);
 /* Frees a dataset's arrays and zeroes it. */
 void nnc_dataset_free(nnc_dataset *d);
+
+/* Loads IDX files (the MNIST format: big-endian header, .gz or plain): images [n, ...] and
+ * their labels [n]. Unsigned-byte pixels are divided by 255; other types are used as stored. */
+nnc_status nnc_dataset_load_idx(const char *images, const char *labels, nnc_dataset *out,
+                                nnc_error *err);
+
+/* ---- spec files ------------------------------------------------------------------------ */
+
+/* Builds and compiles a model from a spec file (docs/SPEC.md: one statement a line, `input`,
+ * layers, `loss`, `optimizer`, `metrics`, `fit`). NULL on failure, with err naming the file,
+ * line and word at fault. */
+nnc_model *nnc_model_from_spec(const char *path, nnc_error *err);
+/* The same from text in memory; name stands for the file in messages. */
+nnc_model *nnc_model_from_spec_text(const char *text, size_t len, const char *name,
+                                    nnc_error *err);
+/* Applies the spec's `fit` line (epochs, batch_size, validation_split, shuffle) to o. */
+void nnc_model_fit_defaults(const nnc_model *m, nnc_fit_opts *o);
 
 /* ---- files ----------------------------------------------------------------------------- */
 

@@ -1,6 +1,7 @@
 /* nnc against PyTorch references (tools/make_fixtures.py): a 3-layer MLP's output, loss and
  * every gradient for each loss; Keras's clipped-probability losses; activations; and the
- * weights after 10 steps of SGD, SGD+momentum, SGD+Nesterov and Adam (Keras's formulas).
+ * weights after 10 steps of SGD, SGD+momentum, SGD+Nesterov, Adam and RMSprop (Keras's
+ * formulas).
  * Tolerances: outputs and gradients |a−b| ≤ 1e-6 + 1e-4·|ref|, weights after training
  * 1e-5 + 1e-3·|ref|. */
 #include <math.h>
@@ -233,4 +234,10 @@ void suite_fixtures(test_run *r) {
     nnc_optimizer adam = nnc_adam_default();
     adam.learning_rate = 0.01f;
     optimizer_case(r, "adam", adam);
+    nnc_optimizer rms = nnc_rmsprop_default();
+    rms.learning_rate = 0.01f;
+    optimizer_case(r, "rmsprop", rms);
+    rms.momentum = 0.5f;
+    rms.centered = true;
+    optimizer_case(r, "rmsprop_momentum_centered", rms);
 }

@@ -178,7 +178,8 @@ static void op_checks(test_run *r) {
         int ranks[] = {2}, b[] = {1}, d[][4] = {{2, 5}};
         snprintf(nm, sizeof nm, "%s", nnc_activation_name((nnc_activation)a));
         nnc_op op = a == NNC_ACT_SOFTMAX ? NNC_OP_SOFTMAX : NNC_OP_ACT;
-        op_check(r, nm, op, (nnc_op_attr){.act = (nnc_activation)a}, 1, ranks, d, b, -4, 4, kinks, 3);
+        op_check(r, nm, op, (nnc_op_attr){.act = (nnc_activation)a, .alpha = 0.2f}, 1, ranks, d, b,
+                 -4, 4, kinks, 3);
     }
 }
 

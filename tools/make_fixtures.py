@@ -227,6 +227,8 @@ OPTS = {
     "sgd_momentum": dict(lr=0.1, momentum=0.9, nesterov=False),
     "sgd_nesterov": dict(lr=0.1, momentum=0.9, nesterov=True),
     "adam": dict(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-7),
+    "rmsprop": dict(lr=0.01, rho=0.9, momentum=0.0, centered=False, eps=1e-7),
+    "rmsprop_momentum_centered": dict(lr=0.01, rho=0.9, momentum=0.5, centered=True, eps=1e-7),
 }
 OPT_DESC = {
     "sgd": "SGD(lr=0.1): w -= lr*g.",
@@ -234,6 +236,11 @@ OPT_DESC = {
     "sgd_nesterov": "SGD(lr=0.1, momentum=0.9, nesterov=True): v = m*v - lr*g; w += m*v - lr*g.",
     "adam": "Adam(lr=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-7): t+=1; m=b1 m+(1-b1)g; "
             "v=b2 v+(1-b2)g^2; w -= lr*sqrt(1-b2^t)/(1-b1^t) * m/(sqrt(v)+eps).",
+    "rmsprop": "RMSprop(lr=0.01, rho=0.9, epsilon=1e-7): v = rho v + (1-rho) g^2; "
+               "w -= lr*g/sqrt(v+eps) (Keras puts eps inside the square root).",
+    "rmsprop_momentum_centered": "RMSprop(lr=0.01, rho=0.9, momentum=0.5, centered=True, "
+               "epsilon=1e-7): v = rho v + (1-rho) g^2; a = rho a + (1-rho) g; "
+               "s = lr*g/sqrt(v - a^2 + eps); m = 0.5 m + s; w -= m.",
 }
 STEPS = 10
 
@@ -246,6 +253,7 @@ def run_hand(name, params_np, x, y, tag="scce_logits", torch_eps=False):
     w = [T(p) for p in params_np]
     s1 = [torch.zeros_like(p) for p in w]
     s2 = [torch.zeros_like(p) for p in w]
+    s3 = [torch.zeros_like(p) for p in w]
     losses, min_margin = [], float("inf")
     for t in range(1, STEPS + 1):
         ps = [p.clone().requires_grad_(True) for p in w]
@@ -256,7 +264,20 @@ def run_hand(name, params_np, x, y, tag="scce_logits", torch_eps=False):
         losses.append(L.item())
         with torch.no_grad():
             for i in range(len(w)):
-                if name == "adam":
+                if name.startswith("rmsprop"):
+                    rho, lr, eps, mom = cfg["rho"], cfg["lr"], cfg["eps"], cfg["momentum"]
+                    s1[i] = rho * s1[i] + (1 - rho) * g[i] * g[i]
+                    d = s1[i] + eps
+                    if cfg["centered"]:
+                        s3[i] = rho * s3[i] + (1 - rho) * g[i]
+                        d = s1[i] - s3[i] * s3[i] + eps
+                    step = lr * g[i] / torch.sqrt(d)
+                    if mom > 0:
+                        s2[i] = mom * s2[i] + step
+                        w[i] = w[i] - s2[i]
+                    else:
+                        w[i] = w[i] - step
+                elif name == "adam":
                     b1, b2, lr, eps = cfg["beta1"], cfg["beta2"], cfg["lr"], cfg["eps"]
                     s1[i] = b1 * s1[i] + (1 - b1) * g[i]
                     s2[i] = b2 * s2[i] + (1 - b2) * g[i] * g[i]
@@ -432,10 +453,17 @@ def main():
         if margin < KINK_MARGIN:
             raise SystemExit("opt_%s: a relu pre-activation came within %g of 0 "
                              "on the trajectory; change the seed" % (name, margin))
-        tw = run_torch(name, params, x, y)
-        diff = max_rel_diff(tw, final)
+        if name.startswith("rmsprop"):
+            # torch.optim.RMSprop adds eps outside the square root; Keras inside. No
+            # cross-check: the hand formula is the reference.
+            tw, diff = None, float("nan")
+        else:
+            tw = run_torch(name, params, x, y)
+            diff = max_rel_diff(tw, final)
         notes.append((name, diff, margin))
-        if name == "adam":
+        if name.startswith("rmsprop"):
+            pass
+        elif name == "adam":
             # Keras: w -= lr*sqrt(1-b2^t)/(1-b1^t) * m/(sqrt(v)+eps), torch:
             # w -= lr/(1-b1^t) * m/(sqrt(v)/sqrt(1-b2^t)+eps). With eps moved,
             # the two must agree to rounding.

@@ -10,9 +10,10 @@ int nnc_graph_op(nnc_model *m, nnc_op op, const int *in, int n_in, nnc_op_attr a
 int nnc_layer_begin(nnc_model *m, nnc_layer_kind kind, const char *name);
 /* Finishes a layer whose output is node `output`. */
 void nnc_layer_end(nnc_model *m, int layer, int output);
-/* Adds a trainable variable "<layer>.<var>" and its PARAM node; returns the node or -1. */
+/* Adds a variable "<layer>.<var>" and its PARAM node; returns the node or -1. Trainable
+ * variables get gradients and optimizer updates; the others are state (moving statistics). */
 int nnc_layer_param(nnc_model *m, int layer, const char *var, const nnc_shape *shape,
-                    nnc_initializer init, int fan_in, int fan_out);
+                    nnc_initializer init, int fan_in, int fan_out, int trainable);
 /* Index of the layer called name, or -1. */
 int nnc_find_layer(const nnc_model *m, const char *name);
 

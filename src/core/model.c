@@ -29,6 +29,8 @@ nnc_model *nnc_model_new(const char *name) {
     if (name) snprintf(m->name, sizeof m->name, "%s", name);
     m->last = NNC_NONE;
     m->fused_loss_node = -1;
+    m->spec_fit.shuffle = -1;
+    m->spec_fit.validation_split = -1.0f;
     nnc_rng_seed(&m->rng, 0);
     return m;
 }
@@ -203,7 +205,7 @@ void nnc_layer_end(nnc_model *m, int layer, int output) {
 }
 
 int nnc_layer_param(nnc_model *m, int layer, const char *var, const nnc_shape *shape,
-                    nnc_initializer init, int fan_in, int fan_out) {
+                    nnc_initializer init, int fan_in, int fan_out, int trainable) {
     if (grow((void **)&m->params, &m->cap_params, m->n_params + 1, sizeof *m->params)) {
         m->sticky = nnc_fail(m, NNC_ERR_NOMEM, "out of memory adding a parameter");
         return -1;
@@ -221,6 +223,7 @@ int nnc_layer_param(nnc_model *m, int layer, const char *var, const nnc_shape *s
     p->init = init;
     p->fan_in = fan_in;
     p->fan_out = fan_out;
+    p->trainable = trainable;
     m->nodes[node].param = m->n_params++;
     return node;
 }

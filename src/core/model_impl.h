@@ -43,6 +43,9 @@ typedef enum {
     NNC_LAYER_ACTIVATION,
     NNC_LAYER_ADD,
     NNC_LAYER_CONCATENATE,
+    NNC_LAYER_RESCALING,
+    NNC_LAYER_NORMALIZATION,
+    NNC_LAYER_LEAKY_RELU,
     NNC_LAYER_KIND_COUNT
 } nnc_layer_kind;
 
@@ -61,6 +64,10 @@ typedef struct {
         nnc_dense_opts dense;   /* name pointer cleared: the name lives above */
         nnc_activation activation;
         int axis;
+        struct {
+            float scale, offset;
+        } rescaling;
+        float negative_slope;
     } cfg;
 } nnc_layer_rec;
 
@@ -73,6 +80,7 @@ typedef struct {
     int layer;
     nnc_initializer init;
     int fan_in, fan_out;
+    int trainable;               /* 0: state such as Normalization's mean (no gradient) */
 } nnc_param_rec;
 
 typedef struct nnc_optimizer_state nnc_optimizer_state;
@@ -104,10 +112,15 @@ struct nnc_model {
     float *param_arena;        /* every parameter, contiguous */
     float *grad_arena;         /* their gradients, same layout */
     size_t n_param_floats;
+    size_t n_trainable_floats; /* trainable parameters come first in the arenas */
     float *opt_slots;          /* optimizer state: n_slots arenas of n_param_floats */
     int n_slots;
     int64_t iterations;        /* optimizer steps taken */
     int epochs_done;
+    struct {
+        int epochs, batch_size, shuffle;
+        float validation_split;
+    } spec_fit;                /* the spec file's fit line; 0 / -1 where not given */
 
     /* plan for a batch size */
     int planned_batch;

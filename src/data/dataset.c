@@ -1,11 +1,14 @@
 /* Datasets as arrays: the bundled CSV sets by name, or any CSV file, split into features and
- * targets; and the seeded train/test split. Parsing is in csv.c; IDX files come with the CLI. */
+ * targets; IDX image/label pairs (Fashion-MNIST by name); and the seeded train/test split.
+ * Parsing is in csv.c and idx.c. Out of scope: downloading datasets, telling a path's format
+ * apart (the CLI decides whether a path is CSV or IDX). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "nnc.h"
 #include "csv.h"
+#include "idx.h"
 #include "../core/rng.h"
 
 static const struct {
@@ -31,14 +34,106 @@ static int bundled_path(const char *name, char *path, size_t n) {
     return -1;
 }
 
+/* ---- IDX ---------------------------------------------------------------------------- */
+
+#define FASHION_MNIST_DEFAULT_DIR "/usr/share/datasets/fashion-mnist"
+
+/* Reads one IDX file; the status tells an unreadable file from a malformed one. */
+static nnc_status read_idx(const char *path, nnc_idx *x, nnc_error *err) {
+    char msg[512];
+    if (!nnc_idx_read(path, x, msg, sizeof msg)) return NNC_OK;
+    set_err(err, msg);
+    if (strstr(msg, ": out of memory")) return NNC_ERR_NOMEM;
+    return access(path, R_OK) ? NNC_ERR_IO : NNC_ERR_FORMAT;
+}
+
+nnc_status nnc_dataset_load_idx(const char *images, const char *labels, nnc_dataset *out,
+                                nnc_error *err) {
+    char msg[512];
+    nnc_idx im, lb;
+    nnc_status st;
+    if (out) memset(out, 0, sizeof *out);
+    if (!images || !labels || !out) {
+        set_err(err, "idx: images, labels and out are required");
+        return NNC_ERR_ARG;
+    }
+    if ((st = read_idx(images, &im, err))) return st;
+    if ((st = read_idx(labels, &lb, err))) {
+        nnc_idx_free(&im);
+        return st;
+    }
+    if (im.ndim < 2)
+        snprintf(msg, sizeof msg, "%.400s: images file must have at least 2 dimensions, has %d", images,
+                 im.ndim);
+    else if (lb.ndim != 1)
+        snprintf(msg, sizeof msg, "%.400s: labels file must have 1 dimension, has %d", labels, lb.ndim);
+    else if (im.count != lb.count)
+        snprintf(msg, sizeof msg, "%.200s has %zu images but %.200s has %zu labels", images, im.count,
+                 labels, lb.count);
+    else
+        msg[0] = '\0';
+    if (msg[0]) {
+        nnc_idx_free(&im);
+        nnc_idx_free(&lb);
+        set_err(err, msg);
+        return NNC_ERR_FORMAT;
+    }
+    if (im.type == NNC_IDX_UBYTE)
+        for (size_t i = 0; i < im.count * im.item_size; i++) im.values[i] /= 255.0f;
+    out->x = im.values; /* the arrays move into the dataset */
+    out->y = lb.values;
+    out->n = im.count;
+    out->features = im.item_size;
+    out->targets = 1;
+    return NNC_OK;
+}
+
+/* "fashion_mnist" (train part) and "fashion_mnist_test", from Debian's dataset-fashion-mnist
+ * or $NNC_FASHION_MNIST_DIR, gzip-compressed or not. Returns 1 when name is not one of them. */
+static int load_fashion_mnist(const char *name, int targets, nnc_dataset *out, nnc_error *err,
+                              nnc_status *st) {
+    static const char *const prefix[2] = {"train", "t10k"};
+    char im[4096], lb[4096], msg[512];
+    int test;
+    if (!strcmp(name, "fashion_mnist")) test = 0;
+    else if (!strcmp(name, "fashion_mnist_test")) test = 1;
+    else return 1;
+    if (targets != 0 && targets != 1) {
+        snprintf(msg, sizeof msg, "%s: the dataset has 1 target (a class 0-9), not %d", name, targets);
+        set_err(err, msg);
+        *st = NNC_ERR_ARG;
+        return 0;
+    }
+    const char *dir = getenv("NNC_FASHION_MNIST_DIR");
+    if (!dir || !*dir) dir = FASHION_MNIST_DEFAULT_DIR;
+    static const char *const ext[2] = {".gz", ""};
+    for (int e = 0; e < 2; e++) {
+        snprintf(im, sizeof im, "%.2000s/%s-images-idx3-ubyte%s", dir, prefix[test], ext[e]);
+        snprintf(lb, sizeof lb, "%.2000s/%s-labels-idx1-ubyte%s", dir, prefix[test], ext[e]);
+        if (!access(im, R_OK) && !access(lb, R_OK)) {
+            *st = nnc_dataset_load_idx(im, lb, out, err);
+            return 0;
+        }
+    }
+    snprintf(msg, sizeof msg, "%s: files not found in %.300s (apt-get install dataset-fashion-mnist, or "
+             "set NNC_FASHION_MNIST_DIR)", name, dir);
+    set_err(err, msg);
+    *st = NNC_ERR_IO;
+    return 0;
+}
+
+/* ---- CSV and bundled sets ---------------------------------------------------------------- */
+
 nnc_status nnc_dataset_load(const char *name_or_path, int targets, nnc_dataset *out,
                             nnc_error *err) {
     char path[4096], msg[512];
+    nnc_status st;
     memset(out, 0, sizeof *out);
     if (!name_or_path) {
         set_err(err, "dataset: no name given");
         return NNC_ERR_ARG;
     }
+    if (!load_fashion_mnist(name_or_path, targets, out, err, &st)) return st;
     const char *file = name_or_path;
     for (size_t i = 0; i < sizeof bundled / sizeof *bundled; i++)
         if (!strcmp(name_or_path, bundled[i].name)) {

@@ -95,6 +95,18 @@ static void put_layer(nnc_strbuf *sb, const nnc_model *m, const nnc_layer_rec *l
     case NNC_LAYER_CONCATENATE:
         nnc_sb_printf(sb, ",\"trainable\":true,\"dtype\":\"float32\",\"axis\":%d", l->cfg.axis);
         break;
+    case NNC_LAYER_RESCALING:
+        nnc_sb_printf(sb, ",\"trainable\":true,\"dtype\":\"float32\",\"scale\":%.9g,\"offset\":%.9g",
+                      (double)l->cfg.rescaling.scale, (double)l->cfg.rescaling.offset);
+        break;
+    case NNC_LAYER_NORMALIZATION:
+        nnc_sb_puts(sb, ",\"trainable\":true,\"dtype\":\"float32\",\"axis\":-1,\"mean\":null,"
+                        "\"variance\":null,\"invert\":false");
+        break;
+    case NNC_LAYER_LEAKY_RELU:
+        nnc_sb_printf(sb, ",\"trainable\":true,\"dtype\":\"float32\",\"negative_slope\":%.9g",
+                      (double)l->cfg.negative_slope);
+        break;
     default:
         nnc_sb_puts(sb, ",\"trainable\":true,\"dtype\":\"float32\"");
         break;
@@ -158,13 +170,17 @@ static void compile_json(const nnc_model *m, nnc_strbuf *sb) {
         nnc_sb_printf(sb, ",\"from_logits\":%s", c->loss.from_logits ? "true" : "false");
     if (c->loss.kind == NNC_LOSS_HUBER) nnc_sb_printf(sb, ",\"delta\":%.9g", (double)c->loss.delta);
     const nnc_optimizer *o = &c->optimizer;
+    static const char *const classes[NNC_OPT_COUNT] = {"SGD", "Adam", "RMSprop"};
     nnc_sb_printf(sb, "}},\"optimizer\":{\"module\":\"keras.optimizers\",\"class_name\":\"%s\","
                   "\"config\":{\"name\":\"%s\",\"learning_rate\":%.9g",
-                  o->kind == NNC_OPT_ADAM ? "Adam" : "SGD", nnc_optimizer_name(o->kind),
-                  (double)o->learning_rate);
+                  classes[o->kind], nnc_optimizer_name(o->kind), (double)o->learning_rate);
     if (o->kind == NNC_OPT_SGD)
         nnc_sb_printf(sb, ",\"momentum\":%.9g,\"nesterov\":%s", (double)o->momentum,
                       o->nesterov ? "true" : "false");
+    else if (o->kind == NNC_OPT_RMSPROP)
+        nnc_sb_printf(sb, ",\"rho\":%.9g,\"momentum\":%.9g,\"epsilon\":%.9g,\"centered\":%s",
+                      (double)o->rho, (double)o->momentum, (double)o->epsilon,
+                      o->centered ? "true" : "false");
     else
         nnc_sb_printf(sb, ",\"beta_1\":%.9g,\"beta_2\":%.9g,\"epsilon\":%.9g", (double)o->beta_1,
                       (double)o->beta_2, (double)o->epsilon);
@@ -194,6 +210,7 @@ nnc_status nnc_model_save_ex(nnc_model *m, const char *path, const nnc_save_opts
     for (int s = -1; s < (with_opt ? m->n_slots : 0); s++)
         for (int i = 0; i < m->n_params; i++) {
             const nnc_param_rec *p = &m->params[i];
+            if (s >= 0 && !p->trainable) continue; /* state has no optimizer slots */
             nnc_st_tensor *t = &ts[k++];
             if (s < 0) {
                 snprintf(t->name, sizeof t->name, "%s", p->name);
@@ -201,7 +218,7 @@ nnc_status nnc_model_save_ex(nnc_model *m, const char *path, const nnc_save_opts
             } else {
                 snprintf(t->name, sizeof t->name, "optimizer.%s.%s", p->name,
                          nnc_optimizer_slot_name(&m->copts.optimizer, s));
-                t->data = m->opt_slots + (size_t)s * m->n_param_floats + p->offset;
+                t->data = m->opt_slots + (size_t)s * m->n_trainable_floats + p->offset;
             }
             t->dtype = NNC_ST_F32;
             t->ndim = p->shape.rank;
@@ -370,6 +387,22 @@ static int build_from_config(nnc_model *m, const nnc_json *root, char *msg, size
                 return -1;
             }
             out = nnc_activation_layer(m, in[0], a, name);
+        } else if (!strcmp(lcls, "Rescaling")) {
+            double scale = 1.0, offset = 0.0;
+            nnc_json_get_number(lc, "scale", &scale);
+            nnc_json_get_number(lc, "offset", &offset);
+            out = nnc_rescaling(m, in[0], (float)scale, (float)offset, name);
+        } else if (!strcmp(lcls, "Normalization")) {
+            double axis = -1;
+            if (nnc_json_get_number(lc, "axis", &axis) && axis != -1) {
+                snprintf(msg, n, "config: Normalization '%s': only axis -1 is supported", name);
+                return -1;
+            }
+            out = nnc_normalization(m, in[0], name);
+        } else if (!strcmp(lcls, "LeakyReLU")) {
+            double slope = 0.3;
+            if (!nnc_json_get_number(lc, "negative_slope", &slope)) nnc_json_get_number(lc, "alpha", &slope);
+            out = nnc_leaky_relu(m, in[0], (float)slope, name);
         } else if (!strcmp(lcls, "Add") || !strcmp(lcls, "Concatenate")) {
             if (!functional) {
                 snprintf(msg, n, "config: %s '%s' needs a Functional model", lcls, name);
@@ -425,17 +458,18 @@ static int parse_compile(const nnc_json *j, nnc_compile_opts *c, char *msg, size
     if (lc && nnc_json_get_number(lc, "delta", &v)) c->loss.delta = (float)v;
     const char *oname = opt ? nnc_json_get_string(opt, "class_name") : NULL;
     const nnc_json *oc = opt ? nnc_json_get(opt, "config") : NULL;
-    if (!oname || (strcmp(oname, "Adam") && strcmp(oname, "SGD")) || !oc) {
+    if (!oname || !oc || nnc_optimizer_parse(oname, &c->optimizer)) {
         snprintf(msg, n, "compile_config: unknown optimizer '%s'", oname ? oname : "(none)");
         return -1;
     }
-    c->optimizer = !strcmp(oname, "Adam") ? nnc_adam_default() : nnc_sgd_default();
     if (nnc_json_get_number(oc, "learning_rate", &v)) c->optimizer.learning_rate = (float)v;
     if (nnc_json_get_number(oc, "momentum", &v)) c->optimizer.momentum = (float)v;
     if (nnc_json_get_number(oc, "beta_1", &v)) c->optimizer.beta_1 = (float)v;
     if (nnc_json_get_number(oc, "beta_2", &v)) c->optimizer.beta_2 = (float)v;
     if (nnc_json_get_number(oc, "epsilon", &v)) c->optimizer.epsilon = (float)v;
+    if (nnc_json_get_number(oc, "rho", &v)) c->optimizer.rho = (float)v;
     c->optimizer.nesterov = json_bool(oc, "nesterov", 0);
+    c->optimizer.centered = json_bool(oc, "centered", 0);
     const nnc_json *mets = nnc_json_get(j, "metrics");
     for (size_t i = 0; mets && mets->type == NNC_JSON_ARRAY && i < mets->count; i++) {
         const nnc_json *e = mets->items[i];
@@ -493,7 +527,7 @@ nnc_status nnc_load_tensors(nnc_model *m, const nnc_st_file *f, const char *path
         if (!shape_matches(t, &pr->shape))
             return nnc_fail(m, NNC_ERR_FORMAT, "%s: tensor '%s' has shape %s, the model needs %s",
                             path, t->name, got, want);
-        for (int s = 0; s < m->n_slots; s++) {
+        for (int s = 0; pr->trainable && s < m->n_slots; s++) {
             char nm[NNC_ST_NAME_MAX];
             snprintf(nm, sizeof nm, "optimizer.%s.%s", pr->name,
                      nnc_optimizer_slot_name(&m->copts.optimizer, s));
@@ -507,16 +541,18 @@ nnc_status nnc_load_tensors(nnc_model *m, const nnc_st_file *f, const char *path
         }
     }
     const nnc_st_tensor *it = nnc_st_find(f, "optimizer.iterations");
-    int opt_ok = has_opt && n_opt == m->n_params * m->n_slots && it && it->dtype == NNC_ST_I64 &&
+    int n_trainable = 0;
+    for (int p = 0; p < m->n_params; p++) n_trainable += m->params[p].trainable;
+    int opt_ok = has_opt && n_opt == n_trainable * m->n_slots && it && it->dtype == NNC_ST_I64 &&
                  it->ndim == 0;
     for (int p = 0; p < m->n_params; p++) {
         const nnc_param_rec *pr = &m->params[p];
         memcpy(m->param_arena + pr->offset, nnc_st_find(f, pr->name)->data, pr->size * sizeof(float));
-        for (int s = 0; opt_ok && s < m->n_slots; s++) {
+        for (int s = 0; opt_ok && pr->trainable && s < m->n_slots; s++) {
             char nm[NNC_ST_NAME_MAX];
             snprintf(nm, sizeof nm, "optimizer.%s.%s", pr->name,
                      nnc_optimizer_slot_name(&m->copts.optimizer, s));
-            memcpy(m->opt_slots + (size_t)s * m->n_param_floats + pr->offset,
+            memcpy(m->opt_slots + (size_t)s * m->n_trainable_floats + pr->offset,
                    nnc_st_find(f, nm)->data, pr->size * sizeof(float));
         }
     }

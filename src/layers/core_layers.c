@@ -11,6 +11,9 @@ static const struct {
     [NNC_LAYER_ACTIVATION] = {"Activation", "activation"},
     [NNC_LAYER_ADD] = {"Add", "add"},
     [NNC_LAYER_CONCATENATE] = {"Concatenate", "concatenate"},
+    [NNC_LAYER_RESCALING] = {"Rescaling", "rescaling"},
+    [NNC_LAYER_NORMALIZATION] = {"Normalization", "normalization"},
+    [NNC_LAYER_LEAKY_RELU] = {"LeakyReLU", "leaky_re_lu"},
 };
 
 const char *nnc_layer_class(nnc_layer_kind k) { return layer_names[k].cls; }
@@ -60,7 +63,7 @@ nnc_dense_opts nnc_dense_opts_default(int units) {
 /* The activation of a layer as a node after x (none for linear). */
 static int apply_activation(nnc_model *m, int x, nnc_activation a) {
     if (a == NNC_ACT_LINEAR) return x;
-    nnc_op_attr at = {.act = a};
+    nnc_op_attr at = {.act = a, .alpha = 0.2f}; /* keras.activations.leaky_relu's slope */
     return nnc_graph_op(m, a == NNC_ACT_SOFTMAX ? NNC_OP_SOFTMAX : NNC_OP_ACT, &x, 1, at);
 }
 
@@ -84,13 +87,13 @@ nnc_node nnc_dense(nnc_model *m, nnc_node x, const nnc_dense_opts *o) {
     m->layers[l].cfg.dense.name = NULL;
     int in = m->nodes[x].shape.dim[m->nodes[x].shape.rank - 1];
     nnc_shape ks = {2, {in, o->units}}, bs = {1, {o->units}};
-    int k = nnc_layer_param(m, l, "kernel", &ks, o->kernel_initializer, in, o->units);
+    int k = nnc_layer_param(m, l, "kernel", &ks, o->kernel_initializer, in, o->units, 1);
     if (k < 0) return NNC_NONE;
     int ops[2] = {x, k};
     int y = nnc_graph_op(m, NNC_OP_MATMUL, ops, 2, (nnc_op_attr){0});
     if (y < 0) return NNC_NONE;
     if (o->use_bias) {
-        int b = nnc_layer_param(m, l, "bias", &bs, o->bias_initializer, in, o->units);
+        int b = nnc_layer_param(m, l, "bias", &bs, o->bias_initializer, in, o->units, 1);
         if (b < 0) return NNC_NONE;
         int bo[2] = {y, b};
         if ((y = nnc_graph_op(m, NNC_OP_BIAS_ADD, bo, 2, (nnc_op_attr){0})) < 0) return NNC_NONE;

@@ -140,6 +140,9 @@ static void act_forward(const nnc_exec *e, int id) {
     size_t n = nnc_node_numel(e->m, id, e->batch);
     if (y->attr.act == NNC_ACT_RELU)
         for (size_t i = 0; i < n; i++) y->value[i] = x->value[i] > 0.0f ? x->value[i] : 0.0f;
+    else if (y->attr.act == NNC_ACT_LEAKY_RELU) /* the slope is the layer's: 0.2 or 0.3 */
+        for (size_t i = 0; i < n; i++)
+            y->value[i] = x->value[i] > 0.0f ? x->value[i] : y->attr.alpha * x->value[i];
     else
         for (size_t i = 0; i < n; i++) y->value[i] = f(x->value[i]);
 }
@@ -151,6 +154,9 @@ static void act_backward(const nnc_exec *e, int id) {
     size_t n = nnc_node_numel(e->m, id, e->batch);
     if (y->attr.act == NNC_ACT_RELU)
         for (size_t i = 0; i < n; i++) x->grad[i] += x->value[i] > 0.0f ? y->grad[i] : 0.0f;
+    else if (y->attr.act == NNC_ACT_LEAKY_RELU)
+        for (size_t i = 0; i < n; i++)
+            x->grad[i] += x->value[i] > 0.0f ? y->grad[i] : y->attr.alpha * y->grad[i];
     else
         for (size_t i = 0; i < n; i++) x->grad[i] += y->grad[i] * df(x->value[i], y->value[i]);
 }

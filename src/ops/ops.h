@@ -21,6 +21,8 @@ typedef enum {
     NNC_OP_CONCAT,   /* concatenation of n inputs along one axis */
     NNC_OP_ACT,      /* elementwise activation */
     NNC_OP_SOFTMAX,  /* softmax over the last axis */
+    NNC_OP_AFFINE,   /* x·scale + offset with constant scale and offset (Rescaling) */
+    NNC_OP_NORMALIZE,/* (x − mean) / max(sqrt(variance), ε) over the last axis (Normalization) */
     NNC_OP_COUNT
 } nnc_op;
 
@@ -32,7 +34,9 @@ typedef struct {
 
 typedef struct {
     nnc_activation act; /* NNC_OP_ACT */
+    float alpha;        /* ACT leaky_relu: the negative slope */
     int axis;           /* SUM, MEAN, CONCAT: axis of the example shape (batch excluded) */
+    float scale, offset;/* AFFINE */
 } nnc_op_attr;
 
 struct nnc_model;

@@ -2,7 +2,8 @@
 #include "op_util.h"
 
 extern const nnc_op_def nnc_op_input, nnc_op_param, nnc_op_matmul, nnc_op_bias_add, nnc_op_add,
-    nnc_op_sub, nnc_op_mul, nnc_op_sum, nnc_op_mean, nnc_op_concat, nnc_op_act, nnc_op_softmax;
+    nnc_op_sub, nnc_op_mul, nnc_op_sum, nnc_op_mean, nnc_op_concat, nnc_op_act, nnc_op_softmax,
+    nnc_op_affine, nnc_op_normalize;
 
 const nnc_op_def *const nnc_op_table[NNC_OP_COUNT] = {
     [NNC_OP_INPUT] = &nnc_op_input,     [NNC_OP_PARAM] = &nnc_op_param,
@@ -11,8 +12,9 @@ const nnc_op_def *const nnc_op_table[NNC_OP_COUNT] = {
     [NNC_OP_MUL] = &nnc_op_mul,         [NNC_OP_SUM] = &nnc_op_sum,
     [NNC_OP_MEAN] = &nnc_op_mean,       [NNC_OP_CONCAT] = &nnc_op_concat,
     [NNC_OP_ACT] = &nnc_op_act,         [NNC_OP_SOFTMAX] = &nnc_op_softmax,
+    [NNC_OP_AFFINE] = &nnc_op_affine,   [NNC_OP_NORMALIZE] = &nnc_op_normalize,
 };
-_Static_assert(NNC_OP_COUNT == 12, "a new op needs a row in nnc_op_table");
+_Static_assert(NNC_OP_COUNT == 14, "a new op needs a row in nnc_op_table");
 
 size_t nnc_node_numel(const nnc_model *m, int id, int batch) {
     const nnc_node_rec *n = CNODE(m, id);

@@ -109,7 +109,7 @@ nnc_status nnc_compile(nnc_model *m, const nnc_compile_opts *o) {
     m->n_tape = 0;
     for (int i = 0; i < m->n_nodes; i++) {
         nnc_node_rec *n = &m->nodes[i];
-        n->needs_grad = n->op == NNC_OP_PARAM;
+        n->needs_grad = n->op == NNC_OP_PARAM && m->params[n->param].trainable;
         for (int k = 0; k < n->n_in; k++) n->needs_grad |= m->nodes[n->in[k]].needs_grad;
         n->skip_backward = 0;
         if (n->live && n->op != NNC_OP_INPUT && n->op != NNC_OP_PARAM) m->tape[m->n_tape++] = i;
@@ -117,17 +117,23 @@ nnc_status nnc_compile(nnc_model *m, const nnc_compile_opts *o) {
     if (m->fused_loss_node >= 0) m->nodes[m->outputs[0]].skip_backward = 1;
 
     /* Parameter, gradient and optimizer arenas: one flat block each, same layout. */
+    /* Trainable variables first, so the optimizer's pass is one contiguous range. */
     size_t total = 0;
-    for (int i = 0; i < m->n_params; i++) {
-        m->params[i].offset = total;
-        total += m->params[i].size;
+    for (int pass = 1; pass >= 0; pass--) {
+        for (int i = 0; i < m->n_params; i++)
+            if (m->params[i].trainable == pass) {
+                m->params[i].offset = total;
+                total += m->params[i].size;
+            }
+        if (pass == 1) m->n_trainable_floats = total;
     }
     m->n_param_floats = total;
     m->n_slots = nnc_optimizer_slots(&o->optimizer);
     size_t alloc = total ? total : 1;
     m->param_arena = calloc(alloc, sizeof(float));
     m->grad_arena = calloc(alloc, sizeof(float));
-    m->opt_slots = calloc(alloc * (size_t)(m->n_slots ? m->n_slots : 1), sizeof(float));
+    m->opt_slots = calloc((m->n_trainable_floats + 1) * (size_t)(m->n_slots ? m->n_slots : 1),
+                          sizeof(float));
     if (!m->param_arena || !m->grad_arena || !m->opt_slots)
         return nnc_fail(m, NNC_ERR_NOMEM, "compile: out of memory for %zu parameters", total);
     for (int i = 0; i < m->n_params; i++) {
@@ -235,6 +241,6 @@ nnc_status nnc_train_step(nnc_model *m, int n, double *loss) {
     nnc_backward(m, n);
     m->iterations++;
     nnc_optimizer_step(&m->copts.optimizer, m->param_arena, m->grad_arena, m->opt_slots,
-                       m->n_param_floats, m->iterations);
+                       m->n_trainable_floats, m->iterations);
     return NNC_OK;
 }

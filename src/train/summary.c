@@ -84,13 +84,16 @@ nnc_status nnc_summary(nnc_model *m, FILE *f) {
     char *head[4] = {"Layer (type)", "Output Shape", "Param #", "Connected to"};
     row(f, w, cols, "\xe2\x94\x83", head);
     rule(f, w, cols, "\xe2\x94\xa1", "\xe2\x94\x81", "\xe2\x95\x87", "\xe2\x94\xa9");
-    size_t total = 0;
+    size_t total = 0, frozen = 0;
     int shown = 0;
     for (int i = 0; i < m->n_layers; i++) {
         const nnc_layer_rec *l = &m->layers[i];
         if (seq && l->kind == NNC_LAYER_INPUT) continue; /* Keras hides it in Sequential */
         size_t np = 0;
-        for (int p = l->first_param; p < l->first_param + l->n_params; p++) np += m->params[p].size;
+        for (int p = l->first_param; p < l->first_param + l->n_params; p++) {
+            np += m->params[p].size;
+            if (!m->params[p].trainable) frozen += m->params[p].size;
+        }
         total += np;
         char name[160], shape[64], params[32], conn[160] = "-";
         snprintf(name, sizeof name, "%s (%s)", l->name, nnc_layer_class(l->kind));
@@ -108,12 +111,14 @@ nnc_status nnc_summary(nnc_model *m, FILE *f) {
         row(f, w, cols, "\xe2\x94\x82", cells);
     }
     rule(f, w, cols, "\xe2\x94\x94", "\xe2\x94\x80", "\xe2\x94\xb4", "\xe2\x94\x98");
-    char tn[32], tb[32], zb[32];
-    thousands(total, tn, sizeof tn);
-    bytes_str(4.0 * (double)total, tb, sizeof tb);
-    bytes_str(0.0, zb, sizeof zb);
-    fprintf(f, " Total params: %s (%s)\n Trainable params: %s (%s)\n Non-trainable params: 0 (%s)\n",
-            tn, tb, tn, tb, zb);
+    const size_t counts[3] = {total, total - frozen, frozen};
+    const char *labels[3] = {"Total", "Trainable", "Non-trainable"};
+    for (int i = 0; i < 3; i++) {
+        char num[32], bytes[32];
+        thousands(counts[i], num, sizeof num);
+        bytes_str(4.0 * (double)counts[i], bytes, sizeof bytes);
+        fprintf(f, " %s params: %s (%s)\n", labels[i], num, bytes);
+    }
     return NNC_OK;
 }
 
