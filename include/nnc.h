@@ -270,11 +270,19 @@ void nnc_history_free(nnc_history *h);
 
 /* ---- fit, evaluate, predict -------------------------------------------------------------- */
 
-/* Called after every epoch with its logs; return true to stop training. */
-typedef bool (*nnc_epoch_callback)(void *user, int epoch, const nnc_logs *logs);
+/* What an epoch-end callback sees. */
+typedef struct {
+    int epoch;            /* 0-based */
+    const nnc_logs *logs; /* loss, metrics, val_* */
+    double seconds;       /* wall time of the epoch's shuffle and training steps */
+} nnc_epoch_info;
+
+/* Called after every epoch; return true to stop training. */
+typedef bool (*nnc_epoch_callback)(void *user, const nnc_epoch_info *info);
 
 typedef struct {
-    int epochs;               /* 1 */
+    int epochs;               /* 1: train until this epoch count */
+    int initial_epoch;        /* 0: Keras's initial_epoch, for resuming */
     int batch_size;           /* 32 */
     bool shuffle;             /* true: reshuffled each epoch from the model's RNG */
     float validation_split;   /* 0: the last fraction of (x, y), taken before shuffling */
@@ -287,6 +295,10 @@ typedef struct {
     nnc_epoch_callback on_epoch_end;
     void *user;
 } nnc_fit_opts;
+
+/* Reseeds the model's RNG and draws every variable again from its initializer, clearing the
+ * optimizer state: the model as a fresh compile with that seed would make it. */
+nnc_status nnc_reinitialize(nnc_model *m, uint64_t seed);
 
 /* Keras's fit defaults. */
 nnc_fit_opts nnc_fit_opts_default(void);

@@ -655,3 +655,29 @@ nnc_model *nnc_model_load_buffer(const void *buf, size_t len, const char *name, 
     nnc_st_free(&f);
     return m;
 }
+
+nnc_status nnc_load_weights_file(nnc_model *m, const char *path, int *resumed_epoch) {
+    char msg[512];
+    nnc_st_file f;
+    *resumed_epoch = 0;
+    if (!m->compiled) return nnc_fail(m, NNC_ERR_STATE, "load weights: the model must be compiled first");
+    if (nnc_st_read(path, &f, msg, sizeof msg)) return nnc_fail(m, NNC_ERR_FORMAT, "%s", msg);
+    int64_t before = m->iterations;
+    m->iterations = -1; /* tells whether the file's optimizer state was complete */
+    nnc_status st = nnc_load_tensors(m, &f, path);
+    int resumed = st == NNC_OK && m->iterations >= 0;
+    if (!resumed) m->iterations = st == NNC_OK ? 0 : before;
+    if (resumed) {
+        const char *ep = nnc_st_meta_get(&f, "epoch"), *rs = nnc_st_meta_get(&f, "rng_state");
+        if (ep) *resumed_epoch = m->epochs_done = atoi(ep);
+        if (rs && strlen(rs) == 64)
+            for (int i = 0; i < 4; i++) {
+                char part[17];
+                memcpy(part, rs + 16 * i, 16);
+                part[16] = '\0';
+                m->rng.s[i] = strtoull(part, NULL, 16);
+            }
+    }
+    nnc_st_free(&f);
+    return st;
+}

@@ -151,6 +151,20 @@ nnc_status nnc_compile(nnc_model *m, const nnc_compile_opts *o) {
     return NNC_OK;
 }
 
+nnc_status nnc_reinitialize(nnc_model *m, uint64_t seed) {
+    if (!m) return NNC_ERR_ARG;
+    if (!m->compiled) return nnc_fail(m, NNC_ERR_STATE, "reinitialize: the model must be compiled first");
+    nnc_rng_seed(&m->rng, seed);
+    for (int i = 0; i < m->n_params; i++) {
+        nnc_param_rec *p = &m->params[i];
+        nnc_init_fill(&m->rng, p->init, p->fan_in, p->fan_out, m->param_arena + p->offset, p->size);
+    }
+    memset(m->opt_slots, 0, (m->n_trainable_floats + 1) * (size_t)(m->n_slots ? m->n_slots : 1) * sizeof(float));
+    m->iterations = 0;
+    m->epochs_done = 0;
+    return NNC_OK;
+}
+
 nnc_status nnc_plan(nnc_model *m, int batch) {
     if (batch <= m->planned_batch) return NNC_OK;
     free_plan(m);

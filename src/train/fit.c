@@ -120,6 +120,9 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
     if (!o) o = &def;
     if (!x || !y || n == 0) return nnc_fail(m, NNC_ERR_ARG, "fit: no training data");
     if (o->epochs < 1) return nnc_fail(m, NNC_ERR_ARG, "fit: epochs is %d, must be >= 1", o->epochs);
+    if (o->initial_epoch < 0 || o->initial_epoch >= o->epochs)
+        return nnc_fail(m, NNC_ERR_ARG, "fit: initial_epoch %d is not in [0, epochs %d)",
+                        o->initial_epoch, o->epochs);
     if (o->batch_size < 1)
         return nnc_fail(m, NNC_ERR_ARG, "fit: batch_size is %d, must be >= 1", o->batch_size);
     if (!(o->validation_split >= 0.0f && o->validation_split < 1.0f))
@@ -161,7 +164,7 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
     size_t steps = (ntrain + (size_t)bs - 1) / (size_t)bs;
     nnc_progress pb;
     nnc_progress_init(&pb, o->verbose, o->out ? o->out : stdout, (int)steps);
-    for (int ep = 0; ep < o->epochs && st == NNC_OK; ep++) {
+    for (int ep = o->initial_epoch; ep < o->epochs && st == NNC_OK; ep++) {
         nnc_progress_epoch(&pb, ep + 1, o->epochs);
         double t0 = now_s();
         /* Each epoch permutes 0..n-1 afresh (not the previous order), so an epoch's order
@@ -211,7 +214,8 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
             st = nnc_fail(m, NNC_ERR_NOMEM, "fit: out of memory");
             break;
         }
-        if (o->on_epoch_end && o->on_epoch_end(o->user, ep, &logs)) break;
+        nnc_epoch_info info = {ep, &logs, secs};
+        if (o->on_epoch_end && o->on_epoch_end(o->user, &info)) break;
     }
     free(idx);
     return st;

@@ -1,0 +1,524 @@
+/* The model spec file (docs/SPEC.md): a small text format that builds and compiles a model.
+ *
+ *   1. One statement a line; '#' starts a comment, also after a statement; blank lines skip.
+ *   2. Words are separated by whitespace. The first word is the statement: `input`, a layer
+ *      keyword (Keras's class name in snake_case), `loss`, `optimizer`, `metrics` or `fit`.
+ *   3. Other words are positional values (Keras's first constructor arguments, in order) or
+ *      `key=value` (Keras's keyword arguments). A value is a number, `true`/`false`, a bare
+ *      word, a list `[a,b]` or a call `name(arg,key=value)`, with no spaces inside.
+ *   4. `input` comes first, then layers in order, then `loss` (required), `optimizer` (Keras's
+ *      default rmsprop when absent), `metrics` (none when absent) and `fit` (epochs,
+ *      batch_size, validation_split, shuffle).
+ * Every error names the file, the line and the word at fault. Out of scope: functional graphs
+ * (build those in C), callbacks (a later version). */
+#define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../core/model_impl.h"
+
+#define MAX_WORDS 32
+#define WORD_MAX 256
+
+typedef struct {
+    char key[64];   /* "" for a positional value */
+    char val[WORD_MAX];
+    int used;
+} spec_word;
+
+typedef struct {
+    const char *file;
+    int line;
+    const char *stmt;       /* the statement's keyword */
+    spec_word w[MAX_WORDS]; /* the words after the keyword */
+    int n;
+    nnc_model *m;
+    char *err;
+    size_t errlen;
+} spec_ctx;
+
+static int fail(spec_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(spec_ctx *c, const char *fmt, ...) {
+    size_t len = (size_t)snprintf(c->err, c->errlen, "%s:%d: ", c->file, c->line);
+    if (len < c->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->err + len, c->errlen - len, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* ---- values ------------------------------------------------------------------------------ */
+
+static int parse_long(const char *s, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_double(const char *s, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!*s || *end || errno || !isfinite(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+/* The i-th positional word, or NULL. */
+static spec_word *positional(spec_ctx *c, int i) {
+    for (int k = 0; k < c->n; k++)
+        if (!c->w[k].key[0] && i-- == 0) return &c->w[k];
+    return NULL;
+}
+
+static spec_word *keyed(spec_ctx *c, const char *key) {
+    for (int k = 0; k < c->n; k++)
+        if (!strcmp(c->w[k].key, key)) return &c->w[k];
+    return NULL;
+}
+
+/* The argument given as positional `pos` (-1: keyword only) or as key=...; NULL if absent. */
+static spec_word *arg(spec_ctx *c, int pos, const char *key) {
+    spec_word *w = keyed(c, key);
+    if (!w && pos >= 0) w = positional(c, pos);
+    if (w) w->used = 1;
+    return w;
+}
+
+static int arg_int(spec_ctx *c, int pos, const char *key, long lo, long hi, int *out, int required) {
+    spec_word *w = arg(c, pos, key);
+    long v;
+    if (!w) return required ? fail(c, "%s: missing %s", c->stmt, key) : 0;
+    if (parse_long(w->val, &v) || v < lo || v > hi)
+        return fail(c, "%s: bad value '%s' for %s (expected an integer in [%ld, %ld])", c->stmt,
+                    w->val, key, lo, hi);
+    *out = (int)v;
+    return 0;
+}
+
+static int arg_float(spec_ctx *c, int pos, const char *key, double lo, double hi, float *out) {
+    spec_word *w = arg(c, pos, key);
+    double v;
+    if (!w) return 0;
+    if (parse_double(w->val, &v) || v < lo || v > hi)
+        return fail(c, "%s: bad value '%s' for %s (expected a number in [%g, %g])", c->stmt,
+                    w->val, key, lo, hi);
+    *out = (float)v;
+    return 0;
+}
+
+static int arg_bool(spec_ctx *c, const char *key, bool *out) {
+    spec_word *w = arg(c, -1, key);
+    if (!w) return 0;
+    if (!strcmp(w->val, "true") || !strcmp(w->val, "True")) *out = true;
+    else if (!strcmp(w->val, "false") || !strcmp(w->val, "False")) *out = false;
+    else return fail(c, "%s: bad value '%s' for %s (expected true or false)", c->stmt, w->val, key);
+    return 0;
+}
+
+static int arg_activation(spec_ctx *c, int pos, const char *key, nnc_activation *out) {
+    spec_word *w = arg(c, pos, key);
+    if (!w) return 0;
+    if (nnc_activation_parse(w->val, out) == NNC_OK) return 0;
+    char list[512];
+    size_t len = 0;
+    for (int i = 0; i < NNC_ACT_COUNT && len < sizeof list; i++)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
+                                nnc_activation_name((nnc_activation)i));
+    return fail(c, "%s: unknown activation '%s' (one of %s)", c->stmt, w->val, list);
+}
+
+static int arg_initializer(spec_ctx *c, const char *key, nnc_initializer *out) {
+    spec_word *w = arg(c, -1, key);
+    nnc_init_kind k;
+    if (!w) return 0;
+    if (nnc_init_parse(w->val, &k)) return fail(c, "%s: unknown initializer '%s' for %s", c->stmt, w->val, key);
+    *out = nnc_initializer_default(k);
+    return 0;
+}
+
+/* A layer name given with name=...; checked by the library. */
+static const char *arg_name(spec_ctx *c) {
+    spec_word *w = arg(c, -1, "name");
+    return w ? w->val : NULL;
+}
+
+/* After a statement: every word must have been used. */
+static int check_all_used(spec_ctx *c, const char *keys) {
+    for (int k = 0; k < c->n; k++)
+        if (!c->w[k].used) {
+            if (c->w[k].key[0])
+                return fail(c, "%s: unknown key '%s' (expected %s)", c->stmt, c->w[k].key, keys);
+            return fail(c, "%s: unexpected value '%s'", c->stmt, c->w[k].val);
+        }
+    return 0;
+}
+
+/* ---- layers ------------------------------------------------------------------------------ */
+
+static int built(spec_ctx *c, nnc_node out) {
+    if (out != NNC_NONE) return 0;
+    return fail(c, "%s", nnc_last_error(c->m));
+}
+
+static int layer_dense(spec_ctx *c) {
+    nnc_dense_opts d = nnc_dense_opts_default(0);
+    if (arg_int(c, 0, "units", 1, 1 << 24, &d.units, 1) || arg_activation(c, 1, "activation", &d.activation) ||
+        arg_bool(c, "use_bias", &d.use_bias) || arg_initializer(c, "kernel_initializer", &d.kernel_initializer) ||
+        arg_initializer(c, "bias_initializer", &d.bias_initializer))
+        return -1;
+    d.name = arg_name(c);
+    if (check_all_used(c, "units, activation, use_bias, kernel_initializer, bias_initializer, name")) return -1;
+    return built(c, nnc_dense(c->m, NNC_PREV, &d));
+}
+
+static int layer_activation(spec_ctx *c) {
+    nnc_activation a = NNC_ACT_LINEAR;
+    if (!positional(c, 0) && !keyed(c, "activation"))
+        return fail(c, "activation: missing the activation's name");
+    if (arg_activation(c, 0, "activation", &a)) return -1;
+    const char *name = arg_name(c);
+    if (check_all_used(c, "activation, name")) return -1;
+    return built(c, nnc_activation_layer(c->m, NNC_PREV, a, name));
+}
+
+static int layer_rescaling(spec_ctx *c) {
+    float scale = 1.0f, offset = 0.0f;
+    if (!positional(c, 0) && !keyed(c, "scale")) return fail(c, "rescaling: missing scale");
+    if (arg_float(c, 0, "scale", -1e30, 1e30, &scale) || arg_float(c, 1, "offset", -1e30, 1e30, &offset)) return -1;
+    const char *name = arg_name(c);
+    if (check_all_used(c, "scale, offset, name")) return -1;
+    return built(c, nnc_rescaling(c->m, NNC_PREV, scale, offset, name));
+}
+
+static int layer_normalization(spec_ctx *c) {
+    int axis = -1;
+    if (arg_int(c, -1, "axis", -1, -1, &axis, 0)) return -1;
+    const char *name = arg_name(c);
+    if (check_all_used(c, "axis, name")) return -1;
+    return built(c, nnc_normalization(c->m, NNC_PREV, name));
+}
+
+static int layer_leaky_relu(spec_ctx *c) {
+    float slope = 0.3f; /* Keras's LeakyReLU layer default */
+    if (arg_float(c, 0, "negative_slope", -1e6, 1e6, &slope)) return -1;
+    const char *name = arg_name(c);
+    if (check_all_used(c, "negative_slope, name")) return -1;
+    return built(c, nnc_leaky_relu(c->m, NNC_PREV, slope, name));
+}
+
+static const struct {
+    const char *keyword;
+    int (*build)(spec_ctx *c);
+} layer_table[] = {
+    {"dense", layer_dense},
+    {"activation", layer_activation},
+    {"rescaling", layer_rescaling},
+    {"normalization", layer_normalization},
+    {"leaky_relu", layer_leaky_relu},
+};
+
+/* ---- the other statements -------------------------------------------------------------- */
+
+static int stmt_input(spec_ctx *c) {
+    int dims[NNC_MAX_RANK], rank = 0;
+    spec_word *shape = arg(c, -1, "shape");
+    if (shape) {
+        /* shape=[28,28,1] */
+        const char *s = shape->val;
+        size_t len = strlen(s);
+        if (len < 3 || s[0] != '[' || s[len - 1] != ']')
+            return fail(c, "input: bad value '%s' for shape (expected a list like [28,28,1])", s);
+        char buf[WORD_MAX];
+        snprintf(buf, sizeof buf, "%.*s", (int)(len - 2), s + 1);
+        for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+            long v;
+            if (rank == NNC_MAX_RANK || parse_long(tok, &v) || v < 1 || v > (1 << 24))
+                return fail(c, "input: bad value '%s' for shape", s);
+            dims[rank++] = (int)v;
+        }
+    }
+    for (spec_word *w; (w = positional(c, rank - (shape ? rank : 0))) && !w->used;) {
+        long v;
+        w->used = 1;
+        if (shape || rank == NNC_MAX_RANK || parse_long(w->val, &v) || v < 1 || v > (1 << 24))
+            return fail(c, "input: bad dimension '%s' (expected up to %d positive integers)", w->val,
+                        NNC_MAX_RANK);
+        dims[rank++] = (int)v;
+    }
+    const char *name = arg_name(c);
+    if (check_all_used(c, "shape, name")) return -1;
+    if (rank == 0) return fail(c, "input: missing the shape (e.g. 'input 64' or 'input 28 28 1')");
+    return built(c, nnc_input(c->m, dims, rank, name));
+}
+
+static int stmt_loss(spec_ctx *c, nnc_loss *L) {
+    spec_word *w = positional(c, 0);
+    nnc_loss_kind k;
+    if (!w) return fail(c, "loss: missing the loss's name");
+    w->used = 1;
+    if (nnc_loss_parse(w->val, &k)) {
+        char list[512];
+        size_t len = 0;
+        for (int i = 0; i < NNC_LOSS_COUNT && len < sizeof list; i++)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
+                                    nnc_loss_name((nnc_loss_kind)i));
+        return fail(c, "loss: unknown loss '%s' (one of %s, or mse, mae)", w->val, list);
+    }
+    *L = nnc_loss_default(k);
+    if (arg_bool(c, "from_logits", &L->from_logits) || arg_float(c, -1, "delta", 1e-30, 1e30, &L->delta))
+        return -1;
+    return check_all_used(c, "from_logits, delta");
+}
+
+static int stmt_optimizer(spec_ctx *c, nnc_optimizer *o) {
+    spec_word *w = positional(c, 0);
+    if (!w) return fail(c, "optimizer: missing the optimizer's name");
+    w->used = 1;
+    if (nnc_optimizer_parse(w->val, o))
+        return fail(c, "optimizer: unknown optimizer '%s' (one of sgd, adam, rmsprop)", w->val);
+    if (arg_float(c, -1, "learning_rate", 0, 1e6, &o->learning_rate) ||
+        arg_float(c, -1, "momentum", 0, 1, &o->momentum) || arg_bool(c, "nesterov", &o->nesterov) ||
+        arg_float(c, -1, "beta_1", 0, 0.999999999, &o->beta_1) ||
+        arg_float(c, -1, "beta_2", 0, 0.999999999, &o->beta_2) ||
+        arg_float(c, -1, "epsilon", 0, 1, &o->epsilon) || arg_float(c, -1, "rho", 0, 0.999999999, &o->rho) ||
+        arg_bool(c, "centered", &o->centered))
+        return -1;
+    return check_all_used(c, "learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, rho, centered");
+}
+
+static int stmt_metrics(spec_ctx *c, nnc_compile_opts *co) {
+    for (int k = 0; k < c->n; k++) {
+        spec_word *w = &c->w[k];
+        if (w->key[0]) return fail(c, "metrics: unexpected key '%s' (list metric names)", w->key);
+        if (co->n_metrics == NNC_MAX_METRICS) return fail(c, "metrics: at most %d", NNC_MAX_METRICS);
+        if (nnc_metric_parse(w->val, &co->metrics[co->n_metrics]))
+            return fail(c, "metrics: unknown metric '%s' (one of accuracy, mse, mae)", w->val);
+        co->n_metrics++;
+        w->used = 1;
+    }
+    return 0;
+}
+
+static int stmt_fit(spec_ctx *c) {
+    int epochs = 0, bs = 0;
+    float split = -1.0f;
+    bool shuffle = true;
+    spec_word *sh = keyed(c, "shuffle");
+    if (arg_int(c, -1, "epochs", 1, 1 << 30, &epochs, 0) || arg_int(c, -1, "batch_size", 1, 1 << 30, &bs, 0) ||
+        arg_float(c, -1, "validation_split", 0, 0.999999, &split) || arg_bool(c, "shuffle", &shuffle))
+        return -1;
+    if (check_all_used(c, "epochs, batch_size, validation_split, shuffle")) return -1;
+    c->m->spec_fit.epochs = epochs;
+    c->m->spec_fit.batch_size = bs;
+    c->m->spec_fit.validation_split = split;
+    c->m->spec_fit.shuffle = sh ? shuffle : -1;
+    return 0;
+}
+
+/* ---- the file ---------------------------------------------------------------------------- */
+
+/* Levenshtein distance, for "did you mean" hints on unknown keywords. */
+static int edit_distance(const char *a, const char *b) {
+    int la = (int)strlen(a), lb = (int)strlen(b), d[32][32];
+    if (la > 30 || lb > 30) return 99;
+    for (int i = 0; i <= la; i++) d[i][0] = i;
+    for (int j = 0; j <= lb; j++) d[0][j] = j;
+    for (int i = 1; i <= la; i++)
+        for (int j = 1; j <= lb; j++) {
+            int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
+            d[i][j] = best;
+        }
+    return d[la][lb];
+}
+
+static const char *const statements[] = {"input", "loss", "optimizer", "metrics", "fit"};
+
+static int unknown_statement(spec_ctx *c) {
+    const char *best = NULL;
+    int bd = 3;
+    for (size_t i = 0; i < sizeof layer_table / sizeof *layer_table; i++) {
+        int d = edit_distance(c->stmt, layer_table[i].keyword);
+        if (d < bd) bd = d, best = layer_table[i].keyword;
+    }
+    for (size_t i = 0; i < sizeof statements / sizeof *statements; i++) {
+        int d = edit_distance(c->stmt, statements[i]);
+        if (d < bd) bd = d, best = statements[i];
+    }
+    if (best) return fail(c, "unknown layer or statement '%s' (did you mean '%s'?)", c->stmt, best);
+    return fail(c, "unknown layer or statement '%s'", c->stmt);
+}
+
+/* Splits one line into the statement keyword and its words; 0 for a blank line, 1 for a
+ * statement, -1 on error. */
+static int split_line(spec_ctx *c, char *line, char **stmt) {
+    char *hash = strchr(line, '#');
+    if (hash) *hash = '\0';
+    c->n = 0;
+    *stmt = NULL;
+    for (char *tok = strtok(line, " \t\r\v\f"); tok; tok = strtok(NULL, " \t\r\v\f")) {
+        if (!*stmt) {
+            *stmt = tok;
+            continue;
+        }
+        if (c->n == MAX_WORDS) return fail(c, "%s: more than %d words", *stmt, MAX_WORDS);
+        if (strlen(tok) >= WORD_MAX) return fail(c, "%s: word '%.32s...' is too long", *stmt, tok);
+        spec_word *w = &c->w[c->n++];
+        memset(w, 0, sizeof *w);
+        char *eq = strchr(tok, '=');
+        char *paren = strchr(tok, '(');
+        if (eq && (!paren || eq < paren)) {
+            *eq = '\0';
+            if (!*tok || strlen(tok) >= sizeof w->key) return fail(c, "%s: bad key '%s'", *stmt, tok);
+            snprintf(w->key, sizeof w->key, "%s", tok);
+            snprintf(w->val, sizeof w->val, "%s", eq + 1);
+            if (!w->val[0]) return fail(c, "%s: missing value for %s", *stmt, w->key);
+            for (int k = 0; k + 1 < c->n; k++)
+                if (!strcmp(c->w[k].key, w->key)) return fail(c, "%s: %s given twice", *stmt, w->key);
+        } else {
+            snprintf(w->val, sizeof w->val, "%s", tok);
+        }
+    }
+    return *stmt ? 1 : 0;
+}
+
+nnc_model *nnc_model_from_spec_text(const char *text, size_t len, const char *name,
+                                    nnc_error *err) {
+    char msg[512] = "";
+    spec_ctx c;
+    memset(&c, 0, sizeof c);
+    c.file = name ? name : "spec";
+    c.err = msg;
+    c.errlen = sizeof msg;
+    c.m = nnc_model_new(NULL);
+    nnc_compile_opts co = nnc_compile_opts_default();
+    co.optimizer = nnc_rmsprop_default(); /* Keras's compile default */
+    int have_input = 0, have_loss = 0, have_layer = 0, loss_line = 0, rc = 0;
+    char *buf = malloc(len + 1);
+    if (!c.m || !buf) {
+        snprintf(msg, sizeof msg, "%s: out of memory", c.file);
+        rc = -1;
+    } else {
+        memcpy(buf, text, len);
+        buf[len] = '\0';
+        if (strlen(buf) != len) {
+            snprintf(msg, sizeof msg, "%s: holds a NUL byte: not a text spec file", c.file);
+            rc = -1;
+        }
+    }
+    char *line = rc ? NULL : buf;
+    for (char *next; rc == 0 && line; line = next) {
+        c.line++;
+        next = strchr(line, '\n');
+        if (next) *next++ = '\0';
+        char *stmt;
+        int st = split_line(&c, line, &stmt);
+        if (st <= 0) {
+            rc = st;
+            continue;
+        }
+        c.stmt = stmt;
+        if (!have_input && strcmp(stmt, "input")) {
+            rc = fail(&c, "the first statement must be 'input' (e.g. 'input 64'), not '%s'", stmt);
+        } else if (!strcmp(stmt, "input")) {
+            rc = have_input ? fail(&c, "input: a second input line (functional models are built in C)")
+                            : stmt_input(&c);
+            have_input = 1;
+        } else if (!strcmp(stmt, "loss")) {
+            rc = have_loss ? fail(&c, "loss: given twice") : stmt_loss(&c, &co.loss);
+            have_loss = 1;
+            loss_line = c.line;
+        } else if (!strcmp(stmt, "optimizer")) {
+            rc = stmt_optimizer(&c, &co.optimizer);
+        } else if (!strcmp(stmt, "metrics")) {
+            rc = stmt_metrics(&c, &co);
+        } else if (!strcmp(stmt, "fit")) {
+            rc = stmt_fit(&c);
+        } else {
+            size_t i = 0;
+            while (i < sizeof layer_table / sizeof *layer_table && strcmp(stmt, layer_table[i].keyword)) i++;
+            if (i == sizeof layer_table / sizeof *layer_table) rc = unknown_statement(&c);
+            else if (have_loss) rc = fail(&c, "%s: layers must come before the loss line", stmt);
+            else {
+                rc = layer_table[i].build(&c);
+                have_layer = 1;
+            }
+        }
+    }
+    if (rc == 0 && !have_input) {
+        c.line = 0;
+        snprintf(msg, sizeof msg, "%s: no 'input' line (the first statement gives the input shape)", c.file);
+        rc = -1;
+    } else if (rc == 0 && !have_layer) {
+        snprintf(msg, sizeof msg, "%s: no layers after the input", c.file);
+        rc = -1;
+    } else if (rc == 0 && !have_loss) {
+        snprintf(msg, sizeof msg, "%s: no 'loss' line (required, e.g. 'loss sparse_categorical_crossentropy from_logits=true')", c.file);
+        rc = -1;
+    } else if (rc == 0 && nnc_compile(c.m, &co) != NNC_OK) {
+        c.line = loss_line;
+        rc = fail(&c, "%s", nnc_last_error(c.m));
+    }
+    free(buf);
+    if (rc) {
+        if (err) snprintf(err->message, sizeof err->message, "%s", msg);
+        nnc_model_free(c.m);
+        return NULL;
+    }
+    return c.m;
+}
+
+nnc_model *nnc_model_from_spec(const char *path, nnc_error *err) {
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!f) {
+        if (err) snprintf(err->message, sizeof err->message, "%s: cannot open: %s", path ? path : "(null)", strerror(errno));
+        return NULL;
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 > cap) {
+            cap = cap ? 2 * cap : 8192;
+            char *t = cap > (64u << 20) ? NULL : realloc(text, cap);
+            if (!t) {
+                free(text);
+                fclose(f);
+                if (err) snprintf(err->message, sizeof err->message, "%s: too large for a spec file", path);
+                return NULL;
+            }
+            text = t;
+        }
+        size_t got = fread(text + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || len == 0) {
+        free(text);
+        if (err) snprintf(err->message, sizeof err->message, "%s: %s", path, bad ? "read error" : "empty file");
+        return NULL;
+    }
+    nnc_model *m = nnc_model_from_spec_text(text, len, path, err);
+    free(text);
+    return m;
+}
+
+void nnc_model_fit_defaults(const nnc_model *m, nnc_fit_opts *o) {
+    if (!m || !o) return;
+    if (m->spec_fit.epochs > 0) o->epochs = m->spec_fit.epochs;
+    if (m->spec_fit.batch_size > 0) o->batch_size = m->spec_fit.batch_size;
+    if (m->spec_fit.validation_split >= 0.0f) o->validation_split = m->spec_fit.validation_split;
+    if (m->spec_fit.shuffle >= 0) o->shuffle = m->spec_fit.shuffle != 0;
+}
