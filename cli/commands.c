@@ -244,7 +244,13 @@ int cmd_train(int argc, char **argv) {
     if (save) {
         nnc_save_opts so = nnc_save_opts_default();
         so.include_optimizer = !weights_only;
-        if (nnc_model_save(m, save, &so) != NNC_OK) {
+        long long fail_after = -1;
+#ifdef NNC_FAULT_INJECTION
+        /* Test builds only: make the save fail after N bytes, as a crash or a full disk would. */
+        const char *fault = getenv("NNC_FAIL_SAVE_AFTER");
+        if (fault) fail_after = atoll(fault);
+#endif
+        if (nnc_model_save_ex(m, save, &so, fail_after) != NNC_OK) {
             snprintf(err, sizeof err, "%s", nnc_last_error(m));
             goto fail;
         }

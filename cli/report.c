@@ -282,13 +282,10 @@ typedef struct {
 } axis;
 
 /* Ticks at multiples of a step m·10^k inside [lo, hi]: 4-6 of them. The range may grow to
- * take in a tick lying just outside (within 6% of it), so that round steps (1, 2, 5) serve
+ * take in a tick lying just outside (within 8% of it), so that round steps (1, 2, 5) serve
  * more often; failing those, the mantissas' ratios of at most 1.5 make some step give
  * (hi - lo)/step in [4, 6), hence 4-6 ticks. Scores: roundness, then growing the range as
  * little as possible, then a count near 5. */
-#ifndef GROW
-#define GROW 0.06
-#endif
 static void y_ticks(axis *a) {
     static const double mant[8] = {1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.5};
     static const double plain[8] = {0.0, 0.6, 0.0, 0.3, 0.6, 0.45, 0.0, 0.9};
@@ -301,8 +298,8 @@ static void y_ticks(axis *a) {
         for (int m = 0; m < 8; m++) {
             double s = mant[m] * pow(10.0, k);
             double first = ceil(a->lo / s - 1e-9), last = floor(a->hi / s + 1e-9);
-            int can_lo = a->lo - (first - 1.0) * s <= GROW * span;
-            int can_hi = (last + 1.0) * s - a->hi <= GROW * span;
+            int can_lo = a->lo - (first - 1.0) * s <= 0.08 * span;
+            int can_hi = (last + 1.0) * s - a->hi <= 0.08 * span;
             for (int grow = 0; grow < 4; grow++) {
                 if (((grow & 1) && !can_lo) || ((grow & 2) && !can_hi)) continue;
                 double n = last - first + 1.0 + (grow & 1) + (grow >> 1);
@@ -468,7 +465,7 @@ static int draw_curve(textbuf *b, const frame *f, const double *v, int epochs, i
             tb_printf(b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\" "
                       "stroke-linejoin=\"round\" stroke-linecap=\"%s\"%s points=\"",
                       color, val ? "butt" : "round", val ? " stroke-dasharray=\"6 3.5\"" : "");
-            double px = NAN, py = NAN;
+            double px = (double)NAN, py = (double)NAN;
             for (int i = e; i < end; i++) {
                 double x = fx(f, i + 1), y = fy(f, v[i]);
                 if (!isfinite(x) || !isfinite(y)) continue;
@@ -580,7 +577,7 @@ static int draw_panel(textbuf *b, const nnc_history *h, const quantity *q, doubl
     memset(&f, 0, sizeof f);
     y_range((const double *const *)series, 2, epochs, &f.ay);
     y_ticks(&f.ay);
-    double pad = epochs > 1 ? 0.04 * (epochs - 1) : 1.0;
+    double pad = epochs > 1 ? 0.04 * (epochs - 1) : 0.5;
     f.ax.lo = 1.0 - pad;
     f.ax.hi = epochs + pad;
     x_ticks(&f.ax);

@@ -1,0 +1,4 @@
+# find_package(nnc) support: imports nnc::nnc (the static library and its header).
+include(CMakeFindDependencyMacro)
+find_dependency(ZLIB)
+include("${CMAKE_CURRENT_LIST_DIR}/nncTargets.cmake")

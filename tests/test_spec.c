@@ -1,0 +1,214 @@
+/* Spec files (docs/SPEC.md): what they build, the errors they give (each naming the file, the
+ * line and the word), their round trip through the model file, and the preprocessing layers
+ * they bring (Rescaling, Normalization with adapt, LeakyReLU). */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "test.h"
+#include "core/model_impl.h"
+#include "io/json.h"
+#include "io/model_file.h"
+
+static nnc_model *build(const char *text, nnc_error *e) {
+    return nnc_model_from_spec_text(text, strlen(text), "t.nnc", e);
+}
+
+static const char *digits_spec =
+    "# the course's digits 0-9 model\n"
+    "input 64\n"
+    "rescaling 0.0625                       # pixels 0..16 -> 0..1\n"
+    "dense 25 activation=relu name=layer_1\n"
+    "dense 15 activation=relu name=layer_2\n"
+    "dense 10 activation=linear name=layer_3\n"
+    "loss sparse_categorical_crossentropy from_logits=true\n"
+    "optimizer adam learning_rate=0.001\n"
+    "metrics accuracy\n"
+    "fit epochs=100 batch_size=32\n";
+
+static void test_builds(test_run *r) {
+    if (t_begin(r, "spec/digits_model")) {
+        nnc_error e = {""};
+        nnc_model *m = build(digits_spec, &e);
+        if (CHECK(r, m != NULL, "%s", e.message)) {
+            CHECK(r, m->n_layers == 5 && !strcmp(m->layers[2].name, "layer_1"), "layers");
+            CHECK(r, nnc_param_count(m) == 2175, "%zu params", nnc_param_count(m));
+            CHECK(r, m->copts.loss.kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY && m->copts.loss.from_logits, "loss");
+            CHECK(r, m->copts.optimizer.kind == NNC_OPT_ADAM, "optimizer");
+            CHECK(r, m->copts.n_metrics == 1 && m->copts.metrics[0] == NNC_METRIC_ACCURACY, "metrics");
+            nnc_fit_opts fo = nnc_fit_opts_default();
+            nnc_model_fit_defaults(m, &fo);
+            CHECK(r, fo.epochs == 100 && fo.batch_size == 32 && fo.shuffle, "fit line: %d %d", fo.epochs, fo.batch_size);
+        }
+        nnc_model_free(m);
+        t_end(r);
+    }
+    if (t_begin(r, "spec/defaults_rmsprop_and_no_metrics")) {
+        nnc_error e = {""};
+        nnc_model *m = build("input 3\ndense 1\nloss mse\n", &e);
+        if (CHECK(r, m != NULL, "%s", e.message)) {
+            CHECK(r, m->copts.optimizer.kind == NNC_OPT_RMSPROP, "Keras's default optimizer is rmsprop");
+            CHECK(r, m->copts.n_metrics == 0, "no metrics");
+        }
+        nnc_model_free(m);
+        t_end(r);
+    }
+    if (t_begin(r, "spec/layers_and_values")) {
+        nnc_error e = {""};
+        nnc_model *m = build("input shape=[2,3]\nnormalization\ndense 4 activation=tanh use_bias=false "
+                             "kernel_initializer=he_normal\nleaky_relu 0.1\nactivation softmax name=probs\n"
+                             "loss mse\noptimizer sgd learning_rate=0.1 momentum=0.9 "
+                             "nesterov=true\nmetrics accuracy mse mae\nfit validation_split=0.25 shuffle=false\n", &e);
+        if (CHECK(r, m != NULL, "%s", e.message)) {
+            CHECK(r, m->nodes[m->inputs[0]].shape.rank == 2, "input rank");
+            CHECK(r, m->layers[2].cfg.dense.use_bias == false &&
+                         m->layers[2].cfg.dense.kernel_initializer.kind == NNC_INIT_HE_NORMAL, "dense options");
+            CHECK(r, fabsf(m->layers[3].cfg.negative_slope - 0.1f) < 1e-7f, "slope");
+            CHECK(r, m->copts.optimizer.nesterov && m->copts.n_metrics == 3, "optimizer/metrics");
+            nnc_fit_opts fo = nnc_fit_opts_default();
+            nnc_model_fit_defaults(m, &fo);
+            CHECK(r, fo.validation_split == 0.25f && !fo.shuffle, "fit line");
+        }
+        nnc_model_free(m);
+        t_end(r);
+    }
+}
+
+static void test_errors(test_run *r) {
+    static const struct {
+        const char *name, *text, *expect;
+    } cases[] = {
+        {"unknown_layer", "input 4\ndense2 3\nloss mse\n", "t.nnc:2: unknown layer or statement 'dense2' (did you mean 'dense'?)"},
+        {"unknown_key", "input 4\ndense 3 unit=4\nloss mse\n", "t.nnc:2: dense: unknown key 'unit'"},
+        {"bad_value", "input 4\ndense three\nloss mse\n", "t.nnc:2: dense: bad value 'three' for units"},
+        {"bad_activation", "input 4\ndense 3 activation=rleu\nloss mse\n", "t.nnc:2: dense: unknown activation 'rleu'"},
+        {"bad_bool", "input 4\ndense 3 use_bias=yes\nloss mse\n", "t.nnc:2: dense: bad value 'yes' for use_bias"},
+        {"missing_input", "dense 3\nloss mse\n", "t.nnc:1: the first statement must be 'input'"},
+        {"no_input_at_all", "# nothing\n", "t.nnc: no 'input' line"},
+        {"no_loss", "input 4\ndense 3\n", "t.nnc: no 'loss' line"},
+        {"loss_does_not_fit", "input 4\ndense 1 name=out\nloss sparse_categorical_crossentropy\n",
+         "t.nnc:3: compile: loss sparse_categorical_crossentropy needs at least 2 classes; layer 'out'"},
+        {"unknown_loss", "input 4\ndense 1\nloss msee\n", "t.nnc:3: loss: unknown loss 'msee'"},
+        {"unknown_optimizer", "input 4\ndense 1\nloss mse\noptimizer adamw2\n", "t.nnc:4: optimizer: unknown optimizer 'adamw2'"},
+        {"negative_learning_rate", "input 4\ndense 1\nloss mse\noptimizer adam learning_rate=-1\n", "t.nnc:4: optimizer: bad value '-1' for learning_rate"},
+        {"layer_after_loss", "input 4\ndense 1\nloss mse\ndense 2\n", "t.nnc:4: dense: layers must come before the loss line"},
+        {"second_input", "input 4\ninput 5\ndense 1\nloss mse\n", "t.nnc:2: input: a second input line"},
+        {"bad_input_dim", "input 0\ndense 1\nloss mse\n", "t.nnc:1: input: bad dimension '0'"},
+        {"duplicate_name", "input 4\ndense 3 name=a\ndense 1 name=a\nloss mse\n", "t.nnc:3: layer name 'a' is used twice"},
+        {"bad_name", "input 4\ndense 3 name=9x\nloss mse\n", "t.nnc:2: layer name '9x' is not valid"},
+        {"unknown_metric", "input 4\ndense 1\nloss mse\nmetrics acuracy\n", "t.nnc:4: metrics: unknown metric 'acuracy'"},
+        {"fit_epochs_zero", "input 4\ndense 1\nloss mse\nfit epochs=0\n", "t.nnc:4: fit: bad value '0' for epochs"},
+        {"key_twice", "input 4\ndense 1 units=2 units=3\nloss mse\n", "t.nnc:2: dense: units given twice"},
+        {"extra_positional", "input 4\ndense 1 relu linear\nloss mse\n", "t.nnc:2: dense: unexpected value 'linear'"},
+        {"missing_value", "input 4\ndense units=\nloss mse\n", "t.nnc:2: dense: missing value for units"},
+        {"nul_byte", "input 4\0\n", "not a text spec file"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        if (!t_begin(r, "spec/bad/%s", cases[i].name)) continue;
+        nnc_error e = {""};
+        size_t len = i + 1 == sizeof cases / sizeof *cases ? 9 : strlen(cases[i].text);
+        nnc_model *m = nnc_model_from_spec_text(cases[i].text, len, "t.nnc", &e);
+        CHECK(r, m == NULL, "accepted");
+        CHECK(r, strstr(e.message, cases[i].expect) != NULL, "message '%s' lacks '%s'", e.message, cases[i].expect);
+        nnc_model_free(m);
+        t_end(r);
+    }
+    if (t_begin(r, "spec/bad/missing_file")) {
+        nnc_error e = {""};
+        CHECK(r, nnc_model_from_spec("/nonexistent/x.nnc", &e) == NULL, "loaded");
+        CHECK(r, strstr(e.message, "/nonexistent/x.nnc: cannot open") != NULL, "%s", e.message);
+        t_end(r);
+    }
+}
+
+/* A spec-built model saved and loaded is the same model: same config, same predictions. */
+static void test_round_trip(test_run *r) {
+    if (!t_begin(r, "spec/round_trip_through_model_file")) return;
+    nnc_error e = {""};
+    nnc_model *m = build("input 5\nnormalization\nrescaling 2 offset=0.5\ndense 4 activation=gelu\n"
+                         "leaky_relu\ndense 3 activation=softmax\nloss sparse_categorical_crossentropy\n"
+                         "optimizer rmsprop learning_rate=0.01 centered=true momentum=0.5\nmetrics accuracy\n", &e);
+    if (!CHECK(r, m != NULL, "%s", e.message)) {
+        t_end(r);
+        return;
+    }
+    float x[40 * 5], y[40];
+    for (int i = 0; i < 40; i++) {
+        y[i] = (float)(i % 3);
+        for (int j = 0; j < 5; j++) x[i * 5 + j] = (float)(10 + 3 * ((i * 7 + j * 3) % 11) + j);
+    }
+    CHECK(r, nnc_adapt(m, x, 40) == NNC_OK, "adapt: %s", nnc_last_error(m));
+    nnc_fit_opts fo = nnc_fit_opts_default();
+    fo.verbose = 0;
+    fo.epochs = 2;
+    CHECK(r, nnc_fit(m, x, y, 40, &fo, NULL) == NNC_OK, "fit: %s", nnc_last_error(m));
+    char dir[] = "/tmp/nnc_spec_XXXXXX", path[64];
+    if (mkdtemp(dir)) {
+        snprintf(path, sizeof path, "%s/m.safetensors", dir);
+        CHECK(r, nnc_model_save(m, path, NULL) == NNC_OK, "save: %s", nnc_last_error(m));
+        nnc_model *l = nnc_model_load(path, &e);
+        if (CHECK(r, l != NULL, "load: %s", e.message)) {
+            float p1[40 * 3], p2[40 * 3];
+            nnc_predict(m, x, 40, p1);
+            nnc_predict(l, x, 40, p2);
+            CHECK(r, !memcmp(p1, p2, sizeof p1), "predictions differ after load");
+            nnc_strbuf a = {0}, b = {0};
+            nnc_config_json(m, &a);
+            nnc_config_json(l, &b);
+            CHECK(r, a.buf && b.buf && !strcmp(a.buf, b.buf), "configs differ:\n%s\n%s", a.buf, b.buf);
+            nnc_sb_free(&a);
+            nnc_sb_free(&b);
+            CHECK(r, l->copts.optimizer.kind == NNC_OPT_RMSPROP && l->copts.optimizer.centered &&
+                         l->n_slots == 3, "optimizer config lost");
+        }
+        nnc_model_free(l);
+        unlink(path);
+        rmdir(dir);
+    }
+    nnc_model_free(m);
+    t_end(r);
+}
+
+static void test_preprocessing(test_run *r) {
+    if (t_begin(r, "spec/normalization_adapt_statistics")) {
+        nnc_error e = {""};
+        nnc_model *m = build("input 2\nnormalization\ndense 1\nloss mse\n", &e);
+        float x[6] = {1, 10, 2, 20, 3, 30};
+        CHECK(r, m && nnc_adapt(m, x, 3) == NNC_OK, "adapt");
+        float mean[2], var[2], count;
+        nnc_get_variable(m, "normalization.mean", mean, 2);
+        nnc_get_variable(m, "normalization.variance", var, 2);
+        nnc_get_variable(m, "normalization.count", &count, 1);
+        CHECK(r, fabsf(mean[0] - 2.0f) < 1e-6f && fabsf(mean[1] - 20.0f) < 1e-5f, "mean %g %g", (double)mean[0], (double)mean[1]);
+        CHECK(r, fabsf(var[0] - 2.0f / 3.0f) < 1e-6f && fabsf(var[1] - 200.0f / 3.0f) < 1e-4f, "biased variance %g %g",
+              (double)var[0], (double)var[1]);
+        CHECK(r, count == 3.0f, "count %g", (double)count);
+        /* The statistics are state: they never train, and the summary counts them apart. */
+        CHECK(r, m->n_trainable_floats == 3 && nnc_param_count(m) == 8, "trainable %zu of %zu",
+              m->n_trainable_floats, nnc_param_count(m));
+        nnc_model_free(m);
+        t_end(r);
+    }
+    if (t_begin(r, "spec/rescaling_and_leaky_relu_values")) {
+        nnc_error e = {""};
+        nnc_model *m = build("input 3\nrescaling 0.5 offset=-1\nleaky_relu\nloss mse\n", &e);
+        if (CHECK(r, m != NULL, "%s", e.message)) {
+            float x[3] = {4, 0, -2}, out[3];
+            nnc_predict(m, x, 1, out);
+            /* 4·0.5−1 = 1; 0·0.5−1 = −1 → −0.3; −2·0.5−1 = −2 → −0.6 (LeakyReLU's 0.3) */
+            CHECK(r, out[0] == 1.0f && fabsf(out[1] + 0.3f) < 1e-7f && fabsf(out[2] + 0.6f) < 1e-7f,
+                  "%g %g %g", (double)out[0], (double)out[1], (double)out[2]);
+        }
+        nnc_model_free(m);
+        t_end(r);
+    }
+}
+
+void suite_spec(test_run *r);
+void suite_spec(test_run *r) {
+    test_builds(r);
+    test_errors(r);
+    test_round_trip(r);
+    test_preprocessing(r);
+}
