@@ -538,8 +538,10 @@ static void draw_legend(textbuf *b, const frame *f, const quantity *q, const ptl
     }
 }
 
-/* The y range of a panel: the finite values of its curves with 5% margins, as matplotlib;
- * a constant gets ±5% of its value (±0.05 around 0). */
+/* The y range of a panel: the finite values of its curves with 5% margins, as matplotlib.
+ * A constant gets ±5% of its value (±0.05 around 0); so does a curve varying by less than a
+ * millionth of its value, which is float rounding (batches summed in another order), not
+ * something to magnify into a wiggle. */
 static void y_range(const double *const *series, int ns, int epochs, axis *a) {
     double lo = HUGE_VAL, hi = -HUGE_VAL;
     for (int s = 0; s < ns; s++)
@@ -551,7 +553,7 @@ static void y_range(const double *const *series, int ns, int epochs, axis *a) {
     if (lo > hi) {
         lo = 0.0;
         hi = 1.0;
-    } else if (hi - lo <= 1e-9 * fmax(fabs(lo), fabs(hi))) {
+    } else if (hi - lo <= 1e-6 * fmax(fabs(lo), fabs(hi))) {
         double mid = 0.5 * (lo + hi), d = fabs(mid) * 0.05;
         if (d == 0.0) d = 0.05;
         lo = mid - d;
