@@ -42,6 +42,7 @@ typedef struct {
     float *x, *y;                /* [n, features], [n, targets] */
     size_t n, features, targets;
     char source[1024];           /* what messages name: the file or the bundled dataset */
+    char label_source[1024];     /* where the labels came from (the IDX labels file) */
     int csv;                     /* rows came from a CSV file: row r is on line r + 2 */
     int label_col[64];           /* CSV: 1-based column of each target */
     char label_name[64][64];

@@ -137,6 +137,7 @@ int cli_load(const cli_data_opts *o, const char *role, size_t want_features, int
             return -1;
         }
         from_dataset(&ds, d);
+        if (o->labels) snprintf(d->label_source, sizeof d->label_source, "%s", o->labels);
     } else if (ends_with(o->data, ".csv") || ends_with(o->data, ".csv.gz") || access(o->data, F_OK) == 0) {
         if (o->labels) {
             snprintf(err, errlen, "%s: --labels is for IDX images; a CSV holds its labels", o->data);
@@ -163,7 +164,7 @@ static void where(const cli_data *d, size_t r, size_t t, char *buf, size_t n) {
     if (d->csv)
         snprintf(buf, n, "%s:%zu: column %d ('%s')", d->source, r + 2, d->label_col[t], d->label_name[t]);
     else
-        snprintf(buf, n, "%s: example %zu", d->source, r + 1);
+        snprintf(buf, n, "%s: example %zu", d->label_source[0] ? d->label_source : d->source, r + 1);
 }
 
 int cli_check_targets(nnc_model *m, const cli_data *d, char *err, size_t errlen) {
@@ -217,6 +218,7 @@ int cli_split(cli_data *all, double test_fraction, uint64_t seed, cli_data *trai
     cli_data *outs[2] = {train, test};
     for (int i = 0; i < 2; i++) {
         memcpy(outs[i]->source, all->source, sizeof all->source);
+        memcpy(outs[i]->label_source, all->label_source, sizeof all->label_source);
         memcpy(outs[i]->label_col, all->label_col, sizeof all->label_col);
         memcpy(outs[i]->label_name, all->label_name, sizeof all->label_name);
         outs[i]->x = parts[i].x;

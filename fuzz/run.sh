@@ -15,7 +15,6 @@ cd "$(dirname "$0")/.."
 
 mode=${1:-ci}
 build=${NNC_FUZZ_BUILD:-build-fuzz}
-runs=${NNC_FUZZ_RUNS:-20000}        # ci: executions per target after the corpus replay
 jobs=${NNC_FUZZ_JOBS:-2}            # ci: targets fuzzed at once
 
 case "$mode" in
@@ -26,6 +25,14 @@ esac
 # Inputs longer than this are not tried; model files need more room than the text formats
 # (a 4-layer functional model saved with its optimizer state is about 4.6 KB).
 max_len() { if [ "$1" = model ]; then echo 8192; else echo 4096; fi; }
+# ci: executions per target after the replay, a few seconds each on one core (the parsers
+# run at very different speeds); NNC_FUZZ_RUNS sets one count for all.
+runs_for() {
+  if [ -n "${NNC_FUZZ_RUNS:-}" ]; then echo "$NNC_FUZZ_RUNS"; return; fi
+  case "$1" in csv) echo 300000 ;; idx) echo 1000000 ;; *) echo 40000 ;; esac
+}
+# A target's dictionary (fuzz/<target>.dict), when there is one.
+dict_for() { if [ -f "fuzz/$1.dict" ]; then echo "-dict=fuzz/$1.dict"; fi; }
 
 echo "== fuzz: build ($build, clang, -fsanitize=fuzzer,address,undefined)"
 CC=${NNC_FUZZ_CC:-clang} cmake -S . -B "$build" -DNNC_FUZZ=ON -DNNC_BUILD_TESTS=OFF \
@@ -46,8 +53,9 @@ mkdir -p "$build/artifacts" "$build/logs"
 run_target() {
   local t=$1 what=$2; shift 2
   local log="$build/logs/$t-$what.log"
+  # shellcheck disable=SC2046
   if "$build/fuzz/fuzz_$t" -max_len="$(max_len "$t")" -artifact_prefix="$build/artifacts/$t-" \
-       -print_final_stats=1 "$@" >"$log" 2>&1; then
+       -print_final_stats=1 $(dict_for "$t") "$@" >"$log" 2>&1; then
     local n
     n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     echo "fuzz: $t $what: ${n:-?} executions, no crash"
@@ -72,7 +80,7 @@ if [ "$mode" = ci ]; then
   pids=()
   for t in "${targets[@]}"; do
     mkdir -p "$scratch/$t"
-    run_target "$t" "seed 1" "$scratch/$t" "fuzz/corpus/$t" -seed=1 -runs="$runs" &
+    run_target "$t" "seed 1" "$scratch/$t" "fuzz/corpus/$t" -seed=1 -runs="$(runs_for "$t")" &
     pids+=($!)
     if [ "${#pids[@]}" -ge "$jobs" ]; then wait "${pids[0]}" || status=1; pids=("${pids[@]:1}"); fi
   done

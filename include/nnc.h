@@ -164,6 +164,62 @@ nnc_node nnc_rescaling(nnc_model *m, nnc_node x, float scale, float offset, cons
 nnc_node nnc_normalization(nnc_model *m, nnc_node x, const char *name);
 /* Keras's LeakyReLU layer: x for x > 0, negative_slope·x otherwise (Keras's default 0.3). */
 nnc_node nnc_leaky_relu(nnc_model *m, nnc_node x, float negative_slope, const char *name);
+typedef struct {
+    int filters;
+    int kernel_size[2];      /* (height, width); Conv1D uses kernel_size[0] */
+    int strides[2];          /* (1, 1) */
+    bool padding_same;       /* false: 'valid' (Keras's default); true: 'same' */
+    int dilation_rate[2];    /* (1, 1) */
+    nnc_activation activation;
+    bool use_bias;           /* true */
+    nnc_initializer kernel_initializer; /* glorot_uniform, fans from kh·kw·in and kh·kw·out */
+    nnc_initializer bias_initializer;   /* zeros */
+    const char *name;
+} nnc_conv_opts;
+
+/* Conv2D / Conv1D options with Keras's defaults (a square kernel of kernel_size). */
+nnc_conv_opts nnc_conv_opts_default(int filters, int kernel_size);
+/* Keras's Conv2D on [H, W, C] examples (channels last), kernel [kh, kw, C, filters]. */
+nnc_node nnc_conv2d(nnc_model *m, nnc_node x, const nnc_conv_opts *o);
+/* Keras's Conv1D on [length, C] examples, kernel [k, C, filters]. */
+nnc_node nnc_conv1d(nnc_model *m, nnc_node x, const nnc_conv_opts *o);
+
+typedef struct {
+    int pool_size[2];        /* (2, 2) */
+    int strides[2];          /* 0: equal to pool_size, as Keras */
+    bool padding_same;       /* false: 'valid' */
+    const char *name;
+} nnc_pool_opts;
+
+/* Pooling options with Keras's defaults for a square pool. */
+nnc_pool_opts nnc_pool_opts_default(int pool_size);
+/* Keras's MaxPooling2D and AveragePooling2D ('same' averages exclude the padding). */
+nnc_node nnc_max_pooling2d(nnc_model *m, nnc_node x, const nnc_pool_opts *o);
+nnc_node nnc_average_pooling2d(nnc_model *m, nnc_node x, const nnc_pool_opts *o);
+/* Keras's GlobalAveragePooling2D and GlobalMaxPooling2D: [H, W, C] -> [C]. */
+nnc_node nnc_global_average_pooling2d(nnc_model *m, nnc_node x, const char *name);
+nnc_node nnc_global_max_pooling2d(nnc_model *m, nnc_node x, const char *name);
+/* Keras's Flatten and Reshape (the example's new shape; sizes must agree). */
+nnc_node nnc_flatten(nnc_model *m, nnc_node x, const char *name);
+nnc_node nnc_reshape(nnc_model *m, nnc_node x, const int *shape, int rank, const char *name);
+/* Keras's ZeroPadding2D((top, bottom), (left, right)). */
+nnc_node nnc_zero_padding2d(nnc_model *m, nnc_node x, int top, int bottom, int left, int right,
+                            const char *name);
+/* Keras's Dropout(rate): inverted dropout in training only, masks from the model's RNG. */
+nnc_node nnc_dropout(nnc_model *m, nnc_node x, float rate, const char *name);
+
+typedef struct {
+    float momentum;          /* 0.99 */
+    float epsilon;           /* 1e-3 */
+    bool center, scale;      /* beta and gamma: true */
+    const char *name;
+} nnc_batch_norm_opts;
+
+/* Keras's BatchNormalization defaults (axis -1). */
+nnc_batch_norm_opts nnc_batch_norm_opts_default(void);
+/* Keras's BatchNormalization: batch statistics in fit, moving statistics in evaluate and
+ * predict; variables gamma, beta (trainable), moving_mean, moving_variance (not). */
+nnc_node nnc_batch_normalization(nnc_model *m, nnc_node x, const nnc_batch_norm_opts *o);
 /* Declares the model's outputs (functional models). Sequential models need not call it:
  * the last layer added is the output. */
 nnc_status nnc_set_outputs(nnc_model *m, const nnc_node *outs, int n);

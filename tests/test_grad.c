@@ -14,9 +14,10 @@
 
 typedef struct {
     nnc_model *m;
-    int in[4], n_in, out;
-    float *bufs[10];
+    int in[6], n_in, out;
+    float *bufs[24];
     int nbufs;
+    int training; /* the exec mode of the checked passes */
     double r[4096];
 } op_case;
 
@@ -43,6 +44,9 @@ static void setup(op_case *c, nnc_rng *rng, double lo, double hi, const double *
         size_t sz = nnc_node_numel(m, i, GB);
         n->value = buf(c, sz);
         n->grad = buf(c, sz);
+        const nnc_op_def *d = nnc_op_table[n->op];
+        if (d->aux_size) n->aux = buf(c, d->aux_size(m, i, GB));
+        if (d->work_size) m->work = buf(c, d->work_size(m, i, GB));
         n->needs_grad = 1;
         n->live = 1;
         if (i == c->out) continue;
@@ -62,7 +66,7 @@ static void setup(op_case *c, nnc_rng *rng, double lo, double hi, const double *
 }
 
 static double objective(op_case *c) {
-    nnc_exec e = {c->m, GB};
+    nnc_exec e = {c->m, GB, c->training};
     nnc_op_table[c->m->nodes[c->out].op]->forward(&e, c->out);
     size_t on = nnc_node_numel(c->m, c->out, GB);
     double j = 0.0;
@@ -73,7 +77,7 @@ static double objective(op_case *c) {
 /* Compares analytic and numerical gradients of every input element. */
 static void check_op(test_run *r, op_case *c, float eps, double atol, double rtol) {
     nnc_model *m = c->m;
-    nnc_exec e = {m, GB};
+    nnc_exec e = {m, GB, c->training};
     objective(c);
     nnc_node_rec *o = &m->nodes[c->out];
     size_t on = nnc_node_numel(m, c->out, GB);
@@ -85,6 +89,7 @@ static void check_op(test_run *r, op_case *c, float eps, double atol, double rto
     int fails = 0;
     for (int i = 0; i < c->n_in; i++) {
         nnc_node_rec *x = &m->nodes[c->in[i]];
+        if (!x->needs_grad) continue; /* state such as moving statistics: no gradient */
         size_t n = nnc_node_numel(m, c->in[i], GB);
         for (size_t k = 0; k < n; k++) {
             float keep = x->value[k];
@@ -105,6 +110,7 @@ static void check_op(test_run *r, op_case *c, float eps, double atol, double rto
 
 static void free_case(op_case *c) {
     for (int i = 0; i < c->nbufs; i++) free(c->bufs[i]);
+    c->m->work = NULL; /* owned by the case, not the model */
     nnc_model_free(c->m);
 }
 
@@ -129,6 +135,86 @@ static void op_check(test_run *r, const char *name, nnc_op op, nnc_op_attr attr,
     check_op(r, &c, 1e-2f, 2e-3, 2e-2);
     free_case(&c);
     t_end(r);
+}
+
+/* Ops with more inputs or a training mode: x batched with the given example shape, then
+ * parameters; `training` 2 reuses the dropout masks drawn by a first training pass. */
+static void op_check_ex(test_run *r, const char *name, nnc_op op, nnc_op_attr attr, int xrank,
+                        const int *xdims, int nparams, const int (*pshape)[5], int training,
+                        double lo, double hi) {
+    if (!t_begin(r, "grad/op/%s", name)) return;
+    op_case c;
+    memset(&c, 0, sizeof c);
+    c.m = nnc_model_new(NULL);
+    add_input(&c, xrank, xdims, 1);
+    for (int i = 0; i < nparams; i++) add_input(&c, pshape[i][0], pshape[i] + 1, 0);
+    c.out = nnc_graph_op(c.m, op, c.in, c.n_in, attr);
+    if (!CHECK(r, c.out >= 0, "shape inference failed: %s", nnc_last_error(c.m))) {
+        free_case(&c);
+        t_end(r);
+        return;
+    }
+    nnc_rng rng;
+    nnc_rng_seed(&rng, 43);
+    setup(&c, &rng, lo, hi, NULL, 0, 0.0);
+    if (op == NNC_OP_MAX_POOL || op == NNC_OP_GLOBAL_MAX) {
+        /* Distinct values 0.1 apart: no window holds a tie within ±ε. */
+        nnc_node_rec *x = &c.m->nodes[c.in[0]];
+        size_t n = nnc_node_numel(c.m, c.in[0], GB);
+        for (size_t i = 0; i < n; i++) x->value[i] = (float)(0.1 * (double)i - 0.05 * (double)n);
+        for (size_t i = n - 1; i > 0; i--) {
+            size_t j = (size_t)nnc_rng_below(&rng, i + 1);
+            float t = x->value[i];
+            x->value[i] = x->value[j];
+            x->value[j] = t;
+        }
+    }
+    if (op == NNC_OP_BATCH_NORM) /* moving statistics are state, not trained */
+        c.m->nodes[c.in[c.n_in - 1]].needs_grad = c.m->nodes[c.in[c.n_in - 2]].needs_grad = 0;
+    c.training = 1;
+    if (training == 2) objective(&c); /* draws the masks once */
+    c.training = training;
+    check_op(r, &c, 1e-2f, 2e-3, 2e-2);
+    free_case(&c);
+    t_end(r);
+}
+
+static nnc_op_attr window(int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pb, int pl, int pr) {
+    nnc_op_attr a = {0};
+    a.win.kh = kh, a.win.kw = kw, a.win.sh = sh, a.win.sw = sw, a.win.dh = dh, a.win.dw = dw;
+    a.win.pt = pt, a.win.pb = pb, a.win.pl = pl, a.win.pr = pr;
+    return a;
+}
+
+static void cnn_op_checks(test_run *r) {
+    const int x552[3] = {5, 5, 2}, x662[3] = {6, 6, 2}, x73[2] = {7, 3};
+    const int k3323[1][5] = {{4, 3, 3, 2, 3}}, k1123[1][5] = {{4, 1, 1, 2, 3}}, k233[1][5] = {{3, 2, 3, 3}};
+    op_check_ex(r, "conv2d_valid", NNC_OP_CONV, window(3, 3, 1, 1, 1, 1, 0, 0, 0, 0), 3, x552, 1, k3323, 1, -1, 1);
+    op_check_ex(r, "conv2d_same_stride2", NNC_OP_CONV, window(3, 3, 2, 2, 1, 1, 1, 1, 1, 1), 3, x552, 1, k3323, 1, -1, 1);
+    op_check_ex(r, "conv2d_same_stride2_odd_padding", NNC_OP_CONV, window(3, 3, 2, 2, 1, 1, 0, 1, 0, 1), 3, x662, 1, k3323, 1, -1, 1);
+    op_check_ex(r, "conv2d_dilation2", NNC_OP_CONV, window(3, 3, 1, 1, 2, 2, 0, 0, 0, 0), 3, x552, 1, k3323, 1, -1, 1);
+    op_check_ex(r, "conv2d_pointwise", NNC_OP_CONV, window(1, 1, 1, 1, 1, 1, 0, 0, 0, 0), 3, x552, 1, k1123, 1, -1, 1);
+    op_check_ex(r, "conv1d_stride2", NNC_OP_CONV, window(1, 2, 1, 2, 1, 1, 0, 0, 0, 0), 2, x73, 1, k233, 1, -1, 1);
+    /* Pooling: values spread apart so that no window holds a near tie for its maximum. */
+    op_check_ex(r, "max_pooling2d", NNC_OP_MAX_POOL, window(2, 2, 2, 2, 1, 1, 0, 0, 0, 0), 3, x552, 0, NULL, 1, -4, 4);
+    op_check_ex(r, "max_pooling2d_same", NNC_OP_MAX_POOL, window(2, 2, 2, 2, 1, 1, 0, 1, 0, 1), 3, x552, 0, NULL, 1, -4, 4);
+    op_check_ex(r, "average_pooling2d", NNC_OP_AVG_POOL, window(2, 2, 2, 2, 1, 1, 0, 0, 0, 0), 3, x552, 0, NULL, 1, -1, 1);
+    op_check_ex(r, "average_pooling2d_same", NNC_OP_AVG_POOL, window(3, 3, 2, 2, 1, 1, 1, 1, 1, 1), 3, x552, 0, NULL, 1, -1, 1);
+    op_check_ex(r, "global_average_pooling2d", NNC_OP_GLOBAL_AVG, (nnc_op_attr){0}, 3, x552, 0, NULL, 1, -1, 1);
+    op_check_ex(r, "global_max_pooling2d", NNC_OP_GLOBAL_MAX, (nnc_op_attr){0}, 3, x552, 0, NULL, 1, -4, 4);
+    nnc_op_attr flat = {0};
+    flat.target.rank = 1;
+    flat.target.dim[0] = 50;
+    op_check_ex(r, "reshape", NNC_OP_RESHAPE, flat, 3, x552, 0, NULL, 1, -1, 1);
+    op_check_ex(r, "zero_padding2d", NNC_OP_ZERO_PAD, window(0, 0, 1, 1, 1, 1, 1, 2, 0, 1), 3, x552, 0, NULL, 1, -1, 1);
+    nnc_op_attr drop = {0};
+    drop.rate = 0.4f;
+    op_check_ex(r, "dropout_fixed_mask", NNC_OP_DROPOUT, drop, 3, x552, 0, NULL, 2, -1, 1);
+    const int bnp[4][5] = {{1, 2}, {1, 2}, {1, 2}, {1, 2}};
+    nnc_op_attr bn = {0};
+    bn.momentum = 0.99f, bn.eps = 1e-3f, bn.center = 1, bn.scale_on = 1;
+    op_check_ex(r, "batch_normalization_training", NNC_OP_BATCH_NORM, bn, 3, x552, 4, bnp, 1, -1, 1);
+    op_check_ex(r, "batch_normalization_inference", NNC_OP_BATCH_NORM, bn, 3, x552, 4, bnp, 0, 0.2, 1);
 }
 
 static void op_checks(test_run *r) {
@@ -311,6 +397,7 @@ static void model_check(test_run *r, const char *tag, nnc_activation hidden, nnc
 void suite_grad(test_run *r);
 void suite_grad(test_run *r) {
     op_checks(r);
+    cnn_op_checks(r);
     loss_checks(r);
     model_check(r, "tanh_softmax_scce", NNC_ACT_TANH, NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NNC_ACT_SOFTMAX, 4);
     model_check(r, "gelu_sigmoid_bce", NNC_ACT_GELU, NNC_LOSS_BINARY_CROSSENTROPY, NNC_ACT_SIGMOID, 3);

@@ -59,13 +59,12 @@ static nnc_history *train_binary(int epochs) {
 
 /* Input(1) -> Dense(1, no bias, kernel starting at 0.5·scale), MSE with the mse metric,
  * learning y = 3·scale·x: the losses are those of scale 1 times scale². With val_x given,
- * that validation data is used. lr 0 keeps the weight: every epoch logs the same loss, up to
- * float rounding when shuffling regroups the batches. */
-static nnc_history *train_linear(int epochs, double scale, float lr, bool shuffle,
-                                 const float *val_x, const float *val_y, size_t val_n) {
+ * that validation data is used. lr 0 keeps the weight, so every epoch logs the same. */
+static nnc_history *train_linear(int epochs, double scale, float lr, const float *val_x,
+                                 const float *val_y, size_t val_n) {
     float x[16], y[16];
     for (int i = 0; i < 16; i++) {
-        x[i] = (float)(i - 8) / 8.0f;
+        x[i] = (float)(i - 8) / 7.0f;
         y[i] = (float)(3.0 * scale) * x[i];
     }
     nnc_model *m = nnc_model_new(NULL);
@@ -85,7 +84,7 @@ static nnc_history *train_linear(int epochs, double scale, float lr, bool shuffl
         nnc_fit_opts f = nnc_fit_opts_default();
         f.epochs = epochs;
         f.batch_size = 4;
-        f.shuffle = shuffle;
+        f.shuffle = false;
         f.verbose = 0;
         f.validation_x = val_x;
         f.validation_y = val_y;
@@ -360,7 +359,7 @@ static void test_csv(test_run *r, const char *dir) {
         /* Validation points so large that the output overflows float once the weight has
          * grown: val_loss is finite for the first epochs, then inf. */
         float vx[2] = {2e38f, -2e38f}, vy[2] = {0.0f, 0.0f};
-        nnc_history *h = train_linear(12, 1.0, 0.05f, false, vx, vy, 2);
+        nnc_history *h = train_linear(12, 1.0, 0.05f, vx, vy, 2);
         snprintf(path, sizeof path, "%s/nonfinite.csv", dir);
         char err[256] = "";
         int inf_epochs = 0;
@@ -448,7 +447,7 @@ static void test_svg(test_run *r, const char *dir) {
     }
     if (t_begin(r, "report/svg_nonfinite_gaps")) {
         float vx[2] = {2e38f, -2e38f}, vy[2] = {0.0f, 0.0f};
-        nnc_history *h = train_linear(30, 1.0, 0.05f, false, vx, vy, 2);
+        nnc_history *h = train_linear(30, 1.0, 0.05f, vx, vy, 2);
         snprintf(path, sizeof path, "%s/gaps.svg", dir);
         int finite = 0;
         for (int e = 0; h && e < nnc_history_epochs(h); e++)
@@ -460,10 +459,8 @@ static void test_svg(test_run *r, const char *dir) {
             /* training curves whole; validation ones only over their finite epochs */
             CHECK(r, svg && polylines(svg, &maxp) == 4 && maxp == 30, "want 4 polylines");
             CHECK(r, svg && count_of(svg, "stroke-dasharray=\"6 3.5\" points") == 2, "dashed curves");
-            char needle[32];
-            snprintf(needle, sizeof needle, "points=\"");
             int short_ones = 0;
-            for (const char *p = svg; svg && (p = strstr(p, needle)); p++) {
+            for (const char *p = svg; svg && (p = strstr(p, "points=\"")); p++) {
                 int pts = 1;
                 for (const char *q = p + 8; *q != '"'; q++) pts += *q == ' ';
                 short_ones += pts == finite;
@@ -480,19 +477,16 @@ static void test_svg(test_run *r, const char *dir) {
         const char *name;
         double scale;
         float lr;
-        bool shuffle;
         const char *want;
     } scales[] = {
-        {"report/svg_tiny_values", 1e-6, 0.05f, false, "e-"},
-        {"report/svg_huge_values", 1e6, 0.05f, false, "e+"},
-        {"report/svg_everyday_values", 1.0, 0.05f, false, "0."},
-        {"report/svg_constant_curve", 1.0, 0.0f, false, "."},
-        {"report/svg_constant_up_to_rounding", 1.0, 0.0f, true, "."},
+        {"report/svg_tiny_values", 1e-6, 0.05f, "e-"},
+        {"report/svg_huge_values", 1e6, 0.05f, "e+"},
+        {"report/svg_everyday_values", 1.0, 0.05f, "0."},
+        {"report/svg_constant_curve", 1.0, 0.0f, "."},
     };
     for (size_t i = 0; i < sizeof scales / sizeof scales[0]; i++) {
         if (!t_begin(r, "%s", scales[i].name)) continue;
-        nnc_history *h = train_linear(8, scales[i].scale, scales[i].lr, scales[i].shuffle, NULL,
-                                      NULL, 0);
+        nnc_history *h = train_linear(8, scales[i].scale, scales[i].lr, NULL, NULL, 0);
         snprintf(path, sizeof path, "%s/scale_%zu.svg", dir, i);
         CHECK(r, h != NULL, "training failed");
         if (h && CHECK(r, nnc_write_history_svg(h, scales[i].name, path, err, sizeof err) == 0,
@@ -578,11 +572,13 @@ static void test_failures(test_run *r, const char *dir) {
         char sub[200];
         snprintf(sub, sizeof sub, "%s/afolder", dir);
         mkdir(sub, 0755);
+        int before = dir_entries(dir);
         int rc = nnc_write_history_svg(h, "t", sub, err, sizeof err);
+        CHECK(r, dir_entries(dir) == before, "a temporary file was left beside it");
         struct stat st;
         CHECK(r, rc == -1 && !strncmp(err, sub, strlen(sub)), "rc %d '%s'", rc, err);
         CHECK(r, stat(sub, &st) == 0 && S_ISDIR(st.st_mode), "the folder is gone");
-        CHECK(r, dir_entries(dir) >= 0 && dir_entries(sub) == 0, "something written in it");
+        CHECK(r, dir_entries(sub) == 0, "something written in it");
         snprintf(path, sizeof path, "%s/", sub);
         CHECK(r, nnc_write_history_csv(h, path, err, sizeof err) == -1, "a path ending in /");
         t_end(r);

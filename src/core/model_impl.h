@@ -35,6 +35,7 @@ typedef struct {
     int skip_backward;/* its gradient is produced by a fused loss instead */
     float *value;     /* [batch, shape] or [shape] */
     float *grad;
+    float *aux;       /* the op's own planned buffer (nnc_op_def.aux_size) */
 } nnc_node_rec;
 
 typedef enum {
@@ -46,6 +47,17 @@ typedef enum {
     NNC_LAYER_RESCALING,
     NNC_LAYER_NORMALIZATION,
     NNC_LAYER_LEAKY_RELU,
+    NNC_LAYER_CONV2D,
+    NNC_LAYER_CONV1D,
+    NNC_LAYER_MAX_POOL2D,
+    NNC_LAYER_AVG_POOL2D,
+    NNC_LAYER_GLOBAL_AVG_POOL2D,
+    NNC_LAYER_GLOBAL_MAX_POOL2D,
+    NNC_LAYER_FLATTEN,
+    NNC_LAYER_RESHAPE,
+    NNC_LAYER_ZERO_PAD2D,
+    NNC_LAYER_DROPOUT,
+    NNC_LAYER_BATCH_NORM,
     NNC_LAYER_KIND_COUNT
 } nnc_layer_kind;
 
@@ -68,6 +80,12 @@ typedef struct {
             float scale, offset;
         } rescaling;
         float negative_slope;
+        nnc_conv_opts conv;      /* name pointer cleared */
+        nnc_pool_opts pool;      /* name pointer cleared */
+        nnc_shape reshape;
+        int pad[4];              /* top, bottom, left, right */
+        float rate;
+        nnc_batch_norm_opts bn;  /* name pointer cleared */
     } cfg;
 } nnc_layer_rec;
 
@@ -127,6 +145,7 @@ struct nnc_model {
     float *act_arena;          /* values, then gradients, of batched nodes */
     size_t act_floats;         /* floats of values (as many again of gradients) */
     float *batch_y;            /* [batch, targets] gathered for the loss */
+    float *work;               /* workspace shared by ops (im2col), planned per batch */
 };
 
 /* Records an error (printf-style) on the model and returns status. Keeps the first error of a

@@ -103,6 +103,56 @@ static void put_layer(nnc_strbuf *sb, const nnc_model *m, const nnc_layer_rec *l
         nnc_sb_puts(sb, ",\"trainable\":true,\"dtype\":\"float32\",\"axis\":-1,\"mean\":null,"
                         "\"variance\":null,\"invert\":false");
         break;
+    case NNC_LAYER_CONV2D:
+    case NNC_LAYER_CONV1D: {
+        const nnc_conv_opts *c = &l->cfg.conv;
+        int two = l->kind == NNC_LAYER_CONV2D;
+        nnc_sb_printf(sb, ",\"trainable\":true,\"dtype\":\"float32\",\"filters\":%d", c->filters);
+        if (two)
+            nnc_sb_printf(sb, ",\"kernel_size\":[%d,%d],\"strides\":[%d,%d],\"dilation_rate\":[%d,%d]",
+                          c->kernel_size[0], c->kernel_size[1], c->strides[0], c->strides[1],
+                          c->dilation_rate[0], c->dilation_rate[1]);
+        else
+            nnc_sb_printf(sb, ",\"kernel_size\":[%d],\"strides\":[%d],\"dilation_rate\":[%d]",
+                          c->kernel_size[0], c->strides[0], c->dilation_rate[0]);
+        nnc_sb_printf(sb, ",\"padding\":\"%s\",\"data_format\":\"channels_last\",\"groups\":1,"
+                      "\"activation\":\"%s\",\"use_bias\":%s,\"kernel_initializer\":",
+                      c->padding_same ? "same" : "valid", nnc_activation_name(c->activation),
+                      c->use_bias ? "true" : "false");
+        put_initializer(sb, c->kernel_initializer);
+        nnc_sb_puts(sb, ",\"bias_initializer\":");
+        put_initializer(sb, c->bias_initializer);
+        break;
+    }
+    case NNC_LAYER_MAX_POOL2D:
+    case NNC_LAYER_AVG_POOL2D: {
+        const nnc_pool_opts *p = &l->cfg.pool;
+        nnc_sb_printf(sb, ",\"trainable\":true,\"dtype\":\"float32\",\"pool_size\":[%d,%d],"
+                      "\"strides\":[%d,%d],\"padding\":\"%s\",\"data_format\":\"channels_last\"",
+                      p->pool_size[0], p->pool_size[1], p->strides[0] ? p->strides[0] : p->pool_size[0],
+                      p->strides[1] ? p->strides[1] : p->pool_size[1], p->padding_same ? "same" : "valid");
+        break;
+    }
+    case NNC_LAYER_RESHAPE: {
+        nnc_sb_puts(sb, ",\"trainable\":true,\"dtype\":\"float32\",\"target_shape\":[");
+        for (int i = 0; i < l->cfg.reshape.rank; i++) nnc_sb_printf(sb, "%s%d", i ? "," : "", l->cfg.reshape.dim[i]);
+        nnc_sb_puts(sb, "]");
+        break;
+    }
+    case NNC_LAYER_ZERO_PAD2D:
+        nnc_sb_printf(sb, ",\"trainable\":true,\"dtype\":\"float32\",\"padding\":[[%d,%d],[%d,%d]],"
+                      "\"data_format\":\"channels_last\"", l->cfg.pad[0], l->cfg.pad[1], l->cfg.pad[2], l->cfg.pad[3]);
+        break;
+    case NNC_LAYER_DROPOUT:
+        nnc_sb_printf(sb, ",\"trainable\":true,\"dtype\":\"float32\",\"rate\":%.9g,\"seed\":null",
+                      (double)l->cfg.rate);
+        break;
+    case NNC_LAYER_BATCH_NORM:
+        nnc_sb_printf(sb, ",\"trainable\":true,\"dtype\":\"float32\",\"axis\":-1,\"momentum\":%.9g,"
+                      "\"epsilon\":%.9g,\"center\":%s,\"scale\":%s",
+                      (double)l->cfg.bn.momentum, (double)l->cfg.bn.epsilon,
+                      l->cfg.bn.center ? "true" : "false", l->cfg.bn.scale ? "true" : "false");
+        break;
     case NNC_LAYER_LEAKY_RELU:
         nnc_sb_printf(sb, ",\"trainable\":true,\"dtype\":\"float32\",\"negative_slope\":%.9g",
                       (double)l->cfg.negative_slope);
@@ -295,6 +345,19 @@ static int json_bool(const nnc_json *o, const char *key, int def) {
     return j && j->type == NNC_JSON_BOOL ? j->boolean : def;
 }
 
+/* Reads a list of `count` positive integers (an absent key keeps out as it is). */
+static int json_ints(const nnc_json *j, int count, int *out) {
+    if (!j) return 0;
+    if (j->type != NNC_JSON_ARRAY || (int)j->count != count) return -1;
+    for (int i = 0; i < count; i++) {
+        const nnc_json *v = j->items[i];
+        if (v->type != NNC_JSON_NUMBER || v->number != floor(v->number) || v->number < 0 || v->number > 1e6)
+            return -1;
+        out[i] = (int)v->number;
+    }
+    return 0;
+}
+
 /* The node a serialised KerasTensor refers to (its keras_history layer's output). */
 static int tensor_ref(nnc_model *m, const nnc_json *t) {
     const nnc_json *c = nnc_json_get(t, "config"), *h = c ? nnc_json_get(c, "keras_history") : NULL;
@@ -403,6 +466,77 @@ static int build_from_config(nnc_model *m, const nnc_json *root, char *msg, size
             double slope = 0.3;
             if (!nnc_json_get_number(lc, "negative_slope", &slope)) nnc_json_get_number(lc, "alpha", &slope);
             out = nnc_leaky_relu(m, in[0], (float)slope, name);
+        } else if (!strcmp(lcls, "Conv2D") || !strcmp(lcls, "Conv1D")) {
+            int two = !strcmp(lcls, "Conv2D"), dims = two ? 2 : 1;
+            double filters = 0;
+            nnc_conv_opts c = nnc_conv_opts_default(0, 1);
+            const char *act = nnc_json_get_string(lc, "activation"), *pad = nnc_json_get_string(lc, "padding");
+            if (!nnc_json_get_number(lc, "filters", &filters) || filters < 1 || filters > 1e9 ||
+                json_ints(nnc_json_get(lc, "kernel_size"), dims, c.kernel_size) ||
+                json_ints(nnc_json_get(lc, "strides"), dims, c.strides) ||
+                json_ints(nnc_json_get(lc, "dilation_rate"), dims, c.dilation_rate) ||
+                (act && nnc_activation_parse(act, &c.activation)) ||
+                (pad && strcmp(pad, "same") && strcmp(pad, "valid")) ||
+                parse_initializer(nnc_json_get(lc, "kernel_initializer"), &c.kernel_initializer) ||
+                parse_initializer(nnc_json_get(lc, "bias_initializer"), &c.bias_initializer)) {
+                snprintf(msg, n, "config: %s '%s' has a bad filters, kernel_size, strides, padding, "
+                         "activation or initializer", lcls, name);
+                return -1;
+            }
+            c.filters = (int)filters;
+            c.padding_same = pad && !strcmp(pad, "same");
+            c.use_bias = json_bool(lc, "use_bias", 1);
+            c.name = name;
+            out = two ? nnc_conv2d(m, in[0], &c) : nnc_conv1d(m, in[0], &c);
+        } else if (!strcmp(lcls, "MaxPooling2D") || !strcmp(lcls, "AveragePooling2D")) {
+            nnc_pool_opts p = nnc_pool_opts_default(2);
+            const char *pad = nnc_json_get_string(lc, "padding");
+            if (json_ints(nnc_json_get(lc, "pool_size"), 2, p.pool_size) ||
+                json_ints(nnc_json_get(lc, "strides"), 2, p.strides) ||
+                (pad && strcmp(pad, "same") && strcmp(pad, "valid"))) {
+                snprintf(msg, n, "config: %s '%s' has a bad pool_size, strides or padding", lcls, name);
+                return -1;
+            }
+            p.padding_same = pad && !strcmp(pad, "same");
+            p.name = name;
+            out = !strcmp(lcls, "MaxPooling2D") ? nnc_max_pooling2d(m, in[0], &p) : nnc_average_pooling2d(m, in[0], &p);
+        } else if (!strcmp(lcls, "GlobalAveragePooling2D")) {
+            out = nnc_global_average_pooling2d(m, in[0], name);
+        } else if (!strcmp(lcls, "GlobalMaxPooling2D")) {
+            out = nnc_global_max_pooling2d(m, in[0], name);
+        } else if (!strcmp(lcls, "Flatten")) {
+            out = nnc_flatten(m, in[0], name);
+        } else if (!strcmp(lcls, "Reshape")) {
+            const nnc_json *ts = nnc_json_get(lc, "target_shape");
+            int dims[NNC_MAX_RANK];
+            int rank = ts && ts->type == NNC_JSON_ARRAY ? (int)ts->count : 0;
+            if (rank < 1 || rank > NNC_MAX_RANK || json_ints(ts, rank, dims)) {
+                snprintf(msg, n, "config: Reshape '%s' has a bad target_shape", name);
+                return -1;
+            }
+            out = nnc_reshape(m, in[0], dims, rank, name);
+        } else if (!strcmp(lcls, "ZeroPadding2D")) {
+            const nnc_json *pj = nnc_json_get(lc, "padding");
+            int tb[2] = {1, 1}, lr[2] = {1, 1};
+            if (!pj || pj->type != NNC_JSON_ARRAY || pj->count != 2 || json_ints(pj->items[0], 2, tb) ||
+                json_ints(pj->items[1], 2, lr)) {
+                snprintf(msg, n, "config: ZeroPadding2D '%s' has a bad padding", name);
+                return -1;
+            }
+            out = nnc_zero_padding2d(m, in[0], tb[0], tb[1], lr[0], lr[1], name);
+        } else if (!strcmp(lcls, "Dropout")) {
+            double rate = 0;
+            nnc_json_get_number(lc, "rate", &rate);
+            out = nnc_dropout(m, in[0], (float)rate, name);
+        } else if (!strcmp(lcls, "BatchNormalization")) {
+            nnc_batch_norm_opts b = nnc_batch_norm_opts_default();
+            double v;
+            if (nnc_json_get_number(lc, "momentum", &v)) b.momentum = (float)v;
+            if (nnc_json_get_number(lc, "epsilon", &v)) b.epsilon = (float)v;
+            b.center = json_bool(lc, "center", 1);
+            b.scale = json_bool(lc, "scale", 1);
+            b.name = name;
+            out = nnc_batch_normalization(m, in[0], &b);
         } else if (!strcmp(lcls, "Add") || !strcmp(lcls, "Concatenate")) {
             if (!functional) {
                 snprintf(msg, n, "config: %s '%s' needs a Functional model", lcls, name);

@@ -146,6 +146,56 @@ static int arg_initializer(spec_ctx *c, const char *key, nnc_initializer *out) {
     return 0;
 }
 
+/* A tuple of n positive integers: consecutive positional integers from `pos` (one value
+ * means every axis), or key=INT or key=[a,b]. Returns 1 when given, 0 when absent, -1 on error. */
+static int arg_tuple(spec_ctx *c, int pos, const char *key, int n, int lo, int *out) {
+    spec_word *w = keyed(c, key);
+    long v;
+    if (w) {
+        w->used = 1;
+        const char *s = w->val;
+        size_t len = strlen(s);
+        if (s[0] == '[' && len >= 3 && s[len - 1] == ']') {
+            char buf[WORD_MAX];
+            int k = 0;
+            snprintf(buf, sizeof buf, "%.*s", (int)(len - 2), s + 1);
+            for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+                if (k == n || parse_long(tok, &v) || v < lo || v > (1 << 24))
+                    return fail(c, "%s: bad value '%s' for %s (expected %d integers >= %d)", c->stmt, s, key, n, lo);
+                out[k++] = (int)v;
+            }
+            if (k != n) return fail(c, "%s: bad value '%s' for %s (expected %d integers)", c->stmt, s, key, n);
+            return 1;
+        }
+        if (parse_long(s, &v) || v < lo || v > (1 << 24))
+            return fail(c, "%s: bad value '%s' for %s (expected an integer >= %d or a list)", c->stmt, s, key, lo);
+        for (int k = 0; k < n; k++) out[k] = (int)v;
+        return 1;
+    }
+    int k = 0;
+    for (spec_word *p; k < n && pos >= 0 && (p = positional(c, pos + k)) && !p->used; k++) {
+        if (parse_long(p->val, &v) || v < lo || v > (1 << 24))
+            return fail(c, "%s: bad value '%s' for %s (expected an integer >= %d)", c->stmt, p->val, key, lo);
+        p->used = 1;
+        out[k] = (int)v;
+    }
+    if (k == 0) return 0;
+    if (k == 1)
+        for (int i = 1; i < n; i++) out[i] = out[0];
+    else if (k != n)
+        return fail(c, "%s: %s takes 1 or %d integers, got %d", c->stmt, key, n, k);
+    return 1;
+}
+
+static int arg_padding(spec_ctx *c, bool *same) {
+    spec_word *w = arg(c, -1, "padding");
+    if (!w) return 0;
+    if (strcmp(w->val, "same") && strcmp(w->val, "valid"))
+        return fail(c, "%s: bad value '%s' for padding (expected valid or same)", c->stmt, w->val);
+    *same = !strcmp(w->val, "same");
+    return 0;
+}
+
 /* A layer name given with name=...; checked by the library. */
 static const char *arg_name(spec_ctx *c) {
     spec_word *w = arg(c, -1, "name");
@@ -216,10 +266,139 @@ static int layer_leaky_relu(spec_ctx *c) {
     return built(c, nnc_leaky_relu(c->m, NNC_PREV, slope, name));
 }
 
+static int layer_conv(spec_ctx *c, int two_d) {
+    nnc_conv_opts o = nnc_conv_opts_default(0, 1);
+    int dims = two_d ? 2 : 1;
+    if (arg_int(c, 0, "filters", 1, 1 << 24, &o.filters, 1)) return -1;
+    int k = arg_tuple(c, 1, "kernel_size", dims, 1, o.kernel_size);
+    if (k < 0) return -1;
+    if (k == 0) return fail(c, "%s: missing kernel_size (e.g. '%s 32 3')", c->stmt, c->stmt);
+    if (arg_tuple(c, -1, "strides", dims, 1, o.strides) < 0 ||
+        arg_tuple(c, -1, "dilation_rate", dims, 1, o.dilation_rate) < 0 || arg_padding(c, &o.padding_same) ||
+        arg_activation(c, -1, "activation", &o.activation) || arg_bool(c, "use_bias", &o.use_bias) ||
+        arg_initializer(c, "kernel_initializer", &o.kernel_initializer) ||
+        arg_initializer(c, "bias_initializer", &o.bias_initializer))
+        return -1;
+    o.name = arg_name(c);
+    if (check_all_used(c, "filters, kernel_size, strides, padding, dilation_rate, activation, use_bias, "
+                          "kernel_initializer, bias_initializer, name"))
+        return -1;
+    return built(c, two_d ? nnc_conv2d(c->m, NNC_PREV, &o) : nnc_conv1d(c->m, NNC_PREV, &o));
+}
+
+static int layer_conv2d(spec_ctx *c) { return layer_conv(c, 1); }
+static int layer_conv1d(spec_ctx *c) { return layer_conv(c, 0); }
+
+static int layer_pool(spec_ctx *c, int is_max) {
+    nnc_pool_opts o = nnc_pool_opts_default(2);
+    if (arg_tuple(c, 0, "pool_size", 2, 1, o.pool_size) < 0 || arg_tuple(c, -1, "strides", 2, 1, o.strides) < 0 ||
+        arg_padding(c, &o.padding_same))
+        return -1;
+    o.name = arg_name(c);
+    if (check_all_used(c, "pool_size, strides, padding, name")) return -1;
+    return built(c, is_max ? nnc_max_pooling2d(c->m, NNC_PREV, &o) : nnc_average_pooling2d(c->m, NNC_PREV, &o));
+}
+
+static int layer_max_pool(spec_ctx *c) { return layer_pool(c, 1); }
+static int layer_avg_pool(spec_ctx *c) { return layer_pool(c, 0); }
+
+static int layer_global(spec_ctx *c, int is_max) {
+    const char *name = arg_name(c);
+    if (check_all_used(c, "name")) return -1;
+    return built(c, is_max ? nnc_global_max_pooling2d(c->m, NNC_PREV, name)
+                           : nnc_global_average_pooling2d(c->m, NNC_PREV, name));
+}
+
+static int layer_global_avg(spec_ctx *c) { return layer_global(c, 0); }
+static int layer_global_max(spec_ctx *c) { return layer_global(c, 1); }
+
+static int layer_flatten(spec_ctx *c) {
+    const char *name = arg_name(c);
+    if (check_all_used(c, "name")) return -1;
+    return built(c, nnc_flatten(c->m, NNC_PREV, name));
+}
+
+static int layer_reshape(spec_ctx *c) {
+    int dims[NNC_MAX_RANK], rank = 0;
+    long v;
+    spec_word *t = arg(c, -1, "target_shape");
+    if (t) {
+        char buf[WORD_MAX];
+        size_t len = strlen(t->val);
+        if (len < 3 || t->val[0] != '[' || t->val[len - 1] != ']')
+            return fail(c, "reshape: bad value '%s' for target_shape (expected a list)", t->val);
+        snprintf(buf, sizeof buf, "%.*s", (int)(len - 2), t->val + 1);
+        for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+            if (rank == NNC_MAX_RANK || parse_long(tok, &v) || v < 1 || v > (1 << 24))
+                return fail(c, "reshape: bad value '%s' for target_shape", t->val);
+            dims[rank++] = (int)v;
+        }
+    } else {
+        for (spec_word *p; (p = positional(c, rank)) && rank < NNC_MAX_RANK; rank++) {
+            if (parse_long(p->val, &v) || v < 1 || v > (1 << 24))
+                return fail(c, "reshape: bad dimension '%s'", p->val);
+            p->used = 1;
+            dims[rank] = (int)v;
+        }
+    }
+    const char *name = arg_name(c);
+    if (check_all_used(c, "target_shape, name")) return -1;
+    if (rank == 0) return fail(c, "reshape: missing the target shape (e.g. 'reshape 8 8 1')");
+    return built(c, nnc_reshape(c->m, NNC_PREV, dims, rank, name));
+}
+
+static int layer_zero_pad(spec_ctx *c) {
+    int p[4] = {1, 1, 1, 1}, n = 0;
+    long v;
+    for (spec_word *w; n < 4 && (w = positional(c, n)); n++) {
+        if (parse_long(w->val, &v) || v < 0 || v > (1 << 16)) return fail(c, "zero_padding2d: bad padding '%s'", w->val);
+        w->used = 1;
+        p[n] = (int)v;
+    }
+    if (n == 1) p[1] = p[2] = p[3] = p[0];               /* one value: every side */
+    else if (n == 2) p[3] = p[2] = p[1], p[1] = p[0];    /* (rows, columns) */
+    else if (n == 3) return fail(c, "zero_padding2d: give 1, 2 or 4 integers");
+    const char *name = arg_name(c);
+    if (check_all_used(c, "name")) return -1;
+    return built(c, nnc_zero_padding2d(c->m, NNC_PREV, p[0], p[1], p[2], p[3], name));
+}
+
+static int layer_dropout(spec_ctx *c) {
+    float rate = -1.0f;
+    if (arg_float(c, 0, "rate", 0, 0.999999, &rate)) return -1;
+    if (rate < 0.0f) return fail(c, "dropout: missing rate (e.g. 'dropout 0.5')");
+    const char *name = arg_name(c);
+    if (check_all_used(c, "rate, name")) return -1;
+    return built(c, nnc_dropout(c->m, NNC_PREV, rate, name));
+}
+
+static int layer_batch_norm(spec_ctx *c) {
+    nnc_batch_norm_opts o = nnc_batch_norm_opts_default();
+    int axis = -1;
+    if (arg_int(c, -1, "axis", -1, -1, &axis, 0) || arg_float(c, -1, "momentum", 0, 1, &o.momentum) ||
+        arg_float(c, -1, "epsilon", 1e-30, 1, &o.epsilon) || arg_bool(c, "center", &o.center) ||
+        arg_bool(c, "scale", &o.scale))
+        return -1;
+    o.name = arg_name(c);
+    if (check_all_used(c, "axis, momentum, epsilon, center, scale, name")) return -1;
+    return built(c, nnc_batch_normalization(c->m, NNC_PREV, &o));
+}
+
 static const struct {
     const char *keyword;
     int (*build)(spec_ctx *c);
 } layer_table[] = {
+    {"conv2d", layer_conv2d},
+    {"conv1d", layer_conv1d},
+    {"max_pooling2d", layer_max_pool},
+    {"average_pooling2d", layer_avg_pool},
+    {"global_average_pooling2d", layer_global_avg},
+    {"global_max_pooling2d", layer_global_max},
+    {"flatten", layer_flatten},
+    {"reshape", layer_reshape},
+    {"zero_padding2d", layer_zero_pad},
+    {"dropout", layer_dropout},
+    {"batch_normalization", layer_batch_norm},
     {"dense", layer_dense},
     {"activation", layer_activation},
     {"rescaling", layer_rescaling},

@@ -14,6 +14,17 @@ static const struct {
     [NNC_LAYER_RESCALING] = {"Rescaling", "rescaling"},
     [NNC_LAYER_NORMALIZATION] = {"Normalization", "normalization"},
     [NNC_LAYER_LEAKY_RELU] = {"LeakyReLU", "leaky_re_lu"},
+    [NNC_LAYER_CONV2D] = {"Conv2D", "conv2d"},
+    [NNC_LAYER_CONV1D] = {"Conv1D", "conv1d"},
+    [NNC_LAYER_MAX_POOL2D] = {"MaxPooling2D", "max_pooling2d"},
+    [NNC_LAYER_AVG_POOL2D] = {"AveragePooling2D", "average_pooling2d"},
+    [NNC_LAYER_GLOBAL_AVG_POOL2D] = {"GlobalAveragePooling2D", "global_average_pooling2d"},
+    [NNC_LAYER_GLOBAL_MAX_POOL2D] = {"GlobalMaxPooling2D", "global_max_pooling2d"},
+    [NNC_LAYER_FLATTEN] = {"Flatten", "flatten"},
+    [NNC_LAYER_RESHAPE] = {"Reshape", "reshape"},
+    [NNC_LAYER_ZERO_PAD2D] = {"ZeroPadding2D", "zero_padding2d"},
+    [NNC_LAYER_DROPOUT] = {"Dropout", "dropout"},
+    [NNC_LAYER_BATCH_NORM] = {"BatchNormalization", "batch_normalization"},
 };
 
 const char *nnc_layer_class(nnc_layer_kind k) { return layer_names[k].cls; }
@@ -60,8 +71,7 @@ nnc_dense_opts nnc_dense_opts_default(int units) {
     return o;
 }
 
-/* The activation of a layer as a node after x (none for linear). */
-static int apply_activation(nnc_model *m, int x, nnc_activation a) {
+int nnc_apply_activation(nnc_model *m, int x, nnc_activation a) {
     if (a == NNC_ACT_LINEAR) return x;
     nnc_op_attr at = {.act = a, .alpha = 0.2f}; /* keras.activations.leaky_relu's slope */
     return nnc_graph_op(m, a == NNC_ACT_SOFTMAX ? NNC_OP_SOFTMAX : NNC_OP_ACT, &x, 1, at);
@@ -98,7 +108,7 @@ nnc_node nnc_dense(nnc_model *m, nnc_node x, const nnc_dense_opts *o) {
         int bo[2] = {y, b};
         if ((y = nnc_graph_op(m, NNC_OP_BIAS_ADD, bo, 2, (nnc_op_attr){0})) < 0) return NNC_NONE;
     }
-    if ((y = apply_activation(m, y, o->activation)) < 0) return NNC_NONE;
+    if ((y = nnc_apply_activation(m, y, o->activation)) < 0) return NNC_NONE;
     nnc_layer_end(m, l, y);
     return y;
 }
@@ -116,7 +126,7 @@ nnc_node nnc_activation_layer(nnc_model *m, nnc_node x, nnc_activation a, const 
     m->layers[l].n_inputs = 1;
     m->layers[l].cfg.activation = a;
     int y = a == NNC_ACT_LINEAR ? nnc_graph_op(m, NNC_OP_ACT, &x, 1, (nnc_op_attr){.act = a})
-                                : apply_activation(m, x, a);
+                                : nnc_apply_activation(m, x, a);
     if (y < 0) return NNC_NONE;
     nnc_layer_end(m, l, y);
     return y;

@@ -7,8 +7,7 @@
 #include "../core/layers_impl.h"
 #include "../train/train_impl.h"
 
-/* Starts a one-input layer; -1 on error (recorded). */
-static int one_input(nnc_model *m, nnc_layer_kind kind, nnc_node *x, const char *name) {
+int nnc_layer_one_input(nnc_model *m, nnc_layer_kind kind, nnc_node *x, const char *name) {
     if (!m || m->sticky) return -1;
     if ((*x = nnc_graph_resolve(m, *x, name ? name : nnc_layer_stem(kind))) < 0) return -1;
     int l = nnc_layer_begin(m, kind, name);
@@ -23,7 +22,7 @@ nnc_node nnc_rescaling(nnc_model *m, nnc_node x, float scale, float offset, cons
         m->sticky = nnc_fail(m, NNC_ERR_ARG, "Rescaling: scale and offset must be finite");
         return NNC_NONE;
     }
-    int l = one_input(m, NNC_LAYER_RESCALING, &x, name);
+    int l = nnc_layer_one_input(m, NNC_LAYER_RESCALING, &x, name);
     if (l < 0) return NNC_NONE;
     m->layers[l].cfg.rescaling.scale = scale;
     m->layers[l].cfg.rescaling.offset = offset;
@@ -34,7 +33,7 @@ nnc_node nnc_rescaling(nnc_model *m, nnc_node x, float scale, float offset, cons
 }
 
 nnc_node nnc_normalization(nnc_model *m, nnc_node x, const char *name) {
-    int l = one_input(m, NNC_LAYER_NORMALIZATION, &x, name);
+    int l = nnc_layer_one_input(m, NNC_LAYER_NORMALIZATION, &x, name);
     if (l < 0) return NNC_NONE;
     int c = m->nodes[x].shape.dim[m->nodes[x].shape.rank - 1];
     nnc_shape vs = {1, {c}}, scalar = {0, {0}};
@@ -54,7 +53,7 @@ nnc_node nnc_leaky_relu(nnc_model *m, nnc_node x, float negative_slope, const ch
         m->sticky = nnc_fail(m, NNC_ERR_ARG, "LeakyReLU: negative_slope must be finite");
         return NNC_NONE;
     }
-    int l = one_input(m, NNC_LAYER_LEAKY_RELU, &x, name);
+    int l = nnc_layer_one_input(m, NNC_LAYER_LEAKY_RELU, &x, name);
     if (l < 0) return NNC_NONE;
     m->layers[l].cfg.negative_slope = negative_slope;
     int y = nnc_graph_op(m, NNC_OP_ACT, &x, 1,

@@ -161,7 +161,7 @@ static void act_backward(const nnc_exec *e, int id) {
         for (size_t i = 0; i < n; i++) x->grad[i] += y->grad[i] * df(x->value[i], y->value[i]);
 }
 
-const nnc_op_def nnc_op_act = {"activation", same_infer, act_forward, act_backward};
+const nnc_op_def nnc_op_act = {"activation", same_infer, act_forward, act_backward, NULL, NULL};
 
 void nnc_softmax_rows(float *v, size_t n, size_t k) {
     for (size_t r = 0; r < n; r++) {
@@ -192,4 +192,4 @@ static void softmax_backward(const nnc_exec *e, int id) {
     }
 }
 
-const nnc_op_def nnc_op_softmax = {"softmax", same_infer, softmax_forward, softmax_backward};
+const nnc_op_def nnc_op_softmax = {"softmax", same_infer, softmax_forward, softmax_backward, NULL, NULL};

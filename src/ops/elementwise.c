@@ -103,6 +103,6 @@ static void sub_backward(const nnc_exec *e, int id) { bin_backward(e, id, BIN_SU
 static void mul_forward(const nnc_exec *e, int id) { bin_forward(e, id, BIN_MUL); }
 static void mul_backward(const nnc_exec *e, int id) { bin_backward(e, id, BIN_MUL); }
 
-const nnc_op_def nnc_op_add = {"add", bin_infer, add_forward, add_backward};
-const nnc_op_def nnc_op_sub = {"subtract", bin_infer, sub_forward, sub_backward};
-const nnc_op_def nnc_op_mul = {"multiply", bin_infer, mul_forward, mul_backward};
+const nnc_op_def nnc_op_add = {"add", bin_infer, add_forward, add_backward, NULL, NULL};
+const nnc_op_def nnc_op_sub = {"subtract", bin_infer, sub_forward, sub_backward, NULL, NULL};
+const nnc_op_def nnc_op_mul = {"multiply", bin_infer, mul_forward, mul_backward, NULL, NULL};

@@ -36,7 +36,7 @@ static void matmul_backward(const nnc_exec *e, int id) {
     if (w->needs_grad) nnc_gemm(1, 0, k, n, rows, x->value, k, y->grad, n, 1.0f, w->grad, n);
 }
 
-const nnc_op_def nnc_op_matmul = {"matmul", matmul_infer, matmul_forward, matmul_backward};
+const nnc_op_def nnc_op_matmul = {"matmul", matmul_infer, matmul_forward, matmul_backward, NULL, NULL};
 
 /* y[rows, c] = x[rows, c] + b[c] */
 static int bias_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_attr *a,
@@ -72,4 +72,4 @@ static void bias_backward(const nnc_exec *e, int id) {
             for (size_t j = 0; j < c; j++) b->grad[j] += y->grad[r * c + j];
 }
 
-const nnc_op_def nnc_op_bias_add = {"bias_add", bias_infer, bias_forward, bias_backward};
+const nnc_op_def nnc_op_bias_add = {"bias_add", bias_infer, bias_forward, bias_backward, NULL, NULL};

@@ -23,6 +23,15 @@ typedef enum {
     NNC_OP_SOFTMAX,  /* softmax over the last axis */
     NNC_OP_AFFINE,   /* x·scale + offset with constant scale and offset (Rescaling) */
     NNC_OP_NORMALIZE,/* (x − mean) / max(sqrt(variance), ε) over the last axis (Normalization) */
+    NNC_OP_CONV,     /* convolution, channels last: [H,W,C]·[kh,kw,C,F] (1-D: [L,C]·[k,C,F]) */
+    NNC_OP_MAX_POOL, /* max over windows of [H,W,C] */
+    NNC_OP_AVG_POOL, /* mean over windows of [H,W,C], padded cells excluded */
+    NNC_OP_GLOBAL_AVG,/* mean over every axis but the last */
+    NNC_OP_GLOBAL_MAX,/* max over every axis but the last */
+    NNC_OP_RESHAPE,  /* the same values in another shape (Flatten, Reshape) */
+    NNC_OP_ZERO_PAD, /* zeros around [H,W,C] */
+    NNC_OP_DROPOUT,  /* inverted dropout in training, identity in inference */
+    NNC_OP_BATCH_NORM,/* batch statistics in training, moving statistics in inference */
     NNC_OP_COUNT
 } nnc_op;
 
@@ -37,6 +46,17 @@ typedef struct {
     float alpha;        /* ACT leaky_relu: the negative slope */
     int axis;           /* SUM, MEAN, CONCAT: axis of the example shape (batch excluded) */
     float scale, offset;/* AFFINE */
+    struct {
+        int kh, kw;     /* window (kernel or pool) */
+        int sh, sw;     /* strides */
+        int dh, dw;     /* dilation */
+        int pt, pl;     /* padding before (top, left); the rest is after */
+        int pb, pr;     /* padding after (ZERO_PAD) */
+    } win;              /* CONV, MAX_POOL, AVG_POOL, ZERO_PAD */
+    float rate;         /* DROPOUT */
+    float momentum, eps;/* BATCH_NORM */
+    int center, scale_on;/* BATCH_NORM: beta and gamma present */
+    nnc_shape target;   /* RESHAPE: the example's new shape */
 } nnc_op_attr;
 
 struct nnc_model;
@@ -45,6 +65,8 @@ struct nnc_model;
 typedef struct {
     struct nnc_model *m;
     int batch;
+    int training;   /* 0 inference; 1 training (dropout and batch normalization as in fit);
+                     * 2 training with the dropout masks of the previous pass (gradient checks) */
 } nnc_exec;
 
 typedef struct {
@@ -57,6 +79,10 @@ typedef struct {
     void (*forward)(const nnc_exec *e, int id);
     /* Backward: adds (+=) to each input's grad that input's share of node `id`'s grad. */
     void (*backward)(const nnc_exec *e, int id);
+    /* Optional: floats of the node's own buffer kept from forward to backward (a dropout mask,
+     * batch statistics), and of the workspace shared by all ops (im2col), for a batch. */
+    size_t (*aux_size)(const struct nnc_model *m, int id, int batch);
+    size_t (*work_size)(const struct nnc_model *m, int id, int batch);
 } nnc_op_def;
 
 extern const nnc_op_def *const nnc_op_table[NNC_OP_COUNT];

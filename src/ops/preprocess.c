@@ -30,7 +30,7 @@ static void affine_backward(const nnc_exec *e, int id) {
     for (size_t i = 0; i < n; i++) x->grad[i] += y->grad[i] * y->attr.scale;
 }
 
-const nnc_op_def nnc_op_affine = {"rescaling", same_infer, affine_forward, affine_backward};
+const nnc_op_def nnc_op_affine = {"rescaling", same_infer, affine_forward, affine_backward, NULL, NULL};
 
 /* in: x [rows, c], mean [c], variance [c] */
 static int norm_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_attr *a,
@@ -71,4 +71,4 @@ static void norm_backward(const nnc_exec *e, int id) {
         for (size_t j = 0; j < c; j++) x->grad[r * c + j] += y->grad[r * c + j] / divisor(var->value[j]);
 }
 
-const nnc_op_def nnc_op_normalize = {"normalization", norm_infer, norm_forward, norm_backward};
+const nnc_op_def nnc_op_normalize = {"normalization", norm_infer, norm_forward, norm_backward, NULL, NULL};

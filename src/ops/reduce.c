@@ -47,8 +47,8 @@ static void sum_backward(const nnc_exec *e, int id) { reduce_backward(e, id, 0);
 static void mean_forward(const nnc_exec *e, int id) { reduce_forward(e, id, 1); }
 static void mean_backward(const nnc_exec *e, int id) { reduce_backward(e, id, 1); }
 
-const nnc_op_def nnc_op_sum = {"sum", reduce_infer, sum_forward, sum_backward};
-const nnc_op_def nnc_op_mean = {"mean", reduce_infer, mean_forward, mean_backward};
+const nnc_op_def nnc_op_sum = {"sum", reduce_infer, sum_forward, sum_backward, NULL, NULL};
+const nnc_op_def nnc_op_mean = {"mean", reduce_infer, mean_forward, mean_backward, NULL, NULL};
 
 static int concat_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_attr *a,
                         nnc_shape *out, int *batched, char *err, size_t n) {
@@ -104,4 +104,4 @@ static void concat_run(const nnc_exec *e, int id, int backward) {
 static void concat_forward(const nnc_exec *e, int id) { concat_run(e, id, 0); }
 static void concat_backward(const nnc_exec *e, int id) { concat_run(e, id, 1); }
 
-const nnc_op_def nnc_op_concat = {"concatenate", concat_infer, concat_forward, concat_backward};
+const nnc_op_def nnc_op_concat = {"concatenate", concat_infer, concat_forward, concat_backward, NULL, NULL};

@@ -8,5 +8,5 @@ static void nothing(const nnc_exec *e, int id) {
     (void)id;
 }
 
-const nnc_op_def nnc_op_input = {"input", NULL, nothing, nothing};
-const nnc_op_def nnc_op_param = {"param", NULL, nothing, nothing};
+const nnc_op_def nnc_op_input = {"input", NULL, nothing, nothing, NULL, NULL};
+const nnc_op_def nnc_op_param = {"param", NULL, nothing, nothing, NULL, NULL};

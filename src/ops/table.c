@@ -3,7 +3,9 @@
 
 extern const nnc_op_def nnc_op_input, nnc_op_param, nnc_op_matmul, nnc_op_bias_add, nnc_op_add,
     nnc_op_sub, nnc_op_mul, nnc_op_sum, nnc_op_mean, nnc_op_concat, nnc_op_act, nnc_op_softmax,
-    nnc_op_affine, nnc_op_normalize;
+    nnc_op_affine, nnc_op_normalize, nnc_op_conv, nnc_op_max_pool, nnc_op_avg_pool,
+    nnc_op_global_avg, nnc_op_global_max, nnc_op_reshape, nnc_op_zero_pad, nnc_op_dropout,
+    nnc_op_batch_norm;
 
 const nnc_op_def *const nnc_op_table[NNC_OP_COUNT] = {
     [NNC_OP_INPUT] = &nnc_op_input,     [NNC_OP_PARAM] = &nnc_op_param,
@@ -13,8 +15,13 @@ const nnc_op_def *const nnc_op_table[NNC_OP_COUNT] = {
     [NNC_OP_MEAN] = &nnc_op_mean,       [NNC_OP_CONCAT] = &nnc_op_concat,
     [NNC_OP_ACT] = &nnc_op_act,         [NNC_OP_SOFTMAX] = &nnc_op_softmax,
     [NNC_OP_AFFINE] = &nnc_op_affine,   [NNC_OP_NORMALIZE] = &nnc_op_normalize,
+    [NNC_OP_CONV] = &nnc_op_conv,       [NNC_OP_MAX_POOL] = &nnc_op_max_pool,
+    [NNC_OP_AVG_POOL] = &nnc_op_avg_pool, [NNC_OP_GLOBAL_AVG] = &nnc_op_global_avg,
+    [NNC_OP_GLOBAL_MAX] = &nnc_op_global_max, [NNC_OP_RESHAPE] = &nnc_op_reshape,
+    [NNC_OP_ZERO_PAD] = &nnc_op_zero_pad, [NNC_OP_DROPOUT] = &nnc_op_dropout,
+    [NNC_OP_BATCH_NORM] = &nnc_op_batch_norm,
 };
-_Static_assert(NNC_OP_COUNT == 14, "a new op needs a row in nnc_op_table");
+_Static_assert(NNC_OP_COUNT == 23, "a new op needs a row in nnc_op_table");
 
 size_t nnc_node_numel(const nnc_model *m, int id, int batch) {
     const nnc_node_rec *n = CNODE(m, id);

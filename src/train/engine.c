@@ -69,7 +69,8 @@ static nnc_status check_loss(nnc_model *m, const nnc_loss *L) {
 static void free_plan(nnc_model *m) {
     free(m->act_arena);
     free(m->batch_y);
-    m->act_arena = m->batch_y = NULL;
+    free(m->work);
+    m->act_arena = m->batch_y = m->work = NULL;
     m->planned_batch = 0;
 }
 
@@ -168,12 +169,22 @@ nnc_status nnc_reinitialize(nnc_model *m, uint64_t seed) {
 nnc_status nnc_plan(nnc_model *m, int batch) {
     if (batch <= m->planned_batch) return NNC_OK;
     free_plan(m);
-    size_t total = 0;
-    for (int i = 0; i < m->n_nodes; i++)
-        if (m->nodes[i].live && m->nodes[i].batched) total += nnc_node_numel(m, i, batch);
-    m->act_arena = calloc(2 * total + 1, sizeof(float));
+    size_t total = 0, aux = 0, work = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const nnc_node_rec *n = &m->nodes[i];
+        if (!n->live) continue;
+        if (n->batched) total += nnc_node_numel(m, i, batch);
+        const nnc_op_def *d = nnc_op_table[n->op];
+        if (d->aux_size) aux += d->aux_size(m, i, batch);
+        if (d->work_size) {
+            size_t w = d->work_size(m, i, batch);
+            work = w > work ? w : work;
+        }
+    }
+    m->act_arena = calloc(2 * total + aux + 1, sizeof(float));
+    m->work = calloc(work + 1, sizeof(float));
     m->batch_y = calloc((size_t)batch * (nnc_target_size(m) + 1), sizeof(float));
-    if (!m->act_arena || !m->batch_y) {
+    if (!m->act_arena || !m->batch_y || !m->work) {
         free_plan(m);
         return nnc_fail(m, NNC_ERR_NOMEM, "out of memory planning a batch of %d", batch);
     }
@@ -185,6 +196,14 @@ nnc_status nnc_plan(nnc_model *m, int batch) {
         n->value = m->act_arena + off;
         n->grad = m->act_arena + total + off;
         off += nnc_node_numel(m, i, batch);
+    }
+    size_t aoff = 2 * total;
+    for (int i = 0; i < m->n_nodes; i++) {
+        nnc_node_rec *n = &m->nodes[i];
+        const nnc_op_def *d = nnc_op_table[n->op];
+        if (!n->live || !d->aux_size) continue;
+        n->aux = m->act_arena + aoff;
+        aoff += d->aux_size(m, i, batch);
     }
     m->act_floats = total;
     m->planned_batch = batch;
@@ -198,8 +217,7 @@ void nnc_zero_grads(nnc_model *m, int n) {
 }
 
 void nnc_forward(nnc_model *m, int n, int training) {
-    (void)training;
-    nnc_exec e = {m, n};
+    nnc_exec e = {m, n, training};
     for (int t = 0; t < m->n_tape; t++) {
         int id = m->tape[t];
         nnc_op_table[m->nodes[id].op]->forward(&e, id);
@@ -207,7 +225,7 @@ void nnc_forward(nnc_model *m, int n, int training) {
 }
 
 void nnc_backward(nnc_model *m, int n) {
-    nnc_exec e = {m, n};
+    nnc_exec e = {m, n, 1};
     for (int t = m->n_tape - 1; t >= 0; t--) {
         int id = m->tape[t];
         nnc_node_rec *nd = &m->nodes[id];

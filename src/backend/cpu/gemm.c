@@ -1,11 +1,15 @@
-/* Matrix multiply, reference version. Loop orders keep the innermost loop contiguous in
- * both the read and the written matrix so that the compiler vectorises it; every output
- * element is summed over k in increasing order whatever the shape, which keeps results
- * independent of how rows are later split between threads. */
+/* Matrix multiply: the plain C reference and the dispatcher that picks a SIMD variant
+ * (gemm_x86.c) once per call from the CPU's features.
+ *
+ * Reference: loop orders keep the innermost loop contiguous in both the read and the written
+ * matrix so that the compiler vectorises it; every output element is summed over k in
+ * increasing order whatever the shape, which keeps results independent of how rows are later
+ * split between threads. */
 #include <string.h>
 #include "kernels.h"
+#include "gemm_simd.h"
 
-void nnc_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
+void nnc_gemm_ref(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
               int ldb, float beta, float *C, int ldc) {
     if (beta == 0.0f)
         for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof *C);
@@ -46,5 +50,31 @@ void nnc_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, cons
                 for (int k = 0; k < K; k++) s += A[(size_t)k * lda + i] * B[(size_t)j * ldb + k];
                 C[(size_t)i * ldc + j] += s;
             }
+    }
+}
+
+/* The dispatch holds no state: the CPU's features are read on every call. After libgcc's (or
+ * compiler-rt's) start-up constructor has filled them in, __builtin_cpu_supports is a load and
+ * a test, so this is as cheap as a cached pointer and needs no once-only initialisation. */
+int nnc_gemm_variant(void) {
+    if (nnc_gemm_cpu_has(NNC_GEMM_AVX512)) return NNC_GEMM_AVX512;
+    if (nnc_gemm_cpu_has(NNC_GEMM_AVX2)) return NNC_GEMM_AVX2;
+    return NNC_GEMM_REF;
+}
+
+const char *nnc_gemm_variant_name(int variant) {
+    switch (variant) {
+    case NNC_GEMM_AVX2: return "avx2+fma";
+    case NNC_GEMM_AVX512: return "avx512f";
+    default: return "reference";
+    }
+}
+
+void nnc_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
+              int ldb, float beta, float *C, int ldc) {
+    switch (nnc_gemm_variant()) {
+    case NNC_GEMM_AVX512: nnc_gemm_avx512(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc); break;
+    case NNC_GEMM_AVX2: nnc_gemm_avx2(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc); break;
+    default: nnc_gemm_ref(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc); break;
     }
 }

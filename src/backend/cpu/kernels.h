@@ -4,8 +4,15 @@
 #define NNC_KERNELS_H
 
 /* C[M,N] = beta·C + op(A)·op(B), row-major; op(A) is [M,K] (A is [K,M] when ta), op(B) is
- * [K,N] (B is [N,K] when tb). beta is 0 (overwrite) or 1 (accumulate, for gradients). */
+ * [K,N] (B is [N,K] when tb). beta is 0 (overwrite) or 1 (accumulate, for gradients).
+ * Picks the fastest variant this CPU runs (gemm.c). Every variant sums each C element over k
+ * in an order fixed by K and the variant alone, so splitting M or N between calls (threads)
+ * gives bit-identical results. Allocates nothing; uses under 20 KiB of stack. */
 void nnc_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
               int ldb, float beta, float *C, int ldc);
+
+/* The plain C reference: same contract, no SIMD beyond what the compiler finds. */
+void nnc_gemm_ref(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
+                  int ldb, float beta, float *C, int ldc);
 
 #endif

@@ -1,0 +1,241 @@
+/* SIMD variants of nnc_gemm for x86-64: AVX2+FMA (8 floats a vector). Each function carries
+ * its own target attribute, so the rest of the library stays baseline x86-64 and the
+ * dispatcher in gemm.c calls a variant only after checking the CPU.
+ *
+ * Scheme (register blocking with a packed B panel, after Goto and van de Geijn):
+ *   for each block of MC rows of C                        A block (MC x KC) stays in L2
+ *     for each block of KC values of k, in increasing k   the fma chains go on through C
+ *       for each strip of NR = 16 columns of C
+ *         pack op(B)[k block, strip] into bp (KC x 16)    16 KiB on the stack, lives in L1
+ *         for each tile of MR = 6 rows
+ *           6x16 micro-kernel: 12 accumulators, op(A) read in place by broadcasts
+ * op(A) is never packed: its rows (ta = 0) or its 6-float groups (ta = 1) are read where they
+ * lie, so nothing scales with M or N and the only buffer is bp. Edges use masked loads and
+ * stores (N) and smaller register tiles (M), always in the same per-element chain order
+ * described in gemm_simd.h. */
+#include <stddef.h>
+#include <string.h>
+#include "kernels.h"
+#include "gemm_simd.h"
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define NNC_GEMM_X86 1
+#include <immintrin.h>
+#endif
+
+#ifdef NNC_GEMM_X86
+
+#define MR 6         /* rows of the register tile */
+#define NR 16        /* columns of the register tile: two AVX2 vectors */
+#define KC_MAX 256   /* k block: a 6x256 A sliver and a 256x16 B panel (16 KiB) fit L1 */
+#define MC_BYTES (192 * 1024) /* A block (MC x KC floats) meant to stay in L2 */
+
+#define AVX2 __attribute__((target("avx2,fma")))
+#define INLINE static inline __attribute__((always_inline))
+
+int nnc_gemm_cpu_has(int variant) {
+    switch (variant) {
+    case NNC_GEMM_REF: return 1;
+    case NNC_GEMM_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    default: return 0;
+    }
+}
+
+/* Lanes 0..n-1 on (n may be <= 0 or >= 8). */
+AVX2 INLINE __m256i lane_mask(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* bp[k*16 + j] = op(B)[pc+k, jc+j] for k < kb, j < 16, zero where j >= nb (tb = 0: B[k, j]). */
+AVX2 INLINE void pack_b_n(const float *B, ptrdiff_t ldb, int kb, int nb, float *bp) {
+    if (nb == NR) {
+        for (int k = 0; k < kb; k++) {
+            const float *s = B + k * ldb;
+            _mm256_store_ps(bp + k * NR, _mm256_loadu_ps(s));
+            _mm256_store_ps(bp + k * NR + 8, _mm256_loadu_ps(s + 8));
+        }
+    } else if (nb > 8) {
+        const __m256i m1 = lane_mask(nb - 8);
+        for (int k = 0; k < kb; k++) {
+            const float *s = B + k * ldb;
+            _mm256_store_ps(bp + k * NR, _mm256_loadu_ps(s));
+            _mm256_store_ps(bp + k * NR + 8, _mm256_maskload_ps(s + 8, m1));
+        }
+    } else {
+        const __m256i m0 = lane_mask(nb);
+        for (int k = 0; k < kb; k++) {
+            _mm256_store_ps(bp + k * NR, _mm256_maskload_ps(B + k * ldb, m0));
+            _mm256_store_ps(bp + k * NR + 8, _mm256_setzero_ps());
+        }
+    }
+}
+
+/* The 8x8 transpose: r[i] holds row i; afterwards r[q] holds column q. */
+AVX2 INLINE void transpose8(__m256 r[8]) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+/* Same panel when tb = 1: op(B)[k, j] = B[j*ldb + k], so rows of B become columns of bp. Eight
+ * rows of B at a time are read 8 k-values wide and transposed in registers. */
+AVX2 INLINE void pack_b_t(const float *B, ptrdiff_t ldb, int kb, int nb, float *bp) {
+    for (int g = 0; g < NR; g += 8) {
+        int rows = nb - g; /* rows of B in this group of 8, may be <= 0 */
+        for (int k = 0; k < kb; k += 8) {
+            int kn = kb - k < 8 ? kb - k : 8;
+            __m256 r[8];
+            if (kn == 8) {
+                for (int i = 0; i < 8; i++)
+                    r[i] = i < rows ? _mm256_loadu_ps(B + (g + i) * ldb + k) : _mm256_setzero_ps();
+            } else {
+                const __m256i m = lane_mask(kn);
+                for (int i = 0; i < 8; i++)
+                    r[i] = i < rows ? _mm256_maskload_ps(B + (g + i) * ldb + k, m)
+                                    : _mm256_setzero_ps();
+            }
+            transpose8(r);
+            for (int q = 0; q < kn; q++) _mm256_store_ps(bp + (k + q) * NR + g, r[q]);
+        }
+    }
+}
+
+/* The register tile: C[0..mr, 0..nb) (+)= op(A)[0..mr, 0..kb) · bp, with nv vectors of 8 columns
+ * (nv = 1 when nb <= 8). a points at op(A)[0, 0]: A's rows when ta = 0 (element [i, k] at
+ * a[i*lda + k]), A's columns when ta = 1 (element at a[k*lda + i]). load: start from C, else
+ * from 0. mr, nv and ta are constants at every call, so each combination compiles to its own
+ * fully unrolled loop with the accumulators in registers. */
+AVX2 INLINE void tile(const int mr, const int nv, const int ta, int kb, const float *a,
+                      ptrdiff_t lda, const float *bp, float *c, ptrdiff_t ldc, int nb, int load) {
+    __m256 acc[MR][2];
+    /* Only the last vector of the row can be partial. */
+    const int part = nb < 8 * nv;
+    const __m256i mask = lane_mask(nb - 8 * (nv - 1));
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < nv; v++) {
+            if (!load)
+                acc[r][v] = _mm256_setzero_ps();
+            else if (v == nv - 1 && part)
+                acc[r][v] = _mm256_maskload_ps(c + r * ldc + 8 * v, mask);
+            else
+                acc[r][v] = _mm256_loadu_ps(c + r * ldc + 8 * v);
+        }
+    if (ta) {
+        for (int k = 0; k < kb; k++) {
+            const float *ak = a + k * lda;
+            const __m256 b0 = _mm256_load_ps(bp + k * NR);
+            const __m256 b1 = nv > 1 ? _mm256_load_ps(bp + k * NR + 8) : b0;
+            for (int r = 0; r < mr; r++) {
+                const __m256 x = _mm256_broadcast_ss(ak + r);
+                acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
+                if (nv > 1) acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
+            }
+        }
+    } else {
+        for (int k = 0; k < kb; k++) {
+            const __m256 b0 = _mm256_load_ps(bp + k * NR);
+            const __m256 b1 = nv > 1 ? _mm256_load_ps(bp + k * NR + 8) : b0;
+            for (int r = 0; r < mr; r++) {
+                const __m256 x = _mm256_broadcast_ss(a + r * lda + k);
+                acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
+                if (nv > 1) acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
+            }
+        }
+    }
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < nv; v++) {
+            if (v == nv - 1 && part)
+                _mm256_maskstore_ps(c + r * ldc + 8 * v, mask, acc[r][v]);
+            else
+                _mm256_storeu_ps(c + r * ldc + 8 * v, acc[r][v]);
+        }
+}
+
+/* One 16-column strip of one (M block, k block): every row tile against the packed panel. */
+AVX2 INLINE void strip(const int nv, const int ta, int mb, int kb, const float *a, ptrdiff_t lda,
+                       const float *bp, float *c, ptrdiff_t ldc, int nb, int load) {
+    const ptrdiff_t astep = ta ? MR : MR * lda; /* from one row tile of op(A) to the next */
+    int i = 0;
+    for (; i + MR <= mb; i += MR, a += astep, c += MR * ldc)
+        tile(MR, nv, ta, kb, a, lda, bp, c, ldc, nb, load);
+    switch (mb - i) {
+    case 5: tile(5, nv, ta, kb, a, lda, bp, c, ldc, nb, load); break;
+    case 4: tile(4, nv, ta, kb, a, lda, bp, c, ldc, nb, load); break;
+    case 3: tile(3, nv, ta, kb, a, lda, bp, c, ldc, nb, load); break;
+    case 2: tile(2, nv, ta, kb, a, lda, bp, c, ldc, nb, load); break;
+    case 1: tile(1, nv, ta, kb, a, lda, bp, c, ldc, nb, load); break;
+    default: break;
+    }
+}
+
+AVX2 void nnc_gemm_avx2(int ta, int tb, int M, int N, int K, const float *A, int lda,
+                        const float *B, int ldb, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        if (beta == 0.0f)
+            for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof *C);
+        return;
+    }
+    _Alignas(64) float bp[KC_MAX * NR];
+    /* k blocks of near-equal size; they do not change the result, only the speed. */
+    const int nk = (K + KC_MAX - 1) / KC_MAX, kc = (K + nk - 1) / nk;
+    int mc = MC_BYTES / (kc * (int)sizeof(float)) / MR * MR;
+    if (mc < MR) mc = MR;
+    for (int ic = 0; ic < M; ic += mc) {
+        const int mb = M - ic < mc ? M - ic : mc;
+        for (int pc = 0; pc < K; pc += kc) {
+            const int kb = K - pc < kc ? K - pc : kc, load = beta != 0.0f || pc > 0;
+            const float *a = ta ? A + (size_t)pc * lda + ic : A + (size_t)ic * lda + pc;
+            for (int jc = 0; jc < N; jc += NR) {
+                const int nb = N - jc < NR ? N - jc : NR;
+                if (tb)
+                    pack_b_t(B + (size_t)jc * ldb + pc, ldb, kb, nb, bp);
+                else
+                    pack_b_n(B + (size_t)pc * ldb + jc, ldb, kb, nb, bp);
+                float *c = C + (size_t)ic * ldc + jc;
+                if (nb > 8) {
+                    if (ta) strip(2, 1, mb, kb, a, lda, bp, c, ldc, nb, load);
+                    else strip(2, 0, mb, kb, a, lda, bp, c, ldc, nb, load);
+                } else {
+                    if (ta) strip(1, 1, mb, kb, a, lda, bp, c, ldc, nb, load);
+                    else strip(1, 0, mb, kb, a, lda, bp, c, ldc, nb, load);
+                }
+            }
+        }
+    }
+}
+
+/* Not written yet: the dispatcher never picks it (nnc_gemm_cpu_has says 0). */
+void nnc_gemm_avx512(int ta, int tb, int M, int N, int K, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C, int ldc) {
+    nnc_gemm_ref(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+}
+
+#else /* not x86 with GCC or Clang: only the reference exists */
+
+int nnc_gemm_cpu_has(int variant) { return variant == NNC_GEMM_REF; }
+
+void nnc_gemm_avx2(int ta, int tb, int M, int N, int K, const float *A, int lda,
+                   const float *B, int ldb, float beta, float *C, int ldc) {
+    nnc_gemm_ref(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+}
+
+void nnc_gemm_avx512(int ta, int tb, int M, int N, int K, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C, int ldc) {
+    nnc_gemm_ref(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+}
+
+#endif

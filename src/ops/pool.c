@@ -1,0 +1,155 @@
+/* Pooling over [H, W, C] per example, channels last: max and average over windows (average
+ * excludes padded cells, as TensorFlow's 'same' does), and global max and average over every
+ * axis but the channels. Max pooling's backward finds the window's first maximum again from
+ * the input, so nothing is stored between the passes. */
+#include <float.h>
+#include "op_util.h"
+
+static int pool_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_attr *a,
+                      nnc_shape *out, int *batched, char *err, size_t n) {
+    (void)n_in;
+    const nnc_node_rec *x = CNODE(m, in[0]);
+    if (x->shape.rank != 3) {
+        snprintf(err, n, "2-D pooling needs examples of shape (height, width, channels), got rank %d",
+                 x->shape.rank);
+        return -1;
+    }
+    int h = x->shape.dim[0], w = x->shape.dim[1];
+    if (h + a->win.pt + a->win.pb < a->win.kh || w + a->win.pl + a->win.pr < a->win.kw) {
+        snprintf(err, n, "a %dx%d pool does not fit an input of %dx%d", a->win.kh, a->win.kw, h, w);
+        return -1;
+    }
+    out->rank = 3;
+    out->dim[0] = (h + a->win.pt + a->win.pb - a->win.kh) / a->win.sh + 1;
+    out->dim[1] = (w + a->win.pl + a->win.pr - a->win.kw) / a->win.sw + 1;
+    out->dim[2] = x->shape.dim[2];
+    *batched = 1;
+    return 0;
+}
+
+/* Visits the in-bounds cells of each output's window: for output (b, oh, ow) and channel c the
+ * body sees `src` (the input offset without channel) in scan order. */
+#define FOR_WINDOWS(x, y, e, BEGIN, CELL, END)                                                 \
+    do {                                                                                       \
+        const int H = (x)->shape.dim[0], W = (x)->shape.dim[1], C = (x)->shape.dim[2];         \
+        const int OH = (y)->shape.dim[0], OW = (y)->shape.dim[1];                              \
+        const nnc_op_attr *at = &(y)->attr;                                                    \
+        for (int b = 0; b < (e)->batch; b++)                                                   \
+            for (int oh = 0; oh < OH; oh++)                                                    \
+                for (int ow = 0; ow < OW; ow++)                                                \
+                    for (int c = 0; c < C; c++) {                                              \
+                        size_t dst = (((size_t)b * OH + oh) * OW + ow) * C + (size_t)c;        \
+                        BEGIN;                                                                 \
+                        for (int i = 0; i < at->win.kh; i++) {                                 \
+                            int ih = oh * at->win.sh - at->win.pt + i;                         \
+                            if (ih < 0 || ih >= H) continue;                                   \
+                            for (int j = 0; j < at->win.kw; j++) {                             \
+                                int iw = ow * at->win.sw - at->win.pl + j;                     \
+                                if (iw < 0 || iw >= W) continue;                               \
+                                size_t src = (((size_t)b * H + ih) * W + iw) * C + (size_t)c;  \
+                                CELL;                                                          \
+                            }                                                                  \
+                        }                                                                      \
+                        END;                                                                   \
+                    }                                                                          \
+    } while (0)
+
+static void max_forward(const nnc_exec *e, int id) {
+    nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]);
+    float best = 0.0f;
+    FOR_WINDOWS(x, y, e, best = -FLT_MAX, if (x->value[src] > best) best = x->value[src],
+                y->value[dst] = best);
+}
+
+/* dx at the window's first maximum += dy */
+static void max_backward(const nnc_exec *e, int id) {
+    nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]);
+    float best = 0.0f;
+    size_t arg = 0;
+    FOR_WINDOWS(x, y, e, best = -FLT_MAX,
+                if (x->value[src] > best) { best = x->value[src]; arg = src; },
+                x->grad[arg] += y->grad[dst]);
+}
+
+static void avg_forward(const nnc_exec *e, int id) {
+    nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]);
+    float sum = 0.0f;
+    int cnt = 0;
+    FOR_WINDOWS(x, y, e, (sum = 0.0f, cnt = 0), (sum += x->value[src], cnt++),
+                y->value[dst] = sum / (float)cnt);
+}
+
+/* dx += dy / (cells in the window) for each cell */
+static void avg_backward(const nnc_exec *e, int id) {
+    nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]);
+    /* The window clipped to the input: its cells share the output's gradient equally. */
+    {
+        const int H = x->shape.dim[0], W = x->shape.dim[1], C = x->shape.dim[2];
+        const int OH = y->shape.dim[0], OW = y->shape.dim[1];
+        const nnc_op_attr *at = &y->attr;
+        for (int b = 0; b < e->batch; b++)
+            for (int oh = 0; oh < OH; oh++)
+                for (int ow = 0; ow < OW; ow++) {
+                    int i0 = oh * at->win.sh - at->win.pt, j0 = ow * at->win.sw - at->win.pl;
+                    int ia = i0 < 0 ? 0 : i0, ib = i0 + at->win.kh > H ? H : i0 + at->win.kh;
+                    int ja = j0 < 0 ? 0 : j0, jb = j0 + at->win.kw > W ? W : j0 + at->win.kw;
+                    float inv = 1.0f / (float)((ib - ia) * (jb - ja));
+                    const float *g = y->grad + (((size_t)b * OH + oh) * OW + ow) * C;
+                    for (int ih = ia; ih < ib; ih++)
+                        for (int iw = ja; iw < jb; iw++) {
+                            float *dx = x->grad + (((size_t)b * H + ih) * W + iw) * C;
+                            for (int c = 0; c < C; c++) dx[c] += g[c] * inv;
+                        }
+                }
+    }
+}
+
+const nnc_op_def nnc_op_max_pool = {"max_pool", pool_infer, max_forward, max_backward, NULL, NULL};
+const nnc_op_def nnc_op_avg_pool = {"avg_pool", pool_infer, avg_forward, avg_backward, NULL, NULL};
+
+/* Global pooling: [..., C] -> [C] over every other axis of the example. */
+static int global_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_attr *a,
+                        nnc_shape *out, int *batched, char *err, size_t n) {
+    (void)n_in;
+    (void)a;
+    const nnc_node_rec *x = CNODE(m, in[0]);
+    if (x->shape.rank < 2) {
+        snprintf(err, n, "global pooling needs examples with spatial axes and channels, got rank %d",
+                 x->shape.rank);
+        return -1;
+    }
+    out->rank = 1;
+    out->dim[0] = x->shape.dim[x->shape.rank - 1];
+    *batched = 1;
+    return 0;
+}
+
+static void global_run(const nnc_exec *e, int id, int is_max, int backward) {
+    nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]);
+    size_t c = (size_t)op_last_dim(x), cells = nnc_node_numel(e->m, y->in[0], 1) / c;
+    for (int b = 0; b < e->batch; b++) {
+        const float *xv = x->value + (size_t)b * cells * c;
+        for (size_t k = 0; k < c; k++) {
+            float acc = is_max ? -FLT_MAX : 0.0f;
+            size_t arg = 0;
+            for (size_t p = 0; p < cells; p++) {
+                float v = xv[p * c + k];
+                if (is_max && v > acc) acc = v, arg = p;
+                if (!is_max) acc += v;
+            }
+            float *gy = y->grad + (size_t)b * c, *gx = x->grad + (size_t)b * cells * c;
+            if (!backward) y->value[(size_t)b * c + k] = is_max ? acc : acc / (float)cells;
+            else if (is_max) gx[arg * c + k] += gy[k];
+            else
+                for (size_t p = 0; p < cells; p++) gx[p * c + k] += gy[k] / (float)cells;
+        }
+    }
+}
+
+static void gavg_forward(const nnc_exec *e, int id) { global_run(e, id, 0, 0); }
+static void gavg_backward(const nnc_exec *e, int id) { global_run(e, id, 0, 1); }
+static void gmax_forward(const nnc_exec *e, int id) { global_run(e, id, 1, 0); }
+static void gmax_backward(const nnc_exec *e, int id) { global_run(e, id, 1, 1); }
+
+const nnc_op_def nnc_op_global_avg = {"global_avg_pool", global_infer, gavg_forward, gavg_backward, NULL, NULL};
+const nnc_op_def nnc_op_global_max = {"global_max_pool", global_infer, gmax_forward, gmax_backward, NULL, NULL};
