@@ -158,11 +158,11 @@ int main(int argc, char **argv) {
         if (has2) err = fmax(err, check(nnc_gemm_avx2, s, A, B, C, R));
         if (has512) err = fmax(err, check(nnc_gemm_avx512, s, A, B, C, R));
         if (err > 1e-5) printf("<!-- %s: error %.3g against the reference -->\n", s->label, err);
-        double ref = no_ref ? NAN : time_gemm(nnc_gemm_ref, s, A, B, C, min_sec);
-        double v2 = has2 ? time_gemm(nnc_gemm_avx2, s, A, B, C, min_sec) : NAN;
-        double v512 = has512 ? time_gemm(nnc_gemm_avx512, s, A, B, C, min_sec) : NAN;
+        double ref = no_ref ? (double)NAN : time_gemm(nnc_gemm_ref, s, A, B, C, min_sec);
+        double v2 = has2 ? time_gemm(nnc_gemm_avx2, s, A, B, C, min_sec) : (double)NAN;
+        double v512 = has512 ? time_gemm(nnc_gemm_avx512, s, A, B, C, min_sec) : (double)NAN;
         double nnc = time_gemm(nnc_gemm, s, A, B, C, min_sec);
-        double blas = NAN;
+        double blas = (double)NAN;
 #ifdef NNC_HAVE_CBLAS
         blas = time_gemm(blas_gemm, s, A, B, C, min_sec);
 #endif

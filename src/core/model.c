@@ -46,6 +46,7 @@ void nnc_model_free(nnc_model *m) {
     free(m->opt_slots);
     free(m->act_arena);
     free(m->batch_y);
+    free(m->work);
     free(m);
 }
 

@@ -770,7 +770,15 @@ nnc_model *nnc_model_load(const char *path, nnc_error *err) {
         return NULL;
     }
     if (nnc_st_read(path, &f, msg, sizeof msg)) {
-        set_err(err, "%s", msg);
+        /* A text file (a spec file, a CSV) given as a model deserves a plainer message. */
+        FILE *t = fopen(path, "rb");
+        unsigned char head[8];
+        int text = t && fread(head, 1, 8, t) == 8;
+        if (t) fclose(t);
+        for (int i = 0; text && i < 8; i++) text = head[i] >= 9 && head[i] < 127;
+        if (text) set_err(err, "%s: not a model file (it is text; a model file is safetensors, "
+                               "as written by --save)", path);
+        else set_err(err, "%s", msg);
         return NULL;
     }
     nnc_model *m = model_from_st(&f, path, err);

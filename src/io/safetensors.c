@@ -433,7 +433,7 @@ int nnc_st_write(const char *path, const nnc_st_tensor *ts, size_t n, const nnc_
         if (!meta[i].key || !meta[i].value) return fail(err, errlen, "%s: metadata entry %zu is NULL", path, i);
     ordered *ord = malloc((n + 1) * sizeof *ord);
     const char **names = malloc((n + 1) * sizeof *names);
-    char *hdr = NULL, *tmp = malloc(dirlen + strlen(base) + 9), *dir = malloc(dirlen + 2);
+    char *hdr = NULL, *tmp = malloc(dirlen + strlen(base) + 9), *dir = malloc(dirlen + 3);
     int fd = -1, rc = -1, created = 0;
     size_t hlen = 0;
     if (!ord || !names || !tmp || !dir) { fail(err, errlen, "%s: out of memory", path); goto done; }

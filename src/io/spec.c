@@ -465,7 +465,7 @@ static int stmt_optimizer(spec_ctx *c, nnc_optimizer *o) {
     w->used = 1;
     if (nnc_optimizer_parse(w->val, o))
         return fail(c, "optimizer: unknown optimizer '%s' (one of sgd, adam, rmsprop)", w->val);
-    if (arg_float(c, -1, "learning_rate", 0, 1e6, &o->learning_rate) ||
+    if (arg_float(c, -1, "learning_rate", 0, 3.4e38, &o->learning_rate) ||
         arg_float(c, -1, "momentum", 0, 1, &o->momentum) || arg_bool(c, "nesterov", &o->nesterov) ||
         arg_float(c, -1, "beta_1", 0, 0.999999999, &o->beta_1) ||
         arg_float(c, -1, "beta_2", 0, 0.999999999, &o->beta_2) ||
