@@ -108,7 +108,7 @@ int cmd_train(int argc, char **argv) {
         {"--batch-size", OPT_STRING, &batch_text, "batch size, or 'all' (default: spec, else 32)", "N"},
         {"--no-shuffle", OPT_FLAG, &no_shuffle, "keep the row order in every epoch", NULL},
         {"--seed", OPT_INT, &seed, "seed of weights, shuffling and --test-split (default 0)", "N"},
-        {"--threads", OPT_INT, &threads, "worker threads (this version computes on one)", "N"},
+        {"--threads", OPT_INT, &threads, "threads to compute with (results are identical for any count)", "N"},
         {"--init-weights", OPT_STRING, &init, "start from these weights (resumes a saved run)", "FILE"},
         {"--save", OPT_STRING, &save, "save the trained model (atomic)", "FILE"},
         {"--save-weights-only", OPT_FLAG, &weights_only, "save without the optimizer state", NULL},
@@ -180,6 +180,11 @@ int cmd_train(int argc, char **argv) {
         return CLI_FAIL;
     }
     nnc_reinitialize(m, (uint64_t)seed);
+    if (nnc_model_set_threads(m, threads)) {
+        cli_error("train", "%s", nnc_last_error(m));
+        nnc_model_free(m);
+        return CLI_FAIL;
+    }
     cli_data_opts dopt = {data, labels, label_column, targets};
     size_t want = nnc_input_size(m);
     if (cli_load(&dopt, "train", want, 0, &all, err, sizeof err) || cli_check_targets(m, &all, err, sizeof err))
@@ -296,7 +301,7 @@ int cmd_eval(int argc, char **argv) {
         {"--labels", OPT_STRING, &labels, "labels of IDX images", "L"},
         {"--label-column", OPT_STRING, &label_column, "the CSV column holding the label", "NAME"},
         {"--targets", OPT_INT, &targets, "the last N CSV columns are the targets", "N"},
-        {"--threads", OPT_INT, &threads, "worker threads (this version computes on one)", "N"},
+        {"--threads", OPT_INT, &threads, "threads to compute with (results are identical for any count)", "N"},
         {"--json", OPT_FLAG, &json, "print one JSON object", NULL},
     };
     int rc = cli_parse("eval", argc, argv, 2, opts, NOPTS(opts), &path, "MODEL", &help);
@@ -321,6 +326,7 @@ int cmd_eval(int argc, char **argv) {
         cli_error("eval", "%s", e.message);
         return CLI_FAIL;
     }
+    nnc_model_set_threads(m, threads);
     cli_data d = {0};
     cli_data_opts dopt = {data, labels, label_column, targets};
     nnc_logs l;
@@ -397,7 +403,7 @@ int cmd_predict(int argc, char **argv) {
         {"--data", OPT_STRING, &data, "data: bundled name (its test part), CSV or IDX file", "D"},
         {"--labels", OPT_STRING, &labels, "labels of IDX images (not needed)", "L"},
         {"--output", OPT_STRING, &output, "write the CSV here (atomic) instead of stdout", "FILE.csv"},
-        {"--threads", OPT_INT, &threads, "worker threads (this version computes on one)", "N"},
+        {"--threads", OPT_INT, &threads, "threads to compute with (results are identical for any count)", "N"},
     };
     int rc = cli_parse("predict", argc, argv, 2, opts, NOPTS(opts), &path, "MODEL", &help);
     if (help) {
@@ -426,6 +432,7 @@ int cmd_predict(int argc, char **argv) {
         cli_error("predict", "%s", e.message);
         return CLI_FAIL;
     }
+    nnc_model_set_threads(m, threads);
     cli_data d = {0};
     cli_data_opts dopt = {data, labels, NULL, (int)nnc_target_size(m)};
     float *out = NULL;

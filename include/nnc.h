@@ -223,6 +223,10 @@ nnc_node nnc_batch_normalization(nnc_model *m, nnc_node x, const nnc_batch_norm_
 /* Declares the model's outputs (functional models). Sequential models need not call it:
  * the last layer added is the output. */
 nnc_status nnc_set_outputs(nnc_model *m, const nnc_node *outs, int n);
+/* Computes with this many threads (default 1): large products and convolutions are split over
+ * them. Results are bit-identical whatever the count. */
+nnc_status nnc_model_set_threads(nnc_model *m, int threads);
+int nnc_model_threads(const nnc_model *m);
 /* Seeds the model's random generator (initial weights, shuffling). Default seed 0. */
 void nnc_model_set_seed(nnc_model *m, uint64_t seed);
 

@@ -399,6 +399,459 @@ def activations(rng):
 
 
 # ----------------------------------------------------------------------------
+# small CNNs (Keras layouts: data [N, H, W, C] / [N, L, C]; Conv2D kernel
+# [kh, kw, in, out], Conv1D kernel [k, in, out]; TensorFlow's 'same' padding)
+#
+# Each model is a list of layer dicts. The forward pass is written twice: with
+# torch ops (NCHW internally, explicit asymmetric F.pad for 'same'; its autograd
+# gives the gradients) and with plain numpy loops over output cells (an
+# independent check of layouts, padding and pooling semantics; forward only).
+
+import torch.nn.functional as F
+
+CNN_N, CNN_CLASSES, CNN_STEPS = 4, 3, 5
+BN_MOMENTUM, BN_EPS = 0.99, 1e-3
+CNN_ADAM = dict(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-7)
+MAXPOOL_PAD = [-math.inf]  # 'same' max pooling pads with -inf; 0 only to show that it matters
+
+
+def tf_same_pad(n, k, s, d=1):
+    """TensorFlow's 'same' on an axis of n cells: (before, after); the odd cell after."""
+    out = -(-n // s)
+    total = max((out - 1) * s + (k - 1) * d + 1 - n, 0)
+    return total // 2, total - total // 2
+
+
+def conv_layer(kind, name, filters, k, s=1, d=1, same=False, act="linear"):
+    pair = (lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v, v))
+    if kind == "conv1d":
+        pair = (lambda v: (1, v))  # a Conv1D is a Conv2D of height 1
+    return dict(type=kind, name=name, filters=filters, k=pair(k), s=pair(s), d=pair(d),
+                same=same, act=act)
+
+
+def pool_layer(kind, name, p, s=None, same=False):
+    p = (p, p) if isinstance(p, int) else tuple(p)
+    s = p if s is None else ((s, s) if isinstance(s, int) else tuple(s))
+    return dict(type=kind, name=name, p=p, s=s, same=same)
+
+
+def cnn_variables(model, in_shape):
+    """[(name, shape, trainable)] in nnc's creation order, following the shapes."""
+    shape, out = list(in_shape), []
+    for L in model:
+        t = L["type"]
+        if t in ("conv2d", "conv1d"):
+            c = shape[-1]
+            if t == "conv2d":
+                h, w = shape[0], shape[1]
+                out.append((L["name"] + ".kernel", (L["k"][0], L["k"][1], c, L["filters"]), True))
+            else:
+                h, w = 1, shape[0]
+                out.append((L["name"] + ".kernel", (L["k"][1], c, L["filters"]), True))
+            out.append((L["name"] + ".bias", (L["filters"],), True))
+            hw = []
+            for n, k, s, d in ((h, L["k"][0], L["s"][0], L["d"][0]),
+                               (w, L["k"][1], L["s"][1], L["d"][1])):
+                hw.append(-(-n // s) if L["same"] else (n - (k - 1) * d - 1) // s + 1)
+            shape = [hw[0], hw[1], L["filters"]] if t == "conv2d" else [hw[1], L["filters"]]
+        elif t in ("maxpool2d", "avgpool2d"):
+            hw = [-(-n // s) if L["same"] else (n - p) // s + 1
+                  for n, p, s in zip(shape[:2], L["p"], L["s"])]
+            shape = hw + [shape[2]]
+        elif t == "zeropad2d":
+            tp, bt, lf, rt = L["pad"]
+            shape = [shape[0] + tp + bt, shape[1] + lf + rt, shape[2]]
+        elif t == "batchnorm":
+            c = shape[-1]
+            out += [(L["name"] + ".gamma", (c,), True), (L["name"] + ".beta", (c,), True),
+                    (L["name"] + ".moving_mean", (c,), False),
+                    (L["name"] + ".moving_variance", (c,), False)]
+        elif t in ("gap2d", "gmp2d"):
+            shape = [shape[-1]]
+        elif t == "flatten":
+            shape = [int(np.prod(shape))]
+        elif t == "dense":
+            out.append((L["name"] + ".kernel", (shape[-1], L["units"]), True))
+            out.append((L["name"] + ".bias", (L["units"],), True))
+            shape = shape[:-1] + [L["units"]]
+        else:
+            raise ValueError(t)
+    return out
+
+
+def t_act(name, z, kinks):
+    if name == "relu":
+        kinks.append(z.detach().abs().min().item())
+        return torch.relu(z)
+    if name == "tanh":
+        return torch.tanh(z)
+    assert name == "linear"
+    return z
+
+
+def window_gap(xp, p, s, kinks):
+    """Smallest gap between the largest and second largest value of a max window
+    (xp NCHW, padded). Windows whose maximum is exactly 0 (dead relu units, whose
+    gradient is 0 whichever wins) are left out."""
+    n, c = xp.shape[0], xp.shape[1]
+    cols = F.unfold(xp.detach(), p, stride=s).reshape(n, c, p[0] * p[1], -1)
+    top = cols.topk(2, dim=2).values
+    gap = top[:, :, 0] - top[:, :, 1]
+    gap = gap[top[:, :, 0] != 0]
+    if gap.numel():
+        kinks.append(gap.min().item())
+
+
+def forward_torch(model, P, x, training, kinks):
+    """P: name -> tensor. Returns (logits, {moving-stat name: new value})."""
+    h, state = x, {}
+    for L in model:
+        t = L["type"]
+        if t in ("conv2d", "conv1d"):
+            W, b = P[L["name"] + ".kernel"], P[L["name"] + ".bias"]
+            if t == "conv1d":
+                xc, Wc = h.permute(0, 2, 1).unsqueeze(2), W.permute(2, 1, 0).unsqueeze(2)
+            else:
+                xc, Wc = h.permute(0, 3, 1, 2), W.permute(3, 2, 0, 1)
+            (kh, kw), (sh, sw), (dh, dw) = L["k"], L["s"], L["d"]
+            if L["same"]:
+                pt, pb = tf_same_pad(xc.shape[2], kh, sh, dh)
+                pl, pr = tf_same_pad(xc.shape[3], kw, sw, dw)
+                xc = F.pad(xc, (pl, pr, pt, pb))
+            y = F.conv2d(xc, Wc, b, stride=(sh, sw), dilation=(dh, dw))
+            y = y.permute(0, 2, 3, 1)
+            if t == "conv1d":
+                y = y.squeeze(1)
+            h = t_act(L["act"], y, kinks)
+        elif t in ("maxpool2d", "avgpool2d"):
+            xc = h.permute(0, 3, 1, 2)
+            (ph, pw), (sh, sw) = L["p"], L["s"]
+            pad = (0, 0, 0, 0)
+            if L["same"]:
+                pt, pb = tf_same_pad(xc.shape[2], ph, sh)
+                pl, pr = tf_same_pad(xc.shape[3], pw, sw)
+                pad = (pl, pr, pt, pb)
+            if t == "maxpool2d":
+                xp = F.pad(xc, pad, value=MAXPOOL_PAD[0])
+                window_gap(xp, (ph, pw), (sh, sw), kinks)
+                y = F.max_pool2d(xp, (ph, pw), (sh, sw))
+            else:
+                # sum over the real cells / number of real cells ('same' excludes padding)
+                xp = F.pad(xc, pad)
+                ones = F.pad(torch.ones_like(xc), pad)
+                y = F.avg_pool2d(xp, (ph, pw), (sh, sw)) / F.avg_pool2d(ones, (ph, pw), (sh, sw))
+            h = y.permute(0, 2, 3, 1)
+        elif t == "zeropad2d":
+            tp, bt, lf, rt = L["pad"]
+            h = F.pad(h, (0, 0, lf, rt, tp, bt))
+        elif t == "batchnorm":
+            nm = L["name"]
+            axes = tuple(range(h.dim() - 1))
+            if training:
+                mean = h.mean(dim=axes)
+                var = ((h - mean) ** 2).mean(dim=axes)  # biased, as Keras
+                mm, mv = P[nm + ".moving_mean"], P[nm + ".moving_variance"]
+                state[nm + ".moving_mean"] = (mm * BN_MOMENTUM + mean * (1 - BN_MOMENTUM)).detach()
+                state[nm + ".moving_variance"] = (mv * BN_MOMENTUM + var * (1 - BN_MOMENTUM)).detach()
+            else:
+                mean, var = P[nm + ".moving_mean"], P[nm + ".moving_variance"]
+            h = P[nm + ".gamma"] * (h - mean) / torch.sqrt(var + BN_EPS) + P[nm + ".beta"]
+        elif t == "gap2d":
+            h = h.mean(dim=(1, 2))
+        elif t == "gmp2d":
+            n, hh, ww, c = h.shape
+            window_gap(h.permute(0, 3, 1, 2), (hh, ww), (1, 1), kinks)
+            h = h.amax(dim=(1, 2))
+        elif t == "flatten":
+            h = h.reshape(h.shape[0], -1)
+        elif t == "dense":
+            h = h @ P[L["name"] + ".kernel"] + P[L["name"] + ".bias"]
+            h = t_act(L["act"], h, kinks)
+        else:
+            raise ValueError(t)
+    return h, state
+
+
+def n_act(name, z):
+    return np.maximum(z, 0.0) if name == "relu" else np.tanh(z) if name == "tanh" else z
+
+
+def forward_naive(model, P, x, training):
+    """The same forward pass with numpy loops over output cells (float64)."""
+    h, state = np.array(x, dtype=np.float64), {}
+    for L in model:
+        t = L["type"]
+        if t in ("conv2d", "conv1d"):
+            W, b = P[L["name"] + ".kernel"], P[L["name"] + ".bias"]
+            if t == "conv1d":
+                h, W = h[:, None, :, :], W[None, :, :, :]
+            n, H, Wd, c = h.shape
+            (kh, kw), (sh, sw), (dh, dw) = L["k"], L["s"], L["d"]
+            pt = pl = 0
+            if L["same"]:
+                pt, _ = tf_same_pad(H, kh, sh, dh)
+                pl, _ = tf_same_pad(Wd, kw, sw, dw)
+                oh, ow = -(-H // sh), -(-Wd // sw)
+            else:
+                oh, ow = (H - (kh - 1) * dh - 1) // sh + 1, (Wd - (kw - 1) * dw - 1) // sw + 1
+            y = np.zeros((n, oh, ow, L["filters"]))
+            for i in range(oh):
+                for j in range(ow):
+                    acc = np.tile(b, (n, 1))
+                    for a in range(kh):
+                        for e in range(kw):
+                            r, q = i * sh + a * dh - pt, j * sw + e * dw - pl
+                            if 0 <= r < H and 0 <= q < Wd:  # outside: zero padding
+                                acc = acc + h[:, r, q, :] @ W[a, e]
+                    y[:, i, j, :] = acc
+            h = n_act(L["act"], y)
+            if t == "conv1d":
+                h = h[:, 0]
+        elif t in ("maxpool2d", "avgpool2d"):
+            n, H, Wd, c = h.shape
+            (ph, pw), (sh, sw) = L["p"], L["s"]
+            pt = pl = 0
+            if L["same"]:
+                pt, _ = tf_same_pad(H, ph, sh)
+                pl, _ = tf_same_pad(Wd, pw, sw)
+                oh, ow = -(-H // sh), -(-Wd // sw)
+            else:
+                oh, ow = (H - ph) // sh + 1, (Wd - pw) // sw + 1
+            y = np.zeros((n, oh, ow, c))
+            for i in range(oh):
+                for j in range(ow):
+                    cells = [h[:, r, q, :] for r in range(i * sh - pt, i * sh - pt + ph)
+                             for q in range(j * sw - pl, j * sw - pl + pw)
+                             if 0 <= r < H and 0 <= q < Wd]  # real cells only
+                    y[:, i, j, :] = (np.max(cells, axis=0) if t == "maxpool2d"
+                                     else np.mean(cells, axis=0))
+            h = y
+        elif t == "zeropad2d":
+            tp, bt, lf, rt = L["pad"]
+            h = np.pad(h, ((0, 0), (tp, bt), (lf, rt), (0, 0)))
+        elif t == "batchnorm":
+            nm = L["name"]
+            flat = h.reshape(-1, h.shape[-1])
+            if training:
+                mean, var = flat.mean(axis=0), flat.var(axis=0)
+                state[nm + ".moving_mean"] = P[nm + ".moving_mean"] * BN_MOMENTUM + mean * (1 - BN_MOMENTUM)
+                state[nm + ".moving_variance"] = P[nm + ".moving_variance"] * BN_MOMENTUM + var * (1 - BN_MOMENTUM)
+            else:
+                mean, var = P[nm + ".moving_mean"], P[nm + ".moving_variance"]
+            h = P[nm + ".gamma"] * (h - mean) / np.sqrt(var + BN_EPS) + P[nm + ".beta"]
+        elif t == "gap2d":
+            h = h.mean(axis=(1, 2))
+        elif t == "gmp2d":
+            h = h.max(axis=(1, 2))
+        elif t == "flatten":
+            h = h.reshape(h.shape[0], -1)
+        elif t == "dense":
+            h = n_act(L["act"], h @ P[L["name"] + ".kernel"] + P[L["name"] + ".bias"])
+    return h, state
+
+
+def scce_logits(z, y):
+    idx = y.long()
+    return (torch.logsumexp(z, dim=-1) - z.gather(1, idx.view(-1, 1)).view(-1)).mean()
+
+
+def cnn_init(rng, variables):
+    P = {}
+    for name, shape, _ in variables:
+        var = name.split(".")[1]
+        if var == "kernel":
+            rf = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+            fan_in, fan_out = rf * shape[-2], rf * shape[-1]
+            lim = math.sqrt(6.0 / (fan_in + fan_out))
+            P[name] = f32(rng.uniform(-lim, lim, size=shape))
+        elif var == "bias":
+            P[name] = small_bias(rng, shape[0])
+        elif var == "gamma":
+            P[name] = f32(rng.uniform(0.7, 1.3, size=shape))
+        elif var == "beta":
+            P[name] = small_bias(rng, shape[0])
+        elif var == "moving_mean":
+            P[name] = f32(rng.uniform(-0.3, 0.3, size=shape))
+        elif var == "moving_variance":
+            P[name] = f32(rng.uniform(0.5, 1.5, size=shape))
+        else:
+            raise ValueError(name)
+    return P
+
+
+def cnn_train(model, variables, P0, x, y):
+    """CNN_STEPS full-batch Adam steps (Keras's formula), each after one training
+    forward pass that also moves the BatchNormalization statistics. Returns the
+    loss, logits and gradients of the first pass, the loss before every step, the
+    final variables and the smallest kink margin seen."""
+    cfg = CNN_ADAM
+    trainable = [n for n, _, tr in variables if tr]
+    w = {n: T(P0[n]) for n, _, _ in variables}
+    m1 = {n: torch.zeros_like(w[n]) for n in trainable}
+    m2 = {n: torch.zeros_like(w[n]) for n in trainable}
+    losses, kinks, first = [], [], None
+    for t in range(1, CNN_STEPS + 1):
+        ps = {n: (w[n].clone().requires_grad_(True) if n in trainable else w[n]) for n in w}
+        out, state = forward_torch(model, ps, T(x), True, kinks)
+        L = scce_logits(out, T(y))
+        g = dict(zip(trainable, torch.autograd.grad(L, [ps[n] for n in trainable])))
+        if first is None:
+            first = (L.detach(), out.detach(), {n: g[n].detach() for n in trainable}, state)
+        losses.append(L.item())
+        with torch.no_grad():
+            w.update(state)
+            b1, b2, lr, eps = cfg["beta1"], cfg["beta2"], cfg["lr"], cfg["eps"]
+            for n in trainable:
+                m1[n] = m1[n] + (g[n] - m1[n]) * (1 - b1)
+                m2[n] = m2[n] + (g[n] * g[n] - m2[n]) * (1 - b2)
+                alpha = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+                w[n] = w[n] - alpha * m1[n] / (torch.sqrt(m2[n]) + eps)
+    return first, losses, w, min(kinks) if kinks else float("inf")
+
+
+def cnn_fixture(rng, fname, model, in_shape, header, inference=False):
+    variables = cnn_variables(model, in_shape)
+    for attempt in range(1000):
+        x = f32(rng.standard_normal((CNN_N,) + tuple(in_shape)))
+        y = f32(rng.permutation(np.arange(CNN_N) % CNN_CLASSES))
+        P = cnn_init(rng, variables)
+        first, losses, final, margin = cnn_train(model, variables, P, x, y)
+        if margin >= KINK_MARGIN:
+            break
+    else:
+        raise SystemExit("%s: no sample without kinks" % fname)
+    L, out, grads, state = first
+    # independent check of the torch forward pass (layouts, padding, pooling)
+    ref, ref_state = forward_naive(model, P, x, True)
+    diff = np.abs(ref - out.numpy()).max()
+    assert sorted(ref_state) == sorted(state)
+    for n in state:
+        diff = max(diff, np.abs(ref_state[n] - state[n].numpy()).max())
+    assert diff < 1e-12, (fname, diff)
+    notes = ["naive forward vs torch %.1e" % diff, "attempts %d" % (attempt + 1),
+             "min kink margin %.2e" % margin]
+    if any(L["type"] == "maxpool2d" and L["same"] for L in model):
+        # the data must tell -inf padding from zero padding (a window of negatives)
+        MAXPOOL_PAD[0] = 0.0
+        zp, _ = forward_torch(model, {n: T(v) for n, v in P.items()}, T(x), True, [])
+        MAXPOOL_PAD[0] = -math.inf
+        zdiff = np.abs(zp.numpy() - out.numpy()).max()
+        assert zdiff > 1e-3, (fname, zdiff)
+        notes.append("zero-padded max pooling would differ by %.2g" % zdiff)
+    tensors = [("x", x), ("y", y)] + [(n, P[n]) for n, _, _ in variables]
+    tensors += [("out", out), ("loss", L), ("losses", np.array(losses))]
+    tensors += [("d" + n, grads[n]) for n, _, tr in variables if tr]
+    tensors += [(n + "_final", final[n]) for n, _, _ in variables]
+    if inference:
+        o0, _ = forward_torch(model, {n: T(P[n]) for n in P}, T(x), False, [])
+        o1, _ = forward_torch(model, final, T(x), False, [])
+        r0, _ = forward_naive(model, P, x, False)
+        r1, _ = forward_naive(model, {n: v.numpy() for n, v in final.items()}, x, False)
+        d = max(np.abs(r0 - o0.numpy()).max(), np.abs(r1 - o1.numpy()).max())
+        assert d < 1e-12, (fname, d)
+        # the moving statistics must make a difference (vs the batch statistics)
+        ob, _ = forward_torch(model, final, T(x), True, [])
+        sep = min(np.abs(o0.numpy() - out.numpy()).max(), np.abs(o1.numpy() - ob.numpy()).max())
+        assert sep > 1e-2, (fname, sep)
+        notes.append("inference vs training mode differ by >= %.2g" % sep)
+        tensors += [("out_inference0", o0), ("out_inference", o1)]
+    header = header + [
+        "N=%d, %d classes; y integer labels (as floats). Data [N, H, W, C] / [N, L, C];" % (
+            CNN_N, CNN_CLASSES),
+        "Conv2D kernel [kh, kw, in, out], Conv1D kernel [k, in, out], Dense [in, out].",
+        "'same' as TensorFlow: ceil(n/s) outputs, total padding",
+        "max((out-1)s + (k-1)d + 1 - n, 0), the odd cell at the bottom/right.",
+        "Variables by nnc's names. out: logits of a training-mode forward pass",
+        "(BatchNormalization with batch statistics, biased variance, eps 1e-3);",
+        "loss: SparseCategoricalCrossentropy(from_logits=True), batch mean; d<name>:",
+        "its gradient for every trainable variable. Then %d full-batch steps of" % CNN_STEPS,
+        "Adam(lr=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-7), Keras's formula",
+        "w -= lr*sqrt(1-b2^t)/(1-b1^t) * m/(sqrt(v)+eps); losses: the loss before",
+        "each step; <name>_final: every variable after the last step, moving",
+        "statistics included (moving = moving*0.99 + batch*0.01 once per step).",
+    ]
+    if inference:
+        header += ["out_inference0 / out_inference: inference-mode logits (moving",
+                   "statistics) with the initial / the final variables."]
+    return tensors, header, notes
+
+
+def dense_layer(name, units, act="linear"):
+    return dict(type="dense", name=name, units=units, act=act)
+
+
+CNN_MODELS = [
+    ("cnn_conv_pool.txt", (7, 7, 2), False, [
+        conv_layer("conv2d", "conv2d", 3, 3, same=True, act="relu"),
+        pool_layer("maxpool2d", "max_pooling2d", 2),
+        conv_layer("conv2d", "conv2d_1", 4, 2, s=2, same=True),
+        dict(type="flatten"),
+        dense_layer("dense", CNN_CLASSES),
+    ], [
+        "nnc fixture: small CNN. Input 7x7x2 -> Conv2D(3, 3x3, 'same', relu) ->",
+        "MaxPooling2D(2) -> Conv2D(4, 2x2, strides 2, 'same': 3x3 -> 2x2, padding",
+        "0 top / 1 bottom, 0 left / 1 right) -> Flatten -> Dense(3).",
+    ]),
+    ("cnn_bn.txt", (8, 6, 2), True, [
+        dict(type="zeropad2d", pad=(1, 0, 0, 1)),
+        conv_layer("conv2d", "conv2d", 3, 3, d=2, act="tanh"),
+        pool_layer("avgpool2d", "average_pooling2d", 2, same=True),
+        dict(type="batchnorm", name="batch_normalization"),
+        dict(type="gap2d"),
+        dense_layer("dense", CNN_CLASSES),
+    ], [
+        "nnc fixture: small CNN with BatchNormalization. Input 8x6x2 ->",
+        "ZeroPadding2D(((1, 0), (0, 1))) -> 9x7 -> Conv2D(3, 3x3, dilation 2, 'valid',",
+        "tanh) -> 5x3 -> AveragePooling2D(2, 'same': padding 1 bottom, 1 right, padded",
+        "cells excluded from the average) -> 3x2 -> BatchNormalization ->",
+        "GlobalAveragePooling2D -> Dense(3). moving_mean / moving_variance start",
+        "from random values (not 0 / 1).",
+    ]),
+    ("cnn_conv1d.txt", (9, 2), False, [
+        conv_layer("conv1d", "conv1d", 3, 3, s=2, same=True, act="relu"),
+        conv_layer("conv1d", "conv1d_1", 2, 4, same=True),
+        dict(type="flatten"),
+        dense_layer("dense", CNN_CLASSES),
+    ], [
+        "nnc fixture: Conv1D. Input [L=9, C=2] -> Conv1D(3, kernel 3, strides 2,",
+        "'same': 9 -> 5, padding 1/1, relu) -> Conv1D(2, kernel 4, 'same': padding",
+        "1 left / 2 right) -> Flatten -> Dense(3).",
+    ]),
+    ("cnn_maxpool_same.txt", (6, 5, 2), False, [
+        conv_layer("conv2d", "conv2d", 4, (3, 2), s=(2, 1), same=True),
+        pool_layer("maxpool2d", "max_pooling2d", 2, same=True),
+        dict(type="flatten"),
+        dense_layer("dense", CNN_CLASSES),
+    ], [
+        "nnc fixture: non-square kernel and strides, 'same' max pooling. Input 6x5x2",
+        "-> Conv2D(4, kernel (3, 2), strides (2, 1), 'same': 3x5, padding 0 top /",
+        "1 bottom, 0 left / 1 right, linear) -> MaxPooling2D(2, 'same': 2x3, padding",
+        "1 bottom, 1 right; padded cells never win, even over negative values) ->",
+        "Flatten -> Dense(3).",
+    ]),
+    ("cnn_global_max.txt", (6, 6, 2), False, [
+        conv_layer("conv2d", "conv2d", 3, 3, act="relu"),
+        dict(type="gmp2d"),
+        dense_layer("dense", CNN_CLASSES),
+    ], [
+        "nnc fixture: GlobalMaxPooling2D. Input 6x6x2 -> Conv2D(3, 3x3, 'valid',",
+        "relu) -> 4x4x3 -> GlobalMaxPooling2D -> Dense(3).",
+    ]),
+]
+
+
+def cnn_fixtures(outdir):
+    """Writes the CNN fixtures; returns [(path, notes)]."""
+    rng = np.random.default_rng(20240612)  # its own stream: the MLP fixtures stay as they are
+    done = []
+    for fname, in_shape, inference, model, header in CNN_MODELS:
+        tensors, header, notes = cnn_fixture(rng, fname, model, in_shape, header, inference)
+        done.append((write_file(outdir, fname, header, tensors), notes))
+    return done
+
+
+# ----------------------------------------------------------------------------
 
 def main():
     if len(sys.argv) != 2:
@@ -497,6 +950,10 @@ def main():
         "of sum(softmax(softmax_x) * softmax_r) with respect to softmax_x.",
     ], activations(rng)))
 
+    # --- small CNNs
+    cnn_notes = cnn_fixtures(outdir)
+    written += [pth for pth, _ in cnn_notes]
+
     total = sum(os.path.getsize(p) for p in written)
     for pth in written:
         print("wrote %s (%d bytes)" % (pth, os.path.getsize(pth)))
@@ -505,6 +962,9 @@ def main():
     for name, diff, margin in notes:
         print("  %-27s %.3e   (min |relu pre-activation| on trajectory %.3e)"
               % (name, diff, margin))
+    print("CNN fixtures (naive numpy forward vs torch, resampling, kink margin):")
+    for pth, notes in cnn_notes:
+        print("  %-22s %s" % (os.path.basename(pth), ", ".join(notes)))
     return 0
 
 

@@ -1,12 +1,13 @@
 /* nnc_gemm speed at the shapes nnc's models run, beside the reference and OpenBLAS.
  *
  * Columns: GFLOP/s (2·M·N·K per call) of nnc_gemm_ref, of each SIMD variant this CPU runs
- * (avx2, avx512), of nnc_gemm as dispatched, and of OpenBLAS cblas_sgemm when the build found
- * it (NNC_HAVE_CBLAS); then nnc / OpenBLAS. Each number is the median of REPS timed repeats,
- * each repeat looping the call for at least --sec seconds (default 0.1) after one warm-up call.
+ * (avx2, avx512), and of OpenBLAS cblas_sgemm when the build found it (NNC_HAVE_CBLAS); then
+ * the variant nnc_gemm dispatches to over OpenBLAS. Each number is the median of REPS timed
+ * repeats, each looping the call for at least --sec seconds (default 0.1) after one warm-up
+ * call; the repeats take turns between the implementations.
  * Before timing, every variant is checked against the reference at that shape.
  *
- * Run single-threaded: OPENBLAS_NUM_THREADS=1 ./gemm_bench [--sec S] [--no-ref] [FILTER]
+ * Run single-threaded: OPENBLAS_NUM_THREADS=1 ./gemm_bench [--sec S] [--no-ref] [--wall] [FILTER]
  * (FILTER: only shapes whose label contains it). */
 #define _POSIX_C_SOURCE 199309L
 #include <math.h>
@@ -73,9 +74,13 @@ static void blas_gemm(int ta, int tb, int M, int N, int K, const float *A, int l
 }
 #endif
 
+/* Timing uses this thread's CPU time by default: the machines are shared, and wall time would
+ * count the slices other processes take from us. --wall switches to CLOCK_MONOTONIC. */
+static clockid_t bench_clock = CLOCK_THREAD_CPUTIME_ID;
+
 static double now(void) {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(bench_clock, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -84,24 +89,40 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Median GFLOP/s of REPS repeats of at least min_sec each. */
-static double time_gemm(gemm_fn f, const shape *s, const float *A, const float *B, float *C,
+/* One timed repeat: GFLOP/s of f looped for at least min_sec. */
+static double time_once(gemm_fn f, const shape *s, const float *A, const float *B, float *C,
                         double min_sec) {
     int lda = s->ta ? s->M : s->K, ldb = s->tb ? s->K : s->N;
-    double g[REPS], flop = 2.0 * s->M * s->N * s->K;
-    f(s->ta, s->tb, s->M, s->N, s->K, A, lda, B, ldb, s->beta, C, s->N);
-    for (int r = 0; r < REPS; r++) {
-        long it = 0;
-        double t0 = now(), t;
-        do {
-            f(s->ta, s->tb, s->M, s->N, s->K, A, lda, B, ldb, s->beta, C, s->N);
-            it++;
-            t = now() - t0;
-        } while (t < min_sec);
-        g[r] = flop * (double)it / t * 1e-9;
+    long it = 0;
+    double t0 = now(), t;
+    do {
+        f(s->ta, s->tb, s->M, s->N, s->K, A, lda, B, ldb, s->beta, C, s->N);
+        it++;
+        t = now() - t0;
+    } while (t < min_sec);
+    return 2.0 * s->M * s->N * s->K * (double)it / t * 1e-9;
+}
+
+#define NIMPL 4
+enum { I_REF, I_AVX2, I_AVX512, I_BLAS };
+
+/* Median GFLOP/s of each implementation that is on. The repeats take turns between the
+ * implementations, so a burst of load from other processes hits all of them alike. */
+static void time_all(gemm_fn *fns, const shape *s, const float *A, const float *B, float *C,
+                     double min_sec, double *out) {
+    double g[NIMPL][REPS];
+    int lda = s->ta ? s->M : s->K, ldb = s->tb ? s->K : s->N;
+    for (int i = 0; i < NIMPL; i++) /* warm-up */
+        if (fns[i]) fns[i](s->ta, s->tb, s->M, s->N, s->K, A, lda, B, ldb, s->beta, C, s->N);
+    for (int r = 0; r < REPS; r++)
+        for (int i = 0; i < NIMPL; i++)
+            if (fns[i]) g[i][r] = time_once(fns[i], s, A, B, C, min_sec);
+    for (int i = 0; i < NIMPL; i++) {
+        out[i] = (double)NAN;
+        if (!fns[i]) continue;
+        qsort(g[i], REPS, sizeof g[i][0], cmp_double);
+        out[i] = g[i][REPS / 2];
     }
-    qsort(g, REPS, sizeof g[0], cmp_double);
-    return g[REPS / 2];
 }
 
 /* Largest |x - ref| / (Σ|a·b| + tiny) over C, for C from zero with beta 0. */
@@ -128,19 +149,23 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--sec") && i + 1 < argc) min_sec = atof(argv[++i]);
         else if (!strcmp(argv[i], "--no-ref")) no_ref = 1;
+        else if (!strcmp(argv[i], "--wall")) bench_clock = CLOCK_MONOTONIC;
         else filter = argv[i];
     }
     int has512 = nnc_gemm_cpu_has(NNC_GEMM_AVX512), has2 = nnc_gemm_cpu_has(NNC_GEMM_AVX2);
-    printf("nnc_gemm dispatches to: %s\n", nnc_gemm_variant_name(nnc_gemm_variant()));
+    int variant = nnc_gemm_variant();
+    printf("nnc_gemm dispatches to: %s (the ratio uses that column)\n",
+           nnc_gemm_variant_name(variant));
 #ifdef NNC_HAVE_CBLAS
     const char *envt = getenv("OPENBLAS_NUM_THREADS");
     printf("OpenBLAS: cblas_sgemm, OPENBLAS_NUM_THREADS=%s\n", envt ? envt : "(unset)");
 #else
     printf("OpenBLAS: not found at build time, column skipped\n");
 #endif
-    printf("GFLOP/s, median of %d repeats of >= %.2f s\n\n", REPS, min_sec);
-    printf("| shape | ta tb | M | N | K | ref | avx2 | avx512 | nnc | OpenBLAS | nnc/OpenBLAS |\n");
-    printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+    printf("GFLOP/s, median of %d repeats of >= %.2f s of %s time\n\n", REPS, min_sec,
+           bench_clock == CLOCK_MONOTONIC ? "wall" : "thread CPU");
+    printf("| shape | ta tb | M | N | K | ref | avx2 | avx512 | OpenBLAS | nnc/OpenBLAS |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|\n");
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const shape *s = &shapes[si];
         if (filter && !strstr(s->label, filter)) continue;
@@ -158,16 +183,18 @@ int main(int argc, char **argv) {
         if (has2) err = fmax(err, check(nnc_gemm_avx2, s, A, B, C, R));
         if (has512) err = fmax(err, check(nnc_gemm_avx512, s, A, B, C, R));
         if (err > 1e-5) printf("<!-- %s: error %.3g against the reference -->\n", s->label, err);
-        double ref = no_ref ? (double)NAN : time_gemm(nnc_gemm_ref, s, A, B, C, min_sec);
-        double v2 = has2 ? time_gemm(nnc_gemm_avx2, s, A, B, C, min_sec) : (double)NAN;
-        double v512 = has512 ? time_gemm(nnc_gemm_avx512, s, A, B, C, min_sec) : (double)NAN;
-        double nnc = time_gemm(nnc_gemm, s, A, B, C, min_sec);
-        double blas = (double)NAN;
+        gemm_fn fns[NIMPL] = {no_ref ? NULL : nnc_gemm_ref, has2 ? nnc_gemm_avx2 : NULL,
+                              has512 ? nnc_gemm_avx512 : NULL, NULL};
 #ifdef NNC_HAVE_CBLAS
-        blas = time_gemm(blas_gemm, s, A, B, C, min_sec);
+        fns[I_BLAS] = blas_gemm;
 #endif
-        printf("| %s | %d %d | %d | %d | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f |\n",
-               s->label, s->ta, s->tb, s->M, s->N, s->K, ref, v2, v512, nnc, blas, nnc / blas);
+        double g[NIMPL];
+        time_all(fns, s, A, B, C, min_sec, g);
+        double nnc = g[variant == NNC_GEMM_AVX512 ? I_AVX512 : variant == NNC_GEMM_AVX2 ? I_AVX2
+                                                                                      : I_REF];
+        printf("| %s | %d %d | %d | %d | %d | %.1f | %.1f | %.1f | %.1f | %.2f |\n",
+               s->label, s->ta, s->tb, s->M, s->N, s->K, g[I_REF], g[I_AVX2], g[I_AVX512],
+               g[I_BLAS], nnc / g[I_BLAS]);
         fflush(stdout);
         free(A);
         free(B);

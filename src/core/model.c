@@ -6,6 +6,7 @@
 #include <string.h>
 #include "model_impl.h"
 #include "layers_impl.h"
+#include "pool.h"
 
 static const char *const status_text[NNC_STATUS_COUNT] = {
     [NNC_OK] = "ok",
@@ -47,12 +48,27 @@ void nnc_model_free(nnc_model *m) {
     free(m->act_arena);
     free(m->batch_y);
     free(m->work);
+    nnc_pool_free(m->pool);
     free(m);
 }
 
 const char *nnc_last_error(const nnc_model *m) { return m ? m->error : "no model"; }
 
 void nnc_model_set_seed(nnc_model *m, uint64_t seed) { nnc_rng_seed(&m->rng, seed); }
+
+nnc_status nnc_model_set_threads(nnc_model *m, int threads) {
+    if (!m) return NNC_ERR_ARG;
+    if (threads < 1 || threads > 256)
+        return nnc_fail(m, NNC_ERR_ARG, "set_threads: %d threads (1..256)", threads);
+    if (nnc_pool_threads(m->pool) == threads) return NNC_OK;
+    nnc_pool *p = threads > 1 ? nnc_pool_new(threads) : NULL;
+    if (threads > 1 && !p) return nnc_fail(m, NNC_ERR_NOMEM, "set_threads: cannot start %d threads", threads);
+    nnc_pool_free(m->pool);
+    m->pool = p;
+    return NNC_OK;
+}
+
+int nnc_model_threads(const nnc_model *m) { return m ? nnc_pool_threads(m->pool) : 1; }
 
 nnc_status nnc_fail(nnc_model *m, nnc_status st, const char *fmt, ...) {
     va_list ap;

@@ -102,12 +102,14 @@ typedef struct {
 } nnc_param_rec;
 
 typedef struct nnc_optimizer_state nnc_optimizer_state;
+struct nnc_pool;
 
 struct nnc_model {
     char name[NNC_NAME_MAX];
     char error[NNC_ERR_MAX];
     nnc_status sticky;         /* first builder error, returned again by compile */
     nnc_rng rng;
+    struct nnc_pool *pool;     /* NULL: one thread (nnc_model_set_threads) */
 
     nnc_node_rec *nodes;
     int n_nodes, cap_nodes;

@@ -6,7 +6,7 @@
  *   dK += colᵀ · dY,  dcol = dY · Kᵀ,  dx += col2im(dcol). */
 #include <string.h>
 #include "op_util.h"
-#include "../backend/cpu/kernels.h"
+#include "../backend/cpu/parallel.h"
 
 /* Geometry of one convolution: example sizes with a unit height for 1-D. */
 typedef struct {
@@ -60,10 +60,11 @@ static int conv_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_
     return 0;
 }
 
-/* col[(n·OH + oh)·OW + ow, (i·kw + j)·C + c] = x[n, oh·sh − pt + i·dh, ow·sw − pl + j·dw, c] */
-static void im2col(const conv_geom *g, const float *x, int batch, float *col) {
+/* col[(n·OH + oh)·OW + ow, (i·kw + j)·C + c] = x[n, oh·sh − pt + i·dh, ow·sw − pl + j·dw, c]
+ * for examples first..first+count. */
+static void im2col(const conv_geom *g, const float *x, int first, int count, float *col) {
     const size_t kcols = (size_t)g->kh * g->kw * g->c;
-    for (int b = 0; b < batch; b++)
+    for (int b = first; b < first + count; b++)
         for (int oh = 0; oh < g->oh; oh++)
             for (int ow = 0; ow < g->ow; ow++) {
                 float *row = col + (((size_t)b * g->oh + oh) * g->ow + ow) * kcols;
@@ -83,9 +84,9 @@ static void im2col(const conv_geom *g, const float *x, int batch, float *col) {
 }
 
 /* The adjoint of im2col: dx[...] += dcol[...] for every position a window read. */
-static void col2im_add(const conv_geom *g, const float *col, int batch, float *dx) {
+static void col2im_add(const conv_geom *g, const float *col, int first, int count, float *dx) {
     const size_t kcols = (size_t)g->kh * g->kw * g->c;
-    for (int b = 0; b < batch; b++)
+    for (int b = first; b < first + count; b++)
         for (int oh = 0; oh < g->oh; oh++)
             for (int ow = 0; ow < g->ow; ow++) {
                 const float *row = col + (((size_t)b * g->oh + oh) * g->ow + ow) * kcols;
@@ -101,6 +102,25 @@ static void col2im_add(const conv_geom *g, const float *col, int batch, float *d
                     }
                 }
             }
+}
+
+/* Both run over the pool by examples: each example's rows of col and of dx are its own. */
+typedef struct {
+    const conv_geom *g;
+    const float *src;
+    float *dst;
+    int to_col;
+} col_job;
+
+static void col_task(void *ctx, size_t first, size_t count) {
+    const col_job *j = ctx;
+    if (j->to_col) im2col(j->g, j->src, (int)first, (int)count, j->dst);
+    else col2im_add(j->g, j->src, (int)first, (int)count, j->dst);
+}
+
+static void col_run(const nnc_exec *e, const conv_geom *g, const float *src, float *dst, int to_col) {
+    col_job j = {g, src, dst, to_col};
+    nnc_parallel_range(e->m->pool, (size_t)e->batch, 4, col_task, &j);
 }
 
 /* A 1x1 stride-1 unpadded convolution reads x itself as col. */
@@ -121,10 +141,10 @@ static void conv_forward(const nnc_exec *e, int id) {
     const int rows = e->batch * g.oh * g.ow, kc = g.kh * g.kw * g.c;
     const float *col = x->value;
     if (!is_pointwise(&g)) {
-        im2col(&g, x->value, e->batch, e->m->work);
+        col_run(e, &g, x->value, e->m->work, 1);
         col = e->m->work;
     }
-    nnc_gemm(0, 0, rows, g.f, kc, col, kc, k->value, g.f, 0.0f, y->value, g.f);
+    nnc_gemm_par(e->m->pool, 0, 0, rows, g.f, kc, col, kc, k->value, g.f, 0.0f, y->value, g.f);
 }
 
 static void conv_backward(const nnc_exec *e, int id) {
@@ -137,17 +157,17 @@ static void conv_backward(const nnc_exec *e, int id) {
     if (k->needs_grad) {
         const float *src = x->value;
         if (!point) {
-            im2col(&g, x->value, e->batch, col);
+            col_run(e, &g, x->value, col, 1);
             src = col;
         }
-        nnc_gemm(1, 0, kc, g.f, rows, src, kc, y->grad, g.f, 1.0f, k->grad, g.f);
+        nnc_gemm_par(e->m->pool, 1, 0, kc, g.f, rows, src, kc, y->grad, g.f, 1.0f, k->grad, g.f);
     }
     if (x->needs_grad) {
         if (point) {
-            nnc_gemm(0, 1, rows, kc, g.f, y->grad, g.f, k->value, g.f, 1.0f, x->grad, kc);
+            nnc_gemm_par(e->m->pool, 0, 1, rows, kc, g.f, y->grad, g.f, k->value, g.f, 1.0f, x->grad, kc);
         } else {
-            nnc_gemm(0, 1, rows, kc, g.f, y->grad, g.f, k->value, g.f, 0.0f, col, kc);
-            col2im_add(&g, col, e->batch, x->grad);
+            nnc_gemm_par(e->m->pool, 0, 1, rows, kc, g.f, y->grad, g.f, k->value, g.f, 0.0f, col, kc);
+            col_run(e, &g, col, x->grad, 0);
         }
     }
 }

@@ -1,7 +1,7 @@
 /* Matrix multiply by a kernel and bias add: the two halves of Dense. The multiply applies to
  * the last axis, so any leading example axes act as more rows. */
 #include "op_util.h"
-#include "../backend/cpu/kernels.h"
+#include "../backend/cpu/parallel.h"
 
 /* y[rows, out] = x[rows, in] · W[in, out] */
 static int matmul_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_attr *a,
@@ -25,15 +25,15 @@ static int matmul_infer(const nnc_model *m, const int *in, int n_in, const nnc_o
 static void matmul_forward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]), *w = NODE(e, y->in[1]);
     int rows = (int)op_rows(x, e->batch), k = w->shape.dim[0], n = w->shape.dim[1];
-    nnc_gemm(0, 0, rows, n, k, x->value, k, w->value, n, 0.0f, y->value, n);
+    nnc_gemm_par(e->m->pool, 0, 0, rows, n, k, x->value, k, w->value, n, 0.0f, y->value, n);
 }
 
 /* dx += dy · Wᵀ ;  dW += xᵀ · dy */
 static void matmul_backward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]), *w = NODE(e, y->in[1]);
     int rows = (int)op_rows(x, e->batch), k = w->shape.dim[0], n = w->shape.dim[1];
-    if (x->needs_grad) nnc_gemm(0, 1, rows, k, n, y->grad, n, w->value, n, 1.0f, x->grad, k);
-    if (w->needs_grad) nnc_gemm(1, 0, k, n, rows, x->value, k, y->grad, n, 1.0f, w->grad, n);
+    if (x->needs_grad) nnc_gemm_par(e->m->pool, 0, 1, rows, k, n, y->grad, n, w->value, n, 1.0f, x->grad, k);
+    if (w->needs_grad) nnc_gemm_par(e->m->pool, 1, 0, k, n, rows, x->value, k, y->grad, n, 1.0f, w->grad, n);
 }
 
 const nnc_op_def nnc_op_matmul = {"matmul", matmul_infer, matmul_forward, matmul_backward, NULL, NULL};

@@ -1,0 +1,69 @@
+/* Splitting kernels over the model's pool. A product smaller than about a megaflop is not worth
+ * waking a thread for: the course's small networks run their whole step on the caller. */
+#include <stddef.h>
+#include "kernels.h"
+#include "parallel.h"
+
+#define PAR_MIN_FLOPS (1 << 20)
+#define PAR_TASKS 8 /* fixed, so the split is the same whatever the thread count */
+
+typedef struct {
+    int ta, tb, M, N, K, lda, ldb, ldc, by_rows, step;
+    const float *A, *B;
+    float beta;
+    float *C;
+} gemm_job;
+
+static void gemm_task(void *ctx, int t) {
+    const gemm_job *j = ctx;
+    int first = t * j->step, total = j->by_rows ? j->M : j->N;
+    if (first >= total) return;
+    int count = total - first < j->step ? total - first : j->step;
+    if (j->by_rows) {
+        const float *a = j->ta ? j->A + first : j->A + (size_t)first * j->lda;
+        nnc_gemm(j->ta, j->tb, count, j->N, j->K, a, j->lda, j->B, j->ldb, j->beta,
+                 j->C + (size_t)first * j->ldc, j->ldc);
+    } else {
+        const float *b = j->tb ? j->B + (size_t)first * j->ldb : j->B + first;
+        nnc_gemm(j->ta, j->tb, j->M, count, j->K, j->A, j->lda, b, j->ldb, j->beta, j->C + first,
+                 j->ldc);
+    }
+}
+
+void nnc_gemm_par(nnc_pool *p, int ta, int tb, int M, int N, int K, const float *A, int lda,
+                  const float *B, int ldb, float beta, float *C, int ldc) {
+    double flops = 2.0 * M * N * K;
+    if (nnc_pool_threads(p) < 2 || flops < PAR_MIN_FLOPS || (M < 32 && N < 32)) {
+        nnc_gemm(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    gemm_job j = {ta, tb, M, N, K, lda, ldb, ldc, M >= N, 0, A, B, beta, C};
+    int total = j.by_rows ? M : N;
+    /* Blocks of a multiple of 16 so each task keeps whole register tiles. */
+    j.step = ((total + PAR_TASKS - 1) / PAR_TASKS + 15) / 16 * 16;
+    int tasks = (total + j.step - 1) / j.step;
+    nnc_pool_run(p, tasks, gemm_task, &j);
+}
+
+typedef struct {
+    size_t n, chunk;
+    void (*fn)(void *, size_t, size_t);
+    void *ctx;
+} range_job;
+
+static void range_task(void *ctx, int t) {
+    const range_job *r = ctx;
+    size_t first = (size_t)t * r->chunk;
+    if (first < r->n) r->fn(r->ctx, first, r->n - first < r->chunk ? r->n - first : r->chunk);
+}
+
+void nnc_parallel_range(nnc_pool *p, size_t n, size_t grain,
+                        void (*fn)(void *ctx, size_t first, size_t count), void *ctx) {
+    if (nnc_pool_threads(p) < 2 || n <= grain) {
+        fn(ctx, 0, n);
+        return;
+    }
+    range_job r = {n, (n + PAR_TASKS - 1) / PAR_TASKS, fn, ctx};
+    if (r.chunk < grain) r.chunk = grain;
+    nnc_pool_run(p, (int)((n + r.chunk - 1) / r.chunk), range_task, &r);
+}

@@ -1,0 +1,17 @@
+/* Kernels split over a model's thread pool (src/backend/cpu/parallel.c). The split depends only
+ * on the problem's shape, never on the number of threads, and every task writes its own rows,
+ * so the results are bit-identical with 1 or N threads. */
+#ifndef NNC_PARALLEL_H
+#define NNC_PARALLEL_H
+#include "../../core/pool.h"
+
+/* nnc_gemm over the pool: C is cut into blocks of rows (or of columns when C is wide and
+ * short), one task each. Small products run on the caller. */
+void nnc_gemm_par(nnc_pool *p, int ta, int tb, int M, int N, int K, const float *A, int lda,
+                  const float *B, int ldb, float beta, float *C, int ldc);
+
+/* Runs fn(ctx, first, count) over [0, n) in chunks whose size depends only on n and grain. */
+void nnc_parallel_range(nnc_pool *p, size_t n, size_t grain,
+                        void (*fn)(void *ctx, size_t first, size_t count), void *ctx);
+
+#endif

@@ -1,0 +1,55 @@
+/* Slow tests: the Fashion-MNIST runs of the CNN issue, through the real CLI. They run only with
+ * `nnc_tests --slow` and skip, saying why, when Debian's dataset-fashion-mnist is missing; CI
+ * runs the CNN layers on small data instead (tests/test_grad.c, test_cnn_fixtures.c). */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "test.h"
+
+static int fashion_present(void) {
+    const char *dir = getenv("NNC_FASHION_MNIST_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", dir ? dir : "/usr/share/datasets/fashion-mnist");
+    return access(path, R_OK) == 0;
+}
+
+/* Trains a spec with the CLI and returns the test accuracy from its --quiet line, or -1. */
+static double train_accuracy(const char *spec) {
+    char cmd[2048], line[512] = "";
+    snprintf(cmd, sizeof cmd, "%s/nnc train %s/../examples/%s --data fashion_mnist --quiet",
+             NNC_BINARY_DIR, t_srcdir(), spec);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1.0;
+    while (fgets(line, sizeof line, p)) {
+    }
+    int rc = pclose(p);
+    const char *at = strstr(line, "test_accuracy: ");
+    return rc == 0 && at ? atof(at + 15) : -1.0;
+}
+
+void suite_slow(test_run *r);
+void suite_slow(test_run *r) {
+    static const struct {
+        const char *name, *spec;
+        double target;
+    } runs[] = {
+        {"slow/fashion_mnist_cnn_10_epochs", "fashion_cnn.nnc", 0.91},
+        {"slow/fashion_mnist_mlp_10_epochs", "fashion_mlp.nnc", 0.88},
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+        if (!t_begin(r, "%s", runs[i].name)) continue;
+        if (!t_slow(r)) {
+            t_skip(r, "slow test: run nnc_tests --slow");
+            continue;
+        }
+        if (!fashion_present()) {
+            t_skip(r, "needs Fashion-MNIST: apt-get install dataset-fashion-mnist (or NNC_FASHION_MNIST_DIR)");
+            continue;
+        }
+        double acc = train_accuracy(runs[i].spec);
+        CHECK(r, acc >= runs[i].target, "%s: test accuracy %.4f, target %.2f", runs[i].spec, acc, runs[i].target);
+        t_info(r, "%s: test accuracy %.4f (target %.2f)", runs[i].spec, acc, runs[i].target);
+        t_end(r);
+    }
+}

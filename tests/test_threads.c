@@ -1,0 +1,63 @@
+/* Threads change nothing but speed: the same seed gives bit-identical weights with 1, 2 and 3
+ * threads, for a convolutional network and for a wide Dense network whose products are large
+ * enough to be split. */
+#include <stdlib.h>
+#include <string.h>
+#include "test.h"
+#include "core/model_impl.h"
+#include "core/rng.h"
+
+static float *train(const char *spec, int threads, int in, int n, size_t *count) {
+    nnc_error e = {""};
+    nnc_model *m = nnc_model_from_spec_text(spec, strlen(spec), "t.nnc", &e);
+    if (!m) {
+        fprintf(stderr, "%s\n", e.message);
+        return NULL;
+    }
+    nnc_model_set_threads(m, threads);
+    float *x = malloc((size_t)n * (size_t)in * sizeof(float)), *y = malloc((size_t)n * sizeof(float));
+    nnc_rng r;
+    nnc_rng_seed(&r, 5);
+    for (int i = 0; i < n * in; i++) x[i] = (float)nnc_rng_uniform(&r);
+    for (int i = 0; i < n; i++) y[i] = (float)(i % 10);
+    nnc_fit_opts o = nnc_fit_opts_default();
+    o.epochs = 2;
+    o.batch_size = 64;
+    o.verbose = 0;
+    o.seed = 3;
+    float *w = NULL;
+    if (nnc_fit(m, x, y, (size_t)n, &o, NULL) == NNC_OK) {
+        *count = m->n_param_floats;
+        w = malloc(*count * sizeof(float));
+        memcpy(w, m->param_arena, *count * sizeof(float));
+    }
+    free(x);
+    free(y);
+    nnc_model_free(m);
+    return w;
+}
+
+static void check_threads(test_run *r, const char *name, const char *spec, int in, int n) {
+    if (!t_begin(r, "threads/%s", name)) return;
+    size_t c1 = 0, c2 = 0, c3 = 0;
+    float *w1 = train(spec, 1, in, n, &c1), *w2 = train(spec, 2, in, n, &c2), *w3 = train(spec, 3, in, n, &c3);
+    if (CHECK(r, w1 && w2 && w3 && c1 == c2 && c1 == c3, "training failed")) {
+        CHECK(r, !memcmp(w1, w2, c1 * sizeof(float)), "1 and 2 threads give different weights");
+        CHECK(r, !memcmp(w1, w3, c1 * sizeof(float)), "1 and 3 threads give different weights");
+    }
+    free(w1);
+    free(w2);
+    free(w3);
+    t_end(r);
+}
+
+void suite_threads(test_run *r);
+void suite_threads(test_run *r) {
+    check_threads(r, "cnn_bit_identical_1_2_3",
+                  "input 64\nreshape 8 8 1\nconv2d 16 3 activation=relu padding=same\nmax_pooling2d 2\n"
+                  "conv2d 32 3 activation=relu\nbatch_normalization\nflatten\ndropout 0.2\ndense 10\n"
+                  "loss sparse_categorical_crossentropy from_logits=true\noptimizer adam\n", 64, 256);
+    check_threads(r, "wide_mlp_bit_identical_1_2_3",
+                  "input 100\ndense 256 activation=relu\ndense 128 activation=relu\ndense 10\n"
+                  "loss sparse_categorical_crossentropy from_logits=true\noptimizer adam\n", 100, 256);
+}
