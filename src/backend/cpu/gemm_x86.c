@@ -29,6 +29,7 @@
 #define NR 16        /* columns of the register tile: two AVX2 vectors */
 #define KC_MAX 256   /* k block: a 6x256 A sliver and a 256x16 B panel (16 KiB) fit L1 */
 #define MC_BYTES (192 * 1024) /* A block (MC x KC floats) meant to stay in L2 */
+#define C_L2_BYTES (128 * 1024) /* C this small stays in L2 across k blocks */
 
 #define AVX2 __attribute__((target("avx2,fma")))
 #define INLINE static inline __attribute__((always_inline))
@@ -181,6 +182,28 @@ AVX2 INLINE void strip(const int nv, const int ta, int mb, int kb, const float *
     }
 }
 
+/* One (M block, k block): for each strip of 16 columns, pack op(B)'s panel and run the strip. */
+AVX2 INLINE void block(int ta, int tb, int N, int ic, int mb, int pc, int kb, const float *A,
+                       ptrdiff_t lda, const float *B, ptrdiff_t ldb, int load, float *C,
+                       ptrdiff_t ldc, float *bp) {
+    const float *a = ta ? A + pc * lda + ic : A + ic * lda + pc;
+    for (int jc = 0; jc < N; jc += NR) {
+        const int nb = N - jc < NR ? N - jc : NR;
+        if (tb)
+            pack_b_t(B + jc * ldb + pc, ldb, kb, nb, bp);
+        else
+            pack_b_n(B + pc * ldb + jc, ldb, kb, nb, bp);
+        float *c = C + ic * ldc + jc;
+        if (nb > 8) {
+            if (ta) strip(2, 1, mb, kb, a, lda, bp, c, ldc, nb, load);
+            else strip(2, 0, mb, kb, a, lda, bp, c, ldc, nb, load);
+        } else {
+            if (ta) strip(1, 1, mb, kb, a, lda, bp, c, ldc, nb, load);
+            else strip(1, 0, mb, kb, a, lda, bp, c, ldc, nb, load);
+        }
+    }
+}
+
 AVX2 void nnc_gemm_avx2(int ta, int tb, int M, int N, int K, const float *A, int lda,
                         const float *B, int ldb, float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
@@ -194,27 +217,22 @@ AVX2 void nnc_gemm_avx2(int ta, int tb, int M, int N, int K, const float *A, int
     const int nk = (K + KC_MAX - 1) / KC_MAX, kc = (K + nk - 1) / nk;
     int mc = MC_BYTES / (kc * (int)sizeof(float)) / MR * MR;
     if (mc < MR) mc = MR;
-    for (int ic = 0; ic < M; ic += mc) {
-        const int mb = M - ic < mc ? M - ic : mc;
+    const int load0 = beta != 0.0f;
+    if ((size_t)M * N * sizeof(float) <= C_L2_BYTES) {
+        /* C fits in L2 (weight gradients, small layers): k blocks outermost, so A and B
+         * stream through once and C stays near. */
         for (int pc = 0; pc < K; pc += kc) {
-            const int kb = K - pc < kc ? K - pc : kc, load = beta != 0.0f || pc > 0;
-            const float *a = ta ? A + (size_t)pc * lda + ic : A + (size_t)ic * lda + pc;
-            for (int jc = 0; jc < N; jc += NR) {
-                const int nb = N - jc < NR ? N - jc : NR;
-                if (tb)
-                    pack_b_t(B + (size_t)jc * ldb + pc, ldb, kb, nb, bp);
-                else
-                    pack_b_n(B + (size_t)pc * ldb + jc, ldb, kb, nb, bp);
-                float *c = C + (size_t)ic * ldc + jc;
-                if (nb > 8) {
-                    if (ta) strip(2, 1, mb, kb, a, lda, bp, c, ldc, nb, load);
-                    else strip(2, 0, mb, kb, a, lda, bp, c, ldc, nb, load);
-                } else {
-                    if (ta) strip(1, 1, mb, kb, a, lda, bp, c, ldc, nb, load);
-                    else strip(1, 0, mb, kb, a, lda, bp, c, ldc, nb, load);
-                }
-            }
+            const int kb = K - pc < kc ? K - pc : kc;
+            for (int ic = 0; ic < M; ic += mc)
+                block(ta, tb, N, ic, M - ic < mc ? M - ic : mc, pc, kb, A, lda, B, ldb,
+                      load0 || pc > 0, C, ldc, bp);
         }
+    } else {
+        /* C is big: finish each block of rows over all of k before the next. */
+        for (int ic = 0; ic < M; ic += mc)
+            for (int pc = 0; pc < K; pc += kc)
+                block(ta, tb, N, ic, M - ic < mc ? M - ic : mc, pc, K - pc < kc ? K - pc : kc,
+                      A, lda, B, ldb, load0 || pc > 0, C, ldc, bp);
     }
 }
 

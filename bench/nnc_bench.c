@@ -1,0 +1,86 @@
+/* nnc's side of the benchmarks of bench/README.md: trains B0-B3 and prints one JSON line per
+ * run in the shape torch_bench.py prints, so bench/run.sh can set them side by side.
+ * Usage: nnc_bench BENCH THREADS EPOCHS RUNS   (BENCH: B0 B1 B2 B3)
+ * Time per epoch is the shuffle and every training step (nnc_fit's per-epoch seconds), with
+ * the data already in memory; accuracy is measured after the last epoch as the peer does. */
+#include <nnc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *specs[4] = {
+    "input 64\ndense 25 activation=relu\ndense 15 activation=relu\ndense 10\n",
+    "input 784\ndense 25 activation=relu\ndense 15 activation=relu\ndense 10\n",
+    "input 784\ndense 512 activation=relu\ndense 256 activation=relu\ndense 10\n",
+    "input 28 28 1\nconv2d 32 3 activation=relu\nmax_pooling2d 2\nconv2d 64 3 activation=relu\n"
+    "max_pooling2d 2\nflatten\ndense 128 activation=relu\ndense 10\n",
+};
+static const int batches[4] = {32, 32, 128, 128};
+
+typedef struct {
+    double s[4096];
+    int n;
+} times;
+
+static bool on_epoch(void *user, const nnc_epoch_info *info) {
+    times *t = user;
+    if (t->n < 4096) t->s[t->n++] = info->seconds;
+    return false;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 5 || strlen(argv[1]) != 2 || argv[1][0] != 'B' || argv[1][1] < '0' || argv[1][1] > '3') {
+        fprintf(stderr, "usage: nnc_bench B0|B1|B2|B3 THREADS EPOCHS RUNS\n");
+        return 2;
+    }
+    int b = argv[1][1] - '0', threads = atoi(argv[2]), epochs = atoi(argv[3]), runs = atoi(argv[4]);
+    nnc_error err = {""};
+    nnc_dataset train = {0}, test = {0};
+    if (b == 0) {
+        if (nnc_dataset_load("digits", 0, &train, &err)) goto fail;
+        for (size_t i = 0; i < train.n * train.features; i++) train.x[i] /= 16.0f;
+    } else if (nnc_dataset_load("fashion_mnist", 0, &train, &err) ||
+               nnc_dataset_load("fashion_mnist_test", 0, &test, &err)) {
+        goto fail;
+    }
+    const nnc_dataset *te = b == 0 ? &train : &test; /* B0 reports training accuracy, as the peer */
+    char spec[1024];
+    snprintf(spec, sizeof spec, "%sloss sparse_categorical_crossentropy from_logits=true\n"
+             "optimizer adam learning_rate=0.001\nmetrics accuracy\n", specs[b]);
+    for (int run = 0; run < runs; run++) {
+        nnc_model *m = nnc_model_from_spec_text(spec, strlen(spec), argv[1], &err);
+        if (!m) goto fail;
+        nnc_reinitialize(m, (uint64_t)run);
+        nnc_model_set_threads(m, threads);
+        times t = {{0}, 0};
+        nnc_fit_opts o = nnc_fit_opts_default();
+        o.epochs = epochs;
+        o.batch_size = batches[b];
+        o.verbose = 0;
+        o.on_epoch_end = on_epoch;
+        o.user = &t;
+        nnc_logs l;
+        if (nnc_fit(m, train.x, train.y, train.n, &o, NULL) ||
+            nnc_evaluate(m, te->x, te->y, te->n, 1000, &l)) {
+            fprintf(stderr, "nnc_bench: %s\n", nnc_last_error(m));
+            nnc_model_free(m);
+            return 1;
+        }
+        double total = 0.0;
+        printf("{\"bench\": \"%s\", \"threads\": %d, \"loop\": \"nnc\", \"run\": %d, \"batch\": %d, "
+               "\"n\": %zu, \"epoch_s\": [", argv[1], threads, run, batches[b], train.n);
+        for (int i = 0; i < t.n; i++) {
+            printf("%s%.5f", i ? ", " : "", t.s[i]);
+            total += t.s[i];
+        }
+        printf("], \"total_s\": %.4f, \"acc\": %.4f}\n", total, nnc_logs_get(&l, "accuracy"));
+        fflush(stdout);
+        nnc_model_free(m);
+    }
+    nnc_dataset_free(&train);
+    nnc_dataset_free(&test);
+    return 0;
+fail:
+    fprintf(stderr, "nnc_bench: %s\n", err.message);
+    return 1;
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Runs the benchmarks of bench/README.md for nnc and PyTorch in one go and prints a table:
+per bench, nnc's and PyTorch's median seconds per epoch (the best thread setting of each),
+their ratio, and the accuracy of each.
+
+Usage: /usr/bin/python3 bench/run.py [--build build] [--runs 3] [--epochs B0=100,B1=3,B2=3,B3=2] [B0 B1 ...]
+PyTorch is Debian's python3-torch (run this with /usr/bin/python3); its figure is the fastest
+of the `min` and `minfe` loops at 1 OpenMP thread with OpenBLAS at 1 and 2 threads, as
+bench/README.md says. Without torch the PyTorch columns are left empty."""
+import argparse, json, os, statistics, subprocess, sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def runs_of(cmd, env):
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if out.returncode:
+        sys.stderr.write("failed: %s\n%s" % (" ".join(cmd), out.stderr))
+        return []
+    return [json.loads(l) for l in out.stdout.splitlines() if l.startswith("{")]
+
+
+def summary(rs):
+    ep = [e for r in rs for e in r["epoch_s"]]
+    return (statistics.median(ep), min(ep), statistics.median(r["acc"] for r in rs)) if ep else None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("benches", nargs="*", default=["B0", "B1", "B2", "B3"])
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--epochs", default="B0=100,B1=3,B2=3,B3=2")
+    ap.add_argument("--no-torch", action="store_true")
+    a = ap.parse_args()
+    epochs = dict(kv.split("=") for kv in a.epochs.split(","))
+    env = dict(os.environ, DIGITS_CSV=os.path.join(ROOT, "data", "digits.csv.gz"),
+               FMNIST_DIR=os.environ.get("NNC_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist"))
+    try:
+        import torch  # noqa: F401
+        have_torch = not a.no_torch
+    except ImportError:
+        have_torch = False
+    rows = []
+    for b in a.benches:
+        ep = epochs.get(b, "3")
+        nnc = {}
+        for t in (1, 2):
+            s = summary(runs_of([os.path.join(a.build, "nnc_bench"), b, str(t), ep, str(a.runs)], env))
+            if s:
+                nnc[t] = s
+        torch_best = None
+        if have_torch:
+            for loop in ("min", "minfe"):
+                for blas in ("1", "2"):
+                    e = dict(env, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS=blas)
+                    s = summary(runs_of([sys.executable, os.path.join(HERE, "torch_bench.py"), b, "1", loop,
+                                         ep, str(a.runs)], e))
+                    if s and (torch_best is None or s[0] < torch_best[0][0]):
+                        torch_best = (s, "%s, OpenBLAS %s" % (loop, blas))
+        best_t = min(nnc, key=lambda t: nnc[t][0]) if nnc else None
+        rows.append((b, nnc, best_t, torch_best))
+    print("| bench | nnc 1 thread s/epoch (min) | nnc 2 threads s/epoch (min) | nnc acc | PyTorch s/epoch (min) | PyTorch acc | PyTorch setting | PyTorch / nnc |")
+    print("|---|---|---|---|---|---|---|---|")
+    for b, nnc, bt, tb in rows:
+        cell = lambda t: "%.4g (%.4g)" % nnc[t][:2] if t in nnc else "-"
+        acc = "%.4f" % nnc[bt][2] if bt else "-"
+        if tb:
+            ratio = "%.1fx" % (tb[0][0] / nnc[bt][0]) if bt else "-"
+            print("| %s | %s | %s | %s | %.4g (%.4g) | %.4f | %s | %s |" % (b, cell(1), cell(2), acc, tb[0][0], tb[0][1],
+                                                                           tb[0][2], tb[1], ratio))
+        else:
+            print("| %s | %s | %s | %s | - | - | - | - |" % (b, cell(1), cell(2), acc))
+
+
+if __name__ == "__main__":
+    main()
