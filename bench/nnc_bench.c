@@ -12,8 +12,8 @@ static const char *specs[4] = {
     "input 64\ndense 25 activation=relu\ndense 15 activation=relu\ndense 10\n",
     "input 784\ndense 25 activation=relu\ndense 15 activation=relu\ndense 10\n",
     "input 784\ndense 512 activation=relu\ndense 256 activation=relu\ndense 10\n",
-    "input 28 28 1\nconv2d 32 3 activation=relu\nmax_pooling2d 2\nconv2d 64 3 activation=relu\n"
-    "max_pooling2d 2\nflatten\ndense 128 activation=relu\ndense 10\n",
+    ("input 28 28 1\nconv2d 32 3 activation=relu\nmax_pooling2d 2\nconv2d 64 3 activation=relu\n"
+     "max_pooling2d 2\nflatten\ndense 128 activation=relu\ndense 10\n"),
 };
 static const int batches[4] = {32, 32, 128, 128};
 

@@ -735,6 +735,18 @@ static nnc_model *model_from_st(nnc_st_file *f, const char *path, nnc_error *err
         set_err(err, "%s: %s", path, msg);
         goto fail;
     }
+    /* Every variable must be in the file (nnc_load_tensors), so a config that needs more floats
+     * than the file's data section holds is rejected before nnc_compile allocates them: a small
+     * forged file must not make loading allocate gigabytes (found by fuzz/fuzz_model.c). */
+    size_t have = f->bloblen / sizeof(float), need = 0;
+    for (int p = 0; p < m->n_params; p++) {
+        if (m->params[p].size > have - need) {
+            set_err(err, "%s: the config's variables need more than the %zu bytes of tensor data "
+                    "in the file", path, f->bloblen);
+            goto fail;
+        }
+        need += m->params[p].size;
+    }
     if (nnc_compile(m, &co)) {
         set_err(err, "%s: %s", path, nnc_last_error(m));
         goto fail;
