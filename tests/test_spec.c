@@ -205,10 +205,87 @@ static void test_preprocessing(test_run *r) {
     }
 }
 
+/* The CNN of DESIGN §6: Keras's output shapes and parameter counts, and a save/load round trip
+ * with every CNN layer (predictions bit-identical, moving statistics kept). */
+static void test_cnn(test_run *r) {
+    const char *spec = "input 28 28 1\nconv2d 32 3 activation=relu\nmax_pooling2d 2\n"
+                       "conv2d 64 3 activation=relu padding=same\nmax_pooling2d 2\nflatten\n"
+                       "dense 128 activation=relu\ndropout 0.5\ndense 10\n"
+                       "loss sparse_categorical_crossentropy from_logits=true\noptimizer adam learning_rate=0.001\n"
+                       "metrics accuracy\n";
+    if (t_begin(r, "spec/cnn_summary_shapes_and_params")) {
+        nnc_error e = {""};
+        nnc_model *m = build(spec, &e);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (CHECK(r, m != NULL, "%s", e.message)) nnc_summary(m, f);
+        fclose(f);
+        static const char *const rows[] = {
+            "│ conv2d (Conv2D)                 │ (None, 26, 26, 32)     │           320 │",
+            "│ max_pooling2d (MaxPooling2D)    │ (None, 13, 13, 32)     │             0 │",
+            "│ conv2d_1 (Conv2D)               │ (None, 13, 13, 64)     │        18,496 │",
+            "│ max_pooling2d_1 (MaxPooling2D)  │ (None, 6, 6, 64)       │             0 │",
+            "│ flatten (Flatten)               │ (None, 2304)           │             0 │",
+            "│ dense (Dense)                   │ (None, 128)            │       295,040 │",
+            "│ dropout (Dropout)               │ (None, 128)            │             0 │",
+            "│ dense_1 (Dense)                 │ (None, 10)             │         1,290 │",
+            " Total params: 315,146 (1.20 MB)",
+        };
+        for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+            CHECK(r, buf && strstr(buf, rows[i]), "summary lacks the row:\n%s\n%s", rows[i], buf ? buf : "");
+        free(buf);
+        nnc_model_free(m);
+        t_end(r);
+    }
+    if (t_begin(r, "spec/cnn_round_trip_every_layer")) {
+        const char *all = "input 9 9 2\nzero_padding2d 1\nconv2d 4 3 strides=2 padding=same activation=relu\n"
+                          "batch_normalization\naverage_pooling2d 2 padding=same\nconv2d 3 2 dilation_rate=1\n"
+                          "global_max_pooling2d\nreshape 3 1\nconv1d 2 1\nflatten\ndropout 0.25\ndense 3\n"
+                          "loss sparse_categorical_crossentropy from_logits=true\n";
+        nnc_error e = {""};
+        nnc_model *m = build(all, &e);
+        if (CHECK(r, m != NULL, "%s", e.message)) {
+            float x[20 * 162], y[20];
+            for (int i = 0; i < 20 * 162; i++) x[i] = (float)((i * 37) % 101) / 101.0f;
+            for (int i = 0; i < 20; i++) y[i] = (float)(i % 3);
+            nnc_fit_opts fo = nnc_fit_opts_default();
+            fo.verbose = 0;
+            fo.epochs = 2;
+            fo.batch_size = 8;
+            CHECK(r, nnc_fit(m, x, y, 20, &fo, NULL) == NNC_OK, "fit: %s", nnc_last_error(m));
+            char dir[] = "/tmp/nnc_cnn_XXXXXX", path[64];
+            if (mkdtemp(dir)) {
+                snprintf(path, sizeof path, "%s/m.safetensors", dir);
+                CHECK(r, nnc_model_save(m, path, NULL) == NNC_OK, "save: %s", nnc_last_error(m));
+                nnc_model *l = nnc_model_load(path, &e);
+                if (CHECK(r, l != NULL, "load: %s", e.message)) {
+                    float p1[60], p2[60];
+                    nnc_predict(m, x, 20, p1);
+                    nnc_predict(l, x, 20, p2);
+                    CHECK(r, !memcmp(p1, p2, sizeof p1), "predictions differ after load");
+                    nnc_strbuf a = {0}, b = {0};
+                    nnc_config_json(m, &a);
+                    nnc_config_json(l, &b);
+                    CHECK(r, a.buf && b.buf && !strcmp(a.buf, b.buf), "configs differ:\n%s\n%s", a.buf, b.buf);
+                    nnc_sb_free(&a);
+                    nnc_sb_free(&b);
+                }
+                nnc_model_free(l);
+                unlink(path);
+                rmdir(dir);
+            }
+        }
+        nnc_model_free(m);
+        t_end(r);
+    }
+}
+
 void suite_spec(test_run *r);
 void suite_spec(test_run *r) {
     test_builds(r);
     test_errors(r);
     test_round_trip(r);
     test_preprocessing(r);
+    test_cnn(r);
 }
