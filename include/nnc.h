@@ -425,7 +425,8 @@ nnc_status nnc_dataset_split(const nnc_dataset *d, double test_fraction, uint64_
 void nnc_dataset_free(nnc_dataset *d);
 
 /* Loads IDX files (the MNIST format: big-endian header, .gz or plain): images [n, ...] and
- * their labels [n]. Unsigned-byte pixels are divided by 255; other types are used as stored. */
+ * their labels [n] (labels may be NULL: images only, targets 0, for prediction). Unsigned-byte
+ * pixels are divided by 255; other types are used as stored. */
 nnc_status nnc_dataset_load_idx(const char *images, const char *labels, nnc_dataset *out,
                                 nnc_error *err);
 

@@ -53,11 +53,26 @@ nnc_status nnc_dataset_load_idx(const char *images, const char *labels, nnc_data
     nnc_idx im, lb;
     nnc_status st;
     if (out) memset(out, 0, sizeof *out);
-    if (!images || !labels || !out) {
-        set_err(err, "idx: images, labels and out are required");
+    if (!images || !out) {
+        set_err(err, "idx: images and out are required");
         return NNC_ERR_ARG;
     }
     if ((st = read_idx(images, &im, err))) return st;
+    if (!labels) { /* images only (prediction) */
+        if (im.ndim < 2) {
+            snprintf(msg, sizeof msg, "%.400s: images file must have at least 2 dimensions, has %d",
+                     images, im.ndim);
+            nnc_idx_free(&im);
+            set_err(err, msg);
+            return NNC_ERR_FORMAT;
+        }
+        if (im.type == NNC_IDX_UBYTE)
+            for (size_t i = 0; i < im.count * im.item_size; i++) im.values[i] /= 255.0f;
+        out->x = im.values;
+        out->n = im.count;
+        out->features = im.item_size;
+        return NNC_OK;
+    }
     if ((st = read_idx(labels, &lb, err))) {
         nnc_idx_free(&im);
         return st;
