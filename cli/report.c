@@ -8,6 +8,7 @@
  * choose, so text widths used for layout are estimates. */
 #define _POSIX_C_SOURCE 200809L
 #include "report.h"
+#include "io/atomic.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -72,73 +73,19 @@ static void tb_printf(textbuf *b, const char *fmt, ...) {
 /* Writes len bytes to path through a temporary file in the same folder: written, flushed,
  * fsynced and closed (every step checked), then renamed over path. On failure the temporary
  * is removed and an existing path is left as it was. */
+/* Output files are replaced atomically (src/io/atomic.c), so a failed write keeps the old one. */
 static int write_atomic(const char *path, const char *data, size_t len, char *err,
                         size_t errlen) {
     if (!path || !*path) {
         set_err(err, errlen, "(no file name): cannot write: the path is empty");
         return -1;
     }
-    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
-    if (!*base) {
+    const char *slash = strrchr(path, '/');
+    if (!*(slash ? slash + 1 : path)) {
         set_err(err, errlen, "%s: cannot write: the path names a folder", path);
         return -1;
     }
-    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
-    char *tmp = malloc(dirlen + strlen(base) + 9); /* dir/ + "." + base + ".XXXXXX" + NUL */
-    if (!tmp) {
-        set_err(err, errlen, "%s: cannot write: out of memory", path);
-        return -1;
-    }
-    memcpy(tmp, path, dirlen);
-    sprintf(tmp + dirlen, ".%s.XXXXXX", base);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        set_err(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    /* mkstemp makes the file 0600: keep an existing target's mode, else the usual 0644. */
-    struct stat st;
-    mode_t mode = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (st.st_mode & 07777) : 0644;
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        set_err(err, errlen, "%s: cannot write: %s", path, strerror(e));
-        return -1;
-    }
-    int ok = fchmod(fd, mode) == 0 && fwrite(data, 1, len, f) == len && fflush(f) == 0 &&
-             fsync(fd) == 0;
-    int e = ok ? 0 : (errno ? errno : EIO);
-    if (fclose(f) != 0 && ok) {
-        ok = 0;
-        e = errno;
-    }
-    if (!ok) {
-        unlink(tmp);
-        free(tmp);
-        set_err(err, errlen, "%s: cannot write: %s", path, strerror(e));
-        return -1;
-    }
-    if (rename(tmp, path) != 0) {
-        e = errno;
-        unlink(tmp);
-        free(tmp);
-        set_err(err, errlen, "%s: cannot write: %s", path, strerror(e));
-        return -1;
-    }
-    /* Make the rename itself durable; the file is in place either way, so a folder that
-     * cannot be synced (some filesystems refuse) is not an error. */
-    tmp[dirlen] = '\0';
-    int dfd = open(dirlen ? tmp : ".", O_RDONLY);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
-    free(tmp);
-    return 0;
+    return nnc_write_file_atomic(path, data, len, -1, err, errlen);
 }
 
 /* ---- the keys of a history ------------------------------------------------------------ */

@@ -703,6 +703,20 @@ static void set_err(nnc_error *err, const char *fmt, ...) {
     va_end(ap);
 }
 
+/* The training progress a file records: epochs finished and the RNG state, so that a resumed
+ * run shuffles and drops out exactly as an uninterrupted one. */
+static void restore_progress(nnc_model *m, const nnc_st_file *f) {
+    const char *ep = nnc_st_meta_get(f, "epoch"), *rs = nnc_st_meta_get(f, "rng_state");
+    if (ep) m->epochs_done = atoi(ep);
+    if (rs && strlen(rs) == 64)
+        for (int i = 0; i < 4; i++) {
+            char part[17];
+            memcpy(part, rs + 16 * i, 16);
+            part[16] = '\0';
+            m->rng.s[i] = strtoull(part, NULL, 16);
+        }
+}
+
 /* Builds a model from a parsed file; path names the file in messages. */
 static nnc_model *model_from_st(nnc_st_file *f, const char *path, nnc_error *err) {
     char msg[512];
@@ -755,15 +769,7 @@ static nnc_model *model_from_st(nnc_st_file *f, const char *path, nnc_error *err
         set_err(err, "%s", nnc_last_error(m));
         goto fail;
     }
-    const char *ep = nnc_st_meta_get(f, "epoch"), *rs = nnc_st_meta_get(f, "rng_state");
-    if (ep) m->epochs_done = atoi(ep);
-    if (rs && strlen(rs) == 64)
-        for (int i = 0; i < 4; i++) {
-            char part[17];
-            memcpy(part, rs + 16 * i, 16);
-            part[16] = '\0';
-            m->rng.s[i] = strtoull(part, NULL, 16);
-        }
+    restore_progress(m, f);
     nnc_json_free(cfg);
     nnc_json_free(ccfg);
     return m;
@@ -822,15 +828,8 @@ nnc_status nnc_load_weights_file(nnc_model *m, const char *path, int *resumed_ep
     int resumed = st == NNC_OK && m->iterations >= 0;
     if (!resumed) m->iterations = st == NNC_OK ? 0 : before;
     if (resumed) {
-        const char *ep = nnc_st_meta_get(&f, "epoch"), *rs = nnc_st_meta_get(&f, "rng_state");
-        if (ep) *resumed_epoch = m->epochs_done = atoi(ep);
-        if (rs && strlen(rs) == 64)
-            for (int i = 0; i < 4; i++) {
-                char part[17];
-                memcpy(part, rs + 16 * i, 16);
-                part[16] = '\0';
-                m->rng.s[i] = strtoull(part, NULL, 16);
-            }
+        restore_progress(m, &f);
+        *resumed_epoch = m->epochs_done;
     }
     nnc_st_free(&f);
     return st;
