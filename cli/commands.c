@@ -212,6 +212,7 @@ int cmd_train(int argc, char **argv) {
     if (val_split >= 0.0) fo.validation_split = (float)val_split;
     if (no_shuffle) fo.shuffle = false;
     fo.verbose = json || quiet ? 0 : 1;
+    if (json || quiet) fo.out = stderr; /* messages of the spec's callbacks (verbose=1) */
     train_ctx tc = {json, 0.0};
     fo.on_epoch_end = on_epoch;
     fo.user = &tc;

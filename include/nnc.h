@@ -255,27 +255,98 @@ const char *nnc_loss_name(nnc_loss_kind k);
 /* Parses a Keras loss name or alias ("mse", "bce", ...); NNC_ERR_ARG when unknown. */
 nnc_status nnc_loss_parse(const char *name, nnc_loss_kind *out);
 
-typedef enum { NNC_OPT_SGD, NNC_OPT_ADAM, NNC_OPT_RMSPROP, NNC_OPT_COUNT } nnc_optimizer_kind;
+typedef enum {
+    NNC_OPT_SGD,
+    NNC_OPT_ADAM,
+    NNC_OPT_RMSPROP,
+    NNC_OPT_ADAGRAD,
+    NNC_OPT_ADADELTA,
+    NNC_OPT_ADAMW,  /* Adam with decoupled weight decay */
+    NNC_OPT_NADAM,  /* Adam with Nesterov momentum (Dozat's momentum schedule) */
+    NNC_OPT_ADAMAX, /* Adam with the infinity norm */
+    NNC_OPT_COUNT
+} nnc_optimizer_kind;
+
+/* Learning-rate schedules (keras.optimizers.schedules), evaluated at the optimizer's
+ * iteration count before each step, as Keras does (the first step sees step 0). */
+typedef enum {
+    NNC_SCHEDULE_NONE,                     /* the optimizer's constant learning_rate */
+    NNC_SCHEDULE_EXPONENTIAL_DECAY,        /* initial · decay_rate^(step / decay_steps) */
+    NNC_SCHEDULE_PIECEWISE_CONSTANT_DECAY, /* values[i] for boundaries[i-1] < step <= boundaries[i] */
+    NNC_SCHEDULE_POLYNOMIAL_DECAY,         /* (initial − end)(1 − step/decay_steps)^power + end */
+    NNC_SCHEDULE_INVERSE_TIME_DECAY,       /* initial / (1 + decay_rate · step / decay_steps) */
+    NNC_SCHEDULE_COSINE_DECAY,             /* optional linear warmup, then cosine decay */
+    NNC_SCHEDULE_COSINE_DECAY_RESTARTS,    /* SGDR: cosine decay with warm restarts */
+    NNC_SCHEDULE_COUNT
+} nnc_schedule_kind;
+
+#define NNC_MAX_BOUNDARIES 16
+
+typedef struct {
+    nnc_schedule_kind kind;
+    float initial_learning_rate;
+    float decay_steps;       /* > 0; CosineDecayRestarts: first_decay_steps */
+    float decay_rate;        /* exponential and inverse time decay */
+    bool staircase;          /* exponential and inverse time decay: false (floor(step/decay_steps)) */
+    float end_learning_rate; /* polynomial: 0.0001 */
+    float power;             /* polynomial: 1 */
+    bool cycle;              /* polynomial: false */
+    float alpha;             /* cosine decay (and restarts): 0, the final fraction of the rate */
+    bool warmup;             /* cosine decay: false (Keras's warmup_target=None) */
+    float warmup_target;     /* cosine decay with warmup: the rate reached after warmup_steps */
+    float warmup_steps;      /* cosine decay: 0 */
+    float t_mul, m_mul;      /* restarts: 2 and 1 (period and height factors per restart) */
+    int n_boundaries;        /* piecewise: 1..NNC_MAX_BOUNDARIES, strictly increasing */
+    int64_t boundaries[NNC_MAX_BOUNDARIES];
+    float values[NNC_MAX_BOUNDARIES + 1]; /* piecewise: n_boundaries + 1 values */
+} nnc_schedule;
+
+/* A schedule of this kind with Keras's defaults for its optional arguments; the required ones
+ * (initial_learning_rate, decay_steps, decay_rate, boundaries, values) are zero. */
+nnc_schedule nnc_schedule_default(nnc_schedule_kind kind);
+/* Keras's class name in snake_case ("exponential_decay"). */
+const char *nnc_schedule_name(nnc_schedule_kind k);
+/* Parses "exponential_decay" or "ExponentialDecay" (and so on); NNC_ERR_ARG when unknown. */
+nnc_status nnc_schedule_parse(const char *name, nnc_schedule_kind *out);
+/* The learning rate at optimizer step `step` (0 for the first update), with Keras's formulas;
+ * kind NONE returns initial_learning_rate. */
+float nnc_schedule_value(const nnc_schedule *s, int64_t step);
 
 typedef struct {
     nnc_optimizer_kind kind;
-    float learning_rate; /* SGD 0.01, Adam and RMSprop 0.001 */
+    float learning_rate; /* SGD 0.01, the others 0.001; unused when schedule.kind != NONE */
     float momentum;      /* SGD and RMSprop: default 0 */
     bool nesterov;       /* SGD: default false */
-    float beta_1;        /* Adam: 0.9 */
-    float beta_2;        /* Adam: 0.999 */
-    float epsilon;       /* Adam and RMSprop: 1e-7 */
-    float rho;           /* RMSprop: 0.9 */
+    float beta_1;        /* Adam, AdamW, Nadam, Adamax: 0.9 */
+    float beta_2;        /* Adam, AdamW, Nadam, Adamax: 0.999 */
+    float epsilon;       /* all but SGD: 1e-7 */
+    float rho;           /* RMSprop: 0.9; Adadelta: 0.95 */
     bool centered;       /* RMSprop: default false */
+    bool amsgrad;        /* Adam, AdamW: default false */
+    float weight_decay;  /* any optimizer: w −= lr·weight_decay·w before each update; 0 (Keras's
+                          * None) is off; AdamW: 0.004 */
+    float initial_accumulator_value; /* Adagrad: 0.1 */
+    /* Gradient clipping before the update, as Keras; 0 is off and at most one may be set. */
+    float clipnorm;        /* each variable's gradient scaled to an L2 norm of at most this */
+    float clipvalue;       /* each gradient element clipped to [-clipvalue, clipvalue] */
+    float global_clipnorm; /* all gradients scaled together to a global L2 norm of at most this */
+    nnc_schedule schedule; /* kind NNC_SCHEDULE_NONE (default): the constant learning_rate */
 } nnc_optimizer;
 
-/* Keras's SGD(), Adam() and RMSprop() defaults. */
+/* Keras's SGD(), Adam(), RMSprop(), Adagrad(), Adadelta(), AdamW(), Nadam() and Adamax()
+ * defaults. */
 nnc_optimizer nnc_sgd_default(void);
 nnc_optimizer nnc_adam_default(void);
 nnc_optimizer nnc_rmsprop_default(void);
-/* Keras's name ("sgd", "adam", "rmsprop"). */
+nnc_optimizer nnc_adagrad_default(void);
+nnc_optimizer nnc_adadelta_default(void);
+nnc_optimizer nnc_adamw_default(void);
+nnc_optimizer nnc_nadam_default(void);
+nnc_optimizer nnc_adamax_default(void);
+/* Keras's name ("sgd", "adam", "rmsprop", "adagrad", "adadelta", "adamw", "nadam", "adamax"). */
 const char *nnc_optimizer_name(nnc_optimizer_kind k);
-/* Parses a Keras optimizer name into its defaults; NNC_ERR_ARG when unknown. */
+/* Parses a Keras optimizer name, snake_case or class name ("adamw", "AdamW"), into its
+ * defaults; NNC_ERR_ARG when unknown. */
 nnc_status nnc_optimizer_parse(const char *name, nnc_optimizer *out);
 
 typedef enum {
@@ -340,6 +411,21 @@ typedef struct {
 /* Called after every epoch; return true to stop training. */
 typedef bool (*nnc_epoch_callback)(void *user, const nnc_epoch_info *info);
 
+/* What a batch-end callback sees. */
+typedef struct {
+    int epoch;            /* 0-based */
+    int batch;            /* 0-based within the epoch */
+    int size;             /* rows in this batch */
+    const nnc_logs *logs; /* Keras's batch logs: the running loss and metrics of the epoch so far */
+} nnc_batch_info;
+
+/* Called after every training batch; return true to stop training. As in Keras, the epoch is
+ * then closed: its validation runs and the epoch-end callbacks see its logs. */
+typedef bool (*nnc_batch_callback)(void *user, const nnc_batch_info *info);
+
+/* A built-in callback (EarlyStopping, ModelCheckpoint, ...), see "callbacks" below. */
+typedef struct nnc_callback nnc_callback;
+
 typedef struct {
     int epochs;               /* 1: train until this epoch count */
     int initial_epoch;        /* 0: Keras's initial_epoch, for resuming */
@@ -352,8 +438,11 @@ typedef struct {
     int64_t seed;             /* >= 0: reseeds the model's RNG first; -1 (default): leave it */
     int verbose;              /* 0 silent, 1 progress bar (default), 2 one line per epoch */
     FILE *out;                /* where verbose output goes; NULL: stdout */
-    nnc_epoch_callback on_epoch_end;
-    void *user;
+    nnc_epoch_callback on_epoch_end; /* after each epoch, after the built-in callbacks */
+    void *user;                      /* passed to on_epoch_end and on_batch_end */
+    nnc_batch_callback on_batch_end; /* after each batch, after the built-in callbacks */
+    nnc_callback *const *callbacks;  /* built-in callbacks, run in this order; the caller owns them */
+    int n_callbacks;
 } nnc_fit_opts;
 
 /* Reseeds the model's RNG and draws every variable again from its initializer, clearing the
@@ -364,7 +453,9 @@ nnc_status nnc_reinitialize(nnc_model *m, uint64_t seed);
 nnc_fit_opts nnc_fit_opts_default(void);
 /* Trains on n examples. *history (optional) receives the per-epoch logs; free it with
  * nnc_history_free. Stops with NNC_ERR_NUMERIC, naming the epoch and batch, when the loss
- * becomes NaN or infinite; the weights are then those before the failing step. */
+ * becomes NaN or infinite (with nnc_terminate_on_nan attached: stops and returns NNC_OK); the
+ * weights are then those before the failing step. A callback's failure (a checkpoint that
+ * cannot be written) stops training and is returned. */
 nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n,
                    const nnc_fit_opts *o, nnc_history **history);
 /* Loss and metrics over n examples in inference mode, batch by batch (batch_size <= 0: 32). */
@@ -373,6 +464,10 @@ nnc_status nnc_evaluate(nnc_model *m, const float *x, const float *y, size_t n, 
 /* Writes the model's output for n examples to out [n, nnc_output_size(m)]. Like Keras, a
  * model trained from logits predicts logits: apply nnc_softmax_rows/nnc_sigmoid yourself. */
 nnc_status nnc_predict(nnc_model *m, const float *x, size_t n, float *out);
+/* nnc_predict in batches of batch_size, in inference mode or, with training true, in training
+ * mode (dropout active, batch statistics: Keras's model(x, training=True)). */
+nnc_status nnc_predict_ex(nnc_model *m, const float *x, size_t n, float *out, int batch_size,
+                          bool training);
 /* Keras's Normalization.adapt: sets every Normalization layer's mean and variance (biased)
  * from n examples of x, in layer order. Call after compile, before fit. */
 nnc_status nnc_adapt(nnc_model *m, const float *x, size_t n);
@@ -383,6 +478,108 @@ size_t nnc_output_size(const nnc_model *m);
 /* In-place softmax of each of the n rows of k values, and elementwise sigmoid. */
 void nnc_softmax_rows(float *v, size_t n, size_t k);
 void nnc_sigmoid(float *v, size_t n);
+
+/* ---- callbacks (Keras's keras.callbacks) ---------------------------------------------------
+ * Each constructor copies its options (strings too) and returns a handle, or NULL with the
+ * reason in err (which may be NULL) when an option is invalid. Attach handles to a fit with
+ * nnc_fit_opts.callbacks: at each event they run in array order, then the fit's own hooks.
+ * A handle is reset when a fit starts (ModelCheckpoint keeps its best value, as Keras's does),
+ * serves one fit at a time, and is freed by the caller with nnc_callback_free. Files they name
+ * are relative to the current directory. Messages (verbose > 0) go to nnc_fit_opts.out. */
+
+/* How a monitored value improves. auto: higher is better when the name contains "acc"
+ * ("accuracy", "val_accuracy"), lower otherwise ("loss", "val_loss", "mse"). */
+typedef enum { NNC_MODE_AUTO, NNC_MODE_MIN, NNC_MODE_MAX } nnc_monitor_mode;
+
+typedef struct {
+    const char *monitor;       /* "val_loss" */
+    double min_delta;          /* 0: an improvement must beat the best by more than |min_delta| */
+    int patience;              /* 0: epochs without improvement before stopping */
+    int verbose;               /* 0 */
+    nnc_monitor_mode mode;     /* auto */
+    double baseline;           /* NAN: none; else the wait only restarts on beating it too */
+    bool restore_best_weights; /* false: true restores the best epoch's weights when fit ends */
+    int start_from_epoch;      /* 0: epochs of warm-up that are not monitored */
+} nnc_early_stopping_opts;
+
+/* Keras's EarlyStopping() defaults. */
+nnc_early_stopping_opts nnc_early_stopping_opts_default(void);
+/* Keras's EarlyStopping: stops when the monitored value has not improved for patience epochs.
+ * restore_best_weights copies the weights at each improvement into a buffer made at fit start. */
+nnc_callback *nnc_early_stopping(const nnc_early_stopping_opts *o, nnc_error *err);
+
+typedef struct {
+    const char *filepath;      /* required: "ckpt-{epoch:02d}-{val_loss:.2f}.safetensors" */
+    const char *monitor;       /* "val_loss" */
+    int verbose;               /* 0 */
+    bool save_best_only;       /* false: true saves only when the monitored value improves */
+    bool save_weights_only;    /* false: true saves without the optimizer state */
+    nnc_monitor_mode mode;     /* auto */
+    double initial_value_threshold; /* NAN: none; else the best value to beat at first */
+} nnc_model_checkpoint_opts;
+
+/* Keras's ModelCheckpoint() defaults, with this filepath. */
+nnc_model_checkpoint_opts nnc_model_checkpoint_opts_default(const char *filepath);
+/* Keras's ModelCheckpoint: saves the model (nnc_model_save, atomic) at the end of each epoch.
+ * The filepath's fields, Python's format syntax: {epoch} (1-based) and any log key, with an
+ * optional spec ({epoch:02d}, {val_loss:.2f}); missing folders are created. */
+nnc_callback *nnc_model_checkpoint(const nnc_model_checkpoint_opts *o, nnc_error *err);
+
+typedef struct {
+    const char *monitor;       /* "val_loss" */
+    double factor;             /* 0.1: new_lr = lr · factor, in [0, 1) */
+    int patience;              /* 10 */
+    int verbose;               /* 0 */
+    nnc_monitor_mode mode;     /* auto */
+    double min_delta;          /* 1e-4 */
+    int cooldown;              /* 0: epochs after a reduction during which the wait stays 0 */
+    double min_lr;             /* 0 */
+} nnc_reduce_lr_opts;
+
+/* Keras's ReduceLROnPlateau() defaults. */
+nnc_reduce_lr_opts nnc_reduce_lr_opts_default(void);
+/* Keras's ReduceLROnPlateau: multiplies the optimizer's learning rate by factor when the
+ * monitored value has not improved for patience epochs; adds "learning_rate" to the logs. */
+nnc_callback *nnc_reduce_lr_on_plateau(const nnc_reduce_lr_opts *o, nnc_error *err);
+
+/* A learning-rate schedule: the rate for this epoch (0-based) from the current one. */
+typedef double (*nnc_lr_schedule)(void *user, int epoch, double lr);
+/* Keras's LearningRateScheduler: sets the learning rate to schedule(user, epoch, lr) at the
+ * start of each epoch and adds "learning_rate" to the logs. verbose 1 prints each change. */
+nnc_callback *nnc_learning_rate_scheduler(nnc_lr_schedule schedule, void *user, int verbose,
+                                          nnc_error *err);
+
+typedef struct {
+    const char *filename;      /* required */
+    char separator;            /* ',' */
+    bool append;               /* false: overwrite; true: append (no second header) */
+} nnc_csv_logger_opts;
+
+/* Keras's CSVLogger() defaults, with this filename. */
+nnc_csv_logger_opts nnc_csv_logger_opts_default(const char *filename);
+/* Keras's CSVLogger: a header "epoch" and the first epoch's log keys (sorted), then a row per
+ * epoch: the 0-based epoch and the values ("NA" for a key missing later). */
+nnc_callback *nnc_csv_logger(const nnc_csv_logger_opts *o, nnc_error *err);
+
+/* Keras's TerminateOnNaN: stops training, cleanly, when a batch's loss is NaN or infinite; fit
+ * then returns NNC_OK with the weights before that step. NULL when out of memory. */
+nnc_callback *nnc_terminate_on_nan(void);
+
+typedef struct {
+    const char *backup_dir;    /* required */
+    bool delete_checkpoint;    /* true: remove the backup when fit ends without an error */
+} nnc_backup_and_restore_opts;
+
+/* Keras's BackupAndRestore() defaults, with this folder. */
+nnc_backup_and_restore_opts nnc_backup_and_restore_opts_default(const char *backup_dir);
+/* Keras's BackupAndRestore: saves the model with its optimizer state, epoch and RNG state to
+ * backup_dir/backup.safetensors (atomic) after each epoch. At fit start an existing backup is
+ * loaded and training resumes after its epoch, so an interrupted run finishes with the same
+ * weights as an uninterrupted one. The folder is created when missing. */
+nnc_callback *nnc_backup_and_restore(const nnc_backup_and_restore_opts *o, nnc_error *err);
+
+/* Frees a callback. NULL is fine. */
+void nnc_callback_free(nnc_callback *cb);
 
 /* ---- inspection ------------------------------------------------------------------------ */
 
@@ -433,13 +630,15 @@ nnc_status nnc_dataset_load_idx(const char *images, const char *labels, nnc_data
 /* ---- spec files ------------------------------------------------------------------------ */
 
 /* Builds and compiles a model from a spec file (docs/SPEC.md: one statement a line, `input`,
- * layers, `loss`, `optimizer`, `metrics`, `fit`). NULL on failure, with err naming the file,
+ * layers, `loss`, `optimizer`, `metrics`, `fit`, `callback`). NULL on failure, with err naming the file,
  * line and word at fault. */
 nnc_model *nnc_model_from_spec(const char *path, nnc_error *err);
 /* The same from text in memory; name stands for the file in messages. */
 nnc_model *nnc_model_from_spec_text(const char *text, size_t len, const char *name,
                                     nnc_error *err);
-/* Applies the spec's `fit` line (epochs, batch_size, validation_split, shuffle) to o. */
+/* Applies the spec's `fit` line (epochs, batch_size, validation_split, shuffle) to o, and its
+ * `callback` lines: o->callbacks then points at handles the model owns (valid until
+ * nnc_model_free). */
 void nnc_model_fit_defaults(const nnc_model *m, nnc_fit_opts *o);
 
 /* ---- files ----------------------------------------------------------------------------- */

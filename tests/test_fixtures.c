@@ -1,7 +1,8 @@
 /* nnc against PyTorch references (tools/make_fixtures.py): a 3-layer MLP's output, loss and
  * every gradient for each loss; Keras's clipped-probability losses; activations; and the
- * weights after 10 steps of SGD, SGD+momentum, SGD+Nesterov, Adam and RMSprop (Keras's
- * formulas).
+ * weights after 10 steps of SGD, SGD+momentum, SGD+Nesterov, Adam, RMSprop, Adagrad, Adadelta,
+ * Adam+amsgrad, AdamW, Nadam, Adamax, SGD with clipnorm / clipvalue, Adam with global_clipnorm
+ * and SGD with an ExponentialDecay schedule (Keras's formulas).
  * Tolerances: outputs and gradients |a−b| ≤ 1e-6 + 1e-4·|ref|, weights after training
  * 1e-5 + 1e-3·|ref|. */
 #include <math.h>
@@ -240,4 +241,43 @@ void suite_fixtures(test_run *r) {
     rms.momentum = 0.5f;
     rms.centered = true;
     optimizer_case(r, "rmsprop_momentum_centered", rms);
+    nnc_optimizer o = nnc_adagrad_default();
+    o.learning_rate = 0.1f;
+    optimizer_case(r, "adagrad", o);
+    o = nnc_adadelta_default();
+    o.learning_rate = 1.0f;
+    o.epsilon = 1e-3f;
+    optimizer_case(r, "adadelta", o);
+    o = nnc_adam_default();
+    o.learning_rate = 0.01f;
+    o.beta_2 = 0.9f;
+    o.amsgrad = true;
+    optimizer_case(r, "adam_amsgrad", o);
+    o = nnc_adamw_default();
+    o.learning_rate = 0.01f;
+    o.weight_decay = 1.0f;
+    optimizer_case(r, "adamw", o);
+    o = nnc_nadam_default();
+    o.learning_rate = 0.02f;
+    optimizer_case(r, "nadam", o);
+    o = nnc_adamax_default();
+    o.learning_rate = 0.01f;
+    optimizer_case(r, "adamax", o);
+    o = nnc_sgd_default();
+    o.learning_rate = 0.1f;
+    o.clipnorm = 0.2f;
+    optimizer_case(r, "sgd_clipnorm", o);
+    o.clipnorm = 0.0f;
+    o.clipvalue = 0.05f;
+    optimizer_case(r, "sgd_clipvalue", o);
+    o = nnc_adam_default();
+    o.learning_rate = 0.01f;
+    o.global_clipnorm = 0.2f;
+    optimizer_case(r, "adam_global_clipnorm", o);
+    o = nnc_sgd_default();
+    o.schedule = nnc_schedule_default(NNC_SCHEDULE_EXPONENTIAL_DECAY);
+    o.schedule.initial_learning_rate = 0.1f;
+    o.schedule.decay_steps = 3.0f;
+    o.schedule.decay_rate = 0.5f;
+    optimizer_case(r, "sgd_exponential_decay", o);
 }

@@ -297,6 +297,190 @@ def run_hand(name, params_np, x, y, tag="scce_logits", torch_eps=False):
     return losses, w, min_margin
 
 
+# More optimizers, clipping and a schedule (Keras 3, keras/src/optimizers/*.py and
+# schedules/learning_rate_schedule.py, written out by hand). Kept apart from OPTS so that the
+# problem search above, and with it every older fixture, stays as it was.
+OPTS_MORE = {
+    "adagrad": dict(opt="adagrad", lr=0.1, init_acc=0.1, eps=1e-7),
+    "adadelta": dict(opt="adadelta", lr=1.0, rho=0.95, eps=1e-3),
+    "adam_amsgrad": dict(opt="adam", lr=0.01, beta1=0.9, beta2=0.9, eps=1e-7, amsgrad=True),
+    "adamw": dict(opt="adam", lr=0.01, beta1=0.9, beta2=0.999, eps=1e-7, wd=1.0),
+    "nadam": dict(opt="nadam", lr=0.02, beta1=0.9, beta2=0.999, eps=1e-7),
+    "adamax": dict(opt="adamax", lr=0.01, beta1=0.9, beta2=0.999, eps=1e-7),
+    "sgd_clipnorm": dict(opt="sgd", lr=0.1, clipnorm=0.2),
+    "sgd_clipvalue": dict(opt="sgd", lr=0.1, clipvalue=0.05),
+    "adam_global_clipnorm": dict(opt="adam", lr=0.01, beta1=0.9, beta2=0.999, eps=1e-7,
+                                 global_clipnorm=0.2),
+    "sgd_exponential_decay": dict(opt="sgd", lr=None, sched=(0.1, 3, 0.5)),
+}
+OPTS_MORE_DESC = {
+    "adagrad": "Adagrad(lr=0.1, initial_accumulator_value=0.1, epsilon=1e-7): acc starts at 0.1; "
+               "acc += g^2; w -= lr*g/sqrt(acc+eps).",
+    "adadelta": "Adadelta(lr=1.0, rho=0.95, epsilon=1e-3), rms(x)=sqrt(x+eps): A = rho A + "
+                "(1-rho) g^2; d = -rms(D) g/rms(A); D = rho D + (1-rho) d^2; w += lr*d.",
+    "adam_amsgrad": "Adam(lr=0.01, beta_1=0.9, beta_2=0.9, epsilon=1e-7, amsgrad=True): as adam, "
+                    "with vhat = max(vhat, v) in place of v.",
+    "adamw": "AdamW(lr=0.01, weight_decay=1.0, beta_1=0.9, beta_2=0.999, epsilon=1e-7): "
+             "w -= w*wd*lr, then the adam step.",
+    "nadam": "Nadam(lr=0.02, beta_1=0.9, beta_2=0.999, epsilon=1e-7): u_k = b1(1-0.5*0.96^k), "
+             "U_t = u_1..u_t; m, v as adam; mhat = u_{t+1} m/(1-U_t u_{t+1}) + (1-u_t) g/(1-U_t); "
+             "vhat = v/(1-b2^t); w -= lr*mhat/(sqrt(vhat)+eps).",
+    "adamax": "Adamax(lr=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-7): m = b1 m + (1-b1) g; "
+              "u = max(b2 u, |g|); w -= lr*m/((1-b1^t)(u+eps)).",
+    "sgd_clipnorm": "SGD(lr=0.1, clipnorm=0.2): each variable's g *= 0.2/max(|g|_2, 0.2), then "
+                    "w -= lr*g.",
+    "sgd_clipvalue": "SGD(lr=0.1, clipvalue=0.05): g = clip(g, -0.05, 0.05), then w -= lr*g.",
+    "adam_global_clipnorm": "Adam(lr=0.01, global_clipnorm=0.2): every g *= 0.2*min(1/n, 1/0.2), "
+                            "n the L2 norm of all gradients together; then the adam step.",
+    "sgd_exponential_decay": "SGD(learning_rate=ExponentialDecay(0.1, decay_steps=3, "
+                             "decay_rate=0.5)): step t (1-based) uses lr = 0.1*0.5^((t-1)/3).",
+}
+
+
+def run_keras(name, params_np, x, y, tag="scce_logits", torch_eps=False):
+    """Keras 3's BaseOptimizer.apply for OPTS_MORE: clip the gradients, apply the weight decay
+    (with the scheduled learning rate), then the optimizer's update_step. torch_eps moves
+    Adam's epsilon where torch.optim puts it, for the cross-check."""
+    cfg = OPTS_MORE[name]
+    w = [T(p) for p in params_np]
+    s1 = [torch.zeros_like(p) for p in w]
+    s2 = [torch.zeros_like(p) for p in w]
+    s3 = [torch.zeros_like(p) for p in w]
+    if cfg["opt"] == "adagrad":
+        s1 = [torch.full_like(p, cfg["init_acc"]) for p in w]
+    u_product = 1.0
+    losses, min_margin = [], float("inf")
+    for t in range(1, STEPS + 1):
+        ps = [p.clone().requires_grad_(True) for p in w]
+        z1, z = forward(ps, T(x))
+        min_margin = min(min_margin, z1.detach().abs().min().item())
+        L = loss_fn(tag, z, T(y))
+        g = list(torch.autograd.grad(L, ps))
+        losses.append(L.item())
+        with torch.no_grad():
+            # base_optimizer._clip_gradients
+            if cfg.get("clipnorm"):
+                c = cfg["clipnorm"]
+                g = [gi * c / max(gi.norm().item(), c) for gi in g]
+            elif cfg.get("global_clipnorm"):
+                c = cfg["global_clipnorm"]
+                n = math.sqrt(sum((gi * gi).sum().item() for gi in g))
+                g = [gi * (c * min(1.0 / n, 1.0 / c)) for gi in g]
+            elif cfg.get("clipvalue"):
+                v = cfg["clipvalue"]
+                g = [gi.clamp(-v, v) for gi in g]
+            # the schedule at the iteration count before the step
+            if cfg.get("sched"):
+                lr0, ds, rate = cfg["sched"]
+                lr = lr0 * rate ** ((t - 1) / ds)
+            else:
+                lr = cfg["lr"]
+            # base_optimizer._apply_weight_decay
+            if cfg.get("wd"):
+                w = [wi - wi * cfg["wd"] * lr for wi in w]
+            kind = cfg["opt"]
+            if kind == "nadam":
+                b1 = cfg["beta1"]
+                u_t = b1 * (1.0 - 0.5 * 0.96 ** t)
+                u_t1 = b1 * (1.0 - 0.5 * 0.96 ** (t + 1))
+                u_product = u_product * u_t
+                u_product_1 = u_product * u_t1
+            for i in range(len(w)):
+                if kind == "sgd":
+                    w[i] = w[i] - lr * g[i]
+                elif kind == "adagrad":
+                    s1[i] = s1[i] + g[i] * g[i]
+                    w[i] = w[i] - lr * g[i] / torch.sqrt(s1[i] + cfg["eps"])
+                elif kind == "adadelta":
+                    rho, eps = cfg["rho"], cfg["eps"]
+                    s1[i] = rho * s1[i] + (1 - rho) * g[i] * g[i]
+                    d = -torch.sqrt(s2[i] + eps) * g[i] / torch.sqrt(s1[i] + eps)
+                    s2[i] = rho * s2[i] + (1 - rho) * d * d
+                    w[i] = w[i] + lr * d
+                elif kind == "adam":
+                    b1, b2, eps = cfg["beta1"], cfg["beta2"], cfg["eps"]
+                    s1[i] = s1[i] + (g[i] - s1[i]) * (1 - b1)
+                    s2[i] = s2[i] + (g[i] * g[i] - s2[i]) * (1 - b2)
+                    v = s2[i]
+                    if cfg.get("amsgrad"):
+                        s3[i] = torch.maximum(s3[i], s2[i])
+                        v = s3[i]
+                    if torch_eps:
+                        eps = eps * math.sqrt(1 - b2 ** t)
+                    alpha = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+                    w[i] = w[i] - alpha * s1[i] / (torch.sqrt(v) + eps)
+                elif kind == "nadam":
+                    b1, b2, eps = cfg["beta1"], cfg["beta2"], cfg["eps"]
+                    s1[i] = s1[i] + (g[i] - s1[i]) * (1 - b1)
+                    s2[i] = s2[i] + (g[i] * g[i] - s2[i]) * (1 - b2)
+                    m_hat = u_t1 * s1[i] / (1 - u_product_1) + (1 - u_t) * g[i] / (1 - u_product)
+                    v_hat = s2[i] / (1 - b2 ** t)
+                    w[i] = w[i] - m_hat * lr / (torch.sqrt(v_hat) + eps)
+                elif kind == "adamax":
+                    b1, b2, eps = cfg["beta1"], cfg["beta2"], cfg["eps"]
+                    s1[i] = s1[i] + (g[i] - s1[i]) * (1 - b1)
+                    s2[i] = torch.maximum(b2 * s2[i], g[i].abs())
+                    w[i] = w[i] - lr * s1[i] / ((1 - b1 ** t) * (s2[i] + eps))
+                else:
+                    raise ValueError(kind)
+    return losses, w, min_margin
+
+
+def run_torch_more(name, params_np, x, y, tag="scce_logits"):
+    """The torch.optim counterpart of an OPTS_MORE entry, for a cross-check of the hand
+    formula. Returns (final weights, the run_keras keyword arguments and settings to compare
+    them with, tolerance), or None. torch puts epsilon elsewhere in Adam (compare with
+    torch_eps=True), in Adagrad (compared at epsilon 0) and in Adamax (inside the max: 1e-4);
+    its clip_grad_norm_ divides by norm + 1e-6 (1e-4); Adadelta and ExponentialLR are Keras's
+    rules exactly. No Nadam: torch's NAdam (momentum_decay=1 would give Keras 3's 0.96^t) in the
+    torch this was written with (1.13) counts mu_t twice in the next mu product."""
+    cfg = OPTS_MORE[name]
+    ps = [T(p).requires_grad_(True) for p in params_np]
+    betas = (cfg.get("beta1", 0.9), cfg.get("beta2", 0.999))
+    compare, tol, sched = dict(), 1e-10, None
+    if name == "adam_amsgrad":
+        opt = torch.optim.Adam(ps, lr=cfg["lr"], betas=betas, eps=cfg["eps"], amsgrad=True)
+        compare = dict(torch_eps=True)
+    elif name == "adamw":
+        opt = torch.optim.AdamW(ps, lr=cfg["lr"], betas=betas, eps=cfg["eps"], weight_decay=cfg["wd"])
+        compare = dict(torch_eps=True)
+    elif name == "adam_global_clipnorm":
+        opt = torch.optim.Adam(ps, lr=cfg["lr"], betas=betas, eps=cfg["eps"])
+        compare, tol = dict(torch_eps=True), 1e-4
+    elif name == "adagrad":
+        opt = torch.optim.Adagrad(ps, lr=cfg["lr"], initial_accumulator_value=cfg["init_acc"], eps=0.0)
+        compare = dict(eps=0.0)
+    elif name == "adadelta":
+        opt = torch.optim.Adadelta(ps, lr=cfg["lr"], rho=cfg["rho"], eps=cfg["eps"])
+    elif name == "adamax":
+        opt = torch.optim.Adamax(ps, lr=cfg["lr"], betas=betas, eps=cfg["eps"])
+        tol = 1e-4
+    elif name in ("sgd_clipvalue", "sgd_clipnorm"):
+        opt = torch.optim.SGD(ps, lr=cfg["lr"])
+        tol = 1e-4 if name == "sgd_clipnorm" else 1e-10
+    elif name == "sgd_exponential_decay":
+        lr0, ds, rate = cfg["sched"]
+        opt = torch.optim.SGD(ps, lr=lr0)
+        sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=rate ** (1.0 / ds))
+    else:
+        return None
+    for _ in range(STEPS):
+        opt.zero_grad()
+        _, z = forward(ps, T(x))
+        loss_fn(tag, z, T(y)).backward()
+        if name == "sgd_clipvalue":
+            torch.nn.utils.clip_grad_value_(ps, cfg["clipvalue"])
+        elif name == "sgd_clipnorm":
+            for p in ps:  # per variable, as Keras's clipnorm
+                torch.nn.utils.clip_grad_norm_([p], cfg["clipnorm"])
+        elif name == "adam_global_clipnorm":
+            torch.nn.utils.clip_grad_norm_(ps, cfg["global_clipnorm"])
+        opt.step()
+        if sched is not None:
+            sched.step()
+    return [p.detach() for p in ps], compare, tol
+
+
 def run_torch(name, params_np, x, y, tag="scce_logits"):
     cfg = OPTS[name]
     ps = [T(p).requires_grad_(True) for p in params_np]
@@ -935,6 +1119,58 @@ def main():
         written.append(write_file(outdir, "opt_%s.txt" % name, [
             "nnc fixture: optimizer trajectory, Keras 3 update rule written out by hand.",
             OPT_DESC[name],
+            "Model and data of mlp_scce_logits.txt (SparseCategoricalCrossentropy,",
+            "from_logits=True), full batch of 6, 10 steps. 'losses' is the loss before",
+            "each step; *_final are the weights after the 10th step.",
+        ], tensors))
+
+    # --- more optimizers, clipping and a schedule, on the same problem
+    for name in OPTS_MORE:
+        losses, final, margin = run_keras(name, params, x, y)
+        if margin < KINK_MARGIN:
+            raise SystemExit("opt_%s: a relu pre-activation came within %g of 0 "
+                             "on the trajectory; change its settings" % (name, margin))
+        tr = run_torch_more(name, params, x, y)
+        if tr is not None:
+            tw, compare, tol = tr
+            saved = OPTS_MORE[name]
+            if "eps" in compare:
+                OPTS_MORE[name] = dict(saved, eps=compare["eps"])
+            ref = run_keras(name, params, x, y, torch_eps=compare.get("torch_eps", False))[1]
+            OPTS_MORE[name] = saved
+            diff = max_rel_diff(tw, ref)
+            label = name + "".join(" (torch eps placement)" for _ in compare if compare.get("torch_eps"))
+            label += " (eps 0)" if "eps" in compare else ""
+            notes.append((label, diff, margin))
+            if diff > tol:
+                raise SystemExit("opt_%s: torch.optim differs from the hand formula by %g"
+                                 % (name, diff))
+        else:
+            notes.append((name, float("nan"), margin))
+        # the setting under test must change the trajectory by far more than the C test's
+        # tolerance (1e-5 + 1e-3|ref|), or the fixture would not notice it missing
+        base = {"adam_amsgrad": ("adam", dict(amsgrad=False)),
+                "adamw": ("adam", dict(wd=0.0)),
+                "sgd_clipnorm": ("sgd", dict(clipnorm=None)),
+                "sgd_clipvalue": ("sgd", dict(clipvalue=None)),
+                "adam_global_clipnorm": ("adam", dict(global_clipnorm=None)),
+                "sgd_exponential_decay": ("sgd", dict(sched=None, lr=0.1))}.get(name)
+        if base:
+            saved = OPTS_MORE[name]
+            OPTS_MORE[name] = dict(saved, **base[1])
+            off = run_keras(name, params, x, y)[1]
+            OPTS_MORE[name] = saved
+            effect = max_rel_diff(off, final)
+            notes.append(("  %s: effect of the setting" % name, effect, margin))
+            if effect < 2e-2:
+                raise SystemExit("opt_%s: the setting moves the final weights by only %g"
+                                 % (name, effect))
+        tensors = [("x", x), ("y", y)] + list(zip(PARAM_NAMES, params))
+        tensors.append(("losses", np.array(losses)))
+        tensors += [(n + "_final", w) for n, w in zip(PARAM_NAMES, final)]
+        written.append(write_file(outdir, "opt_%s.txt" % name, [
+            "nnc fixture: optimizer trajectory, Keras 3 update rule written out by hand.",
+            OPTS_MORE_DESC[name],
             "Model and data of mlp_scce_logits.txt (SparseCategoricalCrossentropy,",
             "from_logits=True), full batch of 6, 10 steps. 'losses' is the loss before",
             "each step; *_final are the weights after the 10th step.",

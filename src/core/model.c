@@ -49,6 +49,8 @@ void nnc_model_free(nnc_model *m) {
     free(m->batch_y);
     free(m->work);
     nnc_pool_free(m->pool);
+    for (int i = 0; i < m->n_spec_callbacks; i++) nnc_callback_free(m->spec_callbacks[i]);
+    free(m->spec_callbacks);
     free(m);
 }
 

@@ -141,6 +141,8 @@ struct nnc_model {
         int epochs, batch_size, shuffle;
         float validation_split;
     } spec_fit;                /* the spec file's fit line; 0 / -1 where not given */
+    nnc_callback **spec_callbacks; /* the spec file's callback lines, owned by the model */
+    int n_spec_callbacks;
 
     /* plan for a batch size */
     int planned_batch;

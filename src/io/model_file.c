@@ -211,6 +211,102 @@ void nnc_config_json(const nnc_model *m, nnc_strbuf *sb) {
     nnc_sb_puts(sb, "}}");
 }
 
+/* ,"key":v as %.9g, or null for 0 (Keras's None: off). */
+static void opt_or_null(nnc_strbuf *sb, const char *key, float v) {
+    if (v != 0.0f) nnc_sb_printf(sb, ",\"%s\":%.9g", key, (double)v);
+    else nnc_sb_printf(sb, ",\"%s\":null", key);
+}
+
+/* A schedule as keras.optimizers.schedules.serialize writes it: module, class_name, the
+ * class's get_config and registered_name. */
+static void schedule_json(const nnc_schedule *s, nnc_strbuf *sb) {
+    nnc_sb_printf(sb, "{\"module\":\"keras.optimizers.schedules\",\"class_name\":\"%s\",\"config\":{",
+                  nnc_schedule_class(s->kind));
+    const double init = (double)s->initial_learning_rate, ds = (double)s->decay_steps;
+    switch (s->kind) {
+    case NNC_SCHEDULE_EXPONENTIAL_DECAY:
+    case NNC_SCHEDULE_INVERSE_TIME_DECAY:
+        nnc_sb_printf(sb, "\"initial_learning_rate\":%.9g,\"decay_steps\":%.9g,\"decay_rate\":%.9g,"
+                      "\"staircase\":%s", init, ds, (double)s->decay_rate, s->staircase ? "true" : "false");
+        break;
+    case NNC_SCHEDULE_PIECEWISE_CONSTANT_DECAY:
+        nnc_sb_puts(sb, "\"boundaries\":[");
+        for (int i = 0; i < s->n_boundaries; i++)
+            nnc_sb_printf(sb, "%s%lld", i ? "," : "", (long long)s->boundaries[i]);
+        nnc_sb_puts(sb, "],\"values\":[");
+        for (int i = 0; i <= s->n_boundaries; i++)
+            nnc_sb_printf(sb, "%s%.9g", i ? "," : "", (double)s->values[i]);
+        nnc_sb_puts(sb, "]");
+        break;
+    case NNC_SCHEDULE_POLYNOMIAL_DECAY:
+        nnc_sb_printf(sb, "\"initial_learning_rate\":%.9g,\"decay_steps\":%.9g,\"end_learning_rate\":%.9g,"
+                      "\"power\":%.9g,\"cycle\":%s", init, ds, (double)s->end_learning_rate,
+                      (double)s->power, s->cycle ? "true" : "false");
+        break;
+    case NNC_SCHEDULE_COSINE_DECAY:
+        nnc_sb_printf(sb, "\"initial_learning_rate\":%.9g,\"decay_steps\":%.9g,\"alpha\":%.9g", init, ds,
+                      (double)s->alpha);
+        break;
+    default: /* NNC_SCHEDULE_COSINE_DECAY_RESTARTS */
+        nnc_sb_printf(sb, "\"initial_learning_rate\":%.9g,\"first_decay_steps\":%.9g,\"t_mul\":%.9g,"
+                      "\"m_mul\":%.9g,\"alpha\":%.9g", init, ds, (double)s->t_mul, (double)s->m_mul,
+                      (double)s->alpha);
+        break;
+    }
+    nnc_sb_printf(sb, ",\"name\":\"%s\"", nnc_schedule_keras_name(s->kind));
+    if (s->kind == NNC_SCHEDULE_COSINE_DECAY) {
+        if (s->warmup) nnc_sb_printf(sb, ",\"warmup_target\":%.9g", (double)s->warmup_target);
+        else nnc_sb_puts(sb, ",\"warmup_target\":null");
+        nnc_sb_printf(sb, ",\"warmup_steps\":%.9g", (double)s->warmup_steps);
+    }
+    nnc_sb_puts(sb, "},\"registered_name\":null}");
+}
+
+/* An optimizer as Keras 3 serializes it: the base optimizer's config (name, learning_rate,
+ * weight_decay, the clipping, ...) and the class's own keys. */
+static void optimizer_json(const nnc_optimizer *o, nnc_strbuf *sb) {
+    nnc_sb_printf(sb, "{\"module\":\"keras.optimizers\",\"class_name\":\"%s\",\"config\":{\"name\":\"%s\","
+                  "\"learning_rate\":", nnc_optimizer_class(o->kind), nnc_optimizer_name(o->kind));
+    if (o->schedule.kind != NNC_SCHEDULE_NONE) schedule_json(&o->schedule, sb);
+    else nnc_sb_printf(sb, "%.9g", (double)o->learning_rate);
+    if (o->kind == NNC_OPT_ADAMW) nnc_sb_printf(sb, ",\"weight_decay\":%.9g", (double)o->weight_decay);
+    else opt_or_null(sb, "weight_decay", o->weight_decay);
+    opt_or_null(sb, "clipnorm", o->clipnorm);
+    opt_or_null(sb, "global_clipnorm", o->global_clipnorm);
+    opt_or_null(sb, "clipvalue", o->clipvalue);
+    nnc_sb_puts(sb, ",\"use_ema\":false,\"ema_momentum\":0.99,\"ema_overwrite_frequency\":null,"
+                "\"loss_scale_factor\":null,\"gradient_accumulation_steps\":null");
+    switch (o->kind) {
+    case NNC_OPT_SGD:
+        nnc_sb_printf(sb, ",\"momentum\":%.9g,\"nesterov\":%s", (double)o->momentum,
+                      o->nesterov ? "true" : "false");
+        break;
+    case NNC_OPT_RMSPROP:
+        nnc_sb_printf(sb, ",\"rho\":%.9g,\"momentum\":%.9g,\"epsilon\":%.9g,\"centered\":%s",
+                      (double)o->rho, (double)o->momentum, (double)o->epsilon,
+                      o->centered ? "true" : "false");
+        break;
+    case NNC_OPT_ADAGRAD:
+        nnc_sb_printf(sb, ",\"initial_accumulator_value\":%.9g,\"epsilon\":%.9g",
+                      (double)o->initial_accumulator_value, (double)o->epsilon);
+        break;
+    case NNC_OPT_ADADELTA:
+        nnc_sb_printf(sb, ",\"rho\":%.9g,\"epsilon\":%.9g", (double)o->rho, (double)o->epsilon);
+        break;
+    case NNC_OPT_ADAM:
+    case NNC_OPT_ADAMW:
+        nnc_sb_printf(sb, ",\"beta_1\":%.9g,\"beta_2\":%.9g,\"epsilon\":%.9g,\"amsgrad\":%s",
+                      (double)o->beta_1, (double)o->beta_2, (double)o->epsilon,
+                      o->amsgrad ? "true" : "false");
+        break;
+    default: /* Nadam, Adamax */
+        nnc_sb_printf(sb, ",\"beta_1\":%.9g,\"beta_2\":%.9g,\"epsilon\":%.9g", (double)o->beta_1,
+                      (double)o->beta_2, (double)o->epsilon);
+        break;
+    }
+    nnc_sb_puts(sb, "}}");
+}
+
 static void compile_json(const nnc_model *m, nnc_strbuf *sb) {
     const nnc_compile_opts *c = &m->copts;
     nnc_sb_printf(sb, "{\"loss\":{\"module\":\"keras.losses\",\"class_name\":\"%s\",\"config\":"
@@ -219,22 +315,9 @@ static void compile_json(const nnc_model *m, nnc_strbuf *sb) {
     if (c->loss.kind >= NNC_LOSS_BINARY_CROSSENTROPY)
         nnc_sb_printf(sb, ",\"from_logits\":%s", c->loss.from_logits ? "true" : "false");
     if (c->loss.kind == NNC_LOSS_HUBER) nnc_sb_printf(sb, ",\"delta\":%.9g", (double)c->loss.delta);
-    const nnc_optimizer *o = &c->optimizer;
-    static const char *const classes[NNC_OPT_COUNT] = {"SGD", "Adam", "RMSprop"};
-    nnc_sb_printf(sb, "}},\"optimizer\":{\"module\":\"keras.optimizers\",\"class_name\":\"%s\","
-                  "\"config\":{\"name\":\"%s\",\"learning_rate\":%.9g",
-                  classes[o->kind], nnc_optimizer_name(o->kind), (double)o->learning_rate);
-    if (o->kind == NNC_OPT_SGD)
-        nnc_sb_printf(sb, ",\"momentum\":%.9g,\"nesterov\":%s", (double)o->momentum,
-                      o->nesterov ? "true" : "false");
-    else if (o->kind == NNC_OPT_RMSPROP)
-        nnc_sb_printf(sb, ",\"rho\":%.9g,\"momentum\":%.9g,\"epsilon\":%.9g,\"centered\":%s",
-                      (double)o->rho, (double)o->momentum, (double)o->epsilon,
-                      o->centered ? "true" : "false");
-    else
-        nnc_sb_printf(sb, ",\"beta_1\":%.9g,\"beta_2\":%.9g,\"epsilon\":%.9g", (double)o->beta_1,
-                      (double)o->beta_2, (double)o->epsilon);
-    nnc_sb_puts(sb, "}},\"metrics\":[");
+    nnc_sb_puts(sb, "}},\"optimizer\":");
+    optimizer_json(&c->optimizer, sb);
+    nnc_sb_puts(sb, ",\"metrics\":[");
     for (int i = 0; i < c->n_metrics; i++)
         nnc_sb_printf(sb, "%s\"%s\"", i ? "," : "", nnc_metric_name(c->metrics[i]));
     nnc_sb_puts(sb, "]}");
@@ -275,7 +358,7 @@ nnc_status nnc_model_save_ex(nnc_model *m, const char *path, const nnc_save_opts
             for (int d = 0; d < p->shape.rank; d++) t->shape[d] = p->shape.dim[d];
             t->nbytes = p->size * sizeof(float);
         }
-    float lr = m->copts.optimizer.learning_rate;
+    float lr = nnc_optimizer_learning_rate(&m->copts.optimizer, m->iterations);
     int64_t iters = m->iterations;
     if (with_opt) {
         nnc_st_tensor *t = &ts[k++];
@@ -576,6 +659,67 @@ static int build_from_config(nnc_model *m, const nnc_json *root, char *msg, size
     return 0;
 }
 
+/* A serialized keras.optimizers.schedules object (class_name and config) into s. */
+static int parse_schedule(const nnc_json *j, nnc_schedule *s, char *msg, size_t n) {
+    const char *cls = nnc_json_get_string(j, "class_name");
+    const nnc_json *sc = nnc_json_get(j, "config");
+    nnc_schedule_kind k;
+    if (!cls || !sc || sc->type != NNC_JSON_OBJECT || nnc_schedule_parse(cls, &k)) {
+        snprintf(msg, n, "compile_config: unknown learning-rate schedule '%s'", cls ? cls : "(none)");
+        return -1;
+    }
+    *s = nnc_schedule_default(k);
+    double v;
+    static const struct {
+        const char *key;
+        size_t off;
+    } floats[] = {
+        {"initial_learning_rate", offsetof(nnc_schedule, initial_learning_rate)},
+        {"decay_steps", offsetof(nnc_schedule, decay_steps)},
+        {"first_decay_steps", offsetof(nnc_schedule, decay_steps)},
+        {"decay_rate", offsetof(nnc_schedule, decay_rate)},
+        {"end_learning_rate", offsetof(nnc_schedule, end_learning_rate)},
+        {"power", offsetof(nnc_schedule, power)},
+        {"alpha", offsetof(nnc_schedule, alpha)},
+        {"warmup_steps", offsetof(nnc_schedule, warmup_steps)},
+        {"t_mul", offsetof(nnc_schedule, t_mul)},
+        {"m_mul", offsetof(nnc_schedule, m_mul)},
+    };
+    for (size_t i = 0; i < sizeof floats / sizeof *floats; i++)
+        if (nnc_json_get_number(sc, floats[i].key, &v)) *(float *)((char *)s + floats[i].off) = (float)v;
+    s->staircase = json_bool(sc, "staircase", 0);
+    s->cycle = json_bool(sc, "cycle", 0);
+    s->warmup = nnc_json_get_number(sc, "warmup_target", &v);
+    if (s->warmup) s->warmup_target = (float)v;
+    if (k == NNC_SCHEDULE_PIECEWISE_CONSTANT_DECAY) {
+        const nnc_json *b = nnc_json_get(sc, "boundaries"), *vals = nnc_json_get(sc, "values");
+        int ok = b && vals && b->type == NNC_JSON_ARRAY && vals->type == NNC_JSON_ARRAY &&
+                 b->count >= 1 && b->count <= NNC_MAX_BOUNDARIES && vals->count == b->count + 1;
+        for (size_t i = 0; ok && i < vals->count; i++) {
+            const nnc_json *e = vals->items[i];
+            ok = e->type == NNC_JSON_NUMBER;
+            if (ok) s->values[i] = (float)e->number;
+            if (ok && i < b->count) {
+                e = b->items[i];
+                ok = e->type == NNC_JSON_NUMBER && e->number == floor(e->number) && fabs(e->number) < 9e15;
+                if (ok) s->boundaries[i] = (int64_t)e->number;
+            }
+        }
+        if (!ok) {
+            snprintf(msg, n, "compile_config: PiecewiseConstantDecay needs 1 to %d integer boundaries "
+                     "and one value more", NNC_MAX_BOUNDARIES);
+            return -1;
+        }
+        s->n_boundaries = (int)b->count;
+    }
+    const char *bad = nnc_schedule_check(s);
+    if (bad) {
+        snprintf(msg, n, "compile_config: %s: %s", cls, bad);
+        return -1;
+    }
+    return 0;
+}
+
 static int parse_compile(const nnc_json *j, nnc_compile_opts *c, char *msg, size_t n) {
     *c = nnc_compile_opts_default();
     const nnc_json *loss = nnc_json_get(j, "loss"), *opt = nnc_json_get(j, "optimizer");
@@ -596,14 +740,35 @@ static int parse_compile(const nnc_json *j, nnc_compile_opts *c, char *msg, size
         snprintf(msg, n, "compile_config: unknown optimizer '%s'", oname ? oname : "(none)");
         return -1;
     }
-    if (nnc_json_get_number(oc, "learning_rate", &v)) c->optimizer.learning_rate = (float)v;
-    if (nnc_json_get_number(oc, "momentum", &v)) c->optimizer.momentum = (float)v;
-    if (nnc_json_get_number(oc, "beta_1", &v)) c->optimizer.beta_1 = (float)v;
-    if (nnc_json_get_number(oc, "beta_2", &v)) c->optimizer.beta_2 = (float)v;
-    if (nnc_json_get_number(oc, "epsilon", &v)) c->optimizer.epsilon = (float)v;
-    if (nnc_json_get_number(oc, "rho", &v)) c->optimizer.rho = (float)v;
-    c->optimizer.nesterov = json_bool(oc, "nesterov", 0);
-    c->optimizer.centered = json_bool(oc, "centered", 0);
+    nnc_optimizer *o = &c->optimizer;
+    const nnc_json *lr = nnc_json_get(oc, "learning_rate");
+    if (lr && lr->type == NNC_JSON_OBJECT) {
+        if (parse_schedule(lr, &o->schedule, msg, n)) return -1;
+        o->learning_rate = o->schedule.kind == NNC_SCHEDULE_PIECEWISE_CONSTANT_DECAY
+                               ? o->schedule.values[0] : o->schedule.initial_learning_rate;
+    } else if (nnc_json_get_number(oc, "learning_rate", &v)) {
+        o->learning_rate = (float)v;
+    }
+    static const struct {
+        const char *key;
+        size_t off;
+    } floats[] = {
+        {"momentum", offsetof(nnc_optimizer, momentum)},
+        {"beta_1", offsetof(nnc_optimizer, beta_1)},
+        {"beta_2", offsetof(nnc_optimizer, beta_2)},
+        {"epsilon", offsetof(nnc_optimizer, epsilon)},
+        {"rho", offsetof(nnc_optimizer, rho)},
+        {"weight_decay", offsetof(nnc_optimizer, weight_decay)},
+        {"initial_accumulator_value", offsetof(nnc_optimizer, initial_accumulator_value)},
+        {"clipnorm", offsetof(nnc_optimizer, clipnorm)},
+        {"clipvalue", offsetof(nnc_optimizer, clipvalue)},
+        {"global_clipnorm", offsetof(nnc_optimizer, global_clipnorm)},
+    };
+    for (size_t i = 0; i < sizeof floats / sizeof *floats; i++) /* null or absent: the default */
+        if (nnc_json_get_number(oc, floats[i].key, &v)) *(float *)((char *)o + floats[i].off) = (float)v;
+    o->nesterov = json_bool(oc, "nesterov", 0);
+    o->centered = json_bool(oc, "centered", 0);
+    o->amsgrad = json_bool(oc, "amsgrad", 0);
     const nnc_json *mets = nnc_json_get(j, "metrics");
     for (size_t i = 0; mets && mets->type == NNC_JSON_ARRAY && i < mets->count; i++) {
         const nnc_json *e = mets->items[i];

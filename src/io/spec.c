@@ -9,8 +9,12 @@
  *   4. `input` comes first, then layers in order, then `loss` (required), `optimizer` (Keras's
  *      default rmsprop when absent), `metrics` (none when absent) and `fit` (epochs,
  *      batch_size, validation_split, shuffle).
+ *   5. `callback NAME key=value...` lines, anywhere after the loss, attach Keras's callbacks
+ *      (early_stopping, model_checkpoint, reduce_lr_on_plateau, csv_logger, terminate_on_nan,
+ *      backup_and_restore) in order; the model owns them and nnc_model_fit_defaults hands
+ *      them to fit.
  * Every error names the file, the line and the word at fault. Out of scope: functional graphs
- * (build those in C), callbacks (a later version). */
+ * (build those in C). */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
 #include <errno.h>
@@ -20,9 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../core/model_impl.h"
+#include "../optim/optim.h"
 
 #define MAX_WORDS 32
-#define WORD_MAX 256
+#define WORD_MAX 512 /* a 16-boundary piecewise_constant_decay fits */
 
 typedef struct {
     char key[64];   /* "" for a positional value */
@@ -459,20 +464,233 @@ static int stmt_loss(spec_ctx *c, nnc_loss *L) {
     return check_all_used(c, "from_logits, delta");
 }
 
+/* A bool given as positional `pos` (-1: keyword only) or key=true/false. */
+static int arg_bool_at(spec_ctx *c, int pos, const char *key, bool *out) {
+    spec_word *w = arg(c, pos, key);
+    if (!w) return 0;
+    if (!strcmp(w->val, "true") || !strcmp(w->val, "True")) *out = true;
+    else if (!strcmp(w->val, "false") || !strcmp(w->val, "False")) *out = false;
+    else return fail(c, "%s: bad value '%s' for %s (expected true or false)", c->stmt, w->val, key);
+    return 0;
+}
+
+/* An argument that must be given, as positional `pos` or key=...; its absence is the error. */
+static int required(spec_ctx *c, int pos, const char *key) {
+    if (keyed(c, key) || (pos >= 0 && positional(c, pos))) return 0;
+    return fail(c, "%s: missing %s", c->stmt, key);
+}
+
+/* A list `[a,b,...]` of at most max numbers given as positional `pos` or key=[...]: doubles
+ * into out; *n gets the count. Returns -1 on error (and when absent). */
+static int arg_list(spec_ctx *c, int pos, const char *key, int max, double *out, int *n) {
+    spec_word *w = arg(c, pos, key);
+    if (!w) return fail(c, "%s: missing %s", c->stmt, key);
+    size_t len = strlen(w->val);
+    *n = 0;
+    if (len < 3 || w->val[0] != '[' || w->val[len - 1] != ']')
+        return fail(c, "%s: bad value '%s' for %s (expected a list like [100,200])", c->stmt, w->val, key);
+    char buf[WORD_MAX];
+    snprintf(buf, sizeof buf, "%.*s", (int)(len - 2), w->val + 1);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (*n == max)
+            return fail(c, "%s: %s holds more than %d numbers", c->stmt, key, max);
+        if (parse_double(tok, &out[*n]))
+            return fail(c, "%s: bad value '%s' in %s (expected numbers)", c->stmt, tok, key);
+        (*n)++;
+    }
+    return 0;
+}
+
+/* learning_rate=NAME(ARGS): a keras.optimizers.schedules class in snake_case (or its class
+ * name), its arguments positional in the constructor's order or key=value, separated by
+ * commas (lists [a,b] inside). The words go into a context of their own, so that the usual
+ * argument readers and messages apply; messages name the whole learning_rate word. */
+static int spec_schedule(spec_ctx *c, const char *text, nnc_schedule *s) {
+    const char *open = strchr(text, '(');
+    size_t len = strlen(text);
+    if (!open || open == text || len < 3 || text[len - 1] != ')')
+        return fail(c, "optimizer: bad value '%s' for learning_rate (expected a number or a schedule "
+                       "such as exponential_decay(0.1,decay_steps=100,decay_rate=0.96))", text);
+    char name[64], what[WORD_MAX + 32];
+    snprintf(name, sizeof name, "%.*s", (int)(open - text) < 63 ? (int)(open - text) : 63, text);
+    nnc_schedule_kind k;
+    if (nnc_schedule_parse(name, &k)) {
+        char list[256];
+        size_t n = 0;
+        for (int i = 1; i < NNC_SCHEDULE_COUNT && n < sizeof list; i++)
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i > 1 ? ", " : "",
+                                  nnc_schedule_name((nnc_schedule_kind)i));
+        return fail(c, "optimizer: unknown learning-rate schedule '%s' in learning_rate=%s (one of %s)",
+                    name, text, list);
+    }
+    snprintf(what, sizeof what, "optimizer: learning_rate=%s", text);
+    static spec_ctx sub_zero;
+    spec_ctx sub = sub_zero;
+    sub.file = c->file;
+    sub.line = c->line;
+    sub.stmt = what;
+    sub.m = c->m;
+    sub.err = c->err;
+    sub.errlen = c->errlen;
+    /* split the arguments at the commas outside brackets */
+    const char *p = open + 1, *end = text + len - 1;
+    while (p < end) {
+        const char *q = p;
+        int depth = 0;
+        while (q < end && (depth > 0 || *q != ',')) {
+            depth += (*q == '[' || *q == '(') - (*q == ']' || *q == ')');
+            q++;
+        }
+        if (q == p) return fail(&sub, "%s: an empty argument", what);
+        if (sub.n == MAX_WORDS) return fail(&sub, "%s: more than %d arguments", what, MAX_WORDS);
+        spec_word *w = &sub.w[sub.n++];
+        memset(w, 0, sizeof *w);
+        const char *eq = memchr(p, '=', (size_t)(q - p)), *br = memchr(p, '[', (size_t)(q - p));
+        if (eq && (!br || eq < br)) {
+            if (eq == p || (size_t)(eq - p) >= sizeof w->key || eq + 1 == q)
+                return fail(&sub, "%s: bad argument '%.*s'", what, (int)(q - p), p);
+            snprintf(w->key, sizeof w->key, "%.*s", (int)(eq - p), p);
+            snprintf(w->val, sizeof w->val, "%.*s", (int)(q - eq - 1), eq + 1);
+            for (int i = 0; i + 1 < sub.n; i++)
+                if (!strcmp(sub.w[i].key, w->key)) return fail(&sub, "%s: %s given twice", what, w->key);
+        } else {
+            snprintf(w->val, sizeof w->val, "%.*s", (int)(q - p), p);
+        }
+        p = q < end ? q + 1 : q;
+        if (q < end && p == end) return fail(&sub, "%s: an empty argument", what);
+    }
+    *s = nnc_schedule_default(k);
+    const double big = 3.4e38;
+    const char *keys = "";
+    int rc = 0;
+    switch (k) {
+    case NNC_SCHEDULE_EXPONENTIAL_DECAY:
+    case NNC_SCHEDULE_INVERSE_TIME_DECAY:
+        rc = required(&sub, 0, "initial_learning_rate") || required(&sub, 1, "decay_steps") ||
+             required(&sub, 2, "decay_rate") ||
+             arg_float(&sub, 0, "initial_learning_rate", 0, big, &s->initial_learning_rate) ||
+             arg_float(&sub, 1, "decay_steps", -big, big, &s->decay_steps) ||
+             arg_float(&sub, 2, "decay_rate", 0, big, &s->decay_rate) ||
+             arg_bool_at(&sub, 3, "staircase", &s->staircase);
+        keys = "initial_learning_rate, decay_steps, decay_rate, staircase";
+        break;
+    case NNC_SCHEDULE_PIECEWISE_CONSTANT_DECAY: {
+        double b[NNC_MAX_BOUNDARIES + 1], v[NNC_MAX_BOUNDARIES + 2];
+        int nb = 0, nv = 0;
+        rc = arg_list(&sub, 0, "boundaries", NNC_MAX_BOUNDARIES, b, &nb) ||
+             arg_list(&sub, 1, "values", NNC_MAX_BOUNDARIES + 1, v, &nv);
+        if (!rc && nv != nb + 1)
+            rc = fail(&sub, "%s: values needs one number more than boundaries (%d boundaries, %d values)",
+                      what, nb, nv);
+        for (int i = 0; !rc && i < nb; i++) {
+            if (b[i] != floor(b[i]) || fabs(b[i]) > 9e15)
+                rc = fail(&sub, "%s: boundaries must be integers (steps), not %g", what, b[i]);
+            s->boundaries[i] = (int64_t)b[i];
+        }
+        for (int i = 0; !rc && i < nv; i++) s->values[i] = (float)v[i];
+        s->n_boundaries = nb;
+        keys = "boundaries, values";
+        break;
+    }
+    case NNC_SCHEDULE_POLYNOMIAL_DECAY:
+        rc = required(&sub, 0, "initial_learning_rate") || required(&sub, 1, "decay_steps") ||
+             arg_float(&sub, 0, "initial_learning_rate", 0, big, &s->initial_learning_rate) ||
+             arg_float(&sub, 1, "decay_steps", -big, big, &s->decay_steps) ||
+             arg_float(&sub, 2, "end_learning_rate", 0, big, &s->end_learning_rate) ||
+             arg_float(&sub, 3, "power", 0, big, &s->power) || arg_bool_at(&sub, 4, "cycle", &s->cycle);
+        keys = "initial_learning_rate, decay_steps, end_learning_rate, power, cycle";
+        break;
+    case NNC_SCHEDULE_COSINE_DECAY: {
+        spec_word *wt = keyed(&sub, "warmup_target");
+        rc = required(&sub, 0, "initial_learning_rate") || required(&sub, 1, "decay_steps") ||
+             arg_float(&sub, 0, "initial_learning_rate", 0, big, &s->initial_learning_rate) ||
+             arg_float(&sub, 1, "decay_steps", -big, big, &s->decay_steps) ||
+             arg_float(&sub, 2, "alpha", 0, 1, &s->alpha);
+        if (!rc && wt && strcmp(wt->val, "None") && strcmp(wt->val, "none")) {
+            rc = arg_float(&sub, -1, "warmup_target", 0, big, &s->warmup_target);
+            s->warmup = true;
+        } else if (wt) {
+            wt->used = 1;
+        }
+        if (!rc) rc = arg_float(&sub, -1, "warmup_steps", 0, big, &s->warmup_steps);
+        keys = "initial_learning_rate, decay_steps, alpha, warmup_target, warmup_steps";
+        break;
+    }
+    default: /* NNC_SCHEDULE_COSINE_DECAY_RESTARTS */
+        rc = required(&sub, 0, "initial_learning_rate") || required(&sub, 1, "first_decay_steps") ||
+             arg_float(&sub, 0, "initial_learning_rate", 0, big, &s->initial_learning_rate) ||
+             arg_float(&sub, 1, "first_decay_steps", -big, big, &s->decay_steps) ||
+             arg_float(&sub, 2, "t_mul", -big, big, &s->t_mul) ||
+             arg_float(&sub, 3, "m_mul", 0, big, &s->m_mul) || arg_float(&sub, 4, "alpha", 0, 1, &s->alpha);
+        keys = "initial_learning_rate, first_decay_steps, t_mul, m_mul, alpha";
+        break;
+    }
+    if (rc || check_all_used(&sub, keys)) return -1;
+    const char *bad = nnc_schedule_check(s);
+    return bad ? fail(&sub, "%s: %s", what, bad) : 0;
+}
+
 static int stmt_optimizer(spec_ctx *c, nnc_optimizer *o) {
     spec_word *w = positional(c, 0);
     if (!w) return fail(c, "optimizer: missing the optimizer's name");
     w->used = 1;
     if (nnc_optimizer_parse(w->val, o))
-        return fail(c, "optimizer: unknown optimizer '%s' (one of sgd, adam, rmsprop)", w->val);
-    if (arg_float(c, -1, "learning_rate", 0, 3.4e38, &o->learning_rate) ||
-        arg_float(c, -1, "momentum", 0, 1, &o->momentum) || arg_bool(c, "nesterov", &o->nesterov) ||
-        arg_float(c, -1, "beta_1", 0, 0.999999999, &o->beta_1) ||
-        arg_float(c, -1, "beta_2", 0, 0.999999999, &o->beta_2) ||
-        arg_float(c, -1, "epsilon", 0, 1, &o->epsilon) || arg_float(c, -1, "rho", 0, 0.999999999, &o->rho) ||
-        arg_bool(c, "centered", &o->centered))
+        return fail(c, "optimizer: unknown optimizer '%s' (one of sgd, adam, rmsprop, adagrad, adadelta, "
+                       "adamw, nadam, adamax)", w->val);
+    spec_word *lr = keyed(c, "learning_rate");
+    if (lr && strchr(lr->val, '(')) {
+        lr->used = 1;
+        if (spec_schedule(c, lr->val, &o->schedule)) return -1;
+        o->learning_rate = o->schedule.kind == NNC_SCHEDULE_PIECEWISE_CONSTANT_DECAY
+                               ? o->schedule.values[0] : o->schedule.initial_learning_rate;
+    } else if (arg_float(c, -1, "learning_rate", 0, 3.4e38, &o->learning_rate)) {
         return -1;
-    return check_all_used(c, "learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, rho, centered");
+    }
+    /* Keras's base-optimizer arguments, then each class's own (an argument the class does not
+     * take is an unknown key, as Keras's "Argument(s) not recognized"). */
+    if (arg_float(c, -1, "weight_decay", 0, 3.4e38, &o->weight_decay) ||
+        arg_float(c, -1, "clipnorm", 0, 3.4e38, &o->clipnorm) ||
+        arg_float(c, -1, "clipvalue", 0, 3.4e38, &o->clipvalue) ||
+        arg_float(c, -1, "global_clipnorm", 0, 3.4e38, &o->global_clipnorm))
+        return -1;
+    const char *keys;
+    int rc;
+    switch (o->kind) {
+    case NNC_OPT_SGD:
+        rc = arg_float(c, -1, "momentum", 0, 1, &o->momentum) || arg_bool(c, "nesterov", &o->nesterov);
+        keys = "learning_rate, momentum, nesterov";
+        break;
+    case NNC_OPT_RMSPROP:
+        rc = arg_float(c, -1, "rho", 0, 0.999999999, &o->rho) || arg_float(c, -1, "momentum", 0, 1, &o->momentum) ||
+             arg_float(c, -1, "epsilon", 0, 1, &o->epsilon) || arg_bool(c, "centered", &o->centered);
+        keys = "learning_rate, rho, momentum, epsilon, centered";
+        break;
+    case NNC_OPT_ADAGRAD:
+        rc = arg_float(c, -1, "initial_accumulator_value", 0, 3.4e38, &o->initial_accumulator_value) ||
+             arg_float(c, -1, "epsilon", 0, 1, &o->epsilon);
+        keys = "learning_rate, initial_accumulator_value, epsilon";
+        break;
+    case NNC_OPT_ADADELTA:
+        rc = arg_float(c, -1, "rho", 0, 0.999999999, &o->rho) || arg_float(c, -1, "epsilon", 0, 1, &o->epsilon);
+        keys = "learning_rate, rho, epsilon";
+        break;
+    default: /* Adam, AdamW, Nadam, Adamax */
+        rc = arg_float(c, -1, "beta_1", 0, 0.999999999, &o->beta_1) ||
+             arg_float(c, -1, "beta_2", 0, 0.999999999, &o->beta_2) ||
+             arg_float(c, -1, "epsilon", 0, 1, &o->epsilon);
+        keys = "learning_rate, beta_1, beta_2, epsilon";
+        if (!rc && (o->kind == NNC_OPT_ADAM || o->kind == NNC_OPT_ADAMW)) {
+            rc = arg_bool(c, "amsgrad", &o->amsgrad);
+            keys = "learning_rate, beta_1, beta_2, epsilon, amsgrad";
+        }
+        break;
+    }
+    if (rc) return -1;
+    char expected[192];
+    snprintf(expected, sizeof expected, "%s, weight_decay, clipnorm, clipvalue, global_clipnorm", keys);
+    if (check_all_used(c, expected)) return -1;
+    const char *bad = nnc_optimizer_check(o);
+    return bad ? fail(c, "optimizer: %s: %s", nnc_optimizer_name(o->kind), bad) : 0;
 }
 
 static int stmt_metrics(spec_ctx *c, nnc_compile_opts *co) {
@@ -504,6 +722,178 @@ static int stmt_fit(spec_ctx *c) {
     return 0;
 }
 
+/* ---- callbacks ---------------------------------------------------------------------------- */
+
+#define MAX_SPEC_CALLBACKS 16
+
+static int arg_double(spec_ctx *c, int pos, const char *key, double lo, double hi, int none_ok,
+                      double *out) {
+    spec_word *w = arg(c, pos, key);
+    double v;
+    if (!w) return 0;
+    if (none_ok && (!strcmp(w->val, "None") || !strcmp(w->val, "none"))) {
+        *out = (double)NAN;
+        return 0;
+    }
+    if (parse_double(w->val, &v) || v < lo || v > hi)
+        return fail(c, "%s: bad value '%s' for %s (expected a number in [%g, %g]%s)", c->stmt, w->val,
+                    key, lo, hi, none_ok ? " or None" : "");
+    *out = v;
+    return 0;
+}
+
+static int arg_word(spec_ctx *c, int pos, const char *key, const char **out) {
+    spec_word *w = arg(c, pos, key);
+    if (w) *out = w->val;
+    return 0;
+}
+
+static int arg_mode(spec_ctx *c, nnc_monitor_mode *out) {
+    spec_word *w = arg(c, -1, "mode");
+    if (!w) return 0;
+    if (!strcmp(w->val, "auto")) *out = NNC_MODE_AUTO;
+    else if (!strcmp(w->val, "min")) *out = NNC_MODE_MIN;
+    else if (!strcmp(w->val, "max")) *out = NNC_MODE_MAX;
+    else return fail(c, "%s: bad value '%s' for mode (expected auto, min or max)", c->stmt, w->val);
+    return 0;
+}
+
+/* The constructor's verdict: its message already names the callback and the value. */
+static int made(spec_ctx *c, nnc_callback *cb, const nnc_error *e, nnc_callback **out) {
+    if (!cb) return fail(c, "callback %s", e->message);
+    *out = cb;
+    return 0;
+}
+
+static int cb_early_stopping(spec_ctx *c, nnc_callback **out) {
+    nnc_early_stopping_opts o = nnc_early_stopping_opts_default();
+    nnc_error e = {""};
+    if (arg_word(c, 1, "monitor", &o.monitor) || arg_double(c, -1, "min_delta", 0, 1e300, 0, &o.min_delta) ||
+        arg_int(c, -1, "patience", 0, 1 << 30, &o.patience, 0) || arg_int(c, -1, "verbose", 0, 2, &o.verbose, 0) ||
+        arg_mode(c, &o.mode) || arg_double(c, -1, "baseline", -1e300, 1e300, 1, &o.baseline) ||
+        arg_bool(c, "restore_best_weights", &o.restore_best_weights) ||
+        arg_int(c, -1, "start_from_epoch", 0, 1 << 30, &o.start_from_epoch, 0) ||
+        check_all_used(c, "monitor, min_delta, patience, verbose, mode, baseline, restore_best_weights, "
+                          "start_from_epoch"))
+        return -1;
+    return made(c, nnc_early_stopping(&o, &e), &e, out);
+}
+
+static int cb_model_checkpoint(spec_ctx *c, nnc_callback **out) {
+    nnc_model_checkpoint_opts o = nnc_model_checkpoint_opts_default(NULL);
+    nnc_error e = {""};
+    if (arg_word(c, 1, "filepath", &o.filepath) || arg_word(c, -1, "monitor", &o.monitor) ||
+        arg_int(c, -1, "verbose", 0, 2, &o.verbose, 0) || arg_bool(c, "save_best_only", &o.save_best_only) ||
+        arg_bool(c, "save_weights_only", &o.save_weights_only) || arg_mode(c, &o.mode) ||
+        arg_double(c, -1, "initial_value_threshold", -1e300, 1e300, 1, &o.initial_value_threshold) ||
+        check_all_used(c, "filepath, monitor, verbose, save_best_only, save_weights_only, mode, "
+                          "initial_value_threshold"))
+        return -1;
+    if (!o.filepath) return fail(c, "%s: missing filepath (e.g. filepath=ckpt-{epoch:02d}.safetensors)", c->stmt);
+    return made(c, nnc_model_checkpoint(&o, &e), &e, out);
+}
+
+static int cb_reduce_lr(spec_ctx *c, nnc_callback **out) {
+    nnc_reduce_lr_opts o = nnc_reduce_lr_opts_default();
+    nnc_error e = {""};
+    if (arg_word(c, 1, "monitor", &o.monitor) || arg_double(c, -1, "factor", -1e300, 1e300, 0, &o.factor) ||
+        arg_int(c, -1, "patience", 0, 1 << 30, &o.patience, 0) || arg_int(c, -1, "verbose", 0, 2, &o.verbose, 0) ||
+        arg_mode(c, &o.mode) || arg_double(c, -1, "min_delta", 0, 1e300, 0, &o.min_delta) ||
+        arg_int(c, -1, "cooldown", 0, 1 << 30, &o.cooldown, 0) ||
+        arg_double(c, -1, "min_lr", 0, 3.4e38, 0, &o.min_lr) ||
+        check_all_used(c, "monitor, factor, patience, verbose, mode, min_delta, cooldown, min_lr"))
+        return -1;
+    return made(c, nnc_reduce_lr_on_plateau(&o, &e), &e, out);
+}
+
+static int cb_csv_logger(spec_ctx *c, nnc_callback **out) {
+    nnc_csv_logger_opts o = nnc_csv_logger_opts_default(NULL);
+    nnc_error e = {""};
+    const char *sep = NULL;
+    if (arg_word(c, 1, "filename", &o.filename) || arg_word(c, -1, "separator", &sep) ||
+        arg_bool(c, "append", &o.append) || check_all_used(c, "filename, separator, append"))
+        return -1;
+    if (!o.filename) return fail(c, "%s: missing filename (e.g. filename=log.csv)", c->stmt);
+    if (sep) {
+        if (!strcmp(sep, "\\t")) o.separator = '\t';
+        else if (strlen(sep) == 1) o.separator = sep[0];
+        else return fail(c, "%s: bad value '%s' for separator (expected one character, or \\t)", c->stmt, sep);
+    }
+    return made(c, nnc_csv_logger(&o, &e), &e, out);
+}
+
+static int cb_terminate_on_nan(spec_ctx *c, nnc_callback **out) {
+    if (check_all_used(c, "no keys")) return -1;
+    *out = nnc_terminate_on_nan();
+    return *out ? 0 : fail(c, "%s: out of memory", c->stmt);
+}
+
+static int cb_backup_and_restore(spec_ctx *c, nnc_callback **out) {
+    nnc_backup_and_restore_opts o = nnc_backup_and_restore_opts_default(NULL);
+    nnc_error e = {""};
+    if (arg_word(c, 1, "backup_dir", &o.backup_dir) || arg_bool(c, "delete_checkpoint", &o.delete_checkpoint) ||
+        check_all_used(c, "backup_dir, delete_checkpoint"))
+        return -1;
+    if (!o.backup_dir) return fail(c, "%s: missing backup_dir (e.g. backup_dir=backup)", c->stmt);
+    return made(c, nnc_backup_and_restore(&o, &e), &e, out);
+}
+
+static const struct {
+    const char *name;
+    int (*build)(spec_ctx *c, nnc_callback **out);
+} callback_table[] = {
+    {"early_stopping", cb_early_stopping},
+    {"model_checkpoint", cb_model_checkpoint},
+    {"reduce_lr_on_plateau", cb_reduce_lr},
+    {"csv_logger", cb_csv_logger},
+    {"terminate_on_nan", cb_terminate_on_nan},
+    {"backup_and_restore", cb_backup_and_restore},
+};
+
+static int edit_distance(const char *a, const char *b);
+
+static int stmt_callback(spec_ctx *c) {
+    const size_t n = sizeof callback_table / sizeof *callback_table;
+    char names[256];
+    size_t len = 0;
+    for (size_t i = 0; i < n && len < sizeof names; i++)
+        len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "", callback_table[i].name);
+    spec_word *w = positional(c, 0);
+    if (!w) return fail(c, "callback: missing the callback's name (one of %s)", names);
+    w->used = 1;
+    size_t i = 0;
+    while (i < n && strcmp(w->val, callback_table[i].name)) i++;
+    if (i == n) {
+        const char *best = NULL;
+        int bd = 4;
+        for (size_t k = 0; k < n; k++) {
+            int d = edit_distance(w->val, callback_table[k].name);
+            if (d < bd) bd = d, best = callback_table[k].name;
+        }
+        if (best) return fail(c, "callback: unknown callback '%s' (did you mean '%s'?)", w->val, best);
+        return fail(c, "callback: unknown callback '%s' (one of %s)", w->val, names);
+    }
+    nnc_model *m = c->m;
+    if (m->n_spec_callbacks == MAX_SPEC_CALLBACKS)
+        return fail(c, "callback: at most %d callback lines", MAX_SPEC_CALLBACKS);
+    char stmt[96];
+    snprintf(stmt, sizeof stmt, "callback %s", callback_table[i].name);
+    const char *saved = c->stmt;
+    c->stmt = stmt;
+    nnc_callback *cb = NULL;
+    int rc = callback_table[i].build(c, &cb);
+    c->stmt = saved;
+    if (rc) return rc;
+    nnc_callback **grown = realloc(m->spec_callbacks, (size_t)(m->n_spec_callbacks + 1) * sizeof *grown);
+    if (!grown) {
+        nnc_callback_free(cb);
+        return fail(c, "callback: out of memory");
+    }
+    m->spec_callbacks = grown;
+    m->spec_callbacks[m->n_spec_callbacks++] = cb;
+    return 0;
+}
+
 /* ---- the file ---------------------------------------------------------------------------- */
 
 /* Levenshtein distance, for "did you mean" hints on unknown keywords. */
@@ -522,7 +912,7 @@ static int edit_distance(const char *a, const char *b) {
     return d[la][lb];
 }
 
-static const char *const statements[] = {"input", "loss", "optimizer", "metrics", "fit"};
+static const char *const statements[] = {"input", "loss", "optimizer", "metrics", "fit", "callback"};
 
 static int unknown_statement(spec_ctx *c) {
     const char *best = NULL;
@@ -624,6 +1014,8 @@ nnc_model *nnc_model_from_spec_text(const char *text, size_t len, const char *na
             rc = stmt_metrics(&c, &co);
         } else if (!strcmp(stmt, "fit")) {
             rc = stmt_fit(&c);
+        } else if (!strcmp(stmt, "callback")) {
+            rc = have_loss ? stmt_callback(&c) : fail(&c, "callback: callbacks come after the loss line");
         } else {
             size_t i = 0;
             while (i < sizeof layer_table / sizeof *layer_table && strcmp(stmt, layer_table[i].keyword)) i++;
@@ -700,4 +1092,8 @@ void nnc_model_fit_defaults(const nnc_model *m, nnc_fit_opts *o) {
     if (m->spec_fit.batch_size > 0) o->batch_size = m->spec_fit.batch_size;
     if (m->spec_fit.validation_split >= 0.0f) o->validation_split = m->spec_fit.validation_split;
     if (m->spec_fit.shuffle >= 0) o->shuffle = m->spec_fit.shuffle != 0;
+    if (m->n_spec_callbacks > 0) {
+        o->callbacks = m->spec_callbacks;
+        o->n_callbacks = m->n_spec_callbacks;
+    }
 }

@@ -137,6 +137,7 @@ nnc_status nnc_compile(nnc_model *m, const nnc_compile_opts *o) {
                           sizeof(float));
     if (!m->param_arena || !m->grad_arena || !m->opt_slots)
         return nnc_fail(m, NNC_ERR_NOMEM, "compile: out of memory for %zu parameters", total);
+    nnc_optimizer_init_slots(&o->optimizer, m->opt_slots, m->n_trainable_floats);
     for (int i = 0; i < m->n_params; i++) {
         nnc_param_rec *p = &m->params[i];
         m->nodes[p->node].value = m->param_arena + p->offset;
@@ -161,6 +162,7 @@ nnc_status nnc_reinitialize(nnc_model *m, uint64_t seed) {
         nnc_init_fill(&m->rng, p->init, p->fan_in, p->fan_out, m->param_arena + p->offset, p->size);
     }
     memset(m->opt_slots, 0, (m->n_trainable_floats + 1) * (size_t)(m->n_slots ? m->n_slots : 1) * sizeof(float));
+    nnc_optimizer_init_slots(&m->copts.optimizer, m->opt_slots, m->n_trainable_floats);
     m->iterations = 0;
     m->epochs_done = 0;
     return NNC_OK;
@@ -265,6 +267,21 @@ double nnc_loss_forward(nnc_model *m, int n, int with_grad) {
                             (int)nnc_output_size(m), with_grad ? s->grad : NULL);
 }
 
+/* Keras's gradient clipping (BaseOptimizer._clip_gradients), in place before the update:
+ * clipnorm per variable, global_clipnorm over all trainable gradients, clipvalue per element. */
+static void clip_gradients(nnc_model *m) {
+    const nnc_optimizer *o = &m->copts.optimizer;
+    if (o->clipnorm > 0.0f) {
+        for (int i = 0; i < m->n_params; i++)
+            if (m->params[i].trainable)
+                nnc_clip_by_norm(m->grad_arena + m->params[i].offset, m->params[i].size, o->clipnorm);
+    } else if (o->global_clipnorm > 0.0f) {
+        nnc_clip_by_norm(m->grad_arena, m->n_trainable_floats, o->global_clipnorm);
+    } else if (o->clipvalue > 0.0f) {
+        nnc_clip_by_value(m->grad_arena, m->n_trainable_floats, o->clipvalue);
+    }
+}
+
 nnc_status nnc_train_step(nnc_model *m, int n, double *loss) {
     nnc_zero_grads(m, n);
     nnc_forward(m, n, 1);
@@ -272,6 +289,7 @@ nnc_status nnc_train_step(nnc_model *m, int n, double *loss) {
     if (!isfinite(*loss)) return NNC_ERR_NUMERIC;
     nnc_backward(m, n);
     m->iterations++;
+    clip_gradients(m);
     nnc_optimizer_step(&m->copts.optimizer, m->param_arena, m->grad_arena, m->opt_slots,
                        m->n_trainable_floats, m->iterations);
     return NNC_OK;

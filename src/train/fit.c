@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "train_impl.h"
+#include "callbacks.h"
 #include "progress.h"
 
 struct nnc_history {
@@ -80,18 +81,24 @@ nnc_status nnc_evaluate(nnc_model *m, const float *x, const float *y, size_t n, 
 }
 
 nnc_status nnc_predict(nnc_model *m, const float *x, size_t n, float *out) {
+    return nnc_predict_ex(m, x, n, out, 32, false);
+}
+
+nnc_status nnc_predict_ex(nnc_model *m, const float *x, size_t n, float *out, int batch_size,
+                          bool training) {
     nnc_status st = require_compiled(m, "predict");
     if (st) return st;
     if (!x || !out) return nnc_fail(m, NNC_ERR_ARG, "predict: no data");
+    if (batch_size < 1) return nnc_fail(m, NNC_ERR_ARG, "predict: batch_size %d must be >= 1", batch_size);
     if ((st = nnc_check_data(m, x, NULL, n))) return st;
-    const int bs = 32;
+    const int bs = batch_size;
     if ((st = nnc_plan(m, bs))) return st;
     size_t k = nnc_output_size(m);
     const float *o = NULL;
     for (size_t first = 0; first < n; first += bs) {
         int b = (int)(n - first < (size_t)bs ? n - first : (size_t)bs);
         nnc_gather_inputs(m, x, NULL, first, b);
-        nnc_forward(m, b, 0);
+        nnc_forward(m, b, training ? 1 : 0);
         o = m->nodes[m->outputs[0]].value;
         memcpy(out + first * k, o, (size_t)b * k * sizeof(float));
     }
@@ -161,10 +168,19 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
             return nnc_fail(m, NNC_ERR_NOMEM, "fit: out of memory");
         }
     }
+    /* Keras's on_train_begin: BackupAndRestore may move the first epoch. */
+    nnc_cb_runner cbr;
+    int first_epoch = o->initial_epoch;
+    if ((st = nnc_cb_train_begin(&cbr, m, o, &first_epoch))) {
+        free(idx);
+        return st;
+    }
     size_t steps = (ntrain + (size_t)bs - 1) / (size_t)bs;
     nnc_progress pb;
     nnc_progress_init(&pb, o->verbose, o->out ? o->out : stdout, (int)steps);
-    for (int ep = o->initial_epoch; ep < o->epochs && st == NNC_OK; ep++) {
+    const bool batch_logs = pb.live || o->on_batch_end || cbr.wants_batch;
+    for (int ep = first_epoch; ep < o->epochs && st == NNC_OK && !cbr.stop; ep++) {
+        if ((st = nnc_cb_epoch_begin(&cbr, ep))) break;
         nnc_progress_epoch(&pb, ep + 1, o->epochs);
         double t0 = now_s();
         /* Each epoch permutes 0..n-1 afresh (not the previous order), so an epoch's order
@@ -179,24 +195,35 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
         nnc_metric_acc acc;
         memset(&acc, 0, sizeof acc);
         nnc_logs logs;
+        size_t done = 0;
         for (size_t s = 0; s < steps; s++) {
             size_t first = s * (size_t)bs;
             int b = (int)(ntrain - first < (size_t)bs ? ntrain - first : (size_t)bs);
             nnc_gather_inputs(m, x, idx, first, b);
             nnc_gather_targets(m, y, idx, first, b);
             double loss;
-            if (nnc_train_step(m, b, &loss) != NNC_OK) {
+            /* A non-finite loss leaves the weights untouched; with TerminateOnNaN attached it
+             * reaches the batch logs (as in Keras) and stops training cleanly. */
+            bool bad = nnc_train_step(m, b, &loss) != NNC_OK;
+            if (!bad || cbr.handles_nan) {
+                nnc_metrics_add(m, &acc, b, loss);
+                done = s + 1;
+                if (batch_logs) {
+                    memset(&logs, 0, sizeof logs);
+                    nnc_metrics_logs(m, &acc, "", &logs);
+                    nnc_progress_update(&pb, (int)s + 1, now_s() - t0, &logs);
+                    nnc_cb_batch_end(&cbr, ep, (int)s, &logs);
+                    nnc_batch_info bi = {ep, (int)s, b, &logs};
+                    if (o->on_batch_end && o->on_batch_end(o->user, &bi)) cbr.stop = true;
+                }
+            }
+            if (bad && !cbr.stop) {
                 st = nnc_fail(m, NNC_ERR_NUMERIC,
                               "fit: the loss became %g at epoch %d, batch %zu; training stopped "
                               "with the weights before that step", loss, ep + 1, s + 1);
                 break;
             }
-            nnc_metrics_add(m, &acc, b, loss);
-            if (pb.live) {
-                memset(&logs, 0, sizeof logs);
-                nnc_metrics_logs(m, &acc, "", &logs);
-                nnc_progress_update(&pb, (int)s + 1, now_s() - t0, &logs);
-            }
+            if (cbr.stop) break;
         }
         if (st) break;
         double secs = now_s() - t0;
@@ -209,14 +236,19 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
             nnc_metrics_logs(m, &vacc, "val_", &logs);
         }
         m->epochs_done++;
-        nnc_progress_end(&pb, (int)steps, secs, &logs);
+        /* Callbacks first (they may add "learning_rate" to the logs), then the progress line,
+         * the history and the fit's own hook, as Keras orders its callback list. */
+        if ((st = nnc_cb_epoch_end(&cbr, ep, &logs))) break;
+        nnc_progress_end(&pb, (int)done, secs, &logs);
         if (history && history_push(history, &logs)) {
             st = nnc_fail(m, NNC_ERR_NOMEM, "fit: out of memory");
             break;
         }
         nnc_epoch_info info = {ep, &logs, secs};
-        if (o->on_epoch_end && o->on_epoch_end(o->user, &info)) break;
+        if (o->on_epoch_end && o->on_epoch_end(o->user, &info)) cbr.stop = true;
     }
+    nnc_status end = nnc_cb_train_end(&cbr, st == NNC_OK);
+    if (st == NNC_OK) st = end;
     free(idx);
     return st;
 }

@@ -1,0 +1,205 @@
+/* Learning-rate schedules with the formulas of Keras 3's keras.optimizers.schedules
+ * (keras/src/optimizers/schedules/learning_rate_schedule.py), evaluated in double precision
+ * and rounded to float once. The optimizer calls them with its iteration count before the
+ * step, as BaseOptimizer._get_current_learning_rate does. */
+#include <math.h>
+#include <string.h>
+#include "optim.h"
+
+static const char *const names[NNC_SCHEDULE_COUNT] = {
+    [NNC_SCHEDULE_NONE] = "constant",
+    [NNC_SCHEDULE_EXPONENTIAL_DECAY] = "exponential_decay",
+    [NNC_SCHEDULE_PIECEWISE_CONSTANT_DECAY] = "piecewise_constant_decay",
+    [NNC_SCHEDULE_POLYNOMIAL_DECAY] = "polynomial_decay",
+    [NNC_SCHEDULE_INVERSE_TIME_DECAY] = "inverse_time_decay",
+    [NNC_SCHEDULE_COSINE_DECAY] = "cosine_decay",
+    [NNC_SCHEDULE_COSINE_DECAY_RESTARTS] = "cosine_decay_restarts",
+};
+
+static const char *const classes[NNC_SCHEDULE_COUNT] = {
+    [NNC_SCHEDULE_NONE] = "Constant",
+    [NNC_SCHEDULE_EXPONENTIAL_DECAY] = "ExponentialDecay",
+    [NNC_SCHEDULE_PIECEWISE_CONSTANT_DECAY] = "PiecewiseConstantDecay",
+    [NNC_SCHEDULE_POLYNOMIAL_DECAY] = "PolynomialDecay",
+    [NNC_SCHEDULE_INVERSE_TIME_DECAY] = "InverseTimeDecay",
+    [NNC_SCHEDULE_COSINE_DECAY] = "CosineDecay",
+    [NNC_SCHEDULE_COSINE_DECAY_RESTARTS] = "CosineDecayRestarts",
+};
+
+/* The default `name` argument of each class's constructor, as its get_config writes it. */
+static const char *const keras_names[NNC_SCHEDULE_COUNT] = {
+    [NNC_SCHEDULE_NONE] = "Constant",
+    [NNC_SCHEDULE_EXPONENTIAL_DECAY] = "ExponentialDecay",
+    [NNC_SCHEDULE_PIECEWISE_CONSTANT_DECAY] = "PiecewiseConstant",
+    [NNC_SCHEDULE_POLYNOMIAL_DECAY] = "PolynomialDecay",
+    [NNC_SCHEDULE_INVERSE_TIME_DECAY] = "InverseTimeDecay",
+    [NNC_SCHEDULE_COSINE_DECAY] = "CosineDecay",
+    [NNC_SCHEDULE_COSINE_DECAY_RESTARTS] = "SGDRDecay",
+};
+
+const char *nnc_schedule_name(nnc_schedule_kind k) {
+    return (unsigned)k < NNC_SCHEDULE_COUNT ? names[k] : "?";
+}
+
+const char *nnc_schedule_class(nnc_schedule_kind k) {
+    return (unsigned)k < NNC_SCHEDULE_COUNT ? classes[k] : "?";
+}
+
+const char *nnc_schedule_keras_name(nnc_schedule_kind k) {
+    return (unsigned)k < NNC_SCHEDULE_COUNT ? keras_names[k] : "?";
+}
+
+nnc_status nnc_schedule_parse(const char *name, nnc_schedule_kind *out) {
+    if (!name || !out) return NNC_ERR_ARG;
+    for (int k = 1; k < NNC_SCHEDULE_COUNT; k++)
+        if (!strcmp(name, names[k]) || !strcmp(name, classes[k])) {
+            *out = (nnc_schedule_kind)k;
+            return NNC_OK;
+        }
+    return NNC_ERR_ARG;
+}
+
+nnc_schedule nnc_schedule_default(nnc_schedule_kind kind) {
+    nnc_schedule s;
+    memset(&s, 0, sizeof s);
+    s.kind = kind;
+    s.end_learning_rate = 0.0001f; /* PolynomialDecay */
+    s.power = 1.0f;
+    s.t_mul = 2.0f;                /* CosineDecayRestarts */
+    s.m_mul = 1.0f;
+    return s;
+}
+
+static const double PI = 3.14159265358979323846;
+
+static int finite(float v) { return !isnan(v) && !isinf(v); }
+
+const char *nnc_schedule_check(const nnc_schedule *s) {
+    if ((unsigned)s->kind >= NNC_SCHEDULE_COUNT) return "unknown learning-rate schedule";
+    if (s->kind == NNC_SCHEDULE_NONE) return NULL;
+    if (s->kind == NNC_SCHEDULE_PIECEWISE_CONSTANT_DECAY) {
+        if (s->n_boundaries < 1 || s->n_boundaries > NNC_MAX_BOUNDARIES)
+            return "piecewise_constant_decay needs 1 to 16 boundaries and one value more";
+        for (int i = 1; i < s->n_boundaries; i++)
+            if (s->boundaries[i] <= s->boundaries[i - 1])
+                return "piecewise_constant_decay boundaries must be strictly increasing";
+        for (int i = 0; i <= s->n_boundaries; i++)
+            if (!finite(s->values[i]) || s->values[i] < 0.0f)
+                return "piecewise_constant_decay values must be finite numbers >= 0";
+        return NULL;
+    }
+    if (!finite(s->initial_learning_rate) || s->initial_learning_rate < 0.0f)
+        return "initial_learning_rate must be a finite number >= 0";
+    if (!(s->decay_steps > 0.0f) || !finite(s->decay_steps))
+        return s->kind == NNC_SCHEDULE_COSINE_DECAY_RESTARTS ? "first_decay_steps must be > 0"
+                                                             : "decay_steps must be > 0";
+    switch (s->kind) {
+    case NNC_SCHEDULE_EXPONENTIAL_DECAY:
+    case NNC_SCHEDULE_INVERSE_TIME_DECAY:
+        if (!finite(s->decay_rate) || s->decay_rate < 0.0f) return "decay_rate must be a finite number >= 0";
+        break;
+    case NNC_SCHEDULE_POLYNOMIAL_DECAY:
+        if (!finite(s->end_learning_rate) || s->end_learning_rate < 0.0f)
+            return "end_learning_rate must be a finite number >= 0";
+        if (!finite(s->power) || s->power < 0.0f) return "power must be a finite number >= 0";
+        break;
+    case NNC_SCHEDULE_COSINE_DECAY:
+        if (!finite(s->alpha) || s->alpha < 0.0f || s->alpha > 1.0f) return "alpha must be in [0, 1]";
+        if (s->warmup && (!finite(s->warmup_target) || s->warmup_target < 0.0f))
+            return "warmup_target must be a finite number >= 0";
+        if (!finite(s->warmup_steps) || s->warmup_steps < 0.0f) return "warmup_steps must be >= 0";
+        break;
+    case NNC_SCHEDULE_COSINE_DECAY_RESTARTS:
+        if (!finite(s->alpha) || s->alpha < 0.0f || s->alpha > 1.0f) return "alpha must be in [0, 1]";
+        if (!finite(s->t_mul) || !(s->t_mul > 0.0f)) return "t_mul must be > 0";
+        if (!finite(s->m_mul) || s->m_mul < 0.0f) return "m_mul must be a finite number >= 0";
+        break;
+    default: break;
+    }
+    return NULL;
+}
+
+/* CosineDecay._decay_function: from · ((1 − α)·½(1 + cos(π·step/decay_steps)) + α). */
+static double cosine(double from, double step, double decay_steps, double alpha) {
+    double c = 0.5 * (1.0 + cos(PI * (step / decay_steps)));
+    return from * ((1.0 - alpha) * c + alpha);
+}
+
+/* CosineDecayRestarts: period i lasts first·t_mulⁱ steps and peaks at m_mulⁱ. Keras finds i
+ * as floor(log(1 − f(1 − t_mul)) / log(t_mul)) for f = step / first; the two checks after it
+ * put a step that falls exactly on a restart into the new period even when the logarithms
+ * round the quotient just below an integer. */
+static double restarts(const nnc_schedule *s, double step) {
+    const double t_mul = (double)s->t_mul, f = step / (double)s->decay_steps;
+    double i, frac;
+    if (t_mul == 1.0) {
+        i = floor(f);
+        frac = f - i;
+    } else {
+        i = floor(log(1.0 - f * (1.0 - t_mul)) / log(t_mul));
+        if (i < 0.0) i = 0.0;
+        /* sum_r(i) = (1 − t_mulⁱ)/(1 − t_mul): the periods before period i, in first-periods */
+        if ((1.0 - pow(t_mul, i + 1.0)) / (1.0 - t_mul) <= f) i += 1.0;
+        else if (i > 0.0 && (1.0 - pow(t_mul, i)) / (1.0 - t_mul) > f) i -= 1.0;
+        double sum_r = (1.0 - pow(t_mul, i)) / (1.0 - t_mul);
+        frac = (f - sum_r) / pow(t_mul, i);
+    }
+    const double alpha = (double)s->alpha;
+    double c = 0.5 * pow((double)s->m_mul, i) * (1.0 + cos(PI * frac));
+    return (double)s->initial_learning_rate * ((1.0 - alpha) * c + alpha);
+}
+
+float nnc_schedule_value(const nnc_schedule *s, int64_t step_i) {
+    const double step = (double)step_i, init = (double)s->initial_learning_rate;
+    const double ds = (double)s->decay_steps;
+    double lr = init;
+    switch (s->kind) {
+    case NNC_SCHEDULE_EXPONENTIAL_DECAY: {
+        /* initial · decay_rate^p, p = step/decay_steps (floored when staircase) */
+        double p = step / ds;
+        if (s->staircase) p = floor(p);
+        lr = init * pow((double)s->decay_rate, p);
+        break;
+    }
+    case NNC_SCHEDULE_PIECEWISE_CONSTANT_DECAY: {
+        /* values[0] while step <= boundaries[0], values[i] while boundaries[i-1] < step <=
+         * boundaries[i], values[n] after boundaries[n-1] */
+        int i = 0;
+        while (i < s->n_boundaries && step_i > s->boundaries[i]) i++;
+        return s->values[i];
+    }
+    case NNC_SCHEDULE_POLYNOMIAL_DECAY: {
+        /* (initial − end)·(1 − step/d)^power + end, with step = min(step, d); cycle: d is
+         * decay_steps times ceil(step/decay_steps) (1 at step 0) and step is not capped */
+        double d = ds, t = step;
+        if (s->cycle) d = ds * (step == 0.0 ? 1.0 : ceil(step / ds));
+        else t = t < ds ? t : ds;
+        double end = (double)s->end_learning_rate;
+        lr = (init - end) * pow(1.0 - t / d, (double)s->power) + end;
+        break;
+    }
+    case NNC_SCHEDULE_INVERSE_TIME_DECAY: {
+        /* initial / (1 + decay_rate·p), p = step/decay_steps (floored when staircase) */
+        double p = step / ds;
+        if (s->staircase) p = floor(p);
+        lr = init / (1.0 + (double)s->decay_rate * p);
+        break;
+    }
+    case NNC_SCHEDULE_COSINE_DECAY: {
+        const double alpha = (double)s->alpha;
+        if (!s->warmup) {
+            lr = cosine(init, step < ds ? step : ds, ds, alpha);
+            break;
+        }
+        /* linear warmup from initial to warmup_target over warmup_steps, then the cosine
+         * decay from warmup_target; step capped at decay_steps + warmup_steps */
+        const double ws = (double)s->warmup_steps, target = (double)s->warmup_target;
+        double t = step < ds + ws ? step : ds + ws;
+        lr = t < ws ? (target - init) * (t / ws) + init : cosine(target, t - ws, ds, alpha);
+        break;
+    }
+    case NNC_SCHEDULE_COSINE_DECAY_RESTARTS: lr = restarts(s, step); break;
+    default: break;
+    }
+    return (float)lr;
+}
