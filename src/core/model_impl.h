@@ -110,6 +110,7 @@ struct nnc_model {
     nnc_status sticky;         /* first builder error, returned again by compile */
     nnc_rng rng;
     struct nnc_pool *pool;     /* NULL: one thread (nnc_model_set_threads) */
+    float fault_grad_scale;    /* tests only: backward scales gradients by 1 + this (0: off) */
 
     nnc_node_rec *nodes;
     int n_nodes, cap_nodes;

@@ -648,9 +648,11 @@ void nnc_callback_free(nnc_callback *cb) {
 
 /* ---- the events ---------------------------------------------------------------------------- */
 
-/* The learning rate a file's optimizer state holds, if any (BackupAndRestore). */
+/* The learning rate a file's optimizer state holds, if any (BackupAndRestore): ReduceLROnPlateau
+ * and LearningRateScheduler change it. A schedule's rate follows the restored iterations. */
 static void restore_learning_rate(nnc_model *m, const char *path) {
     nnc_st_file f;
+    if (m->copts.optimizer.schedule.kind != NNC_SCHEDULE_NONE) return;
     char msg[256];
     if (nnc_st_read(path, &f, msg, sizeof msg)) return;
     const nnc_st_tensor *t = nnc_st_find(&f, "optimizer.learning_rate");
@@ -675,7 +677,12 @@ static nnc_status begin_one(nnc_cb_runner *r, nnc_callback *cb, int *initial_epo
         }
         break;
     case CB_REDUCE_LR:
+    case CB_LR_SCHEDULER: /* both set the optimizer's rate */
         cb->best = cb->higher ? -(double)INFINITY : (double)INFINITY;
+        if (m->copts.optimizer.schedule.kind != NNC_SCHEDULE_NONE)
+            return nnc_fail(m, NNC_ERR_ARG, "%s: the optimizer's learning rate follows a %s schedule and "
+                            "cannot be set (as in Keras)", kind_names[cb->kind],
+                            nnc_schedule_name(m->copts.optimizer.schedule.kind));
         break;
     case CB_MODEL_CHECKPOINT: {
         if (!cb->best_set) {
@@ -719,8 +726,6 @@ static nnc_status begin_one(nnc_cb_runner *r, nnc_callback *cb, int *initial_epo
             restore_learning_rate(m, cb->file);
             *initial_epoch = resumed;
         }
-        break;
-    case CB_LR_SCHEDULER:
         break;
     }
     return NNC_OK;

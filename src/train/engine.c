@@ -233,6 +233,9 @@ void nnc_backward(nnc_model *m, int n) {
         nnc_node_rec *nd = &m->nodes[id];
         if (nd->needs_grad && !nd->skip_backward) nnc_op_table[nd->op]->backward(&e, id);
     }
+    /* A deliberately wrong gradient, so tests can show that gradient checks catch one. */
+    if (m->fault_grad_scale != 0.0f)
+        for (size_t i = 0; i < m->n_trainable_floats; i++) m->grad_arena[i] *= 1.0f + m->fault_grad_scale;
 }
 
 /* Copies rows idx[0..n) of x (all inputs' features per row) into the input nodes. */
