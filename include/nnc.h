@@ -118,6 +118,12 @@ const char *nnc_init_name(nnc_init_kind k);
 /* Parses a Keras initializer name; NNC_ERR_ARG when unknown. */
 nnc_status nnc_init_parse(const char *name, nnc_init_kind *out);
 
+/* Keras's l1(x), l2(x) and l1_l2(l1, l2): adds l1·Σ|w| + l2·Σw² to the loss (no ½, as Keras).
+ * Zero is no penalty. */
+typedef struct {
+    float l1, l2;
+} nnc_regularizer;
+
 /* ---- building a model ------------------------------------------------------------------ */
 
 typedef struct nnc_model nnc_model;
@@ -144,6 +150,8 @@ typedef struct {
     bool use_bias;                   /* default true */
     nnc_initializer kernel_initializer; /* default glorot_uniform */
     nnc_initializer bias_initializer;   /* default zeros */
+    nnc_regularizer kernel_regularizer, bias_regularizer; /* default none */
+    nnc_regularizer activity_regularizer;                 /* on the layer's output */
     const char *name;                /* NULL: "dense", "dense_1", ... as Keras names them */
 } nnc_dense_opts;
 
@@ -174,6 +182,7 @@ typedef struct {
     bool use_bias;           /* true */
     nnc_initializer kernel_initializer; /* glorot_uniform, fans from kh·kw·in and kh·kw·out */
     nnc_initializer bias_initializer;   /* zeros */
+    nnc_regularizer kernel_regularizer, bias_regularizer, activity_regularizer;
     const char *name;
 } nnc_conv_opts;
 

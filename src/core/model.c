@@ -42,6 +42,7 @@ void nnc_model_free(nnc_model *m) {
     free(m->layers);
     free(m->params);
     free(m->tape);
+    free(m->penalties);
     free(m->param_arena);
     free(m->grad_arena);
     free(m->opt_slots);

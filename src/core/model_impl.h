@@ -128,6 +128,11 @@ struct nnc_model {
     int compiled;
     nnc_compile_opts copts;
     int fused_loss_node;       /* -1, or the logits node the loss reads instead of the output */
+    struct nnc_penalty {
+        int node;              /* a PARAM node (weight penalty) or a layer output (activity) */
+        nnc_regularizer r;
+    } *penalties;              /* the regularizers of every layer, gathered by compile */
+    int n_penalties;
     int *tape;                 /* live nodes in execution order */
     int n_tape;
     float *param_arena;        /* every parameter, contiguous */

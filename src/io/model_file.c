@@ -55,6 +55,40 @@ static void put_initializer(nnc_strbuf *sb, nnc_initializer in) {
     nnc_sb_puts(sb, "\"seed\":null}}");
 }
 
+/* Keras's regularizer objects: L1, L2 or L1L2; null when there is none. */
+static void put_regularizers(nnc_strbuf *sb, const nnc_regularizer *r) {
+    static const char *const keys[3] = {"kernel_regularizer", "bias_regularizer", "activity_regularizer"};
+    for (int k = 0; k < 3; k++) {
+        nnc_sb_printf(sb, ",\"%s\":", keys[k]);
+        if (r[k].l1 == 0.0f && r[k].l2 == 0.0f) nnc_sb_puts(sb, "null");
+        else if (r[k].l2 == 0.0f)
+            nnc_sb_printf(sb, "{\"module\":\"keras.regularizers\",\"class_name\":\"L1\",\"config\":{\"l1\":%.9g}}", (double)r[k].l1);
+        else if (r[k].l1 == 0.0f)
+            nnc_sb_printf(sb, "{\"module\":\"keras.regularizers\",\"class_name\":\"L2\",\"config\":{\"l2\":%.9g}}", (double)r[k].l2);
+        else
+            nnc_sb_printf(sb, "{\"module\":\"keras.regularizers\",\"class_name\":\"L1L2\",\"config\":"
+                          "{\"l1\":%.9g,\"l2\":%.9g}}", (double)r[k].l1, (double)r[k].l2);
+    }
+}
+
+/* Reads the three regularizers of a layer's config (absent or null: none). */
+static int parse_regularizers(const nnc_json *lc, nnc_regularizer *r) {
+    static const char *const keys[3] = {"kernel_regularizer", "bias_regularizer", "activity_regularizer"};
+    for (int k = 0; k < 3; k++) {
+        const nnc_json *j = nnc_json_get(lc, keys[k]);
+        r[k].l1 = r[k].l2 = 0.0f;
+        if (!j || j->type == NNC_JSON_NULL) continue;
+        const char *cls = nnc_json_get_string(j, "class_name");
+        const nnc_json *c = nnc_json_get(j, "config");
+        double v;
+        if (!cls || !c || (strcmp(cls, "L1") && strcmp(cls, "L2") && strcmp(cls, "L1L2"))) return -1;
+        if (nnc_json_get_number(c, "l1", &v)) r[k].l1 = (float)v;
+        if (nnc_json_get_number(c, "l2", &v)) r[k].l2 = (float)v;
+        if (!(r[k].l1 >= 0.0f && r[k].l2 >= 0.0f)) return -1;
+    }
+    return 0;
+}
+
 /* Keras 3's serialised KerasTensor: what inbound_nodes lists for each input. */
 static void put_tensor_ref(nnc_strbuf *sb, const nnc_model *m, int node) {
     const nnc_node_rec *n = &m->nodes[node];
@@ -85,7 +119,8 @@ static void put_layer(nnc_strbuf *sb, const nnc_model *m, const nnc_layer_rec *l
         put_initializer(sb, d->kernel_initializer);
         nnc_sb_puts(sb, ",\"bias_initializer\":");
         put_initializer(sb, d->bias_initializer);
-        nnc_sb_puts(sb, ",\"kernel_regularizer\":null,\"bias_regularizer\":null");
+        nnc_regularizer regs[3] = {d->kernel_regularizer, d->bias_regularizer, d->activity_regularizer};
+        put_regularizers(sb, regs);
         break;
     }
     case NNC_LAYER_ACTIVATION:
@@ -122,6 +157,8 @@ static void put_layer(nnc_strbuf *sb, const nnc_model *m, const nnc_layer_rec *l
         put_initializer(sb, c->kernel_initializer);
         nnc_sb_puts(sb, ",\"bias_initializer\":");
         put_initializer(sb, c->bias_initializer);
+        nnc_regularizer regs[3] = {c->kernel_regularizer, c->bias_regularizer, c->activity_regularizer};
+        put_regularizers(sb, regs);
         break;
     }
     case NNC_LAYER_MAX_POOL2D:
@@ -521,6 +558,12 @@ static int build_from_config(nnc_model *m, const nnc_json *root, char *msg, size
                 snprintf(msg, n, "config: Dense '%s' has a bad units, activation or initializer", name);
                 return -1;
             }
+            nnc_regularizer regs[3];
+            if (parse_regularizers(lc, regs)) {
+                snprintf(msg, n, "config: Dense '%s' has a bad regularizer", name);
+                return -1;
+            }
+            d.kernel_regularizer = regs[0], d.bias_regularizer = regs[1], d.activity_regularizer = regs[2];
             d.units = (int)units;
             d.use_bias = json_bool(lc, "use_bias", 1);
             d.name = name;
@@ -566,6 +609,12 @@ static int build_from_config(nnc_model *m, const nnc_json *root, char *msg, size
                          "activation or initializer", lcls, name);
                 return -1;
             }
+            nnc_regularizer regs[3];
+            if (parse_regularizers(lc, regs)) {
+                snprintf(msg, n, "config: %s '%s' has a bad regularizer", lcls, name);
+                return -1;
+            }
+            c.kernel_regularizer = regs[0], c.bias_regularizer = regs[1], c.activity_regularizer = regs[2];
             c.filters = (int)filters;
             c.padding_same = pad && !strcmp(pad, "same");
             c.use_bias = json_bool(lc, "use_bias", 1);

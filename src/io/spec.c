@@ -201,6 +201,37 @@ static int arg_padding(spec_ctx *c, bool *same) {
     return 0;
 }
 
+/* key=l1(x), l2(x) or l1_l2(l1=x,l2=y) (also positional: l1_l2(x,y)), as Keras's names. */
+static int arg_regularizer(spec_ctx *c, const char *key, nnc_regularizer *out) {
+    spec_word *w = arg(c, -1, key);
+    if (!w) return 0;
+    char name[16], args[WORD_MAX];
+    const char *open = strchr(w->val, '(');
+    size_t len = strlen(w->val);
+    if (!open || (size_t)(open - w->val) >= sizeof name || w->val[len - 1] != ')')
+        return fail(c, "%s: bad value '%s' for %s (expected l1(x), l2(x) or l1_l2(l1=x,l2=y))", c->stmt, w->val, key);
+    snprintf(name, sizeof name, "%.*s", (int)(open - w->val), w->val);
+    snprintf(args, sizeof args, "%.*s", (int)(len - (size_t)(open - w->val) - 2), open + 1);
+    int is1 = !strcmp(name, "l1"), is2 = !strcmp(name, "l2"), both = !strcmp(name, "l1_l2");
+    if (!is1 && !is2 && !both)
+        return fail(c, "%s: unknown regularizer '%s' for %s (l1, l2 or l1_l2)", c->stmt, name, key);
+    out->l1 = out->l2 = 0.0f;
+    int pos = 0;
+    for (char *tok = strtok(args, ","); tok; tok = strtok(NULL, ","), pos++) {
+        char *eq = strchr(tok, '=');
+        const char *which = eq ? (*eq = '\0', tok) : (both ? (pos == 0 ? "l1" : "l2") : name);
+        double v;
+        if (parse_double(eq ? eq + 1 : tok, &v) || v < 0 || (strcmp(which, "l1") && strcmp(which, "l2")) ||
+            (!both && strcmp(which, name)))
+            return fail(c, "%s: bad value '%s' for %s", c->stmt, w->val, key);
+        if (!strcmp(which, "l1")) out->l1 = (float)v;
+        else out->l2 = (float)v;
+    }
+    if (pos == 0 && !both) return fail(c, "%s: %s needs a factor, e.g. %s(0.01)", c->stmt, name, name);
+    if (both && pos == 0) out->l1 = out->l2 = 0.01f; /* Keras's l1_l2() defaults */
+    return 0;
+}
+
 /* A layer name given with name=...; checked by the library. */
 static const char *arg_name(spec_ctx *c) {
     spec_word *w = arg(c, -1, "name");
@@ -229,10 +260,15 @@ static int layer_dense(spec_ctx *c) {
     nnc_dense_opts d = nnc_dense_opts_default(0);
     if (arg_int(c, 0, "units", 1, 1 << 24, &d.units, 1) || arg_activation(c, 1, "activation", &d.activation) ||
         arg_bool(c, "use_bias", &d.use_bias) || arg_initializer(c, "kernel_initializer", &d.kernel_initializer) ||
-        arg_initializer(c, "bias_initializer", &d.bias_initializer))
+        arg_initializer(c, "bias_initializer", &d.bias_initializer) ||
+        arg_regularizer(c, "kernel_regularizer", &d.kernel_regularizer) ||
+        arg_regularizer(c, "bias_regularizer", &d.bias_regularizer) ||
+        arg_regularizer(c, "activity_regularizer", &d.activity_regularizer))
         return -1;
     d.name = arg_name(c);
-    if (check_all_used(c, "units, activation, use_bias, kernel_initializer, bias_initializer, name")) return -1;
+    if (check_all_used(c, "units, activation, use_bias, kernel_initializer, bias_initializer, "
+                          "kernel_regularizer, bias_regularizer, activity_regularizer, name"))
+        return -1;
     return built(c, nnc_dense(c->m, NNC_PREV, &d));
 }
 
@@ -282,11 +318,15 @@ static int layer_conv(spec_ctx *c, int two_d) {
         arg_tuple(c, -1, "dilation_rate", dims, 1, o.dilation_rate) < 0 || arg_padding(c, &o.padding_same) ||
         arg_activation(c, -1, "activation", &o.activation) || arg_bool(c, "use_bias", &o.use_bias) ||
         arg_initializer(c, "kernel_initializer", &o.kernel_initializer) ||
-        arg_initializer(c, "bias_initializer", &o.bias_initializer))
+        arg_initializer(c, "bias_initializer", &o.bias_initializer) ||
+        arg_regularizer(c, "kernel_regularizer", &o.kernel_regularizer) ||
+        arg_regularizer(c, "bias_regularizer", &o.bias_regularizer) ||
+        arg_regularizer(c, "activity_regularizer", &o.activity_regularizer))
         return -1;
     o.name = arg_name(c);
     if (check_all_used(c, "filters, kernel_size, strides, padding, dilation_rate, activation, use_bias, "
-                          "kernel_initializer, bias_initializer, name"))
+                          "kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer, "
+                          "activity_regularizer, name"))
         return -1;
     return built(c, two_d ? nnc_conv2d(c->m, NNC_PREV, &o) : nnc_conv1d(c->m, NNC_PREV, &o));
 }

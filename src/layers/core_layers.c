@@ -80,6 +80,12 @@ int nnc_apply_activation(nnc_model *m, int x, nnc_activation a) {
 nnc_node nnc_dense(nnc_model *m, nnc_node x, const nnc_dense_opts *o) {
     if (!m || m->sticky) return NNC_NONE;
     const char *nm = o->name ? o->name : "dense";
+    const nnc_regularizer *rg[3] = {&o->kernel_regularizer, &o->bias_regularizer, &o->activity_regularizer};
+    for (int i = 0; i < 3; i++)
+        if (!(rg[i]->l1 >= 0.0f && rg[i]->l2 >= 0.0f && rg[i]->l1 < 1e30f && rg[i]->l2 < 1e30f)) {
+            m->sticky = nnc_fail(m, NNC_ERR_ARG, "Dense '%s': regularization factors must be finite and >= 0", nm);
+            return NNC_NONE;
+        }
     if (o->units <= 0 || (unsigned)o->activation >= NNC_ACT_COUNT ||
         (unsigned)o->kernel_initializer.kind >= NNC_INIT_COUNT ||
         (unsigned)o->bias_initializer.kind >= NNC_INIT_COUNT) {

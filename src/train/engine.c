@@ -117,6 +117,30 @@ nnc_status nnc_compile(nnc_model *m, const nnc_compile_opts *o) {
     }
     if (m->fused_loss_node >= 0) m->nodes[m->outputs[0]].skip_backward = 1;
 
+    /* Regularizers: one entry per penalised variable or layer output. */
+    free(m->penalties);
+    m->penalties = malloc(((size_t)m->n_layers * 3 + 1) * sizeof *m->penalties);
+    if (!m->penalties) return nnc_fail(m, NNC_ERR_NOMEM, "compile: out of memory");
+    m->n_penalties = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const nnc_layer_rec *l = &m->layers[i];
+        const nnc_regularizer *kr, *br, *ar;
+        if (l->kind == NNC_LAYER_DENSE)
+            kr = &l->cfg.dense.kernel_regularizer, br = &l->cfg.dense.bias_regularizer, ar = &l->cfg.dense.activity_regularizer;
+        else if (l->kind == NNC_LAYER_CONV2D || l->kind == NNC_LAYER_CONV1D)
+            kr = &l->cfg.conv.kernel_regularizer, br = &l->cfg.conv.bias_regularizer, ar = &l->cfg.conv.activity_regularizer;
+        else
+            continue;
+        const nnc_regularizer *rs[3] = {kr, br, ar};
+        for (int k = 0; k < 3; k++) {
+            if (rs[k]->l1 == 0.0f && rs[k]->l2 == 0.0f) continue;
+            int node = k == 2 ? l->output : k < l->n_params ? m->params[l->first_param + k].node : -1;
+            if (node < 0 || !m->nodes[node].live) continue;
+            m->penalties[m->n_penalties].node = node;
+            m->penalties[m->n_penalties++].r = *rs[k];
+        }
+    }
+
     /* Parameter, gradient and optimizer arenas: one flat block each, same layout. */
     /* Trainable variables first, so the optimizer's pass is one contiguous range. */
     size_t total = 0;
@@ -266,8 +290,25 @@ double nnc_loss_forward(nnc_model *m, int n, int with_grad) {
     int src = m->fused_loss_node >= 0 ? m->fused_loss_node : out;
     int logits = m->fused_loss_node >= 0 || m->copts.loss.from_logits;
     nnc_node_rec *s = &m->nodes[src];
-    return nnc_loss_compute(&m->copts.loss, logits, s->value, m->batch_y, n,
-                            (int)nnc_output_size(m), with_grad ? s->grad : NULL);
+    double loss = nnc_loss_compute(&m->copts.loss, logits, s->value, m->batch_y, n,
+                                   (int)nnc_output_size(m), with_grad ? s->grad : NULL);
+    /* Regularization losses, added as Keras adds model.losses: l1·Σ|v| + l2·Σv² over a weight,
+     * or over a layer's output for the whole batch (activity). Their gradients go straight into
+     * the variable's gradient, or into the output's so that backward carries them on. */
+    for (int i = 0; i < m->n_penalties; i++) {
+        const struct nnc_penalty *p = &m->penalties[i];
+        nnc_node_rec *nd = &m->nodes[p->node];
+        size_t cnt = nnc_node_numel(m, p->node, n);
+        const float l1 = p->r.l1, l2 = p->r.l2;
+        double sum = 0.0;
+        for (size_t k = 0; k < cnt; k++) {
+            float v = nd->value[k];
+            sum += (double)l1 * fabs((double)v) + (double)l2 * (double)v * (double)v;
+            if (with_grad && nd->needs_grad) nd->grad[k] += l1 * (float)((v > 0.0f) - (v < 0.0f)) + 2.0f * l2 * v;
+        }
+        loss += sum;
+    }
+    return loss;
 }
 
 /* Keras's gradient clipping (BaseOptimizer._clip_gradients), in place before the update:
