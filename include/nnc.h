@@ -446,6 +446,11 @@ typedef struct {
     size_t validation_n;
     int64_t seed;             /* >= 0: reseeds the model's RNG first; -1 (default): leave it */
     int verbose;              /* 0 silent, 1 progress bar (default), 2 one line per epoch */
+    const float *sample_weight; /* [n] weight of each example's loss (Keras's sample_weight) */
+    const float *class_weight;  /* [n_class_weights] weight per class label (class_weight) */
+    int n_class_weights;
+    int steps_per_update;     /* 1: accumulate the gradients of this many batches per update,
+                               * the same step as one batch of all their rows */
     FILE *out;                /* where verbose output goes; NULL: stdout */
     nnc_epoch_callback on_epoch_end; /* after each epoch, after the built-in callbacks */
     void *user;                      /* passed to on_epoch_end and on_batch_end */

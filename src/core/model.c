@@ -31,6 +31,7 @@ nnc_model *nnc_model_new(const char *name) {
     m->last = NNC_NONE;
     m->fused_loss_node = -1;
     m->spec_fit.shuffle = -1;
+    m->grad_seed_scale = 1.0f;
     m->spec_fit.validation_split = -1.0f;
     nnc_rng_seed(&m->rng, 0);
     return m;
@@ -48,6 +49,7 @@ void nnc_model_free(nnc_model *m) {
     free(m->opt_slots);
     free(m->act_arena);
     free(m->batch_y);
+    free(m->batch_w);
     free(m->work);
     nnc_pool_free(m->pool);
     for (int i = 0; i < m->n_spec_callbacks; i++) nnc_callback_free(m->spec_callbacks[i]);

@@ -155,6 +155,9 @@ struct nnc_model {
     float *act_arena;          /* values, then gradients, of batched nodes */
     size_t act_floats;         /* floats of values (as many again of gradients) */
     float *batch_y;            /* [batch, targets] gathered for the loss */
+    float *batch_w;            /* [batch] example weights, used when use_weights */
+    int use_weights;           /* fit with sample_weight or class_weight */
+    float grad_seed_scale;     /* the loss's gradient times this (accumulation: b / group rows) */
     float *work;               /* workspace shared by ops (im2col), planned per batch */
 };
 

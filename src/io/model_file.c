@@ -921,7 +921,11 @@ static void set_err(nnc_error *err, const char *fmt, ...) {
  * run shuffles and drops out exactly as an uninterrupted one. */
 static void restore_progress(nnc_model *m, const nnc_st_file *f) {
     const char *ep = nnc_st_meta_get(f, "epoch"), *rs = nnc_st_meta_get(f, "rng_state");
-    if (ep) m->epochs_done = atoi(ep);
+    if (ep) {
+        char *end;
+        long v = strtol(ep, &end, 10);
+        if (!*end && v >= 0 && v < (1L << 30)) m->epochs_done = (int)v;
+    }
     if (rs && strlen(rs) == 64)
         for (int i = 0; i < 4; i++) {
             char part[17];

@@ -77,6 +77,13 @@ static nnc_node conv(nnc_model *m, nnc_node x, const nnc_conv_opts *o, int two_d
     m->layers[l].cfg.conv = *o;
     m->layers[l].cfg.conv.name = NULL;
     int c = xn->shape.dim[xn->shape.rank - 1];
+    /* The fans (and the im2col width) must fit an int; a kernel this large never fits an input. */
+    if ((long long)kh * kw * c > (1 << 30) || (long long)kh * kw * o->filters > (1 << 30) ||
+        (long long)c * o->filters * kh * kw > (1LL << 31)) {
+        m->sticky = nnc_fail(m, NNC_ERR_ARG, "layer '%s': a %dx%d kernel over %d channels to %d filters is too large",
+                             m->layers[l].name, kh, kw, c, o->filters);
+        return NNC_NONE;
+    }
     int h = two_d ? xn->shape.dim[0] : 1, w = xn->shape.dim[xn->shape.rank - 2];
     nnc_shape ks = two_d ? (nnc_shape){4, {kh, kw, c, o->filters}} : (nnc_shape){3, {kw, c, o->filters}};
     int k = nnc_layer_param(m, l, "kernel", &ks, o->kernel_initializer, kh * kw * c, kh * kw * o->filters, 1);

@@ -150,3 +150,20 @@ double nnc_loss_compute(const nnc_loss *L, int logits, const float *v, const flo
     default: return regression(L, v, y, nk, grad);
     }
 }
+
+double nnc_loss_compute_weighted(const nnc_loss *L, int logits, const float *v, const float *y,
+                                 int n, int k, const float *w, float *grad) {
+    if (!w) return nnc_loss_compute(L, logits, v, y, n, k, grad);
+    /* Each example alone gives its own loss (the mean over its outputs, as Keras's per-sample
+     * loss) and gradient; weighting and the batch mean follow. */
+    const size_t t = L->kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ? 1 : (size_t)k;
+    double sum = 0.0;
+    for (int r = 0; r < n; r++) {
+        float *g = grad ? grad + (size_t)r * k : NULL;
+        double lr = nnc_loss_compute(L, logits, v + (size_t)r * k, y + (size_t)r * t, 1, k, g);
+        sum += (double)w[r] * lr;
+        if (g)
+            for (int j = 0; j < k; j++) g[j] = (float)((double)g[j] * (double)w[r] / n);
+    }
+    return sum / n;
+}

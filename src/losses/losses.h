@@ -12,4 +12,9 @@
 double nnc_loss_compute(const nnc_loss *L, int logits, const float *v, const float *y, int n,
                         int k, float *grad);
 
+/* The same with a weight per example (Keras's sample_weight, class_weight): Σ w_r·loss_r / n,
+ * the mean over the batch as Keras's sum_over_batch_size reduction takes it. */
+double nnc_loss_compute_weighted(const nnc_loss *L, int logits, const float *v, const float *y,
+                                 int n, int k, const float *w, float *grad);
+
 #endif

@@ -70,7 +70,8 @@ static void free_plan(nnc_model *m) {
     free(m->act_arena);
     free(m->batch_y);
     free(m->work);
-    m->act_arena = m->batch_y = m->work = NULL;
+    free(m->batch_w);
+    m->act_arena = m->batch_y = m->work = m->batch_w = NULL;
     m->planned_batch = 0;
 }
 
@@ -209,8 +210,9 @@ nnc_status nnc_plan(nnc_model *m, int batch) {
     }
     m->act_arena = calloc(2 * total + aux + 1, sizeof(float));
     m->work = calloc(work + 1, sizeof(float));
+    m->batch_w = calloc((size_t)batch + 1, sizeof(float));
     m->batch_y = calloc((size_t)batch * (nnc_target_size(m) + 1), sizeof(float));
-    if (!m->act_arena || !m->batch_y || !m->work) {
+    if (!m->act_arena || !m->batch_y || !m->work || !m->batch_w) {
         free_plan(m);
         return nnc_fail(m, NNC_ERR_NOMEM, "out of memory planning a batch of %d", batch);
     }
@@ -290,8 +292,13 @@ double nnc_loss_forward(nnc_model *m, int n, int with_grad) {
     int src = m->fused_loss_node >= 0 ? m->fused_loss_node : out;
     int logits = m->fused_loss_node >= 0 || m->copts.loss.from_logits;
     nnc_node_rec *s = &m->nodes[src];
-    double loss = nnc_loss_compute(&m->copts.loss, logits, s->value, m->batch_y, n,
-                                   (int)nnc_output_size(m), with_grad ? s->grad : NULL);
+    const int k = (int)nnc_output_size(m);
+    double loss = nnc_loss_compute_weighted(&m->copts.loss, logits, s->value, m->batch_y, n, k,
+                                            m->use_weights ? m->batch_w : NULL,
+                                            with_grad ? s->grad : NULL);
+    const float seed = m->grad_seed_scale;
+    if (with_grad && seed != 1.0f)
+        for (size_t i = 0; i < (size_t)n * (size_t)k; i++) s->grad[i] *= seed;
     /* Regularization losses, added as Keras adds model.losses: l1·Σ|v| + l2·Σv² over a weight,
      * or over a layer's output for the whole batch (activity). Their gradients go straight into
      * the variable's gradient, or into the output's so that backward carries them on. */
@@ -301,10 +308,11 @@ double nnc_loss_forward(nnc_model *m, int n, int with_grad) {
         size_t cnt = nnc_node_numel(m, p->node, n);
         const float l1 = p->r.l1, l2 = p->r.l2;
         double sum = 0.0;
-        for (size_t k = 0; k < cnt; k++) {
-            float v = nd->value[k];
+        for (size_t j = 0; j < cnt; j++) {
+            float v = nd->value[j];
             sum += (double)l1 * fabs((double)v) + (double)l2 * (double)v * (double)v;
-            if (with_grad && nd->needs_grad) nd->grad[k] += l1 * (float)((v > 0.0f) - (v < 0.0f)) + 2.0f * l2 * v;
+            if (with_grad && nd->needs_grad)
+                nd->grad[j] += seed * (l1 * (float)((v > 0.0f) - (v < 0.0f)) + 2.0f * l2 * v);
         }
         loss += sum;
     }
@@ -327,11 +335,20 @@ static void clip_gradients(nnc_model *m) {
 }
 
 nnc_status nnc_train_step(nnc_model *m, int n, double *loss) {
-    nnc_zero_grads(m, n);
+    return nnc_train_micro_step(m, n, loss, 1, 1, 1.0f);
+}
+
+nnc_status nnc_train_micro_step(nnc_model *m, int n, double *loss, int first, int apply,
+                                float share) {
+    if (first) nnc_zero_grads(m, n);
+    else memset(m->act_arena + m->act_floats, 0, m->act_floats * sizeof(float));
     nnc_forward(m, n, 1);
+    m->grad_seed_scale = share;
     *loss = nnc_loss_forward(m, n, 1);
+    m->grad_seed_scale = 1.0f;
     if (!isfinite(*loss)) return NNC_ERR_NUMERIC;
     nnc_backward(m, n);
+    if (!apply) return NNC_OK;
     m->iterations++;
     clip_gradients(m);
     nnc_optimizer_step(&m->copts.optimizer, m->param_arena, m->grad_arena, m->opt_slots,

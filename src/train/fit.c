@@ -54,6 +54,7 @@ static nnc_status require_compiled(nnc_model *m, const char *who) {
 /* Loss and metrics over n rows, inference mode, in batches of bs. */
 static nnc_status evaluate_into(nnc_model *m, const float *x, const float *y, size_t n, int bs,
                                 nnc_metric_acc *acc) {
+    m->use_weights = 0; /* validation and evaluation losses are unweighted, as in Keras */
     nnc_status st = nnc_plan(m, bs);
     if (st) return st;
     for (size_t first = 0; first < n; first += (size_t)bs) {
@@ -72,6 +73,7 @@ nnc_status nnc_evaluate(nnc_model *m, const float *x, const float *y, size_t n, 
     if (st) return st;
     if (!x || !y || n == 0) return nnc_fail(m, NNC_ERR_ARG, "evaluate: no data");
     if ((st = nnc_check_data(m, x, y, n))) return st;
+
     nnc_metric_acc acc;
     memset(&acc, 0, sizeof acc);
     if ((st = evaluate_into(m, x, y, n, batch_size > 0 ? batch_size : 32, &acc))) return st;
@@ -105,6 +107,28 @@ nnc_status nnc_predict_ex(nnc_model *m, const float *x, size_t n, float *out, in
     return NNC_OK;
 }
 
+/* Each row's loss weight: sample_weight times the class_weight of its label. */
+static void gather_weights(nnc_model *m, const nnc_fit_opts *o, const float *y, const size_t *idx,
+                           size_t first, int n) {
+    m->use_weights = o->sample_weight || o->class_weight;
+    if (!m->use_weights) return;
+    size_t t = nnc_target_size(m);
+    for (int r = 0; r < n; r++) {
+        size_t src = idx ? idx[first + (size_t)r] : first + (size_t)r;
+        float w = o->sample_weight ? o->sample_weight[src] : 1.0f;
+        if (o->class_weight) {
+            /* the class: the label, or the one-hot target's argmax */
+            size_t c = 0;
+            if (t == 1) c = (size_t)y[src];
+            else
+                for (size_t j = 1; j < t; j++)
+                    if (y[src * t + j] > y[src * t + c]) c = j;
+            w *= c < (size_t)o->n_class_weights ? o->class_weight[c] : 1.0f;
+        }
+        m->batch_w[r] = w;
+    }
+}
+
 static nnc_status history_push(nnc_history **hp, const nnc_logs *l) {
     if (!hp) return NNC_OK;
     nnc_history *h = *hp;
@@ -136,6 +160,22 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
         return nnc_fail(m, NNC_ERR_ARG, "fit: validation_split %g is not in [0, 1)",
                         (double)o->validation_split);
     if ((st = nnc_check_data(m, x, y, n))) return st;
+    if (o->steps_per_update < 0 || o->steps_per_update > 1 << 20)
+        return nnc_fail(m, NNC_ERR_ARG, "fit: steps_per_update %d is not in [1, 2^20]", o->steps_per_update);
+    if (o->class_weight) {
+        if (o->n_class_weights < 1)
+            return nnc_fail(m, NNC_ERR_ARG, "fit: class_weight needs n_class_weights");
+        for (size_t r = 0; r < n; r++) {
+            double label = (double)y[r * nnc_target_size(m) + (nnc_target_size(m) > 1 ? 0 : 0)];
+            if (nnc_target_size(m) == 1 && (label < 0 || label >= o->n_class_weights))
+                return nnc_fail(m, NNC_ERR_ARG, "fit: class_weight has %d entries, y[%zu] is class %g",
+                                o->n_class_weights, r, label);
+        }
+    }
+    for (size_t r = 0; o->sample_weight && r < n; r++)
+        if (!(o->sample_weight[r] >= 0.0f) || isinf(o->sample_weight[r]))
+            return nnc_fail(m, NNC_ERR_DATA, "fit: sample_weight[%zu] is %g, must be finite and >= 0", r,
+                            (double)o->sample_weight[r]);
 
     /* Validation: explicit data, or the last fraction before shuffling (Keras: the first
      * ceil(n·(1 − split)) rows train). */
@@ -196,15 +236,22 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
         memset(&acc, 0, sizeof acc);
         nnc_logs logs;
         size_t done = 0;
+        const size_t group = o->steps_per_update > 1 ? (size_t)o->steps_per_update : 1;
         for (size_t s = 0; s < steps; s++) {
             size_t first = s * (size_t)bs;
             int b = (int)(ntrain - first < (size_t)bs ? ntrain - first : (size_t)bs);
             nnc_gather_inputs(m, x, idx, first, b);
             nnc_gather_targets(m, y, idx, first, b);
+            gather_weights(m, o, y, idx, first, b);
+            /* Gradient accumulation: batches s0..s0+group-1 make one update, each weighted by
+             * its share of the group's rows (the last group may be short). */
+            size_t g0 = s / group * group, g1 = g0 + group < steps ? g0 + group : steps;
+            size_t grows = (g1 * (size_t)bs < ntrain ? g1 * (size_t)bs : ntrain) - g0 * (size_t)bs;
             double loss;
             /* A non-finite loss leaves the weights untouched; with TerminateOnNaN attached it
              * reaches the batch logs (as in Keras) and stops training cleanly. */
-            bool bad = nnc_train_step(m, b, &loss) != NNC_OK;
+            bool bad = nnc_train_micro_step(m, b, &loss, s == g0, s + 1 == g1,
+                                            (float)((double)b / (double)grows)) != NNC_OK;
             if (!bad || cbr.handles_nan) {
                 nnc_metrics_add(m, &acc, b, loss);
                 done = s + 1;
@@ -249,6 +296,7 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
     }
     nnc_status end = nnc_cb_train_end(&cbr, st == NNC_OK);
     if (st == NNC_OK) st = end;
+    m->use_weights = 0;
     free(idx);
     return st;
 }

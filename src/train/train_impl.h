@@ -14,6 +14,12 @@ double nnc_loss_forward(nnc_model *m, int n, int with_grad);
  * loss is not finite. */
 nnc_status nnc_train_step(nnc_model *m, int n, double *loss);
 
+/* One step of gradient accumulation: first zeroes the gradients, apply updates the weights,
+ * share (this batch's rows over the group's) scales its gradient so the group's update
+ * equals one batch of all its rows. */
+nnc_status nnc_train_micro_step(nnc_model *m, int n, double *loss, int first, int apply,
+                                float share);
+
 /* Metrics: running sums over a pass, turned into logs at the end. */
 typedef struct {
     double loss_sum, count;

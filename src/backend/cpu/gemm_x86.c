@@ -1,18 +1,24 @@
-/* SIMD variants of nnc_gemm for x86-64: AVX2+FMA (8 floats a vector). Each function carries
- * its own target attribute, so the rest of the library stays baseline x86-64 and the
- * dispatcher in gemm.c calls a variant only after checking the CPU.
+/* SIMD variants of nnc_gemm for x86-64: AVX2+FMA (8 floats a vector) and AVX-512F (16).
+ * Only the functions that use the instructions carry a target attribute, so the rest of the
+ * library stays baseline x86-64, and the dispatcher in gemm.c calls a variant only after
+ * checking the CPU.
  *
  * Scheme (register blocking with a packed B panel, after Goto and van de Geijn):
- *   for each block of MC rows of C                        A block (MC x KC) stays in L2
- *     for each block of KC values of k, in increasing k   the fma chains go on through C
- *       for each strip of NR = 16 columns of C
- *         pack op(B)[k block, strip] into bp (KC x 16)    16 KiB on the stack, lives in L1
- *         for each tile of MR = 6 rows
- *           6x16 micro-kernel: 12 accumulators, op(A) read in place by broadcasts
- * op(A) is never packed: its rows (ta = 0) or its 6-float groups (ta = 1) are read where they
- * lie, so nothing scales with M or N and the only buffer is bp. Edges use masked loads and
- * stores (N) and smaller register tiles (M), always in the same per-element chain order
- * described in gemm_simd.h. */
+ *   for each block of MC rows of C                          A block (MC x KC) stays in L2
+ *     for each block of KC values of k, in increasing k     the fma chains go on through C
+ *       for each strip of NR columns of C
+ *         pack op(B)[k block, strip] into bp (KC x NR)      on the stack, stays in L1
+ *         for each tile of MR rows
+ *           MR x NR register tile, op(A) read in place by broadcasts
+ * AVX2 uses 6 x 16 tiles (12 accumulators of 16 registers), AVX-512 12 x 32 (24 of 32).
+ * op(A) is never packed: its rows (ta = 0) or its MR-float groups (ta = 1) are read where they
+ * lie, so nothing scales with M or N and the only buffer is bp (at most 32 KiB). When C is
+ * small (weight gradients) the k blocks go outermost instead, so that A and B stream through
+ * once. Edges use masked loads and stores (N) and smaller tiles (M); every path keeps the one
+ * chain order per element described in gemm_simd.h, so all of them give the same bits.
+ *
+ * Each tile shape is its own function rather than one big inlined routine: the code is as fast,
+ * and compilers (clang with ASan especially) take superlinear time on huge functions. */
 #include <stddef.h>
 #include <string.h>
 #include "kernels.h"
@@ -25,33 +31,44 @@
 
 #ifdef NNC_GEMM_X86
 
-#define MR 6         /* rows of the register tile */
-#define NR 16        /* columns of the register tile: two AVX2 vectors */
-#define KC_MAX 256   /* k block: a 6x256 A sliver and a 256x16 B panel (16 KiB) fit L1 */
-#define MC_BYTES (192 * 1024) /* A block (MC x KC floats) meant to stay in L2 */
+#define MC_BYTES (192 * 1024)   /* A block (MC x KC floats) meant to stay in L2 */
 #define C_L2_BYTES (128 * 1024) /* C this small stays in L2 across k blocks */
+#define BP_FLOATS (256 * 32)    /* the packed panel: KC_MAX x NR of the widest variant */
 
 #define AVX2 __attribute__((target("avx2,fma")))
-#define INLINE static inline __attribute__((always_inline))
+#define AVX512 __attribute__((target("avx512f,avx2,fma")))
+#define INLINE inline __attribute__((always_inline))
+#define NOINLINE __attribute__((noinline))
 
-static int has_avx512(void);
+/* A packing routine: bp[k*NR + j] = op(B)[k, j] for k < kb, j < nb, zero for nb <= j < the
+ * width the tile reads. B points at op(B)[0, 0] of the panel. */
+typedef void (*pack_fn)(const float *B, ptrdiff_t ldb, int kb, int nb, float *bp);
+/* All row tiles of one strip: C[0..mb, 0..nb) (+)= op(A)[0..mb, 0..kb) · bp. */
+typedef void (*strip_fn)(int mb, int kb, const float *a, ptrdiff_t lda, const float *bp,
+                         float *c, ptrdiff_t ldc, int nb, int load);
+/* One register tile of fewer than MR rows. */
+typedef void (*tile_fn)(int kb, const float *a, ptrdiff_t lda, const float *bp, float *c,
+                        ptrdiff_t ldc, int nb, int load);
 
-int nnc_gemm_cpu_has(int variant) {
-    switch (variant) {
-    case NNC_GEMM_REF: return 1;
-    case NNC_GEMM_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    case NNC_GEMM_AVX512: return has_avx512();
-    default: return 0;
-    }
-}
+typedef struct {
+    int mr, nr, kc_max;
+    pack_fn pack_n, pack_t; /* tb = 0, tb = 1 */
+    strip_fn strip[2][2];   /* [ta][vectors per row - 1]; one vector when nb <= NR/2 */
+} kernel_set;
+
+/* ---- AVX2 + FMA: 6 x 16 tiles --------------------------------------------------------- */
+
+#define MR 6
+#define NR 16
+#define KC_MAX 256 /* a 256 x 16 panel is 16 KiB */
 
 /* Lanes 0..n-1 on (n may be <= 0 or >= 8). */
-AVX2 INLINE __m256i lane_mask(int n) {
+static AVX2 INLINE __m256i lane_mask(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/* bp[k*16 + j] = op(B)[pc+k, jc+j] for k < kb, j < 16, zero where j >= nb (tb = 0: B[k, j]). */
-AVX2 INLINE void pack_b_n(const float *B, ptrdiff_t ldb, int kb, int nb, float *bp) {
+/* tb = 0: op(B)[k, j] = B[k*ldb + j], rows copied as they are. */
+static AVX2 NOINLINE void pack_n_avx2(const float *B, ptrdiff_t ldb, int kb, int nb, float *bp) {
     if (nb == NR) {
         for (int k = 0; k < kb; k++) {
             const float *s = B + k * ldb;
@@ -65,17 +82,15 @@ AVX2 INLINE void pack_b_n(const float *B, ptrdiff_t ldb, int kb, int nb, float *
             _mm256_store_ps(bp + k * NR, _mm256_loadu_ps(s));
             _mm256_store_ps(bp + k * NR + 8, _mm256_maskload_ps(s + 8, m1));
         }
-    } else {
+    } else { /* the tile reads only the first 8 columns */
         const __m256i m0 = lane_mask(nb);
-        for (int k = 0; k < kb; k++) {
+        for (int k = 0; k < kb; k++)
             _mm256_store_ps(bp + k * NR, _mm256_maskload_ps(B + k * ldb, m0));
-            _mm256_store_ps(bp + k * NR + 8, _mm256_setzero_ps());
-        }
     }
 }
 
 /* The 8x8 transpose: r[i] holds row i; afterwards r[q] holds column q. */
-AVX2 INLINE void transpose8(__m256 r[8]) {
+static AVX2 INLINE void transpose8(__m256 r[8]) {
     __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
     __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
     __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
@@ -94,15 +109,15 @@ AVX2 INLINE void transpose8(__m256 r[8]) {
     r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
-/* Same panel when tb = 1: op(B)[k, j] = B[j*ldb + k], so rows of B become columns of bp. Eight
- * rows of B at a time are read 8 k-values wide and transposed in registers. w is the panel's
- * width (16 here, 32 for AVX-512). */
-AVX2 INLINE void pack_b_t(const int w, const float *B, ptrdiff_t ldb, int kb, int nb, float *bp) {
+/* tb = 1: op(B)[k, j] = B[j*ldb + k], so rows of B become columns of bp. Eight rows of B at a
+ * time are read 8 k-values wide and transposed in registers. w is the panel's width. */
+static AVX2 INLINE void pack_t(const int w, const float *B, ptrdiff_t ldb, int kb, int nb,
+                               float *bp) {
     const int gend = nb > w / 2 ? w : w / 2; /* the tile reads half the panel when nb <= w/2 */
     for (int g = 0; g < gend; g += 8) {
-        int rows = nb - g; /* rows of B in this group of 8, may be <= 0 */
+        const int rows = nb - g; /* rows of B in this group of 8, may be <= 0 */
         for (int k = 0; k < kb; k += 8) {
-            int kn = kb - k < 8 ? kb - k : 8;
+            const int kn = kb - k < 8 ? kb - k : 8;
             __m256 r[8];
             if (kn == 8) {
                 for (int i = 0; i < 8; i++)
@@ -119,16 +134,20 @@ AVX2 INLINE void pack_b_t(const int w, const float *B, ptrdiff_t ldb, int kb, in
     }
 }
 
+static AVX2 NOINLINE void pack_t_avx2(const float *B, ptrdiff_t ldb, int kb, int nb, float *bp) {
+    pack_t(NR, B, ldb, kb, nb, bp);
+}
+
 /* The register tile: C[0..mr, 0..nb) (+)= op(A)[0..mr, 0..kb) · bp, with nv vectors of 8 columns
  * (nv = 1 when nb <= 8). a points at op(A)[0, 0]: A's rows when ta = 0 (element [i, k] at
  * a[i*lda + k]), A's columns when ta = 1 (element at a[k*lda + i]). load: start from C, else
  * from 0. mr, nv and ta are constants at every call, so each combination compiles to its own
  * fully unrolled loop with the accumulators in registers. */
-AVX2 INLINE void tile(const int mr, const int nv, const int ta, int kb, const float *a,
-                      ptrdiff_t lda, const float *bp, float *c, ptrdiff_t ldc, int nb, int load) {
+static AVX2 INLINE void tile(const int mr, const int nv, const int ta, int kb, const float *a,
+                             ptrdiff_t lda, const float *bp, float *c, ptrdiff_t ldc, int nb,
+                             int load) {
     __m256 acc[MR][2];
-    /* Only the last vector of the row can be partial. */
-    const int part = nb < 8 * nv;
+    const int part = nb < 8 * nv; /* only the last vector of a row can be partial */
     const __m256i mask = lane_mask(nb - 8 * (nv - 1));
     for (int r = 0; r < mr; r++)
         for (int v = 0; v < nv; v++) {
@@ -139,26 +158,13 @@ AVX2 INLINE void tile(const int mr, const int nv, const int ta, int kb, const fl
             else
                 acc[r][v] = _mm256_loadu_ps(c + r * ldc + 8 * v);
         }
-    if (ta) {
-        for (int k = 0; k < kb; k++) {
-            const float *ak = a + k * lda;
-            const __m256 b0 = _mm256_load_ps(bp + k * NR);
-            const __m256 b1 = nv > 1 ? _mm256_load_ps(bp + k * NR + 8) : b0;
-            for (int r = 0; r < mr; r++) {
-                const __m256 x = _mm256_broadcast_ss(ak + r);
-                acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
-                if (nv > 1) acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
-            }
-        }
-    } else {
-        for (int k = 0; k < kb; k++) {
-            const __m256 b0 = _mm256_load_ps(bp + k * NR);
-            const __m256 b1 = nv > 1 ? _mm256_load_ps(bp + k * NR + 8) : b0;
-            for (int r = 0; r < mr; r++) {
-                const __m256 x = _mm256_broadcast_ss(a + r * lda + k);
-                acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
-                if (nv > 1) acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
-            }
+    for (int k = 0; k < kb; k++) {
+        const __m256 b0 = _mm256_load_ps(bp + k * NR);
+        const __m256 b1 = nv > 1 ? _mm256_load_ps(bp + k * NR + 8) : b0;
+        for (int r = 0; r < mr; r++) {
+            const __m256 x = _mm256_broadcast_ss(ta ? a + k * lda + r : a + r * lda + k);
+            acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
+            if (nv > 1) acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
         }
     }
     for (int r = 0; r < mr; r++)
@@ -170,28 +176,54 @@ AVX2 INLINE void tile(const int mr, const int nv, const int ta, int kb, const fl
         }
 }
 
-/* One 16-column strip of one (M block, k block): every row tile against the packed panel. */
-AVX2 INLINE void strip(const int nv, const int ta, int mb, int kb, const float *a, ptrdiff_t lda,
-                       const float *bp, float *c, ptrdiff_t ldc, int nb, int load) {
-    const ptrdiff_t astep = ta ? MR : MR * lda; /* from one row tile of op(A) to the next */
-    int i = 0;
-    for (; i + MR <= mb; i += MR, a += astep, c += MR * ldc)
-        tile(MR, nv, ta, kb, a, lda, bp, c, ldc, nb, load);
-    switch (mb - i) {
-    case 5: tile(5, nv, ta, kb, a, lda, bp, c, ldc, nb, load); break;
-    case 4: tile(4, nv, ta, kb, a, lda, bp, c, ldc, nb, load); break;
-    case 3: tile(3, nv, ta, kb, a, lda, bp, c, ldc, nb, load); break;
-    case 2: tile(2, nv, ta, kb, a, lda, bp, c, ldc, nb, load); break;
-    case 1: tile(1, nv, ta, kb, a, lda, bp, c, ldc, nb, load); break;
-    default: break;
+/* The tiles of fewer than MR rows, one function each, in tables by [ta][nv - 1][mr]. */
+#define TILE_AVX2(mr, nv, ta)                                                                  \
+    static AVX2 NOINLINE void tile_avx2_##mr##_##nv##_##ta(int kb, const float *a,            \
+                                                            ptrdiff_t lda, const float *bp,    \
+                                                            float *c, ptrdiff_t ldc, int nb,   \
+                                                            int load) {                        \
+        tile(mr, nv, ta, kb, a, lda, bp, c, ldc, nb, load);                                    \
     }
-}
+#define TILES_AVX2(nv, ta)                                                                     \
+    TILE_AVX2(1, nv, ta) TILE_AVX2(2, nv, ta) TILE_AVX2(3, nv, ta) TILE_AVX2(4, nv, ta)         \
+    TILE_AVX2(5, nv, ta)
+#define TABLE_AVX2(nv, ta)                                                                     \
+    {NULL, tile_avx2_1_##nv##_##ta, tile_avx2_2_##nv##_##ta, tile_avx2_3_##nv##_##ta,           \
+     tile_avx2_4_##nv##_##ta, tile_avx2_5_##nv##_##ta}
+TILES_AVX2(1, 0)
+TILES_AVX2(2, 0)
+TILES_AVX2(1, 1)
+TILES_AVX2(2, 1)
+static const tile_fn rest_avx2[2][2][MR] = {{TABLE_AVX2(1, 0), TABLE_AVX2(2, 0)},
+                                            {TABLE_AVX2(1, 1), TABLE_AVX2(2, 1)}};
 
-/* Few rows and tb = 0 (batch-1 inference): packing B would cost as much as using it, so a
- * tile of mr rows and nv vectors reads op(B)'s rows in place, masked past column nb. */
-AVX2 INLINE void tile_direct(const int mr, const int nv, int kb, const float *a, ptrdiff_t lda,
-                             const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, int nb,
-                             int load) {
+/* A strip: the full-height tiles inline, then the rest of the rows. */
+#define STRIP_AVX2(nv, ta)                                                                     \
+    static AVX2 NOINLINE void strip_avx2_##nv##_##ta(int mb, int kb, const float *a,           \
+                                                     ptrdiff_t lda, const float *bp, float *c,  \
+                                                     ptrdiff_t ldc, int nb, int load) {         \
+        const ptrdiff_t astep = ta ? MR : MR * lda;                                            \
+        int i = 0;                                                                             \
+        for (; i + MR <= mb; i += MR, a += astep, c += MR * ldc)                               \
+            tile(MR, nv, ta, kb, a, lda, bp, c, ldc, nb, load);                                \
+        if (i < mb) rest_avx2[ta][nv - 1][mb - i](kb, a, lda, bp, c, ldc, nb, load);            \
+    }
+STRIP_AVX2(1, 0)
+STRIP_AVX2(2, 0)
+STRIP_AVX2(1, 1)
+STRIP_AVX2(2, 1)
+
+static const kernel_set set_avx2 = {MR, NR, KC_MAX, pack_n_avx2, pack_t_avx2,
+                                    {{strip_avx2_1_0, strip_avx2_2_0},
+                                     {strip_avx2_1_1, strip_avx2_2_1}}};
+
+/* ---- Few rows, tb = 0 (batch-1 inference): B read in place -------------------------------- */
+
+/* Packing B would cost as much as using it, so a tile of mr rows and nv vectors reads op(B)'s
+ * rows where they lie, masked past column nb. */
+static AVX2 INLINE void tile_direct(const int mr, const int nv, int kb, const float *a,
+                                    ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,
+                                    ptrdiff_t ldc, int nb, int load) {
     __m256 acc[2][8];
     __m256i mask[8];
     for (int v = 0; v < nv; v++) mask[v] = lane_mask(nb - 8 * v);
@@ -206,7 +238,8 @@ AVX2 INLINE void tile_direct(const int mr, const int nv, int kb, const float *a,
         __m256 x[2];
         for (int r = 0; r < mr; r++) x[r] = _mm256_broadcast_ss(a + r * lda + k);
         for (int v = 0; v < nv; v++) {
-            const __m256 bv = full ? _mm256_loadu_ps(bk + 8 * v) : _mm256_maskload_ps(bk + 8 * v, mask[v]);
+            const __m256 bv =
+                full ? _mm256_loadu_ps(bk + 8 * v) : _mm256_maskload_ps(bk + 8 * v, mask[v]);
             for (int r = 0; r < mr; r++) acc[r][v] = _mm256_fmadd_ps(x[r], bv, acc[r][v]);
         }
     }
@@ -219,106 +252,51 @@ AVX2 INLINE void tile_direct(const int mr, const int nv, int kb, const float *a,
         }
 }
 
-/* C[0..M) for M <= 4 and tb = 0 over one k block: pairs of rows 32 columns at a time, a last
- * single row 64 at a time, and what is left of the columns one vector at a time. */
-AVX2 INLINE void rows_direct(int M, int N, int kb, const float *a, ptrdiff_t lda,
-                             const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, int load) {
-    for (int i = 0; i < M;) {
-        const int two = M - i >= 2, w = two ? 32 : 64;
-        int j = 0;
-        for (; j + w <= N; j += w) {
-            if (two) tile_direct(2, 4, kb, a, lda, b + j, ldb, c + j, ldc, w, load);
-            else tile_direct(1, 8, kb, a, lda, b + j, ldb, c + j, ldc, w, load);
-        }
-        for (; j < N; j += 8) {
-            const int nb = N - j < 8 ? N - j : 8;
-            if (two) tile_direct(2, 1, kb, a, lda, b + j, ldb, c + j, ldc, nb, load);
-            else tile_direct(1, 1, kb, a, lda, b + j, ldb, c + j, ldc, nb, load);
-        }
-        i += two ? 2 : 1;
-        a += (two ? 2 : 1) * lda;
-        c += (two ? 2 : 1) * ldc;
-    }
+/* One row pair (or single row) across all columns: 32 (64) columns at a time, then one
+ * vector at a time. */
+static AVX2 NOINLINE void rows_direct_2(int N, int kb, const float *a, ptrdiff_t lda,
+                                        const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                                        int load) {
+    int j = 0;
+    for (; j + 32 <= N; j += 32) tile_direct(2, 4, kb, a, lda, b + j, ldb, c + j, ldc, 32, load);
+    for (; j < N; j += 8)
+        tile_direct(2, 1, kb, a, lda, b + j, ldb, c + j, ldc, N - j < 8 ? N - j : 8, load);
 }
 
-/* One (M block, k block): for each strip of 16 columns, pack op(B)'s panel and run the strip. */
-AVX2 INLINE void block(int ta, int tb, int N, int ic, int mb, int pc, int kb, const float *A,
-                       ptrdiff_t lda, const float *B, ptrdiff_t ldb, int load, float *C,
-                       ptrdiff_t ldc, float *bp) {
-    const float *a = ta ? A + pc * lda + ic : A + ic * lda + pc;
-    for (int jc = 0; jc < N; jc += NR) {
-        const int nb = N - jc < NR ? N - jc : NR;
-        if (tb)
-            pack_b_t(NR, B + jc * ldb + pc, ldb, kb, nb, bp);
-        else
-            pack_b_n(B + pc * ldb + jc, ldb, kb, nb, bp);
-        float *c = C + ic * ldc + jc;
-        if (nb > 8) {
-            if (ta) strip(2, 1, mb, kb, a, lda, bp, c, ldc, nb, load);
-            else strip(2, 0, mb, kb, a, lda, bp, c, ldc, nb, load);
-        } else {
-            if (ta) strip(1, 1, mb, kb, a, lda, bp, c, ldc, nb, load);
-            else strip(1, 0, mb, kb, a, lda, bp, c, ldc, nb, load);
+static AVX2 NOINLINE void rows_direct_1(int N, int kb, const float *a, ptrdiff_t lda,
+                                        const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                                        int load) {
+    int j = 0;
+    for (; j + 64 <= N; j += 64) tile_direct(1, 8, kb, a, lda, b + j, ldb, c + j, ldc, 64, load);
+    for (; j < N; j += 8)
+        tile_direct(1, 1, kb, a, lda, b + j, ldb, c + j, ldc, N - j < 8 ? N - j : 8, load);
+}
+
+/* M <= 4, ta = tb = 0, in k blocks of kc. */
+static void gemm_few_rows(int M, int N, int K, int kc, const float *A, ptrdiff_t lda,
+                          const float *B, ptrdiff_t ldb, int load0, float *C, ptrdiff_t ldc) {
+    for (int pc = 0; pc < K; pc += kc) {
+        const int kb = K - pc < kc ? K - pc : kc, load = load0 || pc > 0;
+        for (int i = 0; i < M; i += 2) {
+            const float *a = A + i * lda + pc, *b = B + pc * ldb;
+            if (M - i >= 2) rows_direct_2(N, kb, a, lda, b, ldb, C + i * ldc, ldc, load);
+            else rows_direct_1(N, kb, a, lda, b, ldb, C + i * ldc, ldc, load);
         }
     }
 }
 
-AVX2 void nnc_gemm_avx2(int ta, int tb, int M, int N, int K, const float *A, int lda,
-                        const float *B, int ldb, float beta, float *C, int ldc) {
-    if (M <= 0 || N <= 0) return;
-    if (K <= 0) {
-        if (beta == 0.0f)
-            for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof *C);
-        return;
-    }
-    _Alignas(64) float bp[KC_MAX * NR];
-    /* k blocks of near-equal size; they do not change the result, only the speed. */
-    const int nk = (K + KC_MAX - 1) / KC_MAX, kc = (K + nk - 1) / nk;
-    int mc = MC_BYTES / (kc * (int)sizeof(float)) / MR * MR;
-    if (mc < MR) mc = MR;
-    const int load0 = beta != 0.0f;
-    if (M <= 4 && !ta && !tb) {
-        for (int pc = 0; pc < K; pc += kc)
-            rows_direct(M, N, K - pc < kc ? K - pc : kc, A + pc, lda, B + (size_t)pc * ldb, ldb,
-                        C, ldc, load0 || pc > 0);
-        return;
-    }
-    if ((size_t)M * N * sizeof(float) <= C_L2_BYTES) {
-        /* C fits in L2 (weight gradients, small layers): k blocks outermost, so A and B
-         * stream through once and C stays near. */
-        for (int pc = 0; pc < K; pc += kc) {
-            const int kb = K - pc < kc ? K - pc : kc;
-            for (int ic = 0; ic < M; ic += mc)
-                block(ta, tb, N, ic, M - ic < mc ? M - ic : mc, pc, kb, A, lda, B, ldb,
-                      load0 || pc > 0, C, ldc, bp);
-        }
-    } else {
-        /* C is big: finish each block of rows over all of k before the next. */
-        for (int ic = 0; ic < M; ic += mc)
-            for (int pc = 0; pc < K; pc += kc)
-                block(ta, tb, N, ic, M - ic < mc ? M - ic : mc, pc, K - pc < kc ? K - pc : kc,
-                      A, lda, B, ldb, load0 || pc > 0, C, ldc, bp);
-    }
-}
+/* ---- AVX-512F: 12 x 32 tiles ---------------------------------------------------------- */
 
-/* ---- AVX-512F: the same scheme with 16-float vectors and 32 registers ------------------- */
-
-#define MR5 12      /* 12 x 32 register tile: 24 accumulators */
+#define MR5 12
 #define NR5 32
-#define KC5_MAX 256 /* 256 x 32 B panel: 32 KiB */
+#define KC5_MAX 256 /* a 256 x 32 panel is 32 KiB */
 
-#define AVX512 __attribute__((target("avx512f,avx2,fma")))
-
-static int has_avx512(void) {
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
-           __builtin_cpu_supports("fma");
-}
-
-AVX512 INLINE __mmask16 mask16(int n) {
+static AVX512 INLINE __mmask16 mask16(int n) {
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 
-AVX512 INLINE void pack_b_n512(const float *B, ptrdiff_t ldb, int kb, int nb, float *bp) {
+static AVX512 NOINLINE void pack_n_avx512(const float *B, ptrdiff_t ldb, int kb, int nb,
+                                          float *bp) {
     if (nb == NR5) {
         for (int k = 0; k < kb; k++) {
             const float *s = B + k * ldb;
@@ -339,9 +317,14 @@ AVX512 INLINE void pack_b_n512(const float *B, ptrdiff_t ldb, int kb, int nb, fl
     }
 }
 
-AVX512 INLINE void tile512(const int mr, const int nv, const int ta, int kb, const float *a,
-                           ptrdiff_t lda, const float *bp, float *c, ptrdiff_t ldc, int nb,
-                           int load) {
+static AVX512 NOINLINE void pack_t_avx512(const float *B, ptrdiff_t ldb, int kb, int nb,
+                                          float *bp) {
+    pack_t(NR5, B, ldb, kb, nb, bp);
+}
+
+static AVX512 INLINE void tile512(const int mr, const int nv, const int ta, int kb,
+                                  const float *a, ptrdiff_t lda, const float *bp, float *c,
+                                  ptrdiff_t ldc, int nb, int load) {
     __m512 acc[MR5][2];
     const int part = nb < 16 * nv;
     const __mmask16 mask = mask16(nb - 16 * (nv - 1));
@@ -354,26 +337,13 @@ AVX512 INLINE void tile512(const int mr, const int nv, const int ta, int kb, con
             else
                 acc[r][v] = _mm512_loadu_ps(c + r * ldc + 16 * v);
         }
-    if (ta) {
-        for (int k = 0; k < kb; k++) {
-            const float *ak = a + k * lda;
-            const __m512 b0 = _mm512_load_ps(bp + k * NR5);
-            const __m512 b1 = nv > 1 ? _mm512_load_ps(bp + k * NR5 + 16) : b0;
-            for (int r = 0; r < mr; r++) {
-                const __m512 x = _mm512_set1_ps(ak[r]);
-                acc[r][0] = _mm512_fmadd_ps(x, b0, acc[r][0]);
-                if (nv > 1) acc[r][1] = _mm512_fmadd_ps(x, b1, acc[r][1]);
-            }
-        }
-    } else {
-        for (int k = 0; k < kb; k++) {
-            const __m512 b0 = _mm512_load_ps(bp + k * NR5);
-            const __m512 b1 = nv > 1 ? _mm512_load_ps(bp + k * NR5 + 16) : b0;
-            for (int r = 0; r < mr; r++) {
-                const __m512 x = _mm512_set1_ps(a[r * lda + k]);
-                acc[r][0] = _mm512_fmadd_ps(x, b0, acc[r][0]);
-                if (nv > 1) acc[r][1] = _mm512_fmadd_ps(x, b1, acc[r][1]);
-            }
+    for (int k = 0; k < kb; k++) {
+        const __m512 b0 = _mm512_load_ps(bp + k * NR5);
+        const __m512 b1 = nv > 1 ? _mm512_load_ps(bp + k * NR5 + 16) : b0;
+        for (int r = 0; r < mr; r++) {
+            const __m512 x = _mm512_set1_ps(ta ? a[k * lda + r] : a[r * lda + k]);
+            acc[r][0] = _mm512_fmadd_ps(x, b0, acc[r][0]);
+            if (nv > 1) acc[r][1] = _mm512_fmadd_ps(x, b1, acc[r][1]);
         }
     }
     for (int r = 0; r < mr; r++)
@@ -385,90 +355,137 @@ AVX512 INLINE void tile512(const int mr, const int nv, const int ta, int kb, con
         }
 }
 
-AVX512 INLINE void strip512(const int nv, const int ta, int mb, int kb, const float *a,
-                            ptrdiff_t lda, const float *bp, float *c, ptrdiff_t ldc, int nb,
-                            int load) {
-    const ptrdiff_t astep = ta ? MR5 : MR5 * lda;
-    int i = 0;
-    for (; i + MR5 <= mb; i += MR5, a += astep, c += MR5 * ldc)
-        tile512(MR5, nv, ta, kb, a, lda, bp, c, ldc, nb, load);
-    switch (mb - i) {
-    case 11: tile512(11, nv, ta, kb, a, lda, bp, c, ldc, nb, load); break;
-    case 10: tile512(10, nv, ta, kb, a, lda, bp, c, ldc, nb, load); break;
-    case 9: tile512(9, nv, ta, kb, a, lda, bp, c, ldc, nb, load); break;
-    case 8: tile512(8, nv, ta, kb, a, lda, bp, c, ldc, nb, load); break;
-    case 7: tile512(7, nv, ta, kb, a, lda, bp, c, ldc, nb, load); break;
-    case 6: tile512(6, nv, ta, kb, a, lda, bp, c, ldc, nb, load); break;
-    case 5: tile512(5, nv, ta, kb, a, lda, bp, c, ldc, nb, load); break;
-    case 4: tile512(4, nv, ta, kb, a, lda, bp, c, ldc, nb, load); break;
-    case 3: tile512(3, nv, ta, kb, a, lda, bp, c, ldc, nb, load); break;
-    case 2: tile512(2, nv, ta, kb, a, lda, bp, c, ldc, nb, load); break;
-    case 1: tile512(1, nv, ta, kb, a, lda, bp, c, ldc, nb, load); break;
-    default: break;
+#define TILE_AVX512(mr, nv, ta)                                                                \
+    static AVX512 NOINLINE void tile_avx512_##mr##_##nv##_##ta(int kb, const float *a,        \
+                                                                ptrdiff_t lda, const float *bp,\
+                                                                float *c, ptrdiff_t ldc,       \
+                                                                int nb, int load) {            \
+        tile512(mr, nv, ta, kb, a, lda, bp, c, ldc, nb, load);                                 \
     }
-}
+#define TILES_AVX512(nv, ta)                                                                   \
+    TILE_AVX512(1, nv, ta) TILE_AVX512(2, nv, ta) TILE_AVX512(3, nv, ta)                       \
+    TILE_AVX512(4, nv, ta) TILE_AVX512(5, nv, ta) TILE_AVX512(6, nv, ta)                       \
+    TILE_AVX512(7, nv, ta) TILE_AVX512(8, nv, ta) TILE_AVX512(9, nv, ta)                       \
+    TILE_AVX512(10, nv, ta) TILE_AVX512(11, nv, ta)
+#define TABLE_AVX512(nv, ta)                                                                   \
+    {NULL, tile_avx512_1_##nv##_##ta, tile_avx512_2_##nv##_##ta, tile_avx512_3_##nv##_##ta,     \
+     tile_avx512_4_##nv##_##ta, tile_avx512_5_##nv##_##ta, tile_avx512_6_##nv##_##ta,           \
+     tile_avx512_7_##nv##_##ta, tile_avx512_8_##nv##_##ta, tile_avx512_9_##nv##_##ta,           \
+     tile_avx512_10_##nv##_##ta, tile_avx512_11_##nv##_##ta}
+TILES_AVX512(1, 0)
+TILES_AVX512(2, 0)
+TILES_AVX512(1, 1)
+TILES_AVX512(2, 1)
+static const tile_fn rest_avx512[2][2][MR5] = {{TABLE_AVX512(1, 0), TABLE_AVX512(2, 0)},
+                                               {TABLE_AVX512(1, 1), TABLE_AVX512(2, 1)}};
 
-AVX512 INLINE void block512(int ta, int tb, int N, int ic, int mb, int pc, int kb,
-                            const float *A, ptrdiff_t lda, const float *B, ptrdiff_t ldb,
-                            int load, float *C, ptrdiff_t ldc, float *bp) {
-    const float *a = ta ? A + pc * lda + ic : A + ic * lda + pc;
-    for (int jc = 0; jc < N; jc += NR5) {
-        const int nb = N - jc < NR5 ? N - jc : NR5;
+#define STRIP_AVX512(nv, ta)                                                                   \
+    static AVX512 NOINLINE void strip_avx512_##nv##_##ta(int mb, int kb, const float *a,       \
+                                                         ptrdiff_t lda, const float *bp,        \
+                                                         float *c, ptrdiff_t ldc, int nb,       \
+                                                         int load) {                            \
+        const ptrdiff_t astep = ta ? MR5 : MR5 * lda;                                          \
+        int i = 0;                                                                             \
+        for (; i + MR5 <= mb; i += MR5, a += astep, c += MR5 * ldc)                            \
+            tile512(MR5, nv, ta, kb, a, lda, bp, c, ldc, nb, load);                            \
+        if (i < mb) rest_avx512[ta][nv - 1][mb - i](kb, a, lda, bp, c, ldc, nb, load);          \
+    }
+STRIP_AVX512(1, 0)
+STRIP_AVX512(2, 0)
+STRIP_AVX512(1, 1)
+STRIP_AVX512(2, 1)
+
+static const kernel_set set_avx512 = {MR5, NR5, KC5_MAX, pack_n_avx512, pack_t_avx512,
+                                      {{strip_avx512_1_0, strip_avx512_2_0},
+                                       {strip_avx512_1_1, strip_avx512_2_1}}};
+
+/* ---- The driver, shared by the variants (plain C: it only calls the kernels) --------------- */
+
+/* One (M block, k block): for each strip of NR columns, pack op(B)'s panel and run the strip. */
+static void block(const kernel_set *ks, int ta, int tb, int N, int mb, int kb, const float *a,
+                  ptrdiff_t lda, const float *B, ptrdiff_t ldb, int load, float *C,
+                  ptrdiff_t ldc, float *bp) {
+    for (int jc = 0; jc < N; jc += ks->nr) {
+        const int nb = N - jc < ks->nr ? N - jc : ks->nr;
         if (tb)
-            pack_b_t(NR5, B + jc * ldb + pc, ldb, kb, nb, bp);
+            ks->pack_t(B + jc * ldb, ldb, kb, nb, bp);
         else
-            pack_b_n512(B + pc * ldb + jc, ldb, kb, nb, bp);
-        float *c = C + ic * ldc + jc;
-        if (nb > 16) {
-            if (ta) strip512(2, 1, mb, kb, a, lda, bp, c, ldc, nb, load);
-            else strip512(2, 0, mb, kb, a, lda, bp, c, ldc, nb, load);
-        } else {
-            if (ta) strip512(1, 1, mb, kb, a, lda, bp, c, ldc, nb, load);
-            else strip512(1, 0, mb, kb, a, lda, bp, c, ldc, nb, load);
-        }
+            ks->pack_n(B + jc, ldb, kb, nb, bp);
+        ks->strip[ta][nb > ks->nr / 2](mb, kb, a, lda, bp, C + jc, ldc, nb, load);
     }
 }
 
-AVX512 void nnc_gemm_avx512(int ta, int tb, int M, int N, int K, const float *A, int lda,
-                            const float *B, int ldb, float beta, float *C, int ldc) {
+static void gemm_blocked(const kernel_set *ks, int ta, int tb, int M, int N, int K,
+                         const float *A, ptrdiff_t lda, const float *B, ptrdiff_t ldb, float beta,
+                         float *C, ptrdiff_t ldc) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {
         if (beta == 0.0f)
-            for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof *C);
+            for (int i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof *C);
         return;
     }
-    _Alignas(64) float bp[KC5_MAX * NR5];
-    const int nk = (K + KC5_MAX - 1) / KC5_MAX, kc = (K + nk - 1) / nk;
-    int mc = MC_BYTES / (kc * (int)sizeof(float)) / MR5 * MR5;
-    if (mc < MR5) mc = MR5;
+    _Alignas(64) float bp[BP_FLOATS];
+    /* k blocks of near-equal size; they change the speed, never the result */
+    const int nk = (K + ks->kc_max - 1) / ks->kc_max, kc = (K + nk - 1) / nk;
+    int mc = MC_BYTES / (kc * (int)sizeof(float)) / ks->mr * ks->mr;
+    if (mc < ks->mr) mc = ks->mr;
     const int load0 = beta != 0.0f;
-    if (M <= 4 && !ta && !tb) { /* the AVX2 code: memory bound, and it gives the same bits */
-        for (int pc = 0; pc < K; pc += kc)
-            rows_direct(M, N, K - pc < kc ? K - pc : kc, A + pc, lda, B + (size_t)pc * ldb, ldb,
-                        C, ldc, load0 || pc > 0);
+    if (M <= 4 && !ta && !tb) {
+        gemm_few_rows(M, N, K, kc, A, lda, B, ldb, load0, C, ldc);
         return;
     }
+    /* op(A)[ic, pc] and op(B)[pc, 0] */
+#define A_AT(ic, pc) (ta ? A + (pc) * lda + (ic) : A + (ic) * lda + (pc))
+#define B_AT(pc) (tb ? B + (pc) : B + (pc) * ldb)
     if ((size_t)M * N * sizeof(float) <= C_L2_BYTES) {
+        /* C fits in L2 (weight gradients, small layers): k blocks outermost, so A and B
+         * stream through once while C stays near */
         for (int pc = 0; pc < K; pc += kc) {
             const int kb = K - pc < kc ? K - pc : kc;
             for (int ic = 0; ic < M; ic += mc)
-                block512(ta, tb, N, ic, M - ic < mc ? M - ic : mc, pc, kb, A, lda, B, ldb,
-                         load0 || pc > 0, C, ldc, bp);
+                block(ks, ta, tb, N, M - ic < mc ? M - ic : mc, kb, A_AT(ic, pc), lda, B_AT(pc),
+                      ldb, load0 || pc > 0, C + ic * ldc, ldc, bp);
         }
     } else {
+        /* C is big: finish each block of rows over all of k before the next */
         for (int ic = 0; ic < M; ic += mc)
             for (int pc = 0; pc < K; pc += kc)
-                block512(ta, tb, N, ic, M - ic < mc ? M - ic : mc, pc,
-                         K - pc < kc ? K - pc : kc, A, lda, B, ldb, load0 || pc > 0, C, ldc, bp);
+                block(ks, ta, tb, N, M - ic < mc ? M - ic : mc, K - pc < kc ? K - pc : kc,
+                      A_AT(ic, pc), lda, B_AT(pc), ldb, load0 || pc > 0, C + ic * ldc, ldc, bp);
     }
+#undef A_AT
+#undef B_AT
+}
+
+/* ---- Entry points ------------------------------------------------------------------------ */
+
+int nnc_gemm_cpu_has(int variant) {
+    switch (variant) {
+    case NNC_GEMM_REF: return 1;
+    case NNC_GEMM_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case NNC_GEMM_AVX512:
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
+               __builtin_cpu_supports("fma");
+    default: return 0;
+    }
+}
+
+void nnc_gemm_avx2(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
+                   int ldb, float beta, float *C, int ldc) {
+    gemm_blocked(&set_avx2, ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+}
+
+void nnc_gemm_avx512(int ta, int tb, int M, int N, int K, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C, int ldc) {
+    gemm_blocked(&set_avx512, ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
 }
 
 #else /* not x86 with GCC or Clang: only the reference exists */
 
 int nnc_gemm_cpu_has(int variant) { return variant == NNC_GEMM_REF; }
 
-void nnc_gemm_avx2(int ta, int tb, int M, int N, int K, const float *A, int lda,
-                   const float *B, int ldb, float beta, float *C, int ldc) {
+void nnc_gemm_avx2(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
+                   int ldb, float beta, float *C, int ldc) {
     nnc_gemm_ref(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
 }
 

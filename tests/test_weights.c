@@ -1,0 +1,136 @@
+/* sample_weight, class_weight and gradient accumulation (steps_per_update), as Keras defines
+ * them: a weighted loss is Σ w_i·loss_i / N; class_weight is sample_weight looked up by label;
+ * accumulating the gradients of k batches makes the same update as one batch of their rows. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "test.h"
+#include "core/model_impl.h"
+#include "core/rng.h"
+#include "losses/losses.h"
+
+static nnc_model *model(nnc_optimizer opt) {
+    nnc_model *m = nnc_model_new(NULL);
+    nnc_model_set_seed(m, 4);
+    nnc_input(m, (int[]){4}, 1, NULL);
+    nnc_dense_opts d = nnc_dense_opts_default(8);
+    d.activation = NNC_ACT_TANH;
+    nnc_dense(m, NNC_PREV, &d);
+    d = nnc_dense_opts_default(3);
+    nnc_dense(m, NNC_PREV, &d);
+    nnc_compile_opts c = nnc_compile_opts_default();
+    c.loss = nnc_loss_default(NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
+    c.loss.from_logits = true;
+    c.optimizer = opt;
+    if (nnc_compile(m, &c)) {
+        nnc_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static double max_diff(const nnc_model *a, const nnc_model *b) {
+    double w = 0.0;
+    for (size_t i = 0; i < a->n_param_floats; i++) {
+        double d = fabs((double)a->param_arena[i] - (double)b->param_arena[i]);
+        w = d > w ? d : w;
+    }
+    return w;
+}
+
+void suite_weights(test_run *r);
+void suite_weights(test_run *r) {
+    enum { N = 32 };
+    float x[N * 4], y[N], sw[N], cw[3] = {0.5f, 2.0f, 1.0f};
+    nnc_rng g;
+    nnc_rng_seed(&g, 9);
+    for (int i = 0; i < N * 4; i++) x[i] = (float)nnc_rng_normal(&g);
+    for (int i = 0; i < N; i++) y[i] = (float)(i % 3), sw[i] = cw[i % 3];
+    if (t_begin(r, "weights/weighted_loss_value")) {
+        nnc_loss L = nnc_loss_default(NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
+        float z[6] = {1, 2, 0, -1, 0.5f, 3}, lab[2] = {1, 2}, w[2] = {3, 0.5f};
+        double l0 = nnc_loss_compute(&L, 1, z, lab, 1, 3, NULL), l1 = nnc_loss_compute(&L, 1, z + 3, lab + 1, 1, 3, NULL);
+        double got = nnc_loss_compute_weighted(&L, 1, z, lab, 2, 3, w, NULL);
+        CHECK(r, fabs(got - (3 * l0 + 0.5 * l1) / 2) < 1e-12, "%.12g vs %.12g", got, (3 * l0 + 0.5 * l1) / 2);
+        t_end(r);
+    }
+    if (t_begin(r, "weights/class_weight_equals_sample_weight")) {
+        nnc_model *a = model(nnc_adam_default()), *b = model(nnc_adam_default());
+        nnc_fit_opts o = nnc_fit_opts_default();
+        o.verbose = 0;
+        o.epochs = 3;
+        o.batch_size = 8;
+        o.seed = 1;
+        o.class_weight = cw;
+        o.n_class_weights = 3;
+        CHECK(r, nnc_fit(a, x, y, N, &o, NULL) == NNC_OK, "%s", nnc_last_error(a));
+        o.class_weight = NULL;
+        o.n_class_weights = 0;
+        o.sample_weight = sw;
+        CHECK(r, nnc_fit(b, x, y, N, &o, NULL) == NNC_OK, "%s", nnc_last_error(b));
+        CHECK(r, !memcmp(a->param_arena, b->param_arena, a->n_param_floats * sizeof(float)), "weights differ");
+        nnc_model_free(a);
+        nnc_model_free(b);
+        t_end(r);
+    }
+    if (t_begin(r, "weights/weight_2_equals_double_learning_rate")) {
+        nnc_optimizer s1 = nnc_sgd_default(), s2 = nnc_sgd_default();
+        s1.learning_rate = 0.05f, s2.learning_rate = 0.1f;
+        nnc_model *a = model(s1), *b = model(s2);
+        float two[N];
+        for (int i = 0; i < N; i++) two[i] = 2.0f;
+        nnc_fit_opts o = nnc_fit_opts_default();
+        o.verbose = 0;
+        o.epochs = 3;
+        o.batch_size = 8;
+        o.seed = 1;
+        o.sample_weight = two;
+        nnc_fit(a, x, y, N, &o, NULL);
+        o.sample_weight = NULL;
+        nnc_fit(b, x, y, N, &o, NULL);
+        double d = max_diff(a, b);
+        CHECK(r, d < 1e-6, "max difference %.3g", d);
+        t_info(r, "max |w(weight 2, lr 0.05) - w(lr 0.1)| = %.3g", d);
+        nnc_model_free(a);
+        nnc_model_free(b);
+        t_end(r);
+    }
+    if (t_begin(r, "weights/bad_sample_weight")) {
+        nnc_model *a = model(nnc_adam_default());
+        float bad[N];
+        for (int i = 0; i < N; i++) bad[i] = i == 5 ? -1.0f : 1.0f;
+        nnc_fit_opts o = nnc_fit_opts_default();
+        o.verbose = 0;
+        o.sample_weight = bad;
+        CHECK(r, nnc_fit(a, x, y, N, &o, NULL) == NNC_ERR_DATA && strstr(nnc_last_error(a), "sample_weight[5]"),
+              "%s", nnc_last_error(a));
+        nnc_model_free(a);
+        t_end(r);
+    }
+    /* 4 accumulated batches of 8 against one batch of 32, with the rows in the same order, for
+     * plain SGD and for Adam (whose update is not linear in the gradient). */
+    const char *names[2] = {"weights/accumulation_equals_large_batch_sgd", "weights/accumulation_equals_large_batch_adam"};
+    for (int k = 0; k < 2; k++) {
+        if (!t_begin(r, "%s", names[k])) continue;
+        nnc_optimizer opt = k ? nnc_adam_default() : nnc_sgd_default();
+        nnc_model *a = model(opt), *b = model(opt);
+        nnc_fit_opts o = nnc_fit_opts_default();
+        o.verbose = 0;
+        o.epochs = 5;
+        o.shuffle = false;
+        o.batch_size = 8;
+        o.steps_per_update = 4;
+        nnc_fit(a, x, y, N, &o, NULL);
+        o.batch_size = 32;
+        o.steps_per_update = 1;
+        nnc_fit(b, x, y, N, &o, NULL);
+        double d = max_diff(a, b);
+        CHECK(r, d < 1e-6, "max difference %.3g", d);
+        CHECK(r, a->iterations == 5 && b->iterations == 5, "updates %lld and %lld", (long long)a->iterations,
+              (long long)b->iterations);
+        t_info(r, "max |w(4 x 8 accumulated) - w(32)| after 5 updates = %.3g", d);
+        nnc_model_free(a);
+        nnc_model_free(b);
+        t_end(r);
+    }
+}
