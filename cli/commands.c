@@ -92,7 +92,7 @@ int cmd_train(int argc, char **argv) {
     const char *spec = NULL, *data = NULL, *labels = NULL, *test_data = NULL, *test_labels = NULL,
                *label_column = NULL, *init = NULL, *save = NULL, *history = NULL, *plot = NULL;
     int targets = 0, epochs = -1, batch = 0, no_shuffle = 0, seed = 0, threads = 1,
-        weights_only = 0, json = 0, quiet = 0, help = 0;
+        weights_only = 0, json = 0, quiet = 0, help = 0, restarts = 1;
     double test_split = 0.0, val_split = -1.0;
     const char *batch_text = NULL;
     const cli_opt opts[] = {
@@ -108,6 +108,7 @@ int cmd_train(int argc, char **argv) {
         {"--batch-size", OPT_STRING, &batch_text, "batch size, or 'all' (default: spec, else 32)", "N"},
         {"--no-shuffle", OPT_FLAG, &no_shuffle, "keep the row order in every epoch", NULL},
         {"--seed", OPT_INT, &seed, "seed of weights, shuffling and --test-split (default 0)", "N"},
+        {"--restarts", OPT_INT, &restarts, "train K initialisations (seeds N, N+1, ...), keep the best", "K"},
         {"--threads", OPT_INT, &threads, "threads to compute with (results are identical for any count)", "N"},
         {"--init-weights", OPT_STRING, &init, "start from these weights (resumes a saved run)", "FILE"},
         {"--save", OPT_STRING, &save, "save the trained model (atomic)", "FILE"},
@@ -151,6 +152,10 @@ int cmd_train(int argc, char **argv) {
     }
     if (threads < 1) {
         cli_error("train", "--threads must be at least 1");
+        return CLI_USAGE;
+    }
+    if (restarts < 1) {
+        cli_error("train", "--restarts must be at least 1");
         return CLI_USAGE;
     }
     if (seed < 0) {
@@ -237,7 +242,13 @@ int cmd_train(int argc, char **argv) {
         }
         fo.initial_epoch = resumed;
     }
-    if (nnc_fit(m, train.x, train.y, train.n, &fo, &hist) != NNC_OK) {
+    if (restarts > 1 && init) {
+        snprintf(err, sizeof err, "--restarts and --init-weights exclude each other");
+        goto fail;
+    }
+    if (restarts > 1) fo.seed = seed;
+    if ((restarts > 1 ? nnc_fit_restarts(m, train.x, train.y, train.n, &fo, restarts, &hist)
+                      : nnc_fit(m, train.x, train.y, train.n, &fo, &hist)) != NNC_OK) {
         snprintf(err, sizeof err, "%s%s", nnc_last_error(m),
                  save ? " (nothing was saved)" : "");
         goto fail;

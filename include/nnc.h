@@ -460,7 +460,8 @@ typedef struct {
 } nnc_fit_opts;
 
 /* Reseeds the model's RNG and draws every variable again from its initializer, clearing the
- * optimizer state: the model as a fresh compile with that seed would make it. */
+ * optimizer state: the model as a fresh compile with that seed would make it (Normalization's
+ * adapted statistics are kept). */
 nnc_status nnc_reinitialize(nnc_model *m, uint64_t seed);
 
 /* Keras's fit defaults. */
@@ -472,6 +473,12 @@ nnc_fit_opts nnc_fit_opts_default(void);
  * cannot be written) stops training and is returned. */
 nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n,
                    const nnc_fit_opts *o, nnc_history **history);
+/* The course's remedy for local minima: trains `restarts` initialisations (seeds s, s+1, ...
+ * with s = o->seed, or 0 when it is -1) and keeps the one with the lowest final val_loss (the
+ * training loss without validation data), printing each run's result when verbose. The model
+ * ends with the best run's weights and optimizer state; *history gets that run's history. */
+nnc_status nnc_fit_restarts(nnc_model *m, const float *x, const float *y, size_t n,
+                            const nnc_fit_opts *o, int restarts, nnc_history **history);
 /* Loss and metrics over n examples in inference mode, batch by batch (batch_size <= 0: 32). */
 nnc_status nnc_evaluate(nnc_model *m, const float *x, const float *y, size_t n, int batch_size,
                         nnc_logs *out);

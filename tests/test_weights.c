@@ -134,3 +134,48 @@ void suite_weights(test_run *r) {
         t_end(r);
     }
 }
+
+/* Restarts keep the best run: the same weights as the best seed trained alone. */
+void suite_restarts(test_run *r);
+void suite_restarts(test_run *r) {
+    if (!t_begin(r, "restarts/keeps_the_best_run")) return;
+    enum { N = 60 };
+    float x[N * 4], y[N];
+    nnc_rng g;
+    nnc_rng_seed(&g, 2);
+    for (int i = 0; i < N * 4; i++) x[i] = (float)nnc_rng_normal(&g);
+    for (int i = 0; i < N; i++) y[i] = (float)((x[i * 4] > 0) + (x[i * 4 + 1] > 0.5f));
+    nnc_fit_opts o = nnc_fit_opts_default();
+    o.verbose = 0;
+    o.epochs = 4;
+    o.validation_split = 0.25f;
+    o.seed = 10;
+    nnc_model *m = model(nnc_adam_default());
+    nnc_history *h = NULL;
+    CHECK(r, nnc_fit_restarts(m, x, y, N, &o, 3, &h) == NNC_OK, "%s", nnc_last_error(m));
+    double best = INFINITY;
+    int best_k = -1;
+    float *wk[3];
+    for (int k = 0; k < 3; k++) {
+        nnc_model *a = model(nnc_adam_default());
+        nnc_fit_opts ok = o;
+        ok.seed = -1;
+        nnc_reinitialize(a, 10 + (uint64_t)k);
+        nnc_history *hk = NULL;
+        nnc_fit(a, x, y, N, &ok, &hk);
+        double v = nnc_logs_get(nnc_history_logs(hk, 3), "val_loss");
+        if (v < best) best = v, best_k = k;
+        wk[k] = malloc(a->n_param_floats * sizeof(float));
+        memcpy(wk[k], a->param_arena, a->n_param_floats * sizeof(float));
+        nnc_history_free(hk);
+        nnc_model_free(a);
+    }
+    CHECK(r, best_k >= 0 && !memcmp(m->param_arena, wk[best_k], m->n_param_floats * sizeof(float)),
+          "the kept weights are not those of the best seed (%d)", best_k);
+    CHECK(r, h && nnc_logs_get(nnc_history_logs(h, 3), "val_loss") == best, "history of another run");
+    t_info(r, "best of 3: seed %d, val_loss %.4f", 10 + best_k, best);
+    for (int k = 0; k < 3; k++) free(wk[k]);
+    nnc_history_free(h);
+    nnc_model_free(m);
+    t_end(r);
+}

@@ -184,6 +184,8 @@ nnc_status nnc_reinitialize(nnc_model *m, uint64_t seed) {
     nnc_rng_seed(&m->rng, seed);
     for (int i = 0; i < m->n_params; i++) {
         nnc_param_rec *p = &m->params[i];
+        /* Normalization's statistics come from the data (nnc_adapt), not from a seed. */
+        if (m->layers[p->layer].kind == NNC_LAYER_NORMALIZATION) continue;
         nnc_init_fill(&m->rng, p->init, p->fan_in, p->fan_out, m->param_arena + p->offset, p->size);
     }
     memset(m->opt_slots, 0, (m->n_trainable_floats + 1) * (size_t)(m->n_slots ? m->n_slots : 1) * sizeof(float));

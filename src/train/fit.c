@@ -300,3 +300,75 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
     free(idx);
     return st;
 }
+
+/* The state a run leaves in the model, kept for the best of the restarts. */
+typedef struct {
+    float *params, *slots;
+    int64_t iterations;
+    int epochs_done;
+    nnc_rng rng;
+} run_state;
+
+static void save_state(const nnc_model *m, run_state *s, size_t slot_floats) {
+    memcpy(s->params, m->param_arena, m->n_param_floats * sizeof(float));
+    memcpy(s->slots, m->opt_slots, slot_floats * sizeof(float));
+    s->iterations = m->iterations;
+    s->epochs_done = m->epochs_done;
+    s->rng = m->rng;
+}
+
+nnc_status nnc_fit_restarts(nnc_model *m, const float *x, const float *y, size_t n,
+                            const nnc_fit_opts *o, int restarts, nnc_history **history) {
+    nnc_status st = require_compiled(m, "fit_restarts");
+    if (st) return st;
+    if (restarts < 1) return nnc_fail(m, NNC_ERR_ARG, "fit_restarts: %d restarts, need at least 1", restarts);
+    nnc_fit_opts def = nnc_fit_opts_default();
+    if (!o) o = &def;
+    const size_t slot_floats = (m->n_trainable_floats + 1) * (size_t)(m->n_slots ? m->n_slots : 1);
+    run_state best = {malloc(m->n_param_floats * sizeof(float) + 1), malloc(slot_floats * sizeof(float)), 0, 0, {{0}}};
+    if (!best.params || !best.slots) {
+        free(best.params);
+        free(best.slots);
+        return nnc_fail(m, NNC_ERR_NOMEM, "fit_restarts: out of memory");
+    }
+    uint64_t base = o->seed >= 0 ? (uint64_t)o->seed : 0;
+    double best_score = INFINITY;
+    nnc_history *best_hist = NULL;
+    nnc_fit_opts run = *o;
+    run.seed = -1; /* each run's seed comes from nnc_reinitialize */
+    FILE *out = o->out ? o->out : stdout;
+    for (int k = 0; k < restarts; k++) {
+        nnc_history *h = NULL;
+        nnc_reinitialize(m, base + (uint64_t)k);
+        if ((st = nnc_fit(m, x, y, n, &run, &h))) {
+            nnc_history_free(h);
+            break;
+        }
+        const nnc_logs *last = nnc_history_logs(h, nnc_history_epochs(h) - 1);
+        double v = nnc_logs_get(last, "val_loss"), score = isnan(v) ? nnc_logs_get(last, "loss") : v;
+        if (o->verbose)
+            fprintf(out, "restart %d/%d (seed %llu): %s %.4f%s\n", k + 1, restarts,
+                    (unsigned long long)(base + (uint64_t)k), isnan(v) ? "loss" : "val_loss", score,
+                    score < best_score ? " (best so far)" : "");
+        if (score < best_score) {
+            best_score = score;
+            save_state(m, &best, slot_floats);
+            nnc_history_free(best_hist);
+            best_hist = h;
+        } else {
+            nnc_history_free(h);
+        }
+    }
+    if (best_hist) { /* the best run's state back into the model */
+        memcpy(m->param_arena, best.params, m->n_param_floats * sizeof(float));
+        memcpy(m->opt_slots, best.slots, slot_floats * sizeof(float));
+        m->iterations = best.iterations;
+        m->epochs_done = best.epochs_done;
+        m->rng = best.rng;
+    }
+    if (history) *history = best_hist;
+    else nnc_history_free(best_hist);
+    free(best.params);
+    free(best.slots);
+    return st;
+}
