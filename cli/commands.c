@@ -92,7 +92,7 @@ int cmd_train(int argc, char **argv) {
     const char *spec = NULL, *data = NULL, *labels = NULL, *test_data = NULL, *test_labels = NULL,
                *label_column = NULL, *init = NULL, *save = NULL, *history = NULL, *plot = NULL;
     int targets = 0, epochs = -1, batch = 0, no_shuffle = 0, seed = 0, threads = 1,
-        weights_only = 0, json = 0, quiet = 0, help = 0, restarts = 1;
+        weights_only = 0, json = 0, quiet = 0, help = 0, restarts = 1, spu = 0;
     double test_split = 0.0, val_split = -1.0;
     const char *batch_text = NULL;
     const cli_opt opts[] = {
@@ -108,6 +108,7 @@ int cmd_train(int argc, char **argv) {
         {"--batch-size", OPT_STRING, &batch_text, "batch size, or 'all' (default: spec, else 32)", "N"},
         {"--no-shuffle", OPT_FLAG, &no_shuffle, "keep the row order in every epoch", NULL},
         {"--seed", OPT_INT, &seed, "seed of weights, shuffling and --test-split (default 0)", "N"},
+        {"--steps-per-update", OPT_INT, &spu, "accumulate the gradients of N batches per update", "N"},
         {"--restarts", OPT_INT, &restarts, "train K initialisations (seeds N, N+1, ...), keep the best", "K"},
         {"--threads", OPT_INT, &threads, "threads to compute with (results are identical for any count)", "N"},
         {"--init-weights", OPT_STRING, &init, "start from these weights (resumes a saved run)", "FILE"},
@@ -154,8 +155,8 @@ int cmd_train(int argc, char **argv) {
         cli_error("train", "--threads must be at least 1");
         return CLI_USAGE;
     }
-    if (restarts < 1) {
-        cli_error("train", "--restarts must be at least 1");
+    if (restarts < 1 || spu < 0) {
+        cli_error("train", "--restarts and --steps-per-update must be at least 1");
         return CLI_USAGE;
     }
     if (seed < 0) {
@@ -216,6 +217,7 @@ int cmd_train(int argc, char **argv) {
     if (batch_text && !strcmp(batch_text, "all")) fo.batch_size = (int)(train.n < (1u << 30) ? train.n : (1u << 30));
     if (val_split >= 0.0) fo.validation_split = (float)val_split;
     if (no_shuffle) fo.shuffle = false;
+    if (spu) fo.steps_per_update = spu;
     fo.verbose = json || quiet ? 0 : 1;
     if (json || quiet) fo.out = stderr; /* messages of the spec's callbacks (verbose=1) */
     train_ctx tc = {json, 0.0};

@@ -144,7 +144,7 @@ struct nnc_model {
     int64_t iterations;        /* optimizer steps taken */
     int epochs_done;
     struct {
-        int epochs, batch_size, shuffle;
+        int epochs, batch_size, shuffle, steps_per_update;
         float validation_split;
     } spec_fit;                /* the spec file's fit line; 0 / -1 where not given */
     nnc_callback **spec_callbacks; /* the spec file's callback lines, owned by the model */

@@ -747,14 +747,16 @@ static int stmt_metrics(spec_ctx *c, nnc_compile_opts *co) {
 }
 
 static int stmt_fit(spec_ctx *c) {
-    int epochs = 0, bs = 0;
+    int epochs = 0, bs = 0, spu = 0;
     float split = -1.0f;
     bool shuffle = true;
     spec_word *sh = keyed(c, "shuffle");
     if (arg_int(c, -1, "epochs", 1, 1 << 30, &epochs, 0) || arg_int(c, -1, "batch_size", 1, 1 << 30, &bs, 0) ||
-        arg_float(c, -1, "validation_split", 0, 0.999999, &split) || arg_bool(c, "shuffle", &shuffle))
+        arg_float(c, -1, "validation_split", 0, 0.999999, &split) || arg_bool(c, "shuffle", &shuffle) ||
+        arg_int(c, -1, "steps_per_update", 1, 1 << 20, &spu, 0))
         return -1;
-    if (check_all_used(c, "epochs, batch_size, validation_split, shuffle")) return -1;
+    if (check_all_used(c, "epochs, batch_size, validation_split, shuffle, steps_per_update")) return -1;
+    c->m->spec_fit.steps_per_update = spu;
     c->m->spec_fit.epochs = epochs;
     c->m->spec_fit.batch_size = bs;
     c->m->spec_fit.validation_split = split;
@@ -1132,6 +1134,7 @@ void nnc_model_fit_defaults(const nnc_model *m, nnc_fit_opts *o) {
     if (m->spec_fit.batch_size > 0) o->batch_size = m->spec_fit.batch_size;
     if (m->spec_fit.validation_split >= 0.0f) o->validation_split = m->spec_fit.validation_split;
     if (m->spec_fit.shuffle >= 0) o->shuffle = m->spec_fit.shuffle != 0;
+    if (m->spec_fit.steps_per_update > 0) o->steps_per_update = m->spec_fit.steps_per_update;
     if (m->n_spec_callbacks > 0) {
         o->callbacks = m->spec_callbacks;
         o->n_callbacks = m->n_spec_callbacks;
