@@ -52,7 +52,7 @@ void suite_regularizers(test_run *r) {
             for (int i = 0; i < 18; i++) pen += 0.03 * fabs((double)k2[i]) + 0.04 * (double)k2[i] * (double)k2[i];
             for (int n = 0; n < N; n++)
                 for (int j = 0; j < 6; j++) {
-                    double s = b1[j];
+                    double s = (double)b1[j];
                     for (int i = 0; i < 4; i++) s += (double)x[n * 4 + i] * (double)k1[i * 6 + j];
                     h[n * 6 + j] = (float)tanh(s);
                     pen += 0.01 * fabs((double)h[n * 6 + j]) + 0.02 * (double)h[n * 6 + j] * (double)h[n * 6 + j];

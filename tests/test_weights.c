@@ -153,7 +153,7 @@ void suite_restarts(test_run *r) {
     nnc_model *m = model(nnc_adam_default());
     nnc_history *h = NULL;
     CHECK(r, nnc_fit_restarts(m, x, y, N, &o, 3, &h) == NNC_OK, "%s", nnc_last_error(m));
-    double best = INFINITY;
+    double best = (double)INFINITY;
     int best_k = -1;
     float *wk[3];
     for (int k = 0; k < 3; k++) {

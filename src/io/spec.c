@@ -564,8 +564,8 @@ static int spec_schedule(spec_ctx *c, const char *text, nnc_schedule *s) {
                     name, text, list);
     }
     snprintf(what, sizeof what, "optimizer: learning_rate=%s", text);
-    static spec_ctx sub_zero;
-    spec_ctx sub = sub_zero;
+    spec_ctx sub;
+    memset(&sub, 0, sizeof sub);
     sub.file = c->file;
     sub.line = c->line;
     sub.stmt = what;
@@ -625,7 +625,8 @@ static int spec_schedule(spec_ctx *c, const char *text, nnc_schedule *s) {
         for (int i = 0; !rc && i < nb; i++) {
             if (b[i] != floor(b[i]) || fabs(b[i]) > 9e15)
                 rc = fail(&sub, "%s: boundaries must be integers (steps), not %g", what, b[i]);
-            s->boundaries[i] = (int64_t)b[i];
+            else
+                s->boundaries[i] = (int64_t)b[i];
         }
         for (int i = 0; !rc && i < nv; i++) s->values[i] = (float)v[i];
         s->n_boundaries = nb;

@@ -332,7 +332,7 @@ nnc_status nnc_fit_restarts(nnc_model *m, const float *x, const float *y, size_t
         return nnc_fail(m, NNC_ERR_NOMEM, "fit_restarts: out of memory");
     }
     uint64_t base = o->seed >= 0 ? (uint64_t)o->seed : 0;
-    double best_score = INFINITY;
+    double best_score = (double)INFINITY;
     nnc_history *best_hist = NULL;
     nnc_fit_opts run = *o;
     run.seed = -1; /* each run's seed comes from nnc_reinitialize */

@@ -289,7 +289,7 @@ static void gemm_few_rows(int M, int N, int K, int kc, const float *A, ptrdiff_t
 
 #define MR5 12
 #define NR5 32
-#define KC5_MAX 256 /* a 256 x 32 panel is 32 KiB */
+#define KC5_MAX 128 /* a 128 x 32 panel is 16 KiB: L1 is 32 KiB on Zen 4 and Skylake-X */
 
 static AVX512 INLINE __mmask16 mask16(int n) {
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
