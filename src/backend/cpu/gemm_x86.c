@@ -12,7 +12,7 @@
  *           MR x NR register tile, op(A) read in place by broadcasts
  * AVX2 uses 6 x 16 tiles (12 accumulators of 16 registers), AVX-512 12 x 32 (24 of 32).
  * op(A) is never packed: its rows (ta = 0) or its MR-float groups (ta = 1) are read where they
- * lie, so nothing scales with M or N and the only buffer is bp (at most 32 KiB). When C is
+ * lie, so nothing scales with M or N and the only buffer is bp (16 KiB on the stack). When C is
  * small (weight gradients) the k blocks go outermost instead, so that A and B stream through
  * once. Edges use masked loads and stores (N) and smaller tiles (M); every path keeps the one
  * chain order per element described in gemm_simd.h, so all of them give the same bits.
@@ -33,7 +33,7 @@
 
 #define MC_BYTES (192 * 1024)   /* A block (MC x KC floats) meant to stay in L2 */
 #define C_L2_BYTES (128 * 1024) /* C this small stays in L2 across k blocks */
-#define BP_FLOATS (256 * 32)    /* the packed panel: KC_MAX x NR of the widest variant */
+#define BP_FLOATS 4096          /* the packed panel, 16 KiB: KC_MAX x NR of every variant */
 
 #define AVX2 __attribute__((target("avx2,fma")))
 #define AVX512 __attribute__((target("avx512f,avx2,fma")))
@@ -394,6 +394,8 @@ STRIP_AVX512(1, 0)
 STRIP_AVX512(2, 0)
 STRIP_AVX512(1, 1)
 STRIP_AVX512(2, 1)
+
+_Static_assert(KC_MAX * NR <= BP_FLOATS && KC5_MAX * NR5 <= BP_FLOATS, "bp too small");
 
 static const kernel_set set_avx512 = {MR5, NR5, KC5_MAX, pack_n_avx512, pack_t_avx512,
                                       {{strip_avx512_1_0, strip_avx512_2_0},

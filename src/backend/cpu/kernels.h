@@ -7,7 +7,7 @@
  * [K,N] (B is [N,K] when tb). beta is 0 (overwrite) or 1 (accumulate, for gradients).
  * Picks the fastest variant this CPU runs (gemm.c). Every variant sums each C element over k
  * in an order fixed by K and the variant alone, so splitting M or N between calls (threads)
- * gives bit-identical results. Allocates nothing; uses about 33 KiB of stack. */
+ * gives bit-identical results. Allocates nothing; uses about 17 KiB of stack. */
 void nnc_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
               int ldb, float beta, float *C, int ldc);
 
