@@ -281,6 +281,22 @@ static void test_cnn(test_run *r) {
     }
 }
 
+static void test_fit_line(test_run *r) {
+    if (!t_begin(r, "spec/fit_class_weight_and_accumulation")) return;
+    nnc_error e = {""};
+    nnc_model *m = build("input 2\ndense 3\nloss sparse_categorical_crossentropy\n"
+                         "fit class_weight=[1,2.5,0] steps_per_update=4\n", &e);
+    if (CHECK(r, m != NULL, "%s", e.message)) {
+        nnc_fit_opts fo = nnc_fit_opts_default();
+        nnc_model_fit_defaults(m, &fo);
+        CHECK(r, fo.n_class_weights == 3 && fo.class_weight[1] == 2.5f && fo.class_weight[2] == 0.0f,
+              "class_weight not applied");
+        CHECK(r, fo.steps_per_update == 4, "steps_per_update %d", fo.steps_per_update);
+    }
+    nnc_model_free(m);
+    t_end(r);
+}
+
 void suite_spec(test_run *r);
 void suite_spec(test_run *r) {
     test_builds(r);
@@ -288,4 +304,5 @@ void suite_spec(test_run *r) {
     test_round_trip(r);
     test_preprocessing(r);
     test_cnn(r);
+    test_fit_line(r);
 }

@@ -146,6 +146,8 @@ struct nnc_model {
     struct {
         int epochs, batch_size, shuffle, steps_per_update;
         float validation_split;
+        float class_weight[64];
+        int n_class_weights;
     } spec_fit;                /* the spec file's fit line; 0 / -1 where not given */
     nnc_callback **spec_callbacks; /* the spec file's callback lines, owned by the model */
     int n_spec_callbacks;

@@ -756,7 +756,24 @@ static int stmt_fit(spec_ctx *c) {
         arg_float(c, -1, "validation_split", 0, 0.999999, &split) || arg_bool(c, "shuffle", &shuffle) ||
         arg_int(c, -1, "steps_per_update", 1, 1 << 20, &spu, 0))
         return -1;
-    if (check_all_used(c, "epochs, batch_size, validation_split, shuffle, steps_per_update")) return -1;
+    spec_word *cw = arg(c, -1, "class_weight");
+    if (cw) {
+        /* class_weight=[w0,w1,...]: the weight of each class label, as Keras's dict */
+        char buf[WORD_MAX];
+        size_t len = strlen(cw->val);
+        int k = 0;
+        double v;
+        if (len < 3 || cw->val[0] != '[' || cw->val[len - 1] != ']')
+            return fail(c, "fit: bad value '%s' for class_weight (expected a list like [1,2.5,1])", cw->val);
+        snprintf(buf, sizeof buf, "%.*s", (int)(len - 2), cw->val + 1);
+        for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+            if (k == 64 || parse_double(tok, &v) || v < 0)
+                return fail(c, "fit: bad value '%s' for class_weight (up to 64 numbers >= 0)", cw->val);
+            c->m->spec_fit.class_weight[k++] = (float)v;
+        }
+        c->m->spec_fit.n_class_weights = k;
+    }
+    if (check_all_used(c, "epochs, batch_size, validation_split, shuffle, steps_per_update, class_weight")) return -1;
     c->m->spec_fit.steps_per_update = spu;
     c->m->spec_fit.epochs = epochs;
     c->m->spec_fit.batch_size = bs;
@@ -1136,6 +1153,10 @@ void nnc_model_fit_defaults(const nnc_model *m, nnc_fit_opts *o) {
     if (m->spec_fit.validation_split >= 0.0f) o->validation_split = m->spec_fit.validation_split;
     if (m->spec_fit.shuffle >= 0) o->shuffle = m->spec_fit.shuffle != 0;
     if (m->spec_fit.steps_per_update > 0) o->steps_per_update = m->spec_fit.steps_per_update;
+    if (m->spec_fit.n_class_weights > 0) {
+        o->class_weight = m->spec_fit.class_weight;
+        o->n_class_weights = m->spec_fit.n_class_weights;
+    }
     if (m->n_spec_callbacks > 0) {
         o->callbacks = m->spec_callbacks;
         o->n_callbacks = m->n_spec_callbacks;
