@@ -1,0 +1,86 @@
+/* No allocation inside a training step: the test binary is linked with malloc, calloc and
+ * realloc wrapped (-Wl,--wrap), and the count must not move between one batch's end and the
+ * next, for an MLP and for a CNN with dropout and batch normalization, on 1 and 2 threads. */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include "test.h"
+#include "nnc.h"
+
+static atomic_long n_allocs;
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t a, size_t b);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t a, size_t b);
+void *__wrap_realloc(void *p, size_t n);
+
+void *__wrap_malloc(size_t n) {
+    atomic_fetch_add(&n_allocs, 1);
+    return __real_malloc(n);
+}
+void *__wrap_calloc(size_t a, size_t b) {
+    atomic_fetch_add(&n_allocs, 1);
+    return __real_calloc(a, b);
+}
+void *__wrap_realloc(void *p, size_t n) {
+    atomic_fetch_add(&n_allocs, 1);
+    return __real_realloc(p, n);
+}
+
+typedef struct {
+    long last;
+    int last_epoch, batches, moved;
+} watch;
+
+static bool on_batch(void *user, const nnc_batch_info *b) {
+    watch *w = user;
+    long now = atomic_load(&n_allocs);
+    if (b->epoch == w->last_epoch && now != w->last) w->moved++;
+    w->last_epoch = b->epoch;
+    w->batches++;
+    w->last = atomic_load(&n_allocs); /* after our own bookkeeping */
+    return false;
+}
+
+static void check(test_run *r, const char *name, const char *spec, int in, int threads) {
+    if (!t_begin(r, "alloc/%s_%d_threads", name, threads)) return;
+    nnc_error e = {""};
+    nnc_model *m = nnc_model_from_spec_text(spec, strlen(spec), "t.nnc", &e);
+    enum { N = 96 };
+    float *x = malloc(sizeof(float) * N * (size_t)in), y[N];
+    for (int i = 0; i < N * in; i++) x[i] = (float)((i * 7919) % 113) / 113.0f;
+    for (int i = 0; i < N; i++) y[i] = (float)(i % 10);
+    if (CHECK(r, m != NULL, "%s", e.message)) {
+        nnc_model_set_threads(m, threads);
+        watch w = {0, -1, 0, 0};
+        nnc_fit_opts o = nnc_fit_opts_default();
+        o.verbose = 0;
+        o.epochs = 2;
+        o.batch_size = 16;
+        o.validation_split = 0.2f;
+        o.on_batch_end = on_batch;
+        o.user = &w;
+        CHECK(r, nnc_fit(m, x, y, N, &o, NULL) == NNC_OK, "fit: %s", nnc_last_error(m));
+        CHECK(r, w.batches >= 8, "%d batches", w.batches);
+        CHECK(r, w.moved == 0, "%d of %d training steps allocated memory", w.moved, w.batches);
+        t_info(r, "%d steps watched, %d allocated", w.batches, w.moved);
+    }
+    nnc_model_free(m);
+    free(x);
+    t_end(r);
+}
+
+void suite_alloc(test_run *r);
+void suite_alloc(test_run *r) {
+    const char *mlp = "input 64\ndense 32 activation=relu\ndense 10\nloss sparse_categorical_crossentropy from_logits=true\n"
+                      "optimizer adam\nmetrics accuracy\n";
+    const char *cnn = "input 64\nreshape 8 8 1\nconv2d 8 3 activation=relu padding=same\nbatch_normalization\n"
+                      "max_pooling2d 2\nflatten\ndropout 0.3\ndense 10 kernel_regularizer=l2(0.01)\n"
+                      "loss sparse_categorical_crossentropy from_logits=true\noptimizer adamw\nmetrics accuracy\n";
+    for (int t = 1; t <= 2; t++) {
+        check(r, "mlp", mlp, 64, t);
+        check(r, "cnn", cnn, 64, t);
+    }
+}
