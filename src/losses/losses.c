@@ -112,14 +112,22 @@ static double categorical_ce(int sparse, int logits, const float *v, const float
         double ysum = 0.0;
         for (int j = 0; j < k; j++) ysum += target(sparse, y, r, j, k);
         if (logits) {
-            double mx = (double)z[0], se = 0.0, yz = 0.0;
+            /* exp(z_j − max) once per logit: the softmax of the gradient reuses it. */
+            double mx = (double)z[0], se = 0.0, yz = 0.0, ez[64];
             for (int j = 1; j < k; j++) mx = (double)z[j] > mx ? (double)z[j] : mx;
-            for (int j = 0; j < k; j++) se += exp((double)z[j] - mx), yz += target(sparse, y, r, j, k) * (double)z[j];
+            for (int j = 0; j < k; j++) {
+                double e = exp((double)z[j] - mx);
+                if (j < 64) ez[j] = e;
+                se += e;
+                yz += target(sparse, y, r, j, k) * (double)z[j];
+            }
             double lse = mx + log(se);
             sum += lse * ysum - yz;
             if (g)
-                for (int j = 0; j < k; j++)
-                    g[j] = (float)((exp((double)z[j] - lse) * ysum - target(sparse, y, r, j, k)) * invn);
+                for (int j = 0; j < k; j++) {
+                    double p = j < 64 ? ez[j] / se : exp((double)z[j] - lse);
+                    g[j] = (float)((p * ysum - target(sparse, y, r, j, k)) * invn);
+                }
         } else {
             /* q = p / Σp, clipped; ∂L/∂p_j = (g_j − Σ_i g_i·q_i) / Σp with g_i = −y_i/q_i where
              * the clip is inactive, 0 where it is active. */
