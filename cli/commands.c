@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli.h"
 #include "core/model_impl.h"
 #include "io/atomic.h"
@@ -15,6 +16,13 @@
 #include "train/train_impl.h"
 
 #define NOPTS(a) ((int)(sizeof(a) / sizeof *(a)))
+
+/* --threads' default: the CPUs online (at most 8). Small products run on one thread anyway
+ * and results do not depend on the count, so more threads only ever help the large ones. */
+static int default_threads(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
 
 /* ---- shared pieces ------------------------------------------------------------------------ */
 
@@ -91,7 +99,7 @@ static const char *train_help =
 int cmd_train(int argc, char **argv) {
     const char *spec = NULL, *data = NULL, *labels = NULL, *test_data = NULL, *test_labels = NULL,
                *label_column = NULL, *init = NULL, *save = NULL, *history = NULL, *plot = NULL;
-    int targets = 0, epochs = -1, batch = 0, no_shuffle = 0, seed = 0, threads = 1,
+    int targets = 0, epochs = -1, batch = 0, no_shuffle = 0, seed = 0, threads = default_threads(),
         weights_only = 0, json = 0, quiet = 0, help = 0, restarts = 1, spu = 0;
     double test_split = 0.0, val_split = -1.0;
     const char *batch_text = NULL;
@@ -110,7 +118,7 @@ int cmd_train(int argc, char **argv) {
         {"--seed", OPT_INT, &seed, "seed of weights, shuffling and --test-split (default 0)", "N"},
         {"--steps-per-update", OPT_INT, &spu, "accumulate the gradients of N batches per update", "N"},
         {"--restarts", OPT_INT, &restarts, "train K initialisations (seeds N, N+1, ...), keep the best", "K"},
-        {"--threads", OPT_INT, &threads, "threads to compute with (results are identical for any count)", "N"},
+        {"--threads", OPT_INT, &threads, "threads (default: CPUs online; results are identical for any count)", "N"},
         {"--init-weights", OPT_STRING, &init, "start from these weights (resumes a saved run)", "FILE"},
         {"--save", OPT_STRING, &save, "save the trained model (atomic)", "FILE"},
         {"--save-weights-only", OPT_FLAG, &weights_only, "save without the optimizer state", NULL},
@@ -309,13 +317,13 @@ done:
 
 int cmd_eval(int argc, char **argv) {
     const char *path = NULL, *data = NULL, *labels = NULL, *label_column = NULL;
-    int targets = 0, threads = 1, json = 0, help = 0;
+    int targets = 0, threads = default_threads(), json = 0, help = 0;
     const cli_opt opts[] = {
         {"--data", OPT_STRING, &data, "data: bundled name (its test part), CSV or IDX file", "D"},
         {"--labels", OPT_STRING, &labels, "labels of IDX images", "L"},
         {"--label-column", OPT_STRING, &label_column, "the CSV column holding the label", "NAME"},
         {"--targets", OPT_INT, &targets, "the last N CSV columns are the targets", "N"},
-        {"--threads", OPT_INT, &threads, "threads to compute with (results are identical for any count)", "N"},
+        {"--threads", OPT_INT, &threads, "threads (default: CPUs online; results are identical for any count)", "N"},
         {"--json", OPT_FLAG, &json, "print one JSON object", NULL},
     };
     int rc = cli_parse("eval", argc, argv, 2, opts, NOPTS(opts), &path, "MODEL", &help);
@@ -412,12 +420,12 @@ static void predictions_csv(const nnc_model *m, float *out, size_t n, nnc_strbuf
 
 int cmd_predict(int argc, char **argv) {
     const char *path = NULL, *data = NULL, *labels = NULL, *output = NULL;
-    int threads = 1, help = 0;
+    int threads = default_threads(), help = 0;
     const cli_opt opts[] = {
         {"--data", OPT_STRING, &data, "data: bundled name (its test part), CSV or IDX file", "D"},
         {"--labels", OPT_STRING, &labels, "labels of IDX images (not needed)", "L"},
         {"--output", OPT_STRING, &output, "write the CSV here (atomic) instead of stdout", "FILE.csv"},
-        {"--threads", OPT_INT, &threads, "threads to compute with (results are identical for any count)", "N"},
+        {"--threads", OPT_INT, &threads, "threads (default: CPUs online; results are identical for any count)", "N"},
     };
     int rc = cli_parse("predict", argc, argv, 2, opts, NOPTS(opts), &path, "MODEL", &help);
     if (help) {

@@ -1,6 +1,6 @@
 /* Threads change nothing but speed: the same seed gives bit-identical weights with 1, 2 and 3
  * threads, for a convolutional network and for a wide Dense network whose products are large
- * enough to be split. */
+ * enough to be split (over 4 MFLOP: src/backend/cpu/parallel.c). */
 #include <stdlib.h>
 #include <string.h>
 #include "test.h"
@@ -55,9 +55,9 @@ void suite_threads(test_run *r);
 void suite_threads(test_run *r) {
     check_threads(r, "cnn_bit_identical_1_2_3",
                   "input 64\nreshape 8 8 1\nconv2d 16 3 activation=relu padding=same\nmax_pooling2d 2\n"
-                  "conv2d 32 3 activation=relu\nbatch_normalization\nflatten\ndropout 0.2\ndense 10\n"
+                  "conv2d 32 3 activation=relu padding=same\nbatch_normalization\nflatten\ndropout 0.2\ndense 10\n"
                   "loss sparse_categorical_crossentropy from_logits=true\noptimizer adam\n", 64, 256);
     check_threads(r, "wide_mlp_bit_identical_1_2_3",
-                  "input 100\ndense 256 activation=relu\ndense 128 activation=relu\ndense 10\n"
-                  "loss sparse_categorical_crossentropy from_logits=true\noptimizer adam\n", 100, 256);
+                  "input 256\ndense 512 activation=relu\ndense 128 activation=relu\ndense 10\n"
+                  "loss sparse_categorical_crossentropy from_logits=true\noptimizer adam\n", 256, 256);
 }
