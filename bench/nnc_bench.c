@@ -1,10 +1,15 @@
 /* nnc's side of the benchmarks of bench/README.md: trains B0-B3 and prints one JSON line per
  * run in the shape torch_bench.py prints, so bench/run.sh can set them side by side.
- * Usage: nnc_bench BENCH THREADS EPOCHS RUNS   (BENCH: B0 B1 B2 B3)
+ * Usage: nnc_bench BENCH THREADS EPOCHS RUNS [infer]   (BENCH: B0 B1 B2 B3)
+ * With "infer" (P1): trains EPOCHS epochs once, then times nnc_predict_ex over the test set at
+ * batch 1000 (samples per second) and on 1000 examples one at a time (µs per example), best
+ * of RUNS, as torch_bench.py's "infer" loop does.
  * Time per epoch is the shuffle and every training step (nnc_fit's per-epoch seconds), with
  * the data already in memory; accuracy is measured after the last epoch as the peer does. */
+#define _POSIX_C_SOURCE 200809L
 #include <nnc.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +27,12 @@ typedef struct {
     int n;
 } times;
 
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 static bool on_epoch(void *user, const nnc_epoch_info *info) {
     times *t = user;
     if (t->n < 4096) t->s[t->n++] = info->seconds;
@@ -29,7 +40,8 @@ static bool on_epoch(void *user, const nnc_epoch_info *info) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5 || strlen(argv[1]) != 2 || argv[1][0] != 'B' || argv[1][1] < '0' || argv[1][1] > '3') {
+    int infer = argc == 6 && !strcmp(argv[5], "infer");
+    if ((argc != 5 && !infer) || strlen(argv[1]) != 2 || argv[1][0] != 'B' || argv[1][1] < '0' || argv[1][1] > '3') {
         fprintf(stderr, "usage: nnc_bench B0|B1|B2|B3 THREADS EPOCHS RUNS\n");
         return 2;
     }
@@ -47,6 +59,47 @@ int main(int argc, char **argv) {
     char spec[1024];
     snprintf(spec, sizeof spec, "%sloss sparse_categorical_crossentropy from_logits=true\n"
              "optimizer adam learning_rate=0.001\nmetrics accuracy\n", specs[b]);
+    if (infer) {
+        nnc_model *m = nnc_model_from_spec_text(spec, strlen(spec), argv[1], &err);
+        if (!m) goto fail;
+        nnc_model_set_threads(m, threads);
+        nnc_fit_opts o = nnc_fit_opts_default();
+        o.epochs = epochs;
+        o.batch_size = batches[b];
+        o.verbose = 0;
+        size_t k = nnc_output_size(m);
+        float *out = malloc(te->n * k * sizeof(float));
+        if (!out || nnc_fit(m, train.x, train.y, train.n, &o, NULL)) {
+            fprintf(stderr, "nnc_bench: %s\n", nnc_last_error(m));
+            return 1;
+        }
+        double best1000 = 1e30, best1 = 1e30;
+        size_t one = te->n < 1000 ? te->n : 1000, correct = 0;
+        for (int run = 0; run < runs; run++) {
+            double t0 = now();
+            nnc_predict_ex(m, te->x, te->n, out, 1000, false);
+            double t1 = now();
+            for (size_t i = 0; i < one; i++) nnc_predict_ex(m, te->x + i * te->features, 1, out, 1, false);
+            double t2 = now();
+            best1000 = t1 - t0 < best1000 ? t1 - t0 : best1000;
+            best1 = t2 - t1 < best1 ? t2 - t1 : best1;
+        }
+        nnc_predict_ex(m, te->x, te->n, out, 1000, false);
+        for (size_t i = 0; i < te->n; i++) {
+            size_t arg = 0;
+            for (size_t j = 1; j < k; j++)
+                if (out[i * k + j] > out[i * k + arg]) arg = j;
+            correct += arg == (size_t)te->y[i];
+        }
+        printf("{\"bench\": \"%s\", \"threads\": %d, \"loop\": \"infer\", \"samples_per_s\": %.1f, "
+               "\"us_per_example_bs1\": %.2f, \"acc\": %.4f}\n", argv[1], threads, (double)te->n / best1000,
+               best1 / (double)one * 1e6, (double)correct / (double)te->n);
+        free(out);
+        nnc_model_free(m);
+        nnc_dataset_free(&train);
+        nnc_dataset_free(&test);
+        return 0;
+    }
     for (int run = 0; run < runs; run++) {
         nnc_model *m = nnc_model_from_spec_text(spec, strlen(spec), argv[1], &err);
         if (!m) goto fail;

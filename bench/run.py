@@ -33,6 +33,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--epochs", default="B0=100,B1=3,B2=3,B3=2")
     ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--only-p1", action="store_true", help="skip the training benchmarks")
+    ap.add_argument("--p1", default="", help="P1 inference for these benches (e.g. B2,B3), after EPOCHS training epochs")
     a = ap.parse_args()
     epochs = dict(kv.split("=") for kv in a.epochs.split(","))
     env = dict(os.environ, DIGITS_CSV=os.path.join(ROOT, "data", "digits.csv.gz"),
@@ -43,7 +45,7 @@ def main():
     except ImportError:
         have_torch = False
     rows = []
-    for b in a.benches:
+    for b in ([] if a.only_p1 else a.benches):
         ep = epochs.get(b, "3")
         nnc = {}
         for t in (1, 2):
@@ -61,6 +63,13 @@ def main():
                         torch_best = (s, "%s, OpenBLAS %s" % (loop, blas))
         best_t = min(nnc, key=lambda t: nnc[t][0]) if nnc else None
         rows.append((b, nnc, best_t, torch_best))
+    if rows:
+        print_table(rows)
+    if a.p1:
+        p1(a, env, have_torch)
+
+
+def print_table(rows):
     print("| bench | nnc 1 thread s/epoch (min) | nnc 2 threads s/epoch (min) | nnc acc | PyTorch s/epoch (min) | PyTorch acc | PyTorch setting | PyTorch / nnc |")
     print("|---|---|---|---|---|---|---|---|")
     for b, nnc, bt, tb in rows:
@@ -72,6 +81,35 @@ def main():
                                                                            tb[0][2], tb[1], ratio))
         else:
             print("| %s | %s | %s | %s | - | - | - | - |" % (b, cell(1), cell(2), acc))
+
+
+def p1(a, env, have_torch):
+    """P1: inference samples/s at batch 1000 and µs per example at batch 1, best setting each."""
+    rows = []
+    for b in [x for x in a.p1.split(",") if x]:
+        ep = "1"
+        nnc = [r for t in (1, 2) for r in runs_of([os.path.join(a.build, "nnc_bench"), b, str(t), ep, "3", "infer"], env)]
+        tch = []
+        if have_torch:
+            for blas in ("1", "2"):
+                e = dict(env, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS=blas)
+                tch += runs_of([sys.executable, os.path.join(HERE, "torch_bench.py"), b, "1", "infer", ep, "3"], e)
+        rows.append((b, nnc, tch))
+    print()
+    print("| P1 | nnc samples/s (batch 1000) | PyTorch samples/s | ratio | nnc µs/example (batch 1) | PyTorch µs/example | ratio | nnc acc | PyTorch acc |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for b, nnc, tch in rows:
+        if not nnc:
+            continue
+        n1000 = max(r["samples_per_s"] for r in nnc)
+        n1 = min(r["us_per_example_bs1"] for r in nnc)
+        if tch:
+            t1000 = max(r["samples_per_s"] for r in tch)
+            t1 = min(r["us_per_example_bs1"] for r in tch)
+            print("| %s | %.0f | %.0f | %.1fx | %.1f | %.1f | %.1fx | %.4f | %.4f |" % (
+                b, n1000, t1000, n1000 / t1000, n1, t1, t1 / n1, nnc[0]["acc"], tch[0]["acc"]))
+        else:
+            print("| %s | %.0f | - | - | %.1f | - | - | %.4f | - |" % (b, n1000, n1, nnc[0]["acc"]))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "op_util.h"
 #include "activation.h"
+#include "../backend/cpu/parallel.h"
 
 static float sigmoidf(float x) {
     /* Two branches so that exp never overflows. */
@@ -134,31 +135,55 @@ static int same_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_
     return 0;
 }
 
-static void act_forward(const nnc_exec *e, int id) {
-    nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]);
-    float (*f)(float) = nnc_activation_table[y->attr.act].f;
-    size_t n = nnc_node_numel(e->m, id, e->batch);
-    if (y->attr.act == NNC_ACT_RELU)
-        for (size_t i = 0; i < n; i++) y->value[i] = x->value[i] > 0.0f ? x->value[i] : 0.0f;
-    else if (y->attr.act == NNC_ACT_LEAKY_RELU) /* the slope is the layer's: 0.2 or 0.3 */
-        for (size_t i = 0; i < n; i++)
-            y->value[i] = x->value[i] > 0.0f ? x->value[i] : y->attr.alpha * x->value[i];
-    else
-        for (size_t i = 0; i < n; i++) y->value[i] = f(x->value[i]);
+/* Elementwise, so any split of the range is exact: large tensors go over the pool. */
+typedef struct {
+    const float *restrict x, *restrict y, *restrict gy;
+    float *restrict out;
+    nnc_activation act;
+    float alpha;
+} act_job;
+
+static void act_forward_range(void *ctx, size_t first, size_t count) {
+    const act_job *j = ctx;
+    const float *restrict x = j->x + first;
+    float *restrict y = j->out + first;
+    const float a = j->alpha;
+    if (j->act == NNC_ACT_RELU)
+        for (size_t i = 0; i < count; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    else if (j->act == NNC_ACT_LEAKY_RELU) /* the slope is the layer's: 0.2 or 0.3 */
+        for (size_t i = 0; i < count; i++) y[i] = x[i] > 0.0f ? x[i] : a * x[i];
+    else {
+        float (*f)(float) = nnc_activation_table[j->act].f;
+        for (size_t i = 0; i < count; i++) y[i] = f(x[i]);
+    }
 }
 
 /* dx += dy · f'(x) */
+static void act_backward_range(void *ctx, size_t first, size_t count) {
+    const act_job *j = ctx;
+    const float *restrict x = j->x + first, *restrict y = j->y + first, *restrict gy = j->gy + first;
+    float *restrict gx = j->out + first;
+    const float a = j->alpha;
+    if (j->act == NNC_ACT_RELU)
+        for (size_t i = 0; i < count; i++) gx[i] += x[i] > 0.0f ? gy[i] : 0.0f;
+    else if (j->act == NNC_ACT_LEAKY_RELU)
+        for (size_t i = 0; i < count; i++) gx[i] += x[i] > 0.0f ? gy[i] : a * gy[i];
+    else {
+        float (*df)(float, float) = nnc_activation_table[j->act].df;
+        for (size_t i = 0; i < count; i++) gx[i] += gy[i] * df(x[i], y[i]);
+    }
+}
+
+static void act_forward(const nnc_exec *e, int id) {
+    nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]);
+    act_job j = {x->value, NULL, NULL, y->value, y->attr.act, y->attr.alpha};
+    nnc_parallel_range(e->m->pool, nnc_node_numel(e->m, id, e->batch), 1 << 16, act_forward_range, &j);
+}
+
 static void act_backward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]);
-    float (*df)(float, float) = nnc_activation_table[y->attr.act].df;
-    size_t n = nnc_node_numel(e->m, id, e->batch);
-    if (y->attr.act == NNC_ACT_RELU)
-        for (size_t i = 0; i < n; i++) x->grad[i] += x->value[i] > 0.0f ? y->grad[i] : 0.0f;
-    else if (y->attr.act == NNC_ACT_LEAKY_RELU)
-        for (size_t i = 0; i < n; i++)
-            x->grad[i] += x->value[i] > 0.0f ? y->grad[i] : y->attr.alpha * y->grad[i];
-    else
-        for (size_t i = 0; i < n; i++) x->grad[i] += y->grad[i] * df(x->value[i], y->value[i]);
+    act_job j = {x->value, y->value, y->grad, x->grad, y->attr.act, y->attr.alpha};
+    nnc_parallel_range(e->m->pool, nnc_node_numel(e->m, id, e->batch), 1 << 16, act_backward_range, &j);
 }
 
 const nnc_op_def nnc_op_act = {"activation", same_infer, act_forward, act_backward, NULL, NULL};

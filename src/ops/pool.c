@@ -1,8 +1,9 @@
 /* Pooling over [H, W, C] per example, channels last: max and average over windows (average
  * excludes padded cells, as TensorFlow's 'same' does), and global max and average over every
- * axis but the channels. Max pooling's backward finds the window's first maximum again from
- * the input, so nothing is stored between the passes. */
+ * axis but the channels. */
 #include <float.h>
+#include <stdint.h>
+#include "../backend/cpu/parallel.h"
 #include "op_util.h"
 
 static int pool_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_attr *a,
@@ -54,21 +55,59 @@ static int pool_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_
                     }                                                                          \
     } while (0)
 
-static void max_forward(const nnc_exec *e, int id) {
-    nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]);
-    float best = 0.0f;
-    FOR_WINDOWS(x, y, e, best = -FLT_MAX, if (x->value[src] > best) best = x->value[src],
-                y->value[dst] = best);
+/* Max pooling keeps, per output value, the input offset of its window's first maximum (in the
+ * node's aux buffer, as 32-bit integers), so the backward pass is one scatter. The channel
+ * loop is innermost: channels are contiguous (channels last), so it vectorises. */
+static size_t max_aux(const nnc_model *m, int id, int batch) { return nnc_node_numel(m, id, batch); }
+
+typedef struct {
+    const nnc_node_rec *x, *y;
+} pool_job;
+
+/* Cloned for AVX2 (chosen at load time): the blend of value and index then vectorises. */
+__attribute__((target_clones("avx2", "default")))
+static void max_forward_range(void *ctx, size_t first, size_t count) {
+    const pool_job *j = ctx;
+    const int H = j->x->shape.dim[0], W = j->x->shape.dim[1], C = j->x->shape.dim[2];
+    const int OH = j->y->shape.dim[0], OW = j->y->shape.dim[1];
+    const nnc_op_attr *at = &j->y->attr;
+    const float *restrict xv = j->x->value;
+    for (size_t b = first; b < first + count; b++)
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++) {
+                size_t dst = (((size_t)b * OH + oh) * OW + ow) * (size_t)C;
+                float *restrict best = j->y->value + dst;
+                uint32_t *restrict arg = (uint32_t *)j->y->aux + dst;
+                for (int c = 0; c < C; c++) best[c] = -FLT_MAX, arg[c] = 0;
+                for (int i = 0; i < at->win.kh; i++) {
+                    int ih = oh * at->win.sh - at->win.pt + i;
+                    if (ih < 0 || ih >= H) continue;
+                    for (int jw = 0; jw < at->win.kw; jw++) {
+                        int iw = ow * at->win.sw - at->win.pl + jw;
+                        if (iw < 0 || iw >= W) continue;
+                        uint32_t src = (uint32_t)((((size_t)b * H + ih) * W + iw) * (size_t)C);
+                        const float *restrict xs = xv + src;
+                        for (int c = 0; c < C; c++) { /* branch-free, so it vectorises */
+                            int gt = xs[c] > best[c];
+                            best[c] = gt ? xs[c] : best[c];
+                            arg[c] = gt ? src + (uint32_t)c : arg[c];
+                        }
+                    }
+                }
+            }
 }
 
-/* dx at the window's first maximum += dy */
+static void max_forward(const nnc_exec *e, int id) {
+    pool_job j = {NODE(e, NODE(e, id)->in[0]), NODE(e, id)};
+    nnc_parallel_range(e->m->pool, (size_t)e->batch, 8, max_forward_range, &j);
+}
+
+/* dx at the window's first maximum += dy (windows may overlap, so this stays serial) */
 static void max_backward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]);
-    float best = 0.0f;
-    size_t arg = 0;
-    FOR_WINDOWS(x, y, e, best = -FLT_MAX,
-                if (x->value[src] > best) { best = x->value[src]; arg = src; },
-                x->grad[arg] += y->grad[dst]);
+    const uint32_t *arg = (const uint32_t *)y->aux;
+    size_t n = nnc_node_numel(e->m, id, e->batch);
+    for (size_t i = 0; i < n; i++) x->grad[arg[i]] += y->grad[i];
 }
 
 static void avg_forward(const nnc_exec *e, int id) {
@@ -104,7 +143,7 @@ static void avg_backward(const nnc_exec *e, int id) {
     }
 }
 
-const nnc_op_def nnc_op_max_pool = {"max_pool", pool_infer, max_forward, max_backward, NULL, NULL};
+const nnc_op_def nnc_op_max_pool = {"max_pool", pool_infer, max_forward, max_backward, max_aux, NULL};
 const nnc_op_def nnc_op_avg_pool = {"avg_pool", pool_infer, avg_forward, avg_backward, NULL, NULL};
 
 /* Global pooling: [..., C] -> [C] over every other axis of the example. */

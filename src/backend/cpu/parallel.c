@@ -39,8 +39,10 @@ void nnc_gemm_par(nnc_pool *p, int ta, int tb, int M, int N, int K, const float 
     }
     gemm_job j = {ta, tb, M, N, K, lda, ldb, ldc, M >= N, 0, A, B, beta, C};
     int total = j.by_rows ? M : N;
-    /* Blocks of a multiple of 16 so each task keeps whole register tiles. */
-    j.step = ((total + PAR_TASKS - 1) / PAR_TASKS + 15) / 16 * 16;
+    /* Whole register tiles per task: rows in multiples of 48 (the 6- and 12-row tiles of the
+     * AVX2 and AVX-512 kernels), columns in multiples of 32. */
+    const int tile = j.by_rows ? 48 : 32;
+    j.step = ((total + PAR_TASKS - 1) / PAR_TASKS + tile - 1) / tile * tile;
     int tasks = (total + j.step - 1) / j.step;
     nnc_pool_run(p, tasks, gemm_task, &j);
 }

@@ -3,6 +3,7 @@
  * so the results are bit-identical with 1 or N threads. */
 #ifndef NNC_PARALLEL_H
 #define NNC_PARALLEL_H
+#include <stddef.h>
 #include "../../core/pool.h"
 
 /* nnc_gemm over the pool: C is cut into blocks of rows (or of columns when C is wide and

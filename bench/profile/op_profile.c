@@ -1,0 +1,89 @@
+/* Where a training step's time goes, op by op: runs B3 (or another bench spec) on random data
+ * for a few batches and prints the wall time of each op kind's forward and backward, plus the
+ * loss and the optimizer. A developer's tool (no PMU counters on these VMs); see
+ * docs/PERFORMANCE.md. Usage: op_profile [B1|B2|B3] [threads] [steps] */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "core/model_impl.h"
+#include "core/rng.h"
+#include "optim/optim.h"
+#include "train/train_impl.h"
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+int main(int argc, char **argv) {
+    const char *which = argc > 1 ? argv[1] : "B3";
+    int threads = argc > 2 ? atoi(argv[2]) : 1, steps = argc > 3 ? atoi(argv[3]) : 20, bs = 128, in = 784;
+    const char *body = "input 28 28 1\nconv2d 32 3 activation=relu\nmax_pooling2d 2\nconv2d 64 3 activation=relu\n"
+                       "max_pooling2d 2\nflatten\ndense 128 activation=relu\ndense 10\n";
+    if (!strcmp(which, "B2")) body = "input 784\ndense 512 activation=relu\ndense 256 activation=relu\ndense 10\n";
+    if (!strcmp(which, "B1")) body = "input 784\ndense 25 activation=relu\ndense 15 activation=relu\ndense 10\n", bs = 32;
+    char spec[1024];
+    snprintf(spec, sizeof spec, "%sloss sparse_categorical_crossentropy from_logits=true\noptimizer adam\n", body);
+    nnc_error e = {""};
+    nnc_model *m = nnc_model_from_spec_text(spec, strlen(spec), which, &e);
+    if (!m) {
+        fprintf(stderr, "%s\n", e.message);
+        return 1;
+    }
+    nnc_model_set_threads(m, threads);
+    float *x = malloc(sizeof(float) * (size_t)bs * (size_t)in), *y = malloc(sizeof(float) * (size_t)bs);
+    nnc_rng r;
+    nnc_rng_seed(&r, 1);
+    for (int i = 0; i < bs * in; i++) x[i] = (float)nnc_rng_uniform(&r);
+    for (int i = 0; i < bs; i++) y[i] = (float)(i % 10);
+    nnc_plan(m, bs);
+    double fwd[NNC_OP_COUNT] = {0}, bwd[NNC_OP_COUNT] = {0}, zero = 0, loss = 0, opt = 0, t;
+    nnc_exec ex = {m, bs, 1};
+    for (int s = 0; s < steps; s++) {
+        nnc_gather_inputs(m, x, NULL, 0, bs);
+        nnc_gather_targets(m, y, NULL, 0, bs);
+        t = now();
+        nnc_zero_grads(m, bs);
+        zero += now() - t;
+        for (int k = 0; k < m->n_tape; k++) {
+            int id = m->tape[k];
+            t = now();
+            nnc_op_table[m->nodes[id].op]->forward(&ex, id);
+            fwd[m->nodes[id].op] += now() - t;
+        }
+        t = now();
+        nnc_loss_forward(m, bs, 1);
+        loss += now() - t;
+        for (int k = m->n_tape - 1; k >= 0; k--) {
+            int id = m->tape[k];
+            nnc_node_rec *nd = &m->nodes[id];
+            if (!nd->needs_grad || nd->skip_backward) continue;
+            t = now();
+            nnc_op_table[nd->op]->backward(&ex, id);
+            bwd[nd->op] += now() - t;
+        }
+        t = now();
+        m->iterations++;
+        nnc_optimizer_step(&m->copts.optimizer, m->param_arena, m->grad_arena, m->opt_slots, m->n_trainable_floats,
+                           m->iterations);
+        opt += now() - t;
+    }
+    double total = zero + loss + opt;
+    for (int o = 0; o < NNC_OP_COUNT; o++) total += fwd[o] + bwd[o];
+    printf("%s, batch %d, %d threads: %.2f ms per step\n", which, bs, threads, 1e3 * total / steps);
+    printf("%-16s %10s %10s %7s\n", "op", "fwd ms", "bwd ms", "share");
+    for (int o = 0; o < NNC_OP_COUNT; o++)
+        if (fwd[o] + bwd[o] > 0)
+            printf("%-16s %10.3f %10.3f %6.1f%%\n", nnc_op_table[o]->name, 1e3 * fwd[o] / steps, 1e3 * bwd[o] / steps,
+                   100 * (fwd[o] + bwd[o]) / total);
+    printf("%-16s %10.3f %10s %6.1f%%\n%-16s %10.3f %10s %6.1f%%\n%-16s %10.3f %10s %6.1f%%\n", "zero grads",
+           1e3 * zero / steps, "", 100 * zero / total, "loss", 1e3 * loss / steps, "", 100 * loss / total, "optimizer",
+           1e3 * opt / steps, "", 100 * opt / total);
+    free(x);
+    free(y);
+    nnc_model_free(m);
+    return 0;
+}
