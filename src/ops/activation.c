@@ -177,13 +177,13 @@ static void act_backward_range(void *ctx, size_t first, size_t count) {
 static void act_forward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]);
     act_job j = {x->value, NULL, NULL, y->value, y->attr.act, y->attr.alpha};
-    nnc_parallel_range(e->m->pool, nnc_node_numel(e->m, id, e->batch), 1 << 16, act_forward_range, &j);
+    nnc_parallel_range(e->m->pool, nnc_node_numel(e->m, id, e->batch), 1 << 14, act_forward_range, &j);
 }
 
 static void act_backward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]);
     act_job j = {x->value, y->value, y->grad, x->grad, y->attr.act, y->attr.alpha};
-    nnc_parallel_range(e->m->pool, nnc_node_numel(e->m, id, e->batch), 1 << 16, act_backward_range, &j);
+    nnc_parallel_range(e->m->pool, nnc_node_numel(e->m, id, e->batch), 1 << 14, act_backward_range, &j);
 }
 
 const nnc_op_def nnc_op_act = {"activation", same_infer, act_forward, act_backward, NULL, NULL};

@@ -20,6 +20,10 @@ void nnc_optimizer_init_slots(const nnc_optimizer *o, float *slots, size_t n);
 /* One update of w[n] from g[n]; slots holds nnc_optimizer_slots(o) arenas of n floats;
  * step is the 1-based iteration (bias corrections; the schedule sees step − 1). Applies the
  * weight decay; clipping is the caller's (nnc_clip_by_norm / nnc_clip_by_value, before). */
+/* The same on the parameters [0, n) of an arena whose slots are `stride` floats apart, so the
+ * update can be split into ranges (each element's update depends on that element alone). */
+void nnc_optimizer_step_range(const nnc_optimizer *o, float *w, const float *g, float *slots,
+                              size_t n, size_t stride, int64_t step);
 void nnc_optimizer_step(const nnc_optimizer *o, float *w, const float *g, float *slots, size_t n,
                         int64_t step);
 /* The learning rate of the update that follows `iterations` completed steps (Keras's

@@ -198,11 +198,11 @@ static void sgd(const nnc_optimizer *o, float lr, float wdlr, float *w, const fl
  * m ← m + (g − m)(1 − β1) ; v ← v + (g² − v)(1 − β2) ; amsgrad: v̂ ← max(v̂, v), used for v ;
  * w ← w − lr·sqrt(1 − β2ᵗ)/(1 − β1ᵗ) · m / (sqrt(v) + ε) */
 static void adam(const nnc_optimizer *o, float lr, float wdlr, float *w, const float *g,
-                 float *slots, size_t n, int64_t step) {
+                 float *slots, size_t n, size_t stride, int64_t step) {
     const float b1 = o->beta_1, b2 = o->beta_2, eps = o->epsilon;
     const float alpha = (float)((double)lr * sqrt(1.0 - pow((double)b2, (double)step)) /
                                 (1.0 - pow((double)b1, (double)step)));
-    float *m = slots, *v = slots + n, *vh = o->amsgrad ? slots + 2 * n : NULL;
+    float *m = slots, *v = slots + stride, *vh = o->amsgrad ? slots + 2 * stride : NULL;
     for (size_t i = 0; i < n; i++) {
         float gi = g[i];
         m[i] += (gi - m[i]) * (1.0f - b1);
@@ -216,10 +216,10 @@ static void adam(const nnc_optimizer *o, float lr, float wdlr, float *w, const f
 /* v ← ρ·v + (1 − ρ)·g² ; centered: a ← ρ·a + (1 − ρ)·g, d = v − a² + ε, else d = v + ε ;
  * step = lr·g / sqrt(d) ; with momentum: m ← μ·m + step, w ← w − m ; else w ← w − step */
 static void rmsprop(const nnc_optimizer *o, float lr, float wdlr, float *w, const float *g,
-                    float *slots, size_t n) {
+                    float *slots, size_t n, size_t stride) {
     const float rho = o->rho, eps = o->epsilon, mu = o->momentum;
-    float *v = slots, *m = mu > 0.0f ? slots + n : NULL;
-    float *a = o->centered ? slots + n * (size_t)(m ? 2 : 1) : NULL;
+    float *v = slots, *m = mu > 0.0f ? slots + stride : NULL;
+    float *a = o->centered ? slots + stride * (size_t)(m ? 2 : 1) : NULL;
     for (size_t i = 0; i < n; i++) {
         float gi = g[i];
         v[i] = rho * v[i] + (1.0f - rho) * gi * gi;
@@ -253,9 +253,9 @@ static void adagrad(const nnc_optimizer *o, float lr, float wdlr, float *w, cons
 /* keras/src/optimizers/adadelta.py (Zeiler, 2012), rms(x) = sqrt(x + ε):
  * A ← ρ·A + (1 − ρ)·g² ; Δ = −rms(D)·g / rms(A) ; D ← ρ·D + (1 − ρ)·Δ² ; w ← w + lr·Δ */
 static void adadelta(const nnc_optimizer *o, float lr, float wdlr, float *w, const float *g,
-                     float *slots, size_t n) {
+                     float *slots, size_t n, size_t stride) {
     const float rho = o->rho, eps = o->epsilon;
-    float *ag = slots, *ad = slots + n;
+    float *ag = slots, *ad = slots + stride;
     for (size_t i = 0; i < n; i++) {
         float gi = g[i];
         ag[i] = rho * ag[i] + (1.0f - rho) * gi * gi;
@@ -285,13 +285,13 @@ static double nadam_u_product(double b1, int64_t t) {
  * m̂ = u_{t+1}·m / (1 − U_t·u_{t+1}) + (1 − u_t)·g / (1 − U_t) ; v̂ = v / (1 − β2ᵗ) ;
  * w ← w − lr·m̂ / (sqrt(v̂) + ε) */
 static void nadam(const nnc_optimizer *o, float lr, float wdlr, float *w, const float *g,
-                  float *slots, size_t n, int64_t step) {
+                  float *slots, size_t n, size_t stride, int64_t step) {
     const float b1 = o->beta_1, b2 = o->beta_2, eps = o->epsilon;
     const double ut = nadam_u((double)b1, step), ut1 = nadam_u((double)b1, step + 1);
     const double prod = nadam_u_product((double)b1, step);
     const float cm = (float)(ut1 / (1.0 - prod * ut1)), cg = (float)((1.0 - ut) / (1.0 - prod));
     const float cv = (float)(1.0 / (1.0 - pow((double)b2, (double)step)));
-    float *m = slots, *v = slots + n;
+    float *m = slots, *v = slots + stride;
     for (size_t i = 0; i < n; i++) {
         float gi = g[i];
         m[i] += (gi - m[i]) * (1.0f - b1);
@@ -304,10 +304,10 @@ static void nadam(const nnc_optimizer *o, float lr, float wdlr, float *w, const 
 /* keras/src/optimizers/adamax.py (Kingma & Ba, 2014, section 7.1):
  * m ← m + (g − m)(1 − β1) ; u ← max(β2·u, |g|) ; w ← w − lr·m / ((1 − β1ᵗ)(u + ε)) */
 static void adamax(const nnc_optimizer *o, float lr, float wdlr, float *w, const float *g,
-                   float *slots, size_t n, int64_t step) {
+                   float *slots, size_t n, size_t stride, int64_t step) {
     const float b1 = o->beta_1, b2 = o->beta_2, eps = o->epsilon;
     const float c = (float)(1.0 - pow((double)b1, (double)step));
-    float *m = slots, *u = slots + n;
+    float *m = slots, *u = slots + stride;
     for (size_t i = 0; i < n; i++) {
         float gi = g[i], ag = fabsf(gi), bu = b2 * u[i];
         m[i] += (gi - m[i]) * (1.0f - b1);
@@ -318,17 +318,22 @@ static void adamax(const nnc_optimizer *o, float lr, float wdlr, float *w, const
 
 void nnc_optimizer_step(const nnc_optimizer *o, float *w, const float *g, float *slots, size_t n,
                         int64_t step) {
+    nnc_optimizer_step_range(o, w, g, slots, n, n, step);
+}
+
+void nnc_optimizer_step_range(const nnc_optimizer *o, float *w, const float *g, float *slots,
+                              size_t n, size_t stride, int64_t step) {
     /* Keras evaluates the schedule at the iteration count before the step. */
     const float lr = nnc_optimizer_learning_rate(o, step - 1);
     const float wdlr = o->weight_decay * lr;
     switch (o->kind) {
     case NNC_OPT_ADAM:
-    case NNC_OPT_ADAMW: adam(o, lr, wdlr, w, g, slots, n, step); break;
-    case NNC_OPT_RMSPROP: rmsprop(o, lr, wdlr, w, g, slots, n); break;
+    case NNC_OPT_ADAMW: adam(o, lr, wdlr, w, g, slots, n, stride, step); break;
+    case NNC_OPT_RMSPROP: rmsprop(o, lr, wdlr, w, g, slots, n, stride); break;
     case NNC_OPT_ADAGRAD: adagrad(o, lr, wdlr, w, g, slots, n); break;
-    case NNC_OPT_ADADELTA: adadelta(o, lr, wdlr, w, g, slots, n); break;
-    case NNC_OPT_NADAM: nadam(o, lr, wdlr, w, g, slots, n, step); break;
-    case NNC_OPT_ADAMAX: adamax(o, lr, wdlr, w, g, slots, n, step); break;
+    case NNC_OPT_ADADELTA: adadelta(o, lr, wdlr, w, g, slots, n, stride); break;
+    case NNC_OPT_NADAM: nadam(o, lr, wdlr, w, g, slots, n, stride, step); break;
+    case NNC_OPT_ADAMAX: adamax(o, lr, wdlr, w, g, slots, n, stride, step); break;
     default: sgd(o, lr, wdlr, w, g, slots, n); break;
     }
 }

@@ -9,6 +9,7 @@
 #include "../core/model_impl.h"
 #include "../optim/optim.h"
 #include "train_impl.h"
+#include "../backend/cpu/parallel.h"
 
 nnc_compile_opts nnc_compile_opts_default(void) {
     nnc_compile_opts o;
@@ -336,6 +337,22 @@ static void clip_gradients(nnc_model *m) {
     }
 }
 
+/* The update, split over the pool by ranges of parameters (elementwise, so exact). */
+typedef struct {
+    nnc_model *m;
+} opt_job;
+
+static void optimizer_range(void *ctx, size_t first, size_t count) {
+    nnc_model *m = ((opt_job *)ctx)->m;
+    nnc_optimizer_step_range(&m->copts.optimizer, m->param_arena + first, m->grad_arena + first,
+                             m->opt_slots + first, count, m->n_trainable_floats, m->iterations);
+}
+
+static void optimizer_run(nnc_model *m) {
+    opt_job j = {m};
+    nnc_parallel_range(m->pool, m->n_trainable_floats, 1 << 15, optimizer_range, &j);
+}
+
 nnc_status nnc_train_step(nnc_model *m, int n, double *loss) {
     return nnc_train_micro_step(m, n, loss, 1, 1, 1.0f);
 }
@@ -353,7 +370,6 @@ nnc_status nnc_train_micro_step(nnc_model *m, int n, double *loss, int first, in
     if (!apply) return NNC_OK;
     m->iterations++;
     clip_gradients(m);
-    nnc_optimizer_step(&m->copts.optimizer, m->param_arena, m->grad_arena, m->opt_slots,
-                       m->n_trainable_floats, m->iterations);
+    optimizer_run(m);
     return NNC_OK;
 }
