@@ -103,6 +103,45 @@ void suite_regularizers(test_run *r) {
         nnc_model_free(m);
         t_end(r);
     }
+    if (t_begin(r, "regularizers/activity_on_a_fused_sigmoid_output")) {
+        /* The sigmoid output is scored from its logits (fused); its activity penalty must
+         * still reach the weights: a random-direction check of the whole loss. */
+        const char *s = "input 4\ndense 5 activation=tanh\ndense 3 activation=sigmoid activity_regularizer=l2(0.5)\n"
+                        "loss binary_crossentropy\n";
+        nnc_model *m = build(s);
+        float yb[N * 3];
+        for (int i = 0; i < N * 3; i++) yb[i] = (float)((i * 7) % 2);
+        if (CHECK(r, m != NULL, "build")) {
+            nnc_plan(m, N);
+            nnc_gather_inputs(m, x, NULL, 0, N);
+            nnc_gather_targets(m, yb, NULL, 0, N);
+            nnc_zero_grads(m, N);
+            nnc_forward(m, N, 1);
+            nnc_loss_forward(m, N, 1);
+            nnc_backward(m, N);
+            size_t P = m->n_param_floats;
+            float *w0 = malloc(P * sizeof(float)), *d = malloc(P * sizeof(float));
+            memcpy(w0, m->param_arena, P * sizeof(float));
+            double dot = 0.0;
+            for (size_t i = 0; i < P; i++) {
+                d[i] = (float)(1e-3 * nnc_rng_normal(&g));
+                dot += (double)m->grad_arena[i] * (double)d[i];
+            }
+            for (size_t i = 0; i < P; i++) m->param_arena[i] = w0[i] + d[i];
+            nnc_forward(m, N, 1);
+            double lp = nnc_loss_forward(m, N, 0);
+            for (size_t i = 0; i < P; i++) m->param_arena[i] = w0[i] - d[i];
+            nnc_forward(m, N, 1);
+            double lm = nnc_loss_forward(m, N, 0);
+            double num = (lp - lm) / 2.0, rel = fabs(num - dot) / (fabs(num) + fabs(dot) + 1e-12);
+            CHECK(r, rel < 2e-2, "<grad, d> %.6g vs difference %.6g", dot, num);
+            t_info(r, "|a-b|/(|a|+|b|) = %.3g", rel);
+            free(w0);
+            free(d);
+        }
+        nnc_model_free(m);
+        t_end(r);
+    }
     if (t_begin(r, "regularizers/saved_in_config")) {
         nnc_model *m = build(spec_reg);
         char dir[] = "/tmp/nnc_reg_XXXXXX", path[64];

@@ -140,6 +140,10 @@ nnc_status nnc_compile(nnc_model *m, const nnc_compile_opts *o) {
             if (node < 0 || !m->nodes[node].live) continue;
             m->penalties[m->n_penalties].node = node;
             m->penalties[m->n_penalties++].r = *rs[k];
+            /* A fused output's own backward is skipped because the loss seeds its logits
+             * directly; a penalty on that output needs it back (its gradient then holds
+             * only the penalty's share). */
+            if (node == m->outputs[0]) m->nodes[node].skip_backward = 0;
         }
     }
 
