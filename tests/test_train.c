@@ -413,6 +413,42 @@ static void test_bad_files(test_run *r) {
     nnc_model_free(m);
 }
 
+/* A step whose loss is not finite changes nothing, batch normalization's moving statistics
+ * included: they equal those after the last good batch. */
+typedef struct {
+    nnc_model *m;
+    float mean[4];
+} bn_watch;
+
+static bool bn_snapshot(void *user, const nnc_batch_info *b) {
+    (void)b;
+    bn_watch *w = user;
+    nnc_get_variable(w->m, "batch_normalization.moving_mean", w->mean, 4);
+    return false;
+}
+
+static void test_diverging_bn(test_run *r) {
+    if (!t_begin(r, "bad/diverging_step_keeps_moving_statistics")) return;
+    const char *s = "input 3\ndense 4\nbatch_normalization\ndense 1\nloss mse\noptimizer sgd learning_rate=1e30\n";
+    nnc_error e = {""};
+    nnc_model *m = nnc_model_from_spec_text(s, strlen(s), "t.nnc", &e);
+    float x[40 * 3], y[40];
+    for (int i = 0; i < 120; i++) x[i] = (float)((i * 13) % 7) - 3.0f;
+    for (int i = 0; i < 40; i++) y[i] = (float)(i % 5);
+    if (CHECK(r, m != NULL, "%s", e.message)) {
+        bn_watch w = {m, {0}};
+        nnc_fit_opts o = quiet_fit(5, 4);
+        o.on_batch_end = bn_snapshot;
+        o.user = &w;
+        CHECK(r, nnc_fit(m, x, y, 40, &o, NULL) == NNC_ERR_NUMERIC, "did not diverge");
+        float now[4];
+        nnc_get_variable(m, "batch_normalization.moving_mean", now, 4);
+        CHECK(r, !memcmp(now, w.mean, sizeof now), "the failing step moved the moving statistics");
+    }
+    nnc_model_free(m);
+    t_end(r);
+}
+
 /* Bad calls and bad data: each returns an error with a message, and nothing crashes. */
 static void test_bad_input(test_run *r) {
     float x[10 * 4], y[10];
@@ -604,6 +640,7 @@ void suite_train(test_run *r) {
     test_save_load(r);
     test_bad_files(r);
     test_bad_input(r);
+    test_diverging_bn(r);
     if (tmpdir[0]) {
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);

@@ -47,6 +47,7 @@ void nnc_model_free(nnc_model *m) {
     free(m->param_arena);
     free(m->grad_arena);
     free(m->opt_slots);
+    free(m->state_backup);
     free(m->act_arena);
     free(m->batch_y);
     free(m->batch_w);

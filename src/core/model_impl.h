@@ -140,6 +140,7 @@ struct nnc_model {
     size_t n_param_floats;
     size_t n_trainable_floats; /* trainable parameters come first in the arenas */
     float *opt_slots;          /* optimizer state: n_slots arenas of n_param_floats */
+    float *state_backup;       /* the non-trainable variables before a step (moving statistics) */
     int n_slots;
     int64_t iterations;        /* optimizer steps taken */
     int epochs_done;

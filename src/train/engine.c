@@ -165,7 +165,9 @@ nnc_status nnc_compile(nnc_model *m, const nnc_compile_opts *o) {
     m->grad_arena = calloc(alloc, sizeof(float));
     m->opt_slots = calloc((m->n_trainable_floats + 1) * (size_t)(m->n_slots ? m->n_slots : 1),
                           sizeof(float));
-    if (!m->param_arena || !m->grad_arena || !m->opt_slots)
+    free(m->state_backup);
+    m->state_backup = malloc((total - m->n_trainable_floats + 1) * sizeof(float));
+    if (!m->param_arena || !m->grad_arena || !m->opt_slots || !m->state_backup)
         return nnc_fail(m, NNC_ERR_NOMEM, "compile: out of memory for %zu parameters", total);
     nnc_optimizer_init_slots(&o->optimizer, m->opt_slots, m->n_trainable_floats);
     for (int i = 0; i < m->n_params; i++) {
@@ -365,11 +367,18 @@ nnc_status nnc_train_micro_step(nnc_model *m, int n, double *loss, int first, in
                                 float share) {
     if (first) nnc_zero_grads(m, n);
     else memset(m->act_arena + m->act_floats, 0, m->act_floats * sizeof(float));
+    /* Batch normalization moves its statistics in the forward pass: keep them, so a step
+     * that turns out non-finite leaves the whole model as it was. */
+    const size_t state = m->n_param_floats - m->n_trainable_floats;
+    memcpy(m->state_backup, m->param_arena + m->n_trainable_floats, state * sizeof(float));
     nnc_forward(m, n, 1);
     m->grad_seed_scale = share;
     *loss = nnc_loss_forward(m, n, 1);
     m->grad_seed_scale = 1.0f;
-    if (!isfinite(*loss)) return NNC_ERR_NUMERIC;
+    if (!isfinite(*loss)) {
+        memcpy(m->param_arena + m->n_trainable_floats, m->state_backup, state * sizeof(float));
+        return NNC_ERR_NUMERIC;
+    }
     nnc_backward(m, n);
     if (!apply) return NNC_OK;
     m->iterations++;
