@@ -9,6 +9,7 @@
 #include "core/layers_impl.h"
 #include "core/rng.h"
 #include "train/train_impl.h"
+#include "direction_check.h"
 
 #define GB 3 /* batch of the op checks */
 
@@ -332,11 +333,6 @@ static void loss_checks(test_run *r) {
 }
 
 /* A whole model: ⟨∇L, δ⟩ against (L(w + δ) − L(w − δ)) / 2 for a random δ. */
-static double model_loss(nnc_model *m, int n) {
-    nnc_forward(m, n, 1);
-    return nnc_loss_forward(m, n, 0);
-}
-
 static void model_check(test_run *r, const char *tag, nnc_activation hidden, nnc_loss_kind lk,
                         nnc_activation out_act, int k) {
     if (!t_begin(r, "grad/model/%s", tag)) return;
@@ -356,40 +352,13 @@ static void model_check(test_run *r, const char *tag, nnc_activation hidden, nnc
     nnc_compile_opts co = nnc_compile_opts_default();
     co.loss = nnc_loss_default(lk);
     CHECK(r, nnc_compile(m, &co) == NNC_OK, "compile: %s", nnc_last_error(m));
-    nnc_plan(m, N);
     nnc_rng rng;
     nnc_rng_seed(&rng, 99);
     float x[N * F], y[N * 4];
     for (int i = 0; i < N * F; i++) x[i] = (float)(nnc_rng_normal(&rng));
     for (int i = 0; i < N * k; i++) y[i] = lk == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ? (float)(i % k) : (float)(nnc_rng_uniform(&rng) > 0.5);
-    nnc_gather_inputs(m, x, NULL, 0, N);
-    nnc_gather_targets(m, y, NULL, 0, N);
-    nnc_zero_grads(m, N);
-    nnc_forward(m, N, 1);
-    nnc_loss_forward(m, N, 1);
-    nnc_backward(m, N);
-    size_t P = m->n_param_floats;
-    float *w0 = malloc(P * sizeof(float)), *delta = malloc(P * sizeof(float));
-    memcpy(w0, m->param_arena, P * sizeof(float));
-    double worst = 0.0;
-    for (int trial = 0; trial < 5; trial++) {
-        double dot = 0.0;
-        for (size_t i = 0; i < P; i++) {
-            delta[i] = (float)(1e-3 * nnc_rng_normal(&rng));
-            dot += (double)m->grad_arena[i] * (double)delta[i];
-        }
-        for (size_t i = 0; i < P; i++) m->param_arena[i] = w0[i] + delta[i];
-        double lp = model_loss(m, N);
-        for (size_t i = 0; i < P; i++) m->param_arena[i] = w0[i] - delta[i];
-        double lm = model_loss(m, N);
-        memcpy(m->param_arena, w0, P * sizeof(float));
-        double num = (lp - lm) / 2.0, rel = fabs(num - dot) / (fabs(num) + fabs(dot) + 1e-12);
-        if (rel > worst) worst = rel;
-        CHECK(r, rel < 2e-2, "trial %d: <grad, d> = %.6g vs difference %.6g", trial, dot, num);
-    }
+    double worst = direction_check(r, m, x, y, N, &rng, 5, 2e-2);
     t_info(r, "max |a-b|/(|a|+|b|) = %.3g over 5 random directions", worst);
-    free(w0);
-    free(delta);
     nnc_model_free(m);
     t_end(r);
 }

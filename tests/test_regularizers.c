@@ -12,6 +12,7 @@
 #include "io/json.h"
 #include "io/model_file.h"
 #include "train/train_impl.h"
+#include "direction_check.h"
 
 static const char *spec_plain = "input 4\ndense 6 activation=tanh\ndense 3\nloss sparse_categorical_crossentropy from_logits=true\n";
 static const char *spec_reg =
@@ -67,39 +68,8 @@ void suite_regularizers(test_run *r) {
     }
     if (t_begin(r, "regularizers/gradient_random_directions")) {
         nnc_model *m = build(spec_reg);
-        if (CHECK(r, m != NULL, "build")) {
-            nnc_plan(m, N);
-            nnc_gather_inputs(m, x, NULL, 0, N);
-            nnc_gather_targets(m, y, NULL, 0, N);
-            nnc_zero_grads(m, N);
-            nnc_forward(m, N, 1);
-            nnc_loss_forward(m, N, 1);
-            nnc_backward(m, N);
-            size_t P = m->n_param_floats;
-            float *w0 = malloc(P * sizeof(float)), *d = malloc(P * sizeof(float));
-            memcpy(w0, m->param_arena, P * sizeof(float));
-            double worst = 0.0;
-            for (int t = 0; t < 5; t++) {
-                double dot = 0.0;
-                for (size_t i = 0; i < P; i++) {
-                    d[i] = (float)(1e-3 * nnc_rng_normal(&g));
-                    dot += (double)m->grad_arena[i] * (double)d[i];
-                }
-                for (size_t i = 0; i < P; i++) m->param_arena[i] = w0[i] + d[i];
-                nnc_forward(m, N, 1);
-                double lp = nnc_loss_forward(m, N, 0);
-                for (size_t i = 0; i < P; i++) m->param_arena[i] = w0[i] - d[i];
-                nnc_forward(m, N, 1);
-                double lm = nnc_loss_forward(m, N, 0);
-                memcpy(m->param_arena, w0, P * sizeof(float));
-                double num = (lp - lm) / 2.0, rel = fabs(num - dot) / (fabs(num) + fabs(dot) + 1e-12);
-                worst = rel > worst ? rel : worst;
-                CHECK(r, rel < 2e-2, "direction %d: <grad, d> %.6g vs difference %.6g", t, dot, num);
-            }
-            t_info(r, "max |a-b|/(|a|+|b|) = %.3g", worst);
-            free(w0);
-            free(d);
-        }
+        if (CHECK(r, m != NULL, "build"))
+            t_info(r, "max |a-b|/(|a|+|b|) = %.3g", direction_check(r, m, x, y, N, &g, 5, 2e-2));
         nnc_model_free(m);
         t_end(r);
     }
@@ -111,34 +81,8 @@ void suite_regularizers(test_run *r) {
         nnc_model *m = build(s);
         float yb[N * 3];
         for (int i = 0; i < N * 3; i++) yb[i] = (float)((i * 7) % 2);
-        if (CHECK(r, m != NULL, "build")) {
-            nnc_plan(m, N);
-            nnc_gather_inputs(m, x, NULL, 0, N);
-            nnc_gather_targets(m, yb, NULL, 0, N);
-            nnc_zero_grads(m, N);
-            nnc_forward(m, N, 1);
-            nnc_loss_forward(m, N, 1);
-            nnc_backward(m, N);
-            size_t P = m->n_param_floats;
-            float *w0 = malloc(P * sizeof(float)), *d = malloc(P * sizeof(float));
-            memcpy(w0, m->param_arena, P * sizeof(float));
-            double dot = 0.0;
-            for (size_t i = 0; i < P; i++) {
-                d[i] = (float)(1e-3 * nnc_rng_normal(&g));
-                dot += (double)m->grad_arena[i] * (double)d[i];
-            }
-            for (size_t i = 0; i < P; i++) m->param_arena[i] = w0[i] + d[i];
-            nnc_forward(m, N, 1);
-            double lp = nnc_loss_forward(m, N, 0);
-            for (size_t i = 0; i < P; i++) m->param_arena[i] = w0[i] - d[i];
-            nnc_forward(m, N, 1);
-            double lm = nnc_loss_forward(m, N, 0);
-            double num = (lp - lm) / 2.0, rel = fabs(num - dot) / (fabs(num) + fabs(dot) + 1e-12);
-            CHECK(r, rel < 2e-2, "<grad, d> %.6g vs difference %.6g", dot, num);
-            t_info(r, "|a-b|/(|a|+|b|) = %.3g", rel);
-            free(w0);
-            free(d);
-        }
+        if (CHECK(r, m != NULL, "build"))
+            t_info(r, "|a-b|/(|a|+|b|) = %.3g", direction_check(r, m, x, yb, N, &g, 1, 2e-2));
         nnc_model_free(m);
         t_end(r);
     }

@@ -165,12 +165,11 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
     if (o->class_weight) {
         if (o->n_class_weights < 1)
             return nnc_fail(m, NNC_ERR_ARG, "fit: class_weight needs n_class_weights");
-        for (size_t r = 0; r < n; r++) {
-            double label = (double)y[r * nnc_target_size(m) + (nnc_target_size(m) > 1 ? 0 : 0)];
-            if (nnc_target_size(m) == 1 && (label < 0 || label >= o->n_class_weights))
+        /* Sparse labels must have a weight; one-hot rows fall back to 1 past the table. */
+        for (size_t r = 0; nnc_target_size(m) == 1 && r < n; r++)
+            if ((double)y[r] < 0 || (double)y[r] >= o->n_class_weights)
                 return nnc_fail(m, NNC_ERR_ARG, "fit: class_weight has %d entries, y[%zu] is class %g",
-                                o->n_class_weights, r, label);
-        }
+                                o->n_class_weights, r, (double)y[r]);
     }
     for (size_t r = 0; o->sample_weight && r < n; r++)
         if (!(o->sample_weight[r] >= 0.0f) || isinf(o->sample_weight[r]))
