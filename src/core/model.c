@@ -133,6 +133,8 @@ int nnc_graph_node(nnc_model *m, nnc_op op, const int *in, int n_in, const nnc_s
     n->layer = m->n_layers - 1;
     n->param = -1;
     n->input_index = -1;
+    n->epi_bias = -1;
+    n->fused_into = -1;
     return m->n_nodes++;
 }
 

@@ -36,6 +36,15 @@ typedef struct {
     float *value;     /* [batch, shape] or [shape] */
     float *grad;
     float *aux;       /* the op's own planned buffer (nnc_op_def.aux_size) */
+    /* Fusion, decided by compile (src/train/fuse.c): a MATMUL or CONV node may take the
+     * BIAS_ADD and the activation that follow it into its own pass (its epilogue), so that the
+     * largest tensors are written once; its value is then the activation's output. The nodes
+     * taken leave the tape and share its value and grad buffers. */
+    int epi_bias;     /* the bias PARAM node added in the epilogue, or -1 */
+    int epi_has_act;  /* an activation applied in the epilogue: epi_act, epi_alpha */
+    nnc_activation epi_act;
+    float epi_alpha;
+    int fused_into;   /* BIAS_ADD / ACT: the node that computes it, or -1 */
 } nnc_node_rec;
 
 typedef enum {
@@ -111,6 +120,7 @@ struct nnc_model {
     nnc_rng rng;
     struct nnc_pool *pool;     /* NULL: one thread (nnc_model_set_threads) */
     float fault_grad_scale;    /* tests only: backward scales gradients by 1 + this (0: off) */
+    int no_fusion;             /* tests only: compile keeps every op on the tape (see fuse.c) */
 
     nnc_node_rec *nodes;
     int n_nodes, cap_nodes;

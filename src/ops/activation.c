@@ -143,19 +143,23 @@ typedef struct {
     float alpha;
 } act_job;
 
+/* y = f(x); y may be x (the fused epilogue applies it in place). */
+void nnc_act_apply(nnc_activation act, float alpha, const float *x, float *y, size_t n) {
+    if (act == NNC_ACT_RELU)
+        for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    else if (act == NNC_ACT_LEAKY_RELU) /* the slope is the layer's: 0.2 or 0.3 */
+        for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : alpha * x[i];
+    else if (act != NNC_ACT_LINEAR) {
+        float (*f)(float) = nnc_activation_table[act].f;
+        for (size_t i = 0; i < n; i++) y[i] = f(x[i]);
+    } else if (y != x) {
+        for (size_t i = 0; i < n; i++) y[i] = x[i];
+    }
+}
+
 static void act_forward_range(void *ctx, size_t first, size_t count) {
     const act_job *j = ctx;
-    const float *restrict x = j->x + first;
-    float *restrict y = j->out + first;
-    const float a = j->alpha;
-    if (j->act == NNC_ACT_RELU)
-        for (size_t i = 0; i < count; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-    else if (j->act == NNC_ACT_LEAKY_RELU) /* the slope is the layer's: 0.2 or 0.3 */
-        for (size_t i = 0; i < count; i++) y[i] = x[i] > 0.0f ? x[i] : a * x[i];
-    else {
-        float (*f)(float) = nnc_activation_table[j->act].f;
-        for (size_t i = 0; i < count; i++) y[i] = f(x[i]);
-    }
+    nnc_act_apply(j->act, j->alpha, j->x + first, j->out + first, count);
 }
 
 /* dx += dy · f'(x) */

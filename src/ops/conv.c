@@ -6,6 +6,7 @@
  *   dK += colᵀ · dY,  dcol = dY · Kᵀ,  dx += col2im(dcol). */
 #include <string.h>
 #include "op_util.h"
+#include "epilogue.h"
 #include "../backend/cpu/parallel.h"
 
 /* Geometry of one convolution: example sizes with a unit height for 1-D. */
@@ -131,7 +132,9 @@ static int is_pointwise(const conv_geom *g) {
 static size_t conv_work(const nnc_model *m, int id, int batch) {
     conv_geom g;
     geom(m, id, &g);
-    return (size_t)batch * g.oh * g.ow * g.kh * g.kw * g.c;
+    size_t col = (size_t)batch * g.oh * g.ow * g.kh * g.kw * g.c;
+    size_t bias = CNODE(m, id)->epi_bias >= 0 ? nnc_bias_grad_work((size_t)g.f) : 0;
+    return col > bias ? col : bias;
 }
 
 static void conv_forward(const nnc_exec *e, int id) {
@@ -144,7 +147,9 @@ static void conv_forward(const nnc_exec *e, int id) {
         col_run(e, &g, x->value, e->m->work, 1);
         col = e->m->work;
     }
-    nnc_gemm_par(e->m->pool, 0, 0, rows, g.f, kc, col, kc, k->value, g.f, 0.0f, y->value, g.f);
+    nnc_epilogue epi;
+    nnc_gemm_par_ex(e->m->pool, 0, 0, rows, g.f, kc, col, kc, k->value, g.f, 0.0f, y->value, g.f,
+                    nnc_epilogue_prepare(e->m, id, &epi));
 }
 
 static void conv_backward(const nnc_exec *e, int id) {
@@ -154,6 +159,7 @@ static void conv_backward(const nnc_exec *e, int id) {
     const int rows = e->batch * g.oh * g.ow, kc = g.kh * g.kw * g.c;
     float *col = e->m->work;
     int point = is_pointwise(&g);
+    nnc_epilogue_backward(e, id); /* before col takes the workspace */
     if (k->needs_grad) {
         const float *src = x->value;
         if (!point) {

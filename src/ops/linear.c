@@ -1,6 +1,7 @@
 /* Matrix multiply by a kernel and bias add: the two halves of Dense. The multiply applies to
  * the last axis, so any leading example axes act as more rows. */
 #include "op_util.h"
+#include "epilogue.h"
 #include "../backend/cpu/parallel.h"
 
 /* y[rows, out] = x[rows, in] · W[in, out] */
@@ -25,18 +26,27 @@ static int matmul_infer(const nnc_model *m, const int *in, int n_in, const nnc_o
 static void matmul_forward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]), *w = NODE(e, y->in[1]);
     int rows = (int)op_rows(x, e->batch), k = w->shape.dim[0], n = w->shape.dim[1];
-    nnc_gemm_par(e->m->pool, 0, 0, rows, n, k, x->value, k, w->value, n, 0.0f, y->value, n);
+    nnc_epilogue epi;
+    nnc_gemm_par_ex(e->m->pool, 0, 0, rows, n, k, x->value, k, w->value, n, 0.0f, y->value, n,
+                    nnc_epilogue_prepare(e->m, id, &epi));
 }
 
-/* dx += dy · Wᵀ ;  dW += xᵀ · dy */
+/* dx += dy · Wᵀ ;  dW += xᵀ · dy  (dy after the fused activation and bias, if any) */
 static void matmul_backward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]), *w = NODE(e, y->in[1]);
     int rows = (int)op_rows(x, e->batch), k = w->shape.dim[0], n = w->shape.dim[1];
+    nnc_epilogue_backward(e, id);
     if (x->needs_grad) nnc_gemm_par(e->m->pool, 0, 1, rows, k, n, y->grad, n, w->value, n, 1.0f, x->grad, k);
     if (w->needs_grad) nnc_gemm_par(e->m->pool, 1, 0, k, n, rows, x->value, k, y->grad, n, 1.0f, w->grad, n);
 }
 
-const nnc_op_def nnc_op_matmul = {"matmul", matmul_infer, matmul_forward, matmul_backward, NULL, NULL};
+/* The fused bias's partial sums. */
+static size_t matmul_work(const nnc_model *m, int id, int batch) {
+    (void)batch;
+    return CNODE(m, id)->epi_bias >= 0 ? nnc_bias_grad_work((size_t)op_last_dim(CNODE(m, id))) : 0;
+}
+
+const nnc_op_def nnc_op_matmul = {"matmul", matmul_infer, matmul_forward, matmul_backward, NULL, matmul_work};
 
 /* y[rows, c] = x[rows, c] + b[c] */
 static int bias_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_attr *a,
@@ -67,9 +77,12 @@ static void bias_backward(const nnc_exec *e, int id) {
     size_t rows = op_rows(x, e->batch), c = (size_t)op_last_dim(x);
     if (x->needs_grad)
         for (size_t i = 0; i < rows * c; i++) x->grad[i] += y->grad[i];
-    if (b->needs_grad)
-        for (size_t r = 0; r < rows; r++)
-            for (size_t j = 0; j < c; j++) b->grad[j] += y->grad[r * c + j];
+    if (b->needs_grad) nnc_bias_grad(e, y->grad, rows, c, b->grad);
 }
 
-const nnc_op_def nnc_op_bias_add = {"bias_add", bias_infer, bias_forward, bias_backward, NULL, NULL};
+static size_t bias_work(const nnc_model *m, int id, int batch) {
+    (void)batch;
+    return nnc_bias_grad_work((size_t)op_last_dim(CNODE(m, id)));
+}
+
+const nnc_op_def nnc_op_bias_add = {"bias_add", bias_infer, bias_forward, bias_backward, NULL, bias_work};

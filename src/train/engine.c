@@ -76,6 +76,35 @@ static void free_plan(nnc_model *m) {
     m->planned_batch = 0;
 }
 
+/* The tape: live ops in creation order, less those fused into another op's pass. */
+static nnc_status build_tape(nnc_model *m) {
+    nnc_status st = nnc_fuse_epilogues(m);
+    if (st) return st;
+    free(m->tape);
+    m->tape = malloc((size_t)m->n_nodes * sizeof *m->tape);
+    if (!m->tape) return nnc_fail(m, NNC_ERR_NOMEM, "compile: out of memory");
+    m->n_tape = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const nnc_node_rec *n = &m->nodes[i];
+        if (n->live && n->op != NNC_OP_INPUT && n->op != NNC_OP_PARAM && n->fused_into < 0)
+            m->tape[m->n_tape++] = i;
+    }
+    return NNC_OK;
+}
+
+nnc_status nnc_set_fusion(nnc_model *m, int on) {
+    if (!m->compiled) return nnc_fail(m, NNC_ERR_STATE, "set_fusion: the model must be compiled first");
+    m->no_fusion = !on;
+    free_plan(m);
+    for (int i = 0; i < m->n_nodes; i++) /* fusion may have widened it; recompute */
+        if (m->nodes[i].op != NNC_OP_PARAM) {
+            nnc_node_rec *n = &m->nodes[i];
+            n->needs_grad = 0;
+            for (int k = 0; k < n->n_in; k++) n->needs_grad |= m->nodes[n->in[k]].needs_grad;
+        }
+    return build_tape(m);
+}
+
 nnc_status nnc_compile(nnc_model *m, const nnc_compile_opts *o) {
     if (!m || !o) return NNC_ERR_ARG;
     if (m->sticky) return m->sticky;
@@ -106,16 +135,11 @@ nnc_status nnc_compile(nnc_model *m, const nnc_compile_opts *o) {
     for (int i = m->n_nodes - 1; i >= 0; i--)
         if (m->nodes[i].live)
             for (int k = 0; k < m->nodes[i].n_in; k++) m->nodes[m->nodes[i].in[k]].live = 1;
-    free(m->tape);
-    m->tape = malloc((size_t)m->n_nodes * sizeof *m->tape);
-    if (!m->tape) return nnc_fail(m, NNC_ERR_NOMEM, "compile: out of memory");
-    m->n_tape = 0;
     for (int i = 0; i < m->n_nodes; i++) {
         nnc_node_rec *n = &m->nodes[i];
         n->needs_grad = n->op == NNC_OP_PARAM && m->params[n->param].trainable;
         for (int k = 0; k < n->n_in; k++) n->needs_grad |= m->nodes[n->in[k]].needs_grad;
         n->skip_backward = 0;
-        if (n->live && n->op != NNC_OP_INPUT && n->op != NNC_OP_PARAM) m->tape[m->n_tape++] = i;
     }
     if (m->fused_loss_node >= 0) m->nodes[m->outputs[0]].skip_backward = 1;
 
@@ -146,6 +170,8 @@ nnc_status nnc_compile(nnc_model *m, const nnc_compile_opts *o) {
             if (node == m->outputs[0]) m->nodes[node].skip_backward = 0;
         }
     }
+
+    if ((st = build_tape(m))) return st;
 
     /* Parameter, gradient and optimizer arenas: one flat block each, same layout. */
     /* Trainable variables first, so the optimizer's pass is one contiguous range. */
@@ -208,7 +234,7 @@ nnc_status nnc_plan(nnc_model *m, int batch) {
     size_t total = 0, aux = 0, work = 0;
     for (int i = 0; i < m->n_nodes; i++) {
         const nnc_node_rec *n = &m->nodes[i];
-        if (!n->live) continue;
+        if (!n->live || n->fused_into >= 0) continue;
         if (n->batched) total += nnc_node_numel(m, i, batch);
         const nnc_op_def *d = nnc_op_table[n->op];
         if (d->aux_size) aux += d->aux_size(m, i, batch);
@@ -229,10 +255,16 @@ nnc_status nnc_plan(nnc_model *m, int batch) {
     size_t off = 0;
     for (int i = 0; i < m->n_nodes; i++) {
         nnc_node_rec *n = &m->nodes[i];
-        if (!n->live || !n->batched) continue;
+        if (!n->live || !n->batched || n->fused_into >= 0) continue;
         n->value = m->act_arena + off;
         n->grad = m->act_arena + total + off;
         off += nnc_node_numel(m, i, batch);
+    }
+    for (int i = 0; i < m->n_nodes; i++) { /* fused nodes come after the node computing them */
+        nnc_node_rec *n = &m->nodes[i];
+        if (!n->live || n->fused_into < 0) continue;
+        n->value = m->nodes[n->fused_into].value;
+        n->grad = m->nodes[n->fused_into].grad;
     }
     size_t aoff = 2 * total;
     for (int i = 0; i < m->n_nodes; i++) {

@@ -20,6 +20,12 @@ nnc_status nnc_train_step(nnc_model *m, int n, double *loss);
 nnc_status nnc_train_micro_step(nnc_model *m, int n, double *loss, int first, int apply,
                                 float share);
 
+/* Decides which BIAS_ADD / activation nodes run inside the MATMUL or CONV before them (after
+ * liveness, needs_grad and the penalties are known; src/train/fuse.c). */
+nnc_status nnc_fuse_epilogues(nnc_model *m);
+/* Tests: turns fusion off (0) or on (1) on a compiled model; the next step plans again. */
+nnc_status nnc_set_fusion(nnc_model *m, int on);
+
 /* Metrics: running sums over a pass, turned into logs at the end. */
 typedef struct {
     double loss_sum, count;

@@ -73,11 +73,19 @@ const char *nnc_gemm_variant_name(int variant) {
     }
 }
 
+void nnc_gemm_ex(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
+                 int ldb, float beta, float *C, int ldc, const nnc_gemm_epilogue *ep) {
+    switch (nnc_gemm_variant()) {
+    case NNC_GEMM_AVX512: nnc_gemm_avx512_ex(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, ep); break;
+    case NNC_GEMM_AVX2: nnc_gemm_avx2_ex(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, ep); break;
+    default:
+        nnc_gemm_ref(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+        if (ep && M > 0 && N > 0) ep->fn(ep->ctx, C, ldc, M, ep->col0, N);
+        break;
+    }
+}
+
 void nnc_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
               int ldb, float beta, float *C, int ldc) {
-    switch (nnc_gemm_variant()) {
-    case NNC_GEMM_AVX512: nnc_gemm_avx512(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc); break;
-    case NNC_GEMM_AVX2: nnc_gemm_avx2(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc); break;
-    default: nnc_gemm_ref(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc); break;
-    }
+    nnc_gemm_ex(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, NULL);
 }

@@ -10,6 +10,7 @@
  * each product apart and is only equal within rounding. */
 #ifndef NNC_GEMM_SIMD_H
 #define NNC_GEMM_SIMD_H
+#include "kernels.h"
 
 enum { NNC_GEMM_REF = 0, NNC_GEMM_AVX2 = 1, NNC_GEMM_AVX512 = 2 };
 
@@ -24,5 +25,12 @@ void nnc_gemm_avx2(int ta, int tb, int M, int N, int K, const float *A, int lda,
                    int ldb, float beta, float *C, int ldc);
 void nnc_gemm_avx512(int ta, int tb, int M, int N, int K, const float *A, int lda,
                      const float *B, int ldb, float beta, float *C, int ldc);
+/* The same with an epilogue (nnc_gemm_ex). */
+void nnc_gemm_avx2_ex(int ta, int tb, int M, int N, int K, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc,
+                      const nnc_gemm_epilogue *ep);
+void nnc_gemm_avx512_ex(int ta, int tb, int M, int N, int K, const float *A, int lda,
+                        const float *B, int ldb, float beta, float *C, int ldc,
+                        const nnc_gemm_epilogue *ep);
 
 #endif

@@ -419,11 +419,12 @@ static void block(const kernel_set *ks, int ta, int tb, int N, int mb, int kb, c
 
 static void gemm_blocked(const kernel_set *ks, int ta, int tb, int M, int N, int K,
                          const float *A, ptrdiff_t lda, const float *B, ptrdiff_t ldb, float beta,
-                         float *C, ptrdiff_t ldc) {
+                         float *C, ptrdiff_t ldc, const nnc_gemm_epilogue *ep) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {
         if (beta == 0.0f)
             for (int i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof *C);
+        if (ep) ep->fn(ep->ctx, C, ldc, M, ep->col0, N);
         return;
     }
     _Alignas(64) float bp[BP_FLOATS];
@@ -434,6 +435,7 @@ static void gemm_blocked(const kernel_set *ks, int ta, int tb, int M, int N, int
     const int load0 = beta != 0.0f;
     if (M <= 4 && !ta && !tb) {
         gemm_few_rows(M, N, K, kc, A, lda, B, ldb, load0, C, ldc);
+        if (ep) ep->fn(ep->ctx, C, ldc, M, ep->col0, N);
         return;
     }
     /* op(A)[ic, pc] and op(B)[pc, 0] */
@@ -448,12 +450,17 @@ static void gemm_blocked(const kernel_set *ks, int ta, int tb, int M, int N, int
                 block(ks, ta, tb, N, M - ic < mc ? M - ic : mc, kb, A_AT(ic, pc), lda, B_AT(pc),
                       ldb, load0 || pc > 0, C + ic * ldc, ldc, bp);
         }
+        if (ep) ep->fn(ep->ctx, C, ldc, M, ep->col0, N);
     } else {
-        /* C is big: finish each block of rows over all of k before the next */
-        for (int ic = 0; ic < M; ic += mc)
+        /* C is big: finish each block of rows over all of k before the next, and give it to
+         * the epilogue while it is still in L2 */
+        for (int ic = 0; ic < M; ic += mc) {
+            const int mb = M - ic < mc ? M - ic : mc;
             for (int pc = 0; pc < K; pc += kc)
-                block(ks, ta, tb, N, M - ic < mc ? M - ic : mc, K - pc < kc ? K - pc : kc,
-                      A_AT(ic, pc), lda, B_AT(pc), ldb, load0 || pc > 0, C + ic * ldc, ldc, bp);
+                block(ks, ta, tb, N, mb, K - pc < kc ? K - pc : kc, A_AT(ic, pc), lda, B_AT(pc),
+                      ldb, load0 || pc > 0, C + ic * ldc, ldc, bp);
+            if (ep) ep->fn(ep->ctx, C + ic * ldc, ldc, mb, ep->col0, N);
+        }
     }
 #undef A_AT
 #undef B_AT
@@ -472,28 +479,44 @@ int nnc_gemm_cpu_has(int variant) {
     }
 }
 
-void nnc_gemm_avx2(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
-                   int ldb, float beta, float *C, int ldc) {
-    gemm_blocked(&set_avx2, ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+void nnc_gemm_avx2_ex(int ta, int tb, int M, int N, int K, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc,
+                      const nnc_gemm_epilogue *ep) {
+    gemm_blocked(&set_avx2, ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, ep);
 }
 
-void nnc_gemm_avx512(int ta, int tb, int M, int N, int K, const float *A, int lda,
-                     const float *B, int ldb, float beta, float *C, int ldc) {
-    gemm_blocked(&set_avx512, ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+void nnc_gemm_avx512_ex(int ta, int tb, int M, int N, int K, const float *A, int lda,
+                        const float *B, int ldb, float beta, float *C, int ldc,
+                        const nnc_gemm_epilogue *ep) {
+    gemm_blocked(&set_avx512, ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, ep);
 }
 
 #else /* not x86 with GCC or Clang: only the reference exists */
 
 int nnc_gemm_cpu_has(int variant) { return variant == NNC_GEMM_REF; }
 
+void nnc_gemm_avx2_ex(int ta, int tb, int M, int N, int K, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc,
+                      const nnc_gemm_epilogue *ep) {
+    nnc_gemm_ref(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+    if (ep && M > 0 && N > 0) ep->fn(ep->ctx, C, ldc, M, ep->col0, N);
+}
+
+void nnc_gemm_avx512_ex(int ta, int tb, int M, int N, int K, const float *A, int lda,
+                        const float *B, int ldb, float beta, float *C, int ldc,
+                        const nnc_gemm_epilogue *ep) {
+    nnc_gemm_avx2_ex(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, ep);
+}
+
+#endif
+
+/* Without an epilogue: the signature the tests and the kernel benchmark compare. */
 void nnc_gemm_avx2(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
                    int ldb, float beta, float *C, int ldc) {
-    nnc_gemm_ref(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+    nnc_gemm_avx2_ex(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, NULL);
 }
 
 void nnc_gemm_avx512(int ta, int tb, int M, int N, int K, const float *A, int lda,
                      const float *B, int ldb, float beta, float *C, int ldc) {
-    nnc_gemm_ref(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+    nnc_gemm_avx512_ex(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, NULL);
 }
-
-#endif

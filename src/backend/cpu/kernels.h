@@ -2,6 +2,18 @@
  * and the fallback for every shape. */
 #ifndef NNC_KERNELS_H
 #define NNC_KERNELS_H
+#include <stddef.h>
+
+/* Work done on C's rows as soon as they are final, while they are still in cache (a layer's
+ * bias and activation fused into its product): fn(ctx, c, ldc, rows, col0, cols) gets a block of
+ * `rows` whole rows of this call's C, and col0, the column of the full product where this call's
+ * C starts (calls split by columns pass their offset). Each element is visited exactly once, after
+ * its sum is complete, so the result is the same as a separate pass afterwards. */
+typedef struct {
+    void (*fn)(const void *ctx, float *c, ptrdiff_t ldc, int rows, int col0, int cols);
+    const void *ctx;
+    int col0;
+} nnc_gemm_epilogue;
 
 /* C[M,N] = beta·C + op(A)·op(B), row-major; op(A) is [M,K] (A is [K,M] when ta), op(B) is
  * [K,N] (B is [N,K] when tb). beta is 0 (overwrite) or 1 (accumulate, for gradients).
@@ -10,6 +22,9 @@
  * gives bit-identical results. Allocates nothing; uses about 17 KiB of stack. */
 void nnc_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
               int ldb, float beta, float *C, int ldc);
+/* nnc_gemm with an epilogue (NULL: none). */
+void nnc_gemm_ex(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
+                 int ldb, float beta, float *C, int ldc, const nnc_gemm_epilogue *ep);
 
 /* The plain C reference: same contract, no SIMD beyond what the compiler finds. */
 void nnc_gemm_ref(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,

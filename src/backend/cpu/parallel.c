@@ -12,6 +12,7 @@ typedef struct {
     const float *A, *B;
     float beta;
     float *C;
+    const nnc_gemm_epilogue *ep;
 } gemm_job;
 
 static void gemm_task(void *ctx, int t) {
@@ -21,23 +22,31 @@ static void gemm_task(void *ctx, int t) {
     int count = total - first < j->step ? total - first : j->step;
     if (j->by_rows) {
         const float *a = j->ta ? j->A + first : j->A + (size_t)first * j->lda;
-        nnc_gemm(j->ta, j->tb, count, j->N, j->K, a, j->lda, j->B, j->ldb, j->beta,
-                 j->C + (size_t)first * j->ldc, j->ldc);
+        nnc_gemm_ex(j->ta, j->tb, count, j->N, j->K, a, j->lda, j->B, j->ldb, j->beta,
+                    j->C + (size_t)first * j->ldc, j->ldc, j->ep);
     } else {
         const float *b = j->tb ? j->B + (size_t)first * j->ldb : j->B + first;
-        nnc_gemm(j->ta, j->tb, j->M, count, j->K, j->A, j->lda, b, j->ldb, j->beta, j->C + first,
-                 j->ldc);
+        nnc_gemm_epilogue ep;
+        if (j->ep) ep = *j->ep, ep.col0 += first;
+        nnc_gemm_ex(j->ta, j->tb, j->M, count, j->K, j->A, j->lda, b, j->ldb, j->beta,
+                    j->C + first, j->ldc, j->ep ? &ep : NULL);
     }
 }
 
 void nnc_gemm_par(nnc_pool *p, int ta, int tb, int M, int N, int K, const float *A, int lda,
                   const float *B, int ldb, float beta, float *C, int ldc) {
+    nnc_gemm_par_ex(p, ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, NULL);
+}
+
+void nnc_gemm_par_ex(nnc_pool *p, int ta, int tb, int M, int N, int K, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C, int ldc,
+                     const nnc_gemm_epilogue *ep) {
     double flops = 2.0 * M * N * K;
     if (nnc_pool_threads(p) < 2 || flops < PAR_MIN_FLOPS || (M < 32 && N < 32)) {
-        nnc_gemm(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+        nnc_gemm_ex(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, ep);
         return;
     }
-    gemm_job j = {ta, tb, M, N, K, lda, ldb, ldc, M >= N, 0, A, B, beta, C};
+    gemm_job j = {ta, tb, M, N, K, lda, ldb, ldc, M >= N, 0, A, B, beta, C, ep};
     int total = j.by_rows ? M : N;
     /* Whole register tiles per task: rows in multiples of 48 (the 6- and 12-row tiles of the
      * AVX2 and AVX-512 kernels), columns in multiples of 32. */

@@ -5,11 +5,16 @@
 #define NNC_PARALLEL_H
 #include <stddef.h>
 #include "../../core/pool.h"
+#include "kernels.h"
 
 /* nnc_gemm over the pool: C is cut into blocks of rows (or of columns when C is wide and
  * short), one task each. Small products run on the caller. */
 void nnc_gemm_par(nnc_pool *p, int ta, int tb, int M, int N, int K, const float *A, int lda,
                   const float *B, int ldb, float beta, float *C, int ldc);
+/* The same with an epilogue run by each task on its own rows (nnc_gemm_ex). */
+void nnc_gemm_par_ex(nnc_pool *p, int ta, int tb, int M, int N, int K, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C, int ldc,
+                     const nnc_gemm_epilogue *ep);
 
 /* Runs fn(ctx, first, count) over [0, n) in chunks whose size depends only on n and grain. */
 void nnc_parallel_range(nnc_pool *p, size_t n, size_t grain,

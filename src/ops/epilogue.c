@@ -1,0 +1,136 @@
+/* The fused bias + activation of MATMUL and CONV nodes (see epilogue.h and src/train/fuse.c).
+ *
+ * Forward: the GEMM hands over each block of finished rows while it is in cache; the epilogue
+ * adds the bias and applies the activation in place (y = f(x·W + b)), so the pre-activation
+ * values are never written to memory on their own.
+ * Backward: one pass over the gradient turns dy into dx = dy·f'(y) in place and sums its
+ * columns into the bias gradient, where the separate ops made three passes (ACT, then BIAS_ADD
+ * copying dx along and summing) over tensors that had to be zeroed first. */
+#include "epilogue.h"
+#include "activation.h"
+#include "../backend/cpu/parallel.h"
+
+/* Row chunks of the bias sum: at most BIAS_CHUNKS, of at least BIAS_CHUNK_MIN rows. The
+ * chunking depends on the row count only, never on the threads. */
+#define BIAS_CHUNKS 8
+#define BIAS_CHUNK_MIN 64
+
+int nnc_act_fusable(nnc_activation a, float alpha) {
+    switch (a) {
+    case NNC_ACT_LINEAR:
+    case NNC_ACT_RELU:
+    case NNC_ACT_ELU:
+    case NNC_ACT_SIGMOID:
+    case NNC_ACT_TANH:
+    case NNC_ACT_EXPONENTIAL: return 1;
+    case NNC_ACT_LEAKY_RELU: return alpha >= 0.0f; /* then y > 0 exactly when x > 0 */
+    default: return 0;
+    }
+}
+
+static void epi_forward(const void *ctx, float *c, ptrdiff_t ldc, int rows, int col0, int cols) {
+    const nnc_epilogue *e = ctx;
+    for (int r = 0; r < rows; r++) {
+        float *restrict row = c + r * ldc;
+        if (e->bias) {
+            const float *restrict b = e->bias + col0;
+            for (int j = 0; j < cols; j++) row[j] += b[j];
+        }
+        if (e->has_act) nnc_act_apply(e->act, e->alpha, row, row, (size_t)cols);
+    }
+}
+
+const nnc_gemm_epilogue *nnc_epilogue_prepare(const nnc_model *m, int id, nnc_epilogue *e) {
+    const nnc_node_rec *n = CNODE(m, id);
+    if (n->epi_bias < 0 && !n->epi_has_act) return NULL;
+    e->bias = n->epi_bias >= 0 ? CNODE(m, n->epi_bias)->value : NULL;
+    e->has_act = n->epi_has_act;
+    e->act = n->epi_act;
+    e->alpha = n->epi_alpha;
+    e->ep.fn = epi_forward;
+    e->ep.ctx = e;
+    e->ep.col0 = 0;
+    return &e->ep;
+}
+
+/* g = g·f'(y) for the fusable activations, written as the ACT op writes dy·f'(x, y), so that
+ * the bits are the same (x > 0 and y > 0 agree for relu, leaky_relu (slope >= 0) and elu). */
+static void act_grad_in_place(nnc_activation a, float alpha, const float *restrict y,
+                              float *restrict g, size_t n) {
+    switch (a) {
+    case NNC_ACT_RELU:
+        for (size_t i = 0; i < n; i++) g[i] = y[i] > 0.0f ? g[i] : 0.0f;
+        break;
+    case NNC_ACT_LEAKY_RELU:
+        for (size_t i = 0; i < n; i++) g[i] = y[i] > 0.0f ? g[i] : alpha * g[i];
+        break;
+    case NNC_ACT_ELU:
+        for (size_t i = 0; i < n; i++) g[i] = g[i] * (y[i] > 0.0f ? 1.0f : y[i] + 1.0f);
+        break;
+    case NNC_ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++) g[i] = g[i] * (y[i] * (1.0f - y[i]));
+        break;
+    case NNC_ACT_TANH:
+        for (size_t i = 0; i < n; i++) g[i] = g[i] * (1.0f - y[i] * y[i]);
+        break;
+    case NNC_ACT_EXPONENTIAL:
+        for (size_t i = 0; i < n; i++) g[i] = g[i] * y[i];
+        break;
+    default: break; /* linear */
+    }
+}
+
+typedef struct {
+    const float *y;  /* the activation's output, NULL: no activation */
+    nnc_activation act;
+    float alpha;
+    float *g;        /* [rows, c], transformed in place when y is set */
+    size_t rows, c, chunk;
+    float *partial;  /* [chunks, c], NULL: no bias */
+} grad_job;
+
+static void grad_chunk(void *ctx, int t) {
+    const grad_job *j = ctx;
+    size_t first = (size_t)t * j->chunk, last = first + j->chunk < j->rows ? first + j->chunk : j->rows;
+    float *restrict p = j->partial ? j->partial + (size_t)t * j->c : NULL;
+    if (p)
+        for (size_t k = 0; k < j->c; k++) p[k] = 0.0f;
+    for (size_t r = first; r < last; r++) {
+        float *restrict g = j->g + r * j->c;
+        if (j->y) act_grad_in_place(j->act, j->alpha, j->y + r * j->c, g, j->c);
+        if (p)
+            for (size_t k = 0; k < j->c; k++) p[k] += g[k];
+    }
+}
+
+size_t nnc_bias_grad_work(size_t c) { return BIAS_CHUNKS * c; }
+
+/* The shared pass: optional activation gradient in place, optional bias sums. */
+static void grad_pass(const nnc_exec *e, const float *y, nnc_activation act, float alpha,
+                      float *g, size_t rows, size_t c, float *db) {
+    size_t chunk = (rows + BIAS_CHUNKS - 1) / BIAS_CHUNKS;
+    if (chunk < BIAS_CHUNK_MIN) chunk = BIAS_CHUNK_MIN;
+    const int chunks = (int)((rows + chunk - 1) / chunk);
+    grad_job j = {y, act, alpha, g, rows, c, chunk, db ? e->m->work : NULL};
+    nnc_pool_run(e->m->pool, chunks, grad_chunk, &j);
+    if (!db) return;
+    for (size_t k = 0; k < c; k++) {
+        float s = j.partial[k];
+        for (int t = 1; t < chunks; t++) s += j.partial[(size_t)t * c + k];
+        db[k] += s;
+    }
+}
+
+void nnc_bias_grad(const nnc_exec *e, const float *g, size_t rows, size_t c, float *db) {
+    grad_pass(e, NULL, NNC_ACT_LINEAR, 0.0f, (float *)g, rows, c, db);
+}
+
+void nnc_epilogue_backward(const nnc_exec *e, int id) {
+    nnc_node_rec *n = NODE(e, id);
+    nnc_node_rec *b = n->epi_bias >= 0 ? NODE(e, n->epi_bias) : NULL;
+    float *db = b && b->needs_grad ? b->grad : NULL;
+    int act = n->epi_has_act && n->epi_act != NNC_ACT_LINEAR;
+    if (!db && !act) return;
+    size_t rows = op_rows(n, e->batch), c = (size_t)op_last_dim(n);
+    grad_pass(e, act ? n->value : NULL, n->epi_act, n->epi_alpha, n->grad, rows, c, db);
+}

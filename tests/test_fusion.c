@@ -1,0 +1,108 @@
+/* Epilogue fusion (src/train/fuse.c) changes speed, never results: the same model trained with
+ * and without fusion ends with bit-identical weights and outputs, for every activation that
+ * fuses, for convolutions, and for the cases where fusion must stop early (a regularized or
+ * shared intermediate output, an output read by the loss as logits). Each case also checks
+ * that the ops it expects to be fused left the tape. */
+#include <stdlib.h>
+#include <string.h>
+#include "test.h"
+#include "core/model_impl.h"
+#include "core/rng.h"
+#include "train/train_impl.h"
+
+typedef struct {
+    float *w, *out;
+    size_t nw, nout;
+    int tape;
+} run_result;
+
+static int build(const char *spec, nnc_model **out) {
+    nnc_error e = {""};
+    *out = nnc_model_from_spec_text(spec, strlen(spec), "fusion.nnc", &e);
+    if (!*out) fprintf(stderr, "%s\n", e.message);
+    return *out != NULL;
+}
+
+/* Trains 2 epochs on fixed random data, then predicts; keeps weights, outputs, tape length. */
+static int run(const char *spec, int fusion, int in, int classes, run_result *res) {
+    memset(res, 0, sizeof *res);
+    nnc_model *m;
+    if (!build(spec, &m)) return 0;
+    const int n = 96;
+    float *x = malloc((size_t)n * (size_t)in * sizeof(float)), *y = malloc((size_t)n * sizeof(float));
+    nnc_rng r;
+    nnc_rng_seed(&r, 11);
+    for (int i = 0; i < n * in; i++) x[i] = (float)(2.0 * nnc_rng_uniform(&r) - 1.0);
+    for (int i = 0; i < n; i++) y[i] = classes ? (float)(i % classes) : (float)nnc_rng_uniform(&r);
+    int ok = nnc_set_fusion(m, fusion) == NNC_OK;
+    nnc_fit_opts o = nnc_fit_opts_default();
+    o.epochs = 2;
+    o.batch_size = 16;
+    o.verbose = 0;
+    o.seed = 4;
+    ok = ok && nnc_fit(m, x, y, (size_t)n, &o, NULL) == NNC_OK;
+    res->tape = m->n_tape;
+    res->nw = m->n_param_floats;
+    res->nout = (size_t)n * nnc_output_size(m);
+    res->w = malloc(res->nw * sizeof(float));
+    res->out = malloc(res->nout * sizeof(float));
+    if (ok && res->w && res->out) {
+        memcpy(res->w, m->param_arena, res->nw * sizeof(float));
+        ok = nnc_predict(m, x, (size_t)n, res->out) == NNC_OK;
+    }
+    free(x);
+    free(y);
+    nnc_model_free(m);
+    return ok && res->w && res->out;
+}
+
+/* fused_ops: how many ops fusion should take off the tape. */
+static void same_bits(test_run *r, const char *name, const char *spec, int in, int classes,
+                      int fused_ops) {
+    if (!t_begin(r, "fusion/%s", name)) return;
+    run_result a, b;
+    int ok_a = run(spec, 0, in, classes, &a), ok_b = run(spec, 1, in, classes, &b);
+    if (CHECK(r, ok_a && ok_b && a.nw == b.nw && a.nout == b.nout, "training failed")) {
+        CHECK(r, a.tape - b.tape == fused_ops, "%d ops fused, expected %d", a.tape - b.tape, fused_ops);
+        CHECK(r, !memcmp(a.w, b.w, a.nw * sizeof(float)), "weights differ with fusion");
+        CHECK(r, !memcmp(a.out, b.out, a.nout * sizeof(float)), "predictions differ with fusion");
+        t_info(r, "tape %d ops unfused, %d fused", a.tape, b.tape);
+    }
+    free(a.w);
+    free(a.out);
+    free(b.w);
+    free(b.out);
+    t_end(r);
+}
+
+#define SCCE "loss sparse_categorical_crossentropy from_logits=true\noptimizer adam\n"
+
+void suite_fusion(test_run *r);
+void suite_fusion(test_run *r) {
+    same_bits(r, "dense_activations",
+              "input 12\ndense 16 activation=relu\ndense 16 activation=sigmoid\ndense 16 activation=tanh\n"
+              "dense 16 activation=elu\ndense 16 activation=leaky_relu\ndense 8 activation=exponential\n"
+              "dense 4\n" SCCE, 12, 4, 12 + 1);
+    /* gelu's derivative needs x: only its bias is fused; leaky_relu the layer has slope 0.3 */
+    same_bits(r, "unfusable_activation_keeps_its_op",
+              "input 12\ndense 16 activation=gelu\nleaky_relu\ndense 16 use_bias=false activation=relu\ndense 4\n" SCCE,
+              12, 4, 1 + 1 + 1);
+    same_bits(r, "conv_relu_and_pool",
+              "input 64\nreshape 8 8 1\nconv2d 8 3 activation=relu padding=same\nmax_pooling2d 2\n"
+              "conv2d 8 3 activation=tanh\nflatten\ndense 10\n" SCCE, 64, 10, 2 + 2 + 1);
+    /* a regularized Dense output is read by the penalty: the Activation after it stays apart */
+    same_bits(r, "activity_regularizer_stops_fusion",
+              "input 12\ndense 16 activity_regularizer=l2(0.01)\nactivation relu\n"
+              "dense 16 activation=relu activity_regularizer=l1(0.01)\ndense 4\n" SCCE, 12, 4, 1 + 2 + 1);
+    /* the loss reads the logits before the sigmoid: only the bias is fused into the output */
+    same_bits(r, "sigmoid_output_fused_with_the_loss",
+              "input 12\ndense 16 activation=relu\ndense 1 activation=sigmoid\n"
+              "loss binary_crossentropy\noptimizer adam\n", 12, 2, 2 + 1);
+    /* an output that is not fused with the loss may itself be fused */
+    same_bits(r, "regression_output",
+              "input 12\ndense 16 activation=tanh\ndense 1 activation=relu\nloss mse\noptimizer sgd\n", 12, 0,
+              2 + 2);
+    same_bits(r, "softmax_output",
+              "input 12\ndense 16 activation=relu\ndense 4 activation=softmax\n"
+              "loss sparse_categorical_crossentropy\noptimizer rmsprop\n", 12, 4, 2 + 1);
+}
