@@ -46,7 +46,7 @@ static void setup(op_case *c, nnc_rng *rng, double lo, double hi, const double *
         n->value = buf(c, sz);
         n->grad = buf(c, sz);
         const nnc_op_def *d = nnc_op_table[n->op];
-        if (d->aux_size) n->aux = buf(c, d->aux_size(m, i, GB));
+        if (d->aux_size && d->aux_size(m, i, GB)) n->aux = buf(c, d->aux_size(m, i, GB));
         if (d->work_size) m->work = buf(c, d->work_size(m, i, GB));
         n->needs_grad = 1;
         n->live = 1;

@@ -1,8 +1,10 @@
 /* Convolution, channels last (Keras's layouts): x [H, W, C] per example, kernel [kh, kw, C, F],
  * output [OH, OW, F]; 1-D convolution is the same with H = 1 ([L, C], kernel [k, C, F]).
  * Computed as im2col + one matrix multiply over the whole batch, so it shares the optimised
- * GEMM with Dense: col [N·OH·OW, kh·kw·C] · kernel [kh·kw·C, F]. The backward pass rebuilds
- * col (the shared workspace may have been reused since the forward pass), then
+ * GEMM with Dense: col [N·OH·OW, kh·kw·C] · kernel [kh·kw·C, F], with the layer's bias and
+ * activation in the product's epilogue when compile fused them (src/ops/epilogue.c). In
+ * training, col is kept in the node's own buffer for the backward pass (unless it is huge: then
+ * the backward pass builds it again in the shared workspace), which computes
  *   dK += colᵀ · dY,  dcol = dY · Kᵀ,  dx += col2im(dcol). */
 #include <string.h>
 #include "op_util.h"
@@ -62,23 +64,32 @@ static int conv_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_
 }
 
 /* col[(n·OH + oh)·OW + ow, (i·kw + j)·C + c] = x[n, oh·sh − pt + i·dh, ow·sw − pl + j·dw, c]
- * for examples first..first+count. */
+ * for examples first..first+count. Channels last make a window row that lies inside the image
+ * (no column dilation) one contiguous run of kw·C floats, copied at once. */
 static void im2col(const conv_geom *g, const float *x, int first, int count, float *col) {
-    const size_t kcols = (size_t)g->kh * g->kw * g->c;
+    const size_t c = (size_t)g->c, run = (size_t)g->kw * c, kcols = (size_t)g->kh * run;
     for (int b = first; b < first + count; b++)
         for (int oh = 0; oh < g->oh; oh++)
             for (int ow = 0; ow < g->ow; ow++) {
                 float *row = col + (((size_t)b * g->oh + oh) * g->ow + ow) * kcols;
+                const int iw0 = ow * g->sw - g->pl;
+                const int whole = g->dw == 1 && iw0 >= 0 && iw0 + g->kw <= g->w;
                 for (int i = 0; i < g->kh; i++) {
-                    int ih = oh * g->sh - g->pt + i * g->dh;
+                    const int ih = oh * g->sh - g->pt + i * g->dh;
+                    float *dst = row + (size_t)i * run;
+                    if (ih < 0 || ih >= g->h) {
+                        memset(dst, 0, run * sizeof(float));
+                        continue;
+                    }
+                    const float *src = x + ((size_t)b * g->h + ih) * g->w * c;
+                    if (whole) {
+                        memcpy(dst, src + (size_t)iw0 * c, run * sizeof(float));
+                        continue;
+                    }
                     for (int j = 0; j < g->kw; j++) {
-                        int iw = ow * g->sw - g->pl + j * g->dw;
-                        float *dst = row + ((size_t)i * g->kw + j) * g->c;
-                        if (ih < 0 || ih >= g->h || iw < 0 || iw >= g->w)
-                            memset(dst, 0, (size_t)g->c * sizeof(float));
-                        else
-                            memcpy(dst, x + (((size_t)b * g->h + ih) * g->w + iw) * g->c,
-                                   (size_t)g->c * sizeof(float));
+                        const int iw = iw0 + j * g->dw;
+                        if (iw < 0 || iw >= g->w) memset(dst + (size_t)j * c, 0, c * sizeof(float));
+                        else memcpy(dst + (size_t)j * c, src + (size_t)iw * c, c * sizeof(float));
                     }
                 }
             }
@@ -129,6 +140,23 @@ static int is_pointwise(const conv_geom *g) {
     return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0;
 }
 
+/* Training keeps each layer's col from the forward pass for the kernel's gradient, rather than
+ * building it again, unless it is larger than this (floats; 64 MiB). */
+#define KEEP_COL_MAX ((size_t)16 << 20)
+
+static size_t col_floats(const nnc_model *m, int id, int batch) {
+    conv_geom g;
+    geom(m, id, &g);
+    return (size_t)batch * g.oh * g.ow * g.kh * g.kw * g.c;
+}
+
+static size_t conv_aux(const nnc_model *m, int id, int batch) {
+    conv_geom g;
+    geom(m, id, &g);
+    size_t n = col_floats(m, id, batch);
+    return !is_pointwise(&g) && CNODE(m, CNODE(m, id)->in[1])->needs_grad && n <= KEEP_COL_MAX ? n : 0;
+}
+
 static size_t conv_work(const nnc_model *m, int id, int batch) {
     conv_geom g;
     geom(m, id, &g);
@@ -144,8 +172,9 @@ static void conv_forward(const nnc_exec *e, int id) {
     const int rows = e->batch * g.oh * g.ow, kc = g.kh * g.kw * g.c;
     const float *col = x->value;
     if (!is_pointwise(&g)) {
-        col_run(e, &g, x->value, e->m->work, 1);
-        col = e->m->work;
+        float *buf = y->aux ? y->aux : e->m->work;
+        col_run(e, &g, x->value, buf, 1);
+        col = buf;
     }
     nnc_epilogue epi;
     nnc_gemm_par_ex(e->m->pool, 0, 0, rows, g.f, kc, col, kc, k->value, g.f, 0.0f, y->value, g.f,
@@ -162,7 +191,9 @@ static void conv_backward(const nnc_exec *e, int id) {
     nnc_epilogue_backward(e, id); /* before col takes the workspace */
     if (k->needs_grad) {
         const float *src = x->value;
-        if (!point) {
+        if (y->aux) {
+            src = y->aux; /* kept by the forward pass */
+        } else if (!point) {
             col_run(e, &g, x->value, col, 1);
             src = col;
         }
@@ -172,10 +203,10 @@ static void conv_backward(const nnc_exec *e, int id) {
         if (point) {
             nnc_gemm_par(e->m->pool, 0, 1, rows, kc, g.f, y->grad, g.f, k->value, g.f, 1.0f, x->grad, kc);
         } else {
-            nnc_gemm_par(e->m->pool, 0, 1, rows, kc, g.f, y->grad, g.f, k->value, g.f, 0.0f, col, kc);
+                nnc_gemm_par(e->m->pool, 0, 1, rows, kc, g.f, y->grad, g.f, k->value, g.f, 0.0f, col, kc);
             col_run(e, &g, col, x->grad, 0);
         }
     }
 }
 
-const nnc_op_def nnc_op_conv = {"conv", conv_infer, conv_forward, conv_backward, NULL, conv_work};
+const nnc_op_def nnc_op_conv = {"conv", conv_infer, conv_forward, conv_backward, conv_aux, conv_work};

@@ -270,9 +270,9 @@ nnc_status nnc_plan(nnc_model *m, int batch) {
     for (int i = 0; i < m->n_nodes; i++) {
         nnc_node_rec *n = &m->nodes[i];
         const nnc_op_def *d = nnc_op_table[n->op];
-        if (!n->live || !d->aux_size) continue;
-        n->aux = m->act_arena + aoff;
-        aoff += d->aux_size(m, i, batch);
+        size_t sz = n->live && n->fused_into < 0 && d->aux_size ? d->aux_size(m, i, batch) : 0;
+        n->aux = sz ? m->act_arena + aoff : NULL; /* ops test aux for NULL (conv's kept col) */
+        aoff += sz;
     }
     m->act_floats = total;
     m->planned_batch = batch;
