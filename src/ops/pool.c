@@ -102,12 +102,20 @@ static void max_forward(const nnc_exec *e, int id) {
     nnc_parallel_range(e->m->pool, (size_t)e->batch, 8, max_forward_range, &j);
 }
 
-/* dx at the window's first maximum += dy (windows may overlap, so this stays serial) */
+/* dx at the window's first maximum += dy. Windows may overlap, so within an example the
+ * scatter keeps its order; examples touch disjoint parts of dx and go over the pool. */
+static void max_backward_range(void *ctx, size_t first, size_t count) {
+    const pool_job *j = ctx;
+    const size_t per = nnc_shape_size(&j->y->shape);
+    const uint32_t *restrict arg = (const uint32_t *)j->y->aux;
+    const float *restrict gy = j->y->grad;
+    float *restrict gx = j->x->grad;
+    for (size_t i = first * per; i < (first + count) * per; i++) gx[arg[i]] += gy[i];
+}
+
 static void max_backward(const nnc_exec *e, int id) {
-    nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]);
-    const uint32_t *arg = (const uint32_t *)y->aux;
-    size_t n = nnc_node_numel(e->m, id, e->batch);
-    for (size_t i = 0; i < n; i++) x->grad[arg[i]] += y->grad[i];
+    pool_job j = {NODE(e, NODE(e, id)->in[0]), NODE(e, id)};
+    nnc_parallel_range(e->m->pool, (size_t)e->batch, 8, max_backward_range, &j);
 }
 
 static void avg_forward(const nnc_exec *e, int id) {
