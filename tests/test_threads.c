@@ -1,6 +1,10 @@
 /* Threads change nothing but speed: the same seed gives bit-identical weights with 1, 2 and 3
  * threads, for a convolutional network and for a wide Dense network whose products are large
- * enough to be split (over 4 MFLOP: src/backend/cpu/parallel.c). */
+ * enough to be split (over 4 MFLOP: src/backend/cpu/parallel.c). And models share no state:
+ * two models trained at the same time in two threads, each with its own 2-thread pool, end as
+ * they do when trained one after the other. */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "test.h"
@@ -51,6 +55,40 @@ static void check_threads(test_run *r, const char *name, const char *spec, int i
     t_end(r);
 }
 
+typedef struct {
+    const char *spec;
+    int in, n;
+    size_t count;
+    float *w;
+} train_arg;
+
+static void *train_thread(void *p) {
+    train_arg *a = p;
+    a->w = train(a->spec, 2, a->in, a->n, &a->count);
+    return NULL;
+}
+
+static void check_concurrent(test_run *r, const char *spec_a, const char *spec_b, int in, int n) {
+    if (!t_begin(r, "threads/two_models_train_at_once")) return;
+    train_arg a = {spec_a, in, n, 0, NULL}, b = {spec_b, in, n, 0, NULL};
+    pthread_t ta, tb;
+    int started = !pthread_create(&ta, NULL, train_thread, &a);
+    started += !pthread_create(&tb, NULL, train_thread, &b);
+    if (started > 0) pthread_join(ta, NULL);
+    if (started > 1) pthread_join(tb, NULL);
+    size_t ca = 0, cb = 0;
+    float *wa = train(spec_a, 1, in, n, &ca), *wb = train(spec_b, 1, in, n, &cb);
+    if (CHECK(r, started == 2 && a.w && b.w && wa && wb && a.count == ca && b.count == cb, "training failed")) {
+        CHECK(r, !memcmp(a.w, wa, ca * sizeof(float)), "model A differs when trained beside model B");
+        CHECK(r, !memcmp(b.w, wb, cb * sizeof(float)), "model B differs when trained beside model A");
+    }
+    free(a.w);
+    free(b.w);
+    free(wa);
+    free(wb);
+    t_end(r);
+}
+
 void suite_threads(test_run *r);
 void suite_threads(test_run *r) {
     check_threads(r, "cnn_bit_identical_1_2_3",
@@ -60,4 +98,9 @@ void suite_threads(test_run *r) {
     check_threads(r, "wide_mlp_bit_identical_1_2_3",
                   "input 256\ndense 512 activation=relu\ndense 128 activation=relu\ndense 10\n"
                   "loss sparse_categorical_crossentropy from_logits=true\noptimizer adam\n", 256, 256);
+    check_concurrent(r,
+                     "input 64\nreshape 8 8 1\nconv2d 16 3 activation=relu padding=same\nmax_pooling2d 2\n"
+                     "flatten\ndense 10\nloss sparse_categorical_crossentropy from_logits=true\noptimizer adam\n",
+                     "input 64\ndense 512 activation=tanh\ndense 10 activation=softmax\n"
+                     "loss sparse_categorical_crossentropy\noptimizer rmsprop\n", 64, 256);
 }

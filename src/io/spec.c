@@ -164,7 +164,7 @@ static int arg_tuple(spec_ctx *c, int pos, const char *key, int n, int lo, int *
             char buf[WORD_MAX];
             int k = 0;
             snprintf(buf, sizeof buf, "%.*s", (int)(len - 2), s + 1);
-            for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+            for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
                 if (k == n || parse_long(tok, &v) || v < lo || v > (1 << 24))
                     return fail(c, "%s: bad value '%s' for %s (expected %d integers >= %d)", c->stmt, s, key, n, lo);
                 out[k++] = (int)v;
@@ -217,7 +217,7 @@ static int arg_regularizer(spec_ctx *c, const char *key, nnc_regularizer *out) {
         return fail(c, "%s: unknown regularizer '%s' for %s (l1, l2 or l1_l2)", c->stmt, name, key);
     out->l1 = out->l2 = 0.0f;
     int pos = 0;
-    for (char *tok = strtok(args, ","); tok; tok = strtok(NULL, ","), pos++) {
+    for (char *save = NULL, *tok = strtok_r(args, ",", &save); tok; tok = strtok_r(NULL, ",", &save), pos++) {
         char *eq = strchr(tok, '=');
         const char *which = eq ? (*eq = '\0', tok) : (both ? (pos == 0 ? "l1" : "l2") : name);
         double v;
@@ -373,7 +373,7 @@ static int layer_reshape(spec_ctx *c) {
         if (len < 3 || t->val[0] != '[' || t->val[len - 1] != ']')
             return fail(c, "reshape: bad value '%s' for target_shape (expected a list)", t->val);
         snprintf(buf, sizeof buf, "%.*s", (int)(len - 2), t->val + 1);
-        for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
             if (rank == NNC_MAX_RANK || parse_long(tok, &v) || v < 1 || v > (1 << 24))
                 return fail(c, "reshape: bad value '%s' for target_shape", t->val);
             dims[rank++] = (int)v;
@@ -464,7 +464,7 @@ static int stmt_input(spec_ctx *c) {
             return fail(c, "input: bad value '%s' for shape (expected a list like [28,28,1])", s);
         char buf[WORD_MAX];
         snprintf(buf, sizeof buf, "%.*s", (int)(len - 2), s + 1);
-        for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
             long v;
             if (rank == NNC_MAX_RANK || parse_long(tok, &v) || v < 1 || v > (1 << 24))
                 return fail(c, "input: bad value '%s' for shape", s);
@@ -531,7 +531,7 @@ static int arg_list(spec_ctx *c, int pos, const char *key, int max, double *out,
         return fail(c, "%s: bad value '%s' for %s (expected a list like [100,200])", c->stmt, w->val, key);
     char buf[WORD_MAX];
     snprintf(buf, sizeof buf, "%.*s", (int)(len - 2), w->val + 1);
-    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         if (*n == max)
             return fail(c, "%s: %s holds more than %d numbers", c->stmt, key, max);
         if (parse_double(tok, &out[*n]))
@@ -766,7 +766,7 @@ static int stmt_fit(spec_ctx *c) {
         if (len < 3 || cw->val[0] != '[' || cw->val[len - 1] != ']')
             return fail(c, "fit: bad value '%s' for class_weight (expected a list like [1,2.5,1])", cw->val);
         snprintf(buf, sizeof buf, "%.*s", (int)(len - 2), cw->val + 1);
-        for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
             if (k == 64 || parse_double(tok, &v) || v < 0)
                 return fail(c, "fit: bad value '%s' for class_weight (up to 64 numbers >= 0)", cw->val);
             c->m->spec_fit.class_weight[k++] = (float)v;
@@ -996,7 +996,7 @@ static int split_line(spec_ctx *c, char *line, char **stmt) {
     if (hash) *hash = '\0';
     c->n = 0;
     *stmt = NULL;
-    for (char *tok = strtok(line, " \t\r\v\f"); tok; tok = strtok(NULL, " \t\r\v\f")) {
+    for (char *save = NULL, *tok = strtok_r(line, " \t\r\v\f", &save); tok; tok = strtok_r(NULL, " \t\r\v\f", &save)) {
         if (!*stmt) {
             *stmt = tok;
             continue;
