@@ -172,6 +172,7 @@ struct nnc_model {
     int use_weights;           /* fit with sample_weight or class_weight */
     float grad_seed_scale;     /* the loss's gradient times this (accumulation: b / group rows) */
     float *work;               /* workspace shared by ops (im2col), planned per batch */
+    size_t work_floats;        /* its size */
 };
 
 /* Records an error (printf-style) on the model and returns status. Keeps the first error of a

@@ -2,9 +2,9 @@
  * output [OH, OW, F]; 1-D convolution is the same with H = 1 ([L, C], kernel [k, C, F]).
  * Computed as im2col + one matrix multiply over the whole batch, so it shares the optimised
  * GEMM with Dense: col [N·OH·OW, kh·kw·C] · kernel [kh·kw·C, F], with the layer's bias and
- * activation in the product's epilogue when compile fused them (src/ops/epilogue.c). In
- * training, col is kept in the node's own buffer for the backward pass (unless it is huge: then
- * the backward pass builds it again in the shared workspace), which computes
+ * activation in the product's epilogue when compile fused them (src/ops/epilogue.c). Both
+ * passes go through the batch in groups of examples sized so that a group's col stays in
+ * cache (see GROUP_BYTES); the backward pass builds each group's col again and computes
  *   dK += colᵀ · dY,  dcol = dY · Kᵀ,  dx += col2im(dcol). */
 #include <string.h>
 #include "op_util.h"
@@ -63,15 +63,16 @@ static int conv_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_
     return 0;
 }
 
-/* col[(n·OH + oh)·OW + ow, (i·kw + j)·C + c] = x[n, oh·sh − pt + i·dh, ow·sw − pl + j·dw, c]
- * for examples first..first+count. Channels last make a window row that lies inside the image
- * (no column dilation) one contiguous run of kw·C floats, copied at once. */
-static void im2col(const conv_geom *g, const float *x, int first, int count, float *col) {
+/* col[((n − base)·OH + oh)·OW + ow, (i·kw + j)·C + c] = x[n, oh·sh − pt + i·dh, ow·sw − pl + j·dw, c]
+ * for examples first..first+count (base: the example of col's first row). Channels last make a
+ * window row that lies inside the image (no column dilation) one contiguous run of kw·C floats,
+ * copied at once. */
+static void im2col(const conv_geom *g, const float *x, int base, int first, int count, float *col) {
     const size_t c = (size_t)g->c, run = (size_t)g->kw * c, kcols = (size_t)g->kh * run;
     for (int b = first; b < first + count; b++)
         for (int oh = 0; oh < g->oh; oh++)
             for (int ow = 0; ow < g->ow; ow++) {
-                float *row = col + (((size_t)b * g->oh + oh) * g->ow + ow) * kcols;
+                float *row = col + (((size_t)(b - base) * g->oh + oh) * g->ow + ow) * kcols;
                 const int iw0 = ow * g->sw - g->pl;
                 const int whole = g->dw == 1 && iw0 >= 0 && iw0 + g->kw <= g->w;
                 for (int i = 0; i < g->kh; i++) {
@@ -96,12 +97,13 @@ static void im2col(const conv_geom *g, const float *x, int first, int count, flo
 }
 
 /* The adjoint of im2col: dx[...] += dcol[...] for every position a window read. */
-static void col2im_add(const conv_geom *g, const float *col, int first, int count, float *dx) {
+static void col2im_add(const conv_geom *g, const float *col, int base, int first, int count,
+                       float *dx) {
     const size_t kcols = (size_t)g->kh * g->kw * g->c;
     for (int b = first; b < first + count; b++)
         for (int oh = 0; oh < g->oh; oh++)
             for (int ow = 0; ow < g->ow; ow++) {
-                const float *row = col + (((size_t)b * g->oh + oh) * g->ow + ow) * kcols;
+                const float *row = col + (((size_t)(b - base) * g->oh + oh) * g->ow + ow) * kcols;
                 for (int i = 0; i < g->kh; i++) {
                     int ih = oh * g->sh - g->pt + i * g->dh;
                     if (ih < 0 || ih >= g->h) continue;
@@ -121,18 +123,21 @@ typedef struct {
     const conv_geom *g;
     const float *src;
     float *dst;
-    int to_col;
+    int to_col, base;
 } col_job;
 
 static void col_task(void *ctx, size_t first, size_t count) {
     const col_job *j = ctx;
-    if (j->to_col) im2col(j->g, j->src, (int)first, (int)count, j->dst);
-    else col2im_add(j->g, j->src, (int)first, (int)count, j->dst);
+    const int b = j->base + (int)first;
+    if (j->to_col) im2col(j->g, j->src, j->base, b, (int)count, j->dst);
+    else col2im_add(j->g, j->src, j->base, b, (int)count, j->dst);
 }
 
-static void col_run(const nnc_exec *e, const conv_geom *g, const float *src, float *dst, int to_col) {
-    col_job j = {g, src, dst, to_col};
-    nnc_parallel_range(e->m->pool, (size_t)e->batch, 4, col_task, &j);
+/* im2col (to_col) or col2im for examples base..base+count; col's first row is example base's. */
+static void col_run(const nnc_exec *e, const conv_geom *g, const float *src, float *dst, int to_col,
+                    int base, int count) {
+    col_job j = {g, src, dst, to_col, base};
+    nnc_parallel_range(e->m->pool, (size_t)count, 2, col_task, &j);
 }
 
 /* A 1x1 stride-1 unpadded convolution reads x itself as col. */
@@ -140,73 +145,86 @@ static int is_pointwise(const conv_geom *g) {
     return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0;
 }
 
-/* Training keeps each layer's col from the forward pass for the kernel's gradient, rather than
- * building it again, unless it is larger than this (floats; 64 MiB). */
-#define KEEP_COL_MAX ((size_t)16 << 20)
+/* The batch goes through in groups of examples whose col fits in about GROUP_BYTES per thread
+ * (a share of L2), so col and dcol are written and read back in cache and never travel to
+ * memory: on B3 they were 18 MB each per step. Every output and gradient element keeps its one
+ * summation order whatever the grouping (the kernel gradient continues its k chain from one
+ * group to the next, which rounds nothing: see src/backend/cpu/gemm_simd.h), so the group size
+ * may follow the thread count without changing a bit of the result. */
+#define GROUP_BYTES ((size_t)1 << 20)
 
-static size_t col_floats(const nnc_model *m, int id, int batch) {
-    conv_geom g;
-    geom(m, id, &g);
-    return (size_t)batch * g.oh * g.ow * g.kh * g.kw * g.c;
+static size_t col_floats_per_example(const conv_geom *g) {
+    return (size_t)g->oh * g->ow * g->kh * g->kw * g->c;
 }
 
-static size_t conv_aux(const nnc_model *m, int id, int batch) {
-    conv_geom g;
-    geom(m, id, &g);
-    size_t n = col_floats(m, id, batch);
-    return !is_pointwise(&g) && CNODE(m, CNODE(m, id)->in[1])->needs_grad && n <= KEEP_COL_MAX ? n : 0;
+/* Examples per group; work_floats (0: no bound) caps it at what the plan gave the workspace,
+ * should the thread count have grown since. */
+static int group_size(const conv_geom *g, int batch, int threads, size_t work_floats) {
+    const size_t per = col_floats_per_example(g);
+    size_t n = GROUP_BYTES * (size_t)threads / (per * sizeof(float));
+    if (work_floats && n * per > work_floats) n = work_floats / per;
+    return n < 1 ? 1 : n > (size_t)batch ? batch : (int)n;
 }
 
 static size_t conv_work(const nnc_model *m, int id, int batch) {
     conv_geom g;
     geom(m, id, &g);
-    size_t col = (size_t)batch * g.oh * g.ow * g.kh * g.kw * g.c;
+    size_t col = (size_t)group_size(&g, batch, nnc_pool_threads(m->pool), 0) * col_floats_per_example(&g);
     size_t bias = CNODE(m, id)->epi_bias >= 0 ? nnc_bias_grad_work((size_t)g.f) : 0;
     return col > bias ? col : bias;
+}
+
+static int exec_group_size(const nnc_exec *e, const conv_geom *g) {
+    return group_size(g, e->batch, nnc_pool_threads(e->m->pool), e->m->work_floats);
 }
 
 static void conv_forward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]), *k = NODE(e, y->in[1]);
     conv_geom g;
     geom(e->m, id, &g);
-    const int rows = e->batch * g.oh * g.ow, kc = g.kh * g.kw * g.c;
-    const float *col = x->value;
-    if (!is_pointwise(&g)) {
-        float *buf = y->aux ? y->aux : e->m->work;
-        col_run(e, &g, x->value, buf, 1);
-        col = buf;
-    }
+    const int kc = g.kh * g.kw * g.c, point = is_pointwise(&g), gs = exec_group_size(e, &g);
+    const size_t px = (size_t)g.oh * g.ow; /* output positions (col rows) per example */
     nnc_epilogue epi;
-    nnc_gemm_par_ex(e->m->pool, 0, 0, rows, g.f, kc, col, kc, k->value, g.f, 0.0f, y->value, g.f,
-                    nnc_epilogue_prepare(e->m, id, &epi));
+    const nnc_gemm_epilogue *ep = nnc_epilogue_prepare(e->m, id, &epi);
+    for (int b0 = 0; b0 < e->batch; b0 += gs) {
+        const int nb = e->batch - b0 < gs ? e->batch - b0 : gs;
+        const float *col = x->value + (size_t)b0 * px * kc;
+        if (!point) {
+            col_run(e, &g, x->value, e->m->work, 1, b0, nb);
+            col = e->m->work;
+        }
+        nnc_gemm_par_ex(e->m->pool, 0, 0, nb * (int)px, g.f, kc, col, kc, k->value, g.f, 0.0f,
+                        y->value + (size_t)b0 * px * g.f, g.f, ep);
+    }
 }
 
 static void conv_backward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]), *k = NODE(e, y->in[1]);
     conv_geom g;
     geom(e->m, id, &g);
-    const int rows = e->batch * g.oh * g.ow, kc = g.kh * g.kw * g.c;
-    float *col = e->m->work;
-    int point = is_pointwise(&g);
-    nnc_epilogue_backward(e, id); /* before col takes the workspace */
-    if (k->needs_grad) {
-        const float *src = x->value;
-        if (y->aux) {
-            src = y->aux; /* kept by the forward pass */
-        } else if (!point) {
-            col_run(e, &g, x->value, col, 1);
-            src = col;
+    const int kc = g.kh * g.kw * g.c, point = is_pointwise(&g), gs = exec_group_size(e, &g);
+    const size_t px = (size_t)g.oh * g.ow;
+    nnc_epilogue_backward(e, id); /* whole tensor, before the groups take the workspace */
+    for (int b0 = 0; b0 < e->batch; b0 += gs) {
+        const int nb = e->batch - b0 < gs ? e->batch - b0 : gs, rows = nb * (int)px;
+        const float *dy = y->grad + (size_t)b0 * px * g.f;
+        if (k->needs_grad) { /* dK += colᵀ · dY */
+            const float *col = x->value + (size_t)b0 * px * kc;
+            if (!point) {
+                col_run(e, &g, x->value, e->m->work, 1, b0, nb);
+                col = e->m->work;
+            }
+            nnc_gemm_par(e->m->pool, 1, 0, kc, g.f, rows, col, kc, dy, g.f, 1.0f, k->grad, g.f);
         }
-        nnc_gemm_par(e->m->pool, 1, 0, kc, g.f, rows, src, kc, y->grad, g.f, 1.0f, k->grad, g.f);
-    }
-    if (x->needs_grad) {
-        if (point) {
-            nnc_gemm_par(e->m->pool, 0, 1, rows, kc, g.f, y->grad, g.f, k->value, g.f, 1.0f, x->grad, kc);
-        } else {
-                nnc_gemm_par(e->m->pool, 0, 1, rows, kc, g.f, y->grad, g.f, k->value, g.f, 0.0f, col, kc);
-            col_run(e, &g, col, x->grad, 0);
+        if (!x->needs_grad) continue;
+        if (point) { /* dx += dY · Kᵀ */
+            nnc_gemm_par(e->m->pool, 0, 1, rows, kc, g.f, dy, g.f, k->value, g.f, 1.0f,
+                         x->grad + (size_t)b0 * px * kc, kc);
+        } else { /* dcol = dY · Kᵀ (over this group's col), dx += col2im(dcol) */
+            nnc_gemm_par(e->m->pool, 0, 1, rows, kc, g.f, dy, g.f, k->value, g.f, 0.0f, e->m->work, kc);
+            col_run(e, &g, e->m->work, x->grad, 0, b0, nb);
         }
     }
 }
 
-const nnc_op_def nnc_op_conv = {"conv", conv_infer, conv_forward, conv_backward, conv_aux, conv_work};
+const nnc_op_def nnc_op_conv = {"conv", conv_infer, conv_forward, conv_backward, NULL, conv_work};

@@ -73,6 +73,7 @@ static void free_plan(nnc_model *m) {
     free(m->work);
     free(m->batch_w);
     m->act_arena = m->batch_y = m->work = m->batch_w = NULL;
+    m->work_floats = 0;
     m->planned_batch = 0;
 }
 
@@ -245,6 +246,7 @@ nnc_status nnc_plan(nnc_model *m, int batch) {
     }
     m->act_arena = calloc(2 * total + aux + 1, sizeof(float));
     m->work = calloc(work + 1, sizeof(float));
+    m->work_floats = work;
     m->batch_w = calloc((size_t)batch + 1, sizeof(float));
     m->batch_y = calloc((size_t)batch * (nnc_target_size(m) + 1), sizeof(float));
     if (!m->act_arena || !m->batch_y || !m->work || !m->batch_w) {
