@@ -98,6 +98,13 @@ void suite_threads(test_run *r) {
     check_threads(r, "wide_mlp_bit_identical_1_2_3",
                   "input 256\ndense 512 activation=relu\ndense 128 activation=relu\ndense 10\n"
                   "loss sparse_categorical_crossentropy from_logits=true\noptimizer adam\n", 256, 256);
+    /* col is 24 KB and 70 KB an example here, so the convolutions run the batch of 64 in
+     * groups whose size follows the thread count (src/ops/conv.c): 43 + 21 examples, then 14
+     * at a time, on one thread; one group, then 28 at a time, on two */
+    check_threads(r, "cnn_grouped_bit_identical_1_2_3",
+                  "input 784\nreshape 28 28 1\nconv2d 16 3 activation=relu\nmax_pooling2d 2\n"
+                  "conv2d 32 3 activation=relu\nmax_pooling2d 2\nflatten\ndense 10\n"
+                  "loss sparse_categorical_crossentropy from_logits=true\noptimizer adam\n", 784, 256);
     check_concurrent(r,
                      "input 64\nreshape 8 8 1\nconv2d 16 3 activation=relu padding=same\nmax_pooling2d 2\n"
                      "flatten\ndense 10\nloss sparse_categorical_crossentropy from_logits=true\noptimizer adam\n",
