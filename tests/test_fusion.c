@@ -13,7 +13,7 @@
 typedef struct {
     float *w, *out;
     size_t nw, nout;
-    int tape;
+    int tape, stores; /* ops on the tape; gradients stored by their one reader */
 } run_result;
 
 static int build(const char *spec, nnc_model **out) {
@@ -42,6 +42,7 @@ static int run(const char *spec, int fusion, int in, int classes, run_result *re
     o.seed = 4;
     ok = ok && nnc_fit(m, x, y, (size_t)n, &o, NULL) == NNC_OK;
     res->tape = m->n_tape;
+    for (int i = 0; i < m->n_nodes; i++) res->stores += m->nodes[i].fused_into < 0 && m->nodes[i].grad_overwrite >= 0;
     res->nw = m->n_param_floats;
     res->nout = (size_t)n * nnc_output_size(m);
     res->w = malloc(res->nw * sizeof(float));
@@ -56,23 +57,31 @@ static int run(const char *spec, int fusion, int in, int classes, run_result *re
     return ok && res->w && res->out;
 }
 
-/* fused_ops: how many ops fusion should take off the tape. */
-static void same_bits(test_run *r, const char *name, const char *spec, int in, int classes,
-                      int fused_ops) {
+/* fused_ops: how many ops fusion should take off the tape; stores: how many gradients should be
+ * stored by their one reader rather than zeroed and added to (-1: not checked). */
+static void same_bits_stores(test_run *r, const char *name, const char *spec, int in, int classes,
+                             int fused_ops, int stores) {
     if (!t_begin(r, "fusion/%s", name)) return;
     run_result a, b;
     int ok_a = run(spec, 0, in, classes, &a), ok_b = run(spec, 1, in, classes, &b);
     if (CHECK(r, ok_a && ok_b && a.nw == b.nw && a.nout == b.nout, "training failed")) {
         CHECK(r, a.tape - b.tape == fused_ops, "%d ops fused, expected %d", a.tape - b.tape, fused_ops);
+        CHECK(r, a.stores == 0 && (stores < 0 || b.stores == stores), "%d gradients stored, expected %d",
+              b.stores, stores);
         CHECK(r, !memcmp(a.w, b.w, a.nw * sizeof(float)), "weights differ with fusion");
         CHECK(r, !memcmp(a.out, b.out, a.nout * sizeof(float)), "predictions differ with fusion");
-        t_info(r, "tape %d ops unfused, %d fused", a.tape, b.tape);
+        t_info(r, "tape %d ops unfused, %d fused; %d gradients stored by their reader", a.tape, b.tape, b.stores);
     }
     free(a.w);
     free(a.out);
     free(b.w);
     free(b.out);
     t_end(r);
+}
+
+static void same_bits(test_run *r, const char *name, const char *spec, int in, int classes,
+                      int fused_ops) {
+    same_bits_stores(r, name, spec, in, classes, fused_ops, -1);
 }
 
 #define SCCE "loss sparse_categorical_crossentropy from_logits=true\noptimizer adam\n"
@@ -87,9 +96,11 @@ void suite_fusion(test_run *r) {
     same_bits(r, "unfusable_activation_keeps_its_op",
               "input 12\ndense 16 activation=gelu\nleaky_relu\ndense 16 use_bias=false activation=relu\ndense 4\n" SCCE,
               12, 4, 1 + 1 + 1);
-    same_bits(r, "conv_relu_and_pool",
-              "input 64\nreshape 8 8 1\nconv2d 8 3 activation=relu padding=same\nmax_pooling2d 2\n"
-              "conv2d 8 3 activation=tanh\nflatten\ndense 10\n" SCCE, 64, 10, 2 + 2 + 1);
+    /* stored: both convolutions' outputs (by max pooling and flatten), max pooling's (by the
+     * second convolution), flatten's (by dense); not the input's reshape (no gradient) */
+    same_bits_stores(r, "conv_relu_and_pool",
+                     "input 64\nreshape 8 8 1\nconv2d 8 3 activation=relu padding=same\nmax_pooling2d 2\n"
+                     "conv2d 8 3 activation=tanh\nflatten\ndense 10\n" SCCE, 64, 10, 2 + 2 + 1, 4);
     /* a regularized Dense output is read by the penalty: the Activation after it stays apart */
     same_bits(r, "activity_regularizer_stops_fusion",
               "input 12\ndense 16 activity_regularizer=l2(0.01)\nactivation relu\n"

@@ -41,6 +41,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < bs; i++) y[i] = (float)(i % 10);
     nnc_plan(m, bs);
     double fwd[NNC_OP_COUNT] = {0}, bwd[NNC_OP_COUNT] = {0}, zero = 0, loss = 0, opt = 0, t;
+    double *node_f = calloc((size_t)m->n_tape, sizeof(double)), *node_b = calloc((size_t)m->n_tape, sizeof(double));
     nnc_exec ex = {m, bs, 1};
     for (int s = 0; s < steps; s++) {
         nnc_gather_inputs(m, x, NULL, 0, bs);
@@ -52,7 +53,9 @@ int main(int argc, char **argv) {
             int id = m->tape[k];
             t = now();
             nnc_op_table[m->nodes[id].op]->forward(&ex, id);
-            fwd[m->nodes[id].op] += now() - t;
+            t = now() - t;
+            fwd[m->nodes[id].op] += t;
+            node_f[k] += t;
         }
         t = now();
         nnc_loss_forward(m, bs, 1);
@@ -63,7 +66,9 @@ int main(int argc, char **argv) {
             if (!nd->needs_grad || nd->skip_backward) continue;
             t = now();
             nnc_op_table[nd->op]->backward(&ex, id);
-            bwd[nd->op] += now() - t;
+            t = now() - t;
+            bwd[nd->op] += t;
+            node_b[k] += t;
         }
         t = now();
         m->iterations++;
@@ -82,6 +87,16 @@ int main(int argc, char **argv) {
     printf("%-16s %10.3f %10s %6.1f%%\n%-16s %10.3f %10s %6.1f%%\n%-16s %10.3f %10s %6.1f%%\n", "zero grads",
            1e3 * zero / steps, "", 100 * zero / total, "loss", 1e3 * loss / steps, "", 100 * loss / total, "optimizer",
            1e3 * opt / steps, "", 100 * opt / total);
+    printf("\n%-24s %10s %10s\n", "node (layer: op)", "fwd ms", "bwd ms");
+    for (int k = 0; k < m->n_tape; k++) {
+        const nnc_node_rec *nd = &m->nodes[m->tape[k]];
+        char name[96];
+        snprintf(name, sizeof name, "%s: %s", nd->layer >= 0 ? m->layers[nd->layer].name : "?",
+                 nnc_op_table[nd->op]->name);
+        printf("%-24s %10.3f %10.3f\n", name, 1e3 * node_f[k] / steps, 1e3 * node_b[k] / steps);
+    }
+    free(node_f);
+    free(node_b);
     free(x);
     free(y);
     nnc_model_free(m);

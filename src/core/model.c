@@ -52,6 +52,7 @@ void nnc_model_free(nnc_model *m) {
     free(m->batch_y);
     free(m->batch_w);
     free(m->work);
+    free(m->zero_ranges);
     nnc_pool_free(m->pool);
     for (int i = 0; i < m->n_spec_callbacks; i++) nnc_callback_free(m->spec_callbacks[i]);
     free(m->spec_callbacks);
@@ -135,6 +136,7 @@ int nnc_graph_node(nnc_model *m, nnc_op op, const int *in, int n_in, const nnc_s
     n->input_index = -1;
     n->epi_bias = -1;
     n->fused_into = -1;
+    n->grad_overwrite = -1;
     return m->n_nodes++;
 }
 

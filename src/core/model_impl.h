@@ -45,6 +45,10 @@ typedef struct {
     nnc_activation epi_act;
     float epi_alpha;
     int fused_into;   /* BIAS_ADD / ACT: the node that computes it, or -1 */
+    /* The node whose backward writes this node's gradient first and alone, so it stores (=)
+     * rather than adds (+=) and the gradient needs no zeroing before the step; -1: zeroed, and
+     * every reader adds. Decided by compile (src/train/fuse.c). */
+    int grad_overwrite;
 } nnc_node_rec;
 
 typedef enum {
@@ -120,7 +124,7 @@ struct nnc_model {
     nnc_rng rng;
     struct nnc_pool *pool;     /* NULL: one thread (nnc_model_set_threads) */
     float fault_grad_scale;    /* tests only: backward scales gradients by 1 + this (0: off) */
-    int no_fusion;             /* tests only: compile keeps every op on the tape (see fuse.c) */
+    int no_fusion;             /* tests only: no fused ops, every gradient zeroed and added */
 
     nnc_node_rec *nodes;
     int n_nodes, cap_nodes;
@@ -171,6 +175,8 @@ struct nnc_model {
     float *batch_w;            /* [batch] example weights, used when use_weights */
     int use_weights;           /* fit with sample_weight or class_weight */
     float grad_seed_scale;     /* the loss's gradient times this (accumulation: b / group rows) */
+    size_t *zero_ranges;       /* (offset, count) pairs in act_arena: the gradients zeroed */
+    int n_zero_ranges;         /* before a step (those of no first writer: grad_overwrite) */
     float *work;               /* workspace shared by ops (im2col), planned per batch */
     size_t work_floats;        /* its size */
 };

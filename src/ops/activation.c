@@ -141,6 +141,7 @@ typedef struct {
     float *restrict out;
     nnc_activation act;
     float alpha;
+    int store;      /* backward: gx = (this op writes it first) rather than gx += */
 } act_job;
 
 /* y = f(x); y may be x (the fused epilogue applies it in place). */
@@ -168,6 +169,8 @@ static void act_backward_range(void *ctx, size_t first, size_t count) {
     const float *restrict x = j->x + first, *restrict y = j->y + first, *restrict gy = j->gy + first;
     float *restrict gx = j->out + first;
     const float a = j->alpha;
+    if (j->store) /* the sums below start from 0, as they would from a zeroed dx */
+        for (size_t i = 0; i < count; i++) gx[i] = 0.0f;
     if (j->act == NNC_ACT_RELU)
         for (size_t i = 0; i < count; i++) gx[i] += x[i] > 0.0f ? gy[i] : 0.0f;
     else if (j->act == NNC_ACT_LEAKY_RELU)
@@ -180,13 +183,13 @@ static void act_backward_range(void *ctx, size_t first, size_t count) {
 
 static void act_forward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]);
-    act_job j = {x->value, NULL, NULL, y->value, y->attr.act, y->attr.alpha};
+    act_job j = {x->value, NULL, NULL, y->value, y->attr.act, y->attr.alpha, 0};
     nnc_parallel_range(e->m->pool, nnc_node_numel(e->m, id, e->batch), 1 << 14, act_forward_range, &j);
 }
 
 static void act_backward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]);
-    act_job j = {x->value, y->value, y->grad, x->grad, y->attr.act, y->attr.alpha};
+    act_job j = {x->value, y->value, y->grad, x->grad, y->attr.act, y->attr.alpha, x->grad_overwrite == id};
     nnc_parallel_range(e->m->pool, nnc_node_numel(e->m, id, e->batch), 1 << 14, act_backward_range, &j);
 }
 

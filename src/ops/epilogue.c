@@ -28,10 +28,23 @@ int nnc_act_fusable(nnc_activation a, float alpha) {
     }
 }
 
+/* Cloned for AVX2 (picked at load time), as the passes over the largest tensors. */
+#define VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+
+VECTOR_CLONES
 static void epi_forward(const void *ctx, float *c, ptrdiff_t ldc, int rows, int col0, int cols) {
     const nnc_epilogue *e = ctx;
+    const int relu = e->has_act && e->act == NNC_ACT_RELU;
     for (int r = 0; r < rows; r++) {
         float *restrict row = c + r * ldc;
+        if (relu && e->bias) { /* the common layer, in one pass */
+            const float *restrict b = e->bias + col0;
+            for (int j = 0; j < cols; j++) {
+                float v = row[j] + b[j];
+                row[j] = v > 0.0f ? v : 0.0f;
+            }
+            continue;
+        }
         if (e->bias) {
             const float *restrict b = e->bias + col0;
             for (int j = 0; j < cols; j++) row[j] += b[j];
@@ -55,7 +68,7 @@ const nnc_gemm_epilogue *nnc_epilogue_prepare(const nnc_model *m, int id, nnc_ep
 
 /* g = g·f'(y) for the fusable activations, written as the ACT op writes dy·f'(x, y), so that
  * the bits are the same (x > 0 and y > 0 agree for relu, leaky_relu (slope >= 0) and elu). */
-static void act_grad_in_place(nnc_activation a, float alpha, const float *restrict y,
+static inline void act_grad_in_place(nnc_activation a, float alpha, const float *restrict y,
                               float *restrict g, size_t n) {
     switch (a) {
     case NNC_ACT_RELU:
@@ -89,6 +102,7 @@ typedef struct {
     float *partial;  /* [chunks, c], NULL: no bias */
 } grad_job;
 
+VECTOR_CLONES
 static void grad_chunk(void *ctx, int t) {
     const grad_job *j = ctx;
     size_t first = (size_t)t * j->chunk, last = first + j->chunk < j->rows ? first + j->chunk : j->rows;

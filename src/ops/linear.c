@@ -36,7 +36,9 @@ static void matmul_backward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]), *w = NODE(e, y->in[1]);
     int rows = (int)op_rows(x, e->batch), k = w->shape.dim[0], n = w->shape.dim[1];
     nnc_epilogue_backward(e, id);
-    if (x->needs_grad) nnc_gemm_par(e->m->pool, 0, 1, rows, k, n, y->grad, n, w->value, n, 1.0f, x->grad, k);
+    if (x->needs_grad)
+        nnc_gemm_par(e->m->pool, 0, 1, rows, k, n, y->grad, n, w->value, n,
+                     x->grad_overwrite == id ? 0.0f : 1.0f, x->grad, k);
     if (w->needs_grad) nnc_gemm_par(e->m->pool, 1, 0, k, n, rows, x->value, k, y->grad, n, 1.0f, w->grad, n);
 }
 
@@ -71,11 +73,13 @@ static void bias_forward(const nnc_exec *e, int id) {
         for (size_t j = 0; j < c; j++) y->value[r * c + j] = x->value[r * c + j] + b->value[j];
 }
 
-/* dx += dy ;  db += Σ_rows dy */
+/* dx += dy (or = when this op writes dx first: grad_overwrite) ;  db += Σ_rows dy */
 static void bias_backward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]), *b = NODE(e, y->in[1]);
     size_t rows = op_rows(x, e->batch), c = (size_t)op_last_dim(x);
-    if (x->needs_grad)
+    if (x->needs_grad && x->grad_overwrite == id) /* + 0: the bits of 0 += dy, −0 included */
+        for (size_t i = 0; i < rows * c; i++) x->grad[i] = y->grad[i] + 0.0f;
+    else if (x->needs_grad)
         for (size_t i = 0; i < rows * c; i++) x->grad[i] += y->grad[i];
     if (b->needs_grad) nnc_bias_grad(e, y->grad, rows, c, b->grad);
 }

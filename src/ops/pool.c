@@ -3,6 +3,7 @@
  * axis but the channels. */
 #include <float.h>
 #include <stdint.h>
+#include <string.h>
 #include "../backend/cpu/parallel.h"
 #include "op_util.h"
 
@@ -62,6 +63,7 @@ static size_t max_aux(const nnc_model *m, int id, int batch) { return nnc_node_n
 
 typedef struct {
     const nnc_node_rec *x, *y;
+    int store; /* backward: dx = (zeroed here) rather than += */
 } pool_job;
 
 /* Cloned for AVX2 (chosen at load time): the blend of value and index then vectorises. */
@@ -98,7 +100,7 @@ static void max_forward_range(void *ctx, size_t first, size_t count) {
 }
 
 static void max_forward(const nnc_exec *e, int id) {
-    pool_job j = {NODE(e, NODE(e, id)->in[0]), NODE(e, id)};
+    pool_job j = {NODE(e, NODE(e, id)->in[0]), NODE(e, id), 0};
     nnc_parallel_range(e->m->pool, (size_t)e->batch, 8, max_forward_range, &j);
 }
 
@@ -110,11 +112,15 @@ static void max_backward_range(void *ctx, size_t first, size_t count) {
     const uint32_t *restrict arg = (const uint32_t *)j->y->aux;
     const float *restrict gy = j->y->grad;
     float *restrict gx = j->x->grad;
+    if (j->store) { /* this op writes dx first: zero these examples' part here, in cache */
+        const size_t per_x = nnc_shape_size(&j->x->shape);
+        memset(gx + first * per_x, 0, count * per_x * sizeof(float));
+    }
     for (size_t i = first * per; i < (first + count) * per; i++) gx[arg[i]] += gy[i];
 }
 
 static void max_backward(const nnc_exec *e, int id) {
-    pool_job j = {NODE(e, NODE(e, id)->in[0]), NODE(e, id)};
+    pool_job j = {NODE(e, NODE(e, id)->in[0]), NODE(e, id), NODE(e, NODE(e, id)->in[0])->grad_overwrite == id};
     nnc_parallel_range(e->m->pool, (size_t)e->batch, 8, max_backward_range, &j);
 }
 

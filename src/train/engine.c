@@ -72,7 +72,10 @@ static void free_plan(nnc_model *m) {
     free(m->batch_y);
     free(m->work);
     free(m->batch_w);
+    free(m->zero_ranges);
     m->act_arena = m->batch_y = m->work = m->batch_w = NULL;
+    m->zero_ranges = NULL;
+    m->n_zero_ranges = 0;
     m->work_floats = 0;
     m->planned_batch = 0;
 }
@@ -90,7 +93,7 @@ static nnc_status build_tape(nnc_model *m) {
         if (n->live && n->op != NNC_OP_INPUT && n->op != NNC_OP_PARAM && n->fused_into < 0)
             m->tape[m->n_tape++] = i;
     }
-    return NNC_OK;
+    return nnc_plan_grad_writers(m);
 }
 
 nnc_status nnc_set_fusion(nnc_model *m, int on) {
@@ -277,14 +280,40 @@ nnc_status nnc_plan(nnc_model *m, int batch) {
         aoff += sz;
     }
     m->act_floats = total;
+    /* The gradients to zero before a step: those with no first writer, merged when adjacent. */
+    m->zero_ranges = malloc(2 * (size_t)(m->n_nodes + 1) * sizeof *m->zero_ranges);
+    if (!m->zero_ranges) {
+        free_plan(m);
+        return nnc_fail(m, NNC_ERR_NOMEM, "out of memory planning a batch of %d", batch);
+    }
+    for (int i = 0; i < m->n_nodes; i++) {
+        const nnc_node_rec *n = &m->nodes[i];
+        if (!n->live || !n->batched || n->fused_into >= 0 || !n->needs_grad || n->grad_overwrite >= 0)
+            continue;
+        size_t at = (size_t)(n->grad - m->act_arena), cnt = nnc_node_numel(m, i, batch);
+        size_t *last = m->n_zero_ranges ? m->zero_ranges + 2 * (m->n_zero_ranges - 1) : NULL;
+        if (last && last[0] + last[1] == at) {
+            last[1] += cnt;
+        } else {
+            m->zero_ranges[2 * m->n_zero_ranges] = at;
+            m->zero_ranges[2 * m->n_zero_ranges + 1] = cnt;
+            m->n_zero_ranges++;
+        }
+    }
     m->planned_batch = batch;
     return NNC_OK;
+}
+
+/* The activation gradients that are accumulated (+=); the others are stored by their reader. */
+static void zero_act_grads(nnc_model *m) {
+    for (int r = 0; r < m->n_zero_ranges; r++)
+        memset(m->act_arena + m->zero_ranges[2 * r], 0, m->zero_ranges[2 * r + 1] * sizeof(float));
 }
 
 void nnc_zero_grads(nnc_model *m, int n) {
     (void)n;
     memset(m->grad_arena, 0, m->n_param_floats * sizeof(float));
-    memset(m->act_arena + m->act_floats, 0, m->act_floats * sizeof(float));
+    zero_act_grads(m);
 }
 
 void nnc_forward(nnc_model *m, int n, int training) {
@@ -400,7 +429,7 @@ nnc_status nnc_train_step(nnc_model *m, int n, double *loss) {
 nnc_status nnc_train_micro_step(nnc_model *m, int n, double *loss, int first, int apply,
                                 float share) {
     if (first) nnc_zero_grads(m, n);
-    else memset(m->act_arena + m->act_floats, 0, m->act_floats * sizeof(float));
+    else zero_act_grads(m);
     /* Batch normalization moves its statistics in the forward pass: keep them, so a step
      * that turns out non-finite leaves the whole model as it was. */
     const size_t state = m->n_param_floats - m->n_trainable_floats;

@@ -1,4 +1,6 @@
-/* Epilogue fusion, decided once by compile: a MATMUL or CONV node takes in the BIAS_ADD that
+/* Two plans compile makes over the graph, both about buffers rather than arithmetic.
+ *
+ * 1. Epilogue fusion: a MATMUL or CONV node takes in the BIAS_ADD that
  * follows it and the activation after that (Dense and Conv2D with an activation), so a layer
  * becomes one pass that writes its output once, and one backward pass that reads it once
  * (src/ops/epilogue.c). The graph itself is unchanged, so summaries, saved files and layer
@@ -7,7 +9,12 @@
  *   - so every node inside the chain but its last must be read by the next one alone: not a
  *     model output, not the loss's logits, not under a regularizer, not read by another op.
  * Only activations whose derivative can be read from their output are taken (the fused node
- * keeps no pre-activation copy). */
+ * keeps no pre-activation copy).
+ *
+ * 2. First gradient writers: a gradient read by one op alone is written by that op's backward
+ * with "=" (nnc_node_rec.grad_overwrite), so it needs no zeroing before the step and no
+ * read-modify-write. Gradients with several readers, or seeded before backward (the output,
+ * the loss's logits, a regularized output), are zeroed and accumulated as before. */
 #include <stdlib.h>
 #include "../core/model_impl.h"
 #include "../ops/epilogue.h"
@@ -71,6 +78,62 @@ nnc_status nnc_fuse_epilogues(nnc_model *m) {
             a->fused_into = i;
         }
     }
+    free(readers);
+    free(pinned);
+    return NNC_OK;
+}
+
+/* The ops whose backward can store its input 0's gradient instead of adding to it. */
+static int can_overwrite(nnc_op op) {
+    switch (op) {
+    case NNC_OP_MATMUL:
+    case NNC_OP_CONV:
+    case NNC_OP_MAX_POOL:
+    case NNC_OP_RESHAPE:
+    case NNC_OP_ACT:
+    case NNC_OP_BIAS_ADD: return 1;
+    default: return 0;
+    }
+}
+
+static int root_of(const nnc_model *m, int i) {
+    return m->nodes[i].fused_into >= 0 ? m->nodes[i].fused_into : i;
+}
+
+nnc_status nnc_plan_grad_writers(nnc_model *m) {
+    for (int i = 0; i < m->n_nodes; i++) m->nodes[i].grad_overwrite = -1;
+    if (m->no_fusion) return NNC_OK;
+    int *readers = calloc((size_t)m->n_nodes * 2, sizeof *readers), *reader = readers + m->n_nodes;
+    unsigned char *pinned = calloc((size_t)m->n_nodes, 1);
+    if (!readers || !pinned) {
+        free(readers);
+        free(pinned);
+        return nnc_fail(m, NNC_ERR_NOMEM, "compile: out of memory");
+    }
+    /* readers of each gradient buffer: a fused chain shares its first node's */
+    for (int t = 0; t < m->n_tape; t++) {
+        const nnc_node_rec *n = &m->nodes[m->tape[t]];
+        for (int k = 0; k < n->n_in; k++) {
+            int r = root_of(m, n->in[k]);
+            readers[r]++;
+            reader[r] = m->tape[t];
+        }
+    }
+    mark_pinned(m, pinned);
+    for (int i = 0; i < m->n_nodes; i++)
+        if (pinned[i]) pinned[root_of(m, i)] = 1;
+    for (int i = 0; i < m->n_nodes; i++) {
+        nnc_node_rec *x = &m->nodes[i];
+        if (!x->live || !x->batched || !x->needs_grad || x->fused_into >= 0 || pinned[i] ||
+            readers[i] != 1)
+            continue;
+        const nnc_node_rec *t = &m->nodes[reader[i]];
+        if (can_overwrite(t->op) && root_of(m, t->in[0]) == i && !t->skip_backward)
+            x->grad_overwrite = reader[i];
+    }
+    /* the reader sees the fused node it reads (an activation): it carries its root's mark */
+    for (int i = 0; i < m->n_nodes; i++)
+        if (m->nodes[i].fused_into >= 0) m->nodes[i].grad_overwrite = m->nodes[m->nodes[i].fused_into].grad_overwrite;
     free(readers);
     free(pinned);
     return NNC_OK;

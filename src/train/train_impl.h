@@ -23,6 +23,8 @@ nnc_status nnc_train_micro_step(nnc_model *m, int n, double *loss, int first, in
 /* Decides which BIAS_ADD / activation nodes run inside the MATMUL or CONV before them (after
  * liveness, needs_grad and the penalties are known; src/train/fuse.c). */
 nnc_status nnc_fuse_epilogues(nnc_model *m);
+/* Marks the gradients whose one reader may store rather than add (after the tape is built). */
+nnc_status nnc_plan_grad_writers(nnc_model *m);
 /* Tests: turns fusion off (0) or on (1) on a compiled model; the next step plans again. */
 nnc_status nnc_set_fusion(nnc_model *m, int on);
 
