@@ -27,6 +27,7 @@ static int is_kinked(const nnc_node_rec *nd) {
     /* an activation fused into a Dense or Conv pass (relu, leaky_relu) is read from its
      * output, whose sign is its input's */
     if (nd->epi_has_act) return nd->epi_act == NNC_ACT_RELU || nd->epi_act == NNC_ACT_LEAKY_RELU;
+    if (nd->op == NNC_OP_MAX_POOL && nd->pool_conv >= 0) return 1; /* its ReLU: the pooled sign */
     return nd->op == NNC_OP_ACT &&
            (nd->attr.act == NNC_ACT_RELU || nd->attr.act == NNC_ACT_LEAKY_RELU ||
             nd->attr.act == NNC_ACT_SELU || nd->attr.act == NNC_ACT_HARD_SIGMOID);
@@ -44,7 +45,7 @@ static void kink_read(const nnc_model *m, int batch, kink_sig *s) {
     for (int t = 0; t < m->n_tape; t++) {
         const nnc_node_rec *nd = &m->nodes[m->tape[t]];
         if (!is_kinked(nd)) continue;
-        const float *x = nd->epi_has_act ? nd->value : m->nodes[nd->in[0]].value;
+        const float *x = nd->epi_has_act || nd->op == NNC_OP_MAX_POOL ? nd->value : m->nodes[nd->in[0]].value;
         size_t n = nnc_node_numel(m, m->tape[t], batch);
         for (size_t i = 0; i < n; i++, k++) {
             int side = !nd->epi_has_act && nd->attr.act == NNC_ACT_HARD_SIGMOID

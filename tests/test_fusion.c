@@ -96,11 +96,24 @@ void suite_fusion(test_run *r) {
     same_bits(r, "unfusable_activation_keeps_its_op",
               "input 12\ndense 16 activation=gelu\nleaky_relu\ndense 16 use_bias=false activation=relu\ndense 4\n" SCCE,
               12, 4, 1 + 1 + 1);
-    /* stored: both convolutions' outputs (by max pooling and flatten), max pooling's (by the
-     * second convolution), flatten's (by dense); not the input's reshape (no gradient) */
+    /* the first convolution goes into the pooling after it (3 ops off the tape); stored: max
+     * pooling's gradient (by the second convolution), the second convolution's (by flatten),
+     * flatten's (by dense); not the input's reshape (no gradient) */
     same_bits_stores(r, "conv_relu_and_pool",
                      "input 64\nreshape 8 8 1\nconv2d 8 3 activation=relu padding=same\nmax_pooling2d 2\n"
-                     "conv2d 8 3 activation=tanh\nflatten\ndense 10\n" SCCE, 64, 10, 2 + 2 + 1, 4);
+                     "conv2d 8 3 activation=tanh\nflatten\ndense 10\n" SCCE, 64, 10, 3 + 2 + 1, 3);
+    /* the second convolution's input takes a gradient: it keeps its pooling apart */
+    same_bits_stores(r, "conv_pool_fused_for_a_first_layer_only",
+                     "input 64\nreshape 8 8 1\nconv2d 8 3 activation=relu padding=same\nmax_pooling2d 2\n"
+                     "conv2d 8 3 activation=relu padding=same\nmax_pooling2d 2\nflatten\ndense 10\n" SCCE,
+                     64, 10, 3 + 2 + 1, 4);
+    /* overlapping windows (stride 2 under a 3x3 pool): no fusion with the pool; padding is fine */
+    same_bits_stores(r, "overlapping_pool_not_fused",
+                     "input 100\nreshape 10 10 1\nconv2d 4 3 activation=relu\nmax_pooling2d 3 strides=2\nflatten\n"
+                     "dense 10\n" SCCE, 100, 10, 2 + 1, 3);
+    same_bits_stores(r, "padded_pool_fused",
+                     "input 100\nreshape 10 10 1\nconv2d 4 3 activation=relu\nmax_pooling2d 3 padding=same\nflatten\n"
+                     "dense 10\n" SCCE, 100, 10, 3 + 1, 2);
     /* a regularized Dense output is read by the penalty: the Activation after it stays apart */
     same_bits(r, "activity_regularizer_stops_fusion",
               "input 12\ndense 16 activity_regularizer=l2(0.01)\nactivation relu\n"

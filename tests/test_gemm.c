@@ -9,6 +9,7 @@
 #include "backend/cpu/kernels.h"
 #include "test.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -351,6 +352,42 @@ static void test_beta0_overwrites(test_run *r) {
     t_end(r);
 }
 
+/* The max-pooling window kernel (AVX2 where the CPU has it) against the plain definition:
+ * the first maximum wins ties, NaN never wins, a window of NaN keeps -FLT_MAX and index 0;
+ * channel counts with and without a remainder past the 8-wide vectors. */
+static void test_max_window(test_run *r) {
+    if (!t_begin(r, "kernels/max_window_matches_definition")) return;
+    enum { CELLS = 9, CMAX = 37 };
+    float x[CELLS * CMAX];
+    uint32_t src[CELLS];
+    unsigned s = 7;
+    for (int i = 0; i < CELLS * CMAX; i++) {
+        s = s * 1103515245u + 12345u;
+        x[i] = (float)((s >> 16) % 5) - 2.0f; /* few values: many ties */
+        if ((s >> 8) % 13 == 0) x[i] = NAN;
+    }
+    for (int c = 0; c < CMAX; c++) /* channel 3: all NaN */
+        if (c == 3)
+            for (int w = 0; w < CELLS; w++) x[w * CMAX + c] = NAN;
+    int bad = 0;
+    for (int n = 1; n <= CELLS; n += 3)
+        for (int C = 1; C <= CMAX; C += 6) {
+            for (int w = 0; w < n; w++) src[w] = (uint32_t)((n - 1 - w) * CMAX); /* cells out of order */
+            float best[CMAX];
+            uint32_t arg[CMAX];
+            nnc_max_window(x, src, n, C, 1000u, best, arg);
+            for (int c = 0; c < C; c++) {
+                float bv = -FLT_MAX;
+                uint32_t ba = 0;
+                for (int w = 0; w < n; w++)
+                    if (x[src[w] + (uint32_t)c] > bv) bv = x[src[w] + (uint32_t)c], ba = 1000u + src[w] + (uint32_t)c;
+                if (memcmp(&bv, &best[c], sizeof bv) || ba != arg[c]) bad++;
+            }
+        }
+    CHECK(r, bad == 0, "%d channels differ from the definition", bad);
+    t_end(r);
+}
+
 void suite_gemm(test_run *r);
 void suite_gemm(test_run *r) {
     if (t_begin(r, "gemm: dispatch picks %s", nnc_gemm_variant_name(nnc_gemm_variant()))) {
@@ -363,4 +400,5 @@ void suite_gemm(test_run *r) {
     test_split_determinism(r);
     test_variants_agree(r);
     test_beta0_overwrites(r);
+    test_max_window(r);
 }

@@ -136,6 +136,7 @@ int nnc_graph_node(nnc_model *m, nnc_op op, const int *in, int n_in, const nnc_s
     n->input_index = -1;
     n->epi_bias = -1;
     n->fused_into = -1;
+    n->pool_conv = -1;
     n->grad_overwrite = -1;
     return m->n_nodes++;
 }

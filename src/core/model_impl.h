@@ -45,6 +45,9 @@ typedef struct {
     nnc_activation epi_act;
     float epi_alpha;
     int fused_into;   /* BIAS_ADD / ACT: the node that computes it, or -1 */
+    int pool_conv;    /* MAX_POOL: the convolution (with ReLU) it computes too, or -1; that
+                       * convolution and its fused nodes are fused_into this node and have no
+                       * buffers of their own (src/ops/conv_pool.h) */
     /* The node whose backward writes this node's gradient first and alone, so it stores (=)
      * rather than adds (+=) and the gradient needs no zeroing before the step; -1: zeroed, and
      * every reader adds. Decided by compile (src/train/fuse.c). */

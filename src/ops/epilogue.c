@@ -119,20 +119,28 @@ static void grad_chunk(void *ctx, int t) {
 
 size_t nnc_bias_grad_work(size_t c) { return BIAS_CHUNKS * c; }
 
+size_t nnc_bias_chunk_rows(size_t rows) {
+    size_t chunk = (rows + BIAS_CHUNKS - 1) / BIAS_CHUNKS;
+    return chunk < BIAS_CHUNK_MIN ? BIAS_CHUNK_MIN : chunk;
+}
+
+void nnc_bias_grad_combine(const float *partial, size_t rows, size_t c, float *db) {
+    const size_t chunk = nnc_bias_chunk_rows(rows), chunks = (rows + chunk - 1) / chunk;
+    for (size_t k = 0; k < c; k++) {
+        float s = partial[k];
+        for (size_t t = 1; t < chunks; t++) s += partial[t * c + k];
+        db[k] += s;
+    }
+}
+
 /* The shared pass: optional activation gradient in place, optional bias sums. */
 static void grad_pass(const nnc_exec *e, const float *y, nnc_activation act, float alpha,
                       float *g, size_t rows, size_t c, float *db) {
-    size_t chunk = (rows + BIAS_CHUNKS - 1) / BIAS_CHUNKS;
-    if (chunk < BIAS_CHUNK_MIN) chunk = BIAS_CHUNK_MIN;
+    const size_t chunk = nnc_bias_chunk_rows(rows);
     const int chunks = (int)((rows + chunk - 1) / chunk);
     grad_job j = {y, act, alpha, g, rows, c, chunk, db ? e->m->work : NULL};
     nnc_pool_run(e->m->pool, chunks, grad_chunk, &j);
-    if (!db) return;
-    for (size_t k = 0; k < c; k++) {
-        float s = j.partial[k];
-        for (int t = 1; t < chunks; t++) s += j.partial[(size_t)t * c + k];
-        db[k] += s;
-    }
+    if (db) nnc_bias_grad_combine(j.partial, rows, c, db);
 }
 
 void nnc_bias_grad(const nnc_exec *e, const float *g, size_t rows, size_t c, float *db) {

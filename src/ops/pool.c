@@ -4,8 +4,10 @@
 #include <float.h>
 #include <stdint.h>
 #include <string.h>
+#include "../backend/cpu/kernels.h"
 #include "../backend/cpu/parallel.h"
 #include "op_util.h"
+#include "conv_pool.h"
 
 static int pool_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_attr *a,
                       nnc_shape *out, int *batched, char *err, size_t n) {
@@ -63,45 +65,78 @@ static size_t max_aux(const nnc_model *m, int id, int batch) { return nnc_node_n
 
 typedef struct {
     const nnc_node_rec *x, *y;
-    int store; /* backward: dx = (zeroed here) rather than += */
+    int store;      /* backward: dx = (zeroed here) rather than += */
+    const float *v; /* forward: the input's values, v[0] being example `base`'s first */
+    size_t base;
 } pool_job;
 
-/* Cloned for AVX2 (chosen at load time): the blend of value and index then vectorises. */
+/* The plain loop, for windows clipped by the input's edge and for very large ones: cloned for
+ * AVX2 (chosen at load time), where the blend of value and index vectorises. */
 __attribute__((target_clones("avx2", "default")))
+static void max_plain(const float *restrict xv, const uint32_t *src, int n, int C, uint32_t arg_base,
+                      float *restrict best, uint32_t *restrict arg, int init) {
+    if (init)
+        for (int c = 0; c < C; c++) best[c] = -FLT_MAX, arg[c] = 0;
+    for (int w = 0; w < n; w++) {
+        const float *restrict xs = xv + src[w];
+        for (int c = 0; c < C; c++) {
+            int gt = xs[c] > best[c];
+            best[c] = gt ? xs[c] : best[c];
+            arg[c] = gt ? arg_base + src[w] + (uint32_t)c : arg[c];
+        }
+    }
+}
+
+/* Whole windows inside the input take the kernel (nnc_max_window); those clipped by the edge
+ * the plain loop, and windows over MAX_WINDOW cells the plain loop in pieces. */
+#define MAX_WINDOW 64
+
 static void max_forward_range(void *ctx, size_t first, size_t count) {
     const pool_job *j = ctx;
     const int H = j->x->shape.dim[0], W = j->x->shape.dim[1], C = j->x->shape.dim[2];
     const int OH = j->y->shape.dim[0], OW = j->y->shape.dim[1];
     const nnc_op_attr *at = &j->y->attr;
-    const float *restrict xv = j->x->value;
-    for (size_t b = first; b < first + count; b++)
+    const int full = at->win.kh * at->win.kw;
+    /* src offsets count from example `first`'s first value in j->v; arg from the batch's */
+    const uint32_t arg_base = (uint32_t)((j->base + first) * (size_t)H * W * C);
+    const float *xv = j->v + first * (size_t)H * W * C;
+    for (size_t b = 0; b < count; b++)
         for (int oh = 0; oh < OH; oh++)
             for (int ow = 0; ow < OW; ow++) {
-                size_t dst = (((size_t)b * OH + oh) * OW + ow) * (size_t)C;
-                float *restrict best = j->y->value + dst;
-                uint32_t *restrict arg = (uint32_t *)j->y->aux + dst;
-                for (int c = 0; c < C; c++) best[c] = -FLT_MAX, arg[c] = 0;
+                size_t dst = (((j->base + first + b) * OH + oh) * OW + ow) * (size_t)C;
+                float *best = j->y->value + dst;
+                uint32_t *arg = (uint32_t *)j->y->aux + dst;
+                uint32_t src[MAX_WINDOW];
+                int n = 0, init = 1;
                 for (int i = 0; i < at->win.kh; i++) {
                     int ih = oh * at->win.sh - at->win.pt + i;
                     if (ih < 0 || ih >= H) continue;
                     for (int jw = 0; jw < at->win.kw; jw++) {
                         int iw = ow * at->win.sw - at->win.pl + jw;
                         if (iw < 0 || iw >= W) continue;
-                        uint32_t src = (uint32_t)((((size_t)b * H + ih) * W + iw) * (size_t)C);
-                        const float *restrict xs = xv + src;
-                        for (int c = 0; c < C; c++) { /* branch-free, so it vectorises */
-                            int gt = xs[c] > best[c];
-                            best[c] = gt ? xs[c] : best[c];
-                            arg[c] = gt ? src + (uint32_t)c : arg[c];
+                        if (n == MAX_WINDOW) { /* a huge window: fold these cells in, go on */
+                            max_plain(xv, src, n, C, arg_base, best, arg, init);
+                            n = init = 0;
                         }
+                        src[n++] = (uint32_t)(((b * H + (size_t)ih) * W + (size_t)iw) * (size_t)C);
                     }
                 }
+                if (init && n == full) nnc_max_window(xv, src, n, C, arg_base, best, arg);
+                else max_plain(xv, src, n, C, arg_base, best, arg, init);
             }
 }
 
+void nnc_max_pool_examples(const nnc_exec *e, int id, const float *v, int first, int count) {
+    pool_job j = {NODE(e, NODE(e, id)->in[0]), NODE(e, id), 0, v, (size_t)first};
+    nnc_parallel_range(e->m->pool, (size_t)count, 8, max_forward_range, &j);
+}
+
 static void max_forward(const nnc_exec *e, int id) {
-    pool_job j = {NODE(e, NODE(e, id)->in[0]), NODE(e, id), 0};
-    nnc_parallel_range(e->m->pool, (size_t)e->batch, 8, max_forward_range, &j);
+    if (NODE(e, id)->pool_conv >= 0) {
+        nnc_conv_pool_forward(e, id);
+        return;
+    }
+    nnc_max_pool_examples(e, id, NODE(e, NODE(e, id)->in[0])->value, 0, e->batch);
 }
 
 /* dx at the window's first maximum += dy. Windows may overlap, so within an example the
@@ -120,7 +155,12 @@ static void max_backward_range(void *ctx, size_t first, size_t count) {
 }
 
 static void max_backward(const nnc_exec *e, int id) {
-    pool_job j = {NODE(e, NODE(e, id)->in[0]), NODE(e, id), NODE(e, NODE(e, id)->in[0])->grad_overwrite == id};
+    if (NODE(e, id)->pool_conv >= 0) {
+        nnc_conv_pool_backward(e, id);
+        return;
+    }
+    pool_job j = {NODE(e, NODE(e, id)->in[0]), NODE(e, id), NODE(e, NODE(e, id)->in[0])->grad_overwrite == id,
+                  NULL, 0};
     nnc_parallel_range(e->m->pool, (size_t)e->batch, 8, max_backward_range, &j);
 }
 
@@ -157,7 +197,11 @@ static void avg_backward(const nnc_exec *e, int id) {
     }
 }
 
-const nnc_op_def nnc_op_max_pool = {"max_pool", pool_infer, max_forward, max_backward, max_aux, NULL};
+static size_t max_work(const nnc_model *m, int id, int batch) {
+    return CNODE(m, id)->pool_conv >= 0 ? nnc_conv_pool_work(m, id, batch) : 0;
+}
+
+const nnc_op_def nnc_op_max_pool = {"max_pool", pool_infer, max_forward, max_backward, max_aux, max_work};
 const nnc_op_def nnc_op_avg_pool = {"avg_pool", pool_infer, avg_forward, avg_backward, NULL, NULL};
 
 /* Global pooling: [..., C] -> [C] over every other axis of the example. */

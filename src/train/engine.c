@@ -265,11 +265,13 @@ nnc_status nnc_plan(nnc_model *m, int batch) {
         n->grad = m->act_arena + total + off;
         off += nnc_node_numel(m, i, batch);
     }
-    for (int i = 0; i < m->n_nodes; i++) { /* fused nodes come after the node computing them */
+    for (int i = 0; i < m->n_nodes; i++) { /* fused nodes share their executor's buffers */
         nnc_node_rec *n = &m->nodes[i];
         if (!n->live || n->fused_into < 0) continue;
-        n->value = m->nodes[n->fused_into].value;
-        n->grad = m->nodes[n->fused_into].grad;
+        const nnc_node_rec *x = &m->nodes[n->fused_into];
+        /* those inside a pooling's convolution (conv_pool.h) have none: never read */
+        n->value = x->pool_conv >= 0 ? NULL : x->value;
+        n->grad = x->pool_conv >= 0 ? NULL : x->grad;
     }
     size_t aoff = 2 * total;
     for (int i = 0; i < m->n_nodes; i++) {

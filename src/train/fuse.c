@@ -32,12 +32,33 @@ static int sole_reader(const int *readers, const int *reader, const unsigned cha
     return readers[i] == 1 && !pinned[i] ? reader[i] : -1;
 }
 
+/* A convolution with ReLU (node p, its chain ending at node last) read only by a max pooling
+ * of non-overlapping windows becomes part of that pooling (src/ops/conv_pool.h), when
+ * the convolution's input needs no gradient (a first layer). */
+static void fuse_pool(nnc_model *m, const int *readers, const int *reader, const unsigned char *pinned,
+                      int p, int last) {
+    nnc_node_rec *c = &m->nodes[p];
+    int qi = sole_reader(readers, reader, pinned, last);
+    if (c->op != NNC_OP_CONV || c->epi_act != NNC_ACT_RELU || m->nodes[c->in[0]].needs_grad || qi < 0)
+        return;
+    nnc_node_rec *q = &m->nodes[qi];
+    /* windows that do not overlap: each output element has at most one pooled gradient */
+    const int ok = q->op == NNC_OP_MAX_POOL && q->in[0] == last && q->attr.win.kh == q->attr.win.sh &&
+                   q->attr.win.kw == q->attr.win.sw;
+    if (!ok) return;
+    q->pool_conv = p;
+    for (int i = 0; i < m->n_nodes; i++)
+        if (m->nodes[i].fused_into == p) m->nodes[i].fused_into = qi;
+    c->fused_into = qi;
+}
+
 nnc_status nnc_fuse_epilogues(nnc_model *m) {
     for (int i = 0; i < m->n_nodes; i++) {
         nnc_node_rec *n = &m->nodes[i];
         n->epi_bias = -1;
         n->epi_has_act = 0;
         n->fused_into = -1;
+        n->pool_conv = -1;
     }
     if (m->no_fusion) return NNC_OK;
     int *readers = calloc((size_t)m->n_nodes * 2, sizeof *readers), *reader = readers + m->n_nodes;
@@ -76,6 +97,7 @@ nnc_status nnc_fuse_epilogues(nnc_model *m) {
             p->epi_alpha = a->attr.alpha;
             p->needs_grad |= a->needs_grad;
             a->fused_into = i;
+            fuse_pool(m, readers, reader, pinned, i, next);
         }
     }
     free(readers);
@@ -115,6 +137,7 @@ nnc_status nnc_plan_grad_writers(nnc_model *m) {
         const nnc_node_rec *n = &m->nodes[m->tape[t]];
         for (int k = 0; k < n->n_in; k++) {
             int r = root_of(m, n->in[k]);
+            if (r == m->tape[t]) continue; /* a pooling reading the convolution it computes */
             readers[r]++;
             reader[r] = m->tape[t];
         }

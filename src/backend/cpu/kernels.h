@@ -3,6 +3,7 @@
 #ifndef NNC_KERNELS_H
 #define NNC_KERNELS_H
 #include <stddef.h>
+#include <stdint.h>
 
 /* Work done on C's rows as soon as they are final, while they are still in cache (a layer's
  * bias and activation fused into its product): fn(ctx, c, ldc, rows, col0, cols) gets a block of
@@ -25,6 +26,13 @@ void nnc_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, cons
 /* nnc_gemm with an epilogue (NULL: none). */
 void nnc_gemm_ex(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
                  int ldb, float beta, float *C, int ldc, const nnc_gemm_epilogue *ep);
+
+/* Max pooling over one window, for C channels: best[c] is the largest xv[src[w] + c] over the
+ * n cells w (the first one on ties; NaN never wins; -FLT_MAX when none is larger) and arg[c]
+ * is arg_base + src[w] + c for that cell (0 when none). AVX2 when the CPU has it
+ * (window_x86.c). */
+void nnc_max_window(const float *xv, const uint32_t *src, int n, int C, uint32_t arg_base,
+                    float *best, uint32_t *arg);
 
 /* The plain C reference: same contract, no SIMD beyond what the compiler finds. */
 void nnc_gemm_ref(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,

@@ -1,0 +1,69 @@
+/* The max-pooling window kernel (kernels.h): AVX2 where the CPU has it, else plain C. The
+ * compilers vectorise the plain loop with masked stores (VMASKMOVPS), which are slow on AMD
+ * CPUs, so the AVX2 version keeps each 8-channel maximum and its index in registers and
+ * blends. Both give the same bits: the first cell holding the maximum wins, and NaN never does
+ * (an ordered greater-than, as C's >). */
+#include <float.h>
+#include <stdint.h>
+#include "kernels.h"
+#include "gemm_simd.h"
+
+static void max_window_ref(const float *xv, const uint32_t *src, int n, int C, uint32_t arg_base,
+                           float *best, uint32_t *arg) {
+    for (int c = 0; c < C; c++) {
+        float bv = -FLT_MAX;
+        uint32_t ba = 0;
+        for (int w = 0; w < n; w++) {
+            float x = xv[src[w] + (uint32_t)c];
+            int gt = x > bv;
+            bv = gt ? x : bv;
+            ba = gt ? arg_base + src[w] + (uint32_t)c : ba;
+        }
+        best[c] = bv;
+        arg[c] = ba;
+    }
+}
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+__attribute__((target("avx2"))) static void max_window_avx2(const float *xv, const uint32_t *src,
+                                                             int n, int C, uint32_t arg_base,
+                                                             float *best, uint32_t *arg) {
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    int c = 0;
+    for (; c + 8 <= C; c += 8) {
+        __m256 bv = _mm256_set1_ps(-FLT_MAX);
+        __m256 ba = _mm256_setzero_ps(); /* the indices, carried as float bits for the blend */
+        for (int w = 0; w < n; w++) {
+            const __m256 x = _mm256_loadu_ps(xv + src[w] + c);
+            const __m256 gt = _mm256_cmp_ps(x, bv, _CMP_GT_OQ);
+            const __m256i at =
+                _mm256_add_epi32(_mm256_set1_epi32((int)(arg_base + src[w] + (uint32_t)c)), iota);
+            bv = _mm256_blendv_ps(bv, x, gt);
+            ba = _mm256_blendv_ps(ba, _mm256_castsi256_ps(at), gt);
+        }
+        _mm256_storeu_ps(best + c, bv);
+        _mm256_storeu_si256((__m256i *)(arg + c), _mm256_castps_si256(ba));
+    }
+    if (c < C) {
+        uint32_t rest[64];
+        for (int w = 0; w < n && w < 64; w++) rest[w] = src[w] + (uint32_t)c;
+        max_window_ref(xv, rest, n < 64 ? n : 64, C - c, arg_base, best + c, arg + c);
+    }
+}
+
+void nnc_max_window(const float *xv, const uint32_t *src, int n, int C, uint32_t arg_base,
+                    float *best, uint32_t *arg) {
+    if (n <= 64 && nnc_gemm_cpu_has(NNC_GEMM_AVX2)) max_window_avx2(xv, src, n, C, arg_base, best, arg);
+    else max_window_ref(xv, src, n, C, arg_base, best, arg);
+}
+
+#else
+
+void nnc_max_window(const float *xv, const uint32_t *src, int n, int C, uint32_t arg_base,
+                    float *best, uint32_t *arg) {
+    max_window_ref(xv, src, n, C, arg_base, best, arg);
+}
+
+#endif

@@ -1,0 +1,19 @@
+/* A convolution with ReLU followed by a max pooling of non-overlapping windows, computed as one
+ * op by the pooling node (its pool_conv names the convolution; src/train/fuse.c decides it): the
+ * convolution's output, the largest tensor of a CNN's first layer, then lives only one group of
+ * examples at a time in cache (src/ops/conv.c). Same bits as the separate ops. */
+#ifndef NNC_CONV_POOL_H
+#define NNC_CONV_POOL_H
+
+#include "op_util.h"
+
+/* The pooling op's own pass over examples first..first+count, reading its input from v, whose
+ * first value is example first's (src/ops/pool.c). */
+void nnc_max_pool_examples(const nnc_exec *e, int id, const float *v, int first, int count);
+
+/* The fused op, run by the pooling node `pool_id` (src/ops/conv.c). */
+void nnc_conv_pool_forward(const nnc_exec *e, int pool_id);
+void nnc_conv_pool_backward(const nnc_exec *e, int pool_id);
+size_t nnc_conv_pool_work(const nnc_model *m, int pool_id, int batch);
+
+#endif
