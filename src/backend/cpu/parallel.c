@@ -1,11 +1,16 @@
 /* Splitting kernels over the model's pool. A product under 4 megaflops (B1's 32x784x25 is 1.3) is not worth
- * waking a thread for: the course's small networks run their whole step on the caller. */
+ * waking a thread for: the course's small networks run their whole step on the caller.
+ *
+ * A product is cut into one block of rows (or columns) per thread: every element of C is one
+ * k chain whichever block computes it (gemm_simd.h), so the cut may follow the thread count
+ * without changing a bit, and equal blocks keep the threads equally busy (a fixed 8-way cut
+ * in multiples of 48 rows left B2's 784-row gradient at 3 blocks against 3 smaller ones). */
 #include <stddef.h>
 #include "kernels.h"
 #include "parallel.h"
 
 #define PAR_MIN_FLOPS (1 << 22)
-#define PAR_TASKS 8 /* fixed, so the split is the same whatever the thread count */
+#define PAR_TASKS 8 /* nnc_parallel_range's chunks: fixed, whatever the thread count */
 
 typedef struct {
     int ta, tb, M, N, K, lda, ldb, ldc, by_rows, step;
@@ -47,11 +52,11 @@ void nnc_gemm_par_ex(nnc_pool *p, int ta, int tb, int M, int N, int K, const flo
         return;
     }
     gemm_job j = {ta, tb, M, N, K, lda, ldb, ldc, M >= N, 0, A, B, beta, C, ep};
-    int total = j.by_rows ? M : N;
-    /* Whole register tiles per task: rows in multiples of 48 (the 6- and 12-row tiles of the
-     * AVX2 and AVX-512 kernels), columns in multiples of 32. */
-    const int tile = j.by_rows ? 48 : 32;
-    j.step = ((total + PAR_TASKS - 1) / PAR_TASKS + tile - 1) / tile * tile;
+    int total = j.by_rows ? M : N, threads = nnc_pool_threads(p);
+    /* Whole register tiles per block where the size allows: rows in multiples of 12 (the AVX-512
+     * tile; two AVX2 tiles), columns in multiples of 16. */
+    const int tile = j.by_rows ? 12 : 16;
+    j.step = ((total + threads - 1) / threads + tile - 1) / tile * tile;
     int tasks = (total + j.step - 1) / j.step;
     nnc_pool_run(p, tasks, gemm_task, &j);
 }
