@@ -6,7 +6,10 @@ their ratio, and the accuracy of each.
 Usage: /usr/bin/python3 bench/run.py [--build build] [--runs 3] [--epochs B0=100,B1=3,B2=3,B3=2] [B0 B1 ...]
 PyTorch is Debian's python3-torch (run this with /usr/bin/python3); its figure is the fastest
 of the `min` and `minfe` loops at 1 OpenMP thread with OpenBLAS at 1 and 2 threads, as
-bench/README.md says. Without torch the PyTorch columns are left empty."""
+bench/README.md says. Without torch the PyTorch columns are left empty.
+KANN (B0 and B1 only) runs when KANN_BENCH names a kann_bench binary built from
+bench/kann_bench.c against KANN's sources (see that file); its figure is the faster of
+OpenBLAS at 1 and 2 threads. Without it the KANN columns are left empty."""
 import argparse, json, os, statistics, subprocess, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -61,8 +64,16 @@ def main():
                                          ep, str(a.runs)], e))
                     if s and (torch_best is None or s[0] < torch_best[0][0]):
                         torch_best = (s, "%s, OpenBLAS %s" % (loop, blas))
+        kann_best = None
+        kann = os.environ.get("KANN_BENCH")
+        if kann and b in ("B0", "B1"):
+            for blas in ("1", "2"):
+                e = dict(env, OPENBLAS_NUM_THREADS=blas)
+                s = summary(runs_of([kann, b, "1", ep, str(a.runs)], e))
+                if s and (kann_best is None or s[0] < kann_best[0]):
+                    kann_best = s
         best_t = min(nnc, key=lambda t: nnc[t][0]) if nnc else None
-        rows.append((b, nnc, best_t, torch_best))
+        rows.append((b, nnc, best_t, torch_best, kann_best))
     if rows:
         print_table(rows)
     if a.p1:
@@ -70,17 +81,21 @@ def main():
 
 
 def print_table(rows):
-    print("| bench | nnc 1 thread s/epoch (min) | nnc 2 threads s/epoch (min) | nnc acc | PyTorch s/epoch (min) | PyTorch acc | PyTorch setting | PyTorch / nnc |")
-    print("|---|---|---|---|---|---|---|---|")
-    for b, nnc, bt, tb in rows:
+    print("| bench | nnc 1 thread s/epoch (min) | nnc 2 threads s/epoch (min) | nnc acc | PyTorch s/epoch (min) | PyTorch acc | PyTorch setting | PyTorch / nnc | KANN s/epoch (min) | KANN acc | KANN / nnc |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for b, nnc, bt, tb, kb in rows:
         cell = lambda t: "%.4g (%.4g)" % nnc[t][:2] if t in nnc else "-"
         acc = "%.4f" % nnc[bt][2] if bt else "-"
         if tb:
             ratio = "%.1fx" % (tb[0][0] / nnc[bt][0]) if bt else "-"
-            print("| %s | %s | %s | %s | %.4g (%.4g) | %.4f | %s | %s |" % (b, cell(1), cell(2), acc, tb[0][0], tb[0][1],
-                                                                           tb[0][2], tb[1], ratio))
+            torch = "%.4g (%.4g) | %.4f | %s | %s" % (tb[0][0], tb[0][1], tb[0][2], tb[1], ratio)
         else:
-            print("| %s | %s | %s | %s | - | - | - | - |" % (b, cell(1), cell(2), acc))
+            torch = "- | - | - | -"
+        if kb:
+            kann = "%.4g (%.4g) | %.4f | %s" % (kb[0], kb[1], kb[2], "%.1fx" % (kb[0] / nnc[bt][0]) if bt else "-")
+        else:
+            kann = "- | - | -"
+        print("| %s | %s | %s | %s | %s | %s |" % (b, cell(1), cell(2), acc, torch, kann))
 
 
 def p1(a, env, have_torch):
