@@ -421,7 +421,7 @@ static void optimizer_range(void *ctx, size_t first, size_t count) {
 
 static void optimizer_run(nnc_model *m) {
     opt_job j = {m};
-    nnc_parallel_range(m->pool, m->n_trainable_floats, 1 << 15, optimizer_range, &j);
+    nnc_parallel_range(m->pool, m->n_trainable_floats, 1 << 13, optimizer_range, &j);
 }
 
 nnc_status nnc_train_step(nnc_model *m, int n, double *loss) {
