@@ -80,7 +80,7 @@ int main(int argc, char **argv) {
     }
     double total = zero + loss + opt;
     for (int o = 0; o < NNC_OP_COUNT; o++) total += fwd[o] + bwd[o];
-    printf("%s, batch %d, %d threads: %.2f ms per step\n", which, bs, threads, 1e3 * total / steps);
+    printf("%s, batch %d, %d threads: %.4g ms per step\n", which, bs, threads, 1e3 * total / steps);
     printf("%-16s %10s %10s %7s\n", "op", "fwd ms", "bwd ms", "share");
     for (int o = 0; o < NNC_OP_COUNT; o++)
         if (fwd[o] + bwd[o] > 0)
