@@ -132,6 +132,8 @@ static inline double exp_nonpos(double x) {
     return x < -708.0 ? 0.0 : p * scale;
 }
 
+double nnc_exp_nonpos(double x) { return exp_nonpos(x); }
+
 /* Sparse labels from logits (the usual classifier), the common case on small networks where
  * the loss was a third of a step: no loops over one-hot targets (0 but at the label, so
  * Σy = 1 and Σy·z = z_label exactly) and the exponentials a row at a time, vectorised (AVX2
