@@ -54,7 +54,7 @@ static void test_exp_nonpos(test_run *r) {
     const double edge[] = {0.0, -0.0, -1e-300, -0.5 * log(2.0), -log(2.0), -707.9999};
     for (size_t i = 0; i < sizeof edge / sizeof *edge; i++)
         bad += fabs(nnc_exp_nonpos(edge[i]) - exp(edge[i])) > 4.5e-16 * exp(edge[i]);
-    bad += nnc_exp_nonpos(-708.5) != 0.0 || nnc_exp_nonpos(-INFINITY) != 0.0 || !isnan(nnc_exp_nonpos(NAN));
+    bad += nnc_exp_nonpos(-708.5) != 0.0 || nnc_exp_nonpos(-(double)INFINITY) != 0.0 || !isnan(nnc_exp_nonpos((double)NAN));
     CHECK(r, bad == 0, "%d values off (worst relative error %.3g)", bad, worst);
     t_info(r, "worst relative error %.3g", worst);
     t_end(r);
