@@ -79,8 +79,13 @@ void suite_alloc(test_run *r) {
     const char *cnn = "input 64\nreshape 8 8 1\nconv2d 8 3 activation=relu padding=same\nbatch_normalization\n"
                       "max_pooling2d 2\nflatten\ndropout 0.3\ndense 10 kernel_regularizer=l2(0.01)\n"
                       "loss sparse_categorical_crossentropy from_logits=true\noptimizer adamw\nmetrics accuracy\n";
+    /* the fused paths: conv + ReLU + max pooling as one op, the second convolution in groups */
+    const char *fused = "input 784\nreshape 28 28 1\nconv2d 16 3 activation=relu\nmax_pooling2d 2\n"
+                        "conv2d 32 3 activation=relu\nmax_pooling2d 2\nflatten\ndense 10\n"
+                        "loss sparse_categorical_crossentropy from_logits=true\noptimizer adam\n";
     for (int t = 1; t <= 2; t++) {
         check(r, "mlp", mlp, 64, t);
         check(r, "cnn", cnn, 64, t);
+        check(r, "cnn_fused", fused, 784, t);
     }
 }
