@@ -12,7 +12,6 @@
 #include "parallel.h"
 
 #define PAR_MIN_FLOPS (1 << 20)
-#define PAR_TASKS 8 /* nnc_parallel_range's chunks: fixed, whatever the thread count */
 
 typedef struct {
     int ta, tb, M, N, K, lda, ldb, ldc, by_rows, step;
@@ -81,7 +80,9 @@ void nnc_parallel_range(nnc_pool *p, size_t n, size_t grain,
         fn(ctx, 0, n);
         return;
     }
-    range_job r = {n, (n + PAR_TASKS - 1) / PAR_TASKS, fn, ctx};
+    /* one chunk per thread, unless that makes chunks smaller than grain */
+    const size_t threads = (size_t)nnc_pool_threads(p);
+    range_job r = {n, (n + threads - 1) / threads, fn, ctx};
     if (r.chunk < grain) r.chunk = grain;
     nnc_pool_run(p, (int)((n + r.chunk - 1) / r.chunk), range_task, &r);
 }

@@ -16,7 +16,10 @@ void nnc_gemm_par_ex(nnc_pool *p, int ta, int tb, int M, int N, int K, const flo
                      const float *B, int ldb, float beta, float *C, int ldc,
                      const nnc_gemm_epilogue *ep);
 
-/* Runs fn(ctx, first, count) over [0, n) in chunks whose size depends only on n and grain. */
+/* Runs fn(ctx, first, count) over [0, n) in one chunk per thread (none smaller than grain
+ * but the last). For work whose result does not depend on the chunks (each element written
+ * by one call); sums that must not depend on the thread count use fixed chunks instead
+ * (src/ops/epilogue.c). */
 void nnc_parallel_range(nnc_pool *p, size_t n, size_t grain,
                         void (*fn)(void *ctx, size_t first, size_t count), void *ctx);
 
