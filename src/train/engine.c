@@ -338,19 +338,37 @@ void nnc_backward(nnc_model *m, int n) {
         for (size_t i = 0; i < m->n_trainable_floats; i++) m->grad_arena[i] *= 1.0f + m->fault_grad_scale;
 }
 
-/* Copies rows idx[0..n) of x (all inputs' features per row) into the input nodes. */
-void nnc_gather_inputs(nnc_model *m, const float *x, const size_t *idx, size_t first, int n) {
+typedef struct {
+    nnc_model *m;
+    const float *x;
+    const size_t *idx;
+    size_t first;
+} gather_job;
+
+static void gather_rows(void *ctx, size_t r0, size_t count) {
+    const gather_job *j = ctx;
+    nnc_model *m = j->m;
     size_t row = nnc_input_size(m), off = 0;
     for (int k = 0; k < m->n_inputs; k++) {
         nnc_node_rec *in = &m->nodes[m->inputs[k]];
         size_t f = nnc_shape_size(&in->shape);
         if (in->live)
-            for (int r = 0; r < n; r++) {
-                size_t src = idx ? idx[first + (size_t)r] : first + (size_t)r;
-                memcpy(in->value + (size_t)r * f, x + src * row + off, f * sizeof(float));
+            for (size_t r = r0; r < r0 + count; r++) {
+                size_t src = j->idx ? j->idx[j->first + r] : j->first + r;
+                memcpy(in->value + r * f, j->x + src * row + off, f * sizeof(float));
             }
         off += f;
     }
+}
+
+/* Copies rows idx[0..n) of x (all inputs' features per row) into the input nodes. Shuffled
+ * rows are scattered through memory, so the copy waits on memory: a large batch is copied by
+ * all the threads at once. */
+void nnc_gather_inputs(nnc_model *m, const float *x, const size_t *idx, size_t first, int n) {
+    gather_job j = {m, x, idx, first};
+    const size_t row_bytes = nnc_input_size(m) * sizeof(float);
+    nnc_parallel_range(m->pool, (size_t)n, row_bytes ? (16384 + row_bytes - 1) / row_bytes : (size_t)n,
+                       gather_rows, &j);
 }
 
 void nnc_gather_targets(nnc_model *m, const float *y, const size_t *idx, size_t first, int n) {
