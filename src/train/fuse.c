@@ -27,6 +27,30 @@ static void mark_pinned(const nnc_model *m, unsigned char *pinned) {
     for (int i = 0; i < m->n_penalties; i++) pinned[m->penalties[i].node] = 1;
 }
 
+/* Who reads each node: count[i] readers, the last of them last[i]; and the pinned nodes. */
+typedef struct {
+    int *count, *last;
+    unsigned char *pinned;
+} graph_readers;
+
+static nnc_status readers_new(nnc_model *m, graph_readers *g) {
+    g->count = calloc((size_t)m->n_nodes * 2, sizeof *g->count);
+    g->last = g->count ? g->count + m->n_nodes : NULL;
+    g->pinned = calloc((size_t)m->n_nodes, 1);
+    if (!g->count || !g->pinned) {
+        free(g->count);
+        free(g->pinned);
+        return nnc_fail(m, NNC_ERR_NOMEM, "compile: out of memory");
+    }
+    mark_pinned(m, g->pinned);
+    return NNC_OK;
+}
+
+static void readers_free(graph_readers *g) {
+    free(g->count);
+    free(g->pinned);
+}
+
 /* The one live node reading node i, or -1 when none or several do, or i is pinned. */
 static int sole_reader(const int *readers, const int *reader, const unsigned char *pinned, int i) {
     return readers[i] == 1 && !pinned[i] ? reader[i] : -1;
@@ -61,13 +85,11 @@ nnc_status nnc_fuse_epilogues(nnc_model *m) {
         n->pool_conv = -1;
     }
     if (m->no_fusion) return NNC_OK;
-    int *readers = calloc((size_t)m->n_nodes * 2, sizeof *readers), *reader = readers + m->n_nodes;
-    unsigned char *pinned = calloc((size_t)m->n_nodes, 1);
-    if (!readers || !pinned) {
-        free(readers);
-        free(pinned);
-        return nnc_fail(m, NNC_ERR_NOMEM, "compile: out of memory");
-    }
+    graph_readers g;
+    nnc_status st = readers_new(m, &g);
+    if (st) return st;
+    int *readers = g.count, *reader = g.last;
+    const unsigned char *pinned = g.pinned;
     for (int i = 0; i < m->n_nodes; i++) {
         const nnc_node_rec *n = &m->nodes[i];
         if (!n->live) continue;
@@ -76,7 +98,6 @@ nnc_status nnc_fuse_epilogues(nnc_model *m) {
             reader[n->in[k]] = i;
         }
     }
-    mark_pinned(m, pinned);
     for (int i = 0; i < m->n_nodes; i++) {
         nnc_node_rec *p = &m->nodes[i];
         if (!p->live || (p->op != NNC_OP_MATMUL && p->op != NNC_OP_CONV)) continue;
@@ -100,8 +121,7 @@ nnc_status nnc_fuse_epilogues(nnc_model *m) {
             fuse_pool(m, readers, reader, pinned, i, next);
         }
     }
-    free(readers);
-    free(pinned);
+    readers_free(&g);
     return NNC_OK;
 }
 
@@ -125,13 +145,11 @@ static int root_of(const nnc_model *m, int i) {
 nnc_status nnc_plan_grad_writers(nnc_model *m) {
     for (int i = 0; i < m->n_nodes; i++) m->nodes[i].grad_overwrite = -1;
     if (m->no_fusion) return NNC_OK;
-    int *readers = calloc((size_t)m->n_nodes * 2, sizeof *readers), *reader = readers + m->n_nodes;
-    unsigned char *pinned = calloc((size_t)m->n_nodes, 1);
-    if (!readers || !pinned) {
-        free(readers);
-        free(pinned);
-        return nnc_fail(m, NNC_ERR_NOMEM, "compile: out of memory");
-    }
+    graph_readers g;
+    nnc_status st = readers_new(m, &g);
+    if (st) return st;
+    int *readers = g.count, *reader = g.last;
+    unsigned char *pinned = g.pinned;
     /* readers of each gradient buffer: a fused chain shares its first node's */
     for (int t = 0; t < m->n_tape; t++) {
         const nnc_node_rec *n = &m->nodes[m->tape[t]];
@@ -142,7 +160,6 @@ nnc_status nnc_plan_grad_writers(nnc_model *m) {
             reader[r] = m->tape[t];
         }
     }
-    mark_pinned(m, pinned);
     for (int i = 0; i < m->n_nodes; i++)
         if (pinned[i]) pinned[root_of(m, i)] = 1;
     for (int i = 0; i < m->n_nodes; i++) {
@@ -157,7 +174,6 @@ nnc_status nnc_plan_grad_writers(nnc_model *m) {
     /* the reader sees the fused node it reads (an activation): it carries its root's mark */
     for (int i = 0; i < m->n_nodes; i++)
         if (m->nodes[i].fused_into >= 0) m->nodes[i].grad_overwrite = m->nodes[m->nodes[i].fused_into].grad_overwrite;
-    free(readers);
-    free(pinned);
+    readers_free(&g);
     return NNC_OK;
 }
