@@ -54,10 +54,12 @@ void nnc_gemm_par_ex(nnc_pool *p, int ta, int tb, int M, int N, int K, const flo
     }
     gemm_job j = {ta, tb, M, N, K, lda, ldb, ldc, M >= N, 0, A, B, beta, C, ep};
     int total = j.by_rows ? M : N, threads = nnc_pool_threads(p);
-    /* Whole register tiles per block where the size allows: rows in multiples of 12 (the AVX-512
-     * tile; two AVX2 tiles), columns in multiples of 16. */
+    /* Whole register tiles per block where blocks are large: rows in multiples of 12 (the
+     * AVX-512 tile; two AVX2 tiles), columns in multiples of 16. A small product is cut evenly
+     * instead (B1's 32 rows: 16 + 16, not 24 + 8). */
     const int tile = j.by_rows ? 12 : 16;
-    j.step = ((total + threads - 1) / threads + tile - 1) / tile * tile;
+    j.step = (total + threads - 1) / threads;
+    if (j.step >= 4 * tile) j.step = (j.step + tile - 1) / tile * tile;
     int tasks = (total + j.step - 1) / j.step;
     nnc_pool_run(p, tasks, gemm_task, &j);
 }
