@@ -81,21 +81,25 @@ int main(int argc, char **argv) {
     double total = zero + loss + opt;
     for (int o = 0; o < NNC_OP_COUNT; o++) total += fwd[o] + bwd[o];
     printf("%s, batch %d, %d threads: %.4g ms per step\n", which, bs, threads, 1e3 * total / steps);
-    printf("%-16s %10s %10s %7s\n", "op", "fwd ms", "bwd ms", "share");
+    /* small networks in microseconds */
+    const int us = total / steps < 1e-3;
+    const double unit = us ? 1e6 : 1e3;
+    const char *fu = us ? "fwd us" : "fwd ms", *bu = us ? "bwd us" : "bwd ms";
+    printf("%-16s %10s %10s %7s\n", "op", fu, bu, "share");
     for (int o = 0; o < NNC_OP_COUNT; o++)
         if (fwd[o] + bwd[o] > 0)
-            printf("%-16s %10.3f %10.3f %6.1f%%\n", nnc_op_table[o]->name, 1e3 * fwd[o] / steps, 1e3 * bwd[o] / steps,
+            printf("%-16s %10.3f %10.3f %6.1f%%\n", nnc_op_table[o]->name, unit * fwd[o] / steps, unit * bwd[o] / steps,
                    100 * (fwd[o] + bwd[o]) / total);
     printf("%-16s %10.3f %10s %6.1f%%\n%-16s %10.3f %10s %6.1f%%\n%-16s %10.3f %10s %6.1f%%\n", "zero grads",
-           1e3 * zero / steps, "", 100 * zero / total, "loss", 1e3 * loss / steps, "", 100 * loss / total, "optimizer",
-           1e3 * opt / steps, "", 100 * opt / total);
-    printf("\n%-24s %10s %10s\n", "node (layer: op)", "fwd ms", "bwd ms");
+           unit * zero / steps, "", 100 * zero / total, "loss", unit * loss / steps, "", 100 * loss / total, "optimizer",
+           unit * opt / steps, "", 100 * opt / total);
+    printf("\n%-24s %10s %10s\n", "node (layer: op)", fu, bu);
     for (int k = 0; k < m->n_tape; k++) {
         const nnc_node_rec *nd = &m->nodes[m->tape[k]];
         char name[96];
         snprintf(name, sizeof name, "%s: %s", nd->layer >= 0 ? m->layers[nd->layer].name : "?",
                  nnc_op_table[nd->op]->name);
-        printf("%-24s %10.3f %10.3f\n", name, 1e3 * node_f[k] / steps, 1e3 * node_b[k] / steps);
+        printf("%-24s %10.3f %10.3f\n", name, unit * node_f[k] / steps, unit * node_b[k] / steps);
     }
     free(node_f);
     free(node_b);
