@@ -1,7 +1,7 @@
 /* Where a training step's time goes, op by op: runs B3 (or another bench spec) on random data
  * for a few batches and prints the wall time of each op kind's forward and backward, plus the
  * loss and the optimizer. A developer's tool (no PMU counters on these VMs); see
- * docs/PERFORMANCE.md. Usage: op_profile [B0|B1|B2|B3] [threads] [steps] */
+ * docs/PERFORMANCE.md. Usage: op_profile [B0|B1|B2|B3|CNN] [threads] [steps]   (CNN: examples/fashion_cnn.nnc) */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +25,10 @@ int main(int argc, char **argv) {
                        "max_pooling2d 2\nflatten\ndense 128 activation=relu\ndense 10\n";
     if (!strcmp(which, "B2")) body = "input 784\ndense 512 activation=relu\ndense 256 activation=relu\ndense 10\n";
     if (!strcmp(which, "B1")) body = "input 784\ndense 25 activation=relu\ndense 15 activation=relu\ndense 10\n", bs = 32;
+    if (!strcmp(which, "CNN")) /* examples/fashion_cnn.nnc */
+        body = "input 28 28 1\nconv2d 32 3 activation=relu padding=same\nbatch_normalization\nmax_pooling2d 2\n"
+               "conv2d 64 3 activation=relu padding=same\nbatch_normalization\nmax_pooling2d 2\nflatten\n"
+               "dense 128 activation=relu\ndropout 0.3\ndense 10\n";
     if (!strcmp(which, "B0"))
         body = "input 64\ndense 25 activation=relu\ndense 15 activation=relu\ndense 10\n", bs = 32, in = 64;
     char spec[1024];

@@ -7,6 +7,7 @@
  *   the moving statistics are used. */
 #include <math.h>
 #include "op_util.h"
+#include "../backend/cpu/parallel.h"
 
 static int same_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_attr *a,
                       nnc_shape *out, int *batched, char *err, size_t n) {
@@ -64,38 +65,138 @@ static size_t bn_aux(const nnc_model *m, int id, int batch) {
     return 2 * (size_t)op_last_dim(CNODE(m, id));
 }
 
+/* The per-channel sums go row by row (channels contiguous, so the loops vectorise) in double,
+ * in row chunks fixed by the shape: each chunk's partial sums, then the chunks in order, so the
+ * result is the same with any number of threads. The elementwise passes split by rows. */
+#define BN_CHUNKS 8
+#define BN_CHUNK_MIN 256
+
+static size_t bn_chunk_rows(size_t rows) {
+    size_t ch = (rows + BN_CHUNKS - 1) / BN_CHUNKS;
+    return ch < BN_CHUNK_MIN ? BN_CHUNK_MIN : ch;
+}
+
+/* Workspace, in doubles: two partial sums per channel per chunk, then the two totals. */
+static size_t bn_work(const nnc_model *m, int id, int batch) {
+    (void)batch;
+    return 2 * 2 * (BN_CHUNKS + 1) * (size_t)op_last_dim(CNODE(m, id));
+}
+
+typedef struct {
+    const float *x, *g;      /* inputs; g: the output gradient (backward) */
+    const float *mean, *inv; /* per channel */
+    const float *gamma, *beta;
+    float *out;              /* forward: y; backward: dx */
+    double *part;            /* [chunks][2][c] */
+    const double *sums;      /* backward: [dβ, dγ] per channel, for dx */
+    size_t rows, c, chunk;
+    int pass, store;         /* which sums (below); dx stored rather than added */
+} bn_job;
+
+enum { BN_SUM, BN_SQDEV, BN_GRADS };
+
+/* Partial sums of one chunk: Σx, or Σ(x − μ)², or Σdy and Σdy·x̂. */
+static void bn_sums_chunk(void *ctx, int t) {
+    const bn_job *j = ctx;
+    const size_t c = j->c, r0 = (size_t)t * j->chunk, r1 = r0 + j->chunk < j->rows ? r0 + j->chunk : j->rows;
+    double *restrict a = j->part + (size_t)t * 2 * c, *restrict b = a + c;
+    for (size_t k = 0; k < 2 * c; k++) a[k] = 0.0;
+    for (size_t r = r0; r < r1; r++) {
+        const float *restrict x = j->x + r * c;
+        if (j->pass == BN_SUM) {
+            for (size_t k = 0; k < c; k++) a[k] += (double)x[k];
+        } else if (j->pass == BN_SQDEV) {
+            for (size_t k = 0; k < c; k++) {
+                double d = (double)x[k] - (double)j->mean[k];
+                a[k] += d * d;
+            }
+        } else {
+            const float *restrict g = j->g + r * c;
+            for (size_t k = 0; k < c; k++) {
+                float xh = (x[k] - j->mean[k]) * j->inv[k];
+                a[k] += (double)g[k];
+                b[k] += (double)g[k] * (double)xh;
+            }
+        }
+    }
+}
+
+/* The chunks' sums, added up in chunk order into out[0..2c). */
+static void bn_sums(const nnc_exec *e, bn_job *j, double *out) {
+    j->chunk = bn_chunk_rows(j->rows);
+    const int chunks = (int)((j->rows + j->chunk - 1) / j->chunk);
+    nnc_pool_run(e->m->pool, chunks, bn_sums_chunk, j);
+    for (size_t k = 0; k < 2 * j->c; k++) {
+        double s = j->part[k];
+        for (int t = 1; t < chunks; t++) s += j->part[(size_t)t * 2 * j->c + k];
+        out[k] = s;
+    }
+}
+
+static void bn_normalize_rows(void *ctx, size_t first, size_t count) {
+    const bn_job *j = ctx;
+    const size_t c = j->c;
+    for (size_t r = first; r < first + count; r++) {
+        const float *restrict x = j->x + r * c;
+        float *restrict y = j->out + r * c;
+        for (size_t k = 0; k < c; k++) {
+            float xh = (x[k] - j->mean[k]) * j->inv[k];
+            y[k] = (j->gamma ? j->gamma[k] : 1.0f) * xh + (j->beta ? j->beta[k] : 0.0f);
+        }
+    }
+}
+
 static void bn_forward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id);
     bn_inputs in = bn_in(e, y);
     const size_t c = (size_t)op_last_dim(y), rows = op_rows(in.x, e->batch);
     float *mean = y->aux, *inv = y->aux + c;
     const float eps = y->attr.eps, mom = y->attr.momentum;
-    for (size_t k = 0; k < c; k++) {
-        float mu, var;
-        if (e->training) {
-            double s = 0.0, s2 = 0.0;
-            for (size_t r = 0; r < rows; r++) s += (double)in.x->value[r * c + k];
-            double md = s / (double)rows;
-            for (size_t r = 0; r < rows; r++) {
-                double d = (double)in.x->value[r * c + k] - md;
-                s2 += d * d;
-            }
-            mu = (float)md;
-            var = (float)(s2 / (double)rows);
+    bn_job j = {in.x->value, NULL, mean, inv, in.gamma ? in.gamma->value : NULL,
+                in.beta ? in.beta->value : NULL, y->value, (double *)(void *)e->m->work, NULL,
+                rows, c, 0, BN_SUM, 0};
+    if (e->training) {
+        /* two passes (mean, then squared deviations) rather than Σx² − nμ², which cancels */
+        double *s = j.part + 2 * BN_CHUNKS * c; /* the totals, after the chunks' sums */
+        bn_sums(e, &j, s);
+        for (size_t k = 0; k < c; k++) mean[k] = (float)(s[k] / (double)rows);
+        j.pass = BN_SQDEV;
+        bn_sums(e, &j, s);
+        for (size_t k = 0; k < c; k++) {
+            const float mu = mean[k], var = (float)(s[k] / (double)rows);
             in.mm->value[k] = in.mm->value[k] * mom + mu * (1.0f - mom);
             in.mv->value[k] = in.mv->value[k] * mom + var * (1.0f - mom);
-        } else {
-            mu = in.mm->value[k];
-            var = in.mv->value[k];
+            inv[k] = 1.0f / sqrtf(var + eps);
         }
-        mean[k] = mu;
-        inv[k] = 1.0f / sqrtf(var + eps);
-    }
-    for (size_t r = 0; r < rows; r++)
+    } else {
         for (size_t k = 0; k < c; k++) {
-            float xh = (in.x->value[r * c + k] - mean[k]) * inv[k];
-            y->value[r * c + k] = (in.gamma ? in.gamma->value[k] : 1.0f) * xh + (in.beta ? in.beta->value[k] : 0.0f);
+            mean[k] = in.mm->value[k];
+            inv[k] = 1.0f / sqrtf(in.mv->value[k] + eps);
         }
+    }
+    nnc_parallel_range(e->m->pool, rows, 64, bn_normalize_rows, &j);
+}
+
+/* dx (+)= γ·inv/M · (M·dy − dβ − x̂·dγ) in training, γ·inv·dy in inference */
+static void bn_dx_rows(void *ctx, size_t first, size_t count) {
+    const bn_job *j = ctx;
+    const size_t c = j->c;
+    const float M = (float)j->rows;
+    for (size_t r = first; r < first + count; r++) {
+        const float *restrict x = j->x + r * c, *restrict g = j->g + r * c;
+        float *restrict dx = j->out + r * c;
+        for (size_t k = 0; k < c; k++) {
+            const float gam = j->gamma ? j->gamma[k] : 1.0f;
+            float d;
+            if (j->sums) {
+                float xh = (x[k] - j->mean[k]) * j->inv[k];
+                d = gam * j->inv[k] / M * (M * g[k] - (float)j->sums[k] - xh * (float)j->sums[c + k]);
+            } else {
+                d = gam * j->inv[k] * g[k];
+            }
+            dx[k] = j->store ? d : dx[k] + d;
+        }
+    }
 }
 
 /* With x̂ = (x − μ)·inv over M rows (training):
@@ -105,28 +206,18 @@ static void bn_backward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id);
     bn_inputs in = bn_in(e, y);
     const size_t c = (size_t)op_last_dim(y), rows = op_rows(in.x, e->batch);
-    const float *mean = y->aux, *inv = y->aux + c;
+    bn_job j = {in.x->value, y->grad, y->aux, y->aux + c, in.gamma ? in.gamma->value : NULL, NULL,
+                in.x->grad, (double *)(void *)e->m->work, NULL, rows, c, 0, BN_GRADS,
+                in.x->grad_overwrite == id};
+    double *s = j.part + 2 * BN_CHUNKS * c;
+    bn_sums(e, &j, s); /* s: dβ, then dγ */
     for (size_t k = 0; k < c; k++) {
-        double db = 0.0, dg = 0.0;
-        for (size_t r = 0; r < rows; r++) {
-            float g = y->grad[r * c + k], xh = (in.x->value[r * c + k] - mean[k]) * inv[k];
-            db += (double)g;
-            dg += (double)g * (double)xh;
-        }
-        if (in.beta && in.beta->needs_grad) in.beta->grad[k] += (float)db;
-        if (in.gamma && in.gamma->needs_grad) in.gamma->grad[k] += (float)dg;
-        if (!in.x->needs_grad) continue;
-        const float gam = in.gamma ? in.gamma->value[k] : 1.0f, M = (float)rows;
-        for (size_t r = 0; r < rows; r++) {
-            float g = y->grad[r * c + k];
-            if (e->training) {
-                float xh = (in.x->value[r * c + k] - mean[k]) * inv[k];
-                in.x->grad[r * c + k] += gam * inv[k] / M * (M * g - (float)db - xh * (float)dg);
-            } else {
-                in.x->grad[r * c + k] += gam * inv[k] * g;
-            }
-        }
+        if (in.beta && in.beta->needs_grad) in.beta->grad[k] += (float)s[k];
+        if (in.gamma && in.gamma->needs_grad) in.gamma->grad[k] += (float)s[c + k];
     }
+    if (!in.x->needs_grad) return;
+    j.sums = e->training ? s : NULL;
+    nnc_parallel_range(e->m->pool, rows, 64, bn_dx_rows, &j);
 }
 
-const nnc_op_def nnc_op_batch_norm = {"batch_norm", same_infer, bn_forward, bn_backward, bn_aux, NULL};
+const nnc_op_def nnc_op_batch_norm = {"batch_norm", same_infer, bn_forward, bn_backward, bn_aux, bn_work};

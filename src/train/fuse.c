@@ -133,6 +133,7 @@ static int can_overwrite(nnc_op op) {
     case NNC_OP_MAX_POOL:
     case NNC_OP_RESHAPE:
     case NNC_OP_ACT:
+    case NNC_OP_BATCH_NORM:
     case NNC_OP_BIAS_ADD: return 1;
     default: return 0;
     }
