@@ -95,7 +95,12 @@ typedef struct {
 
 enum { BN_SUM, BN_SQDEV, BN_GRADS };
 
+/* Cloned for AVX2 (picked at load time): the loops run across channels, each channel's sum
+ * in its own lane and in row order, so every clone gives the same bits. */
+#define BN_CLONES __attribute__((target_clones("avx2", "default")))
+
 /* Partial sums of one chunk: Σx, or Σ(x − μ)², or Σdy and Σdy·x̂. */
+BN_CLONES
 static void bn_sums_chunk(void *ctx, int t) {
     const bn_job *j = ctx;
     const size_t c = j->c, r0 = (size_t)t * j->chunk, r1 = r0 + j->chunk < j->rows ? r0 + j->chunk : j->rows;
@@ -133,6 +138,7 @@ static void bn_sums(const nnc_exec *e, bn_job *j, double *out) {
     }
 }
 
+BN_CLONES
 static void bn_normalize_rows(void *ctx, size_t first, size_t count) {
     const bn_job *j = ctx;
     const size_t c = j->c;
@@ -178,6 +184,7 @@ static void bn_forward(const nnc_exec *e, int id) {
 }
 
 /* dx (+)= γ·inv/M · (M·dy − dβ − x̂·dγ) in training, γ·inv·dy in inference */
+BN_CLONES
 static void bn_dx_rows(void *ctx, size_t first, size_t count) {
     const bn_job *j = ctx;
     const size_t c = j->c;
