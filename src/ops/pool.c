@@ -31,33 +31,6 @@ static int pool_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_
     return 0;
 }
 
-/* Visits the in-bounds cells of each output's window: for output (b, oh, ow) and channel c the
- * body sees `src` (the input offset without channel) in scan order. */
-#define FOR_WINDOWS(x, y, e, BEGIN, CELL, END)                                                 \
-    do {                                                                                       \
-        const int H = (x)->shape.dim[0], W = (x)->shape.dim[1], C = (x)->shape.dim[2];         \
-        const int OH = (y)->shape.dim[0], OW = (y)->shape.dim[1];                              \
-        const nnc_op_attr *at = &(y)->attr;                                                    \
-        for (int b = 0; b < (e)->batch; b++)                                                   \
-            for (int oh = 0; oh < OH; oh++)                                                    \
-                for (int ow = 0; ow < OW; ow++)                                                \
-                    for (int c = 0; c < C; c++) {                                              \
-                        size_t dst = (((size_t)b * OH + oh) * OW + ow) * C + (size_t)c;        \
-                        BEGIN;                                                                 \
-                        for (int i = 0; i < at->win.kh; i++) {                                 \
-                            int ih = oh * at->win.sh - at->win.pt + i;                         \
-                            if (ih < 0 || ih >= H) continue;                                   \
-                            for (int j = 0; j < at->win.kw; j++) {                             \
-                                int iw = ow * at->win.sw - at->win.pl + j;                     \
-                                if (iw < 0 || iw >= W) continue;                               \
-                                size_t src = (((size_t)b * H + ih) * W + iw) * C + (size_t)c;  \
-                                CELL;                                                          \
-                            }                                                                  \
-                        }                                                                      \
-                        END;                                                                   \
-                    }                                                                          \
-    } while (0)
-
 /* Max pooling keeps, per output value, the input offset of its window's first maximum (in the
  * node's aux buffer, as 32-bit integers), so the backward pass is one scatter. The channel
  * loop is innermost: channels are contiguous (channels last), so it vectorises. */
@@ -68,6 +41,7 @@ typedef struct {
     int store;      /* backward: dx = (zeroed here) rather than += */
     const float *v; /* forward: the input's values, v[0] being example `base`'s first */
     size_t base;
+    int backward;   /* average pooling: which pass */
 } pool_job;
 
 /* The plain loop, for windows clipped by the input's edge and for very large ones: cloned for
@@ -127,7 +101,7 @@ static void max_forward_range(void *ctx, size_t first, size_t count) {
 }
 
 void nnc_max_pool_examples(const nnc_exec *e, int id, const float *v, int first, int count) {
-    pool_job j = {NODE(e, NODE(e, id)->in[0]), NODE(e, id), 0, v, (size_t)first};
+    pool_job j = {.x = NODE(e, NODE(e, id)->in[0]), .y = NODE(e, id), .v = v, .base = (size_t)first};
     nnc_parallel_range(e->m->pool, (size_t)count, 8, max_forward_range, &j);
 }
 
@@ -159,42 +133,65 @@ static void max_backward(const nnc_exec *e, int id) {
         nnc_conv_pool_backward(e, id);
         return;
     }
-    pool_job j = {NODE(e, NODE(e, id)->in[0]), NODE(e, id), NODE(e, NODE(e, id)->in[0])->grad_overwrite == id,
-                  NULL, 0};
+    pool_job j = {.x = NODE(e, NODE(e, id)->in[0]), .y = NODE(e, id),
+                  .store = NODE(e, NODE(e, id)->in[0])->grad_overwrite == id};
     nnc_parallel_range(e->m->pool, (size_t)e->batch, 8, max_backward_range, &j);
 }
 
-static void avg_forward(const nnc_exec *e, int id) {
-    nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]);
-    float sum = 0.0f;
-    int cnt = 0;
-    FOR_WINDOWS(x, y, e, (sum = 0.0f, cnt = 0), (sum += x->value[src], cnt++),
-                y->value[dst] = sum / (float)cnt);
+/* Average pooling: each window clipped to the input, channels innermost (they are contiguous),
+ * examples over the pool (each writes its own outputs, and in the backward pass its own part of
+ * dx). Each channel's sum runs over the cells in scan order. */
+typedef struct {
+    int ia, ib, ja, jb;
+} window;
+
+static window clip(const nnc_op_attr *at, int oh, int ow, int H, int W) {
+    int i0 = oh * at->win.sh - at->win.pt, j0 = ow * at->win.sw - at->win.pl;
+    window w = {i0 < 0 ? 0 : i0, i0 + at->win.kh > H ? H : i0 + at->win.kh, j0 < 0 ? 0 : j0,
+                j0 + at->win.kw > W ? W : j0 + at->win.kw};
+    return w;
 }
 
-/* dx += dy / (cells in the window) for each cell */
-static void avg_backward(const nnc_exec *e, int id) {
-    nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]);
-    /* The window clipped to the input: its cells share the output's gradient equally. */
-    {
-        const int H = x->shape.dim[0], W = x->shape.dim[1], C = x->shape.dim[2];
-        const int OH = y->shape.dim[0], OW = y->shape.dim[1];
-        const nnc_op_attr *at = &y->attr;
-        for (int b = 0; b < e->batch; b++)
-            for (int oh = 0; oh < OH; oh++)
-                for (int ow = 0; ow < OW; ow++) {
-                    int i0 = oh * at->win.sh - at->win.pt, j0 = ow * at->win.sw - at->win.pl;
-                    int ia = i0 < 0 ? 0 : i0, ib = i0 + at->win.kh > H ? H : i0 + at->win.kh;
-                    int ja = j0 < 0 ? 0 : j0, jb = j0 + at->win.kw > W ? W : j0 + at->win.kw;
-                    float inv = 1.0f / (float)((ib - ia) * (jb - ja));
-                    const float *g = y->grad + (((size_t)b * OH + oh) * OW + ow) * C;
-                    for (int ih = ia; ih < ib; ih++)
-                        for (int iw = ja; iw < jb; iw++) {
-                            float *dx = x->grad + (((size_t)b * H + ih) * W + iw) * C;
+static void avg_range(void *ctx, size_t first, size_t count) {
+    const pool_job *j = ctx;
+    const nnc_node_rec *x = j->x, *y = j->y;
+    const int H = x->shape.dim[0], W = x->shape.dim[1], C = x->shape.dim[2];
+    const int OH = y->shape.dim[0], OW = y->shape.dim[1];
+    for (size_t b = first; b < first + count; b++)
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++) {
+                const window w = clip(&y->attr, oh, ow, H, W);
+                const size_t o = ((b * OH + (size_t)oh) * OW + (size_t)ow) * (size_t)C;
+                if (!j->backward) {
+                    float *restrict yv = y->value + o;
+                    for (int c = 0; c < C; c++) yv[c] = 0.0f;
+                    for (int ih = w.ia; ih < w.ib; ih++)
+                        for (int iw = w.ja; iw < w.jb; iw++) {
+                            const float *restrict xs = x->value + ((b * H + (size_t)ih) * W + (size_t)iw) * (size_t)C;
+                            for (int c = 0; c < C; c++) yv[c] += xs[c];
+                        }
+                    const float cnt = (float)((w.ib - w.ia) * (w.jb - w.ja));
+                    for (int c = 0; c < C; c++) yv[c] = yv[c] / cnt;
+                } else { /* backward: dx += dy / (cells in the window) for each cell */
+                    const float inv = 1.0f / (float)((w.ib - w.ia) * (w.jb - w.ja));
+                    const float *restrict g = y->grad + o;
+                    for (int ih = w.ia; ih < w.ib; ih++)
+                        for (int iw = w.ja; iw < w.jb; iw++) {
+                            float *restrict dx = x->grad + ((b * H + (size_t)ih) * W + (size_t)iw) * (size_t)C;
                             for (int c = 0; c < C; c++) dx[c] += g[c] * inv;
                         }
                 }
-    }
+            }
+}
+
+static void avg_forward(const nnc_exec *e, int id) {
+    pool_job j = {.x = NODE(e, NODE(e, id)->in[0]), .y = NODE(e, id)};
+    nnc_parallel_range(e->m->pool, (size_t)e->batch, 8, avg_range, &j);
+}
+
+static void avg_backward(const nnc_exec *e, int id) {
+    pool_job j = {.x = NODE(e, NODE(e, id)->in[0]), .y = NODE(e, id), .backward = 1};
+    nnc_parallel_range(e->m->pool, (size_t)e->batch, 8, avg_range, &j);
 }
 
 static size_t max_work(const nnc_model *m, int id, int batch) {
