@@ -128,6 +128,8 @@ struct nnc_model {
     struct nnc_pool *pool;     /* NULL: one thread (nnc_model_set_threads) */
     float fault_grad_scale;    /* tests only: backward scales gradients by 1 + this (0: off) */
     int no_fusion;             /* tests only: no fused ops, every gradient zeroed and added */
+    size_t max_param_floats;   /* compile refuses more parameters (0: no limit; the fuzz
+                                * targets set one: a valid but huge model is not a finding) */
 
     nnc_node_rec *nodes;
     int n_nodes, cap_nodes;

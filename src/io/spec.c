@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../core/model_impl.h"
+#include "spec.h"
 #include "../optim/optim.h"
 
 #define MAX_WORDS 32
@@ -1024,6 +1025,11 @@ static int split_line(spec_ctx *c, char *line, char **stmt) {
 
 nnc_model *nnc_model_from_spec_text(const char *text, size_t len, const char *name,
                                     nnc_error *err) {
+    return nnc_spec_build(text, len, name, err, 0);
+}
+
+nnc_model *nnc_spec_build(const char *text, size_t len, const char *name, nnc_error *err,
+                          size_t max_param_floats) {
     char msg[512] = "";
     spec_ctx c;
     memset(&c, 0, sizeof c);
@@ -1097,7 +1103,7 @@ nnc_model *nnc_model_from_spec_text(const char *text, size_t len, const char *na
     } else if (rc == 0 && !have_loss) {
         snprintf(msg, sizeof msg, "%s: no 'loss' line (required, e.g. 'loss sparse_categorical_crossentropy from_logits=true')", c.file);
         rc = -1;
-    } else if (rc == 0 && nnc_compile(c.m, &co) != NNC_OK) {
+    } else if (rc == 0 && (c.m->max_param_floats = max_param_floats, nnc_compile(c.m, &co)) != NNC_OK) {
         c.line = loss_line;
         rc = fail(&c, "%s", nnc_last_error(c.m));
     }

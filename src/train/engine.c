@@ -188,6 +188,9 @@ nnc_status nnc_compile(nnc_model *m, const nnc_compile_opts *o) {
             }
         if (pass == 1) m->n_trainable_floats = total;
     }
+    if (m->max_param_floats && total > m->max_param_floats)
+        return nnc_fail(m, NNC_ERR_ARG, "compile: the model has %zu parameters, more than the %zu allowed here", total,
+                        m->max_param_floats);
     m->n_param_floats = total;
     m->n_slots = nnc_optimizer_slots(&o->optimizer);
     size_t alloc = total ? total : 1;
