@@ -186,25 +186,27 @@ static size_t col_floats_per_example(const conv_geom *g) {
     return (size_t)g->oh * g->ow * g->kh * g->kw * g->c;
 }
 
-/* Examples per group; work_floats (0: no bound) caps it at what the plan gave the workspace,
- * should the thread count have grown since. */
-static int group_size(const conv_geom *g, int batch, int threads, size_t work_floats) {
-    const size_t per = col_floats_per_example(g);
+/* Examples per group when each takes `per` floats of the workspace and `extra` floats follow
+ * the group's; work_floats (0: no bound) caps it at what the plan gave the workspace, should
+ * the thread count have grown since. */
+static int group_size(size_t per, size_t extra, int batch, int threads, size_t work_floats) {
     size_t n = GROUP_BYTES * (size_t)threads / (per * sizeof(float));
-    if (work_floats && n * per > work_floats) n = work_floats / per;
+    if (work_floats && n * per + extra > work_floats) n = (work_floats - extra) / per;
     return n < 1 ? 1 : n > (size_t)batch ? batch : (int)n;
 }
 
 static size_t conv_work(const nnc_model *m, int id, int batch) {
     conv_geom g;
     geom(m, id, &g);
-    size_t col = (size_t)group_size(&g, batch, nnc_pool_threads(m->pool), 0) * col_floats_per_example(&g);
+    const size_t per = col_floats_per_example(&g);
+    size_t col = (size_t)group_size(per, 0, batch, nnc_pool_threads(m->pool), 0) * per;
     size_t bias = CNODE(m, id)->epi_bias >= 0 ? nnc_bias_grad_work((size_t)g.f) : 0;
     return col > bias ? col : bias;
 }
 
 static int exec_group_size(const nnc_exec *e, const conv_geom *g) {
-    return group_size(g, e->batch, nnc_pool_threads(e->m->pool), e->m->work_floats);
+    return group_size(col_floats_per_example(g), 0, e->batch, nnc_pool_threads(e->m->pool),
+                      e->m->work_floats);
 }
 
 static void conv_forward(const nnc_exec *e, int id) {
@@ -266,20 +268,16 @@ static void conv_backward(const nnc_exec *e, int id) {
  * chain from group to group, so the result is the separate ops' to the bit. The convolution's
  * input takes no gradient (the fusion is only made for a first layer). */
 
-static size_t fused_row_floats(const conv_geom *g) { return (size_t)g->kh * g->kw * g->c + (size_t)g->f; }
-
-static int fused_group_size(const conv_geom *g, int batch, int threads, size_t work_floats, int f) {
-    const size_t per = (size_t)g->oh * g->ow * fused_row_floats(g), extra = nnc_bias_grad_work((size_t)f);
-    size_t n = GROUP_BYTES * (size_t)threads / (per * sizeof(float));
-    if (work_floats && n * per + extra > work_floats) n = (work_floats - extra) / per;
-    return n < 1 ? 1 : n > (size_t)batch ? batch : (int)n;
+/* A group's workspace per example: its col rows, then its convolution output rows. */
+static size_t fused_floats_per_example(const conv_geom *g) {
+    return (size_t)g->oh * g->ow * ((size_t)g->kh * g->kw * g->c + (size_t)g->f);
 }
 
 size_t nnc_conv_pool_work(const nnc_model *m, int pool_id, int batch) {
     conv_geom g;
     geom(m, CNODE(m, pool_id)->pool_conv, &g);
-    const size_t gs = (size_t)fused_group_size(&g, batch, nnc_pool_threads(m->pool), 0, g.f);
-    return gs * g.oh * g.ow * fused_row_floats(&g) + nnc_bias_grad_work((size_t)g.f);
+    const size_t per = fused_floats_per_example(&g), extra = nnc_bias_grad_work((size_t)g.f);
+    return (size_t)group_size(per, extra, batch, nnc_pool_threads(m->pool), 0) * per + extra;
 }
 
 /* The group's workspace: col [rows, kc], then the convolution's rows [rows, f], then (after
@@ -294,7 +292,8 @@ typedef struct {
 static void fused_setup(const nnc_exec *e, int pool_id, fused_plan *f) {
     f->p = NODE(e, pool_id)->pool_conv;
     geom(e->m, f->p, &f->g);
-    f->gs = fused_group_size(&f->g, e->batch, nnc_pool_threads(e->m->pool), e->m->work_floats, f->g.f);
+    f->gs = group_size(fused_floats_per_example(&f->g), nnc_bias_grad_work((size_t)f->g.f), e->batch,
+                       nnc_pool_threads(e->m->pool), e->m->work_floats);
     f->kc = f->g.kh * f->g.kw * f->g.c;
     f->point = is_pointwise(&f->g);
     f->px = (size_t)f->g.oh * f->g.ow;
@@ -372,7 +371,7 @@ void nnc_conv_pool_backward(const nnc_exec *e, int pool_id) {
     const nnc_node_rec *q = NODE(e, pool_id), *p = NODE(e, f.p), *k = NODE(e, p->in[1]);
     const nnc_node_rec *b = p->epi_bias >= 0 ? NODE(e, p->epi_bias) : NULL;
     const int bias = b && b->needs_grad;
-    const size_t c = (size_t)f.g.f, rows = (size_t)e->batch * f.px, chunk = nnc_bias_chunk_rows(rows);
+    const size_t c = (size_t)f.g.f, rows = (size_t)e->batch * f.px, chunk = op_sum_chunk_rows(rows);
     if (bias) memset(f.partial, 0, nnc_bias_grad_work(c) * sizeof(float));
     for (int b0 = 0; b0 < e->batch; b0 += f.gs) {
         const int nb = e->batch - b0 < f.gs ? e->batch - b0 : f.gs;

@@ -10,11 +10,6 @@
 #include "activation.h"
 #include "../backend/cpu/parallel.h"
 
-/* Row chunks of the bias sum: at most BIAS_CHUNKS, of at least BIAS_CHUNK_MIN rows. The
- * chunking depends on the row count only, never on the threads. */
-#define BIAS_CHUNKS 8
-#define BIAS_CHUNK_MIN 64
-
 int nnc_act_fusable(nnc_activation a, float alpha) {
     switch (a) {
     case NNC_ACT_LINEAR:
@@ -117,15 +112,10 @@ static void grad_chunk(void *ctx, int t) {
     }
 }
 
-size_t nnc_bias_grad_work(size_t c) { return BIAS_CHUNKS * c; }
-
-size_t nnc_bias_chunk_rows(size_t rows) {
-    size_t chunk = (rows + BIAS_CHUNKS - 1) / BIAS_CHUNKS;
-    return chunk < BIAS_CHUNK_MIN ? BIAS_CHUNK_MIN : chunk;
-}
+size_t nnc_bias_grad_work(size_t c) { return OP_SUM_CHUNKS * c; }
 
 void nnc_bias_grad_combine(const float *partial, size_t rows, size_t c, float *db) {
-    const size_t chunk = nnc_bias_chunk_rows(rows), chunks = (rows + chunk - 1) / chunk;
+    const size_t chunk = op_sum_chunk_rows(rows), chunks = (rows + chunk - 1) / chunk;
     for (size_t k = 0; k < c; k++) {
         float s = partial[k];
         for (size_t t = 1; t < chunks; t++) s += partial[t * c + k];
@@ -136,7 +126,7 @@ void nnc_bias_grad_combine(const float *partial, size_t rows, size_t c, float *d
 /* The shared pass: optional activation gradient in place, optional bias sums. */
 static void grad_pass(const nnc_exec *e, const float *y, nnc_activation act, float alpha,
                       float *g, size_t rows, size_t c, float *db) {
-    const size_t chunk = nnc_bias_chunk_rows(rows);
+    const size_t chunk = op_sum_chunk_rows(rows);
     const int chunks = (int)((rows + chunk - 1) / chunk);
     grad_job j = {y, act, alpha, g, rows, c, chunk, db ? e->m->work : NULL};
     nnc_pool_run(e->m->pool, chunks, grad_chunk, &j);

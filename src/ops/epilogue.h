@@ -35,10 +35,8 @@ void nnc_epilogue_backward(const nnc_exec *e, int id);
 void nnc_bias_grad(const nnc_exec *e, const float *g, size_t rows, size_t c, float *db);
 /* Workspace floats nnc_bias_grad needs for c columns. */
 size_t nnc_bias_grad_work(size_t c);
-/* Its row chunks: chunk t holds rows [t·n, (t+1)·n) for n = nnc_bias_chunk_rows(rows); the
- * partial sums partial[t·c + k] (each from 0, rows in order) are added up in chunk order and
- * into db by nnc_bias_grad_combine. Exposed for ops that produce the rows piece by piece. */
-size_t nnc_bias_chunk_rows(size_t rows);
+/* Its last step, for ops that produce the rows piece by piece: the partial sums
+ * partial[t·c + k] of the row chunks t (op_sum_chunk_rows) added up in chunk order, into db. */
 void nnc_bias_grad_combine(const float *partial, size_t rows, size_t c, float *db);
 
 #endif

@@ -77,10 +77,7 @@ static void bias_forward(const nnc_exec *e, int id) {
 static void bias_backward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]), *b = NODE(e, y->in[1]);
     size_t rows = op_rows(x, e->batch), c = (size_t)op_last_dim(x);
-    if (x->needs_grad && x->grad_overwrite == id) /* + 0: the bits of 0 += dy, −0 included */
-        for (size_t i = 0; i < rows * c; i++) x->grad[i] = y->grad[i] + 0.0f;
-    else if (x->needs_grad)
-        for (size_t i = 0; i < rows * c; i++) x->grad[i] += y->grad[i];
+    if (x->needs_grad) op_grad_flow(x->grad, y->grad, rows * c, x->grad_overwrite == id);
     if (b->needs_grad) nnc_bias_grad(e, y->grad, rows, c, b->grad);
 }
 

@@ -30,4 +30,24 @@ static inline void op_axis_view(const nnc_node_rec *n, int axis, int batch, size
     *inner = in;
 }
 
+/* gx = gy (store: the op writes gx first, see nnc_node_rec.grad_overwrite) or gx += gy. The
+ * stored value is gy + 0, the bits that 0 += gy gives (−0 included). */
+static inline void op_grad_flow(float *restrict gx, const float *restrict gy, size_t n, int store) {
+    if (store)
+        for (size_t i = 0; i < n; i++) gx[i] = gy[i] + 0.0f;
+    else
+        for (size_t i = 0; i < n; i++) gx[i] += gy[i];
+}
+
+/* Row chunks for sums that must give the same bits with any number of threads: at most
+ * OP_SUM_CHUNKS chunks of at least 64 rows, fixed by the row count alone; chunk t holds rows
+ * [t·n, (t+1)·n) for n = op_sum_chunk_rows(rows). Each chunk is summed from 0 in row order,
+ * then the chunks in order (the bias gradient, batch normalization's statistics). */
+#define OP_SUM_CHUNKS 8
+
+static inline size_t op_sum_chunk_rows(size_t rows) {
+    size_t n = (rows + OP_SUM_CHUNKS - 1) / OP_SUM_CHUNKS;
+    return n < 64 ? 64 : n;
+}
+
 #endif

@@ -31,6 +31,18 @@ static int pool_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_
     return 0;
 }
 
+/* The window of output (oh, ow) clipped to the input: rows [ia, ib), columns [ja, jb). */
+typedef struct {
+    int ia, ib, ja, jb;
+} window;
+
+static window clip(const nnc_op_attr *at, int oh, int ow, int H, int W) {
+    int i0 = oh * at->win.sh - at->win.pt, j0 = ow * at->win.sw - at->win.pl;
+    window w = {i0 < 0 ? 0 : i0, i0 + at->win.kh > H ? H : i0 + at->win.kh, j0 < 0 ? 0 : j0,
+                j0 + at->win.kw > W ? W : j0 + at->win.kw};
+    return w;
+}
+
 /* Max pooling keeps, per output value, the input offset of its window's first maximum (in the
  * node's aux buffer, as 32-bit integers), so the backward pass is one scatter. The channel
  * loop is innermost: channels are contiguous (channels last), so it vectorises. */
@@ -80,21 +92,17 @@ static void max_forward_range(void *ctx, size_t first, size_t count) {
                 size_t dst = (((j->base + first + b) * OH + oh) * OW + ow) * (size_t)C;
                 float *best = j->y->value + dst;
                 uint32_t *arg = (uint32_t *)j->y->aux + dst;
+                const window w = clip(at, oh, ow, H, W);
                 uint32_t src[MAX_WINDOW];
                 int n = 0, init = 1;
-                for (int i = 0; i < at->win.kh; i++) {
-                    int ih = oh * at->win.sh - at->win.pt + i;
-                    if (ih < 0 || ih >= H) continue;
-                    for (int jw = 0; jw < at->win.kw; jw++) {
-                        int iw = ow * at->win.sw - at->win.pl + jw;
-                        if (iw < 0 || iw >= W) continue;
+                for (int ih = w.ia; ih < w.ib; ih++)
+                    for (int iw = w.ja; iw < w.jb; iw++) {
                         if (n == MAX_WINDOW) { /* a huge window: fold these cells in, go on */
                             max_plain(xv, src, n, C, arg_base, best, arg, init);
                             n = init = 0;
                         }
                         src[n++] = (uint32_t)(((b * H + (size_t)ih) * W + (size_t)iw) * (size_t)C);
                     }
-                }
                 if (init && n == full) nnc_max_window(xv, src, n, C, arg_base, best, arg);
                 else max_plain(xv, src, n, C, arg_base, best, arg, init);
             }
@@ -138,20 +146,9 @@ static void max_backward(const nnc_exec *e, int id) {
     nnc_parallel_range(e->m->pool, (size_t)e->batch, 8, max_backward_range, &j);
 }
 
-/* Average pooling: each window clipped to the input, channels innermost (they are contiguous),
+/* Average pooling: each window clipped to the input (clip), channels innermost (they are contiguous),
  * examples over the pool (each writes its own outputs, and in the backward pass its own part of
  * dx). Each channel's sum runs over the cells in scan order. */
-typedef struct {
-    int ia, ib, ja, jb;
-} window;
-
-static window clip(const nnc_op_attr *at, int oh, int ow, int H, int W) {
-    int i0 = oh * at->win.sh - at->win.pt, j0 = ow * at->win.sw - at->win.pl;
-    window w = {i0 < 0 ? 0 : i0, i0 + at->win.kh > H ? H : i0 + at->win.kh, j0 < 0 ? 0 : j0,
-                j0 + at->win.kw > W ? W : j0 + at->win.kw};
-    return w;
-}
-
 static void avg_range(void *ctx, size_t first, size_t count) {
     const pool_job *j = ctx;
     const nnc_node_rec *x = j->x, *y = j->y;

@@ -29,10 +29,7 @@ static void reshape_forward(const nnc_exec *e, int id) {
 static void reshape_backward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]);
     size_t n = nnc_node_numel(e->m, id, e->batch);
-    if (x->grad_overwrite == id) /* + 0: the bits of 0 += dy, −0 included */
-        for (size_t i = 0; i < n; i++) x->grad[i] = y->grad[i] + 0.0f;
-    else
-        for (size_t i = 0; i < n; i++) x->grad[i] += y->grad[i];
+    op_grad_flow(x->grad, y->grad, n, x->grad_overwrite == id);
 }
 
 const nnc_op_def nnc_op_reshape = {"reshape", reshape_infer, reshape_forward, reshape_backward, NULL, NULL};

@@ -66,20 +66,13 @@ static size_t bn_aux(const nnc_model *m, int id, int batch) {
 }
 
 /* The per-channel sums go row by row (channels contiguous, so the loops vectorise) in double,
- * in row chunks fixed by the shape: each chunk's partial sums, then the chunks in order, so the
- * result is the same with any number of threads. The elementwise passes split by rows. */
-#define BN_CHUNKS 8
-#define BN_CHUNK_MIN 256
-
-static size_t bn_chunk_rows(size_t rows) {
-    size_t ch = (rows + BN_CHUNKS - 1) / BN_CHUNKS;
-    return ch < BN_CHUNK_MIN ? BN_CHUNK_MIN : ch;
-}
+ * in the row chunks of op_sum_chunk_rows, so the result is the same with any number of
+ * threads. The elementwise passes split by rows. */
 
 /* Workspace, in doubles: two partial sums per channel per chunk, then the two totals. */
 static size_t bn_work(const nnc_model *m, int id, int batch) {
     (void)batch;
-    return 2 * 2 * (BN_CHUNKS + 1) * (size_t)op_last_dim(CNODE(m, id));
+    return 2 * 2 * (OP_SUM_CHUNKS + 1) * (size_t)op_last_dim(CNODE(m, id));
 }
 
 typedef struct {
@@ -128,7 +121,7 @@ static void bn_sums_chunk(void *ctx, int t) {
 
 /* The chunks' sums, added up in chunk order into out[0..2c). */
 static void bn_sums(const nnc_exec *e, bn_job *j, double *out) {
-    j->chunk = bn_chunk_rows(j->rows);
+    j->chunk = op_sum_chunk_rows(j->rows);
     const int chunks = (int)((j->rows + j->chunk - 1) / j->chunk);
     nnc_pool_run(e->m->pool, chunks, bn_sums_chunk, j);
     for (size_t k = 0; k < 2 * j->c; k++) {
@@ -163,7 +156,7 @@ static void bn_forward(const nnc_exec *e, int id) {
                 rows, c, 0, BN_SUM, 0};
     if (e->training) {
         /* two passes (mean, then squared deviations) rather than Σx² − nμ², which cancels */
-        double *s = j.part + 2 * BN_CHUNKS * c; /* the totals, after the chunks' sums */
+        double *s = j.part + 2 * OP_SUM_CHUNKS * c; /* the totals, after the chunks' sums */
         bn_sums(e, &j, s);
         for (size_t k = 0; k < c; k++) mean[k] = (float)(s[k] / (double)rows);
         j.pass = BN_SQDEV;
@@ -216,7 +209,7 @@ static void bn_backward(const nnc_exec *e, int id) {
     bn_job j = {in.x->value, y->grad, y->aux, y->aux + c, in.gamma ? in.gamma->value : NULL, NULL,
                 in.x->grad, (double *)(void *)e->m->work, NULL, rows, c, 0, BN_GRADS,
                 in.x->grad_overwrite == id};
-    double *s = j.part + 2 * BN_CHUNKS * c;
+    double *s = j.part + 2 * OP_SUM_CHUNKS * c;
     bn_sums(e, &j, s); /* s: dβ, then dγ */
     for (size_t k = 0; k < c; k++) {
         if (in.beta && in.beta->needs_grad) in.beta->grad[k] += (float)s[k];

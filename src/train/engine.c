@@ -96,16 +96,20 @@ static nnc_status build_tape(nnc_model *m) {
     return nnc_plan_grad_writers(m);
 }
 
+/* needs_grad: a trainable parameter lies upstream (creation order is topological). */
+static void mark_needs_grad(nnc_model *m) {
+    for (int i = 0; i < m->n_nodes; i++) {
+        nnc_node_rec *n = &m->nodes[i];
+        n->needs_grad = n->op == NNC_OP_PARAM && m->params[n->param].trainable;
+        for (int k = 0; k < n->n_in; k++) n->needs_grad |= m->nodes[n->in[k]].needs_grad;
+    }
+}
+
 nnc_status nnc_set_fusion(nnc_model *m, int on) {
     if (!m->compiled) return nnc_fail(m, NNC_ERR_STATE, "set_fusion: the model must be compiled first");
     m->no_fusion = !on;
     free_plan(m);
-    for (int i = 0; i < m->n_nodes; i++) /* fusion may have widened it; recompute */
-        if (m->nodes[i].op != NNC_OP_PARAM) {
-            nnc_node_rec *n = &m->nodes[i];
-            n->needs_grad = 0;
-            for (int k = 0; k < n->n_in; k++) n->needs_grad |= m->nodes[n->in[k]].needs_grad;
-        }
+    mark_needs_grad(m); /* fusion may have widened it */
     return build_tape(m);
 }
 
@@ -139,12 +143,8 @@ nnc_status nnc_compile(nnc_model *m, const nnc_compile_opts *o) {
     for (int i = m->n_nodes - 1; i >= 0; i--)
         if (m->nodes[i].live)
             for (int k = 0; k < m->nodes[i].n_in; k++) m->nodes[m->nodes[i].in[k]].live = 1;
-    for (int i = 0; i < m->n_nodes; i++) {
-        nnc_node_rec *n = &m->nodes[i];
-        n->needs_grad = n->op == NNC_OP_PARAM && m->params[n->param].trainable;
-        for (int k = 0; k < n->n_in; k++) n->needs_grad |= m->nodes[n->in[k]].needs_grad;
-        n->skip_backward = 0;
-    }
+    mark_needs_grad(m);
+    for (int i = 0; i < m->n_nodes; i++) m->nodes[i].skip_backward = 0;
     if (m->fused_loss_node >= 0) m->nodes[m->outputs[0]].skip_backward = 1;
 
     /* Regularizers: one entry per penalised variable or layer output. */
@@ -281,7 +281,7 @@ nnc_status nnc_plan(nnc_model *m, int batch) {
         nnc_node_rec *n = &m->nodes[i];
         const nnc_op_def *d = nnc_op_table[n->op];
         size_t sz = n->live && n->fused_into < 0 && d->aux_size ? d->aux_size(m, i, batch) : 0;
-        n->aux = sz ? m->act_arena + aoff : NULL; /* ops test aux for NULL (conv's kept col) */
+        n->aux = sz ? m->act_arena + aoff : NULL;
         aoff += sz;
     }
     m->act_floats = total;

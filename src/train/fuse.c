@@ -52,17 +52,16 @@ static void readers_free(graph_readers *g) {
 }
 
 /* The one live node reading node i, or -1 when none or several do, or i is pinned. */
-static int sole_reader(const int *readers, const int *reader, const unsigned char *pinned, int i) {
-    return readers[i] == 1 && !pinned[i] ? reader[i] : -1;
+static int sole_reader(const graph_readers *g, int i) {
+    return g->count[i] == 1 && !g->pinned[i] ? g->last[i] : -1;
 }
 
 /* A convolution with ReLU (node p, its chain ending at node last) read only by a max pooling
  * of non-overlapping windows becomes part of that pooling (src/ops/conv_pool.h), when
  * the convolution's input needs no gradient (a first layer). */
-static void fuse_pool(nnc_model *m, const int *readers, const int *reader, const unsigned char *pinned,
-                      int p, int last) {
+static void fuse_pool(nnc_model *m, const graph_readers *g, int p, int last) {
     nnc_node_rec *c = &m->nodes[p];
-    int qi = sole_reader(readers, reader, pinned, last);
+    int qi = sole_reader(g, last);
     if (c->op != NNC_OP_CONV || c->epi_act != NNC_ACT_RELU || m->nodes[c->in[0]].needs_grad || qi < 0)
         return;
     nnc_node_rec *q = &m->nodes[qi];
@@ -88,27 +87,25 @@ nnc_status nnc_fuse_epilogues(nnc_model *m) {
     graph_readers g;
     nnc_status st = readers_new(m, &g);
     if (st) return st;
-    int *readers = g.count, *reader = g.last;
-    const unsigned char *pinned = g.pinned;
     for (int i = 0; i < m->n_nodes; i++) {
         const nnc_node_rec *n = &m->nodes[i];
         if (!n->live) continue;
         for (int k = 0; k < n->n_in; k++) {
-            readers[n->in[k]]++;
-            reader[n->in[k]] = i;
+            g.count[n->in[k]]++;
+            g.last[n->in[k]] = i;
         }
     }
     for (int i = 0; i < m->n_nodes; i++) {
         nnc_node_rec *p = &m->nodes[i];
         if (!p->live || (p->op != NNC_OP_MATMUL && p->op != NNC_OP_CONV)) continue;
-        int next = sole_reader(readers, reader, pinned, i);
+        int next = sole_reader(&g, i);
         if (next >= 0 && m->nodes[next].op == NNC_OP_BIAS_ADD && m->nodes[next].in[0] == i &&
             m->nodes[m->nodes[next].in[1]].op == NNC_OP_PARAM) {
             nnc_node_rec *b = &m->nodes[next];
             p->epi_bias = b->in[1];
             p->needs_grad |= b->needs_grad;
             b->fused_into = i;
-            next = sole_reader(readers, reader, pinned, next);
+            next = sole_reader(&g, next);
         }
         if (next >= 0 && m->nodes[next].op == NNC_OP_ACT &&
             nnc_act_fusable(m->nodes[next].attr.act, m->nodes[next].attr.alpha)) {
@@ -118,7 +115,7 @@ nnc_status nnc_fuse_epilogues(nnc_model *m) {
             p->epi_alpha = a->attr.alpha;
             p->needs_grad |= a->needs_grad;
             a->fused_into = i;
-            fuse_pool(m, readers, reader, pinned, i, next);
+            fuse_pool(m, &g, i, next);
         }
     }
     readers_free(&g);
@@ -149,28 +146,24 @@ nnc_status nnc_plan_grad_writers(nnc_model *m) {
     graph_readers g;
     nnc_status st = readers_new(m, &g);
     if (st) return st;
-    int *readers = g.count, *reader = g.last;
-    unsigned char *pinned = g.pinned;
     /* readers of each gradient buffer: a fused chain shares its first node's */
     for (int t = 0; t < m->n_tape; t++) {
         const nnc_node_rec *n = &m->nodes[m->tape[t]];
         for (int k = 0; k < n->n_in; k++) {
             int r = root_of(m, n->in[k]);
             if (r == m->tape[t]) continue; /* a pooling reading the convolution it computes */
-            readers[r]++;
-            reader[r] = m->tape[t];
+            g.count[r]++;
+            g.last[r] = m->tape[t];
         }
     }
     for (int i = 0; i < m->n_nodes; i++)
-        if (pinned[i]) pinned[root_of(m, i)] = 1;
+        if (g.pinned[i]) g.pinned[root_of(m, i)] = 1;
     for (int i = 0; i < m->n_nodes; i++) {
         nnc_node_rec *x = &m->nodes[i];
-        if (!x->live || !x->batched || !x->needs_grad || x->fused_into >= 0 || pinned[i] ||
-            readers[i] != 1)
-            continue;
-        const nnc_node_rec *t = &m->nodes[reader[i]];
-        if (can_overwrite(t->op) && root_of(m, t->in[0]) == i && !t->skip_backward)
-            x->grad_overwrite = reader[i];
+        const int r = sole_reader(&g, i);
+        if (!x->live || !x->batched || !x->needs_grad || x->fused_into >= 0 || r < 0) continue;
+        const nnc_node_rec *t = &m->nodes[r];
+        if (can_overwrite(t->op) && root_of(m, t->in[0]) == i && !t->skip_backward) x->grad_overwrite = r;
     }
     /* the reader sees the fused node it reads (an activation): it carries its root's mark */
     for (int i = 0; i < m->n_nodes; i++)
