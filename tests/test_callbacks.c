@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "test.h"
+#include "blobs.h"
 #include "core/rng.h"
 #include "io/safetensors.h"
 #include "train/callbacks.h"
@@ -601,16 +602,6 @@ static void test_csv_logger(test_run *r) {
 }
 
 /* ---- real fits ------------------------------------------------------------------------------ */
-
-static void blobs(uint64_t seed, int n, float *x, float *y) {
-    nnc_rng g;
-    nnc_rng_seed(&g, seed);
-    for (int i = 0; i < n; i++) {
-        int c = i % 3;
-        y[i] = (float)c;
-        for (int j = 0; j < 4; j++) x[i * 4 + j] = (float)(nnc_rng_normal(&g) * 0.7 + (j == c ? 2.0 : 0.0));
-    }
-}
 
 /* 4 -> 8 (relu) -> dropout 0.3 -> 3 logits, Adam: dropout makes a resume depend on the RNG. */
 static nnc_model *classifier(uint64_t seed) {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "test.h"
+#include "blobs.h"
 #include "core/model_impl.h"
 #include "core/rng.h"
 #include "io/safetensors.h"
@@ -511,16 +512,6 @@ static const char *tmp_path(const char *name) {
     }
     snprintf(path, sizeof path, "%s/%s", tmpdir, name);
     return path;
-}
-
-static void blobs(uint64_t seed, int n, float *x, float *y) {
-    nnc_rng g;
-    nnc_rng_seed(&g, seed);
-    for (int i = 0; i < n; i++) {
-        int c = i % 3;
-        y[i] = (float)c;
-        for (int j = 0; j < 4; j++) x[i * 4 + j] = (float)(nnc_rng_normal(&g) * 0.7 + (j == c ? 2.0 : 0.0));
-    }
 }
 
 static nnc_model *mlp(nnc_optimizer opt) {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "test.h"
+#include "blobs.h"
 #include "core/rng.h"
 #include "io/model_file.h"
 #include "train/train_impl.h"
@@ -21,17 +22,6 @@ static const char *tmp_path(const char *name) {
     }
     snprintf(path, sizeof path, "%s/%s", tmpdir, name);
     return path;
-}
-
-/* A small classification problem: 3 gaussian blobs in 4-D. */
-static void blobs(uint64_t seed, int n, float *x, float *y) {
-    nnc_rng r;
-    nnc_rng_seed(&r, seed);
-    for (int i = 0; i < n; i++) {
-        int c = i % 3;
-        y[i] = (float)c;
-        for (int j = 0; j < 4; j++) x[i * 4 + j] = (float)(nnc_rng_normal(&r) * 0.7 + (j == c ? 2.0 : 0.0));
-    }
 }
 
 static nnc_model *mlp(int in, int hidden, int out, nnc_activation out_act, nnc_loss loss,
