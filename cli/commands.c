@@ -9,8 +9,8 @@
 #include <unistd.h>
 #include "cli.h"
 #include "core/model_impl.h"
-#include "io/atomic.h"
-#include "io/json.h"
+#include "format/atomic.h"
+#include "format/json.h"
 #include "io/model_file.h"
 #include "report.h"
 #include "train/train_impl.h"
@@ -242,7 +242,7 @@ int cmd_train(int argc, char **argv) {
     }
     if (init) {
         int resumed = 0;
-        if (nnc_load_weights_file(m, init, &resumed)) {
+        if (nnc_model_load_weights(m, init, &resumed)) {
             snprintf(err, sizeof err, "--init-weights %s", nnc_last_error(m));
             goto fail;
         }
@@ -383,7 +383,8 @@ int cmd_eval(int argc, char **argv) {
  * outputs a decision and a probability each, regression the values. */
 static void predictions_csv(const nnc_model *m, float *out, size_t n, nnc_strbuf *sb) {
     size_t k = nnc_output_size(m);
-    const nnc_loss *L = &m->copts.loss;
+    const nnc_compile_opts co = nnc_model_compile_opts(m);
+    const nnc_loss *L = &co.loss;
     int softmax = L->kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY || L->kind == NNC_LOSS_CATEGORICAL_CROSSENTROPY;
     int binary = L->kind == NNC_LOSS_BINARY_CROSSENTROPY;
     if (softmax && L->from_logits) nnc_softmax_rows(out, n, k);

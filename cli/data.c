@@ -169,7 +169,8 @@ static void where(const cli_data *d, size_t r, size_t t, char *buf, size_t n) {
 
 int cli_check_targets(nnc_model *m, const cli_data *d, char *err, size_t errlen) {
     size_t k = nnc_output_size(m), need = nnc_target_size(m);
-    const nnc_loss *L = &m->copts.loss;
+    const nnc_compile_opts co = nnc_model_compile_opts(m);
+    const nnc_loss *L = &co.loss;
     const char *out = m->layers[m->nodes[m->outputs[0]].layer].name;
     if (d->targets != need) {
         snprintf(err, errlen,

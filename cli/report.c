@@ -8,7 +8,7 @@
  * choose, so text widths used for layout are estimates. */
 #define _POSIX_C_SOURCE 200809L
 #include "report.h"
-#include "io/atomic.h"
+#include "format/atomic.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -384,6 +384,9 @@ nnc_compile_opts nnc_compile_opts_default(void);
 /* Checks the graph, infers shapes, plans parameter memory and initialises the weights.
  * Fails with NNC_ERR_SHAPE when the loss does not fit the output. */
 nnc_status nnc_compile(nnc_model *m, const nnc_compile_opts *o);
+/* The settings the model was compiled with (a loaded model's from its file); the defaults
+ * before compile. What the output means follows from its loss: logits when from_logits. */
+nnc_compile_opts nnc_model_compile_opts(const nnc_model *m);
 
 /* ---- logs and history ------------------------------------------------------------------ */
 
@@ -495,6 +498,32 @@ nnc_status nnc_adapt(nnc_model *m, const float *x, size_t n);
 /* Features per example over all inputs, and output values per example. */
 size_t nnc_input_size(const nnc_model *m);
 size_t nnc_output_size(const nnc_model *m);
+/* Values per example that y holds for the compiled model's loss: 1 (a class index) for sparse
+ * categorical cross-entropy, else nnc_output_size. 0 before compile. */
+size_t nnc_target_size(const nnc_model *m);
+
+typedef struct {
+    int batch_size; /* 16: the first rows of x make the checked batch */
+    double rtol;    /* 0.01: allowed |numerical − analytic| relative to the larger of the two */
+} nnc_gradcheck_opts;
+
+/* One variable's verdict. Elements whose ±ε moves a ReLU-like kink are skipped (the
+ * derivative is not defined there); failed counts elements beyond the tolerance. */
+typedef struct {
+    bool trainable;  /* false: a state variable, not checked */
+    size_t checked, skipped, failed;
+    double max_abs_err, max_rel_err;
+} nnc_gradcheck_result;
+
+/* The gradcheck defaults. */
+nnc_gradcheck_opts nnc_gradcheck_opts_default(void);
+/* The course's ε check of backpropagation on a compiled model: for every trainable variable,
+ * compares the gradient of the loss over one batch with the central difference
+ * (J(w + ε) − J(w − ε)) / 2ε, ε = 1e-3·max(1, |w|), in training mode with fixed dropout
+ * masks. results holds nnc_variable_count(m) entries, in variable order; *n_failed (may be
+ * NULL) gets the number of variables with a failed element. */
+nnc_status nnc_gradcheck(nnc_model *m, const float *x, const float *y, size_t n,
+                         const nnc_gradcheck_opts *o, nnc_gradcheck_result *results, int *n_failed);
 
 /* In-place softmax of each of the n rows of k values, and elementwise sigmoid. */
 void nnc_softmax_rows(float *v, size_t n, size_t k);
@@ -676,6 +705,13 @@ nnc_status nnc_model_save(nnc_model *m, const char *path, const nnc_save_opts *o
 /* Loads a model saved by nnc_model_save, compiled and ready to predict or train further.
  * NULL on failure, with the reason (naming the file) in err (which may be NULL). */
 nnc_model *nnc_model_load(const char *path, nnc_error *err);
+/* Keras's load_weights: copies every variable of the compiled model from a safetensors file
+ * (an nnc model file, or any file with the same tensor names and shapes) after checking them
+ * all; nothing changes on failure. When the file also holds the complete optimizer state, that
+ * is loaded too, with the RNG state and the count of epochs trained, and *epoch (may be NULL)
+ * gets that count, the initial_epoch of a resumed fit; otherwise the optimizer starts afresh
+ * and *epoch is 0. */
+nnc_status nnc_model_load_weights(nnc_model *m, const char *path, int *epoch);
 
 #ifdef __cplusplus
 }

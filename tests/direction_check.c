@@ -13,10 +13,10 @@ static double loss_at(nnc_model *m, int n) {
 
 double direction_check(test_run *r, nnc_model *m, const float *x, const float *y, int n,
                        nnc_rng *rng, int trials, double bound) {
-    nnc_plan(m, n);
+    nnc_train_plan(m, n);
     nnc_gather_inputs(m, x, NULL, 0, n);
     nnc_gather_targets(m, y, NULL, 0, n);
-    nnc_zero_grads(m, n);
+    nnc_zero_grads(m);
     nnc_forward(m, n, 1);
     nnc_loss_forward(m, n, 1);
     nnc_backward(m, n);

@@ -16,7 +16,7 @@
 #include "test.h"
 #include "blobs.h"
 #include "core/rng.h"
-#include "io/safetensors.h"
+#include "format/safetensors.h"
 #include "train/callbacks.h"
 
 static char tmpdir[64];
@@ -83,7 +83,7 @@ static int script(nnc_model *m, nnc_callback **cbs, int ncb, const char *key, co
         memset(&l, 0, sizeof l);
         nnc_logs_set(&l, "loss", 1.0);
         if (key) nnc_logs_set(&l, key, seq[ep]);
-        m->epochs_done++;
+        m->train->epochs_done++;
         if (nnc_cb_epoch_end(&r, ep, &l)) {
             nnc_cb_train_end(&r, false);
             return -1;
@@ -268,7 +268,7 @@ static int rlr_run(const nnc_reduce_lr_opts *o, const char *key, const double *s
                 nnc_logs_set(&l, "loss", 1.0);
                 nnc_logs_set(&l, key, seq[ep]);
                 nnc_cb_epoch_end(&rr, ep, &l);
-                lr[ep] = m->copts.optimizer.learning_rate;
+                lr[ep] = m->train->copts.optimizer.learning_rate;
                 if (logs) logs[ep] = l;
             }
             nnc_cb_train_end(&rr, true);
@@ -370,8 +370,8 @@ static void test_scheduler(test_run *r) {
     nnc_callback *cb = nnc_learning_rate_scheduler(halve_after_first, NULL, 0, NULL);
     nnc_logs logs[4];
     int ran = script(m, &cb, 1, NULL, NULL, 4, logs);
-    CHECK(r, ran == 4 && m->copts.optimizer.learning_rate == 0.125f, "rate after 4 epochs %g",
-          (double)m->copts.optimizer.learning_rate);
+    CHECK(r, ran == 4 && m->train->copts.optimizer.learning_rate == 0.125f, "rate after 4 epochs %g",
+          (double)m->train->copts.optimizer.learning_rate);
     CHECK(r, nnc_logs_get(&logs[0], "learning_rate") == 1.0 && nnc_logs_get(&logs[3], "learning_rate") == 0.125,
           "logs: %g %g", nnc_logs_get(&logs[0], "learning_rate"), nnc_logs_get(&logs[3], "learning_rate"));
     nnc_callback_free(cb);
@@ -487,8 +487,8 @@ static void test_checkpoint(test_run *r) {
         nnc_error e = {""};
         nnc_model *l = nnc_model_load(tmp_path(names[2]), &e);
         if (CHECK(r, l != NULL, "load: %s", e.message))
-            CHECK(r, l->param_arena[0] == 2.0f && l->epochs_done == 3, "epoch 3's weights (%g) and epoch count %d",
-                  (double)l->param_arena[0], l->epochs_done);
+            CHECK(r, l->param_arena[0] == 2.0f && l->train->epochs_done == 3, "epoch 3's weights (%g) and epoch count %d",
+                  (double)l->param_arena[0], l->train->epochs_done);
         nnc_model_free(l);
         nnc_callback_free(cb);
         nnc_model_free(m);
@@ -681,8 +681,8 @@ static void test_fit_hooks(test_run *r) {
         h.stop_at_batch = 1;
         nnc_history *hist = NULL;
         st = nnc_fit(m, x, y, 120, &o, &hist);
-        CHECK(r, st == NNC_OK && m->iterations == 2 && nnc_history_epochs(hist) == 1 && h.epochs == 1,
-              "stopping after batch 1: %lld steps, %d epochs", (long long)m->iterations, nnc_history_epochs(hist));
+        CHECK(r, st == NNC_OK && m->train->iterations == 2 && nnc_history_epochs(hist) == 1 && h.epochs == 1,
+              "stopping after batch 1: %lld steps, %d epochs", (long long)m->train->iterations, nnc_history_epochs(hist));
         nnc_history_free(hist);
         nnc_callback *bad[2] = {nnc_terminate_on_nan(), NULL};
         o.callbacks = bad;
@@ -787,7 +787,7 @@ static void test_terminate_on_nan(test_run *r) {
     CHECK(r, nnc_history_epochs(hist) == 1 && h.epochs == 1 && h.batches == 3 && !isfinite(h.last_batch_loss),
           "stopped in epoch 1 after batch 3 whose logs had loss %g (%d epochs, %d batches)", h.last_batch_loss,
           nnc_history_epochs(hist), h.batches);
-    CHECK(r, b->iterations == 2, "two good steps were taken (%lld)", (long long)b->iterations);
+    CHECK(r, b->train->iterations == 2, "two good steps were taken (%lld)", (long long)b->train->iterations);
     /* The weights are those before the bad step: as training on the first 20 rows only. */
     nnc_fit_opts o2 = nnc_fit_opts_default();
     o2.verbose = 0;
@@ -870,9 +870,9 @@ static void test_backup_and_restore(test_run *r) {
     CHECK(r, nnc_history_epochs(hc) == 4, "the resumed fit ran epochs 4-7 (%d epochs)", nnc_history_epochs(hc));
     CHECK(r, !memcmp(a->param_arena, c->param_arena, a->n_param_floats * sizeof(float)),
           "resumed weights differ from the uninterrupted run's");
-    CHECK(r, a->copts.optimizer.learning_rate == c->copts.optimizer.learning_rate && a->iterations == c->iterations,
-          "rate %g vs %g, steps %lld vs %lld", (double)a->copts.optimizer.learning_rate,
-          (double)c->copts.optimizer.learning_rate, (long long)a->iterations, (long long)c->iterations);
+    CHECK(r, a->train->copts.optimizer.learning_rate == c->train->copts.optimizer.learning_rate && a->train->iterations == c->train->iterations,
+          "rate %g vs %g, steps %lld vs %lld", (double)a->train->copts.optimizer.learning_rate,
+          (double)c->train->copts.optimizer.learning_rate, (long long)a->train->iterations, (long long)c->train->iterations);
     int same_logs = nnc_history_epochs(hc) == 4;
     for (int e = 0; same_logs && e < 4; e++)
         same_logs = !memcmp(nnc_history_logs(ha, e + 3)->values, nnc_history_logs(hc, e)->values,
@@ -940,10 +940,10 @@ static void test_spec(test_run *r) {
                                  "callback early_stopping loss mode=min baseline=None start_from_epoch=2\n",
                                  &e);
         if (CHECK(r, m != NULL, "%s", e.message)) {
-            CHECK(r, m->n_spec_callbacks == 7, "%d callbacks", m->n_spec_callbacks);
+            CHECK(r, m->train->n_spec_callbacks == 7, "%d callbacks", m->train->n_spec_callbacks);
             nnc_fit_opts fo = nnc_fit_opts_default();
             nnc_model_fit_defaults(m, &fo);
-            CHECK(r, fo.n_callbacks == 7 && fo.callbacks == m->spec_callbacks && fo.epochs == 10,
+            CHECK(r, fo.n_callbacks == 7 && fo.callbacks == m->train->spec_callbacks && fo.epochs == 10,
                   "fit defaults: %d callbacks", fo.n_callbacks);
         }
         nnc_model_free(m);

@@ -238,10 +238,10 @@ static void forward_backward_case(test_run *r, const cnn_case *c) {
                 dinf = compare(r, "out_inference0 (predict)", p, inf0->n, inf0, 1e-6, 1e-4);
                 free(p);
             }
-            nnc_plan(m, n);
+            nnc_train_plan(m, n);
             nnc_gather_inputs(m, x, NULL, 0, n);
             nnc_gather_targets(m, y, NULL, 0, n);
-            nnc_zero_grads(m, n);
+            nnc_zero_grads(m);
             nnc_forward(m, n, 1);
             float loss = (float)nnc_loss_forward(m, n, 1);
             nnc_backward(m, n);
@@ -383,7 +383,7 @@ static void dropout_case(test_run *r) {
             CHECK(r, ea == eb, "evaluate loss with Dropout %.9g, without %.9g", ea, eb);
             double dref = compare(r, "predict vs out", pa, (size_t)n * k, fx_get(&f, "out"), 1e-6, 1e-4);
             /* training mode: the dropout mask is applied (not the identity) */
-            nnc_plan(b, n);
+            nnc_train_plan(b, n);
             nnc_gather_inputs(b, x, NULL, 0, n);
             nnc_forward(b, n, 1);
             double dtrain = 0.0;

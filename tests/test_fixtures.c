@@ -94,10 +94,10 @@ static void mlp_case(test_run *r, const char *tag, nnc_loss_kind lk, int logits,
         if (m) {
             set_weights(m, &f, "");
             float *x = to_float(fx_get(&f, "x")), *yv = to_float(y);
-            nnc_plan(m, n);
+            nnc_train_plan(m, n);
             nnc_gather_inputs(m, x, NULL, 0, n);
             nnc_gather_targets(m, yv, NULL, 0, n);
-            nnc_zero_grads(m, n);
+            nnc_zero_grads(m);
             nnc_forward(m, n, 1);
             float loss = (float)nnc_loss_forward(m, n, 1);
             nnc_backward(m, n);

@@ -1,7 +1,7 @@
 /* Tests for the internal JSON parser and string-buffer writer (src/io/json.c): values,
  * escapes, bounds (inputs are given without a NUL so ASan catches over-reads), one case per
  * rejected input, and writer round trips. Out of scope: file formats built on JSON. */
-#include "io/json.h"
+#include "format/json.h"
 #include "test.h"
 
 #include <math.h>

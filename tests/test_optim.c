@@ -12,9 +12,9 @@
 #include <unistd.h>
 #include "test.h"
 #include "blobs.h"
-#include "core/model_impl.h"
+#include "train/train_impl.h"
 #include "core/rng.h"
-#include "io/safetensors.h"
+#include "format/safetensors.h"
 #include "optim/optim.h"
 
 static const double PI = 3.14159265358979323846;
@@ -317,7 +317,7 @@ static void test_spec(test_run *r) {
         nnc_model *m = spec("optimizer sgd learning_rate=exponential_decay(0.1,decay_steps=100,decay_rate=0.96) "
                             "momentum=0.9", &e);
         if (CHECK(r, m != NULL, "%s", e.message)) {
-            const nnc_optimizer *o = &m->copts.optimizer;
+            const nnc_optimizer *o = &m->train->copts.optimizer;
             const nnc_schedule *s = &o->schedule;
             CHECK(r, o->kind == NNC_OPT_SGD && o->momentum == 0.9f, "optimizer");
             CHECK(r, s->kind == NNC_SCHEDULE_EXPONENTIAL_DECAY && s->initial_learning_rate == 0.1f &&
@@ -325,7 +325,7 @@ static void test_spec(test_run *r) {
         }
         nnc_model_free(m);
         m = spec("optimizer sgd learning_rate=ExponentialDecay(0.1,100,0.96,true)", &e);
-        CHECK(r, m && m->copts.optimizer.schedule.staircase && m->copts.optimizer.schedule.decay_rate == 0.96f,
+        CHECK(r, m && m->train->copts.optimizer.schedule.staircase && m->train->copts.optimizer.schedule.decay_rate == 0.96f,
               "positional staircase, class name: %s", m ? "" : e.message);
         nnc_model_free(m);
         t_end(r);
@@ -334,7 +334,7 @@ static void test_spec(test_run *r) {
         nnc_model *m = spec("optimizer adam learning_rate=piecewise_constant_decay(boundaries=[100,200],"
                             "values=[0.1,0.01,0.001])", &e);
         if (CHECK(r, m != NULL, "%s", e.message)) {
-            const nnc_schedule *s = &m->copts.optimizer.schedule;
+            const nnc_schedule *s = &m->train->copts.optimizer.schedule;
             CHECK(r, s->kind == NNC_SCHEDULE_PIECEWISE_CONSTANT_DECAY && s->n_boundaries == 2 &&
                          s->boundaries[0] == 100 && s->boundaries[1] == 200 && s->values[0] == 0.1f &&
                          s->values[1] == 0.01f && s->values[2] == 0.001f, "schedule");
@@ -349,8 +349,8 @@ static void test_spec(test_run *r) {
             snprintf(line + strlen(line), sizeof line - strlen(line), "%s0.00%d", i ? "," : "", i + 1);
         strcat(line, "])");
         m = spec(line, &e);
-        CHECK(r, m && m->copts.optimizer.schedule.n_boundaries == NNC_MAX_BOUNDARIES &&
-                     m->copts.optimizer.schedule.boundaries[15] == 160000,
+        CHECK(r, m && m->train->copts.optimizer.schedule.n_boundaries == NNC_MAX_BOUNDARIES &&
+                     m->train->copts.optimizer.schedule.boundaries[15] == 160000,
               "16 boundaries: %s", m ? "" : e.message);
         nnc_model_free(m);
         t_end(r);
@@ -358,14 +358,14 @@ static void test_spec(test_run *r) {
     if (t_begin(r, "optim/spec/polynomial_decay")) {
         nnc_model *m = spec("optimizer rmsprop learning_rate=polynomial_decay(0.1,1000,0.001,2,true) centered=true", &e);
         if (CHECK(r, m != NULL, "%s", e.message)) {
-            const nnc_schedule *s = &m->copts.optimizer.schedule;
+            const nnc_schedule *s = &m->train->copts.optimizer.schedule;
             CHECK(r, s->kind == NNC_SCHEDULE_POLYNOMIAL_DECAY && s->decay_steps == 1000.0f &&
                          s->end_learning_rate == 0.001f && s->power == 2.0f && s->cycle, "schedule");
         }
         nnc_model_free(m);
         m = spec("optimizer sgd learning_rate=polynomial_decay(0.1,decay_steps=50)", &e);
-        CHECK(r, m && m->copts.optimizer.schedule.end_learning_rate == 0.0001f &&
-                     m->copts.optimizer.schedule.power == 1.0f && !m->copts.optimizer.schedule.cycle,
+        CHECK(r, m && m->train->copts.optimizer.schedule.end_learning_rate == 0.0001f &&
+                     m->train->copts.optimizer.schedule.power == 1.0f && !m->train->copts.optimizer.schedule.cycle,
               "defaults: %s", m ? "" : e.message);
         nnc_model_free(m);
         t_end(r);
@@ -373,7 +373,7 @@ static void test_spec(test_run *r) {
     if (t_begin(r, "optim/spec/inverse_time_decay")) {
         nnc_model *m = spec("optimizer adagrad learning_rate=inverse_time_decay(0.5,10,0.5,staircase=true)", &e);
         if (CHECK(r, m != NULL, "%s", e.message)) {
-            const nnc_schedule *s = &m->copts.optimizer.schedule;
+            const nnc_schedule *s = &m->train->copts.optimizer.schedule;
             CHECK(r, s->kind == NNC_SCHEDULE_INVERSE_TIME_DECAY && s->initial_learning_rate == 0.5f &&
                          s->decay_steps == 10.0f && s->decay_rate == 0.5f && s->staircase, "schedule");
         }
@@ -383,14 +383,14 @@ static void test_spec(test_run *r) {
     if (t_begin(r, "optim/spec/cosine_decay")) {
         nnc_model *m = spec("optimizer adamw learning_rate=cosine_decay(0.01,1000,warmup_steps=100,warmup_target=0.1)", &e);
         if (CHECK(r, m != NULL, "%s", e.message)) {
-            const nnc_schedule *s = &m->copts.optimizer.schedule;
+            const nnc_schedule *s = &m->train->copts.optimizer.schedule;
             CHECK(r, s->kind == NNC_SCHEDULE_COSINE_DECAY && s->initial_learning_rate == 0.01f &&
                          s->decay_steps == 1000.0f && s->warmup && s->warmup_target == 0.1f &&
                          s->warmup_steps == 100.0f && s->alpha == 0.0f, "schedule");
         }
         nnc_model_free(m);
         m = spec("optimizer sgd learning_rate=cosine_decay(0.01,1000,0.1,warmup_target=None)", &e);
-        CHECK(r, m && !m->copts.optimizer.schedule.warmup && m->copts.optimizer.schedule.alpha == 0.1f,
+        CHECK(r, m && !m->train->copts.optimizer.schedule.warmup && m->train->copts.optimizer.schedule.alpha == 0.1f,
               "alpha positional, warmup_target None: %s", m ? "" : e.message);
         nnc_model_free(m);
         t_end(r);
@@ -398,13 +398,13 @@ static void test_spec(test_run *r) {
     if (t_begin(r, "optim/spec/cosine_decay_restarts")) {
         nnc_model *m = spec("optimizer nadam learning_rate=cosine_decay_restarts(0.01,100,t_mul=1.5,m_mul=0.9,alpha=0.1)", &e);
         if (CHECK(r, m != NULL, "%s", e.message)) {
-            const nnc_schedule *s = &m->copts.optimizer.schedule;
+            const nnc_schedule *s = &m->train->copts.optimizer.schedule;
             CHECK(r, s->kind == NNC_SCHEDULE_COSINE_DECAY_RESTARTS && s->decay_steps == 100.0f &&
                          s->t_mul == 1.5f && s->m_mul == 0.9f && s->alpha == 0.1f, "schedule");
         }
         nnc_model_free(m);
         m = spec("optimizer sgd learning_rate=cosine_decay_restarts(0.01,first_decay_steps=100)", &e);
-        CHECK(r, m && m->copts.optimizer.schedule.t_mul == 2.0f && m->copts.optimizer.schedule.m_mul == 1.0f,
+        CHECK(r, m && m->train->copts.optimizer.schedule.t_mul == 2.0f && m->train->copts.optimizer.schedule.m_mul == 1.0f,
               "defaults: %s", m ? "" : e.message);
         nnc_model_free(m);
         t_end(r);
@@ -426,23 +426,23 @@ static void test_spec(test_run *r) {
         for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
             nnc_model *m = spec(ok[i].line, &e);
             if (CHECK(r, m != NULL, "'%s': %s", ok[i].line, e.message))
-                CHECK(r, m->copts.optimizer.kind == ok[i].kind, "'%s': kind", ok[i].line);
+                CHECK(r, m->train->copts.optimizer.kind == ok[i].kind, "'%s': kind", ok[i].line);
             nnc_model_free(m);
         }
         nnc_model *m = spec("optimizer adagrad learning_rate=0.1 initial_accumulator_value=0.2 epsilon=1e-6", &e);
-        CHECK(r, m && m->copts.optimizer.initial_accumulator_value == 0.2f && m->copts.optimizer.epsilon == 1e-6f,
+        CHECK(r, m && m->train->copts.optimizer.initial_accumulator_value == 0.2f && m->train->copts.optimizer.epsilon == 1e-6f,
               "adagrad settings");
         nnc_model_free(m);
         m = spec("optimizer AdamW weight_decay=0.01 amsgrad=true", &e);
-        CHECK(r, m && m->copts.optimizer.weight_decay == 0.01f && m->copts.optimizer.amsgrad && m->n_slots == 3,
+        CHECK(r, m && m->train->copts.optimizer.weight_decay == 0.01f && m->train->copts.optimizer.amsgrad && m->train->n_slots == 3,
               "adamw settings");
         nnc_model_free(m);
         m = spec("optimizer adamax beta_2=0.99 clipvalue=0.5 weight_decay=0.001", &e);
-        CHECK(r, m && m->copts.optimizer.clipvalue == 0.5f && m->copts.optimizer.weight_decay == 0.001f &&
-                     m->copts.optimizer.beta_2 == 0.99f, "adamax settings");
+        CHECK(r, m && m->train->copts.optimizer.clipvalue == 0.5f && m->train->copts.optimizer.weight_decay == 0.001f &&
+                     m->train->copts.optimizer.beta_2 == 0.99f, "adamax settings");
         nnc_model_free(m);
         m = spec("optimizer adadelta", &e);
-        CHECK(r, m && m->copts.optimizer.rho == 0.95f && m->copts.optimizer.learning_rate == 0.001f,
+        CHECK(r, m && m->train->copts.optimizer.rho == 0.95f && m->train->copts.optimizer.learning_rate == 0.001f,
               "adadelta defaults");
         nnc_model_free(m);
         t_end(r);
@@ -662,7 +662,7 @@ static void test_round_trip(test_run *r) {
                 CHECK(r, cc && strstr(cc, "\"learning_rate\":{\"module\":\"keras.optimizers.schedules\"") &&
                              strstr(cc, cls), "compile_config lacks the schedule %s: %s", cls, cc ? cc : "");
             }
-            for (int s = 0; s < b->n_slots; s++) {
+            for (int s = 0; s < b->train->n_slots; s++) {
                 char tn[128];
                 snprintf(tn, sizeof tn, "optimizer.dense.kernel.%s", nnc_optimizer_slot_name(&cases[k], s));
                 CHECK(r, nnc_st_find(&st, tn) != NULL, "no tensor %s", tn);
@@ -670,22 +670,22 @@ static void test_round_trip(test_run *r) {
             const nnc_st_tensor *lr = nnc_st_find(&st, "optimizer.learning_rate");
             float lrv = 0.0f;
             if (lr) memcpy(&lrv, lr->data, sizeof lrv);
-            CHECK(r, lr && lrv == nnc_optimizer_learning_rate(&cases[k], b->iterations),
+            CHECK(r, lr && lrv == nnc_optimizer_learning_rate(&cases[k], b->train->iterations),
                   "optimizer.learning_rate is not the rate of the next step");
             nnc_st_free(&st);
         }
         nnc_error err = {""};
         c = nnc_model_load(path, &err);
         if (!CHECK(r, c != NULL, "load: %s", err.message)) goto next;
-        CHECK(r, optimizer_equal(&c->copts.optimizer, &b->copts.optimizer), "optimizer config differs after load");
-        CHECK(r, c->n_slots == b->n_slots && c->iterations == b->iterations, "slots %d/%d, iterations %lld/%lld",
-              c->n_slots, b->n_slots, (long long)c->iterations, (long long)b->iterations);
-        CHECK(r, !memcmp(c->opt_slots, b->opt_slots, b->n_trainable_floats * (size_t)b->n_slots * sizeof(float)),
+        CHECK(r, optimizer_equal(&c->train->copts.optimizer, &b->train->copts.optimizer), "optimizer config differs after load");
+        CHECK(r, c->train->n_slots == b->train->n_slots && c->train->iterations == b->train->iterations, "slots %d/%d, iterations %lld/%lld",
+              c->train->n_slots, b->train->n_slots, (long long)c->train->iterations, (long long)b->train->iterations);
+        CHECK(r, !memcmp(c->train->opt_slots, b->train->opt_slots, b->n_trainable_floats * (size_t)b->train->n_slots * sizeof(float)),
               "optimizer state differs after load");
         CHECK(r, nnc_fit(c, x, y, 90, &f2, NULL) == NNC_OK, "fit: %s", nnc_last_error(c));
         CHECK(r, !memcmp(a->param_arena, c->param_arena, a->n_param_floats * sizeof(float)),
               "resumed training differs from uninterrupted training");
-        CHECK(r, !memcmp(a->opt_slots, c->opt_slots, a->n_trainable_floats * (size_t)a->n_slots * sizeof(float)),
+        CHECK(r, !memcmp(a->train->opt_slots, c->train->opt_slots, a->n_trainable_floats * (size_t)a->train->n_slots * sizeof(float)),
               "resumed optimizer state differs from uninterrupted");
         unlink(path);
     next:
@@ -700,13 +700,13 @@ static void test_round_trip(test_run *r) {
         nnc_model *m = mlp(o2);
         if (CHECK(r, m != NULL, "compile")) {
             size_t n = m->n_trainable_floats, bad = 0;
-            for (size_t i = 0; i < n; i++) bad += m->opt_slots[i] != 0.25f;
+            for (size_t i = 0; i < n; i++) bad += m->train->opt_slots[i] != 0.25f;
             CHECK(r, bad == 0, "%zu accumulators not 0.25 after compile", bad);
             nnc_fit_opts f1 = f2;
             f1.epochs = 1;
             nnc_fit(m, x, y, 90, &f1, NULL);
             nnc_reinitialize(m, 3);
-            for (size_t i = 0; i < n; i++) bad += m->opt_slots[i] != 0.25f;
+            for (size_t i = 0; i < n; i++) bad += m->train->opt_slots[i] != 0.25f;
             CHECK(r, bad == 0, "%zu accumulators not 0.25 after reinitialize", bad);
         }
         nnc_model_free(m);
@@ -722,7 +722,7 @@ static void test_round_trip(test_run *r) {
             const char *path = tmp_path("spec.safetensors");
             CHECK(r, nnc_model_save(m, path, NULL) == NNC_OK, "save: %s", nnc_last_error(m));
             l = nnc_model_load(path, &e);
-            CHECK(r, l && optimizer_equal(&l->copts.optimizer, &m->copts.optimizer), "config differs: %s",
+            CHECK(r, l && optimizer_equal(&l->train->copts.optimizer, &m->train->copts.optimizer), "config differs: %s",
                   l ? "" : e.message);
             unlink(path);
         }

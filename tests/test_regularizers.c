@@ -9,7 +9,7 @@
 #include "test.h"
 #include "core/model_impl.h"
 #include "core/rng.h"
-#include "io/json.h"
+#include "format/json.h"
 #include "io/model_file.h"
 #include "train/train_impl.h"
 #include "direction_check.h"

@@ -2,7 +2,7 @@
  * write under injected faults, one case per rejected header, and a small mutation fuzz.
  * Out of scope: interoperability with other implementations (checked by hand with Python). */
 #define _POSIX_C_SOURCE 200809L
-#include "io/safetensors.h"
+#include "format/safetensors.h"
 #include "test.h"
 
 #include <dirent.h>

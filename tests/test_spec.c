@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "test.h"
-#include "core/model_impl.h"
-#include "io/json.h"
+#include "train/train_impl.h"
+#include "format/json.h"
 #include "io/model_file.h"
 
 static nnc_model *build(const char *text, nnc_error *e) {
@@ -34,9 +34,9 @@ static void test_builds(test_run *r) {
         if (CHECK(r, m != NULL, "%s", e.message)) {
             CHECK(r, m->n_layers == 5 && !strcmp(m->layers[2].name, "layer_1"), "layers");
             CHECK(r, nnc_param_count(m) == 2175, "%zu params", nnc_param_count(m));
-            CHECK(r, m->copts.loss.kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY && m->copts.loss.from_logits, "loss");
-            CHECK(r, m->copts.optimizer.kind == NNC_OPT_ADAM, "optimizer");
-            CHECK(r, m->copts.n_metrics == 1 && m->copts.metrics[0] == NNC_METRIC_ACCURACY, "metrics");
+            CHECK(r, m->train->copts.loss.kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY && m->train->copts.loss.from_logits, "loss");
+            CHECK(r, m->train->copts.optimizer.kind == NNC_OPT_ADAM, "optimizer");
+            CHECK(r, m->train->copts.n_metrics == 1 && m->train->copts.metrics[0] == NNC_METRIC_ACCURACY, "metrics");
             nnc_fit_opts fo = nnc_fit_opts_default();
             nnc_model_fit_defaults(m, &fo);
             CHECK(r, fo.epochs == 100 && fo.batch_size == 32 && fo.shuffle, "fit line: %d %d", fo.epochs, fo.batch_size);
@@ -48,8 +48,8 @@ static void test_builds(test_run *r) {
         nnc_error e = {""};
         nnc_model *m = build("input 3\ndense 1\nloss mse\n", &e);
         if (CHECK(r, m != NULL, "%s", e.message)) {
-            CHECK(r, m->copts.optimizer.kind == NNC_OPT_RMSPROP, "Keras's default optimizer is rmsprop");
-            CHECK(r, m->copts.n_metrics == 0, "no metrics");
+            CHECK(r, m->train->copts.optimizer.kind == NNC_OPT_RMSPROP, "Keras's default optimizer is rmsprop");
+            CHECK(r, m->train->copts.n_metrics == 0, "no metrics");
         }
         nnc_model_free(m);
         t_end(r);
@@ -65,7 +65,7 @@ static void test_builds(test_run *r) {
             CHECK(r, m->layers[2].cfg.dense.use_bias == false &&
                          m->layers[2].cfg.dense.kernel_initializer.kind == NNC_INIT_HE_NORMAL, "dense options");
             CHECK(r, fabsf(m->layers[3].cfg.negative_slope - 0.1f) < 1e-7f, "slope");
-            CHECK(r, m->copts.optimizer.nesterov && m->copts.n_metrics == 3, "optimizer/metrics");
+            CHECK(r, m->train->copts.optimizer.nesterov && m->train->copts.n_metrics == 3, "optimizer/metrics");
             nnc_fit_opts fo = nnc_fit_opts_default();
             nnc_model_fit_defaults(m, &fo);
             CHECK(r, fo.validation_split == 0.25f && !fo.shuffle, "fit line");
@@ -159,8 +159,8 @@ static void test_round_trip(test_run *r) {
             CHECK(r, a.buf && b.buf && !strcmp(a.buf, b.buf), "configs differ:\n%s\n%s", a.buf, b.buf);
             nnc_sb_free(&a);
             nnc_sb_free(&b);
-            CHECK(r, l->copts.optimizer.kind == NNC_OPT_RMSPROP && l->copts.optimizer.centered &&
-                         l->n_slots == 3, "optimizer config lost");
+            CHECK(r, l->train->copts.optimizer.kind == NNC_OPT_RMSPROP && l->train->copts.optimizer.centered &&
+                         l->train->n_slots == 3, "optimizer config lost");
         }
         nnc_model_free(l);
         unlink(path);

@@ -96,11 +96,11 @@ static void test_batch_vs_single(test_run *r) {
                        nnc_sgd_default(), 3);
     size_t P = m->n_param_floats;
     double *mean = calloc(P, sizeof(double));
-    nnc_plan(m, N);
+    nnc_train_plan(m, N);
     for (int i = 0; i < N; i++) {
         nnc_gather_inputs(m, x, NULL, (size_t)i, 1);
         nnc_gather_targets(m, y, NULL, (size_t)i, 1);
-        nnc_zero_grads(m, 1);
+        nnc_zero_grads(m);
         nnc_forward(m, 1, 1);
         nnc_loss_forward(m, 1, 1);
         nnc_backward(m, 1);
@@ -108,7 +108,7 @@ static void test_batch_vs_single(test_run *r) {
     }
     nnc_gather_inputs(m, x, NULL, 0, N);
     nnc_gather_targets(m, y, NULL, 0, N);
-    nnc_zero_grads(m, N);
+    nnc_zero_grads(m);
     nnc_forward(m, N, 1);
     nnc_loss_forward(m, N, 1);
     nnc_backward(m, N);
@@ -246,8 +246,8 @@ static void test_save_load(test_run *r) {
             nnc_predict(m, x, 90, p1);
             nnc_predict(l, x, 90, p2);
             CHECK(r, !memcmp(p1, p2, sizeof p1), "predictions differ after load");
-            CHECK(r, l->iterations == m->iterations, "iterations %lld vs %lld",
-                  (long long)l->iterations, (long long)m->iterations);
+            CHECK(r, l->train->iterations == m->train->iterations, "iterations %lld vs %lld",
+                  (long long)l->train->iterations, (long long)m->train->iterations);
         }
         nnc_model_free(l);
         nnc_model_free(m);
@@ -267,7 +267,7 @@ static void test_save_load(test_run *r) {
             nnc_fit(c, x, y, 90, &o2, NULL);
             CHECK(r, !memcmp(a->param_arena, c->param_arena, a->n_param_floats * sizeof(float)),
                   "resumed training differs from uninterrupted training");
-            CHECK(r, c->epochs_done == 5, "epochs_done %d", c->epochs_done);
+            CHECK(r, c->train->epochs_done == 5, "epochs_done %d", c->train->epochs_done);
         }
         nnc_model_free(a);
         nnc_model_free(b);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "test.h"
-#include "core/model_impl.h"
+#include "train/train_impl.h"
 #include "core/rng.h"
 #include "losses/losses.h"
 
@@ -149,8 +149,8 @@ void suite_weights(test_run *r) {
         nnc_fit(b, x, y, N, &o, NULL);
         double d = max_diff(a, b);
         CHECK(r, d < 1e-6, "max difference %.3g", d);
-        CHECK(r, a->iterations == 5 && b->iterations == 5, "updates %lld and %lld", (long long)a->iterations,
-              (long long)b->iterations);
+        CHECK(r, a->train->iterations == 5 && b->train->iterations == 5, "updates %lld and %lld", (long long)a->train->iterations,
+              (long long)b->train->iterations);
         t_info(r, "max |w(4 x 8 accumulated) - w(32)| after 5 updates = %.3g", d);
         nnc_model_free(a);
         nnc_model_free(b);

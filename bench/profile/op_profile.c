@@ -45,7 +45,7 @@ int main(int argc, char **argv) {
     nnc_rng_seed(&r, 1);
     for (int i = 0; i < bs * in; i++) x[i] = (float)nnc_rng_uniform(&r);
     for (int i = 0; i < bs; i++) y[i] = (float)(i % 10);
-    nnc_plan(m, bs);
+    nnc_train_plan(m, bs);
     double fwd[NNC_OP_COUNT] = {0}, bwd[NNC_OP_COUNT] = {0}, zero = 0, loss = 0, opt = 0, t;
     double *node_f = calloc((size_t)m->n_tape, sizeof(double)), *node_b = calloc((size_t)m->n_tape, sizeof(double));
     nnc_exec ex = {m, bs, 1};
@@ -53,7 +53,7 @@ int main(int argc, char **argv) {
         nnc_gather_inputs(m, x, NULL, 0, bs);
         nnc_gather_targets(m, y, NULL, 0, bs);
         t = now();
-        nnc_zero_grads(m, bs);
+        nnc_zero_grads(m);
         zero += now() - t;
         for (int k = 0; k < m->n_tape; k++) {
             int id = m->tape[k];
@@ -77,9 +77,9 @@ int main(int argc, char **argv) {
             node_b[k] += t;
         }
         t = now();
-        m->iterations++;
-        nnc_optimizer_step(&m->copts.optimizer, m->param_arena, m->grad_arena, m->opt_slots, m->n_trainable_floats,
-                           m->iterations);
+        m->train->iterations++;
+        nnc_optimizer_step(&m->train->copts.optimizer, m->param_arena, m->grad_arena, m->train->opt_slots, m->n_trainable_floats,
+                           m->train->iterations);
         opt += now() - t;
     }
     double total = zero + loss + opt;

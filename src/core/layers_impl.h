@@ -1,4 +1,4 @@
-/* What layer builders use to grow the graph (src/core/model.c). */
+/* What layer builders use to grow the graph (src/core/graph.c). */
 #ifndef NNC_LAYERS_IMPL_H
 #define NNC_LAYERS_IMPL_H
 #include "model_impl.h"
@@ -6,8 +6,9 @@
 /* Appends a node computed by op from inputs, inferring its shape with the op's row; -1 (with
  * an error naming the current layer) when the shapes do not fit. */
 int nnc_graph_op(nnc_model *m, nnc_op op, const int *in, int n_in, nnc_op_attr attr);
-/* Starts a layer: checks or makes its name (Keras's "dense", "dense_1", ...); -1 on error. */
-int nnc_layer_begin(nnc_model *m, nnc_layer_kind kind, const char *name);
+/* Starts a layer: checks its name, or makes one from stem as Keras does ("dense", "dense_1",
+ * ...); -1 on error. */
+int nnc_layer_begin(nnc_model *m, nnc_layer_kind kind, const char *stem, const char *name);
 /* Finishes a layer whose output is node `output`. */
 void nnc_layer_end(nnc_model *m, int layer, int output);
 /* Adds a variable "<layer>.<var>" and its PARAM node; returns the node or -1. Trainable

@@ -6,7 +6,7 @@
 
 #include "nnc.h"
 #include "rng.h"
-#include "../ops/ops.h"
+#include "op.h"
 
 #define NNC_MAX_INPUTS 8   /* inputs of one node (Add, Concatenate) */
 #define NNC_NAME_MAX 64
@@ -33,10 +33,12 @@ typedef struct {
     int live;         /* reachable from an output */
     int needs_grad;   /* some parameter lies upstream */
     int skip_backward;/* its gradient is produced by a fused loss instead */
+    int pinned;       /* its value is read from outside the tape (an output, the loss's
+                       * logits, a regularized output): never fused away (set by compile) */
     float *value;     /* [batch, shape] or [shape] */
     float *grad;
     float *aux;       /* the op's own planned buffer (nnc_op_def.aux_size) */
-    /* Fusion, decided by compile (src/train/fuse.c): a MATMUL or CONV node may take the
+    /* Fusion, decided by compile (src/core/fuse.c): a MATMUL or CONV node may take the
      * BIAS_ADD and the activation that follow it into its own pass (its epilogue), so that the
      * largest tensors are written once; its value is then the activation's output. The nodes
      * taken leave the tape and share its value and grad buffers. */
@@ -50,7 +52,7 @@ typedef struct {
                        * buffers of their own (src/ops/conv_pool.h) */
     /* The node whose backward writes this node's gradient first and alone, so it stores (=)
      * rather than adds (+=) and the gradient needs no zeroing before the step; -1: zeroed, and
-     * every reader adds. Decided by compile (src/train/fuse.c). */
+     * every reader adds. Decided by compile (src/core/fuse.c). */
     int grad_overwrite;
 } nnc_node_rec;
 
@@ -76,10 +78,6 @@ typedef enum {
     NNC_LAYER_BATCH_NORM,
     NNC_LAYER_KIND_COUNT
 } nnc_layer_kind;
-
-/* Keras's class name ("Dense") and the snake_case stem of default names ("dense"). */
-const char *nnc_layer_class(nnc_layer_kind k);
-const char *nnc_layer_stem(nnc_layer_kind k);
 
 typedef struct {
     nnc_layer_kind kind;
@@ -117,19 +115,26 @@ typedef struct {
     int trainable;               /* 0: state such as Normalization's mean (no gradient) */
 } nnc_param_rec;
 
-typedef struct nnc_optimizer_state nnc_optimizer_state;
 struct nnc_pool;
+struct nnc_train_state;
 
+/* The model: its graph (nodes, layers, parameters) and how the graph runs (tape, buffers,
+ * threads). What training adds (the compile settings, the optimizer's slots, iterations, the
+ * spec's fit settings and callbacks) is a separate struct owned by src/train/ (train_state.h);
+ * the model only holds it and its destructor, so this layer never needs to know it. */
 struct nnc_model {
     char name[NNC_NAME_MAX];
     char error[NNC_ERR_MAX];
     nnc_status sticky;         /* first builder error, returned again by compile */
     nnc_rng rng;
     struct nnc_pool *pool;     /* NULL: one thread (nnc_model_set_threads) */
-    float fault_grad_scale;    /* tests only: backward scales gradients by 1 + this (0: off) */
-    int no_fusion;             /* tests only: no fused ops, every gradient zeroed and added */
+#ifdef NNC_FAULT_INJECTION
+    /* Test hooks, compiled into fault-injection builds only (the nnc_testing library). */
+    float fault_grad_scale;    /* backward scales gradients by 1 + this (0: off) */
+    int no_fusion;             /* no fused ops, every gradient zeroed and added */
     size_t max_param_floats;   /* compile refuses more parameters (0: no limit; the fuzz
                                 * targets set one: a valid but huge model is not a finding) */
+#endif
 
     nnc_node_rec *nodes;
     int n_nodes, cap_nodes;
@@ -145,45 +150,24 @@ struct nnc_model {
 
     /* compile */
     int compiled;
-    nnc_compile_opts copts;
-    int fused_loss_node;       /* -1, or the logits node the loss reads instead of the output */
-    struct nnc_penalty {
-        int node;              /* a PARAM node (weight penalty) or a layer output (activity) */
-        nnc_regularizer r;
-    } *penalties;              /* the regularizers of every layer, gathered by compile */
-    int n_penalties;
     int *tape;                 /* live nodes in execution order */
     int n_tape;
     float *param_arena;        /* every parameter, contiguous */
     float *grad_arena;         /* their gradients, same layout */
     size_t n_param_floats;
     size_t n_trainable_floats; /* trainable parameters come first in the arenas */
-    float *opt_slots;          /* optimizer state: n_slots arenas of n_param_floats */
-    float *state_backup;       /* the non-trainable variables before a step (moving statistics) */
-    int n_slots;
-    int64_t iterations;        /* optimizer steps taken */
-    int epochs_done;
-    struct {
-        int epochs, batch_size, shuffle, steps_per_update;
-        float validation_split;
-        float class_weight[64];
-        int n_class_weights;
-    } spec_fit;                /* the spec file's fit line; 0 / -1 where not given */
-    nnc_callback **spec_callbacks; /* the spec file's callback lines, owned by the model */
-    int n_spec_callbacks;
 
     /* plan for a batch size */
     int planned_batch;
     float *act_arena;          /* values, then gradients, of batched nodes */
     size_t act_floats;         /* floats of values (as many again of gradients) */
-    float *batch_y;            /* [batch, targets] gathered for the loss */
-    float *batch_w;            /* [batch] example weights, used when use_weights */
-    int use_weights;           /* fit with sample_weight or class_weight */
-    float grad_seed_scale;     /* the loss's gradient times this (accumulation: b / group rows) */
     size_t *zero_ranges;       /* (offset, count) pairs in act_arena: the gradients zeroed */
     int n_zero_ranges;         /* before a step (those of no first writer: grad_overwrite) */
     float *work;               /* workspace shared by ops (im2col), planned per batch */
     size_t work_floats;        /* its size */
+
+    struct nnc_train_state *train;                   /* NULL until training code needs it */
+    void (*train_free)(struct nnc_train_state *ts);  /* frees it with the model */
 };
 
 /* Records an error (printf-style) on the model and returns status. Keeps the first error of a
@@ -197,16 +181,50 @@ int nnc_graph_node(nnc_model *m, nnc_op op, const int *in, int n_in, const nnc_s
 /* Resolves NNC_PREV and validates a node index; -1 with an error recorded when invalid. */
 int nnc_graph_resolve(nnc_model *m, nnc_node x, const char *who);
 
+/* ---- the executor (src/core/executor.c) ---------------------------------------------------- */
+
 /* Allocates activations for batch size n (no-op when already planned at least that large). */
 nnc_status nnc_plan(nnc_model *m, int batch);
 /* Runs the tape forward for a batch of n rows already gathered into the input nodes. */
 void nnc_forward(nnc_model *m, int n, int training);
-/* Zeroes the gradients and runs the tape backward (after the loss has seeded its gradient). */
+/* Runs the tape backward (after the loss has seeded its gradient and nnc_zero_grads). */
 void nnc_backward(nnc_model *m, int n);
-/* Zeroes parameter and activation gradients. */
-void nnc_zero_grads(nnc_model *m, int n);
+/* Zeroes parameter gradients and the activation gradients that are accumulated. */
+void nnc_zero_grads(nnc_model *m);
+/* Zeroes only the accumulated activation gradients (gradient accumulation's later steps). */
+void nnc_zero_act_grads(nnc_model *m);
+/* Copies rows (idx[first..first+n) or, with idx NULL, first..first+n) of x into the input
+ * nodes. */
+void nnc_gather_inputs(nnc_model *m, const float *x, const size_t *idx, size_t first, int n);
 
-/* Number of target values per example expected in y. */
-size_t nnc_target_size(const nnc_model *m);
+/* ---- the tape (src/core/tape.c) ------------------------------------------------------------- */
+
+/* Marks the nodes the outputs depend on (live) and those with a trainable parameter upstream
+ * (needs_grad); the caller then sets pinned and skip_backward. */
+void nnc_tape_mark(nnc_model *m);
+/* Builds the tape: live ops in creation order, less those fused into another op's pass; plans
+ * the fusions and the first gradient writers (src/core/fuse.c). Frees any batch plan. */
+nnc_status nnc_tape_build(nnc_model *m);
+/* Frees the buffers of the batch plan (the next pass plans again). */
+void nnc_plan_free(nnc_model *m);
+
+/* Decides which BIAS_ADD / activation nodes run inside the MATMUL or CONV before them (after
+ * liveness, needs_grad and pinned are known; src/core/fuse.c). */
+nnc_status nnc_fuse_epilogues(nnc_model *m);
+/* Marks the gradients whose one reader may store rather than add (after the tape is built). */
+nnc_status nnc_plan_grad_writers(nnc_model *m);
+#ifdef NNC_FAULT_INJECTION
+/* Tests: turns fusion off (0) or on (1) on a compiled model; the next step plans again. */
+nnc_status nnc_set_fusion(nnc_model *m, int on);
+#endif
+
+/* ---- the graph (src/core/graph.c) ---------------------------------------------------------- */
+
+/* True when every layer follows the previous one (Keras prints it as "Sequential"). */
+int nnc_model_is_sequential(const nnc_model *m);
+/* The model's name, or Keras's default for its kind. */
+const char *nnc_model_display_name(const nnc_model *m);
+/* The node the model outputs (the declared output, else the last layer's), -1 when none. */
+int nnc_output_node(const nnc_model *m);
 
 #endif

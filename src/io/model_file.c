@@ -15,9 +15,9 @@
 #include "../core/layers_impl.h"
 #include "../optim/optim.h"
 #include "../train/train_impl.h"
-#include "json.h"
+#include "../format/json.h"
 #include "model_file.h"
-#include "safetensors.h"
+#include "../format/safetensors.h"
 
 static const char *const init_classes[NNC_INIT_COUNT] = {
     [NNC_INIT_GLOROT_UNIFORM] = "GlorotUniform", [NNC_INIT_GLOROT_NORMAL] = "GlorotNormal",
@@ -345,7 +345,7 @@ static void optimizer_json(const nnc_optimizer *o, nnc_strbuf *sb) {
 }
 
 static void compile_json(const nnc_model *m, nnc_strbuf *sb) {
-    const nnc_compile_opts *c = &m->copts;
+    const nnc_compile_opts *c = &m->train->copts;
     nnc_sb_printf(sb, "{\"loss\":{\"module\":\"keras.losses\",\"class_name\":\"%s\",\"config\":"
                   "{\"name\":\"%s\",\"reduction\":\"sum_over_batch_size\"",
                   loss_classes[c->loss.kind], nnc_loss_name(c->loss.kind));
@@ -367,7 +367,7 @@ nnc_status nnc_model_save_ex(nnc_model *m, const char *path, const nnc_save_opts
     nnc_save_opts def = nnc_save_opts_default();
     if (!o) o = &def;
     int with_opt = o->include_optimizer;
-    size_t nt = (size_t)m->n_params * (size_t)(1 + (with_opt ? m->n_slots : 0)) + 2;
+    size_t nt = (size_t)m->n_params * (size_t)(1 + (with_opt ? m->train->n_slots : 0)) + 2;
     nnc_st_tensor *ts = calloc(nt, sizeof *ts);
     char **names = calloc(nt, sizeof *names);
     nnc_strbuf cfg = {0}, ccfg = {0};
@@ -377,7 +377,7 @@ nnc_status nnc_model_save_ex(nnc_model *m, const char *path, const nnc_save_opts
         goto done;
     }
     size_t k = 0;
-    for (int s = -1; s < (with_opt ? m->n_slots : 0); s++)
+    for (int s = -1; s < (with_opt ? m->train->n_slots : 0); s++)
         for (int i = 0; i < m->n_params; i++) {
             const nnc_param_rec *p = &m->params[i];
             if (s >= 0 && !p->trainable) continue; /* state has no optimizer slots */
@@ -387,16 +387,16 @@ nnc_status nnc_model_save_ex(nnc_model *m, const char *path, const nnc_save_opts
                 t->data = m->param_arena + p->offset;
             } else {
                 snprintf(t->name, sizeof t->name, "optimizer.%s.%s", p->name,
-                         nnc_optimizer_slot_name(&m->copts.optimizer, s));
-                t->data = m->opt_slots + (size_t)s * m->n_trainable_floats + p->offset;
+                         nnc_optimizer_slot_name(&m->train->copts.optimizer, s));
+                t->data = m->train->opt_slots + (size_t)s * m->n_trainable_floats + p->offset;
             }
             t->dtype = NNC_ST_F32;
             t->ndim = p->shape.rank;
             for (int d = 0; d < p->shape.rank; d++) t->shape[d] = p->shape.dim[d];
             t->nbytes = p->size * sizeof(float);
         }
-    float lr = nnc_optimizer_learning_rate(&m->copts.optimizer, m->iterations);
-    int64_t iters = m->iterations;
+    float lr = nnc_optimizer_learning_rate(&m->train->copts.optimizer, m->train->iterations);
+    int64_t iters = m->train->iterations;
     if (with_opt) {
         nnc_st_tensor *t = &ts[k++];
         snprintf(t->name, sizeof t->name, "optimizer.iterations");
@@ -412,7 +412,7 @@ nnc_status nnc_model_save_ex(nnc_model *m, const char *path, const nnc_save_opts
     nnc_config_json(m, &cfg);
     compile_json(m, &ccfg);
     char epoch[32], rng[80];
-    snprintf(epoch, sizeof epoch, "%d", m->epochs_done);
+    snprintf(epoch, sizeof epoch, "%d", m->train->epochs_done);
     snprintf(rng, sizeof rng, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64,
              m->rng.s[0], m->rng.s[1], m->rng.s[2], m->rng.s[3]);
     if (cfg.oom || ccfg.oom) {
@@ -875,10 +875,10 @@ nnc_status nnc_load_tensors(nnc_model *m, const nnc_st_file *f, const char *path
         if (!shape_matches(t, &pr->shape))
             return nnc_fail(m, NNC_ERR_FORMAT, "%s: tensor '%s' has shape %s, the model needs %s",
                             path, t->name, got, want);
-        for (int s = 0; pr->trainable && s < m->n_slots; s++) {
+        for (int s = 0; pr->trainable && s < m->train->n_slots; s++) {
             char nm[NNC_ST_NAME_MAX];
             snprintf(nm, sizeof nm, "optimizer.%s.%s", pr->name,
-                     nnc_optimizer_slot_name(&m->copts.optimizer, s));
+                     nnc_optimizer_slot_name(&m->train->copts.optimizer, s));
             const nnc_st_tensor *o = nnc_st_find(f, nm);
             if (o) {
                 n_opt++;
@@ -891,20 +891,20 @@ nnc_status nnc_load_tensors(nnc_model *m, const nnc_st_file *f, const char *path
     const nnc_st_tensor *it = nnc_st_find(f, "optimizer.iterations");
     int n_trainable = 0;
     for (int p = 0; p < m->n_params; p++) n_trainable += m->params[p].trainable;
-    int opt_ok = has_opt && n_opt == n_trainable * m->n_slots && it && it->dtype == NNC_ST_I64 &&
+    int opt_ok = has_opt && n_opt == n_trainable * m->train->n_slots && it && it->dtype == NNC_ST_I64 &&
                  it->ndim == 0;
     for (int p = 0; p < m->n_params; p++) {
         const nnc_param_rec *pr = &m->params[p];
         memcpy(m->param_arena + pr->offset, nnc_st_find(f, pr->name)->data, pr->size * sizeof(float));
-        for (int s = 0; opt_ok && pr->trainable && s < m->n_slots; s++) {
+        for (int s = 0; opt_ok && pr->trainable && s < m->train->n_slots; s++) {
             char nm[NNC_ST_NAME_MAX];
             snprintf(nm, sizeof nm, "optimizer.%s.%s", pr->name,
-                     nnc_optimizer_slot_name(&m->copts.optimizer, s));
-            memcpy(m->opt_slots + (size_t)s * m->n_trainable_floats + pr->offset,
+                     nnc_optimizer_slot_name(&m->train->copts.optimizer, s));
+            memcpy(m->train->opt_slots + (size_t)s * m->n_trainable_floats + pr->offset,
                    nnc_st_find(f, nm)->data, pr->size * sizeof(float));
         }
     }
-    if (opt_ok) memcpy(&m->iterations, it->data, sizeof m->iterations);
+    if (opt_ok) memcpy(&m->train->iterations, it->data, sizeof m->train->iterations);
     return NNC_OK;
 }
 
@@ -924,7 +924,7 @@ static void restore_progress(nnc_model *m, const nnc_st_file *f) {
     if (ep) {
         char *end;
         long v = strtol(ep, &end, 10);
-        if (!*end && v >= 0 && v < (1L << 30)) m->epochs_done = (int)v;
+        if (!*end && v >= 0 && v < (1L << 30)) m->train->epochs_done = (int)v;
     }
     if (rs && strlen(rs) == 64)
         for (int i = 0; i < 4; i++) {
@@ -1034,20 +1034,23 @@ nnc_model *nnc_model_load_buffer(const void *buf, size_t len, const char *name, 
     return m;
 }
 
-nnc_status nnc_load_weights_file(nnc_model *m, const char *path, int *resumed_epoch) {
+nnc_status nnc_model_load_weights(nnc_model *m, const char *path, int *resumed_epoch) {
     char msg[512];
     nnc_st_file f;
+    int ignored;
+    if (!resumed_epoch) resumed_epoch = &ignored;
     *resumed_epoch = 0;
+    if (!m || !path) return NNC_ERR_ARG;
     if (!m->compiled) return nnc_fail(m, NNC_ERR_STATE, "load weights: the model must be compiled first");
     if (nnc_st_read(path, &f, msg, sizeof msg)) return nnc_fail(m, NNC_ERR_FORMAT, "%s", msg);
-    int64_t before = m->iterations;
-    m->iterations = -1; /* tells whether the file's optimizer state was complete */
+    int64_t before = m->train->iterations;
+    m->train->iterations = -1; /* tells whether the file's optimizer state was complete */
     nnc_status st = nnc_load_tensors(m, &f, path);
-    int resumed = st == NNC_OK && m->iterations >= 0;
-    if (!resumed) m->iterations = st == NNC_OK ? 0 : before;
+    int resumed = st == NNC_OK && m->train->iterations >= 0;
+    if (!resumed) m->train->iterations = st == NNC_OK ? 0 : before;
     if (resumed) {
         restore_progress(m, &f);
-        *resumed_epoch = m->epochs_done;
+        *resumed_epoch = m->train->epochs_done;
     }
     nnc_st_free(&f);
     return st;

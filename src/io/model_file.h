@@ -2,8 +2,8 @@
 #ifndef NNC_MODEL_FILE_H
 #define NNC_MODEL_FILE_H
 #include "../core/model_impl.h"
-#include "json.h"
-#include "safetensors.h"
+#include "../format/json.h"
+#include "../format/safetensors.h"
 
 /* Writes the architecture as Keras 3's get_config JSON. */
 void nnc_config_json(const nnc_model *m, nnc_strbuf *sb);
@@ -14,10 +14,6 @@ nnc_status nnc_load_tensors(nnc_model *m, const nnc_st_file *f, const char *path
 nnc_status nnc_model_save_ex(nnc_model *m, const char *path, const nnc_save_opts *o,
                              long long fail_after_bytes);
 
-/* nnc train --init-weights: loads every variable of the compiled model from a safetensors file
- * (nnc's or a plain one), and the optimizer state when the file has it complete; then
- * *resumed_epoch is the file's epoch (the RNG state is restored too), else 0. */
-nnc_status nnc_load_weights_file(nnc_model *m, const char *path, int *resumed_epoch);
 /* nnc_model_load from bytes in memory (for fuzzing); name stands for the file in messages. */
 nnc_model *nnc_model_load_buffer(const void *buf, size_t len, const char *name, nnc_error *err);
 

@@ -23,7 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../core/model_impl.h"
+#include "../train/train_impl.h"
 #include "spec.h"
 #include "../optim/optim.h"
 
@@ -770,22 +770,20 @@ static int stmt_fit(spec_ctx *c) {
         for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
             if (k == 64 || parse_double(tok, &v) || v < 0)
                 return fail(c, "fit: bad value '%s' for class_weight (up to 64 numbers >= 0)", cw->val);
-            c->m->spec_fit.class_weight[k++] = (float)v;
+            c->m->train->spec_fit.class_weight[k++] = (float)v;
         }
-        c->m->spec_fit.n_class_weights = k;
+        c->m->train->spec_fit.n_class_weights = k;
     }
     if (check_all_used(c, "epochs, batch_size, validation_split, shuffle, steps_per_update, class_weight")) return -1;
-    c->m->spec_fit.steps_per_update = spu;
-    c->m->spec_fit.epochs = epochs;
-    c->m->spec_fit.batch_size = bs;
-    c->m->spec_fit.validation_split = split;
-    c->m->spec_fit.shuffle = sh ? shuffle : -1;
+    c->m->train->spec_fit.steps_per_update = spu;
+    c->m->train->spec_fit.epochs = epochs;
+    c->m->train->spec_fit.batch_size = bs;
+    c->m->train->spec_fit.validation_split = split;
+    c->m->train->spec_fit.shuffle = sh ? shuffle : -1;
     return 0;
 }
 
 /* ---- callbacks ---------------------------------------------------------------------------- */
-
-#define MAX_SPEC_CALLBACKS 16
 
 static int arg_double(spec_ctx *c, int pos, const char *key, double lo, double hi, int none_ok,
                       double *out) {
@@ -935,8 +933,8 @@ static int stmt_callback(spec_ctx *c) {
         return fail(c, "callback: unknown callback '%s' (one of %s)", w->val, names);
     }
     nnc_model *m = c->m;
-    if (m->n_spec_callbacks == MAX_SPEC_CALLBACKS)
-        return fail(c, "callback: at most %d callback lines", MAX_SPEC_CALLBACKS);
+    if (m->train->n_spec_callbacks == NNC_MAX_SPEC_CALLBACKS)
+        return fail(c, "callback: at most %d callback lines", NNC_MAX_SPEC_CALLBACKS);
     char stmt[96];
     snprintf(stmt, sizeof stmt, "callback %s", callback_table[i].name);
     const char *saved = c->stmt;
@@ -945,13 +943,7 @@ static int stmt_callback(spec_ctx *c) {
     int rc = callback_table[i].build(c, &cb);
     c->stmt = saved;
     if (rc) return rc;
-    nnc_callback **grown = realloc(m->spec_callbacks, (size_t)(m->n_spec_callbacks + 1) * sizeof *grown);
-    if (!grown) {
-        nnc_callback_free(cb);
-        return fail(c, "callback: out of memory");
-    }
-    m->spec_callbacks = grown;
-    m->spec_callbacks[m->n_spec_callbacks++] = cb;
+    m->train->spec_callbacks[m->train->n_spec_callbacks++] = cb;
     return 0;
 }
 
@@ -1028,6 +1020,14 @@ nnc_model *nnc_model_from_spec_text(const char *text, size_t len, const char *na
     return nnc_spec_build(text, len, name, err, 0);
 }
 
+static void set_param_cap(nnc_model *m, size_t max_param_floats) {
+#ifdef NNC_FAULT_INJECTION
+    m->max_param_floats = max_param_floats;
+#else
+    (void)m, (void)max_param_floats;
+#endif
+}
+
 nnc_model *nnc_spec_build(const char *text, size_t len, const char *name, nnc_error *err,
                           size_t max_param_floats) {
     char msg[512] = "";
@@ -1037,6 +1037,10 @@ nnc_model *nnc_spec_build(const char *text, size_t len, const char *name, nnc_er
     c.err = msg;
     c.errlen = sizeof msg;
     c.m = nnc_model_new(NULL);
+    if (c.m && !nnc_train_state_of(c.m)) { /* holds the fit line and the callbacks */
+        nnc_model_free(c.m);
+        c.m = NULL;
+    }
     nnc_compile_opts co = nnc_compile_opts_default();
     co.optimizer = nnc_rmsprop_default(); /* Keras's compile default */
     int have_input = 0, have_loss = 0, have_layer = 0, loss_line = 0, rc = 0;
@@ -1103,7 +1107,7 @@ nnc_model *nnc_spec_build(const char *text, size_t len, const char *name, nnc_er
     } else if (rc == 0 && !have_loss) {
         snprintf(msg, sizeof msg, "%s: no 'loss' line (required, e.g. 'loss sparse_categorical_crossentropy from_logits=true')", c.file);
         rc = -1;
-    } else if (rc == 0 && (c.m->max_param_floats = max_param_floats, nnc_compile(c.m, &co)) != NNC_OK) {
+    } else if (rc == 0 && (set_param_cap(c.m, max_param_floats), nnc_compile(c.m, &co)) != NNC_OK) {
         c.line = loss_line;
         rc = fail(&c, "%s", nnc_last_error(c.m));
     }
@@ -1154,17 +1158,17 @@ nnc_model *nnc_model_from_spec(const char *path, nnc_error *err) {
 
 void nnc_model_fit_defaults(const nnc_model *m, nnc_fit_opts *o) {
     if (!m || !o) return;
-    if (m->spec_fit.epochs > 0) o->epochs = m->spec_fit.epochs;
-    if (m->spec_fit.batch_size > 0) o->batch_size = m->spec_fit.batch_size;
-    if (m->spec_fit.validation_split >= 0.0f) o->validation_split = m->spec_fit.validation_split;
-    if (m->spec_fit.shuffle >= 0) o->shuffle = m->spec_fit.shuffle != 0;
-    if (m->spec_fit.steps_per_update > 0) o->steps_per_update = m->spec_fit.steps_per_update;
-    if (m->spec_fit.n_class_weights > 0) {
-        o->class_weight = m->spec_fit.class_weight;
-        o->n_class_weights = m->spec_fit.n_class_weights;
+    if (m->train->spec_fit.epochs > 0) o->epochs = m->train->spec_fit.epochs;
+    if (m->train->spec_fit.batch_size > 0) o->batch_size = m->train->spec_fit.batch_size;
+    if (m->train->spec_fit.validation_split >= 0.0f) o->validation_split = m->train->spec_fit.validation_split;
+    if (m->train->spec_fit.shuffle >= 0) o->shuffle = m->train->spec_fit.shuffle != 0;
+    if (m->train->spec_fit.steps_per_update > 0) o->steps_per_update = m->train->spec_fit.steps_per_update;
+    if (m->train->spec_fit.n_class_weights > 0) {
+        o->class_weight = m->train->spec_fit.class_weight;
+        o->n_class_weights = m->train->spec_fit.n_class_weights;
     }
-    if (m->n_spec_callbacks > 0) {
-        o->callbacks = m->spec_callbacks;
-        o->n_callbacks = m->n_spec_callbacks;
+    if (m->train->n_spec_callbacks > 0) {
+        o->callbacks = m->train->spec_callbacks;
+        o->n_callbacks = m->train->n_spec_callbacks;
     }
 }

@@ -4,7 +4,7 @@
  * the odd cell at the bottom/right. */
 #include <math.h>
 #include <string.h>
-#include "../core/layers_impl.h"
+#include "layers.h"
 
 nnc_conv_opts nnc_conv_opts_default(int filters, int kernel_size) {
     nnc_conv_opts o;

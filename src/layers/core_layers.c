@@ -1,7 +1,7 @@
 /* Keras's core layers: Input, Dense, Activation, Add, Concatenate. Each builder checks its
  * arguments, then expresses the layer as ops on the graph. */
 #include <string.h>
-#include "../core/layers_impl.h"
+#include "layers.h"
 
 static const struct {
     const char *cls, *stem;
@@ -30,6 +30,33 @@ static const struct {
 const char *nnc_layer_class(nnc_layer_kind k) { return layer_names[k].cls; }
 const char *nnc_layer_stem(nnc_layer_kind k) { return layer_names[k].stem; }
 
+int nnc_layer_regularizers(const nnc_layer_rec *l, nnc_regularizer rs[3]) {
+    if (l->kind == NNC_LAYER_DENSE) {
+        rs[0] = l->cfg.dense.kernel_regularizer, rs[1] = l->cfg.dense.bias_regularizer;
+        rs[2] = l->cfg.dense.activity_regularizer;
+        return 1;
+    }
+    if (l->kind == NNC_LAYER_CONV2D || l->kind == NNC_LAYER_CONV1D) {
+        rs[0] = l->cfg.conv.kernel_regularizer, rs[1] = l->cfg.conv.bias_regularizer;
+        rs[2] = l->cfg.conv.activity_regularizer;
+        return 1;
+    }
+    return 0;
+}
+
+int nnc_layer_state_from_data(const nnc_layer_rec *l) { return l->kind == NNC_LAYER_NORMALIZATION; }
+
+int nnc_layer_one_input(nnc_model *m, nnc_layer_kind kind, nnc_node *x, const char *name) {
+    if (!m || m->sticky) return -1;
+    if ((*x = nnc_graph_resolve(m, *x, name ? name : nnc_layer_stem(kind))) < 0) return -1;
+    int l = nnc_layer_begin(m, kind, nnc_layer_stem(kind), name);
+    if (l < 0) return -1;
+    m->layers[l].inputs[0] = *x;
+    m->layers[l].n_inputs = 1;
+    return l;
+}
+
+
 nnc_node nnc_input(nnc_model *m, const int *shape, int rank, const char *name) {
     if (!m) return NNC_NONE;
     if (m->sticky) return NNC_NONE;
@@ -50,7 +77,7 @@ nnc_node nnc_input(nnc_model *m, const int *shape, int rank, const char *name) {
         m->sticky = nnc_fail(m, NNC_ERR_ARG, "Input: at most %d inputs", NNC_MAX_INPUTS);
         return NNC_NONE;
     }
-    int l = nnc_layer_begin(m, NNC_LAYER_INPUT, name);
+    int l = nnc_layer_begin(m, NNC_LAYER_INPUT, nnc_layer_stem(NNC_LAYER_INPUT), name);
     if (l < 0) return NNC_NONE;
     int id = nnc_graph_node(m, NNC_OP_INPUT, NULL, 0, &s, 1);
     if (id < 0) return NNC_NONE;
@@ -95,7 +122,7 @@ nnc_node nnc_dense(nnc_model *m, nnc_node x, const nnc_dense_opts *o) {
         return NNC_NONE;
     }
     if ((x = nnc_graph_resolve(m, x, nm)) < 0) return NNC_NONE;
-    int l = nnc_layer_begin(m, NNC_LAYER_DENSE, o->name);
+    int l = nnc_layer_begin(m, NNC_LAYER_DENSE, nnc_layer_stem(NNC_LAYER_DENSE), o->name);
     if (l < 0) return NNC_NONE;
     m->layers[l].inputs[0] = x;
     m->layers[l].n_inputs = 1;
@@ -126,7 +153,7 @@ nnc_node nnc_activation_layer(nnc_model *m, nnc_node x, nnc_activation a, const 
         return NNC_NONE;
     }
     if ((x = nnc_graph_resolve(m, x, name ? name : "activation")) < 0) return NNC_NONE;
-    int l = nnc_layer_begin(m, NNC_LAYER_ACTIVATION, name);
+    int l = nnc_layer_begin(m, NNC_LAYER_ACTIVATION, nnc_layer_stem(NNC_LAYER_ACTIVATION), name);
     if (l < 0) return NNC_NONE;
     m->layers[l].inputs[0] = x;
     m->layers[l].n_inputs = 1;
@@ -149,7 +176,7 @@ static int merge_begin(nnc_model *m, nnc_layer_kind kind, const nnc_node *xs, in
     }
     for (int i = 0; i < n; i++)
         if ((in[i] = nnc_graph_resolve(m, xs[i], who)) < 0) return -1;
-    int l = nnc_layer_begin(m, kind, name);
+    int l = nnc_layer_begin(m, kind, nnc_layer_stem(kind), name);
     if (l < 0) return -1;
     memcpy(m->layers[l].inputs, in, (size_t)n * sizeof *in);
     m->layers[l].n_inputs = n;

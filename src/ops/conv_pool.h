@@ -1,5 +1,5 @@
 /* A convolution with ReLU followed by a max pooling of non-overlapping windows, computed as one
- * op by the pooling node (its pool_conv names the convolution; src/train/fuse.c decides it): the
+ * op by the pooling node (its pool_conv names the convolution; src/core/fuse.c decides it): the
  * convolution's output, the largest tensor of a CNN's first layer, then lives only one group of
  * examples at a time in cache (src/ops/conv.c). Same bits as the separate ops. */
 #ifndef NNC_CONV_POOL_H

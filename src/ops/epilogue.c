@@ -1,4 +1,4 @@
-/* The fused bias + activation of MATMUL and CONV nodes (see epilogue.h and src/train/fuse.c).
+/* The fused bias + activation of MATMUL and CONV nodes (see epilogue.h and src/core/fuse.c).
  *
  * Forward: the GEMM hands over each block of finished rows while it is in cache; the epilogue
  * adds the bias and applies the activation in place (y = f(x·W + b)), so the pre-activation

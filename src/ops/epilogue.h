@@ -1,5 +1,5 @@
 /* A layer's bias and activation computed inside its matrix multiply or convolution (the
- * fusion decided by src/train/fuse.c), and the bias gradient that BIAS_ADD shares with it.
+ * fusion decided by src/core/fuse.c), and the bias gradient that BIAS_ADD shares with it.
  * The fused passes do the same float operations in the same order as the separate ops, so a
  * model gives bit-identical results with and without fusion (tests/test_fusion.c). */
 #ifndef NNC_EPILOGUE_H
@@ -8,10 +8,6 @@
 #include <stddef.h>
 #include "op_util.h"
 #include "../backend/cpu/kernels.h"
-
-/* 1 when f'(x) can be read from y = f(x) alone, so the activation can overwrite its input:
- * linear, relu, leaky_relu with a slope >= 0, elu, sigmoid, tanh, exponential. */
-int nnc_act_fusable(nnc_activation a, float alpha);
 
 /* What the GEMM epilogue of node `id` needs; fill with nnc_epilogue_prepare. */
 typedef struct {

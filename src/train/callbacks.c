@@ -26,7 +26,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 #include "callbacks.h"
-#include "../io/model_file.h"
+#include "../format/safetensors.h"
 
 typedef enum {
     CB_EARLY_STOPPING,
@@ -652,14 +652,14 @@ void nnc_callback_free(nnc_callback *cb) {
  * and LearningRateScheduler change it. A schedule's rate follows the restored iterations. */
 static void restore_learning_rate(nnc_model *m, const char *path) {
     nnc_st_file f;
-    if (m->copts.optimizer.schedule.kind != NNC_SCHEDULE_NONE) return;
+    if (m->train->copts.optimizer.schedule.kind != NNC_SCHEDULE_NONE) return;
     char msg[256];
     if (nnc_st_read(path, &f, msg, sizeof msg)) return;
     const nnc_st_tensor *t = nnc_st_find(&f, "optimizer.learning_rate");
     if (t && t->dtype == NNC_ST_F32 && t->ndim == 0 && t->nbytes == sizeof(float)) {
         float lr;
         memcpy(&lr, t->data, sizeof lr);
-        if (lr >= 0.0f && isfinite(lr)) m->copts.optimizer.learning_rate = lr;
+        if (lr >= 0.0f && isfinite(lr)) m->train->copts.optimizer.learning_rate = lr;
     }
     nnc_st_free(&f);
 }
@@ -679,10 +679,10 @@ static nnc_status begin_one(nnc_cb_runner *r, nnc_callback *cb, int *initial_epo
     case CB_REDUCE_LR:
     case CB_LR_SCHEDULER: /* both set the optimizer's rate */
         cb->best = cb->higher ? -(double)INFINITY : (double)INFINITY;
-        if (m->copts.optimizer.schedule.kind != NNC_SCHEDULE_NONE)
+        if (m->train->copts.optimizer.schedule.kind != NNC_SCHEDULE_NONE)
             return nnc_fail(m, NNC_ERR_ARG, "%s: the optimizer's learning rate follows a %s schedule and "
                             "cannot be set (as in Keras)", kind_names[cb->kind],
-                            nnc_schedule_name(m->copts.optimizer.schedule.kind));
+                            nnc_schedule_name(m->train->copts.optimizer.schedule.kind));
         break;
     case CB_MODEL_CHECKPOINT: {
         if (!cb->best_set) {
@@ -721,7 +721,7 @@ static nnc_status begin_one(nnc_cb_runner *r, nnc_callback *cb, int *initial_epo
     case CB_BACKUP_AND_RESTORE:
         if (access(cb->file, F_OK) == 0) {
             int resumed = 0;
-            nnc_status st = nnc_load_weights_file(m, cb->file, &resumed);
+            nnc_status st = nnc_model_load_weights(m, cb->file, &resumed);
             if (st) return fail_prefixed(m, st, "backup_and_restore");
             restore_learning_rate(m, cb->file);
             *initial_epoch = resumed;
@@ -762,7 +762,7 @@ nnc_status nnc_cb_epoch_begin(nnc_cb_runner *r, int epoch) {
     for (int i = 0; i < r->n; i++) {
         nnc_callback *cb = r->cbs[i];
         if (cb->kind != CB_LR_SCHEDULER) continue;
-        float *lr = &r->m->copts.optimizer.learning_rate;
+        float *lr = &r->m->train->copts.optimizer.learning_rate;
         double v = cb->o.sched.fn(cb->o.sched.user, epoch, (double)*lr);
         if (!(v >= 0.0) || isinf(v) || (float)v > 3.4e38f)
             return nnc_fail(r->m, NNC_ERR_ARG, "learning_rate_scheduler: the schedule returned %g for "
@@ -833,7 +833,7 @@ static void early_stopping_epoch(nnc_cb_runner *r, nnc_callback *cb, int epoch, 
 
 static void reduce_lr_epoch(nnc_cb_runner *r, nnc_callback *cb, int epoch, nnc_logs *logs) {
     const nnc_reduce_lr_opts *o = &cb->o.rlr;
-    float *lr = &r->m->copts.optimizer.learning_rate;
+    float *lr = &r->m->train->copts.optimizer.learning_rate;
     nnc_logs_set(logs, "learning_rate", (double)*lr);
     double cur;
     if (!monitored(r, cb, logs, &cur, "Learning rate reduction")) return;
@@ -952,10 +952,10 @@ static nnc_status backup_epoch(nnc_cb_runner *r, nnc_callback *cb, int epoch) {
     char msg[1024];
     if (make_parent_dirs(cb->file, msg, sizeof msg)) return nnc_fail(m, NNC_ERR_IO, "backup_and_restore: %s", msg);
     /* The file's epoch is where this fit resumes: the next epoch of this loop. */
-    int done = m->epochs_done;
-    m->epochs_done = epoch + 1;
+    int done = m->train->epochs_done;
+    m->train->epochs_done = epoch + 1;
     nnc_status st = nnc_model_save(m, cb->file, NULL);
-    m->epochs_done = done;
+    m->train->epochs_done = done;
     if (st) return fail_prefixed(m, st, "backup_and_restore");
     return NNC_OK;
 }
@@ -972,7 +972,7 @@ nnc_status nnc_cb_epoch_end(nnc_cb_runner *r, int epoch, nnc_logs *logs) {
             reduce_lr_epoch(r, cb, epoch, logs);
             break;
         case CB_LR_SCHEDULER:
-            nnc_logs_set(logs, "learning_rate", (double)r->m->copts.optimizer.learning_rate);
+            nnc_logs_set(logs, "learning_rate", (double)r->m->train->copts.optimizer.learning_rate);
             break;
         case CB_MODEL_CHECKPOINT:
             st = checkpoint_epoch(r, cb, epoch, logs);

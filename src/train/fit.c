@@ -54,8 +54,8 @@ static nnc_status require_compiled(nnc_model *m, const char *who) {
 /* Loss and metrics over n rows, inference mode, in batches of bs. */
 static nnc_status evaluate_into(nnc_model *m, const float *x, const float *y, size_t n, int bs,
                                 nnc_metric_acc *acc) {
-    m->use_weights = 0; /* validation and evaluation losses are unweighted, as in Keras */
-    nnc_status st = nnc_plan(m, bs);
+    m->train->use_weights = 0; /* validation and evaluation losses are unweighted, as in Keras */
+    nnc_status st = nnc_train_plan(m, bs);
     if (st) return st;
     for (size_t first = 0; first < n; first += (size_t)bs) {
         int b = (int)(n - first < (size_t)bs ? n - first : (size_t)bs);
@@ -94,7 +94,7 @@ nnc_status nnc_predict_ex(nnc_model *m, const float *x, size_t n, float *out, in
     if (batch_size < 1) return nnc_fail(m, NNC_ERR_ARG, "predict: batch_size %d must be >= 1", batch_size);
     if ((st = nnc_check_data(m, x, NULL, n))) return st;
     const int bs = batch_size;
-    if ((st = nnc_plan(m, bs))) return st;
+    if ((st = nnc_train_plan(m, bs))) return st;
     size_t k = nnc_output_size(m);
     const float *o = NULL;
     for (size_t first = 0; first < n; first += bs) {
@@ -110,8 +110,8 @@ nnc_status nnc_predict_ex(nnc_model *m, const float *x, size_t n, float *out, in
 /* Each row's loss weight: sample_weight times the class_weight of its label. */
 static void gather_weights(nnc_model *m, const nnc_fit_opts *o, const float *y, const size_t *idx,
                            size_t first, int n) {
-    m->use_weights = o->sample_weight || o->class_weight;
-    if (!m->use_weights) return;
+    m->train->use_weights = o->sample_weight || o->class_weight;
+    if (!m->train->use_weights) return;
     size_t t = nnc_target_size(m);
     for (int r = 0; r < n; r++) {
         size_t src = idx ? idx[first + (size_t)r] : first + (size_t)r;
@@ -125,7 +125,7 @@ static void gather_weights(nnc_model *m, const nnc_fit_opts *o, const float *y, 
                     if (y[src * t + j] > y[src * t + c]) c = j;
             w *= c < (size_t)o->n_class_weights ? o->class_weight[c] : 1.0f;
         }
-        m->batch_w[r] = w;
+        m->train->batch_w[r] = w;
     }
 }
 
@@ -197,7 +197,7 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
     if (o->seed >= 0) nnc_rng_seed(&m->rng, (uint64_t)o->seed);
     int bs = o->batch_size;
     if ((size_t)bs > ntrain) bs = (int)ntrain;
-    if ((st = nnc_plan(m, bs))) return st;
+    if ((st = nnc_train_plan(m, bs))) return st;
     size_t *idx = malloc(ntrain * sizeof *idx);
     if (!idx) return nnc_fail(m, NNC_ERR_NOMEM, "fit: out of memory");
     if (history) {
@@ -281,7 +281,7 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
             if ((st = evaluate_into(m, vx, vy, vn, bs, &vacc))) break;
             nnc_metrics_logs(m, &vacc, "val_", &logs);
         }
-        m->epochs_done++;
+        m->train->epochs_done++;
         /* Callbacks first (they may add "learning_rate" to the logs), then the progress line,
          * the history and the fit's own hook, as Keras orders its callback list. */
         if ((st = nnc_cb_epoch_end(&cbr, ep, &logs))) break;
@@ -295,7 +295,7 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
     }
     nnc_status end = nnc_cb_train_end(&cbr, st == NNC_OK);
     if (st == NNC_OK) st = end;
-    m->use_weights = 0;
+    m->train->use_weights = 0;
     free(idx);
     return st;
 }
@@ -310,9 +310,9 @@ typedef struct {
 
 static void save_state(const nnc_model *m, run_state *s, size_t slot_floats) {
     memcpy(s->params, m->param_arena, m->n_param_floats * sizeof(float));
-    memcpy(s->slots, m->opt_slots, slot_floats * sizeof(float));
-    s->iterations = m->iterations;
-    s->epochs_done = m->epochs_done;
+    memcpy(s->slots, m->train->opt_slots, slot_floats * sizeof(float));
+    s->iterations = m->train->iterations;
+    s->epochs_done = m->train->epochs_done;
     s->rng = m->rng;
 }
 
@@ -323,7 +323,7 @@ nnc_status nnc_fit_restarts(nnc_model *m, const float *x, const float *y, size_t
     if (restarts < 1) return nnc_fail(m, NNC_ERR_ARG, "fit_restarts: %d restarts, need at least 1", restarts);
     nnc_fit_opts def = nnc_fit_opts_default();
     if (!o) o = &def;
-    const size_t slot_floats = (m->n_trainable_floats + 1) * (size_t)(m->n_slots ? m->n_slots : 1);
+    const size_t slot_floats = (m->n_trainable_floats + 1) * (size_t)(m->train->n_slots ? m->train->n_slots : 1);
     run_state best = {malloc(m->n_param_floats * sizeof(float) + 1), malloc(slot_floats * sizeof(float)), 0, 0, {{0}}};
     if (!best.params || !best.slots) {
         free(best.params);
@@ -360,9 +360,9 @@ nnc_status nnc_fit_restarts(nnc_model *m, const float *x, const float *y, size_t
     }
     if (best_hist) { /* the best run's state back into the model */
         memcpy(m->param_arena, best.params, m->n_param_floats * sizeof(float));
-        memcpy(m->opt_slots, best.slots, slot_floats * sizeof(float));
-        m->iterations = best.iterations;
-        m->epochs_done = best.epochs_done;
+        memcpy(m->train->opt_slots, best.slots, slot_floats * sizeof(float));
+        m->train->iterations = best.iterations;
+        m->train->epochs_done = best.epochs_done;
         m->rng = best.rng;
     }
     if (history) *history = best_hist;

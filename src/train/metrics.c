@@ -37,21 +37,21 @@ static int argmax(const float *v, int k) {
 
 void nnc_metrics_add(const nnc_model *m, nnc_metric_acc *acc, int n, double batch_loss) {
     const nnc_node_rec *o = &m->nodes[m->outputs[0]];
-    const float *p = o->value, *y = m->batch_y;
+    const float *p = o->value, *y = m->train->batch_y;
     int k = (int)nnc_output_size(m);
-    nnc_loss_kind lk = m->copts.loss.kind;
+    nnc_loss_kind lk = m->train->copts.loss.kind;
     acc->loss_sum += batch_loss * n;
     acc->count += n;
-    for (int i = 0; i < m->copts.n_metrics; i++) {
+    for (int i = 0; i < m->train->copts.n_metrics; i++) {
         double s = 0.0;
         size_t nk = (size_t)n * (size_t)k;
-        switch (m->copts.metrics[i]) {
+        switch (m->train->copts.metrics[i]) {
         case NNC_METRIC_ACCURACY:
             if (lk == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY) {
                 for (int r = 0; r < n; r++) s += argmax(p + (size_t)r * k, k) == (int)y[r];
             } else if (lk == NNC_LOSS_BINARY_CROSSENTROPY || k == 1) {
                 /* Mean over the outputs of each row, then over rows: per-label accuracy. */
-                float th = lk == NNC_LOSS_BINARY_CROSSENTROPY && m->copts.loss.from_logits ? 0.0f : 0.5f;
+                float th = lk == NNC_LOSS_BINARY_CROSSENTROPY && m->train->copts.loss.from_logits ? 0.0f : 0.5f;
                 double hits = 0.0;
                 for (size_t j = 0; j < nk; j++) hits += (p[j] > th) == (y[j] > 0.5f);
                 s = hits / k;
@@ -67,7 +67,7 @@ void nnc_metrics_add(const nnc_model *m, nnc_metric_acc *acc, int n, double batc
             double e = 0.0;
             for (size_t j = 0; j < nk; j++) {
                 double d = (double)p[j] - (double)y[j];
-                e += m->copts.metrics[i] == NNC_METRIC_MSE ? d * d : fabs(d);
+                e += m->train->copts.metrics[i] == NNC_METRIC_MSE ? d * d : fabs(d);
             }
             s = e / k;
             break;
@@ -109,8 +109,8 @@ void nnc_metrics_logs(const nnc_model *m, const nnc_metric_acc *acc, const char 
     double c = acc->count > 0 ? acc->count : 1;
     snprintf(key, sizeof key, "%sloss", prefix);
     nnc_logs_set(logs, key, acc->loss_sum / c);
-    for (int i = 0; i < m->copts.n_metrics; i++) {
-        snprintf(key, sizeof key, "%s%s", prefix, nnc_metric_name(m->copts.metrics[i]));
+    for (int i = 0; i < m->train->copts.n_metrics; i++) {
+        snprintf(key, sizeof key, "%s%s", prefix, nnc_metric_name(m->train->copts.metrics[i]));
         nnc_logs_set(logs, key, acc->sums[i] / c);
     }
 }
@@ -123,7 +123,7 @@ nnc_status nnc_check_data(nnc_model *m, const float *x, const float *y, size_t n
                 return nnc_fail(m, NNC_ERR_DATA, "x[%zu][%zu] is %g: inputs must be finite", r,
                                 j, (double)x[r * f + j]);
     if (!y) return NNC_OK;
-    const nnc_loss *L = &m->copts.loss;
+    const nnc_loss *L = &m->train->copts.loss;
     int k = (int)nnc_output_size(m);
     const char *out = m->layers[m->nodes[m->outputs[0]].layer].name;
     for (size_t r = 0; r < n; r++)

@@ -1,27 +1,7 @@
 /* model.summary() as Keras 3 prints it (box-drawn table, Output Shape with None for the batch,
  * Param # with thousands separators, totals in bytes), and access to variables by name. */
 #include <string.h>
-#include "../core/layers_impl.h"
 #include "train_impl.h"
-
-int nnc_model_is_sequential(const nnc_model *m) {
-    if (m->n_inputs != 1) return 0;
-    int prev = -1;
-    for (int i = 0; i < m->n_layers; i++) {
-        const nnc_layer_rec *l = &m->layers[i];
-        if (l->kind == NNC_LAYER_INPUT) {
-            if (i != 0) return 0;
-        } else if (l->n_inputs != 1 || l->inputs[0] != prev) {
-            return 0;
-        }
-        prev = l->output;
-    }
-    return m->n_outputs == 0 || (m->n_outputs == 1 && m->outputs[0] == prev);
-}
-
-const char *nnc_model_display_name(const nnc_model *m) {
-    return m->name[0] ? m->name : nnc_model_is_sequential(m) ? "sequential" : "functional";
-}
 
 static void thousands(size_t v, char *buf, size_t n) {
     char raw[32];
@@ -88,7 +68,7 @@ nnc_status nnc_summary(nnc_model *m, FILE *f) {
     int shown = 0;
     for (int i = 0; i < m->n_layers; i++) {
         const nnc_layer_rec *l = &m->layers[i];
-        if (seq && l->kind == NNC_LAYER_INPUT) continue; /* Keras hides it in Sequential */
+        if (seq && l->n_inputs == 0) continue; /* Keras hides it in Sequential */
         size_t np = 0;
         for (int p = l->first_param; p < l->first_param + l->n_params; p++) {
             np += m->params[p].size;

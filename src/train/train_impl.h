@@ -2,11 +2,12 @@
 #ifndef NNC_TRAIN_IMPL_H
 #define NNC_TRAIN_IMPL_H
 #include "../core/model_impl.h"
+#include "../layers/layers.h"
 #include "../losses/losses.h"
+#include "train_state.h"
 
-/* Copies rows (idx[first..first+n) or, with idx NULL, first..first+n) of x / y into the
- * input nodes / the target buffer. */
-void nnc_gather_inputs(nnc_model *m, const float *x, const size_t *idx, size_t first, int n);
+/* Copies rows (idx[first..first+n) or, with idx NULL, first..first+n) of y into the target
+ * buffer (the inputs: nnc_gather_inputs). */
 void nnc_gather_targets(nnc_model *m, const float *y, const size_t *idx, size_t first, int n);
 /* The loss of the current forward pass over n rows; seeds the gradient when with_grad. */
 double nnc_loss_forward(nnc_model *m, int n, int with_grad);
@@ -19,14 +20,6 @@ nnc_status nnc_train_step(nnc_model *m, int n, double *loss);
  * equals one batch of all its rows. */
 nnc_status nnc_train_micro_step(nnc_model *m, int n, double *loss, int first, int apply,
                                 float share);
-
-/* Decides which BIAS_ADD / activation nodes run inside the MATMUL or CONV before them (after
- * liveness, needs_grad and the penalties are known; src/train/fuse.c). */
-nnc_status nnc_fuse_epilogues(nnc_model *m);
-/* Marks the gradients whose one reader may store rather than add (after the tape is built). */
-nnc_status nnc_plan_grad_writers(nnc_model *m);
-/* Tests: turns fusion off (0) or on (1) on a compiled model; the next step plans again. */
-nnc_status nnc_set_fusion(nnc_model *m, int on);
 
 /* Metrics: running sums over a pass, turned into logs at the end. */
 typedef struct {
@@ -44,10 +37,5 @@ void nnc_logs_set(nnc_logs *l, const char *key, double v);
 /* Checks data before a pass: finite features, targets the loss accepts. who names the data
  * ("x", "validation y"). */
 nnc_status nnc_check_data(nnc_model *m, const float *x, const float *y, size_t n);
-
-/* True when every layer follows the previous one (Keras prints it as "Sequential"). */
-int nnc_model_is_sequential(const nnc_model *m);
-/* The model's name, or Keras's default for its kind. */
-const char *nnc_model_display_name(const nnc_model *m);
 
 #endif

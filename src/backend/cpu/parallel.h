@@ -4,7 +4,7 @@
 #ifndef NNC_PARALLEL_H
 #define NNC_PARALLEL_H
 #include <stddef.h>
-#include "../../core/pool.h"
+#include "thread_pool.h"
 #include "kernels.h"
 
 /* nnc_gemm over the pool: C is cut into blocks of rows (or of columns when C is wide and

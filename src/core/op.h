@@ -1,9 +1,10 @@
-/* The op table: every op of the graph is one row with its name, shape inference, forward and
- * backward, so that the derivative always sits next to the formula it differentiates.
- * Kernels that several ops share (matrix multiply, activation functions) live in
- * src/backend/cpu/. Layers compose ops; losses are not ops (see src/losses/). */
-#ifndef NNC_OPS_H
-#define NNC_OPS_H
+/* The op interface: every op of the graph is one row with its name, shape inference, forward
+ * and backward, so that the derivative always sits next to the formula it differentiates.
+ * The graph and its executor (src/core/) see ops only through this interface; the rows are
+ * defined in src/ops/ (the table in src/ops/table.c), which builds on src/core/, never the
+ * other way round. Layers compose ops; losses are not ops (see src/losses/). */
+#ifndef NNC_OP_H
+#define NNC_OP_H
 
 #include <stddef.h>
 #include "nnc.h"
@@ -89,5 +90,10 @@ extern const nnc_op_def *const nnc_op_table[NNC_OP_COUNT];
 
 /* Full extent of a node's value in floats for a batch (batch ignored for unbatched nodes). */
 size_t nnc_node_numel(const struct nnc_model *m, int id, int batch);
+
+/* 1 when an activation can run in a MATMUL or CONV epilogue: its derivative can be read from
+ * its output alone, so it may overwrite its input (src/ops/epilogue.c; the fusion pass in
+ * src/core/fuse.c asks). */
+int nnc_act_fusable(nnc_activation a, float alpha);
 
 #endif

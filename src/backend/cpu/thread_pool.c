@@ -12,7 +12,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include "pool.h"
+#include "thread_pool.h"
 
 #define SPIN_ROUNDS 20000 /* pause instructions before sleeping: ~0.1-0.3 ms */
 

@@ -16,44 +16,26 @@
  * read-modify-write. Gradients with several readers, or seeded before backward (the output,
  * the loss's logits, a regularized output), are zeroed and accumulated as before. */
 #include <stdlib.h>
-#include "../core/model_impl.h"
-#include "../ops/epilogue.h"
-#include "train_impl.h"
+#include "model_impl.h"
 
-/* Nodes whose value must stay as the op computed it (read from outside the tape). */
-static void mark_pinned(const nnc_model *m, unsigned char *pinned) {
-    for (int i = 0; i < m->n_outputs; i++) pinned[m->outputs[i]] = 1;
-    if (m->fused_loss_node >= 0) pinned[m->fused_loss_node] = 1;
-    for (int i = 0; i < m->n_penalties; i++) pinned[m->penalties[i].node] = 1;
-}
-
-/* Who reads each node: count[i] readers, the last of them last[i]; and the pinned nodes. */
+/* Who reads each node: count[i] readers, the last of them last[i]. */
 typedef struct {
     int *count, *last;
-    unsigned char *pinned;
 } graph_readers;
 
 static nnc_status readers_new(nnc_model *m, graph_readers *g) {
     g->count = calloc((size_t)m->n_nodes * 2, sizeof *g->count);
     g->last = g->count ? g->count + m->n_nodes : NULL;
-    g->pinned = calloc((size_t)m->n_nodes, 1);
-    if (!g->count || !g->pinned) {
-        free(g->count);
-        free(g->pinned);
-        return nnc_fail(m, NNC_ERR_NOMEM, "compile: out of memory");
-    }
-    mark_pinned(m, g->pinned);
+    if (!g->count) return nnc_fail(m, NNC_ERR_NOMEM, "compile: out of memory");
     return NNC_OK;
 }
 
-static void readers_free(graph_readers *g) {
-    free(g->count);
-    free(g->pinned);
-}
+static void readers_free(graph_readers *g) { free(g->count); }
 
-/* The one live node reading node i, or -1 when none or several do, or i is pinned. */
-static int sole_reader(const graph_readers *g, int i) {
-    return g->count[i] == 1 && !g->pinned[i] ? g->last[i] : -1;
+/* The one live node reading node i, or -1 when none or several do, or i is pinned (its value
+ * is read from outside the tape, so it must stay as its op computed it). */
+static int sole_reader(const nnc_model *m, const graph_readers *g, int i) {
+    return g->count[i] == 1 && !m->nodes[i].pinned ? g->last[i] : -1;
 }
 
 /* A convolution with ReLU (node p, its chain ending at node last) read only by a max pooling
@@ -61,7 +43,7 @@ static int sole_reader(const graph_readers *g, int i) {
  * the convolution's input needs no gradient (a first layer). */
 static void fuse_pool(nnc_model *m, const graph_readers *g, int p, int last) {
     nnc_node_rec *c = &m->nodes[p];
-    int qi = sole_reader(g, last);
+    int qi = sole_reader(m, g, last);
     if (c->op != NNC_OP_CONV || c->epi_act != NNC_ACT_RELU || m->nodes[c->in[0]].needs_grad || qi < 0)
         return;
     nnc_node_rec *q = &m->nodes[qi];
@@ -83,7 +65,9 @@ nnc_status nnc_fuse_epilogues(nnc_model *m) {
         n->fused_into = -1;
         n->pool_conv = -1;
     }
+#ifdef NNC_FAULT_INJECTION
     if (m->no_fusion) return NNC_OK;
+#endif
     graph_readers g;
     nnc_status st = readers_new(m, &g);
     if (st) return st;
@@ -98,14 +82,14 @@ nnc_status nnc_fuse_epilogues(nnc_model *m) {
     for (int i = 0; i < m->n_nodes; i++) {
         nnc_node_rec *p = &m->nodes[i];
         if (!p->live || (p->op != NNC_OP_MATMUL && p->op != NNC_OP_CONV)) continue;
-        int next = sole_reader(&g, i);
+        int next = sole_reader(m, &g, i);
         if (next >= 0 && m->nodes[next].op == NNC_OP_BIAS_ADD && m->nodes[next].in[0] == i &&
             m->nodes[m->nodes[next].in[1]].op == NNC_OP_PARAM) {
             nnc_node_rec *b = &m->nodes[next];
             p->epi_bias = b->in[1];
             p->needs_grad |= b->needs_grad;
             b->fused_into = i;
-            next = sole_reader(&g, next);
+            next = sole_reader(m, &g, next);
         }
         if (next >= 0 && m->nodes[next].op == NNC_OP_ACT &&
             nnc_act_fusable(m->nodes[next].attr.act, m->nodes[next].attr.alpha)) {
@@ -142,7 +126,9 @@ static int root_of(const nnc_model *m, int i) {
 
 nnc_status nnc_plan_grad_writers(nnc_model *m) {
     for (int i = 0; i < m->n_nodes; i++) m->nodes[i].grad_overwrite = -1;
+#ifdef NNC_FAULT_INJECTION
     if (m->no_fusion) return NNC_OK;
+#endif
     graph_readers g;
     nnc_status st = readers_new(m, &g);
     if (st) return st;
@@ -156,11 +142,17 @@ nnc_status nnc_plan_grad_writers(nnc_model *m) {
             g.last[r] = m->tape[t];
         }
     }
+    /* a fused chain is pinned when any of its nodes is: here its root stands for it */
+    unsigned char *pinned = calloc((size_t)m->n_nodes + 1, 1);
+    if (!pinned) {
+        readers_free(&g);
+        return nnc_fail(m, NNC_ERR_NOMEM, "compile: out of memory");
+    }
     for (int i = 0; i < m->n_nodes; i++)
-        if (g.pinned[i]) g.pinned[root_of(m, i)] = 1;
+        if (m->nodes[i].pinned) pinned[root_of(m, i)] = 1;
     for (int i = 0; i < m->n_nodes; i++) {
         nnc_node_rec *x = &m->nodes[i];
-        const int r = sole_reader(&g, i);
+        const int r = g.count[i] == 1 && !pinned[i] ? g.last[i] : -1;
         if (!x->live || !x->batched || !x->needs_grad || x->fused_into >= 0 || r < 0) continue;
         const nnc_node_rec *t = &m->nodes[r];
         if (can_overwrite(t->op) && root_of(m, t->in[0]) == i && !t->skip_backward) x->grad_overwrite = r;
@@ -168,6 +160,7 @@ nnc_status nnc_plan_grad_writers(nnc_model *m) {
     /* the reader sees the fused node it reads (an activation): it carries its root's mark */
     for (int i = 0; i < m->n_nodes; i++)
         if (m->nodes[i].fused_into >= 0) m->nodes[i].grad_overwrite = m->nodes[m->nodes[i].fused_into].grad_overwrite;
+    free(pinned);
     readers_free(&g);
     return NNC_OK;
 }

@@ -1,8 +1,8 @@
-/* A model's thread pool (src/core/pool.c). Work is split into tasks whose number and content
+/* A model's thread pool (src/backend/cpu/thread_pool.c). Work is split into tasks whose number and content
  * never depend on the thread count, and each task writes its own outputs, so results are the
  * same bit for bit with any number of threads. */
-#ifndef NNC_POOL_H
-#define NNC_POOL_H
+#ifndef NNC_THREAD_POOL_H
+#define NNC_THREAD_POOL_H
 
 typedef struct nnc_pool nnc_pool;
 

@@ -1,0 +1,223 @@
+/* Compile: checks that the loss fits the output, gathers the regularizers, builds the tape,
+ * and plans parameter, gradient and optimizer memory (fixed for the model's life). */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+#include "train_impl.h"
+#include "../optim/optim.h"
+
+static void train_state_free(nnc_train_state *ts) {
+    if (!ts) return;
+    free(ts->penalties);
+    free(ts->opt_slots);
+    free(ts->state_backup);
+    free(ts->batch_y);
+    free(ts->batch_w);
+    free(ts->fit_callbacks);
+    for (int i = 0; i < ts->n_spec_callbacks; i++) nnc_callback_free(ts->spec_callbacks[i]);
+    free(ts);
+}
+
+nnc_train_state *nnc_train_state_of(nnc_model *m) {
+    if (m->train) return m->train;
+    nnc_train_state *ts = calloc(1, sizeof *ts);
+    if (!ts) {
+        nnc_fail(m, NNC_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    ts->fused_loss_node = -1;
+    ts->grad_seed_scale = 1.0f;
+    ts->spec_fit.shuffle = -1;
+    ts->spec_fit.validation_split = -1.0f;
+    m->train = ts;
+    m->train_free = train_state_free;
+    return ts;
+}
+
+nnc_status nnc_train_plan(nnc_model *m, int batch) {
+    nnc_status st = nnc_plan(m, batch);
+    nnc_train_state *ts = m->train;
+    if (st || batch <= ts->planned_batch) return st;
+    free(ts->batch_y);
+    free(ts->batch_w);
+    ts->batch_w = calloc((size_t)batch + 1, sizeof(float));
+    ts->batch_y = calloc((size_t)batch * (nnc_target_size(m) + 1), sizeof(float));
+    ts->planned_batch = ts->batch_y && ts->batch_w ? batch : 0;
+    if (!ts->planned_batch) return nnc_fail(m, NNC_ERR_NOMEM, "out of memory planning a batch of %d", batch);
+    return NNC_OK;
+}
+
+nnc_compile_opts nnc_compile_opts_default(void) {
+    nnc_compile_opts o;
+    memset(&o, 0, sizeof o);
+    o.loss = nnc_loss_default(NNC_LOSS_MEAN_SQUARED_ERROR);
+    o.optimizer = nnc_adam_default();
+    return o;
+}
+
+nnc_compile_opts nnc_model_compile_opts(const nnc_model *m) {
+    return m && m->compiled ? m->train->copts : nnc_compile_opts_default();
+}
+
+size_t nnc_target_size(const nnc_model *m) {
+    if (!m || !m->compiled) return 0;
+    return m->train->copts.loss.kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ? 1 : nnc_output_size(m);
+}
+
+/* Checks that the loss can read the output; decides the fused (stable) path. */
+static nnc_status check_loss(nnc_model *m, const nnc_loss *L) {
+    int out = m->outputs[0];
+    nnc_node_rec *o = &m->nodes[out];
+    const char *lname = nnc_loss_name(L->kind);
+    const char *layer = o->layer >= 0 ? m->layers[o->layer].name : "?";
+    char shape[64];
+    nnc_shape_str(&o->shape, 1, shape, sizeof shape);
+    if ((unsigned)L->kind >= NNC_LOSS_COUNT) return nnc_fail(m, NNC_ERR_ARG, "compile: unknown loss");
+    if (L->kind == NNC_LOSS_HUBER && !(L->delta > 0.0f))
+        return nnc_fail(m, NNC_ERR_ARG, "compile: huber delta must be positive");
+    int ce = L->kind == NNC_LOSS_BINARY_CROSSENTROPY || L->kind == NNC_LOSS_CATEGORICAL_CROSSENTROPY ||
+             L->kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+    if (ce && o->shape.rank != 1)
+        return nnc_fail(m, NNC_ERR_SHAPE,
+                        "compile: loss %s needs an output of shape (None, classes); layer '%s' "
+                        "outputs %s", lname, layer, shape);
+    if ((L->kind == NNC_LOSS_CATEGORICAL_CROSSENTROPY ||
+         L->kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY) && o->shape.dim[0] < 2)
+        return nnc_fail(m, NNC_ERR_SHAPE,
+                        "compile: loss %s needs at least 2 classes; layer '%s' outputs %s "
+                        "(use binary_crossentropy for one sigmoid output)", lname, layer, shape);
+    /* The stable path: a probability straight from sigmoid/softmax is scored from its logits. */
+    m->train->fused_loss_node = -1;
+    if (!L->from_logits && ((L->kind == NNC_LOSS_BINARY_CROSSENTROPY && o->op == NNC_OP_ACT &&
+                             o->attr.act == NNC_ACT_SIGMOID) ||
+                            (ce && L->kind != NNC_LOSS_BINARY_CROSSENTROPY && o->op == NNC_OP_SOFTMAX)))
+        m->train->fused_loss_node = o->in[0];
+    return NNC_OK;
+}
+
+static nnc_status check_opts(nnc_model *m, const nnc_compile_opts *o) {
+    if (m->n_inputs == 0) return nnc_fail(m, NNC_ERR_STATE, "compile: the model has no Input");
+    if (m->n_outputs == 0) {
+        m->outputs[0] = m->last;
+        m->n_outputs = 1;
+    }
+    if (m->n_outputs != 1)
+        return nnc_fail(m, NNC_ERR_ARG, "compile: one loss needs one output; the model has %d",
+                        m->n_outputs);
+    const char *bad = nnc_optimizer_check(&o->optimizer);
+    if (bad) return nnc_fail(m, NNC_ERR_ARG, "compile: optimizer %s: %s",
+                             nnc_optimizer_name(o->optimizer.kind), bad);
+    if (o->n_metrics < 0 || o->n_metrics > NNC_MAX_METRICS)
+        return nnc_fail(m, NNC_ERR_ARG, "compile: %d metrics (at most %d)", o->n_metrics, NNC_MAX_METRICS);
+    for (int i = 0; i < o->n_metrics; i++)
+        if ((unsigned)o->metrics[i] >= NNC_METRIC_COUNT)
+            return nnc_fail(m, NNC_ERR_ARG, "compile: unknown metric %d", (int)o->metrics[i]);
+    return NNC_OK;
+}
+
+/* One penalty per penalised variable or live layer output, in layer order. */
+static nnc_status gather_penalties(nnc_model *m) {
+    nnc_train_state *ts = m->train;
+    free(ts->penalties);
+    ts->penalties = malloc(((size_t)m->n_layers * 3 + 1) * sizeof *ts->penalties);
+    if (!ts->penalties) return nnc_fail(m, NNC_ERR_NOMEM, "compile: out of memory");
+    ts->n_penalties = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const nnc_layer_rec *l = &m->layers[i];
+        nnc_regularizer rs[3];
+        if (!nnc_layer_regularizers(l, rs)) continue;
+        for (int k = 0; k < 3; k++) {
+            if (rs[k].l1 == 0.0f && rs[k].l2 == 0.0f) continue;
+            int node = k == 2 ? l->output : k < l->n_params ? m->params[l->first_param + k].node : -1;
+            if (node < 0 || !m->nodes[node].live) continue;
+            ts->penalties[ts->n_penalties].node = node;
+            ts->penalties[ts->n_penalties++].r = rs[k];
+            m->nodes[node].pinned = 1;
+            /* A fused output's own backward is skipped because the loss seeds its logits
+             * directly; a penalty on that output needs it back (its gradient then holds
+             * only the penalty's share). */
+            if (node == m->outputs[0]) m->nodes[node].skip_backward = 0;
+        }
+    }
+    return NNC_OK;
+}
+
+/* Parameter, gradient and optimizer arenas: one flat block each, same layout, trainable
+ * variables first so that the optimizer's pass is one contiguous range. */
+static nnc_status plan_parameters(nnc_model *m, const nnc_optimizer *opt) {
+    nnc_train_state *ts = m->train;
+    size_t total = 0;
+    for (int pass = 1; pass >= 0; pass--) {
+        for (int i = 0; i < m->n_params; i++)
+            if (m->params[i].trainable == pass) {
+                m->params[i].offset = total;
+                total += m->params[i].size;
+            }
+        if (pass == 1) m->n_trainable_floats = total;
+    }
+#ifdef NNC_FAULT_INJECTION
+    if (m->max_param_floats && total > m->max_param_floats)
+        return nnc_fail(m, NNC_ERR_ARG, "compile: the model has %zu parameters, more than the %zu allowed here", total,
+                        m->max_param_floats);
+#endif
+    m->n_param_floats = total;
+    ts->n_slots = nnc_optimizer_slots(opt);
+    size_t alloc = total ? total : 1;
+    m->param_arena = calloc(alloc, sizeof(float));
+    m->grad_arena = calloc(alloc, sizeof(float));
+    ts->opt_slots = calloc((m->n_trainable_floats + 1) * (size_t)(ts->n_slots ? ts->n_slots : 1),
+                           sizeof(float));
+    free(ts->state_backup);
+    ts->state_backup = malloc((total - m->n_trainable_floats + 1) * sizeof(float));
+    if (!m->param_arena || !m->grad_arena || !ts->opt_slots || !ts->state_backup)
+        return nnc_fail(m, NNC_ERR_NOMEM, "compile: out of memory for %zu parameters", total);
+    nnc_optimizer_init_slots(opt, ts->opt_slots, m->n_trainable_floats);
+    for (int i = 0; i < m->n_params; i++) {
+        nnc_param_rec *p = &m->params[i];
+        m->nodes[p->node].value = m->param_arena + p->offset;
+        m->nodes[p->node].grad = m->grad_arena + p->offset;
+        nnc_init_fill(&m->rng, p->init, p->fan_in, p->fan_out, m->param_arena + p->offset, p->size);
+    }
+    return NNC_OK;
+}
+
+nnc_status nnc_compile(nnc_model *m, const nnc_compile_opts *o) {
+    if (!m || !o) return NNC_ERR_ARG;
+    if (m->sticky) return m->sticky;
+    if (m->compiled) return nnc_fail(m, NNC_ERR_STATE, "compile: the model is already compiled");
+    nnc_status st = check_opts(m, o);
+    if (st || !nnc_train_state_of(m)) return st ? st : NNC_ERR_NOMEM;
+    if ((st = check_loss(m, &o->loss))) return st;
+    nnc_tape_mark(m);
+    nnc_train_state *ts = m->train;
+    if (ts->fused_loss_node >= 0) {
+        m->nodes[m->outputs[0]].skip_backward = 1;
+        m->nodes[ts->fused_loss_node].pinned = 1;
+    }
+    if ((st = gather_penalties(m)) || (st = nnc_tape_build(m)) || (st = plan_parameters(m, &o->optimizer)))
+        return st;
+    ts->copts = *o;
+    ts->iterations = 0;
+    ts->epochs_done = 0;
+    m->compiled = 1;
+    m->error[0] = '\0';
+    return NNC_OK;
+}
+
+nnc_status nnc_reinitialize(nnc_model *m, uint64_t seed) {
+    if (!m) return NNC_ERR_ARG;
+    if (!m->compiled) return nnc_fail(m, NNC_ERR_STATE, "reinitialize: the model must be compiled first");
+    nnc_train_state *ts = m->train;
+    nnc_rng_seed(&m->rng, seed);
+    for (int i = 0; i < m->n_params; i++) {
+        nnc_param_rec *p = &m->params[i];
+        /* statistics that come from the data (Normalization's adapt), not from a seed */
+        if (nnc_layer_state_from_data(&m->layers[p->layer])) continue;
+        nnc_init_fill(&m->rng, p->init, p->fan_in, p->fan_out, m->param_arena + p->offset, p->size);
+    }
+    memset(ts->opt_slots, 0, (m->n_trainable_floats + 1) * (size_t)(ts->n_slots ? ts->n_slots : 1) * sizeof(float));
+    nnc_optimizer_init_slots(&ts->copts.optimizer, ts->opt_slots, m->n_trainable_floats);
+    ts->iterations = 0;
+    ts->epochs_done = 0;
+    return NNC_OK;
+}

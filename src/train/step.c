@@ -1,0 +1,84 @@
+/* One training step on a gathered batch: forward, the loss and the regularization penalties,
+ * backward, gradient clipping and the optimizer's update over the parameter arena. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <string.h>
+#include "train_impl.h"
+#include "../optim/optim.h"
+#include "../backend/cpu/parallel.h"
+
+void nnc_gather_targets(nnc_model *m, const float *y, const size_t *idx, size_t first, int n) {
+    size_t t = nnc_target_size(m);
+    for (int r = 0; r < n; r++) {
+        size_t src = idx ? idx[first + (size_t)r] : first + (size_t)r;
+        memcpy(m->train->batch_y + (size_t)r * t, y + src * t, t * sizeof(float));
+    }
+}
+
+double nnc_loss_forward(nnc_model *m, int n, int with_grad) {
+    nnc_train_state *ts = m->train;
+    int out = m->outputs[0];
+    int src = ts->fused_loss_node >= 0 ? ts->fused_loss_node : out;
+    int logits = ts->fused_loss_node >= 0 || ts->copts.loss.from_logits;
+    nnc_node_rec *s = &m->nodes[src];
+    const int k = (int)nnc_output_size(m);
+    double loss = nnc_loss_compute_weighted(&ts->copts.loss, logits, s->value, ts->batch_y, n, k,
+                                            ts->use_weights ? ts->batch_w : NULL,
+                                            with_grad ? s->grad : NULL);
+    const float seed = ts->grad_seed_scale;
+    if (with_grad && seed != 1.0f)
+        for (size_t i = 0; i < (size_t)n * (size_t)k; i++) s->grad[i] *= seed;
+    return loss + nnc_penalties_apply(m, ts->penalties, ts->n_penalties, n, with_grad, seed);
+}
+
+/* Keras's gradient clipping (BaseOptimizer._clip_gradients), in place before the update:
+ * clipnorm per variable, global_clipnorm over all trainable gradients, clipvalue per element. */
+static void clip_gradients(nnc_model *m) {
+    const nnc_optimizer *o = &m->train->copts.optimizer;
+    if (o->clipnorm > 0.0f) {
+        for (int i = 0; i < m->n_params; i++)
+            if (m->params[i].trainable)
+                nnc_clip_by_norm(m->grad_arena + m->params[i].offset, m->params[i].size, o->clipnorm);
+    } else if (o->global_clipnorm > 0.0f) {
+        nnc_clip_by_norm(m->grad_arena, m->n_trainable_floats, o->global_clipnorm);
+    } else if (o->clipvalue > 0.0f) {
+        nnc_clip_by_value(m->grad_arena, m->n_trainable_floats, o->clipvalue);
+    }
+}
+
+/* The update, split over the pool by ranges of parameters (elementwise, so exact). */
+static void optimizer_range(void *ctx, size_t first, size_t count) {
+    nnc_model *m = ctx;
+    nnc_train_state *ts = m->train;
+    nnc_optimizer_step_range(&ts->copts.optimizer, m->param_arena + first, m->grad_arena + first,
+                             ts->opt_slots + first, count, m->n_trainable_floats, ts->iterations);
+}
+
+nnc_status nnc_train_step(nnc_model *m, int n, double *loss) {
+    return nnc_train_micro_step(m, n, loss, 1, 1, 1.0f);
+}
+
+nnc_status nnc_train_micro_step(nnc_model *m, int n, double *loss, int first, int apply,
+                                float share) {
+    nnc_train_state *ts = m->train;
+    if (first) nnc_zero_grads(m);
+    else nnc_zero_act_grads(m);
+    /* Batch normalization moves its statistics in the forward pass: keep them, so a step
+     * that turns out non-finite leaves the whole model as it was. */
+    const size_t state = m->n_param_floats - m->n_trainable_floats;
+    memcpy(ts->state_backup, m->param_arena + m->n_trainable_floats, state * sizeof(float));
+    nnc_forward(m, n, 1);
+    ts->grad_seed_scale = share;
+    *loss = nnc_loss_forward(m, n, 1);
+    ts->grad_seed_scale = 1.0f;
+    if (!isfinite(*loss)) {
+        memcpy(m->param_arena + m->n_trainable_floats, ts->state_backup, state * sizeof(float));
+        return NNC_ERR_NUMERIC;
+    }
+    nnc_backward(m, n);
+    if (!apply) return NNC_OK;
+    ts->iterations++;
+    clip_gradients(m);
+    nnc_parallel_range(m->pool, m->n_trainable_floats, 1 << 13, optimizer_range, m);
+    return NNC_OK;
+}
