@@ -8,10 +8,10 @@
 #include "op_util.h"
 
 /* The pooling op's own pass over examples first..first+count, reading its input from v, whose
- * first value is example first's (src/ops/pool.c). */
+ * first value is example first's (src/ops/pooling.c). */
 void nnc_max_pool_examples(const nnc_exec *e, int id, const float *v, int first, int count);
 
-/* The fused op, run by the pooling node `pool_id` (src/ops/conv.c). */
+/* The fused op, run by the pooling node `pool_id` (src/ops/conv_pool.c). */
 void nnc_conv_pool_forward(const nnc_exec *e, int pool_id);
 void nnc_conv_pool_backward(const nnc_exec *e, int pool_id);
 size_t nnc_conv_pool_work(const nnc_model *m, int pool_id, int batch);

@@ -1,0 +1,25 @@
+/* The convolution's pieces that the fused conv + max pooling op (conv_pool.c) shares with the
+ * plain convolution (conv.c). */
+#ifndef NNC_CONV_IMPL_H
+#define NNC_CONV_IMPL_H
+
+#include "op_util.h"
+
+/* Geometry of one convolution: example sizes with a unit height for 1-D. */
+typedef struct {
+    int h, w, c, oh, ow, f, kh, kw, sh, sw, dh, dw, pt, pl;
+} conv_geom;
+
+/* The geometry of convolution node id. */
+void nnc_conv_geom(const nnc_model *m, int id, conv_geom *g);
+/* im2col (to_col) or col2im for examples base..base+count over the pool; col's first row is
+ * example base's; col2im stores (store) or adds into dst. */
+void nnc_conv_col_run(const nnc_exec *e, const conv_geom *g, const float *src, float *dst, int to_col,
+                      int base, int count, int store);
+/* A 1x1 stride-1 unpadded convolution reads x itself as col. */
+int nnc_conv_is_pointwise(const conv_geom *g);
+/* Examples per group of the batch when each takes `per` floats of the workspace and `extra`
+ * floats follow the group's (work_floats 0: no bound). */
+int nnc_conv_group_size(size_t per, size_t extra, int batch, int threads, size_t work_floats);
+
+#endif
