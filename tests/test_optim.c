@@ -481,7 +481,7 @@ static void test_spec(test_run *r) {
         {"bad_learning_rate", "optimizer sgd learning_rate=fast", "t.nnc:4: optimizer: bad value 'fast' for learning_rate"},
         {"key_not_taken", "optimizer adam momentum=0.9",
          "t.nnc:4: optimizer: unknown key 'momentum' (expected learning_rate, beta_1, beta_2, epsilon, amsgrad, "
-         "weight_decay, clipnorm, clipvalue, global_clipnorm)"},
+         "weight_decay, clipnorm, global_clipnorm, clipvalue, use_ema)"},
         {"amsgrad_on_nadam", "optimizer nadam amsgrad=true", "t.nnc:4: optimizer: unknown key 'amsgrad'"},
         {"two_clippings", "optimizer sgd clipnorm=1 clipvalue=0.5",
          "t.nnc:4: optimizer: sgd: only one of clipnorm, clipvalue and global_clipnorm can be set"},

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "test.h"
+#include "layers/layers.h"
 #include "core/model_impl.h"
 #include "core/rng.h"
 #include "format/json.h"
@@ -99,7 +100,7 @@ void suite_regularizers(test_run *r) {
                 nnc_evaluate(m, x, y, N, N, &a);
                 nnc_evaluate(l, x, y, N, N, &b);
                 CHECK(r, nnc_logs_get(&a, "loss") == nnc_logs_get(&b, "loss"), "loss with penalties differs after load");
-                CHECK(r, l->layers[1].cfg.dense.activity_regularizer.l2 == 0.02f, "activity regularizer lost");
+                CHECK(r, ((const nnc_dense_opts *)l->layers[1].cfg.bytes)->activity_regularizer.l2 == 0.02f, "activity regularizer lost");
             }
             nnc_model_free(l);
             unlink(path);

@@ -9,6 +9,7 @@
 #include "test.h"
 #include "train/train_impl.h"
 #include "format/json.h"
+#include "io/keras_config.h"
 #include "io/model_file.h"
 
 static nnc_model *build(const char *text, nnc_error *e) {
@@ -62,9 +63,11 @@ static void test_builds(test_run *r) {
                              "nesterov=true\nmetrics accuracy mse mae\nfit validation_split=0.25 shuffle=false\n", &e);
         if (CHECK(r, m != NULL, "%s", e.message)) {
             CHECK(r, m->nodes[m->inputs[0]].shape.rank == 2, "input rank");
-            CHECK(r, m->layers[2].cfg.dense.use_bias == false &&
-                         m->layers[2].cfg.dense.kernel_initializer.kind == NNC_INIT_HE_NORMAL, "dense options");
-            CHECK(r, fabsf(m->layers[3].cfg.negative_slope - 0.1f) < 1e-7f, "slope");
+            const nnc_dense_opts *dense = nnc_layer_opts(&m->layers[2]);
+            const nnc_leaky_relu_opts *leaky = nnc_layer_opts(&m->layers[3]);
+            CHECK(r, dense->use_bias == false && dense->kernel_initializer.kind == NNC_INIT_HE_NORMAL,
+                  "dense options");
+            CHECK(r, fabsf(leaky->negative_slope - 0.1f) < 1e-7f, "slope");
             CHECK(r, m->train->copts.optimizer.nesterov && m->train->copts.n_metrics == 3, "optimizer/metrics");
             nnc_fit_opts fo = nnc_fit_opts_default();
             nnc_model_fit_defaults(m, &fo);

@@ -83,7 +83,8 @@ int nnc_find_layer(const nnc_model *m, const char *name) {
     return -1;
 }
 
-int nnc_layer_begin(nnc_model *m, nnc_layer_kind kind, const char *stem, const char *name) {
+int nnc_layer_begin(nnc_model *m, const struct nnc_layer_desc *desc, const char *stem,
+                    const char *name) {
     if (m->sticky) return -1;
     if (m->compiled) {
         m->sticky = nnc_fail(m, NNC_ERR_STATE, "cannot add a layer to a compiled model");
@@ -117,7 +118,7 @@ int nnc_layer_begin(nnc_model *m, nnc_layer_kind kind, const char *stem, const c
     }
     nnc_layer_rec *l = &m->layers[m->n_layers];
     memset(l, 0, sizeof *l);
-    l->kind = kind;
+    l->desc = desc;
     snprintf(l->name, sizeof l->name, "%s", buf);
     l->output = -1;
     l->first_param = m->n_params;

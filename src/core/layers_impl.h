@@ -8,17 +8,14 @@
 int nnc_graph_op(nnc_model *m, nnc_op op, const int *in, int n_in, nnc_op_attr attr);
 /* Starts a layer: checks its name, or makes one from stem as Keras does ("dense", "dense_1",
  * ...); -1 on error. */
-int nnc_layer_begin(nnc_model *m, nnc_layer_kind kind, const char *stem, const char *name);
+int nnc_layer_begin(nnc_model *m, const struct nnc_layer_desc *desc, const char *stem,
+                    const char *name);
 /* Finishes a layer whose output is node `output`. */
 void nnc_layer_end(nnc_model *m, int layer, int output);
 /* Adds a variable "<layer>.<var>" and its PARAM node; returns the node or -1. Trainable
  * variables get gradients and optimizer updates; the others are state (moving statistics). */
 int nnc_layer_param(nnc_model *m, int layer, const char *var, const nnc_shape *shape,
                     nnc_initializer init, int fan_in, int fan_out, int trainable);
-/* Starts a layer with one input (resolving NNC_PREV); its index, or -1 with the error set. */
-int nnc_layer_one_input(nnc_model *m, nnc_layer_kind kind, nnc_node *x, const char *name);
-/* A layer's activation as a node after x (x itself for linear); -1 on error. */
-int nnc_apply_activation(nnc_model *m, int x, nnc_activation a);
 /* Index of the layer called name, or -1. */
 int nnc_find_layer(const nnc_model *m, const char *name);
 

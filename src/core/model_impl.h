@@ -4,6 +4,7 @@
 #ifndef NNC_MODEL_IMPL_H
 #define NNC_MODEL_IMPL_H
 
+#include <stddef.h>
 #include "nnc.h"
 #include "rng.h"
 #include "op.h"
@@ -56,50 +57,21 @@ typedef struct {
     int grad_overwrite;
 } nnc_node_rec;
 
-typedef enum {
-    NNC_LAYER_INPUT,
-    NNC_LAYER_DENSE,
-    NNC_LAYER_ACTIVATION,
-    NNC_LAYER_ADD,
-    NNC_LAYER_CONCATENATE,
-    NNC_LAYER_RESCALING,
-    NNC_LAYER_NORMALIZATION,
-    NNC_LAYER_LEAKY_RELU,
-    NNC_LAYER_CONV2D,
-    NNC_LAYER_CONV1D,
-    NNC_LAYER_MAX_POOL2D,
-    NNC_LAYER_AVG_POOL2D,
-    NNC_LAYER_GLOBAL_AVG_POOL2D,
-    NNC_LAYER_GLOBAL_MAX_POOL2D,
-    NNC_LAYER_FLATTEN,
-    NNC_LAYER_RESHAPE,
-    NNC_LAYER_ZERO_PAD2D,
-    NNC_LAYER_DROPOUT,
-    NNC_LAYER_BATCH_NORM,
-    NNC_LAYER_KIND_COUNT
-} nnc_layer_kind;
+struct nnc_layer_desc; /* src/layers/layers.h: what the layer is and how it is built */
 
+#define NNC_LAYER_CFG_BYTES 256
+
+/* A layer: a named group of nodes and parameters, as Keras shows and saves it. */
 typedef struct {
-    nnc_layer_kind kind;
+    const struct nnc_layer_desc *desc;
     char name[NNC_NAME_MAX];
     int inputs[NNC_MAX_INPUTS]; /* input nodes */
     int n_inputs;
     int output;                 /* output node */
     int first_param, n_params;  /* range in model->params */
     union {
-        nnc_dense_opts dense;   /* name pointer cleared: the name lives above */
-        nnc_activation activation;
-        int axis;
-        struct {
-            float scale, offset;
-        } rescaling;
-        float negative_slope;
-        nnc_conv_opts conv;      /* name pointer cleared */
-        nnc_pool_opts pool;      /* name pointer cleared */
-        nnc_shape reshape;
-        int pad[4];              /* top, bottom, left, right */
-        float rate;
-        nnc_batch_norm_opts bn;  /* name pointer cleared */
+        max_align_t align;
+        unsigned char bytes[NNC_LAYER_CFG_BYTES]; /* its options struct (desc->opts_size) */
     } cfg;
 } nnc_layer_rec;
 

@@ -5,8 +5,6 @@
 #include "../format/json.h"
 #include "../format/safetensors.h"
 
-/* Writes the architecture as Keras 3's get_config JSON. */
-void nnc_config_json(const nnc_model *m, nnc_strbuf *sb);
 /* Copies a file's weights (and optimizer state when complete) into a compiled model after
  * checking every name and shape; nothing changes on failure. */
 nnc_status nnc_load_tensors(nnc_model *m, const nnc_st_file *f, const char *path);

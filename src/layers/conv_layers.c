@@ -6,6 +6,43 @@
 #include <string.h>
 #include "layers.h"
 
+extern const nnc_layer_desc nnc_conv2d_layer, nnc_conv1d_layer, nnc_max_pooling2d_layer,
+    nnc_average_pooling2d_layer, nnc_global_average_pooling2d_layer, nnc_global_max_pooling2d_layer,
+    nnc_flatten_layer, nnc_reshape_layer, nnc_zero_padding2d_layer, nnc_dropout_layer,
+    nnc_batch_normalization_layer;
+
+static const nnc_opt_desc no_opts[1] = {{0}};
+static void no_defaults(void *o) { memset(o, 0, sizeof(nnc_no_opts)); }
+
+#define CHANNELS_LAST {.key = "data_format", .type = NNC_OPT_CONST, .literal = "\"channels_last\"", \
+                       .help = "channels_last only: examples are (height, width, channels)"}
+
+/* Padding before and after one axis of n cells for a window of effective size k. */
+static void same_padding(int n, int k_eff, int stride, int same, int *before, int *after) {
+    if (!same) {
+        *before = *after = 0;
+        return;
+    }
+    int out = (n + stride - 1) / stride, total = (out - 1) * stride + k_eff - n;
+    if (total < 0) total = 0;
+    *before = total / 2;
+    *after = total - total / 2;
+}
+
+/* A layer made of one op on one input with the given attributes. */
+static nnc_node simple(nnc_model *m, const nnc_layer_desc *d, const nnc_node *in, int n_in,
+                       const void *opts, const char *name, nnc_op op, nnc_op_attr at) {
+    int x;
+    int l = nnc_layer_start(m, d, in, n_in, opts, name, &x);
+    if (l < 0) return NNC_NONE;
+    int y = nnc_graph_op(m, op, &x, 1, at);
+    if (y < 0) return NNC_NONE;
+    nnc_layer_end(m, l, y);
+    return y;
+}
+
+/* ---- Conv2D and Conv1D -------------------------------------------------------------------- */
+
 nnc_conv_opts nnc_conv_opts_default(int filters, int kernel_size) {
     nnc_conv_opts o;
     memset(&o, 0, sizeof o);
@@ -20,62 +57,36 @@ nnc_conv_opts nnc_conv_opts_default(int filters, int kernel_size) {
     return o;
 }
 
-nnc_pool_opts nnc_pool_opts_default(int pool_size) {
-    nnc_pool_opts o;
-    memset(&o, 0, sizeof o);
-    o.pool_size[0] = o.pool_size[1] = pool_size;
-    return o;
-}
-
-nnc_batch_norm_opts nnc_batch_norm_opts_default(void) {
-    nnc_batch_norm_opts o = {0.99f, 1e-3f, true, true, NULL};
-    return o;
-}
-
-/* Padding before and after one axis of n cells for a window of effective size k. */
-static void same_padding(int n, int k_eff, int stride, int same, int *before, int *after) {
-    if (!same) {
-        *before = *after = 0;
-        return;
-    }
-    int out = (n + stride - 1) / stride, total = (out - 1) * stride + k_eff - n;
-    if (total < 0) total = 0;
-    *before = total / 2;
-    *after = total - total / 2;
-}
-
-static nnc_node conv(nnc_model *m, nnc_node x, const nnc_conv_opts *o, int two_d) {
+static nnc_node conv(nnc_model *m, const nnc_layer_desc *d, const nnc_node *in, int n_in,
+                     const nnc_conv_opts *o, const char *name, int two_d) {
     if (!m || m->sticky) return NNC_NONE;
-    nnc_layer_kind kind = two_d ? NNC_LAYER_CONV2D : NNC_LAYER_CONV1D;
-    const char *who = o->name ? o->name : nnc_layer_stem(kind);
+    const char *who = name ? name : d->stem;
     int kh = two_d ? o->kernel_size[0] : 1, kw = two_d ? o->kernel_size[1] : o->kernel_size[0];
     int sh = two_d ? o->strides[0] : 1, sw = two_d ? o->strides[1] : o->strides[0];
     int dh = two_d ? o->dilation_rate[0] : 1, dw = two_d ? o->dilation_rate[1] : o->dilation_rate[0];
     if (o->filters <= 0 || kh <= 0 || kw <= 0 || sh <= 0 || sw <= 0 || dh <= 0 || dw <= 0 ||
         (unsigned)o->activation >= NNC_ACT_COUNT) {
         m->sticky = nnc_fail(m, NNC_ERR_ARG, "%s '%s': filters, kernel_size, strides and "
-                             "dilation_rate must be positive", nnc_layer_class(kind), who);
+                             "dilation_rate must be positive", d->keras_class, who);
         return NNC_NONE;
     }
     if ((sh > 1 || sw > 1) && (dh > 1 || dw > 1)) {
         m->sticky = nnc_fail(m, NNC_ERR_ARG, "%s '%s': strides > 1 and dilation_rate > 1 cannot "
-                             "be combined (as in Keras)", nnc_layer_class(kind), who);
+                             "be combined (as in Keras)", d->keras_class, who);
         return NNC_NONE;
     }
-    nnc_node in = x;
-    int l = nnc_layer_one_input(m, kind, &in, o->name);
+    int x;
+    int l = nnc_layer_start(m, d, in, n_in, o, name, &x);
     if (l < 0) return NNC_NONE;
-    const nnc_node_rec *xn = &m->nodes[in];
+    const nnc_node_rec *xn = &m->nodes[x];
     if (xn->shape.rank != (two_d ? 3 : 2)) {
         char s[64];
         nnc_shape_str(&xn->shape, 1, s, sizeof s);
         m->sticky = nnc_fail(m, NNC_ERR_SHAPE, "layer '%s': %s needs inputs of shape %s, got %s",
-                             m->layers[l].name, nnc_layer_class(kind),
+                             m->layers[l].name, d->keras_class,
                              two_d ? "(None, height, width, channels)" : "(None, length, channels)", s);
         return NNC_NONE;
     }
-    m->layers[l].cfg.conv = *o;
-    m->layers[l].cfg.conv.name = NULL;
     int c = xn->shape.dim[xn->shape.rank - 1];
     /* The fans (and the im2col width) must fit an int; a kernel this large never fits an input. */
     if ((long long)kh * kw * c > (1 << 30) || (long long)kh * kw * o->filters > (1 << 30) ||
@@ -92,7 +103,7 @@ static nnc_node conv(nnc_model *m, nnc_node x, const nnc_conv_opts *o, int two_d
     at.win.kh = kh, at.win.kw = kw, at.win.sh = sh, at.win.sw = sw, at.win.dh = dh, at.win.dw = dw;
     same_padding(h, (kh - 1) * dh + 1, sh, o->padding_same, &at.win.pt, &at.win.pb);
     same_padding(w, (kw - 1) * dw + 1, sw, o->padding_same, &at.win.pl, &at.win.pr);
-    int ops[2] = {in, k};
+    int ops[2] = {x, k};
     int y = nnc_graph_op(m, NNC_OP_CONV, ops, 2, at);
     if (y < 0) return NNC_NONE;
     if (o->use_bias) {
@@ -107,22 +118,73 @@ static nnc_node conv(nnc_model *m, nnc_node x, const nnc_conv_opts *o, int two_d
     return y;
 }
 
-nnc_node nnc_conv2d(nnc_model *m, nnc_node x, const nnc_conv_opts *o) { return conv(m, x, o, 1); }
-nnc_node nnc_conv1d(nnc_model *m, nnc_node x, const nnc_conv_opts *o) { return conv(m, x, o, 0); }
+static nnc_node conv2d_build(nnc_model *m, const nnc_node *in, int n_in, const void *o, const char *name) {
+    return conv(m, &nnc_conv2d_layer, in, n_in, o, name, 1);
+}
+static nnc_node conv1d_build(nnc_model *m, const nnc_node *in, int n_in, const void *o, const char *name) {
+    return conv(m, &nnc_conv1d_layer, in, n_in, o, name, 0);
+}
+nnc_node nnc_conv2d(nnc_model *m, nnc_node x, const nnc_conv_opts *o) { return conv2d_build(m, &x, 1, o, o->name); }
+nnc_node nnc_conv1d(nnc_model *m, nnc_node x, const nnc_conv_opts *o) { return conv1d_build(m, &x, 1, o, o->name); }
 
-static nnc_node pool(nnc_model *m, nnc_node x, const nnc_pool_opts *o, nnc_layer_kind kind) {
+static void conv_defaults(void *o) { *(nnc_conv_opts *)o = nnc_conv_opts_default(0, 1); }
+
+/* Conv2D's and Conv1D's options differ in the length of their tuples: 2 or 1. */
+#define CONV_OPTS(n, ex)                                                                     \
+    {NNC_OPT_ROW("filters", NNC_OPT_INT, nnc_conv_opts, filters, 0), .lo = 1, .hi = 1 << 24,       \
+     .flags = NNC_OPTF_REQUIRED, .example = ex, .help = "output channels"},                   \
+    {NNC_OPT_ROW("kernel_size", NNC_OPT_INTS, nnc_conv_opts, kernel_size, 1), .count = n, .lo = 1,  \
+     .hi = 1 << 24, .flags = NNC_OPTF_REQUIRED, .example = ex,                                    \
+     .help = "the window: one value for every axis, or one per axis"},                            \
+    {NNC_OPT_ROW("strides", NNC_OPT_INTS, nnc_conv_opts, strides, -1), .count = n, .lo = 1, .hi = 1 << 24}, \
+    {NNC_OPT_ROW("dilation_rate", NNC_OPT_INTS, nnc_conv_opts, dilation_rate, -1), .count = n, .lo = 1, \
+     .hi = 1 << 24},                                                                               \
+    {NNC_OPT_ROW("padding", NNC_OPT_PADDING, nnc_conv_opts, padding_same, -1),                     \
+     .help = "valid (no padding) or same (as many outputs as inputs at stride 1)"},               \
+    CHANNELS_LAST,                                                                                 \
+    {.key = "groups", .type = NNC_OPT_CONST, .literal = "1", .help = "1 only"},                    \
+    {NNC_OPT_ROW("activation", NNC_OPT_ACTIVATION, nnc_conv_opts, activation, -1)},                \
+    {NNC_OPT_ROW("use_bias", NNC_OPT_BOOL, nnc_conv_opts, use_bias, -1)},                          \
+    {NNC_OPT_ROW("kernel_initializer", NNC_OPT_INITIALIZER, nnc_conv_opts, kernel_initializer, -1)}, \
+    {NNC_OPT_ROW("bias_initializer", NNC_OPT_INITIALIZER, nnc_conv_opts, bias_initializer, -1)},   \
+    {NNC_OPT_ROW("kernel_regularizer", NNC_OPT_REGULARIZER, nnc_conv_opts, kernel_regularizer, -1)}, \
+    {NNC_OPT_ROW("bias_regularizer", NNC_OPT_REGULARIZER, nnc_conv_opts, bias_regularizer, -1)},   \
+    {NNC_OPT_ROW("activity_regularizer", NNC_OPT_REGULARIZER, nnc_conv_opts, activity_regularizer, -1)}
+
+static const nnc_opt_desc conv2d_opts[] = {CONV_OPTS(2, "conv2d 32 3")};
+static const nnc_opt_desc conv1d_opts[] = {CONV_OPTS(1, "conv1d 32 3")};
+
+const nnc_layer_desc nnc_conv2d_layer = {
+    "Conv2D", "conv2d", "conv2d", "2-D convolution over (height, width, channels)",
+    sizeof(nnc_conv_opts), offsetof(nnc_conv_opts, name), conv_defaults, conv2d_opts,
+    NNC_OPT_COUNT_OF(conv2d_opts), 1, 1, 0, conv2d_build};
+const nnc_layer_desc nnc_conv1d_layer = {
+    "Conv1D", "conv1d", "conv1d", "1-D convolution over (length, channels)",
+    sizeof(nnc_conv_opts), offsetof(nnc_conv_opts, name), conv_defaults, conv1d_opts,
+    NNC_OPT_COUNT_OF(conv1d_opts), 1, 1, 0, conv1d_build};
+
+/* ---- pooling ------------------------------------------------------------------------------ */
+
+nnc_pool_opts nnc_pool_opts_default(int pool_size) {
+    nnc_pool_opts o;
+    memset(&o, 0, sizeof o);
+    o.pool_size[0] = o.pool_size[1] = pool_size;
+    return o;
+}
+
+static nnc_node pool(nnc_model *m, const nnc_layer_desc *d, const nnc_node *in, int n_in,
+                     const nnc_pool_opts *o, const char *name, nnc_op op) {
     if (!m || m->sticky) return NNC_NONE;
     int ph = o->pool_size[0], pw = o->pool_size[1];
     int sh = o->strides[0] ? o->strides[0] : ph, sw = o->strides[1] ? o->strides[1] : pw;
     if (ph <= 0 || pw <= 0 || sh <= 0 || sw <= 0) {
         m->sticky = nnc_fail(m, NNC_ERR_ARG, "%s '%s': pool_size and strides must be positive",
-                             nnc_layer_class(kind), o->name ? o->name : nnc_layer_stem(kind));
+                             d->keras_class, name ? name : d->stem);
         return NNC_NONE;
     }
-    int l = nnc_layer_one_input(m, kind, &x, o->name);
+    int x;
+    int l = nnc_layer_start(m, d, in, n_in, o, name, &x);
     if (l < 0) return NNC_NONE;
-    m->layers[l].cfg.pool = *o;
-    m->layers[l].cfg.pool.name = NULL;
     const nnc_node_rec *xn = &m->nodes[x];
     nnc_op_attr at = {0};
     at.win.kh = ph, at.win.kw = pw, at.win.sh = sh, at.win.sw = sw, at.win.dh = at.win.dw = 1;
@@ -130,85 +192,169 @@ static nnc_node pool(nnc_model *m, nnc_node x, const nnc_pool_opts *o, nnc_layer
         same_padding(xn->shape.dim[0], ph, sh, o->padding_same, &at.win.pt, &at.win.pb);
         same_padding(xn->shape.dim[1], pw, sw, o->padding_same, &at.win.pl, &at.win.pr);
     }
-    int y = nnc_graph_op(m, kind == NNC_LAYER_MAX_POOL2D ? NNC_OP_MAX_POOL : NNC_OP_AVG_POOL, &x, 1, at);
-    if (y < 0) return NNC_NONE;
-    nnc_layer_end(m, l, y);
-    return y;
-}
-
-nnc_node nnc_max_pooling2d(nnc_model *m, nnc_node x, const nnc_pool_opts *o) {
-    return pool(m, x, o, NNC_LAYER_MAX_POOL2D);
-}
-nnc_node nnc_average_pooling2d(nnc_model *m, nnc_node x, const nnc_pool_opts *o) {
-    return pool(m, x, o, NNC_LAYER_AVG_POOL2D);
-}
-
-/* A layer made of one op on one input with the given attributes. */
-static nnc_node simple(nnc_model *m, nnc_node x, nnc_layer_kind kind, nnc_op op, nnc_op_attr at,
-                       const char *name) {
-    int l = nnc_layer_one_input(m, kind, &x, name);
-    if (l < 0) return NNC_NONE;
     int y = nnc_graph_op(m, op, &x, 1, at);
     if (y < 0) return NNC_NONE;
     nnc_layer_end(m, l, y);
     return y;
 }
 
-nnc_node nnc_global_average_pooling2d(nnc_model *m, nnc_node x, const char *name) {
-    return simple(m, x, NNC_LAYER_GLOBAL_AVG_POOL2D, NNC_OP_GLOBAL_AVG, (nnc_op_attr){0}, name);
+static nnc_node max_pool_build(nnc_model *m, const nnc_node *in, int n_in, const void *o, const char *name) {
+    return pool(m, &nnc_max_pooling2d_layer, in, n_in, o, name, NNC_OP_MAX_POOL);
 }
-nnc_node nnc_global_max_pooling2d(nnc_model *m, nnc_node x, const char *name) {
-    return simple(m, x, NNC_LAYER_GLOBAL_MAX_POOL2D, NNC_OP_GLOBAL_MAX, (nnc_op_attr){0}, name);
+static nnc_node avg_pool_build(nnc_model *m, const nnc_node *in, int n_in, const void *o, const char *name) {
+    return pool(m, &nnc_average_pooling2d_layer, in, n_in, o, name, NNC_OP_AVG_POOL);
+}
+nnc_node nnc_max_pooling2d(nnc_model *m, nnc_node x, const nnc_pool_opts *o) {
+    return max_pool_build(m, &x, 1, o, o->name);
+}
+nnc_node nnc_average_pooling2d(nnc_model *m, nnc_node x, const nnc_pool_opts *o) {
+    return avg_pool_build(m, &x, 1, o, o->name);
 }
 
-nnc_node nnc_flatten(nnc_model *m, nnc_node x, const char *name) {
+static void pool_defaults(void *o) { *(nnc_pool_opts *)o = nnc_pool_opts_default(2); }
+
+static const nnc_opt_desc pool_opts[] = {
+    {NNC_OPT_ROW("pool_size", NNC_OPT_INTS, nnc_pool_opts, pool_size, 0), .count = 2, .lo = 1,
+     .hi = 1 << 24, .help = "the window"},
+    {NNC_OPT_ROW("strides", NNC_OPT_INTS, nnc_pool_opts, strides, -1), .count = 2, .lo = 1, .hi = 1 << 24,
+     .aux = offsetof(nnc_pool_opts, pool_size), .flags = NNC_OPTF_ZERO_IS_AUX,
+     .help = "the step; default: pool_size"},
+    {NNC_OPT_ROW("padding", NNC_OPT_PADDING, nnc_pool_opts, padding_same, -1),
+     .help = "valid or same ('same' averages exclude the padding)"},
+    CHANNELS_LAST,
+};
+
+const nnc_layer_desc nnc_max_pooling2d_layer = {
+    "MaxPooling2D", "max_pooling2d", "max_pooling2d", "the maximum of each window",
+    sizeof(nnc_pool_opts), offsetof(nnc_pool_opts, name), pool_defaults, pool_opts,
+    NNC_OPT_COUNT_OF(pool_opts), 1, 1, 0, max_pool_build};
+const nnc_layer_desc nnc_average_pooling2d_layer = {
+    "AveragePooling2D", "average_pooling2d", "average_pooling2d", "the mean of each window",
+    sizeof(nnc_pool_opts), offsetof(nnc_pool_opts, name), pool_defaults, pool_opts,
+    NNC_OPT_COUNT_OF(pool_opts), 1, 1, 0, avg_pool_build};
+
+static nnc_node global_avg_build(nnc_model *m, const nnc_node *in, int n_in, const void *o, const char *name) {
+    return simple(m, &nnc_global_average_pooling2d_layer, in, n_in, o, name, NNC_OP_GLOBAL_AVG, (nnc_op_attr){0});
+}
+static nnc_node global_max_build(nnc_model *m, const nnc_node *in, int n_in, const void *o, const char *name) {
+    return simple(m, &nnc_global_max_pooling2d_layer, in, n_in, o, name, NNC_OP_GLOBAL_MAX, (nnc_op_attr){0});
+}
+nnc_node nnc_global_average_pooling2d(nnc_model *m, nnc_node x, const char *name) {
+    nnc_no_opts o = {0};
+    return global_avg_build(m, &x, 1, &o, name);
+}
+nnc_node nnc_global_max_pooling2d(nnc_model *m, nnc_node x, const char *name) {
+    nnc_no_opts o = {0};
+    return global_max_build(m, &x, 1, &o, name);
+}
+
+const nnc_layer_desc nnc_global_average_pooling2d_layer = {
+    "GlobalAveragePooling2D", "global_average_pooling2d", "global_average_pooling2d",
+    "(height, width, channels) to the mean of each channel", sizeof(nnc_no_opts), NNC_NO_NAME_FIELD,
+    no_defaults, no_opts, 0, 1, 1, 0, global_avg_build};
+const nnc_layer_desc nnc_global_max_pooling2d_layer = {
+    "GlobalMaxPooling2D", "global_max_pooling2d", "global_max_pooling2d",
+    "(height, width, channels) to the maximum of each channel", sizeof(nnc_no_opts),
+    NNC_NO_NAME_FIELD, no_defaults, no_opts, 0, 1, 1, 0, global_max_build};
+
+/* ---- Flatten, Reshape, ZeroPadding2D ------------------------------------------------------ */
+
+static nnc_node flatten_build(nnc_model *m, const nnc_node *in, int n_in, const void *o, const char *name) {
     if (!m || m->sticky) return NNC_NONE;
-    int r = nnc_graph_resolve(m, x, name ? name : "flatten");
+    int r = n_in == 1 && in ? nnc_graph_resolve(m, in[0], name ? name : "flatten") : -1;
     if (r < 0) return NNC_NONE;
     nnc_op_attr at = {0};
     at.target.rank = 1;
     at.target.dim[0] = (int)nnc_shape_size(&m->nodes[r].shape);
-    return simple(m, x, NNC_LAYER_FLATTEN, NNC_OP_RESHAPE, at, name);
+    return simple(m, &nnc_flatten_layer, in, n_in, o, name, NNC_OP_RESHAPE, at);
+}
+
+nnc_node nnc_flatten(nnc_model *m, nnc_node x, const char *name) {
+    nnc_no_opts o = {0};
+    return flatten_build(m, &x, 1, &o, name);
+}
+
+const nnc_layer_desc nnc_flatten_layer = {
+    "Flatten", "flatten", "flatten", "each example to one axis", sizeof(nnc_no_opts),
+    NNC_NO_NAME_FIELD, no_defaults, no_opts, 0, 1, 1, 0, flatten_build};
+
+static nnc_node reshape_build(nnc_model *m, const nnc_node *in, int n_in, const void *opts, const char *name) {
+    const nnc_shape *t = &((const nnc_reshape_opts *)opts)->target_shape;
+    if (!m || m->sticky) return NNC_NONE;
+    if (t->rank < 1 || t->rank > NNC_MAX_RANK) {
+        m->sticky = nnc_fail(m, NNC_ERR_ARG, "Reshape: rank %d is not in 1..%d", t->rank, NNC_MAX_RANK);
+        return NNC_NONE;
+    }
+    for (int i = 0; i < t->rank; i++)
+        if (t->dim[i] <= 0) {
+            m->sticky = nnc_fail(m, NNC_ERR_ARG, "Reshape: dimension %d is %d, not positive", i + 1, t->dim[i]);
+            return NNC_NONE;
+        }
+    nnc_op_attr at = {0};
+    at.target = *t;
+    return simple(m, &nnc_reshape_layer, in, n_in, opts, name, NNC_OP_RESHAPE, at);
 }
 
 nnc_node nnc_reshape(nnc_model *m, nnc_node x, const int *shape, int rank, const char *name) {
-    if (!m || m->sticky) return NNC_NONE;
-    if (!shape || rank < 1 || rank > NNC_MAX_RANK) {
+    nnc_reshape_opts o = {{rank, {0}}};
+    if (m && !m->sticky && (!shape || rank < 1 || rank > NNC_MAX_RANK)) {
         m->sticky = nnc_fail(m, NNC_ERR_ARG, "Reshape: rank %d is not in 1..%d", rank, NNC_MAX_RANK);
         return NNC_NONE;
     }
-    nnc_op_attr at = {0};
-    at.target.rank = rank;
-    for (int i = 0; i < rank; i++) {
-        if (shape[i] <= 0) {
-            m->sticky = nnc_fail(m, NNC_ERR_ARG, "Reshape: dimension %d is %d, not positive", i + 1, shape[i]);
-            return NNC_NONE;
-        }
-        at.target.dim[i] = shape[i];
-    }
-    nnc_node y = simple(m, x, NNC_LAYER_RESHAPE, NNC_OP_RESHAPE, at, name);
-    if (y != NNC_NONE) m->layers[m->n_layers - 1].cfg.reshape = at.target;
-    return y;
+    for (int i = 0; shape && i < rank && i < NNC_MAX_RANK; i++) o.target_shape.dim[i] = shape[i];
+    return reshape_build(m, &x, 1, &o, name);
 }
 
-nnc_node nnc_zero_padding2d(nnc_model *m, nnc_node x, int top, int bottom, int left, int right,
-                            const char *name) {
+static void reshape_defaults(void *o) { memset(o, 0, sizeof(nnc_reshape_opts)); }
+
+static const nnc_opt_desc reshape_opts[] = {
+    {NNC_OPT_ROW("target_shape", NNC_OPT_SHAPE, nnc_reshape_opts, target_shape, 0), .lo = 1,
+     .hi = 1 << 24, .flags = NNC_OPTF_REQUIRED | NNC_OPTF_REST, .example = "reshape 8 8 1",
+     .help = "each example's new shape (the same number of values)"},
+};
+
+const nnc_layer_desc nnc_reshape_layer = {
+    "Reshape", "reshape", "reshape", "the same values in another shape", sizeof(nnc_reshape_opts),
+    NNC_NO_NAME_FIELD, reshape_defaults, reshape_opts, NNC_OPT_COUNT_OF(reshape_opts), 1, 1, 0, reshape_build};
+
+static nnc_node zero_pad_build(nnc_model *m, const nnc_node *in, int n_in, const void *opts, const char *name) {
+    const int *p = ((const nnc_zero_padding_opts *)opts)->padding;
     if (!m || m->sticky) return NNC_NONE;
-    if (top < 0 || bottom < 0 || left < 0 || right < 0) {
+    if (p[0] < 0 || p[1] < 0 || p[2] < 0 || p[3] < 0) {
         m->sticky = nnc_fail(m, NNC_ERR_ARG, "ZeroPadding2D: padding must be >= 0");
         return NNC_NONE;
     }
     nnc_op_attr at = {0};
-    at.win.pt = top, at.win.pb = bottom, at.win.pl = left, at.win.pr = right;
-    nnc_node y = simple(m, x, NNC_LAYER_ZERO_PAD2D, NNC_OP_ZERO_PAD, at, name);
-    if (y != NNC_NONE) {
-        int *p = m->layers[m->n_layers - 1].cfg.pad;
-        p[0] = top, p[1] = bottom, p[2] = left, p[3] = right;
-    }
-    return y;
+    at.win.pt = p[0], at.win.pb = p[1], at.win.pl = p[2], at.win.pr = p[3];
+    return simple(m, &nnc_zero_padding2d_layer, in, n_in, opts, name, NNC_OP_ZERO_PAD, at);
 }
 
-nnc_node nnc_dropout(nnc_model *m, nnc_node x, float rate, const char *name) {
+nnc_node nnc_zero_padding2d(nnc_model *m, nnc_node x, int top, int bottom, int left, int right,
+                            const char *name) {
+    nnc_zero_padding_opts o = {{top, bottom, left, right}};
+    return zero_pad_build(m, &x, 1, &o, name);
+}
+
+static void zero_pad_defaults(void *o) {
+    nnc_zero_padding_opts *z = o;
+    z->padding[0] = z->padding[1] = z->padding[2] = z->padding[3] = 1;
+}
+
+static const nnc_opt_desc zero_pad_opts[] = {
+    {NNC_OPT_ROW("padding", NNC_OPT_PAD2D, nnc_zero_padding_opts, padding, 0), .lo = 0, .hi = 1 << 16,
+     .flags = NNC_OPTF_REST, .help = "1, 2 (rows, columns) or 4 (top, bottom, left, right) values"},
+    CHANNELS_LAST,
+};
+
+const nnc_layer_desc nnc_zero_padding2d_layer = {
+    "ZeroPadding2D", "zero_padding2d", "zero_padding2d", "zeros around each image",
+    sizeof(nnc_zero_padding_opts), NNC_NO_NAME_FIELD, zero_pad_defaults, zero_pad_opts,
+    NNC_OPT_COUNT_OF(zero_pad_opts), 1, 1, 0, zero_pad_build};
+
+/* ---- Dropout and BatchNormalization ------------------------------------------------------- */
+
+static nnc_node dropout_build(nnc_model *m, const nnc_node *in, int n_in, const void *opts, const char *name) {
+    float rate = ((const nnc_dropout_opts *)opts)->rate;
     if (!m || m->sticky) return NNC_NONE;
     if (!(rate >= 0.0f && rate < 1.0f)) {
         m->sticky = nnc_fail(m, NNC_ERR_ARG, "Dropout '%s': rate %g is not in [0, 1)",
@@ -217,39 +363,82 @@ nnc_node nnc_dropout(nnc_model *m, nnc_node x, float rate, const char *name) {
     }
     nnc_op_attr at = {0};
     at.rate = rate;
-    nnc_node y = simple(m, x, NNC_LAYER_DROPOUT, NNC_OP_DROPOUT, at, name);
-    if (y != NNC_NONE) m->layers[m->n_layers - 1].cfg.rate = rate;
-    return y;
+    return simple(m, &nnc_dropout_layer, in, n_in, opts, name, NNC_OP_DROPOUT, at);
 }
 
-nnc_node nnc_batch_normalization(nnc_model *m, nnc_node x, const nnc_batch_norm_opts *o) {
+nnc_node nnc_dropout(nnc_model *m, nnc_node x, float rate, const char *name) {
+    nnc_dropout_opts o = {rate};
+    return dropout_build(m, &x, 1, &o, name);
+}
+
+static void dropout_defaults(void *o) { ((nnc_dropout_opts *)o)->rate = 0.0f; }
+
+static const nnc_opt_desc dropout_opts[] = {
+    {NNC_OPT_ROW("rate", NNC_OPT_FLOAT, nnc_dropout_opts, rate, 0), .lo = 0, .hi = 0.999999,
+     .flags = NNC_OPTF_REQUIRED, .example = "dropout 0.5", .help = "the fraction of values dropped in training"},
+    {.key = "seed", .type = NNC_OPT_FIXED, .literal = "null", .flags = NNC_OPTF_CONFIG_ONLY},
+};
+
+const nnc_layer_desc nnc_dropout_layer = {
+    "Dropout", "dropout", "dropout", "inverted dropout in training, identity in inference",
+    sizeof(nnc_dropout_opts), NNC_NO_NAME_FIELD, dropout_defaults, dropout_opts,
+    NNC_OPT_COUNT_OF(dropout_opts), 1, 1, 0, dropout_build};
+
+nnc_batch_norm_opts nnc_batch_norm_opts_default(void) {
+    nnc_batch_norm_opts o = {0.99f, 1e-3f, true, true, NULL};
+    return o;
+}
+
+static nnc_node batch_norm_build(nnc_model *m, const nnc_node *in, int n_in, const void *opts,
+                                 const char *name) {
+    const nnc_batch_norm_opts *o = opts;
     if (!m || m->sticky) return NNC_NONE;
     if (!(o->momentum >= 0.0f && o->momentum <= 1.0f) || !(o->epsilon > 0.0f)) {
         m->sticky = nnc_fail(m, NNC_ERR_ARG, "BatchNormalization: momentum must be in [0, 1] and "
                              "epsilon positive");
         return NNC_NONE;
     }
-    int l = nnc_layer_one_input(m, NNC_LAYER_BATCH_NORM, &x, o->name);
+    int x;
+    int l = nnc_layer_start(m, &nnc_batch_normalization_layer, in, n_in, o, name, &x);
     if (l < 0) return NNC_NONE;
-    m->layers[l].cfg.bn = *o;
-    m->layers[l].cfg.bn.name = NULL;
     int c = m->nodes[x].shape.dim[m->nodes[x].shape.rank - 1];
     nnc_shape vs = {1, {c}};
-    int in[5] = {x}, n = 1;
-    if (o->scale && (in[n++] = nnc_layer_param(m, l, "gamma", &vs, nnc_initializer_default(NNC_INIT_ONES), c, c, 1)) < 0)
+    int ins[5] = {x}, n = 1;
+    if (o->scale && (ins[n++] = nnc_layer_param(m, l, "gamma", &vs, nnc_initializer_default(NNC_INIT_ONES), c, c, 1)) < 0)
         return NNC_NONE;
-    if (o->center && (in[n++] = nnc_layer_param(m, l, "beta", &vs, nnc_initializer_default(NNC_INIT_ZEROS), c, c, 1)) < 0)
+    if (o->center && (ins[n++] = nnc_layer_param(m, l, "beta", &vs, nnc_initializer_default(NNC_INIT_ZEROS), c, c, 1)) < 0)
         return NNC_NONE;
-    if ((in[n++] = nnc_layer_param(m, l, "moving_mean", &vs, nnc_initializer_default(NNC_INIT_ZEROS), c, c, 0)) < 0 ||
-        (in[n++] = nnc_layer_param(m, l, "moving_variance", &vs, nnc_initializer_default(NNC_INIT_ONES), c, c, 0)) < 0)
+    if ((ins[n++] = nnc_layer_param(m, l, "moving_mean", &vs, nnc_initializer_default(NNC_INIT_ZEROS), c, c, 0)) < 0 ||
+        (ins[n++] = nnc_layer_param(m, l, "moving_variance", &vs, nnc_initializer_default(NNC_INIT_ONES), c, c, 0)) < 0)
         return NNC_NONE;
     nnc_op_attr at = {0};
     at.momentum = o->momentum;
     at.eps = o->epsilon;
     at.center = o->center;
     at.scale_on = o->scale;
-    int y = nnc_graph_op(m, NNC_OP_BATCH_NORM, in, n, at);
+    int y = nnc_graph_op(m, NNC_OP_BATCH_NORM, ins, n, at);
     if (y < 0) return NNC_NONE;
     nnc_layer_end(m, l, y);
     return y;
 }
+
+nnc_node nnc_batch_normalization(nnc_model *m, nnc_node x, const nnc_batch_norm_opts *o) {
+    return batch_norm_build(m, &x, 1, o, o->name);
+}
+
+static void batch_norm_defaults(void *o) { *(nnc_batch_norm_opts *)o = nnc_batch_norm_opts_default(); }
+
+static const nnc_opt_desc batch_norm_opts[] = {
+    {.key = "axis", .type = NNC_OPT_CONST, .literal = "-1", .help = "-1 only: the channels"},
+    {NNC_OPT_ROW("momentum", NNC_OPT_FLOAT, nnc_batch_norm_opts, momentum, -1), .lo = 0, .hi = 1,
+     .help = "of the moving statistics"},
+    {NNC_OPT_ROW("epsilon", NNC_OPT_FLOAT, nnc_batch_norm_opts, epsilon, -1), .lo = 1e-30, .hi = 1},
+    {NNC_OPT_ROW("center", NNC_OPT_BOOL, nnc_batch_norm_opts, center, -1), .help = "learn an offset beta"},
+    {NNC_OPT_ROW("scale", NNC_OPT_BOOL, nnc_batch_norm_opts, scale, -1), .help = "learn a factor gamma"},
+};
+
+const nnc_layer_desc nnc_batch_normalization_layer = {
+    "BatchNormalization", "batch_normalization", "batch_normalization",
+    "batch statistics in fit, moving statistics in evaluate and predict",
+    sizeof(nnc_batch_norm_opts), offsetof(nnc_batch_norm_opts, name), batch_norm_defaults,
+    batch_norm_opts, NNC_OPT_COUNT_OF(batch_norm_opts), 1, 1, 0, batch_norm_build};

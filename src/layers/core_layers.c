@@ -1,61 +1,40 @@
 /* Keras's core layers: Input, Dense, Activation, Add, Concatenate. Each builder checks its
- * arguments, then expresses the layer as ops on the graph. */
+ * arguments, then expresses the layer as ops on the graph; each layer's descriptor row
+ * (layers.h) sits beside its builder. */
 #include <string.h>
 #include "layers.h"
 
-static const struct {
-    const char *cls, *stem;
-} layer_names[NNC_LAYER_KIND_COUNT] = {
-    [NNC_LAYER_INPUT] = {"InputLayer", "input_layer"},
-    [NNC_LAYER_DENSE] = {"Dense", "dense"},
-    [NNC_LAYER_ACTIVATION] = {"Activation", "activation"},
-    [NNC_LAYER_ADD] = {"Add", "add"},
-    [NNC_LAYER_CONCATENATE] = {"Concatenate", "concatenate"},
-    [NNC_LAYER_RESCALING] = {"Rescaling", "rescaling"},
-    [NNC_LAYER_NORMALIZATION] = {"Normalization", "normalization"},
-    [NNC_LAYER_LEAKY_RELU] = {"LeakyReLU", "leaky_re_lu"},
-    [NNC_LAYER_CONV2D] = {"Conv2D", "conv2d"},
-    [NNC_LAYER_CONV1D] = {"Conv1D", "conv1d"},
-    [NNC_LAYER_MAX_POOL2D] = {"MaxPooling2D", "max_pooling2d"},
-    [NNC_LAYER_AVG_POOL2D] = {"AveragePooling2D", "average_pooling2d"},
-    [NNC_LAYER_GLOBAL_AVG_POOL2D] = {"GlobalAveragePooling2D", "global_average_pooling2d"},
-    [NNC_LAYER_GLOBAL_MAX_POOL2D] = {"GlobalMaxPooling2D", "global_max_pooling2d"},
-    [NNC_LAYER_FLATTEN] = {"Flatten", "flatten"},
-    [NNC_LAYER_RESHAPE] = {"Reshape", "reshape"},
-    [NNC_LAYER_ZERO_PAD2D] = {"ZeroPadding2D", "zero_padding2d"},
-    [NNC_LAYER_DROPOUT] = {"Dropout", "dropout"},
-    [NNC_LAYER_BATCH_NORM] = {"BatchNormalization", "batch_normalization"},
+extern const nnc_layer_desc nnc_input_layer, nnc_dense_layer, nnc_activation_layer_desc,
+    nnc_add_layer, nnc_concatenate_layer;
+
+static const nnc_opt_desc no_opts[1] = {{0}};
+
+static void no_defaults(void *o) { memset(o, 0, sizeof(nnc_no_opts)); }
+
+/* ---- Input -------------------------------------------------------------------------------- */
+
+static nnc_node input_build(nnc_model *m, const nnc_node *in, int n_in, const void *opts,
+                            const char *name) {
+    (void)in, (void)n_in;
+    const nnc_shape *s = &((const nnc_input_opts *)opts)->shape;
+    return nnc_input(m, s->dim, s->rank, name);
+}
+
+static void input_defaults(void *o) { memset(o, 0, sizeof(nnc_input_opts)); }
+
+static const nnc_opt_desc input_opts[] = {
+    {NNC_OPT_ROW("shape", NNC_OPT_SHAPE, nnc_input_opts, shape, 0), .config_key = "batch_shape",
+     .alias = "batch_input_shape", .lo = 1, .hi = 1 << 24,
+     .flags = NNC_OPTF_REQUIRED | NNC_OPTF_REST | NNC_OPTF_BATCHED, .example = "input 28 28 1",
+     .help = "one example's shape, the batch axis excluded"},
+    {.key = "dtype", .type = NNC_OPT_FIXED, .literal = "\"float32\"", .flags = NNC_OPTF_CONFIG_ONLY},
+    {.key = "sparse", .type = NNC_OPT_CONST, .literal = "false", .flags = NNC_OPTF_CONFIG_ONLY},
 };
 
-const char *nnc_layer_class(nnc_layer_kind k) { return layer_names[k].cls; }
-const char *nnc_layer_stem(nnc_layer_kind k) { return layer_names[k].stem; }
-
-int nnc_layer_regularizers(const nnc_layer_rec *l, nnc_regularizer rs[3]) {
-    if (l->kind == NNC_LAYER_DENSE) {
-        rs[0] = l->cfg.dense.kernel_regularizer, rs[1] = l->cfg.dense.bias_regularizer;
-        rs[2] = l->cfg.dense.activity_regularizer;
-        return 1;
-    }
-    if (l->kind == NNC_LAYER_CONV2D || l->kind == NNC_LAYER_CONV1D) {
-        rs[0] = l->cfg.conv.kernel_regularizer, rs[1] = l->cfg.conv.bias_regularizer;
-        rs[2] = l->cfg.conv.activity_regularizer;
-        return 1;
-    }
-    return 0;
-}
-
-int nnc_layer_state_from_data(const nnc_layer_rec *l) { return l->kind == NNC_LAYER_NORMALIZATION; }
-
-int nnc_layer_one_input(nnc_model *m, nnc_layer_kind kind, nnc_node *x, const char *name) {
-    if (!m || m->sticky) return -1;
-    if ((*x = nnc_graph_resolve(m, *x, name ? name : nnc_layer_stem(kind))) < 0) return -1;
-    int l = nnc_layer_begin(m, kind, nnc_layer_stem(kind), name);
-    if (l < 0) return -1;
-    m->layers[l].inputs[0] = *x;
-    m->layers[l].n_inputs = 1;
-    return l;
-}
-
+const nnc_layer_desc nnc_input_layer = {
+    "InputLayer", "input", "input_layer", "the model's input (Keras's Input(shape))",
+    sizeof(nnc_input_opts), NNC_NO_NAME_FIELD, input_defaults, input_opts, NNC_OPT_COUNT_OF(input_opts),
+    0, 0, NNC_LAYERF_INPUT, input_build};
 
 nnc_node nnc_input(nnc_model *m, const int *shape, int rank, const char *name) {
     if (!m) return NNC_NONE;
@@ -64,28 +43,30 @@ nnc_node nnc_input(nnc_model *m, const int *shape, int rank, const char *name) {
         m->sticky = nnc_fail(m, NNC_ERR_ARG, "Input: rank %d is not in 1..%d", rank, NNC_MAX_RANK);
         return NNC_NONE;
     }
-    nnc_shape s = {rank, {0}};
+    nnc_input_opts o = {{rank, {0}}};
     for (int i = 0; i < rank; i++) {
         if (shape[i] <= 0) {
             m->sticky = nnc_fail(m, NNC_ERR_ARG, "Input: dimension %d is %d, not positive", i + 1,
                                  shape[i]);
             return NNC_NONE;
         }
-        s.dim[i] = shape[i];
+        o.shape.dim[i] = shape[i];
     }
     if (m->n_inputs == NNC_MAX_INPUTS) {
         m->sticky = nnc_fail(m, NNC_ERR_ARG, "Input: at most %d inputs", NNC_MAX_INPUTS);
         return NNC_NONE;
     }
-    int l = nnc_layer_begin(m, NNC_LAYER_INPUT, nnc_layer_stem(NNC_LAYER_INPUT), name);
+    int l = nnc_layer_start(m, &nnc_input_layer, NULL, 0, &o, name, NULL);
     if (l < 0) return NNC_NONE;
-    int id = nnc_graph_node(m, NNC_OP_INPUT, NULL, 0, &s, 1);
+    int id = nnc_graph_node(m, NNC_OP_INPUT, NULL, 0, &o.shape, 1);
     if (id < 0) return NNC_NONE;
     m->nodes[id].input_index = m->n_inputs;
     m->inputs[m->n_inputs++] = id;
     nnc_layer_end(m, l, id);
     return id;
 }
+
+/* ---- Dense -------------------------------------------------------------------------------- */
 
 nnc_dense_opts nnc_dense_opts_default(int units) {
     nnc_dense_opts o;
@@ -104,9 +85,11 @@ int nnc_apply_activation(nnc_model *m, int x, nnc_activation a) {
     return nnc_graph_op(m, a == NNC_ACT_SOFTMAX ? NNC_OP_SOFTMAX : NNC_OP_ACT, &x, 1, at);
 }
 
-nnc_node nnc_dense(nnc_model *m, nnc_node x, const nnc_dense_opts *o) {
+static nnc_node dense_build(nnc_model *m, const nnc_node *in, int n_in, const void *opts,
+                            const char *name) {
+    const nnc_dense_opts *o = opts;
     if (!m || m->sticky) return NNC_NONE;
-    const char *nm = o->name ? o->name : "dense";
+    const char *nm = name ? name : "dense";
     const nnc_regularizer *rg[3] = {&o->kernel_regularizer, &o->bias_regularizer, &o->activity_regularizer};
     for (int i = 0; i < 3; i++)
         if (!(rg[i]->l1 >= 0.0f && rg[i]->l2 >= 0.0f && rg[i]->l1 < 1e30f && rg[i]->l2 < 1e30f)) {
@@ -121,22 +104,18 @@ nnc_node nnc_dense(nnc_model *m, nnc_node x, const nnc_dense_opts *o) {
                                            : "unknown activation or initializer");
         return NNC_NONE;
     }
-    if ((x = nnc_graph_resolve(m, x, nm)) < 0) return NNC_NONE;
-    int l = nnc_layer_begin(m, NNC_LAYER_DENSE, nnc_layer_stem(NNC_LAYER_DENSE), o->name);
+    int x;
+    int l = nnc_layer_start(m, &nnc_dense_layer, in, n_in, o, name, &x);
     if (l < 0) return NNC_NONE;
-    m->layers[l].inputs[0] = x;
-    m->layers[l].n_inputs = 1;
-    m->layers[l].cfg.dense = *o;
-    m->layers[l].cfg.dense.name = NULL;
-    int in = m->nodes[x].shape.dim[m->nodes[x].shape.rank - 1];
-    nnc_shape ks = {2, {in, o->units}}, bs = {1, {o->units}};
-    int k = nnc_layer_param(m, l, "kernel", &ks, o->kernel_initializer, in, o->units, 1);
+    int fan_in = m->nodes[x].shape.dim[m->nodes[x].shape.rank - 1];
+    nnc_shape ks = {2, {fan_in, o->units}}, bs = {1, {o->units}};
+    int k = nnc_layer_param(m, l, "kernel", &ks, o->kernel_initializer, fan_in, o->units, 1);
     if (k < 0) return NNC_NONE;
     int ops[2] = {x, k};
     int y = nnc_graph_op(m, NNC_OP_MATMUL, ops, 2, (nnc_op_attr){0});
     if (y < 0) return NNC_NONE;
     if (o->use_bias) {
-        int b = nnc_layer_param(m, l, "bias", &bs, o->bias_initializer, in, o->units, 1);
+        int b = nnc_layer_param(m, l, "bias", &bs, o->bias_initializer, fan_in, o->units, 1);
         if (b < 0) return NNC_NONE;
         int bo[2] = {y, b};
         if ((y = nnc_graph_op(m, NNC_OP_BIAS_ADD, bo, 2, (nnc_op_attr){0})) < 0) return NNC_NONE;
@@ -146,18 +125,45 @@ nnc_node nnc_dense(nnc_model *m, nnc_node x, const nnc_dense_opts *o) {
     return y;
 }
 
-nnc_node nnc_activation_layer(nnc_model *m, nnc_node x, nnc_activation a, const char *name) {
+nnc_node nnc_dense(nnc_model *m, nnc_node x, const nnc_dense_opts *o) {
+    return dense_build(m, &x, 1, o, o->name);
+}
+
+static void dense_defaults(void *o) { *(nnc_dense_opts *)o = nnc_dense_opts_default(0); }
+
+static const nnc_opt_desc dense_opts[] = {
+    {NNC_OPT_ROW("units", NNC_OPT_INT, nnc_dense_opts, units, 0), .lo = 1, .hi = 1 << 24,
+     .flags = NNC_OPTF_REQUIRED, .example = "dense 25", .help = "outputs"},
+    {NNC_OPT_ROW("activation", NNC_OPT_ACTIVATION, nnc_dense_opts, activation, 1), .help = "applied to x·W + b"},
+    {NNC_OPT_ROW("use_bias", NNC_OPT_BOOL, nnc_dense_opts, use_bias, -1), .help = "add the bias b"},
+    {NNC_OPT_ROW("kernel_initializer", NNC_OPT_INITIALIZER, nnc_dense_opts, kernel_initializer, -1)},
+    {NNC_OPT_ROW("bias_initializer", NNC_OPT_INITIALIZER, nnc_dense_opts, bias_initializer, -1)},
+    {NNC_OPT_ROW("kernel_regularizer", NNC_OPT_REGULARIZER, nnc_dense_opts, kernel_regularizer, -1),
+     .help = "penalty on W added to the loss"},
+    {NNC_OPT_ROW("bias_regularizer", NNC_OPT_REGULARIZER, nnc_dense_opts, bias_regularizer, -1)},
+    {NNC_OPT_ROW("activity_regularizer", NNC_OPT_REGULARIZER, nnc_dense_opts, activity_regularizer, -1),
+     .help = "penalty on the layer's output"},
+};
+
+const nnc_layer_desc nnc_dense_layer = {
+    "Dense", "dense", "dense", "activation(x·W + b)",
+    sizeof(nnc_dense_opts), offsetof(nnc_dense_opts, name), dense_defaults, dense_opts,
+    NNC_OPT_COUNT_OF(dense_opts), 1, 1, 0, dense_build};
+
+/* ---- Activation --------------------------------------------------------------------------- */
+
+static nnc_node activation_build(nnc_model *m, const nnc_node *in, int n_in, const void *opts,
+                                 const char *name) {
+    nnc_activation a = ((const nnc_activation_layer_opts *)opts)->activation;
     if (!m || m->sticky) return NNC_NONE;
     if ((unsigned)a >= NNC_ACT_COUNT) {
         m->sticky = nnc_fail(m, NNC_ERR_ARG, "Activation: unknown activation %d", (int)a);
         return NNC_NONE;
     }
-    if ((x = nnc_graph_resolve(m, x, name ? name : "activation")) < 0) return NNC_NONE;
-    int l = nnc_layer_begin(m, NNC_LAYER_ACTIVATION, nnc_layer_stem(NNC_LAYER_ACTIVATION), name);
+    int x;
+    int l = nnc_layer_start(m, &nnc_activation_layer_desc, in, n_in, opts, name, &x);
     if (l < 0) return NNC_NONE;
-    m->layers[l].inputs[0] = x;
-    m->layers[l].n_inputs = 1;
-    m->layers[l].cfg.activation = a;
+    /* a linear Activation still gets a node of its own, so the layer has an output */
     int y = a == NNC_ACT_LINEAR ? nnc_graph_op(m, NNC_OP_ACT, &x, 1, (nnc_op_attr){.act = a})
                                 : nnc_apply_activation(m, x, a);
     if (y < 0) return NNC_NONE;
@@ -165,28 +171,30 @@ nnc_node nnc_activation_layer(nnc_model *m, nnc_node x, nnc_activation a, const 
     return y;
 }
 
-/* Add and Concatenate: n inputs (2..NNC_MAX_INPUTS) of this model. */
-static int merge_begin(nnc_model *m, nnc_layer_kind kind, const nnc_node *xs, int n,
-                       const char *name, int *in) {
-    const char *who = name ? name : nnc_layer_stem(kind);
-    if (n < 2 || n > NNC_MAX_INPUTS || !xs) {
-        m->sticky = nnc_fail(m, NNC_ERR_ARG, "%s '%s': needs 2 to %d inputs, got %d",
-                             nnc_layer_class(kind), who, NNC_MAX_INPUTS, n);
-        return -1;
-    }
-    for (int i = 0; i < n; i++)
-        if ((in[i] = nnc_graph_resolve(m, xs[i], who)) < 0) return -1;
-    int l = nnc_layer_begin(m, kind, nnc_layer_stem(kind), name);
-    if (l < 0) return -1;
-    memcpy(m->layers[l].inputs, in, (size_t)n * sizeof *in);
-    m->layers[l].n_inputs = n;
-    return l;
+nnc_node nnc_activation_layer(nnc_model *m, nnc_node x, nnc_activation a, const char *name) {
+    nnc_activation_layer_opts o = {a};
+    return activation_build(m, &x, 1, &o, name);
 }
 
-nnc_node nnc_add(nnc_model *m, const nnc_node *xs, int n, const char *name) {
-    if (!m || m->sticky) return NNC_NONE;
+static void activation_defaults(void *o) {
+    ((nnc_activation_layer_opts *)o)->activation = NNC_ACT_LINEAR;
+}
+
+static const nnc_opt_desc activation_opts[] = {
+    {NNC_OPT_ROW("activation", NNC_OPT_ACTIVATION, nnc_activation_layer_opts, activation, 0),
+     .flags = NNC_OPTF_REQUIRED, .example = "activation relu", .help = "the function applied"},
+};
+
+const nnc_layer_desc nnc_activation_layer_desc = {
+    "Activation", "activation", "activation", "an activation function as a layer",
+    sizeof(nnc_activation_layer_opts), NNC_NO_NAME_FIELD, activation_defaults, activation_opts,
+    NNC_OPT_COUNT_OF(activation_opts), 1, 1, 0, activation_build};
+
+/* ---- Add and Concatenate ------------------------------------------------------------------ */
+
+static nnc_node add_build(nnc_model *m, const nnc_node *xs, int n, const void *opts, const char *name) {
     int in[NNC_MAX_INPUTS];
-    int l = merge_begin(m, NNC_LAYER_ADD, xs, n, name, in);
+    int l = nnc_layer_start(m, &nnc_add_layer, xs, n, opts, name, in);
     if (l < 0) return NNC_NONE;
     for (int i = 1; i < n; i++)
         if (!nnc_shape_eq(&m->nodes[in[0]].shape, &m->nodes[in[i]].shape)) {
@@ -206,19 +214,45 @@ nnc_node nnc_add(nnc_model *m, const nnc_node *xs, int n, const char *name) {
     return y;
 }
 
-nnc_node nnc_concatenate(nnc_model *m, const nnc_node *xs, int n, int axis, const char *name) {
-    if (!m || m->sticky) return NNC_NONE;
-    int in[NNC_MAX_INPUTS];
-    int l = merge_begin(m, NNC_LAYER_CONCATENATE, xs, n, name, in);
+nnc_node nnc_add(nnc_model *m, const nnc_node *xs, int n, const char *name) {
+    nnc_no_opts o = {0};
+    return add_build(m, xs, n, &o, name);
+}
+
+const nnc_layer_desc nnc_add_layer = {
+    "Add", "add", "add", "the elementwise sum of its inputs",
+    sizeof(nnc_no_opts), NNC_NO_NAME_FIELD, no_defaults, no_opts, 0, 2, NNC_MAX_INPUTS,
+    NNC_LAYERF_LIST_INPUT, add_build};
+
+static nnc_node concatenate_build(nnc_model *m, const nnc_node *xs, int n, const void *opts,
+                                  const char *name) {
+    int in[NNC_MAX_INPUTS], axis = ((const nnc_axis_opts *)opts)->axis;
+    int l = nnc_layer_start(m, &nnc_concatenate_layer, xs, n, opts, name, in);
     if (l < 0) return NNC_NONE;
     int rank = m->nodes[in[0]].shape.rank;
     int ax = axis < 0 ? rank + axis : axis - 1; /* Keras counts the batch axis as 0 */
-    m->layers[l].cfg.axis = axis;
     int y = nnc_graph_op(m, NNC_OP_CONCAT, in, n, (nnc_op_attr){.axis = ax});
     if (y < 0) return NNC_NONE;
     nnc_layer_end(m, l, y);
     return y;
 }
+
+nnc_node nnc_concatenate(nnc_model *m, const nnc_node *xs, int n, int axis, const char *name) {
+    nnc_axis_opts o = {axis};
+    return concatenate_build(m, xs, n, &o, name);
+}
+
+static void last_axis(void *o) { ((nnc_axis_opts *)o)->axis = -1; }
+
+static const nnc_opt_desc concatenate_opts[] = {
+    {NNC_OPT_ROW("axis", NNC_OPT_INT, nnc_axis_opts, axis, 0), .lo = -NNC_MAX_RANK - 1,
+     .hi = NNC_MAX_RANK, .help = "Keras's count: -1 the last, 1 the first after the batch"},
+};
+
+const nnc_layer_desc nnc_concatenate_layer = {
+    "Concatenate", "concatenate", "concatenate", "its inputs joined along one axis",
+    sizeof(nnc_axis_opts), NNC_NO_NAME_FIELD, last_axis, concatenate_opts,
+    NNC_OPT_COUNT_OF(concatenate_opts), 2, NNC_MAX_INPUTS, NNC_LAYERF_LIST_INPUT, concatenate_build};
 
 nnc_status nnc_set_outputs(nnc_model *m, const nnc_node *outs, int n) {
     if (!m) return NNC_ERR_ARG;

@@ -1,15 +1,77 @@
-/* What the layers tell the code above them (training, files, the spec parser, summaries). */
+/* The layer descriptors: one row per Keras layer class, holding its class name, its spec
+ * keyword, the stem of its default names, its options (src/core/options.h rows with offsetof
+ * into its options struct) and the function that builds its subgraph. Everything that reads or
+ * writes layers goes through these rows: the spec parser, the Keras-config writer and reader,
+ * summary, did-you-mean lists and the docs' tables. A new layer is its options struct and
+ * table, its build function and its row, side by side in its file, plus one line in the
+ * registry (registry.c). */
 #ifndef NNC_LAYERS_H
 #define NNC_LAYERS_H
 #include "../core/layers_impl.h"
+#include "../core/options.h"
 
-/* Keras's class name ("Dense") and the snake_case stem of default names ("dense"). */
-const char *nnc_layer_class(nnc_layer_kind k);
-const char *nnc_layer_stem(nnc_layer_kind k);
-/* A layer's kernel, bias and activity regularizers into rs; 0 when the kind has none. */
+enum {
+    NNC_LAYERF_INPUT = 1u << 0,           /* the model's Input: the spec's `input` statement */
+    NNC_LAYERF_STATE_FROM_DATA = 1u << 1, /* its variables are statistics of the data (set by
+                                           * nnc_adapt), not draws from an initializer */
+    NNC_LAYERF_LIST_INPUT = 1u << 2,      /* takes its inputs as one list (Keras's merge layers) */
+};
+
+typedef struct nnc_layer_desc {
+    const char *keras_class; /* "Dense" */
+    const char *keyword;     /* the spec's statement: "dense" */
+    const char *stem;        /* default names: "dense", "dense_1", ... */
+    const char *help;        /* one line for the docs */
+    size_t opts_size;        /* its options struct, kept in the layer record */
+    size_t name_offset;      /* offsetof its `const char *name`, or NNC_NO_NAME_FIELD */
+    void (*defaults)(void *opts); /* Keras's defaults */
+    const nnc_opt_desc *opts;
+    int n_opts;
+    int min_inputs, max_inputs;
+    unsigned flags;          /* NNC_LAYERF_* */
+    /* Appends the layer to the graph: n_in inputs (NNC_PREV allowed), its options, its name
+     * (NULL: the default); its output, or NNC_NONE with the error recorded on m. */
+    nnc_node (*build)(nnc_model *m, const nnc_node *in, int n_in, const void *opts, const char *name);
+} nnc_layer_desc;
+
+#define NNC_NO_NAME_FIELD ((size_t)-1)
+
+/* Options of the layers whose public builders take plain arguments. */
+typedef struct { nnc_shape shape; } nnc_input_opts;
+typedef struct { nnc_activation activation; } nnc_activation_layer_opts;
+typedef struct { int axis; } nnc_axis_opts;             /* Concatenate, Normalization, Softmax */
+typedef struct { float scale, offset; } nnc_rescaling_opts;
+typedef struct { float negative_slope; } nnc_leaky_relu_opts;
+typedef struct { nnc_shape target_shape; } nnc_reshape_opts;
+typedef struct { int padding[4]; } nnc_zero_padding_opts; /* top, bottom, left, right */
+typedef struct { float rate; } nnc_dropout_opts;
+typedef struct { int unused; } nnc_no_opts;
+
+/* The registry, in the order the docs list the layers. */
+extern const nnc_layer_desc *const nnc_layer_registry[];
+extern const int nnc_layer_registry_count;
+/* The row of a spec keyword or a Keras class name; NULL when none. */
+const nnc_layer_desc *nnc_layer_by_keyword(const char *keyword);
+const nnc_layer_desc *nnc_layer_by_class(const char *keras_class);
+
+/* What the code above needs to know of a layer. */
+static inline const char *nnc_layer_class(const nnc_layer_rec *l) { return l->desc->keras_class; }
+/* Its kernel, bias and activity regularizers (rs[0..2]); 0 when the layer has none. */
 int nnc_layer_regularizers(const nnc_layer_rec *l, nnc_regularizer rs[3]);
-/* True for layers whose variables hold statistics of the data (Normalization, set by
- * nnc_adapt) rather than draws from an initializer. */
-int nnc_layer_state_from_data(const nnc_layer_rec *l);
+/* True for layers whose variables come from nnc_adapt (Normalization). */
+static inline int nnc_layer_state_from_data(const nnc_layer_rec *l) {
+    return (l->desc->flags & NNC_LAYERF_STATE_FROM_DATA) != 0;
+}
+/* The options a layer was built with. */
+static inline const void *nnc_layer_opts(const nnc_layer_rec *l) { return l->cfg.bytes; }
+
+/* A layer's activation as a node after x (x itself for linear); -1 on error. */
+int nnc_apply_activation(nnc_model *m, int x, nnc_activation a);
+
+
+/* For build functions: resolves the inputs, starts the layer (its name checked or made) and
+ * keeps a copy of its options; the layer's index, or -1 with the error recorded. */
+int nnc_layer_start(nnc_model *m, const nnc_layer_desc *d, const nnc_node *in, int n_in,
+                    const void *opts, const char *name, int *resolved);
 
 #endif

@@ -23,22 +23,31 @@ static const struct {
     const char *alias;
     nnc_loss_kind kind;
 } loss_aliases[] = {
-    {"mse", NNC_LOSS_MEAN_SQUARED_ERROR},           {"MeanSquaredError", NNC_LOSS_MEAN_SQUARED_ERROR},
-    {"mae", NNC_LOSS_MEAN_ABSOLUTE_ERROR},          {"MeanAbsoluteError", NNC_LOSS_MEAN_ABSOLUTE_ERROR},
-    {"huber_loss", NNC_LOSS_HUBER},                 {"Huber", NNC_LOSS_HUBER},
-    {"BinaryCrossentropy", NNC_LOSS_BINARY_CROSSENTROPY},
-    {"CategoricalCrossentropy", NNC_LOSS_CATEGORICAL_CROSSENTROPY},
-    {"SparseCategoricalCrossentropy", NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY},
+    {"mse", NNC_LOSS_MEAN_SQUARED_ERROR},
+    {"mae", NNC_LOSS_MEAN_ABSOLUTE_ERROR},
+    {"huber_loss", NNC_LOSS_HUBER},
 };
 
 const char *nnc_loss_name(nnc_loss_kind k) {
     return (unsigned)k < NNC_LOSS_COUNT ? loss_names[k] : "?";
 }
 
+const char *nnc_loss_class(nnc_loss_kind k) {
+    static const char *const classes[NNC_LOSS_COUNT] = {
+        [NNC_LOSS_MEAN_SQUARED_ERROR] = "MeanSquaredError",
+        [NNC_LOSS_MEAN_ABSOLUTE_ERROR] = "MeanAbsoluteError",
+        [NNC_LOSS_HUBER] = "Huber",
+        [NNC_LOSS_BINARY_CROSSENTROPY] = "BinaryCrossentropy",
+        [NNC_LOSS_CATEGORICAL_CROSSENTROPY] = "CategoricalCrossentropy",
+        [NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY] = "SparseCategoricalCrossentropy",
+    };
+    return (unsigned)k < NNC_LOSS_COUNT ? classes[k] : "?";
+}
+
 nnc_status nnc_loss_parse(const char *name, nnc_loss_kind *out) {
     if (!name) return NNC_ERR_ARG;
     for (int i = 0; i < NNC_LOSS_COUNT; i++)
-        if (!strcmp(name, loss_names[i])) {
+        if (!strcmp(name, loss_names[i]) || !strcmp(name, nnc_loss_class((nnc_loss_kind)i))) {
             *out = (nnc_loss_kind)i;
             return NNC_OK;
         }

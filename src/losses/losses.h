@@ -6,6 +6,9 @@
 
 #define NNC_PROB_EPSILON 1e-7f /* Keras's backend.epsilon(): probabilities are clipped to it */
 
+/* Keras's class name of a loss ("SparseCategoricalCrossentropy"). */
+const char *nnc_loss_class(nnc_loss_kind k);
+
 /* Mean loss over n examples of k outputs. v holds logits when `logits` (from_logits, or the
  * fused path), else the output values. y is [n] class indices for the sparse loss, [n, k]
  * otherwise. When grad is not NULL it receives d(loss)/d(v) [n, k]. */

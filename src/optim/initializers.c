@@ -3,25 +3,36 @@
  * truncated normal (cut at 2σ) whose σ is divided by 0.8796... so the variance stays right. */
 #include <math.h>
 #include <string.h>
-#include "../core/model_impl.h"
 #include "optim.h"
 
-static const char *const init_names[NNC_INIT_COUNT] = {
-    [NNC_INIT_GLOROT_UNIFORM] = "glorot_uniform", [NNC_INIT_GLOROT_NORMAL] = "glorot_normal",
-    [NNC_INIT_HE_UNIFORM] = "he_uniform",         [NNC_INIT_HE_NORMAL] = "he_normal",
-    [NNC_INIT_LECUN_NORMAL] = "lecun_normal",     [NNC_INIT_LECUN_UNIFORM] = "lecun_uniform",
-    [NNC_INIT_RANDOM_NORMAL] = "random_normal",   [NNC_INIT_RANDOM_UNIFORM] = "random_uniform",
-    [NNC_INIT_ZEROS] = "zeros",                   [NNC_INIT_ONES] = "ones",
-    [NNC_INIT_CONSTANT] = "constant",
+/* Keras's function name and class name of each initializer. */
+static const struct {
+    const char *name, *keras_class;
+} inits[NNC_INIT_COUNT] = {
+    [NNC_INIT_GLOROT_UNIFORM] = {"glorot_uniform", "GlorotUniform"},
+    [NNC_INIT_GLOROT_NORMAL] = {"glorot_normal", "GlorotNormal"},
+    [NNC_INIT_HE_UNIFORM] = {"he_uniform", "HeUniform"},
+    [NNC_INIT_HE_NORMAL] = {"he_normal", "HeNormal"},
+    [NNC_INIT_LECUN_NORMAL] = {"lecun_normal", "LecunNormal"},
+    [NNC_INIT_LECUN_UNIFORM] = {"lecun_uniform", "LecunUniform"},
+    [NNC_INIT_RANDOM_NORMAL] = {"random_normal", "RandomNormal"},
+    [NNC_INIT_RANDOM_UNIFORM] = {"random_uniform", "RandomUniform"},
+    [NNC_INIT_ZEROS] = {"zeros", "Zeros"},
+    [NNC_INIT_ONES] = {"ones", "Ones"},
+    [NNC_INIT_CONSTANT] = {"constant", "Constant"},
 };
 
 const char *nnc_init_name(nnc_init_kind k) {
-    return (unsigned)k < NNC_INIT_COUNT ? init_names[k] : "?";
+    return (unsigned)k < NNC_INIT_COUNT ? inits[k].name : "?";
+}
+
+const char *nnc_init_class(nnc_init_kind k) {
+    return (unsigned)k < NNC_INIT_COUNT ? inits[k].keras_class : "?";
 }
 
 nnc_status nnc_init_parse(const char *name, nnc_init_kind *out) {
     for (int i = 0; name && i < NNC_INIT_COUNT; i++)
-        if (!strcmp(name, init_names[i])) {
+        if (!strcmp(name, inits[i].name) || !strcmp(name, inits[i].keras_class)) {
             *out = (nnc_init_kind)i;
             return NNC_OK;
         }

@@ -3,8 +3,39 @@
 #ifndef NNC_OPTIM_H
 #define NNC_OPTIM_H
 #include "nnc.h"
+#include "../core/options.h"
 #include "../core/rng.h"
 
+
+/* An optimizer's descriptor: its Keras class, its name, its defaults and its own arguments
+ * (rows into nnc_optimizer) in the order of Keras 3's get_config. The spec parser and the
+ * config writer and reader read these rows (src/io/). */
+typedef struct {
+    nnc_optimizer_kind kind;
+    const char *keras_class, *name; /* "AdamW", "adamw" */
+    nnc_optimizer (*defaults)(void);
+    const nnc_opt_desc *opts;
+    int n_opts;
+} nnc_optimizer_desc;
+
+const nnc_optimizer_desc *nnc_optimizer_desc_of(nnc_optimizer_kind k);
+/* The base optimizer's arguments every optimizer takes, after name and learning_rate. */
+extern const nnc_opt_desc nnc_optimizer_base_opts[];
+extern const int nnc_optimizer_base_count;
+
+/* A learning-rate schedule's descriptor: its arguments in its constructor's order (the spec's
+ * positional values) and get_config's, its config's name among them. */
+typedef struct {
+    nnc_schedule_kind kind;
+    const char *keras_class, *name; /* "ExponentialDecay", "exponential_decay" */
+    const nnc_opt_desc *opts;
+    int n_opts;
+} nnc_schedule_desc;
+
+const nnc_schedule_desc *nnc_schedule_desc_of(nnc_schedule_kind k);
+
+/* Keras's class name of an initializer ("GlorotUniform"). */
+const char *nnc_init_class(nnc_init_kind k);
 /* Fills w[n] from an initializer; fan_in/fan_out as Keras computes them for the kernel. */
 void nnc_init_fill(nnc_rng *r, nnc_initializer init, int fan_in, int fan_out, float *w, size_t n);
 
@@ -39,9 +70,7 @@ void nnc_clip_by_value(float *g, size_t n, float v);
 
 /* Checks a schedule's parameters; NULL when valid (kind NONE is). */
 const char *nnc_schedule_check(const nnc_schedule *s);
-/* Keras's class name ("ExponentialDecay") and the default `name` in its config
- * ("ExponentialDecay", "PiecewiseConstant", "SGDRDecay", ...). */
+/* Keras's class name ("ExponentialDecay"). */
 const char *nnc_schedule_class(nnc_schedule_kind k);
-const char *nnc_schedule_keras_name(nnc_schedule_kind k);
 
 #endif

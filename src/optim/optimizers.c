@@ -8,24 +8,6 @@
 #include <string.h>
 #include "optim.h"
 
-static const char *const opt_names[NNC_OPT_COUNT] = {
-    [NNC_OPT_SGD] = "sgd",           [NNC_OPT_ADAM] = "adam",   [NNC_OPT_RMSPROP] = "rmsprop",
-    [NNC_OPT_ADAGRAD] = "adagrad",   [NNC_OPT_ADADELTA] = "adadelta",
-    [NNC_OPT_ADAMW] = "adamw",       [NNC_OPT_NADAM] = "nadam", [NNC_OPT_ADAMAX] = "adamax"};
-
-static const char *const opt_classes[NNC_OPT_COUNT] = {
-    [NNC_OPT_SGD] = "SGD",           [NNC_OPT_ADAM] = "Adam",   [NNC_OPT_RMSPROP] = "RMSprop",
-    [NNC_OPT_ADAGRAD] = "Adagrad",   [NNC_OPT_ADADELTA] = "Adadelta",
-    [NNC_OPT_ADAMW] = "AdamW",       [NNC_OPT_NADAM] = "Nadam", [NNC_OPT_ADAMAX] = "Adamax"};
-
-const char *nnc_optimizer_name(nnc_optimizer_kind k) {
-    return (unsigned)k < NNC_OPT_COUNT ? opt_names[k] : "?";
-}
-
-const char *nnc_optimizer_class(nnc_optimizer_kind k) {
-    return (unsigned)k < NNC_OPT_COUNT ? opt_classes[k] : "?";
-}
-
 static nnc_optimizer base(nnc_optimizer_kind k, float lr) {
     nnc_optimizer o;
     memset(&o, 0, sizeof o);
@@ -58,6 +40,65 @@ nnc_optimizer nnc_adamw_default(void) {
 nnc_optimizer nnc_nadam_default(void) { return base(NNC_OPT_NADAM, 0.001f); }
 nnc_optimizer nnc_adamax_default(void) { return base(NNC_OPT_ADAMAX, 0.001f); }
 
+/* ---- the descriptors ----------------------------------------------------------------------
+ * Each optimizer's own arguments in the order of Keras 3's get_config, after the base
+ * optimizer's (nnc_optimizer_base_opts). The ranges are those the spec file accepts. */
+
+#define F(key, field, lo_, hi_) {NNC_OPT_ROW(key, NNC_OPT_FLOAT, nnc_optimizer, field, -1), .lo = lo_, .hi = hi_}
+#define B(key, field) {NNC_OPT_ROW(key, NNC_OPT_BOOL, nnc_optimizer, field, -1)}
+#define BIG 3.4e38
+#define BELOW_1 0.999999999
+
+const nnc_opt_desc nnc_optimizer_base_opts[] = {
+    {NNC_OPT_ROW("weight_decay", NNC_OPT_FLOAT_OR_NONE, nnc_optimizer, weight_decay, -1), .lo = 0, .hi = BIG,
+     .help = "w -= lr·weight_decay·w before each update; None (0) is off"},
+    {NNC_OPT_ROW("clipnorm", NNC_OPT_FLOAT_OR_NONE, nnc_optimizer, clipnorm, -1), .lo = 0, .hi = BIG,
+     .help = "each variable's gradient scaled to this L2 norm at most"},
+    {NNC_OPT_ROW("global_clipnorm", NNC_OPT_FLOAT_OR_NONE, nnc_optimizer, global_clipnorm, -1), .lo = 0, .hi = BIG,
+     .help = "all gradients scaled together to this L2 norm at most"},
+    {NNC_OPT_ROW("clipvalue", NNC_OPT_FLOAT_OR_NONE, nnc_optimizer, clipvalue, -1), .lo = 0, .hi = BIG,
+     .help = "each gradient element clipped to [-clipvalue, clipvalue]"},
+    {.key = "use_ema", .type = NNC_OPT_CONST, .literal = "false", .help = "false only"},
+    {.key = "ema_momentum", .type = NNC_OPT_FIXED, .literal = "0.99"},
+    {.key = "ema_overwrite_frequency", .type = NNC_OPT_FIXED, .literal = "null"},
+    {.key = "loss_scale_factor", .type = NNC_OPT_FIXED, .literal = "null"},
+    {.key = "gradient_accumulation_steps", .type = NNC_OPT_FIXED, .literal = "null"},
+};
+const int nnc_optimizer_base_count = NNC_OPT_COUNT_OF(nnc_optimizer_base_opts);
+
+static const nnc_opt_desc sgd_opts[] = {F("momentum", momentum, 0, 1), B("nesterov", nesterov)};
+static const nnc_opt_desc rmsprop_opts[] = {F("rho", rho, 0, BELOW_1), F("momentum", momentum, 0, 1),
+                                            F("epsilon", epsilon, 0, 1), B("centered", centered)};
+static const nnc_opt_desc adagrad_opts[] = {F("initial_accumulator_value", initial_accumulator_value, 0, BIG),
+                                            F("epsilon", epsilon, 0, 1)};
+static const nnc_opt_desc adadelta_opts[] = {F("rho", rho, 0, BELOW_1), F("epsilon", epsilon, 0, 1)};
+static const nnc_opt_desc adam_opts[] = {F("beta_1", beta_1, 0, BELOW_1), F("beta_2", beta_2, 0, BELOW_1),
+                                         F("epsilon", epsilon, 0, 1), B("amsgrad", amsgrad)};
+/* Nadam and Adamax: Adam's without amsgrad */
+
+static const nnc_optimizer_desc optimizers[NNC_OPT_COUNT] = {
+    [NNC_OPT_SGD] = {NNC_OPT_SGD, "SGD", "sgd", nnc_sgd_default, sgd_opts, 2},
+    [NNC_OPT_ADAM] = {NNC_OPT_ADAM, "Adam", "adam", nnc_adam_default, adam_opts, 4},
+    [NNC_OPT_RMSPROP] = {NNC_OPT_RMSPROP, "RMSprop", "rmsprop", nnc_rmsprop_default, rmsprop_opts, 4},
+    [NNC_OPT_ADAGRAD] = {NNC_OPT_ADAGRAD, "Adagrad", "adagrad", nnc_adagrad_default, adagrad_opts, 2},
+    [NNC_OPT_ADADELTA] = {NNC_OPT_ADADELTA, "Adadelta", "adadelta", nnc_adadelta_default, adadelta_opts, 2},
+    [NNC_OPT_ADAMW] = {NNC_OPT_ADAMW, "AdamW", "adamw", nnc_adamw_default, adam_opts, 4},
+    [NNC_OPT_NADAM] = {NNC_OPT_NADAM, "Nadam", "nadam", nnc_nadam_default, adam_opts, 3},
+    [NNC_OPT_ADAMAX] = {NNC_OPT_ADAMAX, "Adamax", "adamax", nnc_adamax_default, adam_opts, 3},
+};
+
+const nnc_optimizer_desc *nnc_optimizer_desc_of(nnc_optimizer_kind k) {
+    return (unsigned)k < NNC_OPT_COUNT ? &optimizers[k] : NULL;
+}
+
+const char *nnc_optimizer_name(nnc_optimizer_kind k) {
+    return (unsigned)k < NNC_OPT_COUNT ? optimizers[k].name : "?";
+}
+
+const char *nnc_optimizer_class(nnc_optimizer_kind k) {
+    return (unsigned)k < NNC_OPT_COUNT ? optimizers[k].keras_class : "?";
+}
+
 /* ASCII case-insensitive equality: "RMSprop", "rmsprop" and "AdamW", "adamw" are one name. */
 static int same_name(const char *a, const char *b) {
     for (; *a && *b; a++, b++) {
@@ -69,15 +110,10 @@ static int same_name(const char *a, const char *b) {
 }
 
 nnc_status nnc_optimizer_parse(const char *name, nnc_optimizer *out) {
-    static nnc_optimizer (*const make[NNC_OPT_COUNT])(void) = {
-        [NNC_OPT_SGD] = nnc_sgd_default,         [NNC_OPT_ADAM] = nnc_adam_default,
-        [NNC_OPT_RMSPROP] = nnc_rmsprop_default, [NNC_OPT_ADAGRAD] = nnc_adagrad_default,
-        [NNC_OPT_ADADELTA] = nnc_adadelta_default, [NNC_OPT_ADAMW] = nnc_adamw_default,
-        [NNC_OPT_NADAM] = nnc_nadam_default,     [NNC_OPT_ADAMAX] = nnc_adamax_default};
     if (!name || !out) return NNC_ERR_ARG;
     for (int k = 0; k < NNC_OPT_COUNT; k++)
-        if (same_name(name, opt_names[k])) {
-            *out = make[k]();
+        if (same_name(name, optimizers[k].name)) {
+            *out = optimizers[k].defaults();
             return NNC_OK;
         }
     return NNC_ERR_ARG;

@@ -3,56 +3,77 @@
  * and rounded to float once. The optimizer calls them with its iteration count before the
  * step, as BaseOptimizer._get_current_learning_rate does. */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 #include "optim.h"
 
-static const char *const names[NNC_SCHEDULE_COUNT] = {
-    [NNC_SCHEDULE_NONE] = "constant",
-    [NNC_SCHEDULE_EXPONENTIAL_DECAY] = "exponential_decay",
-    [NNC_SCHEDULE_PIECEWISE_CONSTANT_DECAY] = "piecewise_constant_decay",
-    [NNC_SCHEDULE_POLYNOMIAL_DECAY] = "polynomial_decay",
-    [NNC_SCHEDULE_INVERSE_TIME_DECAY] = "inverse_time_decay",
-    [NNC_SCHEDULE_COSINE_DECAY] = "cosine_decay",
-    [NNC_SCHEDULE_COSINE_DECAY_RESTARTS] = "cosine_decay_restarts",
+/* ---- the descriptors ----------------------------------------------------------------------
+ * Each schedule's arguments in the order of its constructor (the spec's positional values) and
+ * of Keras 3's get_config, with its config's default `name`. */
+
+#define BIG 3.4e38
+#define ROW(key, type, field, pos) NNC_OPT_ROW(key, type, nnc_schedule, field, pos)
+#define REQUIRED_F(key, field, pos, lo_) {ROW(key, NNC_OPT_FLOAT, field, pos), .lo = lo_, .hi = BIG, .flags = NNC_OPTF_REQUIRED}
+#define NAME(text) {.key = "name", .type = NNC_OPT_FIXED, .literal = "\"" text "\"", .flags = NNC_OPTF_NAME}
+#define INITIAL REQUIRED_F("initial_learning_rate", initial_learning_rate, 0, 0)
+
+static const nnc_opt_desc exponential_opts[] = {
+    INITIAL, REQUIRED_F("decay_steps", decay_steps, 1, -BIG), REQUIRED_F("decay_rate", decay_rate, 2, 0),
+    {ROW("staircase", NNC_OPT_BOOL, staircase, 3)}, NAME("ExponentialDecay")};
+static const nnc_opt_desc inverse_time_opts[] = {
+    INITIAL, REQUIRED_F("decay_steps", decay_steps, 1, -BIG), REQUIRED_F("decay_rate", decay_rate, 2, 0),
+    {ROW("staircase", NNC_OPT_BOOL, staircase, 3)}, NAME("InverseTimeDecay")};
+static const nnc_opt_desc piecewise_opts[] = {
+    {ROW("boundaries", NNC_OPT_INT64S, boundaries, 0), .aux = offsetof(nnc_schedule, n_boundaries),
+     .count = NNC_MAX_BOUNDARIES, .lo = -9e15, .hi = 9e15, .flags = NNC_OPTF_REQUIRED,
+     .help = "steps (integers), increasing"},
+    {ROW("values", NNC_OPT_FLOATS_AFTER, values, 1), .aux = offsetof(nnc_schedule, n_boundaries), .lo = -BIG,
+     .hi = BIG, .flags = NNC_OPTF_REQUIRED, .help = "one rate more than boundaries"},
+    NAME("PiecewiseConstant")};
+static const nnc_opt_desc polynomial_opts[] = {
+    INITIAL, REQUIRED_F("decay_steps", decay_steps, 1, -BIG),
+    {ROW("end_learning_rate", NNC_OPT_FLOAT, end_learning_rate, 2), .lo = 0, .hi = BIG},
+    {ROW("power", NNC_OPT_FLOAT, power, 3), .lo = 0, .hi = BIG}, {ROW("cycle", NNC_OPT_BOOL, cycle, 4)},
+    NAME("PolynomialDecay")};
+static const nnc_opt_desc cosine_opts[] = {
+    INITIAL, REQUIRED_F("decay_steps", decay_steps, 1, -BIG), {ROW("alpha", NNC_OPT_FLOAT, alpha, 2), .lo = 0, .hi = 1},
+    NAME("CosineDecay"),
+    {ROW("warmup_target", NNC_OPT_OPTIONAL_FLOAT, warmup_target, -1), .aux = offsetof(nnc_schedule, warmup),
+     .lo = 0, .hi = BIG, .help = "None: no warmup"},
+    {ROW("warmup_steps", NNC_OPT_FLOAT, warmup_steps, -1), .lo = 0, .hi = BIG}};
+static const nnc_opt_desc restarts_opts[] = {
+    INITIAL, REQUIRED_F("first_decay_steps", decay_steps, 1, -BIG),
+    {ROW("t_mul", NNC_OPT_FLOAT, t_mul, 2), .lo = -BIG, .hi = BIG},
+    {ROW("m_mul", NNC_OPT_FLOAT, m_mul, 3), .lo = 0, .hi = BIG},
+    {ROW("alpha", NNC_OPT_FLOAT, alpha, 4), .lo = 0, .hi = 1}, NAME("SGDRDecay")};
+
+#define DESC(kind, cls, name, rows) [kind] = {kind, cls, name, rows, NNC_OPT_COUNT_OF(rows)}
+static const nnc_schedule_desc schedules[NNC_SCHEDULE_COUNT] = {
+    [NNC_SCHEDULE_NONE] = {NNC_SCHEDULE_NONE, "Constant", "constant", NULL, 0},
+    DESC(NNC_SCHEDULE_EXPONENTIAL_DECAY, "ExponentialDecay", "exponential_decay", exponential_opts),
+    DESC(NNC_SCHEDULE_PIECEWISE_CONSTANT_DECAY, "PiecewiseConstantDecay", "piecewise_constant_decay", piecewise_opts),
+    DESC(NNC_SCHEDULE_POLYNOMIAL_DECAY, "PolynomialDecay", "polynomial_decay", polynomial_opts),
+    DESC(NNC_SCHEDULE_INVERSE_TIME_DECAY, "InverseTimeDecay", "inverse_time_decay", inverse_time_opts),
+    DESC(NNC_SCHEDULE_COSINE_DECAY, "CosineDecay", "cosine_decay", cosine_opts),
+    DESC(NNC_SCHEDULE_COSINE_DECAY_RESTARTS, "CosineDecayRestarts", "cosine_decay_restarts", restarts_opts),
 };
 
-static const char *const classes[NNC_SCHEDULE_COUNT] = {
-    [NNC_SCHEDULE_NONE] = "Constant",
-    [NNC_SCHEDULE_EXPONENTIAL_DECAY] = "ExponentialDecay",
-    [NNC_SCHEDULE_PIECEWISE_CONSTANT_DECAY] = "PiecewiseConstantDecay",
-    [NNC_SCHEDULE_POLYNOMIAL_DECAY] = "PolynomialDecay",
-    [NNC_SCHEDULE_INVERSE_TIME_DECAY] = "InverseTimeDecay",
-    [NNC_SCHEDULE_COSINE_DECAY] = "CosineDecay",
-    [NNC_SCHEDULE_COSINE_DECAY_RESTARTS] = "CosineDecayRestarts",
-};
-
-/* The default `name` argument of each class's constructor, as its get_config writes it. */
-static const char *const keras_names[NNC_SCHEDULE_COUNT] = {
-    [NNC_SCHEDULE_NONE] = "Constant",
-    [NNC_SCHEDULE_EXPONENTIAL_DECAY] = "ExponentialDecay",
-    [NNC_SCHEDULE_PIECEWISE_CONSTANT_DECAY] = "PiecewiseConstant",
-    [NNC_SCHEDULE_POLYNOMIAL_DECAY] = "PolynomialDecay",
-    [NNC_SCHEDULE_INVERSE_TIME_DECAY] = "InverseTimeDecay",
-    [NNC_SCHEDULE_COSINE_DECAY] = "CosineDecay",
-    [NNC_SCHEDULE_COSINE_DECAY_RESTARTS] = "SGDRDecay",
-};
+const nnc_schedule_desc *nnc_schedule_desc_of(nnc_schedule_kind k) {
+    return (unsigned)k < NNC_SCHEDULE_COUNT ? &schedules[k] : NULL;
+}
 
 const char *nnc_schedule_name(nnc_schedule_kind k) {
-    return (unsigned)k < NNC_SCHEDULE_COUNT ? names[k] : "?";
+    return (unsigned)k < NNC_SCHEDULE_COUNT ? schedules[k].name : "?";
 }
 
 const char *nnc_schedule_class(nnc_schedule_kind k) {
-    return (unsigned)k < NNC_SCHEDULE_COUNT ? classes[k] : "?";
-}
-
-const char *nnc_schedule_keras_name(nnc_schedule_kind k) {
-    return (unsigned)k < NNC_SCHEDULE_COUNT ? keras_names[k] : "?";
+    return (unsigned)k < NNC_SCHEDULE_COUNT ? schedules[k].keras_class : "?";
 }
 
 nnc_status nnc_schedule_parse(const char *name, nnc_schedule_kind *out) {
     if (!name || !out) return NNC_ERR_ARG;
     for (int k = 1; k < NNC_SCHEDULE_COUNT; k++)
-        if (!strcmp(name, names[k]) || !strcmp(name, classes[k])) {
+        if (!strcmp(name, schedules[k].name) || !strcmp(name, schedules[k].keras_class)) {
             *out = (nnc_schedule_kind)k;
             return NNC_OK;
         }

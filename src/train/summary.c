@@ -77,8 +77,8 @@ nnc_status nnc_summary(nnc_model *m, FILE *f) {
         total += np;
         char name[160], shape[64], params[32], conn[160] = "-";
         /* A name too wide for its column wraps before the class, as Keras's table does. */
-        int fits = (int)(strlen(l->name) + strlen(nnc_layer_class(l->kind)) + 3) <= w[0] - 2;
-        snprintf(name, sizeof name, "%s%s(%s)", l->name, fits ? " " : "\n", nnc_layer_class(l->kind));
+        int fits = (int)(strlen(l->name) + strlen(nnc_layer_class(l)) + 3) <= w[0] - 2;
+        snprintf(name, sizeof name, "%s%s(%s)", l->name, fits ? " " : "\n", nnc_layer_class(l));
         nnc_shape_str(&m->nodes[l->output].shape, 1, shape, sizeof shape);
         thousands(np, params, sizeof params);
         size_t cl = 0;

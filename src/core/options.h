@@ -1,0 +1,63 @@
+/* Descriptions of settings: one row per argument of a layer, an optimizer or a learning-rate
+ * schedule, with Keras's key, its type, where it lives in the C options struct (offsetof),
+ * its place among the spec file's positional values and its accepted range. The spec parser,
+ * the Keras-config writer and reader, the did-you-mean lists and the docs' tables of keys all
+ * read these rows (src/io/), so an argument is described once. Data only: nothing here
+ * depends on what reads it. */
+#ifndef NNC_OPTIONS_H
+#define NNC_OPTIONS_H
+#include <stddef.h>
+
+typedef enum {
+    NNC_OPT_INT,            /* int in [lo, hi] */
+    NNC_OPT_FLOAT,          /* float in [lo, hi] */
+    NNC_OPT_BOOL,           /* bool */
+    NNC_OPT_ACTIVATION,     /* nnc_activation, by Keras's name */
+    NNC_OPT_INITIALIZER,    /* nnc_initializer: a name in the spec, Keras's object in configs */
+    NNC_OPT_REGULARIZER,    /* nnc_regularizer: l1(x), l2(x), l1_l2(..) / Keras's L1, L2, L1L2 */
+    NNC_OPT_INTS,           /* int[count], each in [lo, hi] (kernel_size, strides) */
+    NNC_OPT_PADDING,        /* bool: "same" (true) or "valid" (false) */
+    NNC_OPT_SHAPE,          /* nnc_shape: 1..NNC_MAX_RANK dimensions in [lo, hi] */
+    NNC_OPT_PAD2D,          /* int[4] top, bottom, left, right: ZeroPadding2D's ((t, b), (l, r)) */
+    NNC_OPT_FLOAT_OR_NONE,  /* float in [lo, hi] where 0 is Keras's None (off) */
+    NNC_OPT_OPTIONAL_FLOAT, /* float in [lo, hi] given or not (None): the bool at aux says */
+    NNC_OPT_INT64S,         /* int64_t[1..count] in [lo, hi], its length the int at aux */
+    NNC_OPT_FLOATS_AFTER,   /* float[n + 1] in [lo, hi] where n is the int at aux (one value more
+                             * than the list before it: piecewise-constant values) */
+    NNC_OPT_CONST,          /* no storage: Keras's key with the one value nnc supports (literal);
+                             * a config with another value is refused */
+    NNC_OPT_FIXED,          /* no storage: written as literal, any value read is ignored */
+} nnc_opt_type;
+
+enum {
+    NNC_OPTF_REQUIRED = 1u << 0,    /* the spec must give it */
+    NNC_OPTF_CONFIG_ONLY = 1u << 1, /* a config key, not a spec key */
+    NNC_OPTF_BATCHED = 1u << 2,     /* SHAPE: written and read with the batch axis (null) first */
+    NNC_OPTF_REST = 1u << 3,        /* SHAPE, PAD2D: takes every remaining positional value */
+    NNC_OPTF_ZERO_IS_AUX = 1u << 4, /* INTS: all zeros means the INTS at aux (pooling's strides) */
+    NNC_OPTF_NAME = 1u << 5,        /* FIXED: the object's name, written as the literal */
+};
+
+typedef struct {
+    const char *key;      /* Keras's argument name ("units"), the spec's key */
+    const char *config_key; /* the key in Keras's get_config when it differs ("batch_shape") */
+    nnc_opt_type type;
+    size_t offset;        /* where the value lives in the options struct */
+    size_t aux;           /* OPTIONAL_FLOAT: its bool; INT64S, FLOATS_AFTER: the int count;
+                           * INTS with ZERO_IS_AUX: the other INTS */
+    int pos;              /* the spec's positional index, -1 for keyword only (CONST and FIXED
+                           * rows are always keyword only) */
+    int count;            /* INTS: values; INT64S: the most values */
+    double lo, hi;        /* accepted range of each number */
+    unsigned flags;       /* NNC_OPTF_* */
+    const char *literal;  /* CONST, FIXED: the JSON value ("\"channels_last\"", "1", "null") */
+    const char *alias;    /* a key older Keras versions wrote instead, read too ("alpha") */
+    const char *example;  /* a spec line that gives it, shown when it is missing */
+    const char *help;     /* one line for the docs' tables */
+} nnc_opt_desc;
+
+/* A row's first fields: key, type, the options struct and its field, the spec position. */
+#define NNC_OPT_ROW(k, t, st, f, p) .key = (k), .type = (t), .offset = offsetof(st, f), .pos = (p)
+#define NNC_OPT_COUNT_OF(a) ((int)(sizeof(a) / sizeof *(a)))
+
+#endif

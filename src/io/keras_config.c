@@ -1,0 +1,560 @@
+/* Keras 3's configs through the descriptors (keras_config.h). A layer is written as
+ *   {"module":"keras.layers","class_name":C,"config":{"name":N,"trainable":true,
+ *    "dtype":"float32", <its option rows in order>}}
+ * with, in a Functional model, its name and inbound_nodes after the config; optimizers and
+ * schedules as keras.optimizers(.schedules).serialize writes them. Reading takes each row's key
+ * (or an older alias) when present, keeps the default when it is absent or null, and refuses
+ * a value outside the row's range or a CONST key with another value, naming the layer. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include "keras_config.h"
+#include "../layers/layers.h"
+#include "../losses/losses.h"
+#include "../optim/optim.h"
+
+/* ---- values ------------------------------------------------------------------------------ */
+
+static void put_initializer(nnc_strbuf *sb, nnc_initializer in) {
+    nnc_sb_printf(sb, "{\"module\":\"keras.initializers\",\"class_name\":\"%s\",\"config\":{",
+                  nnc_init_class(in.kind));
+    if (in.kind == NNC_INIT_RANDOM_NORMAL)
+        nnc_sb_printf(sb, "\"mean\":%.9g,\"stddev\":%.9g,", (double)in.a, (double)in.b);
+    if (in.kind == NNC_INIT_RANDOM_UNIFORM)
+        nnc_sb_printf(sb, "\"minval\":%.9g,\"maxval\":%.9g,", (double)in.a, (double)in.b);
+    if (in.kind == NNC_INIT_CONSTANT) nnc_sb_printf(sb, "\"value\":%.9g,", (double)in.a);
+    nnc_sb_puts(sb, "\"seed\":null}}");
+}
+
+static int parse_initializer(const nnc_json *j, nnc_initializer *out) {
+    const char *cls = j->type == NNC_JSON_STRING ? j->string : nnc_json_get_string(j, "class_name");
+    nnc_init_kind k;
+    if (!cls || nnc_init_parse(cls, &k)) return -1;
+    *out = nnc_initializer_default(k);
+    const nnc_json *c = nnc_json_get(j, "config");
+    double v;
+    if (c && nnc_json_get_number(c, "mean", &v)) out->a = (float)v;
+    if (c && nnc_json_get_number(c, "stddev", &v)) out->b = (float)v;
+    if (c && nnc_json_get_number(c, "minval", &v)) out->a = (float)v;
+    if (c && nnc_json_get_number(c, "maxval", &v)) out->b = (float)v;
+    if (c && nnc_json_get_number(c, "value", &v)) out->a = (float)v;
+    return 0;
+}
+
+/* Keras's regularizer objects: L1, L2 or L1L2; null when there is none. */
+static void put_regularizer(nnc_strbuf *sb, const nnc_regularizer *r) {
+    if (r->l1 == 0.0f && r->l2 == 0.0f) nnc_sb_puts(sb, "null");
+    else if (r->l2 == 0.0f)
+        nnc_sb_printf(sb, "{\"module\":\"keras.regularizers\",\"class_name\":\"L1\",\"config\":{\"l1\":%.9g}}", (double)r->l1);
+    else if (r->l1 == 0.0f)
+        nnc_sb_printf(sb, "{\"module\":\"keras.regularizers\",\"class_name\":\"L2\",\"config\":{\"l2\":%.9g}}", (double)r->l2);
+    else
+        nnc_sb_printf(sb, "{\"module\":\"keras.regularizers\",\"class_name\":\"L1L2\",\"config\":"
+                      "{\"l1\":%.9g,\"l2\":%.9g}}", (double)r->l1, (double)r->l2);
+}
+
+static int parse_regularizer(const nnc_json *j, nnc_regularizer *r) {
+    const char *cls = nnc_json_get_string(j, "class_name");
+    const nnc_json *c = nnc_json_get(j, "config");
+    double v;
+    r->l1 = r->l2 = 0.0f;
+    if (!cls || !c || (strcmp(cls, "L1") && strcmp(cls, "L2") && strcmp(cls, "L1L2"))) return -1;
+    if (nnc_json_get_number(c, "l1", &v)) r->l1 = (float)v;
+    if (nnc_json_get_number(c, "l2", &v)) r->l2 = (float)v;
+    return r->l1 >= 0.0f && r->l2 >= 0.0f && r->l1 < 1e30f && r->l2 < 1e30f ? 0 : -1;
+}
+
+/* A JSON scalar as the literal text a CONST row holds ("-1", "false", "\"channels_last\""). */
+static void scalar_text(const nnc_json *j, nnc_strbuf *sb) {
+    switch (j->type) {
+    case NNC_JSON_NULL: nnc_sb_puts(sb, "null"); break;
+    case NNC_JSON_BOOL: nnc_sb_puts(sb, j->boolean ? "true" : "false"); break;
+    case NNC_JSON_NUMBER: nnc_sb_printf(sb, "%.17g", j->number); break;
+    case NNC_JSON_STRING: nnc_sb_json_string(sb, j->string); break;
+    default: nnc_sb_puts(sb, "(a list or an object)"); break;
+    }
+}
+
+static int is_int(const nnc_json *v, double lo, double hi) {
+    return v->type == NNC_JSON_NUMBER && v->number == floor(v->number) && v->number >= lo && v->number <= hi;
+}
+
+/* ---- option rows --------------------------------------------------------------------------- */
+
+static void put_ints(nnc_strbuf *sb, const int *v, int n) {
+    nnc_sb_puts(sb, "[");
+    for (int i = 0; i < n; i++) nnc_sb_printf(sb, "%s%d", i ? "," : "", v[i]);
+    nnc_sb_puts(sb, "]");
+}
+
+static void put_value(nnc_strbuf *sb, const nnc_opt_desc *row, const char *base, const char *def) {
+    const char *at = base + row->offset;
+    switch (row->type) {
+    case NNC_OPT_INT: nnc_sb_printf(sb, "%d", *(const int *)at); break;
+    case NNC_OPT_FLOAT: nnc_sb_printf(sb, "%.9g", (double)*(const float *)at); break;
+    case NNC_OPT_FLOAT_OR_NONE: /* 0 is None unless None would mean another default */
+        if (*(const float *)at == 0.0f && *(const float *)(def + row->offset) == 0.0f) nnc_sb_puts(sb, "null");
+        else nnc_sb_printf(sb, "%.9g", (double)*(const float *)at);
+        break;
+    case NNC_OPT_OPTIONAL_FLOAT:
+        if (*(const bool *)(base + row->aux)) nnc_sb_printf(sb, "%.9g", (double)*(const float *)at);
+        else nnc_sb_puts(sb, "null");
+        break;
+    case NNC_OPT_BOOL: nnc_sb_puts(sb, *(const bool *)at ? "true" : "false"); break;
+    case NNC_OPT_ACTIVATION: nnc_sb_printf(sb, "\"%s\"", nnc_activation_name(*(const nnc_activation *)at)); break;
+    case NNC_OPT_INITIALIZER: put_initializer(sb, *(const nnc_initializer *)at); break;
+    case NNC_OPT_REGULARIZER: put_regularizer(sb, (const nnc_regularizer *)at); break;
+    case NNC_OPT_PADDING: nnc_sb_puts(sb, *(const bool *)at ? "\"same\"" : "\"valid\""); break;
+    case NNC_OPT_INTS: {
+        const int *v = (const int *)at;
+        int zero = 1;
+        for (int i = 0; i < row->count; i++) zero &= v[i] == 0;
+        put_ints(sb, zero && (row->flags & NNC_OPTF_ZERO_IS_AUX) ? (const int *)(base + row->aux) : v, row->count);
+        break;
+    }
+    case NNC_OPT_SHAPE: {
+        const nnc_shape *s = (const nnc_shape *)at;
+        nnc_sb_puts(sb, row->flags & NNC_OPTF_BATCHED ? "[null" : "[");
+        for (int i = 0; i < s->rank; i++)
+            nnc_sb_printf(sb, "%s%d", i || (row->flags & NNC_OPTF_BATCHED) ? "," : "", s->dim[i]);
+        nnc_sb_puts(sb, "]");
+        break;
+    }
+    case NNC_OPT_PAD2D: {
+        const int *p = (const int *)at;
+        nnc_sb_printf(sb, "[[%d,%d],[%d,%d]]", p[0], p[1], p[2], p[3]);
+        break;
+    }
+    case NNC_OPT_INT64S: {
+        int n = *(const int *)(base + row->aux);
+        nnc_sb_puts(sb, "[");
+        for (int i = 0; i < n; i++) nnc_sb_printf(sb, "%s%lld", i ? "," : "", (long long)((const int64_t *)at)[i]);
+        nnc_sb_puts(sb, "]");
+        break;
+    }
+    case NNC_OPT_FLOATS_AFTER: {
+        int n = *(const int *)(base + row->aux) + 1;
+        nnc_sb_puts(sb, "[");
+        for (int i = 0; i < n; i++) nnc_sb_printf(sb, "%s%.9g", i ? "," : "", (double)((const float *)at)[i]);
+        nnc_sb_puts(sb, "]");
+        break;
+    }
+    case NNC_OPT_CONST:
+    case NNC_OPT_FIXED: nnc_sb_puts(sb, row->literal); break;
+    }
+}
+
+/* ,"key":value for each row; def holds the defaults (FLOAT_OR_NONE's None). */
+static void put_opts(nnc_strbuf *sb, const nnc_opt_desc *rows, int n, const void *base, const void *def) {
+    for (int i = 0; i < n; i++) {
+        nnc_sb_printf(sb, ",\"%s\":", rows[i].config_key ? rows[i].config_key : rows[i].key);
+        put_value(sb, &rows[i], base, def);
+    }
+}
+
+/* Reads one row's JSON value (present and not null) into base; 0, or -1 with why in msg. */
+static int read_value(const nnc_opt_desc *row, const nnc_json *v, char *base, char *msg, size_t n) {
+    char *at = base + row->offset;
+    switch (row->type) {
+    case NNC_OPT_INT:
+        if (!is_int(v, row->lo, row->hi)) break;
+        *(int *)at = (int)v->number;
+        return 0;
+    case NNC_OPT_FLOAT:
+    case NNC_OPT_FLOAT_OR_NONE:
+    case NNC_OPT_OPTIONAL_FLOAT:
+        if (v->type != NNC_JSON_NUMBER || !(v->number >= row->lo && v->number <= row->hi)) break;
+        *(float *)at = (float)v->number;
+        if (row->type == NNC_OPT_OPTIONAL_FLOAT) *(bool *)(base + row->aux) = true;
+        return 0;
+    case NNC_OPT_BOOL:
+        if (v->type != NNC_JSON_BOOL) break;
+        *(bool *)at = v->boolean != 0;
+        return 0;
+    case NNC_OPT_ACTIVATION:
+        if (v->type != NNC_JSON_STRING || nnc_activation_parse(v->string, (nnc_activation *)at)) break;
+        return 0;
+    case NNC_OPT_INITIALIZER:
+        if (parse_initializer(v, (nnc_initializer *)at)) break;
+        return 0;
+    case NNC_OPT_REGULARIZER:
+        if (parse_regularizer(v, (nnc_regularizer *)at)) break;
+        return 0;
+    case NNC_OPT_PADDING:
+        if (v->type != NNC_JSON_STRING || (strcmp(v->string, "same") && strcmp(v->string, "valid"))) break;
+        *(bool *)at = !strcmp(v->string, "same");
+        return 0;
+    case NNC_OPT_INTS: {
+        if (v->type != NNC_JSON_ARRAY || (int)v->count != row->count) break;
+        int ok = 1;
+        for (size_t i = 0; i < v->count; i++) ok &= is_int(v->items[i], row->lo, row->hi);
+        if (!ok) break;
+        for (size_t i = 0; i < v->count; i++) ((int *)at)[i] = (int)v->items[i]->number;
+        return 0;
+    }
+    case NNC_OPT_SHAPE: {
+        const size_t skip = row->flags & NNC_OPTF_BATCHED ? 1 : 0;
+        if (v->type != NNC_JSON_ARRAY || v->count <= skip || v->count - skip > NNC_MAX_RANK) break;
+        nnc_shape *s = (nnc_shape *)at;
+        int ok = 1;
+        for (size_t i = skip; i < v->count; i++) ok &= is_int(v->items[i], row->lo, row->hi);
+        if (!ok) break;
+        s->rank = (int)(v->count - skip);
+        for (size_t i = skip; i < v->count; i++) s->dim[i - skip] = (int)v->items[i]->number;
+        return 0;
+    }
+    case NNC_OPT_PAD2D: {
+        if (v->type != NNC_JSON_ARRAY || v->count != 2) break;
+        int ok = 1, p[4];
+        for (size_t i = 0; ok && i < 2; i++) {
+            const nnc_json *pair = v->items[i];
+            ok = pair->type == NNC_JSON_ARRAY && pair->count == 2 && is_int(pair->items[0], row->lo, row->hi) &&
+                 is_int(pair->items[1], row->lo, row->hi);
+            if (ok) p[2 * i] = (int)pair->items[0]->number, p[2 * i + 1] = (int)pair->items[1]->number;
+        }
+        if (!ok) break;
+        memcpy(at, p, sizeof p);
+        return 0;
+    }
+    case NNC_OPT_INT64S: {
+        if (v->type != NNC_JSON_ARRAY || v->count < 1 || (int)v->count > row->count) break;
+        int ok = 1;
+        for (size_t i = 0; i < v->count; i++) ok &= is_int(v->items[i], row->lo, row->hi);
+        if (!ok) break;
+        for (size_t i = 0; i < v->count; i++) ((int64_t *)at)[i] = (int64_t)v->items[i]->number;
+        *(int *)(base + row->aux) = (int)v->count;
+        return 0;
+    }
+    case NNC_OPT_FLOATS_AFTER: {
+        if (v->type != NNC_JSON_ARRAY || (int)v->count != *(int *)(base + row->aux) + 1) break;
+        int ok = 1;
+        for (size_t i = 0; i < v->count; i++)
+            ok &= v->items[i]->type == NNC_JSON_NUMBER && v->items[i]->number >= row->lo && v->items[i]->number <= row->hi;
+        if (!ok) break;
+        for (size_t i = 0; i < v->count; i++) ((float *)at)[i] = (float)v->items[i]->number;
+        return 0;
+    }
+    case NNC_OPT_CONST: {
+        nnc_strbuf t = {0};
+        scalar_text(v, &t);
+        int same = t.buf && !strcmp(t.buf, row->literal);
+        if (!same) snprintf(msg, n, "%s %s is not supported (only %s)", row->key, t.buf ? t.buf : "?", row->literal);
+        nnc_sb_free(&t);
+        return same ? 0 : -1;
+    }
+    case NNC_OPT_FIXED: return 0;
+    }
+    snprintf(msg, n, "bad value for %s", row->key);
+    return -1;
+}
+
+/* Reads every row of obj into base; 0, or -1 with why (naming the key) in msg. */
+static int read_opts(const nnc_opt_desc *rows, int count, const nnc_json *obj, void *base, char *msg, size_t n) {
+    for (int i = 0; i < count; i++) {
+        const nnc_opt_desc *row = &rows[i];
+        const nnc_json *v = nnc_json_get(obj, row->config_key ? row->config_key : row->key);
+        if (!v && row->alias) v = nnc_json_get(obj, row->alias);
+        if (!v || v->type == NNC_JSON_NULL) {
+            if (row->type == NNC_OPT_OPTIONAL_FLOAT) *(bool *)((char *)base + row->aux) = false;
+            if (v && row->type == NNC_OPT_CONST && strcmp(row->literal, "null")) {
+                snprintf(msg, n, "%s null is not supported (only %s)", row->key, row->literal);
+                return -1;
+            }
+            continue;
+        }
+        if (read_value(row, v, base, msg, n)) return -1;
+    }
+    return 0;
+}
+
+/* ---- layers ------------------------------------------------------------------------------ */
+
+/* Keras 3's serialised KerasTensor: what inbound_nodes lists for each input. */
+static void put_tensor_ref(nnc_strbuf *sb, const nnc_model *m, int node) {
+    const nnc_node_rec *n = &m->nodes[node];
+    nnc_sb_puts(sb, "{\"class_name\":\"__keras_tensor__\",\"config\":{\"shape\":[null");
+    for (int i = 0; i < n->shape.rank; i++) nnc_sb_printf(sb, ",%d", n->shape.dim[i]);
+    nnc_sb_puts(sb, "],\"dtype\":\"float32\",\"keras_history\":[");
+    nnc_sb_json_string(sb, m->layers[n->layer].name);
+    nnc_sb_puts(sb, ",0,0]}}");
+}
+
+static void put_layer(nnc_strbuf *sb, const nnc_model *m, const nnc_layer_rec *l, int functional) {
+    const nnc_layer_desc *d = l->desc;
+    nnc_sb_printf(sb, "{\"module\":\"keras.layers\",\"class_name\":\"%s\",\"config\":{\"name\":", d->keras_class);
+    nnc_sb_json_string(sb, l->name);
+    if (!(d->flags & NNC_LAYERF_INPUT)) nnc_sb_puts(sb, ",\"trainable\":true,\"dtype\":\"float32\"");
+    union { max_align_t align; unsigned char bytes[NNC_LAYER_CFG_BYTES]; } def;
+    d->defaults(def.bytes);
+    put_opts(sb, d->opts, d->n_opts, nnc_layer_opts(l), def.bytes);
+    nnc_sb_puts(sb, "}");
+    if (functional) {
+        nnc_sb_puts(sb, ",\"name\":");
+        nnc_sb_json_string(sb, l->name);
+        nnc_sb_puts(sb, ",\"inbound_nodes\":[");
+        if (l->n_inputs) {
+            /* Merge layers take their inputs as one list argument, as Keras serialises them. */
+            const int list = (d->flags & NNC_LAYERF_LIST_INPUT) != 0;
+            nnc_sb_puts(sb, list ? "{\"args\":[[" : "{\"args\":[");
+            for (int k = 0; k < l->n_inputs; k++) {
+                if (k) nnc_sb_puts(sb, ",");
+                put_tensor_ref(sb, m, l->inputs[k]);
+            }
+            nnc_sb_puts(sb, list ? "]],\"kwargs\":{}}" : "],\"kwargs\":{}}");
+        }
+        nnc_sb_puts(sb, "]");
+    }
+    nnc_sb_puts(sb, "}");
+}
+
+void nnc_config_json(const nnc_model *m, nnc_strbuf *sb) {
+    int seq = nnc_model_is_sequential(m);
+    nnc_sb_printf(sb, "{\"module\":\"keras\",\"class_name\":\"%s\",\"config\":{\"name\":",
+                  seq ? "Sequential" : "Functional");
+    nnc_sb_json_string(sb, nnc_model_display_name(m));
+    nnc_sb_puts(sb, ",\"trainable\":true,\"layers\":[");
+    for (int i = 0; i < m->n_layers; i++) {
+        if (i) nnc_sb_puts(sb, ",");
+        put_layer(sb, m, &m->layers[i], !seq);
+    }
+    nnc_sb_puts(sb, "]");
+    if (!seq) {
+        const char *keys[2] = {"input_layers", "output_layers"};
+        const int *lists[2] = {m->inputs, m->outputs};
+        int counts[2] = {m->n_inputs, m->n_outputs ? m->n_outputs : 1};
+        int last[1] = {m->last};
+        if (!m->n_outputs) lists[1] = last;
+        for (int k = 0; k < 2; k++) {
+            nnc_sb_printf(sb, ",\"%s\":[", keys[k]);
+            for (int i = 0; i < counts[k]; i++) {
+                nnc_sb_puts(sb, i ? ",[" : "[");
+                nnc_sb_json_string(sb, m->layers[m->nodes[lists[k][i]].layer].name);
+                nnc_sb_puts(sb, ",0,0]");
+            }
+            nnc_sb_puts(sb, "]");
+        }
+    }
+    nnc_sb_puts(sb, "}}");
+}
+
+/* The node a serialised KerasTensor refers to (its keras_history layer's output). */
+static int tensor_ref(nnc_model *m, const nnc_json *t) {
+    const nnc_json *c = nnc_json_get(t, "config"), *h = c ? nnc_json_get(c, "keras_history") : NULL;
+    if (!h || h->type != NNC_JSON_ARRAY || h->count < 1 || h->items[0]->type != NNC_JSON_STRING)
+        return -1;
+    int l = nnc_find_layer(m, h->items[0]->string);
+    return l < 0 ? -1 : m->layers[l].output;
+}
+
+/* Inputs of a functional layer from its inbound_nodes. */
+static int inbound(nnc_model *m, const nnc_json *layer, int *in) {
+    const nnc_json *nodes = nnc_json_get(layer, "inbound_nodes");
+    if (!nodes || nodes->type != NNC_JSON_ARRAY || nodes->count != 1) return -1;
+    const nnc_json *args = nnc_json_get(nodes->items[0], "args");
+    if (!args || args->type != NNC_JSON_ARRAY || args->count < 1) return -1;
+    const nnc_json *list = args->items[0]->type == NNC_JSON_ARRAY ? args->items[0] : args;
+    if (list->count < 1 || list->count > NNC_MAX_INPUTS) return -1;
+    for (size_t i = 0; i < list->count; i++)
+        if ((in[i] = tensor_ref(m, list->items[i])) < 0) return -1;
+    return (int)list->count;
+}
+
+/* One layer of a config into m. */
+static int build_layer(nnc_model *m, const nnc_json *lj, size_t index, int functional, char *msg, size_t n) {
+    const nnc_json *lc = nnc_json_get(lj, "config");
+    const char *cls = nnc_json_get_string(lj, "class_name");
+    const char *name = lc ? nnc_json_get_string(lc, "name") : NULL;
+    if (!cls || !lc || !name) {
+        snprintf(msg, n, "config: layer %zu has no class_name, config or name", index + 1);
+        return -1;
+    }
+    const nnc_layer_desc *d = nnc_layer_by_class(cls);
+    if (!d) {
+        snprintf(msg, n, "config: layer '%s' has unknown class '%s'", name, cls);
+        return -1;
+    }
+    int in[NNC_MAX_INPUTS] = {NNC_PREV}, nin = d->min_inputs ? 1 : 0;
+    if (functional && nin && (nin = inbound(m, lj, in)) < 0) {
+        snprintf(msg, n, "config: layer '%s' has unreadable inbound_nodes", name);
+        return -1;
+    }
+    if (!functional && d->max_inputs > 1) {
+        snprintf(msg, n, "config: %s '%s' needs a Functional model", cls, name);
+        return -1;
+    }
+    union { max_align_t align; unsigned char bytes[NNC_LAYER_CFG_BYTES]; } opts;
+    char why[256];
+    d->defaults(opts.bytes);
+    if (read_opts(d->opts, d->n_opts, lc, opts.bytes, why, sizeof why)) {
+        snprintf(msg, n, "config: %s '%s': %s", cls, name, why);
+        return -1;
+    }
+    if (d->build(m, in, nin, opts.bytes, name) == NNC_NONE) {
+        snprintf(msg, n, "config: %s", nnc_last_error(m));
+        return -1;
+    }
+    return 0;
+}
+
+int nnc_config_build(nnc_model *m, const nnc_json *root, char *msg, size_t n) {
+    const char *cls = nnc_json_get_string(root, "class_name");
+    const nnc_json *cfg = nnc_json_get(root, "config");
+    const nnc_json *layers = cfg ? nnc_json_get(cfg, "layers") : NULL;
+    if (!cls || (strcmp(cls, "Sequential") && strcmp(cls, "Functional")) || !layers ||
+        layers->type != NNC_JSON_ARRAY) {
+        snprintf(msg, n, "config is not a Keras Sequential or Functional model");
+        return -1;
+    }
+    int functional = !strcmp(cls, "Functional");
+    const char *mname = nnc_json_get_string(cfg, "name");
+    if (mname && strcmp(mname, functional ? "functional" : "sequential"))
+        snprintf(m->name, sizeof m->name, "%s", mname);
+    for (size_t i = 0; i < layers->count; i++)
+        if (build_layer(m, layers->items[i], i, functional, msg, n)) return -1;
+    if (functional) {
+        const nnc_json *ol = nnc_json_get(cfg, "output_layers");
+        int outs[NNC_MAX_INPUTS], no = 0;
+        for (size_t i = 0; ol && ol->type == NNC_JSON_ARRAY && i < ol->count && no < NNC_MAX_INPUTS; i++) {
+            const nnc_json *e = ol->items[i];
+            int l = e->type == NNC_JSON_ARRAY && e->count && e->items[0]->type == NNC_JSON_STRING
+                        ? nnc_find_layer(m, e->items[0]->string) : -1;
+            if (l < 0) {
+                snprintf(msg, n, "config: output_layers names an unknown layer");
+                return -1;
+            }
+            outs[no++] = m->layers[l].output;
+        }
+        if (no && nnc_set_outputs(m, outs, no)) {
+            snprintf(msg, n, "config: %s", nnc_last_error(m));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- compile config ---------------------------------------------------------------------- */
+
+/* A schedule as keras.optimizers.schedules.serialize writes it. */
+static void put_schedule(const nnc_schedule *s, nnc_strbuf *sb) {
+    const nnc_schedule_desc *d = nnc_schedule_desc_of(s->kind);
+    const nnc_schedule def = nnc_schedule_default(s->kind);
+    nnc_strbuf body = {0};
+    put_opts(&body, d->opts, d->n_opts, s, &def);
+    nnc_sb_printf(sb, "{\"module\":\"keras.optimizers.schedules\",\"class_name\":\"%s\",\"config\":{%s}"
+                  ",\"registered_name\":null}", d->keras_class, body.buf ? body.buf + 1 : "");
+    sb->oom |= body.oom;
+    nnc_sb_free(&body);
+}
+
+static void put_optimizer(const nnc_optimizer *o, nnc_strbuf *sb) {
+    const nnc_optimizer_desc *d = nnc_optimizer_desc_of(o->kind);
+    const nnc_optimizer def = d->defaults();
+    nnc_sb_printf(sb, "{\"module\":\"keras.optimizers\",\"class_name\":\"%s\",\"config\":{\"name\":\"%s\","
+                  "\"learning_rate\":", d->keras_class, d->name);
+    if (o->schedule.kind != NNC_SCHEDULE_NONE) put_schedule(&o->schedule, sb);
+    else nnc_sb_printf(sb, "%.9g", (double)o->learning_rate);
+    put_opts(sb, nnc_optimizer_base_opts, nnc_optimizer_base_count, o, &def);
+    put_opts(sb, d->opts, d->n_opts, o, &def);
+    nnc_sb_puts(sb, "}}");
+}
+
+void nnc_compile_config_json(const nnc_compile_opts *c, nnc_strbuf *sb) {
+    nnc_sb_printf(sb, "{\"loss\":{\"module\":\"keras.losses\",\"class_name\":\"%s\",\"config\":"
+                  "{\"name\":\"%s\",\"reduction\":\"sum_over_batch_size\"",
+                  nnc_loss_class(c->loss.kind), nnc_loss_name(c->loss.kind));
+    if (c->loss.kind >= NNC_LOSS_BINARY_CROSSENTROPY)
+        nnc_sb_printf(sb, ",\"from_logits\":%s", c->loss.from_logits ? "true" : "false");
+    if (c->loss.kind == NNC_LOSS_HUBER) nnc_sb_printf(sb, ",\"delta\":%.9g", (double)c->loss.delta);
+    nnc_sb_puts(sb, "}},\"optimizer\":");
+    put_optimizer(&c->optimizer, sb);
+    nnc_sb_puts(sb, ",\"metrics\":[");
+    for (int i = 0; i < c->n_metrics; i++)
+        nnc_sb_printf(sb, "%s\"%s\"", i ? "," : "", nnc_metric_name(c->metrics[i]));
+    nnc_sb_puts(sb, "]}");
+}
+
+/* A serialized schedule (class_name and config) into s. */
+static int parse_schedule(const nnc_json *j, nnc_schedule *s, char *msg, size_t n) {
+    const char *cls = nnc_json_get_string(j, "class_name");
+    const nnc_json *sc = nnc_json_get(j, "config");
+    nnc_schedule_kind k;
+    char why[256];
+    if (!cls || !sc || sc->type != NNC_JSON_OBJECT || nnc_schedule_parse(cls, &k)) {
+        snprintf(msg, n, "compile_config: unknown learning-rate schedule '%s'", cls ? cls : "(none)");
+        return -1;
+    }
+    const nnc_schedule_desc *d = nnc_schedule_desc_of(k);
+    *s = nnc_schedule_default(k);
+    if (read_opts(d->opts, d->n_opts, sc, s, why, sizeof why)) {
+        snprintf(msg, n, "compile_config: %s: %s", cls, why);
+        return -1;
+    }
+    for (int i = 0; i < d->n_opts; i++) /* what the schedule cannot do without */
+        if ((d->opts[i].flags & NNC_OPTF_REQUIRED) &&
+            !nnc_json_get(sc, d->opts[i].config_key ? d->opts[i].config_key : d->opts[i].key)) {
+            snprintf(msg, n, "compile_config: %s: missing %s", cls, d->opts[i].key);
+            return -1;
+        }
+    const char *bad = nnc_schedule_check(s);
+    if (bad) {
+        snprintf(msg, n, "compile_config: %s: %s", cls, bad);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_optimizer(const nnc_json *opt, nnc_optimizer *o, char *msg, size_t n) {
+    const char *cls = opt ? nnc_json_get_string(opt, "class_name") : NULL;
+    const nnc_json *oc = opt ? nnc_json_get(opt, "config") : NULL;
+    char why[256];
+    if (!cls || !oc || nnc_optimizer_parse(cls, o)) {
+        snprintf(msg, n, "compile_config: unknown optimizer '%s'", cls ? cls : "(none)");
+        return -1;
+    }
+    const nnc_optimizer_desc *d = nnc_optimizer_desc_of(o->kind);
+    const nnc_json *lr = nnc_json_get(oc, "learning_rate");
+    double v;
+    if (lr && lr->type == NNC_JSON_OBJECT) {
+        if (parse_schedule(lr, &o->schedule, msg, n)) return -1;
+        o->learning_rate = o->schedule.kind == NNC_SCHEDULE_PIECEWISE_CONSTANT_DECAY
+                               ? o->schedule.values[0] : o->schedule.initial_learning_rate;
+    } else if (nnc_json_get_number(oc, "learning_rate", &v)) {
+        o->learning_rate = (float)v;
+    }
+    if (read_opts(nnc_optimizer_base_opts, nnc_optimizer_base_count, oc, o, why, sizeof why) ||
+        read_opts(d->opts, d->n_opts, oc, o, why, sizeof why)) {
+        snprintf(msg, n, "compile_config: %s: %s", d->keras_class, why);
+        return -1;
+    }
+    return 0;
+}
+
+int nnc_compile_config_parse(const nnc_json *j, nnc_compile_opts *c, char *msg, size_t n) {
+    *c = nnc_compile_opts_default();
+    const nnc_json *loss = nnc_json_get(j, "loss");
+    const char *lname = loss ? (loss->type == NNC_JSON_STRING ? loss->string
+                                                              : nnc_json_get_string(loss, "class_name"))
+                             : NULL;
+    if (!lname || nnc_loss_parse(lname, &c->loss.kind)) {
+        snprintf(msg, n, "compile_config: unknown loss '%s'", lname ? lname : "(none)");
+        return -1;
+    }
+    const nnc_json *lc = nnc_json_get(loss, "config"), *fl = lc ? nnc_json_get(lc, "from_logits") : NULL;
+    double v;
+    c->loss.from_logits = fl && fl->type == NNC_JSON_BOOL && fl->boolean;
+    if (lc && nnc_json_get_number(lc, "delta", &v)) c->loss.delta = (float)v;
+    if (parse_optimizer(nnc_json_get(j, "optimizer"), &c->optimizer, msg, n)) return -1;
+    const nnc_json *mets = nnc_json_get(j, "metrics");
+    for (size_t i = 0; mets && mets->type == NNC_JSON_ARRAY && i < mets->count; i++) {
+        const nnc_json *e = mets->items[i];
+        if (e->type != NNC_JSON_STRING || c->n_metrics == NNC_MAX_METRICS ||
+            nnc_metric_parse(e->string, &c->metrics[c->n_metrics])) {
+            snprintf(msg, n, "compile_config: unknown metric");
+            return -1;
+        }
+        c->n_metrics++;
+    }
+    return 0;
+}

@@ -1,0 +1,90 @@
+/* The registry of layer descriptors (layers.h), and what every build function shares: starting
+ * a layer from its row. Each row is defined in the file of its layer. */
+#include <string.h>
+#include "layers.h"
+
+extern const nnc_layer_desc nnc_input_layer, nnc_dense_layer, nnc_activation_layer_desc,
+    nnc_add_layer, nnc_concatenate_layer, nnc_rescaling_layer, nnc_normalization_layer,
+    nnc_leaky_relu_layer, nnc_conv2d_layer, nnc_conv1d_layer, nnc_max_pooling2d_layer,
+    nnc_average_pooling2d_layer, nnc_global_average_pooling2d_layer,
+    nnc_global_max_pooling2d_layer, nnc_flatten_layer, nnc_reshape_layer,
+    nnc_zero_padding2d_layer, nnc_dropout_layer, nnc_batch_normalization_layer;
+
+const nnc_layer_desc *const nnc_layer_registry[] = {
+    &nnc_input_layer,
+    &nnc_dense_layer,
+    &nnc_activation_layer_desc,
+    &nnc_add_layer,
+    &nnc_concatenate_layer,
+    &nnc_conv2d_layer,
+    &nnc_conv1d_layer,
+    &nnc_max_pooling2d_layer,
+    &nnc_average_pooling2d_layer,
+    &nnc_global_average_pooling2d_layer,
+    &nnc_global_max_pooling2d_layer,
+    &nnc_flatten_layer,
+    &nnc_reshape_layer,
+    &nnc_zero_padding2d_layer,
+    &nnc_dropout_layer,
+    &nnc_batch_normalization_layer,
+    &nnc_rescaling_layer,
+    &nnc_normalization_layer,
+    &nnc_leaky_relu_layer,
+};
+const int nnc_layer_registry_count = NNC_OPT_COUNT_OF(nnc_layer_registry);
+
+const nnc_layer_desc *nnc_layer_by_keyword(const char *keyword) {
+    for (int i = 0; keyword && i < nnc_layer_registry_count; i++)
+        if (!strcmp(nnc_layer_registry[i]->keyword, keyword)) return nnc_layer_registry[i];
+    return NULL;
+}
+
+const nnc_layer_desc *nnc_layer_by_class(const char *keras_class) {
+    for (int i = 0; keras_class && i < nnc_layer_registry_count; i++)
+        if (!strcmp(nnc_layer_registry[i]->keras_class, keras_class)) return nnc_layer_registry[i];
+    return NULL;
+}
+
+int nnc_layer_regularizers(const nnc_layer_rec *l, nnc_regularizer rs[3]) {
+    static const char *const keys[3] = {"kernel_regularizer", "bias_regularizer", "activity_regularizer"};
+    int found = 0;
+    for (int k = 0; k < 3; k++) {
+        rs[k].l1 = rs[k].l2 = 0.0f;
+        for (int i = 0; i < l->desc->n_opts; i++) {
+            const nnc_opt_desc *o = &l->desc->opts[i];
+            if (o->type == NNC_OPT_REGULARIZER && !strcmp(o->key, keys[k])) {
+                memcpy(&rs[k], l->cfg.bytes + o->offset, sizeof rs[k]);
+                found = 1;
+            }
+        }
+    }
+    return found;
+}
+
+int nnc_layer_start(nnc_model *m, const nnc_layer_desc *d, const nnc_node *in, int n_in,
+                    const void *opts, const char *name, int *resolved) {
+    if (!m || m->sticky) return -1;
+    const char *who = name ? name : d->stem;
+    if (n_in < d->min_inputs || n_in > d->max_inputs || (n_in && !in)) {
+        if (d->min_inputs == d->max_inputs)
+            m->sticky = nnc_fail(m, NNC_ERR_ARG, "%s '%s': needs %d input%s, got %d", d->keras_class, who,
+                                 d->min_inputs, d->min_inputs == 1 ? "" : "s", n_in);
+        else
+            m->sticky = nnc_fail(m, NNC_ERR_ARG, "%s '%s': needs %d to %d inputs, got %d", d->keras_class,
+                                 who, d->min_inputs, d->max_inputs, n_in);
+        return -1;
+    }
+    for (int i = 0; i < n_in; i++)
+        if ((resolved[i] = nnc_graph_resolve(m, in[i], who)) < 0) return -1;
+    int l = nnc_layer_begin(m, d, d->stem, name);
+    if (l < 0) return -1;
+    nnc_layer_rec *rec = &m->layers[l];
+    if (n_in) memcpy(rec->inputs, resolved, (size_t)n_in * sizeof *resolved);
+    rec->n_inputs = n_in;
+    memcpy(rec->cfg.bytes, opts, d->opts_size);
+    if (d->name_offset != NNC_NO_NAME_FIELD) { /* the caller's string: the record has its own */
+        const char *none = NULL;
+        memcpy(rec->cfg.bytes + d->name_offset, &none, sizeof none);
+    }
+    return l;
+}
