@@ -37,11 +37,19 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "nnc_version.h" /* NNC_VERSION_MAJOR, _MINOR, _PATCH, _STRING */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define NNC_VERSION_STRING "0.1.0"
+/* libnnc is built with hidden visibility: what this header declares is its whole export. */
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility push(default)
+#endif
+
+/* The library's version at run time; may differ from the NNC_VERSION_STRING compiled against. */
+const char *nnc_version(void);
 
 /* ---- status ---------------------------------------------------------------------------- */
 
@@ -676,6 +684,10 @@ nnc_status nnc_model_save(nnc_model *m, const char *path, const nnc_save_opts *o
 /* Loads a model saved by nnc_model_save, compiled and ready to predict or train further.
  * NULL on failure, with the reason (naming the file) in err (which may be NULL). */
 nnc_model *nnc_model_load(const char *path, nnc_error *err);
+
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }
