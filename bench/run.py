@@ -4,6 +4,7 @@ per bench, nnc's and PyTorch's median seconds per epoch (the best thread setting
 their ratio, and the accuracy of each.
 
 Usage: /usr/bin/python3 bench/run.py [--build build] [--runs 3] [--epochs B0=100,B1=3,B2=3,B3=2] [B0 B1 ...]
+nnc_bench is built only with the benchmarks on: cmake -S . -B build -DNNC_BUILD_BENCH=ON.
 PyTorch is Debian's python3-torch (run this with /usr/bin/python3); its figure is the fastest
 of the `min` and `minfe` loops at 1 OpenMP thread with OpenBLAS at 1 and 2 threads, as
 bench/README.md says. Without torch the PyTorch columns are left empty.
@@ -40,6 +41,8 @@ def main():
     ap.add_argument("--p1", default="", help="P1 inference for these benches (e.g. B2,B3), after EPOCHS training epochs")
     a = ap.parse_args()
     epochs = dict(kv.split("=") for kv in a.epochs.split(","))
+    if not os.access(os.path.join(a.build, "nnc_bench"), os.X_OK):
+        sys.exit("%s/nnc_bench not found: configure with -DNNC_BUILD_BENCH=ON and build" % a.build)
     env = dict(os.environ, DIGITS_CSV=os.path.join(ROOT, "data", "digits.csv.gz"),
                FMNIST_DIR=os.environ.get("NNC_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist"))
     try:

@@ -37,11 +37,19 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "nnc_version.h" /* NNC_VERSION_MAJOR, _MINOR, _PATCH, _STRING */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define NNC_VERSION_STRING "0.1.0"
+/* libnnc is built with hidden visibility: what this header declares is its whole export. */
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility push(default)
+#endif
+
+/* The library's version at run time; may differ from the NNC_VERSION_STRING compiled against. */
+const char *nnc_version(void);
 
 /* ---- status ---------------------------------------------------------------------------- */
 
@@ -655,9 +663,10 @@ typedef struct {
 } nnc_dataset;
 
 /* Loads a bundled dataset by name ("digits", "digits_01", "digits_multilabel", "iris", "wine",
- * "breast_cancer", "diabetes"; found through $NNC_DATA_DIR, the source tree or the install
- * prefix) or a CSV file (.csv or .csv.gz, a header row, numbers only) whose last `targets`
- * columns are the targets (0: the dataset's own count, 1 for a CSV). Values are as stored.
+ * "breast_cancer", "diabetes"; in $NNC_DATA_DIR if set, else in share/nnc/data beside the
+ * program or libnnc.so: README.md) or a CSV file (.csv or .csv.gz, a header row, numbers
+ * only) whose last `targets` columns are the targets (0: the dataset's own count, 1 for a
+ * CSV). Values are as stored.
  * Also "fashion_mnist" (its 60000 training images) and "fashion_mnist_test" (its 10000 test
  * images): 784 pixels divided by 255 and a class 0-9 per row, read as IDX from
  * $NNC_FASHION_MNIST_DIR or else /usr/share/datasets/fashion-mnist (Debian's
@@ -712,6 +721,10 @@ nnc_model *nnc_model_load(const char *path, nnc_error *err);
  * gets that count, the initial_epoch of a resumed fit; otherwise the optimizer starts afresh
  * and *epoch is 0. */
 nnc_status nnc_model_load_weights(nnc_model *m, const char *path, int *epoch);
+
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,7 @@
 /* The test runner: runs every suite, prints one line per case and the closing count.
- * Usage: nnc_tests [--slow] [FILTER...]   (a case runs when its name contains any FILTER). */
+ * Usage: nnc_tests [--slow] [--suite NAME]... [FILTER...]
+ * (a case runs when its name contains any FILTER; --suite runs only the suites named, as in
+ * tests/suites.def, with or without "suite_": ctest has one entry per suite). */
 #include "test.h"
 #include <stdarg.h>
 #include <stdlib.h>
@@ -88,15 +90,38 @@ const char *t_srcdir(void) {
     return e ? e : NNC_TEST_SRCDIR;
 }
 
+/* True when a suite was asked for by its name in suites.def or by that name without "suite_". */
+static int suite_named(const char *suite, const char *name) {
+    return !strcmp(suite, name) || (!strncmp(suite, "suite_", 6) && !strcmp(suite + 6, name));
+}
+
 int main(int argc, char **argv) {
     test_run r = {0};
+    size_t nsuites = sizeof suites / sizeof suites[0];
     r.filters = calloc((size_t)argc, sizeof *r.filters);
-    for (int i = 1; i < argc; i++) {
+    unsigned char *chosen = calloc(nsuites, 1);
+    int any_chosen = 0, bad = 0;
+    for (int i = 1; i < argc && !bad; i++) {
         if (!strcmp(argv[i], "--slow")) r.slow = 1;
-        else r.filters[r.nfilters++] = argv[i];
+        else if (!strcmp(argv[i], "--suite")) {
+            int found = 0;
+            for (size_t s = 0; i + 1 < argc && s < nsuites; s++)
+                if (suite_named(suites[s].name, argv[i + 1])) chosen[s] = 1, found = 1;
+            if (!found) {
+                fprintf(stderr, "nnc_tests: --suite needs one of:");
+                for (size_t s = 0; s < nsuites; s++) fprintf(stderr, " %s", suites[s].name);
+                fputc('\n', stderr);
+                bad = 1;
+            }
+            any_chosen = 1;
+            i++;
+        } else r.filters[r.nfilters++] = argv[i];
     }
-    for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) suites[i].fn(&r);
+    for (size_t i = 0; i < nsuites && !bad; i++)
+        if (!any_chosen || chosen[i]) suites[i].fn(&r);
+    free(chosen);
     free(r.filters);
+    if (bad) return 2;
     printf("%d passed, %d failed, %d skipped\n", r.passed, r.failed, r.skipped);
     return r.failed ? 1 : 0;
 }

@@ -2,7 +2,8 @@
  * targets; IDX image/label pairs (Fashion-MNIST by name); and the seeded train/test split.
  * Parsing is in csv.c and idx.c. Out of scope: downloading datasets, telling a path's format
  * apart (the CLI decides whether a path is CSV or IDX). */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* dladdr */
+#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,14 +24,78 @@ static void set_err(nnc_error *err, const char *msg) {
     if (err) snprintf(err->message, sizeof err->message, "%s", msg);
 }
 
-/* Path of a bundled set's file: $NNC_DATA_DIR, then the source tree, then the install. */
-static int bundled_path(const char *name, char *path, size_t n) {
-    const char *dirs[3] = {getenv("NNC_DATA_DIR"), NNC_SOURCE_DATA_DIR, NNC_INSTALL_DATA_DIR};
-    for (int i = 0; i < 3; i++) {
-        if (!dirs[i] || !*dirs[i]) continue;
-        snprintf(path, n, "%s/%s.csv.gz", dirs[i], name);
+/* Where the bundled sets are looked for: $NNC_DATA_DIR alone when it is set; otherwise beside
+ * the running program (the install's share/nnc/data, then the build tree's copy) and beside the
+ * shared library, for a program that lives outside the prefix it links from. Nothing here
+ * comes from the machine the library was built on, so an install may move. */
+#define DATA_DIRS_MAX 4
+typedef struct {
+    int n;
+    char dir[DATA_DIRS_MAX][4096];
+} data_dirs;
+
+static void add_dir(data_dirs *d, const char *base, const char *rel) {
+    if (d->n == DATA_DIRS_MAX) return;
+    char *dst = d->dir[d->n];
+    int len = rel ? snprintf(dst, sizeof d->dir[0], "%s/%s", base, rel)
+                  : snprintf(dst, sizeof d->dir[0], "%s", base);
+    if (len < 0 || (size_t)len >= sizeof d->dir[0]) return;
+    for (int i = 0; i < d->n; i++)
+        if (!strcmp(d->dir[i], dst)) return;
+    d->n++;
+}
+
+/* Cuts a file's path down to its folder; 0 when it is not an absolute path. */
+static int to_folder(char *path) {
+    char *slash = strrchr(path, '/');
+    if (path[0] != '/' || !slash) return 0;
+    slash[slash == path] = '\0';
+    return 1;
+}
+
+static void data_dirs_find(data_dirs *d) {
+    d->n = 0;
+    const char *env = getenv("NNC_DATA_DIR");
+    if (env && *env) {
+        add_dir(d, env, NULL);
+        return;
+    }
+    char exe[4096];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    int have_exe = len > 0 && (size_t)len < sizeof exe - 1;
+    if (have_exe) {
+        exe[len] = '\0';
+        have_exe = to_folder(exe);
+    }
+    if (have_exe) {
+        add_dir(d, exe, NNC_DATA_FROM_BIN);
+        add_dir(d, exe, "share/nnc/data");
+    }
+    /* The object that holds this table is libnnc.so when the program links the shared library
+     * (the program itself when it linked libnnc.a, which the lines above covered). */
+    Dl_info info;
+    if (dladdr(bundled, &info) && info.dli_fname) {
+        char lib[4096];
+        snprintf(lib, sizeof lib, "%s", info.dli_fname);
+        if (to_folder(lib) && !(have_exe && !strcmp(lib, exe))) add_dir(d, lib, NNC_DATA_FROM_LIB);
+    }
+}
+
+/* Path of a bundled set's file; when it is nowhere, err says where it was looked for. */
+static int bundled_path(const char *name, char *path, size_t n, nnc_error *err) {
+    data_dirs d;
+    data_dirs_find(&d);
+    for (int i = 0; i < d.n; i++) {
+        snprintf(path, n, "%s/%s.csv.gz", d.dir[i], name);
         if (access(path, R_OK) == 0) return 0;
     }
+    char msg[sizeof err->message];
+    size_t len = (size_t)snprintf(msg, sizeof msg, "bundled dataset '%s' not found (set NNC_DATA_DIR "
+                                  "to the folder holding %s.csv.gz); looked in", name, name);
+    for (int i = 0; i < d.n && len < sizeof msg; i++)
+        len += (size_t)snprintf(msg + len, sizeof msg - len, "%s %s", i ? "," : "", d.dir[i]);
+    if (!d.n) snprintf(msg + len, sizeof msg - len, " no folder (the program's own could not be found)");
+    set_err(err, msg);
     return -1;
 }
 
@@ -152,12 +217,7 @@ nnc_status nnc_dataset_load(const char *name_or_path, int targets, nnc_dataset *
     const char *file = name_or_path;
     for (size_t i = 0; i < sizeof bundled / sizeof *bundled; i++)
         if (!strcmp(name_or_path, bundled[i].name)) {
-            if (bundled_path(name_or_path, path, sizeof path)) {
-                snprintf(msg, sizeof msg, "bundled dataset '%s' not found (set NNC_DATA_DIR to "
-                         "the folder holding %s.csv.gz)", name_or_path, name_or_path);
-                set_err(err, msg);
-                return NNC_ERR_IO;
-            }
+            if (bundled_path(name_or_path, path, sizeof path, err)) return NNC_ERR_IO;
             file = path;
             if (targets == 0) targets = bundled[i].targets;
         }
