@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "test.h"
+#include "files.h"
 #include "report.h"
 
 /* ---- histories from real trainings ------------------------------------------------------ */
@@ -596,22 +597,6 @@ static void test_failures(test_run *r, const char *dir) {
         t_end(r);
     }
     nnc_history_free(h);
-}
-
-/* Removes the files the cases wrote (one level of subfolders), then the folder. */
-static void remove_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char p[512];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(p);
-        else unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
 }
 
 void suite_report(test_run *r);
