@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "test.h"
+#include "compare.h"
 #include "files.h"
 #include "report.h"
 
@@ -345,8 +346,7 @@ static void test_csv(test_run *r, const char *dir) {
                 for (int k = 0; k < l0->count; k++) {
                     CHECK(r, *end == ',', "row %d: field %d missing", e + 1, k + 2);
                     double v = strtod(end + 1, &end), want = nnc_logs_get(l, l0->names[k]);
-                    CHECK(r, fabs(v - want) <= 1e-5 * fabs(want) + 1e-12,
-                          "row %d %s: %.9g, logs %.9g", e + 1, l0->names[k], v, want);
+                    CHECK_NEAR(r, v, want, 1e-12, 1e-5, NULL, "row %d %s vs the logs", e + 1, l0->names[k]);
                 }
                 CHECK(r, *end == '\n', "row %d: extra fields", e + 1);
                 p = strchr(p, '\n');
