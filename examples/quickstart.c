@@ -51,7 +51,7 @@ int main(void) {
     c.metrics[c.n_metrics++] = NNC_METRIC_ACCURACY;
     nnc_model_set_seed(m, 1);
     CHECK(nnc_compile(m, &c), "compile");
-    nnc_summary(m, stdout);
+    CHECK(nnc_summary(m, stdout), "summary");
 
     /* 3. train, then evaluate on the held-out 20% */
     nnc_fit_opts f = nnc_fit_opts_default();

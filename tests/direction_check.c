@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "direction_check.h"
+#include "compare.h"
 #include "train/train_impl.h"
 
 static double loss_at(nnc_model *m, int n) {
@@ -13,7 +14,7 @@ static double loss_at(nnc_model *m, int n) {
 
 double direction_check(test_run *r, nnc_model *m, const float *x, const float *y, int n,
                        nnc_rng *rng, int trials, double bound) {
-    nnc_train_plan(m, n);
+    if (!CHECK(r, nnc_train_plan(m, n) == NNC_OK, "plan: %s", nnc_last_error(m))) return (double)INFINITY;
     nnc_gather_inputs(m, x, NULL, 0, n);
     nnc_gather_targets(m, y, NULL, 0, n);
     nnc_zero_grads(m);
@@ -36,8 +37,10 @@ double direction_check(test_run *r, nnc_model *m, const float *x, const float *y
         double lm = loss_at(m, n);
         memcpy(m->param_arena, w0, P * sizeof(float));
         double num = (lp - lm) / 2.0, rel = fabs(num - dot) / (fabs(num) + fabs(dot) + 1e-12);
-        if (rel > worst) worst = rel;
-        CHECK(r, rel < bound, "direction %d: <grad, d> = %.6g vs difference %.6g", trial, dot, num);
+        worst = cmp_max(worst, rel);
+        /* |a − b| <= bound·(|a| + |b| + 1e-12), in compare.h's form with b as the reference */
+        CHECK(r, cmp_near(dot, num, bound * (fabs(dot) + 1e-12), bound),
+              "direction %d: <grad, d> = %.6g vs difference %.6g", trial, dot, num);
     }
     free(w0);
     free(delta);

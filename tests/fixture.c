@@ -1,11 +1,14 @@
-/* Reader for the fixture text format; see fixture.h. */
+/* Reader for the fixture text format, and the suites' helpers around it; see fixture.h. */
 #include "fixture.h"
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "compare.h"
 
 /* Reads the whole file into a NUL-terminated buffer. */
 static char *read_all(const char *path, size_t *len) {
@@ -191,4 +194,37 @@ void fx_free(fx_file *f) {
     free(f->t);
     f->t = NULL;
     f->n = 0;
+}
+
+int fx_load_fixture(test_run *r, const char *file, fx_file *f) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/fixtures/%s", t_srcdir(), file);
+    return CHECK(r, fx_load(path, f) == 0, "cannot load %s", path);
+}
+
+const fx_tensor *fx_need(test_run *r, const fx_file *f, const char *name) {
+    const fx_tensor *t = fx_get(f, name);
+    CHECK(r, t != NULL, "tensor '%s' missing in the fixture", name);
+    return t;
+}
+
+float *fx_floats(const fx_tensor *t) {
+    if (!t) return NULL;
+    float *p = malloc((t->n ? t->n : 1) * sizeof(float));
+    for (size_t i = 0; p && i < t->n; i++) p[i] = (float)t->v[i];
+    return p;
+}
+
+int fx_near_at(test_run *r, const char *file, int line, const float *got, size_t n,
+               const fx_tensor *ref, double atol, double rtol, double *worst, const char *fmt, ...) {
+    char what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (!ref) {
+        if (worst) *worst = cmp_max(*worst, (double)INFINITY);
+        return t_check(r, 0, file, line, "%s: missing in the fixture", what);
+    }
+    return cmp_f32_f64_at(r, file, line, got, n, ref->v, ref->n, atol, rtol, worst, "%s", what);
 }

@@ -37,4 +37,26 @@ const fx_tensor *fx_get(const fx_file *f, const char *name);
 /* Frees what fx_load allocated and empties *f (safe on an emptied file). */
 void fx_free(fx_file *f);
 
+/* ---- for the suites that compare nnc with the fixtures (test_fixtures.c, test_cnn_fixtures.c) */
+#include "test.h"
+
+/* Loads tests/fixtures/<file> of the source tree; a failure is recorded in the open case.
+ * Returns 1 when loaded. */
+int fx_load_fixture(test_run *r, const char *file, fx_file *f);
+
+/* The tensor called `name`; when the file has none, records a failure and returns NULL. */
+const fx_tensor *fx_need(test_run *r, const fx_file *f, const char *name);
+
+/* The tensor's values rounded to float, in a malloc'd array (free()); NULL when t is NULL or
+ * memory runs out. */
+float *fx_floats(const fx_tensor *t);
+
+/* CHECK_NEAR_F32_F64 (compare.h) of n floats against a fixture tensor, which may be NULL
+ * (missing: a failure). */
+#define CHECK_NEAR_FX(r, got, n, ref, atol, rtol, worst, ...) \
+    fx_near_at((r), __FILE__, __LINE__, (got), (n), (ref), (atol), (rtol), (worst), __VA_ARGS__)
+int fx_near_at(test_run *r, const char *file, int line, const float *got, size_t n,
+               const fx_tensor *ref, double atol, double rtol, double *worst, const char *fmt, ...)
+    __attribute__((format(printf, 10, 11)));
+
 #endif

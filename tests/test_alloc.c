@@ -52,8 +52,8 @@ static void check(test_run *r, const char *name, const char *spec, int in, int t
     float *x = malloc(sizeof(float) * N * (size_t)in), y[N];
     for (int i = 0; i < N * in; i++) x[i] = (float)((i * 7919) % 113) / 113.0f;
     for (int i = 0; i < N; i++) y[i] = (float)(i % 10);
-    if (CHECK(r, m != NULL, "%s", e.message)) {
-        nnc_model_set_threads(m, threads);
+    if (CHECK(r, m != NULL, "%s", e.message) &&
+        CHECK(r, nnc_model_set_threads(m, threads) == NNC_OK, "set_threads: %s", nnc_last_error(m))) {
         watch w = {0, -1, 0, 0};
         nnc_fit_opts o = nnc_fit_opts_default();
         o.verbose = 0;

@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "test.h"
+#include "files.h"
 
 /* ---- the table ---------------------------------------------------------------------------- */
 
@@ -331,19 +332,6 @@ static int run_cli(const char *dir, const char *bin, const char *args, const cha
     return st;
 }
 
-static void remove_all(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 /* Names of files starting with '.' (the temporaries of atomic writes) in dir, or "". */
 static void leftover_temporaries(const char *dir, char *out, size_t n) {
     out[0] = '\0';
@@ -647,5 +635,5 @@ void suite_cli(test_run *r) {
         if (CHECK(r, state == 1, "%s", why)) run_case(r, c, dir, c->fail_save_after ? faulty : bin, model_size);
         t_end(r);
     }
-    if (state != 0 && strcmp(dir, "/tmp/nnc-cli-XXXXXX")) remove_all(dir);
+    if (state != 0 && strcmp(dir, "/tmp/nnc-cli-XXXXXX")) remove_tree(dir);
 }

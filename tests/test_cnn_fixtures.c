@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "test.h"
+#include "compare.h"
 #include "fixture.h"
 #include "train/train_impl.h"
 
@@ -24,38 +25,6 @@
  * variance (Keras) from the unbiased one (4e-4 apart after 5 steps of momentum 0.99). */
 #define STAT_ATOL 1e-6
 #define STAT_RTOL 1e-4
-
-static int load(test_run *r, const char *file, fx_file *f) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/fixtures/%s", t_srcdir(), file);
-    return CHECK(r, fx_load(path, f) == 0, "cannot load %s", path);
-}
-
-/* Compares n floats with a fixture tensor; returns the max abs difference. */
-static double compare(test_run *r, const char *what, const float *got, size_t n,
-                      const fx_tensor *ref, double atol, double rtol) {
-    if (!CHECK(r, ref != NULL, "%s: missing in fixture", what)) return (double)INFINITY;
-    if (!CHECK(r, ref->n == n, "%s: %zu values, fixture has %zu", what, n, ref->n))
-        return (double)INFINITY;
-    double worst = 0.0;
-    int bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)got[i] - ref->v[i]);
-        if (!(d <= worst)) worst = d; /* NaN counts as worst */
-        if (!(d <= atol + rtol * fabs(ref->v[i])) && bad++ < 3)
-            CHECK(r, 0, "%s[%zu]: %.9g vs reference %.9g (diff %.3g)", what, i, (double)got[i],
-                  ref->v[i], d);
-    }
-    return worst;
-}
-
-static float *to_float(const fx_tensor *t) {
-    float *p = malloc((t ? t->n : 1) * sizeof(float));
-    for (size_t i = 0; t && i < t->n; i++) p[i] = (float)t->v[i];
-    return p;
-}
-
-static double maxd(double a, double b) { return a > b ? a : b; }
 
 /* ---- the fixture models, built with the public API ----------------------------------------- */
 
@@ -198,8 +167,8 @@ static nnc_model *make_model(test_run *r, const cnn_case *c, const fx_file *f, i
             ok = 0;
             continue;
         }
-        float *w = to_float(t);
-        ok &= CHECK(r, nnc_set_variable(m, name, w, t->n) == NNC_OK, "set %s: %s", name,
+        float *w = fx_floats(t);
+        ok &= CHECK(r, w && nnc_set_variable(m, name, w, t->n) == NNC_OK, "set %s: %s", name,
                     nnc_last_error(m));
         free(w);
         int p = param_index(m, name);
@@ -222,52 +191,56 @@ static nnc_model *make_model(test_run *r, const cnn_case *c, const fx_file *f, i
 static void forward_backward_case(test_run *r, const cnn_case *c) {
     if (!t_begin(r, "cnn_fixture/%s/forward_backward", c->tag)) return;
     fx_file f = {0};
-    if (load(r, c->file, &f)) {
+    if (fx_load_fixture(r, c->file, &f)) {
         nnc_model *m = make_model(r, c, &f, 0);
-        const fx_tensor *xt = fx_get(&f, "x"), *yt = fx_get(&f, "y"), *ot = fx_get(&f, "out");
-        if (m && CHECK(r, xt && yt && ot, "x, y or out missing")) {
+        const fx_tensor *xt = fx_need(r, &f, "x"), *yt = fx_need(r, &f, "y"), *ot = fx_need(r, &f, "out");
+        float *x = fx_floats(xt), *y = fx_floats(yt);
+        if (m && xt && yt && ot && CHECK(r, x && y, "out of memory")) {
             int n = xt->shape[0];
-            float *x = to_float(xt), *y = to_float(yt);
             const fx_tensor *inf0 = fx_get(&f, "out_inference0");
-            double dinf = -1.0;
+            double dinf = 0.0;
             CHECK(r, !c->inference || inf0, "out_inference0 missing in %s", c->file);
             if (inf0) {
-                float *p = calloc(inf0->n, sizeof(float));
-                CHECK(r, nnc_predict(m, x, (size_t)n, p) == NNC_OK, "predict: %s",
-                      nnc_last_error(m));
-                dinf = compare(r, "out_inference0 (predict)", p, inf0->n, inf0, 1e-6, 1e-4);
+                size_t np = nnc_output_size(m) * (size_t)n;
+                float *p = calloc(np ? np : 1, sizeof(float));
+                if (CHECK(r, p && nnc_predict(m, x, (size_t)n, p) == NNC_OK, "predict: %s",
+                          nnc_last_error(m)))
+                    CHECK_NEAR_FX(r, p, np, inf0, 1e-6, 1e-4, &dinf, "out_inference0 (predict)");
                 free(p);
             }
-            nnc_train_plan(m, n);
-            nnc_gather_inputs(m, x, NULL, 0, n);
-            nnc_gather_targets(m, y, NULL, 0, n);
-            nnc_zero_grads(m);
-            nnc_forward(m, n, 1);
-            float loss = (float)nnc_loss_forward(m, n, 1);
-            nnc_backward(m, n);
-            double dout = compare(r, "out", m->nodes[m->outputs[0]].value, ot->n, ot, 1e-6, 1e-4);
-            double dloss = compare(r, "loss", &loss, 1, fx_get(&f, "loss"), 1e-6, 1e-4);
-            double dgrad = 0.0;
-            char worst_name[160] = "";
-            for (int i = 0; i < nnc_variable_count(m); i++) {
-                const char *name = nnc_variable_name(m, i);
-                int p = param_index(m, name);
-                if (p < 0 || !m->params[p].trainable) continue;
-                char dn[160];
-                snprintf(dn, sizeof dn, "d%s", name);
-                double d = compare(r, dn, m->grad_arena + m->params[p].offset, m->params[p].size,
-                                   fx_get(&f, dn), 1e-6, 1e-4);
-                if (d >= dgrad) {
-                    dgrad = d;
-                    snprintf(worst_name, sizeof worst_name, "%s", dn);
+            if (CHECK(r, nnc_train_plan(m, n) == NNC_OK, "plan: %s", nnc_last_error(m))) {
+                nnc_gather_inputs(m, x, NULL, 0, n);
+                nnc_gather_targets(m, y, NULL, 0, n);
+                nnc_zero_grads(m);
+                nnc_forward(m, n, 1);
+                float loss = (float)nnc_loss_forward(m, n, 1);
+                nnc_backward(m, n);
+                double dout = 0.0, dloss = 0.0, dgrad = 0.0;
+                CHECK_NEAR_FX(r, m->nodes[m->outputs[0]].value, nnc_output_size(m) * (size_t)n, ot,
+                              1e-6, 1e-4, &dout, "out");
+                CHECK_NEAR_FX(r, &loss, 1, fx_get(&f, "loss"), 1e-6, 1e-4, &dloss, "loss");
+                char worst_name[160] = "";
+                for (int i = 0; i < nnc_variable_count(m); i++) {
+                    const char *name = nnc_variable_name(m, i);
+                    int p = param_index(m, name);
+                    if (p < 0 || !m->params[p].trainable) continue;
+                    char dn[160];
+                    snprintf(dn, sizeof dn, "d%s", name);
+                    double d = 0.0;
+                    CHECK_NEAR_FX(r, m->grad_arena + m->params[p].offset, m->params[p].size,
+                                  fx_get(&f, dn), 1e-6, 1e-4, &d, "%s", dn);
+                    if (!isnan(dgrad) && !(d < dgrad)) {
+                        dgrad = d;
+                        snprintf(worst_name, sizeof worst_name, "%s", dn);
+                    }
                 }
+                t_info(r, "max |nnc - torch|: out %.3g, loss %.3g, gradients %.3g (%s)", dout, dloss,
+                       dgrad, worst_name);
             }
-            t_info(r, "max |nnc - torch|: out %.3g, loss %.3g, gradients %.3g (%s)", dout, dloss,
-                   dgrad, worst_name);
             if (inf0) t_info(r, "max |nnc - torch| of predict with the initial moving stats: %.3g", dinf);
-            free(x);
-            free(y);
         }
+        free(x);
+        free(y);
         nnc_model_free(m);
         fx_free(&f);
     }
@@ -281,9 +254,11 @@ static void predict_case(test_run *r, const cnn_case *c, nnc_model *m, const fx_
     const fx_tensor *inf = fx_get(f, "out_inference");
     if (CHECK(r, m != NULL, "needs the model trained by cnn_fixture/%s/adam%d", c->tag, CNN_EPOCHS) &&
         CHECK(r, inf != NULL, "out_inference missing in %s", c->file)) {
-        float *p = calloc(inf->n, sizeof(float));
-        CHECK(r, nnc_predict(m, x, (size_t)n, p) == NNC_OK, "predict: %s", nnc_last_error(m));
-        double d = compare(r, "out_inference (predict)", p, inf->n, inf, STAT_ATOL, STAT_RTOL);
+        size_t np = nnc_output_size(m) * (size_t)n;
+        float *p = calloc(np ? np : 1, sizeof(float));
+        double d = 0.0;
+        if (CHECK(r, p && nnc_predict(m, x, (size_t)n, p) == NNC_OK, "predict: %s", nnc_last_error(m)))
+            CHECK_NEAR_FX(r, p, np, inf, STAT_ATOL, STAT_RTOL, &d, "out_inference (predict)");
         t_info(r, "max |nnc - reference| of predict after %d steps: %.3g", CNN_EPOCHS, d);
         free(p);
     }
@@ -306,44 +281,52 @@ static void adam_case(test_run *r, const cnn_case *c) {
     nnc_model *m = NULL;
     float *x = NULL;
     int n = 0, trained = 0;
-    if (load(r, c->file, &f) && (m = make_model(r, c, &f, 0)) != NULL) {
-        const fx_tensor *xt = fx_get(&f, "x"), *lt = fx_get(&f, "losses");
-        n = xt->shape[0];
-        x = to_float(xt);
-        float *y = to_float(fx_get(&f, "y"));
-        nnc_fit_opts fo = nnc_fit_opts_default();
-        fo.epochs = CNN_EPOCHS;
-        fo.batch_size = n;
-        fo.shuffle = false;
-        fo.verbose = 0;
+    if (fx_load_fixture(r, c->file, &f) && (m = make_model(r, c, &f, 0)) != NULL) {
+        const fx_tensor *xt = fx_need(r, &f, "x"), *yt = fx_need(r, &f, "y");
+        float *y = fx_floats(yt);
+        x = fx_floats(xt);
         nnc_history *h = NULL;
-        trained = CHECK(r, nnc_fit(m, x, y, (size_t)n, &fo, &h) == NNC_OK, "fit: %s",
-                        nnc_last_error(m));
+        if (xt && yt && CHECK(r, x && y, "out of memory")) {
+            n = xt->shape[0];
+            nnc_fit_opts fo = nnc_fit_opts_default();
+            fo.epochs = CNN_EPOCHS;
+            fo.batch_size = n;
+            fo.shuffle = false;
+            fo.verbose = 0;
+            trained = CHECK(r, nnc_fit(m, x, y, (size_t)n, &fo, &h) == NNC_OK, "fit: %s",
+                            nnc_last_error(m));
+        }
         if (trained && CHECK(r, nnc_history_epochs(h) == CNN_EPOCHS, "history: %d epochs",
                              nnc_history_epochs(h))) {
             float lv[CNN_EPOCHS];
             for (int e = 0; e < CNN_EPOCHS; e++)
                 lv[e] = (float)nnc_logs_get(nnc_history_logs(h, e), "loss");
-            double dl = compare(r, "losses", lv, CNN_EPOCHS, lt, 1e-5, 1e-3);
-            double dw = 0.0, dstat = 0.0;
+            double dl = 0.0, dw = 0.0, dstat = 0.0;
+            CHECK_NEAR_FX(r, lv, CNN_EPOCHS, fx_get(&f, "losses"), 1e-5, 1e-3, &dl, "losses");
             char worst_name[160] = "";
             for (int i = 0; i < nnc_variable_count(m); i++) {
                 const char *name = nnc_variable_name(m, i);
                 char fn[160];
                 snprintf(fn, sizeof fn, "%s_final", name);
-                const fx_tensor *t = fx_get(&f, fn);
-                float *w = calloc(t ? t->n : 1, sizeof(float));
-                if (t) nnc_get_variable(m, name, w, t->n);
-                const int trainable = m->params[param_index(m, name)].trainable;
-                double d = trainable ? compare(r, fn, w, t ? t->n : 0, t, 1e-5, 1e-3)
-                                     : compare(r, fn, w, t ? t->n : 0, t, STAT_ATOL, STAT_RTOL);
-                free(w);
-                if (!trainable) {
-                    dstat = maxd(dstat, d);
-                } else if (d >= dw) {
-                    dw = d;
-                    snprintf(worst_name, sizeof worst_name, "%s", fn);
+                const fx_tensor *t = fx_need(r, &f, fn);
+                const int p = param_index(m, name);
+                float *w = t ? calloc(t->n ? t->n : 1, sizeof(float)) : NULL;
+                if (!t || !CHECK(r, p >= 0 && w && nnc_get_variable(m, name, w, t->n) == NNC_OK,
+                                 "get %s: %s", name, nnc_last_error(m))) {
+                    free(w);
+                    continue;
                 }
+                double d = 0.0;
+                if (!m->params[p].trainable) {
+                    CHECK_NEAR_FX(r, w, t->n, t, STAT_ATOL, STAT_RTOL, &dstat, "%s", fn);
+                } else {
+                    CHECK_NEAR_FX(r, w, t->n, t, 1e-5, 1e-3, &d, "%s", fn);
+                    if (!isnan(dw) && !(d < dw)) {
+                        dw = d;
+                        snprintf(worst_name, sizeof worst_name, "%s", fn);
+                    }
+                }
+                free(w);
             }
             t_info(r, "max |nnc - reference| after %d steps: losses %.3g, weights %.3g (%s), "
                    "moving statistics %.3g", CNN_EPOCHS, dl, dw, worst_name, dstat);
@@ -363,35 +346,41 @@ static void adam_case(test_run *r, const cnn_case *c) {
 static void dropout_case(test_run *r) {
     if (!t_begin(r, "cnn_fixture/dropout_inference")) return;
     fx_file f = {0};
-    if (load(r, cases[0].file, &f)) {
+    if (fx_load_fixture(r, cases[0].file, &f)) {
         nnc_model *a = make_model(r, &cases[0], &f, 0), *b = make_model(r, &cases[0], &f, 1);
-        const fx_tensor *xt = fx_get(&f, "x");
-        if (a && b) {
+        const fx_tensor *xt = fx_need(r, &f, "x"), *yt = fx_need(r, &f, "y");
+        if (a && b && xt && yt) {
             int n = xt->shape[0];
             size_t k = nnc_output_size(a);
-            float *x = to_float(xt), *y = to_float(fx_get(&f, "y"));
+            float *x = fx_floats(xt), *y = fx_floats(yt);
             float *pa = calloc((size_t)n * k, sizeof(float)), *pb = calloc((size_t)n * k, sizeof(float));
-            CHECK(r, nnc_output_size(b) == k, "output sizes differ");
-            CHECK(r, nnc_predict(a, x, (size_t)n, pa) == NNC_OK, "predict: %s", nnc_last_error(a));
-            CHECK(r, nnc_predict(b, x, (size_t)n, pb) == NNC_OK, "predict: %s", nnc_last_error(b));
-            CHECK(r, memcmp(pa, pb, (size_t)n * k * sizeof(float)) == 0,
-                  "predict with Dropout differs from predict without it");
-            nnc_logs la, lb;
-            CHECK(r, nnc_evaluate(a, x, y, (size_t)n, n, &la) == NNC_OK, "evaluate: %s", nnc_last_error(a));
-            CHECK(r, nnc_evaluate(b, x, y, (size_t)n, n, &lb) == NNC_OK, "evaluate: %s", nnc_last_error(b));
-            double ea = nnc_logs_get(&la, "loss"), eb = nnc_logs_get(&lb, "loss");
-            CHECK(r, ea == eb, "evaluate loss with Dropout %.9g, without %.9g", ea, eb);
-            double dref = compare(r, "predict vs out", pa, (size_t)n * k, fx_get(&f, "out"), 1e-6, 1e-4);
-            /* training mode: the dropout mask is applied (not the identity) */
-            nnc_train_plan(b, n);
-            nnc_gather_inputs(b, x, NULL, 0, n);
-            nnc_forward(b, n, 1);
-            double dtrain = 0.0;
-            for (size_t i = 0; i < (size_t)n * k; i++)
-                dtrain = maxd(dtrain, fabs((double)b->nodes[b->outputs[0]].value[i] - (double)pa[i]));
-            CHECK(r, dtrain > 1e-3, "Dropout(0.5) in training mode left the output unchanged");
-            t_info(r, "inference outputs identical; vs torch %.3g; training mode moves them by %.3g",
-                   dref, dtrain);
+            if (CHECK(r, x && y && pa && pb, "out of memory") &&
+                CHECK(r, nnc_output_size(b) == k, "output sizes differ") &&
+                CHECK(r, nnc_predict(a, x, (size_t)n, pa) == NNC_OK, "predict: %s", nnc_last_error(a)) &&
+                CHECK(r, nnc_predict(b, x, (size_t)n, pb) == NNC_OK, "predict: %s", nnc_last_error(b))) {
+                CHECK(r, memcmp(pa, pb, (size_t)n * k * sizeof(float)) == 0,
+                      "predict with Dropout differs from predict without it");
+                nnc_logs la, lb;
+                if (CHECK(r, nnc_evaluate(a, x, y, (size_t)n, n, &la) == NNC_OK, "evaluate: %s", nnc_last_error(a)) &&
+                    CHECK(r, nnc_evaluate(b, x, y, (size_t)n, n, &lb) == NNC_OK, "evaluate: %s", nnc_last_error(b))) {
+                    double ea = nnc_logs_get(&la, "loss"), eb = nnc_logs_get(&lb, "loss");
+                    CHECK(r, ea == eb, "evaluate loss with Dropout %.9g, without %.9g", ea, eb);
+                }
+                double dref = 0.0;
+                CHECK_NEAR_FX(r, pa, (size_t)n * k, fx_get(&f, "out"), 1e-6, 1e-4, &dref, "predict vs out");
+                /* training mode: the dropout mask is applied (not the identity) */
+                if (CHECK(r, nnc_train_plan(b, n) == NNC_OK, "plan: %s", nnc_last_error(b))) {
+                    nnc_gather_inputs(b, x, NULL, 0, n);
+                    nnc_forward(b, n, 1);
+                    double dtrain = 0.0;
+                    for (size_t i = 0; i < (size_t)n * k; i++)
+                        dtrain = cmp_max(dtrain, fabs((double)b->nodes[b->outputs[0]].value[i] - (double)pa[i]));
+                    CHECK(r, dtrain > 1e-3, "Dropout(0.5) in training mode left the output unchanged "
+                          "(max change %.3g)", dtrain);
+                    t_info(r, "inference outputs identical; vs torch %.3g; training mode moves them by %.3g",
+                           dref, dtrain);
+                }
+            }
             free(pa);
             free(pb);
             free(x);

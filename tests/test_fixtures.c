@@ -9,40 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include "test.h"
+#include "compare.h"
 #include "fixture.h"
 #include "ops/activation.h"
 #include "train/train_impl.h"
 
-static int load(test_run *r, const char *file, fx_file *f) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/fixtures/%s", t_srcdir(), file);
-    return CHECK(r, fx_load(path, f) == 0, "cannot load %s", path);
-}
-
-/* Compares n floats with a fixture tensor; returns the max abs difference. */
-static double compare(test_run *r, const char *what, const float *got, const fx_tensor *ref,
-                      double atol, double rtol) {
-    if (!CHECK(r, ref != NULL, "%s: missing in fixture", what)) return (double)INFINITY;
-    double worst = 0.0;
-    int bad = 0;
-    for (size_t i = 0; i < ref->n; i++) {
-        double d = fabs((double)got[i] - ref->v[i]);
-        if (d > worst) worst = d;
-        if (d > atol + rtol * fabs(ref->v[i]) && bad++ < 3)
-            CHECK(r, 0, "%s[%zu]: %.9g vs reference %.9g (diff %.3g)", what, i, (double)got[i],
-                  ref->v[i], d);
-    }
-    return worst;
-}
-
-static float *to_float(const fx_tensor *t) {
-    float *p = malloc((t ? t->n : 1) * sizeof(float));
-    for (size_t i = 0; t && i < t->n; i++) p[i] = (float)t->v[i];
-    return p;
-}
-
-/* The fixture model: Dense(6, relu) -> Dense(4, tanh) -> Dense(K, out). */
-static nnc_model *fixture_model(int k, nnc_activation out, nnc_loss loss, nnc_optimizer opt) {
+/* The fixture model: Dense(6, relu) -> Dense(4, tanh) -> Dense(K, out). NULL (recorded) when
+ * it does not compile. */
+static nnc_model *fixture_model(test_run *r, int k, nnc_activation out, nnc_loss loss,
+                                nnc_optimizer opt) {
     nnc_model *m = nnc_model_new(NULL);
     nnc_input(m, (int[]){5}, 1, NULL);
     nnc_dense_opts d = nnc_dense_opts_default(6);
@@ -57,7 +32,7 @@ static nnc_model *fixture_model(int k, nnc_activation out, nnc_loss loss, nnc_op
     nnc_compile_opts c = nnc_compile_opts_default();
     c.loss = loss;
     c.optimizer = opt;
-    if (nnc_compile(m, &c) != NNC_OK) {
+    if (!CHECK(r, nnc_compile(m, &c) == NNC_OK, "compile: %s", nnc_last_error(m))) {
         nnc_model_free(m);
         return NULL;
     }
@@ -68,15 +43,17 @@ static const char *const var_names[6] = {"dense.kernel", "dense.bias", "dense_1.
                                          "dense_1.bias", "dense_2.kernel", "dense_2.bias"};
 static const char *const fx_names[6] = {"W1", "b1", "W2", "b2", "W3", "b3"};
 
-static void set_weights(nnc_model *m, const fx_file *f, const char *suffix) {
+/* Sets the six variables from the fixture; 0 (recorded) when one is missing or refused. */
+static int set_weights(test_run *r, nnc_model *m, const fx_file *f) {
+    int ok = 1;
     for (int i = 0; i < 6; i++) {
-        char nm[32];
-        snprintf(nm, sizeof nm, "%s%s", fx_names[i], suffix);
-        const fx_tensor *t = fx_get(f, nm);
-        float *w = to_float(t);
-        nnc_set_variable(m, var_names[i], w, t->n);
+        const fx_tensor *t = fx_need(r, f, fx_names[i]);
+        float *w = fx_floats(t);
+        ok &= t && CHECK(r, w && nnc_set_variable(m, var_names[i], w, t->n) == NNC_OK, "set %s: %s",
+                         var_names[i], nnc_last_error(m));
         free(w);
     }
+    return ok;
 }
 
 static void mlp_case(test_run *r, const char *tag, nnc_loss_kind lk, int logits, nnc_activation out) {
@@ -84,38 +61,42 @@ static void mlp_case(test_run *r, const char *tag, nnc_loss_kind lk, int logits,
     char file[64];
     snprintf(file, sizeof file, "mlp_%s.txt", tag);
     fx_file f = {0};
-    if (load(r, file, &f)) {
-        const fx_tensor *y = fx_get(&f, "y"), *o = fx_get(&f, "out");
-        int n = o->shape[0], k = o->shape[1];
-        nnc_loss L = nnc_loss_default(lk);
-        L.from_logits = logits;
-        nnc_model *m = fixture_model(k, out, L, nnc_sgd_default());
-        CHECK(r, m != NULL, "compile failed");
-        if (m) {
-            set_weights(m, &f, "");
-            float *x = to_float(fx_get(&f, "x")), *yv = to_float(y);
-            nnc_train_plan(m, n);
-            nnc_gather_inputs(m, x, NULL, 0, n);
-            nnc_gather_targets(m, yv, NULL, 0, n);
-            nnc_zero_grads(m);
-            nnc_forward(m, n, 1);
-            float loss = (float)nnc_loss_forward(m, n, 1);
-            nnc_backward(m, n);
-            double worst = compare(r, "out", m->nodes[m->outputs[0]].value, o, 1e-6, 1e-4);
-            double d = compare(r, "loss", &loss, fx_get(&f, "loss"), 1e-6, 1e-4);
-            worst = d > worst ? d : worst;
-            for (int i = 0; i < 6; i++) {
-                char nm[8];
-                snprintf(nm, sizeof nm, "d%s", fx_names[i]);
-                int p = i; /* params are in creation order: kernel, bias per layer */
-                d = compare(r, nm, m->grad_arena + m->params[p].offset, fx_get(&f, nm), 1e-6, 1e-4);
-                worst = d > worst ? d : worst;
+    if (fx_load_fixture(r, file, &f)) {
+        const fx_tensor *xt = fx_need(r, &f, "x"), *yt = fx_need(r, &f, "y"), *o = fx_need(r, &f, "out");
+        nnc_model *m = NULL;
+        float *x = NULL, *yv = NULL;
+        if (xt && yt && o && CHECK(r, o->ndim == 2 && xt->ndim == 2 && xt->shape[0] == o->shape[0],
+                                   "x and out are not [n, features] and [n, k]")) {
+            int n = o->shape[0], k = o->shape[1];
+            nnc_loss L = nnc_loss_default(lk);
+            L.from_logits = logits;
+            m = fixture_model(r, k, out, L, nnc_sgd_default());
+            x = fx_floats(xt);
+            yv = fx_floats(yt);
+            if (m && set_weights(r, m, &f) && CHECK(r, x && yv, "out of memory") &&
+                CHECK(r, nnc_train_plan(m, n) == NNC_OK, "plan: %s", nnc_last_error(m))) {
+                nnc_gather_inputs(m, x, NULL, 0, n);
+                nnc_gather_targets(m, yv, NULL, 0, n);
+                nnc_zero_grads(m);
+                nnc_forward(m, n, 1);
+                float loss = (float)nnc_loss_forward(m, n, 1);
+                nnc_backward(m, n);
+                double worst = 0.0;
+                CHECK_NEAR_FX(r, m->nodes[m->outputs[0]].value, (size_t)n * (size_t)k, o, 1e-6, 1e-4,
+                              &worst, "out");
+                CHECK_NEAR_FX(r, &loss, 1, fx_get(&f, "loss"), 1e-6, 1e-4, &worst, "loss");
+                for (int p = 0; p < 6; p++) { /* params are in creation order: kernel, bias per layer */
+                    char nm[8];
+                    snprintf(nm, sizeof nm, "d%s", fx_names[p]);
+                    CHECK_NEAR_FX(r, m->grad_arena + m->params[p].offset, m->params[p].size,
+                                  fx_get(&f, nm), 1e-6, 1e-4, &worst, "%s", nm);
+                }
+                t_info(r, "max |nnc - torch| over out, loss and 6 gradients: %.3g", worst);
             }
-            t_info(r, "max |nnc - torch| over out, loss and 6 gradients: %.3g", worst);
-            free(x);
-            free(yv);
-            nnc_model_free(m);
         }
+        free(x);
+        free(yv);
+        nnc_model_free(m);
         fx_free(&f);
     }
     t_end(r);
@@ -124,18 +105,23 @@ static void mlp_case(test_run *r, const char *tag, nnc_loss_kind lk, int logits,
 static void clipped_case(test_run *r, const char *file, nnc_loss_kind lk) {
     if (!t_begin(r, "fixture/%s", file)) return;
     fx_file f = {0};
-    if (load(r, file, &f)) {
-        const fx_tensor *p = fx_get(&f, "p"), *y = fx_get(&f, "y");
-        int n = p->ndim == 2 ? p->shape[0] : p->shape[0], k = p->ndim == 2 ? p->shape[1] : 1;
-        float *pv = to_float(p), *yv = to_float(y), *g = calloc(p->n, sizeof(float));
-        nnc_loss L = nnc_loss_default(lk);
-        float loss = (float)nnc_loss_compute(&L, 0, pv, yv, n, k, g);
-        double w1 = compare(r, "loss", &loss, fx_get(&f, "loss"), 1e-6, 1e-4);
-        double w2 = compare(r, "dp", g, fx_get(&f, "dp"), 1e-6, 1e-4);
-        t_info(r, "max diff: loss %.3g, gradient %.3g", w1, w2);
-        free(pv);
-        free(yv);
-        free(g);
+    if (fx_load_fixture(r, file, &f)) {
+        const fx_tensor *p = fx_need(r, &f, "p"), *y = fx_need(r, &f, "y");
+        if (p && y && CHECK(r, p->ndim == 1 || p->ndim == 2, "p has %d axes", p->ndim)) {
+            int n = p->shape[0], k = p->ndim == 2 ? p->shape[1] : 1;
+            float *pv = fx_floats(p), *yv = fx_floats(y), *g = calloc(p->n ? p->n : 1, sizeof(float));
+            if (CHECK(r, pv && yv && g, "out of memory")) {
+                nnc_loss L = nnc_loss_default(lk);
+                float loss = (float)nnc_loss_compute(&L, 0, pv, yv, n, k, g);
+                double w1 = 0.0, w2 = 0.0;
+                CHECK_NEAR_FX(r, &loss, 1, fx_get(&f, "loss"), 1e-6, 1e-4, &w1, "loss");
+                CHECK_NEAR_FX(r, g, p->n, fx_get(&f, "dp"), 1e-6, 1e-4, &w2, "dp");
+                t_info(r, "max diff: loss %.3g, gradient %.3g", w1, w2);
+            }
+            free(pv);
+            free(yv);
+            free(g);
+        }
         fx_free(&f);
     }
     t_end(r);
@@ -148,19 +134,20 @@ static void activation_cases(test_run *r) {
         if (a == NNC_ACT_SOFTMAX) continue;
         const char *nm = nnc_activation_name((nnc_activation)a);
         if (!t_begin(r, "fixture/activation/%s", nm)) continue;
-        if (!ok) ok = load(r, "activations.txt", &f) ? 1 : -1;
-        if (ok > 0) {
-            const fx_tensor *x = fx_get(&f, "x");
+        if (!ok) ok = fx_load_fixture(r, "activations.txt", &f) ? 1 : -1;
+        const fx_tensor *x = ok > 0 ? fx_need(r, &f, "x") : NULL;
+        float yv[64], dv[64];
+        if (x && CHECK(r, x->n <= 64, "x has %zu values, room for 64", x->n)) {
             char dn[40];
             snprintf(dn, sizeof dn, "d_%s", nm);
-            float yv[64], dv[64];
             for (size_t i = 0; i < x->n; i++) {
                 float xi = (float)x->v[i];
                 yv[i] = nnc_activation_table[a].f(xi);
                 dv[i] = nnc_activation_table[a].df(xi, yv[i]);
             }
-            double w1 = compare(r, nm, yv, fx_get(&f, nm), 1e-6, 1e-4);
-            double w2 = compare(r, dn, dv, fx_get(&f, dn), 1e-6, 1e-4);
+            double w1 = 0.0, w2 = 0.0;
+            CHECK_NEAR_FX(r, yv, x->n, fx_get(&f, nm), 1e-6, 1e-4, &w1, "%s", nm);
+            CHECK_NEAR_FX(r, dv, x->n, fx_get(&f, dn), 1e-6, 1e-4, &w2, "%s", dn);
             t_info(r, "max diff: value %.3g, derivative %.3g", w1, w2);
         }
         t_end(r);
@@ -173,35 +160,39 @@ static void optimizer_case(test_run *r, const char *tag, nnc_optimizer opt) {
     char file[64];
     snprintf(file, sizeof file, "opt_%s.txt", tag);
     fx_file f = {0};
-    if (load(r, file, &f)) {
+    if (fx_load_fixture(r, file, &f)) {
         nnc_loss L = nnc_loss_default(NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
         L.from_logits = true;
-        nnc_model *m = fixture_model(3, NNC_ACT_LINEAR, L, opt);
-        set_weights(m, &f, "");
-        const fx_tensor *x = fx_get(&f, "x"), *losses = fx_get(&f, "losses");
-        float *xv = to_float(x), *yv = to_float(fx_get(&f, "y"));
-        nnc_fit_opts fo = nnc_fit_opts_default();
-        fo.epochs = 10;
-        fo.batch_size = x->shape[0];
-        fo.shuffle = false;
-        fo.verbose = 0;
+        nnc_model *m = fixture_model(r, 3, NNC_ACT_LINEAR, L, opt);
+        const fx_tensor *x = fx_need(r, &f, "x"), *y = fx_need(r, &f, "y");
+        float *xv = fx_floats(x), *yv = fx_floats(y);
         nnc_history *h = NULL;
-        CHECK(r, nnc_fit(m, xv, yv, (size_t)x->shape[0], &fo, &h) == NNC_OK, "fit: %s",
-              nnc_last_error(m));
-        float lv[10];
-        for (int e = 0; e < 10; e++) lv[e] = (float)nnc_logs_get(nnc_history_logs(h, e), "loss");
-        double worst = compare(r, "losses", lv, losses, 1e-5, 1e-3);
-        for (int i = 0; i < 6; i++) {
-            char nm[16];
-            snprintf(nm, sizeof nm, "%s_final", fx_names[i]);
-            const fx_tensor *t = fx_get(&f, nm);
-            float *w = malloc(t->n * sizeof(float));
-            nnc_get_variable(m, var_names[i], w, t->n);
-            double d = compare(r, nm, w, t, 1e-5, 1e-3);
-            worst = d > worst ? d : worst;
-            free(w);
+        if (m && x && y && set_weights(r, m, &f) && CHECK(r, xv && yv, "out of memory")) {
+            nnc_fit_opts fo = nnc_fit_opts_default();
+            fo.epochs = 10;
+            fo.batch_size = x->shape[0];
+            fo.shuffle = false;
+            fo.verbose = 0;
+            if (CHECK(r, nnc_fit(m, xv, yv, (size_t)x->shape[0], &fo, &h) == NNC_OK, "fit: %s",
+                      nnc_last_error(m)) &&
+                CHECK(r, nnc_history_epochs(h) == 10, "history of %d epochs", nnc_history_epochs(h))) {
+                float lv[10];
+                for (int e = 0; e < 10; e++) lv[e] = (float)nnc_logs_get(nnc_history_logs(h, e), "loss");
+                double worst = 0.0;
+                CHECK_NEAR_FX(r, lv, 10, fx_get(&f, "losses"), 1e-5, 1e-3, &worst, "losses");
+                for (int i = 0; i < 6; i++) {
+                    char nm[16];
+                    snprintf(nm, sizeof nm, "%s_final", fx_names[i]);
+                    const fx_tensor *t = fx_need(r, &f, nm);
+                    float *w = t ? malloc((t->n ? t->n : 1) * sizeof(float)) : NULL;
+                    if (t && CHECK(r, w && nnc_get_variable(m, var_names[i], w, t->n) == NNC_OK,
+                                   "get %s: %s", var_names[i], nnc_last_error(m)))
+                        CHECK_NEAR_FX(r, w, t->n, t, 1e-5, 1e-3, &worst, "%s", nm);
+                    free(w);
+                }
+                t_info(r, "max |nnc - reference| after 10 steps: %.3g", worst);
+            }
         }
-        t_info(r, "max |nnc - reference| after 10 steps: %.3g", worst);
         nnc_history_free(h);
         free(xv);
         free(yv);

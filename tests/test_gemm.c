@@ -8,6 +8,7 @@
 #include "backend/cpu/gemm_simd.h"
 #include "backend/cpu/kernels.h"
 #include "test.h"
+#include "compare.h"
 
 #include <float.h>
 #include <math.h>
@@ -121,13 +122,12 @@ static double compare(test_run *r, const problem *p, const float *got, const flo
                 continue;
             }
             double scale = sc[(size_t)i * p->N + j];
-            double d = fabs((double)got[at] - (double)ref[at]);
-            if (!CHECK(r, d <= 1e-5 * scale,
+            if (!CHECK(r, cmp_near((double)got[at], (double)ref[at], 1e-5 * scale, 0.0),
                        "%s ta=%d tb=%d M=%d N=%d K=%d beta=%g: C[%d,%d] = %.9g, reference %.9g",
                        who, p->ta, p->tb, p->M, p->N, p->K, (double)p->beta, i, j,
                        (double)got[at], (double)ref[at]))
                 return -1;
-            if (scale > 0 && d / scale > worst) worst = d / scale;
+            if (scale > 0) worst = cmp_max(worst, fabs((double)got[at] - (double)ref[at]) / scale);
         }
     }
     return worst;

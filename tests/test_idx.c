@@ -7,8 +7,8 @@
 #include "data/idx.h"
 #include "nnc.h"
 #include "test.h"
+#include "files.h"
 
-#include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,19 +86,6 @@ static int write_idx(const char *path, int type, int ndim, const uint32_t *dims,
     int rc = b ? write_file(path, b, len, gz) : -1;
     free(b);
     return rc;
-}
-
-static void remove_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    char path[512];
-    if (!d) return;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
 }
 
 static int mkdir_ok(const char *path) { return mkdir(path, 0700) == 0; }

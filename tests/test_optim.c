@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "test.h"
+#include "compare.h"
 #include "blobs.h"
 #include "train/train_impl.h"
 #include "core/rng.h"
@@ -21,16 +22,15 @@ static const double PI = 3.14159265358979323846;
 
 /* ---- schedules ---------------------------------------------------------------------------- */
 
-/* |got − want| <= 1e-6·|want| + 1e-12 (the value is a float computed in double). */
-static int near(double got, double want) { return fabs(got - want) <= 1e-6 * fabs(want) + 1e-12; }
+/* A schedule's value is a float computed in double: 1e-6 relative to the closed form. */
+#define SCHED_ATOL 1e-12
+#define SCHED_RTOL 1e-6
 
 static void check_values(test_run *r, const nnc_schedule *s, const int64_t *steps, const double *want,
                          int n) {
-    for (int i = 0; i < n; i++) {
-        double got = (double)nnc_schedule_value(s, steps[i]);
-        CHECK(r, near(got, want[i]), "step %lld: %.9g, closed form %.9g", (long long)steps[i], got,
-              want[i]);
-    }
+    for (int i = 0; i < n; i++)
+        CHECK_NEAR(r, (double)nnc_schedule_value(s, steps[i]), want[i], SCHED_ATOL, SCHED_RTOL, NULL,
+                   "step %lld vs the closed form", (long long)steps[i]);
 }
 
 static nnc_schedule sched(nnc_schedule_kind k, float init, float decay_steps) {
@@ -89,8 +89,8 @@ static void test_schedule_values(test_run *r) {
         check_values(r, &s, steps, want, NS);
         CHECK(r, nnc_schedule_value(&s, 5000) == 0.01f, "holds end_learning_rate after decay_steps");
         nnc_schedule d = sched(NNC_SCHEDULE_POLYNOMIAL_DECAY, 0.1f, 100.0f); /* Keras's defaults */
-        CHECK(r, near((double)nnc_schedule_value(&d, 50), (lr - (double)0.0001f) * 0.5 + (double)0.0001f),
-              "default end 0.0001, power 1");
+        CHECK_NEAR(r, (double)nnc_schedule_value(&d, 50), (lr - (double)0.0001f) * 0.5 + (double)0.0001f,
+                   SCHED_ATOL, SCHED_RTOL, NULL, "default end 0.0001, power 1");
         t_end(r);
     }
     if (t_begin(r, "schedule/polynomial_decay_cycle")) {
@@ -126,7 +126,8 @@ static void test_schedule_values(test_run *r) {
             want[i] = lr * ((1.0 - alpha) * 0.5 * (1.0 + cos(PI * t / 100.0)) + alpha);
         }
         check_values(r, &s, steps, want, NS);
-        CHECK(r, near((double)nnc_schedule_value(&s, 100), lr * alpha), "ends at alpha · initial");
+        CHECK_NEAR(r, (double)nnc_schedule_value(&s, 100), lr * alpha, SCHED_ATOL, SCHED_RTOL, NULL,
+                   "ends at alpha · initial");
         t_end(r);
     }
     if (t_begin(r, "schedule/cosine_decay_warmup")) {
@@ -291,8 +292,7 @@ static void test_optimizer_basics(test_run *r) {
         nnc_clip_by_norm(g, 4, 10.0f);
         CHECK(r, g[0] == 3.0f && g[1] == -4.0f, "a norm under the limit changed the gradient");
         nnc_clip_by_norm(g, 4, 1.0f);
-        CHECK(r, fabsf(g[0] - 0.6f) < 1e-7f && fabsf(g[1] + 0.8f) < 1e-7f, "scaled to norm 1: %g %g",
-              (double)g[0], (double)g[1]);
+        CHECK_NEAR_F32(r, g, 2, ((const float[]){0.6f, -0.8f}), 2, 1e-7, 0.0, NULL, "scaled to norm 1");
         float z[3] = {0.0f, 0.0f, 0.0f};
         nnc_clip_by_norm(z, 3, 1.0f);
         CHECK(r, z[0] == 0.0f && !isnan(z[1]), "zero gradient");
@@ -704,8 +704,8 @@ static void test_round_trip(test_run *r) {
             CHECK(r, bad == 0, "%zu accumulators not 0.25 after compile", bad);
             nnc_fit_opts f1 = f2;
             f1.epochs = 1;
-            nnc_fit(m, x, y, 90, &f1, NULL);
-            nnc_reinitialize(m, 3);
+            CHECK(r, nnc_fit(m, x, y, 90, &f1, NULL) == NNC_OK, "fit: %s", nnc_last_error(m));
+            CHECK(r, nnc_reinitialize(m, 3) == NNC_OK, "reinitialize: %s", nnc_last_error(m));
             for (size_t i = 0; i < n; i++) bad += m->train->opt_slots[i] != 0.25f;
             CHECK(r, bad == 0, "%zu accumulators not 0.25 after reinitialize", bad);
         }

@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "test.h"
+#include "compare.h"
+#include "files.h"
 #include "report.h"
 
 /* ---- histories from real trainings ------------------------------------------------------ */
@@ -344,8 +346,7 @@ static void test_csv(test_run *r, const char *dir) {
                 for (int k = 0; k < l0->count; k++) {
                     CHECK(r, *end == ',', "row %d: field %d missing", e + 1, k + 2);
                     double v = strtod(end + 1, &end), want = nnc_logs_get(l, l0->names[k]);
-                    CHECK(r, fabs(v - want) <= 1e-5 * fabs(want) + 1e-12,
-                          "row %d %s: %.9g, logs %.9g", e + 1, l0->names[k], v, want);
+                    CHECK_NEAR(r, v, want, 1e-12, 1e-5, NULL, "row %d %s vs the logs", e + 1, l0->names[k]);
                 }
                 CHECK(r, *end == '\n', "row %d: extra fields", e + 1);
                 p = strchr(p, '\n');
@@ -596,22 +597,6 @@ static void test_failures(test_run *r, const char *dir) {
         t_end(r);
     }
     nnc_history_free(h);
-}
-
-/* Removes the files the cases wrote (one level of subfolders), then the folder. */
-static void remove_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char p[512];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(p);
-        else unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
 }
 
 void suite_report(test_run *r);

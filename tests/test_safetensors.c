@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "format/safetensors.h"
 #include "test.h"
+#include "files.h"
 
 #include <dirent.h>
 #include <stdint.h>
@@ -28,19 +29,6 @@ static int count_entries(const char *dir) {
         if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
     closedir(d);
     return n;
-}
-
-static void remove_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    char path[512];
-    if (!d) return;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
 }
 
 static unsigned char *slurp(const char *path, size_t *len) {

@@ -7,10 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 #include "test.h"
+#include "compare.h"
 #include "train/train_impl.h"
 #include "format/json.h"
 #include "io/keras_config.h"
 #include "io/model_file.h"
+#include "layers/layers.h"
 
 static nnc_model *build(const char *text, nnc_error *e) {
     return nnc_model_from_spec_text(text, strlen(text), "t.nnc", e);
@@ -67,7 +69,7 @@ static void test_builds(test_run *r) {
             const nnc_leaky_relu_opts *leaky = nnc_layer_opts(&m->layers[3]);
             CHECK(r, dense->use_bias == false && dense->kernel_initializer.kind == NNC_INIT_HE_NORMAL,
                   "dense options");
-            CHECK(r, fabsf(leaky->negative_slope - 0.1f) < 1e-7f, "slope");
+            CHECK_NEAR(r, (double)leaky->negative_slope, (double)0.1f, 1e-7, 0.0, NULL, "slope");
             CHECK(r, m->train->copts.optimizer.nesterov && m->train->copts.n_metrics == 3, "optimizer/metrics");
             nnc_fit_opts fo = nnc_fit_opts_default();
             nnc_model_fit_defaults(m, &fo);
@@ -147,14 +149,14 @@ static void test_round_trip(test_run *r) {
     fo.epochs = 2;
     CHECK(r, nnc_fit(m, x, y, 40, &fo, NULL) == NNC_OK, "fit: %s", nnc_last_error(m));
     char dir[] = "/tmp/nnc_spec_XXXXXX", path[64];
-    if (mkdtemp(dir)) {
+    if (CHECK(r, mkdtemp(dir) != NULL, "mkdtemp failed")) {
         snprintf(path, sizeof path, "%s/m.safetensors", dir);
         CHECK(r, nnc_model_save(m, path, NULL) == NNC_OK, "save: %s", nnc_last_error(m));
         nnc_model *l = nnc_model_load(path, &e);
-        if (CHECK(r, l != NULL, "load: %s", e.message)) {
-            float p1[40 * 3], p2[40 * 3];
-            nnc_predict(m, x, 40, p1);
-            nnc_predict(l, x, 40, p2);
+        float p1[40 * 3], p2[40 * 3];
+        if (CHECK(r, l != NULL, "load: %s", e.message) &&
+            CHECK(r, nnc_predict(m, x, 40, p1) == NNC_OK, "predict: %s", nnc_last_error(m)) &&
+            CHECK(r, nnc_predict(l, x, 40, p2) == NNC_OK, "predict: %s", nnc_last_error(l))) {
             CHECK(r, !memcmp(p1, p2, sizeof p1), "predictions differ after load");
             nnc_strbuf a = {0}, b = {0};
             nnc_config_json(m, &a);
@@ -178,18 +180,22 @@ static void test_preprocessing(test_run *r) {
         nnc_error e = {""};
         nnc_model *m = build("input 2\nnormalization\ndense 1\nloss mse\n", &e);
         float x[6] = {1, 10, 2, 20, 3, 30};
-        CHECK(r, m && nnc_adapt(m, x, 3) == NNC_OK, "adapt");
         float mean[2], var[2], count;
-        nnc_get_variable(m, "normalization.mean", mean, 2);
-        nnc_get_variable(m, "normalization.variance", var, 2);
-        nnc_get_variable(m, "normalization.count", &count, 1);
-        CHECK(r, fabsf(mean[0] - 2.0f) < 1e-6f && fabsf(mean[1] - 20.0f) < 1e-5f, "mean %g %g", (double)mean[0], (double)mean[1]);
-        CHECK(r, fabsf(var[0] - 2.0f / 3.0f) < 1e-6f && fabsf(var[1] - 200.0f / 3.0f) < 1e-4f, "biased variance %g %g",
-              (double)var[0], (double)var[1]);
-        CHECK(r, count == 3.0f, "count %g", (double)count);
-        /* The statistics are state: they never train, and the summary counts them apart. */
-        CHECK(r, m->n_trainable_floats == 3 && nnc_param_count(m) == 8, "trainable %zu of %zu",
-              m->n_trainable_floats, nnc_param_count(m));
+        if (CHECK(r, m != NULL, "%s", e.message) &&
+            CHECK(r, nnc_adapt(m, x, 3) == NNC_OK, "adapt: %s", nnc_last_error(m)) &&
+            CHECK(r, nnc_get_variable(m, "normalization.mean", mean, 2) == NNC_OK &&
+                         nnc_get_variable(m, "normalization.variance", var, 2) == NNC_OK &&
+                         nnc_get_variable(m, "normalization.count", &count, 1) == NNC_OK,
+                  "get_variable: %s", nnc_last_error(m))) {
+            /* summed in double, then rounded to float: within a few float ulps */
+            CHECK_NEAR_F32_F64(r, mean, 2, ((const double[]){2.0, 20.0}), 2, 0.0, 5e-7, NULL, "mean");
+            CHECK_NEAR_F32_F64(r, var, 2, ((const double[]){2.0 / 3.0, 200.0 / 3.0}), 2, 0.0, 1.5e-6, NULL,
+                               "biased variance");
+            CHECK(r, count == 3.0f, "count %g", (double)count);
+            /* The statistics are state: they never train, and the summary counts them apart. */
+            CHECK(r, m->n_trainable_floats == 3 && nnc_param_count(m) == 8, "trainable %zu of %zu",
+                  m->n_trainable_floats, nnc_param_count(m));
+        }
         nnc_model_free(m);
         t_end(r);
     }
@@ -198,10 +204,10 @@ static void test_preprocessing(test_run *r) {
         nnc_model *m = build("input 3\nrescaling 0.5 offset=-1\nleaky_relu\nloss mse\n", &e);
         if (CHECK(r, m != NULL, "%s", e.message)) {
             float x[3] = {4, 0, -2}, out[3];
-            nnc_predict(m, x, 1, out);
             /* 4·0.5−1 = 1; 0·0.5−1 = −1 → −0.3; −2·0.5−1 = −2 → −0.6 (LeakyReLU's 0.3) */
-            CHECK(r, out[0] == 1.0f && fabsf(out[1] + 0.3f) < 1e-7f && fabsf(out[2] + 0.6f) < 1e-7f,
-                  "%g %g %g", (double)out[0], (double)out[1], (double)out[2]);
+            const float want[3] = {1.0f, -0.3f, -0.6f};
+            if (CHECK(r, nnc_predict(m, x, 1, out) == NNC_OK, "predict: %s", nnc_last_error(m)))
+                CHECK_NEAR_F32(r, out, 3, want, 3, 1e-7, 0.0, NULL, "Rescaling then LeakyReLU");
         }
         nnc_model_free(m);
         t_end(r);
@@ -222,8 +228,9 @@ static void test_cnn(test_run *r) {
         char *buf = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
-        if (CHECK(r, m != NULL, "%s", e.message)) nnc_summary(m, f);
-        fclose(f);
+        if (CHECK(r, m != NULL, "%s", e.message) && CHECK(r, f != NULL, "open_memstream failed"))
+            CHECK(r, nnc_summary(m, f) == NNC_OK, "summary: %s", nnc_last_error(m));
+        if (f) fclose(f);
         static const char *const rows[] = {
             "│ conv2d (Conv2D)                 │ (None, 26, 26, 32)     │           320 │",
             "│ max_pooling2d (MaxPooling2D)    │ (None, 13, 13, 32)     │             0 │",
@@ -258,14 +265,14 @@ static void test_cnn(test_run *r) {
             fo.batch_size = 8;
             CHECK(r, nnc_fit(m, x, y, 20, &fo, NULL) == NNC_OK, "fit: %s", nnc_last_error(m));
             char dir[] = "/tmp/nnc_cnn_XXXXXX", path[64];
-            if (mkdtemp(dir)) {
+            if (CHECK(r, mkdtemp(dir) != NULL, "mkdtemp failed")) {
                 snprintf(path, sizeof path, "%s/m.safetensors", dir);
                 CHECK(r, nnc_model_save(m, path, NULL) == NNC_OK, "save: %s", nnc_last_error(m));
                 nnc_model *l = nnc_model_load(path, &e);
-                if (CHECK(r, l != NULL, "load: %s", e.message)) {
-                    float p1[60], p2[60];
-                    nnc_predict(m, x, 20, p1);
-                    nnc_predict(l, x, 20, p2);
+                float p1[60], p2[60];
+                if (CHECK(r, l != NULL, "load: %s", e.message) &&
+                    CHECK(r, nnc_predict(m, x, 20, p1) == NNC_OK, "predict: %s", nnc_last_error(m)) &&
+                    CHECK(r, nnc_predict(l, x, 20, p2) == NNC_OK, "predict: %s", nnc_last_error(l))) {
                     CHECK(r, !memcmp(p1, p2, sizeof p1), "predictions differ after load");
                     nnc_strbuf a = {0}, b = {0};
                     nnc_config_json(m, &a);

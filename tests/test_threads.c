@@ -18,7 +18,11 @@ static float *train(const char *spec, int threads, int in, int n, size_t *count)
         fprintf(stderr, "%s\n", e.message);
         return NULL;
     }
-    nnc_model_set_threads(m, threads);
+    if (nnc_model_set_threads(m, threads) != NNC_OK) {
+        fprintf(stderr, "set_threads: %s\n", nnc_last_error(m));
+        nnc_model_free(m);
+        return NULL;
+    }
     float *x = malloc((size_t)n * (size_t)in * sizeof(float)), *y = malloc((size_t)n * sizeof(float));
     nnc_rng r;
     nnc_rng_seed(&r, 5);

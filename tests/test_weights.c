@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "test.h"
+#include "compare.h"
 #include "train/train_impl.h"
 #include "core/rng.h"
 #include "losses/losses.h"
@@ -29,12 +30,11 @@ static nnc_model *model(nnc_optimizer opt) {
     return m;
 }
 
-static double max_diff(const nnc_model *a, const nnc_model *b) {
+/* Every weight of a within 1e-6 of b's; returns the largest difference. */
+static double check_same_weights(test_run *r, const nnc_model *a, const nnc_model *b) {
     double w = 0.0;
-    for (size_t i = 0; i < a->n_param_floats; i++) {
-        double d = fabs((double)a->param_arena[i] - (double)b->param_arena[i]);
-        w = d > w ? d : w;
-    }
+    CHECK_NEAR_F32(r, a->param_arena, a->n_param_floats, b->param_arena, b->n_param_floats, 1e-6,
+                   0.0, &w, "weights");
     return w;
 }
 
@@ -47,13 +47,13 @@ static void test_exp_nonpos(test_run *r) {
     for (int i = 0; i <= 708000; i++) {
         double x = -(double)i / 1000.0 - (i % 7) * 1e-4;
         if (x < -708.0) x = -708.0;
-        double e = exp(x), got = nnc_exp_nonpos(x), rel = fabs(got - e) / e;
-        worst = rel > worst ? rel : worst;
-        bad += rel > 4.5e-16;
+        double e = exp(x), got = nnc_exp_nonpos(x);
+        worst = cmp_max(worst, fabs(got - e) / e);
+        bad += !cmp_near(got, e, 0.0, 4.5e-16);
     }
     const double edge[] = {0.0, -0.0, -1e-300, -0.5 * log(2.0), -log(2.0), -707.9999};
     for (size_t i = 0; i < sizeof edge / sizeof *edge; i++)
-        bad += fabs(nnc_exp_nonpos(edge[i]) - exp(edge[i])) > 4.5e-16 * exp(edge[i]);
+        bad += !cmp_near(nnc_exp_nonpos(edge[i]), exp(edge[i]), 0.0, 4.5e-16);
     bad += nnc_exp_nonpos(-708.5) != 0.0 || nnc_exp_nonpos(-(double)INFINITY) != 0.0 || !isnan(nnc_exp_nonpos((double)NAN));
     CHECK(r, bad == 0, "%d values off (worst relative error %.3g)", bad, worst);
     t_info(r, "worst relative error %.3g", worst);
@@ -74,7 +74,7 @@ void suite_weights(test_run *r) {
         float z[6] = {1, 2, 0, -1, 0.5f, 3}, lab[2] = {1, 2}, w[2] = {3, 0.5f};
         double l0 = nnc_loss_compute(&L, 1, z, lab, 1, 3, NULL), l1 = nnc_loss_compute(&L, 1, z + 3, lab + 1, 1, 3, NULL);
         double got = nnc_loss_compute_weighted(&L, 1, z, lab, 2, 3, w, NULL);
-        CHECK(r, fabs(got - (3 * l0 + 0.5 * l1) / 2) < 1e-12, "%.12g vs %.12g", got, (3 * l0 + 0.5 * l1) / 2);
+        CHECK_NEAR(r, got, (3 * l0 + 0.5 * l1) / 2, 1e-12, 0.0, NULL, "weighted loss");
         t_end(r);
     }
     if (t_begin(r, "weights/class_weight_equals_sample_weight")) {
@@ -86,12 +86,14 @@ void suite_weights(test_run *r) {
         o.seed = 1;
         o.class_weight = cw;
         o.n_class_weights = 3;
-        CHECK(r, nnc_fit(a, x, y, N, &o, NULL) == NNC_OK, "%s", nnc_last_error(a));
-        o.class_weight = NULL;
-        o.n_class_weights = 0;
-        o.sample_weight = sw;
-        CHECK(r, nnc_fit(b, x, y, N, &o, NULL) == NNC_OK, "%s", nnc_last_error(b));
-        CHECK(r, !memcmp(a->param_arena, b->param_arena, a->n_param_floats * sizeof(float)), "weights differ");
+        nnc_fit_opts os = o;
+        os.class_weight = NULL;
+        os.n_class_weights = 0;
+        os.sample_weight = sw;
+        if (CHECK(r, a && b, "compile") &&
+            CHECK(r, nnc_fit(a, x, y, N, &o, NULL) == NNC_OK, "%s", nnc_last_error(a)) &&
+            CHECK(r, nnc_fit(b, x, y, N, &os, NULL) == NNC_OK, "%s", nnc_last_error(b)))
+            CHECK(r, !memcmp(a->param_arena, b->param_arena, a->n_param_floats * sizeof(float)), "weights differ");
         nnc_model_free(a);
         nnc_model_free(b);
         t_end(r);
@@ -108,12 +110,12 @@ void suite_weights(test_run *r) {
         o.batch_size = 8;
         o.seed = 1;
         o.sample_weight = two;
-        nnc_fit(a, x, y, N, &o, NULL);
-        o.sample_weight = NULL;
-        nnc_fit(b, x, y, N, &o, NULL);
-        double d = max_diff(a, b);
-        CHECK(r, d < 1e-6, "max difference %.3g", d);
-        t_info(r, "max |w(weight 2, lr 0.05) - w(lr 0.1)| = %.3g", d);
+        nnc_fit_opts o1 = o;
+        o1.sample_weight = NULL;
+        if (CHECK(r, a && b, "compile") &&
+            CHECK(r, nnc_fit(a, x, y, N, &o, NULL) == NNC_OK, "%s", nnc_last_error(a)) &&
+            CHECK(r, nnc_fit(b, x, y, N, &o1, NULL) == NNC_OK, "%s", nnc_last_error(b)))
+            t_info(r, "max |w(weight 2, lr 0.05) - w(lr 0.1)| = %.3g", check_same_weights(r, a, b));
         nnc_model_free(a);
         nnc_model_free(b);
         t_end(r);
@@ -125,8 +127,9 @@ void suite_weights(test_run *r) {
         nnc_fit_opts o = nnc_fit_opts_default();
         o.verbose = 0;
         o.sample_weight = bad;
-        CHECK(r, nnc_fit(a, x, y, N, &o, NULL) == NNC_ERR_DATA && strstr(nnc_last_error(a), "sample_weight[5]"),
-              "%s", nnc_last_error(a));
+        if (CHECK(r, a != NULL, "compile"))
+            CHECK(r, nnc_fit(a, x, y, N, &o, NULL) == NNC_ERR_DATA && strstr(nnc_last_error(a), "sample_weight[5]"),
+                  "%s", nnc_last_error(a));
         nnc_model_free(a);
         t_end(r);
     }
@@ -143,15 +146,17 @@ void suite_weights(test_run *r) {
         o.shuffle = false;
         o.batch_size = 8;
         o.steps_per_update = 4;
-        nnc_fit(a, x, y, N, &o, NULL);
-        o.batch_size = 32;
-        o.steps_per_update = 1;
-        nnc_fit(b, x, y, N, &o, NULL);
-        double d = max_diff(a, b);
-        CHECK(r, d < 1e-6, "max difference %.3g", d);
-        CHECK(r, a->train->iterations == 5 && b->train->iterations == 5, "updates %lld and %lld", (long long)a->train->iterations,
-              (long long)b->train->iterations);
-        t_info(r, "max |w(4 x 8 accumulated) - w(32)| after 5 updates = %.3g", d);
+        nnc_fit_opts o32 = o;
+        o32.batch_size = 32;
+        o32.steps_per_update = 1;
+        if (CHECK(r, a && b, "compile") &&
+            CHECK(r, nnc_fit(a, x, y, N, &o, NULL) == NNC_OK, "%s", nnc_last_error(a)) &&
+            CHECK(r, nnc_fit(b, x, y, N, &o32, NULL) == NNC_OK, "%s", nnc_last_error(b))) {
+            double d = check_same_weights(r, a, b);
+            CHECK(r, a->train->iterations == 5 && b->train->iterations == 5, "updates %lld and %lld", (long long)a->train->iterations,
+                  (long long)b->train->iterations);
+            t_info(r, "max |w(4 x 8 accumulated) - w(32)| after 5 updates = %.3g", d);
+        }
         nnc_model_free(a);
         nnc_model_free(b);
         t_end(r);
@@ -175,27 +180,37 @@ void suite_restarts(test_run *r) {
     o.seed = 10;
     nnc_model *m = model(nnc_adam_default());
     nnc_history *h = NULL;
-    CHECK(r, nnc_fit_restarts(m, x, y, N, &o, 3, &h) == NNC_OK, "%s", nnc_last_error(m));
+    if (!CHECK(r, m != NULL, "compile") ||
+        !CHECK(r, nnc_fit_restarts(m, x, y, N, &o, 3, &h) == NNC_OK, "%s", nnc_last_error(m)) ||
+        !CHECK(r, nnc_history_epochs(h) == 4, "history of %d epochs", nnc_history_epochs(h))) {
+        nnc_history_free(h);
+        nnc_model_free(m);
+        t_end(r);
+        return;
+    }
     double best = (double)INFINITY;
     int best_k = -1;
-    float *wk[3];
+    float *wk[3] = {NULL, NULL, NULL};
     for (int k = 0; k < 3; k++) {
         nnc_model *a = model(nnc_adam_default());
         nnc_fit_opts ok = o;
         ok.seed = -1;
-        nnc_reinitialize(a, 10 + (uint64_t)k);
         nnc_history *hk = NULL;
-        nnc_fit(a, x, y, N, &ok, &hk);
-        double v = nnc_logs_get(nnc_history_logs(hk, 3), "val_loss");
-        if (v < best) best = v, best_k = k;
-        wk[k] = malloc(a->n_param_floats * sizeof(float));
-        memcpy(wk[k], a->param_arena, a->n_param_floats * sizeof(float));
+        if (CHECK(r, a != NULL, "compile") &&
+            CHECK(r, nnc_reinitialize(a, 10 + (uint64_t)k) == NNC_OK, "%s", nnc_last_error(a)) &&
+            CHECK(r, nnc_fit(a, x, y, N, &ok, &hk) == NNC_OK, "%s", nnc_last_error(a)) &&
+            CHECK(r, nnc_history_epochs(hk) == 4, "history of %d epochs", nnc_history_epochs(hk))) {
+            double v = nnc_logs_get(nnc_history_logs(hk, 3), "val_loss");
+            if (v < best) best = v, best_k = k; /* a NaN is never best: best_k stays -1 and fails */
+            wk[k] = malloc(a->n_param_floats * sizeof(float));
+            if (wk[k]) memcpy(wk[k], a->param_arena, a->n_param_floats * sizeof(float));
+        }
         nnc_history_free(hk);
         nnc_model_free(a);
     }
-    CHECK(r, best_k >= 0 && !memcmp(m->param_arena, wk[best_k], m->n_param_floats * sizeof(float)),
+    CHECK(r, best_k >= 0 && wk[best_k] && !memcmp(m->param_arena, wk[best_k], m->n_param_floats * sizeof(float)),
           "the kept weights are not those of the best seed (%d)", best_k);
-    CHECK(r, h && nnc_logs_get(nnc_history_logs(h, 3), "val_loss") == best, "history of another run");
+    CHECK(r, nnc_logs_get(nnc_history_logs(h, 3), "val_loss") == best, "history of another run");
     t_info(r, "best of 3: seed %d, val_loss %.4f", 10 + best_k, best);
     for (int k = 0; k < 3; k++) free(wk[k]);
     nnc_history_free(h);

@@ -29,6 +29,11 @@ static void matmul_forward(const nnc_exec *e, int id) {
     nnc_epilogue epi;
     nnc_gemm_par_ex(e->m->pool, 0, 0, rows, n, k, x->value, k, w->value, n, 0.0f, y->value, n,
                     nnc_epilogue_prepare(e->m, id, &epi));
+#ifdef NNC_INJECT_NAN
+    /* A deliberately wrong build (cmake -DNNC_INJECT_NAN=ON, .ci/nan_check.sh): one NaN in every
+     * Dense output, which the gradient checks, the fixtures and the examples must all catch. */
+    if (rows > 0 && n > 0) y->value[0] = __builtin_nanf("");
+#endif
 }
 
 /* dx += dy · Wᵀ ;  dW += xᵀ · dy  (dy after the fused activation and bias, if any) */
