@@ -103,7 +103,7 @@ int main(int argc, char **argv) {
     for (int run = 0; run < runs; run++) {
         nnc_model *m = nnc_model_from_spec_text(spec, strlen(spec), argv[1], &err);
         if (!m) goto fail;
-        nnc_reinitialize(m, (uint64_t)run);
+        nnc_model_set_seed(m, (uint64_t)run);
         nnc_model_set_threads(m, threads);
         times t = {{0}, 0};
         nnc_fit_opts o = nnc_fit_opts_default();

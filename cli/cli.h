@@ -1,8 +1,10 @@
 /* Shared pieces of the nnc command line: option parsing, data loading with the checks of
- * DESIGN §7, and output helpers. The commands themselves are in commands.c. */
+ * DESIGN §7, and output helpers. The tool is a client of include/nnc.h alone. The commands are
+ * in train.c, commands.c and gradcheck.c. */
 #ifndef NNC_CLI_H
 #define NNC_CLI_H
 #include <stddef.h>
+#include <stdio.h>
 #include "nnc.h"
 
 /* Exit statuses: 0 success, 1 a run that failed (bad data, bad file, divergence), 2 a command
@@ -24,11 +26,16 @@ typedef struct {
     const char *meta; /* value placeholder in --help ("N") */
 } cli_opt;
 
+#define CLI_NOPTS(a) ((int)(sizeof(a) / sizeof *(a)))
+
 /* Parses argv[start..] into opts and up to one positional argument. Returns CLI_OK, or
  * CLI_USAGE after printing the error and a hint. *help is set by -h/--help. */
 int cli_parse(const char *cmd, int argc, char **argv, int start, const cli_opt *opts, int nopts,
               const char **positional, const char *positional_name, int *help);
 void cli_print_options(const cli_opt *opts, int nopts);
+
+/* --threads' default: the CPUs online (at most 8). */
+int cli_default_threads(void);
 
 /* ---- data --------------------------------------------------------------------------------- */
 
@@ -37,6 +44,17 @@ typedef struct {
     const char *label_column;    /* --label-column NAME */
     int targets;                 /* --targets N, 0: the default */
 } cli_data_opts;
+
+/* The option rows every command that reads data shares: where the data is, and which of its
+ * columns are the targets. */
+#define CLI_DATA_ROWS(o, what)                                                             \
+    {"--data", OPT_STRING, &(o)->data, what, "D"},                                         \
+    {"--labels", OPT_STRING, &(o)->labels, "labels of IDX images", "L"}
+#define CLI_TARGET_ROWS(o)                                                                 \
+    {"--label-column", OPT_STRING, &(o)->label_column, "the CSV column holding the label", "NAME"}, \
+    {"--targets", OPT_INT, &(o)->targets, "the last N CSV columns are the targets", "N"}
+#define CLI_THREADS_ROW(t)                                                                 \
+    {"--threads", OPT_INT, (t), "threads (default: CPUs online; results are identical for any count)", "N"}
 
 typedef struct {
     float *x, *y;                /* [n, features], [n, targets] */
@@ -59,10 +77,20 @@ int cli_has_test_part(const char *data);
 void cli_data_free(cli_data *d);
 /* Checks targets against the compiled model: their count, and labels as DESIGN §7 says
  * (integral classes in range, 0/1 for binary cross-entropy, one-hot for categorical). */
-int cli_check_targets(nnc_model *m, const cli_data *d, char *err, size_t errlen);
+int cli_check_targets(const nnc_model *m, const cli_data *d, char *err, size_t errlen);
 /* A seeded random test_fraction of the rows to test, the rest to train (order kept). */
 int cli_split(cli_data *all, double test_fraction, uint64_t seed, cli_data *train, cli_data *test,
               char *err, size_t errlen);
+
+/* ---- output ------------------------------------------------------------------------------- */
+
+/* "key: 0.1234 - key: ..." with loss first, as Keras's evaluate prints. */
+void cli_print_logs(const nnc_logs *l, const char *prefix);
+/* One JSON object on stdout made of the members of n logs, each with its key prefix (NULL:
+ * none); empty logs add nothing. */
+void cli_print_json(int n, const nnc_logs *const *logs, const char *const *prefixes);
+/* Logs holding one value, for the members a JSON line adds ("epoch", "seconds"). */
+nnc_logs cli_one_log(const char *key, double v);
 
 /* ---- commands ----------------------------------------------------------------------------- */
 

@@ -8,8 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
-#include "core/model_impl.h"
-#include "data/csv.h"
 
 static int ends_with(const char *s, const char *suffix) {
     size_t a = strlen(s), b = strlen(suffix);
@@ -51,20 +49,24 @@ static int from_dataset(nnc_dataset *ds, cli_data *d) {
 /* A CSV file: the targets are --label-column, the last --targets columns, or the last one. */
 static int load_csv(const cli_data_opts *o, size_t want_features, int allow_no_labels, cli_data *d,
                     char *err, size_t errlen) {
-    nnc_csv csv;
-    if (nnc_csv_read(o->data, &csv, err, errlen)) return -1;
+    nnc_table csv;
+    nnc_error e = {""};
+    if (nnc_table_read_csv(o->data, &csv, &e)) {
+        snprintf(err, errlen, "%s", e.message);
+        return -1;
+    }
     int label = -1; /* column index of --label-column */
     size_t t = o->targets > 0 ? (size_t)o->targets : 1;
     if (o->label_column) {
         for (size_t c = 0; c < csv.cols; c++)
-            if (!strcmp(csv.header[c], o->label_column)) label = (int)c;
+            if (!strcmp(csv.names[c], o->label_column)) label = (int)c;
         if (label < 0) {
             char names[512];
             size_t len = 0;
             for (size_t c = 0; c < csv.cols && len < sizeof names; c++)
-                len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", c ? ", " : "", csv.header[c]);
+                len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", c ? ", " : "", csv.names[c]);
             snprintf(err, errlen, "%s: no column named '%s' (columns: %s)", o->data, o->label_column, names);
-            nnc_csv_free(&csv);
+            nnc_table_free(&csv);
             return -1;
         }
         t = 1;
@@ -72,14 +74,14 @@ static int load_csv(const cli_data_opts *o, size_t want_features, int allow_no_l
     if (allow_no_labels && csv.cols == want_features && !o->label_column) t = 0;
     if (csv.cols <= t || t > 64) {
         snprintf(err, errlen, "%s: %zu columns leave no features beside %zu target column(s)", o->data, csv.cols, t);
-        nnc_csv_free(&csv);
+        nnc_table_free(&csv);
         return -1;
     }
     size_t f = csv.cols - t;
     d->x = malloc(csv.rows * f * sizeof(float) + 1);
     d->y = malloc(csv.rows * (t ? t : 1) * sizeof(float));
     if (!d->x || !d->y) {
-        nnc_csv_free(&csv);
+        nnc_table_free(&csv);
         snprintf(err, errlen, "%s: out of memory", o->data);
         return -1;
     }
@@ -96,7 +98,7 @@ static int load_csv(const cli_data_opts *o, size_t want_features, int allow_no_l
         int is_target = label >= 0 ? (int)c == label : c >= f;
         if (is_target && ty < 64) {
             d->label_col[ty] = (int)c + 1;
-            snprintf(d->label_name[ty], sizeof d->label_name[ty], "%s", csv.header[c]);
+            snprintf(d->label_name[ty], sizeof d->label_name[ty], "%s", csv.names[c]);
             ty++;
         }
     }
@@ -104,7 +106,7 @@ static int load_csv(const cli_data_opts *o, size_t want_features, int allow_no_l
     d->features = f;
     d->targets = t;
     d->csv = 1;
-    nnc_csv_free(&csv);
+    nnc_table_free(&csv);
     return 0;
 }
 
@@ -167,11 +169,11 @@ static void where(const cli_data *d, size_t r, size_t t, char *buf, size_t n) {
         snprintf(buf, n, "%s: example %zu", d->label_source[0] ? d->label_source : d->source, r + 1);
 }
 
-int cli_check_targets(nnc_model *m, const cli_data *d, char *err, size_t errlen) {
+int cli_check_targets(const nnc_model *m, const cli_data *d, char *err, size_t errlen) {
     size_t k = nnc_output_size(m), need = nnc_target_size(m);
     const nnc_compile_opts co = nnc_model_compile_opts(m);
     const nnc_loss *L = &co.loss;
-    const char *out = m->layers[m->nodes[m->outputs[0]].layer].name;
+    const char *out = nnc_model_output_name(m);
     if (d->targets != need) {
         snprintf(err, errlen,
                  "%s: %zu target column(s), but loss %s with output layer '%s' of %zu value(s) needs %zu%s",

@@ -6,31 +6,28 @@
 #include <stdlib.h>
 #include "cli.h"
 
-#define NOPTS(a) ((int)(sizeof(a) / sizeof *(a)))
-
 int cmd_gradcheck(int argc, char **argv) {
-    const char *spec = NULL, *data = NULL, *labels = NULL, *label_column = NULL;
-    int targets = 0, batch = 16, seed = 0, help = 0;
+    const char *spec = NULL;
+    cli_data_opts dopt = {0};
+    int batch = 16, seed = 0, help = 0;
     double rtol = 1e-2;
     const cli_opt opts[] = {
-        {"--data", OPT_STRING, &data, "data: bundled name, CSV or IDX file (its first rows)", "D"},
-        {"--labels", OPT_STRING, &labels, "labels of IDX images", "L"},
-        {"--label-column", OPT_STRING, &label_column, "the CSV column holding the label", "NAME"},
-        {"--targets", OPT_INT, &targets, "the last N CSV columns are the targets", "N"},
+        CLI_DATA_ROWS(&dopt, "data: bundled name, CSV or IDX file (its first rows)"),
+        CLI_TARGET_ROWS(&dopt),
         {"--batch-size", OPT_INT, &batch, "rows in the checked batch (default 16)", "N"},
         {"--seed", OPT_INT, &seed, "seed of the weights (default 0)", "N"},
         {"--rtol", OPT_FLOAT, &rtol, "relative tolerance (default 0.01)", "F"},
     };
-    int rc = cli_parse("gradcheck", argc, argv, 2, opts, NOPTS(opts), &spec, "SPEC", &help);
+    int rc = cli_parse("gradcheck", argc, argv, 2, opts, CLI_NOPTS(opts), &spec, "SPEC", &help);
     if (help) {
         printf("Usage: nnc gradcheck SPEC --data D [options]\n\n"
                "Compares every parameter's backprop gradient with (J(w+e) - J(w-e)) / 2e on a batch.\n\n");
-        cli_print_options(opts, NOPTS(opts));
+        cli_print_options(opts, CLI_NOPTS(opts));
         return CLI_OK;
     }
     if (rc) return rc;
-    if (!data || batch < 1 || seed < 0 || !(rtol > 0.0)) {
-        cli_error("gradcheck", !data ? "missing --data D" : "--batch-size, --seed and --rtol must be positive");
+    if (!dopt.data || batch < 1 || seed < 0 || !(rtol > 0.0)) {
+        cli_error("gradcheck", !dopt.data ? "missing --data D" : "--batch-size, --seed and --rtol must be positive");
         return CLI_USAGE;
     }
     nnc_error e = {""};
@@ -40,15 +37,17 @@ int cmd_gradcheck(int argc, char **argv) {
         cli_error("gradcheck", "%s", e.message);
         return CLI_FAIL;
     }
-    nnc_reinitialize(m, (uint64_t)seed);
     cli_data d = {0};
-    cli_data_opts dopt = {data, labels, label_column, targets};
     nnc_gradcheck_result *res = calloc((size_t)nnc_variable_count(m) + 1, sizeof *res);
     nnc_gradcheck_opts go = nnc_gradcheck_opts_default();
     go.batch_size = batch;
     go.rtol = rtol;
     int failed = 0;
     rc = CLI_FAIL;
+    if (nnc_model_set_seed(m, (uint64_t)seed)) {
+        cli_error("gradcheck", "%s", nnc_last_error(m));
+        goto done;
+    }
     if (!res) {
         cli_error("gradcheck", "out of memory");
         goto done;

@@ -132,7 +132,7 @@ static void usage(FILE *f) {
             "D is a bundled dataset (digits, digits_01, digits_multilabel, iris, wine,\n"
             "breast_cancer, diabetes, fashion_mnist), a CSV file (.csv or .csv.gz, a header row,\n"
             "the label last) or an IDX file (-ubyte or .idx, optionally .gz) with --labels.\n",
-            NNC_VERSION_STRING);
+            nnc_version());
 }
 
 int main(int argc, char **argv) {
@@ -146,7 +146,7 @@ int main(int argc, char **argv) {
         return CLI_OK;
     }
     if (!strcmp(c, "--version") || !strcmp(c, "-V")) {
-        printf("nnc %s\n", NNC_VERSION_STRING);
+        printf("nnc %s\n", nnc_version());
         return CLI_OK;
     }
     if (!strcmp(c, "train")) return cmd_train(argc, argv);

@@ -8,7 +8,6 @@
  * choose, so text widths used for layout are estimates. */
 #define _POSIX_C_SOURCE 200809L
 #include "report.h"
-#include "format/atomic.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -85,7 +84,10 @@ static int write_atomic(const char *path, const char *data, size_t len, char *er
         set_err(err, errlen, "%s: cannot write: the path names a folder", path);
         return -1;
     }
-    return nnc_write_file_atomic(path, data, len, -1, err, errlen);
+    nnc_error e = {""};
+    if (!nnc_file_write_atomic(path, data, len, &e)) return 0;
+    if (err) snprintf(err, errlen, "%s", e.message);
+    return -1;
 }
 
 /* ---- the keys of a history ------------------------------------------------------------ */

@@ -244,8 +244,13 @@ nnc_status nnc_set_outputs(nnc_model *m, const nnc_node *outs, int n);
  * them. Results are bit-identical whatever the count. */
 nnc_status nnc_model_set_threads(nnc_model *m, int threads);
 int nnc_model_threads(const nnc_model *m);
-/* Seeds the model's random generator (initial weights, shuffling). Default seed 0. */
-void nnc_model_set_seed(nnc_model *m, uint64_t seed);
+/* The one way to seed a model (default seed 0): its random generator draws the initial
+ * weights, each epoch's shuffle and the dropout masks, so the same seed gives the same
+ * weights, bit for bit. Called before nnc_compile, it seeds what compile draws. Called after,
+ * it starts the model afresh as a compile with that seed would: every variable drawn again
+ * from its initializer, the optimizer state and the epoch count cleared (Normalization's
+ * adapted statistics are kept). */
+nnc_status nnc_model_set_seed(nnc_model *m, uint64_t seed);
 
 /* ---- compile --------------------------------------------------------------------------- */
 
@@ -409,6 +414,10 @@ typedef struct {
 
 /* The value named key; NAN when absent. */
 double nnc_logs_get(const nnc_logs *l, const char *key);
+/* The logs as the members of a JSON object, in order, each key after prefix:
+ * "loss":0.25,"accuracy":0.9 (numbers in their shortest round-trip form, null when not
+ * finite). Returns the length as snprintf does (the text is cut to fit n). */
+int nnc_logs_json(const nnc_logs *l, const char *prefix, char *buf, size_t n);
 
 typedef struct nnc_history nnc_history;
 
@@ -455,7 +464,6 @@ typedef struct {
     const float *validation_x; /* explicit validation data, overrides validation_split */
     const float *validation_y;
     size_t validation_n;
-    int64_t seed;             /* >= 0: reseeds the model's RNG first; -1 (default): leave it */
     int verbose;              /* 0 silent, 1 progress bar (default), 2 one line per epoch */
     const float *sample_weight; /* [n] weight of each example's loss (Keras's sample_weight) */
     const float *class_weight;  /* [n_class_weights] weight per class label (class_weight) */
@@ -470,11 +478,6 @@ typedef struct {
     int n_callbacks;
 } nnc_fit_opts;
 
-/* Reseeds the model's RNG and draws every variable again from its initializer, clearing the
- * optimizer state: the model as a fresh compile with that seed would make it (Normalization's
- * adapted statistics are kept). */
-nnc_status nnc_reinitialize(nnc_model *m, uint64_t seed);
-
 /* Keras's fit defaults. */
 nnc_fit_opts nnc_fit_opts_default(void);
 /* Trains on n examples. *history (optional) receives the per-epoch logs; free it with
@@ -484,12 +487,14 @@ nnc_fit_opts nnc_fit_opts_default(void);
  * cannot be written) stops training and is returned. */
 nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n,
                    const nnc_fit_opts *o, nnc_history **history);
-/* The course's remedy for local minima: trains `restarts` initialisations (seeds s, s+1, ...
- * with s = o->seed, or 0 when it is -1) and keeps the one with the lowest final val_loss (the
- * training loss without validation data), printing each run's result when verbose. The model
- * ends with the best run's weights and optimizer state; *history gets that run's history. */
+/* The course's remedy for local minima: trains `restarts` initialisations (seeds first_seed,
+ * first_seed + 1, ..., each set with nnc_model_set_seed) and keeps the one with the lowest
+ * final val_loss (the training loss without validation data), printing each run's result when
+ * verbose. The model ends with the best run's weights and optimizer state; *history gets that
+ * run's history. */
 nnc_status nnc_fit_restarts(nnc_model *m, const float *x, const float *y, size_t n,
-                            const nnc_fit_opts *o, int restarts, nnc_history **history);
+                            const nnc_fit_opts *o, int restarts, uint64_t first_seed,
+                            nnc_history **history);
 /* Loss and metrics over n examples in inference mode, batch by batch (batch_size <= 0: 32). */
 nnc_status nnc_evaluate(nnc_model *m, const float *x, const float *y, size_t n, int batch_size,
                         nnc_logs *out);
@@ -503,6 +508,8 @@ nnc_status nnc_predict_ex(nnc_model *m, const float *x, size_t n, float *out, in
 /* Keras's Normalization.adapt: sets every Normalization layer's mean and variance (biased)
  * from n examples of x, in layer order. Call after compile, before fit. */
 nnc_status nnc_adapt(nnc_model *m, const float *x, size_t n);
+/* The name of the layer whose output the model gives ("layer_3"). */
+const char *nnc_model_output_name(const nnc_model *m);
 /* Features per example over all inputs, and output values per example. */
 size_t nnc_input_size(const nnc_model *m);
 size_t nnc_output_size(const nnc_model *m);
@@ -686,6 +693,20 @@ void nnc_dataset_free(nnc_dataset *d);
 nnc_status nnc_dataset_load_idx(const char *images, const char *labels, nnc_dataset *out,
                                 nnc_error *err);
 
+/* A CSV file as read: its numbers and its header's column names. */
+typedef struct {
+    float *values; /* [rows, cols], row-major */
+    size_t rows, cols;
+    char **names;  /* cols column names from the header row, spaces trimmed */
+} nnc_table;
+
+/* Reads a CSV file (.csv, or gzip-compressed: told by its content) with a header row and
+ * numbers only. NNC_ERR_IO / NNC_ERR_FORMAT with "file:line: column N ('name'): problem" in
+ * err, *out zeroed. */
+nnc_status nnc_table_read_csv(const char *path, nnc_table *out, nnc_error *err);
+/* Frees a table's arrays and zeroes it. */
+void nnc_table_free(nnc_table *t);
+
 /* ---- spec files ------------------------------------------------------------------------ */
 
 /* Builds and compiles a model from a spec file (docs/SPEC.md: one statement a line, `input`,
@@ -695,10 +716,12 @@ nnc_model *nnc_model_from_spec(const char *path, nnc_error *err);
 /* The same from text in memory; name stands for the file in messages. */
 nnc_model *nnc_model_from_spec_text(const char *text, size_t len, const char *name,
                                     nnc_error *err);
-/* Applies the spec's `fit` line (epochs, batch_size, validation_split, shuffle) to o, and its
- * `callback` lines: o->callbacks then points at handles the model owns (valid until
- * nnc_model_free). */
-void nnc_model_fit_defaults(const nnc_model *m, nnc_fit_opts *o);
+/* Applies the spec's `fit` line (epochs, batch_size, validation_split, shuffle, ...) to o, and
+ * adds its `callback` lines after the callbacks o already lists: o->callbacks then points at
+ * a list the model keeps (valid until the next call or nnc_model_free). The handles stay
+ * with whoever made them: free your own as before, never the spec's (the model frees those).
+ * A model not built from a spec leaves o as it is. */
+nnc_status nnc_model_fit_defaults(nnc_model *m, nnc_fit_opts *o);
 
 /* ---- files ----------------------------------------------------------------------------- */
 
@@ -721,6 +744,15 @@ nnc_model *nnc_model_load(const char *path, nnc_error *err);
  * gets that count, the initial_epoch of a resumed fit; otherwise the optimizer starts afresh
  * and *epoch is 0. */
 nnc_status nnc_model_load_weights(nnc_model *m, const char *path, int *epoch);
+
+/* Writes len bytes to path as every save of nnc does: to a temporary file in the same folder,
+ * synced, then renamed over path, so that readers see the old file or the whole new one.
+ * NNC_ERR_IO, with the reason naming the file in err (may be NULL), on failure; an existing
+ * file is then left untouched. */
+nnc_status nnc_file_write_atomic(const char *path, const void *data, size_t len, nnc_error *err);
+/* NNC_OK when a file could be created at path (its folder exists and is writable), else
+ * NNC_ERR_IO with the reason: lets a long run fail before it starts rather than at its end. */
+nnc_status nnc_file_check_writable(const char *path, nnc_error *err);
 
 #if defined(__GNUC__) || defined(__clang__)
 #pragma GCC visibility pop

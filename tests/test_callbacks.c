@@ -942,9 +942,22 @@ static void test_spec(test_run *r) {
         if (CHECK(r, m != NULL, "%s", e.message)) {
             CHECK(r, m->train->n_spec_callbacks == 7, "%d callbacks", m->train->n_spec_callbacks);
             nnc_fit_opts fo = nnc_fit_opts_default();
-            nnc_model_fit_defaults(m, &fo);
-            CHECK(r, fo.n_callbacks == 7 && fo.callbacks == m->train->spec_callbacks && fo.epochs == 10,
-                  "fit defaults: %d callbacks", fo.n_callbacks);
+            CHECK(r, nnc_model_fit_defaults(m, &fo) == NNC_OK, "%s", nnc_last_error(m));
+            int same = fo.n_callbacks == 7;
+            for (int i = 0; same && i < 7; i++) same = fo.callbacks[i] == m->train->spec_callbacks[i];
+            CHECK(r, same && fo.epochs == 10, "fit defaults: %d callbacks", fo.n_callbacks);
+            /* the caller's own callbacks stay, first, and stay the caller's to free */
+            nnc_callback *mine = nnc_terminate_on_nan();
+            nnc_fit_opts fo2 = nnc_fit_opts_default();
+            fo2.callbacks = &mine;
+            fo2.n_callbacks = 1;
+            CHECK(r, nnc_model_fit_defaults(m, &fo2) == NNC_OK && fo2.n_callbacks == 8 && fo2.callbacks[0] == mine &&
+                         fo2.callbacks[1] == m->train->spec_callbacks[0],
+                  "the caller's callback was not kept first: %d callbacks", fo2.n_callbacks);
+            /* a second call on the same options adds the spec's once */
+            CHECK(r, nnc_model_fit_defaults(m, &fo2) == NNC_OK && fo2.n_callbacks == 8 && fo2.callbacks[0] == mine,
+                  "a second call gave %d callbacks", fo2.n_callbacks);
+            nnc_callback_free(mine);
         }
         nnc_model_free(m);
         t_end(r);

@@ -39,7 +39,6 @@ static int run(const char *spec, int fusion, int in, int classes, run_result *re
     o.epochs = 2;
     o.batch_size = 16;
     o.verbose = 0;
-    o.seed = 4;
     ok = ok && nnc_fit(m, x, y, (size_t)n, &o, NULL) == NNC_OK;
     res->tape = m->n_tape;
     for (int i = 0; i < m->n_nodes; i++) res->stores += m->nodes[i].fused_into < 0 && m->nodes[i].grad_overwrite >= 0;

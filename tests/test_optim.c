@@ -705,7 +705,7 @@ static void test_round_trip(test_run *r) {
             nnc_fit_opts f1 = f2;
             f1.epochs = 1;
             CHECK(r, nnc_fit(m, x, y, 90, &f1, NULL) == NNC_OK, "fit: %s", nnc_last_error(m));
-            CHECK(r, nnc_reinitialize(m, 3) == NNC_OK, "reinitialize: %s", nnc_last_error(m));
+            CHECK(r, nnc_model_set_seed(m, 3) == NNC_OK, "reinitialize: %s", nnc_last_error(m));
             for (size_t i = 0; i < n; i++) bad += m->train->opt_slots[i] != 0.25f;
             CHECK(r, bad == 0, "%zu accumulators not 0.25 after reinitialize", bad);
         }

@@ -120,7 +120,7 @@ static void roundtrip_cases(test_run *r, const char *dir) {
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     if (t_begin(r, "safetensors/round trip of all dtypes, scalar, empty tensor, metadata")) {
         nnc_st_file f;
-        int rc = nnc_st_write(path, s.t, 7, s.meta, 2, NULL, err, sizeof err);
+        int rc = nnc_st_write(path, s.t, 7, s.meta, 2, err, sizeof err);
         CHECK(r, rc == 0, "write: %s", err);
         CHECK(r, count_entries(dir) == 1, "leftover files in %s", dir);
         if (CHECK(r, nnc_st_read(path, &f, err, sizeof err) == 0, "read: %s", err)) check_matches(r, &f, &s);
@@ -142,7 +142,7 @@ static void roundtrip_cases(test_run *r, const char *dir) {
         make_sample(&s2, 3.0f);
         struct stat st;
         chmod(path, 0640);
-        CHECK(r, nnc_st_write(path, s2.t, 7, NULL, 0, NULL, err, sizeof err) == 0, "write: %s", err);
+        CHECK(r, nnc_st_write(path, s2.t, 7, NULL, 0, err, sizeof err) == 0, "write: %s", err);
         CHECK(r, stat(path, &st) == 0 && (st.st_mode & 0777) == 0640, "mode %o", (unsigned)(st.st_mode & 0777));
         CHECK(r, nnc_st_read(path, &f, err, sizeof err) == 0 && f.nmeta == 0, "read: %s", err);
         const nnc_st_tensor *k = nnc_st_find(&f, "dense.kernel");
@@ -154,7 +154,7 @@ static void roundtrip_cases(test_run *r, const char *dir) {
         char p2[300];
         nnc_st_file f;
         snprintf(p2, sizeof p2, "%s/empty.safetensors", dir);
-        CHECK(r, nnc_st_write(p2, NULL, 0, NULL, 0, NULL, err, sizeof err) == 0, "write: %s", err);
+        CHECK(r, nnc_st_write(p2, NULL, 0, NULL, 0, err, sizeof err) == 0, "write: %s", err);
         CHECK(r, nnc_st_read(p2, &f, err, sizeof err) == 0 && f.ntensors == 0 && f.bloblen == 0, "read: %s", err);
         nnc_st_free(&f);
         unlink(p2);
@@ -186,29 +186,26 @@ static void atomic_cases(test_run *r, const char *dir) {
     snprintf(path, sizeof path, "%s/ckpt.safetensors", dir);
     if (t_begin(r, "safetensors/atomic write: failure after N bytes leaves the old file")) {
         size_t oldlen, newlen;
-        CHECK(r, nnc_st_write(path, a.t, 7, a.meta, 2, NULL, err, sizeof err) == 0, "write: %s", err);
+        CHECK(r, nnc_st_write(path, a.t, 7, a.meta, 2, err, sizeof err) == 0, "write: %s", err);
         unsigned char *old = slurp(path, &oldlen);
         char p2[300];
         snprintf(p2, sizeof p2, "%s/size_probe", dir);
-        CHECK(r, nnc_st_write(p2, b.t, 7, NULL, 0, NULL, err, sizeof err) == 0, "probe: %s", err);
+        CHECK(r, nnc_st_write(p2, b.t, 7, NULL, 0, err, sizeof err) == 0, "probe: %s", err);
         free(slurp(p2, &newlen));
         unlink(p2);
         long long cuts[] = {0, 1, 7, 8, 9, 64, (long long)newlen / 2, (long long)newlen - 1};
         for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
-            nnc_st_write_opts o = nnc_st_write_opts_default();
-            o.fail_after_bytes = cuts[i];
             size_t len;
-            int rc = nnc_st_write(path, b.t, 7, NULL, 0, &o, err, sizeof err);
-            CHECK(r, rc == -1 && strstr(err, "ckpt.safetensors: writing temporary file"), "cut %lld: rc %d '%s'",
+            int rc = nnc_st_write_faulty(path, b.t, 7, NULL, 0, cuts[i], err, sizeof err);
+            CHECK(r, rc == -1 && strstr(err, "ckpt.safetensors: cannot write"), "cut %lld: rc %d '%s'",
                   cuts[i], rc, err);
             unsigned char *now = slurp(path, &len);
             CHECK(r, now && old && len == oldlen && !memcmp(now, old, len), "cut %lld: old file changed", cuts[i]);
             CHECK(r, count_entries(dir) == 1, "cut %lld: temp file left behind", cuts[i]);
             free(now);
         }
-        nnc_st_write_opts o = nnc_st_write_opts_default();
-        o.fail_after_bytes = (long long)newlen;
-        CHECK(r, nnc_st_write(path, b.t, 7, NULL, 0, &o, err, sizeof err) == 0, "exact budget: %s", err);
+        CHECK(r, nnc_st_write_faulty(path, b.t, 7, NULL, 0, (long long)newlen, err, sizeof err) == 0,
+              "exact budget: %s", err);
         nnc_st_file f;
         CHECK(r, nnc_st_read(path, &f, err, sizeof err) == 0 && f.nmeta == 0, "new file readable: %s", err);
         nnc_st_free(&f);
@@ -217,16 +214,15 @@ static void atomic_cases(test_run *r, const char *dir) {
         t_end(r);
     }
     if (t_begin(r, "safetensors/atomic write: failure creates no file")) {
-        nnc_st_write_opts o = {10};
-        CHECK(r, nnc_st_write(path, b.t, 7, NULL, 0, &o, err, sizeof err) == -1, "should fail");
+        CHECK(r, nnc_st_write_faulty(path, b.t, 7, NULL, 0, 10, err, sizeof err) == -1, "should fail");
         CHECK(r, count_entries(dir) == 0, "files left behind");
         t_end(r);
     }
     if (t_begin(r, "safetensors/write error: missing directory")) {
         char p2[128], want[512];
         snprintf(p2, sizeof p2, "%s/nodir/model.safetensors", dir);
-        snprintf(want, sizeof want, "%s: cannot create temporary file in '%s/nodir/': No such file or directory", p2, dir);
-        CHECK(r, nnc_st_write(p2, a.t, 7, NULL, 0, NULL, err, sizeof err) == -1 && !strcmp(err, want),
+        snprintf(want, sizeof want, "%s: cannot create a temporary file in '%s/nodir': No such file or directory", p2, dir);
+        CHECK(r, nnc_st_write(p2, a.t, 7, NULL, 0, err, sizeof err) == -1 && !strcmp(err, want),
               "got '%s'", err);
         t_end(r);
     }
@@ -263,7 +259,7 @@ static void write_error_cases(test_run *r, const char *dir) {
         case 8: strcpy(s.t[6].name, "bad\xff"); break;
         case 9: s.meta[0].value = NULL; break;
         }
-        int rc = nnc_st_write(path, s.t, 7, s.meta, 2, NULL, err, sizeof err);
+        int rc = nnc_st_write(path, s.t, 7, s.meta, 2, err, sizeof err);
         CHECK(r, rc == -1 && strstr(err, rows[i].want) && !strncmp(err, path, strlen(path)), "got '%s'", err);
         CHECK(r, count_entries(dir) == 0, "file written");
         t_end(r);
@@ -403,7 +399,7 @@ static void fuzz_cases(test_run *r, const char *dir) {
     snprintf(path, sizeof path, "%s/fuzz.safetensors", dir);
     if (!t_begin(r, "safetensors/fuzz: truncations and mutations never crash")) return;
     size_t len;
-    CHECK(r, nnc_st_write(path, s.t, 7, s.meta, 2, NULL, err, sizeof err) == 0, "write: %s", err);
+    CHECK(r, nnc_st_write(path, s.t, 7, s.meta, 2, err, sizeof err) == 0, "write: %s", err);
     unsigned char *orig = slurp(path, &len), *b = malloc(len + 1);
     unlink(path);
     if (!orig || !b || len < 16) { CHECK(r, 0, "setup"); free(orig); free(b); t_end(r); return; }

@@ -41,7 +41,7 @@ static void test_builds(test_run *r) {
             CHECK(r, m->train->copts.optimizer.kind == NNC_OPT_ADAM, "optimizer");
             CHECK(r, m->train->copts.n_metrics == 1 && m->train->copts.metrics[0] == NNC_METRIC_ACCURACY, "metrics");
             nnc_fit_opts fo = nnc_fit_opts_default();
-            nnc_model_fit_defaults(m, &fo);
+            CHECK(r, nnc_model_fit_defaults(m, &fo) == NNC_OK, "fit_defaults: %s", nnc_last_error(m));
             CHECK(r, fo.epochs == 100 && fo.batch_size == 32 && fo.shuffle, "fit line: %d %d", fo.epochs, fo.batch_size);
         }
         nnc_model_free(m);
@@ -72,7 +72,7 @@ static void test_builds(test_run *r) {
             CHECK_NEAR(r, (double)leaky->negative_slope, (double)0.1f, 1e-7, 0.0, NULL, "slope");
             CHECK(r, m->train->copts.optimizer.nesterov && m->train->copts.n_metrics == 3, "optimizer/metrics");
             nnc_fit_opts fo = nnc_fit_opts_default();
-            nnc_model_fit_defaults(m, &fo);
+            CHECK(r, nnc_model_fit_defaults(m, &fo) == NNC_OK, "fit_defaults: %s", nnc_last_error(m));
             CHECK(r, fo.validation_split == 0.25f && !fo.shuffle, "fit line");
         }
         nnc_model_free(m);
@@ -298,7 +298,7 @@ static void test_fit_line(test_run *r) {
                          "fit class_weight=[1,2.5,0] steps_per_update=4\n", &e);
     if (CHECK(r, m != NULL, "%s", e.message)) {
         nnc_fit_opts fo = nnc_fit_opts_default();
-        nnc_model_fit_defaults(m, &fo);
+        CHECK(r, nnc_model_fit_defaults(m, &fo) == NNC_OK, "fit_defaults: %s", nnc_last_error(m));
         CHECK(r, fo.n_class_weights == 3 && fo.class_weight[1] == 2.5f && fo.class_weight[2] == 0.0f,
               "class_weight not applied");
         CHECK(r, fo.steps_per_update == 4, "steps_per_update %d", fo.steps_per_update);

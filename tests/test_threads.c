@@ -32,7 +32,6 @@ static float *train(const char *spec, int threads, int in, int n, size_t *count)
     o.epochs = 2;
     o.batch_size = 64;
     o.verbose = 0;
-    o.seed = 3;
     float *w = NULL;
     if (nnc_fit(m, x, y, (size_t)n, &o, NULL) == NNC_OK) {
         *count = m->n_param_floats;

@@ -83,7 +83,6 @@ void suite_weights(test_run *r) {
         o.verbose = 0;
         o.epochs = 3;
         o.batch_size = 8;
-        o.seed = 1;
         o.class_weight = cw;
         o.n_class_weights = 3;
         nnc_fit_opts os = o;
@@ -108,7 +107,6 @@ void suite_weights(test_run *r) {
         o.verbose = 0;
         o.epochs = 3;
         o.batch_size = 8;
-        o.seed = 1;
         o.sample_weight = two;
         nnc_fit_opts o1 = o;
         o1.sample_weight = NULL;
@@ -177,11 +175,10 @@ void suite_restarts(test_run *r) {
     o.verbose = 0;
     o.epochs = 4;
     o.validation_split = 0.25f;
-    o.seed = 10;
     nnc_model *m = model(nnc_adam_default());
     nnc_history *h = NULL;
     if (!CHECK(r, m != NULL, "compile") ||
-        !CHECK(r, nnc_fit_restarts(m, x, y, N, &o, 3, &h) == NNC_OK, "%s", nnc_last_error(m)) ||
+        !CHECK(r, nnc_fit_restarts(m, x, y, N, &o, 3, 10, &h) == NNC_OK, "%s", nnc_last_error(m)) ||
         !CHECK(r, nnc_history_epochs(h) == 4, "history of %d epochs", nnc_history_epochs(h))) {
         nnc_history_free(h);
         nnc_model_free(m);
@@ -194,10 +191,9 @@ void suite_restarts(test_run *r) {
     for (int k = 0; k < 3; k++) {
         nnc_model *a = model(nnc_adam_default());
         nnc_fit_opts ok = o;
-        ok.seed = -1;
         nnc_history *hk = NULL;
         if (CHECK(r, a != NULL, "compile") &&
-            CHECK(r, nnc_reinitialize(a, 10 + (uint64_t)k) == NNC_OK, "%s", nnc_last_error(a)) &&
+            CHECK(r, nnc_model_set_seed(a, 10 + (uint64_t)k) == NNC_OK, "%s", nnc_last_error(a)) &&
             CHECK(r, nnc_fit(a, x, y, N, &ok, &hk) == NNC_OK, "%s", nnc_last_error(a)) &&
             CHECK(r, nnc_history_epochs(hk) == 4, "history of %d epochs", nnc_history_epochs(hk))) {
             double v = nnc_logs_get(nnc_history_logs(hk, 3), "val_loss");

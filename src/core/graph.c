@@ -189,3 +189,8 @@ int nnc_model_is_sequential(const nnc_model *m) {
 const char *nnc_model_display_name(const nnc_model *m) {
     return m->name[0] ? m->name : nnc_model_is_sequential(m) ? "sequential" : "functional";
 }
+
+const char *nnc_model_output_name(const nnc_model *m) {
+    int out = m ? nnc_output_node(m) : -1;
+    return out >= 0 && m->nodes[out].layer >= 0 ? m->layers[m->nodes[out].layer].name : "";
+}

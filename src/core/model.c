@@ -48,7 +48,6 @@ void nnc_model_free(nnc_model *m) {
 
 const char *nnc_last_error(const nnc_model *m) { return m ? m->error : "no model"; }
 
-void nnc_model_set_seed(nnc_model *m, uint64_t seed) { nnc_rng_seed(&m->rng, seed); }
 
 nnc_status nnc_model_set_threads(nnc_model *m, int threads) {
     if (!m) return NNC_ERR_ARG;

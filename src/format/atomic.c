@@ -1,6 +1,4 @@
-/* Atomic replacement of small output files (CSV, SVG): the whole content is in memory, written
- * to a temporary next to the target and renamed over it. A failure at any point removes the
- * temporary, so an existing target is never left half-written. */
+/* The atomic writer (atomic.h). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
@@ -50,42 +48,119 @@ int nnc_check_writable(const char *path, char *err, size_t errlen) {
     return 0;
 }
 
-int nnc_write_file_atomic(const char *path, const void *data, size_t len, long long fail_after,
-                          char *err, size_t errlen) {
-    char dir[4096], tmp[4200];
+static void release(nnc_atomic_file *f) {
+    if (f->fd >= 0) close(f->fd);
+    if (f->tmp) unlink(f->tmp);
+    free(f->tmp);
+    free(f->path);
+    f->fd = -1;
+    f->tmp = f->path = NULL;
+}
+
+int nnc_atomic_open(nnc_atomic_file *f, const char *path, char *err, size_t errlen) {
+    char dir[4096];
     const char *base;
-    split(path, dir, sizeof dir, &base);
-    snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir, base);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot create a temporary file in '%s': %s", path, dir, strerror(errno));
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
+#ifdef NNC_FAULT_INJECTION
+    f->fail_after = -1;
+#endif
+    if (!path) {
+        snprintf(err, errlen, "(null): no file name");
         return -1;
     }
+    split(path, dir, sizeof dir, &base);
+    if (!*base) {
+        snprintf(err, errlen, "%s: path names a directory", path);
+        return -1;
+    }
+    size_t n = strlen(dir) + strlen(base) + 10;
+    f->path = strdup(path);
+    f->tmp = malloc(n);
+    if (!f->path || !f->tmp) {
+        release(f);
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    snprintf(f->tmp, n, "%s/.%s.XXXXXX", dir, base);
+    if ((f->fd = mkstemp(f->tmp)) < 0) {
+        free(f->tmp); /* nothing to remove */
+        f->tmp = NULL;
+        snprintf(err, errlen, "%s: cannot create a temporary file in '%s': %s", path, dir, strerror(errno));
+        release(f);
+        return -1;
+    }
+    /* mkstemp makes the file 0600; keep an existing target's mode, else the common 0644 */
     struct stat st;
-    fchmod(fd, stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644);
-    size_t todo = len, done = 0;
-    int bad = 0;
-    if (fail_after >= 0 && (size_t)fail_after < len) todo = (size_t)fail_after, bad = EIO;
-    while (done < todo) {
-        ssize_t w = write(fd, (const char *)data + done, todo - done);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            bad = errno;
+    if (fchmod(f->fd, stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644)) f->error = errno;
+    return 0;
+}
+
+void nnc_atomic_write(nnc_atomic_file *f, const void *data, size_t len) {
+    const char *p = data;
+    while (len && !f->error) {
+        size_t chunk = len > (1u << 30) ? (1u << 30) : len;
+#ifdef NNC_FAULT_INJECTION
+        if (f->fail_after >= 0 && (unsigned long long)f->fail_after < chunk) chunk = (size_t)f->fail_after;
+        if (!chunk) {
+            f->error = EIO; /* the injected fault */
             break;
         }
-        done += (size_t)w;
+#endif
+        ssize_t w = write(f->fd, p, chunk);
+        if (w < 0) {
+            if (errno != EINTR) f->error = errno;
+            continue;
+        }
+        p += w;
+        len -= (size_t)w;
+#ifdef NNC_FAULT_INJECTION
+        if (f->fail_after >= 0) f->fail_after -= w;
+#endif
     }
-    if (!bad && fsync(fd)) bad = errno;
-    if (close(fd) && !bad) bad = errno;
-    if (bad || rename(tmp, path)) {
-        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(bad ? bad : errno));
-        unlink(tmp);
+}
+
+void nnc_atomic_abort(nnc_atomic_file *f) { release(f); }
+
+int nnc_atomic_commit(nnc_atomic_file *f, char *err, size_t errlen) {
+    char dir[4096];
+    const char *base;
+    int e = f->error;
+    if (!e && fsync(f->fd)) e = errno;
+    int fd = f->fd;
+    f->fd = -1;
+    if (close(fd) && !e) e = errno;
+    if (e) {
+        snprintf(err, errlen, "%s: cannot write: %s", f->path, strerror(e));
+        release(f);
         return -1;
     }
-    int dfd = open(dir, O_RDONLY);
-    if (dfd >= 0) {
-        fsync(dfd); /* best effort: some filesystems cannot sync a directory */
-        close(dfd);
+    if (rename(f->tmp, f->path)) {
+        snprintf(err, errlen, "%s: cannot rename '%s' over it: %s", f->path, f->tmp, strerror(errno));
+        release(f);
+        return -1;
     }
-    return 0;
+    free(f->tmp); /* renamed: nothing left to remove */
+    f->tmp = NULL;
+    /* Without syncing the folder a crash could forget the rename. Some file systems cannot sync
+     * a folder (EINVAL); the data itself is on disk then. */
+    split(f->path, dir, sizeof dir, &base);
+    int rc = 0, dfd = open(dir, O_RDONLY);
+    if (dfd >= 0) {
+        int sr = fsync(dfd), se = errno;
+        close(dfd);
+        if (sr && se != EINVAL) {
+            snprintf(err, errlen, "%s: written, but syncing '%s' failed: %s", f->path, dir, strerror(se));
+            rc = -1;
+        }
+    }
+    release(f);
+    return rc;
+}
+
+int nnc_write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen) {
+    nnc_atomic_file f;
+    if (nnc_atomic_open(&f, path, err, errlen)) return -1;
+    nnc_atomic_write(&f, data, len);
+    return nnc_atomic_commit(&f, err, errlen);
 }

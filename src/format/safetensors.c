@@ -18,6 +18,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "safetensors.h"
 #include "json.h"
+#include "atomic.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,11 +47,6 @@ const char *nnc_st_dtype_name(nnc_st_dtype d) {
 
 size_t nnc_st_dtype_size(nnc_st_dtype d) {
     return (unsigned)d < NNC_ST_DTYPE_COUNT ? dtypes[d].size : 0;
-}
-
-nnc_st_write_opts nnc_st_write_opts_default(void) {
-    nnc_st_write_opts o = {-1};
-    return o;
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -405,38 +401,18 @@ static char *build_header(const char *path, const ordered *ord, size_t n, const 
     return sb.buf;
 }
 
-typedef struct { int fd; long long left; } sink; /* left < 0: no fault injection */
-
-static int sink_write(sink *s, const void *buf, size_t n) {
-    const char *p = buf;
-    while (n) {
-        size_t chunk = n > (1u << 30) ? (1u << 30) : n;
-        if (s->left >= 0 && (unsigned long long)s->left < chunk) chunk = (size_t)s->left;
-        if (!chunk) { errno = EIO; return -1; } /* the injected fault */
-        ssize_t w = write(s->fd, p, chunk);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) return -1;
-        p += w;
-        n -= (size_t)w;
-        if (s->left >= 0) s->left -= w;
-    }
-    return 0;
-}
-
-int nnc_st_write(const char *path, const nnc_st_tensor *ts, size_t n, const nnc_st_meta *meta, size_t nmeta,
-                 const nnc_st_write_opts *opts, char *err, size_t errlen) {
+/* The file's bytes: the header's length, the header, then each tensor's data in layout order. */
+static int write_impl(const char *path, const nnc_st_tensor *ts, size_t n, const nnc_st_meta *meta, size_t nmeta,
+                      long long fail_after, char *err, size_t errlen) {
     if (!path || (n && !ts) || (nmeta && !meta)) return fail(err, errlen, "%s: invalid arguments", path ? path : "(null)");
-    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
-    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
-    if (!*base) return fail(err, errlen, "%s: path names a directory", path);
     for (size_t i = 0; i < nmeta; i++)
         if (!meta[i].key || !meta[i].value) return fail(err, errlen, "%s: metadata entry %zu is NULL", path, i);
     ordered *ord = malloc((n + 1) * sizeof *ord);
     const char **names = malloc((n + 1) * sizeof *names);
-    char *hdr = NULL, *tmp = malloc(dirlen + strlen(base) + 9), *dir = malloc(dirlen + 3);
-    int fd = -1, rc = -1, created = 0;
+    char *hdr = NULL;
+    int rc = -1;
     size_t hlen = 0;
-    if (!ord || !names || !tmp || !dir) { fail(err, errlen, "%s: out of memory", path); goto done; }
+    if (!ord || !names) { fail(err, errlen, "%s: out of memory", path); goto done; }
     for (size_t i = 0; i < n; i++) {
         if (check_input(path, &ts[i], err, errlen)) goto done;
         ord[i].t = &ts[i];
@@ -447,49 +423,34 @@ int nnc_st_write(const char *path, const nnc_st_tensor *ts, size_t n, const nnc_
     if (dup) { fail(err, errlen, "%s: duplicate tensor name '%s'", path, dup); goto done; }
     qsort(ord, n, sizeof *ord, cmp_ordered);
     if (!(hdr = build_header(path, ord, n, meta, nmeta, &hlen, err, errlen))) goto done;
-
-    memcpy(dir, dirlen ? path : "./", dirlen ? dirlen : 2);
-    dir[dirlen ? dirlen : 2] = '\0';
-    memcpy(tmp, path, dirlen);
-    sprintf(tmp + dirlen, ".%s.XXXXXX", base);
-    if ((fd = mkstemp(tmp)) < 0) {
-        fail(err, errlen, "%s: cannot create temporary file in '%s': %s", path, dir, strerror(errno));
-        goto done;
-    }
-    created = 1;
-    /* mkstemp makes the file 0600; keep an existing target's mode, else use the common 0644. */
-    struct stat st;
-    mode_t mode = stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644;
-    sink s = {fd, opts ? opts->fail_after_bytes : -1};
+    nnc_atomic_file f;
+    if (nnc_atomic_open(&f, path, err, errlen)) goto done;
+#ifdef NNC_FAULT_INJECTION
+    f.fail_after = fail_after;
+#else
+    (void)fail_after;
+#endif
     unsigned char p8[8];
     for (int i = 0; i < 8; i++) p8[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
-    int bad = fchmod(fd, mode) || sink_write(&s, p8, 8) || sink_write(&s, hdr, hlen);
-    for (size_t i = 0; i < n && !bad; i++) bad = sink_write(&s, ord[i].t->data, ord[i].t->nbytes);
-    if (bad || fsync(fd)) {
-        fail(err, errlen, "%s: writing temporary file '%s' failed: %s", path, tmp, strerror(errno));
-        goto done;
-    }
-    int cfd = fd;
-    fd = -1;
-    if (close(cfd)) { fail(err, errlen, "%s: closing temporary file '%s' failed: %s", path, tmp, strerror(errno)); goto done; }
-    if (rename(tmp, path)) { fail(err, errlen, "%s: cannot rename '%s' over it: %s", path, tmp, strerror(errno)); goto done; }
-    created = 0;
-    /* Without syncing the directory a crash could forget the rename. Some filesystems cannot
-     * sync directories (EINVAL); the data itself is already on disk then. */
-    int dfd = open(dir, O_RDONLY);
-    if (dfd >= 0) {
-        int sr = fsync(dfd), e = errno;
-        close(dfd);
-        if (sr && e != EINVAL) { fail(err, errlen, "%s: written, but syncing '%s' failed: %s", path, dir, strerror(e)); goto done; }
-    }
-    rc = 0;
+    nnc_atomic_write(&f, p8, 8);
+    nnc_atomic_write(&f, hdr, hlen);
+    for (size_t i = 0; i < n; i++) nnc_atomic_write(&f, ord[i].t->data, ord[i].t->nbytes);
+    rc = nnc_atomic_commit(&f, err, errlen);
 done:
-    if (fd >= 0) close(fd);
-    if (created) unlink(tmp);
     free(ord);
     free(names);
     free(hdr);
-    free(tmp);
-    free(dir);
     return rc;
 }
+
+int nnc_st_write(const char *path, const nnc_st_tensor *ts, size_t n, const nnc_st_meta *meta, size_t nmeta,
+                 char *err, size_t errlen) {
+    return write_impl(path, ts, n, meta, nmeta, -1, err, errlen);
+}
+
+#ifdef NNC_FAULT_INJECTION
+int nnc_st_write_faulty(const char *path, const nnc_st_tensor *ts, size_t n, const nnc_st_meta *meta,
+                        size_t nmeta, long long fail_after_bytes, char *err, size_t errlen) {
+    return write_impl(path, ts, n, meta, nmeta, fail_after_bytes, err, errlen);
+}
+#endif

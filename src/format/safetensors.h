@@ -22,20 +22,16 @@ typedef struct {
 
 typedef struct { const char *key; const char *value; } nnc_st_meta;
 
-typedef struct {
-    /* Test-only fault injection: <0 off (default); >=0: the write fails once that many bytes
-     * have gone to the temporary file. */
-    long long fail_after_bytes;
-} nnc_st_write_opts;
-
-nnc_st_write_opts nnc_st_write_opts_default(void);
-
-/* Writes atomically: a temporary file next to `path` is filled, fsynced and renamed over it,
- * so on failure the previous file (if any) is untouched. Data is laid out in order of
- * decreasing element size (stable), as the reference implementation does, so every tensor's
- * offset is a multiple of its element size. opts may be NULL. Returns 0, or -1 with err set. */
+/* Writes atomically (atomic.h): on failure the previous file (if any) is untouched. Data is
+ * laid out in order of decreasing element size (stable), as the reference implementation does,
+ * so every tensor's offset is a multiple of its element size. Returns 0, or -1 with err set. */
 int nnc_st_write(const char *path, const nnc_st_tensor *ts, size_t n, const nnc_st_meta *meta,
-                 size_t nmeta, const nnc_st_write_opts *opts, char *err, size_t errlen);
+                 size_t nmeta, char *err, size_t errlen);
+#ifdef NNC_FAULT_INJECTION
+/* Tests: the same, failing once fail_after_bytes have gone to the temporary file. */
+int nnc_st_write_faulty(const char *path, const nnc_st_tensor *ts, size_t n, const nnc_st_meta *meta,
+                        size_t nmeta, long long fail_after_bytes, char *err, size_t errlen);
+#endif
 
 typedef struct {
     void *blob;              /* the data section (bytes after the header), malloc-aligned */

@@ -8,9 +8,11 @@
 /* Copies a file's weights (and optimizer state when complete) into a compiled model after
  * checking every name and shape; nothing changes on failure. */
 nnc_status nnc_load_tensors(nnc_model *m, const nnc_st_file *f, const char *path);
+#ifdef NNC_FAULT_INJECTION
 /* nnc_model_save with a test-only fault: the write fails after that many bytes (-1: off). */
 nnc_status nnc_model_save_ex(nnc_model *m, const char *path, const nnc_save_opts *o,
                              long long fail_after_bytes);
+#endif
 
 /* nnc_model_load from bytes in memory (for fuzzing); name stands for the file in messages. */
 nnc_model *nnc_model_load_buffer(const void *buf, size_t len, const char *name, nnc_error *err);

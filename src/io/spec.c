@@ -382,19 +382,35 @@ nnc_model *nnc_model_from_spec(const char *path, nnc_error *err) {
     return m;
 }
 
-void nnc_model_fit_defaults(const nnc_model *m, nnc_fit_opts *o) {
-    if (!m || !o) return;
-    if (m->train->spec_fit.epochs > 0) o->epochs = m->train->spec_fit.epochs;
-    if (m->train->spec_fit.batch_size > 0) o->batch_size = m->train->spec_fit.batch_size;
-    if (m->train->spec_fit.validation_split >= 0.0f) o->validation_split = m->train->spec_fit.validation_split;
-    if (m->train->spec_fit.shuffle >= 0) o->shuffle = m->train->spec_fit.shuffle != 0;
-    if (m->train->spec_fit.steps_per_update > 0) o->steps_per_update = m->train->spec_fit.steps_per_update;
-    if (m->train->spec_fit.n_class_weights > 0) {
-        o->class_weight = m->train->spec_fit.class_weight;
-        o->n_class_weights = m->train->spec_fit.n_class_weights;
+nnc_status nnc_model_fit_defaults(nnc_model *m, nnc_fit_opts *o) {
+    if (!m || !o) return NNC_ERR_ARG;
+    nnc_train_state *ts = m->train;
+    if (!ts) return NNC_OK; /* built in C: nothing from a spec */
+    if (ts->spec_fit.epochs > 0) o->epochs = ts->spec_fit.epochs;
+    if (ts->spec_fit.batch_size > 0) o->batch_size = ts->spec_fit.batch_size;
+    if (ts->spec_fit.validation_split >= 0.0f) o->validation_split = ts->spec_fit.validation_split;
+    if (ts->spec_fit.shuffle >= 0) o->shuffle = ts->spec_fit.shuffle != 0;
+    if (ts->spec_fit.steps_per_update > 0) o->steps_per_update = ts->spec_fit.steps_per_update;
+    if (ts->spec_fit.n_class_weights > 0) {
+        o->class_weight = ts->spec_fit.class_weight;
+        o->n_class_weights = ts->spec_fit.n_class_weights;
     }
-    if (m->train->n_spec_callbacks > 0) {
-        o->callbacks = m->train->spec_callbacks;
-        o->n_callbacks = m->train->n_spec_callbacks;
+    if (ts->n_spec_callbacks == 0) return NNC_OK;
+    /* the caller's callbacks first, then the spec's, in one list the model keeps */
+    const int mine = o->callbacks ? o->n_callbacks : 0, total = mine + ts->n_spec_callbacks;
+    if (mine < 0) return nnc_fail(m, NNC_ERR_ARG, "fit_defaults: n_callbacks is %d", mine);
+    nnc_callback **list = malloc((size_t)total * sizeof *list);
+    if (!list) return nnc_fail(m, NNC_ERR_NOMEM, "fit_defaults: out of memory");
+    int k = 0;
+    for (int i = 0; i < mine; i++) { /* a list from an earlier call holds the spec's already */
+        int spec = 0;
+        for (int j = 0; j < ts->n_spec_callbacks; j++) spec |= o->callbacks[i] == ts->spec_callbacks[j];
+        if (!spec) list[k++] = o->callbacks[i];
     }
+    for (int i = 0; i < ts->n_spec_callbacks; i++) list[k++] = ts->spec_callbacks[i];
+    free(ts->fit_callbacks);
+    ts->fit_callbacks = list;
+    o->callbacks = list;
+    o->n_callbacks = k;
+    return NNC_OK;
 }

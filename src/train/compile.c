@@ -204,6 +204,15 @@ nnc_status nnc_compile(nnc_model *m, const nnc_compile_opts *o) {
     return NNC_OK;
 }
 
+nnc_status nnc_model_set_seed(nnc_model *m, uint64_t seed) {
+    if (!m) return NNC_ERR_ARG;
+    if (!m->compiled) {
+        nnc_rng_seed(&m->rng, seed);
+        return NNC_OK;
+    }
+    return nnc_reinitialize(m, seed);
+}
+
 nnc_status nnc_reinitialize(nnc_model *m, uint64_t seed) {
     if (!m) return NNC_ERR_ARG;
     if (!m->compiled) return nnc_fail(m, NNC_ERR_STATE, "reinitialize: the model must be compiled first");

@@ -33,7 +33,6 @@ nnc_fit_opts nnc_fit_opts_default(void) {
     o.epochs = 1;
     o.batch_size = 32;
     o.shuffle = true;
-    o.seed = -1;
     o.verbose = 1;
     return o;
 }
@@ -194,7 +193,6 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
         vx = vy = NULL;
         vn = 0;
     }
-    if (o->seed >= 0) nnc_rng_seed(&m->rng, (uint64_t)o->seed);
     int bs = o->batch_size;
     if ((size_t)bs > ntrain) bs = (int)ntrain;
     if ((st = nnc_train_plan(m, bs))) return st;
@@ -317,7 +315,8 @@ static void save_state(const nnc_model *m, run_state *s, size_t slot_floats) {
 }
 
 nnc_status nnc_fit_restarts(nnc_model *m, const float *x, const float *y, size_t n,
-                            const nnc_fit_opts *o, int restarts, nnc_history **history) {
+                            const nnc_fit_opts *o, int restarts, uint64_t first_seed,
+                            nnc_history **history) {
     nnc_status st = require_compiled(m, "fit_restarts");
     if (st) return st;
     if (restarts < 1) return nnc_fail(m, NNC_ERR_ARG, "fit_restarts: %d restarts, need at least 1", restarts);
@@ -330,11 +329,10 @@ nnc_status nnc_fit_restarts(nnc_model *m, const float *x, const float *y, size_t
         free(best.slots);
         return nnc_fail(m, NNC_ERR_NOMEM, "fit_restarts: out of memory");
     }
-    uint64_t base = o->seed >= 0 ? (uint64_t)o->seed : 0;
+    const uint64_t base = first_seed;
     double best_score = (double)INFINITY;
     nnc_history *best_hist = NULL;
     nnc_fit_opts run = *o;
-    run.seed = -1; /* each run's seed comes from nnc_reinitialize */
     FILE *out = o->out ? o->out : stdout;
     for (int k = 0; k < restarts; k++) {
         nnc_history *h = NULL;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "train_impl.h"
+#include "../format/json.h"
 
 static const char *const metric_names[NNC_METRIC_COUNT] = {
     [NNC_METRIC_ACCURACY] = "accuracy", [NNC_METRIC_MSE] = "mse", [NNC_METRIC_MAE] = "mae"};
@@ -101,6 +102,21 @@ double nnc_logs_get(const nnc_logs *l, const char *key) {
     for (int i = 0; l && i < l->count; i++)
         if (!strcmp(l->names[i], key)) return l->values[i];
     return (double)NAN;
+}
+
+int nnc_logs_json(const nnc_logs *l, const char *prefix, char *buf, size_t n) {
+    nnc_strbuf sb = {0};
+    for (int i = 0; l && i < l->count; i++) {
+        char key[96];
+        snprintf(key, sizeof key, "%s%s", prefix ? prefix : "", l->names[i]);
+        if (i) nnc_sb_puts(&sb, ",");
+        nnc_sb_json_string(&sb, key);
+        nnc_sb_puts(&sb, ":");
+        nnc_sb_json_number(&sb, l->values[i]);
+    }
+    int len = sb.oom ? -1 : (int)snprintf(buf, n, "%s", sb.buf ? sb.buf : "");
+    nnc_sb_free(&sb);
+    return len;
 }
 
 void nnc_metrics_logs(const nnc_model *m, const nnc_metric_acc *acc, const char *prefix,

@@ -11,6 +11,10 @@
 void nnc_gather_targets(nnc_model *m, const float *y, const size_t *idx, size_t first, int n);
 /* The loss of the current forward pass over n rows; seeds the gradient when with_grad. */
 double nnc_loss_forward(nnc_model *m, int n, int with_grad);
+/* Reseeds the model's RNG and draws every variable again from its initializer, clearing the
+ * optimizer state (Normalization's adapted statistics are kept): nnc_model_set_seed after
+ * compile. */
+nnc_status nnc_reinitialize(nnc_model *m, uint64_t seed);
 /* One optimisation step on the gathered batch; NNC_ERR_NUMERIC (weights untouched) when the
  * loss is not finite. */
 nnc_status nnc_train_step(nnc_model *m, int n, double *loss);

@@ -1,0 +1,241 @@
+/* nnc train (DESIGN §7): parse the options, load the spec and the data, train, then report:
+ * the test line, --save, --history, --plot. Output follows Keras: "Epoch 3/100", the progress
+ * bar, "test_loss: ... - test_accuracy: ..."; --json prints one JSON object per epoch and one
+ * for the result, and nothing else on stdout. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "report.h"
+
+typedef struct {
+    const char *spec, *test_data, *test_labels, *init, *save, *history, *plot, *batch_text;
+    cli_data_opts data;
+    int epochs, epochs_given, batch, no_shuffle, seed, threads, weights_only, json, quiet, restarts, spu;
+    double test_split, val_split;
+} train_args;
+
+/* What the epoch hook keeps. */
+typedef struct {
+    int json;
+    double train_seconds;
+} train_ctx;
+
+static bool on_epoch(void *user, const nnc_epoch_info *info) {
+    train_ctx *t = user;
+    t->train_seconds += info->seconds;
+    if (t->json) {
+        nnc_logs head = cli_one_log("epoch", info->epoch + 1), tail = cli_one_log("seconds", info->seconds);
+        const nnc_logs *parts[3] = {&head, info->logs, &tail};
+        cli_print_json(3, parts, NULL);
+    }
+    return false;
+}
+
+static const char *train_help =
+    "Usage: nnc train SPEC --data D [options]\n\n"
+    "Builds the model of the spec file SPEC, trains it on D, evaluates it on the test data\n"
+    "(--test-data, --test-split, or the dataset's own test part) and saves it with --save.\n\n";
+
+/* Checks the values that the option parser cannot. */
+static int check_args(train_args *a) {
+    if (!a->data.data) {
+        cli_error("train", "missing --data D (a bundled dataset, a CSV file or an IDX file)");
+        return CLI_USAGE;
+    }
+    if (a->batch_text && strcmp(a->batch_text, "all")) {
+        char *end;
+        long v = strtol(a->batch_text, &end, 10);
+        if (*end || v <= 0 || v > 1 << 30) {
+            cli_error("train", "--batch-size must be a positive integer or 'all', not '%s'", a->batch_text);
+            return CLI_USAGE;
+        }
+        a->batch = (int)v;
+    }
+    const char *bad = NULL;
+    if (a->epochs_given && a->epochs < 1) bad = "--epochs must be at least 1";
+    else if (a->threads < 1) bad = "--threads must be at least 1";
+    else if (a->restarts < 1 || a->spu < 0) bad = "--restarts and --steps-per-update must be at least 1";
+    else if (a->seed < 0) bad = "--seed must be >= 0";
+    else if (a->test_data && a->test_split > 0.0) bad = "--test-data and --test-split exclude each other";
+    if (bad) {
+        cli_error("train", "%s", bad);
+        return CLI_USAGE;
+    }
+    if (!(a->test_split >= 0.0 && a->test_split < 1.0)) {
+        cli_error("train", "--test-split %g is not in [0, 1)", a->test_split);
+        return CLI_USAGE;
+    }
+    if (a->val_split != -1.0 && !(a->val_split >= 0.0 && a->val_split < 1.0)) {
+        cli_error("train", "--validation-split %g is not in [0, 1)", a->val_split);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* Parses the command line into a; CLI_OK, CLI_USAGE, or -1 after printing --help. */
+static int parse_args(int argc, char **argv, train_args *a) {
+    memset(a, 0, sizeof *a);
+    a->epochs = -1;
+    a->threads = cli_default_threads();
+    a->restarts = 1;
+    a->val_split = -1.0;
+    int help = 0;
+    const cli_opt opts[] = {
+        CLI_DATA_ROWS(&a->data, "training data: bundled name, CSV or IDX file"),
+        {"--test-data", OPT_STRING, &a->test_data, "test data, evaluated after training", "D"},
+        {"--test-labels", OPT_STRING, &a->test_labels, "labels of IDX test images", "L"},
+        {"--test-split", OPT_FLOAT, &a->test_split, "hold out a seeded fraction of D as test data", "F"},
+        {"--validation-split", OPT_FLOAT, &a->val_split, "the last fraction of the training rows validates", "F"},
+        CLI_TARGET_ROWS(&a->data),
+        {"--epochs", OPT_INT, &a->epochs, "epochs (default: the spec's fit line, else 1)", "N"},
+        {"--batch-size", OPT_STRING, &a->batch_text, "batch size, or 'all' (default: spec, else 32)", "N"},
+        {"--no-shuffle", OPT_FLAG, &a->no_shuffle, "keep the row order in every epoch", NULL},
+        {"--seed", OPT_INT, &a->seed, "seed of weights, shuffling and --test-split (default 0)", "N"},
+        {"--steps-per-update", OPT_INT, &a->spu, "accumulate the gradients of N batches per update", "N"},
+        {"--restarts", OPT_INT, &a->restarts, "train K initialisations (seeds N, N+1, ...), keep the best", "K"},
+        CLI_THREADS_ROW(&a->threads),
+        {"--init-weights", OPT_STRING, &a->init, "start from these weights (resumes a saved run)", "FILE"},
+        {"--save", OPT_STRING, &a->save, "save the trained model (atomic)", "FILE"},
+        {"--save-weights-only", OPT_FLAG, &a->weights_only, "save without the optimizer state", NULL},
+        {"--history", OPT_STRING, &a->history, "write the per-epoch history as CSV", "FILE.csv"},
+        {"--plot", OPT_STRING, &a->plot, "draw the learning curves as SVG", "FILE.svg"},
+        {"--json", OPT_FLAG, &a->json, "print JSON objects instead of the progress bar", NULL},
+        {"--quiet", OPT_FLAG, &a->quiet, "print only the test line", NULL},
+    };
+    int rc = cli_parse("train", argc, argv, 2, opts, CLI_NOPTS(opts), &a->spec, "SPEC", &help);
+    if (help) {
+        printf("%s", train_help);
+        cli_print_options(opts, CLI_NOPTS(opts));
+        return -1;
+    }
+    a->epochs_given = a->epochs != -1;
+    return rc ? rc : check_args(a);
+}
+
+/* The model of the spec, seeded and threaded, and the training and test data checked against
+ * it. Returns 0, or -1 with the message in err. */
+static int load(const train_args *a, nnc_model **mp, cli_data *train, cli_data *test, char *err, size_t n) {
+    nnc_error e = {""};
+    nnc_model *m = *mp = nnc_model_from_spec(a->spec, &e);
+    cli_data all = {0};
+    if (!m) return snprintf(err, n, "%s", e.message), -1;
+    if (nnc_model_set_seed(m, (uint64_t)a->seed) || nnc_model_set_threads(m, a->threads))
+        return snprintf(err, n, "%s", nnc_last_error(m)), -1;
+    size_t want = nnc_input_size(m);
+    if (cli_load(&a->data, "train", want, 0, &all, err, n) || cli_check_targets(m, &all, err, n)) {
+        cli_data_free(&all);
+        return -1;
+    }
+    if (a->test_split > 0.0) {
+        int rc = cli_split(&all, a->test_split, (uint64_t)a->seed, train, test, err, n);
+        cli_data_free(&all);
+        return rc;
+    }
+    *train = all;
+    if (!a->test_data && !cli_has_test_part(a->data.data)) return 0;
+    cli_data_opts topt = a->data;
+    if (a->test_data) topt.data = a->test_data, topt.labels = a->test_labels;
+    return cli_load(&topt, "test", want, 0, test, err, n) || cli_check_targets(m, test, err, n) ? -1 : 0;
+}
+
+/* Adapts, resumes and trains. Returns 0, or -1 with the message in err. */
+static int run(const train_args *a, nnc_model *m, const cli_data *train, train_ctx *tc, nnc_fit_opts *fo,
+               nnc_history **hist, char *err, size_t n) {
+    *fo = nnc_fit_opts_default();
+    if (nnc_model_fit_defaults(m, fo)) return snprintf(err, n, "%s", nnc_last_error(m)), -1;
+    if (a->epochs_given) fo->epochs = a->epochs;
+    if (a->batch) fo->batch_size = a->batch;
+    if (a->batch_text && !strcmp(a->batch_text, "all"))
+        fo->batch_size = (int)(train->n < (1u << 30) ? train->n : (1u << 30));
+    if (a->val_split >= 0.0) fo->validation_split = (float)a->val_split;
+    if (a->no_shuffle) fo->shuffle = false;
+    if (a->spu) fo->steps_per_update = a->spu;
+    fo->verbose = a->json || a->quiet ? 0 : 1;
+    if (a->json || a->quiet) fo->out = stderr; /* messages of the spec's callbacks (verbose=1) */
+    fo->on_epoch_end = on_epoch;
+    fo->user = tc;
+    /* Normalization layers learn their statistics from the rows that train (not validation). */
+    size_t adapt_rows = fo->validation_split > 0.0f
+                            ? (size_t)ceil((double)train->n * (1.0 - (double)fo->validation_split))
+                            : train->n;
+    if (adapt_rows && nnc_adapt(m, train->x, adapt_rows))
+        return snprintf(err, n, "%s: %s", train->source, nnc_last_error(m)), -1;
+    if (a->init) {
+        int resumed = 0;
+        if (nnc_model_load_weights(m, a->init, &resumed))
+            return snprintf(err, n, "--init-weights %s", nnc_last_error(m)), -1;
+        if (resumed >= fo->epochs)
+            return snprintf(err, n, "%s has already trained %d epochs; ask for more with --epochs", a->init, resumed), -1;
+        fo->initial_epoch = resumed;
+    }
+    if (a->restarts > 1 && a->init) return snprintf(err, n, "--restarts and --init-weights exclude each other"), -1;
+    nnc_status st = a->restarts > 1
+                        ? nnc_fit_restarts(m, train->x, train->y, train->n, fo, a->restarts, (uint64_t)a->seed, hist)
+                        : nnc_fit(m, train->x, train->y, train->n, fo, hist);
+    if (st) return snprintf(err, n, "%s%s", nnc_last_error(m), a->save ? " (nothing was saved)" : ""), -1;
+    return 0;
+}
+
+/* The test line (or JSON), the saved model, the history and the plot. */
+static int report(const train_args *a, nnc_model *m, const cli_data *test, const nnc_fit_opts *fo,
+                  const nnc_history *hist, const train_ctx *tc, char *err, size_t n) {
+    nnc_logs tl = {0};
+    nnc_error e = {""};
+    if (test->n && nnc_evaluate(m, test->x, test->y, test->n, fo->batch_size, &tl) != NNC_OK)
+        return snprintf(err, n, "%s: %s", test->source, nnc_last_error(m)), -1;
+    if (a->save) {
+        nnc_save_opts so = nnc_save_opts_default();
+        so.include_optimizer = !a->weights_only;
+        if (nnc_model_save(m, a->save, &so) != NNC_OK) return snprintf(err, n, "%s", nnc_last_error(m)), -1;
+    }
+    if (a->history && nnc_write_history_csv(hist, a->history, err, n)) return -1;
+    if (a->plot) {
+        char title[512];
+        snprintf(title, sizeof title, "%s on %s", a->spec, a->data.data);
+        if (nnc_write_history_svg(hist, title, a->plot, err, n)) return -1;
+    }
+    (void)e;
+    if (a->json) {
+        nnc_logs secs = cli_one_log("train_seconds", tc->train_seconds);
+        const nnc_logs *parts[2] = {test->n ? &tl : NULL, &secs};
+        const char *prefixes[2] = {"test_", NULL};
+        cli_print_json(2, parts, prefixes);
+    } else if (test->n) {
+        cli_print_logs(&tl, "test_");
+    }
+    return 0;
+}
+
+int cmd_train(int argc, char **argv) {
+    train_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc) return rc < 0 ? CLI_OK : rc;
+    char err[1536];
+    nnc_error e = {""};
+    /* Outputs are checked first so that a long run cannot fail at its very end. */
+    const char *outs[3] = {a.save, a.history, a.plot};
+    for (int i = 0; i < 3; i++)
+        if (outs[i] && nnc_file_check_writable(outs[i], &e)) {
+            cli_error("train", "%s", e.message);
+            return CLI_FAIL;
+        }
+    nnc_model *m = NULL;
+    cli_data train = {0}, test = {0};
+    nnc_history *hist = NULL;
+    nnc_fit_opts fo;
+    train_ctx tc = {a.json, 0.0};
+    rc = CLI_FAIL;
+    if (load(&a, &m, &train, &test, err, sizeof err) || run(&a, m, &train, &tc, &fo, &hist, err, sizeof err) ||
+        report(&a, m, &test, &fo, hist, &tc, err, sizeof err))
+        cli_error("train", "%s", err);
+    else
+        rc = CLI_OK;
+    nnc_history_free(hist);
+    cli_data_free(&train);
+    cli_data_free(&test);
+    nnc_model_free(m);
+    return rc;
+}
