@@ -3,6 +3,7 @@
  * fixed in one look. Out of scope: quoted fields, missing values, non-numeric columns,
  * separators other than ',' and locales other than "C" (strtod is used as is). */
 #include "csv.h"
+#include "../format/message.h"
 
 #include <errno.h>
 #include <math.h>
@@ -14,17 +15,6 @@
 #include <zlib.h>
 
 #define CELL "%s:%zu: column %zu ('%.40s'): "
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 typedef struct {
     const char *text;
@@ -73,23 +63,23 @@ static size_t count_fields(const char *s, size_t n) {
 static int parse_header(lines *L, const char *name, nnc_csv *out, char *err, size_t errlen) {
     const char *s, *f;
     size_t n, fn;
-    if (!next_line(L, &s, &n)) return fail(err, errlen, "%s: empty file", name);
+    if (!next_line(L, &s, &n)) return nnc_msg(err, errlen, "%s: empty file", name);
     if (n >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3)) s += 3, n -= 3; /* UTF-8 byte-order mark */
     if (is_blank(s, n)) {
         const char *rest;
         size_t rn;
         while (next_line(L, &rest, &rn))
-            if (!is_blank(rest, rn)) return fail(err, errlen, "%s:1: the header line is blank", name);
-        return fail(err, errlen, "%s: empty file", name);
+            if (!is_blank(rest, rn)) return nnc_msg(err, errlen, "%s:1: the header line is blank", name);
+        return nnc_msg(err, errlen, "%s: empty file", name);
     }
     if (memchr(s, '\r', n)) /* old Mac line endings would otherwise read as one long header */
-        return fail(err, errlen, "%s:1: carriage return inside the header line (only \\n and \\r\\n line ends are supported)", name);
+        return nnc_msg(err, errlen, "%s:1: carriage return inside the header line (only \\n and \\r\\n line ends are supported)", name);
     out->cols = count_fields(s, n);
-    if (!(out->header = calloc(out->cols, sizeof *out->header))) return fail(err, errlen, "%s: out of memory", name);
+    if (!(out->header = calloc(out->cols, sizeof *out->header))) return nnc_msg(err, errlen, "%s: out of memory", name);
     for (size_t c = 0; c < out->cols; c++) {
         next_field(&s, &n, &f, &fn);
-        if (!fn) return fail(err, errlen, "%s:1: column %zu: empty column name", name, c + 1);
-        if (!(out->header[c] = malloc(fn + 1))) return fail(err, errlen, "%s: out of memory", name);
+        if (!fn) return nnc_msg(err, errlen, "%s:1: column %zu: empty column name", name, c + 1);
+        if (!(out->header[c] = malloc(fn + 1))) return nnc_msg(err, errlen, "%s: out of memory", name);
         memcpy(out->header[c], f, fn);
         out->header[c][fn] = '\0';
     }
@@ -100,19 +90,19 @@ static int parse_header(lines *L, const char *name, nnc_csv *out, char *err, siz
 static int parse_cell(const char *name, size_t line, size_t col, const char *colname, const char *f, size_t fn,
                       char *scratch, float *out, char *err, size_t errlen) {
     const char *dots = fn > 32 ? "..." : "";
-    if (!fn) return fail(err, errlen, CELL "empty field", name, line, col + 1, colname);
+    if (!fn) return nnc_msg(err, errlen, CELL "empty field", name, line, col + 1, colname);
     memcpy(scratch, f, fn);
     scratch[fn] = '\0';
     char *end;
     double d = strtod(scratch, &end);
     /* strtod also takes hex floats; a dataset containing "0x10" is more likely an error. */
     if (end != scratch + fn || memchr(f, 'x', fn) || memchr(f, 'X', fn))
-        return fail(err, errlen, CELL "not a number: '%.32s%s'", name, line, col + 1, colname, scratch, dots);
+        return nnc_msg(err, errlen, CELL "not a number: '%.32s%s'", name, line, col + 1, colname, scratch, dots);
     if (!isfinite(d))
-        return fail(err, errlen, CELL "NaN or Inf value: '%.32s%s'", name, line, col + 1, colname, scratch, dots);
+        return nnc_msg(err, errlen, CELL "NaN or Inf value: '%.32s%s'", name, line, col + 1, colname, scratch, dots);
     float v = (float)d;
     if (!isfinite(v))
-        return fail(err, errlen, CELL "value out of float32 range: '%.32s%s'", name, line, col + 1, colname,
+        return nnc_msg(err, errlen, CELL "value out of float32 range: '%.32s%s'", name, line, col + 1, colname,
                     scratch, dots);
     *out = v;
     return 0;
@@ -128,10 +118,10 @@ static int parse_rows(lines *L, const char *name, nnc_csv *out, char *err, size_
             if (!blank) blank = L->lineno;
             continue;
         }
-        if (blank) { fail(err, errlen, "%s:%zu: blank line inside the data", name, blank); goto done; }
+        if (blank) { nnc_msg(err, errlen, "%s:%zu: blank line inside the data", name, blank); goto done; }
         size_t got = count_fields(s, n);
         if (got != out->cols) {
-            fail(err, errlen, "%s:%zu: ragged row: expected %zu fields (as in the header), got %zu", name,
+            nnc_msg(err, errlen, "%s:%zu: ragged row: expected %zu fields (as in the header), got %zu", name,
                  L->lineno, out->cols, got);
             goto done;
         }
@@ -139,13 +129,13 @@ static int parse_rows(lines *L, const char *name, nnc_csv *out, char *err, size_
             size_t nc = cap ? cap * 2 : 64;
             float *v = nc <= SIZE_MAX / sizeof(float) / out->cols
                            ? realloc(out->values, nc * out->cols * sizeof(float)) : NULL;
-            if (!v) { fail(err, errlen, "%s: out of memory", name); goto done; }
+            if (!v) { nnc_msg(err, errlen, "%s: out of memory", name); goto done; }
             out->values = v;
             cap = nc;
         }
         if (n + 1 > scap) {
             char *b = realloc(scratch, n + 1);
-            if (!b) { fail(err, errlen, "%s: out of memory", name); goto done; }
+            if (!b) { nnc_msg(err, errlen, "%s: out of memory", name); goto done; }
             scratch = b;
             scap = n + 1;
         }
@@ -156,7 +146,7 @@ static int parse_rows(lines *L, const char *name, nnc_csv *out, char *err, size_
         }
         out->rows++;
     }
-    if (!out->rows) { fail(err, errlen, "%s: header only, no data rows", name); goto done; }
+    if (!out->rows) { nnc_msg(err, errlen, "%s: header only, no data rows", name); goto done; }
     rc = 0;
 done:
     free(scratch);
@@ -177,10 +167,10 @@ int nnc_csv_parse(const char *text, size_t len, const char *name, nnc_csv *out, 
 
 int nnc_csv_read(const char *path, nnc_csv *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
-    if (!path) return fail(err, errlen, "(null): no path given");
+    if (!path) return nnc_msg(err, errlen, "(null): no path given");
     errno = 0;
     gzFile g = gzopen(path, "rb");
-    if (!g) return fail(err, errlen, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
+    if (!g) return nnc_msg(err, errlen, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
     char *buf = NULL;
     size_t len = 0, cap = 0;
     int rc = -1;
@@ -188,7 +178,7 @@ int nnc_csv_read(const char *path, nnc_csv *out, char *err, size_t errlen) {
         if (cap - len < 65536) {
             size_t nc = cap ? cap * 2 : 65536 * 2;
             char *b = nc > cap ? realloc(buf, nc) : NULL;
-            if (!b) { fail(err, errlen, "%s: out of memory", path); goto done; }
+            if (!b) { nnc_msg(err, errlen, "%s: out of memory", path); goto done; }
             buf = b;
             cap = nc;
         }
@@ -197,13 +187,13 @@ int nnc_csv_read(const char *path, nnc_csv *out, char *err, size_t errlen) {
         if (r < 0) {
             int code;
             const char *msg = gzerror(g, &code);
-            fail(err, errlen, "%s: read error: %s", path, code == Z_ERRNO ? strerror(errno) : msg);
+            nnc_msg(err, errlen, "%s: read error: %s", path, code == Z_ERRNO ? strerror(errno) : msg);
             goto done;
         }
         if (r == 0) { /* a gzip stream that ends early reads as EOF; only gzerror tells */
             int code;
             gzerror(g, &code);
-            if (code != Z_OK) { fail(err, errlen, "%s: truncated or corrupt gzip data", path); goto done; }
+            if (code != Z_OK) { nnc_msg(err, errlen, "%s: truncated or corrupt gzip data", path); goto done; }
             break;
         }
         len += (size_t)r;
@@ -212,7 +202,7 @@ int nnc_csv_read(const char *path, nnc_csv *out, char *err, size_t errlen) {
 done:
     if (gzclose(g) != Z_OK && rc == 0) {
         nnc_csv_free(out);
-        rc = fail(err, errlen, "%s: truncated or corrupt gzip data", path);
+        rc = nnc_msg(err, errlen, "%s: truncated or corrupt gzip data", path);
     }
     free(buf);
     return rc;

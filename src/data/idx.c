@@ -18,6 +18,7 @@
  *  8. The file may be gzip-compressed (zlib's gzread reads both); a corrupt or cut-off gzip
  *     stream is an error, not a short file. */
 #include "idx.h"
+#include "../format/message.h"
 
 #include <errno.h>
 #include <float.h>
@@ -29,17 +30,6 @@
 #include <zlib.h>
 
 #define MAX_ELEMENTS ((uint64_t)1 << 31)
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static size_t type_size(int type) {
     switch (type) {
@@ -82,43 +72,43 @@ static void dims_str(const nnc_idx *x, char *s, size_t n) {
  * and the header's size and the data's size in bytes. */
 static int check_header(const unsigned char *b, size_t len, const char *name, nnc_idx *out,
                         size_t *header_bytes, size_t *data_bytes, char *err, size_t errlen) {
-    if (len == 0) return fail(err, errlen, "%s: empty file", name);
+    if (len == 0) return nnc_msg(err, errlen, "%s: empty file", name);
     if (b[0] != 0 || (len > 1 && b[1] != 0)) {
         char got[40];
         size_t used = 0;
         for (size_t i = 0; i < len && i < 4; i++)
             used += (size_t)snprintf(got + used, sizeof got - used, "%s0x%02x", i ? " " : "", b[i]);
-        return fail(err, errlen, "%s: not an IDX file: magic bytes %s (expected 00 00, then a type code and "
+        return nnc_msg(err, errlen, "%s: not an IDX file: magic bytes %s (expected 00 00, then a type code and "
                     "a dimension count)%s", name, got,
                     len > 1 && b[0] == 0x1f && b[1] == 0x8b ? "; this is gzip data, still compressed" : "");
     }
     if (len < 4)
-        return fail(err, errlen, "%s: truncated header: %zu bytes, an IDX header has at least 8", name, len);
+        return nnc_msg(err, errlen, "%s: truncated header: %zu bytes, an IDX header has at least 8", name, len);
     if (!type_size(b[2]))
-        return fail(err, errlen, "%s: unknown IDX type code 0x%02x (expected 0x08 ubyte, 0x09 sbyte, 0x0B short, "
+        return nnc_msg(err, errlen, "%s: unknown IDX type code 0x%02x (expected 0x08 ubyte, 0x09 sbyte, 0x0B short, "
                     "0x0C int, 0x0D float or 0x0E double)", name, b[2]);
     if (b[3] == 0 || b[3] > NNC_IDX_MAX_NDIM)
-        return fail(err, errlen, "%s: IDX dimension count %d is out of range (1 to %d)", name, b[3],
+        return nnc_msg(err, errlen, "%s: IDX dimension count %d is out of range (1 to %d)", name, b[3],
                     NNC_IDX_MAX_NDIM);
     out->type = b[2];
     out->ndim = b[3];
     size_t hb = 4 + 4 * (size_t)out->ndim;
     if (len < hb)
-        return fail(err, errlen, "%s: truncated header: %d dimensions need %zu header bytes, found %zu", name,
+        return nnc_msg(err, errlen, "%s: truncated header: %d dimensions need %zu header bytes, found %zu", name,
                     out->ndim, hb, len);
     uint64_t total = 1;
     int too_big = 0;
     for (int i = 0; i < out->ndim; i++) {
         out->dims[i] = be32(b + 4 + 4 * i);
         if (!out->dims[i])
-            return fail(err, errlen, "%s: dimension %d of %d is 0", name, i + 1, out->ndim);
+            return nnc_msg(err, errlen, "%s: dimension %d of %d is 0", name, i + 1, out->ndim);
         if (too_big || total > MAX_ELEMENTS / out->dims[i]) too_big = 1;
         else total *= out->dims[i];
     }
     if (too_big) {
         char ds[128];
         dims_str(out, ds, sizeof ds);
-        return fail(err, errlen, "%s: dimensions %s hold more than 2^31 elements", name, ds);
+        return nnc_msg(err, errlen, "%s: dimensions %s hold more than 2^31 elements", name, ds);
     }
     out->count = out->dims[0];
     out->item_size = (size_t)(total / out->dims[0]);
@@ -130,14 +120,14 @@ static int check_header(const unsigned char *b, size_t len, const char *name, nn
 static int truncated(const nnc_idx *x, const char *name, size_t want, size_t got, char *err, size_t errlen) {
     char ds[128];
     dims_str(x, ds, sizeof ds);
-    return fail(err, errlen, "%s: truncated data: dimensions %s of %s need %zu bytes of data, found %zu", name,
+    return nnc_msg(err, errlen, "%s: truncated data: dimensions %s of %s need %zu bytes of data, found %zu", name,
                 ds, type_name(x->type), want, got);
 }
 
 static int trailing(const nnc_idx *x, const char *name, size_t want, size_t extra, char *err, size_t errlen) {
     char ds[128];
     dims_str(x, ds, sizeof ds);
-    return fail(err, errlen, "%s: %zu trailing byte(s) after the data (dimensions %s of %s need %zu bytes)",
+    return nnc_msg(err, errlen, "%s: %zu trailing byte(s) after the data (dimensions %s of %s need %zu bytes)",
                 name, extra, ds, type_name(x->type), want);
 }
 
@@ -169,7 +159,7 @@ static int decode(const unsigned char *p, size_t n, int type, const char *name, 
             uint32_t u = be32(p + 4 * i);
             float f;
             memcpy(&f, &u, sizeof f);
-            if (!isfinite(f)) return fail(err, errlen, "%s: element %zu is NaN or infinite", name, i);
+            if (!isfinite(f)) return nnc_msg(err, errlen, "%s: element %zu is NaN or infinite", name, i);
             v[i] = f;
         }
         return 0;
@@ -178,14 +168,14 @@ static int decode(const unsigned char *p, size_t n, int type, const char *name, 
             uint64_t u = (uint64_t)be32(p + 8 * i) << 32 | be32(p + 8 * i + 4);
             double d;
             memcpy(&d, &u, sizeof d);
-            if (!isfinite(d)) return fail(err, errlen, "%s: element %zu is NaN or infinite", name, i);
+            if (!isfinite(d)) return nnc_msg(err, errlen, "%s: element %zu is NaN or infinite", name, i);
             if (fabs(d) > (double)FLT_MAX)
-                return fail(err, errlen, "%s: element %zu (%g) is out of float32 range", name, i, d);
+                return nnc_msg(err, errlen, "%s: element %zu (%g) is out of float32 range", name, i, d);
             v[i] = (float)d;
         }
         return 0;
     default:
-        return fail(err, errlen, "%s: unknown IDX type code 0x%02x", name, (unsigned)type);
+        return nnc_msg(err, errlen, "%s: unknown IDX type code 0x%02x", name, (unsigned)type);
     }
 }
 
@@ -206,7 +196,7 @@ int nnc_idx_parse(const void *buf, size_t len, const char *name, nnc_idx *out, c
     }
     size_t n = out->count * out->item_size;
     if (!(out->values = malloc(n * sizeof(float)))) {
-        fail(err, errlen, "%s: out of memory for %zu values", name, n);
+        nnc_msg(err, errlen, "%s: out of memory for %zu values", name, n);
         goto bad;
     }
     if (decode(b + hb, n, out->type, name, out->values, err, errlen)) goto bad;
@@ -226,13 +216,13 @@ static long long read_some(gzFile g, const char *path, unsigned char *p, size_t 
         if (r < 0) {
             int code;
             const char *msg = gzerror(g, &code);
-            if (code == Z_ERRNO) return fail(err, errlen, "%s: read error: %s", path, strerror(errno));
-            return fail(err, errlen, "%s: corrupt gzip data: %s", path, msg);
+            if (code == Z_ERRNO) return nnc_msg(err, errlen, "%s: read error: %s", path, strerror(errno));
+            return nnc_msg(err, errlen, "%s: corrupt gzip data: %s", path, msg);
         }
         if (r == 0) { /* a gzip stream that ends early reads as EOF; only gzerror tells */
             int code;
             gzerror(g, &code);
-            if (code != Z_OK) return fail(err, errlen, "%s: truncated or corrupt gzip data", path);
+            if (code != Z_OK) return nnc_msg(err, errlen, "%s: truncated or corrupt gzip data", path);
             break;
         }
         got += (size_t)r;
@@ -257,7 +247,7 @@ static int read_all(gzFile g, const char *path, nnc_idx *out, char *err, size_t 
     memset(&hdr, 0, sizeof hdr);
     if (check_header(head, len, path, &hdr, &hb, &db, err, errlen)) return -1;
     cap = db < (1u << 20) ? db : (1u << 20);
-    if (!(buf = malloc(hb + cap))) return fail(err, errlen, "%s: out of memory", path);
+    if (!(buf = malloc(hb + cap))) return nnc_msg(err, errlen, "%s: out of memory", path);
     memcpy(buf, head, hb);
     len = 0; /* data bytes read */
     for (;;) {
@@ -267,7 +257,7 @@ static int read_all(gzFile g, const char *path, nnc_idx *out, char *err, size_t 
         size_t nc = cap > db / 2 ? db : cap * 2;
         unsigned char *nb = realloc(buf, hb + nc);
         if (!nb) {
-            fail(err, errlen, "%s: out of memory", path);
+            nnc_msg(err, errlen, "%s: out of memory", path);
             goto bad;
         }
         buf = nb;
@@ -297,14 +287,14 @@ bad:
 
 int nnc_idx_read(const char *path, nnc_idx *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
-    if (!path) return fail(err, errlen, "(null): no path given");
+    if (!path) return nnc_msg(err, errlen, "(null): no path given");
     errno = 0;
     gzFile g = gzopen(path, "rb");
-    if (!g) return fail(err, errlen, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
+    if (!g) return nnc_msg(err, errlen, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
     int rc = read_all(g, path, out, err, errlen);
     if (gzclose(g) != Z_OK && rc == 0) {
         nnc_idx_free(out);
-        rc = fail(err, errlen, "%s: truncated or corrupt gzip data", path);
+        rc = nnc_msg(err, errlen, "%s: truncated or corrupt gzip data", path);
     }
     return rc;
 }

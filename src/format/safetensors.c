@@ -17,6 +17,7 @@
  *  7. Element data is little-endian and row-major. */
 #define _POSIX_C_SOURCE 200809L
 #include "safetensors.h"
+#include "message.h"
 #include "json.h"
 #include "atomic.h"
 
@@ -47,17 +48,6 @@ const char *nnc_st_dtype_name(nnc_st_dtype d) {
 
 size_t nnc_st_dtype_size(nnc_st_dtype d) {
     return (unsigned)d < NNC_ST_DTYPE_COUNT ? dtypes[d].size : 0;
-}
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
 }
 
 /* prod(shape) * elem_size, or 0 with *ok cleared on size_t overflow. */
@@ -105,46 +95,46 @@ static int as_index(const nnc_json *v, uint64_t *out) {
 static int read_tensor(const char *file, const char *name, const nnc_json *e, size_t datalen,
                        nnc_st_tensor *t, span *sp, char *err, size_t errlen) {
     if (strlen(name) >= NNC_ST_NAME_MAX)
-        return fail(err, errlen, "%s: tensor name '%.40s...' is longer than %d bytes", file, name,
+        return nnc_msg(err, errlen, "%s: tensor name '%.40s...' is longer than %d bytes", file, name,
                     NNC_ST_NAME_MAX - 1);
     strcpy(t->name, name);
-    if (e->type != NNC_JSON_OBJECT) return fail(err, errlen, "%s: tensor '%s': entry is not an object", file, name);
+    if (e->type != NNC_JSON_OBJECT) return nnc_msg(err, errlen, "%s: tensor '%s': entry is not an object", file, name);
     const nnc_json *dt = nnc_json_get(e, "dtype"), *sh = nnc_json_get(e, "shape");
     const nnc_json *off = nnc_json_get(e, "data_offsets");
     if (!dt || !sh || !off)
-        return fail(err, errlen, "%s: tensor '%s': missing \"%s\"", file, name,
+        return nnc_msg(err, errlen, "%s: tensor '%s': missing \"%s\"", file, name,
                     !dt ? "dtype" : !sh ? "shape" : "data_offsets");
-    if (dt->type != NNC_JSON_STRING) return fail(err, errlen, "%s: tensor '%s': \"dtype\" is not a string", file, name);
+    if (dt->type != NNC_JSON_STRING) return nnc_msg(err, errlen, "%s: tensor '%s': \"dtype\" is not a string", file, name);
     int d = 0;
     while (d < NNC_ST_DTYPE_COUNT && strcmp(dtypes[d].name, dt->string)) d++;
     if (d == NNC_ST_DTYPE_COUNT)
-        return fail(err, errlen, "%s: tensor '%s': unsupported dtype '%.32s' (supported: F32, F64, I64, I32, U8)",
+        return nnc_msg(err, errlen, "%s: tensor '%s': unsupported dtype '%.32s' (supported: F32, F64, I64, I32, U8)",
                     file, name, dt->string);
     t->dtype = (nnc_st_dtype)d;
-    if (sh->type != NNC_JSON_ARRAY) return fail(err, errlen, "%s: tensor '%s': \"shape\" is not an array", file, name);
+    if (sh->type != NNC_JSON_ARRAY) return nnc_msg(err, errlen, "%s: tensor '%s': \"shape\" is not an array", file, name);
     if (sh->count > NNC_ST_MAX_NDIM)
-        return fail(err, errlen, "%s: tensor '%s': shape has %zu dimensions (at most %d supported)", file,
+        return nnc_msg(err, errlen, "%s: tensor '%s': shape has %zu dimensions (at most %d supported)", file,
                     name, sh->count, NNC_ST_MAX_NDIM);
     t->ndim = (int)sh->count;
     for (int i = 0; i < t->ndim; i++) {
         uint64_t v;
         if (!as_index(sh->items[i], &v))
-            return fail(err, errlen, "%s: tensor '%s': shape[%d] is not a non-negative integer", file, name, i);
+            return nnc_msg(err, errlen, "%s: tensor '%s': shape[%d] is not a non-negative integer", file, name, i);
         t->shape[i] = (int64_t)v;
     }
     if (off->type != NNC_JSON_ARRAY || off->count != 2 || !as_index(off->items[0], &sp->begin) ||
         !as_index(off->items[1], &sp->end))
-        return fail(err, errlen, "%s: tensor '%s': \"data_offsets\" is not two non-negative integers", file, name);
+        return nnc_msg(err, errlen, "%s: tensor '%s': \"data_offsets\" is not two non-negative integers", file, name);
     if (sp->end < sp->begin)
-        return fail(err, errlen, "%s: tensor '%s': data_offsets [%llu, %llu] end before begin", file, name,
+        return nnc_msg(err, errlen, "%s: tensor '%s': data_offsets [%llu, %llu] end before begin", file, name,
                     (unsigned long long)sp->begin, (unsigned long long)sp->end);
     if (sp->end > datalen)
-        return fail(err, errlen, "%s: tensor '%s': data_offsets end %llu is past the data section (%zu bytes)",
+        return nnc_msg(err, errlen, "%s: tensor '%s': data_offsets end %llu is past the data section (%zu bytes)",
                     file, name, (unsigned long long)sp->end, datalen);
     int ok;
     t->nbytes = shape_bytes(t->shape, t->ndim, dtypes[d].size, &ok);
     if (!ok || t->nbytes != sp->end - sp->begin)
-        return fail(err, errlen, "%s: tensor '%s': data_offsets span %llu bytes but its shape and dtype %s need %s%zu",
+        return nnc_msg(err, errlen, "%s: tensor '%s': data_offsets span %llu bytes but its shape and dtype %s need %s%zu",
                     file, name, (unsigned long long)(sp->end - sp->begin), dtypes[d].name, ok ? "" : "more than ",
                     ok ? t->nbytes : SIZE_MAX);
     return 0;
@@ -152,14 +142,14 @@ static int read_tensor(const char *file, const char *name, const nnc_json *e, si
 
 /* Copies __metadata__ into one allocation: the entry array followed by the strings. */
 static int read_meta(const char *file, const nnc_json *m, nnc_st_file *out, char *err, size_t errlen) {
-    if (m->type != NNC_JSON_OBJECT) return fail(err, errlen, "%s: __metadata__ is not an object", file);
+    if (m->type != NNC_JSON_OBJECT) return nnc_msg(err, errlen, "%s: __metadata__ is not an object", file);
     size_t bytes = m->count * sizeof(nnc_st_meta) + 1;
     for (size_t i = 0; i < m->count; i++) {
         if (m->items[i]->type != NNC_JSON_STRING)
-            return fail(err, errlen, "%s: __metadata__ value for '%.64s' is not a string", file, m->keys[i]);
+            return nnc_msg(err, errlen, "%s: __metadata__ value for '%.64s' is not a string", file, m->keys[i]);
         bytes += strlen(m->keys[i]) + strlen(m->items[i]->string) + 2;
     }
-    if (!(out->meta = malloc(bytes))) return fail(err, errlen, "%s: out of memory", file);
+    if (!(out->meta = malloc(bytes))) return nnc_msg(err, errlen, "%s: out of memory", file);
     char *p = (char *)(out->meta + m->count);
     for (size_t i = 0; i < m->count; i++) {
         size_t kl = strlen(m->keys[i]) + 1, vl = strlen(m->items[i]->string) + 1;
@@ -176,18 +166,18 @@ static int read_header(const char *file, const char *hdr, size_t hlen, nnc_st_fi
                        size_t errlen) {
     char jerr[128];
     nnc_json *j = nnc_json_parse(hdr, hlen, jerr, sizeof jerr);
-    if (!j) return fail(err, errlen, "%s: header is not valid JSON: %s", file, jerr);
+    if (!j) return nnc_msg(err, errlen, "%s: header is not valid JSON: %s", file, jerr);
     span *spans = NULL;
     const char **names = NULL;
     int rc = -1, seen_meta = 0;
-    if (j->type != NNC_JSON_OBJECT) { fail(err, errlen, "%s: header is not a JSON object", file); goto done; }
+    if (j->type != NNC_JSON_OBJECT) { nnc_msg(err, errlen, "%s: header is not a JSON object", file); goto done; }
     spans = malloc((j->count + 1) * sizeof *spans);
     names = malloc((j->count + 1) * sizeof *names);
     out->tensors = calloc(j->count + 1, sizeof *out->tensors);
-    if (!spans || !names || !out->tensors) { fail(err, errlen, "%s: out of memory", file); goto done; }
+    if (!spans || !names || !out->tensors) { nnc_msg(err, errlen, "%s: out of memory", file); goto done; }
     for (size_t i = 0; i < j->count; i++) {
         if (!strcmp(j->keys[i], "__metadata__")) {
-            if (seen_meta++) { fail(err, errlen, "%s: __metadata__ appears twice", file); goto done; }
+            if (seen_meta++) { nnc_msg(err, errlen, "%s: __metadata__ appears twice", file); goto done; }
             if (read_meta(file, j->items[i], out, err, errlen)) goto done;
             continue;
         }
@@ -200,24 +190,24 @@ static int read_header(const char *file, const char *hdr, size_t hlen, nnc_st_fi
         out->ntensors++;
     }
     const char *dup = find_duplicate(names, out->ntensors);
-    if (dup) { fail(err, errlen, "%s: duplicate tensor name '%s'", file, dup); goto done; }
+    if (dup) { nnc_msg(err, errlen, "%s: duplicate tensor name '%s'", file, dup); goto done; }
     qsort(spans, out->ntensors, sizeof *spans, cmp_span);
     uint64_t at = 0;
     for (size_t i = 0; i < out->ntensors; i++) {
         if (spans[i].begin < at) {
-            fail(err, errlen, "%s: tensors '%s' and '%s' overlap in the data section", file,
+            nnc_msg(err, errlen, "%s: tensors '%s' and '%s' overlap in the data section", file,
                  out->tensors[spans[i - 1].idx].name, out->tensors[spans[i].idx].name);
             goto done;
         }
         if (spans[i].begin > at) {
-            fail(err, errlen, "%s: gap in the data section: bytes %llu..%llu belong to no tensor", file,
+            nnc_msg(err, errlen, "%s: gap in the data section: bytes %llu..%llu belong to no tensor", file,
                  (unsigned long long)at, (unsigned long long)spans[i].begin);
             goto done;
         }
         at = spans[i].end;
     }
     if (at != out->bloblen) {
-        fail(err, errlen, "%s: gap in the data section: bytes %llu..%zu after the last tensor belong to no tensor",
+        nnc_msg(err, errlen, "%s: gap in the data section: bytes %llu..%zu after the last tensor belong to no tensor",
              file, (unsigned long long)at, out->bloblen);
         goto done;
     }
@@ -233,15 +223,15 @@ done:
 static int check_prefix(const char *file, const unsigned char *p8, uint64_t total, uint64_t *hlen,
                         char *err, size_t errlen) {
     if (total < 8)
-        return fail(err, errlen, "%s: file is %llu bytes, too short for a safetensors header", file,
+        return nnc_msg(err, errlen, "%s: file is %llu bytes, too short for a safetensors header", file,
                     (unsigned long long)total);
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--) n = (n << 8) | p8[i];
     if (n > HEADER_MAX)
-        return fail(err, errlen, "%s: header length %llu is absurdly large (limit %llu)", file,
+        return nnc_msg(err, errlen, "%s: header length %llu is absurdly large (limit %llu)", file,
                     (unsigned long long)n, (unsigned long long)HEADER_MAX);
     if (n > total - 8)
-        return fail(err, errlen, "%s: header length %llu runs past the end of the file (%llu bytes)", file,
+        return nnc_msg(err, errlen, "%s: header length %llu runs past the end of the file (%llu bytes)", file,
                     (unsigned long long)n, (unsigned long long)total);
     *hlen = n;
     return 0;
@@ -252,10 +242,10 @@ int nnc_st_parse(const void *buf, size_t len, const char *name, nnc_st_file *out
     uint64_t hlen;
     memset(out, 0, sizeof *out);
     if (!name) name = "(memory)";
-    if (!buf && len) return fail(err, errlen, "%s: no buffer", name);
+    if (!buf && len) return nnc_msg(err, errlen, "%s: no buffer", name);
     if (check_prefix(name, b, len, &hlen, err, errlen)) return -1;
     out->bloblen = len - 8 - (size_t)hlen;
-    if (!(out->blob = malloc(out->bloblen + 1))) return fail(err, errlen, "%s: out of memory", name);
+    if (!(out->blob = malloc(out->bloblen + 1))) return nnc_msg(err, errlen, "%s: out of memory", name);
     if (out->bloblen) memcpy(out->blob, b + 8 + hlen, out->bloblen);
     if (read_header(name, (const char *)b + 8, (size_t)hlen, out, err, errlen)) { nnc_st_free(out); return -1; }
     return 0;
@@ -275,28 +265,28 @@ static int read_all(int fd, void *buf, size_t n) {
 
 int nnc_st_read(const char *path, nnc_st_file *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
-    if (!path) return fail(err, errlen, "(null): no path given");
+    if (!path) return nnc_msg(err, errlen, "(null): no path given");
     int fd = open(path, O_RDONLY);
-    if (fd < 0) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0) return nnc_msg(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     unsigned char p8[8];
     char *hdr = NULL;
     uint64_t hlen;
     int rc = -1;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) { fail(err, errlen, "%s: not a regular file", path); goto done; }
-    if ((uint64_t)st.st_size > SIZE_MAX) { fail(err, errlen, "%s: file too large", path); goto done; }
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) { nnc_msg(err, errlen, "%s: not a regular file", path); goto done; }
+    if ((uint64_t)st.st_size > SIZE_MAX) { nnc_msg(err, errlen, "%s: file too large", path); goto done; }
     size_t total = (size_t)st.st_size;
     if (total >= 8 && read_all(fd, p8, 8)) goto ioerr;
     if (check_prefix(path, p8, total, &hlen, err, errlen)) goto done;
     out->bloblen = total - 8 - (size_t)hlen;
     hdr = malloc((size_t)hlen + 1);
     out->blob = malloc(out->bloblen + 1);
-    if (!hdr || !out->blob) { fail(err, errlen, "%s: out of memory", path); goto done; }
+    if (!hdr || !out->blob) { nnc_msg(err, errlen, "%s: out of memory", path); goto done; }
     if (read_all(fd, hdr, (size_t)hlen) || read_all(fd, out->blob, out->bloblen)) goto ioerr;
     rc = read_header(path, hdr, (size_t)hlen, out, err, errlen);
     goto done;
 ioerr:
-    fail(err, errlen, "%s: read error: %s", path, strerror(errno));
+    nnc_msg(err, errlen, "%s: read error: %s", path, strerror(errno));
 done:
     close(fd);
     free(hdr);
@@ -338,24 +328,24 @@ static int cmp_ordered(const void *a, const void *b) {
 
 static int check_input(const char *path, const nnc_st_tensor *t, char *err, size_t errlen) {
     if (!memchr(t->name, '\0', sizeof t->name))
-        return fail(err, errlen, "%s: tensor name '%.40s...' is not terminated within %d bytes", path, t->name,
+        return nnc_msg(err, errlen, "%s: tensor name '%.40s...' is not terminated within %d bytes", path, t->name,
                     NNC_ST_NAME_MAX);
     if (!strcmp(t->name, "__metadata__"))
-        return fail(err, errlen, "%s: '__metadata__' is reserved and cannot name a tensor", path);
+        return nnc_msg(err, errlen, "%s: '__metadata__' is reserved and cannot name a tensor", path);
     if ((unsigned)t->dtype >= NNC_ST_DTYPE_COUNT)
-        return fail(err, errlen, "%s: tensor '%s': invalid dtype %d", path, t->name, (int)t->dtype);
+        return nnc_msg(err, errlen, "%s: tensor '%s': invalid dtype %d", path, t->name, (int)t->dtype);
     if (t->ndim < 0 || t->ndim > NNC_ST_MAX_NDIM)
-        return fail(err, errlen, "%s: tensor '%s': ndim %d out of range", path, t->name, t->ndim);
+        return nnc_msg(err, errlen, "%s: tensor '%s': ndim %d out of range", path, t->name, t->ndim);
     for (int i = 0; i < t->ndim; i++)
         if (t->shape[i] < 0 || (double)t->shape[i] > INT_EXACT)
-            return fail(err, errlen, "%s: tensor '%s': shape[%d] = %lld is invalid", path, t->name, i,
+            return nnc_msg(err, errlen, "%s: tensor '%s': shape[%d] = %lld is invalid", path, t->name, i,
                         (long long)t->shape[i]);
     int ok;
     size_t need = shape_bytes(t->shape, t->ndim, dtypes[t->dtype].size, &ok);
     if (!ok || need != t->nbytes)
-        return fail(err, errlen, "%s: tensor '%s': nbytes %zu does not match its shape and dtype", path, t->name,
+        return nnc_msg(err, errlen, "%s: tensor '%s': nbytes %zu does not match its shape and dtype", path, t->name,
                     t->nbytes);
-    if (t->nbytes && !t->data) return fail(err, errlen, "%s: tensor '%s': data is NULL", path, t->name);
+    if (t->nbytes && !t->data) return nnc_msg(err, errlen, "%s: tensor '%s': data is NULL", path, t->name);
     return 0;
 }
 
@@ -387,13 +377,13 @@ static char *build_header(const char *path, const ordered *ord, size_t n, const 
     }
     nnc_sb_puts(&sb, "}");
     while (!sb.oom && sb.len % 8) nnc_sb_puts(&sb, " ");
-    if (sb.oom) { nnc_sb_free(&sb); fail(err, errlen, "%s: out of memory", path); return NULL; }
+    if (sb.oom) { nnc_sb_free(&sb); nnc_msg(err, errlen, "%s: out of memory", path); return NULL; }
     /* Re-parsing catches names or metadata that are not valid UTF-8 before anything is written. */
     char jerr[128];
     nnc_json *j = nnc_json_parse(sb.buf, sb.len, jerr, sizeof jerr);
     if (!j) {
         nnc_sb_free(&sb);
-        fail(err, errlen, "%s: tensor names or metadata do not form a valid header (%s)", path, jerr);
+        nnc_msg(err, errlen, "%s: tensor names or metadata do not form a valid header (%s)", path, jerr);
         return NULL;
     }
     nnc_json_free(j);
@@ -404,15 +394,15 @@ static char *build_header(const char *path, const ordered *ord, size_t n, const 
 /* The file's bytes: the header's length, the header, then each tensor's data in layout order. */
 static int write_impl(const char *path, const nnc_st_tensor *ts, size_t n, const nnc_st_meta *meta, size_t nmeta,
                       long long fail_after, char *err, size_t errlen) {
-    if (!path || (n && !ts) || (nmeta && !meta)) return fail(err, errlen, "%s: invalid arguments", path ? path : "(null)");
+    if (!path || (n && !ts) || (nmeta && !meta)) return nnc_msg(err, errlen, "%s: invalid arguments", path ? path : "(null)");
     for (size_t i = 0; i < nmeta; i++)
-        if (!meta[i].key || !meta[i].value) return fail(err, errlen, "%s: metadata entry %zu is NULL", path, i);
+        if (!meta[i].key || !meta[i].value) return nnc_msg(err, errlen, "%s: metadata entry %zu is NULL", path, i);
     ordered *ord = malloc((n + 1) * sizeof *ord);
     const char **names = malloc((n + 1) * sizeof *names);
     char *hdr = NULL;
     int rc = -1;
     size_t hlen = 0;
-    if (!ord || !names) { fail(err, errlen, "%s: out of memory", path); goto done; }
+    if (!ord || !names) { nnc_msg(err, errlen, "%s: out of memory", path); goto done; }
     for (size_t i = 0; i < n; i++) {
         if (check_input(path, &ts[i], err, errlen)) goto done;
         ord[i].t = &ts[i];
@@ -420,7 +410,7 @@ static int write_impl(const char *path, const nnc_st_tensor *ts, size_t n, const
         names[i] = ts[i].name;
     }
     const char *dup = find_duplicate(names, n);
-    if (dup) { fail(err, errlen, "%s: duplicate tensor name '%s'", path, dup); goto done; }
+    if (dup) { nnc_msg(err, errlen, "%s: duplicate tensor name '%s'", path, dup); goto done; }
     qsort(ord, n, sizeof *ord, cmp_ordered);
     if (!(hdr = build_header(path, ord, n, meta, nmeta, &hlen, err, errlen))) goto done;
     nnc_atomic_file f;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../optim/optim.h"
+#include "../format/message.h"
 #include "../train/train_impl.h"
 #include "../format/json.h"
 #include "keras_config.h"
@@ -198,15 +199,6 @@ nnc_status nnc_load_tensors(nnc_model *m, const nnc_st_file *f, const char *path
     return NNC_OK;
 }
 
-static void set_err(nnc_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_err(nnc_error *err, const char *fmt, ...) {
-    if (!err) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-}
-
 /* The training progress a file records: epochs finished and the RNG state, so that a resumed
  * run shuffles and drops out exactly as an uninterrupted one. */
 static void restore_progress(nnc_model *m, const nnc_st_file *f) {
@@ -233,28 +225,28 @@ static nnc_model *model_from_st(nnc_st_file *f, const char *path, nnc_error *err
     const char *fmt = nnc_st_meta_get(f, "format"), *c = nnc_st_meta_get(f, "config"),
                *cc = nnc_st_meta_get(f, "compile_config");
     if (!fmt || strcmp(fmt, "nnc") || !c || !cc) {
-        set_err(err, "%s: not an nnc model file (its __metadata__ lacks format \"nnc\", config "
+        nnc_msg(NNC_ERRBUF(err), "%s: not an nnc model file (its __metadata__ lacks format \"nnc\", config "
                 "or compile_config)", path);
         goto fail;
     }
     const char *ver = nnc_st_meta_get(f, "format_version");
     if (!ver || strcmp(ver, "1")) {
-        set_err(err, "%s: unsupported format_version '%s'", path, ver ? ver : "(none)");
+        nnc_msg(NNC_ERRBUF(err), "%s: unsupported format_version '%s'", path, ver ? ver : "(none)");
         goto fail;
     }
     if (!(cfg = nnc_json_parse(c, strlen(c), msg, sizeof msg)) ||
         !(ccfg = nnc_json_parse(cc, strlen(cc), msg, sizeof msg))) {
-        set_err(err, "%s: metadata is not valid JSON: %s", path, msg);
+        nnc_msg(NNC_ERRBUF(err), "%s: metadata is not valid JSON: %s", path, msg);
         goto fail;
     }
     m = nnc_model_new(NULL);
     nnc_compile_opts co;
     if (!m) {
-        set_err(err, "%s: out of memory", path);
+        nnc_msg(NNC_ERRBUF(err), "%s: out of memory", path);
         goto fail;
     }
     if (nnc_config_build(m, cfg, msg, sizeof msg) || nnc_compile_config_parse(ccfg, &co, msg, sizeof msg)) {
-        set_err(err, "%s: %s", path, msg);
+        nnc_msg(NNC_ERRBUF(err), "%s: %s", path, msg);
         goto fail;
     }
     /* Every variable must be in the file (nnc_load_tensors), so a config that needs more floats
@@ -263,18 +255,18 @@ static nnc_model *model_from_st(nnc_st_file *f, const char *path, nnc_error *err
     size_t have = f->bloblen / sizeof(float), need = 0;
     for (int p = 0; p < m->n_params; p++) {
         if (m->params[p].size > have - need) {
-            set_err(err, "%s: the config's variables need more than the %zu bytes of tensor data "
+            nnc_msg(NNC_ERRBUF(err), "%s: the config's variables need more than the %zu bytes of tensor data "
                     "in the file", path, f->bloblen);
             goto fail;
         }
         need += m->params[p].size;
     }
     if (nnc_compile(m, &co)) {
-        set_err(err, "%s: %s", path, nnc_last_error(m));
+        nnc_msg(NNC_ERRBUF(err), "%s: %s", path, nnc_last_error(m));
         goto fail;
     }
     if (nnc_load_tensors(m, f, path)) {
-        set_err(err, "%s", nnc_last_error(m));
+        nnc_msg(NNC_ERRBUF(err), "%s", nnc_last_error(m));
         goto fail;
     }
     restore_progress(m, f);
@@ -292,7 +284,7 @@ nnc_model *nnc_model_load(const char *path, nnc_error *err) {
     char msg[512];
     nnc_st_file f;
     if (!path) {
-        set_err(err, "load: no path");
+        nnc_msg(NNC_ERRBUF(err), "load: no path");
         return NULL;
     }
     if (nnc_st_read(path, &f, msg, sizeof msg)) {
@@ -302,9 +294,9 @@ nnc_model *nnc_model_load(const char *path, nnc_error *err) {
         int text = t && fread(head, 1, 8, t) == 8;
         if (t) fclose(t);
         for (int i = 0; text && i < 8; i++) text = head[i] >= 9 && head[i] < 127;
-        if (text) set_err(err, "%s: not a model file (it is text; a model file is safetensors, "
+        if (text) nnc_msg(NNC_ERRBUF(err), "%s: not a model file (it is text; a model file is safetensors, "
                                "as written by --save)", path);
-        else set_err(err, "%s", msg);
+        else nnc_msg(NNC_ERRBUF(err), "%s", msg);
         return NULL;
     }
     nnc_model *m = model_from_st(&f, path, err);
@@ -316,7 +308,7 @@ nnc_model *nnc_model_load_buffer(const void *buf, size_t len, const char *name, 
     char msg[512];
     nnc_st_file f;
     if (nnc_st_parse(buf, len, name, &f, msg, sizeof msg)) {
-        set_err(err, "%s", msg);
+        nnc_msg(NNC_ERRBUF(err), "%s", msg);
         return NULL;
     }
     nnc_model *m = model_from_st(&f, name, err);

@@ -26,6 +26,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 #include "callbacks.h"
+#include "../format/message.h"
 #include "../format/safetensors.h"
 
 typedef enum {
@@ -78,15 +79,6 @@ struct nnc_callback {
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
-static void set_err(nnc_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_err(nnc_error *err, const char *fmt, ...) {
-    if (!err) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-}
-
 static void say(const nnc_cb_runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(const nnc_cb_runner *r, const char *fmt, ...) {
     va_list ap;
@@ -120,7 +112,7 @@ static int higher_is_better(nnc_monitor_mode mode, const char *monitor) {
 
 static nnc_callback *cb_new(cb_kind kind, nnc_error *err) {
     nnc_callback *cb = calloc(1, sizeof *cb);
-    if (!cb) set_err(err, "callback: out of memory");
+    if (!cb) nnc_msg(NNC_ERRBUF(err), "callback: out of memory");
     else cb->kind = kind;
     return cb;
 }
@@ -135,12 +127,12 @@ static const char *const kind_names[] = {
 static int set_monitor(nnc_callback *cb, const char *monitor, nnc_monitor_mode mode, nnc_error *err) {
     const char *who = kind_names[cb->kind];
     if (!monitor || !*monitor || strlen(monitor) >= MONITOR_MAX) {
-        set_err(err, "%s: bad value '%s' for monitor (expected a log key such as val_loss)", who,
+        nnc_msg(NNC_ERRBUF(err), "%s: bad value '%s' for monitor (expected a log key such as val_loss)", who,
                 monitor ? monitor : "(null)");
         return -1;
     }
     if (mode != NNC_MODE_AUTO && mode != NNC_MODE_MIN && mode != NNC_MODE_MAX) {
-        set_err(err, "%s: bad value %d for mode (expected auto, min or max)", who, (int)mode);
+        nnc_msg(NNC_ERRBUF(err), "%s: bad value %d for mode (expected auto, min or max)", who, (int)mode);
         return -1;
     }
     snprintf(cb->monitor, sizeof cb->monitor, "%s", monitor);
@@ -151,16 +143,16 @@ static int set_monitor(nnc_callback *cb, const char *monitor, nnc_monitor_mode m
 static int set_path(nnc_callback *cb, const char *path, const char *key, nnc_error *err) {
     const char *who = kind_names[cb->kind];
     if (!path || !*path) {
-        set_err(err, "%s: missing %s", who, key);
+        nnc_msg(NNC_ERRBUF(err), "%s: missing %s", who, key);
         return -1;
     }
     if (strlen(path) >= PATH_MAX_LEN) {
-        set_err(err, "%s: %s is longer than %d bytes", who, key, PATH_MAX_LEN - 1);
+        nnc_msg(NNC_ERRBUF(err), "%s: %s is longer than %d bytes", who, key, PATH_MAX_LEN - 1);
         return -1;
     }
     cb->path = malloc(strlen(path) + 1);
     if (!cb->path) {
-        set_err(err, "%s: out of memory", who);
+        nnc_msg(NNC_ERRBUF(err), "%s: out of memory", who);
         return -1;
     }
     memcpy(cb->path, path, strlen(path) + 1);
@@ -169,13 +161,13 @@ static int set_path(nnc_callback *cb, const char *path, const char *key, nnc_err
 
 static int bad_count(const char *who, const char *key, int v, nnc_error *err) {
     if (v >= 0) return 0;
-    set_err(err, "%s: bad value '%d' for %s (expected an integer >= 0)", who, v, key);
+    nnc_msg(NNC_ERRBUF(err), "%s: bad value '%d' for %s (expected an integer >= 0)", who, v, key);
     return -1;
 }
 
 static int bad_number(const char *who, const char *key, double v, int nan_ok, nnc_error *err) {
     if (isfinite(v) || (nan_ok && isnan(v))) return 0;
-    set_err(err, "%s: bad value '%g' for %s (expected a finite number)", who, v, key);
+    nnc_msg(NNC_ERRBUF(err), "%s: bad value '%g' for %s (expected a finite number)", who, v, key);
     return -1;
 }
 
@@ -493,7 +485,7 @@ nnc_model_checkpoint_opts nnc_model_checkpoint_opts_default(const char *filepath
 nnc_callback *nnc_model_checkpoint(const nnc_model_checkpoint_opts *o, nnc_error *err) {
     const char *who = "model_checkpoint";
     if (!o) {
-        set_err(err, "%s: no options", who);
+        nnc_msg(NNC_ERRBUF(err), "%s: no options", who);
         return NULL;
     }
     nnc_callback *cb = cb_new(CB_MODEL_CHECKPOINT, err);
@@ -509,7 +501,7 @@ nnc_callback *nnc_model_checkpoint(const nnc_model_checkpoint_opts *o, nnc_error
     int bad = !probe || nnc_format_filepath(cb->path, 1, NULL, probe, cap, msg, sizeof msg);
     free(probe);
     if (bad) {
-        set_err(err, "%s: %s", who, probe ? msg : "out of memory");
+        nnc_msg(NNC_ERRBUF(err), "%s: %s", who, probe ? msg : "out of memory");
         nnc_callback_free(cb);
         return NULL;
     }
@@ -540,13 +532,13 @@ nnc_callback *nnc_reduce_lr_on_plateau(const nnc_reduce_lr_opts *o, nnc_error *e
         return NULL;
     }
     if (!(o->factor >= 0.0 && o->factor < 1.0)) {
-        set_err(err, "%s: bad value '%g' for factor (expected a number in [0, 1): the new rate is "
+        nnc_msg(NNC_ERRBUF(err), "%s: bad value '%g' for factor (expected a number in [0, 1): the new rate is "
                 "lr * factor)", who, o->factor);
         nnc_callback_free(cb);
         return NULL;
     }
     if (!(o->min_lr >= 0.0) || isinf(o->min_lr)) {
-        set_err(err, "%s: bad value '%g' for min_lr (expected a finite number >= 0)", who, o->min_lr);
+        nnc_msg(NNC_ERRBUF(err), "%s: bad value '%g' for min_lr (expected a finite number >= 0)", who, o->min_lr);
         nnc_callback_free(cb);
         return NULL;
     }
@@ -558,7 +550,7 @@ nnc_callback *nnc_reduce_lr_on_plateau(const nnc_reduce_lr_opts *o, nnc_error *e
 nnc_callback *nnc_learning_rate_scheduler(nnc_lr_schedule schedule, void *user, int verbose,
                                           nnc_error *err) {
     if (!schedule) {
-        set_err(err, "learning_rate_scheduler: no schedule function");
+        nnc_msg(NNC_ERRBUF(err), "learning_rate_scheduler: no schedule function");
         return NULL;
     }
     nnc_callback *cb = cb_new(CB_LR_SCHEDULER, err);
@@ -579,7 +571,7 @@ nnc_csv_logger_opts nnc_csv_logger_opts_default(const char *filename) {
 
 nnc_callback *nnc_csv_logger(const nnc_csv_logger_opts *o, nnc_error *err) {
     if (!o) {
-        set_err(err, "csv_logger: no options");
+        nnc_msg(NNC_ERRBUF(err), "csv_logger: no options");
         return NULL;
     }
     nnc_callback *cb = cb_new(CB_CSV_LOGGER, err);
@@ -588,7 +580,7 @@ nnc_callback *nnc_csv_logger(const nnc_csv_logger_opts *o, nnc_error *err) {
         return NULL;
     }
     if (!o->separator || strchr("\"\r\n", o->separator)) {
-        set_err(err, "csv_logger: bad separator (expected one character other than '\"' or a line end)");
+        nnc_msg(NNC_ERRBUF(err), "csv_logger: bad separator (expected one character other than '\"' or a line end)");
         nnc_callback_free(cb);
         return NULL;
     }
@@ -606,7 +598,7 @@ nnc_backup_and_restore_opts nnc_backup_and_restore_opts_default(const char *back
 
 nnc_callback *nnc_backup_and_restore(const nnc_backup_and_restore_opts *o, nnc_error *err) {
     if (!o) {
-        set_err(err, "backup_and_restore: no options");
+        nnc_msg(NNC_ERRBUF(err), "backup_and_restore: no options");
         return NULL;
     }
     nnc_callback *cb = cb_new(CB_BACKUP_AND_RESTORE, err);
@@ -618,7 +610,7 @@ nnc_callback *nnc_backup_and_restore(const nnc_backup_and_restore_opts *o, nnc_e
     const char *name = "backup.safetensors";
     cb->file = malloc(len + strlen(name) + 2);
     if (!cb->file) {
-        set_err(err, "backup_and_restore: out of memory");
+        nnc_msg(NNC_ERRBUF(err), "backup_and_restore: out of memory");
         nnc_callback_free(cb);
         return NULL;
     }
