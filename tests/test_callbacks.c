@@ -18,6 +18,7 @@
 #include "core/rng.h"
 #include "format/safetensors.h"
 #include "train/callbacks.h"
+#include "format/pyformat.h"
 
 static char tmpdir[64];
 

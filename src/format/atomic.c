@@ -164,3 +164,29 @@ int nnc_write_file_atomic(const char *path, const void *data, size_t len, char *
     nnc_atomic_write(&f, data, len);
     return nnc_atomic_commit(&f, err, errlen);
 }
+
+/* Creates the folders leading to a file's path ("a/b/c.x": a and a/b). */
+int nnc_make_parent_dirs(const char *path, char *msg, size_t msglen) {
+    char buf[4096];
+    if (strlen(path) >= sizeof buf) {
+        snprintf(msg, msglen, "%.64s...: path too long", path);
+        return -1;
+    }
+    memcpy(buf, path, strlen(path) + 1);
+    char *slash = strrchr(buf, '/');
+    if (!slash || slash == buf) return 0;
+    *slash = '\0';
+    for (char *p = buf + 1;; p++) {
+        if (*p != '/' && *p != '\0') continue;
+        char c = *p;
+        *p = '\0';
+        struct stat sb;
+        if (stat(buf, &sb) != 0 && mkdir(buf, 0777) != 0 && errno != EEXIST) {
+            snprintf(msg, msglen, "%s: cannot create the folder: %s", buf, strerror(errno));
+            return -1;
+        }
+        *p = c;
+        if (!c) break;
+    }
+    return 0;
+}

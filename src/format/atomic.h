@@ -35,4 +35,8 @@ int nnc_write_file_atomic(const char *path, const void *data, size_t len, char *
  * with a message: lets a long run fail before it starts rather than at the end. */
 int nnc_check_writable(const char *path, char *err, size_t errlen);
 
+/* Creates the missing folders leading to a file's path ("a/b/c.x": a and a/b). Returns 0, or
+ * -1 with a message naming the folder. */
+int nnc_make_parent_dirs(const char *path, char *msg, size_t msglen);
+
 #endif

@@ -34,12 +34,4 @@ nnc_status nnc_cb_epoch_end(nnc_cb_runner *r, int epoch, nnc_logs *logs);
  * releases what train begin took. */
 nnc_status nnc_cb_train_end(nnc_cb_runner *r, bool completed);
 
-/* Python's repr of a float ("0.1", "1e-05", "100.0", "nan"), as Keras writes logs. */
-void nnc_format_pyfloat(double v, char *buf, size_t n);
-/* ModelCheckpoint's filepath: Python's str.format with epoch (the 1-based int) and the log
- * values ({epoch:02d}, {val_loss:.2f}, {{ and }}). logs NULL only checks the syntax. Returns 0,
- * or -1 with msg saying what is wrong. */
-int nnc_format_filepath(const char *fmt, int epoch, const nnc_logs *logs, char *out, size_t n,
-                        char *msg, size_t msglen);
-
 #endif
