@@ -142,12 +142,9 @@ static nnc_status history_push(nnc_history **hp, const nnc_logs *l) {
     return NNC_OK;
 }
 
-nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const nnc_fit_opts *o,
-                   nnc_history **history) {
-    nnc_status st = require_compiled(m, "fit");
-    if (st) return st;
-    nnc_fit_opts def = nnc_fit_opts_default();
-    if (!o) o = &def;
+/* The arguments fit cannot train with, refused before anything changes. */
+static nnc_status check_fit(nnc_model *m, const float *x, const float *y, size_t n, const nnc_fit_opts *o) {
+    nnc_status st;
     if (!x || !y || n == 0) return nnc_fail(m, NNC_ERR_ARG, "fit: no training data");
     if (o->epochs < 1) return nnc_fail(m, NNC_ERR_ARG, "fit: epochs is %d, must be >= 1", o->epochs);
     if (o->initial_epoch < 0 || o->initial_epoch >= o->epochs)
@@ -174,127 +171,166 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
         if (!(o->sample_weight[r] >= 0.0f) || isinf(o->sample_weight[r]))
             return nnc_fail(m, NNC_ERR_DATA, "fit: sample_weight[%zu] is %g, must be finite and >= 0", r,
                             (double)o->sample_weight[r]);
+    return NNC_OK;
+}
 
-    /* Validation: explicit data, or the last fraction before shuffling (Keras: the first
-     * ceil(n·(1 − split)) rows train). */
-    const float *vx = o->validation_x, *vy = o->validation_y;
-    size_t vn = o->validation_n, ntrain = n;
-    if (vx && vy && vn) {
-        if ((st = nnc_check_data(m, vx, vy, vn))) return st;
-    } else if (o->validation_split > 0.0f) {
-        ntrain = (size_t)ceil((double)n * (1.0 - (double)o->validation_split));
-        if (ntrain == 0 || ntrain == n)
+/* One fit's view: its data, the validation data, the batch plan and the callbacks. */
+typedef struct {
+    nnc_model *m;
+    const nnc_fit_opts *o;
+    const float *x, *y;
+    size_t ntrain, steps;
+    const float *vx, *vy;
+    size_t vn;
+    int bs;
+    size_t *idx;            /* this epoch's order of the training rows */
+    nnc_cb_runner cbr;
+    nnc_progress pb;
+    bool batch_logs;        /* someone reads the running logs after each batch */
+} fit_run;
+
+/* Validation: explicit data, or the last fraction before shuffling (Keras: the first
+ * ceil(n·(1 − split)) rows train). */
+static nnc_status split_validation(fit_run *r, size_t n) {
+    nnc_model *m = r->m;
+    const nnc_fit_opts *o = r->o;
+    r->vx = o->validation_x, r->vy = o->validation_y, r->vn = o->validation_n, r->ntrain = n;
+    if (r->vx && r->vy && r->vn) return nnc_check_data(m, r->vx, r->vy, r->vn);
+    if (o->validation_split > 0.0f) {
+        r->ntrain = (size_t)ceil((double)n * (1.0 - (double)o->validation_split));
+        if (r->ntrain == 0 || r->ntrain == n)
             return nnc_fail(m, NNC_ERR_ARG, "fit: validation_split %g of %zu rows leaves %s empty",
-                            (double)o->validation_split, n, ntrain ? "validation" : "training");
-        vx = x + ntrain * nnc_input_size(m);
-        vy = y + ntrain * nnc_target_size(m);
-        vn = n - ntrain;
+                            (double)o->validation_split, n, r->ntrain ? "validation" : "training");
+        r->vx = r->x + r->ntrain * nnc_input_size(m);
+        r->vy = r->y + r->ntrain * nnc_target_size(m);
+        r->vn = n - r->ntrain;
     } else {
-        vx = vy = NULL;
-        vn = 0;
+        r->vx = r->vy = NULL;
+        r->vn = 0;
     }
-    int bs = o->batch_size;
-    if ((size_t)bs > ntrain) bs = (int)ntrain;
-    if ((st = nnc_train_plan(m, bs))) return st;
-    size_t *idx = malloc(ntrain * sizeof *idx);
-    if (!idx) return nnc_fail(m, NNC_ERR_NOMEM, "fit: out of memory");
-    if (history) {
-        *history = calloc(1, sizeof **history);
-        if (!*history) {
-            free(idx);
-            return nnc_fail(m, NNC_ERR_NOMEM, "fit: out of memory");
+    return NNC_OK;
+}
+
+/* Each epoch permutes 0..n-1 afresh (not the previous order), so an epoch's order depends only
+ * on the RNG state: a resumed run shuffles as an uninterrupted one. */
+static void shuffle_rows(fit_run *r) {
+    for (size_t i = 0; i < r->ntrain; i++) r->idx[i] = i;
+    if (r->o->shuffle)
+        for (size_t i = r->ntrain - 1; i > 0; i--) { /* Fisher–Yates */
+            size_t j = (size_t)nnc_rng_below(&r->m->rng, i + 1), t = r->idx[i];
+            r->idx[i] = r->idx[j];
+            r->idx[j] = t;
         }
+}
+
+/* The training steps of one epoch; *done gets the batches that counted. */
+static nnc_status train_epoch(fit_run *r, int ep, double t0, nnc_metric_acc *acc, size_t *done) {
+    nnc_model *m = r->m;
+    const nnc_fit_opts *o = r->o;
+    const size_t bs = (size_t)r->bs, group = o->steps_per_update > 1 ? (size_t)o->steps_per_update : 1;
+    nnc_logs logs;
+    for (size_t s = 0; s < r->steps; s++) {
+        size_t first = s * bs;
+        int b = (int)(r->ntrain - first < bs ? r->ntrain - first : bs);
+        nnc_gather_inputs(m, r->x, r->idx, first, b);
+        nnc_gather_targets(m, r->y, r->idx, first, b);
+        gather_weights(m, o, r->y, r->idx, first, b);
+        /* Gradient accumulation: batches s0..s0+group-1 make one update, each weighted by its
+         * share of the group's rows (the last group may be short). */
+        size_t g0 = s / group * group, g1 = g0 + group < r->steps ? g0 + group : r->steps;
+        size_t grows = (g1 * bs < r->ntrain ? g1 * bs : r->ntrain) - g0 * bs;
+        double loss;
+        /* A non-finite loss leaves the weights untouched; with TerminateOnNaN attached it
+         * reaches the batch logs (as in Keras) and stops training cleanly. */
+        bool bad = nnc_train_micro_step(m, b, &loss, s == g0, s + 1 == g1,
+                                        (float)((double)b / (double)grows)) != NNC_OK;
+        if (!bad || r->cbr.handles_nan) {
+            nnc_metrics_add(m, acc, b, loss);
+            *done = s + 1;
+            if (r->batch_logs) {
+                memset(&logs, 0, sizeof logs);
+                nnc_metrics_logs(m, acc, "", &logs);
+                nnc_progress_update(&r->pb, (int)s + 1, now_s() - t0, &logs);
+                nnc_cb_batch_end(&r->cbr, ep, (int)s, &logs);
+                nnc_batch_info bi = {ep, (int)s, b, &logs};
+                if (o->on_batch_end && o->on_batch_end(o->user, &bi)) r->cbr.stop = true;
+            }
+        }
+        if (bad && !r->cbr.stop)
+            return nnc_fail(m, NNC_ERR_NUMERIC,
+                            "fit: the loss became %g at epoch %d, batch %zu; training stopped "
+                            "with the weights before that step", loss, ep + 1, s + 1);
+        if (r->cbr.stop) break;
+    }
+    return NNC_OK;
+}
+
+/* An epoch's end: its logs with the validation's, the callbacks, the progress line, the
+ * history and the fit's own hook, in Keras's order. */
+static nnc_status end_epoch(fit_run *r, int ep, double secs, const nnc_metric_acc *acc, size_t done,
+                            nnc_history **history) {
+    nnc_model *m = r->m;
+    nnc_logs logs;
+    nnc_status st;
+    memset(&logs, 0, sizeof logs);
+    nnc_metrics_logs(m, acc, "", &logs);
+    if (r->vn) {
+        nnc_metric_acc vacc;
+        memset(&vacc, 0, sizeof vacc);
+        if ((st = evaluate_into(m, r->vx, r->vy, r->vn, r->bs, &vacc))) return st;
+        nnc_metrics_logs(m, &vacc, "val_", &logs);
+    }
+    m->train->epochs_done++;
+    /* callbacks first: they may add "learning_rate" to the logs */
+    if ((st = nnc_cb_epoch_end(&r->cbr, ep, &logs))) return st;
+    nnc_progress_end(&r->pb, (int)done, secs, &logs);
+    if (history && history_push(history, &logs)) return nnc_fail(m, NNC_ERR_NOMEM, "fit: out of memory");
+    nnc_epoch_info info = {ep, &logs, secs};
+    if (r->o->on_epoch_end && r->o->on_epoch_end(r->o->user, &info)) r->cbr.stop = true;
+    return NNC_OK;
+}
+
+nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const nnc_fit_opts *o,
+                   nnc_history **history) {
+    nnc_status st = require_compiled(m, "fit");
+    if (st) return st;
+    nnc_fit_opts def = nnc_fit_opts_default();
+    if (!o) o = &def;
+    fit_run r;
+    memset(&r, 0, sizeof r);
+    r.m = m, r.o = o, r.x = x, r.y = y;
+    if ((st = check_fit(m, x, y, n, o)) || (st = split_validation(&r, n))) return st;
+    r.bs = (size_t)o->batch_size > r.ntrain ? (int)r.ntrain : o->batch_size;
+    if ((st = nnc_train_plan(m, r.bs))) return st;
+    if (!(r.idx = malloc(r.ntrain * sizeof *r.idx))) return nnc_fail(m, NNC_ERR_NOMEM, "fit: out of memory");
+    if (history && !(*history = calloc(1, sizeof **history))) {
+        free(r.idx);
+        return nnc_fail(m, NNC_ERR_NOMEM, "fit: out of memory");
     }
     /* Keras's on_train_begin: BackupAndRestore may move the first epoch. */
-    nnc_cb_runner cbr;
     int first_epoch = o->initial_epoch;
-    if ((st = nnc_cb_train_begin(&cbr, m, o, &first_epoch))) {
-        free(idx);
+    if ((st = nnc_cb_train_begin(&r.cbr, m, o, &first_epoch))) {
+        free(r.idx);
         return st;
     }
-    size_t steps = (ntrain + (size_t)bs - 1) / (size_t)bs;
-    nnc_progress pb;
-    nnc_progress_init(&pb, o->verbose, o->out ? o->out : stdout, (int)steps);
-    const bool batch_logs = pb.live || o->on_batch_end || cbr.wants_batch;
-    for (int ep = first_epoch; ep < o->epochs && st == NNC_OK && !cbr.stop; ep++) {
-        if ((st = nnc_cb_epoch_begin(&cbr, ep))) break;
-        nnc_progress_epoch(&pb, ep + 1, o->epochs);
+    r.steps = (r.ntrain + (size_t)r.bs - 1) / (size_t)r.bs;
+    nnc_progress_init(&r.pb, o->verbose, o->out ? o->out : stdout, (int)r.steps);
+    r.batch_logs = r.pb.live || o->on_batch_end || r.cbr.wants_batch;
+    for (int ep = first_epoch; ep < o->epochs && st == NNC_OK && !r.cbr.stop; ep++) {
+        if ((st = nnc_cb_epoch_begin(&r.cbr, ep))) break;
+        nnc_progress_epoch(&r.pb, ep + 1, o->epochs);
         double t0 = now_s();
-        /* Each epoch permutes 0..n-1 afresh (not the previous order), so an epoch's order
-         * depends only on the RNG state: a resumed run shuffles as an uninterrupted one. */
-        for (size_t i = 0; i < ntrain; i++) idx[i] = i;
-        if (o->shuffle)
-            for (size_t i = ntrain - 1; i > 0; i--) { /* Fisher–Yates */
-                size_t j = (size_t)nnc_rng_below(&m->rng, i + 1), t = idx[i];
-                idx[i] = idx[j];
-                idx[j] = t;
-            }
+        shuffle_rows(&r);
         nnc_metric_acc acc;
         memset(&acc, 0, sizeof acc);
-        nnc_logs logs;
         size_t done = 0;
-        const size_t group = o->steps_per_update > 1 ? (size_t)o->steps_per_update : 1;
-        for (size_t s = 0; s < steps; s++) {
-            size_t first = s * (size_t)bs;
-            int b = (int)(ntrain - first < (size_t)bs ? ntrain - first : (size_t)bs);
-            nnc_gather_inputs(m, x, idx, first, b);
-            nnc_gather_targets(m, y, idx, first, b);
-            gather_weights(m, o, y, idx, first, b);
-            /* Gradient accumulation: batches s0..s0+group-1 make one update, each weighted by
-             * its share of the group's rows (the last group may be short). */
-            size_t g0 = s / group * group, g1 = g0 + group < steps ? g0 + group : steps;
-            size_t grows = (g1 * (size_t)bs < ntrain ? g1 * (size_t)bs : ntrain) - g0 * (size_t)bs;
-            double loss;
-            /* A non-finite loss leaves the weights untouched; with TerminateOnNaN attached it
-             * reaches the batch logs (as in Keras) and stops training cleanly. */
-            bool bad = nnc_train_micro_step(m, b, &loss, s == g0, s + 1 == g1,
-                                            (float)((double)b / (double)grows)) != NNC_OK;
-            if (!bad || cbr.handles_nan) {
-                nnc_metrics_add(m, &acc, b, loss);
-                done = s + 1;
-                if (batch_logs) {
-                    memset(&logs, 0, sizeof logs);
-                    nnc_metrics_logs(m, &acc, "", &logs);
-                    nnc_progress_update(&pb, (int)s + 1, now_s() - t0, &logs);
-                    nnc_cb_batch_end(&cbr, ep, (int)s, &logs);
-                    nnc_batch_info bi = {ep, (int)s, b, &logs};
-                    if (o->on_batch_end && o->on_batch_end(o->user, &bi)) cbr.stop = true;
-                }
-            }
-            if (bad && !cbr.stop) {
-                st = nnc_fail(m, NNC_ERR_NUMERIC,
-                              "fit: the loss became %g at epoch %d, batch %zu; training stopped "
-                              "with the weights before that step", loss, ep + 1, s + 1);
-                break;
-            }
-            if (cbr.stop) break;
-        }
-        if (st) break;
-        double secs = now_s() - t0;
-        memset(&logs, 0, sizeof logs);
-        nnc_metrics_logs(m, &acc, "", &logs);
-        if (vn) {
-            nnc_metric_acc vacc;
-            memset(&vacc, 0, sizeof vacc);
-            if ((st = evaluate_into(m, vx, vy, vn, bs, &vacc))) break;
-            nnc_metrics_logs(m, &vacc, "val_", &logs);
-        }
-        m->train->epochs_done++;
-        /* Callbacks first (they may add "learning_rate" to the logs), then the progress line,
-         * the history and the fit's own hook, as Keras orders its callback list. */
-        if ((st = nnc_cb_epoch_end(&cbr, ep, &logs))) break;
-        nnc_progress_end(&pb, (int)done, secs, &logs);
-        if (history && history_push(history, &logs)) {
-            st = nnc_fail(m, NNC_ERR_NOMEM, "fit: out of memory");
-            break;
-        }
-        nnc_epoch_info info = {ep, &logs, secs};
-        if (o->on_epoch_end && o->on_epoch_end(o->user, &info)) cbr.stop = true;
+        if ((st = train_epoch(&r, ep, t0, &acc, &done))) break;
+        st = end_epoch(&r, ep, now_s() - t0, &acc, done, history);
     }
-    nnc_status end = nnc_cb_train_end(&cbr, st == NNC_OK);
+    nnc_status end = nnc_cb_train_end(&r.cbr, st == NNC_OK);
     if (st == NNC_OK) st = end;
     m->train->use_weights = 0;
-    free(idx);
+    free(r.idx);
     return st;
 }
 
