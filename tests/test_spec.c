@@ -11,6 +11,7 @@
 #include "train/train_impl.h"
 #include "format/json.h"
 #include "io/keras_config.h"
+#include "io/spec_docs.h"
 #include "io/model_file.h"
 #include "layers/layers.h"
 
@@ -307,8 +308,36 @@ static void test_fit_line(test_run *r) {
     t_end(r);
 }
 
+/* docs/SPEC.md's tables of keys are what the descriptors say (tools/update_docs.sh). */
+static void test_docs_current(test_run *r) {
+    if (!t_begin(r, "spec/docs_tables_current")) return;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/../docs/SPEC.md", t_srcdir());
+    FILE *f = fopen(path, "rb");
+    char *doc = NULL;
+    size_t len = 0;
+    if (f) {
+        doc = malloc(1 << 20);
+        len = doc ? fread(doc, 1, (1 << 20) - 1, f) : 0;
+        if (doc) doc[len] = '\0';
+        fclose(f);
+    }
+    nnc_strbuf want = {0};
+    nnc_spec_docs(&want);
+    const char *b = doc ? strstr(doc, NNC_SPEC_DOCS_BEGIN) : NULL, *e = b ? strstr(b, NNC_SPEC_DOCS_END) : NULL;
+    if (CHECK(r, b && e && want.buf, "%s: no generated section", path)) {
+        size_t got = (size_t)(e - b) + strlen(NNC_SPEC_DOCS_END);
+        CHECK(r, got == want.len && !memcmp(b, want.buf, got),
+              "%s: the tables of keys are out of date: run tools/update_docs.sh", path);
+    }
+    nnc_sb_free(&want);
+    free(doc);
+    t_end(r);
+}
+
 void suite_spec(test_run *r);
 void suite_spec(test_run *r) {
+    test_docs_current(r);
     test_builds(r);
     test_errors(r);
     test_round_trip(r);

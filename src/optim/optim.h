@@ -30,6 +30,7 @@ typedef struct {
     const char *keras_class, *name; /* "ExponentialDecay", "exponential_decay" */
     const nnc_opt_desc *opts;
     int n_opts;
+    const char *formula; /* the rate at step t, for the docs */
 } nnc_schedule_desc;
 
 const nnc_schedule_desc *nnc_schedule_desc_of(nnc_schedule_kind k);

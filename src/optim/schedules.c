@@ -47,15 +47,23 @@ static const nnc_opt_desc restarts_opts[] = {
     {ROW("m_mul", NNC_OPT_FLOAT, m_mul, 3), .lo = 0, .hi = BIG},
     {ROW("alpha", NNC_OPT_FLOAT, alpha, 4), .lo = 0, .hi = 1}, NAME("SGDRDecay")};
 
-#define DESC(kind, cls, name, rows) [kind] = {kind, cls, name, rows, NNC_OPT_COUNT_OF(rows)}
+#define DESC(kind, cls, name, rows, f) [kind] = {kind, cls, name, rows, NNC_OPT_COUNT_OF(rows), f}
 static const nnc_schedule_desc schedules[NNC_SCHEDULE_COUNT] = {
-    [NNC_SCHEDULE_NONE] = {NNC_SCHEDULE_NONE, "Constant", "constant", NULL, 0},
-    DESC(NNC_SCHEDULE_EXPONENTIAL_DECAY, "ExponentialDecay", "exponential_decay", exponential_opts),
-    DESC(NNC_SCHEDULE_PIECEWISE_CONSTANT_DECAY, "PiecewiseConstantDecay", "piecewise_constant_decay", piecewise_opts),
-    DESC(NNC_SCHEDULE_POLYNOMIAL_DECAY, "PolynomialDecay", "polynomial_decay", polynomial_opts),
-    DESC(NNC_SCHEDULE_INVERSE_TIME_DECAY, "InverseTimeDecay", "inverse_time_decay", inverse_time_opts),
-    DESC(NNC_SCHEDULE_COSINE_DECAY, "CosineDecay", "cosine_decay", cosine_opts),
-    DESC(NNC_SCHEDULE_COSINE_DECAY_RESTARTS, "CosineDecayRestarts", "cosine_decay_restarts", restarts_opts),
+    [NNC_SCHEDULE_NONE] = {NNC_SCHEDULE_NONE, "Constant", "constant", NULL, 0, "learning_rate"},
+    DESC(NNC_SCHEDULE_EXPONENTIAL_DECAY, "ExponentialDecay", "exponential_decay", exponential_opts,
+         "initial · decay_rate^(t/decay_steps), the exponent floored when staircase"),
+    DESC(NNC_SCHEDULE_PIECEWISE_CONSTANT_DECAY, "PiecewiseConstantDecay", "piecewise_constant_decay", piecewise_opts,
+         "values[0] while t ≤ boundaries[0], values[i] while boundaries[i-1] < t ≤ boundaries[i], then the last"),
+    DESC(NNC_SCHEDULE_POLYNOMIAL_DECAY, "PolynomialDecay", "polynomial_decay", polynomial_opts,
+         "(initial − end)(1 − t/decay_steps)^power + end, t capped at decay_steps; cycle: decay_steps · "
+         "ceil(t/decay_steps) instead"),
+    DESC(NNC_SCHEDULE_INVERSE_TIME_DECAY, "InverseTimeDecay", "inverse_time_decay", inverse_time_opts,
+         "initial / (1 + decay_rate · t/decay_steps), floored when staircase"),
+    DESC(NNC_SCHEDULE_COSINE_DECAY, "CosineDecay", "cosine_decay", cosine_opts,
+         "linear from initial to warmup_target over warmup_steps, then from that rate r: "
+         "r((1 − alpha)·½(1 + cos(π·t/decay_steps)) + alpha)"),
+    DESC(NNC_SCHEDULE_COSINE_DECAY_RESTARTS, "CosineDecayRestarts", "cosine_decay_restarts", restarts_opts,
+         "cosine decay over periods first_decay_steps · t_mulⁱ, the i-th scaled by m_mulⁱ"),
 };
 
 const nnc_schedule_desc *nnc_schedule_desc_of(nnc_schedule_kind k) {
