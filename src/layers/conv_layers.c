@@ -6,10 +6,10 @@
 #include <string.h>
 #include "layers.h"
 
-extern const nnc_layer_desc nnc_conv2d_layer, nnc_conv1d_layer, nnc_max_pooling2d_layer,
-    nnc_average_pooling2d_layer, nnc_global_average_pooling2d_layer, nnc_global_max_pooling2d_layer,
-    nnc_flatten_layer, nnc_reshape_layer, nnc_zero_padding2d_layer, nnc_dropout_layer,
-    nnc_batch_normalization_layer;
+extern const nnc_layer_desc nnc_conv2d_desc, nnc_conv1d_desc, nnc_max_pooling2d_desc,
+    nnc_average_pooling2d_desc, nnc_global_average_pooling2d_desc, nnc_global_max_pooling2d_desc,
+    nnc_flatten_desc, nnc_reshape_desc, nnc_zero_padding2d_desc, nnc_dropout_desc,
+    nnc_batch_normalization_desc;
 
 static const nnc_opt_desc no_opts[1] = {{0}};
 static void no_defaults(void *o) { memset(o, 0, sizeof(nnc_no_opts)); }
@@ -119,10 +119,10 @@ static nnc_node conv(nnc_model *m, const nnc_layer_desc *d, const nnc_node *in, 
 }
 
 static nnc_node conv2d_build(nnc_model *m, const nnc_node *in, int n_in, const void *o, const char *name) {
-    return conv(m, &nnc_conv2d_layer, in, n_in, o, name, 1);
+    return conv(m, &nnc_conv2d_desc, in, n_in, o, name, 1);
 }
 static nnc_node conv1d_build(nnc_model *m, const nnc_node *in, int n_in, const void *o, const char *name) {
-    return conv(m, &nnc_conv1d_layer, in, n_in, o, name, 0);
+    return conv(m, &nnc_conv1d_desc, in, n_in, o, name, 0);
 }
 nnc_node nnc_conv2d(nnc_model *m, nnc_node x, const nnc_conv_opts *o) { return conv2d_build(m, &x, 1, o, o->name); }
 nnc_node nnc_conv1d(nnc_model *m, nnc_node x, const nnc_conv_opts *o) { return conv1d_build(m, &x, 1, o, o->name); }
@@ -154,11 +154,11 @@ static void conv_defaults(void *o) { *(nnc_conv_opts *)o = nnc_conv_opts_default
 static const nnc_opt_desc conv2d_opts[] = {CONV_OPTS(2, "conv2d 32 3")};
 static const nnc_opt_desc conv1d_opts[] = {CONV_OPTS(1, "conv1d 32 3")};
 
-const nnc_layer_desc nnc_conv2d_layer = {
+const nnc_layer_desc nnc_conv2d_desc = {
     "Conv2D", "conv2d", "conv2d", "2-D convolution over (height, width, channels)",
     sizeof(nnc_conv_opts), offsetof(nnc_conv_opts, name), conv_defaults, conv2d_opts,
     NNC_OPT_COUNT_OF(conv2d_opts), 1, 1, 0, conv2d_build};
-const nnc_layer_desc nnc_conv1d_layer = {
+const nnc_layer_desc nnc_conv1d_desc = {
     "Conv1D", "conv1d", "conv1d", "1-D convolution over (length, channels)",
     sizeof(nnc_conv_opts), offsetof(nnc_conv_opts, name), conv_defaults, conv1d_opts,
     NNC_OPT_COUNT_OF(conv1d_opts), 1, 1, 0, conv1d_build};
@@ -199,10 +199,10 @@ static nnc_node pool(nnc_model *m, const nnc_layer_desc *d, const nnc_node *in, 
 }
 
 static nnc_node max_pool_build(nnc_model *m, const nnc_node *in, int n_in, const void *o, const char *name) {
-    return pool(m, &nnc_max_pooling2d_layer, in, n_in, o, name, NNC_OP_MAX_POOL);
+    return pool(m, &nnc_max_pooling2d_desc, in, n_in, o, name, NNC_OP_MAX_POOL);
 }
 static nnc_node avg_pool_build(nnc_model *m, const nnc_node *in, int n_in, const void *o, const char *name) {
-    return pool(m, &nnc_average_pooling2d_layer, in, n_in, o, name, NNC_OP_AVG_POOL);
+    return pool(m, &nnc_average_pooling2d_desc, in, n_in, o, name, NNC_OP_AVG_POOL);
 }
 nnc_node nnc_max_pooling2d(nnc_model *m, nnc_node x, const nnc_pool_opts *o) {
     return max_pool_build(m, &x, 1, o, o->name);
@@ -224,20 +224,20 @@ static const nnc_opt_desc pool_opts[] = {
     CHANNELS_LAST,
 };
 
-const nnc_layer_desc nnc_max_pooling2d_layer = {
+const nnc_layer_desc nnc_max_pooling2d_desc = {
     "MaxPooling2D", "max_pooling2d", "max_pooling2d", "the maximum of each window",
     sizeof(nnc_pool_opts), offsetof(nnc_pool_opts, name), pool_defaults, pool_opts,
     NNC_OPT_COUNT_OF(pool_opts), 1, 1, 0, max_pool_build};
-const nnc_layer_desc nnc_average_pooling2d_layer = {
+const nnc_layer_desc nnc_average_pooling2d_desc = {
     "AveragePooling2D", "average_pooling2d", "average_pooling2d", "the mean of each window",
     sizeof(nnc_pool_opts), offsetof(nnc_pool_opts, name), pool_defaults, pool_opts,
     NNC_OPT_COUNT_OF(pool_opts), 1, 1, 0, avg_pool_build};
 
 static nnc_node global_avg_build(nnc_model *m, const nnc_node *in, int n_in, const void *o, const char *name) {
-    return simple(m, &nnc_global_average_pooling2d_layer, in, n_in, o, name, NNC_OP_GLOBAL_AVG, (nnc_op_attr){0});
+    return simple(m, &nnc_global_average_pooling2d_desc, in, n_in, o, name, NNC_OP_GLOBAL_AVG, (nnc_op_attr){0});
 }
 static nnc_node global_max_build(nnc_model *m, const nnc_node *in, int n_in, const void *o, const char *name) {
-    return simple(m, &nnc_global_max_pooling2d_layer, in, n_in, o, name, NNC_OP_GLOBAL_MAX, (nnc_op_attr){0});
+    return simple(m, &nnc_global_max_pooling2d_desc, in, n_in, o, name, NNC_OP_GLOBAL_MAX, (nnc_op_attr){0});
 }
 nnc_node nnc_global_average_pooling2d(nnc_model *m, nnc_node x, const char *name) {
     nnc_no_opts o = {0};
@@ -248,11 +248,11 @@ nnc_node nnc_global_max_pooling2d(nnc_model *m, nnc_node x, const char *name) {
     return global_max_build(m, &x, 1, &o, name);
 }
 
-const nnc_layer_desc nnc_global_average_pooling2d_layer = {
+const nnc_layer_desc nnc_global_average_pooling2d_desc = {
     "GlobalAveragePooling2D", "global_average_pooling2d", "global_average_pooling2d",
     "(height, width, channels) to the mean of each channel", sizeof(nnc_no_opts), NNC_NO_NAME_FIELD,
     no_defaults, no_opts, 0, 1, 1, 0, global_avg_build};
-const nnc_layer_desc nnc_global_max_pooling2d_layer = {
+const nnc_layer_desc nnc_global_max_pooling2d_desc = {
     "GlobalMaxPooling2D", "global_max_pooling2d", "global_max_pooling2d",
     "(height, width, channels) to the maximum of each channel", sizeof(nnc_no_opts),
     NNC_NO_NAME_FIELD, no_defaults, no_opts, 0, 1, 1, 0, global_max_build};
@@ -266,7 +266,7 @@ static nnc_node flatten_build(nnc_model *m, const nnc_node *in, int n_in, const 
     nnc_op_attr at = {0};
     at.target.rank = 1;
     at.target.dim[0] = (int)nnc_shape_size(&m->nodes[r].shape);
-    return simple(m, &nnc_flatten_layer, in, n_in, o, name, NNC_OP_RESHAPE, at);
+    return simple(m, &nnc_flatten_desc, in, n_in, o, name, NNC_OP_RESHAPE, at);
 }
 
 nnc_node nnc_flatten(nnc_model *m, nnc_node x, const char *name) {
@@ -274,7 +274,7 @@ nnc_node nnc_flatten(nnc_model *m, nnc_node x, const char *name) {
     return flatten_build(m, &x, 1, &o, name);
 }
 
-const nnc_layer_desc nnc_flatten_layer = {
+const nnc_layer_desc nnc_flatten_desc = {
     "Flatten", "flatten", "flatten", "each example to one axis", sizeof(nnc_no_opts),
     NNC_NO_NAME_FIELD, no_defaults, no_opts, 0, 1, 1, 0, flatten_build};
 
@@ -292,7 +292,7 @@ static nnc_node reshape_build(nnc_model *m, const nnc_node *in, int n_in, const 
         }
     nnc_op_attr at = {0};
     at.target = *t;
-    return simple(m, &nnc_reshape_layer, in, n_in, opts, name, NNC_OP_RESHAPE, at);
+    return simple(m, &nnc_reshape_desc, in, n_in, opts, name, NNC_OP_RESHAPE, at);
 }
 
 nnc_node nnc_reshape(nnc_model *m, nnc_node x, const int *shape, int rank, const char *name) {
@@ -313,7 +313,7 @@ static const nnc_opt_desc reshape_opts[] = {
      .help = "each example's new shape (the same number of values)"},
 };
 
-const nnc_layer_desc nnc_reshape_layer = {
+const nnc_layer_desc nnc_reshape_desc = {
     "Reshape", "reshape", "reshape", "the same values in another shape", sizeof(nnc_reshape_opts),
     NNC_NO_NAME_FIELD, reshape_defaults, reshape_opts, NNC_OPT_COUNT_OF(reshape_opts), 1, 1, 0, reshape_build};
 
@@ -326,7 +326,7 @@ static nnc_node zero_pad_build(nnc_model *m, const nnc_node *in, int n_in, const
     }
     nnc_op_attr at = {0};
     at.win.pt = p[0], at.win.pb = p[1], at.win.pl = p[2], at.win.pr = p[3];
-    return simple(m, &nnc_zero_padding2d_layer, in, n_in, opts, name, NNC_OP_ZERO_PAD, at);
+    return simple(m, &nnc_zero_padding2d_desc, in, n_in, opts, name, NNC_OP_ZERO_PAD, at);
 }
 
 nnc_node nnc_zero_padding2d(nnc_model *m, nnc_node x, int top, int bottom, int left, int right,
@@ -346,7 +346,7 @@ static const nnc_opt_desc zero_pad_opts[] = {
     CHANNELS_LAST,
 };
 
-const nnc_layer_desc nnc_zero_padding2d_layer = {
+const nnc_layer_desc nnc_zero_padding2d_desc = {
     "ZeroPadding2D", "zero_padding2d", "zero_padding2d", "zeros around each image",
     sizeof(nnc_zero_padding_opts), NNC_NO_NAME_FIELD, zero_pad_defaults, zero_pad_opts,
     NNC_OPT_COUNT_OF(zero_pad_opts), 1, 1, 0, zero_pad_build};
@@ -363,7 +363,7 @@ static nnc_node dropout_build(nnc_model *m, const nnc_node *in, int n_in, const 
     }
     nnc_op_attr at = {0};
     at.rate = rate;
-    return simple(m, &nnc_dropout_layer, in, n_in, opts, name, NNC_OP_DROPOUT, at);
+    return simple(m, &nnc_dropout_desc, in, n_in, opts, name, NNC_OP_DROPOUT, at);
 }
 
 nnc_node nnc_dropout(nnc_model *m, nnc_node x, float rate, const char *name) {
@@ -379,7 +379,7 @@ static const nnc_opt_desc dropout_opts[] = {
     {.key = "seed", .type = NNC_OPT_FIXED, .literal = "null", .flags = NNC_OPTF_CONFIG_ONLY},
 };
 
-const nnc_layer_desc nnc_dropout_layer = {
+const nnc_layer_desc nnc_dropout_desc = {
     "Dropout", "dropout", "dropout", "inverted dropout in training, identity in inference",
     sizeof(nnc_dropout_opts), NNC_NO_NAME_FIELD, dropout_defaults, dropout_opts,
     NNC_OPT_COUNT_OF(dropout_opts), 1, 1, 0, dropout_build};
@@ -399,7 +399,7 @@ static nnc_node batch_norm_build(nnc_model *m, const nnc_node *in, int n_in, con
         return NNC_NONE;
     }
     int x;
-    int l = nnc_layer_start(m, &nnc_batch_normalization_layer, in, n_in, o, name, &x);
+    int l = nnc_layer_start(m, &nnc_batch_normalization_desc, in, n_in, o, name, &x);
     if (l < 0) return NNC_NONE;
     int c = m->nodes[x].shape.dim[m->nodes[x].shape.rank - 1];
     nnc_shape vs = {1, {c}};
@@ -437,7 +437,7 @@ static const nnc_opt_desc batch_norm_opts[] = {
     {NNC_OPT_ROW("scale", NNC_OPT_BOOL, nnc_batch_norm_opts, scale, -1), .help = "learn a factor gamma"},
 };
 
-const nnc_layer_desc nnc_batch_normalization_layer = {
+const nnc_layer_desc nnc_batch_normalization_desc = {
     "BatchNormalization", "batch_normalization", "batch_normalization",
     "batch statistics in fit, moving statistics in evaluate and predict",
     sizeof(nnc_batch_norm_opts), offsetof(nnc_batch_norm_opts, name), batch_norm_defaults,

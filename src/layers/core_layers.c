@@ -4,12 +4,13 @@
 #include <string.h>
 #include "layers.h"
 
-extern const nnc_layer_desc nnc_input_layer, nnc_dense_layer, nnc_activation_layer_desc,
-    nnc_add_layer, nnc_concatenate_layer;
+extern const nnc_layer_desc nnc_input_desc, nnc_dense_desc, nnc_activation_desc,
+    nnc_add_desc, nnc_concatenate_desc;
 
 static const nnc_opt_desc no_opts[1] = {{0}};
 
 static void no_defaults(void *o) { memset(o, 0, sizeof(nnc_no_opts)); }
+static void last_axis(void *o) { ((nnc_axis_opts *)o)->axis = -1; }
 
 /* ---- Input -------------------------------------------------------------------------------- */
 
@@ -31,7 +32,7 @@ static const nnc_opt_desc input_opts[] = {
     {.key = "sparse", .type = NNC_OPT_CONST, .literal = "false", .flags = NNC_OPTF_CONFIG_ONLY},
 };
 
-const nnc_layer_desc nnc_input_layer = {
+const nnc_layer_desc nnc_input_desc = {
     "InputLayer", "input", "input_layer", "the model's input (Keras's Input(shape))",
     sizeof(nnc_input_opts), NNC_NO_NAME_FIELD, input_defaults, input_opts, NNC_OPT_COUNT_OF(input_opts),
     0, 0, NNC_LAYERF_INPUT, input_build};
@@ -56,7 +57,7 @@ nnc_node nnc_input(nnc_model *m, const int *shape, int rank, const char *name) {
         m->sticky = nnc_fail(m, NNC_ERR_ARG, "Input: at most %d inputs", NNC_MAX_INPUTS);
         return NNC_NONE;
     }
-    int l = nnc_layer_start(m, &nnc_input_layer, NULL, 0, &o, name, NULL);
+    int l = nnc_layer_start(m, &nnc_input_desc, NULL, 0, &o, name, NULL);
     if (l < 0) return NNC_NONE;
     int id = nnc_graph_node(m, NNC_OP_INPUT, NULL, 0, &o.shape, 1);
     if (id < 0) return NNC_NONE;
@@ -105,7 +106,7 @@ static nnc_node dense_build(nnc_model *m, const nnc_node *in, int n_in, const vo
         return NNC_NONE;
     }
     int x;
-    int l = nnc_layer_start(m, &nnc_dense_layer, in, n_in, o, name, &x);
+    int l = nnc_layer_start(m, &nnc_dense_desc, in, n_in, o, name, &x);
     if (l < 0) return NNC_NONE;
     int fan_in = m->nodes[x].shape.dim[m->nodes[x].shape.rank - 1];
     nnc_shape ks = {2, {fan_in, o->units}}, bs = {1, {o->units}};
@@ -145,7 +146,7 @@ static const nnc_opt_desc dense_opts[] = {
      .help = "penalty on the layer's output"},
 };
 
-const nnc_layer_desc nnc_dense_layer = {
+const nnc_layer_desc nnc_dense_desc = {
     "Dense", "dense", "dense", "activation(x·W + b)",
     sizeof(nnc_dense_opts), offsetof(nnc_dense_opts, name), dense_defaults, dense_opts,
     NNC_OPT_COUNT_OF(dense_opts), 1, 1, 0, dense_build};
@@ -161,7 +162,7 @@ static nnc_node activation_build(nnc_model *m, const nnc_node *in, int n_in, con
         return NNC_NONE;
     }
     int x;
-    int l = nnc_layer_start(m, &nnc_activation_layer_desc, in, n_in, opts, name, &x);
+    int l = nnc_layer_start(m, &nnc_activation_desc, in, n_in, opts, name, &x);
     if (l < 0) return NNC_NONE;
     /* a linear Activation still gets a node of its own, so the layer has an output */
     int y = a == NNC_ACT_LINEAR ? nnc_graph_op(m, NNC_OP_ACT, &x, 1, (nnc_op_attr){.act = a})
@@ -185,7 +186,7 @@ static const nnc_opt_desc activation_opts[] = {
      .flags = NNC_OPTF_REQUIRED, .example = "activation relu", .help = "the function applied"},
 };
 
-const nnc_layer_desc nnc_activation_layer_desc = {
+const nnc_layer_desc nnc_activation_desc = {
     "Activation", "activation", "activation", "an activation function as a layer",
     sizeof(nnc_activation_layer_opts), NNC_NO_NAME_FIELD, activation_defaults, activation_opts,
     NNC_OPT_COUNT_OF(activation_opts), 1, 1, 0, activation_build};
@@ -194,7 +195,7 @@ const nnc_layer_desc nnc_activation_layer_desc = {
 
 static nnc_node add_build(nnc_model *m, const nnc_node *xs, int n, const void *opts, const char *name) {
     int in[NNC_MAX_INPUTS];
-    int l = nnc_layer_start(m, &nnc_add_layer, xs, n, opts, name, in);
+    int l = nnc_layer_start(m, &nnc_add_desc, xs, n, opts, name, in);
     if (l < 0) return NNC_NONE;
     for (int i = 1; i < n; i++)
         if (!nnc_shape_eq(&m->nodes[in[0]].shape, &m->nodes[in[i]].shape)) {
@@ -219,7 +220,7 @@ nnc_node nnc_add(nnc_model *m, const nnc_node *xs, int n, const char *name) {
     return add_build(m, xs, n, &o, name);
 }
 
-const nnc_layer_desc nnc_add_layer = {
+const nnc_layer_desc nnc_add_desc = {
     "Add", "add", "add", "the elementwise sum of its inputs",
     sizeof(nnc_no_opts), NNC_NO_NAME_FIELD, no_defaults, no_opts, 0, 2, NNC_MAX_INPUTS,
     NNC_LAYERF_LIST_INPUT, add_build};
@@ -227,7 +228,7 @@ const nnc_layer_desc nnc_add_layer = {
 static nnc_node concatenate_build(nnc_model *m, const nnc_node *xs, int n, const void *opts,
                                   const char *name) {
     int in[NNC_MAX_INPUTS], axis = ((const nnc_axis_opts *)opts)->axis;
-    int l = nnc_layer_start(m, &nnc_concatenate_layer, xs, n, opts, name, in);
+    int l = nnc_layer_start(m, &nnc_concatenate_desc, xs, n, opts, name, in);
     if (l < 0) return NNC_NONE;
     int rank = m->nodes[in[0]].shape.rank;
     int ax = axis < 0 ? rank + axis : axis - 1; /* Keras counts the batch axis as 0 */
@@ -242,14 +243,12 @@ nnc_node nnc_concatenate(nnc_model *m, const nnc_node *xs, int n, int axis, cons
     return concatenate_build(m, xs, n, &o, name);
 }
 
-static void last_axis(void *o) { ((nnc_axis_opts *)o)->axis = -1; }
-
 static const nnc_opt_desc concatenate_opts[] = {
     {NNC_OPT_ROW("axis", NNC_OPT_INT, nnc_axis_opts, axis, 0), .lo = -NNC_MAX_RANK - 1,
      .hi = NNC_MAX_RANK, .help = "Keras's count: -1 the last, 1 the first after the batch"},
 };
 
-const nnc_layer_desc nnc_concatenate_layer = {
+const nnc_layer_desc nnc_concatenate_desc = {
     "Concatenate", "concatenate", "concatenate", "its inputs joined along one axis",
     sizeof(nnc_axis_opts), NNC_NO_NAME_FIELD, last_axis, concatenate_opts,
     NNC_OPT_COUNT_OF(concatenate_opts), 2, NNC_MAX_INPUTS, NNC_LAYERF_LIST_INPUT, concatenate_build};

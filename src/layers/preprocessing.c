@@ -5,7 +5,7 @@
 #include <string.h>
 #include "layers.h"
 
-extern const nnc_layer_desc nnc_rescaling_layer, nnc_normalization_layer, nnc_leaky_relu_layer;
+extern const nnc_layer_desc nnc_rescaling_desc, nnc_normalization_desc, nnc_leaky_relu_desc;
 
 static nnc_node rescaling_build(nnc_model *m, const nnc_node *in, int n_in, const void *opts,
                                 const char *name) {
@@ -15,7 +15,7 @@ static nnc_node rescaling_build(nnc_model *m, const nnc_node *in, int n_in, cons
         return NNC_NONE;
     }
     int x;
-    int l = nnc_layer_start(m, &nnc_rescaling_layer, in, n_in, o, name, &x);
+    int l = nnc_layer_start(m, &nnc_rescaling_desc, in, n_in, o, name, &x);
     if (l < 0) return NNC_NONE;
     int y = nnc_graph_op(m, NNC_OP_AFFINE, &x, 1, (nnc_op_attr){.scale = o->scale, .offset = o->offset});
     if (y < 0) return NNC_NONE;
@@ -36,7 +36,7 @@ static const nnc_opt_desc rescaling_opts[] = {
     {NNC_OPT_ROW("offset", NNC_OPT_FLOAT, nnc_rescaling_opts, offset, 1), .lo = -1e30, .hi = 1e30},
 };
 
-const nnc_layer_desc nnc_rescaling_layer = {
+const nnc_layer_desc nnc_rescaling_desc = {
     "Rescaling", "rescaling", "rescaling", "x·scale + offset (pixels 0..255 to 0..1: scale 1/255)",
     sizeof(nnc_rescaling_opts), NNC_NO_NAME_FIELD, rescaling_defaults, rescaling_opts,
     NNC_OPT_COUNT_OF(rescaling_opts), 1, 1, 0, rescaling_build};
@@ -44,7 +44,7 @@ const nnc_layer_desc nnc_rescaling_layer = {
 static nnc_node normalization_build(nnc_model *m, const nnc_node *in, int n_in, const void *opts,
                                     const char *name) {
     int x;
-    int l = nnc_layer_start(m, &nnc_normalization_layer, in, n_in, opts, name, &x);
+    int l = nnc_layer_start(m, &nnc_normalization_desc, in, n_in, opts, name, &x);
     if (l < 0) return NNC_NONE;
     int c = m->nodes[x].shape.dim[m->nodes[x].shape.rank - 1];
     nnc_shape vs = {1, {c}}, scalar = {0, {0}};
@@ -74,7 +74,7 @@ static const nnc_opt_desc normalization_opts[] = {
     {.key = "invert", .type = NNC_OPT_CONST, .literal = "false", .flags = NNC_OPTF_CONFIG_ONLY},
 };
 
-const nnc_layer_desc nnc_normalization_layer = {
+const nnc_layer_desc nnc_normalization_desc = {
     "Normalization", "normalization", "normalization",
     "(x − mean) / sqrt(variance) per feature, the statistics adapted on the training rows",
     sizeof(nnc_axis_opts), NNC_NO_NAME_FIELD, last_axis, normalization_opts,
@@ -88,7 +88,7 @@ static nnc_node leaky_relu_build(nnc_model *m, const nnc_node *in, int n_in, con
         return NNC_NONE;
     }
     int x;
-    int l = nnc_layer_start(m, &nnc_leaky_relu_layer, in, n_in, opts, name, &x);
+    int l = nnc_layer_start(m, &nnc_leaky_relu_desc, in, n_in, opts, name, &x);
     if (l < 0) return NNC_NONE;
     int y = nnc_graph_op(m, NNC_OP_ACT, &x, 1, (nnc_op_attr){.act = NNC_ACT_LEAKY_RELU, .alpha = slope});
     if (y < 0) return NNC_NONE;
@@ -108,7 +108,7 @@ static const nnc_opt_desc leaky_relu_opts[] = {
      .hi = 1e6, .alias = "alpha", .help = "the slope below 0"},
 };
 
-const nnc_layer_desc nnc_leaky_relu_layer = {
+const nnc_layer_desc nnc_leaky_relu_desc = {
     "LeakyReLU", "leaky_relu", "leaky_re_lu", "x above 0, negative_slope·x below",
     sizeof(nnc_leaky_relu_opts), NNC_NO_NAME_FIELD, leaky_relu_defaults, leaky_relu_opts,
     NNC_OPT_COUNT_OF(leaky_relu_opts), 1, 1, 0, leaky_relu_build};

@@ -3,33 +3,33 @@
 #include <string.h>
 #include "layers.h"
 
-extern const nnc_layer_desc nnc_input_layer, nnc_dense_layer, nnc_activation_layer_desc,
-    nnc_add_layer, nnc_concatenate_layer, nnc_rescaling_layer, nnc_normalization_layer,
-    nnc_leaky_relu_layer, nnc_conv2d_layer, nnc_conv1d_layer, nnc_max_pooling2d_layer,
-    nnc_average_pooling2d_layer, nnc_global_average_pooling2d_layer,
-    nnc_global_max_pooling2d_layer, nnc_flatten_layer, nnc_reshape_layer,
-    nnc_zero_padding2d_layer, nnc_dropout_layer, nnc_batch_normalization_layer;
+extern const nnc_layer_desc nnc_input_desc, nnc_dense_desc, nnc_activation_desc,
+    nnc_add_desc, nnc_concatenate_desc, nnc_rescaling_desc, nnc_normalization_desc,
+    nnc_leaky_relu_desc, nnc_conv2d_desc, nnc_conv1d_desc, nnc_max_pooling2d_desc,
+    nnc_average_pooling2d_desc, nnc_global_average_pooling2d_desc,
+    nnc_global_max_pooling2d_desc, nnc_flatten_desc, nnc_reshape_desc,
+    nnc_zero_padding2d_desc, nnc_dropout_desc, nnc_batch_normalization_desc;
 
 const nnc_layer_desc *const nnc_layer_registry[] = {
-    &nnc_input_layer,
-    &nnc_dense_layer,
-    &nnc_activation_layer_desc,
-    &nnc_add_layer,
-    &nnc_concatenate_layer,
-    &nnc_conv2d_layer,
-    &nnc_conv1d_layer,
-    &nnc_max_pooling2d_layer,
-    &nnc_average_pooling2d_layer,
-    &nnc_global_average_pooling2d_layer,
-    &nnc_global_max_pooling2d_layer,
-    &nnc_flatten_layer,
-    &nnc_reshape_layer,
-    &nnc_zero_padding2d_layer,
-    &nnc_dropout_layer,
-    &nnc_batch_normalization_layer,
-    &nnc_rescaling_layer,
-    &nnc_normalization_layer,
-    &nnc_leaky_relu_layer,
+    &nnc_input_desc,
+    &nnc_dense_desc,
+    &nnc_activation_desc,
+    &nnc_add_desc,
+    &nnc_concatenate_desc,
+    &nnc_conv2d_desc,
+    &nnc_conv1d_desc,
+    &nnc_max_pooling2d_desc,
+    &nnc_average_pooling2d_desc,
+    &nnc_global_average_pooling2d_desc,
+    &nnc_global_max_pooling2d_desc,
+    &nnc_flatten_desc,
+    &nnc_reshape_desc,
+    &nnc_zero_padding2d_desc,
+    &nnc_dropout_desc,
+    &nnc_batch_normalization_desc,
+    &nnc_rescaling_desc,
+    &nnc_normalization_desc,
+    &nnc_leaky_relu_desc,
 };
 const int nnc_layer_registry_count = NNC_OPT_COUNT_OF(nnc_layer_registry);
 
