@@ -169,6 +169,8 @@ nnc_dense_opts nnc_dense_opts_default(int units);
 nnc_node nnc_dense(nnc_model *m, nnc_node x, const nnc_dense_opts *o);
 /* Keras's Activation layer. */
 nnc_node nnc_activation_layer(nnc_model *m, nnc_node x, nnc_activation a, const char *name);
+/* Keras's Softmax layer (axis -1): exp(x) / Σ exp(x) over the last axis. */
+nnc_node nnc_softmax_layer(nnc_model *m, nnc_node x, const char *name);
 /* Keras's Add: elementwise sum of n inputs of one shape. */
 nnc_node nnc_add(nnc_model *m, const nnc_node *xs, int n, const char *name);
 /* Keras's Concatenate along axis, counted as Keras does (-1 the last; 1 the first after the batch). */

@@ -5,7 +5,7 @@
 #include "layers.h"
 
 extern const nnc_layer_desc nnc_input_desc, nnc_dense_desc, nnc_activation_desc,
-    nnc_add_desc, nnc_concatenate_desc;
+    nnc_softmax_desc, nnc_add_desc, nnc_concatenate_desc;
 
 static const nnc_opt_desc no_opts[1] = {{0}};
 
@@ -190,6 +190,33 @@ const nnc_layer_desc nnc_activation_desc = {
     "Activation", "activation", "activation", "an activation function as a layer",
     sizeof(nnc_activation_layer_opts), NNC_NO_NAME_FIELD, activation_defaults, activation_opts,
     NNC_OPT_COUNT_OF(activation_opts), 1, 1, 0, activation_build};
+
+/* ---- Softmax ---------------------------------------------------------------------------- */
+
+static nnc_node softmax_build(nnc_model *m, const nnc_node *in, int n_in, const void *opts,
+                              const char *name) {
+    int x;
+    int l = nnc_layer_start(m, &nnc_softmax_desc, in, n_in, opts, name, &x);
+    if (l < 0) return NNC_NONE;
+    int y = nnc_graph_op(m, NNC_OP_SOFTMAX, &x, 1, (nnc_op_attr){0});
+    if (y < 0) return NNC_NONE;
+    nnc_layer_end(m, l, y);
+    return y;
+}
+
+nnc_node nnc_softmax_layer(nnc_model *m, nnc_node x, const char *name) {
+    nnc_axis_opts o = {-1};
+    return softmax_build(m, &x, 1, &o, name);
+}
+
+static const nnc_opt_desc softmax_opts[] = {
+    {.key = "axis", .type = NNC_OPT_CONST, .literal = "-1", .help = "-1 only: the last axis"},
+};
+
+const nnc_layer_desc nnc_softmax_desc = {
+    "Softmax", "softmax", "softmax", "exp(x) / Σ exp(x) over the last axis",
+    sizeof(nnc_axis_opts), NNC_NO_NAME_FIELD, last_axis, softmax_opts, NNC_OPT_COUNT_OF(softmax_opts),
+    1, 1, 0, softmax_build};
 
 /* ---- Add and Concatenate ------------------------------------------------------------------ */
 

@@ -3,7 +3,7 @@
 #include <string.h>
 #include "layers.h"
 
-extern const nnc_layer_desc nnc_input_desc, nnc_dense_desc, nnc_activation_desc,
+extern const nnc_layer_desc nnc_input_desc, nnc_dense_desc, nnc_activation_desc, nnc_softmax_desc,
     nnc_add_desc, nnc_concatenate_desc, nnc_rescaling_desc, nnc_normalization_desc,
     nnc_leaky_relu_desc, nnc_conv2d_desc, nnc_conv1d_desc, nnc_max_pooling2d_desc,
     nnc_average_pooling2d_desc, nnc_global_average_pooling2d_desc,
@@ -14,6 +14,7 @@ const nnc_layer_desc *const nnc_layer_registry[] = {
     &nnc_input_desc,
     &nnc_dense_desc,
     &nnc_activation_desc,
+    &nnc_softmax_desc,
     &nnc_add_desc,
     &nnc_concatenate_desc,
     &nnc_conv2d_desc,
