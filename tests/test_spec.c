@@ -308,6 +308,70 @@ static void test_fit_line(test_run *r) {
     t_end(r);
 }
 
+/* Every layer of the registry that a spec can build: built with non-default options, saved,
+ * loaded, and the loaded model's config the same text. A new layer without a line here fails. */
+static void test_every_layer(test_run *r) {
+    static const struct {
+        const char *keyword, *spec;
+    } lines[] = {
+        {"dense", "input 6 6 2\ndense 3 activation=tanh use_bias=false kernel_regularizer=l1(0.01)\n"},
+        {"activation", "input 6 6 2\nactivation elu\n"},
+        {"softmax", "input 6 6 2\nsoftmax\n"},
+        {"conv2d", "input 6 6 2\nconv2d 3 kernel_size=[2,3] strides=2 padding=same activation=relu\n"},
+        {"conv1d", "input 6 2\nconv1d 4 3 dilation_rate=2 bias_initializer=ones\n"},
+        {"max_pooling2d", "input 6 6 2\nmax_pooling2d 3 strides=1 padding=same\n"},
+        {"average_pooling2d", "input 6 6 2\naverage_pooling2d 2 3\n"},
+        {"global_average_pooling2d", "input 6 6 2\nglobal_average_pooling2d\n"},
+        {"global_max_pooling2d", "input 6 6 2\nglobal_max_pooling2d\n"},
+        {"flatten", "input 6 6 2\nflatten name=flat\n"},
+        {"reshape", "input 6 6 2\nreshape 12 6\n"},
+        {"zero_padding2d", "input 6 6 2\nzero_padding2d 1 2 3 4\n"},
+        {"dropout", "input 6 6 2\ndropout 0.25\n"},
+        {"batch_normalization", "input 6 6 2\nbatch_normalization momentum=0.9 epsilon=0.01 center=false\n"},
+        {"rescaling", "input 6 6 2\nrescaling 0.5 offset=1\n"},
+        {"normalization", "input 6 6 2\nnormalization axis=-1\n"},
+        {"leaky_relu", "input 6 6 2\nleaky_relu 0.1\n"},
+    };
+    if (!t_begin(r, "spec/every_layer_round_trips")) return;
+    for (int i = 0; i < nnc_layer_registry_count; i++) {
+        const nnc_layer_desc *d = nnc_layer_registry[i];
+        int found = (d->flags & NNC_LAYERF_INPUT) || d->max_inputs > 1; /* those are tested in C */
+        for (size_t k = 0; k < sizeof lines / sizeof *lines; k++) found |= !strcmp(lines[k].keyword, d->keyword);
+        CHECK(r, found, "layer '%s' has no round-trip line here", d->keyword);
+    }
+    char dir[] = "/tmp/nnc_layers_XXXXXX", path[64];
+    if (!CHECK(r, mkdtemp(dir) != NULL, "mkdtemp failed")) {
+        t_end(r);
+        return;
+    }
+    snprintf(path, sizeof path, "%s/m.safetensors", dir);
+    for (size_t k = 0; k < sizeof lines / sizeof *lines; k++) {
+        char text[512];
+        snprintf(text, sizeof text, "%sflatten name=out_flat\ndense 2 name=out\nloss mse\n", lines[k].spec);
+        nnc_error e = {""};
+        nnc_model *m = nnc_model_from_spec_text(text, strlen(text), lines[k].keyword, &e);
+        if (!CHECK(r, m != NULL, "%s: %s", lines[k].keyword, e.message)) continue;
+        CHECK(r, !strcmp(nnc_layer_class(&m->layers[1]), nnc_layer_by_keyword(lines[k].keyword)->keras_class),
+              "%s: layer 1 is %s", lines[k].keyword, nnc_layer_class(&m->layers[1]));
+        nnc_model *l = NULL;
+        if (CHECK(r, nnc_model_save(m, path, NULL) == NNC_OK, "%s: save: %s", lines[k].keyword, nnc_last_error(m)) &&
+            CHECK(r, (l = nnc_model_load(path, &e)) != NULL, "%s: load: %s", lines[k].keyword, e.message)) {
+            nnc_strbuf a = {0}, b = {0};
+            nnc_config_json(m, &a);
+            nnc_config_json(l, &b);
+            CHECK(r, a.buf && b.buf && !strcmp(a.buf, b.buf), "%s: configs differ:\n%s\n%s", lines[k].keyword,
+                  a.buf, b.buf);
+            nnc_sb_free(&a);
+            nnc_sb_free(&b);
+        }
+        nnc_model_free(l);
+        nnc_model_free(m);
+        unlink(path);
+    }
+    rmdir(dir);
+    t_end(r);
+}
+
 /* docs/SPEC.md's tables of keys are what the descriptors say (tools/update_docs.sh). */
 static void test_docs_current(test_run *r) {
     if (!t_begin(r, "spec/docs_tables_current")) return;
@@ -338,6 +402,7 @@ static void test_docs_current(test_run *r) {
 void suite_spec(test_run *r);
 void suite_spec(test_run *r) {
     test_docs_current(r);
+    test_every_layer(r);
     test_builds(r);
     test_errors(r);
     test_round_trip(r);
