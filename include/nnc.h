@@ -651,7 +651,7 @@ void nnc_callback_free(nnc_callback *cb);
 /* ---- inspection ------------------------------------------------------------------------ */
 
 /* Prints Keras's summary table (Layer (type), Output Shape, Param #, totals). */
-nnc_status nnc_summary(nnc_model *m, FILE *f);
+nnc_status nnc_summary(const nnc_model *m, FILE *f);
 /* Number of variables (kernels, biases, ...) and their names ("layer_1.kernel"). */
 int nnc_variable_count(const nnc_model *m);
 const char *nnc_variable_name(const nnc_model *m, int i);

@@ -53,7 +53,7 @@ static void row(FILE *f, const int *w, int cols, const char *sep, char **cells) 
     }
 }
 
-nnc_status nnc_summary(nnc_model *m, FILE *f) {
+nnc_status nnc_summary(const nnc_model *m, FILE *f) {
     if (!m || !f) return NNC_ERR_ARG;
     if (m->sticky) return m->sticky;
     int seq = nnc_model_is_sequential(m), cols = seq ? 3 : 4;
