@@ -141,6 +141,7 @@ typedef int nnc_node;
 #define NNC_NONE (-1) /* returned by a builder call that failed */
 #define NNC_PREV (-2) /* as an input: the output of the most recently added layer (Sequential) */
 #define NNC_MAX_RANK 4 /* dimensions of one example, batch axis not counted */
+#define NNC_MAX_LAYERS 131072 /* layers of one model, from C, a spec file or a model file */
 
 /* A new empty model. name may be NULL (Keras's default: "sequential" or "functional"). */
 nnc_model *nnc_model_new(const char *name);

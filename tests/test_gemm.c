@@ -353,7 +353,7 @@ static void test_beta0_overwrites(test_run *r) {
 }
 
 /* The max-pooling window kernel (AVX2 where the CPU has it) against the plain definition:
- * the first maximum wins ties, NaN never wins, a window of NaN keeps -FLT_MAX and index 0;
+ * the first maximum wins ties, the first NaN wins over numbers (as PyTorch propagates NaN);
  * channel counts with and without a remainder past the 8-wide vectors. */
 static void test_max_window(test_run *r) {
     if (!t_begin(r, "kernels/max_window_matches_definition")) return;
@@ -379,8 +379,10 @@ static void test_max_window(test_run *r) {
             for (int c = 0; c < C; c++) {
                 float bv = -FLT_MAX;
                 uint32_t ba = 0;
-                for (int w = 0; w < n; w++)
-                    if (x[src[w] + (uint32_t)c] > bv) bv = x[src[w] + (uint32_t)c], ba = 1000u + src[w] + (uint32_t)c;
+                for (int w = 0; w < n; w++) {
+                    const float v = x[src[w] + (uint32_t)c];
+                    if (v > bv || (isnan(v) && !isnan(bv))) bv = v, ba = 1000u + src[w] + (uint32_t)c;
+                }
                 if (memcmp(&bv, &best[c], sizeof bv) || ba != arg[c]) bad++;
             }
         }

@@ -303,10 +303,10 @@ static void bad_header_cases(test_run *r) {
         {"gap before the first tensor", "{" T("a", "F32", "[1]", "[4,8]") "}", 8, "bytes 0..4 belong to no tensor"},
         {"bytes after the last tensor", "{" T("a", "F32", "[1]", "[0,4]") "}", 6, "bytes 4..6 after the last tensor"},
         {"duplicate tensor names", "{" T("a", "F32", "[1]", "[0,4]") "," T("a", "F32", "[1]", "[4,8]") "}", 8,
-         "duplicate tensor name 'a'"},
+         "duplicate key 'a'"},
         {"__metadata__ not an object", "{\"__metadata__\":[]}", 0, "__metadata__ is not an object"},
         {"__metadata__ value not a string", "{\"__metadata__\":{\"k\":1}}", 0, "__metadata__ value for 'k' is not a string"},
-        {"__metadata__ twice", "{\"__metadata__\":{},\"__metadata__\":{}}", 0, "__metadata__ appears twice"},
+        {"__metadata__ twice", "{\"__metadata__\":{},\"__metadata__\":{}}", 0, "duplicate key '__metadata__'"},
     };
     char err[512];
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {

@@ -78,9 +78,13 @@ static int valid_name(const char *s) {
 }
 
 int nnc_find_layer(const nnc_model *m, const char *name) {
-    for (int i = 0; i < m->n_layers; i++)
-        if (!strcmp(m->layers[i].name, name)) return i;
-    return -1;
+    const int *i = nnc_strmap_get(&m->layer_names, name);
+    return i ? *i : -1;
+}
+
+int nnc_find_param(const nnc_model *m, const char *name) {
+    const int *i = nnc_strmap_get(&m->param_names, name);
+    return i ? *i : -1;
 }
 
 int nnc_layer_begin(nnc_model *m, const struct nnc_layer_desc *desc, const char *stem,
@@ -88,6 +92,10 @@ int nnc_layer_begin(nnc_model *m, const struct nnc_layer_desc *desc, const char 
     if (m->sticky) return -1;
     if (m->compiled) {
         m->sticky = nnc_fail(m, NNC_ERR_STATE, "cannot add a layer to a compiled model");
+        return -1;
+    }
+    if (m->n_layers >= NNC_MAX_LAYERS) {
+        m->sticky = nnc_fail(m, NNC_ERR_ARG, "a model holds at most %d layers", NNC_MAX_LAYERS);
         return -1;
     }
     char buf[NNC_NAME_MAX];
@@ -105,14 +113,21 @@ int nnc_layer_begin(nnc_model *m, const struct nnc_layer_desc *desc, const char 
         }
         snprintf(buf, sizeof buf, "%s", name);
     } else {
-        /* Keras: "dense", "dense_1", ... counting layers of the class, skipping taken names. */
-        for (int k = 0;; k++) {
+        /* Keras: "dense", "dense_1", ... counting layers of the class, skipping taken names.
+         * Every name below the stem's counter is taken, so the search starts there. */
+        int *next = nnc_strmap_get(&m->stem_counts, stem), k = next ? *next : 0;
+        for (;; k++) {
             if (k == 0) snprintf(buf, sizeof buf, "%s", stem);
             else snprintf(buf, sizeof buf, "%s_%d", stem, k);
             if (nnc_find_layer(m, buf) < 0) break;
         }
+        if (nnc_strmap_put(&m->stem_counts, stem, k + 1)) {
+            m->sticky = nnc_fail(m, NNC_ERR_NOMEM, "out of memory adding a layer");
+            return -1;
+        }
     }
-    if (grow((void **)&m->layers, &m->cap_layers, m->n_layers + 1, sizeof *m->layers)) {
+    if (grow((void **)&m->layers, &m->cap_layers, m->n_layers + 1, sizeof *m->layers) ||
+        nnc_strmap_put(&m->layer_names, buf, m->n_layers)) {
         m->sticky = nnc_fail(m, NNC_ERR_NOMEM, "out of memory adding a layer");
         return -1;
     }
@@ -143,6 +158,10 @@ int nnc_layer_param(nnc_model *m, int layer, const char *var, const nnc_shape *s
     nnc_param_rec *p = &m->params[m->n_params];
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "%s.%s", m->layers[layer].name, var);
+    if (nnc_strmap_put(&m->param_names, p->name, m->n_params)) {
+        m->sticky = nnc_fail(m, NNC_ERR_NOMEM, "out of memory adding a parameter");
+        return -1;
+    }
     p->var = var;
     p->shape = *shape;
     p->size = nnc_shape_size(shape);

@@ -16,7 +16,8 @@ void nnc_layer_end(nnc_model *m, int layer, int output);
  * variables get gradients and optimizer updates; the others are state (moving statistics). */
 int nnc_layer_param(nnc_model *m, int layer, const char *var, const nnc_shape *shape,
                     nnc_initializer init, int fan_in, int fan_out, int trainable);
-/* Index of the layer called name, or -1. */
+/* Index of the layer called name, or of the variable ("layer_1.kernel"), or -1. */
 int nnc_find_layer(const nnc_model *m, const char *name);
+int nnc_find_param(const nnc_model *m, const char *name);
 
 #endif

@@ -37,6 +37,9 @@ void nnc_model_free(nnc_model *m) {
     free(m->nodes);
     free(m->layers);
     free(m->params);
+    nnc_strmap_free(&m->layer_names);
+    nnc_strmap_free(&m->stem_counts);
+    nnc_strmap_free(&m->param_names);
     free(m->tape);
     free(m->param_arena);
     free(m->grad_arena);

@@ -8,6 +8,7 @@
 #include "nnc.h"
 #include "rng.h"
 #include "op.h"
+#include "../format/strmap.h"
 
 #define NNC_MAX_INPUTS 8   /* inputs of one node (Add, Concatenate) */
 #define NNC_NAME_MAX 64
@@ -119,6 +120,9 @@ struct nnc_model {
     int outputs[NNC_MAX_INPUTS];
     int n_outputs;
     int last;                  /* output of the latest layer, for NNC_PREV */
+    nnc_strmap layer_names;    /* name -> layer index */
+    nnc_strmap stem_counts;    /* default-name stem -> the next number to try */
+    nnc_strmap param_names;    /* "layer.var" -> parameter index */
 
     /* compile */
     int compiled;

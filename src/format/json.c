@@ -3,6 +3,7 @@
  * untrusted files without a NUL terminator. Out of scope: streaming, comments, extensions,
  * U+0000 inside strings, and numbers outside the double range (rejected, not clamped). */
 #include "json.h"
+#include "strmap.h"
 
 #include <errno.h>
 #include <math.h>
@@ -202,6 +203,26 @@ static int append(parser *p, nnc_json *j, size_t *cap, char *key, nnc_json *v) {
     return 1;
 }
 
+/* A key given twice in one object is refused, as the reference safetensors reader does: which
+ * of the two values counts would otherwise be the reader's guess. Small objects compare pairs;
+ * large ones (a header of many tensors) go through a map. */
+static int has_duplicate_key(parser *p, const nnc_json *j) {
+    if (j->count <= 16) {
+        for (size_t a = 1; a < j->count; a++)
+            for (size_t b = 0; b < a; b++)
+                if (!strcmp(j->keys[a], j->keys[b])) return fail(p, "duplicate key '%.64s'", j->keys[a]), 1;
+        return 0;
+    }
+    nnc_strmap seen = {0};
+    int dup = 0;
+    for (size_t a = 0; a < j->count && !dup; a++) {
+        if (nnc_strmap_get(&seen, j->keys[a])) dup = 1, fail(p, "duplicate key '%.64s'", j->keys[a]);
+        else if (nnc_strmap_put(&seen, j->keys[a], 1)) dup = 1, fail(p, "out of memory");
+    }
+    nnc_strmap_free(&seen);
+    return dup;
+}
+
 static nnc_json *parse_container(parser *p, int is_obj) {
     char close = is_obj ? '}' : ']';
     if (++p->depth > JSON_MAX_DEPTH) { fail(p, "nesting deeper than %d levels", JSON_MAX_DEPTH); return NULL; }
@@ -233,6 +254,7 @@ static nnc_json *parse_container(parser *p, int is_obj) {
     }
     p->pos++;
     p->depth--;
+    if (is_obj && has_duplicate_key(p, j)) goto bad;
     return j;
 bad:
     nnc_json_free(j);

@@ -161,20 +161,19 @@ static int read_meta(const char *file, const nnc_json *m, nnc_st_file *out, char
     return 0;
 }
 
-/* Fills out->tensors and out->meta from the header; out->blob must already hold the data. */
+/* Fills out->tensors (their offsets, not yet their data) and out->meta from the header, and
+ * checks that the tensors cover the data section of out->bloblen bytes exactly. */
 static int read_header(const char *file, const char *hdr, size_t hlen, nnc_st_file *out, char *err,
                        size_t errlen) {
     char jerr[128];
     nnc_json *j = nnc_json_parse(hdr, hlen, jerr, sizeof jerr);
     if (!j) return nnc_msg(err, errlen, "%s: header is not valid JSON: %s", file, jerr);
     span *spans = NULL;
-    const char **names = NULL;
     int rc = -1, seen_meta = 0;
     if (j->type != NNC_JSON_OBJECT) { nnc_msg(err, errlen, "%s: header is not a JSON object", file); goto done; }
     spans = malloc((j->count + 1) * sizeof *spans);
-    names = malloc((j->count + 1) * sizeof *names);
     out->tensors = calloc(j->count + 1, sizeof *out->tensors);
-    if (!spans || !names || !out->tensors) { nnc_msg(err, errlen, "%s: out of memory", file); goto done; }
+    if (!spans || !out->tensors) { nnc_msg(err, errlen, "%s: out of memory", file); goto done; }
     for (size_t i = 0; i < j->count; i++) {
         if (!strcmp(j->keys[i], "__metadata__")) {
             if (seen_meta++) { nnc_msg(err, errlen, "%s: __metadata__ appears twice", file); goto done; }
@@ -184,13 +183,16 @@ static int read_header(const char *file, const char *hdr, size_t hlen, nnc_st_fi
         size_t k = out->ntensors;
         if (read_tensor(file, j->keys[i], j->items[i], out->bloblen, &out->tensors[k], &spans[k], err, errlen))
             goto done;
-        out->tensors[k].data = (char *)out->blob + spans[k].begin;
+        out->tensors[k].offset = spans[k].begin;
         spans[k].idx = k;
-        names[k] = out->tensors[k].name;
+        const char *tname = out->tensors[k].name;
+        if (nnc_strmap_get(&out->index, tname)) {
+            nnc_msg(err, errlen, "%s: duplicate tensor name '%s'", file, tname);
+            goto done;
+        }
+        if (nnc_strmap_put(&out->index, tname, (int)k)) { nnc_msg(err, errlen, "%s: out of memory", file); goto done; }
         out->ntensors++;
     }
-    const char *dup = find_duplicate(names, out->ntensors);
-    if (dup) { nnc_msg(err, errlen, "%s: duplicate tensor name '%s'", file, dup); goto done; }
     qsort(spans, out->ntensors, sizeof *spans, cmp_span);
     uint64_t at = 0;
     for (size_t i = 0; i < out->ntensors; i++) {
@@ -214,7 +216,6 @@ static int read_header(const char *file, const char *hdr, size_t hlen, nnc_st_fi
     rc = 0;
 done:
     free(spans);
-    free(names);
     nnc_json_free(j);
     return rc;
 }
@@ -245,9 +246,10 @@ int nnc_st_parse(const void *buf, size_t len, const char *name, nnc_st_file *out
     if (!buf && len) return nnc_msg(err, errlen, "%s: no buffer", name);
     if (check_prefix(name, b, len, &hlen, err, errlen)) return -1;
     out->bloblen = len - 8 - (size_t)hlen;
-    if (!(out->blob = malloc(out->bloblen + 1))) return nnc_msg(err, errlen, "%s: out of memory", name);
-    if (out->bloblen) memcpy(out->blob, b + 8 + hlen, out->bloblen);
     if (read_header(name, (const char *)b + 8, (size_t)hlen, out, err, errlen)) { nnc_st_free(out); return -1; }
+    if (!(out->blob = malloc(out->bloblen + 1))) { nnc_st_free(out); return nnc_msg(err, errlen, "%s: out of memory", name); }
+    if (out->bloblen) memcpy(out->blob, b + 8 + hlen, out->bloblen);
+    for (size_t i = 0; i < out->ntensors; i++) out->tensors[i].data = (char *)out->blob + out->tensors[i].offset;
     return 0;
 }
 
@@ -279,11 +281,15 @@ int nnc_st_read(const char *path, nnc_st_file *out, char *err, size_t errlen) {
     if (total >= 8 && read_all(fd, p8, 8)) goto ioerr;
     if (check_prefix(path, p8, total, &hlen, err, errlen)) goto done;
     out->bloblen = total - 8 - (size_t)hlen;
-    hdr = malloc((size_t)hlen + 1);
-    out->blob = malloc(out->bloblen + 1);
-    if (!hdr || !out->blob) { nnc_msg(err, errlen, "%s: out of memory", path); goto done; }
-    if (read_all(fd, hdr, (size_t)hlen) || read_all(fd, out->blob, out->bloblen)) goto ioerr;
-    rc = read_header(path, hdr, (size_t)hlen, out, err, errlen);
+    /* the header first: its offsets must cover the rest of the file exactly before the data
+     * section is allocated and read */
+    if (!(hdr = malloc((size_t)hlen + 1))) { nnc_msg(err, errlen, "%s: out of memory", path); goto done; }
+    if (read_all(fd, hdr, (size_t)hlen)) goto ioerr;
+    if (read_header(path, hdr, (size_t)hlen, out, err, errlen)) goto done;
+    if (!(out->blob = malloc(out->bloblen + 1))) { nnc_msg(err, errlen, "%s: out of memory", path); goto done; }
+    if (read_all(fd, out->blob, out->bloblen)) goto ioerr;
+    for (size_t i = 0; i < out->ntensors; i++) out->tensors[i].data = (char *)out->blob + out->tensors[i].offset;
+    rc = 0;
     goto done;
 ioerr:
     nnc_msg(err, errlen, "%s: read error: %s", path, strerror(errno));
@@ -296,6 +302,7 @@ done:
 
 void nnc_st_free(nnc_st_file *f) {
     if (!f) return;
+    nnc_strmap_free(&f->index);
     free(f->blob);
     free(f->tensors);
     free(f->meta);
@@ -303,9 +310,8 @@ void nnc_st_free(nnc_st_file *f) {
 }
 
 const nnc_st_tensor *nnc_st_find(const nnc_st_file *f, const char *name) {
-    for (size_t i = 0; f && name && i < f->ntensors; i++)
-        if (!strcmp(f->tensors[i].name, name)) return &f->tensors[i];
-    return NULL;
+    const int *i = f && name ? nnc_strmap_get(&f->index, name) : NULL;
+    return i ? &f->tensors[*i] : NULL;
 }
 
 const char *nnc_st_meta_get(const nnc_st_file *f, const char *key) {

@@ -5,6 +5,7 @@
 #define NNC_IO_SAFETENSORS_H
 #include <stddef.h>
 #include <stdint.h>
+#include "strmap.h"
 
 typedef enum { NNC_ST_F32, NNC_ST_F64, NNC_ST_I64, NNC_ST_I32, NNC_ST_U8, NNC_ST_DTYPE_COUNT } nnc_st_dtype;
 
@@ -18,6 +19,7 @@ typedef struct {
     int64_t shape[NNC_ST_MAX_NDIM];
     const void *data;  /* little-endian element data */
     size_t nbytes;     /* must equal prod(shape) * element size */
+    uint64_t offset;   /* read: where data starts in the file's data section */
 } nnc_st_tensor;
 
 typedef struct { const char *key; const char *value; } nnc_st_meta;
@@ -40,9 +42,12 @@ typedef struct {
     size_t ntensors;
     nnc_st_meta *meta;       /* owned copies of __metadata__ */
     size_t nmeta;
+    nnc_strmap index;        /* tensor name -> its index, for nnc_st_find */
 } nnc_st_file;
 
-/* Validates the whole file. A tensor's data is aligned for its type whenever its offset is a
+/* Validates the header against the file's size before reading any data, then reads the data
+ * section alone: a file cannot make the reader allocate more than its header and tensors.
+ * A tensor's data is aligned for its type whenever its offset is a
  * multiple of its element size (true for files from nnc_st_write and the reference writer);
  * otherwise callers must memcpy. Returns 0, or -1 with err naming the file and problem and
  * *out zeroed. nnc_st_parse does the same from memory, copying what it keeps. */

@@ -7,6 +7,8 @@
  * Saving is atomic (safetensors.c). Loading rebuilds the model from the config, compiles it
  * and checks every tensor against the architecture before copying anything in. */
 #define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <math.h>
@@ -136,6 +138,22 @@ static void shape_text(const nnc_st_tensor *t, char *buf, size_t n) {
     if (len < n) snprintf(buf + len, n - len, "]");
 }
 
+/* A model's weights and optimizer state must be finite: a NaN weight would pass through
+ * every later step unnoticed (a ReLU maps it to a number). */
+static int check_finite(nnc_model *m, const nnc_st_tensor *t, const char *path) {
+    const unsigned char *p = t->data; /* an outside file's offsets need not be aligned */
+    for (size_t i = 0; i < t->nbytes / sizeof(float); i++) {
+        float v;
+        memcpy(&v, p + i * sizeof v, sizeof v);
+        if (!isfinite(v)) {
+            nnc_fail(m, NNC_ERR_FORMAT, "%s: tensor '%s' holds %s at index %zu (weights must be finite)", path,
+                     t->name, isnan(v) ? "NaN" : "an infinity", i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 nnc_status nnc_load_tensors(nnc_model *m, const nnc_st_file *f, const char *path) {
     /* Check everything first so that a failed load changes nothing. */
     int has_opt = 0, n_opt = 0;
@@ -145,9 +163,7 @@ nnc_status nnc_load_tensors(nnc_model *m, const nnc_st_file *f, const char *path
             has_opt = 1;
             continue;
         }
-        int found = 0;
-        for (int p = 0; p < m->n_params && !found; p++) found = !strcmp(m->params[p].name, t->name);
-        if (!found)
+        if (nnc_find_param(m, t->name) < 0)
             return nnc_fail(m, NNC_ERR_FORMAT, "%s: tensor '%s' is not a variable of the model",
                             path, t->name);
     }
@@ -166,6 +182,7 @@ nnc_status nnc_load_tensors(nnc_model *m, const nnc_st_file *f, const char *path
         if (!shape_matches(t, &pr->shape))
             return nnc_fail(m, NNC_ERR_FORMAT, "%s: tensor '%s' has shape %s, the model needs %s",
                             path, t->name, got, want);
+        if (check_finite(m, t, path)) return NNC_ERR_FORMAT;
         for (int s = 0; pr->trainable && s < m->train->n_slots; s++) {
             char nm[NNC_ST_NAME_MAX];
             snprintf(nm, sizeof nm, "optimizer.%s.%s", pr->name,
@@ -176,14 +193,24 @@ nnc_status nnc_load_tensors(nnc_model *m, const nnc_st_file *f, const char *path
                 if (o->dtype != NNC_ST_F32 || !shape_matches(o, &pr->shape))
                     return nnc_fail(m, NNC_ERR_FORMAT, "%s: tensor '%s' does not match '%s'",
                                     path, nm, pr->name);
+                if (check_finite(m, o, path)) return NNC_ERR_FORMAT;
             }
         }
     }
     const nnc_st_tensor *it = nnc_st_find(f, "optimizer.iterations");
+    int64_t iterations = 0;
+    if (it) { /* FORMAT.md: an I64 scalar, the updates made */
+        if (it->dtype != NNC_ST_I64 || it->ndim != 0)
+            return nnc_fail(m, NNC_ERR_FORMAT, "%s: tensor 'optimizer.iterations' is %s of rank %d, not an I64 "
+                            "scalar", path, nnc_st_dtype_name(it->dtype), it->ndim);
+        memcpy(&iterations, it->data, sizeof iterations);
+        if (iterations < 0)
+            return nnc_fail(m, NNC_ERR_FORMAT, "%s: tensor 'optimizer.iterations' is %lld, not a count of updates",
+                            path, (long long)iterations);
+    }
     int n_trainable = 0;
     for (int p = 0; p < m->n_params; p++) n_trainable += m->params[p].trainable;
-    int opt_ok = has_opt && n_opt == n_trainable * m->train->n_slots && it && it->dtype == NNC_ST_I64 &&
-                 it->ndim == 0;
+    int opt_ok = has_opt && n_opt == n_trainable * m->train->n_slots && it;
     for (int p = 0; p < m->n_params; p++) {
         const nnc_param_rec *pr = &m->params[p];
         memcpy(m->param_arena + pr->offset, nnc_st_find(f, pr->name)->data, pr->size * sizeof(float));
@@ -195,26 +222,57 @@ nnc_status nnc_load_tensors(nnc_model *m, const nnc_st_file *f, const char *path
                    nnc_st_find(f, nm)->data, pr->size * sizeof(float));
         }
     }
-    if (opt_ok) memcpy(&m->train->iterations, it->data, sizeof m->train->iterations);
+    if (opt_ok) m->train->iterations = iterations;
     return NNC_OK;
 }
 
 /* The training progress a file records: epochs finished and the RNG state, so that a resumed
- * run shuffles and drops out exactly as an uninterrupted one. */
-static void restore_progress(nnc_model *m, const nnc_st_file *f) {
+ * run shuffles and drops out exactly as an uninterrupted one. A value that is there but not
+ * what nnc writes is an error naming its key: silently restarting at epoch 1, or with another
+ * random state, would give a different run without a word. */
+typedef struct {
+    int epochs;
+    int has_rng;
+    uint64_t rng[4];
+} progress;
+
+static nnc_status read_progress(nnc_model *m, const nnc_st_file *f, const char *path, progress *p) {
     const char *ep = nnc_st_meta_get(f, "epoch"), *rs = nnc_st_meta_get(f, "rng_state");
+    int epochs = 0;
+    memset(p, 0, sizeof *p);
     if (ep) {
         char *end;
+        errno = 0;
         long v = strtol(ep, &end, 10);
-        if (!*end && v >= 0 && v < (1L << 30)) m->train->epochs_done = (int)v;
+        if (!*ep || *end || errno || v < 0 || v >= (1L << 30) || ep[0] == '+' || ep[0] == ' ')
+            return nnc_fail(m, NNC_ERR_FORMAT, "%s: metadata \"epoch\" is '%.40s', not a count of epochs in "
+                            "[0, 2^30)", path, ep);
+        epochs = (int)v;
     }
-    if (rs && strlen(rs) == 64)
-        for (int i = 0; i < 4; i++) {
+    uint64_t state[4];
+    if (rs) {
+        int ok = strlen(rs) == 64;
+        for (int i = 0; ok && i < 64; i++) ok = isxdigit((unsigned char)rs[i]);
+        for (int i = 0; ok && i < 4; i++) {
             char part[17];
             memcpy(part, rs + 16 * i, 16);
             part[16] = '\0';
-            m->rng.s[i] = strtoull(part, NULL, 16);
+            state[i] = strtoull(part, NULL, 16);
         }
+        if (ok) ok = state[0] | state[1] | state[2] | state[3]; /* xoshiro's one forbidden state */
+        if (!ok)
+            return nnc_fail(m, NNC_ERR_FORMAT, "%s: metadata \"rng_state\" is '%.70s', not the 64 hex digits of "
+                            "a random state", path, rs);
+        memcpy(p->rng, state, sizeof state);
+        p->has_rng = 1;
+    }
+    p->epochs = epochs;
+    return NNC_OK;
+}
+
+static void apply_progress(nnc_model *m, const progress *p) {
+    m->train->epochs_done = p->epochs;
+    if (p->has_rng) memcpy(m->rng.s, p->rng, sizeof p->rng);
 }
 
 /* Builds a model from a parsed file; path names the file in messages. */
@@ -269,7 +327,12 @@ static nnc_model *model_from_st(nnc_st_file *f, const char *path, nnc_error *err
         nnc_msg(NNC_ERRBUF(err), "%s", nnc_last_error(m));
         goto fail;
     }
-    restore_progress(m, f);
+    progress pr;
+    if (read_progress(m, f, path, &pr)) {
+        nnc_msg(NNC_ERRBUF(err), "%s", nnc_last_error(m));
+        goto fail;
+    }
+    apply_progress(m, &pr);
     nnc_json_free(cfg);
     nnc_json_free(ccfg);
     return m;
@@ -325,13 +388,19 @@ nnc_status nnc_model_load_weights(nnc_model *m, const char *path, int *resumed_e
     if (!m || !path) return NNC_ERR_ARG;
     if (!m->compiled) return nnc_fail(m, NNC_ERR_STATE, "load weights: the model must be compiled first");
     if (nnc_st_read(path, &f, msg, sizeof msg)) return nnc_fail(m, NNC_ERR_FORMAT, "%s", msg);
+    progress pr;
+    nnc_status st = read_progress(m, &f, path, &pr);
+    if (st) {
+        nnc_st_free(&f);
+        return st;
+    }
     int64_t before = m->train->iterations;
     m->train->iterations = -1; /* tells whether the file's optimizer state was complete */
-    nnc_status st = nnc_load_tensors(m, &f, path);
+    st = nnc_load_tensors(m, &f, path);
     int resumed = st == NNC_OK && m->train->iterations >= 0;
     if (!resumed) m->train->iterations = st == NNC_OK ? 0 : before;
     if (resumed) {
-        restore_progress(m, &f);
+        apply_progress(m, &pr);
         *resumed_epoch = m->train->epochs_done;
     }
     nnc_st_free(&f);

@@ -20,7 +20,8 @@ static float d_linear(float x, float y) { (void)x; (void)y; return 1.0f; }
 static float f_sigmoid(float x) { return sigmoidf(x); }
 static float d_sigmoid(float x, float y) { (void)x; return y * (1.0f - y); }
 
-static float f_relu(float x) { return x > 0.0f ? x : 0.0f; }
+/* A NaN passes through, as in PyTorch: an IEEE max(x, 0) would turn it into 0 and hide it. */
+static float f_relu(float x) { return x > 0.0f || x != x ? x : 0.0f; }
 static float d_relu(float x, float y) { (void)y; return x > 0.0f ? 1.0f : 0.0f; }
 
 static float f_tanh(float x) { return tanhf(x); }
@@ -147,7 +148,7 @@ typedef struct {
 /* y = f(x); y may be x (the fused epilogue applies it in place). */
 void nnc_act_apply(nnc_activation act, float alpha, const float *x, float *y, size_t n) {
     if (act == NNC_ACT_RELU)
-        for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f || x[i] != x[i] ? x[i] : 0.0f; /* NaN stays */
     else if (act == NNC_ACT_LEAKY_RELU) /* the slope is the layer's: 0.2 or 0.3 */
         for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : alpha * x[i];
     else if (act != NNC_ACT_LINEAR) {

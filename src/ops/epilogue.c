@@ -36,7 +36,7 @@ static void epi_forward(const void *ctx, float *c, ptrdiff_t ldc, int rows, int 
             const float *restrict b = e->bias + col0;
             for (int j = 0; j < cols; j++) {
                 float v = row[j] + b[j];
-                row[j] = v > 0.0f ? v : 0.0f;
+                row[j] = v > 0.0f || v != v ? v : 0.0f; /* a NaN stays a NaN */
             }
             continue;
         }

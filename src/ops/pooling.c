@@ -44,7 +44,8 @@ static window clip(const nnc_op_attr *at, int oh, int ow, int H, int W) {
 }
 
 /* Max pooling keeps, per output value, the input offset of its window's first maximum (in the
- * node's aux buffer, as 32-bit integers), so the backward pass is one scatter. The channel
+ * node's aux buffer, as 32-bit integers), so the backward pass is one scatter. A NaN in a
+ * window is its maximum (the first NaN), as in PyTorch. The channel
  * loop is innermost: channels are contiguous (channels last), so it vectorises. */
 static size_t max_aux(const nnc_model *m, int id, int batch) { return nnc_node_numel(m, id, batch); }
 
@@ -66,7 +67,8 @@ static void max_plain(const float *restrict xv, const uint32_t *src, int n, int 
     for (int w = 0; w < n; w++) {
         const float *restrict xs = xv + src[w];
         for (int c = 0; c < C; c++) {
-            int gt = xs[c] > best[c];
+            /* the first NaN wins, as in PyTorch: a NaN must not vanish in a maximum */
+            int gt = xs[c] > best[c] || (xs[c] != xs[c] && best[c] == best[c]);
             best[c] = gt ? xs[c] : best[c];
             arg[c] = gt ? arg_base + src[w] + (uint32_t)c : arg[c];
         }
@@ -225,7 +227,7 @@ static void global_run(const nnc_exec *e, int id, int is_max, int backward) {
             size_t arg = 0;
             for (size_t p = 0; p < cells; p++) {
                 float v = xv[p * c + k];
-                if (is_max && v > acc) acc = v, arg = p;
+                if (is_max && (v > acc || (v != v && acc == acc))) acc = v, arg = p; /* NaN wins */
                 if (!is_max) acc += v;
             }
             float *gy = y->grad + (size_t)b * c, *gx = x->grad + (size_t)b * cells * c;

@@ -121,17 +121,16 @@ static nnc_param_rec *find_var(nnc_model *m, const char *name, size_t n) {
         nnc_fail(m, NNC_ERR_STATE, "variables exist after compile");
         return NULL;
     }
-    for (int i = 0; i < m->n_params; i++)
-        if (!strcmp(m->params[i].name, name)) {
-            if (m->params[i].size != n) {
-                nnc_fail(m, NNC_ERR_SHAPE, "variable '%s' has %zu values, not %zu", name,
-                         m->params[i].size, n);
-                return NULL;
-            }
-            return &m->params[i];
-        }
-    nnc_fail(m, NNC_ERR_ARG, "no variable named '%s'", name);
-    return NULL;
+    int i = nnc_find_param(m, name);
+    if (i < 0) {
+        nnc_fail(m, NNC_ERR_ARG, "no variable named '%s'", name);
+        return NULL;
+    }
+    if (m->params[i].size != n) {
+        nnc_fail(m, NNC_ERR_SHAPE, "variable '%s' has %zu values, not %zu", name, m->params[i].size, n);
+        return NULL;
+    }
+    return &m->params[i];
 }
 
 nnc_status nnc_get_variable(nnc_model *m, const char *name, float *out, size_t n) {

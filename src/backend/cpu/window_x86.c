@@ -1,8 +1,8 @@
 /* The max-pooling window kernel (kernels.h): AVX2 where the CPU has it, else plain C. The
  * compilers vectorise the plain loop with masked stores (VMASKMOVPS), which are slow on AMD
  * CPUs, so the AVX2 version keeps each 8-channel maximum and its index in registers and
- * blends. Both give the same bits: the first cell holding the maximum wins, and NaN never does
- * (an ordered greater-than, as C's >). */
+ * blends. Both give the same bits: the first cell holding the maximum wins, and a NaN is the
+ * maximum (the first NaN), as in PyTorch, so that it is not lost. */
 #include <float.h>
 #include <stdint.h>
 #include "kernels.h"
@@ -15,7 +15,7 @@ static void max_window_ref(const float *xv, const uint32_t *src, int n, int C, u
         uint32_t ba = 0;
         for (int w = 0; w < n; w++) {
             float x = xv[src[w] + (uint32_t)c];
-            int gt = x > bv;
+            int gt = x > bv || (x != x && bv == bv);
             bv = gt ? x : bv;
             ba = gt ? arg_base + src[w] + (uint32_t)c : ba;
         }
@@ -37,7 +37,9 @@ __attribute__((target("avx2"))) static void max_window_avx2(const float *xv, con
         __m256 ba = _mm256_setzero_ps(); /* the indices, carried as float bits for the blend */
         for (int w = 0; w < n; w++) {
             const __m256 x = _mm256_loadu_ps(xv + src[w] + c);
-            const __m256 gt = _mm256_cmp_ps(x, bv, _CMP_GT_OQ);
+            const __m256 gt = _mm256_or_ps(_mm256_cmp_ps(x, bv, _CMP_GT_OQ),
+                                           _mm256_and_ps(_mm256_cmp_ps(x, x, _CMP_UNORD_Q),
+                                                         _mm256_cmp_ps(bv, bv, _CMP_ORD_Q)));
             const __m256i at =
                 _mm256_add_epi32(_mm256_set1_epi32((int)(arg_base + src[w] + (uint32_t)c)), iota);
             bv = _mm256_blendv_ps(bv, x, gt);
