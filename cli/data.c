@@ -77,36 +77,32 @@ static int load_csv(const cli_data_opts *o, size_t want_features, int allow_no_l
         nnc_table_free(&csv);
         return -1;
     }
-    size_t f = csv.cols - t;
-    d->x = malloc(csv.rows * f * sizeof(float) + 1);
-    d->y = malloc(csv.rows * (t ? t : 1) * sizeof(float));
-    if (!d->x || !d->y) {
+    bool is_target[4096];
+    if (csv.cols > sizeof is_target / sizeof *is_target) {
+        snprintf(err, errlen, "%s: %zu columns (at most %zu)", o->data, csv.cols, sizeof is_target / sizeof *is_target);
         nnc_table_free(&csv);
-        snprintf(err, errlen, "%s: out of memory", o->data);
         return -1;
     }
-    for (size_t r = 0; r < csv.rows; r++) {
-        const float *row = csv.values + r * csv.cols;
-        size_t fx = 0, ty = 0;
-        for (size_t c = 0; c < csv.cols; c++) {
-            int is_target = label >= 0 ? (int)c == label : c >= f;
-            if (is_target) d->y[r * t + ty++] = row[c];
-            else d->x[r * f + fx++] = row[c];
-        }
-    }
+    const size_t f = csv.cols - t;
     for (size_t c = 0, ty = 0; c < csv.cols; c++) {
-        int is_target = label >= 0 ? (int)c == label : c >= f;
-        if (is_target && ty < 64) {
+        is_target[c] = label >= 0 ? (int)c == label : c >= f;
+        if (is_target[c] && ty < 64) {
             d->label_col[ty] = (int)c + 1;
             snprintf(d->label_name[ty], sizeof d->label_name[ty], "%s", csv.names[c]);
             ty++;
         }
     }
-    d->n = csv.rows;
-    d->features = f;
-    d->targets = t;
+    nnc_dataset ds;
+    if (nnc_dataset_from_table(&csv, is_target, &ds, &e)) {
+        snprintf(err, errlen, "%s: %s", o->data, e.message);
+        return -1;
+    }
+    d->x = ds.x;
+    d->y = ds.y;
+    d->n = ds.n;
+    d->features = ds.features;
+    d->targets = ds.targets;
     d->csv = 1;
-    nnc_table_free(&csv);
     return 0;
 }
 

@@ -709,6 +709,10 @@ typedef struct {
 nnc_status nnc_table_read_csv(const char *path, nnc_table *out, nnc_error *err);
 /* Frees a table's arrays and zeroes it. */
 void nnc_table_free(nnc_table *t);
+/* A dataset from a table's columns: those with is_target[c] set become y (in column order),
+ * the others x. The table is consumed (its values become x in place, so no second copy of the
+ * data is made) and zeroed, also on failure. */
+nnc_status nnc_dataset_from_table(nnc_table *t, const bool *is_target, nnc_dataset *out, nnc_error *err);
 
 /* ---- spec files ------------------------------------------------------------------------ */
 

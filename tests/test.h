@@ -4,6 +4,7 @@
  * inside marks the case failed. The runner's last line is "N passed, N failed, N skipped". */
 #ifndef NNC_TEST_H
 #define NNC_TEST_H
+#include <stddef.h>
 #include <stdio.h>
 
 typedef struct test_run test_run;
@@ -23,6 +24,11 @@ void t_info(test_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 
 int t_slow(const test_run *r);
 /* Path of the source tree's tests/ folder (for fixtures), set by the build. */
 const char *t_srcdir(void);
+
+/* The largest single allocation requested since the last reset (every malloc, calloc and
+ * realloc of the test binary is counted, tests/test_alloc.c): shows what a reader holds. */
+void t_alloc_largest_reset(void);
+size_t t_alloc_largest(void);
 
 #define CHECK(r, cond, ...) t_check((r), (cond) ? 1 : 0, __FILE__, __LINE__, __VA_ARGS__)
 

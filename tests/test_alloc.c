@@ -2,12 +2,14 @@
  * realloc wrapped (-Wl,--wrap), and the count must not move between one batch's end and the
  * next, for an MLP and for a CNN with dropout and batch normalization, on 1 and 2 threads. */
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "test.h"
 #include "nnc.h"
 
 static atomic_long n_allocs;
+static atomic_size_t largest; /* the largest single request since t_alloc_largest_reset */
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t a, size_t b);
@@ -16,18 +18,27 @@ void *__wrap_malloc(size_t n);
 void *__wrap_calloc(size_t a, size_t b);
 void *__wrap_realloc(void *p, size_t n);
 
-void *__wrap_malloc(size_t n) {
+static void note(size_t n) {
     atomic_fetch_add(&n_allocs, 1);
+    size_t was = atomic_load(&largest);
+    while (n > was && !atomic_compare_exchange_weak(&largest, &was, n)) {}
+}
+
+void *__wrap_malloc(size_t n) {
+    note(n);
     return __real_malloc(n);
 }
 void *__wrap_calloc(size_t a, size_t b) {
-    atomic_fetch_add(&n_allocs, 1);
+    note(b && a > SIZE_MAX / b ? SIZE_MAX : a * b);
     return __real_calloc(a, b);
 }
 void *__wrap_realloc(void *p, size_t n) {
-    atomic_fetch_add(&n_allocs, 1);
+    note(n);
     return __real_realloc(p, n);
 }
+
+void t_alloc_largest_reset(void) { atomic_store(&largest, 0); }
+size_t t_alloc_largest(void) { return atomic_load(&largest); }
 
 typedef struct {
     long last;

@@ -1,7 +1,10 @@
 /* Strict numeric CSV reader for datasets: one header line of column names, then rows of
  * numbers, each error reported with file, line, column and column name so a bad dataset is
- * fixed in one look. Out of scope: quoted fields, missing values, non-numeric columns,
- * separators other than ',' and locales other than "C" (strtod is used as is). */
+ * fixed in one look. A file is read twice, a line at a time: the first pass counts the rows,
+ * so the values are allocated once at their size and the text is never held whole (a load
+ * needs the floats, rows × columns × 4 bytes, and one line). Out of scope: quoted fields,
+ * missing values, non-numeric columns, separators other than ',' and locales other than "C"
+ * (strtod is used as is). */
 #include "csv.h"
 #include "../format/message.h"
 
@@ -16,21 +19,129 @@
 
 #define CELL "%s:%zu: column %zu ('%.40s'): "
 
+/* Lines from memory or from a (possibly gzip-compressed) file read in chunks. */
 typedef struct {
-    const char *text;
-    size_t len, pos, lineno;
+    const char *text;    /* memory: the whole text */
+    size_t len, pos;
+    gzFile g;            /* file: read through buf */
+    char *buf;
+    size_t start, end;   /* buf[start, end) not yet returned */
+    char *line;          /* a line that crosses chunks, put together */
+    size_t line_cap;
+    int eof;
+    size_t lineno;
+    const char *name;    /* for messages */
+    char *err;           /* where a read error goes */
+    size_t errlen;
+    int failed;
 } lines;
 
-/* Yields the next line without its "\n" or "\r\n"; returns 0 at the end of the text. */
+#define CHUNK ((size_t)1 << 20)
+
+/* Refills buf from the file; 0 at the end, -1 on a read error (the message set). */
+static int fill(lines *L) {
+    if (L->eof) return 0;
+    int r = gzread(L->g, L->buf, (unsigned)CHUNK);
+    if (r < 0) {
+        int code;
+        const char *msg = gzerror(L->g, &code);
+        nnc_msg(L->err, L->errlen, "%s: read error: %s", L->name, code == Z_ERRNO ? strerror(errno) : msg);
+        L->failed = 1;
+        return -1;
+    }
+    if (r == 0) { /* a gzip stream that ends early reads as EOF; only gzerror tells */
+        int code;
+        gzerror(L->g, &code);
+        L->eof = 1;
+        if (code != Z_OK) {
+            nnc_msg(L->err, L->errlen, "%s: truncated or corrupt gzip data", L->name);
+            L->failed = 1;
+            return -1;
+        }
+        return 0;
+    }
+    L->start = 0;
+    L->end = (size_t)r;
+    return 1;
+}
+
+/* Appends n bytes to the line being put together. */
+static int line_add(lines *L, size_t *have, const char *p, size_t n) {
+    if (*have + n + 1 > L->line_cap) {
+        size_t cap = L->line_cap ? L->line_cap : 4096;
+        while (cap < *have + n + 1) cap *= 2;
+        char *b = realloc(L->line, cap);
+        if (!b) {
+            nnc_msg(L->err, L->errlen, "%s: out of memory", L->name);
+            L->failed = 1;
+            return -1;
+        }
+        L->line = b;
+        L->line_cap = cap;
+    }
+    memcpy(L->line + *have, p, n);
+    *have += n;
+    return 0;
+}
+
+/* The next line of a file, from buf or put together in line. */
+static int next_file_line(lines *L, const char **s, size_t *n) {
+    size_t have = 0;
+    int joined = 0;
+    for (;;) {
+        if (L->start == L->end) {
+            int r = fill(L);
+            if (r < 0) return -1;
+            if (r == 0) {
+                if (!joined) return 0;
+                *s = L->line, *n = have;
+                return 1;
+            }
+        }
+        const char *from = L->buf + L->start, *nl = memchr(from, '\n', L->end - L->start);
+        size_t take = nl ? (size_t)(nl - from) : L->end - L->start;
+        if (nl && !joined) { /* the common case: the whole line is in the chunk */
+            *s = from, *n = take;
+            L->start += take + 1;
+            return 1;
+        }
+        if (line_add(L, &have, from, take)) return -1;
+        joined = 1;
+        L->start += take + (nl ? 1 : 0);
+        if (nl) {
+            *s = L->line, *n = have;
+            return 1;
+        }
+    }
+}
+
+/* Yields the next line without its "\n" or "\r\n"; returns 0 at the end, -1 on a read error. */
 static int next_line(lines *L, const char **s, size_t *n) {
-    if (L->pos >= L->len) return 0;
-    const char *start = L->text + L->pos, *nl = memchr(start, '\n', L->len - L->pos);
-    *s = start;
-    *n = nl ? (size_t)(nl - start) : L->len - L->pos;
-    L->pos += *n + (nl ? 1 : 0);
-    if (*n && start[*n - 1] == '\r') (*n)--;
+    if (L->g) {
+        int r = next_file_line(L, s, n);
+        if (r <= 0) return r;
+    } else {
+        if (L->pos >= L->len) return 0;
+        const char *start = L->text + L->pos, *nl = memchr(start, '\n', L->len - L->pos);
+        *s = start;
+        *n = nl ? (size_t)(nl - start) : L->len - L->pos;
+        L->pos += *n + (nl ? 1 : 0);
+    }
+    if (*n && (*s)[*n - 1] == '\r') (*n)--;
     L->lineno++;
     return 1;
+}
+
+/* Back to the first line, for the second pass. */
+static int rewind_lines(lines *L) {
+    L->pos = L->start = L->end = 0;
+    L->lineno = 0;
+    L->eof = 0;
+    if (L->g && gzrewind(L->g)) {
+        nnc_msg(L->err, L->errlen, "%s: cannot read the file a second time", L->name);
+        return -1;
+    }
+    return 0;
 }
 
 static void trim(const char **s, size_t *n) {
@@ -63,14 +174,16 @@ static size_t count_fields(const char *s, size_t n) {
 static int parse_header(lines *L, const char *name, nnc_csv *out, char *err, size_t errlen) {
     const char *s, *f;
     size_t n, fn;
-    if (!next_line(L, &s, &n)) return nnc_msg(err, errlen, "%s: empty file", name);
+    int got = next_line(L, &s, &n);
+    if (got < 0) return -1;
+    if (!got) return nnc_msg(err, errlen, "%s: empty file", name);
     if (n >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3)) s += 3, n -= 3; /* UTF-8 byte-order mark */
     if (is_blank(s, n)) {
         const char *rest;
         size_t rn;
-        while (next_line(L, &rest, &rn))
+        while ((got = next_line(L, &rest, &rn)) > 0)
             if (!is_blank(rest, rn)) return nnc_msg(err, errlen, "%s:1: the header line is blank", name);
-        return nnc_msg(err, errlen, "%s: empty file", name);
+        return got < 0 ? -1 : nnc_msg(err, errlen, "%s: empty file", name);
     }
     if (memchr(s, '\r', n)) /* old Mac line endings would otherwise read as one long header */
         return nnc_msg(err, errlen, "%s:1: carriage return inside the header line (only \\n and \\r\\n line ends are supported)", name);
@@ -108,31 +221,35 @@ static int parse_cell(const char *name, size_t line, size_t col, const char *col
     return 0;
 }
 
-static int parse_rows(lines *L, const char *name, nnc_csv *out, char *err, size_t errlen) {
+/* The first pass: the data rows (the lines after the header that are not blank). */
+static int count_rows(lines *L, size_t *rows) {
+    const char *s;
+    size_t n;
+    int got;
+    *rows = 0;
+    while ((got = next_line(L, &s, &n)) > 0) *rows += !is_blank(s, n);
+    return got;
+}
+
+/* The second pass: rows parsed into out->values, allocated for `rows` rows by the caller. */
+static int parse_rows(lines *L, const char *name, size_t rows, nnc_csv *out, char *err, size_t errlen) {
     const char *s, *f;
-    size_t n, fn, cap = 0, blank = 0, scap = 0;
+    size_t n, fn, blank = 0, scap = 0;
     char *scratch = NULL;
-    int rc = -1;
-    while (next_line(L, &s, &n)) {
+    int rc = -1, got;
+    while ((got = next_line(L, &s, &n)) > 0) {
         if (is_blank(s, n)) {
             if (!blank) blank = L->lineno;
             continue;
         }
         if (blank) { nnc_msg(err, errlen, "%s:%zu: blank line inside the data", name, blank); goto done; }
-        size_t got = count_fields(s, n);
-        if (got != out->cols) {
+        size_t fields = count_fields(s, n);
+        if (fields != out->cols) {
             nnc_msg(err, errlen, "%s:%zu: ragged row: expected %zu fields (as in the header), got %zu", name,
-                 L->lineno, out->cols, got);
+                 L->lineno, out->cols, fields);
             goto done;
         }
-        if (out->rows == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            float *v = nc <= SIZE_MAX / sizeof(float) / out->cols
-                           ? realloc(out->values, nc * out->cols * sizeof(float)) : NULL;
-            if (!v) { nnc_msg(err, errlen, "%s: out of memory", name); goto done; }
-            out->values = v;
-            cap = nc;
-        }
+        if (out->rows == rows) { nnc_msg(err, errlen, "%s: the file grew while it was read", name); goto done; }
         if (n + 1 > scap) {
             char *b = realloc(scratch, n + 1);
             if (!b) { nnc_msg(err, errlen, "%s: out of memory", name); goto done; }
@@ -146,19 +263,36 @@ static int parse_rows(lines *L, const char *name, nnc_csv *out, char *err, size_
         }
         out->rows++;
     }
+    if (got < 0) goto done;
     if (!out->rows) { nnc_msg(err, errlen, "%s: header only, no data rows", name); goto done; }
+    if (out->rows != rows) { nnc_msg(err, errlen, "%s: the file shrank while it was read", name); goto done; }
     rc = 0;
 done:
     free(scratch);
     return rc;
 }
 
+/* Both passes over L. */
+static int read_lines(lines *L, const char *name, nnc_csv *out, char *err, size_t errlen) {
+    size_t rows;
+    const char *s;
+    size_t n;
+    if (parse_header(L, name, out, err, errlen) || count_rows(L, &rows) < 0) return -1;
+    if (rows && out->cols > SIZE_MAX / sizeof(float) / rows) return nnc_msg(err, errlen, "%s: too large", name);
+    if (rows && !(out->values = malloc(rows * out->cols * sizeof(float))))
+        return nnc_msg(err, errlen, "%s: out of memory for %zu rows of %zu columns", name, rows, out->cols);
+    if (rewind_lines(L) || next_line(L, &s, &n) <= 0) return -1; /* past the header again */
+    return parse_rows(L, name, rows, out, err, errlen);
+}
+
 int nnc_csv_parse(const char *text, size_t len, const char *name, nnc_csv *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     if (!name) name = "(memory)";
     if (!text) len = 0;
-    lines L = {text, len, 0, 0};
-    if (parse_header(&L, name, out, err, errlen) || parse_rows(&L, name, out, err, errlen)) {
+    lines L;
+    memset(&L, 0, sizeof L);
+    L.text = text, L.len = len, L.name = name, L.err = err, L.errlen = errlen;
+    if (read_lines(&L, name, out, err, errlen)) {
         nnc_csv_free(out);
         return -1;
     }
@@ -169,42 +303,18 @@ int nnc_csv_read(const char *path, nnc_csv *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     if (!path) return nnc_msg(err, errlen, "(null): no path given");
     errno = 0;
-    gzFile g = gzopen(path, "rb");
-    if (!g) return nnc_msg(err, errlen, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
+    lines L;
+    memset(&L, 0, sizeof L);
+    L.name = path, L.err = err, L.errlen = errlen;
+    L.g = gzopen(path, "rb");
+    if (!L.g) return nnc_msg(err, errlen, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
     int rc = -1;
-    for (;;) {
-        if (cap - len < 65536) {
-            size_t nc = cap ? cap * 2 : 65536 * 2;
-            char *b = nc > cap ? realloc(buf, nc) : NULL;
-            if (!b) { nnc_msg(err, errlen, "%s: out of memory", path); goto done; }
-            buf = b;
-            cap = nc;
-        }
-        size_t want = cap - len > INT32_MAX ? INT32_MAX : cap - len;
-        int r = gzread(g, buf + len, (unsigned)want);
-        if (r < 0) {
-            int code;
-            const char *msg = gzerror(g, &code);
-            nnc_msg(err, errlen, "%s: read error: %s", path, code == Z_ERRNO ? strerror(errno) : msg);
-            goto done;
-        }
-        if (r == 0) { /* a gzip stream that ends early reads as EOF; only gzerror tells */
-            int code;
-            gzerror(g, &code);
-            if (code != Z_OK) { nnc_msg(err, errlen, "%s: truncated or corrupt gzip data", path); goto done; }
-            break;
-        }
-        len += (size_t)r;
-    }
-    rc = nnc_csv_parse(buf, len, path, out, err, errlen);
-done:
-    if (gzclose(g) != Z_OK && rc == 0) {
-        nnc_csv_free(out);
-        rc = nnc_msg(err, errlen, "%s: truncated or corrupt gzip data", path);
-    }
-    free(buf);
+    if (!(L.buf = malloc(CHUNK))) nnc_msg(err, errlen, "%s: out of memory", path);
+    else rc = read_lines(&L, path, out, err, errlen);
+    if (gzclose(L.g) != Z_OK && rc == 0) rc = nnc_msg(err, errlen, "%s: truncated or corrupt gzip data", path);
+    if (rc) nnc_csv_free(out);
+    free(L.buf);
+    free(L.line);
     return rc;
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "nnc.h"
 #include "csv.h"
+#include "../format/message.h"
 #include "idx.h"
 #include "../core/rng.h"
 
@@ -238,23 +239,51 @@ nnc_status nnc_dataset_load(const char *name_or_path, int targets, nnc_dataset *
         nnc_csv_free(&csv);
         return NNC_ERR_FORMAT;
     }
-    size_t f = csv.cols - (size_t)targets, t = (size_t)targets;
-    out->x = malloc(csv.rows * f * sizeof(float));
-    out->y = malloc(csv.rows * t * sizeof(float));
-    if (!out->x || !out->y) {
+    /* the last `targets` columns, split off in place (nnc_dataset_from_table) */
+    bool *is_target = malloc(csv.cols * sizeof *is_target);
+    if (!is_target) {
         nnc_csv_free(&csv);
-        nnc_dataset_free(out);
         set_err(err, "dataset: out of memory");
         return NNC_ERR_NOMEM;
     }
-    for (size_t r = 0; r < csv.rows; r++) {
-        memcpy(out->x + r * f, csv.values + r * csv.cols, f * sizeof(float));
-        memcpy(out->y + r * t, csv.values + r * csv.cols + f, t * sizeof(float));
+    for (size_t c = 0; c < csv.cols; c++) is_target[c] = c >= csv.cols - (size_t)targets;
+    nnc_table t = {csv.values, csv.rows, csv.cols, csv.header};
+    nnc_status rc = nnc_dataset_from_table(&t, is_target, out, err);
+    free(is_target);
+    return rc;
+}
+
+nnc_status nnc_dataset_from_table(nnc_table *t, const bool *is_target, nnc_dataset *out, nnc_error *err) {
+    if (!t || !is_target || !out) return NNC_ERR_ARG;
+    memset(out, 0, sizeof *out);
+    size_t targets = 0, cols = t->cols, rows = t->rows;
+    for (size_t c = 0; c < cols; c++) targets += is_target[c];
+    const size_t features = cols - targets;
+    float *y = malloc(rows * (targets ? targets : 1) * sizeof(float));
+    if (!y) {
+        nnc_table_free(t);
+        nnc_msg(NNC_ERRBUF(err), "dataset: out of memory");
+        return NNC_ERR_NOMEM;
     }
-    out->n = csv.rows;
-    out->features = f;
-    out->targets = t;
-    nnc_csv_free(&csv);
+    /* Row r's features move to r·features, never past where row r's values were read from
+     * (r·cols + c), so the copy can run forward in place. */
+    float *v = t->values;
+    for (size_t r = 0; r < rows; r++) {
+        size_t fx = 0, ty = 0;
+        for (size_t c = 0; c < cols; c++) {
+            float x = v[r * cols + c];
+            if (is_target[c]) y[r * targets + ty++] = x;
+            else v[r * features + fx++] = x;
+        }
+    }
+    float *x = rows && features ? realloc(v, rows * features * sizeof(float)) : NULL;
+    out->x = x ? x : v; /* a shrink that fails keeps the larger block */
+    out->y = y;
+    out->n = rows;
+    out->features = features;
+    out->targets = targets;
+    t->values = NULL;
+    nnc_table_free(t);
     return NNC_OK;
 }
 

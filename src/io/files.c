@@ -1,8 +1,10 @@
 /* The public face of the file writers and readers that live below (src/format/, src/data/). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "../format/atomic.h"
 #include "../data/csv.h"
+#include "../format/message.h"
 #include "nnc.h"
 
 nnc_status nnc_file_write_atomic(const char *path, const void *data, size_t len, nnc_error *err) {
