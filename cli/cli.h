@@ -24,6 +24,8 @@ typedef struct {
     void *out;        /* int* (flag, int), const char** (string), double* (float) */
     const char *help; /* one line for --help; NULL hides it */
     const char *meta; /* value placeholder in --help ("N") */
+    int *given;       /* optional: set to 1 when the option is on the command line, so that no
+                       * value has to stand for "not given" */
 } cli_opt;
 
 #define CLI_NOPTS(a) ((int)(sizeof(a) / sizeof *(a)))
@@ -43,18 +45,19 @@ typedef struct {
     const char *data, *labels;   /* --data D, --labels L (IDX) */
     const char *label_column;    /* --label-column NAME */
     int targets;                 /* --targets N, 0: the default */
+    int targets_given;
 } cli_data_opts;
 
 /* The option rows every command that reads data shares: where the data is, and which of its
  * columns are the targets. */
 #define CLI_DATA_ROWS(o, what)                                                             \
-    {"--data", OPT_STRING, &(o)->data, what, "D"},                                         \
-    {"--labels", OPT_STRING, &(o)->labels, "labels of IDX images", "L"}
+    {"--data", OPT_STRING, &(o)->data, what, "D", NULL},                                   \
+    {"--labels", OPT_STRING, &(o)->labels, "labels of IDX images", "L", NULL}
 #define CLI_TARGET_ROWS(o)                                                                 \
-    {"--label-column", OPT_STRING, &(o)->label_column, "the CSV column holding the label", "NAME"}, \
-    {"--targets", OPT_INT, &(o)->targets, "the last N CSV columns are the targets", "N"}
+    {"--label-column", OPT_STRING, &(o)->label_column, "the CSV column holding the label", "NAME", NULL}, \
+    {"--targets", OPT_INT, &(o)->targets, "the last N CSV columns are the targets", "N", &(o)->targets_given}
 #define CLI_THREADS_ROW(t)                                                                 \
-    {"--threads", OPT_INT, (t), "threads (default: CPUs online; results are identical for any count)", "N"}
+    {"--threads", OPT_INT, (t), "threads (default: CPUs online; results are identical for any count)", "N", NULL}
 
 typedef struct {
     float *x, *y;                /* [n, features], [n, targets] */

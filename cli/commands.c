@@ -71,7 +71,7 @@ int cmd_eval(int argc, char **argv) {
         CLI_DATA_ROWS(&dopt, "data: bundled name (its test part), CSV or IDX file"),
         CLI_TARGET_ROWS(&dopt),
         CLI_THREADS_ROW(&threads),
-        {"--json", OPT_FLAG, &json, "print one JSON object", NULL},
+        {"--json", OPT_FLAG, &json, "print one JSON object", NULL, NULL},
     };
     int rc = cli_parse("eval", argc, argv, 2, opts, CLI_NOPTS(opts), &path, "MODEL", &help);
     if (help) {
@@ -194,7 +194,7 @@ int cmd_predict(int argc, char **argv) {
     int threads = cli_default_threads(), help = 0;
     const cli_opt opts[] = {
         CLI_DATA_ROWS(&dopt, "data: bundled name (its test part), CSV or IDX file"),
-        {"--output", OPT_STRING, &output, "write the CSV here (atomic) instead of stdout", "FILE.csv"},
+        {"--output", OPT_STRING, &output, "write the CSV here (atomic) instead of stdout", "FILE.csv", NULL},
         CLI_THREADS_ROW(&threads),
     };
     int rc = cli_parse("predict", argc, argv, 2, opts, CLI_NOPTS(opts), &path, "MODEL", &help);

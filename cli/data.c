@@ -109,6 +109,10 @@ static int load_csv(const cli_data_opts *o, size_t want_features, int allow_no_l
 int cli_load(const cli_data_opts *o, const char *role, size_t want_features, int allow_no_labels,
              cli_data *d, char *err, size_t errlen) {
     memset(d, 0, sizeof *d);
+    if (o->targets_given && o->targets < 1) {
+        snprintf(err, errlen, "--targets must be at least 1, not %d", o->targets);
+        return -1;
+    }
     nnc_error e = {""};
     snprintf(d->source, sizeof d->source, "%s", o->data);
     if (is_bundled(o->data) && access(o->data, F_OK) != 0) {

@@ -14,9 +14,9 @@ int cmd_gradcheck(int argc, char **argv) {
     const cli_opt opts[] = {
         CLI_DATA_ROWS(&dopt, "data: bundled name, CSV or IDX file (its first rows)"),
         CLI_TARGET_ROWS(&dopt),
-        {"--batch-size", OPT_INT, &batch, "rows in the checked batch (default 16)", "N"},
-        {"--seed", OPT_INT, &seed, "seed of the weights (default 0)", "N"},
-        {"--rtol", OPT_FLOAT, &rtol, "relative tolerance (default 0.01)", "F"},
+        {"--batch-size", OPT_INT, &batch, "rows in the checked batch (default 16)", "N", NULL},
+        {"--seed", OPT_INT, &seed, "seed of the weights (default 0)", "N", NULL},
+        {"--rtol", OPT_FLOAT, &rtol, "relative tolerance (default 0.01)", "F", NULL},
     };
     int rc = cli_parse("gradcheck", argc, argv, 2, opts, CLI_NOPTS(opts), &spec, "SPEC", &help);
     if (help) {

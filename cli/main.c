@@ -61,6 +61,7 @@ int cli_parse(const char *cmd, int argc, char **argv, int start, const cli_opt *
             else cli_error(cmd, "unknown option '%s'\nTry 'nnc %s --help'.", name, cmd);
             return CLI_USAGE;
         }
+        if (o->given) *o->given = 1;
         if (o->kind == OPT_FLAG) {
             if (val) {
                 cli_error(cmd, "option '%s' takes no value", name);

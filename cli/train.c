@@ -13,7 +13,7 @@
 typedef struct {
     const char *spec, *test_data, *test_labels, *init, *save, *history, *plot, *batch_text;
     cli_data_opts data;
-    int epochs, epochs_given, batch, no_shuffle, seed, threads, weights_only, json, quiet, restarts, spu;
+    int epochs, epochs_given, spu_given, val_split_given, batch, no_shuffle, seed, threads, weights_only, json, quiet, restarts, spu;
     double test_split, val_split;
 } train_args;
 
@@ -57,7 +57,7 @@ static int check_args(train_args *a) {
     const char *bad = NULL;
     if (a->epochs_given && a->epochs < 1) bad = "--epochs must be at least 1";
     else if (a->threads < 1) bad = "--threads must be at least 1";
-    else if (a->restarts < 1 || a->spu < 0) bad = "--restarts and --steps-per-update must be at least 1";
+    else if (a->restarts < 1 || (a->spu_given && a->spu < 1)) bad = "--restarts and --steps-per-update must be at least 1";
     else if (a->seed < 0) bad = "--seed must be >= 0";
     else if (a->test_data && a->test_split > 0.0) bad = "--test-data and --test-split exclude each other";
     if (bad) {
@@ -68,7 +68,7 @@ static int check_args(train_args *a) {
         cli_error("train", "--test-split %g is not in [0, 1)", a->test_split);
         return CLI_USAGE;
     }
-    if (a->val_split != -1.0 && !(a->val_split >= 0.0 && a->val_split < 1.0)) {
+    if (a->val_split_given && !(a->val_split >= 0.0 && a->val_split < 1.0)) {
         cli_error("train", "--validation-split %g is not in [0, 1)", a->val_split);
         return CLI_USAGE;
     }
@@ -78,32 +78,31 @@ static int check_args(train_args *a) {
 /* Parses the command line into a; CLI_OK, CLI_USAGE, or -1 after printing --help. */
 static int parse_args(int argc, char **argv, train_args *a) {
     memset(a, 0, sizeof *a);
-    a->epochs = -1;
     a->threads = cli_default_threads();
     a->restarts = 1;
-    a->val_split = -1.0;
     int help = 0;
     const cli_opt opts[] = {
         CLI_DATA_ROWS(&a->data, "training data: bundled name, CSV or IDX file"),
-        {"--test-data", OPT_STRING, &a->test_data, "test data, evaluated after training", "D"},
-        {"--test-labels", OPT_STRING, &a->test_labels, "labels of IDX test images", "L"},
-        {"--test-split", OPT_FLOAT, &a->test_split, "hold out a seeded fraction of D as test data", "F"},
-        {"--validation-split", OPT_FLOAT, &a->val_split, "the last fraction of the training rows validates", "F"},
+        {"--test-data", OPT_STRING, &a->test_data, "test data, evaluated after training", "D", NULL},
+        {"--test-labels", OPT_STRING, &a->test_labels, "labels of IDX test images", "L", NULL},
+        {"--test-split", OPT_FLOAT, &a->test_split, "hold out a seeded fraction of D as test data", "F", NULL},
+        {"--validation-split", OPT_FLOAT, &a->val_split, "the last fraction of the training rows validates", "F",
+         &a->val_split_given},
         CLI_TARGET_ROWS(&a->data),
-        {"--epochs", OPT_INT, &a->epochs, "epochs (default: the spec's fit line, else 1)", "N"},
-        {"--batch-size", OPT_STRING, &a->batch_text, "batch size, or 'all' (default: spec, else 32)", "N"},
-        {"--no-shuffle", OPT_FLAG, &a->no_shuffle, "keep the row order in every epoch", NULL},
-        {"--seed", OPT_INT, &a->seed, "seed of weights, shuffling and --test-split (default 0)", "N"},
-        {"--steps-per-update", OPT_INT, &a->spu, "accumulate the gradients of N batches per update", "N"},
-        {"--restarts", OPT_INT, &a->restarts, "train K initialisations (seeds N, N+1, ...), keep the best", "K"},
+        {"--epochs", OPT_INT, &a->epochs, "epochs (default: the spec's fit line, else 1)", "N", &a->epochs_given},
+        {"--batch-size", OPT_STRING, &a->batch_text, "batch size, or 'all' (default: spec, else 32)", "N", NULL},
+        {"--no-shuffle", OPT_FLAG, &a->no_shuffle, "keep the row order in every epoch", NULL, NULL},
+        {"--seed", OPT_INT, &a->seed, "seed of weights, shuffling and --test-split (default 0)", "N", NULL},
+        {"--steps-per-update", OPT_INT, &a->spu, "accumulate the gradients of N batches per update", "N", &a->spu_given},
+        {"--restarts", OPT_INT, &a->restarts, "train K initialisations (seeds N, N+1, ...), keep the best", "K", NULL},
         CLI_THREADS_ROW(&a->threads),
-        {"--init-weights", OPT_STRING, &a->init, "start from these weights (resumes a saved run)", "FILE"},
-        {"--save", OPT_STRING, &a->save, "save the trained model (atomic)", "FILE"},
-        {"--save-weights-only", OPT_FLAG, &a->weights_only, "save without the optimizer state", NULL},
-        {"--history", OPT_STRING, &a->history, "write the per-epoch history as CSV", "FILE.csv"},
-        {"--plot", OPT_STRING, &a->plot, "draw the learning curves as SVG", "FILE.svg"},
-        {"--json", OPT_FLAG, &a->json, "print JSON objects instead of the progress bar", NULL},
-        {"--quiet", OPT_FLAG, &a->quiet, "print only the test line", NULL},
+        {"--init-weights", OPT_STRING, &a->init, "start from these weights (resumes a saved run)", "FILE", NULL},
+        {"--save", OPT_STRING, &a->save, "save the trained model (atomic)", "FILE", NULL},
+        {"--save-weights-only", OPT_FLAG, &a->weights_only, "save without the optimizer state", NULL, NULL},
+        {"--history", OPT_STRING, &a->history, "write the per-epoch history as CSV", "FILE.csv", NULL},
+        {"--plot", OPT_STRING, &a->plot, "draw the learning curves as SVG", "FILE.svg", NULL},
+        {"--json", OPT_FLAG, &a->json, "print JSON objects instead of the progress bar", NULL, NULL},
+        {"--quiet", OPT_FLAG, &a->quiet, "print only the test line", NULL, NULL},
     };
     int rc = cli_parse("train", argc, argv, 2, opts, CLI_NOPTS(opts), &a->spec, "SPEC", &help);
     if (help) {
@@ -111,7 +110,6 @@ static int parse_args(int argc, char **argv, train_args *a) {
         cli_print_options(opts, CLI_NOPTS(opts));
         return -1;
     }
-    a->epochs_given = a->epochs != -1;
     return rc ? rc : check_args(a);
 }
 
@@ -150,9 +148,9 @@ static int run(const train_args *a, nnc_model *m, const cli_data *train, train_c
     if (a->batch) fo->batch_size = a->batch;
     if (a->batch_text && !strcmp(a->batch_text, "all"))
         fo->batch_size = (int)(train->n < (1u << 30) ? train->n : (1u << 30));
-    if (a->val_split >= 0.0) fo->validation_split = (float)a->val_split;
+    if (a->val_split_given) fo->validation_split = (float)a->val_split;
     if (a->no_shuffle) fo->shuffle = false;
-    if (a->spu) fo->steps_per_update = a->spu;
+    if (a->spu_given) fo->steps_per_update = a->spu;
     fo->verbose = a->json || a->quiet ? 0 : 1;
     if (a->json || a->quiet) fo->out = stderr; /* messages of the spec's callbacks (verbose=1) */
     fo->on_epoch_end = on_epoch;
@@ -172,9 +170,11 @@ static int run(const train_args *a, nnc_model *m, const cli_data *train, train_c
         fo->initial_epoch = resumed;
     }
     if (a->restarts > 1 && a->init) return snprintf(err, n, "--restarts and --init-weights exclude each other"), -1;
+    /* the per-epoch history grows with the epochs: kept only when something reads it */
+    nnc_history **h = a->history || a->plot ? hist : NULL;
     nnc_status st = a->restarts > 1
-                        ? nnc_fit_restarts(m, train->x, train->y, train->n, fo, a->restarts, (uint64_t)a->seed, hist)
-                        : nnc_fit(m, train->x, train->y, train->n, fo, hist);
+                        ? nnc_fit_restarts(m, train->x, train->y, train->n, fo, a->restarts, (uint64_t)a->seed, h)
+                        : nnc_fit(m, train->x, train->y, train->n, fo, h);
     if (st) return snprintf(err, n, "%s%s", nnc_last_error(m), a->save ? " (nothing was saved)" : ""), -1;
     return 0;
 }

@@ -1,11 +1,14 @@
 /* The atomic writer (atomic.h). */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* O_TMPFILE, linkat's AT_SYMLINK_FOLLOW */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 #include "atomic.h"
 
@@ -50,11 +53,66 @@ int nnc_check_writable(const char *path, char *err, size_t errlen) {
 
 static void release(nnc_atomic_file *f) {
     if (f->fd >= 0) close(f->fd);
-    if (f->tmp) unlink(f->tmp);
+    if (f->tmp && !f->unnamed) unlink(f->tmp);
     free(f->tmp);
     free(f->path);
     f->fd = -1;
     f->tmp = f->path = NULL;
+}
+
+/* When the running process started (seconds since the epoch), from /proc; 0 when unknown. */
+static time_t process_start(void) {
+    char buf[1024];
+    FILE *st = fopen("/proc/self/stat", "r");
+    size_t n = st ? fread(buf, 1, sizeof buf - 1, st) : 0;
+    if (st) fclose(st);
+    buf[n] = '\0';
+    /* field 22, starttime in clock ticks since boot, counted after the ')' that ends field 2 */
+    const char *p = strrchr(buf, ')');
+    for (int field = 2; p && field < 22; field++) p = strchr(p + 1, ' ');
+    unsigned long long ticks;
+    if (!p || sscanf(p + 1, "%llu", &ticks) != 1) return 0;
+    FILE *s = fopen("/proc/stat", "r");
+    unsigned long long btime = 0;
+    char line[256];
+    while (s && fgets(line, sizeof line, s))
+        if (sscanf(line, "btime %llu", &btime) == 1) break;
+    if (s) fclose(s);
+    long hz = sysconf(_SC_CLK_TCK);
+    return btime && hz > 0 ? (time_t)(btime + ticks / (unsigned long long)hz) : 0;
+}
+
+/* Removes ".<base>.XXXXXX" temporaries in dir that nobody has written since before this
+ * process started: their writers were killed (a save into a folder without O_TMPFILE). */
+static void remove_stale(const char *dir, const char *base) {
+    time_t start = process_start();
+    DIR *d = start ? opendir(dir) : NULL;
+    if (!d) return;
+    size_t bl = strlen(base);
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *nm = e->d_name;
+        size_t nl = strlen(nm);
+        if (nl != bl + 8 || nm[0] != '.' || memcmp(nm + 1, base, bl) || nm[bl + 1] != '.') continue;
+        int ours = 1;
+        for (size_t i = bl + 2; i < nl; i++)
+            ours &= (nm[i] >= 'A' && nm[i] <= 'Z') || (nm[i] >= 'a' && nm[i] <= 'z') || (nm[i] >= '0' && nm[i] <= '9');
+        char p[4200];
+        struct stat st;
+        snprintf(p, sizeof p, "%s/%s", dir, nm);
+        if (ours && lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime < start) unlink(p);
+    }
+    closedir(d);
+}
+
+/* A fresh name ".<base>.XXXXXX" beside the target, for the unnamed temporary to take. */
+static void fresh_name(nnc_atomic_file *f) {
+    static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    unsigned long long x = (unsigned long long)t.tv_nsec ^ ((unsigned long long)getpid() << 32) ^
+                           (unsigned long long)(size_t)f;
+    char *end = f->tmp + strlen(f->tmp) - 6;
+    for (int i = 0; i < 6; i++, x /= 62) end[i] = chars[x % 62];
 }
 
 int nnc_atomic_open(nnc_atomic_file *f, const char *path, char *err, size_t errlen) {
@@ -83,6 +141,20 @@ int nnc_atomic_open(nnc_atomic_file *f, const char *path, char *err, size_t errl
         return -1;
     }
     snprintf(f->tmp, n, "%s/.%s.XXXXXX", dir, base);
+    remove_stale(dir, base);
+#ifdef NNC_FAULT_INJECTION
+    const char *kill = getenv("NNC_KILL_WRITE_AFTER");
+    f->kill_after = kill ? atoll(kill) : -1;
+#endif
+    struct stat st;
+    const mode_t mode = stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644;
+#ifdef O_TMPFILE
+    if ((f->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode)) >= 0) {
+        f->unnamed = 1;
+        if (fchmod(f->fd, mode)) f->error = errno; /* the umask applied to open's mode */
+        return 0;
+    }
+#endif
     if ((f->fd = mkstemp(f->tmp)) < 0) {
         free(f->tmp); /* nothing to remove */
         f->tmp = NULL;
@@ -91,8 +163,7 @@ int nnc_atomic_open(nnc_atomic_file *f, const char *path, char *err, size_t errl
         return -1;
     }
     /* mkstemp makes the file 0600; keep an existing target's mode, else the common 0644 */
-    struct stat st;
-    if (fchmod(f->fd, stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644)) f->error = errno;
+    if (fchmod(f->fd, mode)) f->error = errno;
     return 0;
 }
 
@@ -106,6 +177,13 @@ void nnc_atomic_write(nnc_atomic_file *f, const void *data, size_t len) {
             f->error = EIO; /* the injected fault */
             break;
         }
+#endif
+#ifdef NNC_FAULT_INJECTION
+        if (f->kill_after >= 0 && (unsigned long long)f->kill_after < chunk) {
+            if (f->kill_after > 0 && write(f->fd, p, (size_t)f->kill_after) < 0) f->error = errno;
+            raise(SIGKILL); /* a crash in the middle of a save */
+        }
+        if (f->kill_after >= 0) f->kill_after -= (long long)chunk;
 #endif
         ssize_t w = write(f->fd, p, chunk);
         if (w < 0) {
@@ -127,6 +205,15 @@ int nnc_atomic_commit(nnc_atomic_file *f, char *err, size_t errlen) {
     const char *base;
     int e = f->error;
     if (!e && fsync(f->fd)) e = errno;
+    /* an unnamed temporary gets its name now, when it is whole, then moves over the target */
+    for (int tries = 0; !e && f->unnamed && tries < 100; tries++) {
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", f->fd);
+        fresh_name(f);
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, f->tmp, AT_SYMLINK_FOLLOW) == 0) f->unnamed = 0;
+        else if (errno != EEXIST) e = errno;
+    }
+    if (!e && f->unnamed) e = EEXIST;
     int fd = f->fd;
     f->fd = -1;
     if (close(fd) && !e) e = errno;

@@ -2,7 +2,12 @@
  * histories, plots, predictions): the content goes to a temporary in the target's folder,
  * is synced and renamed over the target, and the folder is synced. Readers see the old file
  * or the whole new one, never a part; on failure the temporary is removed and an existing
- * target is left as it was (src/format/atomic.c). */
+ * target is left as it was (src/format/atomic.c).
+ *
+ * Where the file system has O_TMPFILE the temporary has no name until it is complete, so a
+ * process killed while writing leaves nothing behind; elsewhere it is ".<name>.XXXXXX", and
+ * every save removes the temporaries of that pattern left by processes that are gone (those
+ * not written since before the running process started). */
 #ifndef NNC_ATOMIC_H
 #define NNC_ATOMIC_H
 #include <stddef.h>
@@ -13,8 +18,11 @@ typedef struct {
     char *path;      /* the target */
     char *tmp;       /* the temporary, removed unless renamed */
     int error;       /* errno of the first failed write, 0 when none */
+    int unnamed;     /* an O_TMPFILE: tmp is only the name it takes at commit */
 #ifdef NNC_FAULT_INJECTION
     long long fail_after; /* tests: writes fail (EIO) after this many bytes; -1: off */
+    long long kill_after; /* tests: the process kills itself after this many bytes; -1: off
+                           * (from $NNC_KILL_WRITE_AFTER) */
 #endif
 } nnc_atomic_file;
 

@@ -407,6 +407,10 @@ int nnc_config_build(nnc_model *m, const nnc_json *root, char *msg, size_t n) {
         snprintf(msg, n, "config is not a Keras Sequential or Functional model");
         return -1;
     }
+    if (layers->count > NNC_MAX_LAYERS) {
+        snprintf(msg, n, "config: %zu layers, more than the %d a model may hold", layers->count, NNC_MAX_LAYERS);
+        return -1;
+    }
     int functional = !strcmp(cls, "Functional");
     const char *mname = nnc_json_get_string(cfg, "name");
     if (mname && strcmp(mname, functional ? "functional" : "sequential"))
