@@ -29,6 +29,8 @@ const char *t_srcdir(void);
  * realloc of the test binary is counted, tests/test_alloc.c): shows what a reader holds. */
 void t_alloc_largest_reset(void);
 size_t t_alloc_largest(void);
+/* Every allocation made so far. */
+long t_alloc_count(void);
 
 #define CHECK(r, cond, ...) t_check((r), (cond) ? 1 : 0, __FILE__, __LINE__, __VA_ARGS__)
 

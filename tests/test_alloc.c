@@ -38,6 +38,7 @@ void *__wrap_realloc(void *p, size_t n) {
 }
 
 void t_alloc_largest_reset(void) { atomic_store(&largest, 0); }
+long t_alloc_count(void) { return atomic_load(&n_allocs); }
 size_t t_alloc_largest(void) { return atomic_load(&largest); }
 
 typedef struct {
