@@ -77,9 +77,9 @@ static int load_csv(const cli_data_opts *o, size_t want_features, int allow_no_l
         nnc_table_free(&csv);
         return -1;
     }
-    bool is_target[4096];
-    if (csv.cols > sizeof is_target / sizeof *is_target) {
-        snprintf(err, errlen, "%s: %zu columns (at most %zu)", o->data, csv.cols, sizeof is_target / sizeof *is_target);
+    bool *is_target = calloc(csv.cols, sizeof *is_target);
+    if (!is_target) {
+        snprintf(err, errlen, "%s: out of memory", o->data);
         nnc_table_free(&csv);
         return -1;
     }
@@ -93,7 +93,9 @@ static int load_csv(const cli_data_opts *o, size_t want_features, int allow_no_l
         }
     }
     nnc_dataset ds;
-    if (nnc_dataset_from_table(&csv, is_target, &ds, &e)) {
+    nnc_status st = nnc_dataset_from_table(&csv, is_target, &ds, &e);
+    free(is_target);
+    if (st) {
         snprintf(err, errlen, "%s: %s", o->data, e.message);
         return -1;
     }

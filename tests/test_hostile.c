@@ -103,6 +103,33 @@ static void scaling(test_run *r) {
         nnc_model_free(m);
         t_end(r);
     }
+    if (t_begin(r, "hostile/csv_columns_read_in_linear_time")) {
+        /* a header of many columns, and rows as wide */
+        char dir[] = "/tmp/nnc_hostile_XXXXXX", path[96];
+        double t[2] = {-1.0, -1.0};
+        if (CHECK(r, mkdtemp(dir) != NULL, "mkdtemp")) {
+            snprintf(path, sizeof path, "%s/wide.csv", dir);
+            for (int k = 0; k < 2; k++) {
+                const int cols = k ? 40000 : 4000;
+                FILE *f = fopen(path, "w");
+                if (!f) break;
+                for (int rep = 0; rep < 5; rep++)
+                    for (int c = 0; c < cols; c++) fprintf(f, rep ? "%d%c" : "c%d%c", c % 97, c + 1 < cols ? ',' : '\n');
+                fclose(f);
+                nnc_csv c;
+                char err[512];
+                double t0 = now();
+                int rc = nnc_csv_read(path, &c, err, sizeof err);
+                t[k] = rc ? -1.0 : now() - t0;
+                CHECK(r, rc == 0 && c.cols == (size_t)cols && c.rows == 4, "read: %s", err);
+                nnc_csv_free(&c);
+                if (k == 0 && !(t[0] < 1.0)) break;
+            }
+            check_linear(r, "4000 columns", t[0], t[1]);
+            remove_tree(dir);
+        }
+        t_end(r);
+    }
     if (t_begin(r, "hostile/model_files_load_in_linear_time")) {
         /* layer names, the config's lookups and every variable's tensor, in a saved model */
         char dir[] = "/tmp/nnc_hostile_XXXXXX", path[2][96];
