@@ -43,9 +43,14 @@ int cli_default_threads(void);
 
 typedef struct {
     const char *data, *labels;   /* --data D, --labels L (IDX) */
-    const char *label_column;    /* --label-column NAME */
+    const char *label_column;    /* --label-column NAME[,NAME...] (names, or 1-based numbers) */
     int targets;                 /* --targets N, 0: the default */
     int targets_given;
+    const char *delimiter;       /* --delimiter C (',', ';', tab, '|'); NULL: told from the file */
+    const char *header;          /* --header auto|yes|no */
+    int no_header;               /* --no-header */
+    int drop_missing;            /* --drop-missing: rows with a missing value are left out */
+    const char *one_hot;         /* --one-hot NAME[,NAME...] (train) */
 } cli_data_opts;
 
 /* The option rows every command that reads data shares: where the data is, and which of its
@@ -54,8 +59,13 @@ typedef struct {
     {"--data", OPT_STRING, &(o)->data, what, "D", NULL},                                   \
     {"--labels", OPT_STRING, &(o)->labels, "labels of IDX images", "L", NULL}
 #define CLI_TARGET_ROWS(o)                                                                 \
-    {"--label-column", OPT_STRING, &(o)->label_column, "the CSV column holding the label", "NAME", NULL}, \
+    {"--label-column", OPT_STRING, &(o)->label_column, "the CSV column(s) holding the label, by name or number", "NAME", NULL}, \
     {"--targets", OPT_INT, &(o)->targets, "the last N CSV columns are the targets", "N", &(o)->targets_given}
+#define CLI_CSV_ROWS(o)                                                                    \
+    {"--delimiter", OPT_STRING, &(o)->delimiter, "CSV field delimiter: ',' ';' tab '|' (default: told from line 1)", "C", NULL}, \
+    {"--header", OPT_STRING, &(o)->header, "auto (default: a first row of numbers is data), yes or no", "MODE", NULL}, \
+    {"--no-header", OPT_FLAG, &(o)->no_header, "the CSV has no header row (--header no)", NULL, NULL}, \
+    {"--drop-missing", OPT_FLAG, &(o)->drop_missing, "leave out rows with a missing value (empty, NA, ?)", NULL, NULL}
 #define CLI_THREADS_ROW(t)                                                                 \
     {"--threads", OPT_INT, (t), "threads (default: CPUs online; results are identical for any count)", "N", NULL}
 
@@ -64,17 +74,34 @@ typedef struct {
     size_t n, features, targets;
     char source[1024];           /* what messages name: the file or the bundled dataset */
     char label_source[1024];     /* where the labels came from (the IDX labels file) */
-    int csv;                     /* rows came from a CSV file: row r is on line r + 2 */
-    int label_col[64];           /* CSV: 1-based column of each target */
-    char label_name[64][64];
+    size_t *line;                /* CSV: the line of each row; NULL otherwise */
+    char **label_name;           /* CSV: each target's column, "column 3 ('class')" */
+    int text_labels;             /* CSV: the labels were class names (already checked) */
+    nnc_column *columns;         /* CSV: its columns as used, for nnc_model_set_columns */
+    size_t n_columns;
+    char **strings;              /* owned blocks the columns point to */
+    size_t n_strings;
+    nnc_table table;             /* CSV: the names and texts the columns point to (no values) */
+    char notes[2048];            /* notes of the load, printed once it has succeeded */
 } cli_data;
 
-/* Loads D as the given role: "train" (a bundled set's training part), "test" (its test part,
- * when it has one, else the same as train). want_features > 0 checks the feature count.
- * allow_no_labels: a CSV with exactly want_features columns is features only (predict).
- * Returns 0, or -1 with the message in err. */
-int cli_load(const cli_data_opts *o, const char *role, size_t want_features, int allow_no_labels,
-             cli_data *d, char *err, size_t errlen);
+/* What a load needs to know besides the options. */
+typedef struct {
+    const char *cmd;             /* "train", "eval", ...: notes on stderr name it */
+    const char *role;            /* "train": a bundled set's training part; "test": its test part */
+    const nnc_model *m;          /* the compiled model the data is for */
+    const nnc_column *cols;      /* columns to follow (a model's record, or the training data's
+                                  * for test and validation files); NULL: chosen by the options */
+    size_t n_cols;
+    int predict;                 /* labels are optional (predict) */
+} cli_load_ctx;
+
+/* Loads o->data for ctx (DESIGN §7): a bundled dataset, an IDX file, or a CSV file whose
+ * columns are picked by name when the model records them, else by --label-column/--targets.
+ * Checks the feature count against the model. Returns 0, or -1 with the message in err. */
+int cli_load(const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, char *err, size_t errlen);
+/* Loads a CSV file (cli_load's CSV branch, csv_data.c). */
+int cli_load_csv(const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, char *err, size_t errlen);
 /* Whether bundled dataset D has its own test part (fashion_mnist). */
 int cli_has_test_part(const char *data);
 void cli_data_free(cli_data *d);
@@ -84,6 +111,9 @@ int cli_check_targets(const nnc_model *m, const cli_data *d, char *err, size_t e
 /* A seeded random test_fraction of the rows to test, the rest to train (order kept). */
 int cli_split(cli_data *all, double test_fraction, uint64_t seed, cli_data *train, cli_data *test,
               char *err, size_t errlen);
+/* Adds a note to d, which cli_load prints as "nnc CMD: note: ..." on stderr when it succeeds
+ * (a load that fails prints its error alone). */
+void cli_note(cli_data *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- output ------------------------------------------------------------------------------- */
 

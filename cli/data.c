@@ -3,6 +3,7 @@
  * checks that name the file, line and column of a bad label. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,97 +34,46 @@ int cli_has_test_part(const char *data) { return data && !strcmp(data, "fashion_
 void cli_data_free(cli_data *d) {
     free(d->x);
     free(d->y);
+    free(d->line);
+    for (size_t t = 0; d->label_name && t < d->targets; t++) free(d->label_name[t]);
+    free(d->label_name);
+    free(d->columns);
+    for (size_t i = 0; i < d->n_strings; i++) free(d->strings[i]);
+    free(d->strings);
+    nnc_table_free(&d->table);
     memset(d, 0, sizeof *d);
 }
 
-static int from_dataset(nnc_dataset *ds, cli_data *d) {
+void cli_note(cli_data *d, const char *fmt, ...) {
+    size_t len = strlen(d->notes);
+    va_list ap;
+    va_start(ap, fmt);
+    if (len + 2 < sizeof d->notes) vsnprintf(d->notes + len, sizeof d->notes - len - 1, fmt, ap);
+    va_end(ap);
+    len = strlen(d->notes);
+    if (len + 1 < sizeof d->notes) d->notes[len] = '\n', d->notes[len + 1] = '\0';
+}
+
+static void from_dataset(nnc_dataset *ds, cli_data *d) {
     d->x = ds->x;
     d->y = ds->y;
     d->n = ds->n;
     d->features = ds->features;
     d->targets = ds->targets;
-    for (size_t t = 0; t < d->targets && t < 64; t++) d->label_col[t] = (int)(d->features + t + 1);
-    return 0;
 }
 
-/* A CSV file: the targets are --label-column, the last --targets columns, or the last one. */
-static int load_csv(const cli_data_opts *o, size_t want_features, int allow_no_labels, cli_data *d,
-                    char *err, size_t errlen) {
-    nnc_table csv;
-    nnc_error e = {""};
-    if (nnc_table_read_csv(o->data, &csv, &e)) {
-        snprintf(err, errlen, "%s", e.message);
-        return -1;
-    }
-    int label = -1; /* column index of --label-column */
-    size_t t = o->targets > 0 ? (size_t)o->targets : 1;
-    if (o->label_column) {
-        for (size_t c = 0; c < csv.cols; c++)
-            if (!strcmp(csv.names[c], o->label_column)) label = (int)c;
-        if (label < 0) {
-            char names[512];
-            size_t len = 0;
-            for (size_t c = 0; c < csv.cols && len < sizeof names; c++)
-                len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", c ? ", " : "", csv.names[c]);
-            snprintf(err, errlen, "%s: no column named '%s' (columns: %s)", o->data, o->label_column, names);
-            nnc_table_free(&csv);
-            return -1;
-        }
-        t = 1;
-    }
-    if (allow_no_labels && csv.cols == want_features && !o->label_column) t = 0;
-    if (csv.cols <= t || t > 64) {
-        snprintf(err, errlen, "%s: %zu columns leave no features beside %zu target column(s)", o->data, csv.cols, t);
-        nnc_table_free(&csv);
-        return -1;
-    }
-    bool *is_target = calloc(csv.cols, sizeof *is_target);
-    if (!is_target) {
-        snprintf(err, errlen, "%s: out of memory", o->data);
-        nnc_table_free(&csv);
-        return -1;
-    }
-    const size_t f = csv.cols - t;
-    for (size_t c = 0, ty = 0; c < csv.cols; c++) {
-        is_target[c] = label >= 0 ? (int)c == label : c >= f;
-        if (is_target[c] && ty < 64) {
-            d->label_col[ty] = (int)c + 1;
-            snprintf(d->label_name[ty], sizeof d->label_name[ty], "%s", csv.names[c]);
-            ty++;
-        }
-    }
-    nnc_dataset ds;
-    nnc_status st = nnc_dataset_from_table(&csv, is_target, &ds, &e);
-    free(is_target);
-    if (st) {
-        snprintf(err, errlen, "%s: %s", o->data, e.message);
-        return -1;
-    }
-    d->x = ds.x;
-    d->y = ds.y;
-    d->n = ds.n;
-    d->features = ds.features;
-    d->targets = ds.targets;
-    d->csv = 1;
-    return 0;
-}
-
-int cli_load(const cli_data_opts *o, const char *role, size_t want_features, int allow_no_labels,
-             cli_data *d, char *err, size_t errlen) {
-    memset(d, 0, sizeof *d);
-    if (o->targets_given && o->targets < 1) {
-        snprintf(err, errlen, "--targets must be at least 1, not %d", o->targets);
-        return -1;
-    }
+static int load(const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, char *err, size_t errlen) {
     nnc_error e = {""};
     snprintf(d->source, sizeof d->source, "%s", o->data);
+    int csv_flags = o->label_column || o->delimiter || o->header || o->no_header || o->drop_missing || o->one_hot;
     if (is_bundled(o->data) && access(o->data, F_OK) != 0) {
-        if (o->label_column || o->labels) {
-            snprintf(err, errlen, "%s: a bundled dataset takes no --label-column or --labels", o->data);
+        if (csv_flags || o->labels) {
+            snprintf(err, errlen, "%s: a bundled dataset takes no --labels or CSV options (--label-column, "
+                     "--delimiter, --header, --drop-missing, --one-hot)", o->data);
             return -1;
         }
         const char *name = o->data;
-        if (!strcmp(name, "fashion_mnist") && !strcmp(role, "test")) name = "fashion_mnist_test";
+        if (!strcmp(name, "fashion_mnist") && !strcmp(ctx->role, "test")) name = "fashion_mnist_test";
         nnc_dataset ds;
         if (nnc_dataset_load(name, o->targets, &ds, &e)) {
             snprintf(err, errlen, "%s", e.message);
@@ -131,7 +81,12 @@ int cli_load(const cli_data_opts *o, const char *role, size_t want_features, int
         }
         from_dataset(&ds, d);
     } else if (is_idx(o->data)) {
-        if (!o->labels && !allow_no_labels) {
+        if (csv_flags) {
+            snprintf(err, errlen, "%s: an IDX file takes no CSV options (--label-column, --delimiter, --header, "
+                     "--drop-missing, --one-hot)", o->data);
+            return -1;
+        }
+        if (!o->labels && !ctx->predict) {
             snprintf(err, errlen, "%s: an IDX images file needs its labels file (--labels FILE)", o->data);
             return -1;
         }
@@ -147,28 +102,60 @@ int cli_load(const cli_data_opts *o, const char *role, size_t want_features, int
             snprintf(err, errlen, "%s: --labels is for IDX images; a CSV holds its labels", o->data);
             return -1;
         }
-        if (load_csv(o, want_features, allow_no_labels, d, err, errlen)) return -1;
+        if (cli_load_csv(o, ctx, d, err, errlen)) return -1;
     } else {
         snprintf(err, errlen,
                  "%s: no such file, and not a bundled dataset (digits, digits_01, digits_multilabel, "
                  "iris, wine, breast_cancer, diabetes, fashion_mnist)", o->data);
         return -1;
     }
-    if (want_features && d->features != want_features) {
-        snprintf(err, errlen, "%s: %zu feature columns, but the model's input takes %zu values", d->source,
-                 d->features, want_features);
-        cli_data_free(d);
+    size_t want = ctx->m ? nnc_input_size(ctx->m) : 0;
+    if (want && d->features != want) {
+        snprintf(err, errlen, "%s: %zu feature %s, but the model's input takes %zu values", d->source, d->features,
+                 d->columns || d->table.cols ? "inputs (after one-hot encoding)" : "columns", want);
         return -1;
     }
     return 0;
 }
 
-/* "file:line: column c ('name')" for a CSV, "file: row r" otherwise. */
+int cli_load(const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, char *err, size_t errlen) {
+    memset(d, 0, sizeof *d);
+    if (o->targets_given && o->targets < 1) {
+        snprintf(err, errlen, "--targets must be at least 1, not %d", o->targets);
+        return -1;
+    }
+    if (o->targets_given && o->label_column) {
+        snprintf(err, errlen, "--targets and --label-column exclude each other");
+        return -1;
+    }
+    if (load(o, ctx, d, err, errlen)) {
+        cli_data_free(d);
+        return -1;
+    }
+    for (const char *s = d->notes, *nl; (nl = strchr(s, '\n')); s = nl + 1)
+        fprintf(stderr, "nnc %s: note: %.*s\n", ctx->cmd, (int)(nl - s), s);
+    d->notes[0] = '\0';
+    return 0;
+}
+
+/* "file:line: column c ('name')" for a CSV, "file: example r" otherwise. */
 static void where(const cli_data *d, size_t r, size_t t, char *buf, size_t n) {
-    if (d->csv)
-        snprintf(buf, n, "%s:%zu: column %d ('%s')", d->source, r + 2, d->label_col[t], d->label_name[t]);
+    if (d->line && d->label_name)
+        snprintf(buf, n, "%s:%zu: %s", d->source, d->line[r], d->label_name[t]);
     else
         snprintf(buf, n, "%s: example %zu", d->label_source[0] ? d->label_source : d->source, r + 1);
+}
+
+/* Labels 1..k for k classes are most likely counted from one. */
+static const char *one_based_hint(const cli_data *d, size_t k) {
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t r = 0; r < d->n; r++) {
+        double v = (double)d->y[r];
+        if (v != floor(v)) return "";
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+    }
+    return lo == 1 && hi == (double)k ? " (labels run 1..k; classes start at 0: subtract 1, or use class names)" : "";
 }
 
 int cli_check_targets(const nnc_model *m, const cli_data *d, char *err, size_t errlen) {
@@ -177,10 +164,12 @@ int cli_check_targets(const nnc_model *m, const cli_data *d, char *err, size_t e
     const nnc_loss *L = &co.loss;
     const char *out = nnc_model_output_name(m);
     if (d->targets != need) {
+        int cce_ints = L->kind == NNC_LOSS_CATEGORICAL_CROSSENTROPY && d->targets == 1;
         snprintf(err, errlen,
                  "%s: %zu target column(s), but loss %s with output layer '%s' of %zu value(s) needs %zu%s",
                  d->source, d->targets, nnc_loss_name(L->kind), out, k, need,
-                 need > 1 ? " (use --targets N)" : "");
+                 cce_ints ? " one-hot columns (for one column of class labels use loss sparse_categorical_crossentropy)"
+                 : need > 1 ? " (use --targets N or --label-column A,B,...)" : "");
         return -1;
     }
     char at[1200];
@@ -200,7 +189,8 @@ int cli_check_targets(const nnc_model *m, const cli_data *d, char *err, size_t e
             if (bad) {
                 where(d, r, t, at, sizeof at);
                 if (L->kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)
-                    snprintf(err, errlen, "%s: label %g %s for the %zu classes of output layer '%s'", at, v, bad, k, out);
+                    snprintf(err, errlen, "%s: label %g %s for the %zu classes of output layer '%s'%s", at, v, bad, k,
+                             out, v == (double)k ? one_based_hint(d, k) : "");
                 else
                     snprintf(err, errlen, "%s: target %g %s", at, v, bad);
                 return -1;
@@ -224,13 +214,18 @@ int cli_split(cli_data *all, double test_fraction, uint64_t seed, cli_data *trai
     for (int i = 0; i < 2; i++) {
         memcpy(outs[i]->source, all->source, sizeof all->source);
         memcpy(outs[i]->label_source, all->label_source, sizeof all->label_source);
-        memcpy(outs[i]->label_col, all->label_col, sizeof all->label_col);
-        memcpy(outs[i]->label_name, all->label_name, sizeof all->label_name);
         outs[i]->x = parts[i].x;
         outs[i]->y = parts[i].y;
         outs[i]->n = parts[i].n;
         outs[i]->features = parts[i].features;
         outs[i]->targets = parts[i].targets;
     }
+    /* What describes the columns goes to the training part; rows' lines do not survive a split. */
+    train->text_labels = all->text_labels;
+    train->columns = all->columns, train->n_columns = all->n_columns;
+    train->strings = all->strings, train->n_strings = all->n_strings;
+    train->table = all->table;
+    all->columns = NULL, all->n_columns = 0, all->strings = NULL, all->n_strings = 0;
+    memset(&all->table, 0, sizeof all->table);
     return 0;
 }

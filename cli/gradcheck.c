@@ -52,7 +52,8 @@ int cmd_gradcheck(int argc, char **argv) {
         cli_error("gradcheck", "out of memory");
         goto done;
     }
-    if (cli_load(&dopt, "train", nnc_input_size(m), 0, &d, err, sizeof err) ||
+    cli_load_ctx ctx = {"gradcheck", "train", m, NULL, 0, 0};
+    if (cli_load(&dopt, &ctx, &d, err, sizeof err) ||
         cli_check_targets(m, &d, err, sizeof err)) {
         cli_error("gradcheck", "%s", err);
         goto done;

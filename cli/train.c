@@ -11,7 +11,7 @@
 #include "report.h"
 
 typedef struct {
-    const char *spec, *test_data, *test_labels, *init, *save, *history, *plot, *batch_text;
+    const char *spec, *test_data, *test_labels, *val_data, *val_labels, *init, *save, *history, *plot, *batch_text;
     cli_data_opts data;
     int epochs, epochs_given, spu_given, val_split_given, batch, no_shuffle, seed, threads, weights_only, json, quiet, restarts, spu;
     double test_split, val_split;
@@ -60,6 +60,7 @@ static int check_args(train_args *a) {
     else if (a->restarts < 1 || (a->spu_given && a->spu < 1)) bad = "--restarts and --steps-per-update must be at least 1";
     else if (a->seed < 0) bad = "--seed must be >= 0";
     else if (a->test_data && a->test_split > 0.0) bad = "--test-data and --test-split exclude each other";
+    else if (a->val_data && a->val_split_given) bad = "--validation-data and --validation-split exclude each other";
     if (bad) {
         cli_error("train", "%s", bad);
         return CLI_USAGE;
@@ -88,7 +89,11 @@ static int parse_args(int argc, char **argv, train_args *a) {
         {"--test-split", OPT_FLOAT, &a->test_split, "hold out a seeded fraction of D as test data", "F", NULL},
         {"--validation-split", OPT_FLOAT, &a->val_split, "the last fraction of the training rows validates", "F",
          &a->val_split_given},
+        {"--validation-data", OPT_STRING, &a->val_data, "validation data, evaluated after each epoch", "D", NULL},
+        {"--validation-labels", OPT_STRING, &a->val_labels, "labels of IDX validation images", "L", NULL},
         CLI_TARGET_ROWS(&a->data),
+        CLI_CSV_ROWS(&a->data),
+        {"--one-hot", OPT_STRING, &a->data.one_hot, "one input per category of these CSV columns", "NAME[,NAME]", NULL},
         {"--epochs", OPT_INT, &a->epochs, "epochs (default: the spec's fit line, else 1)", "N", &a->epochs_given},
         {"--batch-size", OPT_STRING, &a->batch_text, "batch size, or 'all' (default: spec, else 32)", "N", NULL},
         {"--no-shuffle", OPT_FLAG, &a->no_shuffle, "keep the row order in every epoch", NULL, NULL},
@@ -113,35 +118,55 @@ static int parse_args(int argc, char **argv, train_args *a) {
     return rc ? rc : check_args(a);
 }
 
-/* The model of the spec, seeded and threaded, and the training and test data checked against
- * it. Returns 0, or -1 with the message in err. */
-static int load(const train_args *a, nnc_model **mp, cli_data *train, cli_data *test, char *err, size_t n) {
+/* A second file read as the training data was (test or validation data): its columns by
+ * the training data's names, its labels checked. */
+static int load_other(const train_args *a, nnc_model *m, const cli_data *train, const char *data, const char *labels,
+                      const char *role, cli_data *out, char *err, size_t n) {
+    cli_data_opts o = a->data;
+    o.data = data;
+    o.labels = labels;
+    cli_load_ctx ctx = {"train", role, m, train->columns, train->n_columns, 0};
+    if (train->columns) o.label_column = NULL, o.targets_given = 0, o.one_hot = NULL; /* the columns say it */
+    return cli_load(&o, &ctx, out, err, n) || cli_check_targets(m, out, err, n) ? -1 : 0;
+}
+
+/* The model of the spec, seeded and threaded, and the training, test and validation data
+ * checked against it; a CSV's columns recorded in the model. Returns 0, or -1 with the
+ * message in err. */
+static int load(const train_args *a, nnc_model **mp, cli_data *train, cli_data *test, cli_data *val, char *err,
+                size_t n) {
     nnc_error e = {""};
     nnc_model *m = *mp = nnc_model_from_spec(a->spec, &e);
     cli_data all = {0};
     if (!m) return snprintf(err, n, "%s", e.message), -1;
     if (nnc_model_set_seed(m, (uint64_t)a->seed) || nnc_model_set_threads(m, a->threads))
         return snprintf(err, n, "%s", nnc_last_error(m)), -1;
-    size_t want = nnc_input_size(m);
-    if (cli_load(&a->data, "train", want, 0, &all, err, n) || cli_check_targets(m, &all, err, n)) {
+    cli_load_ctx ctx = {"train", "train", m, NULL, 0, 0};
+    if (cli_load(&a->data, &ctx, &all, err, n) || cli_check_targets(m, &all, err, n)) {
+        cli_data_free(&all);
+        return -1;
+    }
+    if (all.columns && nnc_model_set_columns(m, all.columns, all.n_columns)) {
+        snprintf(err, n, "%s: %s", all.source, nnc_last_error(m));
         cli_data_free(&all);
         return -1;
     }
     if (a->test_split > 0.0) {
         int rc = cli_split(&all, a->test_split, (uint64_t)a->seed, train, test, err, n);
         cli_data_free(&all);
-        return rc;
+        if (rc) return rc;
+    } else {
+        *train = all;
     }
-    *train = all;
-    if (!a->test_data && !cli_has_test_part(a->data.data)) return 0;
-    cli_data_opts topt = a->data;
-    if (a->test_data) topt.data = a->test_data, topt.labels = a->test_labels;
-    return cli_load(&topt, "test", want, 0, test, err, n) || cli_check_targets(m, test, err, n) ? -1 : 0;
+    if (a->val_data && load_other(a, m, train, a->val_data, a->val_labels, "test", val, err, n)) return -1;
+    if (a->test_split > 0.0 || (!a->test_data && !cli_has_test_part(a->data.data))) return 0;
+    return load_other(a, m, train, a->test_data ? a->test_data : a->data.data, a->test_data ? a->test_labels : a->data.labels,
+                      "test", test, err, n);
 }
 
 /* Adapts, resumes and trains. Returns 0, or -1 with the message in err. */
-static int run(const train_args *a, nnc_model *m, const cli_data *train, train_ctx *tc, nnc_fit_opts *fo,
-               nnc_history **hist, char *err, size_t n) {
+static int run(const train_args *a, nnc_model *m, const cli_data *train, const cli_data *val, train_ctx *tc,
+               nnc_fit_opts *fo, nnc_history **hist, char *err, size_t n) {
     *fo = nnc_fit_opts_default();
     if (nnc_model_fit_defaults(m, fo)) return snprintf(err, n, "%s", nnc_last_error(m)), -1;
     if (a->epochs_given) fo->epochs = a->epochs;
@@ -149,6 +174,12 @@ static int run(const train_args *a, nnc_model *m, const cli_data *train, train_c
     if (a->batch_text && !strcmp(a->batch_text, "all"))
         fo->batch_size = (int)(train->n < (1u << 30) ? train->n : (1u << 30));
     if (a->val_split_given) fo->validation_split = (float)a->val_split;
+    if (val->n) {
+        fo->validation_x = val->x;
+        fo->validation_y = val->y;
+        fo->validation_n = val->n;
+        fo->validation_split = 0.0f;
+    }
     if (a->no_shuffle) fo->shuffle = false;
     if (a->spu_given) fo->steps_per_update = a->spu;
     fo->verbose = a->json || a->quiet ? 0 : 1;
@@ -223,12 +254,12 @@ int cmd_train(int argc, char **argv) {
             return CLI_FAIL;
         }
     nnc_model *m = NULL;
-    cli_data train = {0}, test = {0};
+    cli_data train = {0}, test = {0}, val = {0};
     nnc_history *hist = NULL;
     nnc_fit_opts fo;
     train_ctx tc = {a.json, 0.0};
     rc = CLI_FAIL;
-    if (load(&a, &m, &train, &test, err, sizeof err) || run(&a, m, &train, &tc, &fo, &hist, err, sizeof err) ||
+    if (load(&a, &m, &train, &test, &val, err, sizeof err) || run(&a, m, &train, &val, &tc, &fo, &hist, err, sizeof err) ||
         report(&a, m, &test, &fo, hist, &tc, err, sizeof err))
         cli_error("train", "%s", err);
     else
@@ -236,6 +267,7 @@ int cmd_train(int argc, char **argv) {
     nnc_history_free(hist);
     cli_data_free(&train);
     cli_data_free(&test);
+    cli_data_free(&val);
     nnc_model_free(m);
     return rc;
 }

@@ -696,23 +696,98 @@ void nnc_dataset_free(nnc_dataset *d);
 nnc_status nnc_dataset_load_idx(const char *images, const char *labels, nnc_dataset *out,
                                 nnc_error *err);
 
-/* A CSV file as read: its numbers and its header's column names. */
+/* How a CSV file is read (nnc_csv_opts_default: delimiter and header told from the file). */
+typedef enum { NNC_HEADER_AUTO = 0, NNC_HEADER_YES, NNC_HEADER_NO } nnc_header_mode;
 typedef struct {
-    float *values; /* [rows, cols], row-major */
+    char delimiter;         /* ',', ';', '\t' or '|'; 0: the one of these met most often outside
+                             * quotes in the first record (a tie is an error; none: ',') */
+    nnc_header_mode header; /* AUTO: the first record names the columns unless it holds a number
+                             * and no column has a text there above numbers only (then it is
+                             * data: "1,2,3" or "5.1,3.5,setosa"); YES, NO: as said */
+} nnc_csv_opts;
+
+/* Distinct texts a column may hold; a column with more keeps none (too_many_texts). */
+#define NNC_TABLE_MAX_TEXTS 65536
+
+/* A column of a table. A cell is a number, missing (empty, "NA" or "?": NaN in values) or a
+ * text; one text makes the whole column a text column, whose cells are all texts. */
+typedef struct {
+    char *name;             /* from the header (quotes removed, unquoted spaces trimmed); "" without one */
+    char **texts;           /* a text column: its distinct cells in byte order; values hold the
+                             * index of each row's text in this list. NULL: a column of numbers */
+    size_t n_texts;
+    bool too_many_texts;    /* over NNC_TABLE_MAX_TEXTS distinct texts: values NaN, texts NULL */
+    size_t missing;         /* cells that are missing */
+    size_t first_missing_line, first_text_line; /* line of the first of each; 0: none */
+    char first_text[48];    /* the first text cell, cut to 40 bytes and "..." */
+    char first_missing[4];  /* the first missing cell: "", "NA" or "?" */
+} nnc_table_column;
+
+/* A CSV file as read: values [rows, cols] row-major and each column's description. */
+typedef struct {
+    float *values;
     size_t rows, cols;
-    char **names;  /* cols column names from the header row, spaces trimmed */
+    nnc_table_column *columns;
+    char *source;           /* the file's name as given, for messages */
+    char delimiter;         /* the one used */
+    bool header;            /* the first record held the names */
+    bool row_names;         /* the header left column 1 unnamed (R's write.csv, pandas' to_csv):
+                             * that column was taken as row names and skipped */
+    size_t *line_jumps;     /* nnc_table_line's record of rows that do not start one line after
+                             * the previous row (quoted line breaks): pairs (row, line) */
+    size_t n_line_jumps;
 } nnc_table;
 
-/* Reads a CSV file (.csv, or gzip-compressed: told by its content) with a header row and
- * numbers only. NNC_ERR_IO / NNC_ERR_FORMAT with "file:line: column N ('name'): problem" in
- * err, *out zeroed. */
-nnc_status nnc_table_read_csv(const char *path, nnc_table *out, nnc_error *err);
+/* Keras-like defaults: delimiter 0 (told from the file), header NNC_HEADER_AUTO. */
+nnc_csv_opts nnc_csv_opts_default(void);
+/* Reads a CSV file (plain, or gzip-compressed: told by its content) as RFC 4180 writes it:
+ * quoted fields with doubled quotes and line breaks inside, "\n" or "\r\n" line ends, an
+ * optional UTF-8 byte-order mark, blank lines at the end. Numbers are read in the C locale
+ * ('.' decimal point). o may be NULL (the defaults). NNC_ERR_IO / NNC_ERR_FORMAT with
+ * "file:line: column N ('name'): problem" in err, *out zeroed: a malformed quote, a ragged
+ * row, a NaN, Inf or out-of-float32 number in a column of numbers, a duplicate column name. */
+nnc_status nnc_table_read_csv(const char *path, const nnc_csv_opts *o, nnc_table *out, nnc_error *err);
+/* The line of the file on which row r (0-based) starts. */
+size_t nnc_table_line(const nnc_table *t, size_t r);
+/* NNC_OK when column c holds only numbers (and no missing cell unless allow_missing); else
+ * NNC_ERR_FORMAT with "file:line: column N ('name'): not a number: 'abc'" (with a hint for a
+ * decimal comma or another delimiter) or "...: missing value" in err. */
+nnc_status nnc_table_check_numbers(const nnc_table *t, size_t c, bool allow_missing, nnc_error *err);
 /* Frees a table's arrays and zeroes it. */
 void nnc_table_free(nnc_table *t);
-/* A dataset from a table's columns: those with is_target[c] set become y (in column order),
- * the others x. The table is consumed (its values become x in place, so no second copy of the
+/* A dataset from a table of numbers (every column passes nnc_table_check_numbers without
+ * missing cells): the columns with is_target[c] set become y (in column order), the others x.
+ * The table is consumed (its values become x in place, so no second copy of the
  * data is made) and zeroed, also on failure. */
 nnc_status nnc_dataset_from_table(nnc_table *t, const bool *is_target, nnc_dataset *out, nnc_error *err);
+
+/* ---- the columns a model was trained on ---------------------------------------------------- */
+
+/* Caps on what a model records of its data: class names per target, one-hot categories per
+ * feature column (a column with more is more likely an ID or a number). */
+#define NNC_MAX_CLASS_NAMES 65536
+#define NNC_MAX_ONE_HOT 10000
+
+typedef enum { NNC_COLUMN_FEATURE = 0, NNC_COLUMN_TARGET = 1 } nnc_column_role;
+
+/* One column of the training data, in the file's order. */
+typedef struct {
+    const char *name;          /* its header name ("" when the file had none) */
+    nnc_column_role role;
+    const char *const *values; /* a feature: its categories, one-hot encoded in this order (one
+                                * input each); a target: its class names (class i is values[i]);
+                                * NULL: numbers, one input or target as they are */
+    size_t n_values;
+} nnc_column;
+
+/* Records the columns of a compiled model's training data (copied), so that eval and predict
+ * can pick columns by name and print class names; nnc_model_save stores them. Checked: the
+ * features make nnc_input_size inputs, the targets are nnc_target_size, names are distinct,
+ * values are non-empty and distinct and within the caps above. n = 0 forgets them. */
+nnc_status nnc_model_set_columns(nnc_model *m, const nnc_column *cols, size_t n);
+/* The recorded columns (their count in *n); NULL when none. Valid until the model is freed or
+ * its columns set again. */
+const nnc_column *nnc_model_columns(const nnc_model *m, size_t *n);
 
 /* ---- spec files ------------------------------------------------------------------------ */
 

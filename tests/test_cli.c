@@ -204,8 +204,8 @@ static const bad_case cases[] = {
      "train input5.spec --data ok.csv --epochs 1" OUTS, 1, {"ok.csv", "4 feature", "5"}, 0},
     {"data_features_differ_from_input_bundled", {{0}},
      "train s.spec --data digits --epochs 1" OUTS, 1, {"digits", "64 feature", "4"}, 0},
-    {"data_features_differ_from_model", {W("wide.csv", "a,b,c,d,e,label\n1,2,3,4,5,0\n")},
-     "predict model.safetensors --data wide.csv --output o.csv", 1, {"wide.csv", "5 feature", "4"}, 0},
+    {"data_features_differ_from_model", {W("wide.csv", "1,2,3,4,5,0\n2,3,4,5,6,1\n")},
+     "predict model.safetensors --data wide.csv --output o.csv", 1, {"wide.csv", "6 columns", "trained on 5"}, 0},
 
     /* ---- model file (edited copies of a real saved model; see setup) ---- */
     {"model_truncated", {{0}}, "predict truncated.safetensors --data ok.csv --output o.csv", 1,

@@ -46,7 +46,20 @@ void nnc_model_free(nnc_model *m) {
     nnc_plan_free(m);
     nnc_pool_free(m->pool);
     if (m->train_free) m->train_free(m->train);
+    nnc_columns_clear(m);
     free(m);
+}
+
+void nnc_columns_clear(nnc_model *m) {
+    for (size_t c = 0; c < m->n_columns; c++) {
+        nnc_column *col = &m->columns[c];
+        for (size_t i = 0; i < col->n_values; i++) free((char *)col->values[i]);
+        free((void *)col->values);
+        free((char *)col->name);
+    }
+    free(m->columns);
+    m->columns = NULL;
+    m->n_columns = 0;
 }
 
 const char *nnc_last_error(const nnc_model *m) { return m ? m->error : "no model"; }

@@ -142,6 +142,9 @@ struct nnc_model {
     float *work;               /* workspace shared by ops (im2col), planned per batch */
     size_t work_floats;        /* its size */
 
+    nnc_column *columns;       /* the training data's columns (nnc_model_set_columns), each */
+    size_t n_columns;          /* string owned */
+
     struct nnc_train_state *train;                   /* NULL until training code needs it */
     void (*train_free)(struct nnc_train_state *ts);  /* frees it with the model */
 };
@@ -156,6 +159,9 @@ int nnc_graph_node(nnc_model *m, nnc_op op, const int *in, int n_in, const nnc_s
                    int batched);
 /* Resolves NNC_PREV and validates a node index; -1 with an error recorded when invalid. */
 int nnc_graph_resolve(nnc_model *m, nnc_node x, const char *who);
+
+/* Frees the recorded columns and their strings. */
+void nnc_columns_clear(nnc_model *m);
 
 /* ---- the executor (src/core/executor.c) ---------------------------------------------------- */
 

@@ -227,28 +227,28 @@ nnc_status nnc_dataset_load(const char *name_or_path, int targets, nnc_dataset *
         set_err(err, "dataset: targets must be >= 0");
         return NNC_ERR_ARG;
     }
-    nnc_csv csv;
-    if (nnc_csv_read(file, &csv, msg, sizeof msg)) {
+    nnc_table t;
+    nnc_status rc = nnc_csv_read(file, NULL, &t, msg, sizeof msg);
+    if (rc) {
         set_err(err, msg);
-        return NNC_ERR_FORMAT;
+        return rc;
     }
-    if (csv.cols <= (size_t)targets) {
+    if (t.cols <= (size_t)targets) {
         snprintf(msg, sizeof msg, "%.400s: %zu columns leave no features beside %d target(s)",
-                 file, csv.cols, targets);
+                 file, t.cols, targets);
         set_err(err, msg);
-        nnc_csv_free(&csv);
+        nnc_table_free(&t);
         return NNC_ERR_FORMAT;
     }
     /* the last `targets` columns, split off in place (nnc_dataset_from_table) */
-    bool *is_target = malloc(csv.cols * sizeof *is_target);
+    bool *is_target = malloc(t.cols * sizeof *is_target);
     if (!is_target) {
-        nnc_csv_free(&csv);
+        nnc_table_free(&t);
         set_err(err, "dataset: out of memory");
         return NNC_ERR_NOMEM;
     }
-    for (size_t c = 0; c < csv.cols; c++) is_target[c] = c >= csv.cols - (size_t)targets;
-    nnc_table t = {csv.values, csv.rows, csv.cols, csv.header};
-    nnc_status rc = nnc_dataset_from_table(&t, is_target, out, err);
+    for (size_t c = 0; c < t.cols; c++) is_target[c] = c >= t.cols - (size_t)targets;
+    rc = nnc_dataset_from_table(&t, is_target, out, err);
     free(is_target);
     return rc;
 }
@@ -256,6 +256,13 @@ nnc_status nnc_dataset_load(const char *name_or_path, int targets, nnc_dataset *
 nnc_status nnc_dataset_from_table(nnc_table *t, const bool *is_target, nnc_dataset *out, nnc_error *err) {
     if (!t || !is_target || !out) return NNC_ERR_ARG;
     memset(out, 0, sizeof *out);
+    for (size_t c = 0; c < t->cols; c++) {
+        nnc_status st = nnc_table_check_numbers(t, c, false, err);
+        if (st) {
+            nnc_table_free(t);
+            return st;
+        }
+    }
     size_t targets = 0, cols = t->cols, rows = t->rows;
     for (size_t c = 0; c < cols; c++) targets += is_target[c];
     const size_t features = cols - targets;

@@ -3,7 +3,8 @@
  *   2. optionally the optimizer state: "optimizer.<layer>.<variable>.<slot>" (Keras's slot
  *      names), "optimizer.learning_rate" (F32 scalar), "optimizer.iterations" (I64 scalar);
  *   3. __metadata__: "format" = "nnc", "format_version" = "1", "config" (the architecture in
- *      Keras 3's get_config shape), "compile_config", "epoch" and "rng_state" (for resuming).
+ *      Keras 3's get_config shape), "compile_config", "epoch" and "rng_state" (for resuming),
+ *      and "columns" when the model records its training data's columns (columns.c).
  * Saving is atomic (safetensors.c). Loading rebuilds the model from the config, compiles it
  * and checks every tensor against the architecture before copying anything in. */
 #define _POSIX_C_SOURCE 200809L
@@ -19,6 +20,7 @@
 #include "../train/train_impl.h"
 #include "../format/json.h"
 #include "keras_config.h"
+#include "columns.h"
 #include "model_file.h"
 #include "../format/safetensors.h"
 
@@ -36,7 +38,7 @@ static nnc_status save(nnc_model *m, const char *path, const nnc_save_opts *o, l
     size_t nt = (size_t)m->n_params * (size_t)(1 + (with_opt ? m->train->n_slots : 0)) + 2;
     nnc_st_tensor *ts = calloc(nt, sizeof *ts);
     char **names = calloc(nt, sizeof *names);
-    nnc_strbuf cfg = {0}, ccfg = {0};
+    nnc_strbuf cfg = {0}, ccfg = {0}, cols = {0};
     nnc_status st = NNC_OK;
     if (!ts || !names) {
         st = nnc_fail(m, NNC_ERR_NOMEM, "save: out of memory");
@@ -81,19 +83,22 @@ static nnc_status save(nnc_model *m, const char *path, const nnc_save_opts *o, l
     snprintf(epoch, sizeof epoch, "%d", m->train->epochs_done);
     snprintf(rng, sizeof rng, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64,
              m->rng.s[0], m->rng.s[1], m->rng.s[2], m->rng.s[3]);
-    if (cfg.oom || ccfg.oom) {
+    if (m->n_columns) nnc_columns_json(m, &cols);
+    if (cfg.oom || ccfg.oom || cols.oom) {
         st = nnc_fail(m, NNC_ERR_NOMEM, "save: out of memory");
         goto done;
     }
-    nnc_st_meta meta[6] = {{"format", "nnc"},        {"format_version", "1"},
+    nnc_st_meta meta[7] = {{"format", "nnc"},        {"format_version", "1"},
                            {"config", cfg.buf},      {"compile_config", ccfg.buf},
-                           {"epoch", epoch},         {"rng_state", rng}};
+                           {"epoch", epoch},         {"rng_state", rng},
+                           {"columns", cols.buf}};
+    int n_meta = m->n_columns ? 7 : 6;
     char err[512];
 #ifdef NNC_FAULT_INJECTION
-    int bad = nnc_st_write_faulty(path, ts, k, meta, 6, fail_after, err, sizeof err);
+    int bad = nnc_st_write_faulty(path, ts, k, meta, n_meta, fail_after, err, sizeof err);
 #else
     (void)fail_after;
-    int bad = nnc_st_write(path, ts, k, meta, 6, err, sizeof err);
+    int bad = nnc_st_write(path, ts, k, meta, n_meta, err, sizeof err);
 #endif
     if (bad) st = nnc_fail(m, NNC_ERR_IO, "%s", err);
 done:
@@ -101,6 +106,7 @@ done:
     free(names);
     nnc_sb_free(&cfg);
     nnc_sb_free(&ccfg);
+    nnc_sb_free(&cols);
     return st;
 }
 
@@ -333,6 +339,11 @@ static nnc_model *model_from_st(nnc_st_file *f, const char *path, nnc_error *err
         goto fail;
     }
     apply_progress(m, &pr);
+    const char *cols = nnc_st_meta_get(f, "columns");
+    if (cols && nnc_columns_from_json(m, cols, msg, sizeof msg)) {
+        nnc_msg(NNC_ERRBUF(err), "%s: %s", path, msg);
+        goto fail;
+    }
     nnc_json_free(cfg);
     nnc_json_free(ccfg);
     return m;

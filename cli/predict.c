@@ -1,0 +1,322 @@
+/* nnc eval and nnc predict (DESIGN §7): a saved model on data read as it was trained (its
+ * recorded columns picked by name), optionally on exactly the rows `train --test-split F
+ * --seed N` held out. predict writes a CSV (or JSON lines) with class names where the model
+ * knows them. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+typedef struct {
+    const char *model, *output;
+    cli_data_opts data;
+    int threads, json, seed, help;
+    double test_split;
+} use_args;
+
+/* The options eval and predict share. */
+#define USE_ROWS(a)                                                                                      \
+    CLI_DATA_ROWS(&(a)->data, "data: bundled name (its test part), CSV or IDX file"),                    \
+    CLI_TARGET_ROWS(&(a)->data), CLI_CSV_ROWS(&(a)->data),                                               \
+    {"--test-split", OPT_FLOAT, &(a)->test_split, "only the rows `train --test-split F --seed N` held out", "F", NULL}, \
+    {"--seed", OPT_INT, &(a)->seed, "the seed of that split (default 0)", "N", NULL},                    \
+    CLI_THREADS_ROW(&(a)->threads)
+
+static int check_use_args(const char *cmd, const use_args *a) {
+    const char *bad = NULL;
+    if (!a->data.data) bad = "missing --data D";
+    else if (a->threads < 1) bad = "--threads must be at least 1";
+    else if (a->seed < 0) bad = "--seed must be >= 0";
+    else if (!(a->test_split >= 0.0 && a->test_split < 1.0)) bad = "--test-split must be in [0, 1)";
+    if (!bad) return CLI_OK;
+    cli_error(cmd, "%s", bad);
+    return CLI_USAGE;
+}
+
+/* The model and its data: the rows held out by --test-split when it is given. */
+static int load_model_data(const char *cmd, const use_args *a, int predict, nnc_model **mp, cli_data *d) {
+    char err[1536];
+    nnc_error e = {""};
+    nnc_model *m = *mp = nnc_model_load(a->model, &e);
+    if (!m) {
+        cli_error(cmd, "%s", e.message);
+        return -1;
+    }
+    nnc_model_set_threads(m, a->threads);
+    size_t n_cols;
+    const nnc_column *cols = nnc_model_columns(m, &n_cols);
+    /* train split rows that had labels: with --test-split, predict reads them too, so that a
+     * row dropped for a missing label is dropped here as well */
+    int split = a->test_split > 0.0;
+    cli_load_ctx ctx = {cmd, "test", m, cols, n_cols, predict && !split};
+    cli_data all = {0}, train = {0};
+    if (cli_load(&a->data, &ctx, &all, err, sizeof err) || (!ctx.predict && cli_check_targets(m, &all, err, sizeof err))) {
+        cli_error(cmd, "%s", err);
+        cli_data_free(&all);
+        return -1;
+    }
+    if (!split) {
+        *d = all;
+        return 0;
+    }
+    int rc = cli_split(&all, a->test_split, (uint64_t)a->seed, &train, d, err, sizeof err);
+    if (rc) cli_error(cmd, "%s", err);
+    cli_data_free(&all);
+    cli_data_free(&train);
+    return rc;
+}
+
+/* ---- eval --------------------------------------------------------------------------------- */
+
+int cmd_eval(int argc, char **argv) {
+    use_args a = {0};
+    a.threads = cli_default_threads();
+    const cli_opt opts[] = {
+        USE_ROWS(&a),
+        {"--json", OPT_FLAG, &a.json, "print one JSON object", NULL, NULL},
+    };
+    int rc = cli_parse("eval", argc, argv, 2, opts, CLI_NOPTS(opts), &a.model, "MODEL", &a.help);
+    if (a.help) {
+        printf("Usage: nnc eval MODEL --data D [options]\n\nLoss and metrics of a saved model on D.\n\n");
+        cli_print_options(opts, CLI_NOPTS(opts));
+        return CLI_OK;
+    }
+    if (rc || (rc = check_use_args("eval", &a))) return rc;
+    nnc_model *m = NULL;
+    cli_data d = {0};
+    nnc_logs l;
+    rc = CLI_FAIL;
+    if (load_model_data("eval", &a, 0, &m, &d)) {
+        /* reported */
+    } else if (nnc_evaluate(m, d.x, d.y, d.n, 32, &l) != NNC_OK) {
+        cli_error("eval", "%s: %s", d.source, nnc_last_error(m));
+    } else {
+        const nnc_logs *parts[1] = {&l};
+        if (a.json) cli_print_json(1, parts, NULL);
+        else cli_print_logs(&l, "");
+        rc = CLI_OK;
+    }
+    cli_data_free(&d);
+    nnc_model_free(m);
+    return rc;
+}
+
+/* ---- predict ------------------------------------------------------------------------------ */
+
+/* A growing text buffer for the predictions. */
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    int oom;
+} text;
+
+static void put_n(text *t, const char *s, size_t n) {
+    if (t->oom) return;
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 1 << 16;
+        while (cap < t->len + n + 1) cap *= 2;
+        char *b = realloc(t->buf, cap);
+        if (!b) {
+            t->oom = 1;
+            return;
+        }
+        t->buf = b;
+        t->cap = cap;
+    }
+    memcpy(t->buf + t->len, s, n);
+    t->len += n;
+    t->buf[t->len] = '\0';
+}
+
+static void put(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(text *t, const char *fmt, ...) {
+    char line[64];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n >= 0) put_n(t, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+/* A text as a CSV field (quoted when it must be) or as a JSON string. */
+static void put_text(text *t, const char *s, int json) {
+    if (json) {
+        put_n(t, "\"", 1);
+        for (; *s; s++) {
+            unsigned char c = (unsigned char)*s;
+            if (c == '"' || c == '\\') put(t, "\\%c", c);
+            else if (c < 0x20) put(t, "\\u%04x", c);
+            else put_n(t, s, 1);
+        }
+        put_n(t, "\"", 1);
+        return;
+    }
+    size_t n = strlen(s);
+    if (!strpbrk(s, ",\"\r\n") && (!n || (s[0] != ' ' && s[n - 1] != ' '))) {
+        put_n(t, s, n);
+        return;
+    }
+    put_n(t, "\"", 1);
+    for (; *s; s++) put_n(t, *s == '"' ? "\"\"" : s, *s == '"' ? 2 : 1);
+    put_n(t, "\"", 1);
+}
+
+/* The output's columns: their names, and what each row holds there. */
+typedef enum { OUT_CLASS, OUT_DECISION, OUT_VALUE } out_kind;
+typedef struct {
+    char name[160];
+    out_kind kind;
+    size_t j;                   /* the output value it shows (or decides on) */
+    const nnc_column *target;   /* the recorded target, for class names */
+} out_col;
+
+/* The recorded target columns in order (NULL entries when the model records none). */
+static const nnc_column *target_col(const nnc_model *m, size_t k) {
+    size_t n, seen = 0;
+    const nnc_column *c = nnc_model_columns(m, &n);
+    for (size_t i = 0; c && i < n; i++)
+        if (c[i].role == NNC_COLUMN_TARGET && seen++ == k) return &c[i];
+    return NULL;
+}
+
+/* DESIGN §7: a softmax classifier gives the class and its probabilities, one sigmoid output
+ * the decision and its probability, several sigmoid outputs a decision and a probability
+ * each, regression the values; named after the classes and columns the model records. */
+static size_t plan_output(const nnc_model *m, out_col *oc, size_t k) {
+    const nnc_compile_opts co = nnc_model_compile_opts(m);
+    int softmax = co.loss.kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
+                  co.loss.kind == NNC_LOSS_CATEGORICAL_CROSSENTROPY;
+    int binary = co.loss.kind == NNC_LOSS_BINARY_CROSSENTROPY;
+    size_t n = 0;
+    if (softmax) {
+        const nnc_column *t = target_col(m, 0);
+        int names = t && t->values && t->n_values == k;
+        oc[n++] = (out_col){"predicted", OUT_CLASS, 0, names ? t : NULL};
+        for (size_t j = 0; j < k; j++) {
+            oc[n] = (out_col){"", OUT_VALUE, j, NULL};
+            if (names) snprintf(oc[n].name, sizeof oc[n].name, "prob_%.150s", t->values[j]);
+            else snprintf(oc[n].name, sizeof oc[n].name, "prob_%zu", j);
+            n++;
+        }
+        return n;
+    }
+    for (size_t j = 0; binary && j < k; j++) {
+        const nnc_column *t = target_col(m, j);
+        int names = t && t->values && t->n_values == 2;
+        oc[n] = (out_col){"", OUT_DECISION, j, names ? t : NULL};
+        if (k == 1) snprintf(oc[n].name, sizeof oc[n].name, "predicted");
+        else if (t && t->name[0]) snprintf(oc[n].name, sizeof oc[n].name, "pred_%.150s", t->name);
+        else snprintf(oc[n].name, sizeof oc[n].name, "pred_%zu", j);
+        n++;
+    }
+    for (size_t j = 0; j < k; j++) {
+        const nnc_column *t = target_col(m, j);
+        oc[n] = (out_col){"", OUT_VALUE, j, NULL};
+        const char *stem = binary ? "prob" : "y";
+        if (binary && k == 1 && t && t->values && t->n_values == 2)
+            snprintf(oc[n].name, sizeof oc[n].name, "prob_%.150s", t->values[1]);
+        else if (binary && k == 1) snprintf(oc[n].name, sizeof oc[n].name, "prob_1");
+        else if (t && t->name[0]) snprintf(oc[n].name, sizeof oc[n].name, "%s%s%.150s", binary ? stem : "",
+                                           binary ? "_" : "", t->name);
+        else snprintf(oc[n].name, sizeof oc[n].name, "%s_%zu", stem, j);
+        n++;
+    }
+    return n;
+}
+
+static void put_cell(text *t, const out_col *c, const float *p, size_t k, int json) {
+    char num[32];
+    if (c->kind == OUT_VALUE) {
+        put(t, "%.7g", (double)p[c->j]);
+        return;
+    }
+    size_t cls = 0;
+    if (c->kind == OUT_CLASS)
+        for (size_t j = 1; j < k; j++) cls = p[j] > p[cls] ? j : cls;
+    else
+        cls = p[c->j] > 0.5f;
+    if (c->target) {
+        put_text(t, c->target->values[cls], json);
+        return;
+    }
+    snprintf(num, sizeof num, "%zu", cls);
+    put_n(t, num, strlen(num));
+}
+
+static void predictions(const nnc_model *m, float *out, size_t n, int json, text *t) {
+    size_t k = nnc_output_size(m);
+    const nnc_compile_opts co = nnc_model_compile_opts(m);
+    if (co.loss.from_logits && (co.loss.kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
+                                co.loss.kind == NNC_LOSS_CATEGORICAL_CROSSENTROPY))
+        nnc_softmax_rows(out, n, k);
+    if (co.loss.from_logits && co.loss.kind == NNC_LOSS_BINARY_CROSSENTROPY) nnc_sigmoid(out, n * k);
+    out_col *oc = malloc((2 * k + 1) * sizeof *oc);
+    if (!oc) {
+        t->oom = 1;
+        return;
+    }
+    size_t nc = plan_output(m, oc, k);
+    for (size_t c = 0; !json && c < nc; c++) {
+        if (c) put_n(t, ",", 1);
+        put_text(t, oc[c].name, 0);
+    }
+    if (!json) put_n(t, "\n", 1);
+    for (size_t r = 0; r < n; r++) {
+        if (json) put_n(t, "{", 1);
+        for (size_t c = 0; c < nc; c++) {
+            if (c) put_n(t, ",", 1);
+            if (json) put_text(t, oc[c].name, 1), put_n(t, ":", 1);
+            put_cell(t, &oc[c], out + r * k, k, json);
+        }
+        put_n(t, json ? "}\n" : "\n", json ? 2 : 1);
+    }
+    free(oc);
+}
+
+int cmd_predict(int argc, char **argv) {
+    use_args a = {0};
+    a.threads = cli_default_threads();
+    const cli_opt opts[] = {
+        USE_ROWS(&a),
+        {"--output", OPT_STRING, &a.output, "write the CSV here (atomic) instead of stdout", "FILE.csv", NULL},
+        {"--json", OPT_FLAG, &a.json, "one JSON object per example instead of CSV", NULL, NULL},
+    };
+    int rc = cli_parse("predict", argc, argv, 2, opts, CLI_NOPTS(opts), &a.model, "MODEL", &a.help);
+    if (a.help) {
+        printf("Usage: nnc predict MODEL --data D [--output FILE.csv]\n\n"
+               "One CSV row per example: the class and probabilities (classifiers) or values.\n\n");
+        cli_print_options(opts, CLI_NOPTS(opts));
+        return CLI_OK;
+    }
+    if (rc || (rc = check_use_args("predict", &a))) return rc;
+    nnc_error e = {""};
+    if (a.output && nnc_file_check_writable(a.output, &e)) {
+        cli_error("predict", "%s", e.message);
+        return CLI_FAIL;
+    }
+    nnc_model *m = NULL;
+    cli_data d = {0};
+    float *out = NULL;
+    text t = {0};
+    rc = CLI_FAIL;
+    if (load_model_data("predict", &a, 1, &m, &d)) {
+        /* reported */
+    } else if (!(out = malloc(d.n * nnc_output_size(m) * sizeof(float) + 1))) {
+        cli_error("predict", "out of memory");
+    } else if (nnc_predict(m, d.x, d.n, out) != NNC_OK) {
+        cli_error("predict", "%s: %s", d.source, nnc_last_error(m));
+    } else {
+        predictions(m, out, d.n, a.json, &t);
+        if (t.oom) cli_error("predict", "out of memory");
+        else if (!a.output) fputs(t.buf, stdout), rc = CLI_OK;
+        else if (nnc_file_write_atomic(a.output, t.buf, t.len, &e)) cli_error("predict", "%s", e.message);
+        else rc = CLI_OK;
+    }
+    free(t.buf);
+    free(out);
+    cli_data_free(&d);
+    nnc_model_free(m);
+    return rc;
+}
