@@ -160,7 +160,7 @@ static int pick_by_options(job *J) {
     if (J->o->label_column) {
         if (mark_list(J, J->o->label_column, "--label-column", is_target, &n_targets)) goto out;
     } else {
-        size_t want = J->o->targets_given ? (size_t)J->o->targets : x->m && !x->predict ? nnc_target_size(x->m) : 1;
+        size_t want = J->o->targets_given ? (size_t)J->o->targets : 1;
         if (x->predict && !J->o->targets_given && x->m && t->cols == nnc_input_size(x->m)) want = 0;
         else if (x->predict && !J->o->targets_given && x->m) want = nnc_target_size(x->m);
         if (want >= t->cols) {
@@ -221,7 +221,7 @@ static int pick_by_name(job *J, unsigned char *used) {
         }
         if (c < 0 && target && x->predict) continue;
         if (c < 0) {
-            fail(J, "%s: no column '%.60s', which the model %s (the model's columns are matched by header name%s)",
+            fail(J, "%s:1: no column '%.60s', which the model %s (the model's columns are matched by header name%s)",
                  J->o->data, rc_->name, target ? "takes as its label" : "takes as a feature",
                  target ? "; --label-column NAME names another" : "");
             goto out;
@@ -301,6 +301,24 @@ static int cmp_float(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* The line where column c shows its (cap+1)-th distinct value: index_of maps a row's value to
+ * its index among the column's n distinct values. */
+static size_t line_past_cap(const job *J, size_t c, size_t n, size_t cap, const float *distinct) {
+    const nnc_table *t = &J->t;
+    unsigned char *seen = calloc(n ? n : 1, 1);
+    size_t count = 0, r = 0;
+    for (; seen && r < t->rows; r++) {
+        float v = t->values[r * t->cols + c];
+        if (isnan(v)) continue;
+        const float *hit = distinct ? bsearch(&v, distinct, n, sizeof *distinct, cmp_float) : NULL;
+        size_t i = distinct ? (size_t)(hit - distinct) : (size_t)v;
+        if (!seen[i]) seen[i] = 1, count++;
+        if (count > cap) break;
+    }
+    free(seen);
+    return nnc_table_line(t, r < t->rows ? r : t->rows - 1);
+}
+
 /* --one-hot on a column of numbers: its distinct values, in numeric order, as keys. */
 static int number_categories(job *J, use *u) {
     const nnc_table *t = &J->t;
@@ -314,10 +332,11 @@ static int number_categories(job *J, use *u) {
     for (size_t i = 0; i < n; i++)
         if (!i || v[i] != v[i - 1]) v[distinct++] = v[i];
     if (distinct > NNC_MAX_ONE_HOT) {
+        size_t line = line_past_cap(J, u->col, distinct, NNC_MAX_ONE_HOT, v);
         free(v);
         col_words(t, u->col, words, sizeof words);
-        return fail(J, "%s: --one-hot: %s has %zu distinct values, more than %d (a number or an ID, not a category?)",
-                    J->o->data, words, distinct, NNC_MAX_ONE_HOT);
+        return fail(J, "%s:%zu: --one-hot: %s has more than %d distinct values (a number or an ID, not a category?)",
+                    J->o->data, line, words, NNC_MAX_ONE_HOT);
     }
     const char **names = own(J, malloc((distinct ? distinct : 1) * sizeof *names));
     int rc = names ? 0 : fail(J, "out of memory");
@@ -349,8 +368,9 @@ static int apply_one_hot(job *J) {
         if (!is[u->col]) continue;
         col_words(t, u->col, words, sizeof words);
         if (c->too_many_texts || c->n_texts > NNC_MAX_ONE_HOT)
-            rc = fail(J, "%s: --one-hot: %s has more than %d distinct values (an ID or free text, not a category?)",
-                      J->o->data, words, NNC_MAX_ONE_HOT);
+            rc = fail(J, "%s:%zu: --one-hot: %s has more than %d distinct values (an ID or free text, not a category?)",
+                      J->o->data, c->too_many_texts ? c->too_many_line : line_past_cap(J, u->col, c->n_texts, NNC_MAX_ONE_HOT, NULL),
+                      words, NNC_MAX_ONE_HOT);
         else if (c->texts)
             u->values = (const char *const *)c->texts, u->n_values = c->n_texts;
         else
@@ -367,11 +387,16 @@ static int class_names(job *J, use *u) {
     char words[160];
     col_words(&J->t, u->col, words, sizeof words);
     if (c->too_many_texts)
-        return fail(J, "%s: %s has more than %d distinct class names", J->o->data, words, NNC_MAX_CLASS_NAMES);
+        return fail(J, "%s:%zu: %s: more than %d distinct class names", J->o->data, c->too_many_line, words,
+                    NNC_MAX_CLASS_NAMES);
     for (size_t i = 0; i < c->n_texts; i++) {
         const char *s = c->texts[i];
         while (*s == ' ' || *s == '\t') s++;
-        if (!*s) return fail(J, "%s: %s: an empty class name ('%s')", J->o->data, words, c->texts[i]);
+        if (*s) continue;
+        size_t r = 0;
+        while (r + 1 < J->t.rows && J->t.values[r * J->t.cols + u->col] != (float)i) r++;
+        return fail(J, "%s:%zu: %s: an empty class name ('%s')", J->o->data, nnc_table_line(&J->t, r), words,
+                    c->texts[i]);
     }
     nnc_compile_opts co = nnc_model_compile_opts(m);
     size_t k = nnc_output_size(m);
@@ -414,10 +439,12 @@ static int check_uses(job *J) {
         int target = i >= J->n_feat;
         use *u = target ? &J->targ[i - J->n_feat] : &J->feat[i];
         if (target && J->ctx->predict) continue;
-        if (target && train && t->columns[u->col].texts && class_names(J, u)) return -1;
+        const nnc_table_column *tc = &t->columns[u->col];
+        if (target && train && (tc->texts || tc->too_many_texts) && class_names(J, u)) return -1;
         col_words(t, u->col, words, sizeof words);
         if (u->values && t->columns[u->col].too_many_texts)
-            return fail(J, "%s: %s has more than %d distinct texts", J->o->data, words, NNC_TABLE_MAX_TEXTS);
+            return fail(J, "%s:%zu: %s: more than %d distinct texts", J->o->data, t->columns[u->col].too_many_line,
+                        words, NNC_TABLE_MAX_TEXTS);
         if (u->values) {
             if (make_order(J, u)) return -1;
             continue;

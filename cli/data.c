@@ -147,7 +147,7 @@ static void where(const cli_data *d, size_t r, size_t t, char *buf, size_t n) {
 }
 
 /* Labels 1..k for k classes are most likely counted from one. */
-static const char *one_based_hint(const cli_data *d, size_t k) {
+static const char *one_based_hint(const cli_data *d, size_t k, char *buf, size_t n) {
     double lo = INFINITY, hi = -INFINITY;
     for (size_t r = 0; r < d->n; r++) {
         double v = (double)d->y[r];
@@ -155,7 +155,9 @@ static const char *one_based_hint(const cli_data *d, size_t k) {
         lo = v < lo ? v : lo;
         hi = v > hi ? v : hi;
     }
-    return lo == 1 && hi == (double)k ? " (labels run 1..k; classes start at 0: subtract 1, or use class names)" : "";
+    if (lo != 1 || hi != (double)k) return "";
+    snprintf(buf, n, " (labels run 1..%zu; classes start at 0: subtract 1 or use class names)", k);
+    return buf;
 }
 
 int cli_check_targets(const nnc_model *m, const cli_data *d, char *err, size_t errlen) {
@@ -172,7 +174,7 @@ int cli_check_targets(const nnc_model *m, const cli_data *d, char *err, size_t e
                  : need > 1 ? " (use --targets N or --label-column A,B,...)" : "");
         return -1;
     }
-    char at[1200];
+    char at[1200], hint[120];
     for (size_t r = 0; r < d->n; r++)
         for (size_t t = 0; t < d->targets; t++) {
             double v = (double)d->y[r * d->targets + t];
@@ -190,7 +192,7 @@ int cli_check_targets(const nnc_model *m, const cli_data *d, char *err, size_t e
                 where(d, r, t, at, sizeof at);
                 if (L->kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)
                     snprintf(err, errlen, "%s: label %g %s for the %zu classes of output layer '%s'%s", at, v, bad, k,
-                             out, v == (double)k ? one_based_hint(d, k) : "");
+                             out, v == (double)k && d->targets == 1 ? one_based_hint(d, k, hint, sizeof hint) : "");
                 else
                     snprintf(err, errlen, "%s: target %g %s", at, v, bad);
                 return -1;

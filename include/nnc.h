@@ -717,6 +717,7 @@ typedef struct {
                              * index of each row's text in this list. NULL: a column of numbers */
     size_t n_texts;
     bool too_many_texts;    /* over NNC_TABLE_MAX_TEXTS distinct texts: values NaN, texts NULL */
+    size_t too_many_line;   /* the line of the first text past that many */
     size_t missing;         /* cells that are missing */
     size_t first_missing_line, first_text_line; /* line of the first of each; 0: none */
     char first_text[48];    /* the first text cell, cut to 40 bytes and "..." */

@@ -49,6 +49,32 @@ typedef struct {
                                 the setup model's size plus this (< 0) */
 } bad_case;
 
+static int write_bytes(const char *dir, const char *name, const void *p, size_t n);
+
+/* A CSV of n rows whose column `col` (of a,b,c,d,label) holds n distinct texts. */
+static int many_texts(const char *dir, const char *name, size_t n, int col) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    fputs("a,b,c,d,label\n", f);
+    for (size_t i = 0; i < n; i++) {
+        for (int c = 0; c < 5; c++) {
+            if (c == col) fprintf(f, "t%zu", i);
+            else fprintf(f, "%d", c == 4 ? (int)(i % 3) : (int)((i * 7 + (size_t)c) % 10));
+            fputc(c < 4 ? ',' : '\n', f);
+        }
+    }
+    return fclose(f);
+}
+/* A file too large for a literal, made by its name. */
+#define G(name) {name, NULL, 0}
+static int generate(const char *dir, const char *name) {
+    if (!strcmp(name, "classes.csv")) return many_texts(dir, name, 65536 + 1, 4); /* NNC_MAX_CLASS_NAMES + 1 */
+    if (!strcmp(name, "cats.csv")) return many_texts(dir, name, 10000 + 1, 1);    /* NNC_MAX_ONE_HOT + 1 */
+    return -1;
+}
+
 /* Outputs that every failing `train` row must leave alone. */
 #define OUTS " --save o.safetensors --history o.csv --plot o.svg"
 
@@ -206,6 +232,52 @@ static const bad_case cases[] = {
      "train s.spec --data digits --epochs 1" OUTS, 1, {"digits", "64 feature", "4"}, 0},
     {"data_features_differ_from_model", {W("wide.csv", "1,2,3,4,5,0\n2,3,4,5,6,1\n")},
      "predict model.safetensors --data wide.csv --output o.csv", 1, {"wide.csv", "6 columns", "trained on 5"}, 0},
+
+    /* ---- CSV files as people write them (issue 12) ---- */
+    {"csv_unterminated_quote", {W("q.csv", "a,b,c,d,label\n1,2,3,4,0\n\"2,3,4,5,1\n3,4,5,6,2\n")},
+     "train s.spec --data q.csv --epochs 1" OUTS, 1, {"q.csv:3:", "column 1", "unterminated quote"}, 0},
+    {"csv_quote_inside_unquoted_field", {W("q.csv", "a,b,c,d,label\n1,2,3,4,0\n2,3\"x,4,5,1\n")},
+     "train s.spec --data q.csv --epochs 1" OUTS, 1, {"q.csv:3:", "column 2", "quote inside an unquoted field"}, 0},
+    {"csv_text_after_closing_quote", {W("q.csv", "a,b,c,d,label\n1,2,\"3\"4,4,0\n")},
+     "train s.spec --data q.csv --epochs 1" OUTS, 1, {"q.csv:2:", "column 3", "after a closing quote"}, 0},
+    {"csv_delimiter_changes_mid_file", {W("d.csv", "a;b;c;d;label\n1;2;3;4;0\n2,3,4,5,1\n")},
+     "train s.spec --data d.csv --epochs 1" OUTS, 1, {"d.csv:3:", "ragged", "';'", "mid-file"}, 0},
+    {"csv_delimiter_tie", {W("d.csv", "a;b,c\n1;2,3\n")},
+     "train s.spec --data d.csv --epochs 1" OUTS, 1, {"d.csv:1:", "cannot tell the delimiter", "--delimiter"}, 0},
+    {"csv_decimal_comma", {W("dc.csv", "a;b;c;d;label\n1,5;2;3;4;0\n")},
+     "train s.spec --data dc.csv --epochs 1" OUTS, 1, {"dc.csv:2:", "column 1 ('a')", "'1,5'", "decimal comma"}, 0},
+    {"csv_comma_file_read_with_semicolons", {W("dc.csv", "a,b,c,d,label\n1,2,3,4,0\n")},
+     "train s.spec --data dc.csv --delimiter ; --epochs 1" OUTS, 1, {"dc.csv", "1 columns leave no features"}, 0},
+    {"csv_duplicate_header_names", {W("dup.csv", "a,b,a,d,label\n1,2,3,4,0\n")},
+     "train s.spec --data dup.csv --epochs 1" OUTS, 1, {"dup.csv:1:", "columns 1 and 3", "'a'"}, 0},
+    {"csv_label_column_twice", {{0}}, "train s.spec --data ok.csv --label-column label,label --epochs 1" OUTS, 1,
+     {"ok.csv", "--label-column", "'label'", "twice"}, 0},
+    {"csv_empty_class_name", {W("e.csv", "a,b,c,d,label\nx1,2,3,4,x\n2,3,4,5,\" \"\n3,4,5,6,y\n")},
+     "train s.spec --data e.csv --one-hot a --epochs 1" OUTS, 1, {"e.csv:3:", "column 5 ('label')", "empty class name"}, 0},
+    {"csv_missing_label", {W("e.csv", "a,b,c,d,label\n1,2,3,4,0\n2,3,4,5,NA\n")},
+     "train s.spec --data e.csv --epochs 1" OUTS, 1, {"e.csv:3:", "column 5 ('label')", "missing", "--drop-missing"}, 0},
+    {"csv_too_many_class_names", {G("classes.csv")}, "train s.spec --data classes.csv --epochs 1" OUTS, 1,
+     {"classes.csv:65538:", "column 5 ('label')", "more than 65536"}, 0},
+    {"csv_one_hot_too_many_values", {G("cats.csv")}, "train s.spec --data cats.csv --one-hot b --epochs 1" OUTS, 1,
+     {"cats.csv:10002:", "column 2 ('b')", "more than 10000"}, 0},
+    {"csv_text_feature", {W("t.csv", "a,b,c,d,label\n1,red,3,4,0\n2,blue,4,5,1\n")},
+     "train s.spec --data t.csv --epochs 1" OUTS, 1, {"t.csv:2:", "column 2 ('b')", "'red'", "--one-hot"}, 0},
+    {"csv_one_hot_label", {{0}}, "train s.spec --data ok.csv --one-hot label --epochs 1" OUTS, 1,
+     {"ok.csv", "--one-hot", "label column"}, 0},
+    {"csv_labels_from_one", {W("one.csv", "a,b,c,d,label\n1,2,3,4,1\n2,3,4,5,2\n3,4,5,6,3\n")},
+     "train s.spec --data one.csv --epochs 1" OUTS, 1, {"one.csv:4:", "column 5", "labels run 1..3", "start at 0"}, 0},
+    {"csv_categorical_with_integer_labels",
+     {W("cce.spec", "input 4\ndense 3\nloss categorical_crossentropy from_logits=true\n")},
+     "train cce.spec --data ok.csv --epochs 1" OUTS, 1, {"ok.csv", "categorical_crossentropy", "sparse_categorical_crossentropy"}, 0},
+    {"csv_class_names_for_mse", {W("m.spec", "input 4\ndense 1\nloss mse\n"), W("t.csv", "a,b,c,d,y\n1,2,3,4,x\n")},
+     "train m.spec --data t.csv --epochs 1" OUTS, 1, {"t.csv:2:", "column 5 ('y')", "'x'", "mean_squared_error"}, 0},
+    {"csv_header_names_differ_from_training", {W("m.csv", "a,b,x,d\n1,2,3,4\n")},
+     "predict model.safetensors --data m.csv --output o.csv", 1, {"m.csv:1:", "no column 'c'", "feature"}, 0},
+    {"csv_eval_without_the_label_column", {W("m.csv", "a,b,c,d\n1,2,3,4\n")},
+     "eval model.safetensors --data m.csv", 1, {"m.csv:1:", "no column 'label'", "--label-column"}, 0},
+    {"csv_unknown_class_at_eval", {W("m.csv", "d,c,b,a,label\n1,2,3,4,7\n")},
+     "eval model.safetensors --data m.csv", 1, {"m.csv:2:", "column 5 ('label')", "7", "out of range"}, 0},
+    {"csv_header_mode", {{0}}, "train s.spec --data ok.csv --header maybe --epochs 1" OUTS, 1, {"--header", "'maybe'"}, 0},
 
     /* ---- model file (edited copies of a real saved model; see setup) ---- */
     {"model_truncated", {{0}}, "predict truncated.safetensors --data ok.csv --output o.csv", 1,
@@ -530,10 +602,12 @@ typedef struct {
 } output_file;
 
 static void run_case(test_run *r, const bad_case *c, const char *dir, const char *bin, long model_size) {
-    for (int i = 0; i < 2; i++)
-        if (c->files[i].name && !CHECK(r, write_bytes(dir, c->files[i].name, c->files[i].bytes, c->files[i].len) == 0,
-                                       "cannot write %s/%s", dir, c->files[i].name))
-            return;
+    for (int i = 0; i < 2; i++) {
+        if (!c->files[i].name) continue;
+        int bad = c->files[i].bytes ? write_bytes(dir, c->files[i].name, c->files[i].bytes, c->files[i].len)
+                                    : generate(dir, c->files[i].name);
+        if (!CHECK(r, bad == 0, "cannot write %s/%s", dir, c->files[i].name)) return;
+    }
 
     /* the outputs: pre-create each with known bytes where its folder exists */
     output_file outs[8];

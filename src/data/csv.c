@@ -344,6 +344,7 @@ static int text_value(filler *F, size_t col, const char *cell, float *v) {
     }
     if (w->n == NNC_TABLE_MAX_TEXTS) { /* the list is of no use now: give its memory back */
         c->too_many_texts = true;
+        c->too_many_line = F->R->line;
         *v = NAN;
         return 0;
     }
