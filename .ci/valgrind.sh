@@ -23,6 +23,16 @@ vg ok   $nnc train examples/digits.nnc --data digits --epochs 3 --init-weights "
 vg ok   $nnc eval "$tmp/m.safetensors" --data digits --json
 vg ok   $nnc predict "$tmp/m.safetensors" --data digits --output "$tmp/p.csv"
 vg ok   $nnc summary examples/multilabel.nnc
+vg ok   $nnc train examples/iris.nnc --data examples/iris_species.csv --label-column species --epochs 2 \
+          --test-split 0.2 --save "$tmp/iris.safetensors" --quiet
+vg ok   $nnc eval "$tmp/iris.safetensors" --data examples/iris_species.csv --test-split 0.2
+vg ok   $nnc predict "$tmp/iris.safetensors" --data examples/iris_species.csv --json --output "$tmp/p.json"
+printf 'size;color;label\n1,5;red;yes\n0,5;blue;no\n' > "$tmp/semi.csv"
+vg fail $nnc train examples/iris.nnc --data "$tmp/semi.csv"
+printf 'size,color,label\n1.5,red,yes\n0.5,blue,no\n' > "$tmp/cat.csv"
+printf 'input 3\ndense 1 activation=sigmoid\nloss binary_crossentropy\n' > "$tmp/cat.nnc"
+vg ok   $nnc train "$tmp/cat.nnc" --data "$tmp/cat.csv" --one-hot color --epochs 1 --quiet --save "$tmp/cat.safetensors"
+vg ok   $nnc predict "$tmp/cat.safetensors" --data "$tmp/cat.csv"
 printf 'a,b,label\n1,2,0\n3,x,1\n' > "$tmp/bad.csv"
 vg fail $nnc train examples/digits.nnc --data "$tmp/bad.csv"
 vg fail $nnc eval "$tmp/h.csv" --data digits

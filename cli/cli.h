@@ -75,7 +75,8 @@ typedef struct {
     char source[1024];           /* what messages name: the file or the bundled dataset */
     char label_source[1024];     /* where the labels came from (the IDX labels file) */
     size_t *line;                /* CSV: the line of each row; NULL otherwise */
-    char **label_name;           /* CSV: each target's column, "column 3 ('class')" */
+    char **label_name;           /* CSV: each label column, "column 3 ('class')" */
+    size_t n_label_names;        /* (predict reads no labels but names their columns) */
     int text_labels;             /* CSV: the labels were class names (already checked) */
     nnc_column *columns;         /* CSV: its columns as used, for nnc_model_set_columns */
     size_t n_columns;

@@ -265,6 +265,9 @@ static int pick_by_position(job *J, unsigned char *used) {
 
 static int pick_recorded(job *J) {
     const nnc_table *t = &J->t;
+    if (J->o->targets_given)
+        return fail(J, "%s: --targets: the model records its columns; give --label-column NAME to name others",
+                    J->o->data);
     int named_cols = t->header;
     for (size_t i = 0; i < J->ctx->n_cols; i++) named_cols &= J->ctx->cols[i].name[0] != '\0';
     unsigned char *used = calloc(t->cols, 1);
@@ -589,6 +592,7 @@ static int label_names(job *J) {
     char words[160];
     if (!J->n_targ) return 0;
     if (!(d->label_name = calloc(J->n_targ, sizeof *d->label_name))) return fail(J, "out of memory");
+    d->n_label_names = J->n_targ;
     for (size_t k = 0; k < J->n_targ; k++) {
         col_words(&J->t, J->targ[k].col, words, sizeof words);
         if (!(d->label_name[k] = strdup(words))) return fail(J, "out of memory");

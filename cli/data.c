@@ -35,7 +35,7 @@ void cli_data_free(cli_data *d) {
     free(d->x);
     free(d->y);
     free(d->line);
-    for (size_t t = 0; d->label_name && t < d->targets; t++) free(d->label_name[t]);
+    for (size_t t = 0; d->label_name && t < d->n_label_names; t++) free(d->label_name[t]);
     free(d->label_name);
     free(d->columns);
     for (size_t i = 0; i < d->n_strings; i++) free(d->strings[i]);
@@ -148,7 +148,7 @@ static void where(const cli_data *d, size_t r, size_t t, char *buf, size_t n) {
 
 /* Labels 1..k for k classes are most likely counted from one. */
 static const char *one_based_hint(const cli_data *d, size_t k, char *buf, size_t n) {
-    double lo = INFINITY, hi = -INFINITY;
+    double lo = HUGE_VAL, hi = -HUGE_VAL;
     for (size_t r = 0; r < d->n; r++) {
         double v = (double)d->y[r];
         if (v != floor(v)) return "";

@@ -674,9 +674,10 @@ typedef struct {
 
 /* Loads a bundled dataset by name ("digits", "digits_01", "digits_multilabel", "iris", "wine",
  * "breast_cancer", "diabetes"; in $NNC_DATA_DIR if set, else in share/nnc/data beside the
- * program or libnnc.so: README.md) or a CSV file (.csv or .csv.gz, a header row, numbers
- * only) whose last `targets` columns are the targets (0: the dataset's own count, 1 for a
- * CSV). Values are as stored.
+ * program or libnnc.so: README.md) or a CSV file (.csv or .csv.gz, read as
+ * nnc_table_read_csv reads it with the defaults; numbers only: a text or missing cell is an
+ * error naming its line and column) whose last `targets` columns are the targets (0: the
+ * dataset's own count, 1 for a CSV). Values are as stored.
  * Also "fashion_mnist" (its 60000 training images) and "fashion_mnist_test" (its 10000 test
  * images): 784 pixels divided by 255 and a class 0-9 per row, read as IDX from
  * $NNC_FASHION_MNIST_DIR or else /usr/share/datasets/fashion-mnist (Debian's
