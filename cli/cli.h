@@ -51,6 +51,7 @@ typedef struct {
     int no_header;               /* --no-header */
     int drop_missing;            /* --drop-missing: rows with a missing value are left out */
     const char *one_hot;         /* --one-hot NAME[,NAME...] (train) */
+    const char *ignore;          /* --ignore-column NAME[,NAME...]: neither feature nor label */
 } cli_data_opts;
 
 /* The option rows every command that reads data shares: where the data is, and which of its
@@ -65,7 +66,8 @@ typedef struct {
     {"--delimiter", OPT_STRING, &(o)->delimiter, "CSV field delimiter: ',' ';' tab '|' (default: told from line 1)", "C", NULL}, \
     {"--header", OPT_STRING, &(o)->header, "auto (default: a first row of numbers is data), yes or no", "MODE", NULL}, \
     {"--no-header", OPT_FLAG, &(o)->no_header, "the CSV has no header row (--header no)", NULL, NULL}, \
-    {"--drop-missing", OPT_FLAG, &(o)->drop_missing, "leave out rows with a missing value (empty, NA, ?)", NULL, NULL}
+    {"--drop-missing", OPT_FLAG, &(o)->drop_missing, "leave out rows with a missing value (empty, NA, ?)", NULL, NULL}, \
+    {"--ignore-column", OPT_STRING, &(o)->ignore, "CSV column(s) that are neither features nor labels (an ID)", "NAME", NULL}
 #define CLI_THREADS_ROW(t)                                                                 \
     {"--threads", OPT_INT, (t), "threads (default: CPUs online; results are identical for any count)", "N", NULL}
 

@@ -174,9 +174,16 @@ static int pick_by_options(job *J) {
         fail(J, "%s: %zu columns leave no features beside %zu target column(s)", J->o->data, t->cols, n_targets);
         goto out;
     }
-    for (size_t c = 0; c < t->cols; c++)
-        if (add_use(J, is_target[c], c, NULL)) goto out;
-    rc = 0;
+    unsigned char *ignored = calloc(t->cols, 1);
+    size_t n_ignored = 0;
+    rc = !ignored ? fail(J, "out of memory")
+         : J->o->ignore ? mark_list(J, J->o->ignore, "--ignore-column", ignored, &n_ignored) : 0;
+    for (size_t c = 0; c < t->cols && !rc; c++)
+        if (ignored[c] && is_target[c]) rc = fail(J, "%s: --ignore-column names a label column", J->o->data);
+    for (size_t c = 0; c < t->cols && !rc; c++)
+        if (!ignored[c] && add_use(J, is_target[c], c, NULL)) rc = -1;
+    if (!rc && !J->n_feat) rc = fail(J, "%s: no feature columns are left", J->o->data);
+    free(ignored);
 out:
     free(is_target);
     return rc;
@@ -273,6 +280,17 @@ static int pick_recorded(job *J) {
     unsigned char *used = calloc(t->cols, 1);
     if (!used) return fail(J, "out of memory");
     int rc = named_cols ? pick_by_name(J, used) : pick_by_position(J, used);
+    unsigned char *ignored = rc ? NULL : calloc(t->cols, 1);
+    size_t n_ignored = 0;
+    if (!rc && (!ignored || (J->o->ignore && mark_list(J, J->o->ignore, "--ignore-column", ignored, &n_ignored))))
+        rc = ignored ? -1 : fail(J, "out of memory");
+    for (size_t c = 0; !rc && c < t->cols; c++)
+        if (ignored[c] && used[c]) {
+            char words[160];
+            col_words(t, c, words, sizeof words);
+            rc = fail(J, "%s: --ignore-column: the model uses %s", J->o->data, words);
+        }
+    free(ignored);
     if (!rc) {
         char list[400];
         size_t len = 0, unused = 0;
@@ -568,21 +586,24 @@ static int build(job *J) {
     return missing_rows(J, n_miss, first_row, first_col);
 }
 
-/* What `train` records in the model: every column of the file, in its order. */
+/* What `train` records in the model: the columns it used, in the file's order. */
 static int record_columns(job *J) {
     cli_data *d = J->d;
     const nnc_table *t = &J->t;
-    if (!(d->columns = calloc(t->cols, sizeof *d->columns))) return fail(J, "out of memory");
-    d->n_columns = t->cols;
-    for (size_t i = 0; i < J->n_feat + J->n_targ; i++) {
-        int target = i >= J->n_feat;
-        const use *u = target ? &J->targ[i - J->n_feat] : &J->feat[i];
-        nnc_column *c = &d->columns[u->col];
-        c->name = t->columns[u->col].name;
-        c->role = target ? NNC_COLUMN_TARGET : NNC_COLUMN_FEATURE;
-        c->values = u->values;
-        c->n_values = u->values ? u->n_values : 0;
-    }
+    const size_t n = J->n_feat + J->n_targ;
+    if (!(d->columns = calloc(n, sizeof *d->columns))) return fail(J, "out of memory");
+    d->n_columns = n;
+    for (size_t c = 0, k = 0; c < t->cols; c++)
+        for (size_t i = 0; i < n; i++) {
+            int target = i >= J->n_feat;
+            const use *u = target ? &J->targ[i - J->n_feat] : &J->feat[i];
+            if (u->col != c) continue;
+            nnc_column *col = &d->columns[k++];
+            col->name = t->columns[c].name;
+            col->role = target ? NNC_COLUMN_TARGET : NNC_COLUMN_FEATURE;
+            col->values = u->values;
+            col->n_values = u->values ? u->n_values : 0;
+        }
     return 0;
 }
 
@@ -600,10 +621,31 @@ static int label_names(job *J) {
     return 0;
 }
 
+/* The inputs the features make, against the model's input: an error listing the columns. */
+static int check_width(job *J) {
+    size_t width = 0, one_hot = 0, len = 0;
+    char list[400];
+    list[0] = '\0';
+    for (size_t j = 0; j < J->n_feat; j++) {
+        width += J->feat[j].values ? J->feat[j].n_values : 1;
+        one_hot += J->feat[j].values != NULL;
+        if (j < 8 && len + 4 < sizeof list)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%.40s", j ? ", " : "", J->t.columns[J->feat[j].col].name);
+    }
+    size_t want = J->ctx->m ? nnc_input_size(J->ctx->m) : width;
+    if (width == want) return 0;
+    if (one_hot)
+        return fail(J, "%s: the %zu feature columns (%s%s) make %zu inputs after one-hot encoding, but the model's "
+                    "input takes %zu values", J->o->data, J->n_feat, list, J->n_feat > 8 ? ", ..." : "", width, want);
+    return fail(J, "%s: %zu feature columns (%s%s), but the model's input takes %zu values%s", J->o->data, J->n_feat,
+                list, J->n_feat > 8 ? ", ..." : "", want,
+                J->t.header && width > want ? "; --ignore-column NAME leaves a column out" : "");
+}
+
 int cli_load_csv(const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, char *err, size_t errlen) {
     job J = {o, ctx, d, {0}, NULL, NULL, 0, 0, err, errlen};
     int rc = read_table(&J) || (ctx->cols ? pick_recorded(&J) : pick_by_options(&J)) ||
-             (!ctx->cols && apply_one_hot(&J)) || check_uses(&J) || label_names(&J) || build(&J) ||
+             (!ctx->cols && apply_one_hot(&J)) || check_width(&J) || check_uses(&J) || label_names(&J) || build(&J) ||
              (!ctx->cols && record_columns(&J));
     free(J.feat);
     free(J.targ);

@@ -74,8 +74,11 @@ static void check_linear(test_run *r, const char *what, double small, double lar
 static void scaling(test_run *r) {
     if (t_begin(r, "hostile/unnamed_layers_name_in_linear_time")) {
         /* the default names "dense", "dense_1", ... of a spec without names */
+        /* the best of a few runs: a busy machine only ever makes a run slower */
         double small = time_spec(2000, NULL);
+        for (int i = 0; i < 2 && small >= 0.0; i++) small = fmin(small, time_spec(2000, NULL));
         double large = small >= 0.0 && small < 1.0 ? time_spec(20000, NULL) : -1.0;
+        if (large > 35.0 * small) large = fmin(large, time_spec(20000, NULL));
         check_linear(r, "2000 unnamed dense layers", small, large);
         t_end(r);
     }
