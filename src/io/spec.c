@@ -60,12 +60,19 @@ static int stmt_loss(spec_ctx *c, nnc_loss *L) {
     if (!w) return spec_fail(c, "loss: missing the loss's name");
     w->used = 1;
     if (nnc_loss_parse(w->val, &k)) {
-        char list[512];
-        size_t len = 0;
-        for (int i = 0; i < NNC_LOSS_COUNT && len < sizeof list; i++)
+        char list[512] = "one of ";
+        size_t len = strlen(list);
+        spec_near n;
+        spec_near_start(&n, w->val);
+        for (int i = 0; i < NNC_LOSS_COUNT && len < sizeof list; i++) {
+            spec_near_try_styled(&n, nnc_loss_name((nnc_loss_kind)i), nnc_loss_class((nnc_loss_kind)i));
             len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
                                     nnc_loss_name((nnc_loss_kind)i));
-        return spec_fail(c, "loss: unknown loss '%s' (one of %s, or mse, mae)", w->val, list);
+        }
+        spec_near_try(&n, "mse");
+        spec_near_try(&n, "mae");
+        if (len < sizeof list) snprintf(list + len, sizeof list - len, ", or mse, mae");
+        return spec_fail_near(c, &n, list, "loss: unknown loss '%s'", w->val);
     }
     *L = nnc_loss_default(k);
     if (spec_bool(c, -1, "from_logits", &L->from_logits) || spec_float(c, -1, "delta", 1e-30, 1e30, &L->delta))
@@ -87,13 +94,17 @@ static int spec_schedule(spec_ctx *c, const char *text, nnc_schedule *s) {
     snprintf(name, sizeof name, "%.*s", (int)(open - text) < 63 ? (int)(open - text) : 63, text);
     nnc_schedule_kind k;
     if (nnc_schedule_parse(name, &k)) {
-        char list[256];
-        size_t n = 0;
-        for (int i = 1; i < NNC_SCHEDULE_COUNT && n < sizeof list; i++)
-            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i > 1 ? ", " : "",
-                                  nnc_schedule_name((nnc_schedule_kind)i));
-        return spec_fail(c, "optimizer: unknown learning-rate schedule '%s' in learning_rate=%s (one of %s)",
-                         name, text, list);
+        char list[256] = "one of ";
+        size_t n = strlen(list);
+        spec_near near;
+        spec_near_start(&near, name);
+        for (int i = 1; i < NNC_SCHEDULE_COUNT && n < sizeof list; i++) {
+            const nnc_schedule_desc *sd = nnc_schedule_desc_of((nnc_schedule_kind)i);
+            spec_near_try_styled(&near, sd->name, sd->keras_class);
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i > 1 ? ", " : "", sd->name);
+        }
+        return spec_fail_near(c, &near, list, "optimizer: unknown learning-rate schedule '%s' in learning_rate=%s",
+                              name, text);
     }
     snprintf(what, sizeof what, "optimizer: learning_rate=%s", text);
     spec_ctx sub;
@@ -114,11 +125,16 @@ static int stmt_optimizer(spec_ctx *c, nnc_optimizer *o) {
     if (!w) return spec_fail(c, "optimizer: missing the optimizer's name");
     w->used = 1;
     if (nnc_optimizer_parse(w->val, o)) {
-        char list[256];
-        size_t n = 0;
-        for (int i = 0; i < NNC_OPT_COUNT && n < sizeof list; i++)
-            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", nnc_optimizer_name((nnc_optimizer_kind)i));
-        return spec_fail(c, "optimizer: unknown optimizer '%s' (one of %s)", w->val, list);
+        char list[256] = "one of ";
+        size_t n = strlen(list);
+        spec_near near;
+        spec_near_start(&near, w->val);
+        for (int i = 0; i < NNC_OPT_COUNT && n < sizeof list; i++) {
+            const nnc_optimizer_desc *od = nnc_optimizer_desc_of((nnc_optimizer_kind)i);
+            spec_near_try_styled(&near, od->name, od->keras_class);
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", od->name);
+        }
+        return spec_fail_near(c, &near, list, "optimizer: unknown optimizer '%s'", w->val);
     }
     spec_word *lr = spec_keyed(c, "learning_rate");
     if (lr && strchr(lr->val, '(')) {
@@ -147,8 +163,12 @@ static int stmt_metrics(spec_ctx *c, nnc_compile_opts *co) {
         spec_word *w = &c->w[k];
         if (w->key[0]) return spec_fail(c, "metrics: unexpected key '%s' (list metric names)", w->key);
         if (co->n_metrics == NNC_MAX_METRICS) return spec_fail(c, "metrics: at most %d", NNC_MAX_METRICS);
-        if (nnc_metric_parse(w->val, &co->metrics[co->n_metrics]))
-            return spec_fail(c, "metrics: unknown metric '%s' (one of accuracy, mse, mae)", w->val);
+        if (nnc_metric_parse(w->val, &co->metrics[co->n_metrics])) {
+            spec_near n;
+            spec_near_start(&n, w->val);
+            for (int i = 0; i < NNC_METRIC_COUNT; i++) spec_near_try(&n, nnc_metric_name((nnc_metric)i));
+            return spec_fail_near(c, &n, "one of accuracy, mse, mae", "metrics: unknown metric '%s'", w->val);
+        }
         co->n_metrics++;
         w->used = 1;
     }
