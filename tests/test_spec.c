@@ -480,6 +480,7 @@ static void test_did_you_mean(test_run *r) {
          "unknown key 'stair_case' (did you mean 'staircase'?"},
         {"callback_class", "callback EarlyStoping", "unknown callback 'EarlyStoping' (did you mean 'EarlyStopping'?"},
         {"callback_key", "callback early_stopping patiance=3", "unknown key 'patiance' (did you mean 'patience'?"},
+        {"no_keys", "callback terminate_on_nan key=1", "callback terminate_on_nan: unknown key 'key' (expected no keys)"},
         {"statement", "optimiser adam", "unknown layer or statement 'optimiser' (did you mean 'optimizer'?)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {

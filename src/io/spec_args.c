@@ -461,7 +461,7 @@ int spec_check_all_used(spec_ctx *c, const char *keys) {
                 char buf[512];
                 spec_near n;
                 spec_near_start(&n, c->w[k].key);
-                spec_near_list(&n, keys, buf, sizeof buf);
+                if (strcmp(keys, "no keys")) spec_near_list(&n, keys, buf, sizeof buf);
                 if (n.best)
                     return spec_fail(c, "%s: unknown key '%s' (did you mean '%s'? keys: %s)", c->stmt, c->w[k].key,
                                      n.best, keys);
