@@ -501,7 +501,8 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n,
  * first_seed + 1, ..., each set with nnc_model_set_seed) and keeps the one with the lowest
  * final val_loss (the training loss without validation data), printing each run's result when
  * verbose. The model ends with the best run's weights and optimizer state; *history gets that
- * run's history. */
+ * run's history. An interrupted run (nnc_fit_opts.interrupt) ends them all and stays as it
+ * stopped. */
 nnc_status nnc_fit_restarts(nnc_model *m, const float *x, const float *y, size_t n,
                             const nnc_fit_opts *o, int restarts, uint64_t first_seed,
                             nnc_history **history);

@@ -918,11 +918,12 @@ static void test_backup_and_restore(test_run *r) {
 typedef struct {
     volatile sig_atomic_t flag;
     int epoch, batch, epochs_seen;
+    int count, after; /* or after this many batches in all */
 } interrupt_hook;
 
 static bool raise_flag(void *user, const nnc_batch_info *b) {
     interrupt_hook *h = user;
-    if (b->epoch == h->epoch && b->batch == h->batch) h->flag = 1;
+    if ((b->epoch == h->epoch && b->batch == h->batch) || ++h->count == h->after) h->flag = 1;
     return false;
 }
 
@@ -954,7 +955,7 @@ static void test_interrupt(test_run *r) {
     CHECK(r, nnc_fit(a, x, y, 150, &o, NULL) == NNC_OK, "uninterrupted: %s", nnc_last_error(a));
 
     nnc_model *b = classifier(11);
-    interrupt_hook h = {0, 3, 2, 0}; /* after batch 3 of epoch 4 */
+    interrupt_hook h = {0, 3, 2, 0, 0, 0}; /* after batch 3 of epoch 4 */
     nnc_history *hb = NULL;
     o.callbacks = &backup;
     o.n_callbacks = 1;
@@ -981,6 +982,19 @@ static void test_interrupt(test_run *r) {
     CHECK(r, !memcmp(a->param_arena, c->param_arena, a->n_param_floats * sizeof(float)),
           "resumed weights differ from the uninterrupted run's");
     CHECK(r, !exists(file), "a finished fit deletes the backup");
+
+    /* restarts: the second run, interrupted in its epoch 2, ends them and stays as it stopped */
+    interrupt_hook h2 = {0, -1, -1, 0, 0, 16 + 8 + 2};
+    o.callbacks = NULL;
+    o.n_callbacks = 0;
+    o.epochs = 2;
+    o.on_batch_end = raise_flag;
+    o.user = &h2;
+    o.interrupt = &h2.flag;
+    st = nnc_fit_restarts(b, x, y, 150, &o, 3, 5, NULL);
+    CHECK(r, st == NNC_ERR_INTERRUPTED && nnc_model_epochs_done(b) == 1 && b->train->iterations == 8 + 2,
+          "restarts: %s; %d epochs done, %lld steps", nnc_last_error(b), nnc_model_epochs_done(b),
+          (long long)b->train->iterations);
     nnc_history_free(hb);
     nnc_history_free(hc);
     nnc_model_free(a);

@@ -398,7 +398,7 @@ nnc_status nnc_fit_restarts(nnc_model *m, const float *x, const float *y, size_t
             nnc_history_free(h);
         }
     }
-    if (best_hist) { /* the best run's state back into the model */
+    if (best_hist && st != NNC_ERR_INTERRUPTED) { /* the best run's state back into the model */
         memcpy(m->param_arena, best.params, m->n_param_floats * sizeof(float));
         memcpy(m->train->opt_slots, best.slots, slot_floats * sizeof(float));
         m->train->iterations = best.iterations;
