@@ -8,8 +8,9 @@
 #include "nnc.h"
 
 /* Exit statuses: 0 success, 1 a run that failed (bad data, bad file, divergence), 2 a command
- * line that cannot be run (unknown flag, missing value). */
-enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+ * line that cannot be run (unknown flag, missing value), 130 (128 + SIGINT, as shells report
+ * Ctrl-C) training stopped by Ctrl-C. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_INTERRUPTED = 130 };
 
 /* One error line on stderr: "nnc <command>: <message>". */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -127,6 +128,16 @@ void cli_print_logs(const nnc_logs *l, const char *prefix);
 void cli_print_json(int n, const nnc_logs *const *logs, const char *const *prefixes);
 /* Logs holding one value, for the members a JSON line adds ("epoch", "seconds"). */
 nnc_logs cli_one_log(const char *key, double v);
+
+/* ---- Ctrl-C (interrupt.c) ------------------------------------------------------------------ */
+
+/* Catches SIGINT until cli_interrupt_end; the flag to give nnc_fit_opts.interrupt. */
+const volatile sig_atomic_t *cli_interrupt_begin(void);
+/* SIGINT back to what it was. */
+void cli_interrupt_end(void);
+/* After fit returned NNC_ERR_INTERRUPTED: the line to print (the epoch it stopped in, and how
+ * to resume when fo holds a backup_and_restore callback) in err; returns CLI_INTERRUPTED. */
+int cli_interrupt_message(const nnc_model *m, const nnc_fit_opts *fo, char *err, size_t n);
 
 /* ---- commands ----------------------------------------------------------------------------- */
 

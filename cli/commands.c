@@ -65,10 +65,12 @@ static nnc_model *load_model_or_spec(const char *path, nnc_error *err) {
 
 int cmd_summary(int argc, char **argv) {
     const char *path = NULL;
-    int help = 0;
-    int rc = cli_parse("summary", argc, argv, 2, NULL, 0, &path, "SPEC or MODEL", &help);
+    int help = 0, json = 0;
+    const cli_opt opts[] = {{"--json", OPT_FLAG, &json, "print one JSON object instead of the table", NULL, NULL}};
+    int rc = cli_parse("summary", argc, argv, 2, opts, CLI_NOPTS(opts), &path, "SPEC or MODEL", &help);
     if (help) {
-        printf("Usage: nnc summary SPEC|MODEL\n\nKeras's summary table of a spec file or a saved model.\n");
+        printf("Usage: nnc summary SPEC|MODEL [--json]\n\nKeras's summary table of a spec file or a saved model.\n\n");
+        cli_print_options(opts, CLI_NOPTS(opts));
         return CLI_OK;
     }
     if (rc) return rc;
@@ -78,7 +80,8 @@ int cmd_summary(int argc, char **argv) {
         cli_error("summary", "%s", e.message);
         return CLI_FAIL;
     }
-    nnc_summary(m, stdout);
+    rc = (json ? nnc_summary_json(m, stdout) : nnc_summary(m, stdout)) ? CLI_FAIL : CLI_OK;
+    if (rc) cli_error("summary", "%s: %s", path, nnc_last_error(m));
     nnc_model_free(m);
-    return CLI_OK;
+    return rc;
 }

@@ -127,7 +127,7 @@ static void usage(FILE *f) {
             "  nnc eval MODEL --data D [options]    loss and metrics of a saved model\n"
             "  nnc predict MODEL --data D [--output FILE.csv]\n"
             "                                       one CSV row of predictions per example\n"
-            "  nnc summary SPEC|MODEL               Keras's summary table\n"
+            "  nnc summary SPEC|MODEL [--json]      Keras's summary table\n"
             "  nnc gradcheck SPEC --data D          backprop against numerical derivatives\n"
             "  nnc --version | --help | COMMAND --help\n\n"
             "D is a bundled dataset (digits, digits_01, digits_multilabel, iris, wine,\n"
@@ -155,6 +155,6 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "predict")) return cmd_predict(argc, argv);
     if (!strcmp(c, "summary")) return cmd_summary(argc, argv);
     if (!strcmp(c, "gradcheck")) return cmd_gradcheck(argc, argv);
-    fprintf(stderr, "nnc: unknown command '%s' (train, eval, predict, summary)\nTry 'nnc --help'.\n", c);
+    fprintf(stderr, "nnc: unknown command '%s' (train, eval, predict, summary, gradcheck)\nTry 'nnc --help'.\n", c);
     return CLI_USAGE;
 }

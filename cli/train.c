@@ -164,7 +164,7 @@ static int load(const train_args *a, nnc_model **mp, cli_data *train, cli_data *
                       "test", test, err, n);
 }
 
-/* Adapts, resumes and trains. Returns 0, or -1 with the message in err. */
+/* Adapts, resumes and trains. Returns 0, or -1 (CLI_INTERRUPTED: Ctrl-C) with the message in err. */
 static int run(const train_args *a, nnc_model *m, const cli_data *train, const cli_data *val, train_ctx *tc,
                nnc_fit_opts *fo, nnc_history **hist, char *err, size_t n) {
     *fo = nnc_fit_opts_default();
@@ -203,9 +203,12 @@ static int run(const train_args *a, nnc_model *m, const cli_data *train, const c
     if (a->restarts > 1 && a->init) return snprintf(err, n, "--restarts and --init-weights exclude each other"), -1;
     /* the per-epoch history grows with the epochs: kept only when something reads it */
     nnc_history **h = a->history || a->plot ? hist : NULL;
+    fo->interrupt = cli_interrupt_begin();
     nnc_status st = a->restarts > 1
                         ? nnc_fit_restarts(m, train->x, train->y, train->n, fo, a->restarts, (uint64_t)a->seed, h)
                         : nnc_fit(m, train->x, train->y, train->n, fo, h);
+    cli_interrupt_end();
+    if (st == NNC_ERR_INTERRUPTED) return cli_interrupt_message(m, fo, err, n);
     if (st) return snprintf(err, n, "%s%s", nnc_last_error(m), a->save ? " (nothing was saved)" : ""), -1;
     return 0;
 }
@@ -259,11 +262,14 @@ int cmd_train(int argc, char **argv) {
     nnc_fit_opts fo;
     train_ctx tc = {a.json, 0.0};
     rc = CLI_FAIL;
-    if (load(&a, &m, &train, &test, &val, err, sizeof err) || run(&a, m, &train, &val, &tc, &fo, &hist, err, sizeof err) ||
+    int ran = 0;
+    if (load(&a, &m, &train, &test, &val, err, sizeof err) ||
+        (ran = run(&a, m, &train, &val, &tc, &fo, &hist, err, sizeof err)) ||
         report(&a, m, &test, &fo, hist, &tc, err, sizeof err))
         cli_error("train", "%s", err);
     else
         rc = CLI_OK;
+    if (ran == CLI_INTERRUPTED) rc = CLI_INTERRUPTED;
     nnc_history_free(hist);
     cli_data_free(&train);
     cli_data_free(&test);

@@ -32,6 +32,7 @@
 #ifndef NNC_H
 #define NNC_H
 
+#include <signal.h> /* sig_atomic_t, for nnc_fit_opts.interrupt */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,6 +64,7 @@ typedef enum {
     NNC_ERR_IO,       /* a file could not be read or written */
     NNC_ERR_FORMAT,   /* a file is malformed */
     NNC_ERR_NOMEM,    /* out of memory */
+    NNC_ERR_INTERRUPTED, /* fit stopped by its interrupt flag (Ctrl-C) */
     NNC_STATUS_COUNT
 } nnc_status;
 
@@ -479,6 +481,11 @@ typedef struct {
     nnc_batch_callback on_batch_end; /* after each batch, after the built-in callbacks */
     nnc_callback *const *callbacks;  /* built-in callbacks, run in this order; the caller owns them */
     int n_callbacks;
+    /* NULL, or a flag (a SIGINT handler's) read after each batch: once it is non-zero, fit stops
+     * as Keras does on KeyboardInterrupt. The epoch is abandoned (no validation, no epoch-end
+     * or train-end callbacks, so a BackupAndRestore backup stays at the last completed epoch),
+     * the weights are those after that batch, and fit returns NNC_ERR_INTERRUPTED. */
+    const volatile sig_atomic_t *interrupt;
 } nnc_fit_opts;
 
 /* Keras's fit defaults. */
@@ -494,7 +501,8 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n,
  * first_seed + 1, ..., each set with nnc_model_set_seed) and keeps the one with the lowest
  * final val_loss (the training loss without validation data), printing each run's result when
  * verbose. The model ends with the best run's weights and optimizer state; *history gets that
- * run's history. */
+ * run's history. An interrupted run (nnc_fit_opts.interrupt) ends them all and stays as it
+ * stopped. */
 nnc_status nnc_fit_restarts(nnc_model *m, const float *x, const float *y, size_t n,
                             const nnc_fit_opts *o, int restarts, uint64_t first_seed,
                             nnc_history **history);
@@ -648,11 +656,18 @@ nnc_callback *nnc_backup_and_restore(const nnc_backup_and_restore_opts *o, nnc_e
 
 /* Frees a callback. NULL is fine. */
 void nnc_callback_free(nnc_callback *cb);
+/* A callback's kind as the spec file names it ("early_stopping", "backup_and_restore", ...,
+ * "learning_rate_scheduler"); NULL for NULL. */
+const char *nnc_callback_name(const nnc_callback *cb);
 
 /* ---- inspection ------------------------------------------------------------------------ */
 
 /* Prints Keras's summary table (Layer (type), Output Shape, Param #, totals). */
 nnc_status nnc_summary(const nnc_model *m, FILE *f);
+/* The same as one JSON object and a newline: {"model", "layers": [{"name", "class" (Keras's),
+ * "output_shape" ([null, ...]), "params", "inputs" (layer names)}...], "total_params",
+ * "trainable_params", "non_trainable_params"}; every layer, the input layer too. */
+nnc_status nnc_summary_json(const nnc_model *m, FILE *f);
 /* Number of variables (kernels, biases, ...) and their names ("layer_1.kernel"). */
 int nnc_variable_count(const nnc_model *m);
 const char *nnc_variable_name(const nnc_model *m, int i);
@@ -663,6 +678,10 @@ nnc_status nnc_get_variable(nnc_model *m, const char *name, float *out, size_t n
 nnc_status nnc_set_variable(nnc_model *m, const char *name, const float *in, size_t n);
 /* Total number of parameters (after compile). */
 size_t nnc_param_count(const nnc_model *m);
+/* Epochs the model has completed: those its fits ran (not an interrupted one), counted on from
+ * a loaded file's or a BackupAndRestore backup's count. An interrupted fit stopped in epoch
+ * nnc_model_epochs_done(m) + 1 (1-based, as the progress bar prints). */
+int nnc_model_epochs_done(const nnc_model *m);
 
 /* ---- data ------------------------------------------------------------------------------ */
 

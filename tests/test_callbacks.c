@@ -7,6 +7,7 @@
  * lines and their errors, and `nnc train` stopping early. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -913,6 +914,96 @@ static void test_backup_and_restore(test_run *r) {
     t_end(r);
 }
 
+/* The interrupt flag of nnc_fit_opts, raised by a batch hook as a SIGINT handler would. */
+typedef struct {
+    volatile sig_atomic_t flag;
+    int epoch, batch, epochs_seen;
+    int count, after; /* or after this many batches in all */
+} interrupt_hook;
+
+static bool raise_flag(void *user, const nnc_batch_info *b) {
+    interrupt_hook *h = user;
+    if ((b->epoch == h->epoch && b->batch == h->batch) || ++h->count == h->after) h->flag = 1;
+    return false;
+}
+
+static bool count_epoch(void *user, const nnc_epoch_info *info) {
+    (void)info;
+    ((interrupt_hook *)user)->epochs_seen++;
+    return false;
+}
+
+/* Keras's KeyboardInterrupt: the epoch in progress is abandoned (no epoch end, no train end),
+ * so the backup keeps the last completed epoch and a resumed run ends as an uninterrupted one. */
+static void test_interrupt(test_run *r) {
+    if (!t_begin(r, "callbacks/interrupt_flag_abandons_the_epoch")) return;
+    float x[150 * 4], y[150];
+    blobs(6, 150, x, y);
+    char dir[256], file[300];
+    snprintf(dir, sizeof dir, "%s", tmp_path("backup/interrupt"));
+    snprintf(file, sizeof file, "%s/backup.safetensors", dir);
+    nnc_backup_and_restore_opts bo = nnc_backup_and_restore_opts_default(dir);
+    nnc_callback *backup = nnc_backup_and_restore(&bo, NULL);
+    CHECK(r, !strcmp(nnc_callback_name(backup), "backup_and_restore") && !nnc_callback_name(NULL), "callback name");
+    CHECK(r, !strcmp(nnc_status_str(NNC_ERR_INTERRUPTED), "interrupted"), "status text");
+    nnc_fit_opts o = nnc_fit_opts_default();
+    o.verbose = 0;
+    o.epochs = 7;
+    o.batch_size = 16;
+    o.validation_split = 0.2f;
+    nnc_model *a = classifier(11); /* uninterrupted, without a backup */
+    CHECK(r, nnc_fit(a, x, y, 150, &o, NULL) == NNC_OK, "uninterrupted: %s", nnc_last_error(a));
+
+    nnc_model *b = classifier(11);
+    interrupt_hook h = {0, 3, 2, 0, 0, 0}; /* after batch 3 of epoch 4 */
+    nnc_history *hb = NULL;
+    o.callbacks = &backup;
+    o.n_callbacks = 1;
+    o.on_batch_end = raise_flag;
+    o.on_epoch_end = count_epoch;
+    o.user = &h;
+    o.interrupt = &h.flag;
+    nnc_status st = nnc_fit(b, x, y, 150, &o, &hb);
+    CHECK(r, st == NNC_ERR_INTERRUPTED && strstr(nnc_last_error(b), "interrupted in epoch 4, after batch 3"), "%s",
+          nnc_last_error(b));
+    CHECK(r, h.epochs_seen == 3 && nnc_history_epochs(hb) == 3 && nnc_model_epochs_done(b) == 3,
+          "epochs: %d seen, %d in the history, %d done", h.epochs_seen, nnc_history_epochs(hb), nnc_model_epochs_done(b));
+    CHECK(r, b->train->iterations == 3 * 8 + 3, "%lld steps", (long long)b->train->iterations);
+    CHECK(r, exists(file), "the backup of epoch 3 is kept");
+
+    nnc_model *c = classifier(11);
+    nnc_history *hc = NULL;
+    o.on_batch_end = NULL;
+    o.on_epoch_end = NULL;
+    o.interrupt = NULL;
+    st = nnc_fit(c, x, y, 150, &o, &hc);
+    CHECK(r, st == NNC_OK && nnc_history_epochs(hc) == 4, "the resumed fit ran %d epochs: %s", nnc_history_epochs(hc),
+          nnc_last_error(c));
+    CHECK(r, !memcmp(a->param_arena, c->param_arena, a->n_param_floats * sizeof(float)),
+          "resumed weights differ from the uninterrupted run's");
+    CHECK(r, !exists(file), "a finished fit deletes the backup");
+
+    /* restarts: the second run, interrupted in its epoch 2, ends them and stays as it stopped */
+    interrupt_hook h2 = {0, -1, -1, 0, 0, 16 + 8 + 2};
+    o.callbacks = NULL;
+    o.n_callbacks = 0;
+    o.epochs = 2;
+    o.on_batch_end = raise_flag;
+    o.user = &h2;
+    o.interrupt = &h2.flag;
+    st = nnc_fit_restarts(b, x, y, 150, &o, 3, 5, NULL);
+    CHECK(r, st == NNC_ERR_INTERRUPTED && nnc_model_epochs_done(b) == 1 && b->train->iterations == 8 + 2,
+          "restarts: %s; %d epochs done, %lld steps", nnc_last_error(b), nnc_model_epochs_done(b),
+          (long long)b->train->iterations);
+    nnc_history_free(hb);
+    nnc_history_free(hc);
+    nnc_model_free(a);
+    nnc_model_free(b);
+    nnc_model_free(c);
+    nnc_callback_free(backup);
+    t_end(r);
+}
+
 /* ---- spec files and the command line ------------------------------------------------------- */
 
 static const char *spec_head =
@@ -1055,6 +1146,7 @@ void suite_callbacks(test_run *r) {
     test_fit_hooks(r);
     test_terminate_on_nan(r);
     test_backup_and_restore(r);
+    test_interrupt(r);
     test_spec(r);
     test_cli(r);
     if (tmpdir[0]) {

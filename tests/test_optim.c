@@ -486,8 +486,10 @@ static void test_spec(test_run *r) {
         {"two_clippings", "optimizer sgd clipnorm=1 clipvalue=0.5",
          "t.nnc:4: optimizer: sgd: only one of clipnorm, clipvalue and global_clipnorm can be set"},
         {"negative_clipnorm", "optimizer sgd clipnorm=-1", "t.nnc:4: optimizer: bad value '-1' for clipnorm"},
-        {"unknown_optimizer", "optimizer adamz", "t.nnc:4: optimizer: unknown optimizer 'adamz' (one of sgd, adam, "
-                                                 "rmsprop, adagrad, adadelta, adamw, nadam, adamax)"},
+        {"unknown_optimizer", "optimizer adamz", "t.nnc:4: optimizer: unknown optimizer 'adamz' (did you mean 'adam'? "
+                                                 "one of sgd, adam, rmsprop, adagrad, adadelta, adamw, nadam, adamax)"},
+        {"unknown_optimizer_far", "optimizer lbfgs", "t.nnc:4: optimizer: unknown optimizer 'lbfgs' (one of sgd, "
+                                                     "adam, rmsprop, adagrad, adadelta, adamw, nadam, adamax)"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         if (!t_begin(r, "optim/spec/bad/%s", bad[i].name)) continue;

@@ -308,30 +308,32 @@ static void test_fit_line(test_run *r) {
     t_end(r);
 }
 
-/* Every layer of the registry that a spec can build: built with non-default options, saved,
- * loaded, and the loaded model's config the same text. A new layer without a line here fails. */
+/* A line of every layer of the registry that a spec can build, with non-default options. */
+static const struct {
+    const char *keyword, *spec;
+} lines[] = {
+    {"dense", "input 6 6 2\ndense 3 activation=tanh use_bias=false kernel_regularizer=l1(0.01)\n"},
+    {"activation", "input 6 6 2\nactivation elu\n"},
+    {"softmax", "input 6 6 2\nsoftmax\n"},
+    {"conv2d", "input 6 6 2\nconv2d 3 kernel_size=[2,3] strides=2 padding=same activation=relu\n"},
+    {"conv1d", "input 6 2\nconv1d 4 3 dilation_rate=2 bias_initializer=ones\n"},
+    {"max_pooling2d", "input 6 6 2\nmax_pooling2d 3 strides=1 padding=same\n"},
+    {"average_pooling2d", "input 6 6 2\naverage_pooling2d 2 3\n"},
+    {"global_average_pooling2d", "input 6 6 2\nglobal_average_pooling2d\n"},
+    {"global_max_pooling2d", "input 6 6 2\nglobal_max_pooling2d\n"},
+    {"flatten", "input 6 6 2\nflatten name=flat\n"},
+    {"reshape", "input 6 6 2\nreshape 12 6\n"},
+    {"zero_padding2d", "input 6 6 2\nzero_padding2d 1 2 3 4\n"},
+    {"dropout", "input 6 6 2\ndropout 0.25\n"},
+    {"batch_normalization", "input 6 6 2\nbatch_normalization momentum=0.9 epsilon=0.01 center=false\n"},
+    {"rescaling", "input 6 6 2\nrescaling 0.5 offset=1\n"},
+    {"normalization", "input 6 6 2\nnormalization axis=-1\n"},
+    {"leaky_relu", "input 6 6 2\nleaky_relu 0.1\n"},
+};
+
+/* Every layer built from its line, saved, loaded, and the loaded model's config the same text.
+ * A new layer without a line here fails. */
 static void test_every_layer(test_run *r) {
-    static const struct {
-        const char *keyword, *spec;
-    } lines[] = {
-        {"dense", "input 6 6 2\ndense 3 activation=tanh use_bias=false kernel_regularizer=l1(0.01)\n"},
-        {"activation", "input 6 6 2\nactivation elu\n"},
-        {"softmax", "input 6 6 2\nsoftmax\n"},
-        {"conv2d", "input 6 6 2\nconv2d 3 kernel_size=[2,3] strides=2 padding=same activation=relu\n"},
-        {"conv1d", "input 6 2\nconv1d 4 3 dilation_rate=2 bias_initializer=ones\n"},
-        {"max_pooling2d", "input 6 6 2\nmax_pooling2d 3 strides=1 padding=same\n"},
-        {"average_pooling2d", "input 6 6 2\naverage_pooling2d 2 3\n"},
-        {"global_average_pooling2d", "input 6 6 2\nglobal_average_pooling2d\n"},
-        {"global_max_pooling2d", "input 6 6 2\nglobal_max_pooling2d\n"},
-        {"flatten", "input 6 6 2\nflatten name=flat\n"},
-        {"reshape", "input 6 6 2\nreshape 12 6\n"},
-        {"zero_padding2d", "input 6 6 2\nzero_padding2d 1 2 3 4\n"},
-        {"dropout", "input 6 6 2\ndropout 0.25\n"},
-        {"batch_normalization", "input 6 6 2\nbatch_normalization momentum=0.9 epsilon=0.01 center=false\n"},
-        {"rescaling", "input 6 6 2\nrescaling 0.5 offset=1\n"},
-        {"normalization", "input 6 6 2\nnormalization axis=-1\n"},
-        {"leaky_relu", "input 6 6 2\nleaky_relu 0.1\n"},
-    };
     if (!t_begin(r, "spec/every_layer_round_trips")) return;
     for (int i = 0; i < nnc_layer_registry_count; i++) {
         const nnc_layer_desc *d = nnc_layer_registry[i];
@@ -372,6 +374,131 @@ static void test_every_layer(test_run *r) {
     t_end(r);
 }
 
+/* Keras's class names work as statements for every layer (`Dense` as `dense`, `Input` and
+ * `InputLayer` as `input`) and build the same model. */
+static void test_class_names(test_run *r) {
+    if (!t_begin(r, "spec/keras_class_names_for_every_layer")) return;
+    for (size_t k = 0; k < sizeof lines / sizeof *lines; k++) {
+        const nnc_layer_desc *d = nnc_layer_by_keyword(lines[k].keyword);
+        const char *layer = strchr(lines[k].spec, '\n') + 1;
+        char snake[512], camel[512];
+        snprintf(snake, sizeof snake, "%sflatten\ndense 2\nloss mse\n", lines[k].spec);
+        snprintf(camel, sizeof camel, "%s %.*s%s%sFlatten\nDense 2\nloss mse\n", k % 2 ? "Input" : "InputLayer",
+                 (int)(layer - lines[k].spec - strlen("input")), lines[k].spec + strlen("input"), d->keras_class,
+                 layer + strlen(lines[k].keyword));
+        nnc_error e1 = {""}, e2 = {""};
+        nnc_model *a = build(snake, &e1), *b = build(camel, &e2);
+        if (CHECK(r, a && b, "%s: %s%s\n%s", d->keras_class, e1.message, e2.message, camel)) {
+            nnc_strbuf ca = {0}, cb = {0};
+            nnc_config_json(a, &ca);
+            nnc_config_json(b, &cb);
+            CHECK(r, ca.buf && cb.buf && !strcmp(ca.buf, cb.buf), "%s: configs differ:\n%s\n%s", d->keras_class,
+                  ca.buf, cb.buf);
+            nnc_sb_free(&ca);
+            nnc_sb_free(&cb);
+        }
+        nnc_model_free(a);
+        nnc_model_free(b);
+    }
+    for (int i = 0; i < nnc_layer_registry_count; i++) { /* several inputs: the same message both ways */
+        const nnc_layer_desc *d = nnc_layer_registry[i];
+        if (d->max_inputs < 2) continue;
+        char text[256];
+        nnc_error e = {""};
+        snprintf(text, sizeof text, "input 4\n%s\nloss mse\n", d->keras_class);
+        CHECK(r, !build(text, &e) && strstr(e.message, "functional model"), "%s: %s", d->keras_class, e.message);
+    }
+    t_end(r);
+}
+
+/* What Keras users type: spaces around '=', commas between arguments, lists with spaces. */
+static void test_keras_syntax(test_run *r) {
+    if (t_begin(r, "spec/spaces_around_equals_and_commas")) {
+        nnc_error e = {""};
+        nnc_model *m = build("input shape = [2, 3]\n"
+                             "Dense units = 8, activation = relu\n"
+                             "dense 4, activation= tanh,  use_bias =false , name =out\n"
+                             "loss mse\n"
+                             "optimizer sgd learning_rate = exponential_decay(0.1, decay_steps = 100, decay_rate=0.5), "
+                             "momentum=0.9\n"
+                             "callback csv_logger filename=log.csv separator=,\n"
+                             "callback csv_logger log2.csv, separator = ;,\n", &e);
+        if (CHECK(r, m != NULL, "%s", e.message)) {
+            const nnc_dense_opts *d1 = nnc_layer_opts(&m->layers[1]), *d2 = nnc_layer_opts(&m->layers[2]);
+            CHECK(r, m->nodes[m->inputs[0]].shape.rank == 2 && m->nodes[m->inputs[0]].shape.dim[1] == 3, "input");
+            CHECK(r, d1->units == 8 && d1->activation == NNC_ACT_RELU, "Dense units = 8, activation = relu");
+            CHECK(r, d2->units == 4 && d2->activation == NNC_ACT_TANH && !d2->use_bias &&
+                         !strcmp(m->layers[2].name, "out"), "dense 4, activation= tanh, ...");
+            const nnc_optimizer *o = &m->train->copts.optimizer;
+            CHECK(r, o->schedule.kind == NNC_SCHEDULE_EXPONENTIAL_DECAY && o->schedule.decay_steps == 100 &&
+                         o->momentum == 0.9f, "optimizer line");
+            CHECK(r, m->train->n_spec_callbacks == 2, "%d callbacks", m->train->n_spec_callbacks);
+        }
+        nnc_model_free(m);
+        t_end(r);
+    }
+    static const struct {
+        const char *name, *text, *expect;
+    } bad[] = {
+        {"equals_without_key", "input 4\ndense 3 name=a =relu\nloss mse\n", "t.nnc:2: dense: '=relu' has no key"},
+        {"equals_at_the_end", "input 4\ndense units =\nloss mse\n", "t.nnc:2: dense: missing value for units"},
+        {"comma_alone_is_no_value", "input 4\ndense 3 activation=,\nloss mse\n", "unknown activation ','"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        if (!t_begin(r, "spec/bad/%s", bad[i].name)) continue;
+        nnc_error e = {""};
+        nnc_model *m = build(bad[i].text, &e);
+        CHECK(r, !m && strstr(e.message, bad[i].expect), "'%s' lacks '%s'", e.message, bad[i].expect);
+        nnc_model_free(m);
+        t_end(r);
+    }
+}
+
+/* A near miss of any name gets "did you mean", the closest spelling in the style typed. */
+static void test_did_you_mean(test_run *r) {
+    static const struct {
+        const char *name, *line, *expect;
+    } cases[] = {
+        {"key", "dense 3 activaton=softmax", "dense: unknown key 'activaton' (did you mean 'activation'? keys: units, "
+                                             "activation, use_bias,"},
+        {"key_far", "dense 3 colour=red", "dense: unknown key 'colour' (expected units, activation,"},
+        {"layer", "dens 3", "unknown layer or statement 'dens' (did you mean 'dense'?)"},
+        {"layer_class", "Dens 3", "unknown layer or statement 'Dens' (did you mean 'Dense'?)"},
+        {"layer_class_2d", "MaxPooling 2", "(did you mean 'MaxPooling2D'?)"},
+        {"activation", "dense 3 activation=rleu", "unknown activation 'rleu' (did you mean 'relu'? one of linear,"},
+        {"activation_case", "dense 3 activation=ReLU", "unknown activation 'ReLU' (did you mean 'relu'?"},
+        {"initializer", "dense 3 kernel_initializer=glorot_unifrom",
+         "unknown initializer 'glorot_unifrom' for kernel_initializer (did you mean 'glorot_uniform'? one of"},
+        {"loss", "loss mean_sqared_error", "unknown loss 'mean_sqared_error' (did you mean 'mean_squared_error'?"},
+        {"loss_far", "loss hinge", "unknown loss 'hinge' (one of mean_squared_error,"},
+        {"optimizer_class", "optimizer Adma", "unknown optimizer 'Adma' (did you mean 'Adam'? one of sgd,"},
+        {"metric", "metrics acuracy", "unknown metric 'acuracy' (did you mean 'accuracy'? one of accuracy, mse, mae)"},
+        {"schedule", "optimizer sgd learning_rate=exponential_decy(0.1,10,0.5)",
+         "unknown learning-rate schedule 'exponential_decy' in learning_rate=exponential_decy(0.1,10,0.5) "
+         "(did you mean 'exponential_decay'?"},
+        {"schedule_key", "optimizer sgd learning_rate=exponential_decay(0.1,10,0.5,stair_case=true)",
+         "unknown key 'stair_case' (did you mean 'staircase'?"},
+        {"callback_class", "callback EarlyStoping", "unknown callback 'EarlyStoping' (did you mean 'EarlyStopping'?"},
+        {"callback_key", "callback early_stopping patiance=3", "unknown key 'patiance' (did you mean 'patience'?"},
+        {"no_keys", "callback terminate_on_nan key=1", "callback terminate_on_nan: unknown key 'key' (expected no keys)"},
+        {"statement", "optimiser adam", "unknown layer or statement 'optimiser' (did you mean 'optimizer'?)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        if (!t_begin(r, "spec/did_you_mean/%s", cases[i].name)) continue;
+        char text[512];
+        int layer = strncmp(cases[i].line, "loss", 4) && strncmp(cases[i].line, "optim", 5) &&
+                    strncmp(cases[i].line, "metrics", 7) && strncmp(cases[i].line, "callback", 8);
+        if (layer) snprintf(text, sizeof text, "input 4\n%s\nloss mse\n", cases[i].line);
+        else if (!strncmp(cases[i].line, "loss", 4)) snprintf(text, sizeof text, "input 4\ndense 1\n%s\n", cases[i].line);
+        else snprintf(text, sizeof text, "input 4\ndense 1\nloss mse\n%s\n", cases[i].line);
+        nnc_error e = {""};
+        nnc_model *m = build(text, &e);
+        CHECK(r, !m && strstr(e.message, cases[i].expect), "'%s' lacks '%s'", e.message, cases[i].expect);
+        nnc_model_free(m);
+        t_end(r);
+    }
+}
+
 /* docs/SPEC.md's tables of keys are what the descriptors say (tools/update_docs.sh). */
 static void test_docs_current(test_run *r) {
     if (!t_begin(r, "spec/docs_tables_current")) return;
@@ -409,4 +536,7 @@ void suite_spec(test_run *r) {
     test_preprocessing(r);
     test_cnn(r);
     test_fit_line(r);
+    test_class_names(r);
+    test_keras_syntax(r);
+    test_did_you_mean(r);
 }

@@ -17,6 +17,7 @@ static const char *const status_text[NNC_STATUS_COUNT] = {
     [NNC_ERR_IO] = "input/output error",
     [NNC_ERR_FORMAT] = "malformed file",
     [NNC_ERR_NOMEM] = "out of memory",
+    [NNC_ERR_INTERRUPTED] = "interrupted",
 };
 
 const char *nnc_status_str(nnc_status s) {

@@ -2,10 +2,12 @@
  *
  *   1. One statement a line; '#' starts a comment, also after a statement; blank lines skip.
  *   2. Words are separated by whitespace. The first word is the statement: `input`, a layer
- *      keyword (Keras's class name in snake_case), `loss`, `optimizer`, `metrics` or `fit`.
+ *      keyword (Keras's class name in snake_case, or the class name), `loss`, `optimizer`,
+ *      `metrics` or `fit`.
  *   3. Other words are positional values (Keras's first constructor arguments, in order) or
- *      `key=value` (Keras's keyword arguments). A value is a number, `true`/`false`, a bare
- *      word, a list `[a,b]` or a call `name(arg,key=value)`, with no spaces inside.
+ *      `key=value` (Keras's keyword arguments; spaces around '=' allowed). A value is a number,
+ *      `true`/`false`, a bare word, a list `[a,b]` or a call `name(arg,key=value)`, which may
+ *      hold spaces until its bracket closes. A comma may end an argument, as in Keras's calls.
  *   4. `input` comes first, then layers in order, then `loss` (required), `optimizer` (Keras's
  *      default rmsprop when absent), `metrics` (none when absent) and `fit` (epochs,
  *      batch_size, validation_split, shuffle).
@@ -60,12 +62,19 @@ static int stmt_loss(spec_ctx *c, nnc_loss *L) {
     if (!w) return spec_fail(c, "loss: missing the loss's name");
     w->used = 1;
     if (nnc_loss_parse(w->val, &k)) {
-        char list[512];
-        size_t len = 0;
-        for (int i = 0; i < NNC_LOSS_COUNT && len < sizeof list; i++)
+        char list[512] = "one of ";
+        size_t len = strlen(list);
+        spec_near n;
+        spec_near_start(&n, w->val);
+        for (int i = 0; i < NNC_LOSS_COUNT && len < sizeof list; i++) {
+            spec_near_try_styled(&n, nnc_loss_name((nnc_loss_kind)i), nnc_loss_class((nnc_loss_kind)i));
             len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
                                     nnc_loss_name((nnc_loss_kind)i));
-        return spec_fail(c, "loss: unknown loss '%s' (one of %s, or mse, mae)", w->val, list);
+        }
+        spec_near_try(&n, "mse");
+        spec_near_try(&n, "mae");
+        if (len < sizeof list) snprintf(list + len, sizeof list - len, ", or mse, mae");
+        return spec_fail_near(c, &n, list, "loss: unknown loss '%s'", w->val);
     }
     *L = nnc_loss_default(k);
     if (spec_bool(c, -1, "from_logits", &L->from_logits) || spec_float(c, -1, "delta", 1e-30, 1e30, &L->delta))
@@ -87,13 +96,17 @@ static int spec_schedule(spec_ctx *c, const char *text, nnc_schedule *s) {
     snprintf(name, sizeof name, "%.*s", (int)(open - text) < 63 ? (int)(open - text) : 63, text);
     nnc_schedule_kind k;
     if (nnc_schedule_parse(name, &k)) {
-        char list[256];
-        size_t n = 0;
-        for (int i = 1; i < NNC_SCHEDULE_COUNT && n < sizeof list; i++)
-            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i > 1 ? ", " : "",
-                                  nnc_schedule_name((nnc_schedule_kind)i));
-        return spec_fail(c, "optimizer: unknown learning-rate schedule '%s' in learning_rate=%s (one of %s)",
-                         name, text, list);
+        char list[256] = "one of ";
+        size_t n = strlen(list);
+        spec_near near;
+        spec_near_start(&near, name);
+        for (int i = 1; i < NNC_SCHEDULE_COUNT && n < sizeof list; i++) {
+            const nnc_schedule_desc *sd = nnc_schedule_desc_of((nnc_schedule_kind)i);
+            spec_near_try_styled(&near, sd->name, sd->keras_class);
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i > 1 ? ", " : "", sd->name);
+        }
+        return spec_fail_near(c, &near, list, "optimizer: unknown learning-rate schedule '%s' in learning_rate=%s",
+                              name, text);
     }
     snprintf(what, sizeof what, "optimizer: learning_rate=%s", text);
     spec_ctx sub;
@@ -114,11 +127,16 @@ static int stmt_optimizer(spec_ctx *c, nnc_optimizer *o) {
     if (!w) return spec_fail(c, "optimizer: missing the optimizer's name");
     w->used = 1;
     if (nnc_optimizer_parse(w->val, o)) {
-        char list[256];
-        size_t n = 0;
-        for (int i = 0; i < NNC_OPT_COUNT && n < sizeof list; i++)
-            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", nnc_optimizer_name((nnc_optimizer_kind)i));
-        return spec_fail(c, "optimizer: unknown optimizer '%s' (one of %s)", w->val, list);
+        char list[256] = "one of ";
+        size_t n = strlen(list);
+        spec_near near;
+        spec_near_start(&near, w->val);
+        for (int i = 0; i < NNC_OPT_COUNT && n < sizeof list; i++) {
+            const nnc_optimizer_desc *od = nnc_optimizer_desc_of((nnc_optimizer_kind)i);
+            spec_near_try_styled(&near, od->name, od->keras_class);
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", od->name);
+        }
+        return spec_fail_near(c, &near, list, "optimizer: unknown optimizer '%s'", w->val);
     }
     spec_word *lr = spec_keyed(c, "learning_rate");
     if (lr && strchr(lr->val, '(')) {
@@ -147,8 +165,12 @@ static int stmt_metrics(spec_ctx *c, nnc_compile_opts *co) {
         spec_word *w = &c->w[k];
         if (w->key[0]) return spec_fail(c, "metrics: unexpected key '%s' (list metric names)", w->key);
         if (co->n_metrics == NNC_MAX_METRICS) return spec_fail(c, "metrics: at most %d", NNC_MAX_METRICS);
-        if (nnc_metric_parse(w->val, &co->metrics[co->n_metrics]))
-            return spec_fail(c, "metrics: unknown metric '%s' (one of accuracy, mse, mae)", w->val);
+        if (nnc_metric_parse(w->val, &co->metrics[co->n_metrics])) {
+            spec_near n;
+            spec_near_start(&n, w->val);
+            for (int i = 0; i < NNC_METRIC_COUNT; i++) spec_near_try(&n, nnc_metric_name((nnc_metric)i));
+            return spec_fail_near(c, &n, "one of accuracy, mse, mae", "metrics: unknown metric '%s'", w->val);
+        }
         co->n_metrics++;
         w->used = 1;
     }
@@ -195,18 +217,59 @@ static int stmt_fit(spec_ctx *c) {
 static const char *const statements[] = {"input", "loss", "optimizer", "metrics", "fit", "callback"};
 
 static int unknown_statement(spec_ctx *c) {
-    const char *best = NULL;
-    int bd = 3;
-    for (int i = 0; i < nnc_layer_registry_count; i++) {
-        int d = spec_edit_distance(c->stmt, nnc_layer_registry[i]->keyword);
-        if (d < bd) bd = d, best = nnc_layer_registry[i]->keyword;
+    spec_near n;
+    spec_near_start(&n, c->stmt);
+    for (int i = 0; i < nnc_layer_registry_count; i++)
+        spec_near_try_styled(&n, nnc_layer_registry[i]->keyword, nnc_layer_registry[i]->keras_class);
+    spec_near_try_styled(&n, "input", "Input");
+    for (size_t i = 0; i < sizeof statements / sizeof *statements; i++) spec_near_try(&n, statements[i]);
+    return spec_fail_near(c, &n, NULL, "unknown layer or statement '%s'", c->stmt);
+}
+
+/* The layer a statement names: its keyword (`dense`) or Keras's class name (`Dense`), and
+ * `Input` for Keras's Input(); NULL when none. */
+static const nnc_layer_desc *layer_of(const char *word) {
+    const nnc_layer_desc *d = nnc_layer_by_keyword(word);
+    if (!d) d = nnc_layer_by_class(word);
+    if (!d && !strcmp(word, "Input")) d = nnc_layer_by_keyword("input");
+    return d;
+}
+
+/* Bracket depth at the end of a word: > 0 while a list or call is still open. */
+static int open_depth(const char *s) {
+    int depth = 0;
+    for (; *s; s++) depth += (*s == '[' || *s == '(') - (*s == ']' || *s == ')');
+    return depth;
+}
+
+/* The key's '=' of a word: its first '=', when no call's '(' comes before it; else NULL. */
+static char *key_sign(char *word) {
+    char *eq = strchr(word, '='), *paren = strchr(word, '(');
+    return eq && (!paren || eq < paren) ? eq : NULL;
+}
+
+/* Joins the tokens from t[*i] on that make one word: `key = value`, `key= value` and
+ * `key =value` are key=value, and a list or call written with spaces (`[28, 28, 1]`) is one
+ * value. A comma after a word separates it from the next, as in Keras's calls, unless it is the
+ * whole value (`separator=,`). 0, or -1 for a word too long. */
+static int join_word(char *const *t, int nt, int *i, char *word, size_t size) {
+    size_t len = 0;
+    for (;;) {
+        size_t tl = strlen(t[*i]);
+        if (len + tl >= size) return -1;
+        memcpy(word + len, t[*i], tl + 1);
+        len += tl;
+        if (*i + 1 >= nt) break;
+        char *eq = key_sign(word);
+        int key_open = eq && eq == word + len - 1; /* "key=" waits for its value */
+        int key_next = !eq && t[*i + 1][0] == '='; /* "key" then "=value" or "=" */
+        if (!key_open && !key_next && open_depth(word) <= 0) break;
+        (*i)++;
     }
-    for (size_t i = 0; i < sizeof statements / sizeof *statements; i++) {
-        int d = spec_edit_distance(c->stmt, statements[i]);
-        if (d < bd) bd = d, best = statements[i];
-    }
-    if (best) return spec_fail(c, "unknown layer or statement '%s' (did you mean '%s'?)", c->stmt, best);
-    return spec_fail(c, "unknown layer or statement '%s'", c->stmt);
+    char *eq = key_sign(word);
+    if (len > 1 && word[len - 1] == ',' && open_depth(word) == 0 && (!eq || eq < word + len - 2))
+        word[len - 1] = '\0';
+    return 0;
 }
 
 /* Splits one line into the statement keyword and its words; 0 for a blank line, 1 for a
@@ -214,32 +277,74 @@ static int unknown_statement(spec_ctx *c) {
 static int split_line(spec_ctx *c, char *line, char **stmt) {
     char *hash = strchr(line, '#');
     if (hash) *hash = '\0';
+    char *t[4 * SPEC_MAX_WORDS];
+    int nt = 0;
     c->n = 0;
     *stmt = NULL;
     for (char *save = NULL, *tok = strtok_r(line, " \t\r\v\f", &save); tok; tok = strtok_r(NULL, " \t\r\v\f", &save)) {
-        if (!*stmt) {
-            *stmt = tok;
-            continue;
-        }
+        if (nt == 4 * SPEC_MAX_WORDS) return spec_fail(c, "%s: more than %d words", t[0], SPEC_MAX_WORDS);
+        t[nt++] = tok;
+    }
+    if (nt == 0) return 0;
+    *stmt = t[0];
+    for (int i = 1; i < nt; i++) {
+        char word[SPEC_WORD_MAX];
+        if (!strcmp(t[i], ",")) continue; /* `dense 8 , activation=relu` */
+        if (join_word(t, nt, &i, word, sizeof word))
+            return spec_fail(c, "%s: word '%.32s...' is too long", *stmt, t[i]);
         if (c->n == SPEC_MAX_WORDS) return spec_fail(c, "%s: more than %d words", *stmt, SPEC_MAX_WORDS);
-        if (strlen(tok) >= SPEC_WORD_MAX) return spec_fail(c, "%s: word '%.32s...' is too long", *stmt, tok);
         spec_word *w = &c->w[c->n++];
         memset(w, 0, sizeof *w);
-        char *eq = strchr(tok, '=');
-        char *paren = strchr(tok, '(');
-        if (eq && (!paren || eq < paren)) {
+        char *eq = key_sign(word);
+        if (eq) {
             *eq = '\0';
-            if (!*tok || strlen(tok) >= sizeof w->key) return spec_fail(c, "%s: bad key '%s'", *stmt, tok);
-            snprintf(w->key, sizeof w->key, "%s", tok);
+            if (!*word) return spec_fail(c, "%s: '=%s' has no key before the '='", *stmt, eq + 1);
+            if (strlen(word) >= sizeof w->key) return spec_fail(c, "%s: bad key '%s'", *stmt, word);
+            snprintf(w->key, sizeof w->key, "%s", word);
             snprintf(w->val, sizeof w->val, "%s", eq + 1);
             if (!w->val[0]) return spec_fail(c, "%s: missing value for %s", *stmt, w->key);
             for (int k = 0; k + 1 < c->n; k++)
                 if (!strcmp(c->w[k].key, w->key)) return spec_fail(c, "%s: %s given twice", *stmt, w->key);
         } else {
-            snprintf(w->val, sizeof w->val, "%s", tok);
+            snprintf(w->val, sizeof w->val, "%s", word);
         }
     }
-    return *stmt ? 1 : 0;
+    return 1;
+}
+
+/* What the statements so far have given: the order rules of docs/SPEC.md. */
+typedef struct {
+    int input, layer, loss, loss_line;
+} spec_seen;
+
+/* One statement, its keyword in c->stmt and its words in c->w. */
+static int statement(spec_ctx *c, spec_seen *seen, nnc_compile_opts *co) {
+    const char *stmt = c->stmt;
+    const nnc_layer_desc *d = layer_of(stmt);
+    int rc;
+    if (d && (d->flags & NNC_LAYERF_INPUT)) {
+        rc = seen->input ? spec_fail(c, "%s: a second input line (functional models are built in C)", stmt)
+                         : stmt_layer(c, d);
+        seen->input = 1;
+        return rc;
+    }
+    if (!seen->input)
+        return spec_fail(c, "the first statement must be 'input' (e.g. 'input 64'), not '%s'", stmt);
+    if (!strcmp(stmt, "loss")) {
+        rc = seen->loss ? spec_fail(c, "loss: given twice") : stmt_loss(c, &co->loss);
+        seen->loss = 1;
+        seen->loss_line = c->line;
+        return rc;
+    }
+    if (!strcmp(stmt, "optimizer")) return stmt_optimizer(c, &co->optimizer);
+    if (!strcmp(stmt, "metrics")) return stmt_metrics(c, co);
+    if (!strcmp(stmt, "fit")) return stmt_fit(c);
+    if (!strcmp(stmt, "callback"))
+        return seen->loss ? nnc_spec_callback(c) : spec_fail(c, "callback: callbacks come after the loss line");
+    if (!d) return unknown_statement(c);
+    if (seen->loss) return spec_fail(c, "%s: layers must come before the loss line", stmt);
+    seen->layer = 1;
+    return stmt_layer(c, d);
 }
 
 nnc_model *nnc_model_from_spec_text(const char *text, size_t len, const char *name,
@@ -270,7 +375,8 @@ nnc_model *nnc_spec_build(const char *text, size_t len, const char *name, nnc_er
     }
     nnc_compile_opts co = nnc_compile_opts_default();
     co.optimizer = nnc_rmsprop_default(); /* Keras's compile default */
-    int have_input = 0, have_loss = 0, have_layer = 0, loss_line = 0, rc = 0;
+    spec_seen seen = {0, 0, 0, 0};
+    int rc = 0;
     char *buf = malloc(len + 1);
     if (!c.m || !buf) {
         snprintf(msg, sizeof msg, "%s: out of memory", c.file);
@@ -295,46 +401,20 @@ nnc_model *nnc_spec_build(const char *text, size_t len, const char *name, nnc_er
             continue;
         }
         c.stmt = stmt;
-        if (!have_input && strcmp(stmt, "input")) {
-            rc = spec_fail(&c, "the first statement must be 'input' (e.g. 'input 64'), not '%s'", stmt);
-        } else if (!strcmp(stmt, "input")) {
-            rc = have_input ? spec_fail(&c, "input: a second input line (functional models are built in C)")
-                            : stmt_layer(&c, nnc_layer_by_keyword("input"));
-            have_input = 1;
-        } else if (!strcmp(stmt, "loss")) {
-            rc = have_loss ? spec_fail(&c, "loss: given twice") : stmt_loss(&c, &co.loss);
-            have_loss = 1;
-            loss_line = c.line;
-        } else if (!strcmp(stmt, "optimizer")) {
-            rc = stmt_optimizer(&c, &co.optimizer);
-        } else if (!strcmp(stmt, "metrics")) {
-            rc = stmt_metrics(&c, &co);
-        } else if (!strcmp(stmt, "fit")) {
-            rc = stmt_fit(&c);
-        } else if (!strcmp(stmt, "callback")) {
-            rc = have_loss ? nnc_spec_callback(&c) : spec_fail(&c, "callback: callbacks come after the loss line");
-        } else {
-            const nnc_layer_desc *d = nnc_layer_by_keyword(stmt);
-            if (!d || (d->flags & NNC_LAYERF_INPUT)) rc = unknown_statement(&c);
-            else if (have_loss) rc = spec_fail(&c, "%s: layers must come before the loss line", stmt);
-            else {
-                rc = stmt_layer(&c, d);
-                have_layer = 1;
-            }
-        }
+        rc = statement(&c, &seen, &co);
     }
-    if (rc == 0 && !have_input) {
+    if (rc == 0 && !seen.input) {
         c.line = 0;
         snprintf(msg, sizeof msg, "%s: no 'input' line (the first statement gives the input shape)", c.file);
         rc = -1;
-    } else if (rc == 0 && !have_layer) {
+    } else if (rc == 0 && !seen.layer) {
         snprintf(msg, sizeof msg, "%s: no layers after the input", c.file);
         rc = -1;
-    } else if (rc == 0 && !have_loss) {
+    } else if (rc == 0 && !seen.loss) {
         snprintf(msg, sizeof msg, "%s: no 'loss' line (required, e.g. 'loss sparse_categorical_crossentropy from_logits=true')", c.file);
         rc = -1;
     } else if (rc == 0 && (set_param_cap(c.m, max_param_floats), nnc_compile(c.m, &co)) != NNC_OK) {
-        c.line = loss_line;
+        c.line = seen.loss_line;
         rc = spec_fail(&c, "%s", nnc_last_error(c.m));
     }
     free(buf);

@@ -1,6 +1,7 @@
 /* Readers of a spec statement's words (spec_args.h). Every reader leaves its output alone when
  * the argument is absent, so the defaults filled in before stay. */
 #define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -38,6 +39,16 @@ int spec_parse_double(const char *s, double *out) {
     if (!*s || *end || errno || !isfinite(v)) return -1;
     *out = v;
     return 0;
+}
+
+int spec_fail_near(spec_ctx *c, const spec_near *n, const char *tail, const char *fmt, ...) {
+    char head[SPEC_WORD_MAX + 256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(head, sizeof head, fmt, ap);
+    va_end(ap);
+    if (n->best) return spec_fail(c, "%s (did you mean '%s'?%s%s)", head, n->best, tail ? " " : "", tail ? tail : "");
+    return tail ? spec_fail(c, "%s (%s)", head, tail) : spec_fail(c, "%s", head);
 }
 
 spec_word *spec_positional(spec_ctx *c, int i) {
@@ -117,12 +128,34 @@ int spec_string(spec_ctx *c, int pos, const char *key, const char **out) {
 
 static int read_activation(spec_ctx *c, spec_word *w, nnc_activation *out) {
     if (nnc_activation_parse(w->val, out) == NNC_OK) return 0;
-    char list[512];
-    size_t len = 0;
-    for (int i = 0; i < NNC_ACT_COUNT && len < sizeof list; i++)
+    char list[512] = "one of ";
+    size_t len = strlen(list);
+    spec_near n;
+    spec_near_start(&n, w->val);
+    for (int i = 0; i < NNC_ACT_COUNT && len < sizeof list; i++) {
+        spec_near_try(&n, nnc_activation_name((nnc_activation)i));
         len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
                                 nnc_activation_name((nnc_activation)i));
-    return spec_fail(c, "%s: unknown activation '%s' (one of %s)", c->stmt, w->val, list);
+    }
+    return spec_fail_near(c, &n, list, "%s: unknown activation '%s'", c->stmt, w->val);
+}
+
+static int read_initializer(spec_ctx *c, spec_word *w, const char *key, nnc_initializer *out) {
+    nnc_init_kind k;
+    if (nnc_init_parse(w->val, &k) == NNC_OK) {
+        *out = nnc_initializer_default(k);
+        return 0;
+    }
+    char list[512] = "one of ";
+    size_t len = strlen(list);
+    spec_near n;
+    spec_near_start(&n, w->val);
+    for (int i = 0; i < NNC_INIT_COUNT && len < sizeof list; i++) {
+        spec_near_try(&n, nnc_init_name((nnc_init_kind)i));
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
+                                nnc_init_name((nnc_init_kind)i));
+    }
+    return spec_fail_near(c, &n, list, "%s: unknown initializer '%s' for %s", c->stmt, w->val, key);
 }
 
 /* l1(x), l2(x) or l1_l2(l1=x,l2=y) (also positional: l1_l2(x,y)), as Keras's names. */
@@ -354,13 +387,7 @@ static int read_row(spec_ctx *c, const nnc_opt_desc *rows, int n_rows, const nnc
         else return spec_fail(c, "%s: bad value '%s' for %s (expected true or false)", c->stmt, w->val, row->key);
         return 1;
     case NNC_OPT_ACTIVATION: return read_activation(c, w, (nnc_activation *)at) ? -1 : 1;
-    case NNC_OPT_INITIALIZER: {
-        nnc_init_kind k;
-        if (nnc_init_parse(w->val, &k))
-            return spec_fail(c, "%s: unknown initializer '%s' for %s", c->stmt, w->val, row->key);
-        *(nnc_initializer *)at = nnc_initializer_default(k);
-        return 1;
-    }
+    case NNC_OPT_INITIALIZER: return read_initializer(c, w, row->key, (nnc_initializer *)at) ? -1 : 1;
     case NNC_OPT_REGULARIZER: return read_regularizer(c, w, row->key, (nnc_regularizer *)at) ? -1 : 1;
     case NNC_OPT_PADDING:
         if (strcmp(w->val, "same") && strcmp(w->val, "valid"))
@@ -430,8 +457,16 @@ void spec_keys(const nnc_opt_desc *rows, int n, const char *extra, char *buf, si
 int spec_check_all_used(spec_ctx *c, const char *keys) {
     for (int k = 0; k < c->n; k++)
         if (!c->w[k].used) {
-            if (c->w[k].key[0])
+            if (c->w[k].key[0]) {
+                char buf[512];
+                spec_near n;
+                spec_near_start(&n, c->w[k].key);
+                if (strcmp(keys, "no keys")) spec_near_list(&n, keys, buf, sizeof buf);
+                if (n.best)
+                    return spec_fail(c, "%s: unknown key '%s' (did you mean '%s'? keys: %s)", c->stmt, c->w[k].key,
+                                     n.best, keys);
                 return spec_fail(c, "%s: unknown key '%s' (expected %s)", c->stmt, c->w[k].key, keys);
+            }
             return spec_fail(c, "%s: unexpected value '%s'", c->stmt, c->w[k].val);
         }
     return 0;
@@ -525,6 +560,8 @@ void spec_format_value(const nnc_opt_desc *row, const void *base, char *buf, siz
     }
 }
 
+/* Damerau–Levenshtein (optimal string alignment) distance, case-insensitive so that `Relu`
+ * or `ADAM` find their spelling; 99 for words longer than 30. */
 int spec_edit_distance(const char *a, const char *b) {
     int la = (int)strlen(a), lb = (int)strlen(b), d[32][32];
     if (la > 30 || lb > 30) return 99;
@@ -532,10 +569,40 @@ int spec_edit_distance(const char *a, const char *b) {
     for (int j = 0; j <= lb; j++) d[0][j] = j;
     for (int i = 1; i <= la; i++)
         for (int j = 1; j <= lb; j++) {
-            int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            int ai = tolower((unsigned char)a[i - 1]), bj = tolower((unsigned char)b[j - 1]);
+            int best = d[i - 1][j - 1] + (ai != bj);
             if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
             if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && ai == tolower((unsigned char)b[j - 2]) && tolower((unsigned char)a[i - 2]) == bj &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
             d[i][j] = best;
         }
     return d[la][lb];
+}
+
+void spec_near_start(spec_near *n, const char *word) {
+    /* a third of the word's letters may be wrong (1 to 3): 'dens' finds dense, 'xyz' nothing */
+    int len = (int)strlen(word), limit = len / 3 < 1 ? 1 : len / 3 > 3 ? 3 : len / 3;
+    n->word = word;
+    n->best = NULL;
+    n->dist = limit + 1;
+}
+
+void spec_near_try(spec_near *n, const char *candidate) {
+    if (!candidate) return;
+    int d = spec_edit_distance(n->word, candidate);
+    if (d < n->dist && d < (int)strlen(candidate)) n->dist = d, n->best = candidate;
+}
+
+void spec_near_try_styled(spec_near *n, const char *snake, const char *camel) {
+    int camel_first = isupper((unsigned char)n->word[0]);
+    spec_near_try(n, camel_first ? camel : snake);
+    spec_near_try(n, camel_first ? snake : camel);
+}
+
+void spec_near_list(spec_near *n, const char *list, char *buf, size_t len) {
+    snprintf(buf, len, "%s", list);
+    for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
+        spec_near_try(n, tok);
 }

@@ -62,7 +62,26 @@ int spec_split_call(spec_ctx *c, const char *args, size_t len, const char *what,
 /* Writes a row's value in spec syntax ("glorot_uniform", "[2,2]", "none"), for the docs. */
 void spec_format_value(const nnc_opt_desc *row, const void *base, char *buf, size_t len);
 
-/* Levenshtein distance, for "did you mean" hints (99 for words longer than 30). */
+/* Edit distance (Damerau–Levenshtein, ignoring case), for "did you mean" hints (99 for words
+ * longer than 30). */
 int spec_edit_distance(const char *a, const char *b);
+
+/* The one "did you mean" search every message uses: start it with the unknown word, try each
+ * candidate; best is the closest within a third of the word's length (NULL: none close). */
+typedef struct {
+    const char *word, *best;
+    int dist;
+} spec_near;
+void spec_near_start(spec_near *n, const char *word);
+void spec_near_try(spec_near *n, const char *candidate);
+/* Tries a name in both spellings ("dense", "Dense"), the one styled as the word first, so that
+ * a tie suggests the style the user writes. */
+void spec_near_try_styled(spec_near *n, const char *snake, const char *camel);
+/* Tries each name of a comma-separated list; best then points into buf. */
+void spec_near_list(spec_near *n, const char *list, char *buf, size_t len);
+/* Fails with "<fmt...> (did you mean 'BEST'? TAIL)", or "(TAIL)" when nothing was near (tail
+ * may be NULL: left out). */
+int spec_fail_near(spec_ctx *c, const spec_near *n, const char *tail, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -98,15 +98,15 @@ static int cb_backup_and_restore(spec_ctx *c, nnc_callback **out) {
 }
 
 static const struct {
-    const char *name;
+    const char *name, *keras_class;
     int (*build)(spec_ctx *c, nnc_callback **out);
 } callback_table[] = {
-    {"early_stopping", cb_early_stopping},
-    {"model_checkpoint", cb_model_checkpoint},
-    {"reduce_lr_on_plateau", cb_reduce_lr},
-    {"csv_logger", cb_csv_logger},
-    {"terminate_on_nan", cb_terminate_on_nan},
-    {"backup_and_restore", cb_backup_and_restore},
+    {"early_stopping", "EarlyStopping", cb_early_stopping},
+    {"model_checkpoint", "ModelCheckpoint", cb_model_checkpoint},
+    {"reduce_lr_on_plateau", "ReduceLROnPlateau", cb_reduce_lr},
+    {"csv_logger", "CSVLogger", cb_csv_logger},
+    {"terminate_on_nan", "TerminateOnNaN", cb_terminate_on_nan},
+    {"backup_and_restore", "BackupAndRestore", cb_backup_and_restore},
 };
 
 
@@ -120,16 +120,14 @@ int nnc_spec_callback(spec_ctx *c) {
     if (!w) return spec_fail(c, "callback: missing the callback's name (one of %s)", names);
     w->used = 1;
     size_t i = 0;
-    while (i < n && strcmp(w->val, callback_table[i].name)) i++;
+    while (i < n && strcmp(w->val, callback_table[i].name) && strcmp(w->val, callback_table[i].keras_class)) i++;
     if (i == n) {
-        const char *best = NULL;
-        int bd = 4;
-        for (size_t k = 0; k < n; k++) {
-            int d = spec_edit_distance(w->val, callback_table[k].name);
-            if (d < bd) bd = d, best = callback_table[k].name;
-        }
-        if (best) return spec_fail(c, "callback: unknown callback '%s' (did you mean '%s'?)", w->val, best);
-        return spec_fail(c, "callback: unknown callback '%s' (one of %s)", w->val, names);
+        char tail[300];
+        spec_near near;
+        spec_near_start(&near, w->val);
+        for (size_t k = 0; k < n; k++) spec_near_try_styled(&near, callback_table[k].name, callback_table[k].keras_class);
+        snprintf(tail, sizeof tail, "one of %s", names);
+        return spec_fail_near(c, &near, tail, "callback: unknown callback '%s'", w->val);
     }
     nnc_model *m = c->m;
     if (m->train->n_spec_callbacks == NNC_MAX_SPEC_CALLBACKS)

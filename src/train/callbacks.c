@@ -109,6 +109,8 @@ static const char *const kind_names[] = {
     [CB_BACKUP_AND_RESTORE] = "backup_and_restore",
 };
 
+const char *nnc_callback_name(const nnc_callback *cb) { return cb ? kind_names[cb->kind] : NULL; }
+
 static int set_monitor(nnc_callback *cb, const char *monitor, nnc_monitor_mode mode, nnc_error *err) {
     const char *who = kind_names[cb->kind];
     if (!monitor || !*monitor || strlen(monitor) >= MONITOR_MAX) {

@@ -260,6 +260,10 @@ static nnc_status train_epoch(fit_run *r, int ep, double t0, nnc_metric_acc *acc
             return nnc_fail(m, NNC_ERR_NUMERIC,
                             "fit: the loss became %g at epoch %d, batch %zu; training stopped "
                             "with the weights before that step", loss, ep + 1, s + 1);
+        if (o->interrupt && *o->interrupt) {
+            if (r->pb.live) fputc('\n', r->pb.f); /* the bar's line stays as it was drawn */
+            return nnc_fail(m, NNC_ERR_INTERRUPTED, "fit: interrupted in epoch %d, after batch %zu", ep + 1, s + 1);
+        }
         if (r->cbr.stop) break;
     }
     return NNC_OK;
@@ -334,6 +338,8 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
     return st;
 }
 
+int nnc_model_epochs_done(const nnc_model *m) { return m && m->train ? m->train->epochs_done : 0; }
+
 /* The state a run leaves in the model, kept for the best of the restarts. */
 typedef struct {
     float *params, *slots;
@@ -392,7 +398,7 @@ nnc_status nnc_fit_restarts(nnc_model *m, const float *x, const float *y, size_t
             nnc_history_free(h);
         }
     }
-    if (best_hist) { /* the best run's state back into the model */
+    if (best_hist && st != NNC_ERR_INTERRUPTED) { /* the best run's state back into the model */
         memcpy(m->param_arena, best.params, m->n_param_floats * sizeof(float));
         memcpy(m->train->opt_slots, best.slots, slot_floats * sizeof(float));
         m->train->iterations = best.iterations;

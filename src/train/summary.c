@@ -2,6 +2,17 @@
  * Param # with thousands separators, totals in bytes), and access to variables by name. */
 #include <string.h>
 #include "train_impl.h"
+#include "../format/json.h"
+
+/* A layer's parameters, adding its non-trainable ones to *frozen. */
+static size_t layer_params(const nnc_model *m, const nnc_layer_rec *l, size_t *frozen) {
+    size_t np = 0;
+    for (int p = l->first_param; p < l->first_param + l->n_params; p++) {
+        np += m->params[p].size;
+        if (!m->params[p].trainable) *frozen += m->params[p].size;
+    }
+    return np;
+}
 
 static void thousands(size_t v, char *buf, size_t n) {
     char raw[32];
@@ -69,11 +80,7 @@ nnc_status nnc_summary(const nnc_model *m, FILE *f) {
     for (int i = 0; i < m->n_layers; i++) {
         const nnc_layer_rec *l = &m->layers[i];
         if (seq && l->n_inputs == 0) continue; /* Keras hides it in Sequential */
-        size_t np = 0;
-        for (int p = l->first_param; p < l->first_param + l->n_params; p++) {
-            np += m->params[p].size;
-            if (!m->params[p].trainable) frozen += m->params[p].size;
-        }
+        size_t np = layer_params(m, l, &frozen);
         total += np;
         char name[160], shape[64], params[32], conn[160] = "-";
         /* A name too wide for its column wraps before the class, as Keras's table does. */
@@ -102,6 +109,40 @@ nnc_status nnc_summary(const nnc_model *m, FILE *f) {
         fprintf(f, " %s params: %s (%s)\n", labels[i], num, bytes);
     }
     return NNC_OK;
+}
+
+nnc_status nnc_summary_json(const nnc_model *m, FILE *f) {
+    if (!m || !f) return NNC_ERR_ARG;
+    if (m->sticky) return m->sticky;
+    nnc_strbuf sb = {0};
+    size_t total = 0, frozen = 0;
+    nnc_sb_puts(&sb, "{\"model\":");
+    nnc_sb_json_string(&sb, nnc_model_display_name(m));
+    nnc_sb_puts(&sb, ",\"layers\":[");
+    for (int i = 0; i < m->n_layers; i++) {
+        const nnc_layer_rec *l = &m->layers[i];
+        const nnc_shape *s = &m->nodes[l->output].shape;
+        size_t np = layer_params(m, l, &frozen);
+        total += np;
+        nnc_sb_puts(&sb, i ? ",{\"name\":" : "{\"name\":");
+        nnc_sb_json_string(&sb, l->name);
+        nnc_sb_puts(&sb, ",\"class\":");
+        nnc_sb_json_string(&sb, nnc_layer_class(l));
+        nnc_sb_puts(&sb, ",\"output_shape\":[null");
+        for (int k = 0; k < s->rank; k++) nnc_sb_printf(&sb, ",%d", s->dim[k]);
+        nnc_sb_printf(&sb, "],\"params\":%zu,\"inputs\":[", np);
+        for (int k = 0; k < l->n_inputs; k++) {
+            const nnc_node_rec *src = &m->nodes[l->inputs[k]];
+            if (k) nnc_sb_puts(&sb, ",");
+            nnc_sb_json_string(&sb, src->layer >= 0 ? m->layers[src->layer].name : "?");
+        }
+        nnc_sb_puts(&sb, "]}");
+    }
+    nnc_sb_printf(&sb, "],\"total_params\":%zu,\"trainable_params\":%zu,\"non_trainable_params\":%zu}\n", total,
+                  total - frozen, frozen);
+    nnc_status st = sb.oom ? NNC_ERR_NOMEM : fputs(sb.buf, f) < 0 ? NNC_ERR_IO : NNC_OK;
+    nnc_sb_free(&sb);
+    return st;
 }
 
 int nnc_variable_count(const nnc_model *m) { return m ? m->n_params : 0; }
