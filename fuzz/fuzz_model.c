@@ -1,4 +1,4 @@
-/* libFuzzer target for model files (nnc_model_load_buffer, src/io/model_file.c): the
+/* libFuzzer target for model files (nnc_model_load_buffer: safetensors, src/io/model_file.c): the
  * safetensors container (src/io/safetensors.c), the JSON in its metadata (src/io/json.c), the
  * Keras config that rebuilds the model and the weights checked against it. Any bytes must
  * give a working model or an error message, never a crash, an out-of-bounds access, undefined

@@ -65,6 +65,7 @@ typedef enum {
     NNC_ERR_FORMAT,   /* a file is malformed */
     NNC_ERR_NOMEM,    /* out of memory */
     NNC_ERR_INTERRUPTED, /* fit stopped by its interrupt flag (Ctrl-C) */
+    NNC_ERR_UNSUPPORTED, /* asks for what this build or nnc lacks (a format, a Keras layer) */
     NNC_STATUS_COUNT
 } nnc_status;
 

@@ -18,6 +18,7 @@ static const char *const status_text[NNC_STATUS_COUNT] = {
     [NNC_ERR_FORMAT] = "malformed file",
     [NNC_ERR_NOMEM] = "out of memory",
     [NNC_ERR_INTERRUPTED] = "interrupted",
+    [NNC_ERR_UNSUPPORTED] = "not supported",
 };
 
 const char *nnc_status_str(nnc_status s) {

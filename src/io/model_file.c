@@ -110,7 +110,7 @@ done:
     return st;
 }
 
-nnc_status nnc_model_save(nnc_model *m, const char *path, const nnc_save_opts *o) {
+nnc_status nnc_safetensors_save(nnc_model *m, const char *path, const nnc_save_opts *o) {
     long long fail_after = -1;
 #ifdef NNC_FAULT_INJECTION
     /* Test builds only: the save fails after this many bytes, as a crash or a full disk would
@@ -354,7 +354,7 @@ fail:
     return NULL;
 }
 
-nnc_model *nnc_model_load(const char *path, nnc_error *err) {
+nnc_model *nnc_safetensors_load(const char *path, nnc_error *err) {
     char msg[512];
     nnc_st_file f;
     if (!path) {

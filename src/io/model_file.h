@@ -14,7 +14,12 @@ nnc_status nnc_model_save_ex(nnc_model *m, const char *path, const nnc_save_opts
                              long long fail_after_bytes);
 #endif
 
-/* nnc_model_load from bytes in memory (for fuzzing); name stands for the file in messages. */
+/* The model file as safetensors (docs/FORMAT.md): nnc_model_save and nnc_model_load for that
+ * format (src/interop/model_files.c chooses the format). */
+nnc_status nnc_safetensors_save(nnc_model *m, const char *path, const nnc_save_opts *o);
+nnc_model *nnc_safetensors_load(const char *path, nnc_error *err);
+
+/* nnc_safetensors_load from bytes in memory (for fuzzing); name stands for the file in messages. */
 nnc_model *nnc_model_load_buffer(const void *buf, size_t len, const char *name, nnc_error *err);
 
 #endif

@@ -1,0 +1,22 @@
+/* Other frameworks' model files (src/interop/): what nnc_model_save and nnc_model_load hand
+ * over to. Without NNC_INTEROP (no HDF5, libzip or protobuf-c at build time) each entry point
+ * fails with a message that says how to build nnc with it. */
+#ifndef NNC_INTEROP_H
+#define NNC_INTEROP_H
+#include "../core/model_impl.h"
+
+typedef enum { NNC_FORMAT_SAFETENSORS, NNC_FORMAT_KERAS, NNC_FORMAT_H5, NNC_FORMAT_ONNX } nnc_model_format;
+
+/* By a path's extension (for writing): .keras, .h5/.hdf5, .onnx, else safetensors. */
+nnc_model_format nnc_format_by_name(const char *path);
+/* By a file's first bytes (for reading): HDF5's signature, a zip's local header, else
+ * safetensors (whose reader explains what it does not recognise). */
+nnc_model_format nnc_format_by_content(const char *path);
+
+/* Keras: a .keras zip (legacy_h5 0) or a legacy HDF5 file (1). */
+nnc_status nnc_keras_save(nnc_model *m, const char *path, int legacy_h5);
+nnc_model *nnc_keras_load(const char *path, int legacy_h5, nnc_error *err);
+/* ONNX (write only). */
+nnc_status nnc_onnx_save(nnc_model *m, const char *path);
+
+#endif
