@@ -16,7 +16,9 @@ nnc_model_format nnc_format_by_content(const char *path);
 /* Keras: a .keras zip (legacy_h5 0) or a legacy HDF5 file (1). */
 nnc_status nnc_keras_save(nnc_model *m, const char *path, int legacy_h5);
 nnc_model *nnc_keras_load(const char *path, int legacy_h5, nnc_error *err);
-/* ONNX (write only). */
+/* ONNX (write only; src/interop/onnx_save.c, docs/FORMAT.md). */
 nnc_status nnc_onnx_save(nnc_model *m, const char *path);
+/* 1 when the ONNX writer has a row for op, 0 when not, -1 when it is not built (tests). */
+int nnc_onnx_has_exporter(nnc_op op);
 
 #endif

@@ -14,7 +14,3 @@ nnc_model *nnc_keras_load(const char *path, int legacy_h5, nnc_error *err) {
             legacy_h5 ? "HDF5 (.h5)" : "zip (.keras)");
     return NULL;
 }
-
-nnc_status nnc_onnx_save(nnc_model *m, const char *path) {
-    return nnc_fail(m, NNC_ERR_UNSUPPORTED, "%s: writing ONNX files is not built into this nnc", path);
-}
