@@ -836,7 +836,10 @@ typedef struct {
 /* include_optimizer = true. */
 nnc_save_opts nnc_save_opts_default(void);
 /* Saves as a safetensors file (docs/FORMAT.md): architecture, compile config, weights and
- * optimizer state. Atomic: a failed save leaves an existing file untouched. o may be NULL. */
+ * optimizer state; by path's extension instead: ".onnx" the inference graph for ONNX Runtime
+ * (opset 17, input and output channels last, variables under Keras's names; docs/FORMAT.md),
+ * ".keras"/".h5" Keras's files. Atomic: a failed save leaves an existing file untouched. o may
+ * be NULL. */
 nnc_status nnc_model_save(nnc_model *m, const char *path, const nnc_save_opts *o);
 /* Loads a model saved by nnc_model_save, compiled and ready to predict or train further.
  * NULL on failure, with the reason (naming the file) in err (which may be NULL). */
