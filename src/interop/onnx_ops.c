@@ -337,6 +337,8 @@ static int ex_reshape(onnx_ctx *c, int id) {
 /* ZeroPadding2D: Pad with zeros, on rows and columns of whichever layout the input is in. */
 static int ex_zero_pad(onnx_ctx *c, int id) {
     const nnc_node_rec *n = NODE(c, id);
+    if (onnx_rank(c, id) != 4)
+        return onnx_fail(c, id, "zero padding of rank-%d examples has no ONNX exporter yet", n->shape.rank);
     onnx_layout l;
     const char *x = onnx_in_any(c, n->in[0], &l);
     int64_t pads[8] = {0};
