@@ -24,7 +24,7 @@
 #include "compare.h"
 #include "files.h"
 #include "shell.h"
-#include "core/model_impl.h"
+#include "core/layers_impl.h"
 #include "layers/layers.h"
 #include "interop/interop.h"
 
@@ -232,6 +232,25 @@ static nnc_model *build_constant_feature(void) {
     return m;
 }
 
+/* (e) The ops no layer of nnc makes yet, added to the graph directly as a new layer would:
+ * SUB, MUL, SUM and MEAN over an axis; with a Dense and a Softmax on [2, 3] examples (MatMul
+ * and Add, Softmax over the last of three axes). */
+static nnc_model *build_raw_ops(void) {
+    nnc_model *m = nnc_model_new("raw_ops");
+    nnc_node x = nnc_input(m, (int[]){2, 3}, 2, NULL);
+    nnc_node d = dense(m, x, 3, NNC_ACT_LINEAR, NULL);
+    nnc_node sm = nnc_softmax_layer(m, d, NULL);
+    int sub = nnc_graph_op(m, NNC_OP_SUB, (int[]){d, x}, 2, (nnc_op_attr){0});
+    int mul = sub < 0 ? -1 : nnc_graph_op(m, NNC_OP_MUL, (int[]){sub, sm}, 2, (nnc_op_attr){0});
+    int sum = mul < 0 ? -1 : nnc_graph_op(m, NNC_OP_SUM, &mul, 1, (nnc_op_attr){.axis = 0});
+    int mean = sub < 0 ? -1 : nnc_graph_op(m, NNC_OP_MEAN, &sub, 1, (nnc_op_attr){.axis = 1});
+    if (sum < 0 || mean < 0) return m;
+    nnc_node out = nnc_concatenate(m, (nnc_node[]){sum, mean}, 2, -1, NULL);
+    nnc_set_outputs(m, &out, 1);
+    compile_mse(m);
+    return m;
+}
+
 /* ---- running the checkers --------------------------------------------------------------- */
 
 typedef struct {
@@ -256,6 +275,7 @@ static const onnx_model_case model_cases[] = {
      "Sub Sqrt Max Div Mul Add LeakyRelu Erf Softplus Selu Softsign HardSigmoid Sigmoid Elu Exp Tanh Softmax",
      "Dropout Identity", "normalization.mean normalization.variance dense.kernel"},
     {"constant_feature", build_constant_feature, 3, 0, "Sub Div Max Mul", "", "normalization.mean"},
+    {"raw_ops", build_raw_ops, 4, 1, "MatMul Add Softmax Sub Mul ReduceSum ReduceMean Concat", "Gemm", "dense.kernel dense.bias"},
 };
 
 /* 1 when every space-separated word of want is a word of line (or, with absent, none is). */
