@@ -240,7 +240,7 @@ static int ex_normalize(onnx_ctx *c, int id) {
 /* kernel_shape, strides, dilations and pads of a window over 1 or 2 spatial axes. TensorFlow's
  * padding puts the odd cell after; the after-padding is what makes ONNX's floor formula give
  * nnc's output size, never negative (a 'valid' window may leave cells unused). */
-static void window_attrs(onnx_ctx *c, int id, Onnx__NodeProto *node, int with_dilation) {
+static int window_attrs(onnx_ctx *c, int id, Onnx__NodeProto *node, int with_dilation) {
     const nnc_node_rec *n = NODE(c, id), *x = NODE(c, n->in[0]);
     const int two_d = n->shape.rank == 3;
     const int k[2] = {n->attr.win.kh, n->attr.win.kw}, s[2] = {n->attr.win.sh, n->attr.win.sw};
@@ -255,63 +255,68 @@ static void window_attrs(onnx_ctx *c, int id, Onnx__NodeProto *node, int with_di
         ks[a] = k[w], ss[a] = s[w], ds[a] = d[w];
         pads[a] = before[w];
         pads[axes + a] = after > 0 ? after : 0;
+        /* ONNX's size, floor((in + pads − dilated window) / stride) + 1, must be nnc's: a
+         * window this writer does not read right is an error, never a wrong graph */
+        if (s[w] < 1 || (in + pads[a] + pads[axes + a] - (k[w] - 1) * d[w] - 1) / s[w] + 1 != out)
+            return onnx_fail(c, id, "its window does not map onto ONNX's (axis %d: %d cells to %d)", a + 1, in, out);
     }
     onnx_attr_ints(c, node, "kernel_shape", ks, axes);
     onnx_attr_ints(c, node, "strides", ss, axes);
     if (with_dilation) onnx_attr_ints(c, node, "dilations", ds, axes);
     onnx_attr_ints(c, node, "pads", pads, 2 * axes);
+    return c->failed ? -1 : 0;
 }
 
 /* Conv on channels first; the kernel [kh, kw, C, F] (Conv1D: [k, C, F]) is stored as ONNX's
  * [F, C, kh, kw] ([F, C, k]) under the Keras name; a following bias is Conv's B. */
 static int ex_conv(onnx_ctx *c, int id) {
-    const nnc_node_rec *n = NODE(c, id);
+    const nnc_node_rec *n = NODE(c, id), *k = NODE(c, n->in[1]);
     static const int perm2[4] = {3, 2, 0, 1}, perm1[3] = {2, 1, 0};
-    if (NODE(c, n->in[1])->op != NNC_OP_PARAM)
+    const int kr = k->shape.rank, in_ch = NODE(c, n->in[0])->shape.dim[n->shape.rank - 1];
+    if (k->op != NNC_OP_PARAM)
         return onnx_fail(c, id, "a convolution whose kernel is not a variable has no ONNX form here");
+    /* a plain convolution's kernel: [..., input channels, output channels] */
+    if (k->shape.dim[kr - 2] != in_ch || k->shape.dim[kr - 1] != n->shape.dim[n->shape.rank - 1])
+        return onnx_fail(c, id, "a grouped or depthwise convolution has no ONNX exporter yet");
     int b = bias_after(c, id);
     const char *ins[3] = {onnx_in(c, n->in[0], ONNX_FIRST),
                           onnx_param_transposed(c, n->in[1], n->shape.rank == 3 ? perm2 : perm1),
                           b >= 0 ? onnx_param(c, NODE(c, b)->in[1]) : NULL};
     Onnx__NodeProto *y = onnx_node(c, id, "Conv", ins, b >= 0 ? 3 : 2, NULL);
-    window_attrs(c, id, y, 1);
+    if (window_attrs(c, id, y, 1)) return -1;
     if (b < 0) return finish(c, id, y, ONNX_FIRST);
     c->done[id] = 1;
     return finish(c, b, y, ONNX_FIRST);
 }
 
-static int pool(onnx_ctx *c, int id, const char *op_type) {
+static int pool(onnx_ctx *c, int id, const char *op_type, int average) {
     const char *x = onnx_in(c, NODE(c, id)->in[0], ONNX_FIRST);
     Onnx__NodeProto *y = onnx_node(c, id, op_type, &x, 1, NULL);
-    window_attrs(c, id, y, 0);
+    if (window_attrs(c, id, y, 0)) return -1;
+    /* nnc's average leaves padded cells out of the count (TensorFlow's 'same') */
+    if (average) onnx_attr_int(c, y, "count_include_pad", 0);
     return finish(c, id, y, ONNX_FIRST);
 }
 
-static int ex_max_pool(onnx_ctx *c, int id) { return pool(c, id, "MaxPool"); }
+static int ex_max_pool(onnx_ctx *c, int id) { return pool(c, id, "MaxPool", 0); }
+static int ex_avg_pool(onnx_ctx *c, int id) { return pool(c, id, "AveragePool", 1); }
 
-/* nnc's average leaves padded cells out of the count (TensorFlow's 'same'). */
-static int ex_avg_pool(onnx_ctx *c, int id) {
-    int st = pool(c, id, "AveragePool");
-    if (!st) {
-        Onnx__NodeProto *y = c->nodes.items[c->nodes.n - 1];
-        onnx_attr_int(c, y, "count_include_pad", 0);
-    }
-    return st;
-}
-
-/* Mean or max over every axis but the channels, in whichever layout the input is. */
+/* Mean or max over every axis but the channels, in whichever layout the input is; an output
+ * of the input's rank keeps the pooled axes, of size 1 (and so the layout). */
 static int global(onnx_ctx *c, int id, const char *op_type) {
     const nnc_node_rec *n = NODE(c, id);
     onnx_layout l;
     const char *x = onnx_in_any(c, n->in[0], &l);
-    int rank = onnx_rank(c, n->in[0]), k = 0;
+    int rank = onnx_rank(c, n->in[0]), k = 0, keep = onnx_rank(c, id) == rank;
     int64_t axes[NNC_MAX_RANK];
     for (int a = 1; a < rank; a++)
         if (a != (l == ONNX_FIRST ? 1 : rank - 1)) axes[k++] = a;
+    if (!keep && onnx_rank(c, id) != 2)
+        return onnx_fail(c, id, "a global pooling to rank %d has no ONNX exporter", n->shape.rank);
     Onnx__NodeProto *y = onnx_node(c, id, op_type, &x, 1, NULL);
     onnx_attr_ints(c, y, "axes", axes, k);
-    onnx_attr_int(c, y, "keepdims", 0);
-    return finish(c, id, y, ONNX_LAST);
+    onnx_attr_int(c, y, "keepdims", keep);
+    return finish(c, id, y, keep ? l : ONNX_LAST);
 }
 
 static int ex_global_avg(onnx_ctx *c, int id) { return global(c, id, "ReduceMean"); }
