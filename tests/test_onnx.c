@@ -1,7 +1,8 @@
-/* ONNX files written by nnc (src/interop/onnx_*.c), checked two ways for each of five models
+/* ONNX files written by nnc (src/interop/onnx_*.c), checked two ways for each of seven models
  * (an MLP trained a few epochs; two CNNs with every convolution, pooling, padding and
  * normalization variant nnc has; a functional model with Add and Concatenate on dense and
- * convolutional branches; the preprocessing layers, Dropout and every activation):
+ * convolutional branches; the preprocessing layers, Dropout and every activation; a
+ * Normalization whose divisor is its epsilon; the ops no layer makes yet):
  * - ONNX Runtime (the onnxruntime-node package, through tools/onnx_check.js) runs the file on
  *   random inputs and its output must equal nnc_predict's, |a − b| <= 1e-5 + 1e-4·|ref| per
  *   element (the largest difference is printed). Skipped when node or the package is missing:
@@ -539,7 +540,7 @@ static void test_convert(test_run *r, const onnx_env *e) {
     t_end(r);
 }
 
-/* ---- the suite -------------------------------------------------------------------------- */
+/* ---- the suite (NNC_KEEP_ONNX=1 keeps its folder of files for a look) ------------------- */
 
 static void find_tools(onnx_env *e) {
     int st;
