@@ -5,9 +5,10 @@
 
 #include "op_util.h"
 
-/* Geometry of one convolution: example sizes with a unit height for 1-D. */
+/* Geometry of one convolution: example sizes with a unit height for 1-D. With groups > 1 a
+ * row of col holds the groups one after the other, each its kh·kw·(c / groups) window. */
 typedef struct {
-    int h, w, c, oh, ow, f, kh, kw, sh, sw, dh, dw, pt, pl;
+    int h, w, c, oh, ow, f, kh, kw, sh, sw, dh, dw, pt, pl, groups;
 } conv_geom;
 
 /* The geometry of convolution node id. */
