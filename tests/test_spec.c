@@ -329,6 +329,20 @@ static const struct {
     {"rescaling", "input 6 6 2\nrescaling 0.5 offset=1\n"},
     {"normalization", "input 6 6 2\nnormalization axis=-1\n"},
     {"leaky_relu", "input 6 6 2\nleaky_relu 0.1\n"},
+    /* the convolution family (layers-b) */
+    {"separable_conv2d", "input 6 6 2\nseparable_conv2d 4 3 depth_multiplier=2 padding=same strides=2 "
+                         "pointwise_initializer=he_normal depthwise_regularizer=l2(0.01)\n"},
+    {"depthwise_conv2d", "input 6 6 2\ndepthwise_conv2d [2,3] depth_multiplier=3 dilation_rate=2 activation=relu\n"},
+    {"conv2d_transpose", "input 6 6 2\nconv2d_transpose 3 3 strides=2 padding=same output_padding=[1,0] use_bias=false\n"},
+    {"max_pooling1d", "input 7 2\nmax_pooling1d 3 strides=2 padding=same\n"},
+    {"average_pooling1d", "input 7 2\naverage_pooling1d 2\n"},
+    {"global_average_pooling1d", "input 7 2\nglobal_average_pooling1d keepdims=true\n"},
+    {"global_max_pooling1d", "input 7 2\nglobal_max_pooling1d\n"},
+    {"up_sampling1d", "input 7 2\nup_sampling1d 3\n"},
+    {"up_sampling2d", "input 6 6 2\nup_sampling2d [2,3] interpolation=bilinear\n"},
+    {"zero_padding1d", "input 7 2\nzero_padding1d [1,2]\n"},
+    {"cropping1d", "input 7 2\ncropping1d 2\n"},
+    {"cropping2d", "input 6 6 2\ncropping2d 1 0 2 1\n"},
 };
 
 /* Every layer built from its line, saved, loaded, and the loaded model's config the same text.
