@@ -12,6 +12,8 @@
 #include "compare.h"
 #include "fixture.h"
 #include "core/model_impl.h"
+#include "format/json.h"
+#include "io/keras_config.h"
 
 /* Builds the case's one layer (named "l") on input x. */
 typedef void (*layer_fn)(nnc_model *m);
@@ -212,6 +214,54 @@ static void channels_first(test_run *r) {
     t_end(r);
 }
 
+/* A Sequential config as Keras writes it, with one layer of the given class and config body
+ * after an InputLayer of the given shape; 0 and the model's last output shape in out, or -1 and
+ * the error. */
+static int from_config(const char *shape, const char *cls, const char *body, char *out, size_t n) {
+    char text[2048];
+    snprintf(text, sizeof text, "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"s\",\"layers\":["
+             "{\"class_name\":\"InputLayer\",\"config\":{\"name\":\"in\",\"batch_shape\":[null,%s]}},"
+             "{\"class_name\":\"%s\",\"config\":{\"name\":\"lay\",%s}}]}}", shape, cls, body);
+    char err[256];
+    nnc_json *j = nnc_json_parse(text, strlen(text), err, sizeof err);
+    nnc_model *m = nnc_model_new(NULL);
+    int rc = j ? nnc_config_build(m, j, out, n) : -1;
+    if (!j) snprintf(out, n, "json: %s", err);
+    else if (!rc) nnc_shape_str(&m->nodes[m->last].shape, 1, out, n);
+    nnc_json_free(j);
+    nnc_model_free(m);
+    return rc;
+}
+
+/* Keras configs: channels_first refused naming the layer; Keras 2's plain ints for tuples and
+ * keys only newer Keras writes (ZeroPadding1D's data_format) read. */
+static void configs(test_run *r) {
+    if (!t_begin(r, "conv_family/keras_configs")) return;
+    static const struct {
+        const char *shape, *cls, *body, *want;
+    } t[] = {
+        {"6,6,2", "DepthwiseConv2D", "\"kernel_size\":[3,3],\"data_format\":\"channels_first\"", "'lay'"},
+        {"6,6,2", "UpSampling2D", "\"size\":[2,2],\"data_format\":\"channels_first\"", "'lay'"},
+        {"6,2", "ZeroPadding1D", "\"padding\":[1,1],\"data_format\":\"channels_first\"", "'lay'"},
+        {"6,2", "UpSampling1D", "\"size\":3", "(None, 18, 2)"},
+        {"6,2", "MaxPooling1D", "\"pool_size\":2,\"strides\":null,\"padding\":\"same\"", "(None, 3, 2)"},
+        {"6,2", "ZeroPadding1D", "\"padding\":[1,2],\"data_format\":\"channels_last\"", "(None, 9, 2)"},
+        {"6,2", "Conv1D", "\"filters\":4,\"kernel_size\":[3],\"padding\":\"causal\",\"groups\":2", "(None, 6, 4)"},
+        {"6,6,2", "Conv2D", "\"filters\":4,\"kernel_size\":3,\"padding\":\"causal\"", "'lay'"},
+        {"3,3,2", "Conv2DTranspose", "\"filters\":4,\"kernel_size\":[3,3],\"strides\":[2,2],\"padding\":\"same\","
+                                     "\"output_padding\":null", "(None, 6, 6, 4)"},
+        {"6,6,2", "UpSampling2D", "\"size\":[2,2],\"interpolation\":\"bicubic\"", "'lay'"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        char got[512];
+        int rc = from_config(t[i].shape, t[i].cls, t[i].body, got, sizeof got);
+        CHECK(r, strstr(got, t[i].want) && (rc != 0) == (t[i].want[0] == '\''), "%s {%s}: %s, want %s", t[i].cls,
+              t[i].body, got, t[i].want);
+        if (rc) t_info(r, "%s", got);
+    }
+    t_end(r);
+}
+
 /* Grouped (fused bias and ReLU), depthwise, separable and transposed convolutions train to the
  * same bits with 1 and 3 threads. */
 static void threads_agree(test_run *r) {
@@ -252,5 +302,6 @@ void suite_conv_family(test_run *r) {
     fx_free(&f);
     shapes_and_errors(r);
     channels_first(r);
+    configs(r);
     threads_agree(r);
 }
