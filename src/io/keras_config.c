@@ -168,6 +168,29 @@ static void put_opts(nnc_strbuf *sb, const nnc_opt_desc *rows, int n, const void
     }
 }
 
+/* "valid", "same" or (a CAUSAL row) "causal" into the row's bool(s); -1 for another value. */
+static int read_padding(const nnc_opt_desc *row, const nnc_json *v, char *base) {
+    const int causal = (row->flags & NNC_OPTF_CAUSAL) && v->type == NNC_JSON_STRING && !strcmp(v->string, "causal");
+    if (v->type != NNC_JSON_STRING || (strcmp(v->string, "same") && strcmp(v->string, "valid") && !causal)) return -1;
+    *(bool *)(base + row->offset) = !strcmp(v->string, "same");
+    if (row->flags & NNC_OPTF_CAUSAL) *(bool *)(base + row->aux) = causal != 0;
+    return 0;
+}
+
+/* A CHOICE row: the index of the string among the literal's names. */
+static int read_choice(const nnc_opt_desc *row, const nnc_json *v, int *at, char *msg, size_t n) {
+    int k = 0;
+    size_t len = v->type == NNC_JSON_STRING ? strlen(v->string) : 0;
+    for (const char *p = row->literal; len && p; p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL, k++)
+        if (strcspn(p, "|") == len && !strncmp(p, v->string, len)) {
+            *at = k;
+            return 0;
+        }
+    snprintf(msg, n, "%s %s%s%s is not supported (one of %s)", row->key, len ? "'" : "", len ? v->string : "?",
+             len ? "'" : "", row->literal);
+    return -1;
+}
+
 /* Reads one row's JSON value (present and not null) into base; 0, or -1 with why in msg. */
 static int read_value(const nnc_opt_desc *row, const nnc_json *v, char *base, char *msg, size_t n) {
     char *at = base + row->offset;
@@ -196,25 +219,8 @@ static int read_value(const nnc_opt_desc *row, const nnc_json *v, char *base, ch
     case NNC_OPT_REGULARIZER:
         if (parse_regularizer(v, (nnc_regularizer *)at)) break;
         return 0;
-    case NNC_OPT_PADDING: {
-        const int causal = (row->flags & NNC_OPTF_CAUSAL) && v->type == NNC_JSON_STRING && !strcmp(v->string, "causal");
-        if (v->type != NNC_JSON_STRING || (strcmp(v->string, "same") && strcmp(v->string, "valid") && !causal)) break;
-        *(bool *)at = !strcmp(v->string, "same");
-        if (row->flags & NNC_OPTF_CAUSAL) *(bool *)(base + row->aux) = causal != 0;
-        return 0;
-    }
-    case NNC_OPT_CHOICE: {
-        int k = 0;
-        size_t len = v->type == NNC_JSON_STRING ? strlen(v->string) : 0;
-        for (const char *p = row->literal; len && p; p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL, k++)
-            if (strcspn(p, "|") == len && !strncmp(p, v->string, len)) {
-                *(int *)at = k;
-                return 0;
-            }
-        snprintf(msg, n, "%s %s%s%s is not supported (one of %s)", row->key, len ? "'" : "", len ? v->string : "?",
-                 len ? "'" : "", row->literal);
-        return -1;
-    }
+    case NNC_OPT_PADDING: return read_padding(row, v, base) ? (snprintf(msg, n, "bad value for %s", row->key), -1) : 0;
+    case NNC_OPT_CHOICE: return read_choice(row, v, (int *)at, msg, n);
     case NNC_OPT_INTS: {
         if (is_int(v, row->lo, row->hi)) { /* Keras takes one int for every axis too */
             for (int i = 0; i < row->count; i++) ((int *)at)[i] = (int)v->number;
