@@ -248,7 +248,7 @@ static size_t conv_work(const nnc_model *m, int id, int batch) {
     conv_geom g;
     nnc_conv_geom(m, id, &g);
     const size_t per = col_floats_per_example(&g);
-    size_t col = (size_t)nnc_conv_group_size(per, 0, batch, nnc_pool_threads(m->pool), 0) * per;
+    size_t col = nnc_conv_is_depthwise(&g) ? 0 : (size_t)nnc_conv_group_size(per, 0, batch, nnc_pool_threads(m->pool), 0) * per;
     size_t bias = CNODE(m, id)->epi_bias >= 0 ? nnc_bias_grad_work((size_t)g.f) : 0;
     return col > bias ? col : bias;
 }
@@ -270,6 +270,10 @@ static void conv_forward(const nnc_exec *e, int id) {
     const size_t px = (size_t)g.oh * g.ow; /* output positions (col rows) per example */
     nnc_epilogue epi;
     const nnc_gemm_epilogue *ep = nnc_epilogue_prepare(e->m, id, &epi);
+    if (nnc_conv_is_depthwise(&g)) {
+        nnc_conv_depthwise_forward(e, id, &g, ep);
+        return;
+    }
     for (int b0 = 0; b0 < e->batch; b0 += gs) {
         const int nb = e->batch - b0 < gs ? e->batch - b0 : gs;
         const float *col = x->value + (size_t)b0 * px * kc;
@@ -295,6 +299,10 @@ static void conv_backward(const nnc_exec *e, int id) {
     const int kcg = kc / g.groups, fg = g.f / g.groups;
     const size_t px = (size_t)g.oh * g.ow;
     nnc_epilogue_backward(e, id); /* whole tensor, before the groups take the workspace */
+    if (nnc_conv_is_depthwise(&g)) {
+        nnc_conv_depthwise_backward(e, id, &g);
+        return;
+    }
     for (int b0 = 0; b0 < e->batch; b0 += gs) {
         const int nb = e->batch - b0 < gs ? e->batch - b0 : gs, rows = nb * (int)px;
         const float *dy = y->grad + (size_t)b0 * px * g.f;
