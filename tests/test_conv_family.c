@@ -6,6 +6,7 @@
  * Conv2DTranspose and the errors of bad arguments (channels_first, groups that do not divide,
  * output_padding not below the stride), and that a grouped convolution's fused epilogue and
  * a separable convolution give the same bits with 1 and 3 threads. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "test.h"
@@ -262,6 +263,42 @@ static void configs(test_run *r) {
     t_end(r);
 }
 
+/* SeparableConv2D's three regularizers land on depthwise_kernel, pointwise_kernel and bias
+ * (Keras's l2(x) = x·Σw², l1(x) = x·Σ|w|): the evaluated loss grows by exactly those. */
+static void separable_regularizers(test_run *r) {
+    if (!t_begin(r, "conv_family/separable_regularizers_on_their_variables")) return;
+    const char *plain = "input 5 5 2\nseparable_conv2d 3 3 depth_multiplier=2 bias_initializer=ones name=s\n"
+                        "flatten\ndense 2\nloss sparse_categorical_crossentropy from_logits=true\n";
+    const char *reg = "input 5 5 2\nseparable_conv2d 3 3 depth_multiplier=2 bias_initializer=ones name=s "
+                      "depthwise_regularizer=l2(0.1) pointwise_regularizer=l1(0.05) bias_regularizer=l2(0.2)\n"
+                      "flatten\ndense 2\nloss sparse_categorical_crossentropy from_logits=true\n";
+    nnc_error e = {""};
+    nnc_model *a = nnc_model_from_spec_text(plain, strlen(plain), "a.nnc", &e);
+    nnc_model *b = nnc_model_from_spec_text(reg, strlen(reg), "b.nnc", &e);
+    float x[4 * 50], y[4] = {0, 1, 1, 0}, dk[36], pk[12], bias[3];
+    for (int i = 0; i < 4 * 50; i++) x[i] = (float)((i * 13) % 17) / 8.0f - 1.0f;
+    nnc_logs la, lb;
+    if (CHECK(r, a && b, "%s", e.message) && CHECK(r, a->n_param_floats == b->n_param_floats, "sizes differ")) {
+        memcpy(b->param_arena, a->param_arena, a->n_param_floats * sizeof(float));
+        if (CHECK(r, nnc_evaluate(a, x, y, 4, 4, &la) == NNC_OK && nnc_evaluate(b, x, y, 4, 4, &lb) == NNC_OK,
+                  "evaluate: %s %s", nnc_last_error(a), nnc_last_error(b)) &&
+            CHECK(r, nnc_get_variable(b, "s.depthwise_kernel", dk, 36) == NNC_OK &&
+                         nnc_get_variable(b, "s.pointwise_kernel", pk, 12) == NNC_OK &&
+                         nnc_get_variable(b, "s.bias", bias, 3) == NNC_OK, "get_variable: %s", nnc_last_error(b))) {
+            double want = 0.0;
+            for (int i = 0; i < 36; i++) want += 0.1 * (double)dk[i] * (double)dk[i];
+            for (int i = 0; i < 12; i++) want += 0.05 * fabs((double)pk[i]);
+            for (int i = 0; i < 3; i++) want += 0.2 * (double)bias[i] * (double)bias[i];
+            const double got = lb.values[0] - la.values[0];
+            CHECK(r, !strcmp(la.names[0], "loss") && fabs(got - want) <= 1e-5 * (1.0 + want),
+                  "penalty %.9g, want %.9g", got, want);
+        }
+    }
+    nnc_model_free(a);
+    nnc_model_free(b);
+    t_end(r);
+}
+
 /* Grouped (fused bias and ReLU), depthwise, separable and transposed convolutions train to the
  * same bits with 1 and 3 threads. */
 static void threads_agree(test_run *r) {
@@ -303,5 +340,6 @@ void suite_conv_family(test_run *r) {
     shapes_and_errors(r);
     channels_first(r);
     configs(r);
+    separable_regularizers(r);
     threads_agree(r);
 }
