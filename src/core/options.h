@@ -36,6 +36,11 @@ enum {
     NNC_OPTF_REST = 1u << 3,        /* SHAPE, PAD2D: takes every remaining positional value */
     NNC_OPTF_ZERO_IS_AUX = 1u << 4, /* INTS: all zeros means the INTS at aux (pooling's strides) */
     NNC_OPTF_NAME = 1u << 5,        /* FIXED: the object's name, written as the literal */
+    /* the activation, merge and normalization layers (layers-a2) */
+    NNC_OPTF_SCALAR = 1u << 9,      /* SHAPE: one value is a plain number (Keras's int or tuple) */
+    NNC_OPTF_EMPTY_IS_NONE = 1u << 10, /* SHAPE: no values is Keras's None (null) */
+    NNC_OPTF_IF_AUX = 1u << 11,     /* REGULARIZER: its variable exists only when the bool at aux
+                                     * is true (LayerNormalization's gamma and beta) */
 };
 
 typedef struct {

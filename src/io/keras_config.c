@@ -116,6 +116,14 @@ static void put_value(nnc_strbuf *sb, const nnc_opt_desc *row, const char *base,
     }
     case NNC_OPT_SHAPE: {
         const nnc_shape *s = (const nnc_shape *)at;
+        if (s->rank == 0 && (row->flags & NNC_OPTF_EMPTY_IS_NONE)) {
+            nnc_sb_puts(sb, "null");
+            break;
+        }
+        if (s->rank == 1 && (row->flags & NNC_OPTF_SCALAR)) {
+            nnc_sb_printf(sb, "%d", s->dim[0]);
+            break;
+        }
         nnc_sb_puts(sb, row->flags & NNC_OPTF_BATCHED ? "[null" : "[");
         for (int i = 0; i < s->rank; i++)
             nnc_sb_printf(sb, "%s%d", i || (row->flags & NNC_OPTF_BATCHED) ? "," : "", s->dim[i]);
@@ -196,8 +204,16 @@ static int read_value(const nnc_opt_desc *row, const nnc_json *v, char *base, ch
     }
     case NNC_OPT_SHAPE: {
         const size_t skip = row->flags & NNC_OPTF_BATCHED ? 1 : 0;
-        if (v->type != NNC_JSON_ARRAY || v->count <= skip || v->count - skip > NNC_MAX_RANK) break;
         nnc_shape *s = (nnc_shape *)at;
+        if ((row->flags & NNC_OPTF_SCALAR) && is_int(v, row->lo, row->hi)) { /* Keras's int for a 1-tuple */
+            *s = (nnc_shape){1, {(int)v->number}};
+            return 0;
+        }
+        if ((row->flags & NNC_OPTF_EMPTY_IS_NONE) && v->type == NNC_JSON_ARRAY && v->count == skip) {
+            s->rank = 0;
+            return 0;
+        }
+        if (v->type != NNC_JSON_ARRAY || v->count <= skip || v->count - skip > NNC_MAX_RANK) break;
         int ok = 1;
         for (size_t i = skip; i < v->count; i++) ok &= is_int(v->items[i], row->lo, row->hi);
         if (!ok) break;
@@ -285,7 +301,8 @@ static void put_layer(nnc_strbuf *sb, const nnc_model *m, const nnc_layer_rec *l
     const nnc_layer_desc *d = l->desc;
     nnc_sb_printf(sb, "{\"module\":\"keras.layers\",\"class_name\":\"%s\",\"config\":{\"name\":", d->keras_class);
     nnc_sb_json_string(sb, l->name);
-    if (!(d->flags & NNC_LAYERF_INPUT)) nnc_sb_puts(sb, ",\"trainable\":true,\"dtype\":\"float32\"");
+    if (!(d->flags & NNC_LAYERF_INPUT))
+        nnc_sb_puts(sb, d->flags & NNC_LAYERF_NO_TRAINABLE_KEY ? ",\"dtype\":\"float32\"" : ",\"trainable\":true,\"dtype\":\"float32\"");
     union { max_align_t align; unsigned char bytes[NNC_LAYER_CFG_BYTES]; } def;
     d->defaults(def.bytes);
     put_opts(sb, d->opts, d->n_opts, nnc_layer_opts(l), def.bytes);

@@ -15,6 +15,11 @@ enum {
     NNC_LAYERF_STATE_FROM_DATA = 1u << 1, /* its variables are statistics of the data (set by
                                            * nnc_adapt), not draws from an initializer */
     NNC_LAYERF_LIST_INPUT = 1u << 2,      /* takes its inputs as one list (Keras's merge layers) */
+    /* the activation, noise, merge and normalization layers (layers-a2) */
+    NNC_LAYERF_NO_TRAINABLE_KEY = 1u << 8, /* its config has no "trainable" (Keras's spatial
+                                            * dropouts refuse the key) */
+    NNC_LAYERF_ACTIVITY_OPTS = 1u << 9,   /* its options are an nnc_regularizer on its output
+                                           * (ActivityRegularization's l1, l2) */
 };
 
 typedef struct nnc_layer_desc {
@@ -56,8 +61,11 @@ const nnc_layer_desc *nnc_layer_by_class(const char *keras_class);
 
 /* What the code above needs to know of a layer. */
 static inline const char *nnc_layer_class(const nnc_layer_rec *l) { return l->desc->keras_class; }
-/* Its kernel, bias and activity regularizers (rs[0..2]); 0 when the layer has none. */
-int nnc_layer_regularizers(const nnc_layer_rec *l, nnc_regularizer rs[3]);
+/* Its variables' regularizers (rs[i] for its variable i < 3, in the order of its regularizer
+ * rows: kernel then bias, or depthwise, pointwise, bias) and its activity regularizer (rs[3]);
+ * 0 when the layer has none. */
+#define NNC_LAYER_REGULARIZERS 4
+int nnc_layer_regularizers(const nnc_layer_rec *l, nnc_regularizer rs[NNC_LAYER_REGULARIZERS]);
 /* True for layers whose variables come from nnc_adapt (Normalization). */
 static inline int nnc_layer_state_from_data(const nnc_layer_rec *l) {
     return (l->desc->flags & NNC_LAYERF_STATE_FROM_DATA) != 0;

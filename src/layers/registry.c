@@ -46,18 +46,22 @@ const nnc_layer_desc *nnc_layer_by_class(const char *keras_class) {
     return NULL;
 }
 
-int nnc_layer_regularizers(const nnc_layer_rec *l, nnc_regularizer rs[3]) {
-    static const char *const keys[3] = {"kernel_regularizer", "bias_regularizer", "activity_regularizer"};
-    int found = 0;
-    for (int k = 0; k < 3; k++) {
-        rs[k].l1 = rs[k].l2 = 0.0f;
-        for (int i = 0; i < l->desc->n_opts; i++) {
-            const nnc_opt_desc *o = &l->desc->opts[i];
-            if (o->type == NNC_OPT_REGULARIZER && !strcmp(o->key, keys[k])) {
-                memcpy(&rs[k], l->cfg.bytes + o->offset, sizeof rs[k]);
-                found = 1;
-            }
-        }
+int nnc_layer_regularizers(const nnc_layer_rec *l, nnc_regularizer rs[NNC_LAYER_REGULARIZERS]) {
+    int found = 0, var = 0;
+    for (int k = 0; k < NNC_LAYER_REGULARIZERS; k++) rs[k].l1 = rs[k].l2 = 0.0f;
+    if (l->desc->flags & NNC_LAYERF_ACTIVITY_OPTS) {
+        memcpy(&rs[NNC_LAYER_REGULARIZERS - 1], l->cfg.bytes, sizeof *rs);
+        found = 1;
+    }
+    for (int i = 0; i < l->desc->n_opts; i++) {
+        const nnc_opt_desc *o = &l->desc->opts[i];
+        if (o->type != NNC_OPT_REGULARIZER) continue;
+        /* a variable the options left out (no gamma without scale) takes no place */
+        if ((o->flags & NNC_OPTF_IF_AUX) && !*(const bool *)(l->cfg.bytes + o->aux)) continue;
+        int k = !strcmp(o->key, "activity_regularizer") ? NNC_LAYER_REGULARIZERS - 1 : var++;
+        if (k >= NNC_LAYER_REGULARIZERS) continue;
+        memcpy(&rs[k], l->cfg.bytes + o->offset, sizeof rs[k]);
+        found = 1;
     }
     return found;
 }
