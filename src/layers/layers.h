@@ -51,6 +51,25 @@ typedef struct { nnc_shape target_shape; } nnc_reshape_opts;
 typedef struct { int padding[4]; } nnc_zero_padding_opts; /* top, bottom, left, right */
 typedef struct { float rate; } nnc_dropout_opts;
 typedef struct { int unused; } nnc_no_opts;
+/* the activation, noise, merge and normalization layers (layers-a2) */
+typedef struct { nnc_shape axis; } nnc_softmax_opts;      /* Keras's int or list of one */
+typedef struct { float alpha; } nnc_elu_opts;
+typedef struct { float stddev; } nnc_gaussian_noise_opts;
+typedef struct { nnc_shape dims; } nnc_permute_opts;
+typedef struct { int n; } nnc_repeat_vector_opts;
+typedef struct { nnc_shape axes; bool normalize; } nnc_dot_opts; /* axes: one or two */
+typedef struct {
+    nnc_initializer alpha_initializer;
+    nnc_regularizer alpha_regularizer;
+    nnc_shape shared_axes;                /* Keras's axes; rank 0 is None */
+} nnc_prelu_layer_opts;
+typedef struct {
+    nnc_shape axis;                       /* Keras's axes, consecutive */
+    float epsilon;
+    bool center, scale;
+    nnc_initializer beta_initializer, gamma_initializer;
+    nnc_regularizer beta_regularizer, gamma_regularizer;
+} nnc_layer_norm_layer_opts;
 
 /* The registry, in the order the docs list the layers. */
 extern const nnc_layer_desc *const nnc_layer_registry[];
@@ -72,6 +91,9 @@ static inline int nnc_layer_state_from_data(const nnc_layer_rec *l) {
 }
 /* The options a layer was built with. */
 static inline const void *nnc_layer_opts(const nnc_layer_rec *l) { return l->cfg.bytes; }
+
+/* Keras's fans of a variable of this shape (compute_fans), for fan-scaled initializers. */
+void nnc_keras_fans(const nnc_shape *s, int *fan_in, int *fan_out);
 
 /* A layer's activation as a node after x (x itself for linear); -1 on error. */
 int nnc_apply_activation(nnc_model *m, int x, nnc_activation a);

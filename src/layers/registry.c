@@ -9,6 +9,12 @@ extern const nnc_layer_desc nnc_input_desc, nnc_dense_desc, nnc_activation_desc,
     nnc_average_pooling2d_desc, nnc_global_average_pooling2d_desc,
     nnc_global_max_pooling2d_desc, nnc_flatten_desc, nnc_reshape_desc,
     nnc_zero_padding2d_desc, nnc_dropout_desc, nnc_batch_normalization_desc;
+/* the activation, noise, merge and normalization layers (layers-a2) */
+extern const nnc_layer_desc nnc_relu_desc, nnc_prelu_desc, nnc_elu_desc, nnc_spatial_dropout1d_desc,
+    nnc_spatial_dropout2d_desc, nnc_gaussian_noise_desc, nnc_gaussian_dropout_desc,
+    nnc_activity_regularization_desc, nnc_permute_desc, nnc_repeat_vector_desc, nnc_subtract_desc,
+    nnc_multiply_desc, nnc_average_desc, nnc_maximum_desc, nnc_minimum_desc, nnc_dot_desc,
+    nnc_layer_normalization_desc;
 
 const nnc_layer_desc *const nnc_layer_registry[] = {
     &nnc_input_desc,
@@ -31,6 +37,24 @@ const nnc_layer_desc *const nnc_layer_registry[] = {
     &nnc_rescaling_desc,
     &nnc_normalization_desc,
     &nnc_leaky_relu_desc,
+    /* the activation, noise, merge and normalization layers (layers-a2) */
+    &nnc_relu_desc,
+    &nnc_prelu_desc,
+    &nnc_elu_desc,
+    &nnc_subtract_desc,
+    &nnc_multiply_desc,
+    &nnc_average_desc,
+    &nnc_maximum_desc,
+    &nnc_minimum_desc,
+    &nnc_dot_desc,
+    &nnc_permute_desc,
+    &nnc_repeat_vector_desc,
+    &nnc_spatial_dropout1d_desc,
+    &nnc_spatial_dropout2d_desc,
+    &nnc_gaussian_noise_desc,
+    &nnc_gaussian_dropout_desc,
+    &nnc_activity_regularization_desc,
+    &nnc_layer_normalization_desc,
 };
 const int nnc_layer_registry_count = NNC_OPT_COUNT_OF(nnc_layer_registry);
 
