@@ -560,6 +560,52 @@ static void test_keras_configs(test_run *r) {
     }
 }
 
+/* nnc_gradcheck (the `nnc gradcheck` tool) passes on a model of the new layers: the noise is
+ * replayed, the kinks of ReLU's threshold and ceiling, PReLU, ELU(alpha) and Maximum skipped. */
+static void test_gradcheck_tool(test_run *r) {
+    if (!t_begin(r, "keras_layers/gradcheck_passes")) return;
+    enum { N = 16, F = 6 };
+    nnc_model *m = nnc_model_new(NULL);
+    nnc_node in = nnc_input(m, (int[]){F}, 1, NULL);
+    nnc_dense_opts d = nnc_dense_opts_default(8);
+    nnc_relu_opts ro = nnc_relu_opts_default();
+    ro.threshold = 0.1f, ro.max_value = 1.5f, ro.has_max_value = true, ro.negative_slope = 0.2f;
+    nnc_prelu_opts po = nnc_prelu_opts_default();
+    po.alpha_initializer = nnc_initializer_default(NNC_INIT_RANDOM_UNIFORM);
+    nnc_node a = nnc_prelu(m, nnc_relu(m, nnc_dense(m, in, &d), &ro), &po);
+    a = nnc_reshape(m, a, (int[]){2, 4}, 2, NULL);
+    a = nnc_gaussian_dropout(m, nnc_gaussian_noise(m, nnc_spatial_dropout1d(m, a, 0.3f, NULL), 0.2f, NULL), 0.2f, NULL);
+    nnc_layer_norm_opts lo = nnc_layer_norm_opts_default();
+    a = nnc_flatten(m, nnc_layer_normalization(m, a, &lo), NULL);
+    nnc_node b = nnc_dense(m, in, &d);
+    nnc_node c = nnc_elu(m, nnc_maximum(m, (nnc_node[]){a, b}, 2, NULL), 0.5f, NULL);
+    nnc_dense_opts dk = nnc_dense_opts_default(3);
+    nnc_dense(m, c, &dk);
+    nnc_compile_opts co = nnc_compile_opts_default();
+    co.loss = nnc_loss_default(NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
+    co.loss.from_logits = true;
+    float x[N * F], y[N];
+    for (int i = 0; i < N * F; i++) x[i] = (float)((i * 37) % 41) / 20.0f - 1.0f;
+    for (int i = 0; i < N; i++) y[i] = (float)(i % 3);
+    nnc_gradcheck_result res[16];
+    nnc_gradcheck_opts go = nnc_gradcheck_opts_default();
+    int failed = -1;
+    if (CHECK(r, nnc_compile(m, &co) == NNC_OK, "compile: %s", nnc_last_error(m)) &&
+        CHECK(r, nnc_variable_count(m) <= 16, "%d variables", nnc_variable_count(m)) &&
+        CHECK(r, nnc_gradcheck(m, x, y, N, &go, res, &failed) == NNC_OK, "gradcheck: %s", nnc_last_error(m))) {
+        size_t checked = 0, skipped = 0;
+        for (int i = 0; i < nnc_variable_count(m); i++) {
+            checked += res[i].checked, skipped += res[i].skipped;
+            CHECK(r, res[i].failed == 0, "%s: %zu of %zu failed (worst relative error %.3g)", nnc_variable_name(m, i),
+                  res[i].failed, res[i].checked, res[i].max_rel_err);
+        }
+        CHECK(r, failed == 0, "%d variables failed", failed);
+        t_info(r, "%zu elements checked, %zu skipped at kinks", checked, skipped);
+    }
+    nnc_model_free(m);
+    t_end(r);
+}
+
 void suite_keras_layers(test_run *r);
 void suite_keras_layers(test_run *r) {
     test_activation_values(r);
@@ -572,4 +618,5 @@ void suite_keras_layers(test_run *r) {
     test_variable_regularizers(r);
     test_noise_layers(r);
     test_keras_configs(r);
+    test_gradcheck_tool(r);
 }
