@@ -104,9 +104,14 @@ static void alpha_walk_next(alpha_walk *w) {
 static void prelu_forward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]), *al = NODE(e, y->in[1]);
     const size_t per = nnc_shape_size(&x->shape);
+    const float *restrict a = al->value;
     for (int b = 0; b < e->batch; b++) {
-        const float *xv = x->value + (size_t)b * per;
-        float *yv = y->value + (size_t)b * per;
+        const float *restrict xv = x->value + (size_t)b * per;
+        float *restrict yv = y->value + (size_t)b * per;
+        if (nnc_shape_size(&al->shape) == per) { /* no shared axis: alpha is indexed as x */
+            for (size_t i = 0; i < per; i++) yv[i] = xv[i] > 0.0f ? xv[i] : a[i] * xv[i];
+            continue;
+        }
         alpha_walk w;
         alpha_walk_start(&w, x, al);
         for (size_t i = 0; i < per; i++, alpha_walk_next(&w)) yv[i] = xv[i] > 0.0f ? xv[i] : al->value[w.at] * xv[i];
@@ -121,6 +126,14 @@ static void prelu_backward(const nnc_exec *e, int id) {
     for (int b = 0; b < e->batch; b++) {
         const float *xv = x->value + (size_t)b * per, *g = y->grad + (size_t)b * per;
         float *gx = x->needs_grad ? x->grad + (size_t)b * per : NULL;
+        if (nnc_shape_size(&al->shape) == per) { /* no shared axis: alpha is indexed as x */
+            for (size_t i = 0; i < per; i++) {
+                const int pos = xv[i] > 0.0f;
+                if (gx) gx[i] += pos ? g[i] : al->value[i] * g[i];
+                if (al->needs_grad && !pos) al->grad[i] += g[i] * xv[i];
+            }
+            continue;
+        }
         alpha_walk w;
         alpha_walk_start(&w, x, al);
         for (size_t i = 0; i < per; i++, alpha_walk_next(&w)) {
