@@ -331,8 +331,9 @@ static void test_merge_round_trip(test_run *r) {
     t_end(r);
 }
 
-/* ActivityRegularization adds l1·Σ|y| + l2·Σy² of its output over the batch to the loss, as an
- * activity_regularizer does (Keras 3 sums, it does not average over the batch). */
+/* ActivityRegularization adds l1·Σ|y| + l2·Σy² of its output over the batch to the loss, as
+ * nnc's activity_regularizer does (Keras 3.0 to 3.13 sum so; Keras 2 and Keras 3.14 on divide
+ * by the batch size). */
 static void test_activity_regularization(test_run *r) {
     if (!t_begin(r, "keras_layers/activity_regularization_loss_term")) return;
     const char *with = "input 3\nactivity_regularization 0.1 l2=0.2\ndense 1 use_bias=false kernel_initializer=zeros\n"
