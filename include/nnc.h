@@ -337,6 +337,85 @@ nnc_batch_norm_opts nnc_batch_norm_opts_default(void);
 /* Keras's BatchNormalization: batch statistics in fit, moving statistics in evaluate and
  * predict; variables gamma, beta (trainable), moving_mean, moving_variance (not). */
 nnc_node nnc_batch_normalization(nnc_model *m, nnc_node x, const nnc_batch_norm_opts *o);
+/* ---- activation, noise, merge, reordering and normalization layers ------------------------ */
+
+/* Keras's Softmax along axis (Keras's count: -1 the last, 1 the first after the batch). */
+nnc_node nnc_softmax_axis(nnc_model *m, nnc_node x, int axis, const char *name);
+
+typedef struct {
+    float max_value;         /* the ceiling, used when has_max_value (Keras's None: none) */
+    bool has_max_value;      /* false */
+    float negative_slope;    /* 0 */
+    float threshold;         /* 0 */
+    const char *name;
+} nnc_relu_opts;
+
+/* ReLU options with Keras's defaults (a plain relu). */
+nnc_relu_opts nnc_relu_opts_default(void);
+/* Keras's ReLU layer: min(x, max_value) above threshold, negative_slope·(x − threshold) below;
+ * the three settings >= 0, as Keras asks. */
+nnc_node nnc_relu(nnc_model *m, nnc_node x, const nnc_relu_opts *o);
+
+typedef struct {
+    nnc_initializer alpha_initializer; /* zeros */
+    nnc_regularizer alpha_regularizer; /* none */
+    int shared_axes[NNC_MAX_RANK];     /* Keras's axes (1 the first after the batch) sharing one alpha */
+    int n_shared_axes;                 /* 0: none shared (Keras's None) */
+    const char *name;
+} nnc_prelu_opts;
+
+/* PReLU options with Keras's defaults. */
+nnc_prelu_opts nnc_prelu_opts_default(void);
+/* Keras's PReLU: x above 0, alpha·x below, with a trained variable "alpha" shaped as the
+ * example, 1 on each shared axis. */
+nnc_node nnc_prelu(nnc_model *m, nnc_node x, const nnc_prelu_opts *o);
+/* Keras's ELU layer: x above 0, alpha·(eˣ − 1) below (Keras's default alpha 1). */
+nnc_node nnc_elu(nnc_model *m, nnc_node x, float alpha, const char *name);
+/* Keras's SpatialDropout1D on (steps, channels) and SpatialDropout2D on (height, width,
+ * channels): in training whole channels of an example dropped with probability rate and the
+ * rest scaled by 1/(1 − rate); identity in inference. Masks from the model's RNG. */
+nnc_node nnc_spatial_dropout1d(nnc_model *m, nnc_node x, float rate, const char *name);
+nnc_node nnc_spatial_dropout2d(nnc_model *m, nnc_node x, float rate, const char *name);
+/* Keras's GaussianNoise: adds N(0, stddev²) in training only, from the model's RNG. */
+nnc_node nnc_gaussian_noise(nnc_model *m, nnc_node x, float stddev, const char *name);
+/* Keras's GaussianDropout: multiplies by N(1, rate/(1 − rate)) in training only. */
+nnc_node nnc_gaussian_dropout(nnc_model *m, nnc_node x, float rate, const char *name);
+/* Keras's ActivityRegularization: the identity, adding l1·Σ|x| + l2·Σx² of its output over the
+ * batch to the loss, as an activity_regularizer does. */
+nnc_node nnc_activity_regularization(nnc_model *m, nnc_node x, float l1, float l2, const char *name);
+/* Keras's Permute: dims[i] (1-based, 1 the first axis after the batch) is the input axis that
+ * becomes output axis i; n is the example's rank. */
+nnc_node nnc_permute(nnc_model *m, nnc_node x, const int *dims, int n, const char *name);
+/* Keras's RepeatVector: (features) to (n, features). */
+nnc_node nnc_repeat_vector(nnc_model *m, nnc_node x, int n, const char *name);
+/* Keras's Subtract (xs[0] − xs[1], n = 2), Multiply, Average, Maximum and Minimum (n >= 2),
+ * elementwise with Keras's broadcasting: example axes aligned from the right, size 1 stretches. */
+nnc_node nnc_subtract(nnc_model *m, const nnc_node *xs, int n, const char *name);
+nnc_node nnc_multiply(nnc_model *m, const nnc_node *xs, int n, const char *name);
+nnc_node nnc_average(nnc_model *m, const nnc_node *xs, int n, const char *name);
+nnc_node nnc_maximum(nnc_model *m, const nnc_node *xs, int n, const char *name);
+nnc_node nnc_minimum(nnc_model *m, const nnc_node *xs, int n, const char *name);
+/* Keras's Dot(axes=(axis_a, axis_b), normalize) on inputs of rank 2 or 3 (Keras's axes: 1 the
+ * first after the batch, negative from the end): per example, the sum over those axes of a·b;
+ * with normalize, both L2-normalized along them first (cosine similarity). */
+nnc_node nnc_dot(nnc_model *m, nnc_node a, nnc_node b, int axis_a, int axis_b, bool normalize, const char *name);
+
+typedef struct {
+    int axis[NNC_MAX_RANK];  /* Keras's axes normalized together, consecutive: {-1} */
+    int n_axes;              /* 1 */
+    float epsilon;           /* 1e-3 */
+    bool center, scale;      /* beta and gamma: true */
+    nnc_initializer beta_initializer, gamma_initializer; /* zeros, ones */
+    nnc_regularizer beta_regularizer, gamma_regularizer; /* none */
+    const char *name;
+} nnc_layer_norm_opts;
+
+/* LayerNormalization options with Keras's defaults (the last axis). */
+nnc_layer_norm_opts nnc_layer_norm_opts_default(void);
+/* Keras's LayerNormalization: each example's (x − mean)/sqrt(variance + epsilon) over the axes,
+ * times gamma plus beta (variables shaped as those axes), in training and inference alike. */
+nnc_node nnc_layer_normalization(nnc_model *m, nnc_node x, const nnc_layer_norm_opts *o);
+
 /* Declares the model's outputs (functional models). Sequential models need not call it:
  * the last layer added is the output. */
 nnc_status nnc_set_outputs(nnc_model *m, const nnc_node *outs, int n);

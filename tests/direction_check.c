@@ -7,13 +7,13 @@
 #include "compare.h"
 #include "train/train_impl.h"
 
-static double loss_at(nnc_model *m, int n) {
-    nnc_forward(m, n, 1);
+static double loss_at(nnc_model *m, int n, int mode) {
+    nnc_forward(m, n, mode);
     return nnc_loss_forward(m, n, 0);
 }
 
-double direction_check(test_run *r, nnc_model *m, const float *x, const float *y, int n,
-                       nnc_rng *rng, int trials, double bound) {
+static double check(test_run *r, nnc_model *m, const float *x, const float *y, int n, nnc_rng *rng, int trials,
+                    double bound, int mode) {
     if (!CHECK(r, nnc_train_plan(m, n) == NNC_OK, "plan: %s", nnc_last_error(m))) return (double)INFINITY;
     nnc_gather_inputs(m, x, NULL, 0, n);
     nnc_gather_targets(m, y, NULL, 0, n);
@@ -32,9 +32,9 @@ double direction_check(test_run *r, nnc_model *m, const float *x, const float *y
             dot += (double)m->grad_arena[i] * (double)delta[i];
         }
         for (size_t i = 0; i < P; i++) m->param_arena[i] = w0[i] + delta[i];
-        double lp = loss_at(m, n);
+        double lp = loss_at(m, n, mode);
         for (size_t i = 0; i < P; i++) m->param_arena[i] = w0[i] - delta[i];
-        double lm = loss_at(m, n);
+        double lm = loss_at(m, n, mode);
         memcpy(m->param_arena, w0, P * sizeof(float));
         double num = (lp - lm) / 2.0, rel = fabs(num - dot) / (fabs(num) + fabs(dot) + 1e-12);
         worst = cmp_max(worst, rel);
@@ -45,4 +45,14 @@ double direction_check(test_run *r, nnc_model *m, const float *x, const float *y
     free(w0);
     free(delta);
     return worst;
+}
+
+double direction_check(test_run *r, nnc_model *m, const float *x, const float *y, int n,
+                       nnc_rng *rng, int trials, double bound) {
+    return check(r, m, x, y, n, rng, trials, bound, 1);
+}
+
+double direction_check_replay(test_run *r, nnc_model *m, const float *x, const float *y, int n,
+                              nnc_rng *rng, int trials, double bound) {
+    return check(r, m, x, y, n, rng, trials, bound, 2);
 }

@@ -11,5 +11,9 @@
  * weights are left as they were. */
 double direction_check(test_run *r, nnc_model *m, const float *x, const float *y, int n,
                        nnc_rng *rng, int trials, double bound);
+/* The same for models with noise layers: the perturbed passes replay the masks and noise of the
+ * first pass (exec mode 2), as nnc_gradcheck does, so the loss is one function of the weights. */
+double direction_check_replay(test_run *r, nnc_model *m, const float *x, const float *y, int n,
+                              nnc_rng *rng, int trials, double bound);
 
 #endif

@@ -133,6 +133,14 @@ static void op_check(test_run *r, const char *name, nnc_op op, nnc_op_attr attr,
     nnc_rng rng;
     nnc_rng_seed(&rng, 42);
     setup(&c, &rng, lo, hi, kinks, nk, 0.05);
+    if (op == NNC_OP_MAXIMUM || op == NNC_OP_MINIMUM) {
+        /* Operands on two grids 0.2 apart, offset by 0.1: no pair is within ±ε of a tie. */
+        for (int i = 0; i < 2; i++) {
+            nnc_node_rec *x = &c.m->nodes[c.in[i]];
+            size_t n = nnc_node_numel(c.m, c.in[i], GB);
+            for (size_t k = 0; k < n; k++) x->value[k] = (float)(0.2 * (double)((k * 7) % n) - 1.0 + 0.1 * i);
+        }
+    }
     check_op(r, &c, 1e-2f, 2e-3, 2e-2);
     free_case(&c);
     t_end(r);
@@ -187,7 +195,9 @@ static void op_check_ex(test_run *r, const char *name, nnc_op op, nnc_op_attr at
     c.training = 1;
     if (training == 2) objective(&c); /* draws the masks once */
     c.training = training;
-    check_op(r, &c, 1e-2f, 2e-3, 2e-2);
+    /* a normalized group of 3 or 4 values curves fast: a smaller step keeps the difference's
+     * own error (∝ step²) well under the tolerance */
+    check_op(r, &c, op == NNC_OP_LAYER_NORM ? 3e-3f : 1e-2f, 2e-3, 2e-2);
     if (op == NNC_OP_NORMALIZE)
         t_info(r, "feature 1 divides by the floor 1e-7: its gradients are ~1e7, hence the absolute maximum");
     free_case(&c);
@@ -334,6 +344,91 @@ static void op_checks(test_run *r) {
     }
 }
 
+/* The ops of the activation, noise, merge, reordering and normalization layers (layers-a2). */
+static void layer_op_checks(test_run *r) {
+    const int one[] = {1}, one_b[] = {1, 1}, x_p[] = {1, 0};
+    const int d34[][4] = {{3, 4}}, d234[][4] = {{2, 3, 4}};
+    const int r2[] = {2}, r3[] = {3};
+    {
+        nnc_op_attr a = {.act = NNC_ACT_RELU, .alpha = 0.1f, .threshold = 0.5f, .max_value = 2.0f};
+        const double k[] = {0.5, 2.0};
+        op_check(r, "relu_slope_threshold_max", NNC_OP_ACT_EX, a, 1, r2, d34, one, -3, 3, k, 2);
+        a.max_value = INFINITY, a.alpha = 0.0f, a.threshold = 0.3f;
+        op_check(r, "relu_threshold", NNC_OP_ACT_EX, a, 1, r2, d34, one, -3, 3, k, 1);
+        const double k0[] = {0.0};
+        op_check(r, "elu_alpha", NNC_OP_ACT_EX, (nnc_op_attr){.act = NNC_ACT_ELU, .alpha = 0.5f}, 1, r2, d34, one,
+                 -3, 3, k0, 1);
+        const int rr[] = {2, 2}, shared[][4] = {{3, 4}, {1, 4}}, full[][4] = {{3, 4}, {3, 4}};
+        op_check(r, "prelu_shared_axis", NNC_OP_PRELU, (nnc_op_attr){0}, 2, rr, shared, x_p, -2, 2, k0, 1);
+        op_check(r, "prelu", NNC_OP_PRELU, (nnc_op_attr){0}, 2, rr, full, x_p, -2, 2, k0, 1);
+    }
+    op_check(r, "softmax_axis1", NNC_OP_SOFTMAX_AXIS, (nnc_op_attr){.axis = 0}, 1, r2, d34, one, -2, 2, NULL, 0);
+    op_check(r, "softmax_axis2_of_3", NNC_OP_SOFTMAX_AXIS, (nnc_op_attr){.axis = 1}, 1, r3, d234, one, -2, 2, NULL, 0);
+    op_check(r, "l2_normalize_axis1", NNC_OP_L2_NORMALIZE, (nnc_op_attr){.axis = 0}, 1, r2, d34, one, -2, 2, NULL, 0);
+    op_check(r, "l2_normalize_axis2", NNC_OP_L2_NORMALIZE, (nnc_op_attr){.axis = 1}, 1, r2, d34, one, -2, 2, NULL, 0);
+    {
+        nnc_op_attr p = {0};
+        p.perm[0] = 2, p.perm[1] = 0, p.perm[2] = 1;
+        op_check(r, "permute", NNC_OP_PERMUTE, p, 1, r3, d234, one, -1, 1, NULL, 0);
+        const int r1[] = {1}, d4[][4] = {{4}};
+        op_check(r, "repeat_vector", NNC_OP_REPEAT, (nnc_op_attr){.repeats = 3}, 1, r1, d4, one, -1, 1, NULL, 0);
+    }
+    /* Maximum and minimum: random operands, ties further apart than the step (seeded) */
+    static const struct { const char *name; nnc_op op; } mm[] = {{"maximum", NNC_OP_MAXIMUM}, {"minimum", NNC_OP_MINIMUM}};
+    for (int i = 0; i < 2; i++) {
+        char nm[64];
+        const int rr[] = {2, 2}, same[][4] = {{3, 4}, {3, 4}}, bc[][4] = {{3, 1}, {1, 4}};
+        op_check(r, mm[i].name, mm[i].op, (nnc_op_attr){0}, 2, rr, same, one_b, -1, 1, NULL, 0);
+        snprintf(nm, sizeof nm, "%s_broadcast_both", mm[i].name);
+        op_check(r, nm, mm[i].op, (nnc_op_attr){0}, 2, rr, bc, one_b, -1, 1, NULL, 0);
+    }
+    {   /* Keras's merge broadcasting: a batched (4) against a batched (3, 4) */
+        const int rr[] = {2, 1}, d[][4] = {{3, 4}, {4}};
+        op_check(r, "subtract_batched_ranks_differ", NNC_OP_SUB, (nnc_op_attr){0}, 2, rr, d, one_b, -1, 1, NULL, 0);
+        op_check(r, "maximum_batched_ranks_differ", NNC_OP_MAXIMUM, (nnc_op_attr){0}, 2, rr, d, one_b, -1, 1, NULL, 0);
+    }
+    static const struct {
+        const char *name;
+        int ra, rb, da[2], db[2], axes[2];
+    } dots[] = {
+        {"batch_dot_vectors", 1, 1, {4}, {4}, {0, 0}},
+        {"batch_dot_matrices_last_axes", 2, 2, {3, 4}, {5, 4}, {1, 1}},
+        {"batch_dot_matrices_first_axes", 2, 2, {4, 3}, {4, 2}, {0, 0}},
+        {"batch_dot_matrix_vector", 2, 1, {3, 4}, {3}, {0, 0}},
+        {"batch_dot_vector_matrix", 1, 2, {4}, {2, 4}, {0, 1}},
+    };
+    for (size_t i = 0; i < sizeof dots / sizeof *dots; i++) {
+        const int rr[] = {dots[i].ra, dots[i].rb};
+        const int d[][4] = {{dots[i].da[0], dots[i].da[1]}, {dots[i].db[0], dots[i].db[1]}};
+        nnc_op_attr a = {0};
+        a.axes[0] = dots[i].axes[0], a.axes[1] = dots[i].axes[1];
+        op_check(r, dots[i].name, NNC_OP_BATCH_DOT, a, 2, rr, d, one_b, -1, 1, NULL, 0);
+    }
+    {   /* LayerNormalization: the last axis with gamma and beta, two axes, the first axis, neither */
+        const int x34[2] = {3, 4}, x232[3] = {2, 3, 2};
+        const int gb4[2][5] = {{1, 4}, {1, 4}}, gb32[2][5] = {{2, 3, 2}, {2, 3, 2}}, gb3[2][5] = {{1, 3}, {1, 3}};
+        nnc_op_attr a = {.axis = 1, .axis_count = 1, .eps = 1e-3f, .center = 1, .scale_on = 1};
+        op_check_ex(r, "layer_norm_last_axis", NNC_OP_LAYER_NORM, a, 2, x34, 2, gb4, 0, -1, 1);
+        a.axis = 1, a.axis_count = 2;
+        op_check_ex(r, "layer_norm_two_axes", NNC_OP_LAYER_NORM, a, 3, x232, 2, gb32, 0, -1, 1);
+        a.axis = 0, a.axis_count = 1;
+        op_check_ex(r, "layer_norm_first_axis", NNC_OP_LAYER_NORM, a, 2, x34, 2, gb3, 0, -1, 1);
+        a.axis = 1, a.center = a.scale_on = 0;
+        op_check_ex(r, "layer_norm_no_variables", NNC_OP_LAYER_NORM, a, 2, x34, 0, NULL, 0, -1, 1);
+    }
+    {   /* the noise ops in training, their draws replayed (exec mode 2) */
+        const int x52[2] = {5, 2}, x332[3] = {3, 3, 2};
+        op_check_ex(r, "spatial_dropout_1d_fixed_mask", NNC_OP_SPATIAL_DROPOUT, (nnc_op_attr){.rate = 0.4f}, 2, x52, 0,
+                    NULL, 2, -1, 1);
+        op_check_ex(r, "spatial_dropout_2d_fixed_mask", NNC_OP_SPATIAL_DROPOUT, (nnc_op_attr){.rate = 0.4f}, 3, x332,
+                    0, NULL, 2, -1, 1);
+        op_check_ex(r, "gaussian_noise_fixed_noise", NNC_OP_GAUSSIAN_NOISE, (nnc_op_attr){.stddev = 0.5f}, 2, x52, 0,
+                    NULL, 2, -1, 1);
+        op_check_ex(r, "gaussian_dropout_fixed_noise", NNC_OP_GAUSSIAN_DROPOUT, (nnc_op_attr){.rate = 0.3f}, 2, x52,
+                    0, NULL, 2, -1, 1);
+    }
+}
+
 /* Each loss against central differences of its own value. */
 static void loss_checks(test_run *r) {
     static const struct {
@@ -426,11 +521,81 @@ static void model_check(test_run *r, const char *tag, nnc_activation hidden, nnc
     t_end(r);
 }
 
+/* A functional model through every merge, activation, reordering and normalization layer of
+ * layers-a2, and one through the noise layers (their draws replayed in the perturbed passes). */
+static void layer_model_checks(test_run *r) {
+    enum { N = 8, F = 6, K = 3 };
+    float x[N * F], y[N];
+    nnc_rng rng;
+    nnc_rng_seed(&rng, 5);
+    for (int i = 0; i < N * F; i++) x[i] = (float)nnc_rng_normal(&rng);
+    for (int i = 0; i < N; i++) y[i] = (float)(i % K);
+    if (t_begin(r, "grad/model/merge_norm_reorder_layers")) {
+        nnc_model *m = nnc_model_new(NULL);
+        nnc_node in = nnc_input(m, (int[]){F}, 1, NULL);
+        nnc_dense_opts d = nnc_dense_opts_default(8);
+        d.activation = NNC_ACT_TANH;
+        nnc_node a = nnc_reshape(m, nnc_dense(m, in, &d), (int[]){2, 4}, 2, NULL);
+        nnc_layer_norm_opts ln = nnc_layer_norm_opts_default();
+        a = nnc_layer_normalization(m, a, &ln);
+        nnc_prelu_opts pr = nnc_prelu_opts_default();
+        pr.alpha_initializer = nnc_initializer_default(NNC_INIT_GLOROT_UNIFORM);
+        pr.shared_axes[0] = 1, pr.n_shared_axes = 1;
+        a = nnc_prelu(m, a, &pr);
+        nnc_dense_opts d4 = nnc_dense_opts_default(4);
+        nnc_node b = nnc_repeat_vector(m, nnc_dense(m, in, &d4), 2, NULL);
+        nnc_node c = nnc_maximum(m, (nnc_node[]){a, b}, 2, NULL), dd = nnc_subtract(m, (nnc_node[]){a, b}, 2, NULL);
+        nnc_node e = nnc_average(m, (nnc_node[]){c, dd, a}, 3, NULL);
+        nnc_node f = nnc_multiply(m, (nnc_node[]){e, nnc_minimum(m, (nnc_node[]){b, c}, 2, NULL)}, 2, NULL);
+        nnc_node g = nnc_dot(m, f, a, 2, 2, false, NULL), h = nnc_dot(m, f, b, 1, 1, true, NULL);
+        nnc_node t = nnc_permute(m, nnc_softmax_axis(m, f, 1, NULL), (int[]){2, 1}, 2, NULL);
+        nnc_node cat = nnc_concatenate(m, (nnc_node[]){nnc_flatten(m, g, NULL), nnc_flatten(m, h, NULL),
+                                                       nnc_flatten(m, t, NULL)}, 3, -1, NULL);
+        nnc_node z = nnc_activity_regularization(m, nnc_elu(m, cat, 0.7f, NULL), 0.01f, 0.02f, NULL);
+        nnc_dense_opts dk = nnc_dense_opts_default(K);
+        nnc_dense(m, z, &dk);
+        nnc_compile_opts co = nnc_compile_opts_default();
+        co.loss = nnc_loss_default(NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
+        co.loss.from_logits = true;
+        if (CHECK(r, nnc_compile(m, &co) == NNC_OK, "compile: %s", nnc_last_error(m)))
+            t_info(r, "max |a-b|/(|a|+|b|) = %.3g over 5 random directions",
+                   direction_check(r, m, x, y, N, &rng, 5, 2e-2));
+        nnc_model_free(m);
+        t_end(r);
+    }
+    if (t_begin(r, "grad/model/noise_layers_replayed")) {
+        nnc_model *m = nnc_model_new(NULL);
+        nnc_input(m, (int[]){F}, 1, NULL);
+        nnc_dense_opts d = nnc_dense_opts_default(8);
+        d.activation = NNC_ACT_TANH;
+        nnc_dense(m, NNC_PREV, &d);
+        nnc_reshape(m, NNC_PREV, (int[]){4, 2}, 2, NULL);
+        nnc_spatial_dropout1d(m, NNC_PREV, 0.3f, NULL);
+        nnc_gaussian_noise(m, NNC_PREV, 0.2f, NULL);
+        nnc_gaussian_dropout(m, NNC_PREV, 0.2f, NULL);
+        nnc_reshape(m, NNC_PREV, (int[]){2, 2, 2}, 3, NULL);
+        nnc_spatial_dropout2d(m, NNC_PREV, 0.3f, NULL);
+        nnc_flatten(m, NNC_PREV, NULL);
+        nnc_dense_opts dk = nnc_dense_opts_default(K);
+        nnc_dense(m, NNC_PREV, &dk);
+        nnc_compile_opts co = nnc_compile_opts_default();
+        co.loss = nnc_loss_default(NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
+        co.loss.from_logits = true;
+        if (CHECK(r, nnc_compile(m, &co) == NNC_OK, "compile: %s", nnc_last_error(m)))
+            t_info(r, "max |a-b|/(|a|+|b|) = %.3g over 5 random directions",
+                   direction_check_replay(r, m, x, y, N, &rng, 5, 2e-2));
+        nnc_model_free(m);
+        t_end(r);
+    }
+}
+
 void suite_grad(test_run *r);
 void suite_grad(test_run *r) {
     op_checks(r);
     cnn_op_checks(r);
+    layer_op_checks(r);
     loss_checks(r);
+    layer_model_checks(r);
     model_check(r, "tanh_softmax_scce", NNC_ACT_TANH, NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, NNC_ACT_SOFTMAX, 4);
     model_check(r, "gelu_sigmoid_bce", NNC_ACT_GELU, NNC_LOSS_BINARY_CROSSENTROPY, NNC_ACT_SIGMOID, 3);
     model_check(r, "swish_linear_mse", NNC_ACT_SWISH, NNC_LOSS_MEAN_SQUARED_ERROR, NNC_ACT_LINEAR, 2);

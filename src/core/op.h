@@ -37,6 +37,20 @@ typedef enum {
     NNC_OP_CONV_TRANSPOSE,/* the adjoint of CONV: [H,W,C]·[kh,kw,F,C] -> [target H, target W, F] */
     NNC_OP_UPSAMPLE, /* each cell repeated (or bilinear) win.kh x win.kw times: [H,W,C] or [L,C] */
     NNC_OP_CROP,     /* [H,W,C] or [L,C] less win.pt/pb rows and win.pl/pr columns */
+    /* the activation, noise, merge and normalization layers (layers-a2) */
+    NNC_OP_ACT_EX,   /* relu with slope, threshold and ceiling, or elu with alpha (ReLU, ELU) */
+    NNC_OP_PRELU,    /* x above 0, alpha·x below; alpha[example shape, shared axes 1] trained */
+    NNC_OP_SOFTMAX_AXIS,/* softmax over one example axis that is not the last */
+    NNC_OP_SPATIAL_DROPOUT,/* dropout of whole channels (one draw per example and channel) */
+    NNC_OP_GAUSSIAN_NOISE,/* x + N(0, stddev²) in training, identity in inference */
+    NNC_OP_GAUSSIAN_DROPOUT,/* x·N(1, rate/(1 − rate)) in training, identity in inference */
+    NNC_OP_MAXIMUM,  /* max(a, b) with broadcasting */
+    NNC_OP_MINIMUM,  /* min(a, b) with broadcasting */
+    NNC_OP_BATCH_DOT,/* per example, Σ over one axis of each input (Keras's batch_dot) */
+    NNC_OP_L2_NORMALIZE,/* x / sqrt(max(Σx², 1e-14)) over one example axis */
+    NNC_OP_LAYER_NORM,/* per example, (x − μ)/sqrt(σ² + ε)·γ + β over consecutive axes */
+    NNC_OP_PERMUTE,  /* the example's axes reordered */
+    NNC_OP_REPEAT,   /* [F] -> [n, F] (RepeatVector) */
     NNC_OP_COUNT
 } nnc_op;
 
@@ -47,6 +61,16 @@ typedef struct {
 } nnc_shape;
 
 typedef struct {
+    /* the activation, noise, merge and normalization layers (layers-a2); they also use axis
+     * (SOFTMAX_AXIS, L2_NORMALIZE, LAYER_NORM: an example axis), alpha (ACT_EX), rate
+     * (SPATIAL_DROPOUT, GAUSSIAN_DROPOUT), eps, center and scale_on (LAYER_NORM) */
+    float threshold, max_value; /* ACT_EX relu: below threshold the slope alpha; max_value
+                                 * INFINITY for Keras's None */
+    float stddev;       /* GAUSSIAN_NOISE */
+    int axes[2];        /* BATCH_DOT: the summed example axis of each input */
+    int axis_count;     /* LAYER_NORM: the axes axis .. axis + axis_count − 1 */
+    int perm[NNC_MAX_RANK]; /* PERMUTE: output axis i is input axis perm[i] */
+    int repeats;        /* REPEAT */
     nnc_activation act; /* NNC_OP_ACT */
     float alpha;        /* ACT leaky_relu: the negative slope */
     int axis;           /* SUM, MEAN, CONCAT: axis of the example shape (batch excluded) */

@@ -42,6 +42,11 @@ enum {
     NNC_OPTF_NONE_IS_NEG = 1u << 7, /* INTS: all -1 is Keras's None (output_padding) */
     NNC_OPTF_UNWRITTEN = 1u << 8,   /* checked when a config has it, never written: a key that only
                                      * newer Keras versions know (older ones refuse it) */
+    /* the activation, merge and normalization layers (layers-a2) */
+    NNC_OPTF_SCALAR = 1u << 9,      /* SHAPE: one value is a plain number (Keras's int or tuple) */
+    NNC_OPTF_EMPTY_IS_NONE = 1u << 10, /* SHAPE: no values is Keras's None (null) */
+    NNC_OPTF_IF_AUX = 1u << 11,     /* REGULARIZER: its variable exists only when the bool at aux
+                                     * is true (LayerNormalization's gamma and beta) */
 };
 
 typedef struct {

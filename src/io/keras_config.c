@@ -129,6 +129,14 @@ static void put_value(nnc_strbuf *sb, const nnc_opt_desc *row, const char *base,
     }
     case NNC_OPT_SHAPE: {
         const nnc_shape *s = (const nnc_shape *)at;
+        if (s->rank == 0 && (row->flags & NNC_OPTF_EMPTY_IS_NONE)) {
+            nnc_sb_puts(sb, "null");
+            break;
+        }
+        if (s->rank == 1 && (row->flags & NNC_OPTF_SCALAR)) {
+            nnc_sb_printf(sb, "%d", s->dim[0]);
+            break;
+        }
         nnc_sb_puts(sb, row->flags & NNC_OPTF_BATCHED ? "[null" : "[");
         for (int i = 0; i < s->rank; i++)
             nnc_sb_printf(sb, "%s%d", i || (row->flags & NNC_OPTF_BATCHED) ? "," : "", s->dim[i]);
@@ -191,6 +199,27 @@ static int read_choice(const nnc_opt_desc *row, const nnc_json *v, int *at, char
     return -1;
 }
 
+/* A SHAPE row's value: a list of integers (the batch's null first when BATCHED), or what its
+ * flags allow: one integer (SCALAR), an empty list (EMPTY_IS_NONE); 0, or -1 when it is none of
+ * these. */
+static int read_shape(const nnc_opt_desc *row, const nnc_json *v, nnc_shape *s) {
+    const size_t skip = row->flags & NNC_OPTF_BATCHED ? 1 : 0;
+    if ((row->flags & NNC_OPTF_SCALAR) && is_int(v, row->lo, row->hi)) { /* Keras's int for a 1-tuple */
+        *s = (nnc_shape){1, {(int)v->number}};
+        return 0;
+    }
+    if ((row->flags & NNC_OPTF_EMPTY_IS_NONE) && v->type == NNC_JSON_ARRAY && v->count == skip) {
+        s->rank = 0;
+        return 0;
+    }
+    if (v->type != NNC_JSON_ARRAY || v->count <= skip || v->count - skip > NNC_MAX_RANK) return -1;
+    for (size_t i = skip; i < v->count; i++)
+        if (!is_int(v->items[i], row->lo, row->hi)) return -1;
+    s->rank = (int)(v->count - skip);
+    for (size_t i = skip; i < v->count; i++) s->dim[i - skip] = (int)v->items[i]->number;
+    return 0;
+}
+
 /* Reads one row's JSON value (present and not null) into base; 0, or -1 with why in msg. */
 static int read_value(const nnc_opt_desc *row, const nnc_json *v, char *base, char *msg, size_t n) {
     char *at = base + row->offset;
@@ -233,17 +262,9 @@ static int read_value(const nnc_opt_desc *row, const nnc_json *v, char *base, ch
         for (size_t i = 0; i < v->count; i++) ((int *)at)[i] = (int)v->items[i]->number;
         return 0;
     }
-    case NNC_OPT_SHAPE: {
-        const size_t skip = row->flags & NNC_OPTF_BATCHED ? 1 : 0;
-        if (v->type != NNC_JSON_ARRAY || v->count <= skip || v->count - skip > NNC_MAX_RANK) break;
-        nnc_shape *s = (nnc_shape *)at;
-        int ok = 1;
-        for (size_t i = skip; i < v->count; i++) ok &= is_int(v->items[i], row->lo, row->hi);
-        if (!ok) break;
-        s->rank = (int)(v->count - skip);
-        for (size_t i = skip; i < v->count; i++) s->dim[i - skip] = (int)v->items[i]->number;
+    case NNC_OPT_SHAPE:
+        if (read_shape(row, v, (nnc_shape *)at)) break;
         return 0;
-    }
     case NNC_OPT_PAD2D: {
         if (v->type != NNC_JSON_ARRAY || v->count != 2) break;
         int ok = 1, p[4];
@@ -324,7 +345,8 @@ static void put_layer(nnc_strbuf *sb, const nnc_model *m, const nnc_layer_rec *l
     const nnc_layer_desc *d = l->desc;
     nnc_sb_printf(sb, "{\"module\":\"keras.layers\",\"class_name\":\"%s\",\"config\":{\"name\":", d->keras_class);
     nnc_sb_json_string(sb, l->name);
-    if (!(d->flags & NNC_LAYERF_INPUT)) nnc_sb_puts(sb, ",\"trainable\":true,\"dtype\":\"float32\"");
+    if (!(d->flags & NNC_LAYERF_INPUT))
+        nnc_sb_puts(sb, d->flags & NNC_LAYERF_NO_TRAINABLE_KEY ? ",\"dtype\":\"float32\"" : ",\"trainable\":true,\"dtype\":\"float32\"");
     union { max_align_t align; unsigned char bytes[NNC_LAYER_CFG_BYTES]; } def;
     d->defaults(def.bytes);
     put_opts(sb, d->opts, d->n_opts, nnc_layer_opts(l), def.bytes);

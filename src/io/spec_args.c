@@ -261,9 +261,19 @@ static int read_shape(spec_ctx *c, const nnc_opt_desc *row, nnc_shape *s, int *g
     if (w) {
         char buf[SPEC_WORD_MAX];
         w->used = 1;
+        if ((row->flags & NNC_OPTF_EMPTY_IS_NONE) && is_none(w->val)) {
+            s->rank = 0;
+            *given = 1;
+            return 0;
+        }
+        if ((row->flags & NNC_OPTF_SCALAR) && !spec_parse_long(w->val, &v) && v >= lo && v <= hi) {
+            *s = (nnc_shape){1, {(int)v}};
+            *given = 1;
+            return 0;
+        }
         if (list_body(w->val, buf, sizeof buf))
-            return spec_fail(c, "%s: bad value '%s' for %s (expected a list like [28,28,1])", c->stmt, w->val,
-                             row->key);
+            return spec_fail(c, "%s: bad value '%s' for %s (expected a list like [%s])", c->stmt, w->val,
+                             row->key, row->flags & NNC_OPTF_SCALAR ? "1,2] or a number" : "28,28,1]");
         for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
             if (rank == NNC_MAX_RANK || spec_parse_long(tok, &v) || v < lo || v > hi)
                 return spec_fail(c, "%s: bad value '%s' for %s", c->stmt, w->val, row->key);
@@ -584,6 +594,17 @@ void spec_format_value(const nnc_opt_desc *row, const void *base, char *buf, siz
     case NNC_OPT_PAD2D: {
         const int *v = (const int *)at;
         snprintf(buf, len, "[%d,%d,%d,%d]", v[0], v[1], v[2], v[3]);
+        break;
+    }
+    case NNC_OPT_SHAPE: { /* nothing for no values, unless they mean None */
+        const nnc_shape *s = (const nnc_shape *)at;
+        if (s->rank == 0 && (row->flags & NNC_OPTF_EMPTY_IS_NONE)) snprintf(buf, len, "None");
+        else if (s->rank == 1 && (row->flags & NNC_OPTF_SCALAR)) snprintf(buf, len, "%d", s->dim[0]);
+        else if (s->rank > 0) {
+            size_t n = (size_t)snprintf(buf, len, "[");
+            for (int i = 0; i < s->rank && n < len; i++) n += (size_t)snprintf(buf + n, len - n, "%s%d", i ? "," : "", s->dim[i]);
+            if (n < len) snprintf(buf + n, len - n, "]");
+        }
         break;
     }
     case NNC_OPT_CONST: {

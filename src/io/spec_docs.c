@@ -21,7 +21,7 @@ static void keys(nnc_strbuf *sb, const nnc_opt_desc *rows, int n, const void *de
         nnc_sb_printf(sb, "%s`%s`", first ? "" : ", ", r->key);
         if (r->flags & NNC_OPTF_REQUIRED) nnc_sb_puts(sb, " (required)");
         else if (r->type == NNC_OPT_CONST) nnc_sb_printf(sb, " (only %s)", v);
-        else if (r->type != NNC_OPT_SHAPE && v[0]) nnc_sb_printf(sb, " (%s)", v);
+        else if (v[0]) nnc_sb_printf(sb, " (%s)", v);
         first = 0;
     }
     if (extra) nnc_sb_printf(sb, "%s%s", first ? "" : ", ", extra);

@@ -193,29 +193,49 @@ const nnc_layer_desc nnc_activation_desc = {
 
 /* ---- Softmax ---------------------------------------------------------------------------- */
 
+/* Keras's Softmax(axis): an int (or a list of one), counted as Keras does; the last axis is the
+ * softmax op that the cross-entropies fuse with, another axis its own op. */
 static nnc_node softmax_build(nnc_model *m, const nnc_node *in, int n_in, const void *opts,
                               const char *name) {
+    const nnc_shape *axis = &((const nnc_softmax_opts *)opts)->axis;
     int x;
     int l = nnc_layer_start(m, &nnc_softmax_desc, in, n_in, opts, name, &x);
     if (l < 0) return NNC_NONE;
-    int y = nnc_graph_op(m, NNC_OP_SOFTMAX, &x, 1, (nnc_op_attr){0});
+    const int rank = m->nodes[x].shape.rank;
+    int a = axis->rank == 1 ? axis->dim[0] : 0;
+    if (a < 0) a += rank + 1;
+    if (axis->rank != 1 || a < 1 || a > rank) {
+        m->sticky = nnc_fail(m, NNC_ERR_SHAPE, "Softmax '%s': axis must be one axis of inputs of rank %d (-1 the "
+                             "last, 1 the first after the batch)", m->layers[l].name, rank + 1);
+        return NNC_NONE;
+    }
+    nnc_op_attr at = {0};
+    at.axis = a - 1;
+    int y = nnc_graph_op(m, a == rank ? NNC_OP_SOFTMAX : NNC_OP_SOFTMAX_AXIS, &x, 1, at);
     if (y < 0) return NNC_NONE;
     nnc_layer_end(m, l, y);
     return y;
 }
 
 nnc_node nnc_softmax_layer(nnc_model *m, nnc_node x, const char *name) {
-    nnc_axis_opts o = {-1};
+    return nnc_softmax_axis(m, x, -1, name);
+}
+
+nnc_node nnc_softmax_axis(nnc_model *m, nnc_node x, int axis, const char *name) {
+    nnc_softmax_opts o = {{1, {axis}}};
     return softmax_build(m, &x, 1, &o, name);
 }
 
+static void softmax_defaults(void *o) { *(nnc_softmax_opts *)o = (nnc_softmax_opts){{1, {-1}}}; }
+
 static const nnc_opt_desc softmax_opts[] = {
-    {.key = "axis", .type = NNC_OPT_CONST, .literal = "-1", .help = "-1 only: the last axis"},
+    {NNC_OPT_ROW("axis", NNC_OPT_SHAPE, nnc_softmax_opts, axis, 0), .lo = -NNC_MAX_RANK - 1, .hi = NNC_MAX_RANK,
+     .flags = NNC_OPTF_SCALAR, .help = "Keras's count: -1 the last, 1 the first after the batch"},
 };
 
 const nnc_layer_desc nnc_softmax_desc = {
-    "Softmax", "softmax", "softmax", "exp(x) / Σ exp(x) over the last axis",
-    sizeof(nnc_axis_opts), NNC_NO_NAME_FIELD, last_axis, softmax_opts, NNC_OPT_COUNT_OF(softmax_opts),
+    "Softmax", "softmax", "softmax", "exp(x) / Σ exp(x) along an axis",
+    sizeof(nnc_softmax_opts), NNC_NO_NAME_FIELD, softmax_defaults, softmax_opts, NNC_OPT_COUNT_OF(softmax_opts),
     1, 1, 0, softmax_build};
 
 /* ---- Add and Concatenate ------------------------------------------------------------------ */

@@ -15,6 +15,11 @@ enum {
     NNC_LAYERF_STATE_FROM_DATA = 1u << 1, /* its variables are statistics of the data (set by
                                            * nnc_adapt), not draws from an initializer */
     NNC_LAYERF_LIST_INPUT = 1u << 2,      /* takes its inputs as one list (Keras's merge layers) */
+    /* the activation, noise, merge and normalization layers (layers-a2) */
+    NNC_LAYERF_NO_TRAINABLE_KEY = 1u << 8, /* its config has no "trainable" (Keras's spatial
+                                            * dropouts refuse the key) */
+    NNC_LAYERF_ACTIVITY_OPTS = 1u << 9,   /* its options are an nnc_regularizer on its output
+                                           * (ActivityRegularization's l1, l2) */
 };
 
 typedef struct nnc_layer_desc {
@@ -60,6 +65,25 @@ static inline void nnc_same_padding(int n, int k_eff, int stride, int same, int 
     *before = total / 2;
     *after = total - total / 2;
 }
+/* the activation, noise, merge and normalization layers (layers-a2) */
+typedef struct { nnc_shape axis; } nnc_softmax_opts;      /* Keras's int or list of one */
+typedef struct { float alpha; } nnc_elu_opts;
+typedef struct { float stddev; } nnc_gaussian_noise_opts;
+typedef struct { nnc_shape dims; } nnc_permute_opts;
+typedef struct { int n; } nnc_repeat_vector_opts;
+typedef struct { nnc_shape axes; bool normalize; } nnc_dot_opts; /* axes: one or two */
+typedef struct {
+    nnc_initializer alpha_initializer;
+    nnc_regularizer alpha_regularizer;
+    nnc_shape shared_axes;                /* Keras's axes; rank 0 is None */
+} nnc_prelu_layer_opts;
+typedef struct {
+    nnc_shape axis;                       /* Keras's axes, consecutive */
+    float epsilon;
+    bool center, scale;
+    nnc_initializer beta_initializer, gamma_initializer;
+    nnc_regularizer beta_regularizer, gamma_regularizer;
+} nnc_layer_norm_layer_opts;
 
 /* The registry, in the order the docs list the layers. */
 extern const nnc_layer_desc *const nnc_layer_registry[];
@@ -81,6 +105,9 @@ static inline int nnc_layer_state_from_data(const nnc_layer_rec *l) {
 }
 /* The options a layer was built with. */
 static inline const void *nnc_layer_opts(const nnc_layer_rec *l) { return l->cfg.bytes; }
+
+/* Keras's fans of a variable of this shape (compute_fans), for fan-scaled initializers. */
+void nnc_keras_fans(const nnc_shape *s, int *fan_in, int *fan_out);
 
 /* A layer's activation as a node after x (x itself for linear); -1 on error. */
 int nnc_apply_activation(nnc_model *m, int x, nnc_activation a);

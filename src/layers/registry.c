@@ -14,6 +14,12 @@ extern const nnc_layer_desc nnc_separable_conv2d_desc, nnc_depthwise_conv2d_desc
     nnc_max_pooling1d_desc, nnc_average_pooling1d_desc, nnc_global_average_pooling1d_desc,
     nnc_global_max_pooling1d_desc, nnc_up_sampling1d_desc, nnc_up_sampling2d_desc, nnc_zero_padding1d_desc,
     nnc_cropping1d_desc, nnc_cropping2d_desc;
+/* the activation, noise, merge and normalization layers (layers-a2) */
+extern const nnc_layer_desc nnc_relu_desc, nnc_prelu_desc, nnc_elu_desc, nnc_spatial_dropout1d_desc,
+    nnc_spatial_dropout2d_desc, nnc_gaussian_noise_desc, nnc_gaussian_dropout_desc,
+    nnc_activity_regularization_desc, nnc_permute_desc, nnc_repeat_vector_desc, nnc_subtract_desc,
+    nnc_multiply_desc, nnc_average_desc, nnc_maximum_desc, nnc_minimum_desc, nnc_dot_desc,
+    nnc_layer_normalization_desc;
 
 const nnc_layer_desc *const nnc_layer_registry[] = {
     &nnc_input_desc,
@@ -49,6 +55,24 @@ const nnc_layer_desc *const nnc_layer_registry[] = {
     &nnc_rescaling_desc,
     &nnc_normalization_desc,
     &nnc_leaky_relu_desc,
+    /* the activation, noise, merge and normalization layers (layers-a2) */
+    &nnc_relu_desc,
+    &nnc_prelu_desc,
+    &nnc_elu_desc,
+    &nnc_subtract_desc,
+    &nnc_multiply_desc,
+    &nnc_average_desc,
+    &nnc_maximum_desc,
+    &nnc_minimum_desc,
+    &nnc_dot_desc,
+    &nnc_permute_desc,
+    &nnc_repeat_vector_desc,
+    &nnc_spatial_dropout1d_desc,
+    &nnc_spatial_dropout2d_desc,
+    &nnc_gaussian_noise_desc,
+    &nnc_gaussian_dropout_desc,
+    &nnc_activity_regularization_desc,
+    &nnc_layer_normalization_desc,
 };
 const int nnc_layer_registry_count = NNC_OPT_COUNT_OF(nnc_layer_registry);
 
@@ -67,9 +91,15 @@ const nnc_layer_desc *nnc_layer_by_class(const char *keras_class) {
 int nnc_layer_regularizers(const nnc_layer_rec *l, nnc_regularizer rs[NNC_LAYER_REGULARIZERS]) {
     int found = 0, var = 0;
     for (int k = 0; k < NNC_LAYER_REGULARIZERS; k++) rs[k].l1 = rs[k].l2 = 0.0f;
+    if (l->desc->flags & NNC_LAYERF_ACTIVITY_OPTS) {
+        memcpy(&rs[NNC_LAYER_REGULARIZERS - 1], l->cfg.bytes, sizeof *rs);
+        found = 1;
+    }
     for (int i = 0; i < l->desc->n_opts; i++) {
         const nnc_opt_desc *o = &l->desc->opts[i];
         if (o->type != NNC_OPT_REGULARIZER) continue;
+        /* a variable the options left out (no gamma without scale) takes no place */
+        if ((o->flags & NNC_OPTF_IF_AUX) && !*(const bool *)(l->cfg.bytes + o->aux)) continue;
         int k = !strcmp(o->key, "activity_regularizer") ? NNC_LAYER_REGULARIZERS - 1 : var++;
         if (k >= NNC_LAYER_REGULARIZERS) continue;
         memcpy(&rs[k], l->cfg.bytes + o->offset, sizeof rs[k]);

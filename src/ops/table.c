@@ -7,6 +7,10 @@ extern const nnc_op_def nnc_op_input, nnc_op_param, nnc_op_matmul, nnc_op_bias_a
     nnc_op_global_avg, nnc_op_global_max, nnc_op_reshape, nnc_op_zero_pad, nnc_op_dropout,
     nnc_op_batch_norm;
 extern const nnc_op_def nnc_op_conv_transpose, nnc_op_upsample, nnc_op_crop;
+/* the activation, noise, merge and normalization layers (layers-a2) */
+extern const nnc_op_def nnc_op_act_ex, nnc_op_prelu, nnc_op_softmax_axis, nnc_op_spatial_dropout,
+    nnc_op_gaussian_noise, nnc_op_gaussian_dropout, nnc_op_maximum, nnc_op_minimum, nnc_op_batch_dot,
+    nnc_op_l2_normalize, nnc_op_layer_norm, nnc_op_permute, nnc_op_repeat;
 
 const nnc_op_def *const nnc_op_table[NNC_OP_COUNT] = {
     [NNC_OP_INPUT] = &nnc_op_input,     [NNC_OP_PARAM] = &nnc_op_param,
@@ -24,8 +28,16 @@ const nnc_op_def *const nnc_op_table[NNC_OP_COUNT] = {
     /* the convolution family's shape ops (layers-b) */
     [NNC_OP_CONV_TRANSPOSE] = &nnc_op_conv_transpose, [NNC_OP_UPSAMPLE] = &nnc_op_upsample,
     [NNC_OP_CROP] = &nnc_op_crop,
+    /* the activation, noise, merge and normalization layers (layers-a2) */
+    [NNC_OP_ACT_EX] = &nnc_op_act_ex,   [NNC_OP_PRELU] = &nnc_op_prelu,
+    [NNC_OP_SOFTMAX_AXIS] = &nnc_op_softmax_axis, [NNC_OP_SPATIAL_DROPOUT] = &nnc_op_spatial_dropout,
+    [NNC_OP_GAUSSIAN_NOISE] = &nnc_op_gaussian_noise, [NNC_OP_GAUSSIAN_DROPOUT] = &nnc_op_gaussian_dropout,
+    [NNC_OP_MAXIMUM] = &nnc_op_maximum, [NNC_OP_MINIMUM] = &nnc_op_minimum,
+    [NNC_OP_BATCH_DOT] = &nnc_op_batch_dot, [NNC_OP_L2_NORMALIZE] = &nnc_op_l2_normalize,
+    [NNC_OP_LAYER_NORM] = &nnc_op_layer_norm, [NNC_OP_PERMUTE] = &nnc_op_permute,
+    [NNC_OP_REPEAT] = &nnc_op_repeat,
 };
-_Static_assert(NNC_OP_COUNT == 26, "a new op needs a row in nnc_op_table");
+_Static_assert(NNC_OP_COUNT == 39, "a new op needs a row in nnc_op_table");
 
 size_t nnc_node_numel(const nnc_model *m, int id, int batch) {
     const nnc_node_rec *n = CNODE(m, id);

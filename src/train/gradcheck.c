@@ -18,20 +18,41 @@ typedef struct {
     size_t n;
 } kink_sig;
 
-static int is_kinked(const nnc_node_rec *nd) {
+/* Maximum and minimum of two operands of the output's size: which one wins is the side (with
+ * broadcasting the operands are not followed). */
+static int is_same_size_choice(const nnc_model *m, const nnc_node_rec *nd) {
+    return (nd->op == NNC_OP_MAXIMUM || nd->op == NNC_OP_MINIMUM) &&
+           nnc_shape_size(&m->nodes[nd->in[0]].shape) == nnc_shape_size(&nd->shape) &&
+           nnc_shape_size(&m->nodes[nd->in[1]].shape) == nnc_shape_size(&nd->shape) &&
+           m->nodes[nd->in[0]].batched && m->nodes[nd->in[1]].batched;
+}
+
+static int is_kinked(const nnc_model *m, const nnc_node_rec *nd) {
     /* an activation fused into a Dense or Conv pass (relu, leaky_relu) is read from its
      * output, whose sign is its input's */
     if (nd->epi_has_act) return nd->epi_act == NNC_ACT_RELU || nd->epi_act == NNC_ACT_LEAKY_RELU;
     if (nd->op == NNC_OP_MAX_POOL && nd->pool_conv >= 0) return 1; /* its ReLU: the pooled sign */
+    /* ReLU with a threshold or ceiling, ELU with alpha, PReLU: kinks of the layers' settings */
+    if (nd->op == NNC_OP_ACT_EX || nd->op == NNC_OP_PRELU || is_same_size_choice(m, nd)) return 1;
     return nd->op == NNC_OP_ACT &&
            (nd->attr.act == NNC_ACT_RELU || nd->attr.act == NNC_ACT_LEAKY_RELU ||
             nd->attr.act == NNC_ACT_SELU || nd->attr.act == NNC_ACT_HARD_SIGMOID);
 }
 
+/* Which side of its kinks element i of a kinked node's input x is on. */
+static int kink_side(const nnc_model *m, const nnc_node_rec *nd, const float *x, size_t i) {
+    if (nd->epi_has_act || nd->op == NNC_OP_MAX_POOL || nd->op == NNC_OP_PRELU) return x[i] > 0.0f;
+    if (nd->op == NNC_OP_ACT_EX)
+        return nd->attr.act == NNC_ACT_ELU ? x[i] > 0.0f : (x[i] > nd->attr.threshold) + (x[i] >= nd->attr.max_value);
+    if (nd->op == NNC_OP_MAXIMUM || nd->op == NNC_OP_MINIMUM) return x[i] >= m->nodes[nd->in[1]].value[i];
+    if (nd->attr.act == NNC_ACT_HARD_SIGMOID) return (x[i] > -3.0f) + (x[i] > 3.0f);
+    return x[i] > 0.0f;
+}
+
 static size_t kink_count(const nnc_model *m, int batch) {
     size_t n = 0;
     for (int t = 0; t < m->n_tape; t++)
-        if (is_kinked(&m->nodes[m->tape[t]])) n += nnc_node_numel(m, m->tape[t], batch);
+        if (is_kinked(m, &m->nodes[m->tape[t]])) n += nnc_node_numel(m, m->tape[t], batch);
     return n;
 }
 
@@ -39,14 +60,10 @@ static void kink_read(const nnc_model *m, int batch, kink_sig *s) {
     size_t k = 0;
     for (int t = 0; t < m->n_tape; t++) {
         const nnc_node_rec *nd = &m->nodes[m->tape[t]];
-        if (!is_kinked(nd)) continue;
+        if (!is_kinked(m, nd)) continue;
         const float *x = nd->epi_has_act || nd->op == NNC_OP_MAX_POOL ? nd->value : m->nodes[nd->in[0]].value;
         size_t n = nnc_node_numel(m, m->tape[t], batch);
-        for (size_t i = 0; i < n; i++, k++) {
-            int side = !nd->epi_has_act && nd->attr.act == NNC_ACT_HARD_SIGMOID
-                           ? (x[i] > -3.0f) + (x[i] > 3.0f) : x[i] > 0.0f;
-            s->bits[k] = (unsigned char)side;
-        }
+        for (size_t i = 0; i < n; i++, k++) s->bits[k] = (unsigned char)kink_side(m, nd, x, i);
     }
 }
 
