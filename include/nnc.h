@@ -841,6 +841,11 @@ nnc_status nnc_model_save(nnc_model *m, const char *path, const nnc_save_opts *o
 /* Loads a model saved by nnc_model_save, compiled and ready to predict or train further.
  * NULL on failure, with the reason (naming the file) in err (which may be NULL). */
 nnc_model *nnc_model_load(const char *path, nnc_error *err);
+/* Notes a load left on the model: what it dropped, changed or chose for lack of information
+ * (a Keras file's optimizer state nnc cannot map, NaN weights, a default loss), one line each. */
+int nnc_model_note_count(const nnc_model *m);
+/* Note i (0-based), NULL when out of range; valid until the model is freed. */
+const char *nnc_model_note(const nnc_model *m, int i);
 /* Keras's load_weights: copies every variable of the compiled model from a safetensors file
  * (an nnc model file, or any file with the same tensor names and shapes) after checking them
  * all; nothing changes on failure. When the file also holds the complete optimizer state, that

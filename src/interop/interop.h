@@ -16,6 +16,9 @@ nnc_model_format nnc_format_by_content(const char *path);
 /* Keras: a .keras zip (legacy_h5 0) or a legacy HDF5 file (1). */
 nnc_status nnc_keras_save(nnc_model *m, const char *path, int legacy_h5);
 nnc_model *nnc_keras_load(const char *path, int legacy_h5, nnc_error *err);
+/* nnc_model_load_weights from a Keras file: a whole model (.keras, .h5) or weights alone
+ * (.weights.h5, save_weights' .h5); the optimizer state is not taken, *epoch is 0. */
+nnc_status nnc_keras_load_weights(nnc_model *m, const char *path, int legacy_h5, int *epoch);
 /* ONNX (write only). */
 nnc_status nnc_onnx_save(nnc_model *m, const char *path);
 
