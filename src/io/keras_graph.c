@@ -70,15 +70,15 @@ static int unsupported_class(graph *g, const entry *e) {
     const char *reg = nnc_json_get_string(e->obj, "registered_name");
     const char *module = nnc_json_get_string(e->obj, "module");
     if (in_list(e->cls, python))
-        return fail(g, "layer '%s' is a %s: it holds Python code nnc cannot run", e->name, e->cls);
+        return fail(g, "layer '%s' (%s) holds Python code nnc cannot run", e->name, e->cls);
     if ((reg && strcmp(reg, e->cls)) || (module && strncmp(module, "keras", 5)) || strchr(e->cls, '>'))
         return fail(g, "layer '%s' has the custom class '%s'%s%s%s: it holds Python code nnc cannot run", e->name,
                     e->cls, reg ? " (registered as '" : "", reg ? reg : "", reg ? "')" : "");
     if (in_list(e->cls, sequence))
-        return fail(g, "layer '%s' is a %s: recurrent and embedding layers come with sequence models, which nnc "
-                    "does not support yet", e->name, e->cls);
+        return fail(g, "layer '%s' (%s): recurrent and embedding layers come with sequence models, which nnc does "
+                    "not support yet", e->name, e->cls);
     if (in_list(e->cls, models))
-        return fail(g, "layer '%s' is a model of its own (%s): nested models are not supported", e->name, e->cls);
+        return fail(g, "layer '%s' (%s) is a model of its own: nested models are not supported", e->name, e->cls);
     nnc_strbuf have = {0};
     for (int i = 0; i < nnc_layer_registry_count; i++)
         nnc_sb_printf(&have, "%s%s", i ? ", " : "", nnc_layer_registry[i]->keras_class);
