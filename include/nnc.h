@@ -820,6 +820,11 @@ nnc_model *nnc_model_from_spec(const char *path, nnc_error *err);
 /* The same from text in memory; name stands for the file in messages. */
 nnc_model *nnc_model_from_spec_text(const char *text, size_t len, const char *name,
                                     nnc_error *err);
+/* A model on base's layers (a loaded model, left as it is) with a spec file that holds no input
+ * or layer lines: its loss, optimizer and metrics lines replace base's, its fit and callback
+ * lines apply. base's weights and columns are copied; its optimizer state, epoch count and
+ * random state too unless the spec has an optimizer line. NULL on failure, err naming the line. */
+nnc_model *nnc_model_from_spec_on(const char *path, const nnc_model *base, nnc_error *err);
 /* Applies the spec's `fit` line (epochs, batch_size, validation_split, shuffle, ...) to o, and
  * adds its `callback` lines after the callbacks o already lists: o->callbacks then points at
  * a list the model keeps (valid until the next call or nnc_model_free). The handles stay

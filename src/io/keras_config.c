@@ -187,6 +187,28 @@ static int is_last_axis(const nnc_json *v, const nnc_read_ctx *cx) {
     return cx && cx->last_axis > 0 && v->type == NNC_JSON_NUMBER && v->number == (double)cx->last_axis;
 }
 
+/* An activation's name into *a: 0, 1 when it is not one, -1 with why in msg when nnc computes
+ * it otherwise (Keras 2's hard_sigmoid, clip(0.2x + 0.5, 0, 1); nnc's is Keras 3's x/6 + 0.5). */
+static int read_activation(const nnc_opt_desc *row, const nnc_json *v, nnc_activation *a, const nnc_read_ctx *cx,
+                           char *msg, size_t n) {
+    const char *name = activation_text(v);
+    if (!name || nnc_activation_parse(name, a)) return 1;
+    if (cx && cx->keras2 && *a == NNC_ACT_HARD_SIGMOID) {
+        snprintf(msg, n, "%s hard_sigmoid is Keras 2's clip(0.2x + 0.5, 0, 1), which nnc does not compute (it has "
+                 "Keras 3's x/6 + 0.5)", row->key);
+        return -1;
+    }
+    return 0;
+}
+
+/* An initializer nnc lacks keeps the default: only drawing fresh weights uses it. */
+static void note_initializer(const nnc_opt_desc *row, const nnc_json *v, const nnc_initializer *kept,
+                             const nnc_read_ctx *cx) {
+    const char *cls = v->type == NNC_JSON_STRING ? v->string : nnc_json_get_string(v, "class_name");
+    nnc_note(cx->notes, "layer '%s': %s %s is not one nnc has; %s stands in (it matters only when the weights are "
+             "drawn again)", cx->layer, row->key, cls ? cls : "(unreadable)", nnc_init_name(kept->kind));
+}
+
 /* Reads one row's JSON value (present and not null) into base; 0, or -1 with why in msg. */
 static int read_value(const nnc_opt_desc *row, const nnc_json *v, char *base, const nnc_read_ctx *cx, char *msg,
                       size_t n) {
@@ -208,26 +230,15 @@ static int read_value(const nnc_opt_desc *row, const nnc_json *v, char *base, co
         *(bool *)at = v->boolean != 0;
         return 0;
     case NNC_OPT_ACTIVATION: {
-        const char *name = activation_text(v);
-        if (!name || nnc_activation_parse(name, (nnc_activation *)at)) break;
-        if (cx && cx->keras2 && *(nnc_activation *)at == NNC_ACT_HARD_SIGMOID) {
-            /* Keras 2's is clip(0.2x + 0.5, 0, 1), nnc's Keras 3's relu6(x + 3) / 6 */
-            snprintf(msg, n, "%s hard_sigmoid is Keras 2's clip(0.2x + 0.5, 0, 1), which nnc does not compute "
-                     "(it has Keras 3's x/6 + 0.5)", row->key);
-            return -1;
-        }
-        return 0;
+        int rc = read_activation(row, v, (nnc_activation *)at, cx, msg, n);
+        if (rc <= 0) return rc;
+        break;
     }
-    case NNC_OPT_INITIALIZER: {
+    case NNC_OPT_INITIALIZER:
         if (parse_initializer(v, (nnc_initializer *)at) == 0) return 0;
         if (!cx || !cx->notes) break;
-        /* only drawing fresh weights uses it: a foreign file's model keeps nnc's default */
-        const char *cls = v->type == NNC_JSON_STRING ? v->string : nnc_json_get_string(v, "class_name");
-        nnc_note(cx->notes, "layer '%s': %s %s is not one nnc has; %s stands in (it matters only when the "
-                 "weights are drawn again)", cx->layer, row->key, cls ? cls : "(unreadable)",
-                 nnc_init_name(((nnc_initializer *)at)->kind));
+        note_initializer(row, v, (const nnc_initializer *)at, cx);
         return 0;
-    }
     case NNC_OPT_REGULARIZER:
         if (parse_regularizer(v, (nnc_regularizer *)at)) break;
         return 0;
