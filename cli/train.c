@@ -229,6 +229,7 @@ static int run(const train_args *a, nnc_model *m, const cli_data *train, const c
         int resumed = 0;
         if (nnc_model_load_weights(m, a->init, &resumed))
             return snprintf(err, n, "--init-weights %s", nnc_last_error(m)), -1;
+        cli_print_notes("train", m); /* what reading the weights noted (NaN values) */
         if (resumed >= fo->epochs)
             return snprintf(err, n, "%s has already trained %d epochs; ask for more with --epochs", a->init, resumed), -1;
         fo->initial_epoch = resumed;

@@ -229,8 +229,8 @@ static int read_variable(nnc_model *m, const nnc_kw_file *f, const nnc_param_rec
     if (nnc_h5_dataset_info_of(f->root, ds, &info, why, sizeof why))
         return nnc_msg(msg, n, "%s%s%s: %s (variable '%s')", f->path, sep, in, why, p->name);
     if (!info.is_float32 && !(info.is_integer && !strcmp(p->var, "count")))
-        return nnc_msg(msg, n, "%s%s%s: dataset '%s' is not float32 (%s), as nnc's variable '%s' is", f->path, sep, in,
-                       info.path, info.is_integer ? "integers" : "another type", p->name);
+        return nnc_msg(msg, n, "%s%s%s: dataset '%s' holds %s, not float32 as nnc's variable '%s' (a wrong dtype)",
+                       f->path, sep, in, info.path, info.is_integer ? "integers" : "another type", p->name);
     int same = info.rank == p->shape.rank;
     for (int d = 0; same && d < info.rank; d++) same = info.dims[d] == (hsize_t)p->shape.dim[d];
     if (!same) {

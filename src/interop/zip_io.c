@@ -1,8 +1,8 @@
 /* Zip archives (zip_io.h) over libzip. Reading checks each member's declared sizes against
  * the file before inflating anything (APPNOTE.TXT 4.4.8-4.4.9: compressed and uncompressed
- * sizes): a stored member is its own size, a deflated one at most 1032 times its compressed
- * size (deflate's largest ratio, RFC 1951's 258-byte matches from 2-bit codes), and no member
- * beyond the caller's cap; then exactly the declared bytes are read, and libzip checks the
+ * sizes): a stored member is its own size, a deflated one at most 1100 times its compressed
+ * size (deflate's largest ratio is 1032, RFC 1951's 258-byte matches from two 1-bit codes; the
+ * rest is slack for block headers), and no member beyond the caller's cap; then exactly the declared bytes are read, and libzip checks the
  * CRC-32 at their end. Writing builds the archive in memory, so that nnc's atomic writer puts
  * it on disk like any other file. */
 #define _POSIX_C_SOURCE 200809L
@@ -69,10 +69,16 @@ int nnc_zip_read(nnc_zip *z, const char *name, size_t cap, void **out, size_t *l
         return nnc_msg(msg, n, "%s: member '%s' declares %llu compressed bytes, more than the whole file's %zu "
                        "(truncated?)", z->path, name, (unsigned long long)st.comp_size, z->file_size);
     int stored = st.comp_method == ZIP_CM_STORE;
-    if ((stored && st.size != st.comp_size) || (!stored && st.size / 1032 > st.comp_size + 1) || st.size > cap)
-        return nnc_msg(msg, n, "%s: member '%s' declares %llu bytes from %llu compressed, more than it can hold "
-                       "(at most %zu bytes are read: a zip bomb?)", z->path, name, (unsigned long long)st.size,
-                       (unsigned long long)st.comp_size, cap);
+    unsigned long long size = st.size, comp = st.comp_size;
+    if (stored && size != comp)
+        return nnc_msg(msg, n, "%s: member '%s' declares %llu bytes but stores %llu (a damaged or forged zip)", z->path,
+                       name, size, comp);
+    if (!stored && size / 1100 > comp + 64)
+        return nnc_msg(msg, n, "%s: member '%s' declares %llu bytes inflated from %llu, more than deflate can give "
+                       "(a zip bomb?)", z->path, name, size, comp);
+    if (size > cap)
+        return nnc_msg(msg, n, "%s: member '%s' declares %llu bytes, more than the %zu nnc reads from one member",
+                       z->path, name, size, cap);
     char *buf = malloc((size_t)st.size + 1);
     zip_file_t *f = buf ? zip_fopen_index(z->z, (zip_uint64_t)idx, 0) : NULL;
     zip_int64_t got = 0;
