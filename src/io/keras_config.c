@@ -99,7 +99,16 @@ static void scalar_text(const nnc_json *j, nnc_strbuf *sb) {
     case NNC_JSON_BOOL: nnc_sb_puts(sb, j->boolean ? "true" : "false"); break;
     case NNC_JSON_NUMBER: nnc_sb_printf(sb, "%.17g", j->number); break;
     case NNC_JSON_STRING: nnc_sb_json_string(sb, j->string); break;
-    default: nnc_sb_puts(sb, "(a list or an object)"); break;
+    case NNC_JSON_ARRAY:
+        nnc_sb_puts(sb, "[");
+        for (size_t i = 0; i < j->count && i < 8; i++) {
+            if (i) nnc_sb_puts(sb, ", ");
+            if (j->items[i]->type == NNC_JSON_ARRAY || j->items[i]->type == NNC_JSON_OBJECT) nnc_sb_puts(sb, "...");
+            else scalar_text(j->items[i], sb);
+        }
+        nnc_sb_puts(sb, j->count > 8 ? ", ...]" : "]");
+        break;
+    default: nnc_sb_puts(sb, "(an object)"); break;
     }
 }
 
