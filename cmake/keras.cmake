@@ -51,3 +51,10 @@ function(nnc_keras_usage target scope)
   target_link_libraries(${target} ${scope} ${NNC_HDF5_LINK_LIBRARIES} ${NNC_LIBZIP_LINK_LIBRARIES})
   target_compile_definitions(${target} ${scope} NNC_HAVE_KERAS)
 endfunction()
+
+# The Keras-file benchmark (bench/keras_bench.c: load times, predict from .h5 vs safetensors).
+if(NNC_KERAS AND NNC_BUILD_BENCH)
+  add_executable(keras_bench ${PROJECT_SOURCE_DIR}/bench/keras_bench.c)
+  target_compile_options(keras_bench PRIVATE ${NNC_WARNINGS})
+  target_link_libraries(keras_bench PRIVATE nnc)
+endif()

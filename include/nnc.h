@@ -843,8 +843,11 @@ nnc_save_opts nnc_save_opts_default(void);
 /* Saves as a safetensors file (docs/FORMAT.md): architecture, compile config, weights and
  * optimizer state. Atomic: a failed save leaves an existing file untouched. o may be NULL. */
 nnc_status nnc_model_save(nnc_model *m, const char *path, const nnc_save_opts *o);
-/* Loads a model saved by nnc_model_save, compiled and ready to predict or train further.
- * NULL on failure, with the reason (naming the file) in err (which may be NULL). */
+/* Loads a model file, compiled and ready to predict or train further: nnc's (nnc_model_save),
+ * a Keras 3 .keras zip or a legacy Keras .h5 (Keras 2 or 3), told by its first bytes, not its
+ * name (docs/FORMAT.md). A Keras file brings its compile settings and, where they map onto
+ * nnc's slots, its optimizer state; what nnc had to drop or choose is in nnc_model_note. NULL
+ * on failure, with the reason (naming the file and the layer or dataset) in err (may be NULL). */
 nnc_model *nnc_model_load(const char *path, nnc_error *err);
 /* Notes a load left on the model: what it dropped, changed or chose for lack of information
  * (a Keras file's optimizer state nnc cannot map, NaN weights, a default loss), one line each. */
@@ -852,8 +855,9 @@ int nnc_model_note_count(const nnc_model *m);
 /* Note i (0-based), NULL when out of range; valid until the model is freed. */
 const char *nnc_model_note(const nnc_model *m, int i);
 /* Keras's load_weights: copies every variable of the compiled model from a safetensors file
- * (an nnc model file, or any file with the same tensor names and shapes) after checking them
- * all; nothing changes on failure. When the file also holds the complete optimizer state, that
+ * (an nnc model file, or any file with the same tensor names and shapes) or a Keras file (a
+ * whole model, or save_weights' .h5 or .weights.h5: the layers with weights matched in order)
+ * after checking them all; nothing changes on failure. When the file also holds the complete optimizer state, that
  * is loaded too, with the RNG state and the count of epochs trained, and *epoch (may be NULL)
  * gets that count, the initial_epoch of a resumed fit; otherwise the optimizer starts afresh
  * and *epoch is 0. */

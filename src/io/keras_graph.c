@@ -13,6 +13,7 @@
  *      (constraints, trainable false, another dtype) are noted on the model.
  * Out of scope: shared layers (one layer called twice), nested models, masks. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,7 +304,7 @@ static int read_batch_shape(graph *g, const char *who, const nnc_json *v, nnc_sh
         if (d->type == NNC_JSON_NULL)
             return fail(g, "the input of '%s' has axis %zu of any size (None): nnc needs a fixed size for every "
                         "axis but the batch's", who, i);
-        if (d->type != NNC_JSON_NUMBER || d->number != (double)(int)d->number || d->number < 1 || d->number > (1 << 24))
+        if (d->type != NNC_JSON_NUMBER || !(d->number >= 1 && d->number <= (1 << 24)) || d->number != floor(d->number))
             return fail(g, "the input of '%s' has a bad size on axis %zu", who, i);
         s->dim[i - 1] = (int)d->number;
     }

@@ -328,7 +328,8 @@ static int statement(spec_ctx *c, spec_seen *seen, nnc_compile_opts *co) {
     int rc;
     if (d && seen->on_model)
         return spec_fail(c, "%s: the layers come from the model (--init-from); this spec may hold only loss, "
-                         "optimizer, metrics, fit and callback lines", stmt);
+                         "optimizer, metrics, fit and callback lines (a spec's layers with a file's weights: "
+                         "--init-weights)", stmt);
     if (seen->on_model && !strcmp(stmt, "optimizer")) seen->optimizer = 1;
     if (seen->on_model && !strcmp(stmt, "metrics") && !seen->metrics++) co->n_metrics = 0;
     if (d && (d->flags & NNC_LAYERF_INPUT)) {
