@@ -255,17 +255,17 @@ int nnc_h5_set_string(hid_t obj, const char *name, const char *value, int utf8) 
     return rc;
 }
 
-/* One attribute of fixed-length strings values[0..count) (count 0: an empty float64 list). */
-static int string_list_attr(hid_t obj, const char *name, const char *const *values, int count, size_t width) {
+/* One attribute of variable-length ASCII strings values[0..count), as h5py writes a list of
+ * bytes (count 0: an empty float64 list, np.asarray([])). */
+static int string_list_attr(hid_t obj, const char *name, const char *const *values, int count) {
     hsize_t dim = (hsize_t)count;
     hid_t t = count ? H5Tcopy(H5T_C_S1) : H5Tcopy(H5T_IEEE_F64LE), s = H5Screate_simple(1, &dim, NULL), a = -1;
-    char *buf = calloc((size_t)count + 1, width);
     int rc = -1;
-    for (int i = 0; buf && i < count; i++) memcpy(buf + (size_t)i * width, values[i], strlen(values[i]));
-    if (buf && t >= 0 && s >= 0 && (!count || (H5Tset_size(t, width) >= 0 && H5Tset_strpad(t, H5T_STR_NULLPAD) >= 0)) &&
-        (a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT)) >= 0)
-        rc = H5Awrite(a, t, buf) >= 0 ? 0 : -1;
-    free(buf);
+    if (t >= 0 && s >= 0 && (!count || (H5Tset_size(t, H5T_VARIABLE) >= 0 && H5Tset_cset(t, H5T_CSET_ASCII) >= 0)) &&
+        (a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT)) >= 0) {
+        double none = 0.0;
+        rc = H5Awrite(a, t, count ? (const void *)values : (const void *)&none) >= 0 ? 0 : -1;
+    }
     if (a >= 0) H5Aclose(a);
     if (s >= 0) H5Sclose(s);
     if (t >= 0) H5Tclose(t);
@@ -273,10 +273,12 @@ static int string_list_attr(hid_t obj, const char *name, const char *const *valu
 }
 
 int nnc_h5_set_string_list(hid_t obj, const char *name, const char *const *values, int count) {
+    size_t bytes = 0; /* what Keras measures: the strings as numpy's fixed-width bytes */
     size_t width = 1;
     for (int i = 0; i < count; i++)
         if (strlen(values[i]) > width) width = strlen(values[i]);
-    if ((size_t)count * width <= ATTR_CHUNK_LIMIT) return string_list_attr(obj, name, values, count, width);
+    bytes = (size_t)count * width;
+    if (bytes <= ATTR_CHUNK_LIMIT) return string_list_attr(obj, name, values, count);
     /* as np.array_split into k nearly equal parts, the first count % k one longer */
     int k = 2;
     while ((size_t)(count / k + (count % k != 0)) * width > ATTR_CHUNK_LIMIT) k++;
@@ -284,7 +286,7 @@ int nnc_h5_set_string_list(hid_t obj, const char *name, const char *const *value
         int len = count / k + (c < count % k);
         char part[300];
         snprintf(part, sizeof part, "%s%d", name, c);
-        if (string_list_attr(obj, part, values + at, len, width)) return -1;
+        if (string_list_attr(obj, part, values + at, len)) return -1;
         at += len;
     }
     return 0;

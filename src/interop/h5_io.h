@@ -66,8 +66,8 @@ int nnc_h5_write_int64(hid_t loc, const char *name, int64_t v);
 /* A string attribute as h5py writes a Python str (variable length, UTF-8) or bytes (variable
  * length, ASCII). */
 int nnc_h5_set_string(hid_t obj, const char *name, const char *value, int utf8);
-/* A list of strings as Keras's save_attributes_to_hdf5_group writes it (fixed-length byte
- * strings, np.asarray of bytes; an empty list as an empty float64 array). */
+/* A list of strings as Keras 3's save_attributes_to_hdf5_group writes it (variable-length
+ * ASCII; an empty list as an empty float64 array; over 64512 bytes split into name0, name1...). */
 int nnc_h5_set_string_list(hid_t obj, const char *name, const char *const *values, int count);
 
 #endif

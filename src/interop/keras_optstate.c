@@ -88,7 +88,34 @@ static int map_legacy(ostate *o, const char (*var)[300], char *why, size_t n) {
     return rc;
 }
 
-/* v3 files: which unnamed variable is which, by a layout whose shapes fit. */
+void nnc_keras_slot_order(const nnc_optimizer *o, int T, int S, int *index) {
+    for (int t = 0; t < T; t++)
+        for (int s = 0; s < S; s++) {
+            int i = t * S + s; /* add_optimizer_variables with several names: per variable */
+            if (o->kind == NNC_OPT_RMSPROP) i = s * T + t;
+            else if ((o->kind == NNC_OPT_ADAM || o->kind == NNC_OPT_ADAMW) && S == 3) i = s < 2 ? t * 2 + s : 2 * T + t;
+            index[t * S + s] = i;
+        }
+}
+
+/* True when the variables at head + index[...] have the shapes of nnc's slots. */
+static int layout_fits(ostate *o, int head, const int *index, char *why, size_t n) {
+    nnc_h5_dataset_info info;
+    char ds[64];
+    for (int t = 0; t < o->T; t++)
+        for (int s = 0; s < o->S; s++) {
+            const nnc_param_rec *p = &o->m->params[o->param[t]];
+            snprintf(ds, sizeof ds, "optimizer/vars/%d", head + index[t * o->S + s]);
+            if (nnc_h5_dataset_info_of(o->f->file, ds, &info, why, n) || !info.is_float32 || info.rank != p->shape.rank)
+                return 0;
+            for (int d = 0; d < info.rank; d++)
+                if (info.dims[d] != (hsize_t)p->shape.dim[d]) return 0;
+        }
+    return 1;
+}
+
+/* v3 files: which unnamed variable is which: Keras 3's layout for this optimizer when the
+ * shapes fit it, else the one other layout (per variable, per slot) that they fit. */
 static int map_v3(ostate *o, char *why, size_t n) {
     const char *vars = "optimizer/vars";
     H5G_info_t gi;
@@ -97,41 +124,37 @@ static int map_v3(ostate *o, char *why, size_t n) {
     int ok = g >= 0 && H5Gget_info(g, &gi) >= 0;
     if (g >= 0) H5Gclose(g);
     if (!ok || gi.nlinks == 0) return 1;
-    int total = (int)gi.nlinks, head = 1;
+    const nnc_optimizer *opt = &o->m->train->copts.optimizer;
+    int total = (int)gi.nlinks, head = 1, tail = opt->kind == NNC_OPT_NADAM; /* Keras 3's u_product */
     nnc_h5_dataset_info info;
-    char ds[64];
     if (nnc_h5_dataset_info_of(o->f->file, "optimizer/vars/0", &info, why, n) || !info.is_integer || info.rank)
         return nnc_msg(why, n, "its first variable is not an iteration count");
     snprintf(o->iter, sizeof o->iter, "optimizer/vars/0");
     if (total > 1 && !nnc_h5_dataset_info_of(o->f->file, "optimizer/vars/1", &info, why, n) && info.rank == 0 &&
         info.is_float32)
         head = 2; /* Keras 3's learning rate */
-    if (total - head != o->T * o->S)
+    if (total - head != o->T * o->S && !(tail && total - head == o->T * o->S + 1))
         return nnc_msg(why, n, "it holds %d variables, nnc's %s keeps %d (%d trainable variables x %d slots)",
-                       total - head, nnc_optimizer_name(o->m->train->copts.optimizer.kind), o->T * o->S, o->T, o->S);
-    int fits[3] = {1, 1, o->S == 3}, found = -1, found_count = 0;
-    for (int layout = 0; layout < 3; layout++) {
-        for (int t = 0; fits[layout] && t < o->T; t++)
-            for (int s = 0; fits[layout] && s < o->S; s++) {
-                int i = layout == 0 ? t * o->S + s : layout == 1 ? s * o->T + t : s < 2 ? t * 2 + s : 2 * o->T + t;
-                const nnc_param_rec *p = &o->m->params[o->param[t]];
-                snprintf(ds, sizeof ds, "optimizer/vars/%d", head + i);
-                fits[layout] = !nnc_h5_dataset_info_of(o->f->file, ds, &info, why, n) && info.is_float32 &&
-                               info.rank == p->shape.rank;
-                for (int d = 0; fits[layout] && d < info.rank; d++) fits[layout] = info.dims[d] == (hsize_t)p->shape.dim[d];
-            }
-        if (fits[layout] && found < 0) found = layout;
-        found_count += fits[layout];
-    }
-    if (found < 0) return nnc_msg(why, n, "its variables' shapes fit no layout of nnc's slots");
-    if (found_count > 1 && o->T > 1 && o->S > 1)
-        return nnc_msg(why, n, "its variables' shapes cannot tell which slot each is");
-    for (int t = 0; t < o->T; t++)
-        for (int s = 0; s < o->S; s++) {
-            int i = found == 0 ? t * o->S + s : found == 1 ? s * o->T + t : s < 2 ? t * 2 + s : 2 * o->T + t;
-            snprintf(o->src[t * o->S + s], 512, "optimizer/vars/%d", head + i);
+                       total - head, nnc_optimizer_name(opt->kind), o->T * o->S, o->T, o->S);
+    int *index = malloc(((size_t)o->T * (size_t)o->S + 1) * sizeof *index), found = 0;
+    if (!index) return nnc_msg(why, n, "out of memory");
+    nnc_keras_slot_order(opt, o->T, o->S, index);
+    if (!(found = layout_fits(o, head, index, why, n))) {
+        int fits[2];
+        for (int layout = 0; layout < 2; layout++) {
+            for (int t = 0; t < o->T; t++)
+                for (int s = 0; s < o->S; s++) index[t * o->S + s] = layout ? s * o->T + t : t * o->S + s;
+            fits[layout] = layout_fits(o, head, index, why, n);
         }
-    return 0;
+        found = fits[0] != fits[1] || (fits[0] && (o->T < 2 || o->S < 2)); /* one, or both the same */
+        for (int t = 0; found && t < o->T; t++)
+            for (int s = 0; s < o->S; s++) index[t * o->S + s] = fits[0] ? t * o->S + s : s * o->T + t;
+        if (!found) nnc_msg(why, n, fits[0] ? "its variables' shapes cannot tell which slot each is"
+                                             : "its variables' shapes fit no layout of nnc's slots");
+    }
+    for (int i = 0; found && i < o->T * o->S; i++) snprintf(o->src[i], 512, "optimizer/vars/%d", head + index[i]);
+    free(index);
+    return found ? 0 : -1;
 }
 
 /* Reads the mapped slots into a copy, checks them, then sets the model's. */

@@ -34,8 +34,8 @@ nnc_model_format nnc_format_by_content(const char *path) {
 nnc_status nnc_model_save(nnc_model *m, const char *path, const nnc_save_opts *o) {
     if (!m || !path) return NNC_ERR_ARG;
     switch (nnc_format_by_name(path)) {
-    case NNC_FORMAT_KERAS: return nnc_keras_save(m, path, 0);
-    case NNC_FORMAT_H5: return nnc_keras_save(m, path, 1);
+    case NNC_FORMAT_KERAS: return nnc_keras_save(m, path, 0, o);
+    case NNC_FORMAT_H5: return nnc_keras_save(m, path, 1, o);
     case NNC_FORMAT_ONNX: return nnc_onnx_save(m, path);
     default: return nnc_safetensors_save(m, path, o);
     }

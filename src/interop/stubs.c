@@ -6,7 +6,8 @@
 #include "interop.h"
 
 #ifndef NNC_HAVE_KERAS
-nnc_status nnc_keras_save(nnc_model *m, const char *path, int legacy_h5) {
+nnc_status nnc_keras_save(nnc_model *m, const char *path, int legacy_h5, const nnc_save_opts *o) {
+    (void)o;
     return nnc_fail(m, NNC_ERR_UNSUPPORTED, "%s: writing Keras %s files is not built into this nnc "
                     "(configure with -DNNC_INTEROP=ON, which needs libhdf5-dev and libzip-dev)", path,
                     legacy_h5 ? ".h5" : ".keras");

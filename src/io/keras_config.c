@@ -24,8 +24,11 @@ static void put_initializer(nnc_strbuf *sb, nnc_initializer in) {
         nnc_sb_printf(sb, "\"mean\":%.9g,\"stddev\":%.9g,", (double)in.a, (double)in.b);
     if (in.kind == NNC_INIT_RANDOM_UNIFORM)
         nnc_sb_printf(sb, "\"minval\":%.9g,\"maxval\":%.9g,", (double)in.a, (double)in.b);
-    if (in.kind == NNC_INIT_CONSTANT) nnc_sb_printf(sb, "\"value\":%.9g,", (double)in.a);
-    nnc_sb_puts(sb, "\"seed\":null}}");
+    if (in.kind == NNC_INIT_CONSTANT) nnc_sb_printf(sb, "\"value\":%.9g", (double)in.a);
+    /* only the random ones take a seed: Keras 3's Zeros(seed=None) is a TypeError */
+    if (in.kind != NNC_INIT_ZEROS && in.kind != NNC_INIT_ONES && in.kind != NNC_INIT_CONSTANT)
+        nnc_sb_puts(sb, "\"seed\":null");
+    nnc_sb_puts(sb, "},\"registered_name\":null}");
 }
 
 /* Keras's VarianceScaling(scale, mode, distribution) as the named initializer it is (Keras 2
@@ -73,12 +76,14 @@ static const char *activation_text(const nnc_json *v) {
 static void put_regularizer(nnc_strbuf *sb, const nnc_regularizer *r) {
     if (r->l1 == 0.0f && r->l2 == 0.0f) nnc_sb_puts(sb, "null");
     else if (r->l2 == 0.0f)
-        nnc_sb_printf(sb, "{\"module\":\"keras.regularizers\",\"class_name\":\"L1\",\"config\":{\"l1\":%.9g}}", (double)r->l1);
+        nnc_sb_printf(sb, "{\"module\":\"keras.regularizers\",\"class_name\":\"L1\",\"config\":{\"l1\":%.9g},"
+                      "\"registered_name\":null}", (double)r->l1);
     else if (r->l1 == 0.0f)
-        nnc_sb_printf(sb, "{\"module\":\"keras.regularizers\",\"class_name\":\"L2\",\"config\":{\"l2\":%.9g}}", (double)r->l2);
+        nnc_sb_printf(sb, "{\"module\":\"keras.regularizers\",\"class_name\":\"L2\",\"config\":{\"l2\":%.9g},"
+                      "\"registered_name\":null}", (double)r->l2);
     else
         nnc_sb_printf(sb, "{\"module\":\"keras.regularizers\",\"class_name\":\"L1L2\",\"config\":"
-                      "{\"l1\":%.9g,\"l2\":%.9g}}", (double)r->l1, (double)r->l2);
+                      "{\"l1\":%.9g,\"l2\":%.9g},\"registered_name\":null}", (double)r->l1, (double)r->l2);
 }
 
 static int parse_regularizer(const nnc_json *j, nnc_regularizer *r) {
@@ -359,7 +364,7 @@ static void put_layer(nnc_strbuf *sb, const nnc_model *m, const nnc_layer_rec *l
     union { max_align_t align; unsigned char bytes[NNC_LAYER_CFG_BYTES]; } def;
     d->defaults(def.bytes);
     put_opts(sb, d->opts, d->n_opts, nnc_layer_opts(l), def.bytes);
-    nnc_sb_puts(sb, "}");
+    nnc_sb_puts(sb, "},\"registered_name\":null");
     if (functional) {
         nnc_sb_puts(sb, ",\"name\":");
         nnc_sb_json_string(sb, l->name);
@@ -396,14 +401,14 @@ void nnc_config_json(const nnc_model *m, nnc_strbuf *sb) {
         int counts[2] = {m->n_inputs, m->n_outputs ? m->n_outputs : 1};
         int last[1] = {m->last};
         if (!m->n_outputs) lists[1] = last;
-        for (int k = 0; k < 2; k++) {
-            nnc_sb_printf(sb, ",\"%s\":[", keys[k]);
+        for (int k = 0; k < 2; k++) { /* one tensor as [name, 0, 0], several as a list: Keras 3's map_tensors */
+            nnc_sb_printf(sb, ",\"%s\":%s", keys[k], counts[k] > 1 ? "[" : "");
             for (int i = 0; i < counts[k]; i++) {
                 nnc_sb_puts(sb, i ? ",[" : "[");
                 nnc_sb_json_string(sb, m->layers[m->nodes[lists[k][i]].layer].name);
                 nnc_sb_puts(sb, ",0,0]");
             }
-            nnc_sb_puts(sb, "]");
+            if (counts[k] > 1) nnc_sb_puts(sb, "]");
         }
     }
     nnc_sb_puts(sb, "}}");
@@ -423,7 +428,7 @@ static void put_schedule(const nnc_schedule *s, nnc_strbuf *sb) {
     nnc_sb_free(&body);
 }
 
-static void put_optimizer(const nnc_optimizer *o, nnc_strbuf *sb) {
+void nnc_optimizer_config_json(const nnc_optimizer *o, nnc_strbuf *sb) {
     const nnc_optimizer_desc *d = nnc_optimizer_desc_of(o->kind);
     const nnc_optimizer def = d->defaults();
     nnc_sb_printf(sb, "{\"module\":\"keras.optimizers\",\"class_name\":\"%s\",\"config\":{\"name\":\"%s\","
@@ -432,22 +437,34 @@ static void put_optimizer(const nnc_optimizer *o, nnc_strbuf *sb) {
     else nnc_sb_printf(sb, "%.9g", (double)o->learning_rate);
     put_opts(sb, nnc_optimizer_base_opts, nnc_optimizer_base_count, o, &def);
     put_opts(sb, d->opts, d->n_opts, o, &def);
-    nnc_sb_puts(sb, "}}");
+    nnc_sb_puts(sb, "},\"registered_name\":null}");
+}
+
+void nnc_loss_config_json(const nnc_loss *l, nnc_strbuf *sb) {
+    nnc_sb_printf(sb, "{\"module\":\"keras.losses\",\"class_name\":\"%s\",\"config\":"
+                  "{\"name\":\"%s\",\"reduction\":\"sum_over_batch_size\"",
+                  nnc_loss_class(l->kind), nnc_loss_name(l->kind));
+    if (l->kind >= NNC_LOSS_BINARY_CROSSENTROPY)
+        nnc_sb_printf(sb, ",\"from_logits\":%s", l->from_logits ? "true" : "false");
+    if (l->kind == NNC_LOSS_HUBER) nnc_sb_printf(sb, ",\"delta\":%.9g", (double)l->delta);
+    nnc_sb_puts(sb, "},\"registered_name\":null}");
+}
+
+void nnc_metrics_config_json(const nnc_compile_opts *c, nnc_strbuf *sb) {
+    nnc_sb_puts(sb, "[");
+    for (int i = 0; i < c->n_metrics; i++)
+        nnc_sb_printf(sb, "%s\"%s\"", i ? "," : "", nnc_metric_name(c->metrics[i]));
+    nnc_sb_puts(sb, "]");
 }
 
 void nnc_compile_config_json(const nnc_compile_opts *c, nnc_strbuf *sb) {
-    nnc_sb_printf(sb, "{\"loss\":{\"module\":\"keras.losses\",\"class_name\":\"%s\",\"config\":"
-                  "{\"name\":\"%s\",\"reduction\":\"sum_over_batch_size\"",
-                  nnc_loss_class(c->loss.kind), nnc_loss_name(c->loss.kind));
-    if (c->loss.kind >= NNC_LOSS_BINARY_CROSSENTROPY)
-        nnc_sb_printf(sb, ",\"from_logits\":%s", c->loss.from_logits ? "true" : "false");
-    if (c->loss.kind == NNC_LOSS_HUBER) nnc_sb_printf(sb, ",\"delta\":%.9g", (double)c->loss.delta);
-    nnc_sb_puts(sb, "}},\"optimizer\":");
-    put_optimizer(&c->optimizer, sb);
-    nnc_sb_puts(sb, ",\"metrics\":[");
-    for (int i = 0; i < c->n_metrics; i++)
-        nnc_sb_printf(sb, "%s\"%s\"", i ? "," : "", nnc_metric_name(c->metrics[i]));
-    nnc_sb_puts(sb, "]}");
+    nnc_sb_puts(sb, "{\"loss\":");
+    nnc_loss_config_json(&c->loss, sb);
+    nnc_sb_puts(sb, ",\"optimizer\":");
+    nnc_optimizer_config_json(&c->optimizer, sb);
+    nnc_sb_puts(sb, ",\"metrics\":");
+    nnc_metrics_config_json(c, sb);
+    nnc_sb_puts(sb, "}");
 }
 
 /* A serialized schedule (class_name and config) into s. */

@@ -51,6 +51,10 @@ int nnc_optimizer_config_parse(const nnc_json *opt, nnc_optimizer *o, char *msg,
 
 /* Writes a compile config: loss, optimizer (with its schedule) and metrics. */
 void nnc_compile_config_json(const nnc_compile_opts *c, nnc_strbuf *sb);
+/* Its parts: a loss and an optimizer as Keras serializes them, the metrics as a list of names. */
+void nnc_loss_config_json(const nnc_loss *l, nnc_strbuf *sb);
+void nnc_optimizer_config_json(const nnc_optimizer *o, nnc_strbuf *sb);
+void nnc_metrics_config_json(const nnc_compile_opts *c, nnc_strbuf *sb);
 /* Reads one into c (Keras's defaults where a key is absent). 0, or -1 with why in msg. */
 int nnc_compile_config_parse(const nnc_json *j, nnc_compile_opts *c, char *msg, size_t n);
 
