@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include "test.h"
 #include "files.h"
-#include "nnc.h"
+#include "train/train_state.h"
 
 static const char *models_dir(char *buf, size_t n) {
     const char *env = getenv("NNC_KERAS_MODELS_DIR");
@@ -101,6 +101,35 @@ static void compare_with_reference(test_run *r, const char *path, const char *tm
     nnc_model_free(m);
 }
 
+#ifdef NNC_HAVE_KERAS
+/* Files 01 (.h5: optimizer variables named) and 02 (.keras: unnamed, placed by Keras 3's
+ * layout) hold the same model: both must give the same weights and optimizer state. */
+static void same_state(test_run *r, const char *dir) {
+    if (!t_begin(r, "keras/real/01_h5_and_02_keras_same_weights_and_optimizer_state")) return;
+    char a[1300], b[1300];
+    snprintf(a, sizeof a, "%s/01_churn_mlp_k3-10.h5", dir);
+    snprintf(b, sizeof b, "%s/02_churn_mlp_k3-10.keras", dir);
+    if (access(a, R_OK) || access(b, R_OK)) {
+        t_skip(r, "no real Keras files here (../shared/keras_models or NNC_KERAS_MODELS_DIR)");
+        return;
+    }
+    nnc_error e = {""};
+    nnc_model *x = nnc_model_load(a, &e), *y = x ? nnc_model_load(b, &e) : NULL;
+    if (CHECK(r, x && y, "%s", e.message)) {
+        const nnc_train_state *tx = x->train, *ty = y->train;
+        CHECK(r, x->n_param_floats == y->n_param_floats &&
+                     !memcmp(x->param_arena, y->param_arena, x->n_param_floats * sizeof(float)), "weights differ");
+        CHECK(r, tx->n_slots == 2 && ty->n_slots == 2 && tx->iterations == ty->iterations && tx->iterations > 0,
+              "iterations %lld and %lld", (long long)tx->iterations, (long long)ty->iterations);
+        CHECK(r, !memcmp(tx->opt_slots, ty->opt_slots, 2 * x->n_trainable_floats * sizeof(float)), "optimizer slots differ");
+        CHECK(r, nnc_model_note_count(x) == 0 && nnc_model_note_count(y) == 0, "notes: %s", nnc_model_note(x, 0));
+    }
+    nnc_model_free(x);
+    nnc_model_free(y);
+    t_end(r);
+}
+#endif
+
 void suite_keras_files(test_run *r);
 void suite_keras_files(test_run *r) {
     static const char *const runs[] = {"01_churn_mlp_k3-10.h5", "02_churn_mlp_k3-10.keras", "04_mnist_mlp_k3-3.h5",
@@ -152,4 +181,7 @@ void suite_keras_files(test_run *r) {
         t_end(r);
     }
     if (made) remove_tree(tmp);
+#ifdef NNC_HAVE_KERAS
+    same_state(r, dir);
+#endif
 }
