@@ -840,8 +840,10 @@ typedef struct {
 
 /* include_optimizer = true. */
 nnc_save_opts nnc_save_opts_default(void);
-/* Saves as a safetensors file (docs/FORMAT.md): architecture, compile config, weights and
- * optimizer state. Atomic: a failed save leaves an existing file untouched. o may be NULL. */
+/* Saves the model: architecture, compile config, weights and optimizer state, in the format
+ * the extension names: .keras (a Keras 3 zip) or .h5/.hdf5 (Keras's legacy HDF5), laid out as
+ * Keras 3 writes them, else nnc's safetensors file (docs/FORMAT.md). Atomic: a failed save
+ * leaves an existing file untouched. o may be NULL. */
 nnc_status nnc_model_save(nnc_model *m, const char *path, const nnc_save_opts *o);
 /* Loads a model file, compiled and ready to predict or train further: nnc's (nnc_model_save),
  * a Keras 3 .keras zip or a legacy Keras .h5 (Keras 2 or 3), told by its first bytes, not its
