@@ -153,5 +153,6 @@ int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 
 #endif

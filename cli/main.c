@@ -129,6 +129,7 @@ static void usage(FILE *f) {
             "                                       one CSV row of predictions per example\n"
             "  nnc summary SPEC|MODEL [--json]      Keras's summary table\n"
             "  nnc gradcheck SPEC --data D          backprop against numerical derivatives\n"
+            "  nnc convert IN OUT                   a model file to another format (.onnx, ...)\n"
             "  nnc --version | --help | COMMAND --help\n\n"
             "D is a bundled dataset (digits, digits_01, digits_multilabel, iris, wine,\n"
             "breast_cancer, diabetes, fashion_mnist), a CSV file (.csv or .csv.gz, a header row,\n"
@@ -155,6 +156,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "predict")) return cmd_predict(argc, argv);
     if (!strcmp(c, "summary")) return cmd_summary(argc, argv);
     if (!strcmp(c, "gradcheck")) return cmd_gradcheck(argc, argv);
-    fprintf(stderr, "nnc: unknown command '%s' (train, eval, predict, summary, gradcheck)\nTry 'nnc --help'.\n", c);
+    if (!strcmp(c, "convert")) return cmd_convert(argc, argv);
+    fprintf(stderr, "nnc: unknown command '%s' (train, eval, predict, summary, gradcheck, convert)\nTry 'nnc --help'.\n", c);
     return CLI_USAGE;
 }

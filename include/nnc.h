@@ -841,9 +841,10 @@ typedef struct {
 /* include_optimizer = true. */
 nnc_save_opts nnc_save_opts_default(void);
 /* Saves the model: architecture, compile config, weights and optimizer state, in the format
- * the extension names: .keras (a Keras 3 zip) or .h5/.hdf5 (Keras's legacy HDF5), laid out as
- * Keras 3 writes them, else nnc's safetensors file (docs/FORMAT.md). Atomic: a failed save
- * leaves an existing file untouched. o may be NULL. */
+ * the extension names: ".keras" (a Keras 3 zip) or ".h5"/".hdf5" (Keras's legacy HDF5), laid out
+ * as Keras 3 writes them; ".onnx" the inference graph for ONNX Runtime (opset 17, input and
+ * output channels last, variables under Keras's names); else nnc's safetensors file
+ * (docs/FORMAT.md). Atomic: a failed save leaves an existing file untouched. o may be NULL. */
 nnc_status nnc_model_save(nnc_model *m, const char *path, const nnc_save_opts *o);
 /* Loads a model file, compiled and ready to predict or train further: nnc's (nnc_model_save),
  * a Keras 3 .keras zip or a legacy Keras .h5 (Keras 2 or 3), told by its first bytes, not its
@@ -859,10 +860,10 @@ const char *nnc_model_note(const nnc_model *m, int i);
 /* Keras's load_weights: copies every variable of the compiled model from a safetensors file
  * (an nnc model file, or any file with the same tensor names and shapes) or a Keras file (a
  * whole model, or save_weights' .h5 or .weights.h5: the layers with weights matched in order)
- * after checking them all; nothing changes on failure. When the file also holds the complete optimizer state, that
- * is loaded too, with the RNG state and the count of epochs trained, and *epoch (may be NULL)
- * gets that count, the initial_epoch of a resumed fit; otherwise the optimizer starts afresh
- * and *epoch is 0. */
+ * after checking them all; nothing changes on failure. When the file (nnc's) also holds the
+ * complete optimizer state, that is loaded too, with the RNG state and the count of epochs
+ * trained, and *epoch (may be NULL) gets that count, the initial_epoch of a resumed fit;
+ * otherwise the optimizer starts afresh and *epoch is 0. */
 nnc_status nnc_model_load_weights(nnc_model *m, const char *path, int *epoch);
 
 /* Writes len bytes to path as every save of nnc does: to a temporary file in the same folder,

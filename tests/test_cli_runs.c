@@ -19,7 +19,7 @@
 #include "format/json.h"
 
 /* The commands `nnc` lists; each must also answer --help. */
-static const char *const commands[] = {"train", "eval", "predict", "summary", "gradcheck"};
+static const char *const commands[] = {"train", "eval", "predict", "summary", "gradcheck", "convert"};
 
 typedef struct {
     char dir[64], bin[1024];

@@ -20,7 +20,9 @@ nnc_model *nnc_keras_load(const char *path, int legacy_h5, nnc_error *err);
 /* nnc_model_load_weights from a Keras file: a whole model (.keras, .h5) or weights alone
  * (.weights.h5, save_weights' .h5); the optimizer state is not taken, *epoch is 0. */
 nnc_status nnc_keras_load_weights(nnc_model *m, const char *path, int legacy_h5, int *epoch);
-/* ONNX (write only). */
+/* ONNX (write only; src/interop/onnx_save.c, docs/FORMAT.md). */
 nnc_status nnc_onnx_save(nnc_model *m, const char *path);
+/* 1 when the ONNX writer has a row for op, 0 when not, -1 when it is not built (tests). */
+int nnc_onnx_has_exporter(nnc_op op);
 
 #endif

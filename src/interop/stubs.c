@@ -27,7 +27,3 @@ nnc_status nnc_keras_load_weights(nnc_model *m, const char *path, int legacy_h5,
                     "(configure with -DNNC_INTEROP=ON, which needs libhdf5-dev and libzip-dev)", path);
 }
 #endif
-
-nnc_status nnc_onnx_save(nnc_model *m, const char *path) {
-    return nnc_fail(m, NNC_ERR_UNSUPPORTED, "%s: writing ONNX files is not built into this nnc", path);
-}
