@@ -196,7 +196,8 @@ static void reference_reads_them(test_run *r, const char *dir) {
 /* The command line writes by extension and reads by content. */
 static void cli_save(test_run *r, const char *dir) {
     if (!t_begin(r, "keras/write/cli_train_save_keras_then_predict")) return;
-    static const char spec[] = "input 4\ndense 3 activation=relu\ndense 3\nloss sparse_categorical_crossentropy from_logits=true\n";
+    static const char spec[] = "input 4\ndense 3 activation=relu\ndense 3\nloss sparse_categorical_crossentropy from_logits=true\n"
+                               "metrics accuracy\n";
     static const char data[] = "a,b,c,d,label\n1,2,3,4,0\n2,3,4,5,1\n3,4,5,6,2\n4,5,6,7,1\n";
     char path[300];
     snprintf(path, sizeof path, "%s/s.nnc", dir);
@@ -217,6 +218,14 @@ static void cli_save(test_run *r, const char *dir) {
     char *sum = st == 0 ? t_shell(dir, "nnc summary n.h5 | grep -c Dense", &st2) : NULL;
     CHECK(r, ok && st == 0, "status %d: %s", st, out ? out : "");
     CHECK(r, st2 == 0 && sum && atoi(sum) == 2, "summary of the .h5: %s", sum ? sum : "");
+    /* a spec on the file's layers: its metrics line replaces the file's list */
+    int st3 = -1;
+    char *over = st == 0 ? t_shell(dir, "printf 'optimizer sgd learning_rate=0.01\nmetrics mse\n' > o.nnc && "
+                                        "nnc train o.nnc --init-from n.h5 --data d.csv --epochs 1 --json", &st3)
+                         : NULL;
+    CHECK(r, st3 == 0 && over && strstr(over, "\"mse\"") && !strstr(over, "accuracy"), "spec on the file: %s",
+          over ? over : "");
+    free(over);
     free(out);
     free(sum);
     t_end(r);
