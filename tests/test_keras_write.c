@@ -198,7 +198,7 @@ static void cli_save(test_run *r, const char *dir) {
     if (!t_begin(r, "keras/write/cli_train_save_keras_then_predict")) return;
     static const char spec[] = "input 4\ndense 3 activation=relu\ndense 3\nloss sparse_categorical_crossentropy from_logits=true\n"
                                "metrics accuracy\n";
-    static const char data[] = "a,b,c,d,label\n1,2,3,4,0\n2,3,4,5,1\n3,4,5,6,2\n4,5,6,7,1\n";
+    static const char data[] = "a,b,c,d,label\n1,2,3,4,x\n2,3,4,5,y\n3,4,5,6,z\n4,5,6,7,y\n";
     char path[300];
     snprintf(path, sizeof path, "%s/s.nnc", dir);
     FILE *f = fopen(path, "w");
@@ -218,6 +218,10 @@ static void cli_save(test_run *r, const char *dir) {
     char *sum = st == 0 ? t_shell(dir, "nnc summary n.h5 | grep -c Dense", &st2) : NULL;
     CHECK(r, ok && st == 0, "status %d: %s", st, out ? out : "");
     CHECK(r, st2 == 0 && sum && atoi(sum) == 2, "summary of the .h5: %s", sum ? sum : "");
+    int st4 = -1; /* the columns went through the .keras file: class names in predict's header */
+    char *head = st == 0 ? t_shell(dir, "head -1 a.csv", &st4) : NULL;
+    CHECK(r, st4 == 0 && head && strstr(head, "prob_x"), "predict from the .keras file: %s", head ? head : "");
+    free(head);
     /* a spec on the file's layers: its metrics line replaces the file's list */
     int st3 = -1;
     char *over = st == 0 ? t_shell(dir, "printf 'optimizer sgd learning_rate=0.01\nmetrics mse\n' > o.nnc && "

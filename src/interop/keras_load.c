@@ -19,6 +19,7 @@
 #include "keras_read.h"
 #include "zip_io.h"
 #include "../format/message.h"
+#include "../io/columns.h"
 
 #define CONFIG_CAP ((size_t)256 << 20)  /* config.json, metadata.json */
 #define WEIGHTS_CAP ((size_t)16 << 30)  /* model.weights.h5 */
@@ -29,6 +30,7 @@ typedef struct {
     void *image;           /* the zip's model.weights.h5 */
     size_t image_len;
     char *config, *train, *version; /* model_config / config.json, training_config, keras_version */
+    char *columns;         /* nnc's record of the training data's columns, when it wrote the file */
     size_t config_len;
     nnc_kw_file w;
 } kfile;
@@ -41,6 +43,7 @@ static void kfile_close(kfile *k) {
     free(k->config);
     free(k->train);
     free(k->version);
+    free(k->columns);
 }
 
 /* What an HDF5 file without model_config is. */
@@ -62,6 +65,7 @@ static int open_h5(kfile *k, char *msg, size_t n) {
     k->config_len = strlen(k->config);
     k->train = nnc_h5_attr_string(k->w.file, "training_config");
     k->version = nnc_h5_attr_string(k->w.file, "keras_version");
+    k->columns = nnc_h5_attr_string(k->w.file, "nnc_columns");
     return 0;
 }
 
@@ -73,7 +77,9 @@ static void zip_version(kfile *k) {
     if (nnc_zip_read(k->zip, "metadata.json", CONFIG_CAP, &meta, &len, why, sizeof why) == 1) {
         nnc_json *j = nnc_json_parse(meta, len, NULL, 0);
         const char *v = j ? nnc_json_get_string(j, "keras_version") : NULL;
+        const char *c = j ? nnc_json_get_string(j, "nnc_columns") : NULL;
         if (v && (k->version = malloc(strlen(v) + 1))) strcpy(k->version, v);
+        if (c && (k->columns = malloc(strlen(c) + 1))) strcpy(k->columns, c);
         nnc_json_free(j);
     }
     free(meta);
@@ -133,6 +139,8 @@ static nnc_model *build(kfile *k, int legacy, char *msg, size_t n) {
         if (nnc_compile(m, &co)) rc = nnc_msg(msg, n, "%s: %s", k->path, nnc_last_error(m));
     }
     if (!rc) rc = nnc_kw_read(m, &k->w, cl, ncl, known, msg, n);
+    if (!rc && k->columns && nnc_columns_from_json(m, k->columns, why, sizeof why))
+        rc = nnc_msg(msg, n, "%s: nnc_columns: %s", k->path, why);
     free(cl);
     nnc_json_free(cfg);
     nnc_json_free(train);

@@ -1,7 +1,8 @@
 /* nnc models as Keras files (interop.h: nnc_keras_save), laid out as Keras 3 writes them so
  * that keras.saving.load_model opens them:
  *   1. .keras, a zip of (stored, as Python's zipfile writes by default)
- *        metadata.json     {"keras_version": "3.10.0"}
+ *        metadata.json     {"keras_version": "3.10.0"}, and nnc's "nnc_columns" when the model
+ *                          records its training data's columns
  *        config.json       the architecture as nnc writes it for its own file (Keras 3's
  *                          get_config), with "registered_name", "build_config" and
  *                          "compile_config" as serialize_keras_object adds them
@@ -13,7 +14,7 @@
  *                          the slots in Keras 3's order (nnc_keras_slot_order), Nadam's
  *                          u_product;
  *   2. legacy .h5 (legacy_h5_format.save_model_to_hdf5): root attributes keras_version,
- *      backend (str), model_config and training_config (JSON bytes); model_weights/ with
+ *      backend (str), model_config and training_config (JSON bytes), nnc_columns (nnc's); model_weights/ with
  *      layer_names, backend and keras_version, one group per layer with weight_names
  *      ("<model>/<layer>/<var>", trainable first) and the datasets at those paths, and
  *      top_level_model_weights; optimizer_weights/ with weight_names
@@ -29,6 +30,7 @@
 #include "zip_io.h"
 #include "../format/atomic.h"
 #include "../format/message.h"
+#include "../io/columns.h"
 #include "../layers/layers.h"
 #include "../optim/optim.h"
 #include "../train/train_state.h"
@@ -211,24 +213,40 @@ static void zip_config(const nnc_model *m, nnc_strbuf *sb) {
     nnc_sb_puts(sb, ",\"weighted_metrics\":null,\"run_eagerly\":false,\"steps_per_execution\":1,\"jit_compile\":false}}");
 }
 
+/* metadata.json: the version whose layout this is, and the training data's columns when the
+ * model records them (nnc's own key: Keras reads only keras_version). */
+static void metadata(const nnc_model *m, nnc_strbuf *sb) {
+    nnc_sb_puts(sb, "{\"keras_version\": \"" KERAS_VERSION "\"");
+    if (m->n_columns) {
+        nnc_strbuf cols = {0};
+        nnc_columns_json(m, &cols);
+        nnc_sb_puts(sb, ", \"nnc_columns\": ");
+        nnc_sb_json_string(sb, cols.buf ? cols.buf : "");
+        sb->oom |= cols.oom;
+        nnc_sb_free(&cols);
+    }
+    nnc_sb_puts(sb, "}");
+}
+
 static void *keras_zip(const nnc_model *m, int with_opt, size_t *len, char *msg, size_t n) {
-    static const char meta[] = "{\"keras_version\": \"" KERAS_VERSION "\"}";
-    nnc_strbuf cfg = {0};
+    nnc_strbuf cfg = {0}, meta = {0};
     zip_config(m, &cfg);
+    metadata(m, &meta);
     size_t wlen = 0;
     void *weights = NULL, *zip = NULL;
     hid_t f = nnc_h5_create_image(msg, n);
     if (f >= 0 && weights_v3(m, f, with_opt)) nnc_msg(msg, n, "HDF5 cannot write the weights");
     else if (f >= 0) weights = nnc_h5_image(f, &wlen, msg, n);
     nnc_h5_close(f);
-    if (cfg.oom || !cfg.buf) nnc_msg(msg, n, "out of memory");
+    if (cfg.oom || !cfg.buf || meta.oom || !meta.buf) nnc_msg(msg, n, "out of memory");
     else if (weights) {
-        nnc_zip_member members[3] = {{"metadata.json", meta, sizeof meta - 1}, {"config.json", cfg.buf, cfg.len},
+        nnc_zip_member members[3] = {{"metadata.json", meta.buf, meta.len}, {"config.json", cfg.buf, cfg.len},
                                      {"model.weights.h5", weights, wlen}};
         zip = nnc_zip_write(members, 3, len, msg, n);
     }
     free(weights);
     nnc_sb_free(&cfg);
+    nnc_sb_free(&meta);
     return zip;
 }
 
@@ -318,23 +336,26 @@ static void training_config(const nnc_model *m, nnc_strbuf *sb) {
 }
 
 static void *keras_h5(const nnc_model *m, int with_opt, size_t *len, char *msg, size_t n) {
-    nnc_strbuf cfg = {0}, train = {0};
+    nnc_strbuf cfg = {0}, train = {0}, cols = {0};
     nnc_config_json(m, &cfg);
     training_config(m, &train);
+    if (m->n_columns) nnc_columns_json(m, &cols); /* nnc's own attribute: Keras reads the others */
     void *bytes = NULL;
-    hid_t f = cfg.oom || train.oom ? -1 : nnc_h5_create_image(msg, n);
+    hid_t f = cfg.oom || train.oom || cols.oom ? -1 : nnc_h5_create_image(msg, n);
     hid_t mw = f >= 0 ? nnc_h5_group(f, "model_weights") : -1;
-    int rc = f < 0 || mw < 0 || nnc_h5_set_string(f, "keras_version", KERAS_VERSION, 1) ||
+    int rc = f < 0 || mw < 0 || (cols.buf && nnc_h5_set_string(f, "nnc_columns", cols.buf, 1)) ||
+             nnc_h5_set_string(f, "keras_version", KERAS_VERSION, 1) ||
              nnc_h5_set_string(f, "backend", "tensorflow", 1) || nnc_h5_set_string(f, "model_config", cfg.buf, 0) ||
              nnc_h5_set_string(f, "training_config", train.buf, 0) || legacy_layers(m, mw) ||
              (with_opt && legacy_optimizer(m, f));
     if (mw >= 0) H5Gclose(mw);
     if (rc && f >= 0) nnc_msg(msg, n, "HDF5 cannot write the model");
     else if (!rc) bytes = nnc_h5_image(f, len, msg, n);
-    if (cfg.oom || train.oom) nnc_msg(msg, n, "out of memory");
+    if (cfg.oom || train.oom || cols.oom) nnc_msg(msg, n, "out of memory");
     nnc_h5_close(f);
     nnc_sb_free(&cfg);
     nnc_sb_free(&train);
+    nnc_sb_free(&cols);
     return bytes;
 }
 
