@@ -136,6 +136,17 @@ static void *weights_h5(size_t *len) {
     return buf;
 }
 
+/* save_weights("x.weights.h5") of Keras 3: model.weights.h5's layout as a file of its own. */
+static int write_weights_h5(const char *path) {
+    size_t len = 0;
+    void *bytes = weights_h5(&len);
+    FILE *f = bytes ? fopen(path, "wb") : NULL;
+    int ok = f && fwrite(bytes, 1, len, f) == len;
+    if (f) ok &= fclose(f) == 0;
+    free(bytes);
+    return ok ? 0 : -1;
+}
+
 /* ---- zip ----------------------------------------------------------------------------------- */
 
 /* A .keras zip of config.json (NULL: left out), metadata.json and (with_weights)
@@ -230,6 +241,7 @@ int keras_fixture(const char *dir, const char *name) {
     int rc = -1;
     if (!strcmp(name, "keras_good.h5")) rc = write_h5(path, &sp);
     else if (!strcmp(name, "keras_good.keras")) rc = write_zip(path, good_zip, sizeof good_zip - 1, 1);
+    else if (!strcmp(name, "keras_good.weights.h5")) rc = write_weights_h5(path);
     else if (!strcmp(name, "keras_truncated.keras")) rc = write_zip(path, good_zip, sizeof good_zip - 1, 1) || cut_in_half(path);
     else if (!strcmp(name, "keras_truncated.h5")) rc = write_h5(path, &sp) || cut_in_half(path);
     else if (!strcmp(name, "keras_bomb.keras"))

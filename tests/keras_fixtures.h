@@ -8,6 +8,7 @@
 int keras_fixtures_built(void);
 /* Writes dir/name, one of:
  *   keras_good.h5, keras_good.keras       Input(4) -> Dense(3, relu) -> Dense(3), Adam, mse
+ *   keras_good.weights.h5     its weights as Keras 3's save_weights writes them
  *   keras_truncated.keras, keras_truncated.h5   the good file cut in half
  *   keras_bomb.keras          model.weights.h5 declaring 4 GB inflated from a few KB
  *   keras_no_config.keras, keras_no_weights.keras   a member missing

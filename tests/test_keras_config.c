@@ -187,6 +187,20 @@ static void fixture_files(test_run *r) {
         nnc_model_free(m);
         t_end(r);
     }
+    static const char *const weights[] = {"keras_good.weights.h5", "keras_weights_only.h5", "keras_good.keras"};
+    for (size_t f = 0; f < sizeof weights / sizeof *weights; f++) {
+        if (!t_begin(r, "keras/files/load_weights_%s", weights[f])) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, weights[f]);
+        float zero[12] = {0};
+        for (int v = 0; ok && v < 4; v++) nnc_set_variable(ref, vars[v], zero, (size_t)sizes[v]);
+        int epoch = -1;
+        nnc_status st = made && ok && keras_fixture(dir, weights[f]) == 0 ? nnc_model_load_weights(ref, path, &epoch)
+                                                                             : NNC_ERR_IO;
+        if (CHECK(r, st == NNC_OK, "load_weights: %s", nnc_last_error(ref)))
+            CHECK(r, epoch == 0 && nnc_predict(ref, x, 2, got) == NNC_OK && !memcmp(got, want, sizeof got),
+                  "predictions differ from the fixture's weights");
+        t_end(r);
+    }
     if (t_begin(r, "keras/files/nan_weight_loads_with_a_note")) {
         snprintf(path, sizeof path, "%s/keras_nan.h5", dir);
         nnc_error e = {""};
