@@ -191,10 +191,12 @@ typedef struct {
     int kernel_size[2];      /* (height, width); Conv1D uses kernel_size[0] */
     int strides[2];          /* (1, 1) */
     bool padding_same;       /* false: 'valid' (Keras's default); true: 'same' */
+    bool padding_causal;     /* Conv1D's 'causal': (k − 1)·dilation zeros before, none after */
     int dilation_rate[2];    /* (1, 1) */
+    int groups;              /* 1; g splits channels and filters into g independent convolutions */
     nnc_activation activation;
     bool use_bias;           /* true */
-    nnc_initializer kernel_initializer; /* glorot_uniform, fans from kh·kw·in and kh·kw·out */
+    nnc_initializer kernel_initializer; /* glorot_uniform, fans from kh·kw·in/groups and kh·kw·out */
     nnc_initializer bias_initializer;   /* zeros */
     nnc_regularizer kernel_regularizer, bias_regularizer, activity_regularizer;
     const char *name;
@@ -222,6 +224,98 @@ nnc_node nnc_average_pooling2d(nnc_model *m, nnc_node x, const nnc_pool_opts *o)
 /* Keras's GlobalAveragePooling2D and GlobalMaxPooling2D: [H, W, C] -> [C]. */
 nnc_node nnc_global_average_pooling2d(nnc_model *m, nnc_node x, const char *name);
 nnc_node nnc_global_max_pooling2d(nnc_model *m, nnc_node x, const char *name);
+
+/* ---- more of the convolution family (Keras 3's layers of the same names) ---- */
+
+/* Keras's MaxPooling1D and AveragePooling1D on [length, C] examples: pool_size[0] and strides[0]
+ * (0: pool_size) of nnc_pool_opts ('same' averages exclude the padding). */
+nnc_node nnc_max_pooling1d(nnc_model *m, nnc_node x, const nnc_pool_opts *o);
+nnc_node nnc_average_pooling1d(nnc_model *m, nnc_node x, const nnc_pool_opts *o);
+
+typedef struct {
+    bool keepdims;           /* false; true keeps the pooled axes with size 1 */
+    const char *name;
+} nnc_global_pool_opts;
+
+/* Keras's GlobalAveragePooling1D and GlobalMaxPooling1D: [L, C] -> [C] ([1, C] with keepdims);
+ * o may be NULL (Keras's defaults). */
+nnc_node nnc_global_average_pooling1d(nnc_model *m, nnc_node x, const nnc_global_pool_opts *o);
+nnc_node nnc_global_max_pooling1d(nnc_model *m, nnc_node x, const nnc_global_pool_opts *o);
+/* The 2-D ones with their options (keepdims: [1, 1, C]). */
+nnc_node nnc_global_average_pooling2d_ex(nnc_model *m, nnc_node x, const nnc_global_pool_opts *o);
+nnc_node nnc_global_max_pooling2d_ex(nnc_model *m, nnc_node x, const nnc_global_pool_opts *o);
+
+typedef struct {
+    int kernel_size[2];      /* (height, width) */
+    int strides[2];          /* (1, 1) */
+    bool padding_same;       /* false: 'valid' */
+    int depth_multiplier;    /* 1: outputs per input channel */
+    int dilation_rate[2];    /* (1, 1) */
+    nnc_activation activation;
+    bool use_bias;           /* true */
+    nnc_initializer depthwise_initializer; /* glorot_uniform */
+    nnc_initializer bias_initializer;      /* zeros */
+    nnc_regularizer depthwise_regularizer, bias_regularizer, activity_regularizer;
+    const char *name;
+} nnc_depthwise_conv_opts;
+
+/* DepthwiseConv2D options with Keras's defaults (a square kernel). */
+nnc_depthwise_conv_opts nnc_depthwise_conv_opts_default(int kernel_size);
+/* Keras's DepthwiseConv2D: each channel convolved alone with depth_multiplier filters; variable
+ * `kernel` [kh, kw, C, depth_multiplier], output channel c·depth_multiplier + j. */
+nnc_node nnc_depthwise_conv2d(nnc_model *m, nnc_node x, const nnc_depthwise_conv_opts *o);
+
+typedef struct {
+    int filters;
+    int kernel_size[2];
+    int strides[2];          /* (1, 1) */
+    bool padding_same;       /* false: 'valid' */
+    int dilation_rate[2];    /* (1, 1) */
+    int depth_multiplier;    /* 1 */
+    nnc_activation activation;
+    bool use_bias;           /* true */
+    nnc_initializer depthwise_initializer, pointwise_initializer; /* glorot_uniform */
+    nnc_initializer bias_initializer;                             /* zeros */
+    nnc_regularizer depthwise_regularizer, pointwise_regularizer, bias_regularizer, activity_regularizer;
+    const char *name;
+} nnc_separable_conv_opts;
+
+/* SeparableConv2D options with Keras's defaults. */
+nnc_separable_conv_opts nnc_separable_conv_opts_default(int filters, int kernel_size);
+/* Keras's SeparableConv2D: a depthwise convolution (depthwise_kernel [kh, kw, C, dm]) then a
+ * 1x1 convolution (pointwise_kernel [1, 1, C·dm, filters]), bias, activation. */
+nnc_node nnc_separable_conv2d(nnc_model *m, nnc_node x, const nnc_separable_conv_opts *o);
+
+typedef struct {
+    int filters;
+    int kernel_size[2];
+    int strides[2];          /* (1, 1) */
+    bool padding_same;       /* false: 'valid' */
+    int output_padding[2];   /* (-1, -1): Keras's None; else each below its stride */
+    int dilation_rate[2];    /* (1, 1), the only value supported */
+    nnc_activation activation;
+    bool use_bias;           /* true */
+    nnc_initializer kernel_initializer, bias_initializer; /* glorot_uniform, zeros */
+    nnc_regularizer kernel_regularizer, bias_regularizer, activity_regularizer;
+    const char *name;
+} nnc_conv_transpose_opts;
+
+/* Conv2DTranspose options with Keras's defaults. */
+nnc_conv_transpose_opts nnc_conv_transpose_opts_default(int filters, int kernel_size);
+/* Keras's Conv2DTranspose: kernel [kh, kw, filters, C]; output size as Keras computes it
+ * ('valid': (n − 1)·s + k + output_padding; 'same': n·s, or (n − 1)·s + k % 2 + output_padding). */
+nnc_node nnc_conv2d_transpose(nnc_model *m, nnc_node x, const nnc_conv_transpose_opts *o);
+
+/* Keras's UpSampling1D(size): each step of [L, C] repeated size times. */
+nnc_node nnc_up_sampling1d(nnc_model *m, nnc_node x, int size, const char *name);
+/* Keras's UpSampling2D(size, interpolation): [H, W, C] to [H·sh, W·sw, C], nearest (false) or
+ * bilinear (true, half-pixel centers as Keras 3's resize). */
+nnc_node nnc_up_sampling2d(nnc_model *m, nnc_node x, int size_h, int size_w, bool bilinear, const char *name);
+/* Keras's ZeroPadding1D((left, right)) and Cropping1D((left, right)) on [L, C] examples. */
+nnc_node nnc_zero_padding1d(nnc_model *m, nnc_node x, int left, int right, const char *name);
+nnc_node nnc_cropping1d(nnc_model *m, nnc_node x, int left, int right, const char *name);
+/* Keras's Cropping2D(((top, bottom), (left, right))) on [H, W, C] examples. */
+nnc_node nnc_cropping2d(nnc_model *m, nnc_node x, int top, int bottom, int left, int right, const char *name);
 /* Keras's Flatten and Reshape (the example's new shape; sizes must agree). */
 nnc_node nnc_flatten(nnc_model *m, nnc_node x, const char *name);
 nnc_node nnc_reshape(nnc_model *m, nnc_node x, const int *shape, int rank, const char *name);

@@ -125,6 +125,20 @@ void suite_fusion(test_run *r) {
     same_bits(r, "regression_output",
               "input 12\ndense 16 activation=tanh\ndense 1 activation=relu\nloss mse\noptimizer sgd\n", 12, 0,
               2 + 2);
+    /* the convolution family (layers-b): a grouped convolution takes its bias and ReLU into
+     * each group's product but not its pooling; depthwise and separable ones fuse like Conv2D
+     * (the separable one into its 1x1 convolution); the transposed one fuses nothing; a Conv1D
+     * stays apart from the 1-D pooling after it */
+    same_bits(r, "grouped_conv_epilogue_not_pool",
+              "input 128\nreshape 8 8 2\nconv2d 8 3 groups=2 activation=relu padding=same\nmax_pooling2d 2\n"
+              "flatten\ndense 10\n" SCCE, 128, 10, 2 + 1);
+    same_bits(r, "separable_depthwise_transpose",
+              "input 128\nreshape 8 8 2\nseparable_conv2d 8 3 activation=relu depth_multiplier=2\n"
+              "depthwise_conv2d 3 activation=relu padding=same\nconv2d_transpose 4 3 strides=2 activation=relu\n"
+              "flatten\ndense 10\n" SCCE, 128, 10, 2 + 2 + 1);
+    same_bits(r, "conv1d_relu_then_pool1d",
+              "input 32\nreshape 16 2\nconv1d 4 3 activation=relu\nmax_pooling1d 2\nflatten\ndense 10\n" SCCE,
+              32, 10, 2 + 1);
     same_bits(r, "softmax_output",
               "input 12\ndense 16 activation=relu\ndense 4 activation=softmax\n"
               "loss sparse_categorical_crossentropy\noptimizer rmsprop\n", 12, 4, 2 + 1);

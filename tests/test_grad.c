@@ -201,6 +201,48 @@ static nnc_op_attr window(int kh, int kw, int sh, int sw, int dh, int dw, int pt
     return a;
 }
 
+/* The convolution family (layers-b): groups, depthwise, causal and transposed convolutions,
+ * upsampling, cropping, 1-D padding and pooling, global pooling with keepdims. */
+static void conv_family_checks(test_run *r) {
+    const int x554[3] = {5, 5, 4}, x553[3] = {5, 5, 3}, x73[2] = {7, 3}, x332[3] = {3, 3, 2}, x322[3] = {3, 2, 2};
+    const int x342[3] = {3, 4, 2}, x552[3] = {5, 5, 2};
+    const int kg[1][5] = {{4, 3, 3, 2, 6}}, kdw[1][5] = {{4, 3, 3, 3, 2}}, kpg[1][5] = {{4, 1, 1, 2, 4}};
+    const int kc1[1][5] = {{3, 3, 3, 2}}, kt[1][5] = {{4, 3, 3, 4, 2}};
+    nnc_op_attr a = window(3, 3, 2, 2, 1, 1, 1, 1, 1, 1);
+    a.win.groups = 2;
+    op_check_ex(r, "conv2d_groups2_same_stride2", NNC_OP_CONV, a, 3, x554, 1, kg, 1, -1, 1);
+    a = window(1, 1, 1, 1, 1, 1, 0, 0, 0, 0);
+    a.win.groups = 2;
+    op_check_ex(r, "conv2d_groups2_pointwise", NNC_OP_CONV, a, 3, x554, 1, kpg, 1, -1, 1);
+    a = window(3, 3, 1, 1, 2, 2, 2, 2, 2, 2);
+    a.win.groups = 3, a.win.depthwise = 1;
+    op_check_ex(r, "depthwise_conv2d_dilation2_same", NNC_OP_CONV, a, 3, x553, 1, kdw, 1, -1, 1);
+    a = window(3, 3, 2, 2, 1, 1, 0, 1, 0, 1);
+    a.win.groups = 3, a.win.depthwise = 1;
+    op_check_ex(r, "depthwise_conv2d_stride2_same", NNC_OP_CONV, a, 3, x553, 1, kdw, 1, -1, 1);
+    op_check_ex(r, "conv1d_causal_dilation2", NNC_OP_CONV, window(1, 3, 1, 1, 1, 2, 0, 0, 4, 0), 2, x73, 1, kc1, 1, -1, 1);
+    a = window(3, 3, 2, 2, 1, 1, 0, 0, 0, 0);
+    a.target.rank = 2, a.target.dim[0] = a.target.dim[1] = 7;
+    op_check_ex(r, "conv2d_transpose_valid_stride2", NNC_OP_CONV_TRANSPOSE, a, 3, x332, 1, kt, 1, -1, 1);
+    a = window(3, 3, 2, 3, 1, 1, 0, 1, 0, 0); /* 'same', output_padding (1, 2): 6x6 */
+    a.target.rank = 2, a.target.dim[0] = a.target.dim[1] = 6;
+    op_check_ex(r, "conv2d_transpose_same_output_padding", NNC_OP_CONV_TRANSPOSE, a, 3, x322, 1, kt, 1, -1, 1);
+    a = window(2, 3, 0, 0, 0, 0, 0, 0, 0, 0);
+    op_check_ex(r, "up_sampling2d_nearest", NNC_OP_UPSAMPLE, a, 3, x322, 0, NULL, 1, -1, 1);
+    a.bilinear = 1;
+    op_check_ex(r, "up_sampling2d_bilinear", NNC_OP_UPSAMPLE, a, 3, x342, 0, NULL, 1, -1, 1);
+    op_check_ex(r, "up_sampling1d", NNC_OP_UPSAMPLE, window(1, 2, 0, 0, 0, 0, 0, 0, 0, 0), 2, x73, 0, NULL, 1, -1, 1);
+    op_check_ex(r, "cropping2d", NNC_OP_CROP, window(0, 0, 1, 1, 1, 1, 1, 0, 2, 1), 3, x552, 0, NULL, 1, -1, 1);
+    op_check_ex(r, "cropping1d", NNC_OP_CROP, window(0, 0, 1, 1, 1, 1, 0, 0, 2, 1), 2, x73, 0, NULL, 1, -1, 1);
+    op_check_ex(r, "zero_padding1d", NNC_OP_ZERO_PAD, window(0, 0, 1, 1, 1, 1, 0, 0, 1, 2), 2, x73, 0, NULL, 1, -1, 1);
+    op_check_ex(r, "max_pooling1d_same", NNC_OP_MAX_POOL, window(1, 3, 1, 2, 1, 1, 0, 0, 1, 1), 2, x73, 0, NULL, 1, -4, 4);
+    op_check_ex(r, "average_pooling1d_same", NNC_OP_AVG_POOL, window(1, 3, 1, 2, 1, 1, 0, 0, 1, 1), 2, x73, 0, NULL, 1, -1, 1);
+    nnc_op_attr keep = {0};
+    keep.keepdims = 1;
+    op_check_ex(r, "global_average_pooling1d_keepdims", NNC_OP_GLOBAL_AVG, keep, 2, x73, 0, NULL, 1, -1, 1);
+    op_check_ex(r, "global_max_pooling2d_keepdims", NNC_OP_GLOBAL_MAX, keep, 3, x552, 0, NULL, 1, -4, 4);
+}
+
 static void cnn_op_checks(test_run *r) {
     const int x552[3] = {5, 5, 2}, x662[3] = {6, 6, 2}, x73[2] = {7, 3};
     const int k3323[1][5] = {{4, 3, 3, 2, 3}}, k1123[1][5] = {{4, 1, 1, 2, 3}}, k233[1][5] = {{3, 2, 3, 3}};
@@ -232,6 +274,7 @@ static void cnn_op_checks(test_run *r) {
     op_check_ex(r, "batch_normalization_inference", NNC_OP_BATCH_NORM, bn, 3, x552, 4, bnp, 0, 0.2, 1);
     const int x34[2] = {3, 4}, stats[2][5] = {{1, 4}, {1, 4}};
     op_check_ex(r, "normalization", NNC_OP_NORMALIZE, (nnc_op_attr){0}, 2, x34, 2, stats, 1, -2, 2);
+    conv_family_checks(r);
 }
 
 static void op_checks(test_run *r) {

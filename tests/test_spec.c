@@ -215,6 +215,46 @@ static void test_preprocessing(test_run *r) {
     }
 }
 
+/* Fits a spec's model for 2 epochs on 20 examples of n_in features, saves, loads: the loaded
+ * model predicts the same bits and writes the same config. */
+static void fit_save_load_same(test_run *r, const char *spec, int n_in) {
+    nnc_error e = {""};
+    nnc_model *m = build(spec, &e);
+    float *x = malloc(20 * (size_t)n_in * sizeof(float)), y[20];
+    if (CHECK(r, m != NULL, "%s", e.message) && CHECK(r, x != NULL, "out of memory")) {
+        for (int i = 0; i < 20 * n_in; i++) x[i] = (float)((i * 37) % 101) / 101.0f;
+        for (int i = 0; i < 20; i++) y[i] = (float)(i % 3);
+        nnc_fit_opts fo = nnc_fit_opts_default();
+        fo.verbose = 0;
+        fo.epochs = 2;
+        fo.batch_size = 8;
+        CHECK(r, nnc_fit(m, x, y, 20, &fo, NULL) == NNC_OK, "fit: %s", nnc_last_error(m));
+        char dir[] = "/tmp/nnc_cnn_XXXXXX", path[64];
+        if (CHECK(r, mkdtemp(dir) != NULL, "mkdtemp failed")) {
+            snprintf(path, sizeof path, "%s/m.safetensors", dir);
+            CHECK(r, nnc_model_save(m, path, NULL) == NNC_OK, "save: %s", nnc_last_error(m));
+            nnc_model *l = nnc_model_load(path, &e);
+            float p1[60], p2[60];
+            if (CHECK(r, l != NULL, "load: %s", e.message) &&
+                CHECK(r, nnc_predict(m, x, 20, p1) == NNC_OK, "predict: %s", nnc_last_error(m)) &&
+                CHECK(r, nnc_predict(l, x, 20, p2) == NNC_OK, "predict: %s", nnc_last_error(l))) {
+                CHECK(r, !memcmp(p1, p2, sizeof p1), "predictions differ after load");
+                nnc_strbuf a = {0}, b = {0};
+                nnc_config_json(m, &a);
+                nnc_config_json(l, &b);
+                CHECK(r, a.buf && b.buf && !strcmp(a.buf, b.buf), "configs differ:\n%s\n%s", a.buf, b.buf);
+                nnc_sb_free(&a);
+                nnc_sb_free(&b);
+            }
+            nnc_model_free(l);
+            unlink(path);
+            rmdir(dir);
+        }
+    }
+    free(x);
+    nnc_model_free(m);
+}
+
 /* The CNN of DESIGN §6: Keras's output shapes and parameter counts, and a save/load round trip
  * with every CNN layer (predictions bit-identical, moving statistics kept). */
 static void test_cnn(test_run *r) {
@@ -250,44 +290,24 @@ static void test_cnn(test_run *r) {
         t_end(r);
     }
     if (t_begin(r, "spec/cnn_round_trip_every_layer")) {
-        const char *all = "input 9 9 2\nzero_padding2d 1\nconv2d 4 3 strides=2 padding=same activation=relu\n"
-                          "batch_normalization\naverage_pooling2d 2 padding=same\nconv2d 3 2 dilation_rate=1\n"
-                          "global_max_pooling2d\nreshape 3 1\nconv1d 2 1\nflatten\ndropout 0.25\ndense 3\n"
-                          "loss sparse_categorical_crossentropy from_logits=true\n";
-        nnc_error e = {""};
-        nnc_model *m = build(all, &e);
-        if (CHECK(r, m != NULL, "%s", e.message)) {
-            float x[20 * 162], y[20];
-            for (int i = 0; i < 20 * 162; i++) x[i] = (float)((i * 37) % 101) / 101.0f;
-            for (int i = 0; i < 20; i++) y[i] = (float)(i % 3);
-            nnc_fit_opts fo = nnc_fit_opts_default();
-            fo.verbose = 0;
-            fo.epochs = 2;
-            fo.batch_size = 8;
-            CHECK(r, nnc_fit(m, x, y, 20, &fo, NULL) == NNC_OK, "fit: %s", nnc_last_error(m));
-            char dir[] = "/tmp/nnc_cnn_XXXXXX", path[64];
-            if (CHECK(r, mkdtemp(dir) != NULL, "mkdtemp failed")) {
-                snprintf(path, sizeof path, "%s/m.safetensors", dir);
-                CHECK(r, nnc_model_save(m, path, NULL) == NNC_OK, "save: %s", nnc_last_error(m));
-                nnc_model *l = nnc_model_load(path, &e);
-                float p1[60], p2[60];
-                if (CHECK(r, l != NULL, "load: %s", e.message) &&
-                    CHECK(r, nnc_predict(m, x, 20, p1) == NNC_OK, "predict: %s", nnc_last_error(m)) &&
-                    CHECK(r, nnc_predict(l, x, 20, p2) == NNC_OK, "predict: %s", nnc_last_error(l))) {
-                    CHECK(r, !memcmp(p1, p2, sizeof p1), "predictions differ after load");
-                    nnc_strbuf a = {0}, b = {0};
-                    nnc_config_json(m, &a);
-                    nnc_config_json(l, &b);
-                    CHECK(r, a.buf && b.buf && !strcmp(a.buf, b.buf), "configs differ:\n%s\n%s", a.buf, b.buf);
-                    nnc_sb_free(&a);
-                    nnc_sb_free(&b);
-                }
-                nnc_model_free(l);
-                unlink(path);
-                rmdir(dir);
-            }
-        }
-        nnc_model_free(m);
+        fit_save_load_same(r, "input 9 9 2\nzero_padding2d 1\nconv2d 4 3 strides=2 padding=same activation=relu\n"
+                              "batch_normalization\naverage_pooling2d 2 padding=same\nconv2d 3 2 dilation_rate=1\n"
+                              "global_max_pooling2d\nreshape 3 1\nconv1d 2 1\nflatten\ndropout 0.25\ndense 3\n"
+                              "loss sparse_categorical_crossentropy from_logits=true\n", 162);
+        t_end(r);
+    }
+    /* the convolution family (layers-b) in one CNN, 2-D then 1-D */
+    if (t_begin(r, "spec/cnn_family_round_trip")) {
+        fit_save_load_same(r, "input 8 8 2\nconv2d 4 3 groups=2 padding=same activation=relu\n"
+                              "separable_conv2d 6 3 depth_multiplier=2 strides=2 padding=same activation=relu\n"
+                              "depthwise_conv2d 3 depth_multiplier=2 padding=same\nmax_pooling2d 2 padding=same\n"
+                              "conv2d_transpose 4 3 strides=2 padding=same output_padding=1\n"
+                              "up_sampling2d 2 interpolation=bilinear\ncropping2d 2 2 1 3\nzero_padding2d 1\n"
+                              "global_average_pooling2d keepdims=true\nreshape 2 2\nup_sampling1d 3\n"
+                              "zero_padding1d [1,2]\nconv1d 4 3 padding=causal dilation_rate=2\ncropping1d 1\n"
+                              "average_pooling1d 2 padding=same\nmax_pooling1d 2 strides=1\n"
+                              "global_max_pooling1d\ndense 3\n"
+                              "loss sparse_categorical_crossentropy from_logits=true\n", 128);
         t_end(r);
     }
 }
@@ -329,6 +349,20 @@ static const struct {
     {"rescaling", "input 6 6 2\nrescaling 0.5 offset=1\n"},
     {"normalization", "input 6 6 2\nnormalization axis=-1\n"},
     {"leaky_relu", "input 6 6 2\nleaky_relu 0.1\n"},
+    /* the convolution family (layers-b) */
+    {"separable_conv2d", "input 6 6 2\nseparable_conv2d 4 3 depth_multiplier=2 padding=same strides=2 "
+                         "pointwise_initializer=he_normal depthwise_regularizer=l2(0.01)\n"},
+    {"depthwise_conv2d", "input 6 6 2\ndepthwise_conv2d [2,3] depth_multiplier=3 dilation_rate=2 activation=relu\n"},
+    {"conv2d_transpose", "input 6 6 2\nconv2d_transpose 3 3 strides=2 padding=same output_padding=[1,0] use_bias=false\n"},
+    {"max_pooling1d", "input 7 2\nmax_pooling1d 3 strides=2 padding=same\n"},
+    {"average_pooling1d", "input 7 2\naverage_pooling1d 2\n"},
+    {"global_average_pooling1d", "input 7 2\nglobal_average_pooling1d keepdims=true\n"},
+    {"global_max_pooling1d", "input 7 2\nglobal_max_pooling1d\n"},
+    {"up_sampling1d", "input 7 2\nup_sampling1d 3\n"},
+    {"up_sampling2d", "input 6 6 2\nup_sampling2d [2,3] interpolation=bilinear\n"},
+    {"zero_padding1d", "input 7 2\nzero_padding1d [1,2]\n"},
+    {"cropping1d", "input 7 2\ncropping1d 2\n"},
+    {"cropping2d", "input 6 6 2\ncropping2d 1 0 2 1\n"},
 };
 
 /* Every layer built from its line, saved, loaded, and the loaded model's config the same text.

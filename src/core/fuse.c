@@ -48,8 +48,9 @@ static void fuse_pool(nnc_model *m, const graph_readers *g, int p, int last) {
         return;
     nnc_node_rec *q = &m->nodes[qi];
     /* windows that do not overlap: each output element has at most one pooled gradient */
+    /* (2-D and one group: the fused op's spread of gradients knows that layout only) */
     const int ok = q->op == NNC_OP_MAX_POOL && q->in[0] == last && q->attr.win.kh == q->attr.win.sh &&
-                   q->attr.win.kw == q->attr.win.sw;
+                   q->attr.win.kw == q->attr.win.sw && q->shape.rank == 3 && c->attr.win.groups <= 1;
     if (!ok) return;
     q->pool_conv = p;
     for (int i = 0; i < m->n_nodes; i++)
@@ -115,7 +116,8 @@ static int can_overwrite(nnc_op op) {
     case NNC_OP_RESHAPE:
     case NNC_OP_ACT:
     case NNC_OP_BATCH_NORM:
-    case NNC_OP_BIAS_ADD: return 1;
+    case NNC_OP_BIAS_ADD:
+    case NNC_OP_CONV_TRANSPOSE: return 1;
     default: return 0;
     }
 }

@@ -33,6 +33,10 @@ typedef enum {
     NNC_OP_ZERO_PAD, /* zeros around [H,W,C] */
     NNC_OP_DROPOUT,  /* inverted dropout in training, identity in inference */
     NNC_OP_BATCH_NORM,/* batch statistics in training, moving statistics in inference */
+    /* the convolution family's shape ops (layers-b) */
+    NNC_OP_CONV_TRANSPOSE,/* the adjoint of CONV: [H,W,C]·[kh,kw,F,C] -> [target H, target W, F] */
+    NNC_OP_UPSAMPLE, /* each cell repeated (or bilinear) win.kh x win.kw times: [H,W,C] or [L,C] */
+    NNC_OP_CROP,     /* [H,W,C] or [L,C] less win.pt/pb rows and win.pl/pr columns */
     NNC_OP_COUNT
 } nnc_op;
 
@@ -52,12 +56,16 @@ typedef struct {
         int sh, sw;     /* strides */
         int dh, dw;     /* dilation */
         int pt, pl;     /* padding before (top, left); the rest is after */
-        int pb, pr;     /* padding after (ZERO_PAD) */
-    } win;              /* CONV, MAX_POOL, AVG_POOL, ZERO_PAD */
+        int pb, pr;     /* padding after (ZERO_PAD); cells cut (CROP) */
+        int groups;     /* CONV: channel groups (0 or 1: one) */
+        int depthwise;  /* CONV: the kernel is [kh, kw, C, multiplier] and groups == C */
+    } win;              /* CONV, CONV_TRANSPOSE, MAX_POOL, AVG_POOL, ZERO_PAD, CROP, UPSAMPLE */
+    int keepdims;       /* GLOBAL_AVG, GLOBAL_MAX: the pooled axes stay, of size 1 */
+    int bilinear;       /* UPSAMPLE: bilinear (half-pixel centers) rather than nearest */
     float rate;         /* DROPOUT */
     float momentum, eps;/* BATCH_NORM */
     int center, scale_on;/* BATCH_NORM: beta and gamma present */
-    nnc_shape target;   /* RESHAPE: the example's new shape */
+    nnc_shape target;   /* RESHAPE: the example's new shape; CONV_TRANSPOSE: (height, width) out */
 } nnc_op_attr;
 
 struct nnc_model;

@@ -27,6 +27,8 @@ typedef enum {
     NNC_OPT_CONST,          /* no storage: Keras's key with the one value nnc supports (literal);
                              * a config with another value is refused */
     NNC_OPT_FIXED,          /* no storage: written as literal, any value read is ignored */
+    NNC_OPT_CHOICE,         /* int: the index of a name in literal, names separated by '|'
+                             * ("nearest|bilinear"); Keras's string */
 } nnc_opt_type;
 
 enum {
@@ -36,6 +38,10 @@ enum {
     NNC_OPTF_REST = 1u << 3,        /* SHAPE, PAD2D: takes every remaining positional value */
     NNC_OPTF_ZERO_IS_AUX = 1u << 4, /* INTS: all zeros means the INTS at aux (pooling's strides) */
     NNC_OPTF_NAME = 1u << 5,        /* FIXED: the object's name, written as the literal */
+    NNC_OPTF_CAUSAL = 1u << 6,      /* PADDING: "causal" too, as true in the bool at aux (Conv1D) */
+    NNC_OPTF_NONE_IS_NEG = 1u << 7, /* INTS: all -1 is Keras's None (output_padding) */
+    NNC_OPTF_UNWRITTEN = 1u << 8,   /* checked when a config has it, never written: a key that only
+                                     * newer Keras versions know (older ones refuse it) */
 };
 
 typedef struct {

@@ -146,11 +146,24 @@ static void put_value(nnc_strbuf *sb, const nnc_opt_desc *row, const char *base,
     case NNC_OPT_ACTIVATION: nnc_sb_printf(sb, "\"%s\"", nnc_activation_name(*(const nnc_activation *)at)); break;
     case NNC_OPT_INITIALIZER: put_initializer(sb, *(const nnc_initializer *)at); break;
     case NNC_OPT_REGULARIZER: put_regularizer(sb, (const nnc_regularizer *)at); break;
-    case NNC_OPT_PADDING: nnc_sb_puts(sb, *(const bool *)at ? "\"same\"" : "\"valid\""); break;
+    case NNC_OPT_PADDING:
+        if ((row->flags & NNC_OPTF_CAUSAL) && *(const bool *)(base + row->aux)) nnc_sb_puts(sb, "\"causal\"");
+        else nnc_sb_puts(sb, *(const bool *)at ? "\"same\"" : "\"valid\"");
+        break;
+    case NNC_OPT_CHOICE: {
+        const char *names = row->literal;
+        for (int k = *(const int *)at; k > 0 && strchr(names, '|'); k--) names = strchr(names, '|') + 1;
+        nnc_sb_printf(sb, "\"%.*s\"", (int)strcspn(names, "|"), names);
+        break;
+    }
     case NNC_OPT_INTS: {
         const int *v = (const int *)at;
-        int zero = 1;
-        for (int i = 0; i < row->count; i++) zero &= v[i] == 0;
+        int zero = 1, none = 1;
+        for (int i = 0; i < row->count; i++) zero &= v[i] == 0, none &= v[i] == -1;
+        if (none && (row->flags & NNC_OPTF_NONE_IS_NEG)) {
+            nnc_sb_puts(sb, "null");
+            break;
+        }
         put_ints(sb, zero && (row->flags & NNC_OPTF_ZERO_IS_AUX) ? (const int *)(base + row->aux) : v, row->count);
         break;
     }
@@ -189,6 +202,7 @@ static void put_value(nnc_strbuf *sb, const nnc_opt_desc *row, const char *base,
 /* ,"key":value for each row; def holds the defaults (FLOAT_OR_NONE's None). */
 static void put_opts(nnc_strbuf *sb, const nnc_opt_desc *rows, int n, const void *base, const void *def) {
     for (int i = 0; i < n; i++) {
+        if (rows[i].flags & NNC_OPTF_UNWRITTEN) continue;
         nnc_sb_printf(sb, ",\"%s\":", rows[i].config_key ? rows[i].config_key : rows[i].key);
         put_value(sb, &rows[i], base, def);
     }
@@ -221,6 +235,40 @@ static void note_initializer(const nnc_opt_desc *row, const nnc_json *v, const n
     const char *cls = v->type == NNC_JSON_STRING ? v->string : nnc_json_get_string(v, "class_name");
     nnc_note(cx->notes, "layer '%s': %s %s is not one nnc has; %s stands in (it matters only when the weights are "
              "drawn again)", cx->layer, row->key, cls ? cls : "(unreadable)", nnc_init_name(kept->kind));
+}
+
+/* "valid", "same" or (a CAUSAL row) "causal" into the row's bool(s); -1 for another value. */
+static int read_padding(const nnc_opt_desc *row, const nnc_json *v, char *base) {
+    const int causal = (row->flags & NNC_OPTF_CAUSAL) && v->type == NNC_JSON_STRING && !strcmp(v->string, "causal");
+    if (v->type != NNC_JSON_STRING || (strcmp(v->string, "same") && strcmp(v->string, "valid") && !causal)) return -1;
+    *(bool *)(base + row->offset) = !strcmp(v->string, "same");
+    if (row->flags & NNC_OPTF_CAUSAL) *(bool *)(base + row->aux) = causal != 0;
+    return 0;
+}
+
+/* A CHOICE row: the index of the string among the literal's names. */
+static int read_choice(const nnc_opt_desc *row, const nnc_json *v, int *at, char *msg, size_t n) {
+    int k = 0;
+    size_t len = v->type == NNC_JSON_STRING ? strlen(v->string) : 0;
+    for (const char *p = row->literal; len && p; p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL, k++)
+        if (strcspn(p, "|") == len && !strncmp(p, v->string, len)) {
+            *at = k;
+            return 0;
+        }
+    snprintf(msg, n, "%s %s%s%s is not supported (one of %s)", row->key, len ? "'" : "", len ? v->string : "?",
+             len ? "'" : "", row->literal);
+    return -1;
+}
+
+/* A CONST row's one value (an axis also as the last axis itself, as Keras 2 writes it). */
+static int read_const(const nnc_opt_desc *row, const nnc_json *v, const nnc_read_ctx *cx, char *msg, size_t n) {
+    if (!strcmp(row->key, "axis") && !strcmp(row->literal, "-1") && is_last_axis(v, cx)) return 0;
+    nnc_strbuf t = {0};
+    scalar_text(v, &t);
+    int same = t.buf && !strcmp(t.buf, row->literal);
+    if (!same) snprintf(msg, n, "%s %s is not supported (only %s)", row->key, t.buf ? t.buf : "?", row->literal);
+    nnc_sb_free(&t);
+    return same ? 0 : -1;
 }
 
 /* Reads one row's JSON value (present and not null) into base; 0, or -1 with why in msg. */
@@ -256,11 +304,13 @@ static int read_value(const nnc_opt_desc *row, const nnc_json *v, char *base, co
     case NNC_OPT_REGULARIZER:
         if (parse_regularizer(v, (nnc_regularizer *)at)) break;
         return 0;
-    case NNC_OPT_PADDING:
-        if (v->type != NNC_JSON_STRING || (strcmp(v->string, "same") && strcmp(v->string, "valid"))) break;
-        *(bool *)at = !strcmp(v->string, "same");
-        return 0;
+    case NNC_OPT_PADDING: return read_padding(row, v, base) ? (snprintf(msg, n, "bad value for %s", row->key), -1) : 0;
+    case NNC_OPT_CHOICE: return read_choice(row, v, (int *)at, msg, n);
     case NNC_OPT_INTS: {
+        if (is_int(v, row->lo, row->hi)) { /* Keras takes one int for every axis too */
+            for (int i = 0; i < row->count; i++) ((int *)at)[i] = (int)v->number;
+            return 0;
+        }
         if (v->type != NNC_JSON_ARRAY || (int)v->count != row->count) break;
         int ok = 1;
         for (size_t i = 0; i < v->count; i++) ok &= is_int(v->items[i], row->lo, row->hi);
@@ -310,15 +360,7 @@ static int read_value(const nnc_opt_desc *row, const nnc_json *v, char *base, co
         for (size_t i = 0; i < v->count; i++) ((float *)at)[i] = (float)v->items[i]->number;
         return 0;
     }
-    case NNC_OPT_CONST: {
-        if (!strcmp(row->key, "axis") && !strcmp(row->literal, "-1") && is_last_axis(v, cx)) return 0;
-        nnc_strbuf t = {0};
-        scalar_text(v, &t);
-        int same = t.buf && !strcmp(t.buf, row->literal);
-        if (!same) snprintf(msg, n, "%s %s is not supported (only %s)", row->key, t.buf ? t.buf : "?", row->literal);
-        nnc_sb_free(&t);
-        return same ? 0 : -1;
-    }
+    case NNC_OPT_CONST: return read_const(row, v, cx, msg, n);
     case NNC_OPT_FIXED: return 0;
     }
     snprintf(msg, n, "bad value for %s", row->key);

@@ -199,13 +199,20 @@ static int list_body(const char *s, char *buf, size_t n) {
 /* ---- rows of an options table ------------------------------------------------------------ */
 
 /* A tuple of row->count integers: consecutive positional integers from pos (one value means
- * every axis), or key=INT or key=[a,b]. */
+ * every axis) or a positional [a,b] (Keras's tuple), or key=INT or key=[a,b]. */
 static int read_ints(spec_ctx *c, const nnc_opt_desc *row, int *out, int *given) {
     const int n = row->count;
     const long lo = (long)row->lo, hi = (long)row->hi;
     spec_word *w = spec_keyed(c, row->key);
     long v;
     *given = 0;
+    if (!w && row->pos >= 0 && (w = spec_positional(c, row->pos)) && (w->used || w->val[0] != '[')) w = NULL;
+    if (w && (row->flags & NNC_OPTF_NONE_IS_NEG) && is_none(w->val)) {
+        w->used = 1;
+        for (int k = 0; k < n; k++) out[k] = -1;
+        *given = 1;
+        return 0;
+    }
     if (w) {
         w->used = 1;
         char buf[SPEC_WORD_MAX];
@@ -389,11 +396,25 @@ static int read_row(spec_ctx *c, const nnc_opt_desc *rows, int n_rows, const nnc
     case NNC_OPT_ACTIVATION: return read_activation(c, w, (nnc_activation *)at) ? -1 : 1;
     case NNC_OPT_INITIALIZER: return read_initializer(c, w, row->key, (nnc_initializer *)at) ? -1 : 1;
     case NNC_OPT_REGULARIZER: return read_regularizer(c, w, row->key, (nnc_regularizer *)at) ? -1 : 1;
-    case NNC_OPT_PADDING:
-        if (strcmp(w->val, "same") && strcmp(w->val, "valid"))
-            return spec_fail(c, "%s: bad value '%s' for %s (expected valid or same)", c->stmt, w->val, row->key);
+    case NNC_OPT_PADDING: {
+        const int causal = (row->flags & NNC_OPTF_CAUSAL) && !strcmp(w->val, "causal");
+        if (strcmp(w->val, "same") && strcmp(w->val, "valid") && !causal)
+            return spec_fail(c, "%s: bad value '%s' for %s (expected valid%s or same)", c->stmt, w->val, row->key,
+                             row->flags & NNC_OPTF_CAUSAL ? ", causal" : "");
         *(bool *)at = !strcmp(w->val, "same");
+        if (row->flags & NNC_OPTF_CAUSAL) *(bool *)((char *)base + row->aux) = causal != 0;
         return 1;
+    }
+    case NNC_OPT_CHOICE: {
+        int k = 0;
+        const size_t len = strlen(w->val);
+        for (const char *p = row->literal; p; p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL, k++)
+            if (strcspn(p, "|") == len && !strncmp(p, w->val, len)) {
+                *(int *)at = k;
+                return 1;
+            }
+        return spec_fail(c, "%s: bad value '%s' for %s (expected one of %s)", c->stmt, w->val, row->key, row->literal);
+    }
     case NNC_OPT_INT64S: {
         double v[64];
         int n = 0;
@@ -534,9 +555,24 @@ void spec_format_value(const nnc_opt_desc *row, const void *base, char *buf, siz
         else snprintf(buf, len, "l1_l2(%g,%g)", (double)r->l1, (double)r->l2);
         break;
     }
-    case NNC_OPT_PADDING: snprintf(buf, len, "%s", *(const bool *)at ? "same" : "valid"); break;
+    case NNC_OPT_PADDING:
+        if ((row->flags & NNC_OPTF_CAUSAL) && *(const bool *)((const char *)base + row->aux)) snprintf(buf, len, "causal");
+        else snprintf(buf, len, "%s", *(const bool *)at ? "same" : "valid");
+        break;
+    case NNC_OPT_CHOICE: {
+        const char *names = row->literal;
+        for (int k = *(const int *)at; k > 0 && strchr(names, '|'); k--) names = strchr(names, '|') + 1;
+        snprintf(buf, len, "%.*s", (int)strcspn(names, "|"), names);
+        break;
+    }
     case NNC_OPT_INTS: {
         const int *v = (const int *)at;
+        int none = 1;
+        for (int i = 0; i < row->count; i++) none &= v[i] == -1;
+        if (none && (row->flags & NNC_OPTF_NONE_IS_NEG)) {
+            snprintf(buf, len, "None");
+            break;
+        }
         size_t n = (size_t)snprintf(buf, len, "[");
         for (int i = 0; i < row->count && n < len; i++) n += (size_t)snprintf(buf + n, len - n, "%s%d", i ? "," : "", v[i]);
         if (n < len) snprintf(buf + n, len - n, "]");

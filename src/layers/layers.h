@@ -46,6 +46,20 @@ typedef struct { nnc_shape target_shape; } nnc_reshape_opts;
 typedef struct { int padding[4]; } nnc_zero_padding_opts; /* top, bottom, left, right */
 typedef struct { float rate; } nnc_dropout_opts;
 typedef struct { int unused; } nnc_no_opts;
+/* the convolution family's shape layers (layers-b) */
+typedef struct { int padding[2]; } nnc_pad1d_opts;       /* ZeroPadding1D, Cropping1D: (left, right) */
+typedef struct { int size; } nnc_up_sampling1d_opts;
+typedef struct { int size[2]; int interpolation; } nnc_up_sampling2d_opts; /* 0 nearest, 1 bilinear */
+
+/* TensorFlow's 'same' on an axis of n cells for a window of effective size k_eff: ceil(n /
+ * stride) outputs, total padding max((out − 1)·stride + k_eff − n, 0), the odd cell after;
+ * zeros when !same. */
+static inline void nnc_same_padding(int n, int k_eff, int stride, int same, int *before, int *after) {
+    int out = (n + stride - 1) / stride, total = same ? (out - 1) * stride + k_eff - n : 0;
+    if (total < 0) total = 0;
+    *before = total / 2;
+    *after = total - total / 2;
+}
 
 /* The registry, in the order the docs list the layers. */
 extern const nnc_layer_desc *const nnc_layer_registry[];
@@ -56,8 +70,11 @@ const nnc_layer_desc *nnc_layer_by_class(const char *keras_class);
 
 /* What the code above needs to know of a layer. */
 static inline const char *nnc_layer_class(const nnc_layer_rec *l) { return l->desc->keras_class; }
-/* Its kernel, bias and activity regularizers (rs[0..2]); 0 when the layer has none. */
-int nnc_layer_regularizers(const nnc_layer_rec *l, nnc_regularizer rs[3]);
+/* Its variables' regularizers (rs[i] for its variable i < 3, in the order of its regularizer
+ * rows: kernel then bias, or depthwise, pointwise, bias) and its activity regularizer (rs[3]);
+ * 0 when the layer has none. */
+#define NNC_LAYER_REGULARIZERS 4
+int nnc_layer_regularizers(const nnc_layer_rec *l, nnc_regularizer rs[NNC_LAYER_REGULARIZERS]);
 /* True for layers whose variables come from nnc_adapt (Normalization). */
 static inline int nnc_layer_state_from_data(const nnc_layer_rec *l) {
     return (l->desc->flags & NNC_LAYERF_STATE_FROM_DATA) != 0;

@@ -9,6 +9,11 @@ extern const nnc_layer_desc nnc_input_desc, nnc_dense_desc, nnc_activation_desc,
     nnc_average_pooling2d_desc, nnc_global_average_pooling2d_desc,
     nnc_global_max_pooling2d_desc, nnc_flatten_desc, nnc_reshape_desc,
     nnc_zero_padding2d_desc, nnc_dropout_desc, nnc_batch_normalization_desc;
+/* the convolution family (layers-b) */
+extern const nnc_layer_desc nnc_separable_conv2d_desc, nnc_depthwise_conv2d_desc, nnc_conv2d_transpose_desc,
+    nnc_max_pooling1d_desc, nnc_average_pooling1d_desc, nnc_global_average_pooling1d_desc,
+    nnc_global_max_pooling1d_desc, nnc_up_sampling1d_desc, nnc_up_sampling2d_desc, nnc_zero_padding1d_desc,
+    nnc_cropping1d_desc, nnc_cropping2d_desc;
 
 const nnc_layer_desc *const nnc_layer_registry[] = {
     &nnc_input_desc,
@@ -26,6 +31,19 @@ const nnc_layer_desc *const nnc_layer_registry[] = {
     &nnc_flatten_desc,
     &nnc_reshape_desc,
     &nnc_zero_padding2d_desc,
+    /* the convolution family (layers-b) */
+    &nnc_separable_conv2d_desc,
+    &nnc_depthwise_conv2d_desc,
+    &nnc_conv2d_transpose_desc,
+    &nnc_max_pooling1d_desc,
+    &nnc_average_pooling1d_desc,
+    &nnc_global_average_pooling1d_desc,
+    &nnc_global_max_pooling1d_desc,
+    &nnc_up_sampling1d_desc,
+    &nnc_up_sampling2d_desc,
+    &nnc_zero_padding1d_desc,
+    &nnc_cropping1d_desc,
+    &nnc_cropping2d_desc,
     &nnc_dropout_desc,
     &nnc_batch_normalization_desc,
     &nnc_rescaling_desc,
@@ -46,18 +64,16 @@ const nnc_layer_desc *nnc_layer_by_class(const char *keras_class) {
     return NULL;
 }
 
-int nnc_layer_regularizers(const nnc_layer_rec *l, nnc_regularizer rs[3]) {
-    static const char *const keys[3] = {"kernel_regularizer", "bias_regularizer", "activity_regularizer"};
-    int found = 0;
-    for (int k = 0; k < 3; k++) {
-        rs[k].l1 = rs[k].l2 = 0.0f;
-        for (int i = 0; i < l->desc->n_opts; i++) {
-            const nnc_opt_desc *o = &l->desc->opts[i];
-            if (o->type == NNC_OPT_REGULARIZER && !strcmp(o->key, keys[k])) {
-                memcpy(&rs[k], l->cfg.bytes + o->offset, sizeof rs[k]);
-                found = 1;
-            }
-        }
+int nnc_layer_regularizers(const nnc_layer_rec *l, nnc_regularizer rs[NNC_LAYER_REGULARIZERS]) {
+    int found = 0, var = 0;
+    for (int k = 0; k < NNC_LAYER_REGULARIZERS; k++) rs[k].l1 = rs[k].l2 = 0.0f;
+    for (int i = 0; i < l->desc->n_opts; i++) {
+        const nnc_opt_desc *o = &l->desc->opts[i];
+        if (o->type != NNC_OPT_REGULARIZER) continue;
+        int k = !strcmp(o->key, "activity_regularizer") ? NNC_LAYER_REGULARIZERS - 1 : var++;
+        if (k >= NNC_LAYER_REGULARIZERS) continue;
+        memcpy(&rs[k], l->cfg.bytes + o->offset, sizeof rs[k]);
+        found = 1;
     }
     return found;
 }

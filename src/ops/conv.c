@@ -26,6 +26,7 @@ void nnc_conv_geom(const nnc_model *m, int id, conv_geom *g) {
     g->sh = y->attr.win.sh, g->sw = y->attr.win.sw;
     g->dh = y->attr.win.dh, g->dw = y->attr.win.dw;
     g->pt = y->attr.win.pt, g->pl = y->attr.win.pl;
+    g->groups = y->attr.win.groups > 1 ? y->attr.win.groups : 1;
 }
 
 /* in: x, kernel. The padding and window are in the attributes, set by the layer. */
@@ -40,9 +41,17 @@ static int conv_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_
         return -1;
     }
     int h = r == 3 ? x->shape.dim[0] : 1, w = x->shape.dim[r - 2], c = x->shape.dim[r - 1];
-    int kc = k->shape.dim[k->shape.rank - 2];
-    if (kc != c) {
-        snprintf(err, n, "kernel expects %d input channels, the input has %d", kc, c);
+    const int groups = a->win.groups > 1 ? a->win.groups : 1;
+    /* a depthwise kernel [kh, kw, C, multiplier] is the grouped kernel [kh, kw, 1, C·multiplier] */
+    int kc = a->win.depthwise ? 1 : k->shape.dim[k->shape.rank - 2];
+    int f = k->shape.dim[k->shape.rank - 1] * (a->win.depthwise ? c : 1);
+    if ((long long)kc * groups != c || (a->win.depthwise && k->shape.dim[k->shape.rank - 2] != c)) {
+        snprintf(err, n, "kernel expects %d input channels, the input has %d", a->win.depthwise ?
+                 k->shape.dim[k->shape.rank - 2] : kc * groups, c);
+        return -1;
+    }
+    if (f % groups) {
+        snprintf(err, n, "%d filters do not split into %d groups", f, groups);
         return -1;
     }
     const int ekh = (a->win.kh - 1) * a->win.dh + 1, ekw = (a->win.kw - 1) * a->win.dw + 1;
@@ -55,7 +64,7 @@ static int conv_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_
     out->rank = r;
     if (r == 3) out->dim[0] = oh;
     out->dim[r - 2] = ow;
-    out->dim[r - 1] = k->shape.dim[k->shape.rank - 1];
+    out->dim[r - 1] = f;
     *batched = 1;
     return 0;
 }
@@ -132,6 +141,48 @@ static void col2im_add(const conv_geom *g, const float *col, int base, int first
             }
 }
 
+/* Grouped convolution: col's row holds group 0's window (kh·kw·cg floats, cg = c / groups),
+ * then group 1's, ...; the group's run of cg channels at each cell is one copy. With one group
+ * this is im2col's layout, which keeps that faster path. */
+static void im2col_grouped(const conv_geom *g, const float *x, int base, int first, int count, float *col) {
+    const size_t cg = (size_t)(g->c / g->groups), taps = (size_t)g->kh * g->kw, kcols = taps * g->c;
+    for (int b = first; b < first + count; b++)
+        for (int oh = 0; oh < g->oh; oh++)
+            for (int ow = 0; ow < g->ow; ow++) {
+                float *row = col + (((size_t)(b - base) * g->oh + oh) * g->ow + ow) * kcols;
+                for (int i = 0; i < g->kh; i++)
+                    for (int j = 0; j < g->kw; j++) {
+                        const int ih = oh * g->sh - g->pt + i * g->dh, iw = ow * g->sw - g->pl + j * g->dw;
+                        const int in = ih >= 0 && ih < g->h && iw >= 0 && iw < g->w;
+                        const float *src = x + (((size_t)b * g->h + (in ? ih : 0)) * g->w + (in ? iw : 0)) * g->c;
+                        for (int q = 0; q < g->groups; q++) {
+                            float *dst = row + ((size_t)q * taps + (size_t)i * g->kw + j) * cg;
+                            if (in) copy_run(dst, src + q * cg, cg);
+                            else memset(dst, 0, cg * sizeof(float));
+                        }
+                    }
+            }
+}
+
+static void col2im_add_grouped(const conv_geom *g, const float *col, int base, int first, int count, float *dx) {
+    const size_t cg = (size_t)(g->c / g->groups), taps = (size_t)g->kh * g->kw, kcols = taps * g->c;
+    for (int b = first; b < first + count; b++)
+        for (int oh = 0; oh < g->oh; oh++)
+            for (int ow = 0; ow < g->ow; ow++) {
+                const float *row = col + (((size_t)(b - base) * g->oh + oh) * g->ow + ow) * kcols;
+                for (int i = 0; i < g->kh; i++)
+                    for (int j = 0; j < g->kw; j++) {
+                        const int ih = oh * g->sh - g->pt + i * g->dh, iw = ow * g->sw - g->pl + j * g->dw;
+                        if (ih < 0 || ih >= g->h || iw < 0 || iw >= g->w) continue;
+                        float *dst = dx + (((size_t)b * g->h + ih) * g->w + iw) * g->c;
+                        for (int q = 0; q < g->groups; q++) {
+                            const float *src = row + ((size_t)q * taps + (size_t)i * g->kw + j) * cg;
+                            for (size_t c = 0; c < cg; c++) dst[q * cg + c] += src[c];
+                        }
+                    }
+            }
+}
+
 /* Both run over the pool by examples: each example's rows of col and of dx are its own. */
 typedef struct {
     const conv_geom *g;
@@ -146,15 +197,18 @@ __attribute__((target_clones("avx2", "default")))
 static void col_task(void *ctx, size_t first, size_t count) {
     const col_job *j = ctx;
     const int b = j->base + (int)first;
+    const int grouped = j->g->groups > 1;
     if (j->to_col) {
-        im2col(j->g, j->src, j->base, b, (int)count, j->dst);
+        if (grouped) im2col_grouped(j->g, j->src, j->base, b, (int)count, j->dst);
+        else im2col(j->g, j->src, j->base, b, (int)count, j->dst);
         return;
     }
     if (j->store) {
         const size_t per = (size_t)j->g->h * j->g->w * j->g->c;
         memset(j->dst + (size_t)b * per, 0, (size_t)count * per * sizeof(float));
     }
-    col2im_add(j->g, j->src, j->base, b, (int)count, j->dst);
+    if (grouped) col2im_add_grouped(j->g, j->src, j->base, b, (int)count, j->dst);
+    else col2im_add(j->g, j->src, j->base, b, (int)count, j->dst);
 }
 
 /* im2col (to_col) or col2im for examples base..base+count; col's first row is example base's. */
@@ -194,7 +248,7 @@ static size_t conv_work(const nnc_model *m, int id, int batch) {
     conv_geom g;
     nnc_conv_geom(m, id, &g);
     const size_t per = col_floats_per_example(&g);
-    size_t col = (size_t)nnc_conv_group_size(per, 0, batch, nnc_pool_threads(m->pool), 0) * per;
+    size_t col = nnc_conv_is_depthwise(&g) ? 0 : (size_t)nnc_conv_group_size(per, 0, batch, nnc_pool_threads(m->pool), 0) * per;
     size_t bias = CNODE(m, id)->epi_bias >= 0 ? nnc_bias_grad_work((size_t)g.f) : 0;
     return col > bias ? col : bias;
 }
@@ -204,14 +258,22 @@ static int exec_group_size(const nnc_exec *e, const conv_geom *g) {
                       e->m->work_floats);
 }
 
+/* With groups, group q multiplies its columns of col, [rows, kcg] at column q·kcg, by its
+ * filters, the kernel's columns q·fg.., into the output's columns q·fg..: one GEMM per group
+ * over strided views, so one group is exactly the plain product. */
 static void conv_forward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]), *k = NODE(e, y->in[1]);
     conv_geom g;
     nnc_conv_geom(e->m, id, &g);
     const int kc = g.kh * g.kw * g.c, point = nnc_conv_is_pointwise(&g), gs = exec_group_size(e, &g);
+    const int kcg = kc / g.groups, fg = g.f / g.groups;
     const size_t px = (size_t)g.oh * g.ow; /* output positions (col rows) per example */
     nnc_epilogue epi;
     const nnc_gemm_epilogue *ep = nnc_epilogue_prepare(e->m, id, &epi);
+    if (nnc_conv_is_depthwise(&g)) {
+        nnc_conv_depthwise_forward(e, id, &g, ep);
+        return;
+    }
     for (int b0 = 0; b0 < e->batch; b0 += gs) {
         const int nb = e->batch - b0 < gs ? e->batch - b0 : gs;
         const float *col = x->value + (size_t)b0 * px * kc;
@@ -219,8 +281,13 @@ static void conv_forward(const nnc_exec *e, int id) {
             nnc_conv_col_run(e, &g, x->value, e->m->work, 1, b0, nb, 0);
             col = e->m->work;
         }
-        nnc_gemm_par_ex(e->m->pool, 0, 0, nb * (int)px, g.f, kc, col, kc, k->value, g.f, 0.0f,
-                        y->value + (size_t)b0 * px * g.f, g.f, ep);
+        for (int q = 0; q < g.groups; q++) {
+            nnc_gemm_epilogue eq;
+            if (ep) eq = *ep, eq.col0 += q * fg; /* the bias of this group's columns */
+            nnc_gemm_par_ex(e->m->pool, 0, 0, nb * (int)px, fg, kcg, col + (size_t)q * kcg, kc,
+                            k->value + (size_t)q * fg, g.f, 0.0f, y->value + (size_t)b0 * px * g.f + (size_t)q * fg,
+                            g.f, ep ? &eq : NULL);
+        }
     }
 }
 
@@ -229,8 +296,13 @@ static void conv_backward(const nnc_exec *e, int id) {
     conv_geom g;
     nnc_conv_geom(e->m, id, &g);
     const int kc = g.kh * g.kw * g.c, point = nnc_conv_is_pointwise(&g), gs = exec_group_size(e, &g);
+    const int kcg = kc / g.groups, fg = g.f / g.groups;
     const size_t px = (size_t)g.oh * g.ow;
     nnc_epilogue_backward(e, id); /* whole tensor, before the groups take the workspace */
+    if (nnc_conv_is_depthwise(&g)) {
+        nnc_conv_depthwise_backward(e, id, &g);
+        return;
+    }
     for (int b0 = 0; b0 < e->batch; b0 += gs) {
         const int nb = e->batch - b0 < gs ? e->batch - b0 : gs, rows = nb * (int)px;
         const float *dy = y->grad + (size_t)b0 * px * g.f;
@@ -240,17 +312,18 @@ static void conv_backward(const nnc_exec *e, int id) {
                 nnc_conv_col_run(e, &g, x->value, e->m->work, 1, b0, nb, 0);
                 col = e->m->work;
             }
-            nnc_gemm_par(e->m->pool, 1, 0, kc, g.f, rows, col, kc, dy, g.f, 1.0f, k->grad, g.f);
+            for (int q = 0; q < g.groups; q++)
+                nnc_gemm_par(e->m->pool, 1, 0, kcg, fg, rows, col + (size_t)q * kcg, kc, dy + (size_t)q * fg, g.f,
+                             1.0f, k->grad + (size_t)q * fg, g.f);
         }
         if (!x->needs_grad) continue;
         const int store = x->grad_overwrite == id; /* dx is this op's alone: = rather than += */
-        if (point) { /* dx += dY · Kᵀ */
-            nnc_gemm_par(e->m->pool, 0, 1, rows, kc, g.f, dy, g.f, k->value, g.f, store ? 0.0f : 1.0f,
-                         x->grad + (size_t)b0 * px * kc, kc);
-        } else { /* dcol = dY · Kᵀ (over this group's col), dx += col2im(dcol) */
-            nnc_gemm_par(e->m->pool, 0, 1, rows, kc, g.f, dy, g.f, k->value, g.f, 0.0f, e->m->work, kc);
-            nnc_conv_col_run(e, &g, e->m->work, x->grad, 0, b0, nb, store);
-        }
+        /* dx += dY · Kᵀ (pointwise), else dcol = dY · Kᵀ over this group's col, dx += col2im(dcol) */
+        float *dst = point ? x->grad + (size_t)b0 * px * kc : e->m->work;
+        for (int q = 0; q < g.groups; q++)
+            nnc_gemm_par(e->m->pool, 0, 1, rows, kcg, fg, dy + (size_t)q * fg, g.f, k->value + (size_t)q * fg, g.f,
+                         point && !store ? 1.0f : 0.0f, dst + (size_t)q * kcg, kc);
+        if (!point) nnc_conv_col_run(e, &g, e->m->work, x->grad, 0, b0, nb, store);
     }
 }
 

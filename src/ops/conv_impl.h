@@ -4,10 +4,12 @@
 #define NNC_CONV_IMPL_H
 
 #include "op_util.h"
+#include "../backend/cpu/kernels.h"
 
-/* Geometry of one convolution: example sizes with a unit height for 1-D. */
+/* Geometry of one convolution: example sizes with a unit height for 1-D. With groups > 1 a
+ * row of col holds the groups one after the other, each its kh·kw·(c / groups) window. */
 typedef struct {
-    int h, w, c, oh, ow, f, kh, kw, sh, sw, dh, dw, pt, pl;
+    int h, w, c, oh, ow, f, kh, kw, sh, sw, dh, dw, pt, pl, groups;
 } conv_geom;
 
 /* The geometry of convolution node id. */
@@ -21,5 +23,12 @@ int nnc_conv_is_pointwise(const conv_geom *g);
 /* Examples per group of the batch when each takes `per` floats of the workspace and `extra`
  * floats follow the group's (work_floats 0: no bound). */
 int nnc_conv_group_size(size_t per, size_t extra, int batch, int threads, size_t work_floats);
+
+/* One group per input channel (DepthwiseConv2D): computed directly (conv_depthwise.c). */
+int nnc_conv_is_depthwise(const conv_geom *g);
+/* y = depthwise conv of x, with the node's fused epilogue (NULL: none) applied per example. */
+void nnc_conv_depthwise_forward(const nnc_exec *e, int id, const conv_geom *g, const nnc_gemm_epilogue *ep);
+/* dK and dx from y's grad, after the epilogue's backward. */
+void nnc_conv_depthwise_backward(const nnc_exec *e, int id, const conv_geom *g);
 
 #endif

@@ -1,6 +1,6 @@
-/* Pooling over [H, W, C] per example, channels last: max and average over windows (average
- * excludes padded cells, as TensorFlow's 'same' does), and global max and average over every
- * axis but the channels. */
+/* Pooling over [H, W, C] per example, channels last, or [L, C] (a height of 1): max and
+ * average over windows (average excludes padded cells, as TensorFlow's 'same' does), and
+ * global max and average over every axis but the channels. */
 #include <float.h>
 #include <stdint.h>
 #include <string.h>
@@ -9,24 +9,33 @@
 #include "op_util.h"
 #include "conv_pool.h"
 
+/* Height, width and channels of [H, W, C], or of [L, C] as [1, L, C]. */
+static void pool_dims(const nnc_shape *s, int *h, int *w, int *c) {
+    *h = s->rank == 3 ? s->dim[0] : 1;
+    *w = s->dim[s->rank - 2];
+    *c = s->dim[s->rank - 1];
+}
+
 static int pool_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_attr *a,
                       nnc_shape *out, int *batched, char *err, size_t n) {
     (void)n_in;
     const nnc_node_rec *x = CNODE(m, in[0]);
-    if (x->shape.rank != 3) {
-        snprintf(err, n, "2-D pooling needs examples of shape (height, width, channels), got rank %d",
-                 x->shape.rank);
+    const int r = x->shape.rank;
+    if (r != 2 && r != 3) {
+        snprintf(err, n, "pooling needs examples of shape (length, channels) or (height, width, channels), "
+                 "got rank %d", r);
         return -1;
     }
-    int h = x->shape.dim[0], w = x->shape.dim[1];
+    int h, w, c;
+    pool_dims(&x->shape, &h, &w, &c);
     if (h + a->win.pt + a->win.pb < a->win.kh || w + a->win.pl + a->win.pr < a->win.kw) {
         snprintf(err, n, "a %dx%d pool does not fit an input of %dx%d", a->win.kh, a->win.kw, h, w);
         return -1;
     }
-    out->rank = 3;
-    out->dim[0] = (h + a->win.pt + a->win.pb - a->win.kh) / a->win.sh + 1;
-    out->dim[1] = (w + a->win.pl + a->win.pr - a->win.kw) / a->win.sw + 1;
-    out->dim[2] = x->shape.dim[2];
+    out->rank = r;
+    if (r == 3) out->dim[0] = (h + a->win.pt + a->win.pb - a->win.kh) / a->win.sh + 1;
+    out->dim[r - 2] = (w + a->win.pl + a->win.pr - a->win.kw) / a->win.sw + 1;
+    out->dim[r - 1] = c;
     *batched = 1;
     return 0;
 }
@@ -81,8 +90,9 @@ static void max_plain(const float *restrict xv, const uint32_t *src, int n, int 
 
 static void max_forward_range(void *ctx, size_t first, size_t count) {
     const pool_job *j = ctx;
-    const int H = j->x->shape.dim[0], W = j->x->shape.dim[1], C = j->x->shape.dim[2];
-    const int OH = j->y->shape.dim[0], OW = j->y->shape.dim[1];
+    int H, W, C, OH, OW, yc;
+    pool_dims(&j->x->shape, &H, &W, &C);
+    pool_dims(&j->y->shape, &OH, &OW, &yc);
     const nnc_op_attr *at = &j->y->attr;
     const int full = at->win.kh * at->win.kw;
     /* src offsets count from example `first`'s first value in j->v; arg from the batch's */
@@ -154,8 +164,9 @@ static void max_backward(const nnc_exec *e, int id) {
 static void avg_range(void *ctx, size_t first, size_t count) {
     const pool_job *j = ctx;
     const nnc_node_rec *x = j->x, *y = j->y;
-    const int H = x->shape.dim[0], W = x->shape.dim[1], C = x->shape.dim[2];
-    const int OH = y->shape.dim[0], OW = y->shape.dim[1];
+    int H, W, C, OH, OW, yc;
+    pool_dims(&x->shape, &H, &W, &C);
+    pool_dims(&y->shape, &OH, &OW, &yc);
     for (size_t b = first; b < first + count; b++)
         for (int oh = 0; oh < OH; oh++)
             for (int ow = 0; ow < OW; ow++) {
@@ -200,19 +211,20 @@ static size_t max_work(const nnc_model *m, int id, int batch) {
 const nnc_op_def nnc_op_max_pool = {"max_pool", pool_infer, max_forward, max_backward, max_aux, max_work};
 const nnc_op_def nnc_op_avg_pool = {"avg_pool", pool_infer, avg_forward, avg_backward, NULL, NULL};
 
-/* Global pooling: [..., C] -> [C] over every other axis of the example. */
+/* Global pooling: [..., C] -> [C] over every other axis of the example; with keepdims those
+ * axes stay, of size 1 (the same values, in the same order). */
 static int global_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_attr *a,
                         nnc_shape *out, int *batched, char *err, size_t n) {
     (void)n_in;
-    (void)a;
     const nnc_node_rec *x = CNODE(m, in[0]);
     if (x->shape.rank < 2) {
         snprintf(err, n, "global pooling needs examples with spatial axes and channels, got rank %d",
                  x->shape.rank);
         return -1;
     }
-    out->rank = 1;
-    out->dim[0] = x->shape.dim[x->shape.rank - 1];
+    out->rank = a->keepdims ? x->shape.rank : 1;
+    for (int i = 0; i < out->rank; i++) out->dim[i] = 1;
+    out->dim[out->rank - 1] = x->shape.dim[x->shape.rank - 1];
     *batched = 1;
     return 0;
 }

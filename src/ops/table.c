@@ -6,6 +6,7 @@ extern const nnc_op_def nnc_op_input, nnc_op_param, nnc_op_matmul, nnc_op_bias_a
     nnc_op_affine, nnc_op_normalize, nnc_op_conv, nnc_op_max_pool, nnc_op_avg_pool,
     nnc_op_global_avg, nnc_op_global_max, nnc_op_reshape, nnc_op_zero_pad, nnc_op_dropout,
     nnc_op_batch_norm;
+extern const nnc_op_def nnc_op_conv_transpose, nnc_op_upsample, nnc_op_crop;
 
 const nnc_op_def *const nnc_op_table[NNC_OP_COUNT] = {
     [NNC_OP_INPUT] = &nnc_op_input,     [NNC_OP_PARAM] = &nnc_op_param,
@@ -20,8 +21,11 @@ const nnc_op_def *const nnc_op_table[NNC_OP_COUNT] = {
     [NNC_OP_GLOBAL_MAX] = &nnc_op_global_max, [NNC_OP_RESHAPE] = &nnc_op_reshape,
     [NNC_OP_ZERO_PAD] = &nnc_op_zero_pad, [NNC_OP_DROPOUT] = &nnc_op_dropout,
     [NNC_OP_BATCH_NORM] = &nnc_op_batch_norm,
+    /* the convolution family's shape ops (layers-b) */
+    [NNC_OP_CONV_TRANSPOSE] = &nnc_op_conv_transpose, [NNC_OP_UPSAMPLE] = &nnc_op_upsample,
+    [NNC_OP_CROP] = &nnc_op_crop,
 };
-_Static_assert(NNC_OP_COUNT == 23, "a new op needs a row in nnc_op_table");
+_Static_assert(NNC_OP_COUNT == 26, "a new op needs a row in nnc_op_table");
 
 size_t nnc_node_numel(const nnc_model *m, int id, int batch) {
     const nnc_node_rec *n = CNODE(m, id);

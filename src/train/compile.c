@@ -119,16 +119,17 @@ static nnc_status check_opts(nnc_model *m, const nnc_compile_opts *o) {
 static nnc_status gather_penalties(nnc_model *m) {
     nnc_train_state *ts = m->train;
     free(ts->penalties);
-    ts->penalties = malloc(((size_t)m->n_layers * 3 + 1) * sizeof *ts->penalties);
+    ts->penalties = malloc(((size_t)m->n_layers * NNC_LAYER_REGULARIZERS + 1) * sizeof *ts->penalties);
     if (!ts->penalties) return nnc_fail(m, NNC_ERR_NOMEM, "compile: out of memory");
     ts->n_penalties = 0;
     for (int i = 0; i < m->n_layers; i++) {
         const nnc_layer_rec *l = &m->layers[i];
-        nnc_regularizer rs[3];
+        nnc_regularizer rs[NNC_LAYER_REGULARIZERS];
         if (!nnc_layer_regularizers(l, rs)) continue;
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < NNC_LAYER_REGULARIZERS; k++) {
             if (rs[k].l1 == 0.0f && rs[k].l2 == 0.0f) continue;
-            int node = k == 2 ? l->output : k < l->n_params ? m->params[l->first_param + k].node : -1;
+            const int activity = k == NNC_LAYER_REGULARIZERS - 1;
+            int node = activity ? l->output : k < l->n_params ? m->params[l->first_param + k].node : -1;
             if (node < 0 || !m->nodes[node].live) continue;
             ts->penalties[ts->n_penalties].node = node;
             ts->penalties[ts->n_penalties++].r = rs[k];
