@@ -121,6 +121,13 @@ void cli_note(cli_data *d, const char *fmt, ...) __attribute__((format(printf, 2
 
 /* ---- output ------------------------------------------------------------------------------- */
 
+/* The notes a load left on the model (nnc_model_note), one "nnc CMD: note: ..." line each on
+ * stderr. */
+void cli_print_notes(const char *cmd, const nnc_model *m);
+/* True when path holds a model file (safetensors, HDF5 or zip by its first bytes, or one of
+ * their extensions) rather than a spec file. */
+int cli_is_model_file(const char *path);
+
 /* "key: 0.1234 - key: ..." with loss first, as Keras's evaluate prints. */
 void cli_print_logs(const nnc_logs *l, const char *prefix);
 /* One JSON object on stdout made of the members of n logs, each with its key prefix (NULL:

@@ -47,18 +47,24 @@ void cli_print_json(int n, const nnc_logs *const *logs, const char *const *prefi
     fflush(stdout);
 }
 
-/* A model file or a spec file, told apart by content: safetensors starts with a small
- * little-endian header length, a spec file with text. */
-static nnc_model *load_model_or_spec(const char *path, nnc_error *err) {
+void cli_print_notes(const char *cmd, const nnc_model *m) {
+    for (int i = 0; i < nnc_model_note_count(m); i++) fprintf(stderr, "nnc %s: note: %s\n", cmd, nnc_model_note(m, i));
+}
+
+int cli_is_model_file(const char *path) {
     FILE *f = fopen(path, "rb");
     unsigned char head[9] = {0};
     size_t got = f ? fread(head, 1, 9, f) : 0;
     if (f) fclose(f);
-    int safetensors = got == 9 && head[8] == '{' && head[6] == 0 && head[7] == 0;
+    /* safetensors: a small little-endian header length, then '{'; HDF5 and zip by signature */
+    if ((got == 9 && head[8] == '{' && head[6] == 0 && head[7] == 0) ||
+        (got >= 8 && !memcmp(head, "\x89HDF\r\n\x1a\n", 8)) || (got >= 4 && !memcmp(head, "PK\x03\x04", 4)))
+        return 1;
+    static const char *const ext[] = {".safetensors", ".keras", ".h5", ".hdf5"};
     size_t len = strlen(path);
-    if (safetensors || (len > 12 && !strcmp(path + len - 12, ".safetensors")))
-        return nnc_model_load(path, err);
-    return nnc_model_from_spec(path, err);
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
+        if (len > strlen(ext[i]) && !strcmp(path + len - strlen(ext[i]), ext[i])) return 1;
+    return 0;
 }
 
 /* ---- summary ------------------------------------------------------------------------------ */
@@ -75,11 +81,12 @@ int cmd_summary(int argc, char **argv) {
     }
     if (rc) return rc;
     nnc_error e = {""};
-    nnc_model *m = load_model_or_spec(path, &e);
+    nnc_model *m = cli_is_model_file(path) ? nnc_model_load(path, &e) : nnc_model_from_spec(path, &e);
     if (!m) {
         cli_error("summary", "%s", e.message);
         return CLI_FAIL;
     }
+    cli_print_notes("summary", m);
     rc = (json ? nnc_summary_json(m, stdout) : nnc_summary(m, stdout)) ? CLI_FAIL : CLI_OK;
     if (rc) cli_error("summary", "%s: %s", path, nnc_last_error(m));
     nnc_model_free(m);

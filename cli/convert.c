@@ -45,6 +45,7 @@ int cmd_convert(int argc, char **argv) {
     }
     int rc = nnc_model_save(m, paths[1], NULL) == NNC_OK ? CLI_OK : CLI_FAIL;
     if (rc) cli_error("convert", "%s", nnc_last_error(m));
+    else cli_print_notes("convert", m); /* what reading IN (a Keras file) dropped or chose */
     nnc_model_free(m);
     return rc;
 }

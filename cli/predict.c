@@ -59,10 +59,12 @@ static int load_model_data(const char *cmd, const use_args *a, int predict, nnc_
     }
     if (!split) {
         *d = all;
+        cli_print_notes(cmd, m); /* once the load has succeeded, as the data's notes */
         return 0;
     }
     int rc = cli_split(&all, a->test_split, (uint64_t)a->seed, &train, d, err, sizeof err);
     if (rc) cli_error(cmd, "%s", err);
+    else cli_print_notes(cmd, m);
     cli_data_free(&all);
     cli_data_free(&train);
     return rc;

@@ -11,7 +11,8 @@
 #include "report.h"
 
 typedef struct {
-    const char *spec, *test_data, *test_labels, *val_data, *val_labels, *init, *save, *history, *plot, *batch_text;
+    const char *spec, *test_data, *test_labels, *val_data, *val_labels, *init, *init_from, *save, *history, *plot,
+        *batch_text;
     cli_data_opts data;
     int epochs, epochs_given, spu_given, val_split_given, batch, no_shuffle, seed, threads, weights_only, json, quiet, restarts, spu;
     double test_split, val_split;
@@ -35,12 +36,20 @@ static bool on_epoch(void *user, const nnc_epoch_info *info) {
 }
 
 static const char *train_help =
-    "Usage: nnc train SPEC --data D [options]\n\n"
+    "Usage: nnc train SPEC --data D [options]\n"
+    "       nnc train [SPEC] --init-from MODEL --data D [options]\n\n"
     "Builds the model of the spec file SPEC, trains it on D, evaluates it on the test data\n"
-    "(--test-data, --test-split, or the dataset's own test part) and saves it with --save.\n\n";
+    "(--test-data, --test-split, or the dataset's own test part) and saves it with --save.\n"
+    "With --init-from, the layers, weights and compile settings come from MODEL (nnc, .keras\n"
+    "or .h5); a SPEC then holds only loss, optimizer, metrics, fit and callback lines, which\n"
+    "replace the model's.\n\n";
 
 /* Checks the values that the option parser cannot. */
 static int check_args(train_args *a) {
+    if (!a->spec && !a->init_from) {
+        cli_error("train", "missing SPEC (or --init-from MODEL)\nTry 'nnc train --help'.");
+        return CLI_USAGE;
+    }
     if (!a->data.data) {
         cli_error("train", "missing --data D (a bundled dataset, a CSV file or an IDX file)");
         return CLI_USAGE;
@@ -61,6 +70,8 @@ static int check_args(train_args *a) {
     else if (a->seed < 0) bad = "--seed must be >= 0";
     else if (a->test_data && a->test_split > 0.0) bad = "--test-data and --test-split exclude each other";
     else if (a->val_data && a->val_split_given) bad = "--validation-data and --validation-split exclude each other";
+    else if (a->init_from && a->init) bad = "--init-from and --init-weights exclude each other";
+    else if (a->init_from && a->restarts > 1) bad = "--init-from and --restarts exclude each other";
     if (bad) {
         cli_error("train", "%s", bad);
         return CLI_USAGE;
@@ -102,6 +113,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
         {"--restarts", OPT_INT, &a->restarts, "train K initialisations (seeds N, N+1, ...), keep the best", "K", NULL},
         CLI_THREADS_ROW(&a->threads),
         {"--init-weights", OPT_STRING, &a->init, "start from these weights (resumes a saved run)", "FILE", NULL},
+        {"--init-from", OPT_STRING, &a->init_from, "start from this model: layers, weights, compile settings", "MODEL", NULL},
         {"--save", OPT_STRING, &a->save, "save the trained model (atomic)", "FILE", NULL},
         {"--save-weights-only", OPT_FLAG, &a->weights_only, "save without the optimizer state", NULL, NULL},
         {"--history", OPT_STRING, &a->history, "write the per-epoch history as CSV", "FILE.csv", NULL},
@@ -109,7 +121,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
         {"--json", OPT_FLAG, &a->json, "print JSON objects instead of the progress bar", NULL, NULL},
         {"--quiet", OPT_FLAG, &a->quiet, "print only the test line", NULL, NULL},
     };
-    int rc = cli_parse("train", argc, argv, 2, opts, CLI_NOPTS(opts), &a->spec, "SPEC", &help);
+    int rc = cli_parse("train", argc, argv, 2, opts, CLI_NOPTS(opts), &a->spec, NULL, &help);
     if (help) {
         printf("%s", train_help);
         cli_print_options(opts, CLI_NOPTS(opts));
@@ -133,15 +145,26 @@ static int load_other(const train_args *a, nnc_model *m, const cli_data *train, 
 /* The model of the spec, seeded and threaded, and the training, test and validation data
  * checked against it; a CSV's columns recorded in the model. Returns 0, or -1 with the
  * message in err. */
-static int load(const train_args *a, nnc_model **mp, cli_data *train, cli_data *test, cli_data *val, char *err,
-                size_t n) {
+/* The model: the spec's, or --init-from's with the spec's settings on it (its notes printed by
+ * the caller once everything has loaded). */
+static nnc_model *load_model(const train_args *a, nnc_model **from, char *err, size_t n) {
     nnc_error e = {""};
-    nnc_model *m = *mp = nnc_model_from_spec(a->spec, &e);
+    nnc_model *m = NULL;
+    if (!a->init_from) m = nnc_model_from_spec(a->spec, &e);
+    else if ((*from = nnc_model_load(a->init_from, &e)) && a->spec) m = nnc_model_from_spec_on(a->spec, *from, &e);
+    else if (*from) m = *from, *from = NULL;
+    if (!m) snprintf(err, n, "%s", e.message);
+    return m;
+}
+
+static int load_all(const train_args *a, nnc_model *m, cli_data *train, cli_data *test, cli_data *val, char *err,
+                    size_t n) {
     cli_data all = {0};
-    if (!m) return snprintf(err, n, "%s", e.message), -1;
-    if (nnc_model_set_seed(m, (uint64_t)a->seed) || nnc_model_set_threads(m, a->threads))
+    /* --init-from: the weights are the model's, so the seed only splits the data */
+    if ((!a->init_from && nnc_model_set_seed(m, (uint64_t)a->seed)) || nnc_model_set_threads(m, a->threads))
         return snprintf(err, n, "%s", nnc_last_error(m)), -1;
     cli_load_ctx ctx = {"train", "train", m, NULL, 0, 0};
+    if (a->init_from) ctx.cols = nnc_model_columns(m, &ctx.n_cols); /* a CSV read as the model was trained */
     if (cli_load(&a->data, &ctx, &all, err, n) || cli_check_targets(m, &all, err, n)) {
         cli_data_free(&all);
         return -1;
@@ -162,6 +185,16 @@ static int load(const train_args *a, nnc_model **mp, cli_data *train, cli_data *
     if (a->test_split > 0.0 || (!a->test_data && !cli_has_test_part(a->data.data))) return 0;
     return load_other(a, m, train, a->test_data ? a->test_data : a->data.data, a->test_data ? a->test_labels : a->data.labels,
                       "test", test, err, n);
+}
+
+static int load(const train_args *a, nnc_model **mp, cli_data *train, cli_data *test, cli_data *val, char *err,
+                size_t n) {
+    nnc_model *from = NULL;
+    *mp = load_model(a, &from, err, n);
+    int rc = *mp ? load_all(a, *mp, train, test, val, err, n) : -1;
+    if (rc == 0) cli_print_notes("train", from ? from : *mp); /* the loaded file's, once all has loaded */
+    nnc_model_free(from);
+    return rc;
 }
 
 /* Adapts, resumes and trains. Returns 0, or -1 (CLI_INTERRUPTED: Ctrl-C) with the message in err. */
@@ -190,12 +223,13 @@ static int run(const train_args *a, nnc_model *m, const cli_data *train, const c
     size_t adapt_rows = fo->validation_split > 0.0f
                             ? (size_t)ceil((double)train->n * (1.0 - (double)fo->validation_split))
                             : train->n;
-    if (adapt_rows && nnc_adapt(m, train->x, adapt_rows))
+    if (adapt_rows && !a->init_from && nnc_adapt(m, train->x, adapt_rows))
         return snprintf(err, n, "%s: %s", train->source, nnc_last_error(m)), -1;
     if (a->init) {
         int resumed = 0;
         if (nnc_model_load_weights(m, a->init, &resumed))
             return snprintf(err, n, "--init-weights %s", nnc_last_error(m)), -1;
+        cli_print_notes("train", m); /* what reading the weights noted (NaN values) */
         if (resumed >= fo->epochs)
             return snprintf(err, n, "%s has already trained %d epochs; ask for more with --epochs", a->init, resumed), -1;
         fo->initial_epoch = resumed;
@@ -228,7 +262,7 @@ static int report(const train_args *a, nnc_model *m, const cli_data *test, const
     if (a->history && nnc_write_history_csv(hist, a->history, err, n)) return -1;
     if (a->plot) {
         char title[512];
-        snprintf(title, sizeof title, "%s on %s", a->spec, a->data.data);
+        snprintf(title, sizeof title, "%s on %s", a->spec ? a->spec : a->init_from, a->data.data);
         if (nnc_write_history_svg(hist, title, a->plot, err, n)) return -1;
     }
     (void)e;

@@ -24,7 +24,7 @@ esac
 
 # Inputs longer than this are not tried; model files need more room than the text formats
 # (a 4-layer functional model saved with its optimizer state is about 4.6 KB).
-max_len() { if [ "$1" = model ]; then echo 8192; else echo 4096; fi; }
+max_len() { case "$1" in model|keras_config) echo 8192 ;; *) echo 4096 ;; esac; }
 # ci: executions per target after the replay, a few seconds each on one core (the parsers
 # run at very different speeds); NNC_FUZZ_RUNS sets one count for all.
 runs_for() {
@@ -40,7 +40,7 @@ CC=${NNC_FUZZ_CC:-clang} cmake -S . -B "$build" -DNNC_FUZZ=ON -DNNC_BUILD_TESTS=
 cmake --build "$build" --target fuzz_all -j"$jobs" >/dev/null
 
 targets=()
-for t in csv idx model spec; do
+for t in csv idx model keras_config spec; do
   if [ -x "$build/fuzz/fuzz_$t" ]; then targets+=("$t"); else echo "fuzz: fuzz_$t not built (see the cmake output), skipped"; fi
 done
 

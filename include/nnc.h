@@ -993,6 +993,11 @@ nnc_model *nnc_model_from_spec(const char *path, nnc_error *err);
 /* The same from text in memory; name stands for the file in messages. */
 nnc_model *nnc_model_from_spec_text(const char *text, size_t len, const char *name,
                                     nnc_error *err);
+/* A model on base's layers (a loaded model, left as it is) with a spec file that holds no input
+ * or layer lines: its loss, optimizer and metrics lines replace base's, its fit and callback
+ * lines apply. base's weights and columns are copied; its optimizer state, epoch count and
+ * random state too unless the spec has an optimizer line. NULL on failure, err naming the line. */
+nnc_model *nnc_model_from_spec_on(const char *path, const nnc_model *base, nnc_error *err);
 /* Applies the spec's `fit` line (epochs, batch_size, validation_split, shuffle, ...) to o, and
  * adds its `callback` lines after the callbacks o already lists: o->callbacks then points at
  * a list the model keeps (valid until the next call or nnc_model_free). The handles stay
@@ -1008,21 +1013,30 @@ typedef struct {
 
 /* include_optimizer = true. */
 nnc_save_opts nnc_save_opts_default(void);
-/* Saves as a safetensors file (docs/FORMAT.md): architecture, compile config, weights and
- * optimizer state; by path's extension instead: ".onnx" the inference graph for ONNX Runtime
- * (opset 17, input and output channels last, variables under Keras's names; docs/FORMAT.md),
- * ".keras"/".h5" Keras's files. Atomic: a failed save leaves an existing file untouched. o may
- * be NULL. */
+/* Saves the model: architecture, compile config, weights and optimizer state, in the format
+ * the extension names: ".keras" (a Keras 3 zip) or ".h5"/".hdf5" (Keras's legacy HDF5), laid out
+ * as Keras 3 writes them; ".onnx" the inference graph for ONNX Runtime (opset 17, input and
+ * output channels last, variables under Keras's names); else nnc's safetensors file
+ * (docs/FORMAT.md). Atomic: a failed save leaves an existing file untouched. o may be NULL. */
 nnc_status nnc_model_save(nnc_model *m, const char *path, const nnc_save_opts *o);
-/* Loads a model saved by nnc_model_save, compiled and ready to predict or train further.
- * NULL on failure, with the reason (naming the file) in err (which may be NULL). */
+/* Loads a model file, compiled and ready to predict or train further: nnc's (nnc_model_save),
+ * a Keras 3 .keras zip or a legacy Keras .h5 (Keras 2 or 3), told by its first bytes, not its
+ * name (docs/FORMAT.md). A Keras file brings its compile settings and, where they map onto
+ * nnc's slots, its optimizer state; what nnc had to drop or choose is in nnc_model_note. NULL
+ * on failure, with the reason (naming the file and the layer or dataset) in err (may be NULL). */
 nnc_model *nnc_model_load(const char *path, nnc_error *err);
+/* Notes a load left on the model: what it dropped, changed or chose for lack of information
+ * (a Keras file's optimizer state nnc cannot map, NaN weights, a default loss), one line each. */
+int nnc_model_note_count(const nnc_model *m);
+/* Note i (0-based), NULL when out of range; valid until the model is freed. */
+const char *nnc_model_note(const nnc_model *m, int i);
 /* Keras's load_weights: copies every variable of the compiled model from a safetensors file
- * (an nnc model file, or any file with the same tensor names and shapes) after checking them
- * all; nothing changes on failure. When the file also holds the complete optimizer state, that
- * is loaded too, with the RNG state and the count of epochs trained, and *epoch (may be NULL)
- * gets that count, the initial_epoch of a resumed fit; otherwise the optimizer starts afresh
- * and *epoch is 0. */
+ * (an nnc model file, or any file with the same tensor names and shapes) or a Keras file (a
+ * whole model, or save_weights' .h5 or .weights.h5: the layers with weights matched in order)
+ * after checking them all; nothing changes on failure. When the file (nnc's) also holds the
+ * complete optimizer state, that is loaded too, with the RNG state and the count of epochs
+ * trained, and *epoch (may be NULL) gets that count, the initial_epoch of a resumed fit;
+ * otherwise the optimizer starts afresh and *epoch is 0. */
 nnc_status nnc_model_load_weights(nnc_model *m, const char *path, int *epoch);
 
 /* Writes len bytes to path as every save of nnc does: to a temporary file in the same folder,

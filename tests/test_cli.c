@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include "test.h"
 #include "files.h"
+#include "keras_fixtures.h"
 
 /* ---- the table ---------------------------------------------------------------------------- */
 
@@ -72,6 +73,7 @@ static int many_texts(const char *dir, const char *name, size_t n, int col) {
 static int generate(const char *dir, const char *name) {
     if (!strcmp(name, "classes.csv")) return many_texts(dir, name, 65536 + 1, 4); /* NNC_MAX_CLASS_NAMES + 1 */
     if (!strcmp(name, "cats.csv")) return many_texts(dir, name, 10000 + 1, 1);    /* NNC_MAX_ONE_HOT + 1 */
+    if (!strncmp(name, "keras_", 6)) return keras_fixture(dir, name);            /* tests/keras_fixtures.h */
     return -1;
 }
 
@@ -310,6 +312,41 @@ static const bad_case cases[] = {
     {"init_weights_other_shapes", {{0}},
      "train s.spec --data ok.csv --init-weights units.safetensors --epochs 2" OUTS, 1,
      {"units.safetensors", "'dense.kernel'", "[4, 5]", "[4, 3]"}, 0},
+
+    /* ---- Keras files (made by tests/keras_fixtures.c; skipped without NNC_INTEROP) ---- */
+    {"keras_truncated_zip", {G("keras_truncated.keras")}, "predict keras_truncated.keras --data ok.csv --output o.csv", 1,
+     {"keras_truncated.keras", "not a complete zip file"}, 0},
+    {"keras_truncated_h5", {G("keras_truncated.h5")}, "eval keras_truncated.h5 --data ok.csv", 1,
+     {"keras_truncated.h5", "HDF5 cannot open"}, 0},
+    {"keras_zip_bomb", {G("keras_bomb.keras")}, "predict keras_bomb.keras --data ok.csv --output o.csv", 1,
+     {"keras_bomb.keras", "'model.weights.h5'", "4294967280 bytes", "zip bomb"}, 0},
+    {"keras_no_config", {G("keras_no_config.keras")}, "summary keras_no_config.keras", 1,
+     {"keras_no_config.keras", "no config.json"}, 0},
+    {"keras_no_weights", {G("keras_no_weights.keras")}, "predict keras_no_weights.keras --data ok.csv --output o.csv", 1,
+     {"keras_no_weights.keras", "no model.weights.h5"}, 0},
+    {"keras_weights_only", {G("keras_weights_only.h5")}, "eval keras_weights_only.h5 --data ok.csv", 1,
+     {"keras_weights_only.h5", "weights only", "--init-weights"}, 0},
+    {"keras_unknown_layer", {G("keras_unknown_layer.keras")}, "summary keras_unknown_layer.keras", 1,
+     {"keras_unknown_layer.keras", "'dunce'", "unknown class 'Dunce'", "InputLayer, Dense"}, 0},
+    {"keras_lambda", {G("keras_lambda.h5")}, "predict keras_lambda.h5 --data ok.csv --output o.csv", 1,
+     {"keras_lambda.h5", "'lambda' (Lambda)", "Python code"}, 0},
+    {"keras_lstm", {G("keras_lstm.keras")}, "summary keras_lstm.keras", 1,
+     {"keras_lstm.keras", "'lstm' (LSTM)", "sequence models"}, 0},
+    {"keras_shape_disagrees", {G("keras_shape.h5")}, "predict keras_shape.h5 --data ok.csv --output o.csv", 1,
+     {"keras_shape.h5", "dense/kernel", "[3, 4]", "[4, 3]"}, 0},
+    {"keras_wrong_dtype", {G("keras_dtype.h5")}, "eval keras_dtype.h5 --data ok.csv", 1,
+     {"keras_dtype.h5", "dense/kernel", "integers", "not float32"}, 0},
+    {"keras_cycle", {G("keras_cycle.h5")}, "summary keras_cycle.h5", 1, {"keras_cycle.h5", "cycle", "'a'"}, 0},
+    {"keras_dangling_input", {G("keras_dangling.h5")}, "summary keras_dangling.h5", 1,
+     {"keras_dangling.h5", "'a'", "'ghost'", "dangling"}, 0},
+    {"keras_config_100mb_deep", {G("keras_deep.keras")}, "summary keras_deep.keras", 1,
+     {"keras_deep.keras", "config.json", "nesting deeper than 64"}, 0},
+    {"keras_init_from_bad_file", {G("keras_shape.h5")}, "train --init-from keras_shape.h5 --data ok.csv" OUTS, 1,
+     {"keras_shape.h5", "[3, 4]"}, 0},
+    {"keras_init_from_spec_with_layers", {G("keras_good.h5"), W("l.spec", "dense 3\n")},
+     "train l.spec --init-from keras_good.h5 --data ok.csv" OUTS, 1, {"l.spec:1:", "--init-from"}, 0},
+    {"keras_save_in_missing_directory", {{0}}, "train s.spec --data ok.csv --epochs 1 --save nodir/m.keras", 1,
+     {"nodir/m.keras", "'nodir'"}, 0},
 
     /* ---- outputs ---- */
     {"save_in_missing_directory", {{0}}, "train s.spec --data ok.csv --epochs 1 --save nodir/m.safetensors", 1,
@@ -698,6 +735,10 @@ void suite_cli(test_run *r) {
         if (!t_begin(r, "cli/bad/%s", c->name)) continue;
         if (access(bin, X_OK)) {
             t_skip(r, "the nnc binary is not built");
+            continue;
+        }
+        if (c->files[0].name && !strncmp(c->files[0].name, "keras_", 6) && !keras_fixtures_built()) {
+            t_skip(r, "Keras files are not built (NNC_INTEROP off)");
             continue;
         }
         if (c->fail_save_after && access(faulty, X_OK)) {

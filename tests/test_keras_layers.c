@@ -548,7 +548,7 @@ static void test_keras_configs(test_run *r) {
             {"2,3", "{\"class_name\":\"PReLU\",\"config\":{\"name\":\"p\",\"shared_axes\":[3]}}",
              "PReLU 'p': shared axis 3 is not an axis of inputs of rank 3"},
             {"2", "{\"class_name\":\"PReLU\",\"config\":{\"name\":\"p\",\"alpha_constraint\":{\"class_name\":"
-                  "\"NonNeg\",\"config\":{}}}}", "alpha_constraint (a list or an object) is not supported"},
+                  "\"NonNeg\",\"config\":{}}}}", "alpha_constraint (an object) is not supported"},
             {"3", "{\"class_name\":\"Subtract\",\"config\":{\"name\":\"s\"}}", "Subtract 's' needs a Functional model"},
         };
         for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {

@@ -49,8 +49,38 @@ void nnc_model_free(nnc_model *m) {
     nnc_pool_free(m->pool);
     if (m->train_free) m->train_free(m->train);
     nnc_columns_clear(m);
+    for (int i = 0; i < m->n_notes; i++) free(m->notes[i]);
+    free(m->notes);
     free(m);
 }
+
+void nnc_note(nnc_model *m, const char *fmt, ...) {
+    if (!m) return;
+    if (m->n_notes == NNC_MAX_NOTES - 1) {
+        snprintf(m->notes_more, sizeof m->notes_more, "... and %d more notes", ++m->n_notes_dropped);
+        return;
+    }
+    if (!m->notes && !(m->notes = calloc(NNC_MAX_NOTES, sizeof *m->notes))) return;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char *copy = malloc(strlen(buf) + 1);
+    if (!copy) return;
+    strcpy(copy, buf);
+    m->notes[m->n_notes++] = copy;
+}
+
+int nnc_model_note_count(const nnc_model *m) {
+    return m ? m->n_notes + (m->n_notes_dropped > 0) : 0;
+}
+
+const char *nnc_model_note(const nnc_model *m, int i) {
+    if (!m || i < 0 || i >= nnc_model_note_count(m)) return NULL;
+    return i < m->n_notes ? m->notes[i] : m->notes_more;
+}
+
 
 void nnc_columns_clear(nnc_model *m) {
     for (size_t c = 0; c < m->n_columns; c++) {

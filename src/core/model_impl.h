@@ -145,6 +145,10 @@ struct nnc_model {
     nnc_column *columns;       /* the training data's columns (nnc_model_set_columns), each */
     size_t n_columns;          /* string owned */
 
+    char **notes;              /* what a load changed or left out (nnc_model_note), each owned */
+    int n_notes, n_notes_dropped;
+    char notes_more[48];       /* "... and N more notes" once some were dropped */
+
     struct nnc_train_state *train;                   /* NULL until training code needs it */
     void (*train_free)(struct nnc_train_state *ts);  /* frees it with the model */
 };
@@ -153,6 +157,11 @@ struct nnc_model {
  * builder sequence sticky. */
 nnc_status nnc_fail(nnc_model *m, nnc_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Adds a note (printf-style): what a reader of another framework's file left out, changed or
+ * found odd, for nnc_model_note. At most NNC_MAX_NOTES are kept; the last then counts the rest. */
+#define NNC_MAX_NOTES 32
+void nnc_note(nnc_model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Graph construction used by layers: appends a node, returns its index or -1. */
 int nnc_graph_node(nnc_model *m, nnc_op op, const int *in, int n_in, const nnc_shape *shape,

@@ -13,9 +13,13 @@ nnc_model_format nnc_format_by_name(const char *path);
  * safetensors (whose reader explains what it does not recognise). */
 nnc_model_format nnc_format_by_content(const char *path);
 
-/* Keras: a .keras zip (legacy_h5 0) or a legacy HDF5 file (1). */
-nnc_status nnc_keras_save(nnc_model *m, const char *path, int legacy_h5);
+/* Keras: a .keras zip (legacy_h5 0) or a legacy HDF5 file (1); o as nnc_model_save's (may be
+ * NULL: with the optimizer state). */
+nnc_status nnc_keras_save(nnc_model *m, const char *path, int legacy_h5, const nnc_save_opts *o);
 nnc_model *nnc_keras_load(const char *path, int legacy_h5, nnc_error *err);
+/* nnc_model_load_weights from a Keras file: a whole model (.keras, .h5) or weights alone
+ * (.weights.h5, save_weights' .h5); the optimizer state is not taken, *epoch is 0. */
+nnc_status nnc_keras_load_weights(nnc_model *m, const char *path, int legacy_h5, int *epoch);
 /* ONNX (write only; src/interop/onnx_save.c, docs/FORMAT.md). */
 nnc_status nnc_onnx_save(nnc_model *m, const char *path);
 /* 1 when the ONNX writer has a row for op, 0 when not, -1 when it is not built (tests). */

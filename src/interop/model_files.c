@@ -34,8 +34,8 @@ nnc_model_format nnc_format_by_content(const char *path) {
 nnc_status nnc_model_save(nnc_model *m, const char *path, const nnc_save_opts *o) {
     if (!m || !path) return NNC_ERR_ARG;
     switch (nnc_format_by_name(path)) {
-    case NNC_FORMAT_KERAS: return nnc_keras_save(m, path, 0);
-    case NNC_FORMAT_H5: return nnc_keras_save(m, path, 1);
+    case NNC_FORMAT_KERAS: return nnc_keras_save(m, path, 0, o);
+    case NNC_FORMAT_H5: return nnc_keras_save(m, path, 1, o);
     case NNC_FORMAT_ONNX: return nnc_onnx_save(m, path);
     default: return nnc_safetensors_save(m, path, o);
     }
@@ -49,4 +49,15 @@ nnc_model *nnc_model_load(const char *path, nnc_error *err) {
     nnc_model_format f = nnc_format_by_content(path);
     if (f == NNC_FORMAT_H5 || f == NNC_FORMAT_KERAS) return nnc_keras_load(path, f == NNC_FORMAT_H5, err);
     return nnc_safetensors_load(path, err);
+}
+
+nnc_status nnc_model_load_weights(nnc_model *m, const char *path, int *epoch) {
+    if (epoch) *epoch = 0;
+    if (!m || !path) return NNC_ERR_ARG;
+    nnc_model_format f = nnc_format_by_content(path);
+    if (f == NNC_FORMAT_H5 || f == NNC_FORMAT_KERAS) {
+        if (!m->compiled) return nnc_fail(m, NNC_ERR_STATE, "load weights: the model must be compiled first");
+        return nnc_keras_load_weights(m, path, f == NNC_FORMAT_H5, epoch);
+    }
+    return nnc_safetensors_load_weights(m, path, epoch);
 }

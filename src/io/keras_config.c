@@ -24,16 +24,37 @@ static void put_initializer(nnc_strbuf *sb, nnc_initializer in) {
         nnc_sb_printf(sb, "\"mean\":%.9g,\"stddev\":%.9g,", (double)in.a, (double)in.b);
     if (in.kind == NNC_INIT_RANDOM_UNIFORM)
         nnc_sb_printf(sb, "\"minval\":%.9g,\"maxval\":%.9g,", (double)in.a, (double)in.b);
-    if (in.kind == NNC_INIT_CONSTANT) nnc_sb_printf(sb, "\"value\":%.9g,", (double)in.a);
-    nnc_sb_puts(sb, "\"seed\":null}}");
+    if (in.kind == NNC_INIT_CONSTANT) nnc_sb_printf(sb, "\"value\":%.9g", (double)in.a);
+    /* only the random ones take a seed: Keras 3's Zeros(seed=None) is a TypeError */
+    if (in.kind != NNC_INIT_ZEROS && in.kind != NNC_INIT_ONES && in.kind != NNC_INIT_CONSTANT)
+        nnc_sb_puts(sb, "\"seed\":null");
+    nnc_sb_puts(sb, "},\"registered_name\":null}");
+}
+
+/* Keras's VarianceScaling(scale, mode, distribution) as the named initializer it is (Keras 2
+ * writes GlorotUniform so); -1 when it is none of them. */
+static int variance_scaling(const nnc_json *c, nnc_init_kind *k) {
+    double scale = 1.0;
+    const char *mode = c ? nnc_json_get_string(c, "mode") : NULL;
+    const char *dist = c ? nnc_json_get_string(c, "distribution") : NULL;
+    if (c) nnc_json_get_number(c, "scale", &scale);
+    if (!mode || !dist) return -1;
+    int uniform = !strcmp(dist, "uniform"), normal = !strcmp(dist, "truncated_normal") || !strcmp(dist, "normal");
+    if (!uniform && !normal) return -1;
+    if (scale == 1.0 && !strcmp(mode, "fan_avg")) *k = uniform ? NNC_INIT_GLOROT_UNIFORM : NNC_INIT_GLOROT_NORMAL;
+    else if (scale == 2.0 && !strcmp(mode, "fan_in")) *k = uniform ? NNC_INIT_HE_UNIFORM : NNC_INIT_HE_NORMAL;
+    else if (scale == 1.0 && !strcmp(mode, "fan_in")) *k = uniform ? NNC_INIT_LECUN_UNIFORM : NNC_INIT_LECUN_NORMAL;
+    else return -1;
+    return 0;
 }
 
 static int parse_initializer(const nnc_json *j, nnc_initializer *out) {
     const char *cls = j->type == NNC_JSON_STRING ? j->string : nnc_json_get_string(j, "class_name");
-    nnc_init_kind k;
-    if (!cls || nnc_init_parse(cls, &k)) return -1;
-    *out = nnc_initializer_default(k);
     const nnc_json *c = nnc_json_get(j, "config");
+    nnc_init_kind k;
+    if (!cls || (nnc_init_parse(cls, &k) && (strcmp(cls, "VarianceScaling") || variance_scaling(c, &k))))
+        return -1;
+    *out = nnc_initializer_default(k);
     double v;
     if (c && nnc_json_get_number(c, "mean", &v)) out->a = (float)v;
     if (c && nnc_json_get_number(c, "stddev", &v)) out->b = (float)v;
@@ -43,16 +64,26 @@ static int parse_initializer(const nnc_json *j, nnc_initializer *out) {
     return 0;
 }
 
+/* An activation as Keras writes it: a name, or (Keras 3 with a function object) an object
+ * {"class_name": "function", "config": "relu"}. */
+static const char *activation_text(const nnc_json *v) {
+    if (v->type == NNC_JSON_STRING) return v->string;
+    const char *cls = nnc_json_get_string(v, "class_name");
+    return cls && !strcmp(cls, "function") ? nnc_json_get_string(v, "config") : NULL;
+}
+
 /* Keras's regularizer objects: L1, L2 or L1L2; null when there is none. */
 static void put_regularizer(nnc_strbuf *sb, const nnc_regularizer *r) {
     if (r->l1 == 0.0f && r->l2 == 0.0f) nnc_sb_puts(sb, "null");
     else if (r->l2 == 0.0f)
-        nnc_sb_printf(sb, "{\"module\":\"keras.regularizers\",\"class_name\":\"L1\",\"config\":{\"l1\":%.9g}}", (double)r->l1);
+        nnc_sb_printf(sb, "{\"module\":\"keras.regularizers\",\"class_name\":\"L1\",\"config\":{\"l1\":%.9g},"
+                      "\"registered_name\":null}", (double)r->l1);
     else if (r->l1 == 0.0f)
-        nnc_sb_printf(sb, "{\"module\":\"keras.regularizers\",\"class_name\":\"L2\",\"config\":{\"l2\":%.9g}}", (double)r->l2);
+        nnc_sb_printf(sb, "{\"module\":\"keras.regularizers\",\"class_name\":\"L2\",\"config\":{\"l2\":%.9g},"
+                      "\"registered_name\":null}", (double)r->l2);
     else
         nnc_sb_printf(sb, "{\"module\":\"keras.regularizers\",\"class_name\":\"L1L2\",\"config\":"
-                      "{\"l1\":%.9g,\"l2\":%.9g}}", (double)r->l1, (double)r->l2);
+                      "{\"l1\":%.9g,\"l2\":%.9g},\"registered_name\":null}", (double)r->l1, (double)r->l2);
 }
 
 static int parse_regularizer(const nnc_json *j, nnc_regularizer *r) {
@@ -73,7 +104,16 @@ static void scalar_text(const nnc_json *j, nnc_strbuf *sb) {
     case NNC_JSON_BOOL: nnc_sb_puts(sb, j->boolean ? "true" : "false"); break;
     case NNC_JSON_NUMBER: nnc_sb_printf(sb, "%.17g", j->number); break;
     case NNC_JSON_STRING: nnc_sb_json_string(sb, j->string); break;
-    default: nnc_sb_puts(sb, "(a list or an object)"); break;
+    case NNC_JSON_ARRAY:
+        nnc_sb_puts(sb, "[");
+        for (size_t i = 0; i < j->count && i < 8; i++) {
+            if (i) nnc_sb_puts(sb, ", ");
+            if (j->items[i]->type == NNC_JSON_ARRAY || j->items[i]->type == NNC_JSON_OBJECT) nnc_sb_puts(sb, "...");
+            else scalar_text(j->items[i], sb);
+        }
+        nnc_sb_puts(sb, j->count > 8 ? ", ...]" : "]");
+        break;
+    default: nnc_sb_puts(sb, "(an object)"); break;
     }
 }
 
@@ -176,6 +216,35 @@ static void put_opts(nnc_strbuf *sb, const nnc_opt_desc *rows, int n, const void
     }
 }
 
+/* The value of `axis` a layer's CONST row "-1" also accepts: the last axis counted from the
+ * batch axis, as a number or a one-element list (Keras 2 writes BatchNormalization's as [3]). */
+static int is_last_axis(const nnc_json *v, const nnc_read_ctx *cx) {
+    if (v->type == NNC_JSON_ARRAY && v->count == 1) v = v->items[0];
+    return cx && cx->last_axis > 0 && v->type == NNC_JSON_NUMBER && v->number == (double)cx->last_axis;
+}
+
+/* An activation's name into *a: 0, 1 when it is not one, -1 with why in msg when nnc computes
+ * it otherwise (Keras 2's hard_sigmoid, clip(0.2x + 0.5, 0, 1); nnc's is Keras 3's x/6 + 0.5). */
+static int read_activation(const nnc_opt_desc *row, const nnc_json *v, nnc_activation *a, const nnc_read_ctx *cx,
+                           char *msg, size_t n) {
+    const char *name = activation_text(v);
+    if (!name || nnc_activation_parse(name, a)) return 1;
+    if (cx && cx->keras2 && *a == NNC_ACT_HARD_SIGMOID) {
+        snprintf(msg, n, "%s hard_sigmoid is Keras 2's clip(0.2x + 0.5, 0, 1), which nnc does not compute (it has "
+                 "Keras 3's x/6 + 0.5)", row->key);
+        return -1;
+    }
+    return 0;
+}
+
+/* An initializer nnc lacks keeps the default: only drawing fresh weights uses it. */
+static void note_initializer(const nnc_opt_desc *row, const nnc_json *v, const nnc_initializer *kept,
+                             const nnc_read_ctx *cx) {
+    const char *cls = v->type == NNC_JSON_STRING ? v->string : nnc_json_get_string(v, "class_name");
+    nnc_note(cx->notes, "layer '%s': %s %s is not one nnc has; %s stands in (it matters only when the weights are "
+             "drawn again)", cx->layer, row->key, cls ? cls : "(unreadable)", nnc_init_name(kept->kind));
+}
+
 /* "valid", "same" or (a CAUSAL row) "causal" into the row's bool(s); -1 for another value. */
 static int read_padding(const nnc_opt_desc *row, const nnc_json *v, char *base) {
     const int causal = (row->flags & NNC_OPTF_CAUSAL) && v->type == NNC_JSON_STRING && !strcmp(v->string, "causal");
@@ -220,8 +289,20 @@ static int read_shape(const nnc_opt_desc *row, const nnc_json *v, nnc_shape *s) 
     return 0;
 }
 
+/* A CONST row's one value (an axis also as the last axis itself, as Keras 2 writes it). */
+static int read_const(const nnc_opt_desc *row, const nnc_json *v, const nnc_read_ctx *cx, char *msg, size_t n) {
+    if (!strcmp(row->key, "axis") && !strcmp(row->literal, "-1") && is_last_axis(v, cx)) return 0;
+    nnc_strbuf t = {0};
+    scalar_text(v, &t);
+    int same = t.buf && !strcmp(t.buf, row->literal);
+    if (!same) snprintf(msg, n, "%s %s is not supported (only %s)", row->key, t.buf ? t.buf : "?", row->literal);
+    nnc_sb_free(&t);
+    return same ? 0 : -1;
+}
+
 /* Reads one row's JSON value (present and not null) into base; 0, or -1 with why in msg. */
-static int read_value(const nnc_opt_desc *row, const nnc_json *v, char *base, char *msg, size_t n) {
+static int read_value(const nnc_opt_desc *row, const nnc_json *v, char *base, const nnc_read_ctx *cx, char *msg,
+                      size_t n) {
     char *at = base + row->offset;
     switch (row->type) {
     case NNC_OPT_INT:
@@ -239,11 +320,15 @@ static int read_value(const nnc_opt_desc *row, const nnc_json *v, char *base, ch
         if (v->type != NNC_JSON_BOOL) break;
         *(bool *)at = v->boolean != 0;
         return 0;
-    case NNC_OPT_ACTIVATION:
-        if (v->type != NNC_JSON_STRING || nnc_activation_parse(v->string, (nnc_activation *)at)) break;
-        return 0;
+    case NNC_OPT_ACTIVATION: {
+        int rc = read_activation(row, v, (nnc_activation *)at, cx, msg, n);
+        if (rc <= 0) return rc;
+        break;
+    }
     case NNC_OPT_INITIALIZER:
-        if (parse_initializer(v, (nnc_initializer *)at)) break;
+        if (parse_initializer(v, (nnc_initializer *)at) == 0) return 0;
+        if (!cx || !cx->notes) break;
+        note_initializer(row, v, (const nnc_initializer *)at, cx);
         return 0;
     case NNC_OPT_REGULARIZER:
         if (parse_regularizer(v, (nnc_regularizer *)at)) break;
@@ -296,22 +381,15 @@ static int read_value(const nnc_opt_desc *row, const nnc_json *v, char *base, ch
         for (size_t i = 0; i < v->count; i++) ((float *)at)[i] = (float)v->items[i]->number;
         return 0;
     }
-    case NNC_OPT_CONST: {
-        nnc_strbuf t = {0};
-        scalar_text(v, &t);
-        int same = t.buf && !strcmp(t.buf, row->literal);
-        if (!same) snprintf(msg, n, "%s %s is not supported (only %s)", row->key, t.buf ? t.buf : "?", row->literal);
-        nnc_sb_free(&t);
-        return same ? 0 : -1;
-    }
+    case NNC_OPT_CONST: return read_const(row, v, cx, msg, n);
     case NNC_OPT_FIXED: return 0;
     }
     snprintf(msg, n, "bad value for %s", row->key);
     return -1;
 }
 
-/* Reads every row of obj into base; 0, or -1 with why (naming the key) in msg. */
-static int read_opts(const nnc_opt_desc *rows, int count, const nnc_json *obj, void *base, char *msg, size_t n) {
+int nnc_config_read_opts(const nnc_opt_desc *rows, int count, const nnc_json *obj, void *base,
+                         const nnc_read_ctx *cx, char *msg, size_t n) {
     for (int i = 0; i < count; i++) {
         const nnc_opt_desc *row = &rows[i];
         const nnc_json *v = nnc_json_get(obj, row->config_key ? row->config_key : row->key);
@@ -324,7 +402,7 @@ static int read_opts(const nnc_opt_desc *rows, int count, const nnc_json *obj, v
             }
             continue;
         }
-        if (read_value(row, v, base, msg, n)) return -1;
+        if (read_value(row, v, base, cx, msg, n)) return -1;
     }
     return 0;
 }
@@ -350,7 +428,7 @@ static void put_layer(nnc_strbuf *sb, const nnc_model *m, const nnc_layer_rec *l
     union { max_align_t align; unsigned char bytes[NNC_LAYER_CFG_BYTES]; } def;
     d->defaults(def.bytes);
     put_opts(sb, d->opts, d->n_opts, nnc_layer_opts(l), def.bytes);
-    nnc_sb_puts(sb, "}");
+    nnc_sb_puts(sb, "},\"registered_name\":null");
     if (functional) {
         nnc_sb_puts(sb, ",\"name\":");
         nnc_sb_json_string(sb, l->name);
@@ -387,116 +465,17 @@ void nnc_config_json(const nnc_model *m, nnc_strbuf *sb) {
         int counts[2] = {m->n_inputs, m->n_outputs ? m->n_outputs : 1};
         int last[1] = {m->last};
         if (!m->n_outputs) lists[1] = last;
-        for (int k = 0; k < 2; k++) {
-            nnc_sb_printf(sb, ",\"%s\":[", keys[k]);
+        for (int k = 0; k < 2; k++) { /* one tensor as [name, 0, 0], several as a list: Keras 3's map_tensors */
+            nnc_sb_printf(sb, ",\"%s\":%s", keys[k], counts[k] > 1 ? "[" : "");
             for (int i = 0; i < counts[k]; i++) {
                 nnc_sb_puts(sb, i ? ",[" : "[");
                 nnc_sb_json_string(sb, m->layers[m->nodes[lists[k][i]].layer].name);
                 nnc_sb_puts(sb, ",0,0]");
             }
-            nnc_sb_puts(sb, "]");
+            if (counts[k] > 1) nnc_sb_puts(sb, "]");
         }
     }
     nnc_sb_puts(sb, "}}");
-}
-
-/* The node a serialised KerasTensor refers to (its keras_history layer's output). */
-static int tensor_ref(nnc_model *m, const nnc_json *t) {
-    const nnc_json *c = nnc_json_get(t, "config"), *h = c ? nnc_json_get(c, "keras_history") : NULL;
-    if (!h || h->type != NNC_JSON_ARRAY || h->count < 1 || h->items[0]->type != NNC_JSON_STRING)
-        return -1;
-    int l = nnc_find_layer(m, h->items[0]->string);
-    return l < 0 ? -1 : m->layers[l].output;
-}
-
-/* Inputs of a functional layer from its inbound_nodes. */
-static int inbound(nnc_model *m, const nnc_json *layer, int *in) {
-    const nnc_json *nodes = nnc_json_get(layer, "inbound_nodes");
-    if (!nodes || nodes->type != NNC_JSON_ARRAY || nodes->count != 1) return -1;
-    const nnc_json *args = nnc_json_get(nodes->items[0], "args");
-    if (!args || args->type != NNC_JSON_ARRAY || args->count < 1) return -1;
-    const nnc_json *list = args->items[0]->type == NNC_JSON_ARRAY ? args->items[0] : args;
-    if (list->count < 1 || list->count > NNC_MAX_INPUTS) return -1;
-    for (size_t i = 0; i < list->count; i++)
-        if ((in[i] = tensor_ref(m, list->items[i])) < 0) return -1;
-    return (int)list->count;
-}
-
-/* One layer of a config into m. */
-static int build_layer(nnc_model *m, const nnc_json *lj, size_t index, int functional, char *msg, size_t n) {
-    const nnc_json *lc = nnc_json_get(lj, "config");
-    const char *cls = nnc_json_get_string(lj, "class_name");
-    const char *name = lc ? nnc_json_get_string(lc, "name") : NULL;
-    if (!cls || !lc || !name) {
-        snprintf(msg, n, "config: layer %zu has no class_name, config or name", index + 1);
-        return -1;
-    }
-    const nnc_layer_desc *d = nnc_layer_by_class(cls);
-    if (!d) {
-        snprintf(msg, n, "config: layer '%s' has unknown class '%s'", name, cls);
-        return -1;
-    }
-    int in[NNC_MAX_INPUTS] = {NNC_PREV}, nin = d->min_inputs ? 1 : 0;
-    if (functional && nin && (nin = inbound(m, lj, in)) < 0) {
-        snprintf(msg, n, "config: layer '%s' has unreadable inbound_nodes", name);
-        return -1;
-    }
-    if (!functional && d->max_inputs > 1) {
-        snprintf(msg, n, "config: %s '%s' needs a Functional model", cls, name);
-        return -1;
-    }
-    union { max_align_t align; unsigned char bytes[NNC_LAYER_CFG_BYTES]; } opts;
-    char why[256];
-    d->defaults(opts.bytes);
-    if (read_opts(d->opts, d->n_opts, lc, opts.bytes, why, sizeof why)) {
-        snprintf(msg, n, "config: %s '%s': %s", cls, name, why);
-        return -1;
-    }
-    if (d->build(m, in, nin, opts.bytes, name) == NNC_NONE) {
-        snprintf(msg, n, "config: %s", nnc_last_error(m));
-        return -1;
-    }
-    return 0;
-}
-
-int nnc_config_build(nnc_model *m, const nnc_json *root, char *msg, size_t n) {
-    const char *cls = nnc_json_get_string(root, "class_name");
-    const nnc_json *cfg = nnc_json_get(root, "config");
-    const nnc_json *layers = cfg ? nnc_json_get(cfg, "layers") : NULL;
-    if (!cls || (strcmp(cls, "Sequential") && strcmp(cls, "Functional")) || !layers ||
-        layers->type != NNC_JSON_ARRAY) {
-        snprintf(msg, n, "config is not a Keras Sequential or Functional model");
-        return -1;
-    }
-    if (layers->count > NNC_MAX_LAYERS) {
-        snprintf(msg, n, "config: %zu layers, more than the %d a model may hold", layers->count, NNC_MAX_LAYERS);
-        return -1;
-    }
-    int functional = !strcmp(cls, "Functional");
-    const char *mname = nnc_json_get_string(cfg, "name");
-    if (mname && strcmp(mname, functional ? "functional" : "sequential"))
-        snprintf(m->name, sizeof m->name, "%s", mname);
-    for (size_t i = 0; i < layers->count; i++)
-        if (build_layer(m, layers->items[i], i, functional, msg, n)) return -1;
-    if (functional) {
-        const nnc_json *ol = nnc_json_get(cfg, "output_layers");
-        int outs[NNC_MAX_INPUTS], no = 0;
-        for (size_t i = 0; ol && ol->type == NNC_JSON_ARRAY && i < ol->count && no < NNC_MAX_INPUTS; i++) {
-            const nnc_json *e = ol->items[i];
-            int l = e->type == NNC_JSON_ARRAY && e->count && e->items[0]->type == NNC_JSON_STRING
-                        ? nnc_find_layer(m, e->items[0]->string) : -1;
-            if (l < 0) {
-                snprintf(msg, n, "config: output_layers names an unknown layer");
-                return -1;
-            }
-            outs[no++] = m->layers[l].output;
-        }
-        if (no && nnc_set_outputs(m, outs, no)) {
-            snprintf(msg, n, "config: %s", nnc_last_error(m));
-            return -1;
-        }
-    }
-    return 0;
 }
 
 /* ---- compile config ---------------------------------------------------------------------- */
@@ -513,7 +492,7 @@ static void put_schedule(const nnc_schedule *s, nnc_strbuf *sb) {
     nnc_sb_free(&body);
 }
 
-static void put_optimizer(const nnc_optimizer *o, nnc_strbuf *sb) {
+void nnc_optimizer_config_json(const nnc_optimizer *o, nnc_strbuf *sb) {
     const nnc_optimizer_desc *d = nnc_optimizer_desc_of(o->kind);
     const nnc_optimizer def = d->defaults();
     nnc_sb_printf(sb, "{\"module\":\"keras.optimizers\",\"class_name\":\"%s\",\"config\":{\"name\":\"%s\","
@@ -522,22 +501,34 @@ static void put_optimizer(const nnc_optimizer *o, nnc_strbuf *sb) {
     else nnc_sb_printf(sb, "%.9g", (double)o->learning_rate);
     put_opts(sb, nnc_optimizer_base_opts, nnc_optimizer_base_count, o, &def);
     put_opts(sb, d->opts, d->n_opts, o, &def);
-    nnc_sb_puts(sb, "}}");
+    nnc_sb_puts(sb, "},\"registered_name\":null}");
+}
+
+void nnc_loss_config_json(const nnc_loss *l, nnc_strbuf *sb) {
+    nnc_sb_printf(sb, "{\"module\":\"keras.losses\",\"class_name\":\"%s\",\"config\":"
+                  "{\"name\":\"%s\",\"reduction\":\"sum_over_batch_size\"",
+                  nnc_loss_class(l->kind), nnc_loss_name(l->kind));
+    if (l->kind >= NNC_LOSS_BINARY_CROSSENTROPY)
+        nnc_sb_printf(sb, ",\"from_logits\":%s", l->from_logits ? "true" : "false");
+    if (l->kind == NNC_LOSS_HUBER) nnc_sb_printf(sb, ",\"delta\":%.9g", (double)l->delta);
+    nnc_sb_puts(sb, "},\"registered_name\":null}");
+}
+
+void nnc_metrics_config_json(const nnc_compile_opts *c, nnc_strbuf *sb) {
+    nnc_sb_puts(sb, "[");
+    for (int i = 0; i < c->n_metrics; i++)
+        nnc_sb_printf(sb, "%s\"%s\"", i ? "," : "", nnc_metric_name(c->metrics[i]));
+    nnc_sb_puts(sb, "]");
 }
 
 void nnc_compile_config_json(const nnc_compile_opts *c, nnc_strbuf *sb) {
-    nnc_sb_printf(sb, "{\"loss\":{\"module\":\"keras.losses\",\"class_name\":\"%s\",\"config\":"
-                  "{\"name\":\"%s\",\"reduction\":\"sum_over_batch_size\"",
-                  nnc_loss_class(c->loss.kind), nnc_loss_name(c->loss.kind));
-    if (c->loss.kind >= NNC_LOSS_BINARY_CROSSENTROPY)
-        nnc_sb_printf(sb, ",\"from_logits\":%s", c->loss.from_logits ? "true" : "false");
-    if (c->loss.kind == NNC_LOSS_HUBER) nnc_sb_printf(sb, ",\"delta\":%.9g", (double)c->loss.delta);
-    nnc_sb_puts(sb, "}},\"optimizer\":");
-    put_optimizer(&c->optimizer, sb);
-    nnc_sb_puts(sb, ",\"metrics\":[");
-    for (int i = 0; i < c->n_metrics; i++)
-        nnc_sb_printf(sb, "%s\"%s\"", i ? "," : "", nnc_metric_name(c->metrics[i]));
-    nnc_sb_puts(sb, "]}");
+    nnc_sb_puts(sb, "{\"loss\":");
+    nnc_loss_config_json(&c->loss, sb);
+    nnc_sb_puts(sb, ",\"optimizer\":");
+    nnc_optimizer_config_json(&c->optimizer, sb);
+    nnc_sb_puts(sb, ",\"metrics\":");
+    nnc_metrics_config_json(c, sb);
+    nnc_sb_puts(sb, "}");
 }
 
 /* A serialized schedule (class_name and config) into s. */
@@ -552,7 +543,7 @@ static int parse_schedule(const nnc_json *j, nnc_schedule *s, char *msg, size_t 
     }
     const nnc_schedule_desc *d = nnc_schedule_desc_of(k);
     *s = nnc_schedule_default(k);
-    if (read_opts(d->opts, d->n_opts, sc, s, why, sizeof why)) {
+    if (nnc_config_read_opts(d->opts, d->n_opts, sc, s, NULL, why, sizeof why)) {
         snprintf(msg, n, "compile_config: %s: %s", cls, why);
         return -1;
     }
@@ -570,7 +561,7 @@ static int parse_schedule(const nnc_json *j, nnc_schedule *s, char *msg, size_t 
     return 0;
 }
 
-static int parse_optimizer(const nnc_json *opt, nnc_optimizer *o, char *msg, size_t n) {
+int nnc_optimizer_config_parse(const nnc_json *opt, nnc_optimizer *o, char *msg, size_t n) {
     const char *cls = opt ? nnc_json_get_string(opt, "class_name") : NULL;
     const nnc_json *oc = opt ? nnc_json_get(opt, "config") : NULL;
     char why[256];
@@ -585,11 +576,11 @@ static int parse_optimizer(const nnc_json *opt, nnc_optimizer *o, char *msg, siz
         if (parse_schedule(lr, &o->schedule, msg, n)) return -1;
         o->learning_rate = o->schedule.kind == NNC_SCHEDULE_PIECEWISE_CONSTANT_DECAY
                                ? o->schedule.values[0] : o->schedule.initial_learning_rate;
-    } else if (nnc_json_get_number(oc, "learning_rate", &v)) {
-        o->learning_rate = (float)v;
+    } else if (nnc_json_get_number(oc, "learning_rate", &v) || nnc_json_get_number(oc, "lr", &v)) {
+        o->learning_rate = (float)v; /* "lr": Keras 2.0-2.2's name */
     }
-    if (read_opts(nnc_optimizer_base_opts, nnc_optimizer_base_count, oc, o, why, sizeof why) ||
-        read_opts(d->opts, d->n_opts, oc, o, why, sizeof why)) {
+    if (nnc_config_read_opts(nnc_optimizer_base_opts, nnc_optimizer_base_count, oc, o, NULL, why, sizeof why) ||
+        nnc_config_read_opts(d->opts, d->n_opts, oc, o, NULL, why, sizeof why)) {
         snprintf(msg, n, "compile_config: %s: %s", d->keras_class, why);
         return -1;
     }
@@ -610,7 +601,7 @@ int nnc_compile_config_parse(const nnc_json *j, nnc_compile_opts *c, char *msg, 
     double v;
     c->loss.from_logits = fl && fl->type == NNC_JSON_BOOL && fl->boolean;
     if (lc && nnc_json_get_number(lc, "delta", &v)) c->loss.delta = (float)v;
-    if (parse_optimizer(nnc_json_get(j, "optimizer"), &c->optimizer, msg, n)) return -1;
+    if (nnc_optimizer_config_parse(nnc_json_get(j, "optimizer"), &c->optimizer, msg, n)) return -1;
     const nnc_json *mets = nnc_json_get(j, "metrics");
     for (size_t i = 0; mets && mets->type == NNC_JSON_ARRAY && i < mets->count; i++) {
         const nnc_json *e = mets->items[i];

@@ -5,14 +5,56 @@
 #define NNC_KERAS_CONFIG_H
 #include "../core/model_impl.h"
 #include "../format/json.h"
+#include "../core/options.h"
 
 /* Writes the architecture as Keras 3's get_config JSON. */
 void nnc_config_json(const nnc_model *m, nnc_strbuf *sb);
-/* Builds the layers of a Keras config into m. Returns 0, or -1 with why in msg. */
+/* Builds the layers of a Keras config into m (src/io/keras_graph.c). Returns 0, or -1 with why
+ * in msg. */
 int nnc_config_build(nnc_model *m, const nnc_json *root, char *msg, size_t n);
+
+/* One layer of a config as the file names it, and the nnc layer built for it. */
+typedef struct {
+    const char *keras_name;  /* the config's name (into the JSON, valid while it lives) */
+    const char *class_name;  /* Keras's class */
+    int layer;               /* the nnc layer (its name may differ: nnc_note says so), -1: none */
+} nnc_config_layer;
+
+/* How a config is read: Keras 2's meanings, and where notes go. */
+typedef struct {
+    int keras2;              /* written by Keras 2 (its hard_sigmoid differs) */
+    nnc_model *notes;        /* lenient: a key nnc ignores or an initializer it lacks is noted
+                              * on this model instead of refused; NULL: strict (nnc's own files) */
+} nnc_config_opts;
+
+/* nnc_config_build with options (o may be NULL: strict) that also lists the config's layers
+ * in its order (*layers, *n; free(*layers) after; layers may be NULL). The config may be Keras
+ * 3's or Keras 2's (Sequential as a bare list or without InputLayer, Model with nested-list
+ * inbound_nodes), in any order a graph allows. */
+int nnc_config_build_ex(nnc_model *m, const nnc_json *root, const nnc_config_opts *o, nnc_config_layer **layers,
+                        int *n_layers, char *msg, size_t n);
+
+/* What reading a layer's options needs beyond the rows. */
+typedef struct {
+    nnc_model *notes;        /* lenient (see nnc_config_opts), NULL: strict */
+    const char *layer;       /* the layer's name, for notes */
+    int last_axis;           /* the input's last axis as Keras counts it (with the batch), 0: unknown */
+    int keras2;
+} nnc_read_ctx;
+
+/* Reads every row of obj into base (cx may be NULL); 0, or -1 with why (naming the key) in
+ * msg. A key absent or null keeps the default. */
+int nnc_config_read_opts(const nnc_opt_desc *rows, int count, const nnc_json *obj, void *base,
+                         const nnc_read_ctx *cx, char *msg, size_t n);
+/* An optimizer as keras.optimizers.serialize writes it ({class_name, config}) into o. */
+int nnc_optimizer_config_parse(const nnc_json *opt, nnc_optimizer *o, char *msg, size_t n);
 
 /* Writes a compile config: loss, optimizer (with its schedule) and metrics. */
 void nnc_compile_config_json(const nnc_compile_opts *c, nnc_strbuf *sb);
+/* Its parts: a loss and an optimizer as Keras serializes them, the metrics as a list of names. */
+void nnc_loss_config_json(const nnc_loss *l, nnc_strbuf *sb);
+void nnc_optimizer_config_json(const nnc_optimizer *o, nnc_strbuf *sb);
+void nnc_metrics_config_json(const nnc_compile_opts *c, nnc_strbuf *sb);
 /* Reads one into c (Keras's defaults where a key is absent). 0, or -1 with why in msg. */
 int nnc_compile_config_parse(const nnc_json *j, nnc_compile_opts *c, char *msg, size_t n);
 

@@ -390,7 +390,7 @@ nnc_model *nnc_model_load_buffer(const void *buf, size_t len, const char *name, 
     return m;
 }
 
-nnc_status nnc_model_load_weights(nnc_model *m, const char *path, int *resumed_epoch) {
+nnc_status nnc_safetensors_load_weights(nnc_model *m, const char *path, int *resumed_epoch) {
     char msg[512];
     nnc_st_file f;
     int ignored;

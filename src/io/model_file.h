@@ -18,6 +18,8 @@ nnc_status nnc_model_save_ex(nnc_model *m, const char *path, const nnc_save_opts
  * format (src/interop/model_files.c chooses the format). */
 nnc_status nnc_safetensors_save(nnc_model *m, const char *path, const nnc_save_opts *o);
 nnc_model *nnc_safetensors_load(const char *path, nnc_error *err);
+/* nnc_model_load_weights for a safetensors file. */
+nnc_status nnc_safetensors_load_weights(nnc_model *m, const char *path, int *epoch);
 
 /* nnc_safetensors_load from bytes in memory (for fuzzing); name stands for the file in messages. */
 nnc_model *nnc_model_load_buffer(const void *buf, size_t len, const char *name, nnc_error *err);

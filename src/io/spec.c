@@ -30,6 +30,7 @@
 #include "../layers/layers.h"
 #include "../optim/optim.h"
 #include "../train/train_impl.h"
+#include "keras_config.h"
 
 /* ---- layers ------------------------------------------------------------------------------ */
 
@@ -312,9 +313,12 @@ static int split_line(spec_ctx *c, char *line, char **stmt) {
     return 1;
 }
 
-/* What the statements so far have given: the order rules of docs/SPEC.md. */
+/* What the statements so far have given: the order rules of docs/SPEC.md. On a model
+ * (nnc_model_from_spec_on), the layers and the compile settings are the model's: the spec's
+ * lines replace the settings, its metrics line the whole list. */
 typedef struct {
     int input, layer, loss, loss_line;
+    int on_model, optimizer, metrics;
 } spec_seen;
 
 /* One statement, its keyword in c->stmt and its words in c->w. */
@@ -322,6 +326,12 @@ static int statement(spec_ctx *c, spec_seen *seen, nnc_compile_opts *co) {
     const char *stmt = c->stmt;
     const nnc_layer_desc *d = layer_of(stmt);
     int rc;
+    if (d && seen->on_model)
+        return spec_fail(c, "%s: the layers come from the model (--init-from); this spec may hold only loss, "
+                         "optimizer, metrics, fit and callback lines (a spec's layers with a file's weights: "
+                         "--init-weights)", stmt);
+    if (seen->on_model && !strcmp(stmt, "optimizer")) seen->optimizer = 1;
+    if (seen->on_model && !strcmp(stmt, "metrics") && !seen->metrics++) co->n_metrics = 0;
     if (d && (d->flags & NNC_LAYERF_INPUT)) {
         rc = seen->input ? spec_fail(c, "%s: a second input line (functional models are built in C)", stmt)
                          : stmt_layer(c, d);
@@ -340,7 +350,8 @@ static int statement(spec_ctx *c, spec_seen *seen, nnc_compile_opts *co) {
     if (!strcmp(stmt, "metrics")) return stmt_metrics(c, co);
     if (!strcmp(stmt, "fit")) return stmt_fit(c);
     if (!strcmp(stmt, "callback"))
-        return seen->loss ? nnc_spec_callback(c) : spec_fail(c, "callback: callbacks come after the loss line");
+        return seen->loss || seen->on_model ? nnc_spec_callback(c)
+                                            : spec_fail(c, "callback: callbacks come after the loss line");
     if (!d) return unknown_statement(c);
     if (seen->loss) return spec_fail(c, "%s: layers must come before the loss line", stmt);
     seen->layer = 1;
@@ -360,8 +371,46 @@ static void set_param_cap(nnc_model *m, size_t max_param_floats) {
 #endif
 }
 
-nnc_model *nnc_spec_build(const char *text, size_t len, const char *name, nnc_error *err,
-                          size_t max_param_floats) {
+/* The architecture of base rebuilt into m (base's own config: every name valid), its compile
+ * settings into co. */
+static int from_model(spec_ctx *c, const nnc_model *base, nnc_compile_opts *co) {
+    nnc_strbuf sb = {0};
+    char why[400];
+    nnc_config_json(base, &sb);
+    nnc_json *cfg = sb.buf && !sb.oom ? nnc_json_parse(sb.buf, sb.len, why, sizeof why) : NULL;
+    int rc = cfg && nnc_config_build(c->m, cfg, why, sizeof why) == 0 ? 0 : -1;
+    if (rc) snprintf(c->err, c->errlen, "%s: the model's layers cannot be rebuilt: %s", c->file, cfg ? why : "out of memory");
+    *co = nnc_model_compile_opts(base);
+    nnc_json_free(cfg);
+    nnc_sb_free(&sb);
+    return rc;
+}
+
+/* After compile: base's weights, Normalization statistics included, its columns, and, when
+ * the spec keeps its optimizer, its slots, iteration and epoch counts and random state. */
+static int copy_state(nnc_model *m, const nnc_model *base, int keep_optimizer) {
+    for (int p = 0; p < m->n_params; p++) {
+        int q = nnc_find_param(base, m->params[p].name);
+        if (q < 0 || base->params[q].size != m->params[p].size) return -1;
+        memcpy(m->param_arena + m->params[p].offset, base->param_arena + base->params[q].offset,
+               m->params[p].size * sizeof(float));
+    }
+    size_t nc = 0;
+    const nnc_column *cols = nnc_model_columns(base, &nc);
+    if (nc && nnc_model_set_columns(m, cols, nc)) return -1;
+    m->rng = base->rng; /* shuffling and dropout go on from where the model's left off */
+    const nnc_train_state *bt = base->train;
+    if (!keep_optimizer || !bt || bt->n_slots != m->train->n_slots || base->n_trainable_floats != m->n_trainable_floats)
+        return 0;
+    memcpy(m->train->opt_slots, bt->opt_slots, m->n_trainable_floats * (size_t)bt->n_slots * sizeof(float));
+    m->train->iterations = bt->iterations;
+    m->train->epochs_done = bt->epochs_done;
+    return 0;
+}
+
+/* Builds a spec's model; with base, on base's layers and settings (nnc_model_from_spec_on). */
+static nnc_model *spec_build(const char *text, size_t len, const char *name, nnc_error *err, size_t max_param_floats,
+                             const nnc_model *base) {
     char msg[512] = "";
     spec_ctx c;
     memset(&c, 0, sizeof c);
@@ -375,7 +424,7 @@ nnc_model *nnc_spec_build(const char *text, size_t len, const char *name, nnc_er
     }
     nnc_compile_opts co = nnc_compile_opts_default();
     co.optimizer = nnc_rmsprop_default(); /* Keras's compile default */
-    spec_seen seen = {0, 0, 0, 0};
+    spec_seen seen = {0, 0, 0, 0, base != NULL, 0, 0};
     int rc = 0;
     char *buf = malloc(len + 1);
     if (!c.m || !buf) {
@@ -388,6 +437,10 @@ nnc_model *nnc_spec_build(const char *text, size_t len, const char *name, nnc_er
             snprintf(msg, sizeof msg, "%s: holds a NUL byte: not a text spec file", c.file);
             rc = -1;
         }
+    }
+    if (!rc && base) {
+        rc = from_model(&c, base, &co);
+        seen.input = seen.layer = 1;
     }
     char *line = rc ? NULL : buf;
     for (char *next; rc == 0 && line; line = next) {
@@ -410,12 +463,15 @@ nnc_model *nnc_spec_build(const char *text, size_t len, const char *name, nnc_er
     } else if (rc == 0 && !seen.layer) {
         snprintf(msg, sizeof msg, "%s: no layers after the input", c.file);
         rc = -1;
-    } else if (rc == 0 && !seen.loss) {
+    } else if (rc == 0 && !seen.loss && !base) {
         snprintf(msg, sizeof msg, "%s: no 'loss' line (required, e.g. 'loss sparse_categorical_crossentropy from_logits=true')", c.file);
         rc = -1;
     } else if (rc == 0 && (set_param_cap(c.m, max_param_floats), nnc_compile(c.m, &co)) != NNC_OK) {
         c.line = seen.loss_line;
         rc = spec_fail(&c, "%s", nnc_last_error(c.m));
+    } else if (rc == 0 && base && copy_state(c.m, base, !seen.optimizer)) {
+        snprintf(msg, sizeof msg, "%s: the model's weights cannot be copied: %s", c.file, nnc_last_error(c.m));
+        rc = -1;
     }
     free(buf);
     if (rc) {
@@ -426,7 +482,13 @@ nnc_model *nnc_spec_build(const char *text, size_t len, const char *name, nnc_er
     return c.m;
 }
 
-nnc_model *nnc_model_from_spec(const char *path, nnc_error *err) {
+nnc_model *nnc_spec_build(const char *text, size_t len, const char *name, nnc_error *err,
+                          size_t max_param_floats) {
+    return spec_build(text, len, name, err, max_param_floats, NULL);
+}
+
+/* A spec file's text (malloc'd), or NULL with why in err. */
+static char *read_spec(const char *path, size_t *lenp, nnc_error *err) {
     FILE *f = path ? fopen(path, "rb") : NULL;
     if (!f) {
         if (err) snprintf(err->message, sizeof err->message, "%s: cannot open: %s", path ? path : "(null)", strerror(errno));
@@ -457,7 +519,26 @@ nnc_model *nnc_model_from_spec(const char *path, nnc_error *err) {
         if (err) snprintf(err->message, sizeof err->message, "%s: %s", path, bad ? "read error" : "empty file");
         return NULL;
     }
-    nnc_model *m = nnc_model_from_spec_text(text, len, path, err);
+    *lenp = len;
+    return text;
+}
+
+nnc_model *nnc_model_from_spec(const char *path, nnc_error *err) {
+    size_t len = 0;
+    char *text = read_spec(path, &len, err);
+    nnc_model *m = text ? nnc_model_from_spec_text(text, len, path, err) : NULL;
+    free(text);
+    return m;
+}
+
+nnc_model *nnc_model_from_spec_on(const char *path, const nnc_model *base, nnc_error *err) {
+    if (!base || !base->compiled) {
+        if (err) snprintf(err->message, sizeof err->message, "%s: no compiled model to build on", path ? path : "(null)");
+        return NULL;
+    }
+    size_t len = 0;
+    char *text = read_spec(path, &len, err);
+    nnc_model *m = text ? spec_build(text, len, path, err, 0, base) : NULL;
     free(text);
     return m;
 }

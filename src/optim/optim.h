@@ -63,6 +63,8 @@ void nnc_optimizer_step(const nnc_optimizer *o, float *w, const float *g, float 
 float nnc_optimizer_learning_rate(const nnc_optimizer *o, int64_t iterations);
 /* Keras's class name ("AdamW"). */
 const char *nnc_optimizer_class(nnc_optimizer_kind k);
+/* Nadam's running product of Dozat's momentum schedule after t steps (Keras's u_product). */
+double nnc_nadam_u_product(double b1, int64_t t);
 
 /* Keras's clipping: g·c / max(‖g‖₂, c) (BaseOptimizer._clip_by_norm; also clip_by_global_norm
  * when g is every gradient), and clip(g, −v, v). In place, no allocation. */

@@ -318,7 +318,7 @@ static void adadelta(const nnc_optimizer *o, float lr, float wdlr, float *w, con
  * and u_k equals β1 in double precision, so U_t = u_1···u_1000 · β1^(t − 1000). */
 static double nadam_u(double b1, int64_t k) { return b1 * (1.0 - 0.5 * pow(0.96, (double)k)); }
 
-static double nadam_u_product(double b1, int64_t t) {
+double nnc_nadam_u_product(double b1, int64_t t) {
     double p = 1.0, d = 1.0;
     int64_t lim = t < 1000 ? t : 1000;
     for (int64_t k = 1; k <= lim; k++) {
@@ -336,7 +336,7 @@ static void nadam(const nnc_optimizer *o, float lr, float wdlr, float *w, const 
                   float *slots, size_t n, size_t stride, int64_t step) {
     const float b1 = o->beta_1, b2 = o->beta_2, eps = o->epsilon;
     const double ut = nadam_u((double)b1, step), ut1 = nadam_u((double)b1, step + 1);
-    const double prod = nadam_u_product((double)b1, step);
+    const double prod = nnc_nadam_u_product((double)b1, step);
     const float cm = (float)(ut1 / (1.0 - prod * ut1)), cg = (float)((1.0 - ut) / (1.0 - prod));
     const float cv = (float)(1.0 / (1.0 - pow((double)b2, (double)step)));
     float *m = slots, *v = slots + stride;

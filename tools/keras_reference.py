@@ -1,0 +1,204 @@
+#!/usr/bin/python3
+"""The forward pass of a Keras model file in numpy, as the reference nnc's Keras reader is
+checked against (tests/test_keras_files.c). Needs numpy and h5py only: no TensorFlow, no Keras.
+
+    keras_reference.py MODEL IN.f32 OUT.f32 [MODEL IN.f32 OUT.f32 ...]
+
+IN.f32 holds rows of float32 inputs (the model's input shape, flattened), OUT.f32 gets the
+outputs in float32. The file is read independently of nnc's C code, from what the formats say:
+  - legacy HDF5: the root attribute model_config, weights under model_weights/<layer>/ in the
+    order of each group's weight_names attribute;
+  - .keras zip: config.json and model.weights.h5, whose layers/<class_snake>[_N]/vars/<i> count
+    each class's layers in model order (a zip written on Windows: "layers\\<name>");
+  - Sequential configs of Keras 3 and Keras 2 (with or without InputLayer).
+Layers: InputLayer, Dense, Conv2D, MaxPooling2D, Flatten, Dropout, Activation and
+BatchNormalization (inference), computed in float64. Anything else is an error."""
+
+import io
+import json
+import re
+import sys
+import zipfile
+
+import h5py
+import numpy as np
+
+
+def snake(name):
+    """Keras's naming.to_snake_case."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def text(v):
+    return v.decode("utf-8") if isinstance(v, bytes) else str(v)
+
+
+def load(path):
+    """The config's layers and each layer's weights (a list of arrays) by layer name."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head == b"PK\x03\x04":
+        z = zipfile.ZipFile(path)
+        config = json.loads(z.read("config.json"))
+        h5 = h5py.File(io.BytesIO(z.read("model.weights.h5")), "r")
+        layers = layer_list(config)
+        weights, counts = {}, {}
+        for layer in layers:
+            s = snake(layer["class_name"])
+            k = counts.get(s, 0)
+            counts[s] = k + 1
+            name = s if k == 0 else "%s_%d" % (s, k)
+            for group in ("layers/" + name, "layers\\" + name):
+                if group in h5 and "vars" in h5[group]:
+                    v = h5[group]["vars"]
+                    weights[layer["config"]["name"]] = [np.array(v[str(i)]) for i in range(len(v))]
+        return layers, weights
+    h5 = h5py.File(path, "r")
+    config = json.loads(text(h5.attrs["model_config"]))
+    layers = layer_list(config)
+    mw = h5["model_weights"]
+    weights = {}
+    for layer in layers:
+        name = layer["config"]["name"]
+        if name in mw:
+            g = mw[name]
+            weights[name] = [np.array(g[text(w)]) for w in g.attrs["weight_names"]]
+    return layers, weights
+
+
+def layer_list(config):
+    if isinstance(config, list):
+        return config
+    c = config["config"]
+    if config["class_name"] != "Sequential":
+        raise SystemExit("keras_reference.py: only Sequential models")
+    return c if isinstance(c, list) else c["layers"]
+
+
+def activation(x, name):
+    if name == "linear":
+        return x
+    if name == "relu":
+        return np.maximum(x, 0.0)
+    if name == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-x))
+    if name == "tanh":
+        return np.tanh(x)
+    if name == "softmax":
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    raise SystemExit("keras_reference.py: activation %s" % name)
+
+
+def same_pads(n, k, s):
+    """TensorFlow's 'same': ceil(n / s) outputs, the odd padding cell at the end."""
+    out = -(-n // s)
+    total = max((out - 1) * s + k - n, 0)
+    return out, total // 2
+
+
+def conv2d(x, c, w):
+    kernel, bias = w[0].astype(np.float64), (w[1].astype(np.float64) if len(w) > 1 else None)
+    kh, kw, _, f = kernel.shape
+    sh, sw = c.get("strides", [1, 1])
+    dh, dw = c.get("dilation_rate", [1, 1])
+    n, h, wd, ch = x.shape
+    ekh, ekw = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    if c.get("padding", "valid") == "same":
+        oh, pt = same_pads(h, ekh, sh)
+        ow, pl = same_pads(wd, ekw, sw)
+    else:
+        oh, ow, pt, pl = (h - ekh) // sh + 1, (wd - ekw) // sw + 1, 0, 0
+    padded = np.zeros((n, (oh - 1) * sh + ekh, (ow - 1) * sw + ekw, ch))
+    hh, ww = min(h, padded.shape[1] - pt), min(wd, padded.shape[2] - pl)
+    padded[:, pt:pt + hh, pl:pl + ww, :] = x[:, :hh, :ww, :]
+    y = np.zeros((n, oh, ow, f))
+    for i in range(kh):
+        for j in range(kw):
+            patch = padded[:, i * dh:i * dh + (oh - 1) * sh + 1:sh, j * dw:j * dw + (ow - 1) * sw + 1:sw, :]
+            y += patch @ kernel[i, j]
+    if bias is not None:
+        y += bias
+    return activation(y, c.get("activation", "linear"))
+
+
+def max_pool(x, c):
+    ph, pw = c.get("pool_size", [2, 2])
+    sh, sw = c.get("strides") or [ph, pw]
+    n, h, w, ch = x.shape
+    if c.get("padding", "valid") == "same":
+        oh, pt = same_pads(h, ph, sh)
+        ow, pl = same_pads(w, pw, sw)
+    else:
+        oh, ow, pt, pl = (h - ph) // sh + 1, (w - pw) // sw + 1, 0, 0
+    padded = np.full((n, (oh - 1) * sh + ph, (ow - 1) * sw + pw, ch), -np.inf)
+    hh, ww = min(h, padded.shape[1] - pt), min(w, padded.shape[2] - pl)
+    padded[:, pt:pt + hh, pl:pl + ww, :] = x[:, :hh, :ww, :]
+    y = np.full((n, oh, ow, ch), -np.inf)
+    for i in range(ph):
+        for j in range(pw):
+            y = np.maximum(y, padded[:, i:i + (oh - 1) * sh + 1:sh, j:j + (ow - 1) * sw + 1:sw, :])
+    return y
+
+
+def batch_norm(x, c, w):
+    k = 0
+    gamma = beta = None
+    if c.get("scale", True):
+        gamma, k = w[k].astype(np.float64), k + 1
+    if c.get("center", True):
+        beta, k = w[k].astype(np.float64), k + 1
+    mean, var = w[k].astype(np.float64), w[k + 1].astype(np.float64)
+    y = (x - mean) / np.sqrt(var + c.get("epsilon", 1e-3))
+    if gamma is not None:
+        y = y * gamma
+    if beta is not None:
+        y = y + beta
+    return y
+
+
+def forward(layers, weights, x):
+    first = layers[0]["config"]
+    shape = first.get("batch_shape") or first.get("batch_input_shape")
+    x = x.reshape((x.shape[0],) + tuple(shape[1:])).astype(np.float64)
+    for layer in layers:
+        cls, c = layer["class_name"], layer["config"]
+        w = weights.get(c["name"], [])
+        if cls in ("InputLayer", "Dropout"):
+            continue
+        if cls == "Dense":
+            x = x @ w[0].astype(np.float64)
+            if len(w) > 1:
+                x = x + w[1].astype(np.float64)
+            x = activation(x, c.get("activation", "linear"))
+        elif cls == "Conv2D":
+            x = conv2d(x, c, w)
+        elif cls == "MaxPooling2D":
+            x = max_pool(x, c)
+        elif cls == "Flatten":
+            x = x.reshape(x.shape[0], -1)
+        elif cls == "Activation":
+            x = activation(x, c["activation"])
+        elif cls == "BatchNormalization":
+            x = batch_norm(x, c, w)
+        else:
+            raise SystemExit("keras_reference.py: layer class %s" % cls)
+    return x.reshape(x.shape[0], -1)
+
+
+def main(args):
+    if len(args) == 0 or len(args) % 3:
+        raise SystemExit(__doc__)
+    for i in range(0, len(args), 3):
+        layers, weights = load(args[i])
+        x = np.fromfile(args[i + 1], dtype=np.float32)
+        first = layers[0]["config"]
+        shape = first.get("batch_shape") or first.get("batch_input_shape")
+        x = x.reshape(-1, int(np.prod(shape[1:])))
+        forward(layers, weights, x).astype(np.float32).tofile(args[i + 2])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
