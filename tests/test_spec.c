@@ -394,8 +394,8 @@ static void check_same_predictions(test_run *r, const char *what, nnc_model *m, 
     free(p2);
 }
 
-/* Every layer built from its line, trained an epoch, saved, loaded: the loaded model's config is
- * the same text and its predictions the same bits. A new layer without a line here fails. */
+/* Every layer built from its line, trained an epoch, saved (as nnc's file, .keras and .h5),
+ * loaded: the loaded model's config is the same text and its predictions the same bits. A new layer without a line here fails. */
 static void test_every_layer(test_run *r) {
     if (!t_begin(r, "spec/every_layer_round_trips")) return;
     for (int i = 0; i < nnc_layer_registry_count; i++) {
@@ -404,7 +404,7 @@ static void test_every_layer(test_run *r) {
         for (size_t k = 0; k < sizeof lines / sizeof *lines; k++) found |= !strcmp(lines[k].keyword, d->keyword);
         CHECK(r, found, "layer '%s' has no round-trip line here", d->keyword);
     }
-    char dir[] = "/tmp/nnc_layers_XXXXXX", path[64];
+    char dir[] = "/tmp/nnc_layers_XXXXXX", path[80];
     if (!CHECK(r, mkdtemp(dir) != NULL, "mkdtemp failed")) {
         t_end(r);
         return;
@@ -431,20 +431,28 @@ static void test_every_layer(test_run *r) {
             CHECK(r, x && nnc_fit(m, x, y, N, &fo, NULL) == NNC_OK, "%s: fit: %s", lines[k].keyword, nnc_last_error(m));
             free(x);
         }
-        if (CHECK(r, nnc_model_save(m, path, NULL) == NNC_OK, "%s: save: %s", lines[k].keyword, nnc_last_error(m)) &&
-            CHECK(r, (l = nnc_model_load(path, &e)) != NULL, "%s: load: %s", lines[k].keyword, e.message)) {
-            nnc_strbuf a = {0}, b = {0};
-            nnc_config_json(m, &a);
-            nnc_config_json(l, &b);
-            CHECK(r, a.buf && b.buf && !strcmp(a.buf, b.buf), "%s: configs differ:\n%s\n%s", lines[k].keyword,
-                  a.buf, b.buf);
-            nnc_sb_free(&a);
-            nnc_sb_free(&b);
-            check_same_predictions(r, lines[k].keyword, m, l);
+        /* nnc's own file, and Keras's two (when this build writes them) */
+        static const char *const ext[] = {"safetensors", "keras", "h5"};
+        for (int f = 0; f < 3; f++) {
+            snprintf(path, sizeof path, "%s/m.%s", dir, ext[f]);
+            nnc_status st = nnc_model_save(m, path, NULL);
+            if (f && st == NNC_ERR_UNSUPPORTED) continue;
+            if (CHECK(r, st == NNC_OK, "%s: save .%s: %s", lines[k].keyword, ext[f], nnc_last_error(m)) &&
+                CHECK(r, (l = nnc_model_load(path, &e)) != NULL, "%s: load .%s: %s", lines[k].keyword, ext[f], e.message)) {
+                nnc_strbuf a = {0}, b = {0};
+                nnc_config_json(m, &a);
+                nnc_config_json(l, &b);
+                CHECK(r, a.buf && b.buf && !strcmp(a.buf, b.buf), "%s (.%s): configs differ:\n%s\n%s", lines[k].keyword,
+                      ext[f], a.buf, b.buf);
+                nnc_sb_free(&a);
+                nnc_sb_free(&b);
+                check_same_predictions(r, lines[k].keyword, m, l);
+            }
+            nnc_model_free(l);
+            l = NULL;
+            unlink(path);
         }
-        nnc_model_free(l);
         nnc_model_free(m);
-        unlink(path);
     }
     rmdir(dir);
     t_end(r);
