@@ -1,9 +1,9 @@
-/* The README's "Bring your own CSV" walkthrough is a test: each "$ command" of the block after
- * the walkthrough marker runs in a fresh folder (with examples/ linked in and the nnc under
- * test first on PATH), and its output must be the lines the README shows under it. Text must
- * match exactly; numbers to a relative 1e-3, since the last printed digit of a probability may
+/* The README's walkthroughs ("Bring your own CSV", "Keras and ONNX files") are tests: each
+ * "$ command" of the block after a walkthrough marker runs in a fresh folder (with examples/ and
+ * tools/ linked in and the nnc under test first on PATH), and its output must be the lines the
+ * README shows under it. Text must match exactly; numbers to a relative 1e-3, since the last printed digit of a probability may
  * differ between CPUs whose kernels sum in another order. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* memmem */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -79,22 +79,61 @@ static void run_block(test_run *r, char *block, const char *dir) {
     t_info(r, "%d commands run", n);
 }
 
-void suite_walkthrough(test_run *r);
-void suite_walkthrough(test_run *r) {
-    if (!t_begin(r, "readme/bring_your_own_csv")) return;
-    char path[1024], dir[] = "/tmp/nnc_walk_XXXXXX", link[1100];
-    snprintf(path, sizeof path, "%s/../README.md", t_srcdir());
-    char *readme = slurp(path);
-    char *mark = readme ? strstr(readme, "<!-- walkthrough:") : NULL;
-    char *open = mark ? strstr(mark, "\n```\n") : NULL;
+/* Where ONNX Runtime is (tools/onnx_*.js look there too); "" when it is not installed. */
+static const char *onnxruntime_dir(char *buf, size_t n) {
+    const char *env = getenv("NNC_ONNXRUNTIME_DIR");
+    if (env && *env) snprintf(buf, n, "%s", env);
+    else snprintf(buf, n, "%s/../build-onnxruntime", t_srcdir());
+    char pkg[1200];
+    snprintf(pkg, sizeof pkg, "%s/node_modules/onnxruntime-node", buf);
+    return access(pkg, R_OK) == 0 ? buf : "";
+}
+
+/* One marked block: "<!-- walkthrough NAME: ... -->" then a fenced block. A marker that says
+ * "needs ONNX Runtime" skips without it. */
+static void run_marked(test_run *r, char *mark) {
+    char name[64] = "", ort[1024], path[1024], link[1100], dir[] = "/tmp/nnc_walk_XXXXXX";
+    sscanf(mark, "<!-- walkthrough %63[a-z_]", name);
+    char *open = strstr(mark, "\n```\n");
     char *close = open ? strstr(open + 5, "\n```\n") : NULL;
-    if (CHECK(r, close != NULL, "README.md has no walkthrough block") && CHECK(r, mkdtemp(dir) != NULL, "mkdtemp")) {
+    char *end_mark = strstr(mark, "-->");
+    int needs_ort = end_mark && memmem(mark, (size_t)(end_mark - mark), "needs ONNX Runtime", 18) != NULL;
+    if (!t_begin(r, "readme/%s", name[0] ? name : "unnamed")) return;
+    if (needs_ort && !onnxruntime_dir(ort, sizeof ort)[0]) {
+        t_skip(r, "ONNX Runtime is not installed (README: Building and testing)");
+        return;
+    }
+    if (CHECK(r, close != NULL, "the walkthrough block '%s' has no fenced block", name) &&
+        CHECK(r, mkdtemp(dir) != NULL, "mkdtemp")) {
         close[1] = '\0';
-        snprintf(path, sizeof path, "%s/../examples", t_srcdir());
-        snprintf(link, sizeof link, "%s/examples", dir);
-        if (CHECK(r, symlink(path, link) == 0, "link examples")) run_block(r, open + 5, dir);
+        static const char *const linked[] = {"examples", "tools"};
+        int ok = 1;
+        for (int i = 0; i < 2; i++) {
+            snprintf(path, sizeof path, "%s/../%s", t_srcdir(), linked[i]);
+            snprintf(link, sizeof link, "%s/%s", dir, linked[i]);
+            ok &= CHECK(r, symlink(path, link) == 0, "link %s", linked[i]);
+        }
+        if (needs_ort) setenv("NNC_ONNXRUNTIME_DIR", ort, 1);
+        if (ok) run_block(r, open + 5, dir);
         remove_tree(dir);
     }
-    free(readme);
     t_end(r);
+}
+
+void suite_walkthrough(test_run *r);
+void suite_walkthrough(test_run *r) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/../README.md", t_srcdir());
+    char *readme = slurp(path);
+    int n = 0;
+    /* each block is cut out (its end overwritten) as it runs, so find every marker first */
+    char *marks[16];
+    for (char *m = readme ? strstr(readme, "<!-- walkthrough ") : NULL; m && n < 16; m = strstr(m + 1, "<!-- walkthrough "))
+        marks[n++] = m;
+    if (!n && t_begin(r, "readme/walkthroughs")) {
+        CHECK(r, 0, "README.md has no walkthrough block");
+        t_end(r);
+    }
+    for (int i = 0; i < n; i++) run_marked(r, marks[i]);
+    free(readme);
 }
