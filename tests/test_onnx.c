@@ -252,6 +252,160 @@ static nnc_model *build_raw_ops(void) {
     return m;
 }
 
+/* (f) The convolution family on images, each layer where it meets the layout it is given:
+ * UpSampling2D bilinear on the input (channels last), a grouped Conv2D, PReLU with a shared
+ * axis (channels first, its alpha transposed to match), DepthwiseConv2D same with stride 2 and depth
+ * multiplier 2, UpSampling2D nearest, SeparableConv2D (depth multiplier 2), Conv2DTranspose
+ * valid with a non-square kernel whose second axis is smaller than its stride (an ONNX
+ * output_padding), Cropping2D, Conv2DTranspose same with output_padding and no bias,
+ * UpSampling2D bilinear by 3 x 2 on channels first, MaxPooling2D, Flatten, Dense. */
+static nnc_model *build_conv_family(void) {
+    nnc_model *m = nnc_model_new("conv_family");
+    nnc_input(m, (int[]){4, 5, 4}, 3, NULL);
+    nnc_up_sampling2d(m, NNC_PREV, 2, 2, true, NULL);                     /* 8x10x4 */
+    nnc_conv_opts c = conv_opts(6, 3, 1, 1, 0, NNC_ACT_LINEAR);
+    c.groups = 2;
+    nnc_conv2d(m, NNC_PREV, &c);                                           /* 6x8x6 */
+    nnc_prelu_opts pr = nnc_prelu_opts_default();
+    pr.shared_axes[0] = 1, pr.n_shared_axes = 1;
+    nnc_prelu(m, NNC_PREV, &pr);                                           /* alpha 1x8x6 */
+    nnc_depthwise_conv_opts dw = nnc_depthwise_conv_opts_default(3);
+    dw.strides[0] = dw.strides[1] = 2;
+    dw.padding_same = true;
+    dw.depth_multiplier = 2;
+    nnc_depthwise_conv2d(m, NNC_PREV, &dw);                                /* 3x4x12 */
+    nnc_up_sampling2d(m, NNC_PREV, 2, 1, false, NULL);                     /* 6x4x12 */
+    nnc_separable_conv_opts sep = nnc_separable_conv_opts_default(4, 2);
+    sep.padding_same = true;
+    sep.depth_multiplier = 2;
+    sep.activation = NNC_ACT_ELU;
+    nnc_separable_conv2d(m, NNC_PREV, &sep);                               /* 6x4x4 */
+    nnc_conv_transpose_opts t = nnc_conv_transpose_opts_default(3, 3);
+    t.kernel_size[1] = 2;
+    t.strides[0] = 2, t.strides[1] = 3;
+    nnc_conv2d_transpose(m, NNC_PREV, &t);                                 /* 13x12x3 */
+    nnc_cropping2d(m, NNC_PREV, 1, 2, 0, 1, NULL);                         /* 10x11x3 */
+    t = nnc_conv_transpose_opts_default(2, 3);
+    t.strides[0] = t.strides[1] = 2;
+    t.padding_same = true;
+    t.output_padding[0] = 1, t.output_padding[1] = 0;
+    t.use_bias = false;
+    t.activation = NNC_ACT_TANH;
+    nnc_conv2d_transpose(m, NNC_PREV, &t);                                 /* 20x21x2 */
+    nnc_up_sampling2d(m, NNC_PREV, 3, 2, true, NULL);                      /* 60x42x2 */
+    nnc_pool_opts p = nnc_pool_opts_default(3);
+    nnc_max_pooling2d(m, NNC_PREV, &p);                                    /* 20x14x2 */
+    nnc_flatten(m, NNC_PREV, NULL);
+    dense(m, NNC_PREV, 4, NNC_ACT_LINEAR, NULL);
+    compile_mse(m);
+    return m;
+}
+
+/* (g) The convolution family on sequences: Cropping1D and UpSampling1D on the input (channels
+ * last), Conv1D 'causal' with dilation, MaxPooling1D valid, ZeroPadding1D, AveragePooling1D
+ * same with stride 2, Cropping1D and UpSampling1D on channels first, a grouped Conv1D,
+ * MaxPooling1D same, then GlobalMaxPooling1D and GlobalAveragePooling1D with keepdims beside a
+ * Flatten, concatenated. */
+static nnc_model *build_sequence(void) {
+    nnc_model *m = nnc_model_new("sequence");
+    nnc_node x = nnc_input(m, (int[]){24, 3}, 2, NULL);
+    x = nnc_cropping1d(m, x, 1, 2, NULL);                                  /* 21x3 */
+    x = nnc_up_sampling1d(m, x, 2, NULL);                                  /* 42x3 */
+    nnc_conv_opts c = conv_opts(4, 3, 1, 2, 0, NNC_ACT_RELU);
+    c.padding_causal = true;
+    x = nnc_conv1d(m, x, &c);                                              /* 42x4 */
+    nnc_pool_opts p = nnc_pool_opts_default(2);
+    x = nnc_max_pooling1d(m, x, &p);                                       /* 21x4 */
+    x = nnc_zero_padding1d(m, x, 2, 1, NULL);                              /* 24x4 */
+    p = nnc_pool_opts_default(3);
+    p.strides[0] = 2;
+    p.padding_same = true;
+    x = nnc_average_pooling1d(m, x, &p);                                   /* 12x4 */
+    x = nnc_cropping1d(m, x, 0, 1, NULL);                                  /* 11x4 */
+    x = nnc_up_sampling1d(m, x, 3, NULL);                                  /* 33x4 */
+    c = conv_opts(6, 2, 1, 1, 0, NNC_ACT_TANH);
+    c.groups = 2;
+    x = nnc_conv1d(m, x, &c);                                              /* 32x6 */
+    p = nnc_pool_opts_default(3);
+    p.padding_same = true;
+    x = nnc_max_pooling1d(m, x, &p);                                       /* 11x6 */
+    nnc_global_pool_opts keep = {true, NULL};
+    nnc_node gmax = nnc_global_max_pooling1d(m, x, &keep);                 /* 1x6 */
+    nnc_node gavg = nnc_global_average_pooling1d(m, x, &keep);             /* 1x6 */
+    nnc_node g = nnc_concatenate(m, (nnc_node[]){gmax, gavg}, 2, -1, NULL);
+    nnc_node all = nnc_concatenate(m, (nnc_node[]){nnc_flatten(m, g, NULL), nnc_flatten(m, x, NULL)}, 2, -1, NULL);
+    nnc_node out = dense(m, all, 3, NNC_ACT_LINEAR, NULL);
+    nnc_set_outputs(m, &out, 1);
+    compile_mse(m);
+    return m;
+}
+
+static nnc_node relu_layer(nnc_model *m, nnc_node x, float max_value, float slope, float threshold) {
+    nnc_relu_opts o = nnc_relu_opts_default();
+    o.has_max_value = max_value >= 0.0f;
+    o.max_value = max_value;
+    o.negative_slope = slope;
+    o.threshold = threshold;
+    return nnc_relu(m, x, &o);
+}
+
+static nnc_node layer_norm(nnc_model *m, nnc_node x, int a0, int a1, bool center, bool scale) {
+    nnc_layer_norm_opts o = nnc_layer_norm_opts_default();
+    o.axis[0] = a0, o.axis[1] = a1, o.n_axes = a1 ? 2 : 1;
+    o.center = center, o.scale = scale;
+    return nnc_layer_normalization(m, x, &o);
+}
+
+/* (h) The activation, merge, normalization, reordering and noise layers on [4, 6] sequences
+ * and a vector: ReLU with a ceiling alone (relu6's form), with slope, threshold and ceiling,
+ * with a threshold alone; ELU(0.7); PReLU per value and with a shared axis; Subtract,
+ * Multiply, Average, Maximum and Minimum of three, and a Subtract of a vector from sequences
+ * (Keras's broadcasting after the batch axis); Softmax(axis=1); LayerNormalization on the last
+ * axis, on two trailing axes without beta, on a leading axis without gamma, on two leading
+ * axes of a 3-D example; Permute; RepeatVector; Dot matrix·matrix, normalized with a
+ * transposed operand, vector·vector and vector·matrix; SpatialDropout1D, GaussianNoise,
+ * GaussianDropout and ActivityRegularization (identities). */
+static nnc_model *build_layers(void) {
+    nnc_model *m = nnc_model_new("layers");
+    nnc_node x = nnc_input(m, (int[]){4, 6}, 2, "x");
+    nnc_node v = nnc_input(m, (int[]){5}, 1, "v");
+    nnc_node h = dense(m, x, 6, NNC_ACT_LINEAR, NULL);                              /* 4x6 */
+    h = nnc_spatial_dropout1d(m, h, 0.3f, NULL);
+    h = nnc_gaussian_noise(m, h, 0.5f, NULL);
+    nnc_node r1 = relu_layer(m, h, 0.8f, 0.0f, 0.0f), r2 = relu_layer(m, h, 1.0f, 0.2f, 0.3f);
+    nnc_node r3 = relu_layer(m, h, -1.0f, 0.0f, 0.25f), e = nnc_elu(m, h, 0.7f, NULL);
+    nnc_prelu_opts pr = nnc_prelu_opts_default();
+    nnc_node p1 = nnc_prelu(m, h, &pr);
+    pr.shared_axes[0] = 1, pr.n_shared_axes = 1;
+    nnc_node p2 = nnc_prelu(m, h, &pr);
+    nnc_node s1 = nnc_subtract(m, (nnc_node[]){r1, r2}, 2, NULL);
+    nnc_node m1 = nnc_multiply(m, (nnc_node[]){s1, e}, 2, NULL);
+    nnc_node av = nnc_average(m, (nnc_node[]){p1, p2, m1}, 3, NULL);
+    nnc_node mx = nnc_maximum(m, (nnc_node[]){av, r3, e}, 3, NULL);
+    nnc_node mn = nnc_minimum(m, (nnc_node[]){mx, p2, r1}, 3, NULL);
+    nnc_node sm = nnc_softmax_axis(m, nnc_gaussian_dropout(m, mn, 0.2f, NULL), 1, NULL);
+    nnc_node ln1 = layer_norm(m, sm, -1, 0, true, true);
+    nnc_node ln2 = layer_norm(m, h, 1, 2, false, true);
+    nnc_node ln3 = layer_norm(m, mn, 1, 0, true, false);
+    nnc_node cube = nnc_reshape(m, h, (int[]){2, 3, 4}, 3, NULL);
+    nnc_node ln4 = nnc_flatten(m, layer_norm(m, cube, 1, 2, true, true), NULL);    /* 24 */
+    nnc_node perm = nnc_permute(m, ln1, (int[]){2, 1}, 2, NULL);                    /* 6x4 */
+    nnc_node g = dense(m, v, 6, NNC_ACT_TANH, NULL), g2 = dense(m, v, 6, NNC_ACT_LINEAR, NULL);
+    g = nnc_activity_regularization(m, g, 0.01f, 0.01f, NULL);
+    nnc_node rep = nnc_repeat_vector(m, g, 4, NULL);                                /* 4x6 */
+    nnc_node sub = nnc_subtract(m, (nnc_node[]){nnc_multiply(m, (nnc_node[]){rep, ln2}, 2, NULL), g2}, 2, NULL);
+    nnc_node d1 = nnc_dot(m, ln2, perm, 2, 1, false, NULL);                         /* 4x4 */
+    nnc_node d2 = nnc_dot(m, ln3, sub, 1, 1, true, NULL);                           /* 6x6 */
+    nnc_node d3 = nnc_dot(m, g, g2, 1, 1, false, NULL);                             /* 1 */
+    nnc_node d4 = nnc_dot(m, g2, ln1, 1, 2, true, NULL);                            /* 4 */
+    nnc_node parts[7] = {nnc_flatten(m, d1, NULL), nnc_flatten(m, d2, NULL), d3, d4, ln4, nnc_flatten(m, sub, NULL),
+                         nnc_flatten(m, m1, NULL)};
+    nnc_node out = nnc_concatenate(m, parts, 7, -1, NULL);
+    nnc_set_outputs(m, &out, 1);
+    compile_mse(m);
+    return m;
+}
+
 /* ---- running the checkers --------------------------------------------------------------- */
 
 typedef struct {
@@ -277,6 +431,16 @@ static const onnx_model_case model_cases[] = {
      "Dropout Identity", "normalization.mean normalization.variance dense.kernel"},
     {"constant_feature", build_constant_feature, 3, 0, "Sub Div Max Mul", "", "normalization.mean"},
     {"raw_ops", build_raw_ops, 4, 1, "MatMul Add Softmax Sub Mul ReduceSum ReduceMean Concat", "Gemm", "dense.kernel dense.bias"},
+    {"conv_family", build_conv_family, 5, 1, "Resize Conv PRelu ConvTranspose Slice Elu Tanh MaxPool Flatten Gemm",
+     "Dropout Identity", "conv2d.kernel p_re_lu.alpha depthwise_conv2d.kernel separable_conv2d.depthwise_kernel "
+     "separable_conv2d.pointwise_kernel conv2d_transpose.kernel conv2d_transpose.bias conv2d_transpose_1.kernel"},
+    {"sequence", build_sequence, 4, 1, "Slice Resize Conv MaxPool Pad AveragePool ReduceMax ReduceMean Concat Flatten Gemm",
+     "Identity", "conv1d.kernel conv1d_1.kernel conv1d_1.bias"},
+    {"layers", build_layers, 6, 1,
+     "MatMul Add Clip Where Greater Min Elu PRelu Sub Mul Max Softmax LayerNormalization Transpose Unsqueeze "
+     "Tile ReduceSumSquare Sqrt Div Reshape Concat Flatten Tanh Gemm",
+     "Dropout RandomNormalLike Identity", "dense.kernel p_re_lu.alpha p_re_lu_1.alpha layer_normalization.gamma "
+     "layer_normalization.beta layer_normalization_1.gamma layer_normalization_2.beta"},
 };
 
 /* 1 when every space-separated word of want is a word of line (or, with absent, none is). */

@@ -110,6 +110,12 @@ char *onnx_name(onnx_ctx *c, int id, const char *what) {
 
 int onnx_rank(const onnx_ctx *c, int id) { return c->m->nodes[id].shape.rank + 1; }
 
+int onnx_axis(const onnx_ctx *c, int id, int axis, onnx_layout layout) {
+    const int r = c->m->nodes[id].shape.rank;
+    if (layout == ONNX_LAST || r < 2) return axis + 1;
+    return axis == r - 1 ? 1 : axis + 2;
+}
+
 void onnx_set(onnx_ctx *c, int id, const char *name, onnx_layout layout) {
     /* Up to two axes (batch, features) both layouts are the same tensor. */
     if (onnx_rank(c, id) <= 2) c->held[ONNX_LAST][id] = c->held[ONNX_FIRST][id] = (char *)name;
@@ -145,6 +151,28 @@ const char *onnx_in(onnx_ctx *c, int id, onnx_layout want) {
 const char *onnx_in_any(onnx_ctx *c, int id, onnx_layout *layout) {
     *layout = c->held[ONNX_LAST][id] || c->m->nodes[id].op == NNC_OP_PARAM ? ONNX_LAST : ONNX_FIRST;
     return onnx_in(c, id, *layout);
+}
+
+int onnx_alias(onnx_ctx *c, int id, int src) {
+    onnx_layout l;
+    if (!onnx_in_any(c, src, &l)) return -1;
+    c->held[ONNX_LAST][id] = c->held[ONNX_LAST][src];
+    c->held[ONNX_FIRST][id] = c->held[ONNX_FIRST][src];
+    c->done[id] = 1;
+    return 0;
+}
+
+int onnx_finish(onnx_ctx *c, int id, const Onnx__NodeProto *n, onnx_layout layout) {
+    if (!n) return -1;
+    onnx_set(c, id, n->output[0], layout);
+    return 0;
+}
+
+int onnx_bias_after(const onnx_ctx *c, int id) {
+    const nnc_node_rec *nodes = c->m->nodes;
+    int b = c->readers[id] == 1 ? c->reader[id] : -1;
+    if (b < 0 || nodes[b].op != NNC_OP_BIAS_ADD || nodes[b].in[0] != id) return -1;
+    return nodes[nodes[b].in[1]].op == NNC_OP_PARAM ? b : -1;
 }
 
 /* ---- nodes and attributes ----------------------------------------------------------------- */
@@ -205,6 +233,15 @@ void onnx_attr_ints(onnx_ctx *c, Onnx__NodeProto *n, const char *name, const int
     a->n_ints = (size_t)count;
 }
 
+void onnx_attr_string(onnx_ctx *c, Onnx__NodeProto *n, const char *name, const char *v) {
+    Onnx__AttributeProto *a = attr(c, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
+    char *copy = a ? onnx_strdup(c, v) : NULL;
+    if (!copy) return;
+    a->has_s = 1;
+    a->s.data = (uint8_t *)copy;
+    a->s.len = strlen(copy);
+}
+
 /* ---- initializers ------------------------------------------------------------------------- */
 
 static int host_is_little_endian(void) {
@@ -256,9 +293,14 @@ const char *onnx_param(onnx_ctx *c, int id) {
 }
 
 const char *onnx_param_transposed(onnx_ctx *c, int id, const int *perm) {
+    return onnx_param_reshaped(c, id, &c->m->params[c->m->nodes[id].param].shape, perm);
+}
+
+const char *onnx_param_reshaped(onnx_ctx *c, int id, const nnc_shape *as, const int *perm) {
     if (c->held[ONNX_FIRST][id]) return c->held[ONNX_FIRST][id];
     const nnc_param_rec *p = &c->m->params[c->m->nodes[id].param];
-    const int r = p->shape.rank;
+    const int r = as->rank;
+    if (nnc_shape_size(as) != p->size) return onnx_fail(c, id, "a variable read in a shape of another size"), NULL;
     float *out = onnx_alloc(c, (p->size ? p->size : 1) * sizeof *out);
     if (!out) return NULL;
     const float *in = c->m->param_arena + p->offset;
@@ -267,9 +309,9 @@ const char *onnx_param_transposed(onnx_ctx *c, int id, const int *perm) {
     int64_t dims[NNC_MAX_RANK];
     for (int a = r - 1; a >= 0; a--) {
         stride[a] = s;
-        s *= (size_t)p->shape.dim[a];
+        s *= (size_t)as->dim[a];
     }
-    for (int a = 0; a < r; a++) dims[a] = p->shape.dim[perm[a]];
+    for (int a = 0; a < r; a++) dims[a] = as->dim[perm[a]];
     for (size_t j = 0; j < p->size; j++) {
         size_t i = 0;
         for (int a = 0; a < r; a++) i += idx[a] * stride[perm[a]];

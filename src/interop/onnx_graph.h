@@ -70,6 +70,16 @@ const char *onnx_in_any(onnx_ctx *c, int id, onnx_layout *layout);
 void onnx_set(onnx_ctx *c, int id, const char *name, onnx_layout layout);
 /* Number of axes of node id's value with the batch axis (its example rank + 1). */
 int onnx_rank(const onnx_ctx *c, int id);
+/* The ONNX axis of node id's example axis `axis` (0-based, batch excluded) in that layout:
+ * channels first moves the last example axis to 1 and the others one place on. */
+int onnx_axis(const onnx_ctx *c, int id, int axis, onnx_layout layout);
+/* Node id's value is node src's, under the same tensors (an identity: no node). */
+int onnx_alias(onnx_ctx *c, int id, int src);
+/* Records node n's output as node id's value in that layout; -1 when n is NULL. */
+int onnx_finish(onnx_ctx *c, int id, const Onnx__NodeProto *n, onnx_layout layout);
+/* The BIAS_ADD of a variable that is id's only live reader, which id's ONNX node (Gemm, Conv,
+ * ConvTranspose) can take in as an input; -1 when there is none. */
+int onnx_bias_after(const onnx_ctx *c, int id);
 
 /* ---- nodes and attributes ----------------------------------------------------------------- */
 
@@ -81,6 +91,7 @@ static inline const char *onnx_out(const Onnx__NodeProto *n) { return n ? n->out
 void onnx_attr_int(onnx_ctx *c, Onnx__NodeProto *n, const char *name, int64_t v);
 void onnx_attr_float(onnx_ctx *c, Onnx__NodeProto *n, const char *name, float v);
 void onnx_attr_ints(onnx_ctx *c, Onnx__NodeProto *n, const char *name, const int64_t *v, int count);
+void onnx_attr_string(onnx_ctx *c, Onnx__NodeProto *n, const char *name, const char *v);
 
 /* ---- initializers ------------------------------------------------------------------------- */
 
@@ -89,6 +100,9 @@ void onnx_attr_ints(onnx_ctx *c, Onnx__NodeProto *n, const char *name, const int
  * Made once; NULL on failure. */
 const char *onnx_param(onnx_ctx *c, int id);
 const char *onnx_param_transposed(onnx_ctx *c, int id, const int *perm);
+/* The same with the variable's values read as the given shape first (same size: a depthwise
+ * kernel [kh, kw, C, m] as [kh, kw, 1, C·m]), then transposed by perm. */
+const char *onnx_param_reshaped(onnx_ctx *c, int id, const nnc_shape *as, const int *perm);
 /* A constant made for node id's layer, "<layer>/<what>": float32 values of the given dims
  * (rank 0: a scalar), or a 1-D int64 vector. NULL on failure. */
 const char *onnx_const_f32(onnx_ctx *c, int id, const char *what, const float *v,

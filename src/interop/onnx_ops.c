@@ -4,41 +4,18 @@
  * row (tests/test_onnx.c fails while an op has none). Formulas are ONNX's operator
  * specification (onnx/docs/Operators.md, opset 17) matched to nnc's ops (src/ops/).
  *
+ * The convolution family's exporters are in onnx_ops_conv.c, those of the activation, merge,
+ * normalization and reordering layers' ops in onnx_ops_layers.c (declared in onnx_ops.h).
+ *
  * Peepholes, where ONNX has one node for two of nnc's: a Dense's MATMUL + BIAS_ADD on 2-D
- * inputs is one Gemm, a convolution's bias is Conv's third input. Dropout and a linear
- * Activation are no node at all (inference is the identity). */
+ * inputs is one Gemm, a convolution's bias is Conv's (or ConvTranspose's) third input. Dropout,
+ * the noise layers, a linear Activation and a reshape to the same shape are no node at all
+ * (inference is the identity). */
 #ifdef NNC_HAVE_ONNX
 #include <string.h>
-#include "onnx_graph.h"
+#include "onnx_ops.h"
 
 #define NODE(c, id) (&(c)->m->nodes[id])
-
-/* Node id's value under the same tensor as node src (an identity). */
-static int alias(onnx_ctx *c, int id, int src) {
-    onnx_layout l;
-    const char *x = onnx_in_any(c, src, &l);
-    if (!x) return -1;
-    c->held[ONNX_LAST][id] = c->held[ONNX_LAST][src];
-    c->held[ONNX_FIRST][id] = c->held[ONNX_FIRST][src];
-    c->done[id] = 1;
-    return 0;
-}
-
-/* The one live node reading id, or -1 when there are none or several. */
-static int only_reader(const onnx_ctx *c, int id) { return c->readers[id] == 1 ? c->reader[id] : -1; }
-
-/* A BIAS_ADD of a parameter that is id's only reader, which id's ONNX node can take in. */
-static int bias_after(const onnx_ctx *c, int id) {
-    int b = only_reader(c, id);
-    if (b < 0 || NODE(c, b)->op != NNC_OP_BIAS_ADD || NODE(c, b)->in[0] != id) return -1;
-    return NODE(c, NODE(c, b)->in[1])->op == NNC_OP_PARAM ? b : -1;
-}
-
-static int finish(onnx_ctx *c, int id, const Onnx__NodeProto *n, onnx_layout l) {
-    if (!n) return -1;
-    onnx_set(c, id, onnx_out(n), l);
-    return 0;
-}
 
 /* ---- sources ------------------------------------------------------------------------------ */
 
@@ -52,40 +29,53 @@ static int ex_source(onnx_ctx *c, int id) {
 
 static int ex_matmul(onnx_ctx *c, int id) {
     const nnc_node_rec *n = NODE(c, id);
-    int b = bias_after(c, id);
+    int b = onnx_bias_after(c, id);
     if (b >= 0 && onnx_rank(c, n->in[0]) == 2 && NODE(c, n->in[1])->op == NNC_OP_PARAM) {
         const char *ins[3] = {onnx_in(c, n->in[0], ONNX_LAST), onnx_param(c, n->in[1]),
                               onnx_param(c, NODE(c, b)->in[1])};
         Onnx__NodeProto *g = onnx_node(c, id, "Gemm", ins, 3, NULL);
         c->done[id] = 1;
-        return finish(c, b, g, ONNX_LAST);
+        return onnx_finish(c, b, g, ONNX_LAST);
     }
     const char *ins[2] = {onnx_in(c, n->in[0], ONNX_LAST), onnx_in(c, n->in[1], ONNX_LAST)};
-    return finish(c, id, onnx_node(c, id, "MatMul", ins, 2, NULL), ONNX_LAST);
+    return onnx_finish(c, id, onnx_node(c, id, "MatMul", ins, 2, NULL), ONNX_LAST);
 }
 
 /* x + b[c] along the last axis (a bias not taken in by its Gemm or Conv). */
 static int ex_bias_add(onnx_ctx *c, int id) {
     const nnc_node_rec *n = NODE(c, id);
     const char *ins[2] = {onnx_in(c, n->in[0], ONNX_LAST), onnx_in(c, n->in[1], ONNX_LAST)};
-    return finish(c, id, onnx_node(c, id, "Add", ins, 2, "bias_add"), ONNX_LAST);
+    return onnx_finish(c, id, onnx_node(c, id, "Add", ins, 2, "bias_add"), ONNX_LAST);
 }
 
-/* Add, Sub, Mul: NumPy broadcasting as nnc's (elementwise.c). Two examples of the same rank
- * combine in any layout, so they stay in the first operand's. */
+/* Add, Sub, Mul, Max, Min with nnc's broadcasting (elementwise.c): two examples of the same
+ * rank combine in any layout, so they stay in the first operand's. A variable (no batch axis)
+ * aligns from the right in both. A batched operand of lower rank is another matter: nnc, as
+ * Keras, puts its missing axes after its batch axis, ONNX's NumPy rule before it, so it is
+ * unsqueezed at axes 1.. first. */
 static int binary(onnx_ctx *c, int id, const char *op_type) {
     const nnc_node_rec *n = NODE(c, id), *a = NODE(c, n->in[0]), *b = NODE(c, n->in[1]);
     onnx_layout l = ONNX_LAST;
-    const char *x = a->batched && b->batched && a->shape.rank == b->shape.rank
-                        ? onnx_in_any(c, n->in[0], &l)
-                        : onnx_in(c, n->in[0], ONNX_LAST);
-    const char *ins[2] = {x, onnx_in(c, n->in[1], l)};
-    return finish(c, id, onnx_node(c, id, op_type, ins, 2, NULL), l);
+    const int both = a->batched && b->batched;
+    const char *ins[2];
+    ins[0] = both && a->shape.rank == b->shape.rank ? onnx_in_any(c, n->in[0], &l) : onnx_in(c, n->in[0], ONNX_LAST);
+    ins[1] = onnx_in(c, n->in[1], l);
+    for (int k = 0; both && k < 2; k++) {
+        const int missing = n->shape.rank - NODE(c, n->in[k])->shape.rank;
+        if (missing <= 0) continue;
+        int64_t axes[NNC_MAX_RANK];
+        for (int i = 0; i < missing; i++) axes[i] = i + 1;
+        const char *u[2] = {ins[k], onnx_const_i64(c, id, "axes", axes, missing)};
+        ins[k] = onnx_out(onnx_node(c, id, "Unsqueeze", u, 2, NULL));
+    }
+    return onnx_finish(c, id, onnx_node(c, id, op_type, ins, 2, NULL), l);
 }
 
 static int ex_add(onnx_ctx *c, int id) { return binary(c, id, "Add"); }
 static int ex_sub(onnx_ctx *c, int id) { return binary(c, id, "Sub"); }
 static int ex_mul(onnx_ctx *c, int id) { return binary(c, id, "Mul"); }
+static int ex_maximum(onnx_ctx *c, int id) { return binary(c, id, "Max"); }
+static int ex_minimum(onnx_ctx *c, int id) { return binary(c, id, "Min"); }
 
 /* SUM and MEAN drop one axis of the example (reduce.c). Opset 17's ReduceSum takes its axes
  * as an input, ReduceMean as an attribute. */
@@ -95,7 +85,7 @@ static int ex_sum(onnx_ctx *c, int id) {
     const char *ins[2] = {onnx_in(c, n->in[0], ONNX_LAST), onnx_const_i64(c, id, "axes", &axis, 1)};
     Onnx__NodeProto *r = onnx_node(c, id, "ReduceSum", ins, 2, NULL);
     onnx_attr_int(c, r, "keepdims", 0);
-    return finish(c, id, r, ONNX_LAST);
+    return onnx_finish(c, id, r, ONNX_LAST);
 }
 
 static int ex_mean(onnx_ctx *c, int id) {
@@ -105,7 +95,7 @@ static int ex_mean(onnx_ctx *c, int id) {
     Onnx__NodeProto *r = onnx_node(c, id, "ReduceMean", &x, 1, NULL);
     onnx_attr_ints(c, r, "axes", &axis, 1);
     onnx_attr_int(c, r, "keepdims", 0);
-    return finish(c, id, r, ONNX_LAST);
+    return onnx_finish(c, id, r, ONNX_LAST);
 }
 
 /* Concatenate along an example axis; inputs that are all channels first stay so. */
@@ -120,7 +110,7 @@ static int ex_concat(onnx_ctx *c, int id) {
     for (int i = 0; i < n->n_in; i++) ins[i] = onnx_in(c, n->in[i], l);
     Onnx__NodeProto *k = onnx_node(c, id, "Concat", ins, n->n_in, NULL);
     onnx_attr_int(c, k, "axis", axis);
-    return finish(c, id, k, l);
+    return onnx_finish(c, id, k, l);
 }
 
 /* ---- activations -------------------------------------------------------------------------- */
@@ -145,10 +135,10 @@ static int ex_act(onnx_ctx *c, int id) {
         [NNC_ACT_SIGMOID] = "Sigmoid", [NNC_ACT_RELU] = "Relu", [NNC_ACT_TANH] = "Tanh",
         [NNC_ACT_SOFTSIGN] = "Softsign", [NNC_ACT_SOFTPLUS] = "Softplus", [NNC_ACT_EXPONENTIAL] = "Exp",
     };
-    if (n->attr.act == NNC_ACT_LINEAR) return alias(c, id, n->in[0]);
+    if (n->attr.act == NNC_ACT_LINEAR) return onnx_alias(c, id, n->in[0]);
     if (n->attr.act == NNC_ACT_SOFTMAX && onnx_rank(c, id) > 2) {
         const char *x = onnx_in(c, n->in[0], ONNX_LAST);
-        return finish(c, id, onnx_node(c, id, "Softmax", &x, 1, NULL), ONNX_LAST);
+        return onnx_finish(c, id, onnx_node(c, id, "Softmax", &x, 1, NULL), ONNX_LAST);
     }
     onnx_layout l;
     const char *x = onnx_in_any(c, n->in[0], &l);
@@ -190,7 +180,7 @@ static int ex_act(onnx_ctx *c, int id) {
             return onnx_fail(c, id, "activation %d has no ONNX form", (int)n->attr.act);
         y = onnx_node(c, id, single[n->attr.act], &x, 1, NULL);
     }
-    return finish(c, id, y, l);
+    return onnx_finish(c, id, y, l);
 }
 
 /* Softmax over the last axis (opset 13 on: over that one axis, as nnc's). */
@@ -198,7 +188,7 @@ static int ex_softmax(onnx_ctx *c, int id) {
     const char *x = onnx_in(c, NODE(c, id)->in[0], ONNX_LAST);
     Onnx__NodeProto *s = onnx_node(c, id, "Softmax", &x, 1, NULL);
     onnx_attr_int(c, s, "axis", -1);
-    return finish(c, id, s, ONNX_LAST);
+    return onnx_finish(c, id, s, ONNX_LAST);
 }
 
 /* ---- preprocessing ------------------------------------------------------------------------ */
@@ -206,7 +196,7 @@ static int ex_softmax(onnx_ctx *c, int id) {
 /* Rescaling: x·scale + offset, each step left out when it changes nothing. */
 static int ex_affine(onnx_ctx *c, int id) {
     const nnc_node_rec *n = NODE(c, id);
-    if (n->attr.scale == 1.0f && n->attr.offset == 0.0f) return alias(c, id, n->in[0]);
+    if (n->attr.scale == 1.0f && n->attr.offset == 0.0f) return onnx_alias(c, id, n->in[0]);
     onnx_layout l;
     const char *y = onnx_in_any(c, n->in[0], &l);
     if (n->attr.scale != 1.0f) {
@@ -232,132 +222,34 @@ static int ex_normalize(onnx_ctx *c, int id) {
     const char *sub[2] = {onnx_in(c, n->in[0], ONNX_LAST), onnx_param(c, n->in[1])};
     const char *div[2] = {onnx_out(onnx_node(c, id, "Sub", sub, 2, NULL)),
                           onnx_out(onnx_node(c, id, "Max", mx, 2, "divisor"))};
-    return finish(c, id, onnx_node(c, id, "Div", div, 2, NULL), ONNX_LAST);
+    return onnx_finish(c, id, onnx_node(c, id, "Div", div, 2, NULL), ONNX_LAST);
 }
-
-/* ---- convolution and pooling -------------------------------------------------------------- */
-
-/* kernel_shape, strides, dilations and pads of a window over 1 or 2 spatial axes. TensorFlow's
- * padding puts the odd cell after; the after-padding is what makes ONNX's floor formula give
- * nnc's output size, never negative (a 'valid' window may leave cells unused). */
-static int window_attrs(onnx_ctx *c, int id, Onnx__NodeProto *node, int with_dilation) {
-    const nnc_node_rec *n = NODE(c, id), *x = NODE(c, n->in[0]);
-    const int two_d = n->shape.rank == 3;
-    const int k[2] = {n->attr.win.kh, n->attr.win.kw}, s[2] = {n->attr.win.sh, n->attr.win.sw};
-    const int d[2] = {with_dilation ? n->attr.win.dh : 1, with_dilation ? n->attr.win.dw : 1};
-    const int before[2] = {n->attr.win.pt, n->attr.win.pl};
-    int64_t ks[2], ss[2], ds[2], pads[4];
-    int axes = two_d ? 2 : 1;
-    for (int a = 0; a < axes; a++) {
-        int w = two_d ? a : 1; /* Conv1D's window is the "width" of nnc's window */
-        int in = x->shape.dim[a], out = n->shape.dim[a];
-        int after = (out - 1) * s[w] + (k[w] - 1) * d[w] + 1 - in - before[w];
-        ks[a] = k[w], ss[a] = s[w], ds[a] = d[w];
-        pads[a] = before[w];
-        pads[axes + a] = after > 0 ? after : 0;
-        /* ONNX's size, floor((in + pads − dilated window) / stride) + 1, must be nnc's: a
-         * window this writer does not read right is an error, never a wrong graph */
-        if (s[w] < 1 || (in + pads[a] + pads[axes + a] - (k[w] - 1) * d[w] - 1) / s[w] + 1 != out)
-            return onnx_fail(c, id, "its window does not map onto ONNX's (axis %d: %d cells to %d)", a + 1, in, out);
-    }
-    onnx_attr_ints(c, node, "kernel_shape", ks, axes);
-    onnx_attr_ints(c, node, "strides", ss, axes);
-    if (with_dilation) onnx_attr_ints(c, node, "dilations", ds, axes);
-    onnx_attr_ints(c, node, "pads", pads, 2 * axes);
-    return c->failed ? -1 : 0;
-}
-
-/* Conv on channels first; the kernel [kh, kw, C, F] (Conv1D: [k, C, F]) is stored as ONNX's
- * [F, C, kh, kw] ([F, C, k]) under the Keras name; a following bias is Conv's B. */
-static int ex_conv(onnx_ctx *c, int id) {
-    const nnc_node_rec *n = NODE(c, id), *k = NODE(c, n->in[1]);
-    static const int perm2[4] = {3, 2, 0, 1}, perm1[3] = {2, 1, 0};
-    const int kr = k->shape.rank, in_ch = NODE(c, n->in[0])->shape.dim[n->shape.rank - 1];
-    if (k->op != NNC_OP_PARAM)
-        return onnx_fail(c, id, "a convolution whose kernel is not a variable has no ONNX form here");
-    /* a plain convolution's kernel: [..., input channels, output channels] */
-    if (k->shape.dim[kr - 2] != in_ch || k->shape.dim[kr - 1] != n->shape.dim[n->shape.rank - 1])
-        return onnx_fail(c, id, "a grouped or depthwise convolution has no ONNX exporter yet");
-    int b = bias_after(c, id);
-    const char *ins[3] = {onnx_in(c, n->in[0], ONNX_FIRST),
-                          onnx_param_transposed(c, n->in[1], n->shape.rank == 3 ? perm2 : perm1),
-                          b >= 0 ? onnx_param(c, NODE(c, b)->in[1]) : NULL};
-    Onnx__NodeProto *y = onnx_node(c, id, "Conv", ins, b >= 0 ? 3 : 2, NULL);
-    if (window_attrs(c, id, y, 1)) return -1;
-    if (b < 0) return finish(c, id, y, ONNX_FIRST);
-    c->done[id] = 1;
-    return finish(c, b, y, ONNX_FIRST);
-}
-
-static int pool(onnx_ctx *c, int id, const char *op_type, int average) {
-    const char *x = onnx_in(c, NODE(c, id)->in[0], ONNX_FIRST);
-    Onnx__NodeProto *y = onnx_node(c, id, op_type, &x, 1, NULL);
-    if (window_attrs(c, id, y, 0)) return -1;
-    /* nnc's average leaves padded cells out of the count (TensorFlow's 'same') */
-    if (average) onnx_attr_int(c, y, "count_include_pad", 0);
-    return finish(c, id, y, ONNX_FIRST);
-}
-
-static int ex_max_pool(onnx_ctx *c, int id) { return pool(c, id, "MaxPool", 0); }
-static int ex_avg_pool(onnx_ctx *c, int id) { return pool(c, id, "AveragePool", 1); }
-
-/* Mean or max over every axis but the channels, in whichever layout the input is; an output
- * of the input's rank keeps the pooled axes, of size 1 (and so the layout). */
-static int global(onnx_ctx *c, int id, const char *op_type) {
-    const nnc_node_rec *n = NODE(c, id);
-    onnx_layout l;
-    const char *x = onnx_in_any(c, n->in[0], &l);
-    int rank = onnx_rank(c, n->in[0]), k = 0, keep = onnx_rank(c, id) == rank;
-    int64_t axes[NNC_MAX_RANK];
-    for (int a = 1; a < rank; a++)
-        if (a != (l == ONNX_FIRST ? 1 : rank - 1)) axes[k++] = a;
-    if (!keep && onnx_rank(c, id) != 2)
-        return onnx_fail(c, id, "a global pooling to rank %d has no ONNX exporter", n->shape.rank);
-    Onnx__NodeProto *y = onnx_node(c, id, op_type, &x, 1, NULL);
-    onnx_attr_ints(c, y, "axes", axes, k);
-    onnx_attr_int(c, y, "keepdims", keep);
-    return finish(c, id, y, keep ? l : ONNX_LAST);
-}
-
-static int ex_global_avg(onnx_ctx *c, int id) { return global(c, id, "ReduceMean"); }
-static int ex_global_max(onnx_ctx *c, int id) { return global(c, id, "ReduceMax"); }
 
 /* ---- shapes ------------------------------------------------------------------------------- */
 
-/* Flatten and Reshape take nnc's own (channels-last) order of the values. */
+/* Flatten and Reshape take nnc's own (channels-last) order of the values. A reshape to the
+ * shape it had (ActivityRegularization's copy, a Flatten of vectors) is no node. */
 static int ex_reshape(onnx_ctx *c, int id) {
-    const nnc_node_rec *n = NODE(c, id);
+    const nnc_node_rec *n = NODE(c, id), *in = NODE(c, n->in[0]);
+    if (in->shape.rank == n->shape.rank &&
+        !memcmp(in->shape.dim, n->shape.dim, (size_t)n->shape.rank * sizeof *n->shape.dim))
+        return onnx_alias(c, id, n->in[0]);
     const char *x = onnx_in(c, n->in[0], ONNX_LAST);
     if (n->shape.rank == 1) {
         Onnx__NodeProto *f = onnx_node(c, id, "Flatten", &x, 1, NULL);
         onnx_attr_int(c, f, "axis", 1);
-        return finish(c, id, f, ONNX_LAST);
+        return onnx_finish(c, id, f, ONNX_LAST);
     }
     int64_t shape[NNC_MAX_RANK + 1] = {0}; /* 0: the batch axis as it comes */
     for (int i = 0; i < n->shape.rank; i++) shape[i + 1] = n->shape.dim[i];
     const char *ins[2] = {x, onnx_const_i64(c, id, "shape", shape, n->shape.rank + 1)};
-    return finish(c, id, onnx_node(c, id, "Reshape", ins, 2, NULL), ONNX_LAST);
-}
-
-/* ZeroPadding2D: Pad with zeros, on rows and columns of whichever layout the input is in. */
-static int ex_zero_pad(onnx_ctx *c, int id) {
-    const nnc_node_rec *n = NODE(c, id);
-    if (onnx_rank(c, id) != 4)
-        return onnx_fail(c, id, "zero padding of rank-%d examples has no ONNX exporter yet", n->shape.rank);
-    onnx_layout l;
-    const char *x = onnx_in_any(c, n->in[0], &l);
-    int64_t pads[8] = {0};
-    int row = l == ONNX_FIRST ? 2 : 1; /* the height axis; the width follows it */
-    pads[row] = n->attr.win.pt, pads[row + 1] = n->attr.win.pl;
-    pads[4 + row] = n->attr.win.pb, pads[4 + row + 1] = n->attr.win.pr;
-    const char *ins[2] = {x, onnx_const_i64(c, id, "pads", pads, 8)};
-    Onnx__NodeProto *y = onnx_node(c, id, "Pad", ins, 2, NULL);
-    return finish(c, id, y, l); /* mode "constant" and value 0 are Pad's defaults */
+    return onnx_finish(c, id, onnx_node(c, id, "Reshape", ins, 2, NULL), ONNX_LAST);
 }
 
 /* ---- inference forms of the training-mode ops -------------------------------------------- */
 
-static int ex_dropout(onnx_ctx *c, int id) { return alias(c, id, NODE(c, id)->in[0]); }
+/* Dropout, SpatialDropout1D/2D, GaussianNoise and GaussianDropout: the identity. */
+static int ex_dropout(onnx_ctx *c, int id) { return onnx_alias(c, id, NODE(c, id)->in[0]); }
 
 /* BatchNormalization's inference op on channels first, with the moving statistics; a layer
  * without gamma or beta gets ones or zeros. */
@@ -382,7 +274,7 @@ static int ex_batch_norm(onnx_ctx *c, int id) {
     ins[4] = onnx_param(c, n->in[k]);
     Onnx__NodeProto *y = onnx_node(c, id, "BatchNormalization", ins, 5, NULL);
     onnx_attr_float(c, y, "epsilon", n->attr.eps);
-    return finish(c, id, y, ONNX_FIRST);
+    return onnx_finish(c, id, y, ONNX_FIRST);
 }
 
 /* ---- the table ---------------------------------------------------------------------------- */
@@ -395,11 +287,22 @@ static const onnx_export_fn exporters[NNC_OP_COUNT] = {
     [NNC_OP_MEAN] = ex_mean,            [NNC_OP_CONCAT] = ex_concat,
     [NNC_OP_ACT] = ex_act,              [NNC_OP_SOFTMAX] = ex_softmax,
     [NNC_OP_AFFINE] = ex_affine,        [NNC_OP_NORMALIZE] = ex_normalize,
-    [NNC_OP_CONV] = ex_conv,            [NNC_OP_MAX_POOL] = ex_max_pool,
-    [NNC_OP_AVG_POOL] = ex_avg_pool,    [NNC_OP_GLOBAL_AVG] = ex_global_avg,
-    [NNC_OP_GLOBAL_MAX] = ex_global_max, [NNC_OP_RESHAPE] = ex_reshape,
-    [NNC_OP_ZERO_PAD] = ex_zero_pad,    [NNC_OP_DROPOUT] = ex_dropout,
+    [NNC_OP_CONV] = onnx_ex_conv,       [NNC_OP_MAX_POOL] = onnx_ex_max_pool,
+    [NNC_OP_AVG_POOL] = onnx_ex_avg_pool, [NNC_OP_GLOBAL_AVG] = onnx_ex_global_avg,
+    [NNC_OP_GLOBAL_MAX] = onnx_ex_global_max, [NNC_OP_RESHAPE] = ex_reshape,
+    [NNC_OP_ZERO_PAD] = onnx_ex_zero_pad, [NNC_OP_DROPOUT] = ex_dropout,
     [NNC_OP_BATCH_NORM] = ex_batch_norm,
+    /* the convolution family (onnx_ops_conv.c) */
+    [NNC_OP_CONV_TRANSPOSE] = onnx_ex_conv_transpose, [NNC_OP_UPSAMPLE] = onnx_ex_upsample,
+    [NNC_OP_CROP] = onnx_ex_crop,
+    /* the activation, noise, merge and normalization layers (onnx_ops_layers.c) */
+    [NNC_OP_ACT_EX] = onnx_ex_act_ex,   [NNC_OP_PRELU] = onnx_ex_prelu,
+    [NNC_OP_SOFTMAX_AXIS] = onnx_ex_softmax_axis, [NNC_OP_SPATIAL_DROPOUT] = ex_dropout,
+    [NNC_OP_GAUSSIAN_NOISE] = ex_dropout, [NNC_OP_GAUSSIAN_DROPOUT] = ex_dropout,
+    [NNC_OP_MAXIMUM] = ex_maximum,      [NNC_OP_MINIMUM] = ex_minimum,
+    [NNC_OP_BATCH_DOT] = onnx_ex_batch_dot, [NNC_OP_L2_NORMALIZE] = onnx_ex_l2_normalize,
+    [NNC_OP_LAYER_NORM] = onnx_ex_layer_norm, [NNC_OP_PERMUTE] = onnx_ex_permute,
+    [NNC_OP_REPEAT] = onnx_ex_repeat,
 };
 
 onnx_export_fn nnc_onnx_exporter(nnc_op op) {
