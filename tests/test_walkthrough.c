@@ -13,6 +13,7 @@
 #include "test.h"
 #include "files.h"
 #include "shell.h"
+#include "interop/interop.h"
 
 static char *slurp(const char *path) {
     FILE *f = fopen(path, "rb");
@@ -90,7 +91,7 @@ static const char *onnxruntime_dir(char *buf, size_t n) {
 }
 
 /* One marked block: "<!-- walkthrough NAME: ... -->" then a fenced block. A marker that says
- * "needs ONNX Runtime" skips without it. */
+ * "needs ONNX Runtime" skips without it, and in a build without Keras and ONNX files. */
 static void run_marked(test_run *r, char *mark) {
     char name[64] = "", ort[1024], path[1024], link[1100], dir[] = "/tmp/nnc_walk_XXXXXX";
     sscanf(mark, "<!-- walkthrough %63[a-z_]", name);
@@ -99,6 +100,15 @@ static void run_marked(test_run *r, char *mark) {
     char *end_mark = strstr(mark, "-->");
     int needs_ort = end_mark && memmem(mark, (size_t)(end_mark - mark), "needs ONNX Runtime", 18) != NULL;
     if (!t_begin(r, "readme/%s", name[0] ? name : "unnamed")) return;
+#ifdef NNC_HAVE_KERAS
+    const int interop_built = nnc_onnx_has_exporter(NNC_OP_INPUT) >= 0;
+#else
+    const int interop_built = 0;
+#endif
+    if (needs_ort && !interop_built) {
+        t_skip(r, "Keras and ONNX files are not built into this nnc (NNC_INTEROP off, or no protobuf-c)");
+        return;
+    }
     if (needs_ort && !onnxruntime_dir(ort, sizeof ort)[0]) {
         t_skip(r, "ONNX Runtime is not installed (README: Building and testing)");
         return;
