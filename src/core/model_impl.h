@@ -56,6 +56,11 @@ typedef struct {
      * rather than adds (+=) and the gradient needs no zeroing before the step; -1: zeroed, and
      * every reader adds. Decided by compile (src/core/fuse.c). */
     int grad_overwrite;
+    /* Keras's mask of a sequence: the node holding, per example and time step, 1 (a step to
+     * use) or 0 (padding to skip), batched with shape [T]; -1 when the value has none. Made by
+     * Embedding(mask_zero) and Masking; carried by the layers that act per step and read by
+     * those that consume it (recurrent layers, 1-D global poolings, attention). */
+    int mask;
 } nnc_node_rec;
 
 struct nnc_layer_desc; /* src/layers/layers.h: what the layer is and how it is built */

@@ -20,6 +20,10 @@ enum {
                                             * dropouts refuse the key) */
     NNC_LAYERF_ACTIVITY_OPTS = 1u << 9,   /* its options are an nnc_regularizer on its output
                                            * (ActivityRegularization's l1, l2) */
+    /* sequences (issue 14): what a layer does with its input's mask (nnc_node_rec.mask). A
+     * layer with neither flag refuses a masked input with an error naming it, as Keras does. */
+    NNC_LAYERF_MASK_PASS = 1u << 10,      /* acts per time step: its output has its input's mask */
+    NNC_LAYERF_MASK_CONSUME = 1u << 11,   /* reads the mask itself (its build sets the output's) */
 };
 
 typedef struct nnc_layer_desc {
