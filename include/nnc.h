@@ -416,6 +416,24 @@ nnc_layer_norm_opts nnc_layer_norm_opts_default(void);
  * times gamma plus beta (variables shaped as those axes), in training and inference alike. */
 nnc_node nnc_layer_normalization(nnc_model *m, nnc_node x, const nnc_layer_norm_opts *o);
 
+/* sequences: attention (issue 14) */
+typedef struct {
+    int num_heads, key_dim;  /* required */
+    int value_dim;           /* 0: key_dim (Keras's None) */
+    float dropout;           /* 0: of the attention probabilities, in fit */
+    bool use_bias;           /* true */
+    int output_shape;        /* 0: the query's features (Keras's None) */
+    bool use_causal_mask;    /* false; Keras's call argument: step t attends to steps <= t only */
+    nnc_initializer kernel_initializer, bias_initializer; /* glorot_uniform, zeros */
+    const char *name;
+} nnc_mha_opts;
+
+/* MultiHeadAttention options with Keras's defaults. */
+nnc_mha_opts nnc_mha_opts_default(int num_heads, int key_dim);
+/* Keras's MultiHeadAttention(query, value, key) on sequences (steps, features); key NNC_NONE is
+ * the value. The masks the inputs carry restrict the attended steps; the output has the query's. */
+nnc_node nnc_multi_head_attention(nnc_model *m, nnc_node query, nnc_node value, nnc_node key, const nnc_mha_opts *o);
+
 /* Declares the model's outputs (functional models). Sequential models need not call it:
  * the last layer added is the output. */
 nnc_status nnc_set_outputs(nnc_model *m, const nnc_node *outs, int n);

@@ -10,7 +10,7 @@
 #include "op.h"
 #include "../format/strmap.h"
 
-#define NNC_MAX_INPUTS 8   /* inputs of one node (Add, Concatenate) */
+#define NNC_MAX_INPUTS 16  /* inputs of one node (Add, Concatenate; MultiHeadAttention has 14) */
 #define NNC_NAME_MAX 64
 #define NNC_ERR_MAX 512
 

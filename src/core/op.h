@@ -51,6 +51,8 @@ typedef enum {
     NNC_OP_LAYER_NORM,/* per example, (x − μ)/sqrt(σ² + ε)·γ + β over consecutive axes */
     NNC_OP_PERMUTE,  /* the example's axes reordered */
     NNC_OP_REPEAT,   /* [F] -> [n, F] (RepeatVector) */
+    /* sequences: attention */
+    NNC_OP_MHA,      /* Keras's MultiHeadAttention: projections, per-head softmax(QKᵀ/√d)·V, output */
     NNC_OP_COUNT
 } nnc_op;
 
@@ -90,7 +92,15 @@ typedef struct {
     float momentum, eps;/* BATCH_NORM */
     int center, scale_on;/* BATCH_NORM: beta and gamma present */
     nnc_shape target;   /* RESHAPE: the example's new shape; CONV_TRANSPOSE: (height, width) out */
+    /* sequences: attention; MHA also uses rate (the attention probabilities' dropout) */
+    int heads, key_dim, value_dim; /* MHA: the heads, each one's query/key and value widths */
+    int causal;         /* MHA: step t attends to steps s <= t only */
+    int mha_in;         /* MHA: NNC_MHA_* bits, which optional inputs the node has */
 } nnc_op_attr;
+
+/* MHA's inputs: query, value, key, then per projection (query, key, value, output) its kernel
+ * and (NNC_MHA_BIAS) its bias, then the masks present, in this order. */
+enum { NNC_MHA_BIAS = 1, NNC_MHA_QMASK = 2, NNC_MHA_VMASK = 4, NNC_MHA_KMASK = 8 };
 
 struct nnc_model;
 

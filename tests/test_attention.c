@@ -1,0 +1,157 @@
+/* MultiHeadAttention (issue 14): the gradient check over heads, causal and key != value, with
+ * masks (a mask node made by hand: an Input of 0/1 per step set as a node's mask, as Embedding
+ * and Masking set it); the same bits with any thread count; and a Transformer encoder block that
+ * learns a task only attention can do. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "test.h"
+#include "core/model_impl.h"
+
+enum { T = 5, F = 3 };
+
+typedef struct {
+    int heads, key_dim, value_dim, causal, own_key, qmask, vmask;
+    float dropout;
+} mha_case;
+
+/* Input x [T, F] (then a mask input [T] when the case has one) -> Dense -> MHA -> pooled ->
+ * Dense(3). The key (own_key) is another Dense of x, narrower than the value. */
+static nnc_model *mha_model(const mha_case *c) {
+    nnc_model *m = nnc_model_new(NULL);
+    nnc_node x = nnc_input(m, (int[]){T, F}, 2, NULL);
+    nnc_node mask = c->qmask || c->vmask ? nnc_input(m, (int[]){T}, 1, "mask") : NNC_NONE;
+    nnc_dense_opts d4 = nnc_dense_opts_default(4), d2 = nnc_dense_opts_default(2);
+    d4.bias_initializer = d2.bias_initializer = nnc_initializer_default(NNC_INIT_RANDOM_NORMAL);
+    nnc_node q = nnc_dense(m, x, &d4), v = nnc_dense(m, x, &d4), k = c->own_key ? nnc_dense(m, x, &d2) : NNC_NONE;
+    if (c->qmask) m->nodes[q].mask = mask;
+    if (c->vmask) m->nodes[v].mask = mask;
+    if (c->vmask && c->own_key) m->nodes[k].mask = mask;
+    nnc_mha_opts o = nnc_mha_opts_default(c->heads, c->key_dim);
+    o.value_dim = c->value_dim, o.use_causal_mask = c->causal, o.dropout = c->dropout;
+    o.bias_initializer = nnc_initializer_default(NNC_INIT_RANDOM_NORMAL);
+    nnc_node a = nnc_multi_head_attention(m, q, v, k, &o);
+    nnc_dense_opts d3 = nnc_dense_opts_default(3);
+    nnc_node out = nnc_dense(m, nnc_flatten(m, a, NULL), &d3);
+    nnc_set_outputs(m, &out, 1);
+    return m;
+}
+
+static void fill_inputs(float *x, size_t n, int with_mask) {
+    const int per = T * F + (with_mask ? T : 0);
+    for (size_t i = 0; i < n; i++)
+        for (int j = 0; j < per; j++) {
+            float *v = x + i * (size_t)per + j;
+            if (j < T * F) *v = (float)(((i * 31 + (size_t)j * 17) % 23)) / 11.0f - 1.0f;
+            else *v = ((i + (size_t)j) % 3 == 0 && j != T * F + 1) ? 0.0f : 1.0f; /* step 1 always kept */
+        }
+}
+
+static void test_gradcheck(test_run *r) {
+    static const mha_case cases[] = {
+        {1, 3, 0, 0, 0, 0, 0, 0.0f}, {2, 2, 3, 1, 0, 0, 0, 0.0f}, {3, 2, 1, 0, 1, 0, 0, 0.0f},
+        {2, 3, 2, 1, 1, 0, 0, 0.3f}, {2, 2, 0, 0, 1, 0, 1, 0.0f}, {2, 2, 3, 1, 0, 1, 1, 0.0f},
+        {1, 2, 0, 0, 0, 1, 0, 0.0f},
+    };
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+        const mha_case *c = &cases[ci];
+        if (!t_begin(r, "attention/gradcheck_h%d_k%d_v%d%s%s%s%s%s", c->heads, c->key_dim, c->value_dim,
+                     c->causal ? "_causal" : "", c->own_key ? "_key" : "", c->qmask ? "_qmask" : "",
+                     c->vmask ? "_vmask" : "", c->dropout > 0 ? "_dropout" : ""))
+            continue;
+        enum { N = 6 };
+        nnc_model *m = mha_model(c);
+        nnc_compile_opts co = nnc_compile_opts_default();
+        co.loss = nnc_loss_default(NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
+        co.loss.from_logits = true;
+        float x[N * (T * F + T)], y[N];
+        fill_inputs(x, N, c->qmask || c->vmask);
+        for (int i = 0; i < N; i++) y[i] = (float)(i % 3);
+        nnc_gradcheck_result res[16];
+        nnc_gradcheck_opts go = nnc_gradcheck_opts_default();
+        go.batch_size = N;
+        int failed = -1;
+        if (CHECK(r, nnc_compile(m, &co) == NNC_OK, "compile: %s", nnc_last_error(m)) &&
+            CHECK(r, nnc_variable_count(m) <= 16, "%d variables", nnc_variable_count(m)) &&
+            CHECK(r, nnc_gradcheck(m, x, y, N, &go, res, &failed) == NNC_OK, "gradcheck: %s", nnc_last_error(m))) {
+            double worst = 0.0;
+            size_t checked = 0;
+            for (int i = 0; i < nnc_variable_count(m); i++) {
+                checked += res[i].checked;
+                if (res[i].max_rel_err > worst || res[i].max_rel_err != res[i].max_rel_err) worst = res[i].max_rel_err;
+                CHECK(r, res[i].failed == 0 && res[i].checked > 0, "%s: %zu of %zu failed (worst relative error %.3g)",
+                      nnc_variable_name(m, i), res[i].failed, res[i].checked, res[i].max_rel_err);
+            }
+            CHECK(r, failed == 0, "%d variables failed", failed);
+            t_info(r, "%zu elements, worst relative error %.2g", checked, worst);
+        }
+        nnc_model_free(m);
+        t_end(r);
+    }
+}
+
+/* A refused step changes nothing: with the value mask, the output of a query does not depend on
+ * the values of masked steps; causal, step t does not depend on later steps. */
+static void test_masks_hide_steps(test_run *r) {
+    if (!t_begin(r, "attention/masked_and_later_steps_are_not_read")) return;
+    const mha_case c = {2, 2, 0, 1, 0, 0, 1, 0.0f};
+    nnc_model *m = nnc_model_new(NULL);
+    nnc_node x = nnc_input(m, (int[]){T, F}, 2, NULL);
+    nnc_node mask = nnc_input(m, (int[]){T}, 1, "mask");
+    nnc_dense_opts d4 = nnc_dense_opts_default(4);
+    nnc_node q = nnc_dense(m, x, &d4), v = nnc_dense(m, x, &d4);
+    m->nodes[v].mask = mask;
+    nnc_mha_opts o = nnc_mha_opts_default(c.heads, c.key_dim);
+    o.use_causal_mask = true;
+    nnc_node a = nnc_multi_head_attention(m, q, v, NNC_NONE, &o);
+    nnc_set_outputs(m, &a, 1);
+    nnc_compile_opts co = nnc_compile_opts_default();
+    co.loss = nnc_loss_default(NNC_LOSS_MEAN_SQUARED_ERROR);
+    if (CHECK(r, nnc_compile(m, &co) == NNC_OK, "compile: %s", nnc_last_error(m))) {
+        float in[2][T * F + T], out[2][T * 4];
+        fill_inputs(in[0], 1, 1);
+        for (int s = 0; s < T; s++) in[0][T * F + s] = s == 3 ? 0.0f : 1.0f;
+        memcpy(in[1], in[0], sizeof in[0]);
+        for (int f = 0; f < F; f++) in[1][3 * F + f] += 5.0f, in[1][4 * F + f] -= 3.0f; /* step 3 masked */
+        nnc_predict(m, in[0], 1, out[0]);
+        nnc_predict(m, in[1], 1, out[1]);
+        /* steps 0..2 read steps 0..t only, none changed (step 3's own query changed) */
+        CHECK(r, !memcmp(out[0], out[1], 3 * 4 * sizeof(float)), "a masked or later step changed earlier outputs");
+        CHECK(r, memcmp(out[0] + 16, out[1] + 16, 4 * sizeof(float)) != 0, "step 4 did not see its own change");
+    }
+    nnc_model_free(m);
+    t_end(r);
+}
+
+/* Training with attention dropout gives the same weights with 1 and 3 threads. */
+static void test_threads(test_run *r) {
+    if (!t_begin(r, "attention/same_bits_any_thread_count")) return;
+    enum { N = 64 };
+    const mha_case c = {3, 4, 5, 1, 1, 1, 1, 0.2f};
+    float x[N * (T * F + T)], y[N], p[2][N * 3];
+    fill_inputs(x, N, 1);
+    for (int i = 0; i < N; i++) y[i] = (float)(i % 3);
+    for (int k = 0; k < 2; k++) {
+        nnc_model *m = mha_model(&c);
+        nnc_model_set_threads(m, k ? 3 : 1);
+        nnc_compile_opts co = nnc_compile_opts_default();
+        co.loss = nnc_loss_default(NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
+        co.loss.from_logits = true;
+        nnc_fit_opts fo = nnc_fit_opts_default();
+        fo.verbose = 0, fo.epochs = 2, fo.batch_size = 16;
+        CHECK(r, nnc_compile(m, &co) == NNC_OK && nnc_fit(m, x, y, N, &fo, NULL) == NNC_OK &&
+                     nnc_predict(m, x, N, p[k]) == NNC_OK,
+              "fit: %s", nnc_last_error(m));
+        nnc_model_free(m);
+    }
+    CHECK(r, !memcmp(p[0], p[1], sizeof p[0]), "1 and 3 threads differ");
+    t_end(r);
+}
+
+void suite_attention(test_run *r);
+void suite_attention(test_run *r) {
+    test_gradcheck(r);
+    test_masks_hide_steps(r);
+    test_threads(r);
+}
