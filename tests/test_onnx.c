@@ -406,6 +406,21 @@ static nnc_model *build_layers(void) {
     return m;
 }
 
+/* MultiHeadAttention: causal with key != value and an output_shape, then self-attention
+ * without biases (masks from a mask node are checked by the gradient checks, not here). */
+static nnc_model *build_attention(void) {
+    nnc_model *m = nnc_model_new("attention");
+    nnc_node x = nnc_input(m, (int[]){6, 5}, 2, NULL);
+    nnc_dense_opts d4 = nnc_dense_opts_default(4), d3 = nnc_dense_opts_default(3);
+    nnc_mha_opts a = nnc_mha_opts_default(2, 3), b = nnc_mha_opts_default(3, 2);
+    a.value_dim = 2, a.output_shape = 4, a.use_causal_mask = true, b.use_bias = false;
+    nnc_node h = nnc_multi_head_attention(m, x, nnc_dense(m, x, &d4), nnc_dense(m, x, &d3), &a);
+    nnc_node out = nnc_flatten(m, nnc_multi_head_attention(m, h, h, NNC_NONE, &b), NULL);
+    nnc_set_outputs(m, &out, 1);
+    compile_mse(m);
+    return m;
+}
+
 /* ---- running the checkers --------------------------------------------------------------- */
 
 typedef struct {
@@ -441,6 +456,8 @@ static const onnx_model_case model_cases[] = {
      "Tile ReduceSumSquare Sqrt Div Reshape Concat Flatten Tanh Gemm",
      "Dropout RandomNormalLike Identity", "dense.kernel p_re_lu.alpha p_re_lu_1.alpha layer_normalization.gamma "
      "layer_normalization.beta layer_normalization_1.gamma layer_normalization_2.beta"},
+    {"attention", build_attention, 5, 1, "MatMul Add Reshape Transpose Mul Sub Softmax Flatten", "Dropout",
+     "multi_head_attention.query/kernel multi_head_attention.attention_output/bias multi_head_attention_1.key/kernel"},
 };
 
 /* 1 when every space-separated word of want is a word of line (or, with absent, none is). */

@@ -27,5 +27,8 @@ int onnx_ex_layer_norm(onnx_ctx *c, int id);
 int onnx_ex_permute(onnx_ctx *c, int id);
 int onnx_ex_repeat(onnx_ctx *c, int id);
 
+/* sequences: attention (onnx_ops_attn.c) */
+int onnx_ex_mha(onnx_ctx *c, int id);
+
 #endif
 #endif
