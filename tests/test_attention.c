@@ -7,7 +7,9 @@
 #include <string.h>
 #include <time.h>
 #include "test.h"
-#include "core/model_impl.h"
+#include "compare.h"
+#include "fixture.h"
+#include "train/train_impl.h"
 
 enum { T = 5, F = 3 };
 
@@ -149,9 +151,119 @@ static void test_threads(test_run *r) {
     t_end(r);
 }
 
+/* ---- the PyTorch fixtures (tools/make_attention_fixtures.py) ------------------------------ */
+
+/* x [T, 3] (and its mask, an Input set as x's mask) -> MHA(x, x) -> Flatten -> Dense(3), each
+ * variable set from the fixture. The MHA output's mask is dropped before Flatten: the fixture's
+ * Flatten ignores it (Keras's Flatten does not take a mask either way). */
+static nnc_model *fixture_model(test_run *r, const fx_file *f, int causal, int masked) {
+    nnc_model *m = nnc_model_new(NULL);
+    nnc_node x = nnc_input(m, (int[]){T, F}, 2, NULL);
+    if (masked) m->nodes[x].mask = nnc_input(m, (int[]){T}, 1, "mask");
+    nnc_mha_opts o = nnc_mha_opts_default(2, 3);
+    o.value_dim = 2, o.output_shape = 4, o.use_causal_mask = causal;
+    nnc_node a = nnc_multi_head_attention(m, x, x, NNC_NONE, &o);
+    if (a >= 0) m->nodes[a].mask = -1;
+    nnc_dense_opts d = nnc_dense_opts_default(3);
+    nnc_node out = nnc_dense(m, nnc_flatten(m, a, NULL), &d);
+    nnc_set_outputs(m, &out, 1);
+    nnc_compile_opts co = nnc_compile_opts_default();
+    co.loss = nnc_loss_default(NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
+    co.loss.from_logits = true;
+    co.optimizer = nnc_adam_default();
+    co.optimizer.learning_rate = 0.01f;
+    int ok = CHECK(r, nnc_compile(m, &co) == NNC_OK, "compile: %s", nnc_last_error(m));
+    for (int i = 0; ok && i < nnc_variable_count(m); i++) {
+        const char *name = nnc_variable_name(m, i);
+        const fx_tensor *t = fx_need(r, f, name);
+        float *w = fx_floats(t);
+        ok = CHECK(r, w && nnc_set_variable(m, name, w, t->n) == NNC_OK, "set %s: %s", name, nnc_last_error(m));
+        free(w);
+    }
+    if (!ok) nnc_model_free(m);
+    return ok ? m : NULL;
+}
+
+/* nnc's input rows: each example's x, then its mask */
+static float *fixture_rows(const fx_file *f, int masked) {
+    const fx_tensor *xt = fx_get(f, "x"), *mt = fx_get(f, "mask");
+    if (!xt || (masked && !mt)) return NULL;
+    const size_t n = (size_t)xt->shape[0], per = T * F + (masked ? T : 0);
+    float *x = malloc(n * per * sizeof *x);
+    for (size_t i = 0; x && i < n; i++)
+        for (size_t j = 0; j < per; j++)
+            x[i * per + j] = (float)(j < T * F ? xt->v[i * T * F + j] : mt->v[i * T + j - T * F]);
+    return x;
+}
+
+static void fixture_case(test_run *r, const char *tag, int causal, int masked) {
+    if (!t_begin(r, "attention/fixture_%s", tag)) return;
+    char file[64];
+    snprintf(file, sizeof file, "attention_%s.txt", tag);
+    fx_file f = {0};
+    nnc_model *m = NULL;
+    float *x = NULL, *y = NULL;
+    if (fx_load_fixture(r, file, &f) && (m = fixture_model(r, &f, causal, masked)) != NULL &&
+        CHECK(r, (x = fixture_rows(&f, masked)) && (y = fx_floats(fx_need(r, &f, "y"))), "x, mask or y missing")) {
+        const int n = fx_get(&f, "x")->shape[0];
+        double dout = 0, dloss = 0, dgrad = 0, dl = 0, dw = 0, d;
+        if (CHECK(r, nnc_train_plan(m, n) == NNC_OK, "plan: %s", nnc_last_error(m))) {
+            nnc_gather_inputs(m, x, NULL, 0, n);
+            nnc_gather_targets(m, y, NULL, 0, n);
+            nnc_zero_grads(m);
+            nnc_forward(m, n, 1);
+            float loss = (float)nnc_loss_forward(m, n, 1);
+            nnc_backward(m, n);
+            CHECK_NEAR_FX(r, m->nodes[m->outputs[0]].value, (size_t)n * 3, fx_get(&f, "out"), 1e-5, 1e-4, &dout, "out");
+            CHECK_NEAR_FX(r, &loss, 1, fx_get(&f, "loss"), 1e-5, 1e-4, &dloss, "loss");
+            for (int i = 0; i < m->n_params; i++) {
+                char dn[160];
+                snprintf(dn, sizeof dn, "d%s", m->params[i].name);
+                CHECK_NEAR_FX(r, m->grad_arena + m->params[i].offset, m->params[i].size, fx_get(&f, dn), 1e-5, 1e-4, &d,
+                              "%s", dn);
+                if (!(d < dgrad)) dgrad = d;
+            }
+        }
+        nnc_fit_opts fo = nnc_fit_opts_default();
+        fo.epochs = 5, fo.batch_size = n, fo.shuffle = false, fo.verbose = 0;
+        nnc_history *h = NULL;
+        if (CHECK(r, nnc_fit(m, x, y, (size_t)n, &fo, &h) == NNC_OK, "fit: %s", nnc_last_error(m))) {
+            float lv[5];
+            for (int e = 0; e < 5; e++) lv[e] = (float)nnc_logs_get(nnc_history_logs(h, e), "loss");
+            CHECK_NEAR_FX(r, lv, 5, fx_get(&f, "losses"), 1e-5, 1e-4, &dl, "losses");
+            for (int i = 0; i < m->n_params; i++) {
+                char fn[160];
+                snprintf(fn, sizeof fn, "%s_final", m->params[i].name);
+                /* The key's bias adds Q·b to every score of a row, which the softmax cancels: its
+                 * gradient is 0 up to rounding, and Adam's m/√v turns rounding noise into steps of
+                 * up to lr, in torch's float64 as in nnc's float32. Only that bound is checked. */
+                if (strstr(fn, ".key/bias")) {
+                    const fx_tensor *w0 = fx_get(&f, m->params[i].name);
+                    for (size_t k = 0; w0 && k < m->params[i].size; k++)
+                        CHECK(r, fabs((double)m->param_arena[m->params[i].offset + k] - w0->v[k]) <= 5 * 0.0101, "%s", fn);
+                    continue;
+                }
+                CHECK_NEAR_FX(r, m->param_arena + m->params[i].offset, m->params[i].size, fx_get(&f, fn), 1e-5, 1e-4,
+                              &d, "%s", fn);
+                if (!(d < dw)) dw = d;
+            }
+        }
+        nnc_history_free(h);
+        t_info(r, "max |nnc - torch|: out %.3g, loss %.3g, gradients %.3g; after 5 Adam steps: losses %.3g, "
+               "weights %.3g", dout, dloss, dgrad, dl, dw);
+    }
+    free(x);
+    free(y);
+    nnc_model_free(m);
+    fx_free(&f);
+    t_end(r);
+}
+
 void suite_attention(test_run *r);
 void suite_attention(test_run *r) {
     test_gradcheck(r);
     test_masks_hide_steps(r);
     test_threads(r);
+    fixture_case(r, "causal", 1, 0);
+    fixture_case(r, "masked", 0, 1);
 }
