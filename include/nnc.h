@@ -434,6 +434,13 @@ nnc_mha_opts nnc_mha_opts_default(int num_heads, int key_dim);
  * the value. The masks the inputs carry restrict the attended steps; the output has the query's. */
 nnc_node nnc_multi_head_attention(nnc_model *m, nnc_node query, nnc_node value, nnc_node key, const nnc_mha_opts *o);
 
+/* keras-hub's PositionEmbedding(sequence_length): for x [T, d], the first T rows of a learned
+ * [sequence_length, d] table (glorot_uniform), the same for every example; add it to x (nnc_add). */
+nnc_node nnc_position_embedding(nnc_model *m, nnc_node x, int sequence_length, const char *name);
+/* keras-hub's SinePositionEncoding(max_wavelength = 10000): for x [T, d], sin(t/w^(2i/d)) at
+ * feature 2i and cos at 2i + 1 (Vaswani et al. 2017); no variables; add it to x. */
+nnc_node nnc_sine_position_encoding(nnc_model *m, nnc_node x, float max_wavelength, const char *name);
+
 /* Declares the model's outputs (functional models). Sequential models need not call it:
  * the last layer added is the output. */
 nnc_status nnc_set_outputs(nnc_model *m, const nnc_node *outs, int n);

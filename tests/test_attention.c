@@ -259,6 +259,136 @@ static void fixture_case(test_run *r, const char *tag, int causal, int masked) {
     t_end(r);
 }
 
+/* ---- position layers and a Transformer encoder block ------------------------------------ */
+
+/* The learned table gets Σ over the batch (gradient check); the sine encoding is Vaswani's. */
+static void test_positions(test_run *r) {
+    if (t_begin(r, "attention/position_embedding_gradcheck")) {
+        enum { N = 4 };
+        nnc_model *m = nnc_model_new(NULL);
+        nnc_node x = nnc_input(m, (int[]){T, F}, 2, NULL);
+        nnc_node h = nnc_add(m, (nnc_node[]){x, nnc_position_embedding(m, x, T + 2, NULL)}, 2, NULL);
+        nnc_dense_opts d3 = nnc_dense_opts_default(3);
+        nnc_dense(m, nnc_flatten(m, nnc_dense(m, h, &d3), NULL), &d3);
+        nnc_compile_opts co = nnc_compile_opts_default();
+        co.loss = nnc_loss_default(NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
+        co.loss.from_logits = true;
+        float xv[N * T * F], y[N] = {0, 1, 2, 1};
+        fill_inputs(xv, N, 0);
+        nnc_gradcheck_result res[8];
+        nnc_gradcheck_opts go = nnc_gradcheck_opts_default();
+        int failed = -1;
+        if (CHECK(r, nnc_compile(m, &co) == NNC_OK, "compile: %s", nnc_last_error(m)) &&
+            CHECK(r, nnc_gradcheck(m, xv, y, N, &go, res, &failed) == NNC_OK, "gradcheck: %s", nnc_last_error(m)))
+            CHECK(r, failed == 0 && res[0].checked == (T + 2) * F, "%d failed; table: %zu checked (rows past T: 0)",
+                  failed, res[0].checked);
+        nnc_model_free(m);
+        t_end(r);
+    }
+    if (t_begin(r, "attention/sine_position_encoding_values")) {
+        enum { L = 7, D = 6 };
+        nnc_model *m = nnc_model_new(NULL);
+        nnc_node x = nnc_input(m, (int[]){L, D}, 2, NULL);
+        nnc_sine_position_encoding(m, x, 10000.0f, NULL);
+        nnc_compile_opts co = nnc_compile_opts_default();
+        float in[2 * L * D] = {0}, out[2 * L * D];
+        double worst = 0;
+        if (CHECK(r, nnc_compile(m, &co) == NNC_OK && nnc_predict(m, in, 2, out) == NNC_OK, "%s", nnc_last_error(m)))
+            for (int b = 0; b < 2; b++)
+                for (int t = 0; t < L; t++)
+                    for (int i = 0; i < D; i++) {
+                        const double a = t / pow(10000.0, (double)(2 * (i / 2)) / D), want = i % 2 ? cos(a) : sin(a);
+                        const double diff = fabs((double)out[(b * L + t) * D + i] - want);
+                        if (!(diff <= worst)) worst = diff;
+                    }
+        CHECK(r, worst <= 1e-6, "max |nnc - formula| = %.3g", worst);
+        nnc_model_free(m);
+        t_end(r);
+    }
+}
+
+/* first == last over sequences of one-hot tokens: a step must read another step, which only
+ * attention does here (the feed-forward layers act per step, the pooling averages). */
+enum { SEQ = 8, VOCAB = 6, TRAIN_N = 2048, TEST_N = 512 };
+
+static void first_equals_last(float *x, float *y, int n, unsigned long long seed) {
+    memset(x, 0, (size_t)n * SEQ * VOCAB * sizeof *x);
+    for (int i = 0; i < n; i++) {
+        int tok[SEQ];
+        for (int t = 0; t < SEQ; t++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            tok[t] = (int)((seed >> 33) % VOCAB);
+        }
+        y[i] = (float)(i % 2);
+        if (i % 2) tok[SEQ - 1] = tok[0];
+        else if (tok[SEQ - 1] == tok[0]) tok[SEQ - 1] = (tok[0] + 1 + (int)(seed >> 40) % (VOCAB - 1)) % VOCAB;
+        for (int t = 0; t < SEQ; t++) x[(size_t)i * SEQ * VOCAB + (size_t)t * VOCAB + (size_t)tok[t]] = 1.0f;
+    }
+}
+
+/* Input -> Dense -> + PositionEmbedding -> MHA self-attention -> Add -> LayerNormalization ->
+ * Dense(relu) -> Dense -> Add -> LayerNormalization -> GlobalAveragePooling1D -> Dense(2). */
+static nnc_model *encoder_block(int attention) {
+    nnc_model *m = nnc_model_new("transformer_block");
+    nnc_node x = nnc_input(m, (int[]){SEQ, VOCAB}, 2, NULL);
+    nnc_dense_opts d16 = nnc_dense_opts_default(16), ff = nnc_dense_opts_default(32), d2 = nnc_dense_opts_default(2);
+    ff.activation = NNC_ACT_RELU;
+    nnc_node h = nnc_dense(m, x, &d16);
+    h = nnc_add(m, (nnc_node[]){h, nnc_position_embedding(m, h, SEQ, NULL)}, 2, NULL);
+    nnc_mha_opts mo = nnc_mha_opts_default(2, 8);
+    nnc_layer_norm_opts lo = nnc_layer_norm_opts_default();
+    if (attention) {
+        nnc_node a = nnc_multi_head_attention(m, h, h, NNC_NONE, &mo);
+        h = nnc_layer_normalization(m, nnc_add(m, (nnc_node[]){h, a}, 2, NULL), &lo);
+    }
+    nnc_node f = nnc_dense(m, nnc_dense(m, h, &ff), &d16);
+    h = nnc_layer_normalization(m, nnc_add(m, (nnc_node[]){h, f}, 2, NULL), &lo);
+    nnc_node out = nnc_dense(m, nnc_global_average_pooling1d(m, h, NULL), &d2);
+    nnc_set_outputs(m, &out, 1);
+    return m;
+}
+
+/* Held-out accuracy of the block trained 12 epochs, with or without its attention; -1 on failure. */
+static double encoder_accuracy(test_run *r, const float *x, const float *y, int attention, double *seconds) {
+    nnc_model *m = encoder_block(attention);
+    nnc_compile_opts co = nnc_compile_opts_default();
+    co.loss = nnc_loss_default(NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
+    co.loss.from_logits = true;
+    co.optimizer = nnc_adam_default();
+    co.optimizer.learning_rate = 0.005f;
+    co.metrics[co.n_metrics++] = NNC_METRIC_ACCURACY;
+    nnc_fit_opts fo = nnc_fit_opts_default();
+    fo.epochs = 12, fo.batch_size = 32, fo.verbose = 0;
+    const clock_t t0 = clock();
+    nnc_logs logs;
+    double acc = -1.0;
+    if (CHECK(r, nnc_compile(m, &co) == NNC_OK, "compile: %s", nnc_last_error(m)) &&
+        CHECK(r, nnc_fit(m, x, y, TRAIN_N, &fo, NULL) == NNC_OK, "fit: %s", nnc_last_error(m)) &&
+        CHECK(r, nnc_evaluate(m, x + (size_t)TRAIN_N * SEQ * VOCAB, y + TRAIN_N, TEST_N, 64, &logs) == NNC_OK,
+              "evaluate: %s", nnc_last_error(m)))
+        acc = nnc_logs_get(&logs, "accuracy");
+    *seconds = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    nnc_model_free(m);
+    return acc;
+}
+
+static void test_encoder_block(test_run *r) {
+    if (!t_begin(r, "attention/transformer_block_learns_first_equals_last")) return;
+    float *x = malloc((size_t)(TRAIN_N + TEST_N) * SEQ * VOCAB * sizeof *x), *y = malloc((TRAIN_N + TEST_N) * sizeof *y);
+    if (CHECK(r, x && y, "out of memory")) {
+        first_equals_last(x, y, TRAIN_N + TEST_N, 14);
+        double s1, s0;
+        const double with = encoder_accuracy(r, x, y, 1, &s1), without = encoder_accuracy(r, x, y, 0, &s0);
+        CHECK(r, with >= 0.95, "held-out accuracy %.3f < 0.95", with);
+        CHECK(r, without >= 0.0 && without <= 0.7, "without attention %.3f: the task does not need it", without);
+        t_info(r, "held-out accuracy %.3f after 12 epochs of %d examples (%.2f s CPU); the same block without its "
+               "attention %.3f", with, TRAIN_N, s1, without);
+    }
+    free(x);
+    free(y);
+    t_end(r);
+}
+
 void suite_attention(test_run *r);
 void suite_attention(test_run *r) {
     test_gradcheck(r);
@@ -266,4 +396,6 @@ void suite_attention(test_run *r) {
     test_threads(r);
     fixture_case(r, "causal", 1, 0);
     fixture_case(r, "masked", 0, 1);
+    test_positions(r);
+    test_encoder_block(r);
 }

@@ -406,11 +406,13 @@ static nnc_model *build_layers(void) {
     return m;
 }
 
-/* MultiHeadAttention: causal with key != value and an output_shape, then self-attention
+/* Both position layers added to the input, then MultiHeadAttention: causal with key != value and an output_shape, then self-attention
  * without biases (masks from a mask node are checked by the gradient checks, not here). */
 static nnc_model *build_attention(void) {
     nnc_model *m = nnc_model_new("attention");
     nnc_node x = nnc_input(m, (int[]){6, 5}, 2, NULL);
+    x = nnc_add(m, (nnc_node[]){x, nnc_position_embedding(m, x, 9, NULL)}, 2, NULL);
+    x = nnc_add(m, (nnc_node[]){x, nnc_sine_position_encoding(m, x, 10000.0f, NULL)}, 2, NULL);
     nnc_dense_opts d4 = nnc_dense_opts_default(4), d3 = nnc_dense_opts_default(3);
     nnc_mha_opts a = nnc_mha_opts_default(2, 3), b = nnc_mha_opts_default(3, 2);
     a.value_dim = 2, a.output_shape = 4, a.use_causal_mask = true, b.use_bias = false;
@@ -456,8 +458,8 @@ static const onnx_model_case model_cases[] = {
      "Tile ReduceSumSquare Sqrt Div Reshape Concat Flatten Tanh Gemm",
      "Dropout RandomNormalLike Identity", "dense.kernel p_re_lu.alpha p_re_lu_1.alpha layer_normalization.gamma "
      "layer_normalization.beta layer_normalization_1.gamma layer_normalization_2.beta"},
-    {"attention", build_attention, 5, 1, "MatMul Add Reshape Transpose Mul Sub Softmax Flatten", "Dropout",
-     "multi_head_attention.query/kernel multi_head_attention.attention_output/bias multi_head_attention_1.key/kernel"},
+    {"attention", build_attention, 5, 1, "Slice Expand Shape MatMul Add Reshape Transpose Mul Sub Softmax Flatten",
+     "Dropout", "position_embedding.embeddings multi_head_attention.query/kernel multi_head_attention.attention_output/bias multi_head_attention_1.key/kernel"},
 };
 
 /* 1 when every space-separated word of want is a word of line (or, with absent, none is). */

@@ -376,6 +376,9 @@ static const struct {
     {"gaussian_dropout", "input 6 6 2\ngaussian_dropout 0.2\n"},
     {"activity_regularization", "input 6 6 2\nactivity_regularization 0.01 l2=0.001\n"},
     {"layer_normalization", "input 6 6 2\nlayer_normalization axis=[-2,-1] epsilon=0.01 center=false\n"},
+    /* sequences: attention */
+    {"position_embedding", "input 7 2\nposition_embedding 9 initializer=he_uniform\n"},
+    {"sine_position_encoding", "input 7 2\nsine_position_encoding 100\n"},
 };
 
 /* A model trained a little, then its predictions next to those of its saved and loaded copy. */

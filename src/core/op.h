@@ -53,6 +53,7 @@ typedef enum {
     NNC_OP_REPEAT,   /* [F] -> [n, F] (RepeatVector) */
     /* sequences: attention */
     NNC_OP_MHA,      /* Keras's MultiHeadAttention: projections, per-head softmax(QKᵀ/√d)·V, output */
+    NNC_OP_POSITION, /* [T, d] -> each example gets table[0..T) (learned) or the sine encoding */
     NNC_OP_COUNT
 } nnc_op;
 
@@ -96,6 +97,7 @@ typedef struct {
     int heads, key_dim, value_dim; /* MHA: the heads, each one's query/key and value widths */
     int causal;         /* MHA: step t attends to steps s <= t only */
     int mha_in;         /* MHA: NNC_MHA_* bits, which optional inputs the node has */
+    float max_wavelength; /* POSITION without a table: the sine encoding's longest wavelength */
 } nnc_op_attr;
 
 /* MHA's inputs: query, value, key, then per projection (query, key, value, output) its kernel

@@ -304,7 +304,7 @@ static const onnx_export_fn exporters[NNC_OP_COUNT] = {
     [NNC_OP_LAYER_NORM] = onnx_ex_layer_norm, [NNC_OP_PERMUTE] = onnx_ex_permute,
     [NNC_OP_REPEAT] = onnx_ex_repeat,
     /* sequences: attention */
-    [NNC_OP_MHA] = onnx_ex_mha,
+    [NNC_OP_MHA] = onnx_ex_mha, [NNC_OP_POSITION] = onnx_ex_position,
 };
 
 onnx_export_fn nnc_onnx_exporter(nnc_op op) {

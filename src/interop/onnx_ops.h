@@ -29,6 +29,7 @@ int onnx_ex_repeat(onnx_ctx *c, int id);
 
 /* sequences: attention (onnx_ops_attn.c) */
 int onnx_ex_mha(onnx_ctx *c, int id);
+int onnx_ex_position(onnx_ctx *c, int id);
 
 #endif
 #endif

@@ -109,6 +109,33 @@ int onnx_ex_mha(onnx_ctx *c, int id) {
     const char *add[2] = {onnx_out(y), onnx_param(c, n->in[wo + 1])};
     return onnx_finish(c, id, onnx_node(c, id, "Add", add, 2, NULL), ONNX_LAST);
 }
+
+/* POSITION: the table's first T rows (Slice) or the sine encoding as a constant [T, d] (computed
+ * as the op computes it), Expand-ed to the input's shape (Shape). */
+int onnx_ex_position(onnx_ctx *c, int id) {
+    const nnc_node_rec *n = NODE(c, id);
+    const int T = n->shape.dim[0], d = n->shape.dim[1];
+    const char *rows;
+    if (n->n_in == 2) {
+        const int64_t zero = 0, end = T;
+        const char *sl[4] = {onnx_param(c, n->in[1]), onnx_const_i64(c, id, "starts", &zero, 1),
+                             onnx_const_i64(c, id, "ends", &end, 1), onnx_const_i64(c, id, "axes", &zero, 1)};
+        rows = onnx_out(onnx_node(c, id, "Slice", sl, 4, "rows"));
+    } else {
+        float *v = onnx_alloc(c, (size_t)T * (size_t)d * sizeof *v);
+        if (!v) return -1;
+        for (int t = 0; t < T; t++)
+            for (int i = 0; i < d; i++) {
+                const double angle = (double)t * pow((double)n->attr.max_wavelength, -(double)(2 * (i / 2)) / (double)d);
+                v[(size_t)t * (size_t)d + (size_t)i] = (float)(i % 2 ? cos(angle) : sin(angle));
+            }
+        const int64_t dims[2] = {T, d};
+        rows = onnx_const_f32(c, id, "encoding", v, dims, 2);
+    }
+    const char *x = onnx_in(c, n->in[0], ONNX_LAST);
+    const char *ex[2] = {rows, onnx_out(onnx_node(c, id, "Shape", &x, 1, "shape"))};
+    return onnx_finish(c, id, onnx_node(c, id, "Expand", ex, 2, NULL), ONNX_LAST);
+}
 #else
 typedef int nnc_onnx_ops_attn_not_built; /* ISO C wants a declaration in every file */
 #endif

@@ -9,7 +9,8 @@
 #include <string.h>
 #include "layers.h"
 
-extern const nnc_layer_desc nnc_multi_head_attention_desc;
+extern const nnc_layer_desc nnc_multi_head_attention_desc, nnc_position_embedding_desc,
+    nnc_sine_position_encoding_desc;
 
 static int mha_bad(nnc_model *m, const nnc_mha_opts *o, const char *name) {
     if (!m || m->sticky) return 1;
@@ -120,3 +121,89 @@ const nnc_layer_desc nnc_multi_head_attention_desc = {
     "(one input: self-attention)",
     sizeof(nnc_mha_opts), offsetof(nnc_mha_opts, name), mha_defaults, mha_opts, NNC_OPT_COUNT_OF(mha_opts), 1, 3,
     NNC_LAYERF_MASK_CONSUME, mha_build};
+
+/* ---- keras-hub's PositionEmbedding and SinePositionEncoding --------------------------------- */
+
+typedef struct {
+    int sequence_length;
+    nnc_initializer initializer;
+} nnc_position_embedding_opts;
+typedef struct { float max_wavelength; } nnc_sine_position_opts;
+
+/* The POSITION node after x [T, d], with the table [sequence_length, d] when learned. */
+static nnc_node position_build(nnc_model *m, const nnc_layer_desc *d, const nnc_node *in, int n_in, const void *o,
+                               const char *name, int learned) {
+    int x;
+    int l = nnc_layer_start(m, d, in, n_in, o, name, &x);
+    if (l < 0) return NNC_NONE;
+    const nnc_shape xs = m->nodes[x].shape;
+    if (xs.rank != 2) {
+        m->sticky = nnc_fail(m, NNC_ERR_SHAPE, "%s '%s': needs sequences (steps, features)", d->keras_class,
+                             m->layers[l].name);
+        return NNC_NONE;
+    }
+    nnc_op_attr at = {0};
+    int ins[2] = {x, -1};
+    if (learned) {
+        const nnc_position_embedding_opts *p = o;
+        if (p->sequence_length < xs.dim[0] || (unsigned)p->initializer.kind >= NNC_INIT_COUNT) {
+            m->sticky = nnc_fail(m, NNC_ERR_SHAPE, "PositionEmbedding '%s': sequence_length %d is shorter than the "
+                                 "input's %d steps, or the initializer is unknown", m->layers[l].name,
+                                 p->sequence_length, xs.dim[0]);
+            return NNC_NONE;
+        }
+        nnc_shape ts = {2, {p->sequence_length, xs.dim[1]}};
+        if ((ins[1] = nnc_layer_param(m, l, "embeddings", &ts, p->initializer, ts.dim[0], ts.dim[1], 1)) < 0)
+            return NNC_NONE;
+    } else {
+        at.max_wavelength = ((const nnc_sine_position_opts *)o)->max_wavelength;
+    }
+    int y = nnc_graph_op(m, NNC_OP_POSITION, ins, learned ? 2 : 1, at);
+    if (y < 0) return NNC_NONE;
+    m->nodes[y].mask = m->nodes[x].mask;
+    nnc_layer_end(m, l, y);
+    return y;
+}
+
+static nnc_node pe_build(nnc_model *m, const nnc_node *in, int n_in, const void *o, const char *name) {
+    return position_build(m, &nnc_position_embedding_desc, in, n_in, o, name, 1);
+}
+static nnc_node spe_build(nnc_model *m, const nnc_node *in, int n_in, const void *o, const char *name) {
+    return position_build(m, &nnc_sine_position_encoding_desc, in, n_in, o, name, 0);
+}
+
+nnc_node nnc_position_embedding(nnc_model *m, nnc_node x, int sequence_length, const char *name) {
+    nnc_position_embedding_opts o = {sequence_length, nnc_initializer_default(NNC_INIT_GLOROT_UNIFORM)};
+    return pe_build(m, &x, 1, &o, name);
+}
+nnc_node nnc_sine_position_encoding(nnc_model *m, nnc_node x, float max_wavelength, const char *name) {
+    nnc_sine_position_opts o = {max_wavelength};
+    return spe_build(m, &x, 1, &o, name);
+}
+
+static void pe_defaults(void *p) {
+    *(nnc_position_embedding_opts *)p = (nnc_position_embedding_opts){0, nnc_initializer_default(NNC_INIT_GLOROT_UNIFORM)};
+}
+static void spe_defaults(void *p) { *(nnc_sine_position_opts *)p = (nnc_sine_position_opts){10000.0f}; }
+
+static const nnc_opt_desc pe_opts[] = {
+    {NNC_OPT_ROW("sequence_length", NNC_OPT_INT, nnc_position_embedding_opts, sequence_length, 0), .lo = 1,
+     .hi = 1 << 24, .flags = NNC_OPTF_REQUIRED, .help = "the longest sequence: the table's rows"},
+    {NNC_OPT_ROW("initializer", NNC_OPT_INITIALIZER, nnc_position_embedding_opts, initializer, -1)},
+};
+static const nnc_opt_desc spe_opts[] = {
+    {NNC_OPT_ROW("max_wavelength", NNC_OPT_FLOAT, nnc_sine_position_opts, max_wavelength, 0), .lo = 1e-6, .hi = 1e30,
+     .help = "the longest wavelength of the sines"},
+};
+
+const nnc_layer_desc nnc_position_embedding_desc = {
+    "PositionEmbedding", "position_embedding", "position_embedding",
+    "a learned [sequence_length, features] table's first rows, one per step, to add to its input (keras-hub)",
+    sizeof(nnc_position_embedding_opts), NNC_NO_NAME_FIELD, pe_defaults, pe_opts, NNC_OPT_COUNT_OF(pe_opts), 1, 1,
+    NNC_LAYERF_MASK_PASS, pe_build};
+
+const nnc_layer_desc nnc_sine_position_encoding_desc = {
+    "SinePositionEncoding", "sine_position_encoding", "sine_position_encoding",
+    "sin and cos of step/max_wavelength^(2i/features), to add to its input (keras-hub; no variables)",
+    sizeof(nnc_sine_position_opts), NNC_NO_NAME_FIELD, spe_defaults, spe_opts, NNC_OPT_COUNT_OF(spe_opts), 1, 1,
+    NNC_LAYERF_MASK_PASS, spe_build};

@@ -21,7 +21,8 @@ extern const nnc_layer_desc nnc_relu_desc, nnc_prelu_desc, nnc_elu_desc, nnc_spa
     nnc_multiply_desc, nnc_average_desc, nnc_maximum_desc, nnc_minimum_desc, nnc_dot_desc,
     nnc_layer_normalization_desc;
 /* sequences: attention */
-extern const nnc_layer_desc nnc_multi_head_attention_desc;
+extern const nnc_layer_desc nnc_multi_head_attention_desc, nnc_position_embedding_desc,
+    nnc_sine_position_encoding_desc;
 
 const nnc_layer_desc *const nnc_layer_registry[] = {
     &nnc_input_desc,
@@ -77,6 +78,8 @@ const nnc_layer_desc *const nnc_layer_registry[] = {
     &nnc_layer_normalization_desc,
     /* sequences: attention */
     &nnc_multi_head_attention_desc,
+    &nnc_position_embedding_desc,
+    &nnc_sine_position_encoding_desc,
 };
 const int nnc_layer_registry_count = NNC_OPT_COUNT_OF(nnc_layer_registry);
 
