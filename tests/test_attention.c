@@ -2,14 +2,18 @@
  * masks (a mask node made by hand: an Input of 0/1 per step set as a node's mask, as Embedding
  * and Masking set it); the same bits with any thread count; and a Transformer encoder block that
  * learns a task only attention can do. */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "test.h"
 #include "compare.h"
 #include "fixture.h"
 #include "train/train_impl.h"
+#include "format/json.h"
+#include "io/keras_config.h"
 
 enum { T = 5, F = 3 };
 
@@ -348,9 +352,19 @@ static nnc_model *encoder_block(int attention) {
     return m;
 }
 
-/* Held-out accuracy of the block trained 12 epochs, with or without its attention; -1 on failure. */
+/* Held-out accuracy of the block trained 12 epochs, with or without its attention (2: the spec
+ * file examples/transformer_block.nnc); -1 on failure. */
 static double encoder_accuracy(test_run *r, const float *x, const float *y, int attention, double *seconds) {
-    nnc_model *m = encoder_block(attention);
+    nnc_model *m = NULL;
+    if (attention == 2) {
+        char path[512];
+        nnc_error e = {""};
+        snprintf(path, sizeof path, "%s/../examples/transformer_block.nnc", t_srcdir());
+        m = nnc_model_from_spec(path, &e);
+        if (!CHECK(r, m != NULL, "%s", e.message)) return -1.0;
+    } else {
+        m = encoder_block(attention);
+    }
     nnc_compile_opts co = nnc_compile_opts_default();
     co.loss = nnc_loss_default(NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
     co.loss.from_logits = true;
@@ -362,7 +376,11 @@ static double encoder_accuracy(test_run *r, const float *x, const float *y, int 
     const clock_t t0 = clock();
     nnc_logs logs;
     double acc = -1.0;
-    if (CHECK(r, nnc_compile(m, &co) == NNC_OK, "compile: %s", nnc_last_error(m)) &&
+    if (attention == 2) {
+        nnc_model_fit_defaults(m, &fo);
+        fo.verbose = 0;
+    }
+    if (CHECK(r, attention == 2 || nnc_compile(m, &co) == NNC_OK, "compile: %s", nnc_last_error(m)) &&
         CHECK(r, nnc_fit(m, x, y, TRAIN_N, &fo, NULL) == NNC_OK, "fit: %s", nnc_last_error(m)) &&
         CHECK(r, nnc_evaluate(m, x + (size_t)TRAIN_N * SEQ * VOCAB, y + TRAIN_N, TEST_N, 64, &logs) == NNC_OK,
               "evaluate: %s", nnc_last_error(m)))
@@ -378,14 +396,60 @@ static void test_encoder_block(test_run *r) {
     if (CHECK(r, x && y, "out of memory")) {
         first_equals_last(x, y, TRAIN_N + TEST_N, 14);
         double s1, s0;
+        double s2;
         const double with = encoder_accuracy(r, x, y, 1, &s1), without = encoder_accuracy(r, x, y, 0, &s0);
+        const double spec = encoder_accuracy(r, x, y, 2, &s2);
         CHECK(r, with >= 0.95, "held-out accuracy %.3f < 0.95", with);
+        CHECK(r, spec >= 0.95, "examples/transformer_block.nnc: held-out accuracy %.3f < 0.95", spec);
         CHECK(r, without >= 0.0 && without <= 0.7, "without attention %.3f: the task does not need it", without);
         t_info(r, "held-out accuracy %.3f after 12 epochs of %d examples (%.2f s CPU); the same block without its "
-               "attention %.3f", with, TRAIN_N, s1, without);
+               "attention %.3f; examples/transformer_block.nnc %.3f (%.2f s)", with, TRAIN_N, s1, without, spec, s2);
     }
     free(x);
     free(y);
+    t_end(r);
+}
+
+/* The spec's block, trained a little and with a causal MHA of another shape added in C, saved
+ * as nnc's file, .keras and .h5 and loaded: the same config text and the same predictions, bit
+ * for bit. */
+static void test_round_trip(test_run *r) {
+    if (!t_begin(r, "attention/round_trips_through_every_format")) return;
+    char path[512], dir[] = "/tmp/nnc_attn_XXXXXX";
+    nnc_error e = {""};
+    snprintf(path, sizeof path, "%s/../examples/transformer_block.nnc", t_srcdir());
+    nnc_model *m = nnc_model_from_spec(path, &e);
+    enum { N = 16 };
+    float x[N * SEQ * VOCAB], y[N], p1[N * 2], p2[N * 2];
+    first_equals_last(x, y, N, 3);
+    nnc_fit_opts fo = nnc_fit_opts_default();
+    fo.verbose = 0, fo.epochs = 1, fo.batch_size = 8;
+    if (CHECK(r, m != NULL, "%s", e.message) && CHECK(r, mkdtemp(dir) != NULL, "mkdtemp") &&
+        CHECK(r, nnc_fit(m, x, y, N, &fo, NULL) == NNC_OK && nnc_predict(m, x, N, p1) == NNC_OK, "%s",
+              nnc_last_error(m))) {
+        static const char *const ext[] = {"safetensors", "keras", "h5"};
+        for (int f = 0; f < 3; f++) {
+            snprintf(path, sizeof path, "%s/m.%s", dir, ext[f]);
+            nnc_status st = nnc_model_save(m, path, NULL);
+            if (f && st == NNC_ERR_UNSUPPORTED) continue;
+            nnc_model *l = NULL;
+            if (CHECK(r, st == NNC_OK, ".%s: save: %s", ext[f], nnc_last_error(m)) &&
+                CHECK(r, (l = nnc_model_load(path, &e)) != NULL, ".%s: load: %s", ext[f], e.message)) {
+                nnc_strbuf a = {0}, b = {0};
+                nnc_config_json(m, &a);
+                nnc_config_json(l, &b);
+                CHECK(r, a.buf && b.buf && !strcmp(a.buf, b.buf), ".%s: configs differ:\n%s\n%s", ext[f], a.buf, b.buf);
+                nnc_sb_free(&a);
+                nnc_sb_free(&b);
+                CHECK(r, nnc_predict(l, x, N, p2) == NNC_OK && !memcmp(p1, p2, sizeof p1), ".%s: predictions differ",
+                      ext[f]);
+            }
+            nnc_model_free(l);
+            unlink(path);
+        }
+        rmdir(dir);
+    }
+    nnc_model_free(m);
     t_end(r);
 }
 
@@ -398,4 +462,5 @@ void suite_attention(test_run *r) {
     fixture_case(r, "masked", 0, 1);
     test_positions(r);
     test_encoder_block(r);
+    test_round_trip(r);
 }

@@ -39,20 +39,45 @@ static int built(spec_ctx *c, nnc_node out) {
     return spec_fail(c, "%s", nnc_last_error(c->m));
 }
 
-/* A layer statement (or `input`): its row's options, then name=..., then the layer, which
- * follows the previous one. */
+/* from=NAME or from=[NAME,NAME,...]: the outputs of earlier layers, by name, as the layer's
+ * inputs (a functional graph: residual blocks, attention); the count of inputs, or -1. */
+static int spec_from(spec_ctx *c, const char *from, nnc_node *ins, int max) {
+    char buf[SPEC_WORD_MAX];
+    size_t len = strlen(from);
+    int list = from[0] == '[';
+    if (list && (len < 2 || from[len - 1] != ']')) return spec_fail(c, "%s: from=%s: a name or a list [a,b]", c->stmt, from);
+    snprintf(buf, sizeof buf, "%.*s", (int)(list ? len - 2 : len), from + list);
+    int n = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        const int l = nnc_find_layer(c->m, tok);
+        if (l < 0 || c->m->layers[l].output < 0)
+            return spec_fail(c, "%s: from=%s: no earlier layer is named '%s'", c->stmt, from, tok);
+        if (n == max) return spec_fail(c, "%s: from=%s: more than %d inputs", c->stmt, from, max);
+        ins[n++] = c->m->layers[l].output;
+    }
+    if (!n) return spec_fail(c, "%s: from= names no layer", c->stmt);
+    return n;
+}
+
+/* A layer statement (or `input`): its row's options, then name=... and from=..., then the layer,
+ * which follows the previous one (or the layers from= names). */
 static int stmt_layer(spec_ctx *c, const nnc_layer_desc *d) {
     union { max_align_t align; unsigned char bytes[NNC_LAYER_CFG_BYTES]; } opts;
-    const char *name = NULL;
+    const char *name = NULL, *from = NULL;
     char keys[512];
-    if (d->max_inputs > 1)
-        return spec_fail(c, "%s: a layer of several inputs needs a functional model (build it in C)", c->stmt);
+    int has_from = 0;
+    for (int k = 0; k < c->n; k++) has_from |= !strcmp(c->w[k].key, "from");
+    if (!has_from && d->min_inputs > 1)
+        return spec_fail(c, "%s: a layer of several inputs names them (a functional model): from=[a,b]", c->stmt);
     d->defaults(opts.bytes);
     if (spec_read_opts(c, d->opts, d->n_opts, opts.bytes) || spec_string(c, -1, "name", &name)) return -1;
-    spec_keys(d->opts, d->n_opts, "name", keys, sizeof keys);
+    if (!(d->flags & NNC_LAYERF_INPUT)) spec_string(c, -1, "from", &from);
+    spec_keys(d->opts, d->n_opts, d->flags & NNC_LAYERF_INPUT ? "name" : "name, from", keys, sizeof keys);
     if (spec_check_all_used(c, keys)) return -1;
-    nnc_node prev = NNC_PREV;
-    return built(c, d->build(c->m, &prev, d->min_inputs, opts.bytes, name));
+    nnc_node ins[NNC_MAX_INPUTS] = {NNC_PREV};
+    int n = d->min_inputs;
+    if (from && (n = spec_from(c, from, ins, d->max_inputs)) < 0) return -1;
+    return built(c, d->build(c->m, ins, n, opts.bytes, name));
 }
 
 /* ---- loss, optimizer, metrics, fit ---------------------------------------------------------- */

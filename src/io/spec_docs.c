@@ -42,7 +42,7 @@ static void layers(nnc_strbuf *sb) {
         nnc_sb_puts(sb, " | ");
         keys(sb, d->opts, d->n_opts, def.bytes, 0, "`name`");
         nnc_sb_printf(sb, " | %s%s |\n", d->help,
-                      d->max_inputs > 1 ? " (several inputs: functional models, built in C)" : "");
+                      d->max_inputs > 1 ? " (several inputs: named with from=[a,b])" : "");
     }
     nnc_sb_puts(sb, "\n");
 }
