@@ -47,6 +47,10 @@ enum {
     NNC_OPTF_EMPTY_IS_NONE = 1u << 10, /* SHAPE: no values is Keras's None (null) */
     NNC_OPTF_IF_AUX = 1u << 11,     /* REGULARIZER: its variable exists only when the bool at aux
                                      * is true (LayerNormalization's gamma and beta) */
+    /* sequences: attention */
+    NNC_OPTF_CALL_ARG = 1u << 15,   /* Keras's call argument, not a constructor's: in a functional
+                                     * model written in the call's kwargs (use_causal_mask) */
+    NNC_OPTF_ZERO_IS_NONE = 1u << 16, /* INT: 0 is Keras's None, written null (a null read is 0) */
 };
 
 typedef struct {

@@ -42,6 +42,12 @@ void nnc_kw_close(nnc_kw_file *f);
 int nnc_kw_read(nnc_model *m, const nnc_kw_file *f, const nnc_config_layer *cl, int ncl, int with_optimizer,
                 char *msg, size_t n);
 
+/* A variable that Keras 3 keeps in a sub-layer of its layer (MultiHeadAttention's four
+ * EinsumDense: "query/kernel" is <layer>/query_dense/vars/0, "attention_output/bias" is
+ * <layer>/output_dense/vars/1; the sub-layer's variables in nnc's order): 1 with the sub-layer's
+ * folder in sub and the variable's index there, 0 for a variable of the layer itself. */
+int nnc_keras_sublayer_var(const nnc_model *m, int param, char *sub, size_t n, int *index);
+
 /* Keras's naming.to_snake_case: "MaxPooling2D" -> "max_pooling2d", "LeakyReLU" -> "leaky_re_lu". */
 void nnc_keras_snake_case(const char *cls, char *out, size_t n);
 

@@ -155,8 +155,19 @@ static int weights_v3(const nnc_model *m, hid_t f, int with_opt) {
         else snprintf(path, sizeof path, "layers/%s/vars", snake);
         hid_t g = rc ? -1 : nnc_h5_group(f, path);
         rc = g < 0 || nnc_h5_set_string(g, "name", m->layers[l].name, 1);
-        int nv = keras_vars(m, l, params);
+        int nv = keras_vars(m, l, params), idx;
+        char sub[64];
         for (int i = 0; !rc && i < nv; i++) {
+            if (nnc_keras_sublayer_var(m, params[i], sub, sizeof sub, &idx)) { /* <layer>/<sub>/vars/<idx> */
+                snprintf(ds, sizeof ds, "%.*s/%s/vars", (int)(strlen(path) - 5), path, sub);
+                const int made = nnc_h5_exists(f, ds);
+                hid_t sg = made ? H5Gopen2(f, ds, H5P_DEFAULT) : nnc_h5_group(f, ds);
+                rc = sg < 0 || (!made && nnc_h5_set_string(sg, "name", sub, 1));
+                snprintf(ds, sizeof ds, "%d", idx);
+                rc = rc || write_param(sg, ds, m, params[i]);
+                if (sg >= 0) H5Gclose(sg);
+                continue;
+            }
             snprintf(ds, sizeof ds, "%d", i);
             rc = write_param(g, ds, m, params[i]);
         }

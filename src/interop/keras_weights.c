@@ -139,6 +139,24 @@ static int path_exists(hid_t loc, const char *path) {
     return nnc_h5_exists(loc, path);
 }
 
+int nnc_keras_sublayer_var(const nnc_model *m, int param, char *sub, size_t n, int *index) {
+    static const char *const map[][2] = {
+        {"query", "query_dense"}, {"key", "key_dense"}, {"value", "value_dense"}, {"attention_output", "output_dense"}};
+    const nnc_param_rec *p = &m->params[param];
+    const char *slash = strchr(p->var, '/');
+    if (!slash || p->layer < 0 || strcmp(nnc_layer_class(&m->layers[p->layer]), "MultiHeadAttention")) return 0;
+    const size_t len = (size_t)(slash - p->var);
+    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+        if (strlen(map[i][0]) == len && !strncmp(p->var, map[i][0], len)) {
+            const nnc_layer_rec *L = &m->layers[p->layer];
+            *index = 0;
+            for (int q = L->first_param; q < param; q++) *index += !strncmp(m->params[q].var, p->var, len + 1);
+            snprintf(sub, n, "%s", map[i][1]);
+            return 1;
+        }
+    return 0;
+}
+
 /* The vars group of a v3 layer group name ("dense_1"), by the names Keras versions write. */
 static int find_vars(hid_t root, const char *name, char *out, size_t n) {
     const char *forms[3] = {"layers/%s/vars", "layers\\%s/vars", "_layer_checkpoint_dependencies/%s/vars"};
@@ -157,6 +175,18 @@ static int bind_v3_layer(nnc_model *m, const nnc_kw_file *f, int l, const char *
     if (find_vars(f->root, group, vars, sizeof vars))
         return nnc_msg(msg, n, "%s%s%s: no group '%s' for layer '%s' (%s)", f->path, f->member ? ": " : "",
                        f->member ? f->member : "", vars, L->name, nnc_layer_class(L));
+    char sub[64];
+    int idx, subs = 0;
+    for (int p = 0; p < L->n_params; p++)
+        if (nnc_keras_sublayer_var(m, L->first_param + p, sub, sizeof sub, &idx)) {
+            snprintf(ds[p], 512, "%.*s/%s/vars/%d", (int)(strlen(vars) - 5), vars, sub, idx);
+            if (!path_exists(f->root, ds[p]))
+                return nnc_msg(msg, n, "%s%s%s: no variable '%s' for layer '%s' (%s)", f->path, f->member ? ": " : "",
+                               f->member ? f->member : "", ds[p], L->name, nnc_layer_class(L));
+            subs++;
+        }
+    if (subs) return subs == L->n_params ? 0 : nnc_msg(msg, n, "%s: layer '%s' mixes its own and sub-layers' variables",
+                                                        f->path, L->name);
     H5G_info_t gi;
     hid_t g = H5Gopen2(f->root, vars, H5P_DEFAULT);
     int ok = g >= 0 && H5Gget_info(g, &gi) >= 0;

@@ -132,7 +132,10 @@ static void put_ints(nnc_strbuf *sb, const int *v, int n) {
 static void put_value(nnc_strbuf *sb, const nnc_opt_desc *row, const char *base, const char *def) {
     const char *at = base + row->offset;
     switch (row->type) {
-    case NNC_OPT_INT: nnc_sb_printf(sb, "%d", *(const int *)at); break;
+    case NNC_OPT_INT:
+        if ((row->flags & NNC_OPTF_ZERO_IS_NONE) && *(const int *)at == 0) nnc_sb_puts(sb, "null");
+        else nnc_sb_printf(sb, "%d", *(const int *)at);
+        break;
     case NNC_OPT_FLOAT: nnc_sb_printf(sb, "%.9g", (double)*(const float *)at); break;
     case NNC_OPT_FLOAT_OR_NONE: /* 0 is None unless None would mean another default */
         if (*(const float *)at == 0.0f && *(const float *)(def + row->offset) == 0.0f) nnc_sb_puts(sb, "null");
@@ -207,13 +210,21 @@ static void put_value(nnc_strbuf *sb, const nnc_opt_desc *row, const char *base,
     }
 }
 
-/* ,"key":value for each row; def holds the defaults (FLOAT_OR_NONE's None). */
-static void put_opts(nnc_strbuf *sb, const nnc_opt_desc *rows, int n, const void *base, const void *def) {
+/* ,"key":value for each row; def holds the defaults (FLOAT_OR_NONE's None). Rows of call
+ * arguments (NNC_OPTF_CALL_ARG) are skipped with skip_call (a functional model's kwargs hold
+ * them), written alone with only_call. */
+static void put_opts_ex(nnc_strbuf *sb, const nnc_opt_desc *rows, int n, const void *base, const void *def,
+                        int skip_call, int only_call) {
     for (int i = 0; i < n; i++) {
-        if (rows[i].flags & NNC_OPTF_UNWRITTEN) continue;
+        const int call = (rows[i].flags & NNC_OPTF_CALL_ARG) != 0;
+        if ((rows[i].flags & NNC_OPTF_UNWRITTEN) || (call && skip_call) || (!call && only_call)) continue;
         nnc_sb_printf(sb, ",\"%s\":", rows[i].config_key ? rows[i].config_key : rows[i].key);
         put_value(sb, &rows[i], base, def);
     }
+}
+
+static void put_opts(nnc_strbuf *sb, const nnc_opt_desc *rows, int n, const void *base, const void *def) {
+    put_opts_ex(sb, rows, n, base, def, 0, 0);
 }
 
 /* The value of `axis` a layer's CONST row "-1" also accepts: the last axis counted from the
@@ -419,16 +430,27 @@ static void put_tensor_ref(nnc_strbuf *sb, const nnc_model *m, int node) {
     nnc_sb_puts(sb, ",0,0]}}");
 }
 
+/* keras-hub's layers: their module and registered name, as Keras's serialize_keras_object writes
+ * them for a class registered as "keras_hub>Class"; NULL for Keras's own. */
+static const char *hub_module(const char *cls) {
+    if (!strcmp(cls, "PositionEmbedding")) return "keras_hub.src.layers.modeling.position_embedding";
+    if (!strcmp(cls, "SinePositionEncoding")) return "keras_hub.src.layers.modeling.sine_position_encoding";
+    return NULL;
+}
+
 static void put_layer(nnc_strbuf *sb, const nnc_model *m, const nnc_layer_rec *l, int functional) {
     const nnc_layer_desc *d = l->desc;
-    nnc_sb_printf(sb, "{\"module\":\"keras.layers\",\"class_name\":\"%s\",\"config\":{\"name\":", d->keras_class);
+    const char *hub = hub_module(d->keras_class);
+    nnc_sb_printf(sb, "{\"module\":\"%s\",\"class_name\":\"%s\",\"config\":{\"name\":", hub ? hub : "keras.layers",
+                  d->keras_class);
     nnc_sb_json_string(sb, l->name);
     if (!(d->flags & NNC_LAYERF_INPUT))
         nnc_sb_puts(sb, d->flags & NNC_LAYERF_NO_TRAINABLE_KEY ? ",\"dtype\":\"float32\"" : ",\"trainable\":true,\"dtype\":\"float32\"");
     union { max_align_t align; unsigned char bytes[NNC_LAYER_CFG_BYTES]; } def;
     d->defaults(def.bytes);
-    put_opts(sb, d->opts, d->n_opts, nnc_layer_opts(l), def.bytes);
-    nnc_sb_puts(sb, "},\"registered_name\":null");
+    put_opts_ex(sb, d->opts, d->n_opts, nnc_layer_opts(l), def.bytes, functional, 0);
+    if (hub) nnc_sb_printf(sb, "},\"registered_name\":\"keras_hub>%s\"", d->keras_class);
+    else nnc_sb_puts(sb, "},\"registered_name\":null");
     if (functional) {
         nnc_sb_puts(sb, ",\"name\":");
         nnc_sb_json_string(sb, l->name);
@@ -441,7 +463,10 @@ static void put_layer(nnc_strbuf *sb, const nnc_model *m, const nnc_layer_rec *l
                 if (k) nnc_sb_puts(sb, ",");
                 put_tensor_ref(sb, m, l->inputs[k]);
             }
-            nnc_sb_puts(sb, list ? "]],\"kwargs\":{}}" : "],\"kwargs\":{}}");
+            nnc_strbuf kw = {0};
+            put_opts_ex(&kw, d->opts, d->n_opts, nnc_layer_opts(l), def.bytes, 0, 1);
+            nnc_sb_printf(sb, "%s,\"kwargs\":{%s}}", list ? "]]" : "]", kw.buf ? kw.buf + 1 : "");
+            nnc_sb_free(&kw);
         }
         nnc_sb_puts(sb, "]");
     }

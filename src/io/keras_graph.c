@@ -356,6 +356,16 @@ static int build_entry(graph *g, entry *e, int prev) {
     d->defaults(opts.bytes);
     if (nnc_config_read_opts(d->opts, d->n_opts, e->cfg, opts.bytes, &cx, why, sizeof why))
         return fail(g, "%s '%s': %s", e->cls, e->name, why);
+    /* the call's keyword arguments that are options here (MultiHeadAttention's use_causal_mask) */
+    const nnc_json *nodes = g->functional ? nnc_json_get(e->obj, "inbound_nodes") : NULL;
+    const nnc_json *kw = nodes && nodes->type == NNC_JSON_ARRAY && nodes->count &&
+                                 nodes->items[0]->type == NNC_JSON_OBJECT
+                             ? nnc_json_get(nodes->items[0], "kwargs")
+                             : NULL;
+    for (int i = 0; kw && kw->type == NNC_JSON_OBJECT && i < d->n_opts; i++)
+        if ((d->opts[i].flags & NNC_OPTF_CALL_ARG) &&
+            nnc_config_read_opts(&d->opts[i], 1, kw, opts.bytes, &cx, why, sizeof why))
+            return fail(g, "%s '%s': %s", e->cls, e->name, why);
     if ((e->node = d->build(g->m, in, nin, opts.bytes, layer_name(g, e, buf, sizeof buf))) == NNC_NONE)
         return fail(g, "%s", nnc_last_error(g->m));
     e->layer = g->m->n_layers - 1;

@@ -51,11 +51,11 @@ static nnc_node mha_build(nnc_model *m, const nnc_node *in, int n_in, const void
                                  "(steps, features)", rec->name);
             return NNC_NONE;
         }
-    /* None resolved, so that the saved config says what was built */
+    /* value_dim's None resolved, as Keras keeps it */
     nnc_mha_opts *kept = (nnc_mha_opts *)rec->cfg.bytes;
     const int dq = m->nodes[x[0]].shape.dim[1], H = o->num_heads, kd = o->key_dim;
     const int vd = o->value_dim ? o->value_dim : kd, dout = o->output_shape ? o->output_shape : dq;
-    kept->value_dim = vd, kept->output_shape = dout;
+    kept->value_dim = vd; /* Keras's get_config writes value_dim resolved, output_shape as given */
     int ins[NNC_MAX_INPUTS] = {x[0], x[1], x[2]}, n = 3;
     if (mha_vars(m, l, o, "query/kernel", "query/bias", dq, H, kd, 2, ins, &n) ||
         mha_vars(m, l, o, "key/kernel", "key/bias", m->nodes[x[2]].shape.dim[1], H, kd, 2, ins, &n) ||
@@ -103,9 +103,10 @@ static const nnc_opt_desc mha_opts[] = {
      .help = "dropout of the attention probabilities in fit"},
     {NNC_OPT_ROW("use_bias", NNC_OPT_BOOL, nnc_mha_opts, use_bias, -1), .help = "biases in the four projections"},
     {NNC_OPT_ROW("output_shape", NNC_OPT_INT, nnc_mha_opts, output_shape, -1), .lo = 0, .hi = 1 << 20,
-     .help = "the output's features (0: the query's)"},
-    {NNC_OPT_ROW("use_causal_mask", NNC_OPT_BOOL, nnc_mha_opts, use_causal_mask, -1),
+     .flags = NNC_OPTF_ZERO_IS_NONE, .help = "the output's features (0: the query's)"},
+    {NNC_OPT_ROW("use_causal_mask", NNC_OPT_BOOL, nnc_mha_opts, use_causal_mask, -1), .flags = NNC_OPTF_CALL_ARG,
      .help = "a step attends to itself and earlier steps only (Keras's call argument)"},
+    {.key = "attention_axes", .type = NNC_OPT_CONST, .literal = "null", .flags = NNC_OPTF_CONFIG_ONLY},
     {NNC_OPT_ROW("kernel_initializer", NNC_OPT_INITIALIZER, nnc_mha_opts, kernel_initializer, -1)},
     {NNC_OPT_ROW("bias_initializer", NNC_OPT_INITIALIZER, nnc_mha_opts, bias_initializer, -1)},
     {.key = "kernel_regularizer", .type = NNC_OPT_CONST, .literal = "null", .flags = NNC_OPTF_CONFIG_ONLY},
@@ -113,6 +114,7 @@ static const nnc_opt_desc mha_opts[] = {
     {.key = "activity_regularizer", .type = NNC_OPT_CONST, .literal = "null", .flags = NNC_OPTF_CONFIG_ONLY},
     {.key = "kernel_constraint", .type = NNC_OPT_CONST, .literal = "null", .flags = NNC_OPTF_CONFIG_ONLY},
     {.key = "bias_constraint", .type = NNC_OPT_CONST, .literal = "null", .flags = NNC_OPTF_CONFIG_ONLY},
+    {.key = "seed", .type = NNC_OPT_FIXED, .literal = "null", .flags = NNC_OPTF_CONFIG_ONLY},
 };
 
 const nnc_layer_desc nnc_multi_head_attention_desc = {
