@@ -485,6 +485,54 @@ static void test_round_trip(test_run *r) {
     t_end(r);
 }
 
+/* Bad input: one line naming the layer (or the spec's file and line), never a crash. */
+static void test_bad_input(test_run *r) {
+    if (!t_begin(r, "attention/bad_input_is_an_error_naming_the_layer")) return;
+    nnc_model *m = nnc_model_new(NULL);
+    nnc_node x = nnc_input(m, (int[]){6}, 1, NULL);
+    nnc_mha_opts o = nnc_mha_opts_default(2, 4);
+    o.name = "att";
+    CHECK(r, nnc_multi_head_attention(m, x, x, NNC_NONE, &o) == NNC_NONE && strstr(nnc_last_error(m), "'att'") &&
+                 strstr(nnc_last_error(m), "sequences"),
+          "rank 1: %s", nnc_last_error(m));
+    nnc_model_free(m);
+    m = nnc_model_new(NULL);
+    x = nnc_input(m, (int[]){6, 4}, 2, NULL);
+    nnc_node v = nnc_input(m, (int[]){5, 4}, 2, NULL), k = nnc_input(m, (int[]){4, 4}, 2, NULL);
+    CHECK(r, nnc_multi_head_attention(m, x, v, k, &o) == NNC_NONE && strstr(nnc_last_error(m), "att"),
+          "value and key of other lengths: %s", nnc_last_error(m));
+    nnc_model_free(m);
+    m = nnc_model_new(NULL);
+    x = nnc_input(m, (int[]){6, 4}, 2, NULL);
+    o.num_heads = 0;
+    CHECK(r, nnc_multi_head_attention(m, x, x, NNC_NONE, &o) == NNC_NONE && strstr(nnc_last_error(m), "num_heads"),
+          "0 heads: %s", nnc_last_error(m));
+    CHECK(r, nnc_position_embedding(m, x, 5, "pos") == NNC_NONE, "a table shorter than the sequence was accepted");
+    nnc_model_free(m);
+    m = nnc_model_new(NULL);
+    x = nnc_input(m, (int[]){6, 4}, 2, NULL);
+    CHECK(r, nnc_position_embedding(m, x, 5, "pos") == NNC_NONE && strstr(nnc_last_error(m), "'pos'") &&
+                 strstr(nnc_last_error(m), "sequence_length 5"),
+          "short table: %s", nnc_last_error(m));
+    nnc_model_free(m);
+    static const struct { const char *spec, *want; } specs[] = {
+        {"input 6 4\nadd from=[input_layer,nowhere]\nloss mse\n", "t.nnc:2: add: from=[input_layer,nowhere]: no earlier layer is named 'nowhere'"},
+        {"input 6 4\nadd\nloss mse\n", "t.nnc:2: add: a layer of several inputs names them"},
+        {"input 6 4\nmulti_head_attention 2\nloss mse\n", "t.nnc:2"},
+        {"input 6 4\nmulti_head_attention 2 4 from=[a,b\nloss mse\n", "t.nnc:2"},
+        {"input 6 4\nmulti_head_attention 2 4 from=[input_layer,input_layer,input_layer,input_layer]\nloss mse\n",
+         "more than 3 inputs"},
+    };
+    for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
+        nnc_error e = {""};
+        nnc_model *bad = nnc_model_from_spec_text(specs[i].spec, strlen(specs[i].spec), "t.nnc", &e);
+        CHECK(r, !bad && strstr(e.message, specs[i].want) && !strchr(e.message, '\n'), "'%s': %s", specs[i].want,
+              e.message);
+        nnc_model_free(bad);
+    }
+    t_end(r);
+}
+
 void suite_attention(test_run *r);
 void suite_attention(test_run *r) {
     test_gradcheck(r);
@@ -495,4 +543,5 @@ void suite_attention(test_run *r) {
     test_positions(r);
     test_encoder_block(r);
     test_round_trip(r);
+    test_bad_input(r);
 }
