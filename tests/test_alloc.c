@@ -95,7 +95,13 @@ void suite_alloc(test_run *r) {
     const char *fused = "input 784\nreshape 28 28 1\nconv2d 16 3 activation=relu\nmax_pooling2d 2\n"
                         "conv2d 32 3 activation=relu\nmax_pooling2d 2\nflatten\ndense 10\n"
                         "loss sparse_categorical_crossentropy from_logits=true\noptimizer adam\n";
+    /* attention (issue 14): a residual block with attention dropout and positions */
+    const char *attention = "input 64\nreshape 8 8 name=r\nposition_embedding 8 name=p\nadd from=[r,p] name=x\n"
+                            "multi_head_attention 2 4 dropout=0.2 use_causal_mask=true from=[x,x] name=a\n"
+                            "add from=[x,a]\nlayer_normalization\nglobal_average_pooling1d\ndense 10\n"
+                            "loss sparse_categorical_crossentropy from_logits=true\noptimizer adam\n";
     for (int t = 1; t <= 2; t++) {
+        check(r, "attention", attention, 64, t);
         check(r, "mlp", mlp, 64, t);
         check(r, "cnn", cnn, 64, t);
         check(r, "cnn_fused", fused, 784, t);
