@@ -14,6 +14,7 @@
 #include "train/train_impl.h"
 #include "format/json.h"
 #include "io/keras_config.h"
+#include "layers/layers.h"
 
 enum { T = 5, F = 3 };
 
@@ -533,6 +534,53 @@ static void test_bad_input(test_run *r) {
     t_end(r);
 }
 
+/* A Functional config as Keras 3 writes MultiHeadAttention (dtype policy object, output_shape
+ * null, flash_attention, use_causal_mask in the call's kwargs) and keras-hub's PositionEmbedding
+ * (registered "keras_hub>PositionEmbedding"): nnc builds what it says. */
+static void test_keras_config(test_run *r) {
+    if (!t_begin(r, "attention/reads_keras3_configs")) return;
+    static const char *tensor = "{\"class_name\":\"__keras_tensor__\",\"config\":{\"shape\":[null,6,8],\"dtype\":"
+                                "\"float32\",\"keras_history\":[\"%s\",0,0]}}";
+    char in[256], pos[256], text[4096], err[256], msg[512] = "";
+    snprintf(in, sizeof in, tensor, "in");
+    snprintf(pos, sizeof pos, tensor, "pos");
+    snprintf(text, sizeof text,
+             "{\"class_name\":\"Functional\",\"config\":{\"name\":\"f\",\"layers\":["
+             "{\"class_name\":\"InputLayer\",\"config\":{\"batch_shape\":[null,6,8],\"name\":\"in\"},\"name\":\"in\","
+             "\"inbound_nodes\":[]},"
+             "{\"module\":\"keras_hub.src.layers.modeling.position_embedding\",\"class_name\":\"PositionEmbedding\","
+             "\"config\":{\"name\":\"pos\",\"trainable\":true,\"dtype\":{\"module\":\"keras\",\"class_name\":"
+             "\"DTypePolicy\",\"config\":{\"name\":\"float32\"}},\"sequence_length\":10,\"initializer\":\"glorot_uniform\"},"
+             "\"registered_name\":\"keras_hub>PositionEmbedding\",\"name\":\"pos\",\"inbound_nodes\":[{\"args\":[%s],"
+             "\"kwargs\":{}}]},"
+             "{\"module\":\"keras.layers\",\"class_name\":\"MultiHeadAttention\",\"config\":{\"name\":\"mha\","
+             "\"trainable\":true,\"dtype\":{\"module\":\"keras\",\"class_name\":\"DTypePolicy\",\"config\":{\"name\":"
+             "\"float32\"}},\"num_heads\":2,\"key_dim\":3,\"value_dim\":5,\"dropout\":0.0,\"use_bias\":true,"
+             "\"output_shape\":null,\"attention_axes\":null,\"flash_attention\":null,\"kernel_initializer\":{\"module\":"
+             "\"keras.initializers\",\"class_name\":\"GlorotUniform\",\"config\":{\"seed\":null},\"registered_name\":null},"
+             "\"bias_initializer\":{\"module\":\"keras.initializers\",\"class_name\":\"Zeros\",\"config\":{},"
+             "\"registered_name\":null},\"kernel_regularizer\":null,\"bias_regularizer\":null,\"activity_regularizer\":"
+             "null,\"kernel_constraint\":null,\"bias_constraint\":null,\"seed\":null},\"registered_name\":null,"
+             "\"build_config\":{\"shapes_dict\":{\"query_shape\":[null,6,8],\"value_shape\":[null,6,8]}},"
+             "\"name\":\"mha\",\"inbound_nodes\":[{\"args\":[%s,%s],\"kwargs\":{\"use_causal_mask\":true}}]}],"
+             "\"input_layers\":[[\"in\",0,0]],\"output_layers\":[[\"mha\",0,0]]}}",
+             in, in, pos);
+    nnc_json *j = nnc_json_parse(text, strlen(text), err, sizeof err);
+    nnc_model *m = nnc_model_new(NULL);
+    if (CHECK(r, j != NULL, "json: %s", err) && CHECK(r, nnc_config_build(m, j, msg, sizeof msg) == 0, "%s", msg)) {
+        const int l = nnc_find_layer(m, "mha");
+        const nnc_mha_opts *o = l >= 0 ? nnc_layer_opts(&m->layers[l]) : NULL;
+        CHECK(r, o && o->num_heads == 2 && o->key_dim == 3 && o->value_dim == 5 && o->output_shape == 0 &&
+                     o->use_causal_mask && m->nodes[m->layers[l].output].attr.causal,
+              "the options read differ");
+        CHECK(r, nnc_output_size(m) == 6 * 8 && m->layers[l].n_params == 8, "output %zu, %d variables",
+              nnc_output_size(m), l >= 0 ? m->layers[l].n_params : -1);
+    }
+    nnc_json_free(j);
+    nnc_model_free(m);
+    t_end(r);
+}
+
 void suite_attention(test_run *r);
 void suite_attention(test_run *r) {
     test_gradcheck(r);
@@ -544,4 +592,5 @@ void suite_attention(test_run *r) {
     test_encoder_block(r);
     test_round_trip(r);
     test_bad_input(r);
+    test_keras_config(r);
 }
