@@ -423,6 +423,21 @@ static nnc_model *build_attention(void) {
     return m;
 }
 
+/* Sequence masks: relu of a second input is 0 at some steps, the mask of query and value. */
+static nnc_model *build_attention_masked(void) {
+    nnc_model *m = nnc_model_new("attention_masked");
+    nnc_node x = nnc_input(m, (int[]){6, 5}, 2, NULL), k = nnc_input(m, (int[]){6}, 1, NULL);
+    m->nodes[x].mask = nnc_activation_layer(m, k, NNC_ACT_RELU, NULL);
+    nnc_mha_opts a = nnc_mha_opts_default(2, 3);
+    a.use_causal_mask = true;
+    nnc_node h = nnc_multi_head_attention(m, x, x, NNC_NONE, &a);
+    if (h >= 0) m->nodes[h].mask = -1;
+    nnc_node out = nnc_flatten(m, h, NULL);
+    nnc_set_outputs(m, &out, 1);
+    compile_mse(m);
+    return m;
+}
+
 /* ---- running the checkers --------------------------------------------------------------- */
 
 typedef struct {
@@ -460,6 +475,8 @@ static const onnx_model_case model_cases[] = {
      "layer_normalization.beta layer_normalization_1.gamma layer_normalization_2.beta"},
     {"attention", build_attention, 5, 1, "Slice Expand Shape MatMul Add Reshape Transpose Mul Sub Softmax Flatten",
      "Dropout", "position_embedding.embeddings multi_head_attention.query/kernel multi_head_attention.attention_output/bias multi_head_attention_1.key/kernel"},
+    {"attention_masked", build_attention_masked, 6, 1, "Relu Equal Not Cast Unsqueeze Mul Sub Add Softmax MatMul", "",
+     "multi_head_attention.value/kernel"},
 };
 
 /* 1 when every space-separated word of want is a word of line (or, with absent, none is). */

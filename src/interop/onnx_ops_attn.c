@@ -32,9 +32,15 @@ static const char *heads_of(onnx_ctx *c, int id, int x, int w, int b, int steps,
     return onnx_out(t);
 }
 
-/* A mask [batch, n] unsqueezed at the given axes to broadcast against [batch, heads, T, S]. */
+/* A mask [batch, n] as 0/1 (a step is kept where the mask is not 0, as nnc reads it: Equal, Not,
+ * Cast), unsqueezed at the given axes to broadcast against [batch, heads, T, S]. */
 static const char *mask_of(onnx_ctx *c, int id, int mask, const int64_t *axes) {
-    const char *u[2] = {onnx_in(c, mask, ONNX_LAST), onnx_const_i64(c, id, "mask_axes", axes, 2)};
+    const char *eq[2] = {onnx_in(c, mask, ONNX_LAST), onnx_const_f32(c, id, "zero", &(float){0.0f}, NULL, 0)};
+    const char *refused = onnx_out(onnx_node(c, id, "Equal", eq, 2, "mask"));
+    const char *kept = onnx_out(onnx_node(c, id, "Not", &refused, 1, "mask"));
+    Onnx__NodeProto *f = onnx_node(c, id, "Cast", &kept, 1, "mask");
+    onnx_attr_int(c, f, "to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
+    const char *u[2] = {onnx_out(f), onnx_const_i64(c, id, "mask_axes", axes, 2)};
     return onnx_out(onnx_node(c, id, "Unsqueeze", u, 2, "mask"));
 }
 
