@@ -114,6 +114,7 @@ typedef enum {
     NNC_INIT_ZEROS,
     NNC_INIT_ONES,
     NNC_INIT_CONSTANT,       /* value a */
+    NNC_INIT_ORTHOGONAL,     /* gain a (Keras: 1): rows fan_in, the columns the rest */
     NNC_INIT_COUNT
 } nnc_init_kind;
 
@@ -415,6 +416,34 @@ nnc_layer_norm_opts nnc_layer_norm_opts_default(void);
 /* Keras's LayerNormalization: each example's (x − mean)/sqrt(variance + epsilon) over the axes,
  * times gamma plus beta (variables shaped as those axes), in training and inference alike. */
 nnc_node nnc_layer_normalization(nnc_model *m, nnc_node x, const nnc_layer_norm_opts *o);
+
+/* ---- sequences: recurrent layers (Keras's SimpleRNN, LSTM, GRU) ---- */
+typedef struct {
+    int units;
+    nnc_activation activation;           /* default tanh: the candidate state (and LSTM's cell) */
+    nnc_activation recurrent_activation; /* default sigmoid: the gates (not SimpleRNN's) */
+    bool use_bias;                       /* default true */
+    nnc_initializer kernel_initializer;  /* default glorot_uniform */
+    nnc_initializer recurrent_initializer; /* default orthogonal */
+    nnc_initializer bias_initializer;    /* default zeros */
+    nnc_regularizer kernel_regularizer, recurrent_regularizer, bias_regularizer, activity_regularizer;
+    float dropout, recurrent_dropout;    /* training only: one mask per sequence (default 0) */
+    bool return_sequences;               /* every step's output [steps, units], else the last */
+    bool return_state;                   /* not supported yet: an error */
+    bool go_backwards;                   /* read the steps last to first (outputs in that order) */
+    bool unit_forget_bias;               /* LSTM: the forget gate's bias starts at 1 (default true) */
+    bool reset_after;                    /* GRU: reset gate after the recurrent kernel (default true) */
+    const char *name;
+} nnc_rnn_opts;
+
+/* Recurrent options with Keras's defaults. */
+nnc_rnn_opts nnc_rnn_opts_default(int units);
+/* Keras's SimpleRNN on sequences x (steps, features): h = activation(x·W + h·U + b). */
+nnc_node nnc_simple_rnn(nnc_model *m, nnc_node x, const nnc_rnn_opts *o);
+/* Keras's LSTM: gates i, f, c, o in Keras's column order; variables kernel, recurrent_kernel, bias. */
+nnc_node nnc_lstm(nnc_model *m, nnc_node x, const nnc_rnn_opts *o);
+/* Keras's GRU: gates z, r, h; reset_after (Keras 2.3+'s default) has bias [2, 3·units]. */
+nnc_node nnc_gru(nnc_model *m, nnc_node x, const nnc_rnn_opts *o);
 
 /* Declares the model's outputs (functional models). Sequential models need not call it:
  * the last layer added is the output. */

@@ -91,6 +91,8 @@ typedef struct {
     nnc_initializer init;
     int fan_in, fan_out;
     int trainable;               /* 0: state such as Normalization's mean (no gradient) */
+    int ones_first, ones_count;  /* values set to 1 after the initializer (LSTM's
+                                  * unit_forget_bias: the forget gate's bias) */
 } nnc_param_rec;
 
 struct nnc_pool;

@@ -51,6 +51,8 @@ typedef enum {
     NNC_OP_LAYER_NORM,/* per example, (x − μ)/sqrt(σ² + ε)·γ + β over consecutive axes */
     NNC_OP_PERMUTE,  /* the example's axes reordered */
     NNC_OP_REPEAT,   /* [F] -> [n, F] (RepeatVector) */
+    /* sequences: recurrent */
+    NNC_OP_RECURRENT,/* SimpleRNN, GRU or LSTM over a whole sequence [T, in] (attr.rnn) */
     NNC_OP_COUNT
 } nnc_op;
 
@@ -90,6 +92,15 @@ typedef struct {
     float momentum, eps;/* BATCH_NORM */
     int center, scale_on;/* BATCH_NORM: beta and gamma present */
     nnc_shape target;   /* RESHAPE: the example's new shape; CONV_TRANSPOSE: (height, width) out */
+    struct {
+        int gates;          /* 1 SimpleRNN, 3 GRU (z, r, h), 4 LSTM (i, f, c, o) */
+        int units;
+        int go_backwards, return_sequences;
+        int reset_after;    /* GRU: bias [2, 3·units] (input, recurrent), the reset after U */
+        int has_bias, has_mask; /* inputs: x, kernel, recurrent_kernel, [bias], [mask] */
+        nnc_activation act, rec_act;
+        float dropout, rec_dropout; /* one mask per sequence, as Keras's cells draw them */
+    } rnn;              /* RECURRENT */
 } nnc_op_attr;
 
 struct nnc_model;

@@ -25,6 +25,7 @@ static void put_initializer(nnc_strbuf *sb, nnc_initializer in) {
     if (in.kind == NNC_INIT_RANDOM_UNIFORM)
         nnc_sb_printf(sb, "\"minval\":%.9g,\"maxval\":%.9g,", (double)in.a, (double)in.b);
     if (in.kind == NNC_INIT_CONSTANT) nnc_sb_printf(sb, "\"value\":%.9g", (double)in.a);
+    if (in.kind == NNC_INIT_ORTHOGONAL) nnc_sb_printf(sb, "\"gain\":%.9g,", (double)in.a);
     /* only the random ones take a seed: Keras 3's Zeros(seed=None) is a TypeError */
     if (in.kind != NNC_INIT_ZEROS && in.kind != NNC_INIT_ONES && in.kind != NNC_INIT_CONSTANT)
         nnc_sb_puts(sb, "\"seed\":null");
@@ -61,6 +62,7 @@ static int parse_initializer(const nnc_json *j, nnc_initializer *out) {
     if (c && nnc_json_get_number(c, "minval", &v)) out->a = (float)v;
     if (c && nnc_json_get_number(c, "maxval", &v)) out->b = (float)v;
     if (c && nnc_json_get_number(c, "value", &v)) out->a = (float)v;
+    if (c && k == NNC_INIT_ORTHOGONAL && nnc_json_get_number(c, "gain", &v)) out->a = (float)v;
     return 0;
 }
 
