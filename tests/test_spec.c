@@ -376,6 +376,9 @@ static const struct {
     {"gaussian_dropout", "input 6 6 2\ngaussian_dropout 0.2\n"},
     {"activity_regularization", "input 6 6 2\nactivity_regularization 0.01 l2=0.001\n"},
     {"layer_normalization", "input 6 6 2\nlayer_normalization axis=[-2,-1] epsilon=0.01 center=false\n"},
+    {"simple_rnn", "input 5 3\nsimple_rnn 4 activation=relu return_sequences=true go_backwards=true dropout=0.1\n"},
+    {"lstm", "input 5 3\nlstm 4 unit_forget_bias=false recurrent_dropout=0.2 kernel_regularizer=l2(0.01)\n"},
+    {"gru", "input 5 3\ngru 4 reset_after=false recurrent_activation=hard_sigmoid use_bias=false\n"},
 };
 
 /* A model trained a little, then its predictions next to those of its saved and loaded copy. */
