@@ -168,6 +168,17 @@ static int layer_vars_v3(const nnc_model *m, hid_t f, int l, const char *group, 
         }
     }
     if (g >= 0) H5Gclose(g);
+    /* Keras saves every object a layer holds, variables or none: the layers between a
+     * Bidirectional and its cells, and the unbuilt layer it was given (its "layer") */
+    const int bi = !strcmp(nnc_layer_class(&m->layers[l]), "Bidirectional");
+    const char *empty[4] = {bi ? "forward_layer" : NULL, bi ? "backward_layer" : NULL, bi ? "layer" : NULL,
+                            bi ? "layer/cell" : NULL};
+    for (int k = 0; !rc && k < 4 && empty[k]; k++) {
+        snprintf(path, sizeof path, "layers/%.250s/%s/vars", group, empty[k]);
+        hid_t e = nnc_h5_group(f, path);
+        rc = e < 0;
+        if (e >= 0) H5Gclose(e);
+    }
     return rc;
 }
 
