@@ -47,6 +47,11 @@ enum {
     NNC_OPTF_EMPTY_IS_NONE = 1u << 10, /* SHAPE: no values is Keras's None (null) */
     NNC_OPTF_IF_AUX = 1u << 11,     /* REGULARIZER: its variable exists only when the bool at aux
                                      * is true (LayerNormalization's gamma and beta) */
+    /* wrappers (issue 14: Bidirectional, TimeDistributed): a Keras config nests the wrapped
+     * layer's as {"layer": {"class_name": C, "config": {...}}} (src/io/keras_nested.c) */
+    NNC_OPTF_NESTED = 1u << 12,     /* the key lives in the wrapped layer's config */
+    NNC_OPTF_NESTED_CLASS = 1u << 13, /* CHOICE: the wrapped layer, by its spec keyword or Keras
+                                     * class (the nested object's class_name) */
 };
 
 typedef struct {

@@ -209,13 +209,24 @@ static void put_value(nnc_strbuf *sb, const nnc_opt_desc *row, const char *base,
     }
 }
 
-/* ,"key":value for each row; def holds the defaults (FLOAT_OR_NONE's None). */
-static void put_opts(nnc_strbuf *sb, const nnc_opt_desc *rows, int n, const void *base, const void *def) {
+/* ,"key":value for each row (the wrapped layer's rows when nested, else the others); def holds
+ * the defaults (FLOAT_OR_NONE's None). */
+static void put_rows(nnc_strbuf *sb, const nnc_opt_desc *rows, int n, const void *base, const void *def, int nested) {
     for (int i = 0; i < n; i++) {
-        if (rows[i].flags & NNC_OPTF_UNWRITTEN) continue;
+        if ((rows[i].flags & NNC_OPTF_UNWRITTEN) || !(rows[i].flags & NNC_OPTF_NESTED) != !nested ||
+            (rows[i].flags & NNC_OPTF_NESTED_CLASS))
+            continue;
         nnc_sb_printf(sb, ",\"%s\":", rows[i].config_key ? rows[i].config_key : rows[i].key);
         put_value(sb, &rows[i], base, def);
     }
+}
+
+static void put_opts(nnc_strbuf *sb, const nnc_opt_desc *rows, int n, const void *base, const void *def) {
+    put_rows(sb, rows, n, base, def, 0);
+}
+
+void nnc_config_put_nested_rows(nnc_strbuf *sb, const nnc_opt_desc *rows, int n, const void *base, const void *def) {
+    put_rows(sb, rows, n, base, def, 1);
 }
 
 /* The value of `axis` a layer's CONST row "-1" also accepts: the last axis counted from the
@@ -390,10 +401,11 @@ static int read_value(const nnc_opt_desc *row, const nnc_json *v, char *base, co
     return -1;
 }
 
-int nnc_config_read_opts(const nnc_opt_desc *rows, int count, const nnc_json *obj, void *base,
-                         const nnc_read_ctx *cx, char *msg, size_t n) {
+static int read_rows(const nnc_opt_desc *rows, int count, const nnc_json *obj, void *base, const nnc_read_ctx *cx,
+                     char *msg, size_t n, int nested) {
     for (int i = 0; i < count; i++) {
         const nnc_opt_desc *row = &rows[i];
+        if (!(row->flags & NNC_OPTF_NESTED) != !nested || (row->flags & NNC_OPTF_NESTED_CLASS)) continue;
         const nnc_json *v = nnc_json_get(obj, row->config_key ? row->config_key : row->key);
         if (!v && row->alias) v = nnc_json_get(obj, row->alias);
         if (!v || v->type == NNC_JSON_NULL) {
@@ -407,6 +419,16 @@ int nnc_config_read_opts(const nnc_opt_desc *rows, int count, const nnc_json *ob
         if (read_value(row, v, base, cx, msg, n)) return -1;
     }
     return 0;
+}
+
+int nnc_config_read_opts(const nnc_opt_desc *rows, int count, const nnc_json *obj, void *base,
+                         const nnc_read_ctx *cx, char *msg, size_t n) {
+    return read_rows(rows, count, obj, base, cx, msg, n, 0);
+}
+
+int nnc_config_read_nested_rows(const nnc_opt_desc *rows, int count, const nnc_json *obj, void *base,
+                                const nnc_read_ctx *cx, char *msg, size_t n) {
+    return read_rows(rows, count, obj, base, cx, msg, n, 1);
 }
 
 /* ---- layers ------------------------------------------------------------------------------ */
@@ -430,6 +452,7 @@ static void put_layer(nnc_strbuf *sb, const nnc_model *m, const nnc_layer_rec *l
     union { max_align_t align; unsigned char bytes[NNC_LAYER_CFG_BYTES]; } def;
     d->defaults(def.bytes);
     put_opts(sb, d->opts, d->n_opts, nnc_layer_opts(l), def.bytes);
+    nnc_config_put_wrapped(sb, d, nnc_layer_opts(l), def.bytes);
     nnc_sb_puts(sb, "},\"registered_name\":null");
     if (functional) {
         nnc_sb_puts(sb, ",\"name\":");
