@@ -1,6 +1,6 @@
-/* nnc's side of the benchmarks of bench/README.md: trains B0-B3 and prints one JSON line per
+/* nnc's side of the benchmarks of bench/README.md: trains B0-B4 and prints one JSON line per
  * run in the shape torch_bench.py prints, so bench/run.sh can set them side by side.
- * Usage: nnc_bench BENCH THREADS EPOCHS RUNS [infer]   (BENCH: B0 B1 B2 B3)
+ * Usage: nnc_bench BENCH THREADS EPOCHS RUNS [infer]   (BENCH: B0 B1 B2 B3 B4)
  * With "infer" (P1): trains EPOCHS epochs once, then times nnc_predict_ex over the test set at
  * batch 1000 (samples per second) and on 1000 examples one at a time (µs per example), best
  * of RUNS, as torch_bench.py's "infer" loop does.
@@ -13,14 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *specs[4] = {
+static const char *specs[5] = {
     "input 64\ndense 25 activation=relu\ndense 15 activation=relu\ndense 10\n",
     "input 784\ndense 25 activation=relu\ndense 15 activation=relu\ndense 10\n",
     "input 784\ndense 512 activation=relu\ndense 256 activation=relu\ndense 10\n",
     ("input 28 28 1\nconv2d 32 3 activation=relu\nmax_pooling2d 2\nconv2d 64 3 activation=relu\n"
      "max_pooling2d 2\nflatten\ndense 128 activation=relu\ndense 10\n"),
+    "input 28 28\nlstm 128\ndense 10\n", /* B4 (issue 14): the image's rows as 28 steps */
 };
-static const int batches[4] = {32, 32, 128, 128};
+static const int batches[5] = {32, 32, 128, 128, 128};
 
 typedef struct {
     double s[4096];
@@ -41,8 +42,8 @@ static bool on_epoch(void *user, const nnc_epoch_info *info) {
 
 int main(int argc, char **argv) {
     int infer = argc == 6 && !strcmp(argv[5], "infer");
-    if ((argc != 5 && !infer) || strlen(argv[1]) != 2 || argv[1][0] != 'B' || argv[1][1] < '0' || argv[1][1] > '3') {
-        fprintf(stderr, "usage: nnc_bench B0|B1|B2|B3 THREADS EPOCHS RUNS\n");
+    if ((argc != 5 && !infer) || strlen(argv[1]) != 2 || argv[1][0] != 'B' || argv[1][1] < '0' || argv[1][1] > '4') {
+        fprintf(stderr, "usage: nnc_bench B0|B1|B2|B3|B4 THREADS EPOCHS RUNS\n");
         return 2;
     }
     int b = argv[1][1] - '0', threads = atoi(argv[2]), epochs = atoi(argv[3]), runs = atoi(argv[4]);

@@ -3,7 +3,7 @@
 per bench, nnc's and PyTorch's median seconds per epoch (the best thread setting of each),
 their ratio, and the accuracy of each.
 
-Usage: /usr/bin/python3 bench/run.py [--build build] [--runs 3] [--epochs B0=100,B1=3,B2=3,B3=2] [B0 B1 ...]
+Usage: /usr/bin/python3 bench/run.py [--build build] [--runs 3] [--epochs B0=100,B1=3,B2=3,B3=2,B4=1] [B0 B1 ...]
 nnc_bench is built only with the benchmarks on: cmake -S . -B build -DNNC_BUILD_BENCH=ON.
 PyTorch is Debian's python3-torch (run this with /usr/bin/python3); its figure is the fastest
 of the `min` and `minfe` loops at 1 OpenMP thread with OpenBLAS at 1 and 2 threads, as
@@ -32,10 +32,10 @@ def summary(rs):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("benches", nargs="*", default=["B0", "B1", "B2", "B3"])
+    ap.add_argument("benches", nargs="*", default=["B0", "B1", "B2", "B3", "B4"])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--epochs", default="B0=100,B1=3,B2=3,B3=2")
+    ap.add_argument("--epochs", default="B0=100,B1=3,B2=3,B3=2,B4=1")
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--only-p1", action="store_true", help="skip the training benchmarks")
     ap.add_argument("--p1", default="", help="P1 inference for these benches (e.g. B2,B3), after EPOCHS training epochs")

@@ -114,6 +114,7 @@ typedef enum {
     NNC_INIT_ZEROS,
     NNC_INIT_ONES,
     NNC_INIT_CONSTANT,       /* value a */
+    NNC_INIT_ORTHOGONAL,     /* gain a (Keras: 1): rows fan_in, the columns the rest */
     NNC_INIT_COUNT
 } nnc_init_kind;
 
@@ -440,6 +441,49 @@ nnc_node nnc_position_embedding(nnc_model *m, nnc_node x, int sequence_length, c
 /* keras-hub's SinePositionEncoding(max_wavelength = 10000): for x [T, d], sin(t/w^(2i/d)) at
  * feature 2i and cos at 2i + 1 (Vaswani et al. 2017); no variables; add it to x. */
 nnc_node nnc_sine_position_encoding(nnc_model *m, nnc_node x, float max_wavelength, const char *name);
+/* ---- sequences: recurrent layers (Keras's SimpleRNN, LSTM, GRU) ---- */
+typedef struct {
+    int units;
+    nnc_activation activation;           /* default tanh: the candidate state (and LSTM's cell) */
+    nnc_activation recurrent_activation; /* default sigmoid: the gates (not SimpleRNN's) */
+    bool use_bias;                       /* default true */
+    nnc_initializer kernel_initializer;  /* default glorot_uniform */
+    nnc_initializer recurrent_initializer; /* default orthogonal */
+    nnc_initializer bias_initializer;    /* default zeros */
+    nnc_regularizer kernel_regularizer, recurrent_regularizer, bias_regularizer, activity_regularizer;
+    float dropout, recurrent_dropout;    /* training only: one mask per sequence (default 0) */
+    bool return_sequences;               /* every step's output [steps, units], else the last */
+    bool return_state;                   /* not supported yet: an error */
+    bool go_backwards;                   /* read the steps last to first (outputs in that order) */
+    bool unit_forget_bias;               /* LSTM: the forget gate's bias starts at 1 (default true) */
+    bool reset_after;                    /* GRU: reset gate after the recurrent kernel (default true) */
+    const char *name;
+} nnc_rnn_opts;
+
+/* Recurrent options with Keras's defaults. */
+nnc_rnn_opts nnc_rnn_opts_default(int units);
+/* Keras's SimpleRNN on sequences x (steps, features): h = activation(x·W + h·U + b). */
+nnc_node nnc_simple_rnn(nnc_model *m, nnc_node x, const nnc_rnn_opts *o);
+/* Keras's LSTM: gates i, f, c, o in Keras's column order; variables kernel, recurrent_kernel, bias. */
+nnc_node nnc_lstm(nnc_model *m, nnc_node x, const nnc_rnn_opts *o);
+/* Keras's GRU: gates z, r, h; reset_after (Keras 2.3+'s default) has bias [2, 3·units]. */
+nnc_node nnc_gru(nnc_model *m, nnc_node x, const nnc_rnn_opts *o);
+
+typedef enum { NNC_RNN_SIMPLE, NNC_RNN_LSTM, NNC_RNN_GRU } nnc_rnn_kind;
+typedef enum { NNC_MERGE_CONCAT, NNC_MERGE_SUM, NNC_MERGE_MUL, NNC_MERGE_AVE } nnc_merge_mode;
+typedef struct {
+    nnc_rnn_kind layer;        /* the wrapped layer */
+    nnc_rnn_opts rnn;          /* its options (the forward one's; the backward one reads the other way) */
+    nnc_merge_mode merge_mode; /* default concat */
+    const char *name;
+} nnc_bidirectional_opts;
+/* Bidirectional options with Keras's defaults around a layer of `units`. */
+nnc_bidirectional_opts nnc_bidirectional_opts_default(nnc_rnn_kind layer, int units);
+/* Keras's Bidirectional: the layer over x forward and backward (its sequence turned back to
+ * input order), merged; variables forward_kernel, ..., backward_bias. */
+nnc_node nnc_bidirectional(nnc_model *m, nnc_node x, const nnc_bidirectional_opts *o);
+/* Keras's TimeDistributed(Dense): the Dense applied to each step of x (steps, features). */
+nnc_node nnc_time_distributed_dense(nnc_model *m, nnc_node x, const nnc_dense_opts *o);
 
 /* Declares the model's outputs (functional models). Sequential models need not call it:
  * the last layer added is the output. */

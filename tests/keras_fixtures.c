@@ -230,7 +230,7 @@ int keras_fixture(const char *dir, const char *name) {
     static const char lambda[] = SEQUENTIAL(LAYERS_GOOD ",{\"class_name\":\"Lambda\",\"config\":{\"name\":\"lambda\","
                                             "\"function\":{\"class_name\":\"__lambda__\"}}}");
     static const char dunce[] = SEQUENTIAL(LAYERS_GOOD ",{\"class_name\":\"Dunce\",\"config\":{\"name\":\"dunce\"}}");
-    static const char lstm[] = SEQUENTIAL(LAYERS_GOOD ",{\"class_name\":\"LSTM\",\"config\":{\"name\":\"lstm\",\"units\":4}}");
+    static const char lstm[] = SEQUENTIAL(LAYERS_GOOD ",{\"class_name\":\"ConvLSTM2D\",\"config\":{\"name\":\"conv_lstm2d\",\"filters\":4}}");
     char path[1200];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     H5E_auto2_t fn;

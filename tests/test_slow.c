@@ -1,6 +1,7 @@
-/* Slow tests: the Fashion-MNIST runs of the CNN issue, through the real CLI. They run only with
- * `nnc_tests --slow` and skip, saying why, when Debian's dataset-fashion-mnist is missing; CI
- * runs the CNN layers on small data instead (tests/test_grad.c, test_cnn_fixtures.c). */
+/* Slow tests: the Fashion-MNIST runs of the CNN and sequence issues, through the real CLI. They
+ * run only with `nnc_tests --slow` and skip, saying why, when Debian's dataset-fashion-mnist is
+ * missing; CI runs the layers on small data instead (tests/test_grad.c, test_cnn_fixtures.c,
+ * test_recurrent.c). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,10 @@ void suite_slow(test_run *r) {
     } runs[] = {
         {"slow/fashion_mnist_cnn_10_epochs", "fashion_cnn.nnc", 0.91},
         {"slow/fashion_mnist_mlp_10_epochs", "fashion_mlp.nnc", 0.88},
+        /* issue 14: images as 28 steps of 28 pixels, 3 epochs */
+        {"slow/fashion_mnist_lstm_3_epochs", "fashion_lstm.nnc", 0.87},
+        {"slow/fashion_mnist_gru_3_epochs", "fashion_gru.nnc", 0.87},
+        {"slow/fashion_mnist_bilstm_3_epochs", "fashion_bilstm.nnc", 0.87},
     };
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
         if (!t_begin(r, "%s", runs[i].name)) continue;

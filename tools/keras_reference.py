@@ -12,7 +12,12 @@ outputs in float32. The file is read independently of nnc's C code, from what th
     each class's layers in model order (a zip written on Windows: "layers\\<name>");
   - Sequential configs of Keras 3 and Keras 2 (with or without InputLayer).
 Layers: InputLayer, Dense, Conv2D, MaxPooling2D, Flatten, Dropout, Activation and
-BatchNormalization (inference), computed in float64. Anything else is an error."""
+BatchNormalization (inference); SimpleRNN, LSTM and GRU (both reset_after forms, return_sequences,
+go_backwards), Bidirectional (concat, sum, mul, ave) and TimeDistributed around them, computed in
+float64. Anything else is an error. The recurrent layers follow the equations Keras documents
+(LSTM: Hochreiter & Schmidhuber 1997 with forget gate, gates i, f, c, o in the kernel's columns;
+GRU: Cho et al. 2014, gates z, r, h, reset_after=True applying the reset gate after the recurrent
+matmul as in cuDNN, h = z * h_prev + (1 - z) * candidate)."""
 
 import io
 import json
@@ -51,9 +56,8 @@ def load(path):
             counts[s] = k + 1
             name = s if k == 0 else "%s_%d" % (s, k)
             for group in ("layers/" + name, "layers\\" + name):
-                if group in h5 and "vars" in h5[group]:
-                    v = h5[group]["vars"]
-                    weights[layer["config"]["name"]] = [np.array(v[str(i)]) for i in range(len(v))]
+                if group in h5:
+                    weights[layer["config"]["name"]] = nested_vars(h5[group], layer)
         return layers, weights
     h5 = h5py.File(path, "r")
     config = json.loads(text(h5.attrs["model_config"]))
@@ -66,6 +70,29 @@ def load(path):
             g = mw[name]
             weights[name] = [np.array(g[text(w)]) for w in g.attrs["weight_names"]]
     return layers, weights
+
+
+def own_vars(g):
+    if "vars" not in g:
+        return []
+    v = g["vars"]
+    return [np.array(v[str(i)]) for i in range(len(v))]
+
+
+def nested_vars(g, layer):
+    """A layer's variables in a Keras 3 weights file: its own, then those of the objects it holds
+    as attributes (a recurrent layer's "cell", a wrapper's "layer", Bidirectional's
+    "forward_layer" then "backward_layer"), each a group of its own."""
+    cls = layer["class_name"]
+    if cls in ("SimpleRNN", "LSTM", "GRU"):
+        return own_vars(g) + own_vars(g["cell"]) if "cell" in g else own_vars(g)
+    if cls == "Bidirectional":
+        c = layer["config"]
+        back = c.get("backward_layer") or c["layer"]
+        return nested_vars(g["forward_layer"], c["layer"]) + nested_vars(g["backward_layer"], back)
+    if cls == "TimeDistributed":
+        return nested_vars(g["layer"], layer["config"]["layer"])
+    return own_vars(g)
 
 
 def layer_list(config):
@@ -159,6 +186,88 @@ def batch_norm(x, c, w):
     return y
 
 
+def dense(x, c, w):
+    x = x @ w[0].astype(np.float64)
+    if len(w) > 1:
+        x = x + w[1].astype(np.float64)
+    return activation(x, c.get("activation", "linear"))
+
+
+def recurrent_activation(x, name):
+    if name == "hard_sigmoid":  # Keras 3: relu6(x + 3) / 6
+        return np.clip(x / 6.0 + 0.5, 0.0, 1.0)
+    return activation(x, name)
+
+
+def recurrent(x, cls, c, w):
+    """SimpleRNN, LSTM or GRU over x [batch, time, features]: the last output, or every output
+    (return_sequences) in the order the steps ran (reversed for go_backwards, as Keras returns)."""
+    kernel, rec = w[0].astype(np.float64), w[1].astype(np.float64)
+    u = rec.shape[0]
+    use_bias = c.get("use_bias", True)
+    bias = w[2].astype(np.float64) if use_bias else None
+    act, ract = c.get("activation", "tanh"), c.get("recurrent_activation", "sigmoid")
+    if c.get("go_backwards", False):
+        x = x[:, ::-1, :]
+    n, steps = x.shape[0], x.shape[1]
+    h = np.zeros((n, u))
+    cell = np.zeros((n, u))
+    outs = []
+    for t in range(steps):
+        xt = x[:, t, :] @ kernel
+        if cls == "SimpleRNN":
+            h = activation(xt + h @ rec + (bias if use_bias else 0.0), act)
+        elif cls == "LSTM":
+            z = xt + h @ rec + (bias if use_bias else 0.0)
+            i = recurrent_activation(z[:, :u], ract)
+            f = recurrent_activation(z[:, u:2 * u], ract)
+            cell = f * cell + i * activation(z[:, 2 * u:3 * u], act)
+            h = recurrent_activation(z[:, 3 * u:], ract) * activation(cell, act)
+        elif c.get("reset_after", True):  # GRU, the reset gate applied after the recurrent matmul
+            if use_bias:
+                xt, hr = xt + bias[0], h @ rec + bias[1]
+            else:
+                hr = h @ rec
+            z = recurrent_activation(xt[:, :u] + hr[:, :u], ract)
+            r = recurrent_activation(xt[:, u:2 * u] + hr[:, u:2 * u], ract)
+            cand = activation(xt[:, 2 * u:] + r * hr[:, 2 * u:], act)
+            h = z * h + (1.0 - z) * cand
+        else:  # GRU, the reset gate applied to the state before its matmul
+            if use_bias:
+                xt = xt + bias
+            z = recurrent_activation(xt[:, :u] + h @ rec[:, :u], ract)
+            r = recurrent_activation(xt[:, u:2 * u] + h @ rec[:, u:2 * u], ract)
+            cand = activation(xt[:, 2 * u:] + (r * h) @ rec[:, 2 * u:], act)
+            h = z * h + (1.0 - z) * cand
+        outs.append(h)
+    if c.get("return_sequences", False):
+        return np.stack(outs, axis=1)
+    return h
+
+
+def bidirectional(x, c, w):
+    """Both directions; the backward one's sequence flipped back to the input's order."""
+    fwd = c["layer"]
+    back = c.get("backward_layer")
+    if back is None:
+        back = {"class_name": fwd["class_name"], "config": dict(fwd["config"], go_backwards=not fwd["config"].get("go_backwards", False))}
+    k = len(w) // 2
+    a = recurrent(x, fwd["class_name"], fwd["config"], w[:k])
+    b = recurrent(x, back["class_name"], back["config"], w[k:])
+    if back["config"].get("return_sequences", False):
+        b = b[:, ::-1, :]
+    mode = c.get("merge_mode", "concat")
+    if mode == "concat":
+        return np.concatenate([a, b], axis=-1)
+    if mode == "sum":
+        return a + b
+    if mode == "mul":
+        return a * b
+    if mode == "ave":
+        return (a + b) / 2.0
+    raise SystemExit("keras_reference.py: Bidirectional merge_mode %s" % mode)
+
+
 def forward(layers, weights, x):
     first = layers[0]["config"]
     shape = first.get("batch_shape") or first.get("batch_input_shape")
@@ -169,10 +278,7 @@ def forward(layers, weights, x):
         if cls in ("InputLayer", "Dropout"):
             continue
         if cls == "Dense":
-            x = x @ w[0].astype(np.float64)
-            if len(w) > 1:
-                x = x + w[1].astype(np.float64)
-            x = activation(x, c.get("activation", "linear"))
+            x = dense(x, c, w)
         elif cls == "Conv2D":
             x = conv2d(x, c, w)
         elif cls == "MaxPooling2D":
@@ -183,6 +289,12 @@ def forward(layers, weights, x):
             x = activation(x, c["activation"])
         elif cls == "BatchNormalization":
             x = batch_norm(x, c, w)
+        elif cls in ("SimpleRNN", "LSTM", "GRU"):
+            x = recurrent(x, cls, c, w)
+        elif cls == "Bidirectional":
+            x = bidirectional(x, c, w)
+        elif cls == "TimeDistributed" and c["layer"]["class_name"] == "Dense":
+            x = dense(x, c["layer"]["config"], w)  # Dense acts on the last axis: each step alike
         else:
             raise SystemExit("keras_reference.py: layer class %s" % cls)
     return x.reshape(x.shape[0], -1)

@@ -83,7 +83,7 @@ typedef struct {
 
 typedef struct {
     char name[2 * NNC_NAME_MAX]; /* "layer_1.kernel" */
-    const char *var;             /* "kernel", "bias" */
+    char var[NNC_NAME_MAX];      /* "kernel", "bias" */
     nnc_shape shape;
     size_t offset, size;         /* in floats, within the parameter arena */
     int node;
@@ -91,6 +91,8 @@ typedef struct {
     nnc_initializer init;
     int fan_in, fan_out;
     int trainable;               /* 0: state such as Normalization's mean (no gradient) */
+    int ones_first, ones_count;  /* values set to 1 after the initializer (LSTM's
+                                  * unit_forget_bias: the forget gate's bias) */
 } nnc_param_rec;
 
 struct nnc_pool;

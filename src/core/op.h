@@ -54,6 +54,8 @@ typedef enum {
     /* sequences: attention */
     NNC_OP_MHA,      /* Keras's MultiHeadAttention: projections, per-head softmax(QKᵀ/√d)·V, output */
     NNC_OP_POSITION, /* [T, d] -> each example gets table[0..T) (learned) or the sine encoding */
+    /* sequences: recurrent */
+    NNC_OP_RECURRENT,/* SimpleRNN, GRU or LSTM over a whole sequence [T, in] (attr.rnn) */
     NNC_OP_COUNT
 } nnc_op;
 
@@ -98,6 +100,16 @@ typedef struct {
     int causal;         /* MHA: step t attends to steps s <= t only */
     int mha_in;         /* MHA: NNC_MHA_* bits, which optional inputs the node has */
     float max_wavelength; /* POSITION without a table: the sine encoding's longest wavelength */
+    struct {
+        int gates;          /* 1 SimpleRNN, 3 GRU (z, r, h), 4 LSTM (i, f, c, o) */
+        int units;
+        int go_backwards, return_sequences;
+        int reverse_output; /* the sequence output in input order (Bidirectional's backward layer) */
+        int reset_after;    /* GRU: bias [2, 3·units] (input, recurrent), the reset after U */
+        int has_bias, has_mask; /* inputs: x, kernel, recurrent_kernel, [bias], [mask] */
+        nnc_activation act, rec_act;
+        float dropout, rec_dropout; /* one mask per sequence, as Keras's cells draw them */
+    } rnn;              /* RECURRENT */
 } nnc_op_attr;
 
 /* MHA's inputs: query, value, key, then per projection (query, key, value, output) its kernel

@@ -51,6 +51,11 @@ enum {
     NNC_OPTF_CALL_ARG = 1u << 15,   /* Keras's call argument, not a constructor's: in a functional
                                      * model written in the call's kwargs (use_causal_mask) */
     NNC_OPTF_ZERO_IS_NONE = 1u << 16, /* INT: 0 is Keras's None, written null (a null read is 0) */
+    /* wrappers (issue 14: Bidirectional, TimeDistributed): a Keras config nests the wrapped
+     * layer's as {"layer": {"class_name": C, "config": {...}}} (src/io/keras_nested.c) */
+    NNC_OPTF_NESTED = 1u << 12,     /* the key lives in the wrapped layer's config */
+    NNC_OPTF_NESTED_CLASS = 1u << 13, /* CHOICE: the wrapped layer, by its spec keyword or Keras
+                                     * class (the nested object's class_name) */
 };
 
 typedef struct {

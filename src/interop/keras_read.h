@@ -42,11 +42,26 @@ void nnc_kw_close(nnc_kw_file *f);
 int nnc_kw_read(nnc_model *m, const nnc_kw_file *f, const nnc_config_layer *cl, int ncl, int with_optimizer,
                 char *msg, size_t n);
 
-/* A variable that Keras 3 keeps in a sub-layer of its layer (MultiHeadAttention's four
- * EinsumDense: "query/kernel" is <layer>/query_dense/vars/0, "attention_output/bias" is
- * <layer>/output_dense/vars/1; the sub-layer's variables in nnc's order): 1 with the sub-layer's
- * folder in sub and the variable's index there, 0 for a variable of the layer itself. */
-int nnc_keras_sublayer_var(const nnc_model *m, int param, char *sub, size_t n, int *index);
+/* Where Keras keeps a share of a layer's variables: the objects a layer holds save their own
+ * variables in groups of their own (Keras 3's saving_lib walks a layer's attributes): a
+ * recurrent layer's in its "cell", Bidirectional's in "forward_layer/cell" and
+ * "backward_layer/cell" (the first half of nnc's variables, then the second), TimeDistributed's
+ * in "layer", MultiHeadAttention's in its four EinsumDense ("query_dense", "key_dense",
+ * "value_dense", "output_dense": nnc's "query/kernel" is query_dense/vars/0). v3 is that path below the layer's group ("" for the layer's own variables);
+ * legacy the name scope between the layer's name and the variable's in a legacy file's
+ * weight_names ("lstm_cell", "forward_lstm/lstm_cell"); first and count the layer's variables
+ * (indices from its first) that live there. */
+typedef struct {
+    char v3[64];
+    char legacy[128];
+    int first, count;
+} nnc_kw_part;
+
+/* The parts of layer l (1 to NNC_KW_PARTS). */
+#define NNC_KW_PARTS 4
+int nnc_kw_parts(const nnc_model *m, int l, nnc_kw_part parts[NNC_KW_PARTS]);
+/* Keras's name of parameter p ("kernel"): nnc's own, without a direction's prefix. */
+const char *nnc_kw_var_name(const nnc_model *m, int p);
 
 /* Keras's naming.to_snake_case: "MaxPooling2D" -> "max_pooling2d", "LeakyReLU" -> "leaky_re_lu". */
 void nnc_keras_snake_case(const char *cls, char *out, size_t n);

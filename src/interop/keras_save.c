@@ -9,7 +9,8 @@
  *        model.weights.h5  layers/<class_snake>[_N]/vars/<i> for each layer of model.layers
  *                          (a Sequential's without its InputLayer), each vars group with the
  *                          layer's name as attribute "name"; the trainable variables, then the
- *                          others; vars (the model's own: none); optimizer/vars/<i>: the
+ *                          others; the objects a layer holds below it (nnc_kw_parts:
+ *                          layers/lstm/cell/vars/<i>, .../forward_layer/cell/vars/<i>); vars (the model's own: none); optimizer/vars/<i>: the
  *                          iteration count (int64), the learning rate unless it is a schedule,
  *                          the slots in Keras 3's order (nnc_keras_slot_order), Nadam's
  *                          u_product;
@@ -142,36 +143,58 @@ static int write_opt_var(hid_t loc, const char *name, const nnc_model *m, const 
 
 /* ---- .keras ---------------------------------------------------------------------------------- */
 
+/* Layer l's variables under layers/<group>: its own vars group (the layer's name as its
+ * attribute), and each part's (a recurrent cell, Bidirectional's two layers) below it. */
+static int layer_vars_v3(const nnc_model *m, hid_t f, int l, const char *group, int *params) {
+    nnc_kw_part parts[NNC_KW_PARTS];
+    int np = nnc_kw_parts(m, l, parts), nv = keras_vars(m, l, params), rc = 0;
+    char path[400], ds[32];
+    snprintf(path, sizeof path, "layers/%s/vars", group);
+    hid_t g = nnc_h5_group(f, path);
+    rc = g < 0 || nnc_h5_set_string(g, "name", m->layers[l].name, 1);
+    for (int k = 0; !rc && k < np; k++) {
+        const nnc_kw_part *P = &parts[k];
+        if (P->v3[0]) {
+            H5Gclose(g);
+            snprintf(path, sizeof path, "layers/%.250s/%.60s/vars", group, P->v3);
+            g = nnc_h5_group(f, path);
+            const char *last = strrchr(P->v3, '/');
+            rc = g < 0 || nnc_h5_set_string(g, "name", last ? last + 1 : P->v3, 1);
+        }
+        int at = 0, first = m->layers[l].first_param;
+        for (int i = 0; !rc && i < nv; i++) {
+            if (params[i] < first + P->first || params[i] >= first + P->first + P->count) continue;
+            snprintf(ds, sizeof ds, "%d", at++);
+            rc = write_param(g, ds, m, params[i]);
+        }
+    }
+    if (g >= 0) H5Gclose(g);
+    /* Keras saves every object a layer holds, variables or none: the layers between a
+     * Bidirectional and its cells, and the unbuilt layer it was given (its "layer") */
+    const int bi = !strcmp(nnc_layer_class(&m->layers[l]), "Bidirectional");
+    const char *empty[4] = {bi ? "forward_layer" : NULL, bi ? "backward_layer" : NULL, bi ? "layer" : NULL,
+                            bi ? "layer/cell" : NULL};
+    for (int k = 0; !rc && k < 4 && empty[k]; k++) {
+        snprintf(path, sizeof path, "layers/%.250s/%s/vars", group, empty[k]);
+        hid_t e = nnc_h5_group(f, path);
+        rc = e < 0;
+        if (e >= 0) H5Gclose(e);
+    }
+    return rc;
+}
+
 static int weights_v3(const nnc_model *m, hid_t f, int with_opt) {
     nnc_strmap counts = {0};
     int *params = malloc(((size_t)m->n_params + 1) * sizeof *params), rc = params ? 0 : -1;
-    char snake[256], path[400], ds[420];
+    char snake[256], group[300], ds[420];
     for (int l = 0; !rc && l < m->n_layers; l++) {
         if (!keras_layer(m, l)) continue;
         nnc_keras_snake_case(nnc_layer_class(&m->layers[l]), snake, sizeof snake);
         int *c = nnc_strmap_get(&counts, snake), k = c ? *c : 0;
         rc = nnc_strmap_put(&counts, snake, k + 1);
-        if (k) snprintf(path, sizeof path, "layers/%s_%d/vars", snake, k);
-        else snprintf(path, sizeof path, "layers/%s/vars", snake);
-        hid_t g = rc ? -1 : nnc_h5_group(f, path);
-        rc = g < 0 || nnc_h5_set_string(g, "name", m->layers[l].name, 1);
-        int nv = keras_vars(m, l, params), idx;
-        char sub[64];
-        for (int i = 0; !rc && i < nv; i++) {
-            if (nnc_keras_sublayer_var(m, params[i], sub, sizeof sub, &idx)) { /* <layer>/<sub>/vars/<idx> */
-                snprintf(ds, sizeof ds, "%.*s/%s/vars", (int)(strlen(path) - 5), path, sub);
-                const int made = nnc_h5_exists(f, ds);
-                hid_t sg = made ? H5Gopen2(f, ds, H5P_DEFAULT) : nnc_h5_group(f, ds);
-                rc = sg < 0 || (!made && nnc_h5_set_string(sg, "name", sub, 1));
-                snprintf(ds, sizeof ds, "%d", idx);
-                rc = rc || write_param(sg, ds, m, params[i]);
-                if (sg >= 0) H5Gclose(sg);
-                continue;
-            }
-            snprintf(ds, sizeof ds, "%d", i);
-            rc = write_param(g, ds, m, params[i]);
-        }
-        if (g >= 0) H5Gclose(g);
+        if (k) snprintf(group, sizeof group, "%s_%d", snake, k);
+        else snprintf(group, sizeof group, "%s", snake);
+        rc = rc || layer_vars_v3(m, f, l, group, params);
     }
     hid_t g = rc ? -1 : nnc_h5_group(f, "vars");
     rc = rc || g < 0 || nnc_h5_set_string(g, "name", nnc_model_display_name(m), 1);
@@ -263,9 +286,15 @@ static void *keras_zip(const nnc_model *m, int with_opt, size_t *len, char *msg,
 
 /* ---- legacy .h5 ------------------------------------------------------------------------------ */
 
-/* "<model>/<layer>/<var>", Keras 3's variable path. */
+/* "<model>/<layer>/<var>", Keras 3's variable path, with the name scope of the object that
+ * holds it between ("<model>/<layer>/lstm_cell/kernel"). */
 static void var_path(const nnc_model *m, int p, char *out, size_t n) {
-    snprintf(out, n, "%s/%s/%s", nnc_model_display_name(m), m->layers[m->params[p].layer].name, m->params[p].var);
+    const int l = m->params[p].layer;
+    nnc_kw_part parts[NNC_KW_PARTS];
+    int np = nnc_kw_parts(m, l, parts), k = 0;
+    while (k + 1 < np && p - m->layers[l].first_param >= parts[k].first + parts[k].count) k++;
+    snprintf(out, n, "%s/%s/%s%s%s", nnc_model_display_name(m), m->layers[l].name, parts[k].legacy,
+             parts[k].legacy[0] ? "/" : "", nnc_kw_var_name(m, p));
 }
 
 static int legacy_layers(const nnc_model *m, hid_t mw) {

@@ -8,7 +8,9 @@
  *   2. v3 (.keras, .weights.h5): layers/<class_snake>[_N]/vars/<i>, N counting the layers of
  *      each class in model order, i over the trainable variables then the others; a zip
  *      written on Windows names the group "layers\<name>" (one name with a backslash), Keras
- *      2.13 "_layer_checkpoint_dependencies/<name>".
+ *      2.13 "_layer_checkpoint_dependencies/<name>". The objects a layer holds have groups of
+ *      their own below its group (nnc_kw_parts): layers/lstm/cell/vars/<i>,
+ *      layers/bidirectional/forward_layer/cell/vars/<i>, layers/time_distributed/layer/vars/<i>.
  * The optimizer's state is keras_optstate.c's. */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
@@ -46,6 +48,92 @@ void nnc_keras_snake_case(const char *cls, char *out, size_t n) {
         }
     }
     if (n) out[o < n ? o : n - 1] = '\0';
+}
+
+/* ---- what a layer holds ----------------------------------------------------------------------- */
+
+/* The recurrent class whose cell holds variables vars[0..n) (kernel, recurrent_kernel[, bias]):
+ * told by the recurrent kernel's columns, 1, 3 or 4 times its rows (SimpleRNN, GRU, LSTM); NULL
+ * when they are not a recurrent layer's. */
+static const char *recurrent_class(const nnc_model *m, int first, int n) {
+    for (int p = first; p < first + n; p++) {
+        const nnc_param_rec *pr = &m->params[p];
+        if (strcmp(nnc_kw_var_name(m, p), "recurrent_kernel") || pr->shape.rank != 2 || pr->shape.dim[0] <= 0) continue;
+        int k = pr->shape.dim[1] / pr->shape.dim[0];
+        return k == 1 ? "SimpleRNN" : k == 3 ? "GRU" : k == 4 ? "LSTM" : NULL;
+    }
+    return NULL;
+}
+
+const char *nnc_kw_var_name(const nnc_model *m, int p) {
+    static const char *const prefixes[] = {"forward_", "backward_", "forward.", "backward."};
+    const char *v = m->params[p].var;
+    for (int i = 0; i < 4; i++)
+        if (!strncmp(v, prefixes[i], strlen(prefixes[i]))) return v + strlen(prefixes[i]);
+    return v;
+}
+
+/* A recurrent class's cell, as Keras names it ("lstm_cell"). */
+static void cell_name(const char *cls, char *out, size_t n) {
+    char snake[64];
+    nnc_keras_snake_case(cls, snake, sizeof snake);
+    snprintf(out, n, "%s_cell", snake);
+}
+
+int nnc_kw_parts(const nnc_model *m, int l, nnc_kw_part parts[NNC_KW_PARTS]) {
+    const nnc_layer_rec *L = &m->layers[l];
+    const char *cls = nnc_layer_class(L);
+    char cell[80], snake[64];
+    memset(parts, 0, NNC_KW_PARTS * sizeof *parts);
+    parts[0].count = L->n_params;
+    if (!strcmp(cls, "SimpleRNN") || !strcmp(cls, "LSTM") || !strcmp(cls, "GRU")) {
+        cell_name(cls, cell, sizeof cell);
+        snprintf(parts[0].v3, sizeof parts[0].v3, "cell");
+        snprintf(parts[0].legacy, sizeof parts[0].legacy, "%s", cell);
+        return 1;
+    }
+    if (!strcmp(cls, "Bidirectional") && L->n_params % 2 == 0) {
+        const char *inner = recurrent_class(m, L->first_param, L->n_params / 2);
+        nnc_keras_snake_case(inner ? inner : "RNN", snake, sizeof snake);
+        cell_name(inner ? inner : "RNN", cell, sizeof cell);
+        for (int k = 0; k < 2; k++) {
+            const char *dir = k ? "backward" : "forward";
+            snprintf(parts[k].v3, sizeof parts[k].v3, "%s_layer/cell", dir);
+            snprintf(parts[k].legacy, sizeof parts[k].legacy, "%s_%.40s/%.60s", dir, snake, cell);
+            parts[k].first = k * L->n_params / 2;
+            parts[k].count = L->n_params / 2;
+        }
+        return 2;
+    }
+    if (!strcmp(cls, "MultiHeadAttention")) { /* "query/kernel", "query/bias", "key/kernel", ... */
+        static const char *const sub[][2] = {
+            {"query", "query_dense"}, {"key", "key_dense"}, {"value", "value_dense"}, {"attention_output", "output_dense"}};
+        int np = 0;
+        for (int p = 0; p < L->n_params; np++) {
+            const char *v = m->params[L->first_param + p].var;
+            const size_t len = strcspn(v, "/");
+            int k = 0;
+            while (k < 4 && (strlen(sub[k][0]) != len || strncmp(v, sub[k][0], len))) k++;
+            if (k == 4 || np == NNC_KW_PARTS) { /* not Keras's layout: the layer's own group */
+                memset(parts, 0, NNC_KW_PARTS * sizeof *parts);
+                parts[0].count = L->n_params;
+                return 1;
+            }
+            snprintf(parts[np].v3, sizeof parts[np].v3, "%s", sub[k][1]);
+            parts[np].first = p;
+            parts[np].count = 0;
+            while (p < L->n_params && !strncmp(m->params[L->first_param + p].var, v, len + 1)) p++, parts[np].count++;
+        }
+        return np ? np : 1;
+    }
+    if (!strcmp(cls, "TimeDistributed")) {
+        const char *inner = recurrent_class(m, L->first_param, L->n_params);
+        if (inner) cell_name(inner, cell, sizeof cell);
+        nnc_keras_snake_case(inner ? inner : "Dense", snake, sizeof snake);
+        snprintf(parts[0].v3, sizeof parts[0].v3, inner ? "layer/cell" : "layer");
+        snprintf(parts[0].legacy, sizeof parts[0].legacy, "%.60s%s%.60s", snake, inner ? "/" : "", inner ? cell : "");
+    }
+    return 1;
 }
 
 int nnc_kw_open(nnc_kw_file *f, char *msg, size_t n) {
@@ -97,11 +185,10 @@ static int bind_legacy_layer(nnc_model *m, const nnc_kw_file *f, int l, const ch
     int rc = 0, matched = 0, *used = calloc((size_t)nw + 1, sizeof *used);
     if (!used) rc = nnc_msg(msg, n, "%s: out of memory", f->path);
     for (int p = 0; !rc && p < L->n_params; p++) {
-        const nnc_param_rec *pr = &m->params[L->first_param + p];
         char base[300];
         for (int k = 0; k < nw && !ds[p][0]; k++) {
             last_component(w[k], base, sizeof base);
-            if (!used[k] && !strcmp(base, pr->var)) {
+            if (!used[k] && !strcmp(base, nnc_kw_var_name(m, L->first_param + p))) {
                 used[k] = 1, matched++;
                 snprintf(ds[p], 512, "%s/%s", group, w[k]);
                 snprintf(var[p], 300, "%.*s", (int)strcspn(w[k], ":"), w[k]);
@@ -139,67 +226,48 @@ static int path_exists(hid_t loc, const char *path) {
     return nnc_h5_exists(loc, path);
 }
 
-int nnc_keras_sublayer_var(const nnc_model *m, int param, char *sub, size_t n, int *index) {
-    static const char *const map[][2] = {
-        {"query", "query_dense"}, {"key", "key_dense"}, {"value", "value_dense"}, {"attention_output", "output_dense"}};
-    const nnc_param_rec *p = &m->params[param];
-    const char *slash = strchr(p->var, '/');
-    if (!slash || p->layer < 0 || strcmp(nnc_layer_class(&m->layers[p->layer]), "MultiHeadAttention")) return 0;
-    const size_t len = (size_t)(slash - p->var);
-    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
-        if (strlen(map[i][0]) == len && !strncmp(p->var, map[i][0], len)) {
-            const nnc_layer_rec *L = &m->layers[p->layer];
-            *index = 0;
-            for (int q = L->first_param; q < param; q++) *index += !strncmp(m->params[q].var, p->var, len + 1);
-            snprintf(sub, n, "%s", map[i][1]);
-            return 1;
-        }
-    return 0;
-}
-
-/* The vars group of a v3 layer group name ("dense_1"), by the names Keras versions write. */
-static int find_vars(hid_t root, const char *name, char *out, size_t n) {
-    const char *forms[3] = {"layers/%s/vars", "layers\\%s/vars", "_layer_checkpoint_dependencies/%s/vars"};
+/* The vars group of a v3 layer group name ("dense_1") and a part's path below it ("cell"), by
+ * the names Keras versions write; a zip written on Windows joins the path with backslashes
+ * into one name ("layers\\lstm\\cell/vars"). */
+static int find_vars(hid_t root, const char *name, const char *sub, char *out, size_t n) {
+    const char *forms[3] = {"layers/%.280s%s%.60s/vars", "layers\\%.280s%s%.60s/vars",
+                            "_layer_checkpoint_dependencies/%.280s%s%.60s/vars"};
+    char back[64];
+    snprintf(back, sizeof back, "%.60s", sub);
+    for (char *c = back; *c; c++) *c = *c == '/' ? '\\' : *c;
     for (int i = 0; i < 3; i++) {
-        snprintf(out, n, forms[i], name);
+        snprintf(out, n, forms[i], name, *sub ? (i == 1 ? "\\" : "/") : "", i == 1 ? back : sub);
         if (path_exists(root, out)) return 0;
     }
-    snprintf(out, n, "layers/%s/vars", name);
+    snprintf(out, n, "layers/%.280s%s%.60s/vars", name, *sub ? "/" : "", sub);
     return -1;
 }
 
 static int bind_v3_layer(nnc_model *m, const nnc_kw_file *f, int l, const char *group, char (*ds)[512],
                          char *msg, size_t n) {
     const nnc_layer_rec *L = &m->layers[l];
-    char vars[400];
-    if (find_vars(f->root, group, vars, sizeof vars))
-        return nnc_msg(msg, n, "%s%s%s: no group '%s' for layer '%s' (%s)", f->path, f->member ? ": " : "",
-                       f->member ? f->member : "", vars, L->name, nnc_layer_class(L));
-    char sub[64];
-    int idx, subs = 0;
-    for (int p = 0; p < L->n_params; p++)
-        if (nnc_keras_sublayer_var(m, L->first_param + p, sub, sizeof sub, &idx)) {
-            snprintf(ds[p], 512, "%.*s/%s/vars/%d", (int)(strlen(vars) - 5), vars, sub, idx);
-            if (!path_exists(f->root, ds[p]))
-                return nnc_msg(msg, n, "%s%s%s: no variable '%s' for layer '%s' (%s)", f->path, f->member ? ": " : "",
-                               f->member ? f->member : "", ds[p], L->name, nnc_layer_class(L));
-            subs++;
-        }
-    if (subs) return subs == L->n_params ? 0 : nnc_msg(msg, n, "%s: layer '%s' mixes its own and sub-layers' variables",
-                                                        f->path, L->name);
-    H5G_info_t gi;
-    hid_t g = H5Gopen2(f->root, vars, H5P_DEFAULT);
-    int ok = g >= 0 && H5Gget_info(g, &gi) >= 0;
-    if (g >= 0) H5Gclose(g);
-    if (!ok || gi.nlinks != (hsize_t)L->n_params)
-        return nnc_msg(msg, n, "%s%s%s: group '%s' holds %llu variables; layer '%s' (%s) has %d", f->path,
-                       f->member ? ": " : "", f->member ? f->member : "", vars,
-                       ok ? (unsigned long long)gi.nlinks : 0ULL, L->name, nnc_layer_class(L), L->n_params);
-    /* Keras's save_own_variables: the trainable variables, then the others, each in order */
-    int k = 0;
-    for (int pass = 1; pass >= 0; pass--)
-        for (int p = 0; p < L->n_params; p++)
-            if (m->params[L->first_param + p].trainable == pass) snprintf(ds[p], 512, "%s/%d", vars, k++);
+    nnc_kw_part parts[NNC_KW_PARTS];
+    int np = nnc_kw_parts(m, l, parts);
+    for (int k = 0; k < np; k++) {
+        char vars[400];
+        const nnc_kw_part *P = &parts[k];
+        if (find_vars(f->root, group, P->v3, vars, sizeof vars))
+            return nnc_msg(msg, n, "%s%s%s: no group '%s' for layer '%s' (%s)", f->path, f->member ? ": " : "",
+                           f->member ? f->member : "", vars, L->name, nnc_layer_class(L));
+        H5G_info_t gi;
+        hid_t g = H5Gopen2(f->root, vars, H5P_DEFAULT);
+        int ok = g >= 0 && H5Gget_info(g, &gi) >= 0;
+        if (g >= 0) H5Gclose(g);
+        if (!ok || gi.nlinks != (hsize_t)P->count)
+            return nnc_msg(msg, n, "%s%s%s: group '%s' holds %llu variables; layer '%s' (%s) has %d there", f->path,
+                           f->member ? ": " : "", f->member ? f->member : "", vars,
+                           ok ? (unsigned long long)gi.nlinks : 0ULL, L->name, nnc_layer_class(L), P->count);
+        /* Keras's save_own_variables: the trainable variables, then the others, each in order */
+        int i = 0;
+        for (int pass = 1; pass >= 0; pass--)
+            for (int p = P->first; p < P->first + P->count; p++)
+                if (m->params[L->first_param + p].trainable == pass) snprintf(ds[p], 512, "%s/%d", vars, i++);
+    }
     return 0;
 }
 

@@ -242,6 +242,29 @@ void onnx_attr_string(onnx_ctx *c, Onnx__NodeProto *n, const char *name, const c
     a->s.len = strlen(copy);
 }
 
+void onnx_attr_floats(onnx_ctx *c, Onnx__NodeProto *n, const char *name, const float *v, int count) {
+    Onnx__AttributeProto *a = attr(c, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS);
+    float *copy = a ? onnx_alloc(c, (size_t)count * sizeof *copy) : NULL;
+    if (!copy) return;
+    memcpy(copy, v, (size_t)count * sizeof *copy);
+    a->floats = copy;
+    a->n_floats = (size_t)count;
+}
+
+void onnx_attr_strings(onnx_ctx *c, Onnx__NodeProto *n, const char *name, const char *const *v, int count) {
+    Onnx__AttributeProto *a = attr(c, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS);
+    ProtobufCBinaryData *copy = a ? onnx_alloc(c, (size_t)count * sizeof *copy) : NULL;
+    for (int i = 0; copy && i < count; i++) {
+        char *s = onnx_strdup(c, v[i]);
+        if (!s) return;
+        copy[i].data = (uint8_t *)s;
+        copy[i].len = strlen(s);
+    }
+    if (!copy) return;
+    a->strings = copy;
+    a->n_strings = (size_t)count;
+}
+
 /* ---- initializers ------------------------------------------------------------------------- */
 
 static int host_is_little_endian(void) {

@@ -92,6 +92,8 @@ void onnx_attr_int(onnx_ctx *c, Onnx__NodeProto *n, const char *name, int64_t v)
 void onnx_attr_float(onnx_ctx *c, Onnx__NodeProto *n, const char *name, float v);
 void onnx_attr_ints(onnx_ctx *c, Onnx__NodeProto *n, const char *name, const int64_t *v, int count);
 void onnx_attr_string(onnx_ctx *c, Onnx__NodeProto *n, const char *name, const char *v);
+void onnx_attr_floats(onnx_ctx *c, Onnx__NodeProto *n, const char *name, const float *v, int count);
+void onnx_attr_strings(onnx_ctx *c, Onnx__NodeProto *n, const char *name, const char *const *v, int count);
 
 /* ---- initializers ------------------------------------------------------------------------- */
 

@@ -30,6 +30,22 @@ int onnx_ex_repeat(onnx_ctx *c, int id);
 /* sequences: attention (onnx_ops_attn.c) */
 int onnx_ex_mha(onnx_ctx *c, int id);
 int onnx_ex_position(onnx_ctx *c, int id);
+/* onnx_ops_recurrent.c: a recurrent layer (SimpleRNN, GRU, LSTM, or Bidirectional around one)
+ * as ONNX's RNN, GRU or LSTM node with its weights rearranged, reading node x ([batch, T,
+ * input]) and giving node id's value ([batch, T, ·] with return_sequences, else [batch, ·]).
+ * An op's exporter fills the description from its node and calls it. */
+typedef struct {
+    int gates;                   /* 1 SimpleRNN, 3 GRU, 4 LSTM: the kernels' column blocks */
+    int units;
+    nnc_activation act, rec_act; /* activation, recurrent_activation (SimpleRNN: act only) */
+    int go_backwards, return_sequences;
+    int reset_after;             /* GRU: bias [2, 3·units] (input, recurrent), else [3·units] */
+    int directions;              /* 1, or 2 for Bidirectional (the forward layer's first) */
+    const char *merge;           /* Bidirectional: "concat", "sum", "mul" or "ave" */
+    int kernel[2], recurrent[2], bias[2]; /* PARAM nodes per direction, Keras's layouts; bias
+                                           * -1: use_bias false */
+} onnx_rnn_desc;
+int onnx_rnn_export(onnx_ctx *c, int id, int x, const onnx_rnn_desc *d);
 
 #endif
 #endif

@@ -25,6 +25,7 @@ static void put_initializer(nnc_strbuf *sb, nnc_initializer in) {
     if (in.kind == NNC_INIT_RANDOM_UNIFORM)
         nnc_sb_printf(sb, "\"minval\":%.9g,\"maxval\":%.9g,", (double)in.a, (double)in.b);
     if (in.kind == NNC_INIT_CONSTANT) nnc_sb_printf(sb, "\"value\":%.9g", (double)in.a);
+    if (in.kind == NNC_INIT_ORTHOGONAL) nnc_sb_printf(sb, "\"gain\":%.9g,", (double)in.a);
     /* only the random ones take a seed: Keras 3's Zeros(seed=None) is a TypeError */
     if (in.kind != NNC_INIT_ZEROS && in.kind != NNC_INIT_ONES && in.kind != NNC_INIT_CONSTANT)
         nnc_sb_puts(sb, "\"seed\":null");
@@ -61,6 +62,7 @@ static int parse_initializer(const nnc_json *j, nnc_initializer *out) {
     if (c && nnc_json_get_number(c, "minval", &v)) out->a = (float)v;
     if (c && nnc_json_get_number(c, "maxval", &v)) out->b = (float)v;
     if (c && nnc_json_get_number(c, "value", &v)) out->a = (float)v;
+    if (c && k == NNC_INIT_ORTHOGONAL && nnc_json_get_number(c, "gain", &v)) out->a = (float)v;
     return 0;
 }
 
@@ -210,21 +212,27 @@ static void put_value(nnc_strbuf *sb, const nnc_opt_desc *row, const char *base,
     }
 }
 
-/* ,"key":value for each row; def holds the defaults (FLOAT_OR_NONE's None). Rows of call
- * arguments (NNC_OPTF_CALL_ARG) are skipped with skip_call (a functional model's kwargs hold
- * them), written alone with only_call. */
-static void put_opts_ex(nnc_strbuf *sb, const nnc_opt_desc *rows, int n, const void *base, const void *def,
-                        int skip_call, int only_call) {
+/* ,"key":value for each row: the wrapped layer's rows when nested, else the others; def holds
+ * the defaults (FLOAT_OR_NONE's None). Rows of call arguments (NNC_OPTF_CALL_ARG) are skipped
+ * with skip_call (a functional model's kwargs hold them), written alone with only_call. */
+static void put_rows(nnc_strbuf *sb, const nnc_opt_desc *rows, int n, const void *base, const void *def, int nested,
+                     int skip_call, int only_call) {
     for (int i = 0; i < n; i++) {
         const int call = (rows[i].flags & NNC_OPTF_CALL_ARG) != 0;
-        if ((rows[i].flags & NNC_OPTF_UNWRITTEN) || (call && skip_call) || (!call && only_call)) continue;
+        if ((rows[i].flags & NNC_OPTF_UNWRITTEN) || (call && skip_call) || (!call && only_call) ||
+            !(rows[i].flags & NNC_OPTF_NESTED) != !nested || (rows[i].flags & NNC_OPTF_NESTED_CLASS))
+            continue;
         nnc_sb_printf(sb, ",\"%s\":", rows[i].config_key ? rows[i].config_key : rows[i].key);
         put_value(sb, &rows[i], base, def);
     }
 }
 
 static void put_opts(nnc_strbuf *sb, const nnc_opt_desc *rows, int n, const void *base, const void *def) {
-    put_opts_ex(sb, rows, n, base, def, 0, 0);
+    put_rows(sb, rows, n, base, def, 0, 0, 0);
+}
+
+void nnc_config_put_nested_rows(nnc_strbuf *sb, const nnc_opt_desc *rows, int n, const void *base, const void *def) {
+    put_rows(sb, rows, n, base, def, 1, 0, 0);
 }
 
 /* The value of `axis` a layer's CONST row "-1" also accepts: the last axis counted from the
@@ -399,10 +407,11 @@ static int read_value(const nnc_opt_desc *row, const nnc_json *v, char *base, co
     return -1;
 }
 
-int nnc_config_read_opts(const nnc_opt_desc *rows, int count, const nnc_json *obj, void *base,
-                         const nnc_read_ctx *cx, char *msg, size_t n) {
+static int read_rows(const nnc_opt_desc *rows, int count, const nnc_json *obj, void *base, const nnc_read_ctx *cx,
+                     char *msg, size_t n, int nested) {
     for (int i = 0; i < count; i++) {
         const nnc_opt_desc *row = &rows[i];
+        if (!(row->flags & NNC_OPTF_NESTED) != !nested || (row->flags & NNC_OPTF_NESTED_CLASS)) continue;
         const nnc_json *v = nnc_json_get(obj, row->config_key ? row->config_key : row->key);
         if (!v && row->alias) v = nnc_json_get(obj, row->alias);
         if (!v || v->type == NNC_JSON_NULL) {
@@ -416,6 +425,16 @@ int nnc_config_read_opts(const nnc_opt_desc *rows, int count, const nnc_json *ob
         if (read_value(row, v, base, cx, msg, n)) return -1;
     }
     return 0;
+}
+
+int nnc_config_read_opts(const nnc_opt_desc *rows, int count, const nnc_json *obj, void *base,
+                         const nnc_read_ctx *cx, char *msg, size_t n) {
+    return read_rows(rows, count, obj, base, cx, msg, n, 0);
+}
+
+int nnc_config_read_nested_rows(const nnc_opt_desc *rows, int count, const nnc_json *obj, void *base,
+                                const nnc_read_ctx *cx, char *msg, size_t n) {
+    return read_rows(rows, count, obj, base, cx, msg, n, 1);
 }
 
 /* ---- layers ------------------------------------------------------------------------------ */
@@ -448,7 +467,8 @@ static void put_layer(nnc_strbuf *sb, const nnc_model *m, const nnc_layer_rec *l
         nnc_sb_puts(sb, d->flags & NNC_LAYERF_NO_TRAINABLE_KEY ? ",\"dtype\":\"float32\"" : ",\"trainable\":true,\"dtype\":\"float32\"");
     union { max_align_t align; unsigned char bytes[NNC_LAYER_CFG_BYTES]; } def;
     d->defaults(def.bytes);
-    put_opts_ex(sb, d->opts, d->n_opts, nnc_layer_opts(l), def.bytes, functional, 0);
+    put_rows(sb, d->opts, d->n_opts, nnc_layer_opts(l), def.bytes, 0, functional, 0);
+    nnc_config_put_wrapped(sb, d, nnc_layer_opts(l), def.bytes);
     if (hub) nnc_sb_printf(sb, "},\"registered_name\":\"keras_hub>%s\"", d->keras_class);
     else nnc_sb_puts(sb, "},\"registered_name\":null");
     if (functional) {
@@ -464,7 +484,7 @@ static void put_layer(nnc_strbuf *sb, const nnc_model *m, const nnc_layer_rec *l
                 put_tensor_ref(sb, m, l->inputs[k]);
             }
             nnc_strbuf kw = {0};
-            put_opts_ex(&kw, d->opts, d->n_opts, nnc_layer_opts(l), def.bytes, 0, 1);
+            put_rows(&kw, d->opts, d->n_opts, nnc_layer_opts(l), def.bytes, 0, 0, 1);
             nnc_sb_printf(sb, "%s,\"kwargs\":{%s}}", list ? "]]" : "]", kw.buf ? kw.buf + 1 : "");
             nnc_sb_free(&kw);
         }

@@ -46,6 +46,26 @@ typedef struct {
  * msg. A key absent or null keeps the default. */
 int nnc_config_read_opts(const nnc_opt_desc *rows, int count, const nnc_json *obj, void *base,
                          const nnc_read_ctx *cx, char *msg, size_t n);
+/* The same for the rows that live in a wrapped layer's config (NNC_OPTF_NESTED) only, which
+ * nnc_config_read_opts leaves alone; and writing those rows as ,"key":value (def: the defaults). */
+int nnc_config_read_nested_rows(const nnc_opt_desc *rows, int count, const nnc_json *obj, void *base,
+                                const nnc_read_ctx *cx, char *msg, size_t n);
+void nnc_config_put_nested_rows(nnc_strbuf *sb, const nnc_opt_desc *rows, int n, const void *base, const void *def);
+
+/* Wrappers (src/io/keras_nested.c): a layer whose rows include NNC_OPTF_NESTED ones writes them
+ * as Keras 3's nested "layer" object (and Bidirectional's "backward_layer", the same layer
+ * with go_backwards the other way), and reads them back from it; layers without such rows
+ * write nothing and read nothing here. d is the layer's descriptor (struct nnc_layer_desc). */
+struct nnc_layer_desc;
+void nnc_config_put_wrapped(nnc_strbuf *sb, const struct nnc_layer_desc *d, const void *opts, const void *def);
+/* 0, or -1 with why in msg: the "layer" object is missing, of a class the layer cannot wrap,
+ * or (Bidirectional) its "backward_layer" is not the same layer run the other way. */
+int nnc_config_read_wrapped(const struct nnc_layer_desc *d, const nnc_json *cfg, void *opts, const nnc_read_ctx *cx,
+                            char *msg, size_t n);
+
+/* A recurrent layer's keys nnc cannot honour (stateful, time_major true): 0, or -1 with why. */
+int nnc_config_recurrent_keys(const nnc_json *c, char *msg, size_t n);
+
 /* An optimizer as keras.optimizers.serialize writes it ({class_name, config}) into o. */
 int nnc_optimizer_config_parse(const nnc_json *opt, nnc_optimizer *o, char *msg, size_t n);
 

@@ -354,7 +354,9 @@ static int build_entry(graph *g, entry *e, int prev) {
     union { max_align_t align; unsigned char bytes[NNC_LAYER_CFG_BYTES]; } opts;
     char why[256], buf[NNC_NAME_MAX + 16];
     d->defaults(opts.bytes);
-    if (nnc_config_read_opts(d->opts, d->n_opts, e->cfg, opts.bytes, &cx, why, sizeof why))
+    if (nnc_config_read_opts(d->opts, d->n_opts, e->cfg, opts.bytes, &cx, why, sizeof why) ||
+        nnc_config_read_wrapped(d, e->cfg, opts.bytes, &cx, why, sizeof why) ||
+        nnc_config_recurrent_keys(e->cfg, why, sizeof why))
         return fail(g, "%s '%s': %s", e->cls, e->name, why);
     /* the call's keyword arguments that are options here (MultiHeadAttention's use_causal_mask) */
     const nnc_json *nodes = g->functional ? nnc_json_get(e->obj, "inbound_nodes") : NULL;

@@ -23,6 +23,9 @@ extern const nnc_layer_desc nnc_relu_desc, nnc_prelu_desc, nnc_elu_desc, nnc_spa
 /* sequences: attention */
 extern const nnc_layer_desc nnc_multi_head_attention_desc, nnc_position_embedding_desc,
     nnc_sine_position_encoding_desc;
+/* sequences: recurrent */
+extern const nnc_layer_desc nnc_simple_rnn_desc, nnc_lstm_desc, nnc_gru_desc, nnc_bidirectional_desc,
+    nnc_time_distributed_desc;
 
 const nnc_layer_desc *const nnc_layer_registry[] = {
     &nnc_input_desc,
@@ -80,6 +83,12 @@ const nnc_layer_desc *const nnc_layer_registry[] = {
     &nnc_multi_head_attention_desc,
     &nnc_position_embedding_desc,
     &nnc_sine_position_encoding_desc,
+    /* sequences: recurrent */
+    &nnc_simple_rnn_desc,
+    &nnc_lstm_desc,
+    &nnc_gru_desc,
+    &nnc_bidirectional_desc,
+    &nnc_time_distributed_desc,
 };
 const int nnc_layer_registry_count = NNC_OPT_COUNT_OF(nnc_layer_registry);
 

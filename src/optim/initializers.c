@@ -20,6 +20,7 @@ static const struct {
     [NNC_INIT_ZEROS] = {"zeros", "Zeros"},
     [NNC_INIT_ONES] = {"ones", "Ones"},
     [NNC_INIT_CONSTANT] = {"constant", "Constant"},
+    [NNC_INIT_ORTHOGONAL] = {"orthogonal", "Orthogonal"},
 };
 
 const char *nnc_init_name(nnc_init_kind k) {
@@ -43,6 +44,7 @@ nnc_initializer nnc_initializer_default(nnc_init_kind kind) {
     nnc_initializer i = {kind, 0.0f, 0.0f};
     if (kind == NNC_INIT_RANDOM_NORMAL) i.b = 0.05f;
     if (kind == NNC_INIT_RANDOM_UNIFORM) i.a = -0.05f, i.b = 0.05f;
+    if (kind == NNC_INIT_ORTHOGONAL) i.a = 1.0f;
     return i;
 }
 
@@ -51,6 +53,31 @@ static double truncated_normal(nnc_rng *r) {
     do z = nnc_rng_normal(r);
     while (z < -2.0 || z > 2.0);
     return z;
+}
+
+/* Keras's Orthogonal: a [rows, cols] matrix (rows: the product of all axes but the last, which
+ * is fan_in) with orthonormal columns (rows >= cols) or rows, times gain: a normal draw made
+ * orthonormal by modified Gram-Schmidt, in place (the QR of Keras's definition, with the signs
+ * its diag(R) correction gives: every R_ii positive). */
+static void orthogonal(nnc_rng *r, float gain, int fan_in, float *w, size_t n) {
+    size_t rows = fan_in > 0 ? (size_t)fan_in : 1, cols = n / rows;
+    for (size_t i = 0; i < n; i++) w[i] = (float)nnc_rng_normal(r);
+    if (rows * cols != n || !cols) return;
+    /* vectors k of length len at w[k·vs + i·es]: columns when tall, rows when wide */
+    const int tall = rows >= cols;
+    const size_t count = tall ? cols : rows, len = tall ? rows : cols, vs = tall ? 1 : cols, es = tall ? cols : 1;
+    for (size_t k = 0; k < count; k++) {
+        for (size_t p = 0; p < k; p++) {
+            double dot = 0.0;
+            for (size_t i = 0; i < len; i++) dot += (double)w[k * vs + i * es] * (double)w[p * vs + i * es];
+            for (size_t i = 0; i < len; i++) w[k * vs + i * es] -= (float)(dot * (double)w[p * vs + i * es]);
+        }
+        double norm = 0.0;
+        for (size_t i = 0; i < len; i++) norm += (double)w[k * vs + i * es] * (double)w[k * vs + i * es];
+        norm = norm > 0.0 ? 1.0 / sqrt(norm) : 0.0;
+        for (size_t i = 0; i < len; i++) w[k * vs + i * es] = (float)((double)w[k * vs + i * es] * norm);
+    }
+    for (size_t i = 0; i < n; i++) w[i] *= gain;
 }
 
 void nnc_init_fill(nnc_rng *r, nnc_initializer init, int fan_in, int fan_out, float *w,
@@ -67,6 +94,7 @@ void nnc_init_fill(nnc_rng *r, nnc_initializer init, int fan_in, int fan_out, fl
     case NNC_INIT_RANDOM_NORMAL:
         for (size_t i = 0; i < n; i++) w[i] = (float)((double)init.a + (double)init.b * nnc_rng_normal(r));
         return;
+    case NNC_INIT_ORTHOGONAL: orthogonal(r, init.a, fan_in, w, n); return;
     case NNC_INIT_RANDOM_UNIFORM:
         for (size_t i = 0; i < n; i++) w[i] = (float)((double)init.a + (double)(init.b - init.a) * nnc_rng_uniform(r));
         return;

@@ -6,6 +6,13 @@
 #include "train_impl.h"
 #include "../optim/optim.h"
 
+/* A variable's first values: its initializer's draw, then the span set to 1 (unit_forget_bias). */
+static void param_fill(nnc_model *m, const nnc_param_rec *p) {
+    float *w = m->param_arena + p->offset;
+    nnc_init_fill(&m->rng, p->init, p->fan_in, p->fan_out, w, p->size);
+    for (int k = 0; k < p->ones_count && (size_t)(p->ones_first + k) < p->size; k++) w[p->ones_first + k] = 1.0f;
+}
+
 static void train_state_free(nnc_train_state *ts) {
     if (!ts) return;
     free(ts->penalties);
@@ -177,7 +184,7 @@ static nnc_status plan_parameters(nnc_model *m, const nnc_optimizer *opt) {
         nnc_param_rec *p = &m->params[i];
         m->nodes[p->node].value = m->param_arena + p->offset;
         m->nodes[p->node].grad = m->grad_arena + p->offset;
-        nnc_init_fill(&m->rng, p->init, p->fan_in, p->fan_out, m->param_arena + p->offset, p->size);
+        param_fill(m, p);
     }
     return NNC_OK;
 }
@@ -223,7 +230,7 @@ nnc_status nnc_reinitialize(nnc_model *m, uint64_t seed) {
         nnc_param_rec *p = &m->params[i];
         /* statistics that come from the data (Normalization's adapt), not from a seed */
         if (nnc_layer_state_from_data(&m->layers[p->layer])) continue;
-        nnc_init_fill(&m->rng, p->init, p->fan_in, p->fan_out, m->param_arena + p->offset, p->size);
+        param_fill(m, p);
     }
     memset(ts->opt_slots, 0, (m->n_trainable_floats + 1) * (size_t)(ts->n_slots ? ts->n_slots : 1) * sizeof(float));
     nnc_optimizer_init_slots(&ts->copts.optimizer, ts->opt_slots, m->n_trainable_floats);
