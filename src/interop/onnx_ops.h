@@ -43,6 +43,8 @@ typedef struct {
                                            * -1: use_bias false */
 } onnx_rnn_desc;
 int onnx_rnn_export(onnx_ctx *c, int id, int x, const onnx_rnn_desc *d);
+/* The RECURRENT op's exporter (one direction; a mask has no ONNX form here). */
+int onnx_ex_recurrent(onnx_ctx *c, int id);
 
 #endif
 #endif

@@ -202,4 +202,19 @@ int onnx_rnn_export(onnx_ctx *c, int id, int x, const onnx_rnn_desc *d) {
     return onnx_finish(c, id, t, ONNX_LAST);
 }
 
+/* RECURRENT (src/ops/recurrent.c): inputs x, kernel, recurrent_kernel, [bias], [mask]. */
+int onnx_ex_recurrent(onnx_ctx *c, int id) {
+    const nnc_node_rec *n = &c->m->nodes[id];
+    const int has_bias = n->attr.rnn.has_bias;
+    if (n->attr.rnn.has_mask)
+        return onnx_fail(c, id, "a masked sequence has no ONNX form here (Keras carries the state over masked steps; "
+                         "ONNX's sequence_lens only cuts a sequence's end)");
+    for (int k = 1; k < 3 + has_bias; k++)
+        if (c->m->nodes[n->in[k]].op != NNC_OP_PARAM) return onnx_fail(c, id, "its weights are not variables");
+    const onnx_rnn_desc d = {n->attr.rnn.gates, n->attr.rnn.units, n->attr.rnn.act, n->attr.rnn.rec_act,
+                             n->attr.rnn.go_backwards, n->attr.rnn.return_sequences, n->attr.rnn.reset_after, 1,
+                             "concat", {n->in[1], -1}, {n->in[2], -1}, {has_bias ? n->in[3] : -1, -1}};
+    return onnx_rnn_export(c, id, n->in[0], &d);
+}
+
 #endif
