@@ -445,6 +445,22 @@ nnc_node nnc_lstm(nnc_model *m, nnc_node x, const nnc_rnn_opts *o);
 /* Keras's GRU: gates z, r, h; reset_after (Keras 2.3+'s default) has bias [2, 3·units]. */
 nnc_node nnc_gru(nnc_model *m, nnc_node x, const nnc_rnn_opts *o);
 
+typedef enum { NNC_RNN_SIMPLE, NNC_RNN_LSTM, NNC_RNN_GRU } nnc_rnn_kind;
+typedef enum { NNC_MERGE_CONCAT, NNC_MERGE_SUM, NNC_MERGE_MUL, NNC_MERGE_AVE } nnc_merge_mode;
+typedef struct {
+    nnc_rnn_kind layer;        /* the wrapped layer */
+    nnc_rnn_opts rnn;          /* its options (the forward one's; the backward one reads the other way) */
+    nnc_merge_mode merge_mode; /* default concat */
+    const char *name;
+} nnc_bidirectional_opts;
+/* Bidirectional options with Keras's defaults around a layer of `units`. */
+nnc_bidirectional_opts nnc_bidirectional_opts_default(nnc_rnn_kind layer, int units);
+/* Keras's Bidirectional: the layer over x forward and backward (its sequence turned back to
+ * input order), merged; variables forward_kernel, ..., backward_bias. */
+nnc_node nnc_bidirectional(nnc_model *m, nnc_node x, const nnc_bidirectional_opts *o);
+/* Keras's TimeDistributed(Dense): the Dense applied to each step of x (steps, features). */
+nnc_node nnc_time_distributed_dense(nnc_model *m, nnc_node x, const nnc_dense_opts *o);
+
 /* Declares the model's outputs (functional models). Sequential models need not call it:
  * the last layer added is the output. */
 nnc_status nnc_set_outputs(nnc_model *m, const nnc_node *outs, int n);

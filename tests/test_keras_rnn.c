@@ -1,6 +1,6 @@
 /* Recurrent layers in Keras files (src/io/keras_nested.c, src/interop/keras_weights.c and
  * keras_save.c), issue 14:
- * - the wrapper configs' mechanism on a descriptor made here (a Bidirectional wrapping Dense
+ * - the wrapper configs' mechanism on a descriptor made here (a Bidirectional wrapping SimpleRNN
  *   rows): written as Keras 3's nested "layer" and "backward_layer", read back to the same
  *   options; a backward layer that is not the forward one flipped, a class the wrapper cannot
  *   hold, a missing "layer" and stateful=true are refused with the key named;
@@ -40,7 +40,7 @@ typedef struct {
 
 static const nnc_opt_desc fake_rows[] = {
     {NNC_OPT_ROW("layer", NNC_OPT_CHOICE, fake_opts, wrapped, 0), .flags = NNC_OPTF_NESTED | NNC_OPTF_NESTED_CLASS,
-     .literal = "dense"},
+     .literal = "simple_rnn"},
     {NNC_OPT_ROW("units", NNC_OPT_INT, fake_opts, units, 1), .lo = 1, .hi = 1 << 20, .flags = NNC_OPTF_NESTED},
     {NNC_OPT_ROW("go_backwards", NNC_OPT_BOOL, fake_opts, go_backwards, -1), .flags = NNC_OPTF_NESTED},
     {NNC_OPT_ROW("activation", NNC_OPT_ACTIVATION, fake_opts, activation, -1), .flags = NNC_OPTF_NESTED},
@@ -90,9 +90,9 @@ static void wrapper_mechanism(test_run *r) {
         const nnc_json *lc = l ? nnc_json_get(l, "config") : NULL, *bc = b ? nnc_json_get(b, "config") : NULL;
         if (CHECK(r, lc && bc, "no layer and backward_layer configs in %s (%s)", sb.buf ? sb.buf : "", msg)) {
             const nnc_json *gf = nnc_json_get(lc, "go_backwards"), *gb = nnc_json_get(bc, "go_backwards");
-            CHECK(r, !strcmp(nnc_json_get_string(l, "class_name"), "Dense") &&
-                         !strcmp(nnc_json_get_string(lc, "name"), "forward_dense") &&
-                         !strcmp(nnc_json_get_string(bc, "name"), "backward_dense"), "names: %s", sb.buf);
+            CHECK(r, !strcmp(nnc_json_get_string(l, "class_name"), "SimpleRNN") &&
+                         !strcmp(nnc_json_get_string(lc, "name"), "forward_simple_rnn") &&
+                         !strcmp(nnc_json_get_string(bc, "name"), "backward_simple_rnn"), "names: %s", sb.buf);
             CHECK(r, gf && gb && gf->boolean && !gb->boolean, "go_backwards must be flipped: %s", sb.buf);
             CHECK(r, !nnc_json_get(lc, "layer") && !nnc_json_get(j, "units"), "the rows must sit in one place: %s", sb.buf);
         }
@@ -105,16 +105,16 @@ static void wrapper_mechanism(test_run *r) {
     }
     static const struct { const char *name, *text, *says; } bad[] = {
         {"backward_layer_not_the_flipped_forward",
-         "{\"layer\":{\"class_name\":\"Dense\",\"config\":{\"units\":3}},"
-         "\"backward_layer\":{\"class_name\":\"Dense\",\"config\":{\"units\":4,\"go_backwards\":true}}}",
+         "{\"layer\":{\"class_name\":\"SimpleRNN\",\"config\":{\"units\":3}},"
+         "\"backward_layer\":{\"class_name\":\"SimpleRNN\",\"config\":{\"units\":4,\"go_backwards\":true}}}",
          "backward_layer is not the forward layer"},
         {"backward_layer_going_the_same_way",
-         "{\"layer\":{\"class_name\":\"Dense\",\"config\":{\"units\":3}},"
-         "\"backward_layer\":{\"class_name\":\"Dense\",\"config\":{\"units\":3}}}", "go_backwards the other way"},
+         "{\"layer\":{\"class_name\":\"SimpleRNN\",\"config\":{\"units\":3}},"
+         "\"backward_layer\":{\"class_name\":\"SimpleRNN\",\"config\":{\"units\":3}}}", "go_backwards the other way"},
         {"wrapped_class_refused", "{\"layer\":{\"class_name\":\"Conv2D\",\"config\":{}}}", "layer is a Conv2D"},
         {"no_wrapped_layer", "{\"merge_mode\":\"sum\"}", "layer is not a layer"},
-        {"stateful_refused", "{\"layer\":{\"class_name\":\"Dense\",\"config\":{\"stateful\":true}}}", "stateful"},
-        {"nested_value_checked", "{\"layer\":{\"class_name\":\"Dense\",\"config\":{\"units\":0}}}", "units"},
+        {"stateful_refused", "{\"layer\":{\"class_name\":\"SimpleRNN\",\"config\":{\"stateful\":true}}}", "stateful"},
+        {"nested_value_checked", "{\"layer\":{\"class_name\":\"SimpleRNN\",\"config\":{\"units\":0}}}", "units"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         if (!t_begin(r, "keras/rnn/wrapper_config_refuses_%s", bad[i].name)) continue;

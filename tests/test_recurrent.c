@@ -220,6 +220,83 @@ static void threads(test_run *r) {
     t_end(r);
 }
 
+/* Bidirectional(merge) of a stack, gradient-checked: both directions' variables. */
+static void gradcheck_bidirectional(test_run *r, nnc_merge_mode mode, nnc_rnn_kind kind) {
+    static const char *const names[] = {"concat", "sum", "mul", "ave"};
+    if (!t_begin(r, "recurrent/gradcheck/bidirectional_%s_%d", names[mode], (int)kind)) return;
+    enum { N = 6, T = 4, F = 3 };
+    nnc_model *m = nnc_model_new(NULL);
+    nnc_node in = nnc_input(m, (int[]){T, F}, 2, NULL);
+    nnc_bidirectional_opts b = nnc_bidirectional_opts_default(kind, 3);
+    b.merge_mode = mode, b.rnn.return_sequences = true;
+    b.rnn.bias_initializer = nnc_initializer_default(NNC_INIT_RANDOM_UNIFORM);
+    nnc_node h = nnc_bidirectional(m, in, &b);
+    nnc_dense_opts d = nnc_dense_opts_default(2);
+    h = nnc_time_distributed_dense(m, h, &d);
+    b.rnn.return_sequences = false;
+    h = nnc_bidirectional(m, h, &b);
+    nnc_dense(m, h, &d);
+    compile_mse(m);
+    float x[N * T * F], y[N * 2];
+    for (int i = 0; i < N * T * F; i++) x[i] = (float)(((i * 29) % 19) - 9) / 8.0f;
+    for (int i = 0; i < N * 2; i++) y[i] = (float)(i % 3) - 1.0f;
+    nnc_gradcheck_result res[32];
+    nnc_gradcheck_opts go = nnc_gradcheck_opts_default();
+    int failed = -1;
+    if (CHECK(r, m->compiled, "build: %s", nnc_last_error(m)) && CHECK(r, nnc_variable_count(m) <= 32, "variables") &&
+        CHECK(r, nnc_gradcheck(m, x, y, N, &go, res, &failed) == NNC_OK, "gradcheck: %s", nnc_last_error(m))) {
+        for (int i = 0; i < nnc_variable_count(m); i++)
+            CHECK(r, res[i].failed == 0 && res[i].checked > 0, "%s: %zu of %zu failed (worst relative error %.3g)",
+                  nnc_variable_name(m, i), res[i].failed, res[i].checked, res[i].max_rel_err);
+        CHECK(r, failed == 0, "%d variables failed", failed);
+    }
+    nnc_model_free(m);
+    t_end(r);
+}
+
+/* Bidirectional(concat, return_sequences) is the forward layer's sequence beside the backward
+ * layer's (go_backwards) turned back to input order, with the same weights. */
+static void bidirectional_is_two_layers(test_run *r) {
+    if (!t_begin(r, "recurrent/bidirectional_is_forward_beside_backward_reversed")) return;
+    enum { N = 3, T = 5, F = 2, U = 4 };
+    nnc_model *bi = nnc_model_new(NULL), *fw = nnc_model_new(NULL), *bw = nnc_model_new(NULL);
+    nnc_node in = nnc_input(bi, (int[]){T, F}, 2, NULL);
+    nnc_bidirectional_opts b = nnc_bidirectional_opts_default(NNC_RNN_LSTM, U);
+    b.rnn.return_sequences = true, b.name = "bi";
+    nnc_bidirectional(bi, in, &b);
+    nnc_rnn_opts o = b.rnn;
+    o.name = "rnn";
+    nnc_lstm(fw, nnc_input(fw, (int[]){T, F}, 2, NULL), &o);
+    o.go_backwards = true;
+    nnc_lstm(bw, nnc_input(bw, (int[]){T, F}, 2, NULL), &o);
+    compile_mse(bi), compile_mse(fw), compile_mse(bw);
+    static const char *const vars[] = {"kernel", "recurrent_kernel", "bias"};
+    float w[4 * U * 8], x[N * T * F], yb[N * T * 2 * U], yf[N * T * U], yr[N * T * U];
+    int ok = bi->compiled && fw->compiled && bw->compiled;
+    for (int d = 0; d < 2 && ok; d++)
+        for (int v = 0; v < 3; v++) {
+            char name[64];
+            snprintf(name, sizeof name, "bi.%s_%s", d ? "backward" : "forward", vars[v]);
+            size_t n = v == 0 ? F * 4 * U : v == 1 ? U * 4 * U : 4 * U;
+            char dst[32];
+            snprintf(dst, sizeof dst, "rnn.%s", vars[v]);
+            ok &= nnc_get_variable(bi, name, w, n) == NNC_OK && nnc_set_variable(d ? bw : fw, dst, w, n) == NNC_OK;
+        }
+    for (int i = 0; i < N * T * F; i++) x[i] = cosf((float)i);
+    if (CHECK(r, ok, "build or variables: %s", nnc_last_error(bi)) && nnc_predict(bi, x, N, yb) == NNC_OK &&
+        nnc_predict(fw, x, N, yf) == NNC_OK && nnc_predict(bw, x, N, yr) == NNC_OK) {
+        int same = 1;
+        for (int n = 0; n < N; n++)
+            for (int t = 0; t < T; t++) {
+                same &= !memcmp(yb + (n * T + t) * 2 * U, yf + (n * T + t) * U, U * sizeof(float));
+                same &= !memcmp(yb + (n * T + t) * 2 * U + U, yr + (n * T + T - 1 - t) * U, U * sizeof(float));
+            }
+        CHECK(r, same, "Bidirectional differs from its two layers");
+    }
+    nnc_model_free(bi), nnc_model_free(fw), nnc_model_free(bw);
+    t_end(r);
+}
+
 void suite_recurrent(test_run *r);
 void suite_recurrent(test_run *r) {
     fx_file f = {0};
@@ -239,6 +316,9 @@ void suite_recurrent(test_run *r) {
     gradcheck_case(r, "lstm_dropout", 4, 1, 0, 1, 0.25f, 0);
     gradcheck_case(r, "gru_v1_dropout_masked", 3, 0, 0, 1, 0.25f, 2);
     gradcheck_case(r, "simple_rnn_dropout", 1, 1, 1, 1, 0.25f, 0);
+    for (int k = 0; k < 4; k++) gradcheck_bidirectional(r, (nnc_merge_mode)k, k == 1 ? NNC_RNN_GRU : NNC_RNN_LSTM);
+    gradcheck_bidirectional(r, NNC_MERGE_CONCAT, NNC_RNN_SIMPLE);
+    bidirectional_is_two_layers(r);
     semantics(r);
     threads(r);
 }

@@ -379,6 +379,8 @@ static const struct {
     {"simple_rnn", "input 5 3\nsimple_rnn 4 activation=relu return_sequences=true go_backwards=true dropout=0.1\n"},
     {"lstm", "input 5 3\nlstm 4 unit_forget_bias=false recurrent_dropout=0.2 kernel_regularizer=l2(0.01)\n"},
     {"gru", "input 5 3\ngru 4 reset_after=false recurrent_activation=hard_sigmoid use_bias=false\n"},
+    {"bidirectional", "input 5 3\nbidirectional gru 4 merge_mode=ave return_sequences=true reset_after=false\n"},
+    {"time_distributed", "input 5 3\ntime_distributed dense 4 activation=relu use_bias=false\n"},
 };
 
 /* A model trained a little, then its predictions next to those of its saved and loaded copy. */

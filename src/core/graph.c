@@ -163,7 +163,7 @@ int nnc_layer_param(nnc_model *m, int layer, const char *var, const nnc_shape *s
         m->sticky = nnc_fail(m, NNC_ERR_NOMEM, "out of memory adding a parameter");
         return -1;
     }
-    p->var = var;
+    snprintf(p->var, sizeof p->var, "%s", var);
     p->shape = *shape;
     p->size = nnc_shape_size(shape);
     p->node = node;

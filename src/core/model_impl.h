@@ -83,7 +83,7 @@ typedef struct {
 
 typedef struct {
     char name[2 * NNC_NAME_MAX]; /* "layer_1.kernel" */
-    const char *var;             /* "kernel", "bias" */
+    char var[NNC_NAME_MAX];      /* "kernel", "bias" */
     nnc_shape shape;
     size_t offset, size;         /* in floats, within the parameter arena */
     int node;

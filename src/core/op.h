@@ -96,6 +96,7 @@ typedef struct {
         int gates;          /* 1 SimpleRNN, 3 GRU (z, r, h), 4 LSTM (i, f, c, o) */
         int units;
         int go_backwards, return_sequences;
+        int reverse_output; /* the sequence output in input order (Bidirectional's backward layer) */
         int reset_after;    /* GRU: bias [2, 3·units] (input, recurrent), the reset after U */
         int has_bias, has_mask; /* inputs: x, kernel, recurrent_kernel, [bias], [mask] */
         nnc_activation act, rec_act;

@@ -48,11 +48,20 @@ static void flipped(const nnc_layer_desc *d, const void *opts, unsigned char *ou
     if (gb && gb->type == NNC_OPT_BOOL) *(bool *)(out + gb->offset) = !*(const bool *)(out + gb->offset);
 }
 
-static void put_one(nnc_strbuf *sb, const nnc_layer_desc *d, const char *cls, const char *prefix, const char *stem,
-                    const void *opts, const void *def) {
+/* The wrapped layer's config: the nested rows its own class has (a wrapper holding LSTM or GRU
+ * writes LSTM's unit_forget_bias only for an LSTM; Keras refuses a key the class lacks). */
+static void put_one(nnc_strbuf *sb, const nnc_layer_desc *d, const nnc_layer_desc *w, const char *cls,
+                    const char *prefix, const char *stem, const void *opts, const void *def) {
     nnc_sb_printf(sb, "{\"module\":\"keras.layers\",\"class_name\":\"%s\",\"config\":{\"name\":\"%s%s\","
                   "\"trainable\":true,\"dtype\":\"float32\"", cls, prefix, stem);
-    nnc_config_put_nested_rows(sb, d->opts, d->n_opts, opts, def);
+    nnc_opt_desc rows[64];
+    int n = 0;
+    for (int i = 0; i < d->n_opts && n < 64; i++) {
+        int has = !w;
+        for (int k = 0; w && k < w->n_opts && !has; k++) has = !strcmp(w->opts[k].key, d->opts[i].key);
+        if (has) rows[n++] = d->opts[i];
+    }
+    nnc_config_put_nested_rows(sb, rows, n, opts, def);
     nnc_sb_puts(sb, "},\"registered_name\":null}");
 }
 
@@ -65,12 +74,12 @@ void nnc_config_put_wrapped(nnc_strbuf *sb, const nnc_layer_desc *d, const void 
     const char *cls = w ? w->keras_class : kw, *stem = w ? w->stem : kw;
     const int bi = is_bidirectional(d);
     nnc_sb_puts(sb, ",\"layer\":");
-    put_one(sb, d, cls, bi ? "forward_" : "", stem, opts, def);
+    put_one(sb, d, w, cls, bi ? "forward_" : "", stem, opts, def);
     if (!bi) return;
     union { max_align_t align; unsigned char bytes[NNC_LAYER_CFG_BYTES]; } back;
     flipped(d, opts, back.bytes);
     nnc_sb_puts(sb, ",\"backward_layer\":");
-    put_one(sb, d, cls, "backward_", stem, back.bytes, def);
+    put_one(sb, d, w, cls, "backward_", stem, back.bytes, def);
 }
 
 int nnc_config_recurrent_keys(const nnc_json *c, char *msg, size_t n) {

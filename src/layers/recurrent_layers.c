@@ -41,29 +41,22 @@ static int check_opts(nnc_model *m, const nnc_layer_desc *d, const nnc_rnn_opts 
     return -1;
 }
 
-static nnc_node recurrent_build(nnc_model *m, const nnc_layer_desc *d, int gates, const nnc_node *in, int n_in,
-                                const nnc_rnn_opts *o, const char *name) {
-    if (!m || m->sticky) return NNC_NONE;
-    if (check_opts(m, d, o, name ? name : d->stem)) return NNC_NONE;
-    int x;
-    int l = nnc_layer_start(m, d, in, n_in, o, name, &x);
-    if (l < 0) return NNC_NONE;
-    const nnc_node_rec *xn = &m->nodes[x];
-    if (xn->shape.rank != 2) {
-        char s[64];
-        nnc_shape_str(&xn->shape, 1, s, sizeof s);
-        m->sticky = nnc_fail(m, NNC_ERR_ARG, "%s '%s': needs sequences (batch, steps, features), got %s",
-                             d->keras_class, m->layers[l].name, s);
-        return NNC_NONE;
-    }
-    const int I = xn->shape.dim[1], u = o->units, gu = gates * u, two = gates == 3 && o->reset_after;
+/* The variables (named prefix + Keras's name) and the RECURRENT op of one direction on node x,
+ * in layer l; the op's node, or -1. */
+static int recurrent_ops(nnc_model *m, int l, int gates, int x, const nnc_rnn_opts *o, const char *prefix,
+                         int reverse_output) {
+    const int I = m->nodes[x].shape.dim[1], u = o->units, gu = gates * u, two = gates == 3 && o->reset_after;
     nnc_shape ks = {2, {I, gu}}, rs = {2, {u, gu}}, bs = two ? (nnc_shape){2, {2, gu}} : (nnc_shape){1, {gu}};
+    char kn[48], rn[48], bn[48];
+    snprintf(kn, sizeof kn, "%skernel", prefix);
+    snprintf(rn, sizeof rn, "%srecurrent_kernel", prefix);
+    snprintf(bn, sizeof bn, "%sbias", prefix);
     int ops[5] = {x, -1, -1, -1, -1}, n = 3;
-    ops[1] = nnc_layer_param(m, l, "kernel", &ks, o->kernel_initializer, I, gu, 1);
-    ops[2] = nnc_layer_param(m, l, "recurrent_kernel", &rs, o->recurrent_initializer, u, gu, 1);
-    if (ops[1] < 0 || ops[2] < 0) return NNC_NONE;
+    ops[1] = nnc_layer_param(m, l, kn, &ks, o->kernel_initializer, I, gu, 1);
+    ops[2] = nnc_layer_param(m, l, rn, &rs, o->recurrent_initializer, u, gu, 1);
+    if (ops[1] < 0 || ops[2] < 0) return -1;
     if (o->use_bias) {
-        if ((ops[n++] = nnc_layer_param(m, l, "bias", &bs, o->bias_initializer, I, gu, 1)) < 0) return NNC_NONE;
+        if ((ops[n++] = nnc_layer_param(m, l, bn, &bs, o->bias_initializer, I, gu, 1)) < 0) return -1;
         if (gates == 4 && o->unit_forget_bias) { /* Keras: the forget gate's bias starts at 1 */
             nnc_param_rec *p = &m->params[m->nodes[ops[3]].param];
             p->ones_first = u, p->ones_count = u;
@@ -74,13 +67,38 @@ static nnc_node recurrent_build(nnc_model *m, const nnc_layer_desc *d, int gates
     nnc_op_attr at = {0};
     at.rnn.gates = gates, at.rnn.units = u;
     at.rnn.go_backwards = o->go_backwards, at.rnn.return_sequences = o->return_sequences;
+    at.rnn.reverse_output = reverse_output;
     at.rnn.reset_after = two, at.rnn.has_bias = o->use_bias, at.rnn.has_mask = mask >= 0;
-    at.rnn.act = o->activation;
-    at.rnn.rec_act = o->recurrent_activation;
+    at.rnn.act = o->activation, at.rnn.rec_act = o->recurrent_activation;
     at.rnn.dropout = o->dropout, at.rnn.rec_dropout = o->recurrent_dropout;
     int y = nnc_graph_op(m, NNC_OP_RECURRENT, ops, n, at);
+    if (y >= 0 && o->return_sequences) m->nodes[y].mask = mask;
+    return y;
+}
+
+/* Starts layer d on sequences; its index (and the input in *x), or -1. */
+static int start_on_sequences(nnc_model *m, const nnc_layer_desc *d, const nnc_node *in, int n_in, const void *o,
+                              const char *name, int *x) {
+    int l = nnc_layer_start(m, d, in, n_in, o, name, x);
+    if (l < 0) return -1;
+    const nnc_node_rec *xn = &m->nodes[*x];
+    if (xn->shape.rank != 2) {
+        char s[64];
+        nnc_shape_str(&xn->shape, 1, s, sizeof s);
+        m->sticky = nnc_fail(m, NNC_ERR_ARG, "%s '%s': needs sequences (batch, steps, features), got %s",
+                             d->keras_class, m->layers[l].name, s);
+        return -1;
+    }
+    return l;
+}
+
+static nnc_node recurrent_build(nnc_model *m, const nnc_layer_desc *d, int gates, const nnc_node *in, int n_in,
+                                const nnc_rnn_opts *o, const char *name) {
+    if (!m || m->sticky) return NNC_NONE;
+    if (check_opts(m, d, o, name ? name : d->stem)) return NNC_NONE;
+    int x, l = start_on_sequences(m, d, in, n_in, o, name, &x);
+    int y = l < 0 ? -1 : recurrent_ops(m, l, gates, x, o, "", 0);
     if (y < 0) return NNC_NONE;
-    if (o->return_sequences) m->nodes[y].mask = mask;
     nnc_layer_end(m, l, y);
     return y;
 }
@@ -101,47 +119,52 @@ nnc_node nnc_lstm(nnc_model *m, nnc_node x, const nnc_rnn_opts *o) { return lstm
 
 static void rnn_defaults(void *o) { *(nnc_rnn_opts *)o = nnc_rnn_opts_default(0); }
 
-/* The rows of all three, in Keras 3's get_config order; GRU's reset_after and LSTM's
- * unit_forget_bias are rows of theirs only. */
-#define RNN_HEAD(ex)                                                                                                  \
-    {NNC_OPT_ROW("units", NNC_OPT_INT, nnc_rnn_opts, units, 0), .lo = 1, .hi = 1 << 20, .flags = NNC_OPTF_REQUIRED,    \
+/* The rows of all three, in Keras 3's get_config order, for options struct ST with the fields
+ * under P (empty, or "rnn." inside a wrapper's) and flags FL on each (NNC_OPTF_NESTED in a
+ * wrapper). GRU's reset_after and LSTM's unit_forget_bias are rows of theirs only. */
+#define RNN_ROW(k, t, ST, P, f, pos, FL) NNC_OPT_ROW(k, t, ST, P f, pos), .flags = (FL)
+#define RNN_HEAD(ST, P, FL, ex)                                                                                       \
+    {RNN_ROW("units", NNC_OPT_INT, ST, P, units, (FL) ? 1 : 0, NNC_OPTF_REQUIRED | (FL)), .lo = 1, .hi = 1 << 20,     \
      .example = ex, .help = "the state's size"},                                                                      \
-        {NNC_OPT_ROW("activation", NNC_OPT_ACTIVATION, nnc_rnn_opts, activation, -1), .help = "of the candidate state"}
-#define RNN_REC_ACT                                                                                                   \
-    {NNC_OPT_ROW("recurrent_activation", NNC_OPT_ACTIVATION, nnc_rnn_opts, recurrent_activation, -1),                 \
-     .help = "of the gates"}
-#define RNN_INITS                                                                                                     \
-    {NNC_OPT_ROW("use_bias", NNC_OPT_BOOL, nnc_rnn_opts, use_bias, -1)},                                              \
-        {NNC_OPT_ROW("kernel_initializer", NNC_OPT_INITIALIZER, nnc_rnn_opts, kernel_initializer, -1)},               \
-        {NNC_OPT_ROW("recurrent_initializer", NNC_OPT_INITIALIZER, nnc_rnn_opts, recurrent_initializer, -1)},         \
-        {NNC_OPT_ROW("bias_initializer", NNC_OPT_INITIALIZER, nnc_rnn_opts, bias_initializer, -1)}
-#define RNN_TAIL                                                                                                      \
-    {NNC_OPT_ROW("kernel_regularizer", NNC_OPT_REGULARIZER, nnc_rnn_opts, kernel_regularizer, -1)},                   \
-        {NNC_OPT_ROW("recurrent_regularizer", NNC_OPT_REGULARIZER, nnc_rnn_opts, recurrent_regularizer, -1)},         \
-        {NNC_OPT_ROW("bias_regularizer", NNC_OPT_REGULARIZER, nnc_rnn_opts, bias_regularizer, -1)},                   \
-        {NNC_OPT_ROW("activity_regularizer", NNC_OPT_REGULARIZER, nnc_rnn_opts, activity_regularizer, -1)},           \
-        {NNC_OPT_ROW("dropout", NNC_OPT_FLOAT, nnc_rnn_opts, dropout, -1), .lo = 0.0, .hi = 0.999999,                  \
+        {RNN_ROW("activation", NNC_OPT_ACTIVATION, ST, P, activation, -1, FL), .help = "of the candidate state"}
+#define RNN_REC_ACT(ST, P, FL)                                                                                        \
+    {RNN_ROW("recurrent_activation", NNC_OPT_ACTIVATION, ST, P, recurrent_activation, -1, FL), .help = "of the gates"}
+#define RNN_INITS(ST, P, FL)                                                                                          \
+    {RNN_ROW("use_bias", NNC_OPT_BOOL, ST, P, use_bias, -1, FL)},                                                     \
+        {RNN_ROW("kernel_initializer", NNC_OPT_INITIALIZER, ST, P, kernel_initializer, -1, FL)},                      \
+        {RNN_ROW("recurrent_initializer", NNC_OPT_INITIALIZER, ST, P, recurrent_initializer, -1, FL)},                \
+        {RNN_ROW("bias_initializer", NNC_OPT_INITIALIZER, ST, P, bias_initializer, -1, FL)}
+#define RNN_FORGET(ST, P, FL)                                                                                         \
+    {RNN_ROW("unit_forget_bias", NNC_OPT_BOOL, ST, P, unit_forget_bias, -1, FL),                                      \
+     .help = "LSTM: start the forget gate's bias at 1"}
+#define RNN_RESET(ST, P, FL)                                                                                          \
+    {RNN_ROW("reset_after", NNC_OPT_BOOL, ST, P, reset_after, -1, FL),                                                \
+     .help = "GRU: apply the reset gate after the recurrent kernel (two biases)"}
+#define RNN_TAIL(ST, P, FL)                                                                                           \
+    {RNN_ROW("kernel_regularizer", NNC_OPT_REGULARIZER, ST, P, kernel_regularizer, -1, FL)},                          \
+        {RNN_ROW("recurrent_regularizer", NNC_OPT_REGULARIZER, ST, P, recurrent_regularizer, -1, FL)},                \
+        {RNN_ROW("bias_regularizer", NNC_OPT_REGULARIZER, ST, P, bias_regularizer, -1, FL)},                          \
+        {RNN_ROW("activity_regularizer", NNC_OPT_REGULARIZER, ST, P, activity_regularizer, -1, FL)},                  \
+        {RNN_ROW("dropout", NNC_OPT_FLOAT, ST, P, dropout, -1, FL), .lo = 0.0, .hi = 0.999999,                         \
          .help = "of the inputs, one mask per sequence"},                                                             \
-        {NNC_OPT_ROW("recurrent_dropout", NNC_OPT_FLOAT, nnc_rnn_opts, recurrent_dropout, -1), .lo = 0.0,             \
-         .hi = 0.999999, .help = "of the state read by the recurrent kernel"},                                        \
-        {NNC_OPT_ROW("return_sequences", NNC_OPT_BOOL, nnc_rnn_opts, return_sequences, -1),                           \
+        {RNN_ROW("recurrent_dropout", NNC_OPT_FLOAT, ST, P, recurrent_dropout, -1, FL), .lo = 0.0, .hi = 0.999999,    \
+         .help = "of the state read by the recurrent kernel"},                                                        \
+        {RNN_ROW("return_sequences", NNC_OPT_BOOL, ST, P, return_sequences, -1, FL),                                  \
          .help = "every step's output, not the last only"},                                                           \
-        {NNC_OPT_ROW("return_state", NNC_OPT_BOOL, nnc_rnn_opts, return_state, -1), .help = "not supported yet"},     \
-        {NNC_OPT_ROW("go_backwards", NNC_OPT_BOOL, nnc_rnn_opts, go_backwards, -1),                                   \
-         .help = "read the steps last to first"},                                                                     \
-        {.key = "stateful", .type = NNC_OPT_CONST, .literal = "false", .flags = NNC_OPTF_CONFIG_ONLY},                \
-        {.key = "unroll", .type = NNC_OPT_FIXED, .literal = "false", .flags = NNC_OPTF_CONFIG_ONLY}
+        {RNN_ROW("return_state", NNC_OPT_BOOL, ST, P, return_state, -1, FL), .help = "not supported yet"},            \
+        {RNN_ROW("go_backwards", NNC_OPT_BOOL, ST, P, go_backwards, -1, FL), .help = "read the steps last to first"}, \
+        {.key = "stateful", .type = NNC_OPT_CONST, .literal = "false", .flags = NNC_OPTF_CONFIG_ONLY | (FL)},         \
+        {.key = "unroll", .type = NNC_OPT_FIXED, .literal = "false", .flags = NNC_OPTF_CONFIG_ONLY | (FL)}
 
-static const nnc_opt_desc simple_rnn_opts[] = {RNN_HEAD("simple_rnn 32"), RNN_INITS, RNN_TAIL};
-static const nnc_opt_desc lstm_opts[] = {
-    RNN_HEAD("lstm 128"), RNN_REC_ACT, RNN_INITS,
-    {NNC_OPT_ROW("unit_forget_bias", NNC_OPT_BOOL, nnc_rnn_opts, unit_forget_bias, -1),
-     .help = "start the forget gate's bias at 1"},
-    RNN_TAIL};
-static const nnc_opt_desc gru_opts[] = {
-    RNN_HEAD("gru 64"), RNN_REC_ACT, RNN_INITS, RNN_TAIL,
-    {NNC_OPT_ROW("reset_after", NNC_OPT_BOOL, nnc_rnn_opts, reset_after, -1),
-     .help = "apply the reset gate after the recurrent kernel (two biases)"}};
+#define P0 /* the fields at the top of nnc_rnn_opts */
+static const nnc_opt_desc simple_rnn_opts[] = {RNN_HEAD(nnc_rnn_opts, P0, 0, "simple_rnn 32"),
+                                               RNN_INITS(nnc_rnn_opts, P0, 0), RNN_TAIL(nnc_rnn_opts, P0, 0)};
+static const nnc_opt_desc lstm_opts[] = {RNN_HEAD(nnc_rnn_opts, P0, 0, "lstm 128"), RNN_REC_ACT(nnc_rnn_opts, P0, 0),
+                                         RNN_INITS(nnc_rnn_opts, P0, 0), RNN_FORGET(nnc_rnn_opts, P0, 0),
+                                         RNN_TAIL(nnc_rnn_opts, P0, 0)};
+static const nnc_opt_desc gru_opts[] = {RNN_HEAD(nnc_rnn_opts, P0, 0, "gru 64"), RNN_REC_ACT(nnc_rnn_opts, P0, 0),
+                                        RNN_INITS(nnc_rnn_opts, P0, 0), RNN_TAIL(nnc_rnn_opts, P0, 0),
+                                        RNN_RESET(nnc_rnn_opts, P0, 0)};
 
 #define RNN_DESC(var, cls, kw, help, rows, build)                                                                      \
     const nnc_layer_desc var = {cls, kw, kw, help, sizeof(nnc_rnn_opts), offsetof(nnc_rnn_opts, name), rnn_defaults, \
@@ -151,3 +174,150 @@ RNN_DESC(nnc_simple_rnn_desc, "SimpleRNN", "simple_rnn", "h = activation(x·W + 
 RNN_DESC(nnc_lstm_desc, "LSTM", "lstm", "long short-term memory: gates i, f, c, o over the steps", lstm_opts,
          lstm_build);
 RNN_DESC(nnc_gru_desc, "GRU", "gru", "gated recurrent unit: gates z, r, h over the steps", gru_opts, gru_build);
+
+/* ---- Bidirectional ------------------------------------------------------------------------ */
+
+nnc_bidirectional_opts nnc_bidirectional_opts_default(nnc_rnn_kind layer, int units) {
+    nnc_bidirectional_opts o;
+    memset(&o, 0, sizeof o);
+    o.layer = layer;
+    o.rnn = nnc_rnn_opts_default(units);
+    o.merge_mode = NNC_MERGE_CONCAT;
+    return o;
+}
+
+static const int kind_gates[3] = {1, 4, 3}; /* nnc_rnn_kind: SimpleRNN, LSTM, GRU */
+
+/* The same layer run forward and backward over x (the backward one's sequence turned back to
+ * input order, as Keras's Bidirectional does), merged: concatenated, summed, multiplied or
+ * averaged. Variables forward_kernel, ..., backward_bias: nnc's names of Keras's
+ * forward_layer/cell and backward_layer/cell groups. */
+static nnc_node bidirectional_build(nnc_model *m, const nnc_node *in, int n_in, const void *opts, const char *name) {
+    extern const nnc_layer_desc nnc_bidirectional_desc;
+    const nnc_bidirectional_opts *o = opts;
+    if (!m || m->sticky) return NNC_NONE;
+    const nnc_layer_desc *d = &nnc_bidirectional_desc;
+    if ((unsigned)o->layer > NNC_RNN_GRU || (unsigned)o->merge_mode > NNC_MERGE_AVE) {
+        m->sticky = nnc_fail(m, NNC_ERR_ARG, "Bidirectional '%s': unknown layer or merge_mode", name ? name : d->stem);
+        return NNC_NONE;
+    }
+    if (check_opts(m, d, &o->rnn, name ? name : d->stem)) return NNC_NONE;
+    int x, l = start_on_sequences(m, d, in, n_in, o, name, &x);
+    if (l < 0) return NNC_NONE;
+    const int g = kind_gates[o->layer];
+    nnc_rnn_opts back = o->rnn;
+    back.go_backwards = !back.go_backwards;
+    int ys[2] = {recurrent_ops(m, l, g, x, &o->rnn, "forward_", 0), -1};
+    if (ys[0] >= 0) ys[1] = recurrent_ops(m, l, g, x, &back, "backward_", o->rnn.return_sequences);
+    if (ys[1] < 0) return NNC_NONE;
+    const int mask = m->nodes[ys[0]].mask;
+    int y;
+    if (o->merge_mode == NNC_MERGE_CONCAT)
+        y = nnc_graph_op(m, NNC_OP_CONCAT, ys, 2, (nnc_op_attr){.axis = m->nodes[ys[0]].shape.rank - 1});
+    else
+        y = nnc_graph_op(m, o->merge_mode == NNC_MERGE_MUL ? NNC_OP_MUL : NNC_OP_ADD, ys, 2, (nnc_op_attr){0});
+    if (y >= 0 && o->merge_mode == NNC_MERGE_AVE) y = nnc_graph_op(m, NNC_OP_AFFINE, &y, 1, (nnc_op_attr){.scale = 0.5f});
+    if (y < 0) return NNC_NONE;
+    m->nodes[y].mask = mask;
+    nnc_layer_end(m, l, y);
+    return y;
+}
+
+nnc_node nnc_bidirectional(nnc_model *m, nnc_node x, const nnc_bidirectional_opts *o) {
+    nnc_bidirectional_opts b = *o;
+    b.rnn.name = NULL; /* the record keeps no caller's string */
+    return bidirectional_build(m, &x, 1, &b, o->name);
+}
+
+static void bidirectional_defaults(void *o) {
+    *(nnc_bidirectional_opts *)o = nnc_bidirectional_opts_default(NNC_RNN_LSTM, 0);
+}
+
+#define PB rnn.
+#define NB NNC_OPTF_NESTED
+static const nnc_opt_desc bidirectional_opts[] = {
+    {NNC_OPT_ROW("layer", NNC_OPT_CHOICE, nnc_bidirectional_opts, layer, 0), .literal = "simple_rnn|lstm|gru",
+     .flags = NNC_OPTF_REQUIRED | NNC_OPTF_NESTED | NNC_OPTF_NESTED_CLASS, .example = "bidirectional lstm 64",
+     .help = "the recurrent layer run both ways"},
+    RNN_HEAD(nnc_bidirectional_opts, PB, NB, "bidirectional lstm 64"),
+    RNN_REC_ACT(nnc_bidirectional_opts, PB, NB),
+    RNN_INITS(nnc_bidirectional_opts, PB, NB),
+    RNN_FORGET(nnc_bidirectional_opts, PB, NB),
+    RNN_TAIL(nnc_bidirectional_opts, PB, NB),
+    RNN_RESET(nnc_bidirectional_opts, PB, NB),
+    {NNC_OPT_ROW("merge_mode", NNC_OPT_CHOICE, nnc_bidirectional_opts, merge_mode, -1),
+     .literal = "concat|sum|mul|ave", .help = "how the two directions' outputs combine"},
+};
+
+const nnc_layer_desc nnc_bidirectional_desc = {
+    "Bidirectional", "bidirectional", "bidirectional", "a recurrent layer forward and backward, merged",
+    sizeof(nnc_bidirectional_opts), offsetof(nnc_bidirectional_opts, name), bidirectional_defaults,
+    bidirectional_opts, NNC_OPT_COUNT_OF(bidirectional_opts), 1, 1, NNC_LAYERF_MASK_CONSUME, bidirectional_build};
+
+/* ---- TimeDistributed(Dense) --------------------------------------------------------------- */
+
+typedef struct {
+    int layer;          /* the wrapped layer: Dense only */
+    nnc_dense_opts dense;
+} nnc_time_distributed_opts;
+
+/* Dense already acts on the last axis, so each step gets the same kernel and bias; the layer is
+ * Keras's wrapper so that its name, config and variable groups are Keras's. */
+static nnc_node time_distributed_build(nnc_model *m, const nnc_node *in, int n_in, const void *opts,
+                                       const char *name) {
+    extern const nnc_layer_desc nnc_time_distributed_desc;
+    const nnc_time_distributed_opts *o = opts;
+    const nnc_dense_opts *d = &o->dense;
+    if (!m || m->sticky) return NNC_NONE;
+    if (d->units <= 0 || (unsigned)d->activation >= NNC_ACT_COUNT) {
+        m->sticky = nnc_fail(m, NNC_ERR_ARG, "TimeDistributed '%s': units must be positive and the activation known",
+                             name ? name : "time_distributed");
+        return NNC_NONE;
+    }
+    int x, l = start_on_sequences(m, &nnc_time_distributed_desc, in, n_in, o, name, &x);
+    if (l < 0) return NNC_NONE;
+    const int fan_in = m->nodes[x].shape.dim[1];
+    nnc_shape ks = {2, {fan_in, d->units}}, bs = {1, {d->units}};
+    int k = nnc_layer_param(m, l, "kernel", &ks, d->kernel_initializer, fan_in, d->units, 1);
+    int ops[2] = {x, k}, y = k < 0 ? -1 : nnc_graph_op(m, NNC_OP_MATMUL, ops, 2, (nnc_op_attr){0});
+    if (y >= 0 && d->use_bias) {
+        int b = nnc_layer_param(m, l, "bias", &bs, d->bias_initializer, fan_in, d->units, 1);
+        int bo[2] = {y, b};
+        y = b < 0 ? -1 : nnc_graph_op(m, NNC_OP_BIAS_ADD, bo, 2, (nnc_op_attr){0});
+    }
+    if (y < 0 || (y = nnc_apply_activation(m, y, d->activation)) < 0) return NNC_NONE;
+    m->nodes[y].mask = m->nodes[x].mask;
+    nnc_layer_end(m, l, y);
+    return y;
+}
+
+nnc_node nnc_time_distributed_dense(nnc_model *m, nnc_node x, const nnc_dense_opts *o) {
+    nnc_time_distributed_opts t = {0, *o};
+    t.dense.name = NULL; /* the record keeps no caller's string */
+    return time_distributed_build(m, &x, 1, &t, o->name);
+}
+
+static void time_distributed_defaults(void *o) {
+    nnc_time_distributed_opts *t = o;
+    t->layer = 0;
+    t->dense = nnc_dense_opts_default(0);
+}
+
+#define TD(k, t, f, pos) NNC_OPT_ROW(k, t, nnc_time_distributed_opts, dense.f, pos), .flags = NNC_OPTF_NESTED
+static const nnc_opt_desc time_distributed_opts[] = {
+    {NNC_OPT_ROW("layer", NNC_OPT_CHOICE, nnc_time_distributed_opts, layer, 0), .literal = "dense",
+     .flags = NNC_OPTF_REQUIRED | NNC_OPTF_NESTED | NNC_OPTF_NESTED_CLASS, .example = "time_distributed dense 8",
+     .help = "the layer applied to each step (Dense)"},
+    {TD("units", NNC_OPT_INT, units, 1), .lo = 1, .hi = 1 << 24, .help = "outputs per step"},
+    {TD("activation", NNC_OPT_ACTIVATION, activation, -1)},
+    {TD("use_bias", NNC_OPT_BOOL, use_bias, -1)},
+    {TD("kernel_initializer", NNC_OPT_INITIALIZER, kernel_initializer, -1)},
+    {TD("bias_initializer", NNC_OPT_INITIALIZER, bias_initializer, -1)},
+    {TD("kernel_regularizer", NNC_OPT_REGULARIZER, kernel_regularizer, -1)},
+    {TD("bias_regularizer", NNC_OPT_REGULARIZER, bias_regularizer, -1)},
+};
+
+const nnc_layer_desc nnc_time_distributed_desc = {
+    "TimeDistributed", "time_distributed", "time_distributed", "a Dense applied to each step",
+    sizeof(nnc_time_distributed_opts), NNC_NO_NAME_FIELD, time_distributed_defaults, time_distributed_opts,
+    NNC_OPT_COUNT_OF(time_distributed_opts), 1, 1, NNC_LAYERF_MASK_PASS, time_distributed_build};

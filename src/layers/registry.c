@@ -21,7 +21,8 @@ extern const nnc_layer_desc nnc_relu_desc, nnc_prelu_desc, nnc_elu_desc, nnc_spa
     nnc_multiply_desc, nnc_average_desc, nnc_maximum_desc, nnc_minimum_desc, nnc_dot_desc,
     nnc_layer_normalization_desc;
 /* sequences: recurrent */
-extern const nnc_layer_desc nnc_simple_rnn_desc, nnc_lstm_desc, nnc_gru_desc;
+extern const nnc_layer_desc nnc_simple_rnn_desc, nnc_lstm_desc, nnc_gru_desc, nnc_bidirectional_desc,
+    nnc_time_distributed_desc;
 
 const nnc_layer_desc *const nnc_layer_registry[] = {
     &nnc_input_desc,
@@ -79,6 +80,8 @@ const nnc_layer_desc *const nnc_layer_registry[] = {
     &nnc_simple_rnn_desc,
     &nnc_lstm_desc,
     &nnc_gru_desc,
+    &nnc_bidirectional_desc,
+    &nnc_time_distributed_desc,
 };
 const int nnc_layer_registry_count = NNC_OPT_COUNT_OF(nnc_layer_registry);
 

@@ -145,6 +145,12 @@ static inline int input_step(const nnc_node_rec *y, rnn_dims d, int s) {
     return y->attr.rnn.go_backwards ? d.T - 1 - s : s;
 }
 
+/* Where step s's output goes in a returned sequence: Keras returns go_backwards's outputs in
+ * processing order; Bidirectional's backward layer turns them back (reverse_output). */
+static inline int out_step(const nnc_node_rec *y, rnn_dims d, int s) {
+    return y->attr.rnn.reverse_output ? d.T - 1 - s : s;
+}
+
 /* The gates that read the state through U (all of them, or GRU's z and r) for row b of step s:
  * pre = x·W + b (proj) + state·U (rec) [+ GRU's recurrent bias], post = their activations. */
 static void gates_forward(const nnc_node_rec *y, rnn_dims d, rnn_aux *A, const float *rec, const float *proj_row,
@@ -251,7 +257,8 @@ static void recurrent_forward(const nnc_exec *e, int id) {
         }
         if (y->attr.rnn.return_sequences)
             for (int b = 0; b < d.B; b++)
-                memcpy(y->value + ((size_t)b * d.T + s) * u, A.h + ((size_t)(s + 1) * d.B + b) * u, u * sizeof(float));
+                memcpy(y->value + ((size_t)b * d.T + out_step(y, d, s)) * u, A.h + ((size_t)(s + 1) * d.B + b) * u,
+                       u * sizeof(float));
     }
     if (!y->attr.rnn.return_sequences) memcpy(y->value, A.h + (size_t)d.T * bu, bu * sizeof(float));
 }
@@ -321,7 +328,7 @@ static void recurrent_backward(const nnc_exec *e, int id) {
         const int t = input_step(y, d, s);
         const float *hin = A.hin + (size_t)s * bu;
         for (int b = 0; b < d.B; b++) {
-            const float *gy = y->attr.rnn.return_sequences ? y->grad + ((size_t)b * d.T + s) * u
+            const float *gy = y->attr.rnn.return_sequences ? y->grad + ((size_t)b * d.T + out_step(y, d, s)) * u
                               : s == d.T - 1                ? y->grad + (size_t)b * u
                                                             : NULL;
             if (gy)
