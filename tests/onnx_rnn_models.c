@@ -1,6 +1,7 @@
 /* The recurrent models tests/test_onnx.c exports to ONNX and runs in ONNX Runtime: an LSTM
- * model, a GRU model (both reset_after forms) and a SimpleRNN model, with go_backwards,
- * return_sequences, no bias and activations other than the defaults, each compiled with mse. */
+ * model, a GRU model (both reset_after forms), a SimpleRNN model and Bidirectional layers (each
+ * merge mode) with TimeDistributed(Dense), with go_backwards, return_sequences, no bias and
+ * activations other than the defaults, each compiled with mse. */
 #include "test.h"
 #include "onnx_rnn_models.h"
 
@@ -45,4 +46,24 @@ nnc_model *onnx_build_simple_rnn(void) {
     a.return_sequences = a.go_backwards = true;
     b.activation = NNC_ACT_LINEAR, b.use_bias = false, b.return_sequences = true;
     return finish(m, nnc_flatten(m, nnc_simple_rnn(m, nnc_simple_rnn(m, x, &a), &b), NULL));
+}
+
+/* Bidirectional(LSTM 4, sequences, concat) → TimeDistributed(Dense 5, tanh) → Bidirectional(GRU
+ * 3, reset_after false, sequences, mul) → Bidirectional(SimpleRNN 3, go_backwards, sequences,
+ * ave) → Bidirectional(LSTM 2, sum) → Dense. */
+nnc_model *onnx_build_bidirectional(void) {
+    nnc_model *m = nnc_model_new("bidirectional_model");
+    nnc_node x = nnc_input(m, (int[]){6, 3}, 2, NULL);
+    nnc_bidirectional_opts a = nnc_bidirectional_opts_default(NNC_RNN_LSTM, 4);
+    nnc_bidirectional_opts b = nnc_bidirectional_opts_default(NNC_RNN_GRU, 3);
+    nnc_bidirectional_opts c = nnc_bidirectional_opts_default(NNC_RNN_SIMPLE, 3);
+    nnc_bidirectional_opts d = nnc_bidirectional_opts_default(NNC_RNN_LSTM, 2);
+    a.rnn.return_sequences = b.rnn.return_sequences = c.rnn.return_sequences = true;
+    b.rnn.reset_after = false, b.merge_mode = NNC_MERGE_MUL;
+    c.rnn.go_backwards = true, c.merge_mode = NNC_MERGE_AVE;
+    d.merge_mode = NNC_MERGE_SUM;
+    nnc_dense_opts td = nnc_dense_opts_default(5);
+    td.activation = NNC_ACT_TANH;
+    x = nnc_time_distributed_dense(m, nnc_bidirectional(m, x, &a), &td);
+    return finish(m, nnc_bidirectional(m, nnc_bidirectional(m, nnc_bidirectional(m, x, &b), &c), &d));
 }

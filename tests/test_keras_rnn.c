@@ -238,6 +238,15 @@ static nnc_model *flags_model(int which) {
         a.recurrent_initializer = nnc_initializer_default(NNC_INIT_HE_NORMAL);
         b.reset_after = false, b.recurrent_regularizer.l1 = 0.001f, b.bias_initializer = nnc_initializer_default(NNC_INIT_ONES);
         x = nnc_gru(m, nnc_lstm(m, x, &a), &b);
+    } else if (which == 2) {
+        nnc_bidirectional_opts bi = nnc_bidirectional_opts_default(NNC_RNN_GRU, 3);
+        nnc_bidirectional_opts b2 = nnc_bidirectional_opts_default(NNC_RNN_LSTM, 2);
+        bi.rnn.return_sequences = true, bi.rnn.reset_after = false, bi.merge_mode = NNC_MERGE_AVE;
+        bi.rnn.recurrent_activation = NNC_ACT_HARD_SIGMOID, bi.rnn.kernel_regularizer.l1 = 0.01f;
+        b2.rnn.go_backwards = true, b2.rnn.unit_forget_bias = false, b2.rnn.activation = NNC_ACT_RELU;
+        nnc_dense_opts td = nnc_dense_opts_default(4);
+        td.activation = NNC_ACT_SOFTSIGN, td.use_bias = false;
+        x = nnc_bidirectional(m, nnc_time_distributed_dense(m, nnc_bidirectional(m, x, &bi), &td), &b2);
     } else {
         a.return_sequences = true, a.recurrent_activation = NNC_ACT_TANH, a.activity_regularizer.l2 = 0.5f;
         b.activation = NNC_ACT_SOFTSIGN, b.go_backwards = true, b.return_sequences = true, b.use_bias = false;
@@ -254,9 +263,10 @@ static nnc_model *flags_model(int which) {
 }
 
 static void round_trips(test_run *r, const char *dir) {
-    for (int k = 0; k < 4; k++) {
+    static const char *const names[3] = {"lstm_gru", "gru_simple_rnn", "bidirectional_time_distributed"};
+    for (int k = 0; k < 6; k++) {
         const char *ext = k % 2 ? "h5" : "keras";
-        if (!t_begin(r, "keras/rnn/round_trip_%s_%s", k / 2 ? "gru_simple_rnn" : "lstm_gru", ext)) continue;
+        if (!t_begin(r, "keras/rnn/round_trip_%s_%s", names[k / 2], ext)) continue;
         char path[256];
         snprintf(path, sizeof path, "%s/flags.%s", dir, ext);
         nnc_error e = {""};

@@ -447,6 +447,8 @@ static const onnx_model_case model_cases[] = {
     {"lstm", onnx_build_lstm, 5, 1, "Transpose LSTM Slice Squeeze Gemm", "Identity", "lstm/W lstm/R lstm_1/B"},
     {"gru", onnx_build_gru, 4, 1, "Transpose GRU Slice Squeeze Gemm", "Identity", "gru/W gru_1/R gru_2/B"},
     {"simple_rnn", onnx_build_simple_rnn, 3, 1, "Transpose RNN Slice Squeeze Flatten Gemm", "", "simple_rnn/W"},
+    {"bidirectional", onnx_build_bidirectional, 4, 1, "Transpose LSTM GRU RNN Slice Concat MatMul Tanh Gemm", "",
+     "bidirectional/W bidirectional/W_1 time_distributed.kernel bidirectional_3/B_1"},
 };
 
 /* 1 when every space-separated word of want is a word of line (or, with absent, none is). */
