@@ -5,14 +5,15 @@
  *   options; a backward layer that is not the forward one flipped, a class the wrapper cannot
  *   hold, a missing "layer" and stateful=true are refused with the key named;
  * - files made as Keras 3.10 lays them out (tools/make_keras_rnn_files.py: GRU in both
- *   reset_after forms, SimpleRNN with relu and softsign, TimeDistributed(Dense), Bidirectional with each merge mode,
- *   go_backwards, return_sequences, use_bias false), each as .keras and legacy .h5: nnc loads
- *   them and predicts what tools/keras_reference.py computes, within 1e-5 + 1e-4·|ref|;
+ *   reset_after forms, SimpleRNN with relu and softsign, TimeDistributed(Dense), Bidirectional
+ *   with each merge mode, go_backwards, return_sequences, use_bias false), each as .keras and
+ *   legacy .h5: nnc loads them and predicts what tools/keras_reference.py computes, within
+ *   1e-5 + 1e-4·|ref|;
  * - where the variables of the objects a layer holds go (a recurrent cell, Bidirectional's two
  *   layers, TimeDistributed's layer), on layers of this file's own with Keras's class names:
  *   the groups and weight_names Keras uses, and the weights back bit for bit;
- * - every recurrent layer with its flags away from the defaults, saved as .keras and .h5 and
- *   loaded: the same config text, the same weights and the same predictions, bit for bit. */
+ * - every recurrent layer and both wrappers with their flags away from the defaults, saved as
+ *   .keras and .h5 and loaded: the same config text, weights and predictions, bit for bit. */
 #define _POSIX_C_SOURCE 200809L
 #include <stddef.h>
 #include <stdio.h>
