@@ -2,7 +2,8 @@
  * (an MLP trained a few epochs; two CNNs with every convolution, pooling, padding and
  * normalization variant nnc has; a functional model with Add and Concatenate on dense and
  * convolutional branches; the preprocessing layers, Dropout and every activation; a
- * Normalization whose divisor is its epsilon; the ops no layer makes yet):
+ * Normalization whose divisor is its epsilon; the ops no layer makes yet; LSTM, GRU and
+ * SimpleRNN models from tests/onnx_rnn_models.c):
  * - ONNX Runtime (the onnxruntime-node package, through tools/onnx_check.js) runs the file on
  *   random inputs and its output must equal nnc_predict's, |a − b| <= 1e-5 + 1e-4·|ref| per
  *   element (the largest difference is printed). Skipped when node or the package is missing:
@@ -28,6 +29,7 @@
 #include "core/layers_impl.h"
 #include "layers/layers.h"
 #include "interop/interop.h"
+#include "onnx_rnn_models.h"
 
 #define ATOL 1e-5
 #define RTOL 1e-4
@@ -477,6 +479,12 @@ static const onnx_model_case model_cases[] = {
      "Dropout", "position_embedding.embeddings multi_head_attention.query/kernel multi_head_attention.attention_output/bias multi_head_attention_1.key/kernel"},
     {"attention_masked", build_attention_masked, 6, 1, "Relu Equal Not Cast Unsqueeze Mul Sub Add Softmax MatMul", "",
      "multi_head_attention.value/kernel"},
+    /* recurrent (tests/onnx_rnn_models.c) */
+    {"lstm", onnx_build_lstm, 5, 1, "Transpose LSTM Slice Squeeze Gemm", "Identity", "lstm/W lstm/R lstm_1/B"},
+    {"gru", onnx_build_gru, 4, 1, "Transpose GRU Slice Squeeze Gemm", "Identity", "gru/W gru_1/R gru_2/B"},
+    {"simple_rnn", onnx_build_simple_rnn, 3, 1, "Transpose RNN Slice Squeeze Flatten Gemm", "", "simple_rnn/W"},
+    {"bidirectional", onnx_build_bidirectional, 4, 1, "Transpose LSTM GRU RNN Slice Concat MatMul Tanh Gemm", "",
+     "bidirectional/W bidirectional/W_1 time_distributed.kernel bidirectional_3/B_1"},
 };
 
 /* 1 when every space-separated word of want is a word of line (or, with absent, none is). */

@@ -113,6 +113,10 @@ def activation(x, name):
         return 1.0 / (1.0 + np.exp(-x))
     if name == "tanh":
         return np.tanh(x)
+    if name == "softsign":
+        return x / (1.0 + np.abs(x))
+    if name == "softplus":
+        return np.logaddexp(0.0, x)
     if name == "softmax":
         e = np.exp(x - x.max(axis=-1, keepdims=True))
         return e / e.sum(axis=-1, keepdims=True)

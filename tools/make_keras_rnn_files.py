@@ -88,6 +88,9 @@ MODELS = {
         recurrent("SimpleRNN", "simple_rnn", 6, return_sequences=True, go_backwards=True),
         time_distributed("time_distributed", dense("dense", 3, "tanh")),
         recurrent("SimpleRNN", "simple_rnn_1", 3, use_bias=False, activation="softsign", return_sequences=True)]),
+    "simple_rnn_flags": ((6, 2), [
+        recurrent("SimpleRNN", "simple_rnn", 5, return_sequences=True, go_backwards=True, activation="relu"),
+        recurrent("SimpleRNN", "simple_rnn_1", 3, use_bias=False, activation="softsign", return_sequences=True)]),
     "bidirectional_concat_sum": ((5, 3), [
         bidirectional("bidirectional", recurrent("LSTM", "lstm", 4, return_sequences=True)),
         bidirectional("bidirectional_1", recurrent("GRU", "gru", 3), "sum"),

@@ -305,6 +305,8 @@ static const onnx_export_fn exporters[NNC_OP_COUNT] = {
     [NNC_OP_REPEAT] = onnx_ex_repeat,
     /* sequences: attention */
     [NNC_OP_MHA] = onnx_ex_mha, [NNC_OP_POSITION] = onnx_ex_position,
+    /* sequences: recurrent */
+    [NNC_OP_RECURRENT] = onnx_ex_recurrent,
 };
 
 onnx_export_fn nnc_onnx_exporter(nnc_op op) {

@@ -44,8 +44,12 @@ typedef struct {
     const char *merge;           /* Bidirectional: "concat", "sum", "mul" or "ave" */
     int kernel[2], recurrent[2], bias[2]; /* PARAM nodes per direction, Keras's layouts; bias
                                            * -1: use_bias false */
+    int reverse_output;          /* the sequence turned back after the run (Bidirectional's
+                                  * backward copy as a layer of its own) */
 } onnx_rnn_desc;
 int onnx_rnn_export(onnx_ctx *c, int id, int x, const onnx_rnn_desc *d);
+/* The RECURRENT op's exporter (one direction; a mask has no ONNX form here). */
+int onnx_ex_recurrent(onnx_ctx *c, int id);
 
 #endif
 #endif

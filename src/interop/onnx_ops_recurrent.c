@@ -16,7 +16,8 @@
  *     transposed in and out.
  *   - direction "reverse" reads the steps last to first but writes Y at each input step's
  *     place; Keras's go_backwards returns its sequence in the order it ran, so that Y is
- *     reversed along time. Y_h is the state after the last step run in both.
+ *     reversed along time (unless the op turns it back: reverse_output, Bidirectional's
+ *     backward copy). Y_h is the state after the last step run in both.
  *   - Bidirectional is direction "bidirectional" (the backward copy's sequence is already in the
  *     input's order in ONNX, as Keras flips it back): concat interleaves Y's two directions
  *     per step (Transpose, Reshape), sum, mul and ave reduce over them (ReduceSum, ReduceProd,
@@ -195,11 +196,28 @@ int onnx_rnn_export(onnx_ctx *c, int id, int x, const onnx_rnn_desc *d) {
     if (!y) return -1;
     if (d->directions == 2) return merge(c, id, d, y);
     if (!d->return_sequences) return onnx_finish(c, id, squeeze(c, id, y, 0, NULL), ONNX_LAST);
-    if (d->go_backwards) y = flip(c, id, y, 0); /* Keras returns the steps in the order they ran */
+    /* Keras returns the steps in the order they ran, unless turned back (reverse_output) */
+    if (d->go_backwards != d->reverse_output) y = flip(c, id, y, 0);
     const char *s = onnx_out(squeeze(c, id, y, 1, "steps"));
     Onnx__NodeProto *t = onnx_node(c, id, "Transpose", &s, 1, NULL);
     onnx_attr_ints(c, t, "perm", perm, 3);
     return onnx_finish(c, id, t, ONNX_LAST);
+}
+
+/* RECURRENT (src/ops/recurrent.c): inputs x, kernel, recurrent_kernel, [bias], [mask]. */
+int onnx_ex_recurrent(onnx_ctx *c, int id) {
+    const nnc_node_rec *n = &c->m->nodes[id];
+    const int has_bias = n->attr.rnn.has_bias;
+    if (n->attr.rnn.has_mask)
+        return onnx_fail(c, id, "a masked sequence has no ONNX form here (Keras carries the state over masked steps; "
+                         "ONNX's sequence_lens only cuts a sequence's end)");
+    for (int k = 1; k < 3 + has_bias; k++)
+        if (c->m->nodes[n->in[k]].op != NNC_OP_PARAM) return onnx_fail(c, id, "its weights are not variables");
+    const onnx_rnn_desc d = {n->attr.rnn.gates, n->attr.rnn.units, n->attr.rnn.act, n->attr.rnn.rec_act,
+                             n->attr.rnn.go_backwards, n->attr.rnn.return_sequences, n->attr.rnn.reset_after, 1,
+                             "concat", {n->in[1], -1}, {n->in[2], -1}, {has_bias ? n->in[3] : -1, -1},
+                             n->attr.rnn.reverse_output};
+    return onnx_rnn_export(c, id, n->in[0], &d);
 }
 
 #endif

@@ -53,6 +53,7 @@ static int parse_initializer(const nnc_json *j, nnc_initializer *out) {
     const char *cls = j->type == NNC_JSON_STRING ? j->string : nnc_json_get_string(j, "class_name");
     const nnc_json *c = nnc_json_get(j, "config");
     nnc_init_kind k;
+    if (cls && !strcmp(cls, "OrthogonalInitializer")) cls = "Orthogonal"; /* Keras 3.0 to 3.4's class name */
     if (!cls || (nnc_init_parse(cls, &k) && (strcmp(cls, "VarianceScaling") || variance_scaling(c, &k))))
         return -1;
     *out = nnc_initializer_default(k);
