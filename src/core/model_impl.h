@@ -75,6 +75,7 @@ typedef struct {
     int n_inputs;
     int output;                 /* output node */
     int first_param, n_params;  /* range in model->params */
+    int mask;                   /* the sequence mask its output gets (NNC_LAYERF_MASK_PASS), -1 */
     union {
         max_align_t align;
         unsigned char bytes[NNC_LAYER_CFG_BYTES]; /* its options struct (desc->opts_size) */

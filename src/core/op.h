@@ -51,6 +51,9 @@ typedef enum {
     NNC_OP_LAYER_NORM,/* per example, (x − μ)/sqrt(σ² + ε)·γ + β over consecutive axes */
     NNC_OP_PERMUTE,  /* the example's axes reordered */
     NNC_OP_REPEAT,   /* [F] -> [n, F] (RepeatVector) */
+    /* sequences: embedding and masks */
+    NNC_OP_EMBEDDING,/* ids[...] (float whole numbers) and table[V, D] -> rows [..., D] */
+    NNC_OP_SEQ_MASK, /* [T] ids != scale, or [T, F] any feature != scale: 1.0 or 0.0 per step */
     NNC_OP_COUNT
 } nnc_op;
 

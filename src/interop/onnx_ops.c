@@ -303,6 +303,8 @@ static const onnx_export_fn exporters[NNC_OP_COUNT] = {
     [NNC_OP_BATCH_DOT] = onnx_ex_batch_dot, [NNC_OP_L2_NORMALIZE] = onnx_ex_l2_normalize,
     [NNC_OP_LAYER_NORM] = onnx_ex_layer_norm, [NNC_OP_PERMUTE] = onnx_ex_permute,
     [NNC_OP_REPEAT] = onnx_ex_repeat,
+    /* sequences: embedding and masks */
+    [NNC_OP_EMBEDDING] = onnx_ex_embedding, [NNC_OP_SEQ_MASK] = onnx_ex_seq_mask,
 };
 
 onnx_export_fn nnc_onnx_exporter(nnc_op op) {

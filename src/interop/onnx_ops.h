@@ -27,5 +27,10 @@ int onnx_ex_layer_norm(onnx_ctx *c, int id);
 int onnx_ex_permute(onnx_ctx *c, int id);
 int onnx_ex_repeat(onnx_ctx *c, int id);
 
+/* onnx_ops_seq.c: sequences, embedding and masks */
+int onnx_ex_embedding(onnx_ctx *c, int id);
+int onnx_ex_seq_mask(onnx_ctx *c, int id);
+int onnx_ex_masked_global(onnx_ctx *c, int id, int is_max); /* GLOBAL_AVG/MAX with a mask input */
+
 #endif
 #endif

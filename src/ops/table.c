@@ -11,6 +11,8 @@ extern const nnc_op_def nnc_op_conv_transpose, nnc_op_upsample, nnc_op_crop;
 extern const nnc_op_def nnc_op_act_ex, nnc_op_prelu, nnc_op_softmax_axis, nnc_op_spatial_dropout,
     nnc_op_gaussian_noise, nnc_op_gaussian_dropout, nnc_op_maximum, nnc_op_minimum, nnc_op_batch_dot,
     nnc_op_l2_normalize, nnc_op_layer_norm, nnc_op_permute, nnc_op_repeat;
+/* sequences: embedding and masks */
+extern const nnc_op_def nnc_op_embedding, nnc_op_seq_mask;
 
 const nnc_op_def *const nnc_op_table[NNC_OP_COUNT] = {
     [NNC_OP_INPUT] = &nnc_op_input,     [NNC_OP_PARAM] = &nnc_op_param,
@@ -36,8 +38,10 @@ const nnc_op_def *const nnc_op_table[NNC_OP_COUNT] = {
     [NNC_OP_BATCH_DOT] = &nnc_op_batch_dot, [NNC_OP_L2_NORMALIZE] = &nnc_op_l2_normalize,
     [NNC_OP_LAYER_NORM] = &nnc_op_layer_norm, [NNC_OP_PERMUTE] = &nnc_op_permute,
     [NNC_OP_REPEAT] = &nnc_op_repeat,
+    /* sequences: embedding and masks */
+    [NNC_OP_EMBEDDING] = &nnc_op_embedding, [NNC_OP_SEQ_MASK] = &nnc_op_seq_mask,
 };
-_Static_assert(NNC_OP_COUNT == 39, "a new op needs a row in nnc_op_table");
+_Static_assert(NNC_OP_COUNT == 41, "a new op needs a row in nnc_op_table");
 
 size_t nnc_node_numel(const nnc_model *m, int id, int batch) {
     const nnc_node_rec *n = CNODE(m, id);
