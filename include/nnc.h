@@ -265,6 +265,13 @@ nnc_node nnc_embedding(nnc_model *m, nnc_node ids, const nnc_embedding_opts *o);
  * activation, normalization and merge layers) pass a mask on; GlobalAveragePooling1D and
  * GlobalMaxPooling1D pool over the unmasked steps; other layers refuse a masked input. */
 nnc_node nnc_masking(nnc_model *m, nnc_node x, float mask_value, const char *name);
+/* Keras's None time axis (a loaded Keras file's input of any length): the model runs at this
+ * many steps from now on (each row of x then holds that many per such input), its parameters
+ * unchanged. Refused, naming the layer, when a layer's shape was fixed by the length (Flatten,
+ * 'same' padding) or the output would change shape; nnc_model_sequence_inputs gives the bit
+ * mask of such inputs (0: none). */
+nnc_status nnc_model_set_sequence_length(nnc_model *m, int length);
+int nnc_model_sequence_inputs(const nnc_model *m);
 
 typedef struct {
     int kernel_size[2];      /* (height, width) */

@@ -126,6 +126,8 @@ struct nnc_model {
     int outputs[NNC_MAX_INPUTS];
     int n_outputs;
     int last;                  /* output of the latest layer, for NNC_PREV */
+    unsigned var_length_inputs; /* bit i: input i's first axis is Keras's None (any length; its
+                                * current length in its shape, nnc_model_set_sequence_length) */
     nnc_strmap layer_names;    /* name -> layer index */
     nnc_strmap stem_counts;    /* default-name stem -> the next number to try */
     nnc_strmap param_names;    /* "layer.var" -> parameter index */
