@@ -8,6 +8,8 @@
 #include <string.h>
 #include "test.h"
 #include "compare.h"
+#include "format/json.h"
+#include "io/keras_config.h"
 #include "layers/layers.h"
 
 static nnc_model *spec(const char *text, nnc_error *e) {
@@ -187,6 +189,70 @@ static void test_threads(test_run *r) {
     t_end(r);
 }
 
+static nnc_model *from_config(const char *text, int keras2, char *msg, size_t n) {
+    nnc_json *j = nnc_json_parse(text, strlen(text), msg, n);
+    nnc_model *m = j ? nnc_model_new(NULL) : NULL;
+    nnc_config_opts o = {keras2, m};
+    if (m && nnc_config_build_ex(m, j, &o, NULL, NULL, msg, n)) {
+        nnc_model_free(m);
+        m = NULL;
+    }
+    nnc_json_free(j);
+    return m;
+}
+
+/* Keras 2's Embedding (input_length, batch_input_shape with a None axis) and Keras 3's, and
+ * Masking: read, and a None time axis run at two lengths; a None axis before a Flatten is
+ * refused naming it. */
+static void test_configs(test_run *r) {
+    if (!t_begin(r, "embedding/keras2_and_keras3_configs")) return;
+    static const char *const texts[2] = {
+        "[{\"class_name\":\"Embedding\",\"config\":{\"name\":\"e\",\"trainable\":true,\"dtype\":\"float32\","
+        "\"batch_input_shape\":[null,7],\"input_dim\":9,\"output_dim\":3,\"embeddings_initializer\":{\"class_name\":"
+        "\"RandomUniform\",\"config\":{\"minval\":-0.05,\"maxval\":0.05,\"seed\":null}},\"embeddings_regularizer\":null,"
+        "\"activity_regularizer\":null,\"embeddings_constraint\":null,\"mask_zero\":true,\"input_length\":7}},"
+        "{\"class_name\":\"GlobalAveragePooling1D\",\"config\":{\"name\":\"g\",\"data_format\":\"channels_last\"}}]",
+        "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"s\",\"layers\":[{\"class_name\":\"InputLayer\","
+        "\"config\":{\"batch_shape\":[null,null,2],\"name\":\"i\"}},{\"class_name\":\"Masking\",\"config\":{\"name\":"
+        "\"m\",\"mask_value\":0.5}},{\"class_name\":\"GlobalMaxPooling1D\",\"config\":{\"name\":\"g\",\"keepdims\":false}}]}}",
+    };
+    char msg[512];
+    nnc_model *m = from_config(texts[0], 1, msg, sizeof msg);
+    if (CHECK(r, m != NULL, "Keras 2: %s", msg)) {
+        const nnc_embedding_opts *o = nnc_layer_opts(&m->layers[1]);
+        CHECK(r, o->input_dim == 9 && o->output_dim == 3 && o->mask_zero, "options %d %d %d", o->input_dim,
+              o->output_dim, (int)o->mask_zero);
+        CHECK(r, nnc_input_size(m) == 7 && m->nodes[m->layers[2].output].n_in == 2, "input or mask");
+    }
+    nnc_model_free(m);
+    m = from_config(texts[1], 0, msg, sizeof msg);
+    if (CHECK(r, m != NULL, "Keras 3: %s", msg) && CHECK(r, nnc_model_sequence_inputs(m) == 1, "no None axis")) {
+        nnc_compile_opts co = nnc_compile_opts_default();
+        co.loss = nnc_loss_default(NNC_LOSS_MEAN_SQUARED_ERROR);
+        const float x[8] = {1, 4, 0.5f, 0.5f, 2, 3, 0.5f, 0.5f}; /* 4 steps of 2, then 2 steps of 2 per row */
+        float got[4];
+        if (CHECK(r, nnc_compile(m, &co) == NNC_OK, "compile: %s", nnc_last_error(m)) &&
+            CHECK(r, nnc_model_set_sequence_length(m, 4) == NNC_OK, "%s", nnc_last_error(m)) &&
+            CHECK(r, nnc_predict(m, x, 1, got) == NNC_OK, "%s", nnc_last_error(m))) {
+            const double want4[2] = {2, 4};
+            CHECK_NEAR_F32_F64(r, got, 2, want4, 2, 0.0, 0.0, NULL, "4 steps");
+            const double want2[4] = {1, 4, 2, 3};
+            if (CHECK(r, nnc_model_set_sequence_length(m, 2) == NNC_OK, "%s", nnc_last_error(m)) &&
+                CHECK(r, nnc_predict(m, x, 2, got) == NNC_OK, "%s", nnc_last_error(m)))
+                CHECK_NEAR_F32_F64(r, got, 4, want2, 4, 0.0, 0.0, NULL, "2 rows of 2 steps");
+        }
+    }
+    nnc_model_free(m);
+    const char *flat = "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"s\",\"layers\":[{\"class_name\":"
+                       "\"InputLayer\",\"config\":{\"batch_shape\":[null,null],\"name\":\"i\"}},{\"class_name\":"
+                       "\"Embedding\",\"config\":{\"name\":\"e\",\"input_dim\":4,\"output_dim\":2}},{\"class_name\":"
+                       "\"Flatten\",\"config\":{\"name\":\"f\"}},{\"class_name\":\"Dense\",\"config\":{\"name\":\"d\",\"units\":1}}]}}";
+    m = from_config(flat, 0, msg, sizeof msg);
+    CHECK(r, !m && strstr(msg, "any size (None)") && strstr(msg, "layer 'f'"), "%s", msg);
+    nnc_model_free(m);
+    t_end(r);
+}
+
 void suite_embedding(test_run *r);
 void suite_embedding(test_run *r) {
     test_values(r);
@@ -194,4 +260,5 @@ void suite_embedding(test_run *r) {
     test_bad_ids(r);
     test_gradcheck(r);
     test_threads(r);
+    test_configs(r);
 }
