@@ -82,6 +82,14 @@ static void compare_with_reference(test_run *r, const char *path, const char *tm
     if (!CHECK(r, m != NULL, "load: %s", e.message)) return;
     /* a None time axis (file 14) runs at STEPS steps, the reference too (NNC_REF_STEPS) */
     int any_len = nnc_model_sequence_inputs(m) != 0, vocab = token_ids(m);
+    if (any_len) { /* the summary shows the time axis as Keras does: None */
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        CHECK(r, f && nnc_summary_json(m, f) == NNC_OK && !fclose(f) && strstr(text, "\"output_shape\":[null,null,"),
+              "summary: %s", text ? text : "");
+        free(text);
+    }
     if (any_len && !CHECK(r, nnc_model_set_sequence_length(m, STEPS) == NNC_OK, "length: %s", nnc_last_error(m))) {
         nnc_model_free(m);
         return;

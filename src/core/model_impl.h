@@ -182,6 +182,9 @@ void nnc_columns_clear(nnc_model *m);
 
 /* ---- the executor (src/core/executor.c) ---------------------------------------------------- */
 
+/* 1 when node id's first example axis is a None time axis (src/core/seq_length.c): shown and
+ * written as None, its size the length the model runs at now. */
+int nnc_node_any_length(const nnc_model *m, int id);
 /* Allocates activations for batch size n (no-op when already planned at least that large). */
 nnc_status nnc_plan(nnc_model *m, int batch);
 /* Runs the tape forward for a batch of n rows already gathered into the input nodes. */

@@ -90,3 +90,12 @@ nnc_status nnc_model_set_sequence_length(nnc_model *m, int length) {
 }
 
 int nnc_model_sequence_inputs(const nnc_model *m) { return m ? (int)m->var_length_inputs : 0; }
+
+int nnc_node_any_length(const nnc_model *m, int id) {
+    for (;;) { /* along first inputs: x of MATMUL, the ids of EMBEDDING, the steps of SEQ_MASK */
+        const nnc_node_rec *n = &m->nodes[id];
+        if (n->op == NNC_OP_INPUT) return (m->var_length_inputs >> n->input_index) & 1u;
+        if (n->op == NNC_OP_PARAM || n->op == NNC_OP_GLOBAL_AVG || n->op == NNC_OP_GLOBAL_MAX || !n->n_in) return 0;
+        id = n->in[0];
+    }
+}
