@@ -75,6 +75,22 @@ static int token_ids(const nnc_model *m) {
     return 0;
 }
 
+/* A model with a None time axis saved as nnc's file, .keras and .h5 and loaded keeps it. */
+static void saved_any_length(test_run *r, nnc_model *m, const char *tmp) {
+    static const char *const ext[3] = {"safetensors", "keras", "h5"};
+    for (int k = 0; k < 3; k++) {
+        char path[700];
+        nnc_error e = {""};
+        snprintf(path, sizeof path, "%s/any_length.%s", tmp, ext[k]);
+        nnc_model *l = NULL;
+        if (CHECK(r, nnc_model_save(m, path, NULL) == NNC_OK, "save .%s: %s", ext[k], nnc_last_error(m)) &&
+            CHECK(r, (l = nnc_model_load(path, &e)) != NULL, "load .%s: %s", ext[k], e.message))
+            CHECK(r, nnc_model_sequence_inputs(l) == 1, ".%s lost the None axis", ext[k]);
+        nnc_model_free(l);
+        unlink(path);
+    }
+}
+
 /* Loads the file, predicts ROWS seeded rows, runs the reference on the same rows, compares. */
 static void compare_with_reference(test_run *r, const char *path, const char *tmp, uint64_t seed) {
     nnc_error e = {""};
@@ -89,6 +105,7 @@ static void compare_with_reference(test_run *r, const char *path, const char *tm
         CHECK(r, f && nnc_summary_json(m, f) == NNC_OK && !fclose(f) && strstr(text, "\"output_shape\":[null,null,"),
               "summary: %s", text ? text : "");
         free(text);
+        saved_any_length(r, m, tmp);
     }
     if (any_len && !CHECK(r, nnc_model_set_sequence_length(m, STEPS) == NNC_OK, "length: %s", nnc_last_error(m))) {
         nnc_model_free(m);

@@ -338,7 +338,10 @@ static int sequential_input(graph *g, const nnc_json *cfg, int *node) {
     int ok = strlen(name) < NNC_NAME_MAX && nnc_find_layer(g->m, name) < 0 && !nnc_strmap_get(&g->names, name);
     for (size_t i = 0; ok && name[i]; i++) ok = valid_char(name[i], i == 0);
     *node = nnc_input(g->m, s.dim, s.rank, ok ? name : NULL);
-    if (*node >= 0 && any_len) g->m->var_length_inputs |= 1u << g->m->nodes[*node].input_index;
+    if (*node >= 0 && any_len) {
+        g->m->var_length_inputs |= 1u << g->m->nodes[*node].input_index;
+        ((nnc_input_opts *)g->m->layers[g->m->n_layers - 1].cfg.bytes)->shape.dim[0] = 0; /* written as None */
+    }
     return *node < 0 ? fail(g, "%s", nnc_last_error(g->m)) : 0;
 }
 
@@ -351,6 +354,7 @@ static int any_length_input(graph *g, entry *e, const nnc_shape *s) {
         return fail(g, "%s", nnc_last_error(g->m));
     g->m->var_length_inputs |= 1u << g->m->nodes[e->node].input_index;
     e->layer = g->m->n_layers - 1;
+    ((nnc_input_opts *)g->m->layers[e->layer].cfg.bytes)->shape.dim[0] = 0; /* written as None */
     return 0;
 }
 
