@@ -246,6 +246,34 @@ nnc_node nnc_global_max_pooling1d(nnc_model *m, nnc_node x, const nnc_global_poo
 nnc_node nnc_global_average_pooling2d_ex(nnc_model *m, nnc_node x, const nnc_global_pool_opts *o);
 nnc_node nnc_global_max_pooling2d_ex(nnc_model *m, nnc_node x, const nnc_global_pool_opts *o);
 
+/* ---- sequences: embedding and masks (Keras's Embedding and Masking) ---- */
+
+typedef struct {
+    int input_dim;           /* vocabulary size: ids 0 .. input_dim − 1 */
+    int output_dim;          /* features per id */
+    nnc_initializer embeddings_initializer; /* random_uniform(−0.05, 0.05) */
+    nnc_regularizer embeddings_regularizer; /* none */
+    bool mask_zero;          /* false; true: id 0 is padding, the output carries the mask id != 0 */
+    const char *name;
+} nnc_embedding_opts;
+nnc_embedding_opts nnc_embedding_opts_default(int input_dim, int output_dim);
+/* Keras's Embedding: [T] token ids (float32 whole numbers; fit, evaluate and predict refuse
+ * others, negatives and ids >= input_dim, naming the layer, the row and the id) -> [T,
+ * output_dim], each id's row of the trained table [input_dim, output_dim]. */
+nnc_node nnc_embedding(nnc_model *m, nnc_node ids, const nnc_embedding_opts *o);
+/* Keras's Masking: a step of x ([T] or [T, F]) whose features all equal mask_value is masked
+ * (the output carries the mask) and zeroed. Layers that act per step (Dense, Dropout, the
+ * activation, normalization and merge layers) pass a mask on; GlobalAveragePooling1D and
+ * GlobalMaxPooling1D pool over the unmasked steps; other layers refuse a masked input. */
+nnc_node nnc_masking(nnc_model *m, nnc_node x, float mask_value, const char *name);
+/* Keras's None time axis (a loaded Keras file's input of any length): the model runs at this
+ * many steps from now on (each row of x then holds that many per such input), its parameters
+ * unchanged. Refused, naming the layer, when a layer's shape was fixed by the length (Flatten,
+ * 'same' padding) or the output would change shape; nnc_model_sequence_inputs gives the bit
+ * mask of such inputs (0: none). */
+nnc_status nnc_model_set_sequence_length(nnc_model *m, int length);
+int nnc_model_sequence_inputs(const nnc_model *m);
+
 typedef struct {
     int kernel_size[2];      /* (height, width) */
     int strides[2];          /* (1, 1) */

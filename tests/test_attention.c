@@ -39,6 +39,7 @@ static nnc_model *mha_model(const mha_case *c) {
     o.value_dim = c->value_dim, o.use_causal_mask = c->causal, o.dropout = c->dropout;
     o.bias_initializer = nnc_initializer_default(NNC_INIT_RANDOM_NORMAL);
     nnc_node a = nnc_multi_head_attention(m, q, v, k, &o);
+    if (a >= 0) m->nodes[a].mask = -1; /* the query's mask stops here: Flatten reads every step */
     nnc_dense_opts d3 = nnc_dense_opts_default(3);
     nnc_node out = nnc_dense(m, nnc_flatten(m, a, NULL), &d3);
     nnc_set_outputs(m, &out, 1);

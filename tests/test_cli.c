@@ -212,6 +212,22 @@ static const bad_case cases[] = {
     {"spec_statement_after_loss",
      {W("after_loss.spec", "input 4\ndense 3\nloss sparse_categorical_crossentropy from_logits=true\ndense 3\n")},
      "train after_loss.spec --data ok.csv --epochs 1" OUTS, 1, {"after_loss.spec:4:", "dense"}, 0},
+    /* sequences (issue 14): token ids an Embedding cannot read, a mask a layer cannot take */
+    {"token_id_past_input_dim", {W("emb.spec", "input 4\nembedding 5 2\nglobal_average_pooling1d\ndense 3\n"
+                                  "loss sparse_categorical_crossentropy from_logits=true\n")},
+     "train emb.spec --data ok.csv --epochs 1" OUTS, 1, {"'embedding' (Embedding)", "row 1, step 3", "token id 5,"}, 0},
+    {"token_id_negative", {W("emb.spec", "input 4\nembedding 5 2\nglobal_average_pooling1d\ndense 3\n"
+                            "loss sparse_categorical_crossentropy from_logits=true\n"),
+                          W("neg.csv", "a,b,c,d,label\n1,2,3,4,0\n1,-2,3,4,1\n")},
+     "train emb.spec --data neg.csv --epochs 1" OUTS, 1, {"'embedding' (Embedding)", "row 1, step 1", "token id -2,"}, 0},
+    {"token_id_fractional", {W("emb.spec", "input 4\nembedding 5 2\nglobal_average_pooling1d\ndense 3\n"
+                              "loss sparse_categorical_crossentropy from_logits=true\n"),
+                            W("frac.csv", "a,b,c,d,label\n1,2,3.5,4,0\n")},
+     "train emb.spec --data frac.csv --epochs 1" OUTS, 1, {"'embedding' (Embedding)", "row 0, step 2", "token id 3.5,"}, 0},
+    {"mask_on_a_layer_without_masks", {W("mask.spec", "input 4\nembedding 5 2 mask_zero=true\nflatten\ndense 3\n"
+                                        "loss sparse_categorical_crossentropy from_logits=true\n")},
+     "train mask.spec --data ok.csv --epochs 1" OUTS, 1,
+     {"mask.spec", "layer 'flatten' (Flatten) cannot take a mask from 'embedding' (mask_zero=True)"}, 0},
     {"spec_no_loss", {W("no_loss.spec", "input 4\ndense 3\n")},
      "train no_loss.spec --data ok.csv --epochs 1" OUTS, 1, {"no_loss.spec", "loss"}, 0},
     {"spec_loss_does_not_fit_output",

@@ -440,6 +440,29 @@ static nnc_model *build_attention_masked(void) {
     return m;
 }
 
+/* (i) Sequences with masks: token ids through an Embedding with mask_zero, a Dense and an
+ * activation that pass the mask, GlobalAveragePooling1D and GlobalMaxPooling1D over the unmasked
+ * steps; beside it Masking(0) on the same ids read as 2 features per step, max-pooled. */
+static nnc_model *build_embedding(void) {
+    nnc_model *m = nnc_model_new("embedding");
+    nnc_node ids = nnc_input(m, (int[]){8}, 1, NULL);
+    nnc_embedding_opts eo = nnc_embedding_opts_default(5, 6);
+    eo.mask_zero = true;
+    nnc_node x = nnc_embedding(m, ids, &eo);                               /* 8x6, masked */
+    x = dense(m, x, 4, NNC_ACT_TANH, NULL);                                /* 8x4, masked */
+    nnc_node gavg = nnc_global_average_pooling1d(m, x, NULL);
+    nnc_node gmax = nnc_global_max_pooling1d(m, x, NULL);
+    nnc_node pairs = nnc_reshape(m, ids, (int[]){4, 2}, 2, NULL);
+    nnc_node mk = nnc_masking(m, pairs, 0.0f, NULL);                       /* 4x2, masked */
+    nnc_global_pool_opts keep = {true, NULL};
+    nnc_node pmax = nnc_flatten(m, nnc_global_max_pooling1d(m, mk, &keep), NULL);
+    nnc_node all = nnc_concatenate(m, (nnc_node[]){gavg, gmax, pmax}, 3, -1, NULL);
+    nnc_node out = dense(m, all, 3, NNC_ACT_LINEAR, NULL);
+    nnc_set_outputs(m, &out, 1);
+    compile_mse(m);
+    return m;
+}
+
 /* ---- running the checkers --------------------------------------------------------------- */
 
 typedef struct {
@@ -485,6 +508,8 @@ static const onnx_model_case model_cases[] = {
     {"simple_rnn", onnx_build_simple_rnn, 3, 1, "Transpose RNN Slice Squeeze Flatten Gemm", "", "simple_rnn/W"},
     {"bidirectional", onnx_build_bidirectional, 4, 1, "Transpose LSTM GRU RNN Slice Concat MatMul Tanh Gemm", "",
      "bidirectional/W bidirectional/W_1 time_distributed.kernel bidirectional_3/B_1"},
+    {"embedding", build_embedding, 6, 1, "Cast Gather Equal Not ReduceSum ReduceMax Where Div Unsqueeze Gemm",
+     "Identity", "embedding.embeddings dense.kernel"},
 };
 
 /* 1 when every space-separated word of want is a word of line (or, with absent, none is). */
@@ -622,7 +647,9 @@ static void run_model_case(test_run *r, const onnx_env *e, const onnx_model_case
     size_t feat = built ? nnc_input_size(m) : 0, outs = built ? nnc_output_size(m) : 0;
     float *x = malloc(((size_t)k->batch * feat + 1) * sizeof *x), *ref = malloc(((size_t)k->batch * outs + 1) * sizeof *ref);
     unsigned long long s = 99;
-    for (size_t i = 0; x && i < (size_t)k->batch * feat; i++) x[i] = uniform(&s, -2, 2);
+    const int ids = strcmp(k->name, "embedding") ? 0 : 5; /* token ids in [0, 5), zeros masked */
+    for (size_t i = 0; x && i < (size_t)k->batch * feat; i++)
+        x[i] = ids ? fminf(floorf(uniform(&s, 0, (float)ids)), (float)(ids - 1)) : uniform(&s, -2, 2);
     int ok = built && x && ref && nnc_predict(m, x, (size_t)k->batch, ref) == NNC_OK;
     nnc_status st = ok ? nnc_model_save(m, path, NULL) : NNC_ERR_ARG;
     if (t_begin(r, "onnx/save/%s", k->name)) {

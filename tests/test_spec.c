@@ -384,7 +384,17 @@ static const struct {
     {"gru", "input 5 3\ngru 4 reset_after=false recurrent_activation=hard_sigmoid use_bias=false\n"},
     {"bidirectional", "input 5 3\nbidirectional gru 4 merge_mode=ave return_sequences=true reset_after=false\n"},
     {"time_distributed", "input 5 3\ntime_distributed dense 4 activation=relu use_bias=false\n"},
+    /* sequences: embedding and masks; a masked sequence pooled before the Flatten that refuses masks */
+    {"embedding", "input 6\nembedding 7 3 embeddings_initializer=glorot_uniform mask_zero=true\n"
+                  "global_average_pooling1d\n"},
+    {"masking", "input 6 2\nmasking 0.5\nglobal_max_pooling1d\n"},
 };
+
+/* Data for a model whose layer 1 is an Embedding: token ids below its input_dim (0: not one). */
+static int vocabulary(const nnc_model *m) {
+    if (m->n_layers < 2 || strcmp(nnc_layer_class(&m->layers[1]), "Embedding")) return 0;
+    return ((const nnc_embedding_opts *)nnc_layer_opts(&m->layers[1]))->input_dim;
+}
 
 /* A model trained a little, then its predictions next to those of its saved and loaded copy. */
 static void check_same_predictions(test_run *r, const char *what, nnc_model *m, nnc_model *l) {
@@ -392,7 +402,8 @@ static void check_same_predictions(test_run *r, const char *what, nnc_model *m, 
     const size_t in = nnc_input_size(m), out = nnc_output_size(m);
     float *x = malloc(N * in * sizeof *x), *p1 = malloc(N * out * sizeof *p1), *p2 = malloc(N * out * sizeof *p2);
     if (CHECK(r, x && p1 && p2, "out of memory")) {
-        for (size_t i = 0; i < N * in; i++) x[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+        for (size_t i = 0; i < N * in; i++)
+            x[i] = vocabulary(m) ? (float)((i * 37) % (size_t)vocabulary(m)) : (float)((i * 37) % 101) / 50.0f - 1.0f;
         if (CHECK(r, nnc_predict(m, x, N, p1) == NNC_OK, "%s: predict: %s", what, nnc_last_error(m)) &&
             CHECK(r, nnc_predict(l, x, N, p2) == NNC_OK, "%s: predict: %s", what, nnc_last_error(l)))
             CHECK(r, !memcmp(p1, p2, N * out * sizeof *p1), "%s: predictions differ after load", what);
@@ -431,7 +442,8 @@ static void test_every_layer(test_run *r) {
             enum { N = 8 };
             const size_t in = nnc_input_size(m);
             float *x = malloc(N * in * sizeof *x), y[N * 2];
-            for (size_t i = 0; x && i < N * in; i++) x[i] = (float)((i * 53) % 97) / 48.0f - 1.0f;
+            for (size_t i = 0; x && i < N * in; i++)
+                x[i] = vocabulary(m) ? (float)((i * 53) % (size_t)vocabulary(m)) : (float)((i * 53) % 97) / 48.0f - 1.0f;
             for (int i = 0; i < N * 2; i++) y[i] = (float)(i % 3) - 1.0f;
             nnc_fit_opts fo = nnc_fit_opts_default();
             fo.verbose = 0;

@@ -13,11 +13,16 @@ outputs in float32. The file is read independently of nnc's C code, from what th
   - Sequential configs of Keras 3 and Keras 2 (with or without InputLayer).
 Layers: InputLayer, Dense, Conv2D, MaxPooling2D, Flatten, Dropout, Activation and
 BatchNormalization (inference); SimpleRNN, LSTM and GRU (both reset_after forms, return_sequences,
-go_backwards), Bidirectional (concat, sum, mul, ave) and TimeDistributed around them, computed in
-float64. Anything else is an error. The recurrent layers follow the equations Keras documents
+go_backwards), Bidirectional (concat, sum, mul, ave) and TimeDistributed around them; for
+sequences of tokens Embedding, Masking and GlobalAveragePooling1D / GlobalMaxPooling1D over the
+unmasked steps (sequence_layer below), the mask carried through the other layers; all computed in
+float64. A None time axis takes NNC_REF_STEPS steps (the environment). Anything else is an error
+(a mask reaching a recurrent layer too). The recurrent layers follow the equations Keras documents
 (LSTM: Hochreiter & Schmidhuber 1997 with forget gate, gates i, f, c, o in the kernel's columns;
 GRU: Cho et al. 2014, gates z, r, h, reset_after=True applying the reset gate after the recurrent
 matmul as in cuDNN, h = z * h_prev + (1 - z) * candidate)."""
+
+import os
 
 import io
 import json
@@ -272,13 +277,47 @@ def bidirectional(x, c, w):
     raise SystemExit("keras_reference.py: Bidirectional merge_mode %s" % mode)
 
 
-def forward(layers, weights, x):
-    first = layers[0]["config"]
+def input_shape(first):
+    """The InputLayer's shape after the batch axis; a None time axis is NNC_REF_STEPS long."""
     shape = first.get("batch_shape") or first.get("batch_input_shape")
-    x = x.reshape((x.shape[0],) + tuple(shape[1:])).astype(np.float64)
+    return tuple(int(os.environ["NNC_REF_STEPS"]) if d is None else d for d in shape[1:])
+
+
+def sequence_layer(cls, c, w, x, mask):
+    """Keras's Embedding, Masking and masked 1-D global poolings: (output, its mask), or None
+    when cls is none of them. Masks are 1.0 (use the step) or 0.0 (padding), as in Keras's
+    Embedding.compute_mask (ids != 0), Masking (any feature != mask_value, output x * mask) and
+    GlobalAveragePooling1D (sum of x * mask over the steps / sum of mask). A sequence with no
+    used step pools to 0, as nnc defines it (Keras divides 0 by 0)."""
+    if cls == "Embedding":
+        ids = x.astype(np.int64)
+        out = w[0].astype(np.float64)[ids]
+        return out, ((ids != 0).astype(np.float64) if c.get("mask_zero") else None)
+    if cls == "Masking":
+        m = np.any(x != c.get("mask_value", 0.0), axis=-1).astype(np.float64)
+        return x * m[..., None], m
+    if cls not in ("GlobalAveragePooling1D", "GlobalMaxPooling1D"):
+        return None
+    m = np.ones(x.shape[:2]) if mask is None else mask
+    used = m.sum(axis=1)[:, None]
+    if cls == "GlobalAveragePooling1D":
+        y = (x * m[..., None]).sum(axis=1) / np.maximum(used, 1.0)
+    else:
+        y = np.where(m[..., None] > 0, x, -np.inf).max(axis=1)
+        y = np.where(used > 0, y, 0.0)
+    return (y[:, None, :] if c.get("keepdims") else y), None
+
+
+def forward(layers, weights, x):
+    x = x.reshape((x.shape[0],) + input_shape(layers[0]["config"])).astype(np.float64)
+    mask = None
     for layer in layers:
         cls, c = layer["class_name"], layer["config"]
         w = weights.get(c["name"], [])
+        seq = sequence_layer(cls, c, w, x, mask)
+        if seq is not None:
+            x, mask = seq
+            continue
         if cls in ("InputLayer", "Dropout"):
             continue
         if cls == "Dense":
@@ -293,6 +332,8 @@ def forward(layers, weights, x):
             x = activation(x, c["activation"])
         elif cls == "BatchNormalization":
             x = batch_norm(x, c, w)
+        elif mask is not None and cls in ("SimpleRNN", "LSTM", "GRU", "Bidirectional"):
+            raise SystemExit("keras_reference.py: a masked sequence into %s" % cls)
         elif cls in ("SimpleRNN", "LSTM", "GRU"):
             x = recurrent(x, cls, c, w)
         elif cls == "Bidirectional":
@@ -310,9 +351,7 @@ def main(args):
     for i in range(0, len(args), 3):
         layers, weights = load(args[i])
         x = np.fromfile(args[i + 1], dtype=np.float32)
-        first = layers[0]["config"]
-        shape = first.get("batch_shape") or first.get("batch_input_shape")
-        x = x.reshape(-1, int(np.prod(shape[1:])))
+        x = x.reshape(-1, int(np.prod(input_shape(layers[0]["config"]))))
         forward(layers, weights, x).astype(np.float32).tofile(args[i + 2])
 
 

@@ -137,6 +137,7 @@ int nnc_layer_begin(nnc_model *m, const struct nnc_layer_desc *desc, const char 
     l->desc = desc;
     snprintf(l->name, sizeof l->name, "%s", buf);
     l->output = -1;
+    l->mask = -1;
     l->first_param = m->n_params;
     return m->n_layers++;
 }
@@ -144,6 +145,7 @@ int nnc_layer_begin(nnc_model *m, const struct nnc_layer_desc *desc, const char 
 void nnc_layer_end(nnc_model *m, int layer, int output) {
     nnc_layer_rec *l = &m->layers[layer];
     l->output = output;
+    if (l->mask >= 0 && m->nodes[output].mask < 0) m->nodes[output].mask = l->mask;
     l->n_params = m->n_params - l->first_param;
     m->last = output;
 }

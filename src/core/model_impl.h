@@ -75,6 +75,7 @@ typedef struct {
     int n_inputs;
     int output;                 /* output node */
     int first_param, n_params;  /* range in model->params */
+    int mask;                   /* the sequence mask its output gets (NNC_LAYERF_MASK_PASS), -1 */
     union {
         max_align_t align;
         unsigned char bytes[NNC_LAYER_CFG_BYTES]; /* its options struct (desc->opts_size) */
@@ -127,6 +128,8 @@ struct nnc_model {
     int outputs[NNC_MAX_INPUTS];
     int n_outputs;
     int last;                  /* output of the latest layer, for NNC_PREV */
+    unsigned var_length_inputs; /* bit i: input i's first axis is Keras's None (any length; its
+                                * current length in its shape, nnc_model_set_sequence_length) */
     nnc_strmap layer_names;    /* name -> layer index */
     nnc_strmap stem_counts;    /* default-name stem -> the next number to try */
     nnc_strmap param_names;    /* "layer.var" -> parameter index */
@@ -181,6 +184,9 @@ void nnc_columns_clear(nnc_model *m);
 
 /* ---- the executor (src/core/executor.c) ---------------------------------------------------- */
 
+/* 1 when node id's first example axis is a None time axis (src/core/seq_length.c): shown and
+ * written as None, its size the length the model runs at now. */
+int nnc_node_any_length(const nnc_model *m, int id);
 /* Allocates activations for batch size n (no-op when already planned at least that large). */
 nnc_status nnc_plan(nnc_model *m, int batch);
 /* Runs the tape forward for a batch of n rows already gathered into the input nodes. */

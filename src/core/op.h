@@ -56,6 +56,9 @@ typedef enum {
     NNC_OP_POSITION, /* [T, d] -> each example gets table[0..T) (learned) or the sine encoding */
     /* sequences: recurrent */
     NNC_OP_RECURRENT,/* SimpleRNN, GRU or LSTM over a whole sequence [T, in] (attr.rnn) */
+    /* sequences: embedding and masks */
+    NNC_OP_EMBEDDING,/* ids[...] (float whole numbers) and table[V, D] -> rows [..., D] */
+    NNC_OP_SEQ_MASK, /* [T] ids != scale, or [T, F] any feature != scale: 1.0 or 0.0 per step */
     NNC_OP_COUNT
 } nnc_op;
 

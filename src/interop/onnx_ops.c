@@ -307,6 +307,8 @@ static const onnx_export_fn exporters[NNC_OP_COUNT] = {
     [NNC_OP_MHA] = onnx_ex_mha, [NNC_OP_POSITION] = onnx_ex_position,
     /* sequences: recurrent */
     [NNC_OP_RECURRENT] = onnx_ex_recurrent,
+    /* sequences: embedding and masks */
+    [NNC_OP_EMBEDDING] = onnx_ex_embedding, [NNC_OP_SEQ_MASK] = onnx_ex_seq_mask,
 };
 
 onnx_export_fn nnc_onnx_exporter(nnc_op op) {

@@ -50,6 +50,10 @@ typedef struct {
 int onnx_rnn_export(onnx_ctx *c, int id, int x, const onnx_rnn_desc *d);
 /* The RECURRENT op's exporter (one direction; a mask has no ONNX form here). */
 int onnx_ex_recurrent(onnx_ctx *c, int id);
+/* onnx_ops_seq.c: sequences, embedding and masks */
+int onnx_ex_embedding(onnx_ctx *c, int id);
+int onnx_ex_seq_mask(onnx_ctx *c, int id);
+int onnx_ex_masked_global(onnx_ctx *c, int id, int is_max); /* GLOBAL_AVG/MAX with a mask input */
 
 #endif
 #endif

@@ -145,8 +145,12 @@ static int global(onnx_ctx *c, int id, const char *op_type) {
     return onnx_finish(c, id, y, keep ? l : ONNX_LAST);
 }
 
-int onnx_ex_global_avg(onnx_ctx *c, int id) { return global(c, id, "ReduceMean"); }
-int onnx_ex_global_max(onnx_ctx *c, int id) { return global(c, id, "ReduceMax"); }
+int onnx_ex_global_avg(onnx_ctx *c, int id) {
+    return NODE(c, id)->n_in > 1 ? onnx_ex_masked_global(c, id, 0) : global(c, id, "ReduceMean");
+}
+int onnx_ex_global_max(onnx_ctx *c, int id) {
+    return NODE(c, id)->n_in > 1 ? onnx_ex_masked_global(c, id, 1) : global(c, id, "ReduceMax");
+}
 
 /* ---- padding, cropping and resizing, in either layout ------------------------------------- */
 

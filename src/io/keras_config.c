@@ -184,8 +184,9 @@ static void put_value(nnc_strbuf *sb, const nnc_opt_desc *row, const char *base,
             break;
         }
         nnc_sb_puts(sb, row->flags & NNC_OPTF_BATCHED ? "[null" : "[");
-        for (int i = 0; i < s->rank; i++)
-            nnc_sb_printf(sb, "%s%d", i || (row->flags & NNC_OPTF_BATCHED) ? "," : "", s->dim[i]);
+        for (int i = 0; i < s->rank; i++) /* 0: a None time axis (keras_graph.c's any-length input) */
+            if (s->dim[i] == 0 && (row->flags & NNC_OPTF_BATCHED)) nnc_sb_puts(sb, ",null");
+            else nnc_sb_printf(sb, "%s%d", i || (row->flags & NNC_OPTF_BATCHED) ? "," : "", s->dim[i]);
         nnc_sb_puts(sb, "]");
         break;
     }

@@ -60,13 +60,12 @@ static int in_list(const char *s, const char *const *list) {
     return 0;
 }
 
-/* The error for a class the registry lacks: Python code, a custom class, a sequence layer, a
- * nested model or a class nnc does not know (listing those it has). */
+/* The error for a class the registry lacks: Python code, a custom class, a recurrent layer nnc
+ * lacks, a nested model or a class nnc does not know (listing those it has). */
 static int unsupported_class(graph *g, const entry *e) {
     static const char *const python[] = {"Lambda", "TFOpLambda", "SlicingOpLambda", NULL};
-    static const char *const sequence[] = {"Embedding", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "TimeDistributed",
-                                           "RNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "CuDNNLSTM",
-                                           "CuDNNGRU", "Masking", NULL};
+    static const char *const sequence[] = {"RNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "CuDNNLSTM",
+                                           "CuDNNGRU", NULL};
     static const char *const models[] = {"Sequential", "Functional", "Model", NULL};
     const char *reg = nnc_json_get_string(e->obj, "registered_name");
     const char *module = nnc_json_get_string(e->obj, "module");
@@ -76,8 +75,8 @@ static int unsupported_class(graph *g, const entry *e) {
         return fail(g, "layer '%s' has the custom class '%s'%s%s%s: it holds Python code nnc cannot run", e->name,
                     e->cls, reg ? " (registered as '" : "", reg ? reg : "", reg ? "')" : "");
     if (in_list(e->cls, sequence))
-        return fail(g, "layer '%s' (%s): recurrent and embedding layers come with sequence models, which nnc does "
-                    "not support yet", e->name, e->cls);
+        return fail(g, "layer '%s' (%s): of the recurrent layers nnc has SimpleRNN, LSTM and GRU (and "
+                    "Bidirectional or TimeDistributed around them), not this one", e->name, e->cls);
     if (in_list(e->cls, models))
         return fail(g, "layer '%s' (%s) is a model of its own: nested models are not supported", e->name, e->cls);
     nnc_strbuf have = {0};
@@ -294,13 +293,20 @@ static int check_ignored_keys(graph *g, const entry *e) {
     return 0;
 }
 
-/* An input shape as Keras writes it ([null, d1, ...]) into s; names a None axis. */
-static int read_batch_shape(graph *g, const char *who, const nnc_json *v, nnc_shape *s) {
+/* An input shape as Keras writes it ([null, d1, ...]) into s; names a None axis. With any_len,
+ * a None first axis (a sequence of any length) is taken, as length 1 until the data says
+ * (nnc_model_set_sequence_length), and *any_len is set. */
+static int read_batch_shape(graph *g, const char *who, const nnc_json *v, nnc_shape *s, int *any_len) {
     if (!v || v->type != NNC_JSON_ARRAY || v->count < 2 || v->count > NNC_MAX_RANK + 1)
         return fail(g, "the input of '%s' has no shape of 1 to %d axes after the batch's", who, NNC_MAX_RANK);
     s->rank = (int)v->count - 1;
     for (size_t i = 1; i < v->count; i++) {
         const nnc_json *d = v->items[i];
+        if (d->type == NNC_JSON_NULL && i == 1 && any_len) {
+            *any_len = 1;
+            s->dim[0] = 1;
+            continue;
+        }
         if (d->type == NNC_JSON_NULL)
             return fail(g, "the input of '%s' has axis %zu of any size (None): nnc needs a fixed size for every "
                         "axis but the batch's", who, i);
@@ -324,13 +330,31 @@ static int sequential_input(graph *g, const nnc_json *cfg, int *node) {
         return fail(g, "the Sequential model does not say its input's shape (no InputLayer, batch_input_shape or "
                     "build_input_shape)");
     nnc_shape s;
-    if (read_batch_shape(g, e->name, v, &s)) return -1;
+    int any_len = 0;
+    if (read_batch_shape(g, e->name, v, &s, &any_len)) return -1;
     char name[NNC_NAME_MAX + 8];
     snprintf(name, sizeof name, "%s_input", e->name); /* as Keras 2 names it */
     int ok = strlen(name) < NNC_NAME_MAX && nnc_find_layer(g->m, name) < 0 && !nnc_strmap_get(&g->names, name);
     for (size_t i = 0; ok && name[i]; i++) ok = valid_char(name[i], i == 0);
     *node = nnc_input(g->m, s.dim, s.rank, ok ? name : NULL);
+    if (*node >= 0 && any_len) {
+        g->m->var_length_inputs |= 1u << g->m->nodes[*node].input_index;
+        ((nnc_input_opts *)g->m->layers[g->m->n_layers - 1].cfg.bytes)->shape.dim[0] = 0; /* written as None */
+    }
     return *node < 0 ? fail(g, "%s", nnc_last_error(g->m)) : 0;
+}
+
+/* An InputLayer whose first axis is None: built at length 1 and marked, its config not read
+ * by the Input row (which wants every axis's size). */
+static int any_length_input(graph *g, entry *e, const nnc_shape *s) {
+    char buf[NNC_NAME_MAX + 16];
+    if (check_ignored_keys(g, e)) return -1;
+    if ((e->node = nnc_input(g->m, s->dim, s->rank, layer_name(g, e, buf, sizeof buf))) == NNC_NONE)
+        return fail(g, "%s", nnc_last_error(g->m));
+    g->m->var_length_inputs |= 1u << g->m->nodes[e->node].input_index;
+    e->layer = g->m->n_layers - 1;
+    ((nnc_input_opts *)g->m->layers[e->layer].cfg.bytes)->shape.dim[0] = 0; /* written as None */
+    return 0;
 }
 
 static int build_entry(graph *g, entry *e, int prev) {
@@ -345,8 +369,10 @@ static int build_entry(graph *g, entry *e, int prev) {
     if (d->flags & NNC_LAYERF_INPUT) {
         const nnc_json *bs = nnc_json_get(e->cfg, "batch_shape");
         nnc_shape s;
+        int any_len = 0;
         if (!bs) bs = nnc_json_get(e->cfg, "batch_input_shape");
-        if (bs && read_batch_shape(g, e->name, bs, &s)) return -1;
+        if (bs && read_batch_shape(g, e->name, bs, &s, &any_len)) return -1;
+        if (any_len) return any_length_input(g, e, &s);
     }
     if (check_ignored_keys(g, e)) return -1;
     nnc_read_ctx cx = {g->o.notes, e->name, 0, g->o.keras2};
@@ -417,6 +443,15 @@ static int inputs_outputs(graph *g, const nnc_json *cfg) {
     return 0;
 }
 
+/* A model with a None time axis must run at any length: tried at 2 steps, then back at 1. */
+static int any_length_runs(graph *g) {
+    if (!g->m->var_length_inputs) return 0;
+    if (nnc_model_set_sequence_length(g->m, 2) || nnc_model_set_sequence_length(g->m, 1))
+        return fail(g, "an input has axis 1 of any size (None), but %s: nnc runs such a model only when every "
+                    "layer acts per step or pools the steps away", nnc_last_error(g->m));
+    return 0;
+}
+
 static int build_all(graph *g, const nnc_json *root) {
     const nnc_json *cfg, *layers = layer_list(g, root, &cfg);
     if (!layers || read_entries(g, layers)) return -1;
@@ -433,7 +468,8 @@ static int build_all(graph *g, const nnc_json *root) {
     const char *mname = cfg ? nnc_json_get_string(cfg, "name") : NULL;
     if (!rc && mname && strcmp(mname, g->functional ? "functional" : "sequential"))
         snprintf(g->m->name, sizeof g->m->name, "%s", mname);
-    return rc || !g->functional ? rc : inputs_outputs(g, cfg);
+    if (!rc && g->functional) rc = inputs_outputs(g, cfg);
+    return rc ? rc : any_length_runs(g);
 }
 
 int nnc_config_build_ex(nnc_model *m, const nnc_json *root, const nnc_config_opts *o, nnc_config_layer **layers,

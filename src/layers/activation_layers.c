@@ -77,7 +77,7 @@ static const nnc_opt_desc relu_opts[] = {
 const nnc_layer_desc nnc_relu_desc = {
     "ReLU", "relu", "re_lu", "min(x, max_value) above threshold, negative_slope·(x − threshold) below",
     sizeof(nnc_relu_opts), offsetof(nnc_relu_opts, name), relu_defaults, relu_opts, NNC_OPT_COUNT_OF(relu_opts),
-    1, 1, 0, relu_build};
+    1, 1, NNC_LAYERF_MASK_PASS, relu_build};
 
 /* ---- PReLU ------------------------------------------------------------------------------- */
 
@@ -151,7 +151,7 @@ static const nnc_opt_desc prelu_opts[] = {
 const nnc_layer_desc nnc_prelu_desc = {
     "PReLU", "prelu", "p_re_lu", "x above 0, alpha·x below, alpha trained (one per value, less shared axes)",
     sizeof(nnc_prelu_layer_opts), NNC_NO_NAME_FIELD, prelu_defaults, prelu_opts, NNC_OPT_COUNT_OF(prelu_opts),
-    1, 1, 0, prelu_build};
+    1, 1, NNC_LAYERF_MASK_PASS, prelu_build};
 
 /* ---- ELU --------------------------------------------------------------------------------- */
 
@@ -187,4 +187,4 @@ static const nnc_opt_desc elu_opts[] = {
 
 const nnc_layer_desc nnc_elu_desc = {
     "ELU", "elu", "elu", "x above 0, alpha·(eˣ − 1) below", sizeof(nnc_elu_opts), NNC_NO_NAME_FIELD, elu_defaults,
-    elu_opts, NNC_OPT_COUNT_OF(elu_opts), 1, 1, 0, elu_build};
+    elu_opts, NNC_OPT_COUNT_OF(elu_opts), 1, 1, NNC_LAYERF_MASK_PASS, elu_build};

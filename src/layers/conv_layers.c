@@ -294,7 +294,9 @@ static nnc_node global_pool(nnc_model *m, const nnc_layer_desc *d, const nnc_nod
     }
     nnc_op_attr at = {0};
     at.keepdims = o->keepdims;
-    int y = nnc_graph_op(m, op, &x, 1, at);
+    /* a 1-D layer averages or takes the max over the unmasked steps only; its output has no mask */
+    int xs[2] = {x, m->nodes[x].mask};
+    int y = nnc_graph_op(m, op, xs, xs[1] >= 0 ? 2 : 1, at);
     if (y < 0) return NNC_NONE;
     nnc_layer_end(m, l, y);
     return y;
@@ -352,22 +354,22 @@ static const nnc_opt_desc global_opts[] = {
      .help = "keep the pooled axes, of size 1"},
 };
 
-#define GLOBAL_DESC(cls, kw, help, build)                                                                      \
+#define GLOBAL_DESC(cls, kw, help, build, flags)                                                               \
     {cls, kw, kw, help, sizeof(nnc_global_pool_opts), offsetof(nnc_global_pool_opts, name), global_defaults, \
-     global_opts, NNC_OPT_COUNT_OF(global_opts), 1, 1, 0, build}
+     global_opts, NNC_OPT_COUNT_OF(global_opts), 1, 1, flags, build}
 
 const nnc_layer_desc nnc_global_average_pooling2d_desc = GLOBAL_DESC(
     "GlobalAveragePooling2D", "global_average_pooling2d", "(height, width, channels) to the mean of each channel",
-    global_avg_build);
+    global_avg_build, 0);
 const nnc_layer_desc nnc_global_max_pooling2d_desc = GLOBAL_DESC(
     "GlobalMaxPooling2D", "global_max_pooling2d", "(height, width, channels) to the maximum of each channel",
-    global_max_build);
+    global_max_build, 0);
 const nnc_layer_desc nnc_global_average_pooling1d_desc = GLOBAL_DESC(
     "GlobalAveragePooling1D", "global_average_pooling1d", "(length, channels) to the mean of each channel",
-    global_avg1d_build);
+    global_avg1d_build, NNC_LAYERF_MASK_CONSUME);
 const nnc_layer_desc nnc_global_max_pooling1d_desc = GLOBAL_DESC(
     "GlobalMaxPooling1D", "global_max_pooling1d", "(length, channels) to the maximum of each channel",
-    global_max1d_build);
+    global_max1d_build, NNC_LAYERF_MASK_CONSUME);
 
 /* ---- Flatten, Reshape, ZeroPadding2D ------------------------------------------------------ */
 
@@ -501,7 +503,7 @@ static const nnc_opt_desc dropout_opts[] = {
 const nnc_layer_desc nnc_dropout_desc = {
     "Dropout", "dropout", "dropout", "inverted dropout in training, identity in inference",
     sizeof(nnc_dropout_opts), NNC_NO_NAME_FIELD, dropout_defaults, dropout_opts,
-    NNC_OPT_COUNT_OF(dropout_opts), 1, 1, 0, dropout_build};
+    NNC_OPT_COUNT_OF(dropout_opts), 1, 1, NNC_LAYERF_MASK_PASS, dropout_build};
 
 nnc_batch_norm_opts nnc_batch_norm_opts_default(void) {
     nnc_batch_norm_opts o = {0.99f, 1e-3f, true, true, NULL};
@@ -560,4 +562,5 @@ const nnc_layer_desc nnc_batch_normalization_desc = {
     "BatchNormalization", "batch_normalization", "batch_normalization",
     "batch statistics in fit, moving statistics in evaluate and predict",
     sizeof(nnc_batch_norm_opts), offsetof(nnc_batch_norm_opts, name), batch_norm_defaults,
-    batch_norm_opts, NNC_OPT_COUNT_OF(batch_norm_opts), 1, 1, 0, batch_norm_build};
+    batch_norm_opts, NNC_OPT_COUNT_OF(batch_norm_opts), 1, 1, NNC_LAYERF_MASK_PASS,
+    batch_norm_build};

@@ -149,7 +149,7 @@ static const nnc_opt_desc dense_opts[] = {
 const nnc_layer_desc nnc_dense_desc = {
     "Dense", "dense", "dense", "activation(x·W + b)",
     sizeof(nnc_dense_opts), offsetof(nnc_dense_opts, name), dense_defaults, dense_opts,
-    NNC_OPT_COUNT_OF(dense_opts), 1, 1, 0, dense_build};
+    NNC_OPT_COUNT_OF(dense_opts), 1, 1, NNC_LAYERF_MASK_PASS, dense_build};
 
 /* ---- Activation --------------------------------------------------------------------------- */
 
@@ -189,7 +189,7 @@ static const nnc_opt_desc activation_opts[] = {
 const nnc_layer_desc nnc_activation_desc = {
     "Activation", "activation", "activation", "an activation function as a layer",
     sizeof(nnc_activation_layer_opts), NNC_NO_NAME_FIELD, activation_defaults, activation_opts,
-    NNC_OPT_COUNT_OF(activation_opts), 1, 1, 0, activation_build};
+    NNC_OPT_COUNT_OF(activation_opts), 1, 1, NNC_LAYERF_MASK_PASS, activation_build};
 
 /* ---- Softmax ---------------------------------------------------------------------------- */
 
@@ -270,7 +270,7 @@ nnc_node nnc_add(nnc_model *m, const nnc_node *xs, int n, const char *name) {
 const nnc_layer_desc nnc_add_desc = {
     "Add", "add", "add", "the elementwise sum of its inputs",
     sizeof(nnc_no_opts), NNC_NO_NAME_FIELD, no_defaults, no_opts, 0, 2, NNC_MAX_INPUTS,
-    NNC_LAYERF_LIST_INPUT, add_build};
+    NNC_LAYERF_LIST_INPUT | NNC_LAYERF_MASK_PASS, add_build};
 
 static nnc_node concatenate_build(nnc_model *m, const nnc_node *xs, int n, const void *opts,
                                   const char *name) {
@@ -298,7 +298,8 @@ static const nnc_opt_desc concatenate_opts[] = {
 const nnc_layer_desc nnc_concatenate_desc = {
     "Concatenate", "concatenate", "concatenate", "its inputs joined along one axis",
     sizeof(nnc_axis_opts), NNC_NO_NAME_FIELD, last_axis, concatenate_opts,
-    NNC_OPT_COUNT_OF(concatenate_opts), 2, NNC_MAX_INPUTS, NNC_LAYERF_LIST_INPUT, concatenate_build};
+    NNC_OPT_COUNT_OF(concatenate_opts), 2, NNC_MAX_INPUTS, NNC_LAYERF_LIST_INPUT | NNC_LAYERF_MASK_PASS,
+    concatenate_build};
 
 nnc_status nnc_set_outputs(nnc_model *m, const nnc_node *outs, int n) {
     if (!m) return NNC_ERR_ARG;

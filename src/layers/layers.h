@@ -89,6 +89,9 @@ typedef struct {
     nnc_regularizer beta_regularizer, gamma_regularizer;
 } nnc_layer_norm_layer_opts;
 
+/* sequences: embedding and masks */
+extern const nnc_layer_desc nnc_embedding_desc, nnc_masking_desc;
+
 /* The registry, in the order the docs list the layers. */
 extern const nnc_layer_desc *const nnc_layer_registry[];
 extern const int nnc_layer_registry_count;

@@ -71,7 +71,7 @@ nnc_node nnc_minimum(nnc_model *m, const nnc_node *xs, int n, const char *name) 
 /* Two inputs or more, as Add (Keras 2 asked for two; Keras 3 takes one too) */
 #define MERGE_DESC(var, cls, kw, help, max, build)                                                                 \
     const nnc_layer_desc var = {cls, kw, kw, help, sizeof(nnc_no_opts), NNC_NO_NAME_FIELD, no_defaults, no_opts, 0, \
-                                2, max, NNC_LAYERF_LIST_INPUT, build}
+                                2, max, NNC_LAYERF_LIST_INPUT | NNC_LAYERF_MASK_PASS, build}
 
 MERGE_DESC(nnc_subtract_desc, "Subtract", "subtract", "its first input less its second", 2, subtract_build);
 MERGE_DESC(nnc_multiply_desc, "Multiply", "multiply", "the elementwise product of its inputs", NNC_MAX_INPUTS,

@@ -92,7 +92,7 @@ const nnc_layer_desc nnc_spatial_dropout1d_desc = {
     "SpatialDropout1D", "spatial_dropout1d", "spatial_dropout1d",
     "(steps, channels): whole channels dropped in training, identity in inference", sizeof(nnc_dropout_opts),
     NNC_NO_NAME_FIELD, rate_defaults, spatial1d_opts, NNC_OPT_COUNT_OF(spatial1d_opts), 1, 1,
-    NNC_LAYERF_NO_TRAINABLE_KEY, spatial1d_build};
+    NNC_LAYERF_NO_TRAINABLE_KEY | NNC_LAYERF_MASK_PASS, spatial1d_build};
 
 const nnc_layer_desc nnc_spatial_dropout2d_desc = {
     "SpatialDropout2D", "spatial_dropout2d", "spatial_dropout2d",
@@ -131,7 +131,8 @@ static const nnc_opt_desc gaussian_noise_opts[] = {
 const nnc_layer_desc nnc_gaussian_noise_desc = {
     "GaussianNoise", "gaussian_noise", "gaussian_noise", "x + N(0, stddev²) in training, identity in inference",
     sizeof(nnc_gaussian_noise_opts), NNC_NO_NAME_FIELD, gaussian_noise_defaults, gaussian_noise_opts,
-    NNC_OPT_COUNT_OF(gaussian_noise_opts), 1, 1, 0, gaussian_noise_build};
+    NNC_OPT_COUNT_OF(gaussian_noise_opts), 1, 1, NNC_LAYERF_MASK_PASS,
+    gaussian_noise_build};
 
 static nnc_node gaussian_dropout_build(nnc_model *m, const nnc_node *in, int n_in, const void *opts,
                                        const char *name) {
@@ -157,7 +158,8 @@ static const nnc_opt_desc gaussian_dropout_opts[] = {
 const nnc_layer_desc nnc_gaussian_dropout_desc = {
     "GaussianDropout", "gaussian_dropout", "gaussian_dropout",
     "x·N(1, rate/(1 − rate)) in training, identity in inference", sizeof(nnc_dropout_opts), NNC_NO_NAME_FIELD,
-    rate_defaults, gaussian_dropout_opts, NNC_OPT_COUNT_OF(gaussian_dropout_opts), 1, 1, 0, gaussian_dropout_build};
+    rate_defaults, gaussian_dropout_opts, NNC_OPT_COUNT_OF(gaussian_dropout_opts), 1, 1, NNC_LAYERF_MASK_PASS,
+    gaussian_dropout_build};
 
 /* ---- ActivityRegularization --------------------------------------------------------------- */
 
@@ -196,4 +198,4 @@ const nnc_layer_desc nnc_activity_regularization_desc = {
     "ActivityRegularization", "activity_regularization", "activity_regularization",
     "the identity; l1·Σ abs(x) + l2·Σ x² of its output over the batch is added to the loss",
     sizeof(nnc_regularizer), NNC_NO_NAME_FIELD, activity_defaults, activity_opts, NNC_OPT_COUNT_OF(activity_opts),
-    1, 1, NNC_LAYERF_ACTIVITY_OPTS, activity_build};
+    1, 1, NNC_LAYERF_ACTIVITY_OPTS | NNC_LAYERF_MASK_PASS, activity_build};

@@ -133,5 +133,5 @@ static const nnc_opt_desc ln_opts[] = {
 const nnc_layer_desc nnc_layer_normalization_desc = {
     "LayerNormalization", "layer_normalization", "layer_normalization",
     "each example's (x − mean)/sqrt(variance + epsilon)·gamma + beta over the given axes, in fit and predict alike",
-    sizeof(nnc_layer_norm_layer_opts), NNC_NO_NAME_FIELD, ln_defaults, ln_opts, NNC_OPT_COUNT_OF(ln_opts), 1, 1, 0,
-    ln_build};
+    sizeof(nnc_layer_norm_layer_opts), NNC_NO_NAME_FIELD, ln_defaults, ln_opts, NNC_OPT_COUNT_OF(ln_opts), 1, 1,
+    NNC_LAYERF_MASK_PASS, ln_build};

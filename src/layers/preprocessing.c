@@ -111,4 +111,4 @@ static const nnc_opt_desc leaky_relu_opts[] = {
 const nnc_layer_desc nnc_leaky_relu_desc = {
     "LeakyReLU", "leaky_relu", "leaky_re_lu", "x above 0, negative_slope·x below",
     sizeof(nnc_leaky_relu_opts), NNC_NO_NAME_FIELD, leaky_relu_defaults, leaky_relu_opts,
-    NNC_OPT_COUNT_OF(leaky_relu_opts), 1, 1, 0, leaky_relu_build};
+    NNC_OPT_COUNT_OF(leaky_relu_opts), 1, 1, NNC_LAYERF_MASK_PASS, leaky_relu_build};

@@ -89,6 +89,9 @@ const nnc_layer_desc *const nnc_layer_registry[] = {
     &nnc_gru_desc,
     &nnc_bidirectional_desc,
     &nnc_time_distributed_desc,
+    /* sequences: embedding and masks */
+    &nnc_embedding_desc,
+    &nnc_masking_desc,
 };
 const int nnc_layer_registry_count = NNC_OPT_COUNT_OF(nnc_layer_registry);
 
@@ -124,6 +127,45 @@ int nnc_layer_regularizers(const nnc_layer_rec *l, nnc_regularizer rs[NNC_LAYER_
     return found;
 }
 
+/* The layer that made mask node `mask` (its build makes the mask before its output). */
+static const nnc_layer_rec *mask_maker(const nnc_model *m, int mask) {
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i].output > mask) return &m->layers[i];
+    return NULL;
+}
+
+/* Keras's masks through layer l: a layer that acts per step (MASK_PASS) gives its output its
+ * inputs' mask, several masks combined with a logical and (their product, a missing one all
+ * ones), as Keras's merge layers do; a MASK_CONSUME layer reads it itself; any other refuses a
+ * masked input, as Keras does, rather than silently using the padding. */
+static int layer_masks(nnc_model *m, const nnc_layer_desc *d, int l, const int *in, int n_in) {
+    int mask = -1;
+    for (int i = 0; i < n_in; i++) {
+        int mk = m->nodes[in[i]].mask;
+        if (mk < 0 || mk == mask) continue;
+        if (!(d->flags & (NNC_LAYERF_MASK_PASS | NNC_LAYERF_MASK_CONSUME))) {
+            const nnc_layer_rec *src = mask_maker(m, mk);
+            const char *cls = src ? nnc_layer_class(src) : "?";
+            m->sticky = nnc_fail(m, NNC_ERR_ARG, "layer '%s' (%s) cannot take a mask from '%s' (%s)",
+                                 m->layers[l].name, d->keras_class, src ? src->name : "?",
+                                 !strcmp(cls, "Embedding") ? "mask_zero=True" : cls);
+            return -1;
+        }
+        if (mask >= 0) {
+            int both[2] = {mask, mk};
+            if (!nnc_shape_eq(&m->nodes[mask].shape, &m->nodes[mk].shape)) {
+                m->sticky = nnc_fail(m, NNC_ERR_SHAPE, "layer '%s' (%s): its inputs' masks cover different "
+                                     "numbers of steps", m->layers[l].name, d->keras_class);
+                return -1;
+            }
+            if ((mk = nnc_graph_op(m, NNC_OP_MUL, both, 2, (nnc_op_attr){0})) < 0) return -1;
+        }
+        mask = mk;
+    }
+    if (d->flags & NNC_LAYERF_MASK_PASS) m->layers[l].mask = mask;
+    return 0;
+}
+
 int nnc_layer_start(nnc_model *m, const nnc_layer_desc *d, const nnc_node *in, int n_in,
                     const void *opts, const char *name, int *resolved) {
     if (!m || m->sticky) return -1;
@@ -141,6 +183,7 @@ int nnc_layer_start(nnc_model *m, const nnc_layer_desc *d, const nnc_node *in, i
         if ((resolved[i] = nnc_graph_resolve(m, in[i], who)) < 0) return -1;
     int l = nnc_layer_begin(m, d, d->stem, name);
     if (l < 0) return -1;
+    if (layer_masks(m, d, l, resolved, n_in)) return -1;
     nnc_layer_rec *rec = &m->layers[l];
     if (n_in) memcpy(rec->inputs, resolved, (size_t)n_in * sizeof *resolved);
     rec->n_inputs = n_in;

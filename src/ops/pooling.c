@@ -215,12 +215,18 @@ const nnc_op_def nnc_op_avg_pool = {"avg_pool", pool_infer, avg_forward, avg_bac
  * axes stay, of size 1 (the same values, in the same order). */
 static int global_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_attr *a,
                         nnc_shape *out, int *batched, char *err, size_t n) {
-    (void)n_in;
     const nnc_node_rec *x = CNODE(m, in[0]);
     if (x->shape.rank < 2) {
         snprintf(err, n, "global pooling needs examples with spatial axes and channels, got rank %d",
                  x->shape.rank);
         return -1;
+    }
+    if (n_in == 2) { /* a sequence's mask [T] (Keras's GlobalAveragePooling1D/GlobalMaxPooling1D) */
+        const nnc_node_rec *mk = CNODE(m, in[1]);
+        if (x->shape.rank != 2 || mk->shape.rank != 1 || mk->shape.dim[0] != x->shape.dim[0]) {
+            snprintf(err, n, "a masked global pooling needs a sequence [steps, channels] and a mask [steps]");
+            return -1;
+        }
     }
     out->rank = a->keepdims ? x->shape.rank : 1;
     for (int i = 0; i < out->rank; i++) out->dim[i] = 1;
@@ -229,24 +235,35 @@ static int global_infer(const nnc_model *m, const int *in, int n_in, const nnc_o
     return 0;
 }
 
+/* With a mask (in[1], 1.0 or 0.0 per step) only the used steps count, as Keras's masked 1-D
+ * global poolings: the average divides by their number, the max takes theirs. A sequence with
+ * none gives 0 (Keras divides 0 by 0: NaN would poison the whole batch's training). */
 static void global_run(const nnc_exec *e, int id, int is_max, int backward) {
     nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]);
+    const nnc_node_rec *mk = y->n_in > 1 ? NODE(e, y->in[1]) : NULL;
     size_t c = (size_t)op_last_dim(x), cells = nnc_node_numel(e->m, y->in[0], 1) / c;
     for (int b = 0; b < e->batch; b++) {
         const float *xv = x->value + (size_t)b * cells * c;
+        const float *mv = mk ? mk->value + (size_t)b * cells : NULL;
+        float used = 0.0f;
+        for (size_t p = 0; p < cells; p++) used += mv ? mv[p] : 1.0f;
         for (size_t k = 0; k < c; k++) {
             float acc = is_max ? -FLT_MAX : 0.0f;
-            size_t arg = 0;
+            size_t arg = cells;
             for (size_t p = 0; p < cells; p++) {
+                if (mv && mv[p] == 0.0f) continue;
                 float v = xv[p * c + k];
-                if (is_max && (v > acc || (v != v && acc == acc))) acc = v, arg = p; /* NaN wins */
+                if (is_max && (arg == cells || v > acc || (v != v && acc == acc))) acc = v, arg = p; /* NaN wins */
                 if (!is_max) acc += v;
             }
+            if (used == 0.0f) acc = 0.0f;
             float *gy = y->grad + (size_t)b * c, *gx = x->grad + (size_t)b * cells * c;
-            if (!backward) y->value[(size_t)b * c + k] = is_max ? acc : acc / (float)cells;
-            else if (is_max) gx[arg * c + k] += gy[k];
-            else
-                for (size_t p = 0; p < cells; p++) gx[p * c + k] += gy[k] / (float)cells;
+            if (!backward) y->value[(size_t)b * c + k] = is_max || used == 0.0f ? acc : acc / used;
+            else if (is_max) {
+                if (arg < cells) gx[arg * c + k] += gy[k];
+            } else if (used > 0.0f)
+                for (size_t p = 0; p < cells; p++)
+                    if (!mv || mv[p] != 0.0f) gx[p * c + k] += gy[k] / used;
         }
     }
 }

@@ -131,6 +131,28 @@ void nnc_metrics_logs(const nnc_model *m, const nnc_metric_acc *acc, const char 
     }
 }
 
+/* Token ids read by an Embedding straight from a model input: whole numbers in [0, input_dim),
+ * checked here, where data enters, so that a training step never reads past the table. */
+static nnc_status check_token_ids(nnc_model *m, const float *x, size_t n, size_t f) {
+    for (int e = 0; e < m->n_nodes; e++) {
+        const nnc_node_rec *nd = &m->nodes[e];
+        if (nd->op != NNC_OP_EMBEDDING || m->nodes[nd->in[0]].op != NNC_OP_INPUT) continue;
+        const nnc_node_rec *in = &m->nodes[nd->in[0]];
+        size_t off = 0, len = nnc_shape_size(&in->shape);
+        for (int i = 0; i < in->input_index; i++) off += nnc_shape_size(&m->nodes[m->inputs[i]].shape);
+        double vocab = m->nodes[nd->in[1]].shape.dim[0];
+        for (size_t r = 0; r < n; r++)
+            for (size_t j = 0; j < len; j++) {
+                double v = x[r * f + off + j];
+                if (v != floor(v) || v < 0 || v >= vocab)
+                    return nnc_fail(m, NNC_ERR_DATA, "layer '%s' (Embedding): row %zu, step %zu has token id %g, "
+                                    "not a whole number in [0, input_dim %g)", m->layers[nd->layer].name, r, j, v,
+                                    vocab);
+            }
+    }
+    return NNC_OK;
+}
+
 nnc_status nnc_check_data(nnc_model *m, const float *x, const float *y, size_t n) {
     size_t f = nnc_input_size(m), t = nnc_target_size(m);
     for (size_t r = 0; r < n; r++)
@@ -138,7 +160,8 @@ nnc_status nnc_check_data(nnc_model *m, const float *x, const float *y, size_t n
             if (!isfinite(x[r * f + j]))
                 return nnc_fail(m, NNC_ERR_DATA, "x[%zu][%zu] is %g: inputs must be finite", r,
                                 j, (double)x[r * f + j]);
-    if (!y) return NNC_OK;
+    nnc_status st = check_token_ids(m, x, n, f);
+    if (st || !y) return st;
     const nnc_loss *L = &m->train->copts.loss;
     int k = (int)nnc_output_size(m);
     const char *out = m->layers[m->nodes[m->outputs[0]].layer].name;

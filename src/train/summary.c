@@ -64,6 +64,18 @@ static void row(FILE *f, const int *w, int cols, const char *sep, char **cells) 
     }
 }
 
+/* Keras's "(None, 200, 16)", with None for a time axis of any length too. */
+static void shape_text(const nnc_model *m, int id, char *buf, size_t n) {
+    nnc_shape_str(&m->nodes[id].shape, 1, buf, n);
+    char *comma = strchr(buf, ',');
+    if (!nnc_node_any_length(m, id) || !comma) return;
+    char *end = strchr(comma + 1, ',');
+    if (!end) end = strchr(comma + 1, ')');
+    char rest[64];
+    snprintf(rest, sizeof rest, "%s", end ? end : ")");
+    snprintf(comma, n - (size_t)(comma - buf), ", None%s", rest);
+}
+
 nnc_status nnc_summary(const nnc_model *m, FILE *f) {
     if (!m || !f) return NNC_ERR_ARG;
     if (m->sticky) return m->sticky;
@@ -86,7 +98,7 @@ nnc_status nnc_summary(const nnc_model *m, FILE *f) {
         /* A name too wide for its column wraps before the class, as Keras's table does. */
         int fits = (int)(strlen(l->name) + strlen(nnc_layer_class(l)) + 3) <= w[0] - 2;
         snprintf(name, sizeof name, "%s%s(%s)", l->name, fits ? " " : "\n", nnc_layer_class(l));
-        nnc_shape_str(&m->nodes[l->output].shape, 1, shape, sizeof shape);
+        shape_text(m, l->output, shape, sizeof shape);
         thousands(np, params, sizeof params);
         size_t cl = 0;
         for (int k = 0; k < l->n_inputs && cl < sizeof conn; k++) {
@@ -129,7 +141,9 @@ nnc_status nnc_summary_json(const nnc_model *m, FILE *f) {
         nnc_sb_puts(&sb, ",\"class\":");
         nnc_sb_json_string(&sb, nnc_layer_class(l));
         nnc_sb_puts(&sb, ",\"output_shape\":[null");
-        for (int k = 0; k < s->rank; k++) nnc_sb_printf(&sb, ",%d", s->dim[k]);
+        for (int k = 0; k < s->rank; k++)
+            if (k == 0 && nnc_node_any_length(m, l->output)) nnc_sb_puts(&sb, ",null");
+            else nnc_sb_printf(&sb, ",%d", s->dim[k]);
         nnc_sb_printf(&sb, "],\"params\":%zu,\"inputs\":[", np);
         for (int k = 0; k < l->n_inputs; k++) {
             const nnc_node_rec *src = &m->nodes[l->inputs[k]];
