@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "nnc.h"
+#include "../core/model_impl.h"
 #include "../format/strmap.h"
 
 struct nnc_text_vectorizer {
@@ -297,4 +298,30 @@ nnc_status nnc_text_vectorize(nnc_text_vectorizer *t, const char *const *texts, 
         }
     }
     return NNC_OK;
+}
+
+static void free_any(void *p) { nnc_text_vectorizer_free(p); }
+
+nnc_status nnc_model_set_text_vectorizer(nnc_model *m, const nnc_text_vectorizer *t) {
+    if (!m) return NNC_ERR_ARG;
+    nnc_text_vectorizer *copy = NULL;
+    nnc_error e;
+    if (t) {
+        nnc_status s = nnc_text_vectorizer_new(&t->o, &copy, &e);
+        size_t reserved = t->mode == MODE_INT ? 2 : 1;
+        if (s == NNC_OK && t->n_vocab)
+            s = nnc_text_vectorizer_set_vocabulary(copy, (const char *const *)t->vocab + reserved, t->n_vocab - reserved, &e);
+        if (s != NNC_OK) {
+            nnc_text_vectorizer_free(copy);
+            return nnc_fail(m, s, "%s", e.message);
+        }
+    }
+    if (m->text_vec_free) m->text_vec_free(m->text_vec);
+    m->text_vec = copy;
+    m->text_vec_free = copy ? free_any : NULL;
+    return NNC_OK;
+}
+
+nnc_text_vectorizer *nnc_model_text_vectorizer(const nnc_model *m) {
+    return m ? m->text_vec : NULL;
 }
