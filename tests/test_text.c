@@ -149,6 +149,47 @@ static int patch_file(const char *path, const char *from, const char *to) {
     return fclose(f) == 0 && ok;
 }
 
+/* `nnc predict` on raw text: a CSV whose quoted text column holds commas and quotes, the
+ * first 3 test texts of fortunes_test, and the bad inputs' one-line errors. */
+static void cli_cases(test_run *r, const char *model, const float *p, size_t outs) {
+    char csv[] = "/tmp/nnc_text_csv_XXXXXX", cmd[512], line[512];
+    int fd = mkstemp(csv);
+    if (!CHECK(r, fd >= 0, "mkstemp")) return;
+    FILE *f = fdopen(fd, "w");
+    nnc_text_dataset te;
+    nnc_error e;
+    if (!CHECK(r, f && !nnc_text_dataset_load("fortunes_test", &te, &e), "%s", e.message)) return;
+    fprintf(f, "id,text\n");
+    for (size_t i = 0; i < 3; i++) {
+        fprintf(f, "%zu,\"", i);
+        for (const char *c = te.texts[i]; *c; c++) fprintf(f, *c == '"' ? "\"\"" : "%c", *c);
+        fprintf(f, "\"\n");
+    }
+    fclose(f);
+    nnc_text_dataset_free(&te);
+    snprintf(cmd, sizeof cmd, "%s/nnc predict %s --data %s --text-column text 2>&1", NNC_BINARY_DIR, model, csv);
+    FILE *pp = popen(cmd, "r");
+    int rows = 0, agree = 0;
+    while (pp && fgets(line, sizeof line, pp)) {
+        if (rows > 0 && rows <= 3) {
+            int best = 0;
+            for (size_t k = 1; k < outs; k++)
+                if (p[(size_t)(rows - 1) * outs + k] > p[(size_t)(rows - 1) * outs + (size_t)best]) best = (int)k;
+            agree += atoi(line) == best;
+        }
+        if (rows == 0) t_info(r, "nnc predict: %.*s", (int)strcspn(line, "\n"), line);
+        rows++;
+    }
+    CHECK(r, pp && pclose(pp) == 0 && rows == 4 && agree == 3, "nnc predict: %d lines, %d of 3 agree", rows, agree);
+    snprintf(cmd, sizeof cmd, "%s/nnc predict %s --data %s --text-column body 2>&1", NNC_BINARY_DIR, model, csv);
+    pp = popen(cmd, "r");
+    line[0] = '\0';
+    rows = 0;
+    while (pp && fgets(line + (rows ? strlen(line) : 0), (int)(sizeof line - strlen(line)), pp)) rows++;
+    CHECK(r, pp && pclose(pp) != 0 && rows == 1 && strstr(line, "no column 'body'"), "%s", line);
+    unlink(csv);
+}
+
 /* The vectorizer goes into the .safetensors file and comes back: the loaded model turns the
  * same raw texts into the same predictions; other formats and a damaged vocabulary are refused. */
 static void saved_model_cases(test_run *r, nnc_model *m, nnc_text_vectorizer *t, const char *const *texts, size_t n) {
@@ -172,6 +213,7 @@ static void saved_model_cases(test_run *r, nnc_model *m, nnc_text_vectorizer *t,
         CHECK(r, ok && !memcmp(x1, x2, n * w * sizeof *x1) && !memcmp(p1, p2, n * outs * sizeof *p1),
               "the loaded model predicts the same from the same texts");
     }
+    cli_cases(r, file, p1, outs);
     free(x1), free(x2), free(p1), free(p2);
     nnc_model_free(back);
     char other[64];
