@@ -52,6 +52,9 @@ static int pick_column(const cli_data_opts *o, const nnc_table *t, size_t *col, 
     if (tc->too_many_texts)
         return fail(err, n, "%s:%zu: column %zu ('%s'): over %d distinct texts, which nnc does not read yet", o->data,
                     tc->too_many_line, *col + 1, tc->name, NNC_TABLE_MAX_TEXTS);
+    if (!tc->texts && tc->missing < t->rows)
+        return fail(err, n, "%s: column %zu ('%s') holds numbers, not text for the model's TextVectorization", o->data,
+                    *col + 1, tc->name);
     (void)texts;
     return 0;
 }

@@ -187,6 +187,17 @@ static void cli_cases(test_run *r, const char *model, const float *p, size_t out
     rows = 0;
     while (pp && fgets(line + (rows ? strlen(line) : 0), (int)(sizeof line - strlen(line)), pp)) rows++;
     CHECK(r, pp && pclose(pp) != 0 && rows == 1 && strstr(line, "no column 'body'"), "%s", line);
+    static const char *const bad[][2] = {{"--text-column id", "('id') holds numbers, not text"}, {"", "more than one text column"}};
+    f = fopen(csv, "w");
+    if (f) fprintf(f, "id,a,b\n1,x y,z\n"), fclose(f);
+    for (int k = 0; k < 2; k++) {
+        snprintf(cmd, sizeof cmd, "%s/nnc predict %s --data %s %s 2>&1", NNC_BINARY_DIR, model, csv, bad[k][0]);
+        pp = popen(cmd, "r");
+        line[0] = '\0';
+        rows = 0;
+        while (pp && fgets(line + (rows ? strlen(line) : 0), (int)(sizeof line - strlen(line)), pp)) rows++;
+        CHECK(r, pp && pclose(pp) != 0 && rows == 1 && strstr(line, bad[k][1]), "%s", line);
+    }
     unlink(csv);
 }
 
