@@ -70,6 +70,11 @@ static void vocabulary_cases(test_run *r) {
         /* "[UNK]" loses its brackets to punctuation stripping: the token "unk". */
         CHECK(r, t && !strcmp(vocab(t, buf, sizeof buf), "|[UNK]|c|a|unk|d|b"), "%s", buf);
         nnc_text_vectorizer_free(t);
+        t = make(0, 2, NULL, NULL, NULL);
+        const char *none[] = {"", "?!", " \t"};
+        CHECK(r, t && !nnc_text_vectorizer_adapt(t, none, 3, &e) && !strcmp(vocab(t, buf, sizeof buf), "|[UNK]"),
+              "texts without tokens (a fuzzer's find): %s", buf);
+        nnc_text_vectorizer_free(t);
         t = make(4, 3, NULL, NULL, NULL);
         CHECK(r, t && !nnc_text_vectorizer_adapt(t, in, 3, &e) && !strcmp(vocab(t, buf, sizeof buf), "|[UNK]|c|a"), "%s", buf);
         float out[6];

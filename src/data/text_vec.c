@@ -221,7 +221,7 @@ nnc_status nnc_text_vectorizer_adapt(nnc_text_vectorizer *t, const char *const *
     nnc_status s = count_tokens(t, texts, n, &map, &counts, &n_counts, &cap, err);
     nnc_strmap_free(&map);
     if (s == NNC_OK) {
-        qsort(counts, n_counts, sizeof *counts, by_count);
+        if (n_counts) qsort(counts, n_counts, sizeof *counts, by_count);
         size_t reserved = t->mode == MODE_INT ? 2 : 1, keep = n_counts;
         if (t->o.max_tokens > 0 && keep > (size_t)t->o.max_tokens - reserved) keep = (size_t)t->o.max_tokens - reserved;
         const char **toks = malloc((keep ? keep : 1) * sizeof *toks);
