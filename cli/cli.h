@@ -53,6 +53,7 @@ typedef struct {
     int drop_missing;            /* --drop-missing: rows with a missing value are left out */
     const char *one_hot;         /* --one-hot NAME[,NAME...] (train) */
     const char *ignore;          /* --ignore-column NAME[,NAME...]: neither feature nor label */
+    const char *text_column;     /* --text-column NAME: raw text for the model's TextVectorization */
 } cli_data_opts;
 
 /* The option rows every command that reads data shares: where the data is, and which of its
@@ -106,6 +107,9 @@ typedef struct {
 int cli_load(const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, char *err, size_t errlen);
 /* Loads a CSV file (cli_load's CSV branch, csv_data.c). */
 int cli_load_csv(const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, char *err, size_t errlen);
+/* Loads the CSV column of raw text that m's TextVectorization turns into its input
+ * (text_data.c). Returns 0, or -1 with the message in err. */
+int cli_load_text(const cli_data_opts *o, nnc_model *m, cli_data *d, char *err, size_t errlen);
 /* Whether bundled dataset D has its own test part (fashion_mnist). */
 int cli_has_test_part(const char *data);
 void cli_data_free(cli_data *d);

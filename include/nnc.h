@@ -1053,6 +1053,63 @@ void nnc_table_free(nnc_table *t);
  * data is made) and zeroed, also on failure. */
 nnc_status nnc_dataset_from_table(nnc_table *t, const bool *is_target, nnc_dataset *out, nnc_error *err);
 
+/* ---- text: Keras's TextVectorization, before a model's float Input ---------------------- */
+
+/* Text is not a float tensor, so the vectorizer stands before the graph: it turns texts into
+ * the floats a model's Input takes (token ids, or a vector over the vocabulary). */
+typedef struct nnc_text_vectorizer nnc_text_vectorizer;
+typedef struct {
+    int max_tokens;             /* vocabulary cap, reserved tokens included; 0: none */
+    int output_sequence_length; /* int mode: ids per text, padded with 0 / cut at the end; else 0 */
+    const char *standardize;    /* "lower_and_strip_punctuation" (NULL), "lower", "strip_punctuation", "none" */
+    const char *split;          /* "whitespace" (NULL) or "character" */
+    const char *output_mode;    /* "int" (NULL), "multi_hot" or "count" */
+} nnc_text_vec_opts;
+
+/* Keras's defaults (output_sequence_length 0: set it for int mode). */
+nnc_text_vec_opts nnc_text_vec_opts_default(void);
+/* A vectorizer without vocabulary; NNC_ERR_ARG naming the bad option. */
+nnc_status nnc_text_vectorizer_new(const nnc_text_vec_opts *o, nnc_text_vectorizer **out, nnc_error *err);
+/* Keras's adapt: the vocabulary is '' (padding, int mode only) and '[UNK]' (out of vocabulary),
+ * then the texts' tokens by descending count, ties by descending bytes, up to max_tokens. */
+nnc_status nnc_text_vectorizer_adapt(nnc_text_vectorizer *t, const char *const *texts, size_t n, nnc_error *err);
+/* Sets the vocabulary (tokens without the reserved ones); NNC_ERR_ARG when over max_tokens, or a
+ * token is repeated, '' or '[UNK]'. */
+nnc_status nnc_text_vectorizer_set_vocabulary(nnc_text_vectorizer *t, const char *const *tokens, size_t n, nnc_error *err);
+/* Writes n rows of nnc_text_vectorizer_output_size floats. Invalid UTF-8 counts as U+FFFD per
+ * bad byte; an empty text is all padding (zeros), as in Keras. Not thread-safe per vectorizer. */
+nnc_status nnc_text_vectorize(nnc_text_vectorizer *t, const char *const *texts, size_t n, float *out, nnc_error *err);
+/* Floats per text: output_sequence_length in int mode, else the vocabulary's size. */
+size_t nnc_text_vectorizer_output_size(const nnc_text_vectorizer *t);
+/* The vocabulary, reserved tokens included: its size and token i (NULL past the end). */
+size_t nnc_text_vectorizer_vocabulary_size(const nnc_text_vectorizer *t);
+const char *nnc_text_vectorizer_token(const nnc_text_vectorizer *t, size_t i);
+/* The options, with the names filled in. */
+nnc_text_vec_opts nnc_text_vectorizer_opts(const nnc_text_vectorizer *t);
+void nnc_text_vectorizer_free(nnc_text_vectorizer *t);
+/* Gives the model a copy of t (NULL: none), saved in its .safetensors file (metadata
+ * "text_vectorization") and loaded with it; saving to .keras, .h5 or .onnx is then refused. */
+nnc_status nnc_model_set_text_vectorizer(nnc_model *m, const nnc_text_vectorizer *t);
+/* The model's vectorizer (owned by the model; NULL: none): nnc_text_vectorize with it makes
+ * the model's input from raw text. */
+nnc_text_vectorizer *nnc_model_text_vectorizer(const nnc_model *m);
+
+/* Labelled texts (a bundled text dataset). */
+typedef struct {
+    char **texts;
+    int *labels;          /* 0..n_classes-1 */
+    size_t n;
+    int n_classes;
+    const char *const *class_names;
+} nnc_text_dataset;
+
+/* "fortunes" (training part) or "fortunes_test": the computers, food, law, sports and startrek
+ * files of Debian's fortunes package, entries split at lines holding '%', each file's every
+ * fifth entry (index 4, 9, ...) in the test part. Read from $NNC_FORTUNES_DIR, else
+ * /usr/share/games/fortunes; NNC_ERR_IO saying so when a file is not there. */
+nnc_status nnc_text_dataset_load(const char *name, nnc_text_dataset *out, nnc_error *err);
+void nnc_text_dataset_free(nnc_text_dataset *d);
+
 /* ---- the columns a model was trained on ---------------------------------------------------- */
 
 /* Caps on what a model records of its data: class names per target, one-hot categories per

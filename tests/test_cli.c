@@ -347,7 +347,7 @@ static const bad_case cases[] = {
     {"keras_lambda", {G("keras_lambda.h5")}, "predict keras_lambda.h5 --data ok.csv --output o.csv", 1,
      {"keras_lambda.h5", "'lambda' (Lambda)", "Python code"}, 0},
     {"keras_lstm", {G("keras_lstm.keras")}, "summary keras_lstm.keras", 1,
-     {"keras_lstm.keras", "'conv_lstm2d' (ConvLSTM2D)", "sequence models"}, 0},
+     {"keras_lstm.keras", "'conv_lstm2d' (ConvLSTM2D)", "nnc has SimpleRNN, LSTM and GRU"}, 0},
     {"keras_shape_disagrees", {G("keras_shape.h5")}, "predict keras_shape.h5 --data ok.csv --output o.csv", 1,
      {"keras_shape.h5", "dense/kernel", "[3, 4]", "[4, 3]"}, 0},
     {"keras_wrong_dtype", {G("keras_dtype.h5")}, "eval keras_dtype.h5 --data ok.csv", 1,

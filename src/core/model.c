@@ -49,6 +49,7 @@ void nnc_model_free(nnc_model *m) {
     nnc_pool_free(m->pool);
     if (m->train_free) m->train_free(m->train);
     nnc_columns_clear(m);
+    if (m->text_vec_free) m->text_vec_free(m->text_vec);
     for (int i = 0; i < m->n_notes; i++) free(m->notes[i]);
     free(m->notes);
     free(m);

@@ -154,6 +154,8 @@ struct nnc_model {
 
     nnc_column *columns;       /* the training data's columns (nnc_model_set_columns), each */
     size_t n_columns;          /* string owned */
+    void *text_vec;            /* the TextVectorization before the Input (src/data/text_vec.c), */
+    void (*text_vec_free)(void *); /* owned; NULL: none */
 
     char **notes;              /* what a load changed or left out (nnc_model_note), each owned */
     int n_notes, n_notes_dropped;

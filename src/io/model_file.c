@@ -21,6 +21,7 @@
 #include "../format/json.h"
 #include "keras_config.h"
 #include "columns.h"
+#include "text_meta.h"
 #include "model_file.h"
 #include "../format/safetensors.h"
 
@@ -38,7 +39,7 @@ static nnc_status save(nnc_model *m, const char *path, const nnc_save_opts *o, l
     size_t nt = (size_t)m->n_params * (size_t)(1 + (with_opt ? m->train->n_slots : 0)) + 2;
     nnc_st_tensor *ts = calloc(nt, sizeof *ts);
     char **names = calloc(nt, sizeof *names);
-    nnc_strbuf cfg = {0}, ccfg = {0}, cols = {0};
+    nnc_strbuf cfg = {0}, ccfg = {0}, cols = {0}, text = {0};
     nnc_status st = NNC_OK;
     if (!ts || !names) {
         st = nnc_fail(m, NNC_ERR_NOMEM, "save: out of memory");
@@ -84,15 +85,17 @@ static nnc_status save(nnc_model *m, const char *path, const nnc_save_opts *o, l
     snprintf(rng, sizeof rng, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64,
              m->rng.s[0], m->rng.s[1], m->rng.s[2], m->rng.s[3]);
     if (m->n_columns) nnc_columns_json(m, &cols);
-    if (cfg.oom || ccfg.oom || cols.oom) {
+    if (m->text_vec) nnc_text_vec_json(m->text_vec, &text);
+    if (cfg.oom || ccfg.oom || cols.oom || text.oom) {
         st = nnc_fail(m, NNC_ERR_NOMEM, "save: out of memory");
         goto done;
     }
-    nnc_st_meta meta[7] = {{"format", "nnc"},        {"format_version", "1"},
+    nnc_st_meta meta[8] = {{"format", "nnc"},        {"format_version", "1"},
                            {"config", cfg.buf},      {"compile_config", ccfg.buf},
-                           {"epoch", epoch},         {"rng_state", rng},
-                           {"columns", cols.buf}};
-    int n_meta = m->n_columns ? 7 : 6;
+                           {"epoch", epoch},         {"rng_state", rng}};
+    int n_meta = 6;
+    if (m->n_columns) meta[n_meta++] = (nnc_st_meta){"columns", cols.buf};
+    if (m->text_vec) meta[n_meta++] = (nnc_st_meta){"text_vectorization", text.buf};
     char err[512];
 #ifdef NNC_FAULT_INJECTION
     int bad = nnc_st_write_faulty(path, ts, k, meta, n_meta, fail_after, err, sizeof err);
@@ -107,6 +110,7 @@ done:
     nnc_sb_free(&cfg);
     nnc_sb_free(&ccfg);
     nnc_sb_free(&cols);
+    nnc_sb_free(&text);
     return st;
 }
 
@@ -341,6 +345,11 @@ static nnc_model *model_from_st(nnc_st_file *f, const char *path, nnc_error *err
     apply_progress(m, &pr);
     const char *cols = nnc_st_meta_get(f, "columns");
     if (cols && nnc_columns_from_json(m, cols, msg, sizeof msg)) {
+        nnc_msg(NNC_ERRBUF(err), "%s: %s", path, msg);
+        goto fail;
+    }
+    const char *text = nnc_st_meta_get(f, "text_vectorization");
+    if (text && nnc_text_vec_from_json(m, text, msg, sizeof msg)) {
         nnc_msg(NNC_ERRBUF(err), "%s: %s", path, msg);
         goto fail;
     }
