@@ -143,7 +143,7 @@ static nnc_status check_token_ids(nnc_model *m, const float *x, size_t n, size_t
         double vocab = m->nodes[nd->in[1]].shape.dim[0];
         for (size_t r = 0; r < n; r++)
             for (size_t j = 0; j < len; j++) {
-                double v = x[r * f + off + j];
+                double v = (double)x[r * f + off + j];
                 if (v != floor(v) || v < 0 || v >= vocab)
                     return nnc_fail(m, NNC_ERR_DATA, "layer '%s' (Embedding): row %zu, step %zu has token id %g, "
                                     "not a whole number in [0, input_dim %g)", m->layers[nd->layer].name, r, j, v,
