@@ -528,6 +528,20 @@ int nnc_model_threads(const nnc_model *m);
  * adapted statistics are kept). */
 nnc_status nnc_model_set_seed(nnc_model *m, uint64_t seed);
 
+/* Keras's layer.trainable: false freezes the named layer (fine-tuning): its weights take no
+ * gradient and no optimizer slots and stay bit-identical through fit, summary counts them as
+ * non-trainable, a BatchNormalization runs in inference mode (its moving statistics used, not
+ * moved), Dropout still drops, and the backward pass stops where nothing before it trains.
+ * Their weight regularizers leave the loss (Keras 3 sums those of trainable weights only); an
+ * activity regularizer stays. Before nnc_compile it is an attribute compile reads. On a
+ * compiled model it re-compiles in place, as Keras asks for a compile() after the change: the
+ * same settings, the weights kept, the optimizer state of the variables trained before and
+ * after kept, fresh slots for a variable unfrozen. NNC_ERR_ARG for a layer that does not
+ * exist, the message listing the layers. */
+nnc_status nnc_layer_set_trainable(nnc_model *m, const char *layer, bool trainable);
+/* 1 trainable, 0 frozen, -1 no such layer. */
+int nnc_layer_trainable(const nnc_model *m, const char *layer);
+
 /* ---- compile --------------------------------------------------------------------------- */
 
 typedef enum {
