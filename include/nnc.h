@@ -821,7 +821,7 @@ typedef struct {
 /* One variable's verdict. Elements whose ±ε moves a ReLU-like kink are skipped (the
  * derivative is not defined there); failed counts elements beyond the tolerance. */
 typedef struct {
-    bool trainable;  /* false: a state variable, not checked */
+    bool trainable;  /* false: a state variable or a frozen layer's weight, not checked */
     size_t checked, skipped, failed;
     double max_abs_err, max_rel_err;
 } nnc_gradcheck_result;

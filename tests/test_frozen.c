@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "test.h"
+#include "shell.h"
 #include "core/model_impl.h"
 #include "core/rng.h"
 #include "format/json.h"
@@ -247,6 +248,73 @@ static void case_errors(test_run *r) {
     t_end(r);
 }
 
+/* The fine-tuning workflow from the shell: train, then --init-from with --freeze; the frozen
+ * layer's weights are the same bits in both files, summary counts them as non-trainable. */
+static void case_cli(test_run *r) {
+    if (!t_begin(r, "frozen/cli_init_from_freeze")) return;
+    char dir[] = "/tmp/nnc_frozen_cli_XXXXXX", path[128];
+    int st = -1;
+    char *out = NULL;
+    if (!CHECK(r, mkdtemp(dir) != NULL, "mkdtemp")) {
+        t_end(r);
+        return;
+    }
+    snprintf(path, sizeof path, "%s/s.nnc", dir);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs("input 4\ndense 8 activation=relu\ndense 3\nloss sparse_categorical_crossentropy from_logits=true\n"
+              "optimizer adam learning_rate=0.01\n", f);
+        fclose(f);
+    }
+    out = t_shell(dir, "nnc train s.nnc --data iris --epochs 1 --quiet --save a.safetensors && "
+                       "nnc train --init-from a.safetensors --freeze dense --data iris --epochs 2 --quiet "
+                       "--save b.keras && nnc summary b.keras --json", &st);
+    nnc_error e = {""};
+    snprintf(path, sizeof path, "%s/a.safetensors", dir);
+    nnc_model *a = nnc_model_load(path, &e);
+    snprintf(path, sizeof path, "%s/b.keras", dir);
+    nnc_model *b = nnc_model_load(path, &e);
+    if (CHECK(r, st == 0 && out && a && b, "status %d: %s %s", st, out ? out : "", e.message)) {
+        CHECK(r, strstr(out, "\"trainable_params\":27,\"non_trainable_params\":40"), "summary: %s", out);
+        float ka[32], kb[32], oa[24], ob[24];
+        nnc_get_variable(a, "dense.kernel", ka, 32);
+        nnc_get_variable(b, "dense.kernel", kb, 32);
+        nnc_get_variable(a, "dense_1.kernel", oa, 24);
+        nnc_get_variable(b, "dense_1.kernel", ob, 24);
+        CHECK(r, !memcmp(ka, kb, sizeof ka) && memcmp(oa, ob, sizeof oa), "the frozen kernel kept, the other trained");
+        CHECK(r, nnc_layer_trainable(b, "dense") == 0, "b.keras keeps dense frozen");
+    }
+    nnc_model_free(a);
+    nnc_model_free(b);
+    free(out);
+    const char *files[4] = {"s.nnc", "a.safetensors", "b.keras", NULL};
+    for (int i = 0; files[i]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    t_end(r);
+}
+
+/* A frozen BatchNormalization between trained layers: the gradient through its inference
+ * branch matches the numerical derivative; its variables are not checked. */
+static void case_gradcheck(test_run *r, const float *x, const float *y) {
+    if (!t_begin(r, "frozen/gradcheck_through_frozen_batch_norm")) return;
+    nnc_model *m = build("input 8\ndense 6 activation=tanh\nbatch_normalization name=bn trainable=false\ndense 3\n"
+                         "loss sparse_categorical_crossentropy from_logits=true\n");
+    nnc_gradcheck_result res[16];
+    int failed = -1;
+    nnc_gradcheck_opts o = nnc_gradcheck_opts_default();
+    if (CHECK(r, m && nnc_variable_count(m) <= 16, "build") &&
+        CHECK(r, nnc_gradcheck(m, x, y, N, &o, res, &failed) == NNC_OK, "gradcheck: %s", nnc_last_error(m))) {
+        CHECK(r, failed == 0, "%d variables failed", failed);
+        const int g = nnc_find_param(m, "bn.gamma"), k = nnc_find_param(m, "dense.kernel");
+        CHECK(r, !res[g].trainable && res[k].trainable && res[k].checked == 48, "checked: the trained variables only");
+    }
+    nnc_model_free(m);
+    t_end(r);
+}
+
 void suite_frozen(test_run *r);
 void suite_frozen(test_run *r) {
     float x[N * F], y[N];
@@ -257,4 +325,8 @@ void suite_frozen(test_run *r) {
     case_after_compile(r, x, y);
     case_files(r, x, y);
     case_errors(r);
+    case_gradcheck(r, x, y);
+#ifdef NNC_HAVE_KERAS
+    case_cli(r);
+#endif
 }
