@@ -315,6 +315,23 @@ static void case_gradcheck(test_run *r, const float *x, const float *y) {
     t_end(r);
 }
 
+/* Keras 3's config of a model set trainable=False as a whole: every layer frozen. */
+static void case_model_trainable_false(test_run *r) {
+    if (!t_begin(r, "frozen/keras_model_trainable_false")) return;
+    static const char cfg[] =
+        "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"s\",\"trainable\":false,\"layers\":["
+        "{\"class_name\":\"InputLayer\",\"config\":{\"batch_shape\":[null,4],\"name\":\"in\"}},"
+        "{\"class_name\":\"Dense\",\"config\":{\"name\":\"d\",\"units\":3,\"trainable\":true}}]}}";
+    char msg[256] = "";
+    nnc_json *j = nnc_json_parse(cfg, sizeof cfg - 1, msg, sizeof msg);
+    nnc_model *m = nnc_model_new(NULL);
+    if (CHECK(r, j && m && nnc_config_build(m, j, msg, sizeof msg) == 0, "build: %s", msg))
+        CHECK(r, nnc_layer_trainable(m, "d") == 0 && !m->params[0].trainable, "d frozen with its model");
+    nnc_json_free(j);
+    nnc_model_free(m);
+    t_end(r);
+}
+
 void suite_frozen(test_run *r);
 void suite_frozen(test_run *r) {
     float x[N * F], y[N];
@@ -326,6 +343,7 @@ void suite_frozen(test_run *r) {
     case_files(r, x, y);
     case_errors(r);
     case_gradcheck(r, x, y);
+    case_model_trainable_false(r);
 #ifdef NNC_HAVE_KERAS
     case_cli(r);
 #endif

@@ -472,6 +472,10 @@ static int build_all(graph *g, const nnc_json *root) {
     if (!rc && mname && strcmp(mname, g->functional ? "functional" : "sequential"))
         snprintf(g->m->name, sizeof g->m->name, "%s", mname);
     if (!rc && g->functional) rc = inputs_outputs(g, cfg);
+    /* a model saved with trainable False: every layer frozen, as Keras's setter does */
+    const nnc_json *tr = cfg ? nnc_json_get(cfg, "trainable") : NULL;
+    for (int i = 0; !rc && tr && tr->type == NNC_JSON_BOOL && !tr->boolean && i < g->m->n_layers; i++)
+        if (nnc_layer_set_trainable(g->m, g->m->layers[i].name, false)) rc = fail(g, "%s", nnc_last_error(g->m));
     return rc ? rc : any_length_runs(g);
 }
 
