@@ -8,7 +8,8 @@
  * unfrozen). F1: Dense 1024 -> Dense 1024 (frozen) -> Dense 10 on 784 features; F2: B3's
  * convolutions (frozen) -> Dense 128 -> Dense 10. Both models train STEPS steps at batch 128 on
  * random data, alternately, ROUNDS times; the median CPU time per step of each
- * (CLOCK_PROCESS_CPUTIME_ID, so a shared machine's queue is not counted) and their ratio.
+ * (CLOCK_PROCESS_CPUTIME_ID, so a shared machine's queue is not counted) and their ratio,
+ * and the forward pass alone (predict at the same batch) for comparison.
  * Time per epoch is the shuffle and every training step (nnc_fit's per-epoch seconds), with
  * the data already in memory; accuracy is measured after the last epoch as the peer does. */
 #define _POSIX_C_SOURCE 200809L
@@ -94,12 +95,22 @@ static int frozen_bench(char **argv) {
             if (nnc_fit(m[k], x, y, n, &o, NULL)) return fprintf(stderr, "nnc_bench: %s\n", nnc_last_error(m[k])), 1;
             if (r >= 0) t[k][r] = (cpu_now() - t0) / steps;
         }
+    /* the forward pass alone (predict at the same batch), what a frozen front should cost */
+    float *out = malloc(n * 10 * sizeof(float));
+    double fw[64];
+    for (int r = 0; out && r < rounds; r++) {
+        double t0 = cpu_now();
+        nnc_predict_ex(m[1], x, n, out, batch, false);
+        fw[r] = (cpu_now() - t0) / steps;
+    }
+    free(out);
+    qsort(fw, (size_t)rounds, sizeof(double), cmp_double);
     qsort(t[0], (size_t)rounds, sizeof(double), cmp_double);
     qsort(t[1], (size_t)rounds, sizeof(double), cmp_double);
     const double full = t[0][rounds / 2], frozen = t[1][rounds / 2];
     printf("{\"bench\": \"%s\", \"threads\": %d, \"loop\": \"frozen_front\", \"batch\": %d, \"steps\": %d, "
-           "\"rounds\": %d, \"trainable_ms_per_step\": %.3f, \"frozen_ms_per_step\": %.3f, \"ratio\": %.3f}\n",
-           argv[1], threads, batch, steps, rounds, full * 1e3, frozen * 1e3, frozen / full);
+           "\"rounds\": %d, \"trainable_ms_per_step\": %.3f, \"frozen_ms_per_step\": %.3f, \"ratio\": %.3f, \"forward_ms_per_batch\": %.3f}\n",
+           argv[1], threads, batch, steps, rounds, full * 1e3, frozen * 1e3, frozen / full, fw[rounds / 2] * 1e3);
     nnc_model_free(m[0]);
     nnc_model_free(m[1]);
     free(x);
