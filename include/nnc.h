@@ -950,7 +950,8 @@ const char *nnc_callback_name(const nnc_callback *cb);
 /* Prints Keras's summary table (Layer (type), Output Shape, Param #, totals). */
 nnc_status nnc_summary(const nnc_model *m, FILE *f);
 /* The same as one JSON object and a newline: {"model", "layers": [{"name", "class" (Keras's),
- * "output_shape" ([null, ...]), "params", "inputs" (layer names)}...], "total_params",
+ * "output_shape" ([null, ...]), "params", "trainable" (false: frozen), "inputs" (layer names)}...],
+ * "total_params",
  * "trainable_params", "non_trainable_params"}; every layer, the input layer too. */
 nnc_status nnc_summary_json(const nnc_model *m, FILE *f);
 /* Number of variables (kernels, biases, ...) and their names ("layer_1.kernel"). */

@@ -276,6 +276,8 @@ static void case_cli(test_run *r) {
     nnc_model *b = nnc_model_load(path, &e);
     if (CHECK(r, st == 0 && out && a && b, "status %d: %s %s", st, out ? out : "", e.message)) {
         CHECK(r, strstr(out, "\"trainable_params\":27,\"non_trainable_params\":40"), "summary: %s", out);
+        CHECK(r, strstr(out, "\"name\":\"dense\",\"class\":\"Dense\",\"output_shape\":[null,8],\"params\":40,"
+                             "\"trainable\":false"), "summary: the layer frozen: %s", out);
         float ka[32], kb[32], oa[24], ob[24];
         nnc_get_variable(a, "dense.kernel", ka, 32);
         nnc_get_variable(b, "dense.kernel", kb, 32);
