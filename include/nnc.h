@@ -536,7 +536,8 @@ nnc_status nnc_model_set_seed(nnc_model *m, uint64_t seed);
  * activity regularizer stays. Before nnc_compile it is an attribute compile reads. On a
  * compiled model it re-compiles in place, as Keras asks for a compile() after the change: the
  * same settings, the weights kept, the optimizer state of the variables trained before and
- * after kept, fresh slots for a variable unfrozen. NNC_ERR_ARG for a layer that does not
+ * after kept, fresh slots for a variable unfrozen (from an epoch hook or callback inside fit,
+ * from the next step on). NNC_ERR_ARG for a layer that does not
  * exist, the message listing the layers. */
 nnc_status nnc_layer_set_trainable(nnc_model *m, const char *layer, bool trainable);
 /* 1 trainable, 0 frozen, -1 no such layer. */

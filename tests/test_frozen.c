@@ -174,6 +174,35 @@ static void case_after_compile(test_run *r, const float *x, const float *y) {
     t_end(r);
 }
 
+typedef struct {
+    nnc_model *m;
+    float *snap;
+} hook_ctx;
+
+/* After the first epoch: out frozen from inside fit, and the weights taken. */
+static bool freeze_out(void *user, const nnc_epoch_info *info) {
+    hook_ctx *h = user;
+    if (info->epoch == 0 && nnc_layer_set_trainable(h->m, "out", false) == NNC_OK) h->snap = snapshot(h->m);
+    return false;
+}
+
+static void case_inside_fit(test_run *r, const float *x, const float *y) {
+    if (!t_begin(r, "frozen/set_inside_fit")) return;
+    hook_ctx h = {build(spec_frozen), NULL};
+    nnc_fit_opts o = nnc_fit_opts_default();
+    o.epochs = 2;
+    o.batch_size = 16;
+    o.verbose = 0;
+    o.on_epoch_end = freeze_out;
+    o.user = &h;
+    if (CHECK(r, h.m && nnc_fit(h.m, x, y, N, &o, NULL) == NNC_OK, "fit: %s", h.m ? nnc_last_error(h.m) : "build") &&
+        CHECK(r, h.snap != NULL, "frozen after epoch 1"))
+        CHECK(r, same_var(h.m, h.snap, nnc_find_param(h.m, "out.kernel")), "out unchanged in epoch 2");
+    free(h.snap);
+    nnc_model_free(h.m);
+    t_end(r);
+}
+
 /* The model saved to path and loaded back: f1 and bn still frozen, the same weights, the
  * optimizer's slots and iterations kept. */
 static void round_trip(test_run *r, nnc_model *m, const char *path) {
@@ -342,6 +371,7 @@ void suite_frozen(test_run *r) {
     case_counts(r);
     case_regularizer(r, x, y);
     case_after_compile(r, x, y);
+    case_inside_fit(r, x, y);
     case_files(r, x, y);
     case_errors(r);
     case_gradcheck(r, x, y);

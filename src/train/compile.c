@@ -294,8 +294,10 @@ static void layer_list(const nnc_model *m, char *buf, size_t n) {
 /* Plans the graph and the arenas again after a change of trainability, keeping the values. */
 static nnc_status recompile(nnc_model *m, kept_state *k) {
     nnc_train_state *ts = m->train;
+    const int batch = m->planned_batch; /* planned again: a callback may call this inside fit */
     nnc_status st = plan_graph(m);
     if (!st) st = plan_parameters(m, &ts->copts.optimizer, k);
+    if (!st && batch) st = nnc_plan(m, batch);
     if (m->param_arena != k->params) free(k->params);
     if (m->grad_arena != k->grads) free(k->grads);
     if (ts->opt_slots != k->slots) free(k->slots);
