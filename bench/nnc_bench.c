@@ -4,6 +4,12 @@
  * With "infer" (P1): trains EPOCHS epochs once, then times nnc_predict_ex over the test set at
  * batch 1000 (samples per second) and on 1000 examples one at a time (µs per example), best
  * of RUNS, as torch_bench.py's "infer" loop does.
+ * Usage: nnc_bench F1|F2 THREADS STEPS ROUNDS   (issue 15: a frozen front vs the same model
+ * unfrozen). F1: Dense 1024 -> Dense 1024 (frozen) -> Dense 10 on 784 features; F2: B3's
+ * convolutions (frozen) -> Dense 128 -> Dense 10. Both models train STEPS steps at batch 128 on
+ * random data, alternately, ROUNDS times; the median CPU time per step of each
+ * (CLOCK_PROCESS_CPUTIME_ID, so a shared machine's queue is not counted) and their ratio,
+ * and the forward pass alone (predict at the same batch) for comparison.
  * Time per epoch is the shuffle and every training step (nnc_fit's per-epoch seconds), with
  * the data already in memory; accuracy is measured after the last epoch as the peer does. */
 #define _POSIX_C_SOURCE 200809L
@@ -40,7 +46,80 @@ static bool on_epoch(void *user, const nnc_epoch_info *info) {
     return false;
 }
 
+static double cpu_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* F1/F2: the step time of a model whose front is frozen against the same model unfrozen. */
+static int frozen_bench(char **argv) {
+    static const char *fspecs[2] = {
+        "input 784\ndense 1024 activation=relu name=front_1%s\ndense 1024 activation=relu name=front_2%s\ndense 10\n",
+        ("input 28 28 1\nconv2d 32 3 activation=relu name=front_1%s\nmax_pooling2d 2\n"
+         "conv2d 64 3 activation=relu name=front_2%s\nmax_pooling2d 2\nflatten\ndense 128 activation=relu\n"
+         "dense 10\n")};
+    const int f = argv[1][1] - '1', threads = atoi(argv[2]), steps = atoi(argv[3]), rounds = atoi(argv[4]);
+    if (f < 0 || f > 1 || steps < 1 || rounds < 1 || rounds > 64) return fprintf(stderr, "usage: nnc_bench F1|F2 THREADS STEPS ROUNDS\n"), 2;
+    const int batch = 128, features = 784;
+    const size_t n = (size_t)steps * batch;
+    float *x = malloc(n * features * sizeof(float)), *y = malloc(n * sizeof(float));
+    nnc_model *m[2] = {NULL, NULL};
+    nnc_error err = {""};
+    for (size_t i = 0; x && y && i < n * features; i++) x[i] = (float)((i * 2654435761u) % 1000) / 1000.0f;
+    for (size_t i = 0; x && y && i < n; i++) y[i] = (float)(i % 10);
+    for (int k = 0; k < 2; k++) {
+        char spec[1024], body[768];
+        const char *fr = k ? " trainable=false" : "";
+        snprintf(body, sizeof body, fspecs[f], fr, fr);
+        snprintf(spec, sizeof spec, "%sloss sparse_categorical_crossentropy from_logits=true\noptimizer adam\n", body);
+        if (!(m[k] = nnc_model_from_spec_text(spec, strlen(spec), argv[1], &err)) || !x || !y) {
+            fprintf(stderr, "nnc_bench: %s\n", err.message);
+            return 1;
+        }
+        nnc_model_set_threads(m[k], threads);
+    }
+    nnc_fit_opts o = nnc_fit_opts_default();
+    o.batch_size = batch;
+    o.verbose = 0;
+    o.shuffle = false;
+    double t[2][64];
+    for (int r = -1; r < rounds; r++) /* round -1 warms up */
+        for (int k = 0; k < 2; k++) {
+            double t0 = cpu_now();
+            if (nnc_fit(m[k], x, y, n, &o, NULL)) return fprintf(stderr, "nnc_bench: %s\n", nnc_last_error(m[k])), 1;
+            if (r >= 0) t[k][r] = (cpu_now() - t0) / steps;
+        }
+    /* the forward pass alone (predict at the same batch), what a frozen front should cost */
+    float *out = malloc(n * 10 * sizeof(float));
+    double fw[64];
+    for (int r = 0; out && r < rounds; r++) {
+        double t0 = cpu_now();
+        nnc_predict_ex(m[1], x, n, out, batch, false);
+        fw[r] = (cpu_now() - t0) / steps;
+    }
+    free(out);
+    qsort(fw, (size_t)rounds, sizeof(double), cmp_double);
+    qsort(t[0], (size_t)rounds, sizeof(double), cmp_double);
+    qsort(t[1], (size_t)rounds, sizeof(double), cmp_double);
+    const double full = t[0][rounds / 2], frozen = t[1][rounds / 2];
+    printf("{\"bench\": \"%s\", \"threads\": %d, \"loop\": \"frozen_front\", \"batch\": %d, \"steps\": %d, "
+           "\"rounds\": %d, \"trainable_ms_per_step\": %.3f, \"frozen_ms_per_step\": %.3f, \"ratio\": %.3f, \"forward_ms_per_batch\": %.3f}\n",
+           argv[1], threads, batch, steps, rounds, full * 1e3, frozen * 1e3, frozen / full, fw[rounds / 2] * 1e3);
+    nnc_model_free(m[0]);
+    nnc_model_free(m[1]);
+    free(x);
+    free(y);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 5 && argv[1][0] == 'F') return frozen_bench(argv);
     int infer = argc == 6 && !strcmp(argv[5], "infer");
     if ((argc != 5 && !infer) || strlen(argv[1]) != 2 || argv[1][0] != 'B' || argv[1][1] < '0' || argv[1][1] > '4') {
         fprintf(stderr, "usage: nnc_bench B0|B1|B2|B3|B4 THREADS EPOCHS RUNS\n");

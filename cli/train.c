@@ -11,7 +11,7 @@
 #include "report.h"
 
 typedef struct {
-    const char *spec, *test_data, *test_labels, *val_data, *val_labels, *init, *init_from, *save, *history, *plot,
+    const char *spec, *test_data, *test_labels, *val_data, *val_labels, *init, *init_from, *freeze, *save, *history, *plot,
         *batch_text;
     cli_data_opts data;
     int epochs, epochs_given, spu_given, val_split_given, batch, no_shuffle, seed, threads, weights_only, json, quiet, restarts, spu;
@@ -42,7 +42,8 @@ static const char *train_help =
     "(--test-data, --test-split, or the dataset's own test part) and saves it with --save.\n"
     "With --init-from, the layers, weights and compile settings come from MODEL (nnc, .keras\n"
     "or .h5); a SPEC then holds only loss, optimizer, metrics, fit and callback lines, which\n"
-    "replace the model's.\n\n";
+    "replace the model's. --freeze NAME[,NAME] freezes those layers (Keras's trainable=False:\n"
+    "fine-tuning; their weights stay as they are, a BatchNormalization uses its moving statistics).\n\n";
 
 /* Checks the values that the option parser cannot. */
 static int check_args(train_args *a) {
@@ -114,6 +115,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
         CLI_THREADS_ROW(&a->threads),
         {"--init-weights", OPT_STRING, &a->init, "start from these weights (resumes a saved run)", "FILE", NULL},
         {"--init-from", OPT_STRING, &a->init_from, "start from this model: layers, weights, compile settings", "MODEL", NULL},
+        {"--freeze", OPT_STRING, &a->freeze, "freeze these layers (not trained: fine-tuning)", "NAME[,NAME]", NULL},
         {"--save", OPT_STRING, &a->save, "save the trained model (atomic)", "FILE", NULL},
         {"--save-weights-only", OPT_FLAG, &a->weights_only, "save without the optimizer state", NULL, NULL},
         {"--history", OPT_STRING, &a->history, "write the per-epoch history as CSV", "FILE.csv", NULL},
@@ -145,6 +147,16 @@ static int load_other(const train_args *a, nnc_model *m, const cli_data *train, 
 /* The model of the spec, seeded and threaded, and the training, test and validation data
  * checked against it; a CSV's columns recorded in the model. Returns 0, or -1 with the
  * message in err. */
+/* --freeze a,b: each named layer frozen (the model compiled again, as Keras asks); 0, or -1
+ * with the message in err. */
+static int freeze_layers(nnc_model *m, const char *list, char *err, size_t n) {
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+        if (nnc_layer_set_trainable(m, tok, false)) return snprintf(err, n, "--freeze: %s", nnc_last_error(m)), -1;
+    return 0;
+}
+
 /* The model: the spec's, or --init-from's with the spec's settings on it (its notes printed by
  * the caller once everything has loaded). */
 static nnc_model *load_model(const train_args *a, nnc_model **from, char *err, size_t n) {
@@ -154,6 +166,10 @@ static nnc_model *load_model(const train_args *a, nnc_model **from, char *err, s
     else if ((*from = nnc_model_load(a->init_from, &e)) && a->spec) m = nnc_model_from_spec_on(a->spec, *from, &e);
     else if (*from) m = *from, *from = NULL;
     if (!m) snprintf(err, n, "%s", e.message);
+    if (m && a->freeze && freeze_layers(m, a->freeze, err, n)) {
+        nnc_model_free(m);
+        return NULL;
+    }
     return m;
 }
 

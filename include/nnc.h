@@ -528,6 +528,21 @@ int nnc_model_threads(const nnc_model *m);
  * adapted statistics are kept). */
 nnc_status nnc_model_set_seed(nnc_model *m, uint64_t seed);
 
+/* Keras's layer.trainable: false freezes the named layer (fine-tuning): its weights take no
+ * gradient and no optimizer slots and stay bit-identical through fit, summary counts them as
+ * non-trainable, a BatchNormalization runs in inference mode (its moving statistics used, not
+ * moved), Dropout still drops, and the backward pass stops where nothing before it trains.
+ * Their weight regularizers leave the loss (Keras 3 sums those of trainable weights only); an
+ * activity regularizer stays. Before nnc_compile it is an attribute compile reads. On a
+ * compiled model it re-compiles in place, as Keras asks for a compile() after the change: the
+ * same settings, the weights kept, the optimizer state of the variables trained before and
+ * after kept, fresh slots for a variable unfrozen (from an epoch hook or callback inside fit,
+ * from the next step on). NNC_ERR_ARG for a layer that does not
+ * exist, the message listing the layers. */
+nnc_status nnc_layer_set_trainable(nnc_model *m, const char *layer, bool trainable);
+/* 1 trainable, 0 frozen, -1 no such layer. */
+int nnc_layer_trainable(const nnc_model *m, const char *layer);
+
 /* ---- compile --------------------------------------------------------------------------- */
 
 typedef enum {
@@ -807,7 +822,7 @@ typedef struct {
 /* One variable's verdict. Elements whose ±ε moves a ReLU-like kink are skipped (the
  * derivative is not defined there); failed counts elements beyond the tolerance. */
 typedef struct {
-    bool trainable;  /* false: a state variable, not checked */
+    bool trainable;  /* false: a state variable or a frozen layer's weight, not checked */
     size_t checked, skipped, failed;
     double max_abs_err, max_rel_err;
 } nnc_gradcheck_result;
@@ -936,7 +951,8 @@ const char *nnc_callback_name(const nnc_callback *cb);
 /* Prints Keras's summary table (Layer (type), Output Shape, Param #, totals). */
 nnc_status nnc_summary(const nnc_model *m, FILE *f);
 /* The same as one JSON object and a newline: {"model", "layers": [{"name", "class" (Keras's),
- * "output_shape" ([null, ...]), "params", "inputs" (layer names)}...], "total_params",
+ * "output_shape" ([null, ...]), "params", "trainable" (false: frozen), "inputs" (layer names)}...],
+ * "total_params",
  * "trainable_params", "non_trainable_params"}; every layer, the input layer too. */
 nnc_status nnc_summary_json(const nnc_model *m, FILE *f);
 /* Number of variables (kernels, biases, ...) and their names ("layer_1.kernel"). */

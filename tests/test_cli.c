@@ -361,6 +361,10 @@ static const bad_case cases[] = {
      {"keras_shape.h5", "[3, 4]"}, 0},
     {"keras_init_from_spec_with_layers", {G("keras_good.h5"), W("l.spec", "dense 3\n")},
      "train l.spec --init-from keras_good.h5 --data ok.csv" OUTS, 1, {"l.spec:1:", "--init-from"}, 0},
+    {"freeze_unknown_layer", {{0}}, "train s.spec --data ok.csv --epochs 1 --freeze dense,nope" OUTS, 1,
+     {"--freeze", "no layer is named 'nope'", "(the layers: "}, 0},
+    {"spec_trainable_not_bool", {W("t.spec", "input 4\ndense 3 trainable=maybe\nloss mse\n")},
+     "summary t.spec", 1, {"t.spec:2:", "trainable"}, 0},
     {"keras_save_in_missing_directory", {{0}}, "train s.spec --data ok.csv --epochs 1 --save nodir/m.keras", 1,
      {"nodir/m.keras", "'nodir'"}, 0},
 

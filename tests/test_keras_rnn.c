@@ -83,7 +83,7 @@ static void wrapper_mechanism(test_run *r) {
         o.merge_mode = 1;
         nnc_strbuf sb = {0};
         nnc_sb_puts(&sb, "{\"name\":\"b\"");
-        nnc_config_put_wrapped(&sb, &fake_bidirectional, &o, &def);
+        nnc_config_put_wrapped(&sb, &fake_bidirectional, &o, &def, 0);
         nnc_sb_puts(&sb, ",\"merge_mode\":\"mul\"}");
         char msg[512] = "";
         nnc_json *j = sb.buf ? nnc_json_parse(sb.buf, sb.len, msg, sizeof msg) : NULL;

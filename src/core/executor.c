@@ -101,7 +101,8 @@ void nnc_zero_act_grads(nnc_model *m) {
 }
 
 void nnc_zero_grads(nnc_model *m) {
-    memset(m->grad_arena, 0, m->n_param_floats * sizeof(float));
+    /* only the trained variables' gradients are read (state and frozen weights take none) */
+    memset(m->grad_arena, 0, m->n_trainable_floats * sizeof(float));
     nnc_zero_act_grads(m);
 }
 

@@ -173,7 +173,8 @@ int nnc_layer_param(nnc_model *m, int layer, const char *var, const nnc_shape *s
     p->init = init;
     p->fan_in = fan_in;
     p->fan_out = fan_out;
-    p->trainable = trainable;
+    p->state = !trainable;
+    p->trainable = trainable && !m->layers[layer].frozen;
     m->nodes[node].param = m->n_params++;
     return node;
 }

@@ -76,6 +76,9 @@ typedef struct {
     int output;                 /* output node */
     int first_param, n_params;  /* range in model->params */
     int mask;                   /* the sequence mask its output gets (NNC_LAYERF_MASK_PASS), -1 */
+    int frozen;                 /* Keras's trainable=False (nnc_layer_set_trainable): its weights
+                                 * take no gradient and no optimizer slots, and BatchNormalization
+                                 * runs in inference mode */
     union {
         max_align_t align;
         unsigned char bytes[NNC_LAYER_CFG_BYTES]; /* its options struct (desc->opts_size) */
@@ -91,7 +94,10 @@ typedef struct {
     int layer;
     nnc_initializer init;
     int fan_in, fan_out;
-    int trainable;               /* 0: state such as Normalization's mean (no gradient) */
+    int trainable;               /* trained now: a weight (not state) of a layer not frozen */
+    int state;                   /* 1: state such as Normalization's mean or BatchNormalization's
+                                  * moving statistics (never trained; Keras's trainable=False
+                                  * variable, saved after the layer's weights) */
     int ones_first, ones_count;  /* values set to 1 after the initializer (LSTM's
                                   * unit_forget_bias: the forget gate's bias) */
 } nnc_param_rec;
@@ -141,7 +147,8 @@ struct nnc_model {
     float *param_arena;        /* every parameter, contiguous */
     float *grad_arena;         /* their gradients, same layout */
     size_t n_param_floats;
-    size_t n_trainable_floats; /* trainable parameters come first in the arenas */
+    size_t n_trainable_floats; /* trainable parameters come first in the arenas, then the state */
+    size_t n_state_floats;     /* variables (moving statistics), then frozen layers' weights */
 
     /* plan for a batch size */
     int planned_batch;

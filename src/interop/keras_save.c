@@ -43,13 +43,13 @@ static int keras_layer(const nnc_model *m, int l) {
     return !(nnc_model_is_sequential(m) && (m->layers[l].desc->flags & NNC_LAYERF_INPUT));
 }
 
-/* Layer l's variables in Keras's order: trainable first, then the others. */
+/* Layer l's variables in Keras's order: its weights first, then its state (a frozen layer too). */
 static int keras_vars(const nnc_model *m, int l, int *params) {
     const nnc_layer_rec *L = &m->layers[l];
     int k = 0;
-    for (int pass = 1; pass >= 0; pass--)
+    for (int state = 0; state <= 1; state++)
         for (int p = 0; p < L->n_params; p++)
-            if (m->params[L->first_param + p].trainable == pass) params[k++] = L->first_param + p;
+            if (m->params[L->first_param + p].state == state) params[k++] = L->first_param + p;
     return k;
 }
 

@@ -262,11 +262,12 @@ static int bind_v3_layer(nnc_model *m, const nnc_kw_file *f, int l, const char *
             return nnc_msg(msg, n, "%s%s%s: group '%s' holds %llu variables; layer '%s' (%s) has %d there", f->path,
                            f->member ? ": " : "", f->member ? f->member : "", vars,
                            ok ? (unsigned long long)gi.nlinks : 0ULL, L->name, nnc_layer_class(L), P->count);
-        /* Keras's save_own_variables: the trainable variables, then the others, each in order */
+        /* Keras's save_own_variables: the weights (trainable=True variables, a frozen layer's too),
+         * then the state, each in order */
         int i = 0;
-        for (int pass = 1; pass >= 0; pass--)
+        for (int state = 0; state <= 1; state++)
             for (int p = P->first; p < P->first + P->count; p++)
-                if (m->params[L->first_param + p].trainable == pass) snprintf(ds[p], 512, "%s/%d", vars, i++);
+                if (m->params[L->first_param + p].state == state) snprintf(ds[p], 512, "%s/%d", vars, i++);
     }
     return 0;
 }

@@ -466,11 +466,12 @@ static void put_layer(nnc_strbuf *sb, const nnc_model *m, const nnc_layer_rec *l
                   d->keras_class);
     nnc_sb_json_string(sb, l->name);
     if (!(d->flags & NNC_LAYERF_INPUT))
-        nnc_sb_puts(sb, d->flags & NNC_LAYERF_NO_TRAINABLE_KEY ? ",\"dtype\":\"float32\"" : ",\"trainable\":true,\"dtype\":\"float32\"");
+        nnc_sb_puts(sb, d->flags & NNC_LAYERF_NO_TRAINABLE_KEY ? ",\"dtype\":\"float32\""
+                        : l->frozen ? ",\"trainable\":false,\"dtype\":\"float32\"" : ",\"trainable\":true,\"dtype\":\"float32\"");
     union { max_align_t align; unsigned char bytes[NNC_LAYER_CFG_BYTES]; } def;
     d->defaults(def.bytes);
     put_rows(sb, d->opts, d->n_opts, nnc_layer_opts(l), def.bytes, 0, functional, 0);
-    nnc_config_put_wrapped(sb, d, nnc_layer_opts(l), def.bytes);
+    nnc_config_put_wrapped(sb, d, nnc_layer_opts(l), def.bytes, l->frozen);
     if (hub) nnc_sb_printf(sb, "},\"registered_name\":\"keras_hub>%s\"", d->keras_class);
     else nnc_sb_puts(sb, "},\"registered_name\":null");
     if (functional) {

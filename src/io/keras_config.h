@@ -55,9 +55,11 @@ void nnc_config_put_nested_rows(nnc_strbuf *sb, const nnc_opt_desc *rows, int n,
 /* Wrappers (src/io/keras_nested.c): a layer whose rows include NNC_OPTF_NESTED ones writes them
  * as Keras 3's nested "layer" object (and Bidirectional's "backward_layer", the same layer
  * with go_backwards the other way), and reads them back from it; layers without such rows
- * write nothing and read nothing here. d is the layer's descriptor (struct nnc_layer_desc). */
+ * write nothing and read nothing here. d is the layer's descriptor (struct nnc_layer_desc); a
+ * frozen wrapper's wrapped layers are frozen too (Keras's trainable setter sets its sublayers'). */
 struct nnc_layer_desc;
-void nnc_config_put_wrapped(nnc_strbuf *sb, const struct nnc_layer_desc *d, const void *opts, const void *def);
+void nnc_config_put_wrapped(nnc_strbuf *sb, const struct nnc_layer_desc *d, const void *opts, const void *def,
+                            int frozen);
 /* 0, or -1 with why in msg: the "layer" object is missing, of a class the layer cannot wrap,
  * or (Bidirectional) its "backward_layer" is not the same layer run the other way. */
 int nnc_config_read_wrapped(const struct nnc_layer_desc *d, const nnc_json *cfg, void *opts, const nnc_read_ctx *cx,

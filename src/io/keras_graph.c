@@ -10,7 +10,7 @@
  *   3. Layers are built in the config's order when that is a topological one, else in an order
  *      the graph allows (Kahn's); a cycle or an input no layer defines is an error naming it.
  *   4. Leniently (a foreign file), names nnc cannot hold are changed and keys nnc ignores
- *      (constraints, trainable false, another dtype) are noted on the model.
+ *      (constraints, another dtype) are noted on the model.
  * Out of scope: shared layers (one layer called twice), nested models, masks. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -277,9 +277,7 @@ static int check_ignored_keys(graph *g, const entry *e) {
     if (df && strcmp(df, "channels_last") && !has_df)
         return fail(g, "%s '%s': data_format %s is not supported (only channels_last)", e->cls, e->name, df);
     if (!g->o.notes) return 0;
-    const nnc_json *tr = nnc_json_get(c, "trainable"), *dt = nnc_json_get(c, "dtype");
-    if (tr && tr->type == NNC_JSON_BOOL && !tr->boolean && !(e->desc->flags & NNC_LAYERF_INPUT))
-        nnc_note(g->o.notes, "layer '%s' is frozen in the file (trainable false); nnc trains every layer", e->name);
+    const nnc_json *dt = nnc_json_get(c, "dtype");
     const nnc_json *dc = dt && dt->type == NNC_JSON_OBJECT ? nnc_json_get(dt, "config") : NULL;
     const char *dname = dt && dt->type == NNC_JSON_STRING ? dt->string : dc ? nnc_json_get_string(dc, "name") : NULL;
     if (dname && strcmp(dname, "float32") && !(e->desc->flags & NNC_LAYERF_INPUT))
@@ -397,6 +395,11 @@ static int build_entry(graph *g, entry *e, int prev) {
     if ((e->node = d->build(g->m, in, nin, opts.bytes, layer_name(g, e, buf, sizeof buf))) == NNC_NONE)
         return fail(g, "%s", nnc_last_error(g->m));
     e->layer = g->m->n_layers - 1;
+    /* Keras's layer.trainable = False: a frozen layer (fine-tuning) */
+    const nnc_json *tr = nnc_json_get(e->cfg, "trainable");
+    if (tr && tr->type == NNC_JSON_BOOL && !tr->boolean && !(d->flags & NNC_LAYERF_INPUT) &&
+        nnc_layer_set_trainable(g->m, g->m->layers[e->layer].name, false))
+        return fail(g, "%s", nnc_last_error(g->m));
     return 0;
 }
 
@@ -469,6 +472,10 @@ static int build_all(graph *g, const nnc_json *root) {
     if (!rc && mname && strcmp(mname, g->functional ? "functional" : "sequential"))
         snprintf(g->m->name, sizeof g->m->name, "%s", mname);
     if (!rc && g->functional) rc = inputs_outputs(g, cfg);
+    /* a model saved with trainable False: every layer frozen, as Keras's setter does */
+    const nnc_json *tr = cfg ? nnc_json_get(cfg, "trainable") : NULL;
+    for (int i = 0; !rc && tr && tr->type == NNC_JSON_BOOL && !tr->boolean && i < g->m->n_layers; i++)
+        if (nnc_layer_set_trainable(g->m, g->m->layers[i].name, false)) rc = fail(g, "%s", nnc_last_error(g->m));
     return rc ? rc : any_length_runs(g);
 }
 

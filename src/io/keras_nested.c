@@ -51,9 +51,9 @@ static void flipped(const nnc_layer_desc *d, const void *opts, unsigned char *ou
 /* The wrapped layer's config: the nested rows its own class has (a wrapper holding LSTM or GRU
  * writes LSTM's unit_forget_bias only for an LSTM; Keras refuses a key the class lacks). */
 static void put_one(nnc_strbuf *sb, const nnc_layer_desc *d, const nnc_layer_desc *w, const char *cls,
-                    const char *prefix, const char *stem, const void *opts, const void *def) {
+                    const char *prefix, const char *stem, const void *opts, const void *def, int frozen) {
     nnc_sb_printf(sb, "{\"module\":\"keras.layers\",\"class_name\":\"%s\",\"config\":{\"name\":\"%s%s\","
-                  "\"trainable\":true,\"dtype\":\"float32\"", cls, prefix, stem);
+                  "\"trainable\":%s,\"dtype\":\"float32\"", cls, prefix, stem, frozen ? "false" : "true");
     nnc_opt_desc rows[64];
     int n = 0;
     for (int i = 0; i < d->n_opts && n < 64; i++) {
@@ -65,7 +65,7 @@ static void put_one(nnc_strbuf *sb, const nnc_layer_desc *d, const nnc_layer_des
     nnc_sb_puts(sb, "},\"registered_name\":null}");
 }
 
-void nnc_config_put_wrapped(nnc_strbuf *sb, const nnc_layer_desc *d, const void *opts, const void *def) {
+void nnc_config_put_wrapped(nnc_strbuf *sb, const nnc_layer_desc *d, const void *opts, const void *def, int frozen) {
     const nnc_opt_desc *cr = row_with(d, NNC_OPTF_NESTED_CLASS, NULL);
     if (!has_nested(d) || !cr) return;
     char kw[64];
@@ -74,12 +74,12 @@ void nnc_config_put_wrapped(nnc_strbuf *sb, const nnc_layer_desc *d, const void 
     const char *cls = w ? w->keras_class : kw, *stem = w ? w->stem : kw;
     const int bi = is_bidirectional(d);
     nnc_sb_puts(sb, ",\"layer\":");
-    put_one(sb, d, w, cls, bi ? "forward_" : "", stem, opts, def);
+    put_one(sb, d, w, cls, bi ? "forward_" : "", stem, opts, def, frozen);
     if (!bi) return;
     union { max_align_t align; unsigned char bytes[NNC_LAYER_CFG_BYTES]; } back;
     flipped(d, opts, back.bytes);
     nnc_sb_puts(sb, ",\"backward_layer\":");
-    put_one(sb, d, w, cls, "backward_", stem, back.bytes, def);
+    put_one(sb, d, w, cls, "backward_", stem, back.bytes, def, frozen);
 }
 
 int nnc_config_recurrent_keys(const nnc_json *c, char *msg, size_t n) {

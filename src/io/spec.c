@@ -71,13 +71,21 @@ static int stmt_layer(spec_ctx *c, const nnc_layer_desc *d) {
         return spec_fail(c, "%s: a layer of several inputs names them (a functional model): from=[a,b]", c->stmt);
     d->defaults(opts.bytes);
     if (spec_read_opts(c, d->opts, d->n_opts, opts.bytes) || spec_string(c, -1, "name", &name)) return -1;
+    /* Keras's trainable=False on any layer that takes the key (fine-tuning: a frozen layer) */
+    const int has_trainable = !(d->flags & (NNC_LAYERF_INPUT | NNC_LAYERF_NO_TRAINABLE_KEY));
+    bool trainable = true;
     if (!(d->flags & NNC_LAYERF_INPUT)) spec_string(c, -1, "from", &from);
-    spec_keys(d->opts, d->n_opts, d->flags & NNC_LAYERF_INPUT ? "name" : "name, from", keys, sizeof keys);
+    if (has_trainable && spec_bool(c, -1, "trainable", &trainable)) return -1;
+    spec_keys(d->opts, d->n_opts, d->flags & NNC_LAYERF_INPUT ? "name" : has_trainable ? "name, from, trainable" : "name, from",
+              keys, sizeof keys);
     if (spec_check_all_used(c, keys)) return -1;
     nnc_node ins[NNC_MAX_INPUTS] = {NNC_PREV};
     int n = d->min_inputs;
     if (from && (n = spec_from(c, from, ins, d->max_inputs)) < 0) return -1;
-    return built(c, d->build(c->m, ins, n, opts.bytes, name));
+    if (built(c, d->build(c->m, ins, n, opts.bytes, name))) return -1;
+    if (!trainable && nnc_layer_set_trainable(c->m, c->m->layers[c->m->n_layers - 1].name, false))
+        return spec_fail(c, "%s", nnc_last_error(c->m));
+    return 0;
 }
 
 /* ---- loss, optimizer, metrics, fit ---------------------------------------------------------- */

@@ -30,7 +30,9 @@ static void keys(nnc_strbuf *sb, const nnc_opt_desc *rows, int n, const void *de
 static void layers(nnc_strbuf *sb) {
     nnc_sb_puts(sb, "### Layers\n\n"
                     "One statement per layer, in order; each follows the previous one. Positional values "
-                    "are the Keras constructor's first arguments, in this order.\n\n"
+                    "are the Keras constructor's first arguments, in this order. `trainable=false` freezes a layer "
+                    "(Keras's layer.trainable = False: fine-tuning; its weights are not trained, a "
+                    "batch_normalization runs in inference mode).\n\n"
                     "| statement | Keras | positional | keys (defaults) | what it computes |\n"
                     "|---|---|---|---|---|\n");
     for (int i = 0; i < nnc_layer_registry_count; i++) {
@@ -40,7 +42,8 @@ static void layers(nnc_strbuf *sb) {
         nnc_sb_printf(sb, "| `%s` | `%s` | ", d->keyword, d->keras_class);
         keys(sb, d->opts, d->n_opts, def.bytes, 1, NULL);
         nnc_sb_puts(sb, " | ");
-        keys(sb, d->opts, d->n_opts, def.bytes, 0, "`name`");
+        keys(sb, d->opts, d->n_opts, def.bytes, 0,
+             d->flags & (NNC_LAYERF_INPUT | NNC_LAYERF_NO_TRAINABLE_KEY) ? "`name`" : "`name`, `trainable` (true)");
         nnc_sb_printf(sb, " | %s%s |\n", d->help,
                       d->max_inputs > 1 ? " (several inputs: named with from=[a,b])" : "");
     }

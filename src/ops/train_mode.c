@@ -4,7 +4,8 @@
  * - BatchNormalization (axis −1): in training, batch statistics over every axis but the last,
  *   y = γ·(x − μ)/sqrt(σ² + ε) + β, and the moving statistics move towards them with Keras's
  *   momentum (moving = moving·momentum + batch·(1 − momentum), biased variance); in inference
- *   the moving statistics are used. */
+ *   the moving statistics are used, and in training too when its layer is frozen
+ *   (trainable=False), as Keras 3 does. */
 #include <math.h>
 #include "op_util.h"
 #include "../backend/cpu/parallel.h"
@@ -145,6 +146,11 @@ static void bn_normalize_rows(void *ctx, size_t first, size_t count) {
     }
 }
 
+/* Batch statistics: training, unless the layer is frozen (Keras 3: `training and trainable`). */
+static int bn_training(const nnc_exec *e, const nnc_node_rec *y) {
+    return e->training && !(y->layer >= 0 && e->m->layers[y->layer].frozen);
+}
+
 static void bn_forward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id);
     bn_inputs in = bn_in(e, y);
@@ -154,7 +160,7 @@ static void bn_forward(const nnc_exec *e, int id) {
     bn_job j = {in.x->value, NULL, mean, inv, in.gamma ? in.gamma->value : NULL,
                 in.beta ? in.beta->value : NULL, y->value, (double *)(void *)e->m->work, NULL,
                 rows, c, 0, BN_SUM, 0};
-    if (e->training) {
+    if (bn_training(e, y)) {
         /* two passes (mean, then squared deviations) rather than Σx² − nμ², which cancels */
         double *s = j.part + 2 * OP_SUM_CHUNKS * c; /* the totals, after the chunks' sums */
         bn_sums(e, &j, s);
@@ -210,13 +216,16 @@ static void bn_backward(const nnc_exec *e, int id) {
                 in.x->grad, (double *)(void *)e->m->work, NULL, rows, c, 0, BN_GRADS,
                 in.x->grad_overwrite == id};
     double *s = j.part + 2 * OP_SUM_CHUNKS * c;
-    bn_sums(e, &j, s); /* s: dβ, then dγ */
-    for (size_t k = 0; k < c; k++) {
-        if (in.beta && in.beta->needs_grad) in.beta->grad[k] += (float)s[k];
-        if (in.gamma && in.gamma->needs_grad) in.gamma->grad[k] += (float)s[c + k];
+    const int training = bn_training(e, y);
+    if (training || (in.beta && in.beta->needs_grad) || (in.gamma && in.gamma->needs_grad)) {
+        bn_sums(e, &j, s); /* s: dβ, then dγ */
+        for (size_t k = 0; k < c; k++) {
+            if (in.beta && in.beta->needs_grad) in.beta->grad[k] += (float)s[k];
+            if (in.gamma && in.gamma->needs_grad) in.gamma->grad[k] += (float)s[c + k];
+        }
     }
     if (!in.x->needs_grad) return;
-    j.sums = e->training ? s : NULL;
+    j.sums = training ? s : NULL;
     nnc_parallel_range(e->m->pool, rows, 64, bn_dx_rows, &j);
 }
 

@@ -138,6 +138,9 @@ static nnc_status gather_penalties(nnc_model *m) {
             const int activity = k == NNC_LAYER_REGULARIZERS - 1;
             int node = activity ? l->output : k < l->n_params ? m->params[l->first_param + k].node : -1;
             if (node < 0 || !m->nodes[node].live) continue;
+            /* Keras 3 sums the regularizers of trainable weights only (Layer.
+             * _get_regularization_losses): a frozen layer's weights add nothing */
+            if (!activity && !m->params[m->nodes[node].param].trainable) continue;
             ts->penalties[ts->n_penalties].node = node;
             ts->penalties[ts->n_penalties++].r = rs[k];
             m->nodes[node].pinned = 1;
@@ -150,19 +153,53 @@ static nnc_status gather_penalties(nnc_model *m) {
     return NNC_OK;
 }
 
-/* Parameter, gradient and optimizer arenas: one flat block each, same layout, trainable
- * variables first so that the optimizer's pass is one contiguous range. */
-static nnc_status plan_parameters(nnc_model *m, const nnc_optimizer *opt) {
-    nnc_train_state *ts = m->train;
-    size_t total = 0;
-    for (int pass = 1; pass >= 0; pass--) {
-        for (int i = 0; i < m->n_params; i++)
-            if (m->params[i].trainable == pass) {
-                m->params[i].offset = total;
-                total += m->params[i].size;
-            }
-        if (pass == 1) m->n_trainable_floats = total;
+/* What a re-compile keeps (nnc_layer_set_trainable on a compiled model): the old arenas, and
+ * each variable's old place and whether it was trained. */
+typedef struct {
+    float *params, *grads, *slots;
+    size_t *offset;
+    int *trained;
+    size_t n_trainable;
+} kept_state;
+
+/* Places the variables of one group (0 trained, 1 state, 2 frozen weights) from total on. */
+static size_t place_group(nnc_model *m, int group, size_t total) {
+    for (int i = 0; i < m->n_params; i++) {
+        nnc_param_rec *p = &m->params[i];
+        if ((p->trainable ? 0 : p->state ? 1 : 2) != group) continue;
+        p->offset = total;
+        total += p->size;
     }
+    return total;
+}
+
+/* Each variable's first values: drawn (compile), or the old ones with their optimizer slots
+ * where the variable was trained before and still is (a re-compile). */
+static void fill_parameters(nnc_model *m, const kept_state *k) {
+    nnc_train_state *ts = m->train;
+    for (int i = 0; i < m->n_params; i++) {
+        nnc_param_rec *p = &m->params[i];
+        m->nodes[p->node].value = m->param_arena + p->offset;
+        m->nodes[p->node].grad = m->grad_arena + p->offset;
+        if (!k) {
+            param_fill(m, p);
+            continue;
+        }
+        memcpy(m->param_arena + p->offset, k->params + k->offset[i], p->size * sizeof(float));
+        for (int s = 0; p->trainable && k->trained[i] && s < ts->n_slots; s++)
+            memcpy(ts->opt_slots + (size_t)s * m->n_trainable_floats + p->offset,
+                   k->slots + (size_t)s * k->n_trainable + k->offset[i], p->size * sizeof(float));
+    }
+}
+
+/* Parameter, gradient and optimizer arenas: one flat block each, same layout, trained
+ * variables first so that the optimizer's pass is one contiguous range, then the state that
+ * a step may move (moving statistics: backed up before each step), then frozen weights. */
+static nnc_status plan_parameters(nnc_model *m, const nnc_optimizer *opt, const kept_state *k) {
+    nnc_train_state *ts = m->train;
+    m->n_trainable_floats = place_group(m, 0, 0);
+    m->n_state_floats = place_group(m, 1, m->n_trainable_floats) - m->n_trainable_floats;
+    size_t total = place_group(m, 2, m->n_trainable_floats + m->n_state_floats);
 #ifdef NNC_FAULT_INJECTION
     if (m->max_param_floats && total > m->max_param_floats)
         return nnc_fail(m, NNC_ERR_ARG, "compile: the model has %zu parameters, more than the %zu allowed here", total,
@@ -176,17 +213,24 @@ static nnc_status plan_parameters(nnc_model *m, const nnc_optimizer *opt) {
     ts->opt_slots = calloc((m->n_trainable_floats + 1) * (size_t)(ts->n_slots ? ts->n_slots : 1),
                            sizeof(float));
     free(ts->state_backup);
-    ts->state_backup = malloc((total - m->n_trainable_floats + 1) * sizeof(float));
+    ts->state_backup = malloc((m->n_state_floats + 1) * sizeof(float));
     if (!m->param_arena || !m->grad_arena || !ts->opt_slots || !ts->state_backup)
         return nnc_fail(m, NNC_ERR_NOMEM, "compile: out of memory for %zu parameters", total);
     nnc_optimizer_init_slots(opt, ts->opt_slots, m->n_trainable_floats);
-    for (int i = 0; i < m->n_params; i++) {
-        nnc_param_rec *p = &m->params[i];
-        m->nodes[p->node].value = m->param_arena + p->offset;
-        m->nodes[p->node].grad = m->grad_arena + p->offset;
-        param_fill(m, p);
-    }
+    fill_parameters(m, k);
     return NNC_OK;
+}
+
+/* The graph's plan: liveness and gradients, the fused loss, the penalties, the tape. */
+static nnc_status plan_graph(nnc_model *m) {
+    nnc_tape_mark(m);
+    nnc_train_state *ts = m->train;
+    if (ts->fused_loss_node >= 0) {
+        m->nodes[m->outputs[0]].skip_backward = 1;
+        m->nodes[ts->fused_loss_node].pinned = 1;
+    }
+    nnc_status st = gather_penalties(m);
+    return st ? st : nnc_tape_build(m);
 }
 
 nnc_status nnc_compile(nnc_model *m, const nnc_compile_opts *o) {
@@ -196,14 +240,8 @@ nnc_status nnc_compile(nnc_model *m, const nnc_compile_opts *o) {
     nnc_status st = check_opts(m, o);
     if (st || !nnc_train_state_of(m)) return st ? st : NNC_ERR_NOMEM;
     if ((st = check_loss(m, &o->loss))) return st;
-    nnc_tape_mark(m);
     nnc_train_state *ts = m->train;
-    if (ts->fused_loss_node >= 0) {
-        m->nodes[m->outputs[0]].skip_backward = 1;
-        m->nodes[ts->fused_loss_node].pinned = 1;
-    }
-    if ((st = gather_penalties(m)) || (st = nnc_tape_build(m)) || (st = plan_parameters(m, &o->optimizer)))
-        return st;
+    if ((st = plan_graph(m)) || (st = plan_parameters(m, &o->optimizer, NULL))) return st;
     ts->copts = *o;
     ts->iterations = 0;
     ts->epochs_done = 0;
@@ -237,4 +275,68 @@ nnc_status nnc_reinitialize(nnc_model *m, uint64_t seed) {
     ts->iterations = 0;
     ts->epochs_done = 0;
     return NNC_OK;
+}
+
+/* "a, b, c" of the model's layers, cut to fit n. */
+static void layer_list(const nnc_model *m, char *buf, size_t n) {
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < m->n_layers && len + 8 < n; i++) {
+        int w = snprintf(buf + len, n - len, "%s%s", i ? ", " : "", m->layers[i].name);
+        if (w < 0 || len + (size_t)w + 8 >= n) {
+            snprintf(buf + len, n - len, "%s...", i ? ", " : "");
+            return;
+        }
+        len += (size_t)w;
+    }
+}
+
+/* Plans the graph and the arenas again after a change of trainability, keeping the values. */
+static nnc_status recompile(nnc_model *m, kept_state *k) {
+    nnc_train_state *ts = m->train;
+    const int batch = m->planned_batch; /* planned again: a callback may call this inside fit */
+    nnc_status st = plan_graph(m);
+    if (!st) st = plan_parameters(m, &ts->copts.optimizer, k);
+    if (!st && batch) st = nnc_plan(m, batch);
+    if (m->param_arena != k->params) free(k->params);
+    if (m->grad_arena != k->grads) free(k->grads);
+    if (ts->opt_slots != k->slots) free(k->slots);
+    return st;
+}
+
+nnc_status nnc_layer_set_trainable(nnc_model *m, const char *name, bool trainable) {
+    if (!m || !name) return NNC_ERR_ARG;
+    if (m->sticky) return m->sticky;
+    const int l = nnc_find_layer(m, name);
+    if (l < 0) {
+        char list[400];
+        layer_list(m, list, sizeof list);
+        return nnc_fail(m, NNC_ERR_ARG, "no layer is named '%.64s' (the layers: %s)", name, list);
+    }
+    nnc_layer_rec *L = &m->layers[l];
+    if (L->frozen == !trainable) return NNC_OK;
+    kept_state k = {0};
+    if (m->compiled) {
+        k = (kept_state){m->param_arena, m->grad_arena, m->train->opt_slots,
+                         malloc(((size_t)m->n_params + 1) * sizeof *k.offset),
+                         malloc(((size_t)m->n_params + 1) * sizeof *k.trained), m->n_trainable_floats};
+        if (!k.offset || !k.trained) {
+            free(k.offset);
+            free(k.trained);
+            return nnc_fail(m, NNC_ERR_NOMEM, "set_trainable: out of memory");
+        }
+        for (int i = 0; i < m->n_params; i++) k.offset[i] = m->params[i].offset, k.trained[i] = m->params[i].trainable;
+    }
+    L->frozen = !trainable;
+    for (int p = L->first_param; p < L->first_param + L->n_params; p++)
+        m->params[p].trainable = trainable && !m->params[p].state;
+    nnc_status st = m->compiled ? recompile(m, &k) : NNC_OK;
+    free(k.offset);
+    free(k.trained);
+    return st;
+}
+
+int nnc_layer_trainable(const nnc_model *m, const char *name) {
+    const int l = m && name ? nnc_find_layer(m, name) : -1;
+    return l < 0 ? -1 : !m->layers[l].frozen;
 }

@@ -65,7 +65,7 @@ nnc_status nnc_train_micro_step(nnc_model *m, int n, double *loss, int first, in
     else nnc_zero_act_grads(m);
     /* Batch normalization moves its statistics in the forward pass: keep them, so a step
      * that turns out non-finite leaves the whole model as it was. */
-    const size_t state = m->n_param_floats - m->n_trainable_floats;
+    const size_t state = m->n_state_floats;
     memcpy(ts->state_backup, m->param_arena + m->n_trainable_floats, state * sizeof(float));
     nnc_forward(m, n, 1);
     ts->grad_seed_scale = share;

@@ -144,7 +144,7 @@ nnc_status nnc_summary_json(const nnc_model *m, FILE *f) {
         for (int k = 0; k < s->rank; k++)
             if (k == 0 && nnc_node_any_length(m, l->output)) nnc_sb_puts(&sb, ",null");
             else nnc_sb_printf(&sb, ",%d", s->dim[k]);
-        nnc_sb_printf(&sb, "],\"params\":%zu,\"inputs\":[", np);
+        nnc_sb_printf(&sb, "],\"params\":%zu,\"trainable\":%s,\"inputs\":[", np, l->frozen ? "false" : "true");
         for (int k = 0; k < l->n_inputs; k++) {
             const nnc_node_rec *src = &m->nodes[l->inputs[k]];
             if (k) nnc_sb_puts(&sb, ",");
