@@ -73,6 +73,34 @@ typedef struct {
 #define CLI_THREADS_ROW(t)                                                                 \
     {"--threads", OPT_INT, (t), "threads (default: CPUs online; results are identical for any count)", "N", NULL}
 
+/* nnc train --search anneal|genetic|restarts and its settings (cli/search.c). */
+typedef struct {
+    const char *kind, *cooling, *crossover;
+    int steps, population, generations, elitism, tournament, refine;
+    int steps_given, population_given, generations_given, elitism_given, tournament_given, refine_given;
+    double t_start, t_end, step_scale, mutation_rate, mutation_scale, blend_alpha;
+    int t_start_given, t_end_given, step_scale_given, rate_given, scale_given, alpha_given;
+} cli_search_args;
+#define CLI_SEARCH_ROWS(s)                                                                 \
+    {"--search", OPT_STRING, &(s)->kind, "anneal, genetic or restarts: search for a better minimum", "KIND", NULL}, \
+    {"--refine-epochs", OPT_INT, &(s)->refine, "search: gradient epochs after each candidate (default 0)", "N", &(s)->refine_given}, \
+    {"--anneal-steps", OPT_INT, &(s)->steps, "anneal: steps (default 300)", "N", &(s)->steps_given}, \
+    {"--t-start", OPT_FLOAT, &(s)->t_start, "anneal: first temperature (default 0.1)", "T", &(s)->t_start_given}, \
+    {"--t-end", OPT_FLOAT, &(s)->t_end, "anneal: last temperature (default 0.0001)", "T", &(s)->t_end_given}, \
+    {"--cooling", OPT_STRING, &(s)->cooling, "anneal: geometric (default) or linear", "KIND", NULL}, \
+    {"--step-scale", OPT_FLOAT, &(s)->step_scale, "anneal: std. dev. of a step, per weight (default 0.1)", "S", &(s)->step_scale_given}, \
+    {"--population", OPT_INT, &(s)->population, "genetic: population size (default 20)", "N", &(s)->population_given}, \
+    {"--generations", OPT_INT, &(s)->generations, "genetic: generations (default 30)", "N", &(s)->generations_given}, \
+    {"--elitism", OPT_INT, &(s)->elitism, "genetic: best members kept as they are (default 2)", "N", &(s)->elitism_given}, \
+    {"--tournament", OPT_INT, &(s)->tournament, "genetic: tournament size (default 3)", "N", &(s)->tournament_given}, \
+    {"--crossover", OPT_STRING, &(s)->crossover, "genetic: uniform (default) or blend", "KIND", NULL}, \
+    {"--blend-alpha", OPT_FLOAT, &(s)->blend_alpha, "genetic: blend crossover's widening (default 0.5)", "A", &(s)->alpha_given}, \
+    {"--mutation-rate", OPT_FLOAT, &(s)->mutation_rate, "genetic: share of weights mutated (default 0.1)", "P", &(s)->rate_given}, \
+    {"--mutation-scale", OPT_FLOAT, &(s)->mutation_scale, "genetic: std. dev. of a mutation (default 0.3)", "S", &(s)->scale_given}
+/* The library's search options from the command line's (seed: --seed; restarts: --restarts);
+ * returns 0, or -1 with a one-line message in err. */
+int cli_search_opts(const cli_search_args *a, int seed, int restarts, nnc_search_opts *s, char *err, size_t n);
+
 typedef struct {
     float *x, *y;                /* [n, features], [n, targets] */
     size_t n, features, targets;

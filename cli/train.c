@@ -14,6 +14,7 @@ typedef struct {
     const char *spec, *test_data, *test_labels, *val_data, *val_labels, *init, *init_from, *freeze, *save, *history, *plot,
         *batch_text;
     cli_data_opts data;
+    cli_search_args search;
     int epochs, epochs_given, spu_given, val_split_given, batch, no_shuffle, seed, threads, weights_only, json, quiet, restarts, spu;
     double test_split, val_split;
 } train_args;
@@ -73,6 +74,7 @@ static int check_args(train_args *a) {
     else if (a->val_data && a->val_split_given) bad = "--validation-data and --validation-split exclude each other";
     else if (a->init_from && a->init) bad = "--init-from and --init-weights exclude each other";
     else if (a->init_from && a->restarts > 1) bad = "--init-from and --restarts exclude each other";
+    else if (a->search.kind && (a->init || a->init_from)) bad = "--search starts from fresh weights: not with --init-weights or --init-from";
     if (bad) {
         cli_error("train", "%s", bad);
         return CLI_USAGE;
@@ -112,6 +114,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
         {"--seed", OPT_INT, &a->seed, "seed of weights, shuffling and --test-split (default 0)", "N", NULL},
         {"--steps-per-update", OPT_INT, &a->spu, "accumulate the gradients of N batches per update", "N", &a->spu_given},
         {"--restarts", OPT_INT, &a->restarts, "train K initialisations (seeds N, N+1, ...), keep the best", "K", NULL},
+        CLI_SEARCH_ROWS(&a->search),
         CLI_THREADS_ROW(&a->threads),
         {"--init-weights", OPT_STRING, &a->init, "start from these weights (resumes a saved run)", "FILE", NULL},
         {"--init-from", OPT_STRING, &a->init_from, "start from this model: layers, weights, compile settings", "MODEL", NULL},
@@ -254,7 +257,10 @@ static int run(const train_args *a, nnc_model *m, const cli_data *train, const c
     /* the per-epoch history grows with the epochs: kept only when something reads it */
     nnc_history **h = a->history || a->plot ? hist : NULL;
     fo->interrupt = cli_interrupt_begin();
-    nnc_status st = a->restarts > 1
+    nnc_search_opts so;
+    if (a->search.kind && cli_search_opts(&a->search, a->seed, a->restarts, &so, err, n)) return -1;
+    nnc_status st = a->search.kind ? nnc_fit_search(m, train->x, train->y, train->n, fo, &so, h)
+                    : a->restarts > 1
                         ? nnc_fit_restarts(m, train->x, train->y, train->n, fo, a->restarts, (uint64_t)a->seed, h)
                         : nnc_fit(m, train->x, train->y, train->n, fo, h);
     cli_interrupt_end();

@@ -792,6 +792,58 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n,
 nnc_status nnc_fit_restarts(nnc_model *m, const float *x, const float *y, size_t n,
                             const nnc_fit_opts *o, int restarts, uint64_t first_seed,
                             nnc_history **history);
+/* ---- searches for a better minimum (the course's remedies for local minima) ----------------
+ * nnc_fit_search runs one of three searches over the weights and leaves the best weights seen in
+ * the model. Fitness is the loss (nnc_evaluate) on the validation data when fit's options give
+ * some (validation_x or validation_split), else on the training rows. Deterministic for a seed
+ * whatever the thread count: candidates are evaluated one after the other, each forward and
+ * backward pass split over the model's thread pool (which gives bit-identical results for any
+ * thread count), and every random draw comes from one generator seeded from `seed`. */
+typedef enum { NNC_SEARCH_RESTARTS, NNC_SEARCH_ANNEAL, NNC_SEARCH_GENETIC } nnc_search_kind;
+typedef enum { NNC_COOL_GEOMETRIC, NNC_COOL_LINEAR } nnc_cooling;
+typedef enum { NNC_CROSSOVER_UNIFORM, NNC_CROSSOVER_BLEND } nnc_crossover;
+
+typedef struct {
+    nnc_search_kind kind;
+    uint64_t seed;          /* 42: initialisations use seed, seed + 1, ...; the search's own draws too */
+    int refine_epochs;      /* gradient epochs (nnc_fit with fit's options) after each candidate is
+                             * made: 0 = a pure search (anneal, genetic); restarts: fit's epochs */
+    int restarts;           /* restarts: 5 initialisations */
+    /* annealing: a Gaussian step on every trainable weight, kept when not worse, else with
+     * probability exp(-delta / T); T falls from t_start to t_end over `steps` steps. */
+    int steps;              /* 300 */
+    double t_start, t_end;  /* 0.1 and 0.0001, both > 0 */
+    nnc_cooling cooling;    /* geometric */
+    float step_scale;       /* 0.1: standard deviation of the step, per weight */
+    /* genetic: `population` weight vectors, the `elitism` best kept as they are, the others
+     * children of two parents each picked by a tournament of `tournament`, crossed (uniform:
+     * each weight from either; blend: BLX-alpha, uniform in the parents' range widened by
+     * blend_alpha on both sides), then each weight mutated with probability mutation_rate by
+     * a Gaussian of mutation_scale. */
+    int population;         /* 20 */
+    int generations;        /* 30 */
+    int elitism;            /* 2 */
+    int tournament;         /* 3 */
+    nnc_crossover crossover; /* uniform */
+    float blend_alpha;      /* 0.5 */
+    float mutation_rate;    /* 0.1 */
+    float mutation_scale;   /* 0.3 */
+} nnc_search_opts;
+
+nnc_search_opts nnc_search_opts_default(nnc_search_kind kind);
+/* The search named by s->kind (restarts: nnc_fit_restarts). Progress with fit's verbose (1: about
+ * 20 lines, 2: a line per step or generation) to fit's out. *history (optional) gets one entry
+ * per annealing step or generation: "loss" (the best so far), "current_loss" (annealing: the
+ * current point's; genetic: the generation's mean), "temperature" (annealing),
+ * "accepted" (annealing: the share of steps accepted so far). Bad options (a population of 0,
+ * a temperature <= 0, ...) are a one-line NNC_ERR_ARG before anything changes. */
+nnc_status nnc_fit_search(nnc_model *m, const float *x, const float *y, size_t n,
+                          const nnc_fit_opts *o, const nnc_search_opts *s, nnc_history **history);
+/* Annealing's rule: the probability of accepting a candidate delta worse (delta <= 0: 1). */
+double nnc_anneal_acceptance(double delta, double temperature);
+/* The temperature of step k (0-based) of s's schedule: t_start at 0, t_end at steps - 1. */
+double nnc_anneal_temperature(const nnc_search_opts *s, int k);
+
 /* Loss and metrics over n examples in inference mode, batch by batch (batch_size <= 0: 32). */
 nnc_status nnc_evaluate(nnc_model *m, const float *x, const float *y, size_t n, int batch_size,
                         nnc_logs *out);

@@ -17,6 +17,8 @@ struct nnc_history {
     nnc_logs *logs;
 };
 
+static nnc_status history_push(nnc_history **hp, const nnc_logs *l);
+
 int nnc_history_epochs(const nnc_history *h) { return h ? h->epochs : 0; }
 const nnc_logs *nnc_history_logs(const nnc_history *h, int e) {
     return h && e >= 0 && e < h->epochs ? &h->logs[e] : NULL;
@@ -127,6 +129,10 @@ static void gather_weights(nnc_model *m, const nnc_fit_opts *o, const float *y, 
         m->train->batch_w[r] = w;
     }
 }
+
+nnc_history *nnc_history_new(void) { return calloc(1, sizeof(nnc_history)); }
+
+nnc_status nnc_history_append(nnc_history *h, const nnc_logs *l) { return h ? history_push(&h, l) : NNC_OK; }
 
 static nnc_status history_push(nnc_history **hp, const nnc_logs *l) {
     if (!hp) return NNC_OK;

@@ -38,6 +38,10 @@ void nnc_metrics_logs(const nnc_model *m, const nnc_metric_acc *acc, const char 
                       nnc_logs *logs);
 void nnc_logs_set(nnc_logs *l, const char *key, double v);
 
+/* An empty history, and one more entry (the searches' per-generation logs). */
+nnc_history *nnc_history_new(void);
+nnc_status nnc_history_append(nnc_history *h, const nnc_logs *l);
+
 /* Checks data before a pass: finite features, targets the loss accepts. who names the data
  * ("x", "validation y"). */
 nnc_status nnc_check_data(nnc_model *m, const float *x, const float *y, size_t n);
