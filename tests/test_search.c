@@ -215,10 +215,30 @@ static void cli_cases(test_run *r) {
     t_end(r);
 }
 
+/* The study runs and prints its table: 1 seed, 50 with --slow (about 30 s). */
+static void study_case(test_run *r) {
+    if (!t_begin(r, "search: example_local_minima prints its table (--slow: 50 seeds)")) return;
+    char bin[1024], cmd[1100];
+    snprintf(bin, sizeof bin, "%s/example_local_minima", NNC_BINARY_DIR);
+    snprintf(cmd, sizeof cmd, "%s %d", bin, t_slow(r) ? 50 : 1);
+    if (access(bin, X_OK)) {
+        t_skip(r, "example not built (NNC_BUILD_EXAMPLES=OFF)");
+        return;
+    }
+    int st = -1;
+    char *out = t_shell("/tmp", cmd, &st);
+    int rows = 0;
+    for (const char *p = out; p && (p = strstr(p, "\n| ")); p++) rows++;
+    CHECK(r, st == 0 && rows == 21, "status %d, %d rows:\n%s", st, rows, out ? out : "");
+    free(out);
+    t_end(r);
+}
+
 void suite_search(test_run *r);
 void suite_search(test_run *r) {
     rule_cases(r);
     operator_cases(r);
     model_cases(r);
     cli_cases(r);
+    study_case(r);
 }
