@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "cli.h"
 #include "report.h"
 
@@ -255,15 +256,26 @@ static int run(const train_args *a, nnc_model *m, const cli_data *train, const c
     }
     if (a->restarts > 1 && a->init) return snprintf(err, n, "--restarts and --init-weights exclude each other"), -1;
     /* the per-epoch history grows with the epochs: kept only when something reads it */
-    nnc_history **h = a->history || a->plot ? hist : NULL;
+    nnc_history **h = a->history || a->plot || (a->search.kind && a->json) ? hist : NULL;
     fo->interrupt = cli_interrupt_begin();
     nnc_search_opts so;
     if (a->search.kind && cli_search_opts(&a->search, a->seed, a->restarts, &so, err, n)) return -1;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     nnc_status st = a->search.kind ? nnc_fit_search(m, train->x, train->y, train->n, fo, &so, h)
                     : a->restarts > 1
                         ? nnc_fit_restarts(m, train->x, train->y, train->n, fo, a->restarts, (uint64_t)a->seed, h)
                         : nnc_fit(m, train->x, train->y, train->n, fo, h);
     cli_interrupt_end();
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (a->search.kind) /* the gradient epochs inside a search report no time of their own */
+        tc->train_seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    if (a->search.kind && a->json && so.kind != NNC_SEARCH_RESTARTS) /* one object per step or generation */
+        for (int k = 0; k < nnc_history_epochs(*hist); k++) {
+            nnc_logs head = cli_one_log(so.kind == NNC_SEARCH_ANNEAL ? "step" : "generation", k + 1);
+            const nnc_logs *parts[2] = {&head, nnc_history_logs(*hist, k)};
+            cli_print_json(2, parts, NULL);
+        }
     if (st == NNC_ERR_INTERRUPTED) return cli_interrupt_message(m, fo, err, n);
     if (st) return snprintf(err, n, "%s%s", nnc_last_error(m), a->save ? " (nothing was saved)" : ""), -1;
     return 0;

@@ -833,9 +833,9 @@ typedef struct {
 nnc_search_opts nnc_search_opts_default(nnc_search_kind kind);
 /* The search named by s->kind (restarts: nnc_fit_restarts). Progress with fit's verbose (1: about
  * 20 lines, 2: a line per step or generation) to fit's out. *history (optional) gets one entry
- * per annealing step or generation: "loss" (the best so far), "current_loss" (annealing: the
- * current point's; genetic: the generation's mean), "temperature" (annealing),
- * "accepted" (annealing: the share of steps accepted so far). Bad options (a population of 0,
+ * per annealing step or generation: "loss" (the best so far); annealing: "current_loss" (the
+ * current point's), "temperature", "accepted" (the share of steps accepted so far); genetic:
+ * "mean_loss" (the generation's mean). Bad options (a population of 0,
  * a temperature <= 0, ...) are a one-line NNC_ERR_ARG before anything changes. */
 nnc_status nnc_fit_search(nnc_model *m, const float *x, const float *y, size_t n,
                           const nnc_fit_opts *o, const nnc_search_opts *s, nnc_history **history);

@@ -190,6 +190,7 @@ static void cli_cases(test_run *r) {
         {"--search anneal --anneal-steps 40 --cooling linear", "Step 40/40 - ", 0},
         {"--search genetic --population 6 --generations 3 --crossover blend --refine-epochs 1", "Generation 3/3 - ", 0},
         {"--search restarts --restarts 2 --epochs 2", "restart 2/2 (seed 2)", 0},
+        {"--search genetic --population 3 --generations 2 --json", "\n{\"generation\":2,\"loss\":", 0},
         {"--search genetic --population 0", "nnc train: --population 0: the population size must be at least 1\n", 1},
         {"--search anneal --t-start 0", "nnc train: --t-start/--t-end 0: a temperature must be > 0\n", 1},
         {"--search hill", "nnc train: --search 'hill': expected anneal, genetic or restarts\n", 1},

@@ -190,7 +190,7 @@ static nnc_status log_step(search_ctx *c, const char *what, int k, int n, double
                            const char *cur_name, double temp, double accepted) {
     nnc_logs l = {0};
     nnc_logs_set(&l, "loss", best);
-    nnc_logs_set(&l, "current_loss", cur);
+    nnc_logs_set(&l, cur_name, cur);
     if (!isnan(temp)) nnc_logs_set(&l, "temperature", temp);
     if (!isnan(accepted)) nnc_logs_set(&l, "accepted", accepted);
     if (c->h && nnc_history_append(c->h, &l)) return nnc_fail(c->m, NNC_ERR_NOMEM, "search: out of memory");
