@@ -116,6 +116,8 @@ typedef struct {
     size_t n_strings;
     nnc_table table;             /* CSV: the names and texts the columns point to (no values) */
     char notes[2048];            /* notes of the load, printed once it has succeeded */
+    int steps;                   /* a None time axis: the length the rows make (cli_apply_steps
+                                  * sets it on the model); 0: the model's own */
 } cli_data;
 
 /* What a load needs to know besides the options. */
@@ -141,6 +143,8 @@ int cli_load_text(const cli_data_opts *o, nnc_model *m, cli_data *d, char *err, 
 /* Whether bundled dataset D has its own test part (fashion_mnist). */
 int cli_has_test_part(const char *data);
 void cli_data_free(cli_data *d);
+/* Runs m at the sequence length d's rows make (d->steps; nothing when 0). 0, or -1 with why. */
+int cli_apply_steps(nnc_model *m, const cli_data *d, char *err, size_t errlen);
 /* Checks targets against the compiled model: their count, and labels as DESIGN §7 says
  * (integral classes in range, 0/1 for binary cross-entropy, one-hot for categorical). */
 int cli_check_targets(const nnc_model *m, const cli_data *d, char *err, size_t errlen);

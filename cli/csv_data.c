@@ -161,7 +161,11 @@ static int pick_by_options(job *J) {
         if (mark_list(J, J->o->label_column, "--label-column", is_target, &n_targets)) goto out;
     } else {
         size_t want = J->o->targets_given ? (size_t)J->o->targets : 1;
-        if (x->predict && !J->o->targets_given && x->m && t->cols == nnc_input_size(x->m)) want = 0;
+        /* predict reads no labels: every column is a feature when they make the input, or when
+         * the model takes sequences of any length (the count cannot tell a label then) */
+        if (x->predict && !J->o->targets_given && x->m &&
+            (t->cols == nnc_input_size(x->m) || nnc_model_step_values(x->m)))
+            want = 0;
         else if (x->predict && !J->o->targets_given && x->m) want = nnc_target_size(x->m);
         if (want >= t->cols) {
             fail(J, "%s: %zu columns leave no features beside %zu target column(s)", J->o->data, t->cols, want);
@@ -633,7 +637,17 @@ static int check_width(job *J) {
             len += (size_t)snprintf(list + len, sizeof list - len, "%s%.40s", j ? ", " : "", J->t.columns[J->feat[j].col].name);
     }
     size_t want = J->ctx->m ? nnc_input_size(J->ctx->m) : width;
-    if (width == want) return 0;
+    const size_t per = J->ctx->m ? nnc_model_step_values(J->ctx->m) : 0;
+    if (width == want && !per) return 0;
+    if (per && !one_hot) { /* a None time axis: the rows say the length */
+        if (width % per || width / per > (1u << 24))
+            return fail(J, "%s: %zu feature columns are not a whole number of steps of %zu values (the model's input "
+                        "takes sequences of any length)", J->o->data, width, per);
+        J->d->steps = (int)(width / per);
+        cli_note(J->d, "%s: the model reads sequences of any length: run at %d steps of %zu value(s), as the rows "
+                 "hold", J->o->data, J->d->steps, per);
+        return 0;
+    }
     if (one_hot)
         return fail(J, "%s: the %zu feature columns (%s%s) make %zu inputs after one-hot encoding, but the model's "
                     "input takes %zu values", J->o->data, J->n_feat, list, J->n_feat > 8 ? ", ..." : "", width, want);

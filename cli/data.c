@@ -31,6 +31,12 @@ static int is_bundled(const char *d) {
 
 int cli_has_test_part(const char *data) { return data && !strcmp(data, "fashion_mnist"); }
 
+int cli_apply_steps(nnc_model *m, const cli_data *d, char *err, size_t errlen) {
+    if (!d->steps || nnc_model_set_sequence_length(m, d->steps) == NNC_OK) return 0;
+    snprintf(err, errlen, "%s: %s", d->source, nnc_last_error(m));
+    return -1;
+}
+
 void cli_data_free(cli_data *d) {
     free(d->x);
     free(d->y);
@@ -110,6 +116,7 @@ static int load(const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, ch
         return -1;
     }
     size_t want = ctx->m ? nnc_input_size(ctx->m) : 0;
+    if (d->steps) want = (size_t)d->steps * nnc_model_step_values(ctx->m); /* the length the rows make */
     if (want && d->features != want) {
         snprintf(err, errlen, "%s: %zu feature %s, but the model's input takes %zu values", d->source, d->features,
                  d->columns || d->table.cols ? "inputs (after one-hot encoding)" : "columns", want);
@@ -221,6 +228,7 @@ int cli_split(cli_data *all, double test_fraction, uint64_t seed, cli_data *trai
         outs[i]->n = parts[i].n;
         outs[i]->features = parts[i].features;
         outs[i]->targets = parts[i].targets;
+        outs[i]->steps = all->steps;
     }
     /* What describes the columns goes to the training part; rows' lines do not survive a split. */
     train->text_labels = all->text_labels;

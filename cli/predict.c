@@ -59,7 +59,8 @@ static int load_model_data(const char *cmd, const use_args *a, int predict, nnc_
     }
     int text = nnc_model_text_vectorizer(m) != NULL;
     if ((text && cli_load_text(&a->data, m, &all, err, sizeof err)) ||
-        (!text && (cli_load(&a->data, &ctx, &all, err, sizeof err) || (!ctx.predict && cli_check_targets(m, &all, err, sizeof err))))) {
+        (!text && (cli_load(&a->data, &ctx, &all, err, sizeof err) || cli_apply_steps(m, &all, err, sizeof err) ||
+                   (!ctx.predict && cli_check_targets(m, &all, err, sizeof err))))) {
         cli_error(cmd, "%s", err);
         cli_data_free(&all);
         return -1;

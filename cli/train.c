@@ -145,7 +145,11 @@ static int load_other(const train_args *a, nnc_model *m, const cli_data *train, 
     o.labels = labels;
     cli_load_ctx ctx = {"train", role, m, train->columns, train->n_columns, 0};
     if (train->columns) o.label_column = NULL, o.targets_given = 0, o.one_hot = NULL; /* the columns say it */
-    return cli_load(&o, &ctx, out, err, n) || cli_check_targets(m, out, err, n) ? -1 : 0;
+    if (cli_load(&o, &ctx, out, err, n) || cli_check_targets(m, out, err, n)) return -1;
+    if (out->steps != train->steps) /* one fit runs at one length: its validation and test too */
+        return snprintf(err, n, "%s: rows of %d steps, but the training data's are %d: the model runs at one "
+                        "length while it trains", out->source, out->steps, train->steps), -1;
+    return 0;
 }
 
 /* The model of the spec, seeded and threaded, and the training, test and validation data
@@ -185,7 +189,7 @@ static int load_all(const train_args *a, nnc_model *m, cli_data *train, cli_data
         return snprintf(err, n, "%s", nnc_last_error(m)), -1;
     cli_load_ctx ctx = {"train", "train", m, NULL, 0, 0};
     if (a->init_from) ctx.cols = nnc_model_columns(m, &ctx.n_cols); /* a CSV read as the model was trained */
-    if (cli_load(&a->data, &ctx, &all, err, n) || cli_check_targets(m, &all, err, n)) {
+    if (cli_load(&a->data, &ctx, &all, err, n) || cli_apply_steps(m, &all, err, n) || cli_check_targets(m, &all, err, n)) {
         cli_data_free(&all);
         return -1;
     }

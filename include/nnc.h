@@ -273,6 +273,9 @@ nnc_node nnc_masking(nnc_model *m, nnc_node x, float mask_value, const char *nam
  * mask of such inputs (0: none). */
 nnc_status nnc_model_set_sequence_length(nnc_model *m, int length);
 int nnc_model_sequence_inputs(const nnc_model *m);
+/* Values per step of a one-input model whose input has a None time axis (a row of n steps holds
+ * n times this many), else 0: how a caller tells the length its data's rows make. */
+size_t nnc_model_step_values(const nnc_model *m);
 
 typedef struct {
     int kernel_size[2];      /* (height, width) */

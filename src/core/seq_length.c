@@ -16,6 +16,9 @@ static int length_free(const nnc_model *m, const nnc_node_rec *n) {
     case NNC_OP_NORMALIZE: case NNC_OP_GLOBAL_AVG: case NNC_OP_GLOBAL_MAX: case NNC_OP_DROPOUT:
     case NNC_OP_BATCH_NORM: case NNC_OP_ACT_EX: case NNC_OP_GAUSSIAN_NOISE: case NNC_OP_GAUSSIAN_DROPOUT:
     case NNC_OP_SPATIAL_DROPOUT: case NNC_OP_MAXIMUM: case NNC_OP_MINIMUM:
+    /* the steps come from the input's shape (a learned position table refuses more steps than
+     * it has rows, in its shape inference) */
+    case NNC_OP_RECURRENT: case NNC_OP_MHA: case NNC_OP_POSITION:
         return 1;
     case NNC_OP_CONCAT: case NNC_OP_LAYER_NORM: case NNC_OP_SOFTMAX_AXIS:
         return n->attr.axis > 0; /* not along the steps */
@@ -90,6 +93,14 @@ nnc_status nnc_model_set_sequence_length(nnc_model *m, int length) {
 }
 
 int nnc_model_sequence_inputs(const nnc_model *m) { return m ? (int)m->var_length_inputs : 0; }
+
+size_t nnc_model_step_values(const nnc_model *m) {
+    if (!m || m->n_inputs != 1 || !(m->var_length_inputs & 1u)) return 0;
+    const nnc_shape *s = &m->nodes[m->inputs[0]].shape;
+    size_t per = 1;
+    for (int i = 1; i < s->rank; i++) per *= (size_t)s->dim[i];
+    return per;
+}
 
 int nnc_node_any_length(const nnc_model *m, int id) {
     for (;;) { /* along first inputs: x of MATMUL, the ids of EMBEDDING, the steps of SEQ_MASK */

@@ -65,7 +65,9 @@ static nnc_status check_columns(nnc_model *m, const nnc_column *cols, size_t n) 
     }
     nnc_strmap_free(&names);
     if (st) return st;
-    if (inputs != nnc_input_size(m) || targets != nnc_target_size(m))
+    /* a None time axis: whole steps, of the length the training data had */
+    const size_t per = nnc_model_step_values(m);
+    if ((per ? inputs == 0 || inputs % per : inputs != nnc_input_size(m)) || targets != nnc_target_size(m))
         return nnc_fail(m, NNC_ERR_ARG, "columns: they make %zu inputs and %zu targets, but the model takes %zu inputs "
                         "and %zu targets", inputs, targets, nnc_input_size(m), nnc_target_size(m));
     for (size_t i = 0; i < n; i++) {
