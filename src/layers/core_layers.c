@@ -86,42 +86,49 @@ int nnc_apply_activation(nnc_model *m, int x, nnc_activation a) {
     return nnc_graph_op(m, a == NNC_ACT_SOFTMAX ? NNC_OP_SOFTMAX : NNC_OP_ACT, &x, 1, at);
 }
 
-static nnc_node dense_build(nnc_model *m, const nnc_node *in, int n_in, const void *opts,
-                            const char *name) {
-    const nnc_dense_opts *o = opts;
-    if (!m || m->sticky) return NNC_NONE;
-    const char *nm = name ? name : "dense";
+int nnc_dense_opts_check(nnc_model *m, const nnc_dense_opts *o, const char *who, const char *name) {
     const nnc_regularizer *rg[3] = {&o->kernel_regularizer, &o->bias_regularizer, &o->activity_regularizer};
     for (int i = 0; i < 3; i++)
         if (!(rg[i]->l1 >= 0.0f && rg[i]->l2 >= 0.0f && rg[i]->l1 < 1e30f && rg[i]->l2 < 1e30f)) {
-            m->sticky = nnc_fail(m, NNC_ERR_ARG, "Dense '%s': regularization factors must be finite and >= 0", nm);
-            return NNC_NONE;
+            m->sticky = nnc_fail(m, NNC_ERR_ARG, "%s '%s': regularization factors must be finite and >= 0", who, name);
+            return -1;
         }
     if (o->units <= 0 || (unsigned)o->activation >= NNC_ACT_COUNT ||
         (unsigned)o->kernel_initializer.kind >= NNC_INIT_COUNT ||
         (unsigned)o->bias_initializer.kind >= NNC_INIT_COUNT) {
-        m->sticky = nnc_fail(m, NNC_ERR_ARG, "Dense '%s': %s", nm,
-                             o->units <= 0 ? "units must be positive"
-                                           : "unknown activation or initializer");
-        return NNC_NONE;
+        m->sticky = nnc_fail(m, NNC_ERR_ARG, "%s '%s': %s", who, name,
+                             o->units <= 0 ? "units must be positive" : "unknown activation or initializer");
+        return -1;
     }
-    int x;
-    int l = nnc_layer_start(m, &nnc_dense_desc, in, n_in, o, name, &x);
-    if (l < 0) return NNC_NONE;
+    return 0;
+}
+
+int nnc_dense_ops(nnc_model *m, int l, int x, const nnc_dense_opts *o) {
     int fan_in = m->nodes[x].shape.dim[m->nodes[x].shape.rank - 1];
     nnc_shape ks = {2, {fan_in, o->units}}, bs = {1, {o->units}};
     int k = nnc_layer_param(m, l, "kernel", &ks, o->kernel_initializer, fan_in, o->units, 1);
-    if (k < 0) return NNC_NONE;
+    if (k < 0) return -1;
     int ops[2] = {x, k};
     int y = nnc_graph_op(m, NNC_OP_MATMUL, ops, 2, (nnc_op_attr){0});
-    if (y < 0) return NNC_NONE;
+    if (y < 0) return -1;
     if (o->use_bias) {
         int b = nnc_layer_param(m, l, "bias", &bs, o->bias_initializer, fan_in, o->units, 1);
-        if (b < 0) return NNC_NONE;
+        if (b < 0) return -1;
         int bo[2] = {y, b};
-        if ((y = nnc_graph_op(m, NNC_OP_BIAS_ADD, bo, 2, (nnc_op_attr){0})) < 0) return NNC_NONE;
+        if ((y = nnc_graph_op(m, NNC_OP_BIAS_ADD, bo, 2, (nnc_op_attr){0})) < 0) return -1;
     }
-    if ((y = nnc_apply_activation(m, y, o->activation)) < 0) return NNC_NONE;
+    return nnc_apply_activation(m, y, o->activation);
+}
+
+static nnc_node dense_build(nnc_model *m, const nnc_node *in, int n_in, const void *opts,
+                            const char *name) {
+    const nnc_dense_opts *o = opts;
+    if (!m || m->sticky || nnc_dense_opts_check(m, o, "Dense", name ? name : "dense")) return NNC_NONE;
+    int x;
+    int l = nnc_layer_start(m, &nnc_dense_desc, in, n_in, o, name, &x);
+    if (l < 0) return NNC_NONE;
+    int y = nnc_dense_ops(m, l, x, o);
+    if (y < 0) return NNC_NONE;
     nnc_layer_end(m, l, y);
     return y;
 }

@@ -118,6 +118,11 @@ void nnc_keras_fans(const nnc_shape *s, int *fan_in, int *fan_out);
 
 /* A layer's activation as a node after x (x itself for linear); -1 on error. */
 int nnc_apply_activation(nnc_model *m, int x, nnc_activation a);
+/* Dense's options checked (who: the class the error names): 0, or -1 with the error set. */
+int nnc_dense_opts_check(nnc_model *m, const nnc_dense_opts *o, const char *who, const char *name);
+/* Dense's ops in layer l on node x's last axis (kernel, bias, activation), as Dense and
+ * TimeDistributed(Dense) build them: the output node, or -1. */
+int nnc_dense_ops(nnc_model *m, int l, int x, const nnc_dense_opts *o);
 
 
 /* For build functions: resolves the inputs, starts the layer (its name checked or made) and

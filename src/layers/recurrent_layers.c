@@ -268,24 +268,12 @@ static nnc_node time_distributed_build(nnc_model *m, const nnc_node *in, int n_i
     extern const nnc_layer_desc nnc_time_distributed_desc;
     const nnc_time_distributed_opts *o = opts;
     const nnc_dense_opts *d = &o->dense;
-    if (!m || m->sticky) return NNC_NONE;
-    if (d->units <= 0 || (unsigned)d->activation >= NNC_ACT_COUNT) {
-        m->sticky = nnc_fail(m, NNC_ERR_ARG, "TimeDistributed '%s': units must be positive and the activation known",
-                             name ? name : "time_distributed");
+    if (!m || m->sticky || nnc_dense_opts_check(m, d, "TimeDistributed", name ? name : "time_distributed"))
         return NNC_NONE;
-    }
     int x, l = start_on_sequences(m, &nnc_time_distributed_desc, in, n_in, o, name, &x);
     if (l < 0) return NNC_NONE;
-    const int fan_in = m->nodes[x].shape.dim[1];
-    nnc_shape ks = {2, {fan_in, d->units}}, bs = {1, {d->units}};
-    int k = nnc_layer_param(m, l, "kernel", &ks, d->kernel_initializer, fan_in, d->units, 1);
-    int ops[2] = {x, k}, y = k < 0 ? -1 : nnc_graph_op(m, NNC_OP_MATMUL, ops, 2, (nnc_op_attr){0});
-    if (y >= 0 && d->use_bias) {
-        int b = nnc_layer_param(m, l, "bias", &bs, d->bias_initializer, fan_in, d->units, 1);
-        int bo[2] = {y, b};
-        y = b < 0 ? -1 : nnc_graph_op(m, NNC_OP_BIAS_ADD, bo, 2, (nnc_op_attr){0});
-    }
-    if (y < 0 || (y = nnc_apply_activation(m, y, d->activation)) < 0) return NNC_NONE;
+    int y = nnc_dense_ops(m, l, x, d);
+    if (y < 0) return NNC_NONE;
     m->nodes[y].mask = m->nodes[x].mask;
     nnc_layer_end(m, l, y);
     return y;
