@@ -1,0 +1,316 @@
+/* Keras's return_state and initial_state (issue 14; src/ops/recurrent.c's RNN_STATE and initial
+ * states, src/layers/recurrent_layers.c):
+ * - gradient checks of encoder-decoder models, the encoder's states both feeding the decoder's
+ *   initial_state and read downstream, for every cell, with go_backwards and with a mask;
+ *   Bidirectional with return_state and initial_state;
+ * - semantics: the state h is the output (return_sequences false) or its last step; a run split
+ *   in two (the first half's states as the second's initial_state) is the whole run; masked
+ *   trailing steps carry the state;
+ * - bit-identical training with 1 and 2 threads; errors naming the layer. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "test.h"
+#include "core/model_impl.h"
+#include "core/layers_impl.h"
+
+static nnc_node add_rnn(nnc_model *m, nnc_node x, int gates, const nnc_rnn_opts *o) {
+    return gates == 1 ? nnc_simple_rnn(m, x, o) : gates == 3 ? nnc_gru(m, x, o) : nnc_lstm(m, x, o);
+}
+
+static void compile_mse(nnc_model *m) {
+    nnc_compile_opts co = nnc_compile_opts_default();
+    co.loss = nnc_loss_default(NNC_LOSS_MEAN_SQUARED_ERROR);
+    nnc_compile(m, &co);
+}
+
+enum { N = 6, T = 4, F = 3, T2 = 3, F2 = 2 };
+
+/* An encoder over x (return_state) whose states start a decoder over x2 and are read again by
+ * the head: Dense(2)(Concatenate([decoder output, last state])). With mask_steps the encoder's
+ * input carries a mask input that drops the last mask_steps steps of odd rows. Its rows' width
+ * in *row. */
+static nnc_model *enc_dec(int gates, int back, int mask_steps, int *row) {
+    nnc_model *m = nnc_model_new(NULL);
+    nnc_node x = nnc_input(m, (int[]){T, F}, 2, "x"), x2 = nnc_input(m, (int[]){T2, F2}, 2, "x2");
+    if (mask_steps) m->nodes[x].mask = nnc_input(m, (int[]){T}, 1, "mask");
+    *row = T * F + T2 * F2 + (mask_steps ? T : 0);
+    nnc_rnn_opts o = nnc_rnn_opts_default(4);
+    o.return_state = true, o.go_backwards = back, o.name = "enc";
+    o.bias_initializer = nnc_initializer_default(NNC_INIT_RANDOM_UNIFORM);
+    nnc_node e = add_rnn(m, x, gates, &o), st[2] = {NNC_NONE, NNC_NONE};
+    int ns = nnc_rnn_states(m, e, st, 2);
+    nnc_rnn_opts d = nnc_rnn_opts_default(4);
+    d.initial_state = st, d.n_initial_state = ns, d.name = "dec";
+    d.bias_initializer = o.bias_initializer;
+    nnc_node y = add_rnn(m, x2, gates, &d);
+    nnc_node cat[3] = {y, st[ns - 1], e};
+    nnc_node h = nnc_concatenate(m, cat, 3, -1, NULL);
+    nnc_dense_opts dd = nnc_dense_opts_default(2);
+    h = nnc_dense(m, h, &dd);
+    nnc_set_outputs(m, &h, 1);
+    compile_mse(m);
+    return m;
+}
+
+static void fill(float *x, float *y, int row, int mask_steps) {
+    for (int i = 0; i < N; i++) {
+        float *r = x + i * row;
+        for (int j = 0; j < T * F + T2 * F2; j++) r[j] = (float)(((i * 31 + j * 17) % 23) - 11) / 10.0f;
+        for (int t = 0; mask_steps && t < T; t++) r[T * F + T2 * F2 + t] = (i % 2 && t >= T - mask_steps) ? 0.0f : 1.0f;
+        y[2 * i] = (float)(i % 3) - 1.0f, y[2 * i + 1] = 0.5f;
+    }
+}
+
+static void check_grads(test_run *r, nnc_model *m, const float *x, const float *y) {
+    nnc_gradcheck_result res[32];
+    nnc_gradcheck_opts go = nnc_gradcheck_opts_default();
+    int failed = -1;
+    if (CHECK(r, m->compiled, "build: %s", nnc_last_error(m)) && CHECK(r, nnc_variable_count(m) <= 32, "variables") &&
+        CHECK(r, nnc_gradcheck(m, x, y, N, &go, res, &failed) == NNC_OK, "gradcheck: %s", nnc_last_error(m))) {
+        double worst = 0.0;
+        for (int i = 0; i < nnc_variable_count(m); i++) {
+            CHECK(r, res[i].failed == 0 && res[i].checked > 0, "%s: %zu of %zu failed (worst relative error %.3g)",
+                  nnc_variable_name(m, i), res[i].failed, res[i].checked, res[i].max_rel_err);
+            if (res[i].max_rel_err > worst) worst = res[i].max_rel_err;
+        }
+        CHECK(r, failed == 0, "%d variables failed", failed);
+        t_info(r, "worst relative error %.3g", worst);
+    }
+}
+
+static void gradcheck_enc_dec(test_run *r, const char *name, int gates, int back, int mask_steps) {
+    if (!t_begin(r, "rnn_state/gradcheck/%s", name)) return;
+    int row;
+    nnc_model *m = enc_dec(gates, back, mask_steps, &row);
+    float x[N * (T * F + T2 * F2 + T)], y[N * 2];
+    fill(x, y, row, mask_steps);
+    check_grads(r, m, x, y);
+    nnc_model_free(m);
+    t_end(r);
+}
+
+/* Bidirectional(return_state) whose four (or two) states start another Bidirectional. */
+static void gradcheck_bidirectional(test_run *r, nnc_rnn_kind kind) {
+    if (!t_begin(r, "rnn_state/gradcheck/bidirectional_%d", (int)kind)) return;
+    nnc_model *m = nnc_model_new(NULL);
+    nnc_node x = nnc_input(m, (int[]){T, F}, 2, "x"), x2 = nnc_input(m, (int[]){T2, F2}, 2, "x2");
+    nnc_bidirectional_opts b = nnc_bidirectional_opts_default(kind, 3);
+    b.rnn.return_state = true, b.name = "enc";
+    b.rnn.bias_initializer = nnc_initializer_default(NNC_INIT_RANDOM_UNIFORM);
+    nnc_node e = nnc_bidirectional(m, x, &b), st[4];
+    int ns = nnc_rnn_states(m, e, st, 4);
+    CHECK(r, ns == (kind == NNC_RNN_LSTM ? 4 : 2), "%d states", ns);
+    b.rnn.return_state = false, b.rnn.initial_state = st, b.rnn.n_initial_state = ns, b.name = "dec";
+    nnc_node y = nnc_bidirectional(m, x2, &b);
+    nnc_node cat[3] = {y, st[0], st[ns - 1]};
+    nnc_node h = nnc_concatenate(m, cat, 3, -1, NULL);
+    nnc_dense_opts dd = nnc_dense_opts_default(2);
+    h = nnc_dense(m, h, &dd);
+    compile_mse(m);
+    float xv[N * (T * F + T2 * F2)], yv[N * 2];
+    fill(xv, yv, T * F + T2 * F2, 0);
+    check_grads(r, m, xv, yv);
+    nnc_model_free(m);
+    t_end(r);
+}
+
+/* One layer "rnn" over [T, F] with return_state (and initial states from inputs when init);
+ * the model's output is its output and states side by side, so that all are computed. */
+static nnc_model *one_layer(int gates, int steps, int back, int seq, int init, int mask) {
+    nnc_model *m = nnc_model_new(NULL);
+    nnc_node x = nnc_input(m, (int[]){steps, F}, 2, "x"), st[2];
+    const int ns = gates == 4 ? 2 : 1;
+    for (int k = 0; init && k < ns; k++) st[k] = nnc_input(m, (int[]){5}, 1, k ? "c0" : "h0");
+    if (mask) m->nodes[x].mask = nnc_input(m, (int[]){steps}, 1, "mask");
+    nnc_rnn_opts o = nnc_rnn_opts_default(5);
+    o.go_backwards = back, o.return_sequences = seq, o.return_state = true, o.name = "rnn";
+    if (init) o.initial_state = st, o.n_initial_state = ns;
+    nnc_node y = add_rnn(m, x, gates, &o), all[3];
+    all[0] = seq ? nnc_flatten(m, y, NULL) : y;
+    nnc_rnn_states(m, y, all + 1, 2);
+    y = nnc_concatenate(m, all, 1 + ns, -1, NULL);
+    nnc_set_outputs(m, &y, 1);
+    nnc_model_set_seed(m, 7);
+    compile_mse(m);
+    return m;
+}
+
+/* Runs m forward on n rows of x; node values copied out by the caller. */
+static int run(nnc_model *m, const float *x, int n) {
+    if (!m->compiled || nnc_plan(m, n) != NNC_OK) return 0;
+    nnc_gather_inputs(m, x, NULL, 0, n);
+    nnc_forward(m, n, 0);
+    return 1;
+}
+
+static void semantics(test_run *r) {
+    enum { U = 5, TT = 6 };
+    float x[N * TT * F], xm[N * (TT * F + TT)];
+    for (int i = 0; i < N * TT * F; i++) x[i] = sinf((float)i * 0.7f);
+    for (int g = 1; g <= 4; g++) {
+        if (g == 2) continue;
+        const int ns = g == 4 ? 2 : 1;
+        for (int back = 0; back < 2; back++)
+            for (int seq = 0; seq < 2; seq++) {
+                if (!t_begin(r, "rnn_state/h_is_the_last_output/%d_gates%s%s", g, back ? "_backwards" : "",
+                             seq ? "_sequences" : ""))
+                    continue;
+                nnc_model *m = one_layer(g, TT, back, seq, 0, 0);
+                const nnc_layer_rec *l = &m->layers[nnc_find_layer(m, "rnn")];
+                if (CHECK(r, l->n_more == ns, "%d states", l->n_more) && CHECK(r, run(m, x, N), "run")) {
+                    const float *y = m->nodes[l->output].value, *h = m->nodes[l->more[0]].value;
+                    int same = 1;
+                    for (int n = 0; n < N; n++) /* the last step run is the sequence's last row */
+                        same &= !memcmp(h + n * U, y + (seq ? (n * TT + TT - 1) * U : n * U), U * sizeof(float));
+                    CHECK(r, same, "h differs from the last output");
+                }
+                nnc_model_free(m);
+                t_end(r);
+            }
+        if (t_begin(r, "rnn_state/split_run_is_the_whole_run/%d_gates", g)) {
+            /* steps 0..2 with return_state, then 3..5 from those states: the whole run's output */
+            nnc_model *whole = one_layer(g, TT, 0, 0, 0, 0), *a = one_layer(g, 3, 0, 0, 0, 0), *b = one_layer(g, 3, 0, 0, 1, 0);
+            static const char *const vars[3] = {"rnn.kernel", "rnn.recurrent_kernel", "rnn.bias"};
+            float w[5 * 4 * 5 * 2], xa[N * 3 * F], xb[N * (3 * F + 2 * U)], want[N * U];
+            int ok = whole->compiled && a->compiled && b->compiled;
+            for (int v = 0; v < 3 && ok; v++) {
+                size_t n = (size_t)(v == 0 ? F : v == 1 ? U : g == 3 ? 2 : 1) * g * U;
+                ok &= nnc_get_variable(whole, vars[v], w, n) == NNC_OK && nnc_set_variable(a, vars[v], w, n) == NNC_OK &&
+                      nnc_set_variable(b, vars[v], w, n) == NNC_OK;
+            }
+            for (int n = 0; n < N; n++) {
+                memcpy(xa + n * 3 * F, x + n * TT * F, 3 * F * sizeof(float));
+                memcpy(xb + n * (3 * F + ns * U), x + n * TT * F + 3 * F, 3 * F * sizeof(float));
+            }
+            if (CHECK(r, ok, "build: %s", nnc_last_error(whole)) && CHECK(r, run(whole, x, N), "run")) {
+                memcpy(want, whole->nodes[whole->layers[nnc_find_layer(whole, "rnn")].output].value, sizeof want);
+                if (CHECK(r, run(a, xa, N), "run")) {
+                    const nnc_layer_rec *l = &a->layers[nnc_find_layer(a, "rnn")];
+                    for (int n = 0; n < N; n++)
+                        for (int k = 0; k < ns; k++)
+                            memcpy(xb + n * (3 * F + ns * U) + 3 * F + k * U, a->nodes[l->more[k]].value + n * U,
+                                   U * sizeof(float));
+                }
+                if (CHECK(r, run(b, xb, N), "run")) {
+                    const float *got = b->nodes[b->layers[nnc_find_layer(b, "rnn")].output].value;
+                    double worst = 0.0;
+                    for (int i = 0; i < N * U; i++) worst = fmax(worst, fabs((double)got[i] - (double)want[i]));
+                    CHECK(r, worst <= 1e-6, "split run differs by %.3g", worst);
+                    t_info(r, "max |split - whole| = %.3g", worst);
+                }
+            }
+            nnc_model_free(whole), nnc_model_free(a), nnc_model_free(b);
+            t_end(r);
+        }
+        if (t_begin(r, "rnn_state/masked_end_carries_the_state/%d_gates", g)) {
+            /* the last 2 steps masked: the states of the first 4 steps (h and c) */
+            nnc_model *mk = one_layer(g, TT, 0, 0, 0, 1), *sh = one_layer(g, TT - 2, 0, 0, 0, 0);
+            float xs[N * (TT - 2) * F];
+            for (int n = 0; n < N; n++) {
+                memcpy(xm + n * (TT * F + TT), x + n * TT * F, TT * F * sizeof(float));
+                for (int t = 0; t < TT; t++) xm[n * (TT * F + TT) + TT * F + t] = t < TT - 2 ? 1.0f : 0.0f;
+                memcpy(xs + n * (TT - 2) * F, x + n * TT * F, (TT - 2) * F * sizeof(float));
+            }
+            if (CHECK(r, run(mk, xm, N) && run(sh, xs, N), "run")) {
+                const nnc_layer_rec *a = &mk->layers[nnc_find_layer(mk, "rnn")];
+                const nnc_layer_rec *b = &sh->layers[nnc_find_layer(sh, "rnn")];
+                for (int k = 0; k < ns; k++)
+                    CHECK(r, !memcmp(mk->nodes[a->more[k]].value, sh->nodes[b->more[k]].value, N * U * sizeof(float)),
+                          "state %d differs from the shorter sequence's", k);
+            }
+            nnc_model_free(mk), nnc_model_free(sh);
+            t_end(r);
+        }
+    }
+}
+
+/* Training an encoder-decoder with dropout gives the same bits with 1 and 2 threads. */
+static void threads(test_run *r) {
+    if (!t_begin(r, "rnn_state/same_bits_with_1_and_2_threads")) return;
+    enum { M = 64 };
+    float x[M * (T * F + T2 * F2)], y[M * 2], w[2][1000];
+    for (int i = 0; i < M * (T * F + T2 * F2); i++) x[i] = cosf((float)i * 0.37f);
+    for (int i = 0; i < M * 2; i++) y[i] = (float)(i % 5) / 5.0f;
+    size_t count[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        nnc_model *m = nnc_model_new(NULL);
+        nnc_node a = nnc_input(m, (int[]){T, F}, 2, NULL), b = nnc_input(m, (int[]){T2, F2}, 2, NULL), st[2];
+        nnc_rnn_opts o = nnc_rnn_opts_default(16);
+        o.dropout = 0.2f, o.recurrent_dropout = 0.3f, o.return_state = true;
+        nnc_node e = nnc_lstm(m, a, &o);
+        int ns = nnc_rnn_states(m, e, st, 2);
+        o.return_state = false, o.initial_state = st, o.n_initial_state = ns;
+        nnc_node h = nnc_lstm(m, b, &o);
+        nnc_dense_opts d = nnc_dense_opts_default(2);
+        h = nnc_dense(m, h, &d);
+        nnc_set_outputs(m, &h, 1);
+        nnc_model_set_threads(m, k + 1);
+        nnc_model_set_seed(m, 3);
+        compile_mse(m);
+        nnc_fit_opts fo = nnc_fit_opts_default();
+        fo.epochs = 2, fo.batch_size = 16, fo.verbose = 0;
+        if (CHECK(r, m->compiled && nnc_fit(m, x, y, M, &fo, NULL) == NNC_OK, "fit: %s", nnc_last_error(m))) {
+            count[k] = m->n_param_floats < 1000 ? m->n_param_floats : 1000;
+            memcpy(w[k], m->param_arena, count[k] * sizeof(float));
+        }
+        nnc_model_free(m);
+    }
+    CHECK(r, count[0] > 0 && count[0] == count[1] && !memcmp(w[0], w[1], count[0] * sizeof(float)),
+          "weights differ between 1 and 2 threads");
+    t_end(r);
+}
+
+/* Each bad initial_state is one line naming the layer. */
+static void errors(test_run *r) {
+    static const struct {
+        const char *name;
+        int gates, n, width;
+        const char *want;
+    } rows[] = {
+        {"lstm_one_state", 4, 1, 4, "LSTM 'dec': initial_state needs 2 tensors (h, c) of shape (None, 4), got 1"},
+        {"gru_two_states", 3, 2, 4, "GRU 'dec': initial_state needs 1 tensor (h) of shape (None, 4), got 2"},
+        {"lstm_wrong_width", 4, 2, 3, "LSTM 'dec': initial_state[0] is (None, 3), the layer's states are (None, 4)"},
+        {"simple_rnn_wrong_width", 1, 1, 5, "SimpleRNN 'dec': initial_state[0] is (None, 5), the layer's states are (None, 4)"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        if (!t_begin(r, "rnn_state/errors/%s", rows[i].name)) continue;
+        nnc_model *m = nnc_model_new(NULL);
+        nnc_node x = nnc_input(m, (int[]){T, F}, 2, "x"), st[2];
+        for (int k = 0; k < rows[i].n; k++) st[k] = nnc_input(m, (int[]){rows[i].width}, 1, k ? "c" : "h");
+        nnc_rnn_opts o = nnc_rnn_opts_default(4);
+        o.initial_state = st, o.n_initial_state = rows[i].n, o.name = "dec";
+        nnc_node y = add_rnn(m, x, rows[i].gates, &o);
+        CHECK(r, y == NNC_NONE && !strcmp(nnc_last_error(m), rows[i].want), "got '%s'", nnc_last_error(m));
+        nnc_model_free(m);
+        t_end(r);
+    }
+    if (t_begin(r, "rnn_state/errors/states_of_a_layer_without_return_state")) {
+        nnc_model *m = nnc_model_new(NULL);
+        nnc_node x = nnc_input(m, (int[]){T, F}, 2, "x"), st[2];
+        nnc_rnn_opts o = nnc_rnn_opts_default(4);
+        nnc_node y = nnc_lstm(m, x, &o);
+        CHECK(r, nnc_rnn_states(m, y, st, 2) == 0, "states without return_state");
+        CHECK(r, nnc_rnn_states(m, x + 100, st, 2) == -1, "states of no layer's output");
+        nnc_model_free(m);
+        t_end(r);
+    }
+}
+
+void suite_rnn_state(test_run *r);
+void suite_rnn_state(test_run *r) {
+    static const char *const cells[5] = {NULL, "simple_rnn", NULL, "gru", "lstm"};
+    for (int g = 1; g <= 4; g++) {
+        if (g == 2) continue;
+        char name[64];
+        for (int v = 0; v < 3; v++) {
+            snprintf(name, sizeof name, "%s%s", cells[g], v == 1 ? "_backwards" : v == 2 ? "_masked" : "");
+            gradcheck_enc_dec(r, name, g, v == 1, v == 2 ? 2 : 0);
+        }
+    }
+    gradcheck_bidirectional(r, NNC_RNN_LSTM);
+    gradcheck_bidirectional(r, NNC_RNN_GRU);
+    semantics(r);
+    threads(r);
+    errors(r);
+}
