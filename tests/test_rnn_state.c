@@ -6,13 +6,19 @@
  * - semantics: the state h is the output (return_sequences false) or its last step; a run split
  *   in two (the first half's states as the second's initial_state) is the whole run; masked
  *   trailing steps carry the state;
- * - bit-identical training with 1 and 2 threads; errors naming the layer. */
+ * - bit-identical training with 1 and 2 threads; errors naming the layer;
+ * - a spec with states (from=enc:1, initial_state=[enc:1,enc:2]) saved as nnc's file, .keras
+ *   and .h5 and loaded: the same config and predictions; Keras 2's and Keras 3's configs of a
+ *   layer reading another's states. */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "test.h"
 #include "core/model_impl.h"
 #include "core/layers_impl.h"
+#include "io/keras_config.h"
 
 static nnc_node add_rnn(nnc_model *m, nnc_node x, int gates, const nnc_rnn_opts *o) {
     return gates == 1 ? nnc_simple_rnn(m, x, o) : gates == 3 ? nnc_gru(m, x, o) : nnc_lstm(m, x, o);
@@ -297,6 +303,145 @@ static void errors(test_run *r) {
     }
 }
 
+/* An encoder-decoder spec: LSTM states start an LSTM, a GRU's state (through a Dense) starts a
+ * SimpleRNN, Bidirectional(LSTM) states start another; states are read by the head too. */
+static const char spec_text[] =
+    "input 8 6 name=tokens\n"
+    "lstm 6 return_sequences=true return_state=true name=enc\n"
+    "gru 5 return_state=true go_backwards=true reset_after=false name=genc from=tokens\n"
+    "dense 4 from=genc:1 name=init\n"
+    "lstm 6 from=enc initial_state=[enc:1,enc:2] name=dec\n"
+    "simple_rnn 4 from=enc initial_state=init name=dec2\n"
+    "bidirectional lstm 3 return_sequences=true return_state=true from=tokens name=bienc\n"
+    "bidirectional lstm 3 from=bienc initial_state=[bienc:1, bienc:2, bienc:3, bienc:4] name=bidec\n"
+    "concatenate from=[dec,dec2,genc:1,enc:2,bidec,bienc:4] name=cat\n"
+    "dense 2 name=logits\n"
+    "loss sparse_categorical_crossentropy from_logits=true\n"
+    "optimizer adam learning_rate=0.01\n";
+
+/* Saved as nnc's file, .keras and .h5 and loaded: the same config text and the same predictions,
+ * bit for bit. */
+static void round_trip(test_run *r) {
+    if (!t_begin(r, "rnn_state/round_trips_through_every_format")) return;
+    enum { M = 16 };
+    char path[512], dir[] = "/tmp/nnc_rstate_XXXXXX";
+    float x[M * 48], y[M], p1[M * 2], p2[M * 2];
+    for (int i = 0; i < M * 48; i++) x[i] = (float)((i * 7919) % 13 == 0);
+    for (int i = 0; i < M; i++) y[i] = (float)(i % 2);
+    nnc_error e = {""};
+    nnc_model *m = nnc_model_from_spec_text(spec_text, strlen(spec_text), "t.nnc", &e);
+    nnc_fit_opts fo = nnc_fit_opts_default();
+    fo.verbose = 0, fo.epochs = 1, fo.batch_size = 8;
+    if (!CHECK(r, m != NULL, "spec: %s", e.message) || !CHECK(r, mkdtemp(dir) != NULL, "no folder") ||
+        !CHECK(r, nnc_fit(m, x, y, M, &fo, NULL) == NNC_OK && nnc_predict(m, x, M, p1) == NNC_OK, "%s",
+               nnc_last_error(m))) {
+        nnc_model_free(m);
+        t_end(r);
+        return;
+    }
+    nnc_strbuf a = {0};
+    nnc_config_json(m, &a);
+    CHECK(r, a.buf && strstr(a.buf, "\"kwargs\":{\"initial_state\":[{\"class_name\":\"__keras_tensor__\"") &&
+                 strstr(a.buf, "\"keras_history\":[\"enc\",0,2]") && strstr(a.buf, "\"keras_history\":[\"bienc\",0,4]") &&
+                 strstr(a.buf, "\"return_state\":true"),
+          "the config lacks the states: %s", a.buf);
+    static const char *const ext[] = {"safetensors", "keras", "h5"};
+    for (int f = 0; f < 3; f++) {
+        snprintf(path, sizeof path, "%s/m.%s", dir, ext[f]);
+        nnc_status st = nnc_model_save(m, path, NULL);
+        if (f && st == NNC_ERR_UNSUPPORTED) continue;
+        nnc_model *l = NULL;
+        if (CHECK(r, st == NNC_OK, ".%s: save: %s", ext[f], nnc_last_error(m)) &&
+            CHECK(r, (l = nnc_model_load(path, &e)) != NULL, ".%s: load: %s", ext[f], e.message)) {
+            nnc_strbuf b = {0};
+            nnc_config_json(l, &b);
+            CHECK(r, a.buf && b.buf && !strcmp(a.buf, b.buf), ".%s: configs differ:\n%s\n%s", ext[f], a.buf, b.buf);
+            nnc_sb_free(&b);
+            CHECK(r, nnc_predict(l, x, M, p2) == NNC_OK && !memcmp(p1, p2, sizeof p1), ".%s: predictions differ",
+                  ext[f]);
+        }
+        nnc_model_free(l);
+        unlink(path);
+    }
+    nnc_sb_free(&a);
+    rmdir(dir);
+    nnc_model_free(m);
+    t_end(r);
+}
+
+/* Keras 3's and Keras 2's ways of writing LSTM(return_state) whose h and c start another LSTM
+ * and whose c is an output (hand-written from Keras's serialize_node / Node.serialize). */
+static void keras_configs(test_run *r) {
+#define K3T(name, t) "{\"class_name\":\"__keras_tensor__\",\"config\":{\"shape\":[null,4],\"dtype\":\"float32\"," \
+                     "\"keras_history\":[\"" name "\",0," #t "]}}"
+#define LAYERS(enc_in, dec_in)                                                                                       \
+    "{\"class_name\":\"InputLayer\",\"config\":{\"batch_shape\":[null,5,3],\"name\":\"x\"},\"name\":\"x\","            \
+    "\"inbound_nodes\":[]},"                                                                                         \
+    "{\"class_name\":\"LSTM\",\"config\":{\"name\":\"enc\",\"units\":4,\"return_state\":true},\"name\":\"enc\","      \
+    "\"inbound_nodes\":" enc_in "},"                                                                                 \
+    "{\"class_name\":\"LSTM\",\"config\":{\"name\":\"dec\",\"units\":4},\"name\":\"dec\",\"inbound_nodes\":" dec_in "}"
+    static const struct {
+        const char *name, *text;
+        int keras2;
+    } cases[] = {
+        {"keras3",
+         "{\"class_name\":\"Functional\",\"config\":{\"name\":\"f\",\"layers\":[" LAYERS(
+             "[{\"args\":[" K3T("x", 0) "],\"kwargs\":{}}]",
+             "[{\"args\":[" K3T("x", 0) "],\"kwargs\":{\"initial_state\":[" K3T("enc", 1) "," K3T("enc", 2) "]}}]")
+         "],\"input_layers\":[[\"x\",0,0]],\"output_layers\":[[\"dec\",0,0],[\"enc\",0,2]]}}", 0},
+        {"keras2",
+         "{\"class_name\":\"Model\",\"config\":{\"name\":\"f\",\"layers\":[" LAYERS(
+             "[[[\"x\",0,0,{}]]]", "[[[\"x\",0,0,{}],[\"enc\",0,1,{}],[\"enc\",0,2,{}]]]")
+         "],\"input_layers\":[[\"x\",0,0]],\"output_layers\":[[\"dec\",0,0],[\"enc\",0,2]]}}", 1},
+    };
+#undef LAYERS
+#undef K3T
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        if (!t_begin(r, "rnn_state/reads_%s_configs", cases[i].name)) continue;
+        char msg[512] = "";
+        nnc_json *j = nnc_json_parse(cases[i].text, strlen(cases[i].text), msg, sizeof msg);
+        nnc_model *m = j ? nnc_model_new(NULL) : NULL;
+        nnc_config_opts o = {cases[i].keras2, m};
+        int rc = m ? nnc_config_build_ex(m, j, &o, NULL, NULL, msg, sizeof msg) : -1;
+        if (CHECK(r, rc == 0, "%s", msg)) {
+            const nnc_layer_rec *enc = &m->layers[nnc_find_layer(m, "enc")], *dec = &m->layers[nnc_find_layer(m, "dec")];
+            CHECK(r, enc->n_more == 2 && dec->n_inputs == 3 && dec->inputs[1] == enc->more[0] &&
+                         dec->inputs[2] == enc->more[1],
+                  "dec reads %d inputs", dec->n_inputs);
+            CHECK(r, m->n_outputs == 2 && m->outputs[1] == enc->more[1], "outputs");
+        }
+        nnc_model_free(m);
+        nnc_json_free(j);
+        t_end(r);
+    }
+}
+
+/* Spec lines naming states that are not there: one line naming the file, line and layer. */
+static void spec_errors(test_run *r) {
+    static const struct { const char *spec, *want; } specs[] = {
+        {"input 5 3\nlstm 4 return_state=true name=enc\nlstm 4 from=input_layer initial_state=[enc:1,enc:3]\n"
+         "loss mse\n", "t.nnc:3: lstm: initial_state=[enc:1,enc:3]: layer 'enc' has no output 3 (it has 3;"},
+        {"input 5 3\nlstm 4 return_state=true name=enc\nlstm 4 from=input_layer initial_state=enc:1\nloss mse\n",
+         "t.nnc:3: LSTM 'lstm': initial_state needs 2 tensors (h, c) of shape (None, 4), got 1"},
+        {"input 5 3\ngru 4 name=enc\ngru 4 from=input_layer initial_state=enc:1\nloss mse\n",
+         "t.nnc:3: gru: initial_state=enc:1: layer 'enc' has no output 1 (it has 1;"},
+        {"input 5 3\ngru 4 return_state=true name=enc\ngru 3 from=input_layer initial_state=enc:1\nloss mse\n",
+         "t.nnc:3: GRU 'gru': initial_state[0] is (None, 4), the layer's states are (None, 3)"},
+        {"input 5 3\ngru 4 return_state=true name=enc\ndense 3 initial_state=enc:1\nloss mse\n", "t.nnc:3: dense:"},
+        {"input 5 3\ngru 4 return_state=true name=enc\ndense 3 from=enc:x\nloss mse\n",
+         "t.nnc:3: dense: from=enc:x: 'enc:x' is not NAME or NAME:OUTPUT"},
+    };
+    for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
+        if (!t_begin(r, "rnn_state/spec_errors/%zu", i)) continue;
+        nnc_error e = {""};
+        nnc_model *bad = nnc_model_from_spec_text(specs[i].spec, strlen(specs[i].spec), "t.nnc", &e);
+        CHECK(r, !bad && strstr(e.message, specs[i].want) && !strchr(e.message, '\n'), "want '%s', got '%s'",
+              specs[i].want, e.message);
+        nnc_model_free(bad);
+        t_end(r);
+    }
+}
+
 void suite_rnn_state(test_run *r);
 void suite_rnn_state(test_run *r) {
     static const char *const cells[5] = {NULL, "simple_rnn", NULL, "gru", "lstm"};
@@ -313,4 +458,7 @@ void suite_rnn_state(test_run *r) {
     semantics(r);
     threads(r);
     errors(r);
+    round_trip(r);
+    keras_configs(r);
+    spec_errors(r);
 }
