@@ -40,9 +40,11 @@ static void layers(nnc_strbuf *sb) {
         nnc_sb_printf(sb, "| `%s` | `%s` | ", d->keyword, d->keras_class);
         keys(sb, d->opts, d->n_opts, def.bytes, 1, NULL);
         nnc_sb_puts(sb, " | ");
-        keys(sb, d->opts, d->n_opts, def.bytes, 0, "`name`");
-        nnc_sb_printf(sb, " | %s%s |\n", d->help,
-                      d->max_inputs > 1 ? " (several inputs: named with from=[a,b])" : "");
+        const int states = (d->flags & NNC_LAYERF_INITIAL_STATE) != 0;
+        keys(sb, d->opts, d->n_opts, def.bytes, 0, states ? "`initial_state`, `name`" : "`name`");
+        nnc_sb_printf(sb, " | %s%s%s |\n", d->help,
+                      d->max_inputs > 1 ? " (several inputs: named with from=[a,b])" : "",
+                      states ? " (initial_state=[enc:1,enc:2]: another layer's return_state)" : "");
     }
     nnc_sb_puts(sb, "\n");
 }
