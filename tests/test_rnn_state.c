@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "test.h"
+#include "fixture.h"
 #include "core/model_impl.h"
 #include "core/layers_impl.h"
 #include "io/keras_config.h"
@@ -28,6 +29,99 @@ static void compile_mse(nnc_model *m) {
     nnc_compile_opts co = nnc_compile_opts_default();
     co.loss = nnc_loss_default(NNC_LOSS_MEAN_SQUARED_ERROR);
     nnc_compile(m, &co);
+}
+
+typedef struct {
+    const char *name;
+    int gates, units, go_backwards, return_sequences, reset_after;
+} fx_case;
+
+static const fx_case fx_cases[] = {
+    {"lstm_state", 4, 4, 0, 1, 1}, {"lstm_state_back", 4, 3, 1, 0, 1},      {"gru_state", 3, 4, 0, 0, 1},
+    {"gru_v1_state_back", 3, 3, 1, 1, 0}, {"simple_rnn_state", 1, 3, 0, 1, 1},
+};
+
+/* One fixture case: the layer from inputs h0 (c0) with return_state; the model's output is
+ * [y, h_n, c_n] side by side, whose gradient is set to [w, w_h, w_c]. */
+static void fixture_case(test_run *r, const fx_file *f, const fx_case *c) {
+    if (!t_begin(r, "rnn_state/torch/%s", c->name)) return;
+    char k[96];
+#define FX(s) (snprintf(k, sizeof k, "%s.%s", c->name, s), fx_need(r, f, k))
+    const int ns = c->gates == 4 ? 2 : 1;
+    const fx_tensor *x = FX("x"), *y = FX("y"), *w = FX("w"), *fin[2] = {FX("hn"), NULL}, *wf[2] = {FX("wh"), NULL};
+    const fx_tensor *init[2] = {FX("h0"), NULL};
+    if (ns == 2) fin[1] = FX("cn"), wf[1] = FX("wc"), init[1] = FX("c0");
+    if (!x || !y || !w || !fin[ns - 1] || !wf[ns - 1] || !init[ns - 1]) {
+        t_end(r);
+        return;
+    }
+    const int Nx = x->shape[0], Tx = x->shape[1], Fx = x->shape[2], u = c->units;
+    nnc_model *m = nnc_model_new(NULL);
+    nnc_node in = nnc_input(m, (int[]){Tx, Fx}, 2, "x"), st[2], all[3];
+    for (int i = 0; i < ns; i++) st[i] = nnc_input(m, (int[]){u}, 1, i ? "c0" : "h0");
+    nnc_rnn_opts o = nnc_rnn_opts_default(u);
+    o.go_backwards = c->go_backwards, o.return_sequences = c->return_sequences, o.reset_after = c->reset_after;
+    o.return_state = true, o.initial_state = st, o.n_initial_state = ns, o.name = "rnn";
+    nnc_node out = add_rnn(m, in, c->gates, &o);
+    all[0] = c->return_sequences ? nnc_flatten(m, out, NULL) : out;
+    nnc_rnn_states(m, out, all + 1, 2);
+    nnc_node cat = nnc_concatenate(m, all, 1 + ns, -1, NULL);
+    nnc_set_outputs(m, &cat, 1);
+    compile_mse(m);
+    const size_t ylen = y->n / (size_t)Nx, row = ylen + (size_t)ns * u, xrow = (size_t)Tx * Fx + (size_t)ns * u;
+    float *xv = malloc((size_t)Nx * xrow * sizeof *xv), *g = malloc((size_t)Nx * row * sizeof *g);
+    if (CHECK(r, out >= 0 && m->compiled && xv && g, "build: %s", nnc_last_error(m))) {
+        static const char *const vars[3] = {"kernel", "recurrent_kernel", "bias"};
+        for (int i = 0; i < 3; i++) {
+            char name[48];
+            snprintf(name, sizeof name, "rnn.%s", vars[i]);
+            const fx_tensor *t = FX(vars[i]);
+            float *v = fx_floats(t);
+            CHECK(r, v && nnc_set_variable(m, name, v, t->n) == NNC_OK, "set %s: %s", name, nnc_last_error(m));
+            free(v);
+        }
+        for (int n = 0; n < Nx; n++) { /* rows of x: the sequence, then h0 (and c0); of the gradient: w, w_h, w_c */
+            for (size_t j = 0; j < (size_t)Tx * Fx; j++) xv[n * xrow + j] = (float)x->v[(size_t)n * Tx * Fx + j];
+            for (size_t j = 0; j < ylen; j++) g[n * row + j] = (float)w->v[n * ylen + j];
+            for (int i = 0; i < ns; i++)
+                for (int j = 0; j < u; j++) {
+                    xv[n * xrow + (size_t)Tx * Fx + (size_t)i * u + j] = (float)init[i]->v[n * u + j];
+                    g[n * row + ylen + (size_t)i * u + j] = (float)wf[i]->v[n * u + j];
+                }
+        }
+        for (int i = 0; i < ns; i++) m->nodes[st[i]].needs_grad = 1; /* their gradients are compared too */
+        double worst = 0.0;
+        if (CHECK(r, nnc_plan(m, Nx) == NNC_OK, "plan")) {
+            nnc_gather_inputs(m, xv, NULL, 0, Nx);
+            nnc_forward(m, Nx, 1);
+            const nnc_layer_rec *l = &m->layers[nnc_find_layer(m, "rnn")];
+            CHECK_NEAR_FX(r, m->nodes[out].value, y->n, y, 1e-5, 1e-4, &worst, "%s output", c->name);
+            for (int i = 0; i < ns; i++)
+                CHECK_NEAR_FX(r, m->nodes[l->more[i]].value, fin[i]->n, fin[i], 1e-5, 1e-4, &worst, "%s state %d",
+                              c->name, i);
+            nnc_zero_grads(m);
+            memcpy(m->nodes[cat].grad, g, (size_t)Nx * row * sizeof *g);
+            nnc_backward(m, Nx);
+            for (int i = 0; i < 3; i++) {
+                char gname[48], name[48];
+                snprintf(gname, sizeof gname, "d%s", vars[i]);
+                snprintf(name, sizeof name, "rnn.%s", vars[i]);
+                const fx_tensor *ref = FX(gname);
+                int p = nnc_find_param(m, name);
+                if (CHECK(r, p >= 0 && ref, "%s", name))
+                    CHECK_NEAR_FX(r, m->nodes[m->params[p].node].grad, ref->n, ref, 1e-5, 1e-4, &worst, "%s", gname);
+            }
+            for (int i = 0; i < ns; i++) {
+                const fx_tensor *ref = FX(i ? "dc0" : "dh0");
+                if (ref) CHECK_NEAR_FX(r, m->nodes[st[i]].grad, ref->n, ref, 1e-5, 1e-4, &worst, "d%s0", i ? "c" : "h");
+            }
+        }
+        t_info(r, "max |nnc - torch| = %.3g", worst);
+    }
+#undef FX
+    free(xv), free(g);
+    nnc_model_free(m);
+    t_end(r);
 }
 
 enum { N = 6, T = 4, F = 3, T2 = 3, F2 = 2 };
@@ -444,6 +538,13 @@ static void spec_errors(test_run *r) {
 
 void suite_rnn_state(test_run *r);
 void suite_rnn_state(test_run *r) {
+    fx_file f = {0};
+    if (t_begin(r, "rnn_state/fixtures_load")) {
+        fx_load_fixture(r, "recurrent_state.txt", &f);
+        t_end(r);
+    }
+    for (size_t i = 0; f.n && i < sizeof fx_cases / sizeof *fx_cases; i++) fixture_case(r, &f, &fx_cases[i]);
+    fx_free(&f);
     static const char *const cells[5] = {NULL, "simple_rnn", NULL, "gru", "lstm"};
     for (int g = 1; g <= 4; g++) {
         if (g == 2) continue;
