@@ -484,10 +484,16 @@ typedef struct {
     nnc_regularizer kernel_regularizer, recurrent_regularizer, bias_regularizer, activity_regularizer;
     float dropout, recurrent_dropout;    /* training only: one mask per sequence (default 0) */
     bool return_sequences;               /* every step's output [steps, units], else the last */
-    bool return_state;                   /* not supported yet: an error */
+    bool return_state;                   /* also the final states (nnc_rnn_states), as Keras's list
+                                          * [output, h] (LSTM: [output, h, c]) */
     bool go_backwards;                   /* read the steps last to first (outputs in that order) */
     bool unit_forget_bias;               /* LSTM: the forget gate's bias starts at 1 (default true) */
     bool reset_after;                    /* GRU: reset gate after the recurrent kernel (default true) */
+    /* Keras's call argument initial_state=[h, c]: NULL (zeros), or n_initial_state nodes of
+     * shape (units): h (SimpleRNN, GRU), h and c (LSTM); Bidirectional: the forward layer's, then
+     * the backward one's. Used by the call only, not kept. */
+    const nnc_node *initial_state;
+    int n_initial_state;
     const char *name;
 } nnc_rnn_opts;
 
@@ -513,6 +519,14 @@ nnc_bidirectional_opts nnc_bidirectional_opts_default(nnc_rnn_kind layer, int un
 /* Keras's Bidirectional: the layer over x forward and backward (its sequence turned back to
  * input order), merged; variables forward_kernel, ..., backward_bias. */
 nnc_node nnc_bidirectional(nnc_model *m, nnc_node x, const nnc_bidirectional_opts *o);
+/* The final states of the layer whose output is layer_output, built with return_state: h (and
+ * LSTM's c); Bidirectional: the forward layer's, then the backward one's (Keras's list after the
+ * output). Fills states[0..max) and returns how many there are (0: no return_state), or -1
+ * when layer_output is no layer's output. They feed another layer's initial_state:
+ *     enc.return_state = true;  nnc_node y = nnc_lstm(m, x, &enc), hc[2];
+ *     nnc_rnn_states(m, y, hc, 2);  dec.initial_state = hc, dec.n_initial_state = 2;
+ *     nnc_lstm(m, x2, &dec); */
+int nnc_rnn_states(nnc_model *m, nnc_node layer_output, nnc_node *states, int max);
 /* Keras's TimeDistributed(Dense): the Dense applied to each step of x (steps, features). */
 nnc_node nnc_time_distributed_dense(nnc_model *m, nnc_node x, const nnc_dense_opts *o);
 

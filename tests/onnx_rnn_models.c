@@ -67,3 +67,32 @@ nnc_model *onnx_build_bidirectional(void) {
     x = nnc_time_distributed_dense(m, nnc_bidirectional(m, x, &a), &td);
     return finish(m, nnc_bidirectional(m, nnc_bidirectional(m, nnc_bidirectional(m, x, &b), &c), &d));
 }
+
+/* Keras's return_state and initial_state: LSTM(5, go_backwards, return_state) over x starts
+ * LSTM(5, sequences) over x2; GRU(4, reset_after false, sequences, return_state) over x starts
+ * GRU(4) over x2, whose Dense(3) starts SimpleRNN(3) over x2; Bidirectional(LSTM 2, sum,
+ * return_state) over x starts another over x2; the states are read again by the head:
+ * Dense(Concatenate([Flatten(decoder), c, gru h, SimpleRNN, Bidirectional, its backward c])). */
+nnc_model *onnx_build_rnn_state(void) {
+    nnc_model *m = nnc_model_new("rnn_state_model");
+    nnc_node x = nnc_input(m, (int[]){6, 3}, 2, "x"), x2 = nnc_input(m, (int[]){4, 2}, 2, "x2"), hc[2], gh, h0;
+    nnc_rnn_opts a = nnc_rnn_opts_default(5), b = nnc_rnn_opts_default(5);
+    a.go_backwards = a.return_state = true;
+    nnc_rnn_states(m, nnc_lstm(m, x, &a), hc, 2);
+    b.return_sequences = true, b.initial_state = hc, b.n_initial_state = 2;
+    nnc_node dec = nnc_flatten(m, nnc_lstm(m, x2, &b), NULL);
+    nnc_rnn_opts g = nnc_rnn_opts_default(4), g2 = nnc_rnn_opts_default(4), s = nnc_rnn_opts_default(3);
+    g.reset_after = false, g.return_sequences = g.return_state = true;
+    nnc_rnn_states(m, nnc_gru(m, x, &g), &gh, 1);
+    g2.initial_state = &gh, g2.n_initial_state = 1;
+    nnc_dense_opts d = nnc_dense_opts_default(3);
+    h0 = nnc_dense(m, nnc_gru(m, x2, &g2), &d);
+    s.initial_state = &h0, s.n_initial_state = 1;
+    nnc_node srnn = nnc_simple_rnn(m, x2, &s), bs[4];
+    nnc_bidirectional_opts bi = nnc_bidirectional_opts_default(NNC_RNN_LSTM, 2);
+    bi.rnn.return_state = true, bi.merge_mode = NNC_MERGE_SUM;
+    nnc_rnn_states(m, nnc_bidirectional(m, x, &bi), bs, 4);
+    bi.rnn.return_state = false, bi.rnn.initial_state = bs, bi.rnn.n_initial_state = 4;
+    nnc_node bdec = nnc_bidirectional(m, x2, &bi);
+    return finish(m, nnc_concatenate(m, (nnc_node[]){dec, hc[1], gh, srnn, bdec, bs[3]}, 6, -1, NULL));
+}

@@ -508,6 +508,8 @@ static const onnx_model_case model_cases[] = {
     {"simple_rnn", onnx_build_simple_rnn, 3, 1, "Transpose RNN Slice Squeeze Flatten Gemm", "", "simple_rnn/W"},
     {"bidirectional", onnx_build_bidirectional, 4, 1, "Transpose LSTM GRU RNN Slice Concat MatMul Tanh Gemm", "",
      "bidirectional/W bidirectional/W_1 time_distributed.kernel bidirectional_3/B_1"},
+    {"rnn_state", onnx_build_rnn_state, 5, 1, "Transpose LSTM GRU RNN Unsqueeze Squeeze Concat Flatten Gemm", "",
+     "lstm/W lstm_1/R gru/B gru_1/W simple_rnn/W"},
     {"embedding", build_embedding, 6, 1, "Cast Gather Equal Not ReduceSum ReduceMax Where Div Unsqueeze Gemm",
      "Identity", "embedding.embeddings dense.kernel"},
 };

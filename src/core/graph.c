@@ -204,9 +204,22 @@ int nnc_model_is_sequential(const nnc_model *m) {
         } else if (l->n_inputs != 1 || l->inputs[0] != prev) {
             return 0;
         }
+        if (l->n_more) return 0; /* several output tensors: a Functional model in Keras */
         prev = l->output;
     }
     return m->n_outputs == 0 || (m->n_outputs == 1 && m->outputs[0] == prev);
+}
+
+int nnc_layer_tensor(const nnc_model *m, int l, int k) {
+    if (l < 0 || l >= m->n_layers || k < 0 || k > m->layers[l].n_more) return -1;
+    return k ? m->layers[l].more[k - 1] : m->layers[l].output;
+}
+
+int nnc_node_tensor_index(const nnc_model *m, int node) {
+    const int l = node >= 0 && node < m->n_nodes ? m->nodes[node].layer : -1;
+    for (int k = 0; l >= 0 && k <= m->layers[l].n_more; k++)
+        if (nnc_layer_tensor(m, l, k) == node) return k;
+    return -1;
 }
 
 const char *nnc_model_display_name(const nnc_model *m) {

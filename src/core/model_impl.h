@@ -66,6 +66,7 @@ typedef struct {
 struct nnc_layer_desc; /* src/layers/layers.h: what the layer is and how it is built */
 
 #define NNC_LAYER_CFG_BYTES 256
+#define NNC_LAYER_MORE_OUTPUTS 4 /* Bidirectional(LSTM, return_state): 2 states each way */
 
 /* A layer: a named group of nodes and parameters, as Keras shows and saves it. */
 typedef struct {
@@ -73,7 +74,9 @@ typedef struct {
     char name[NNC_NAME_MAX];
     int inputs[NNC_MAX_INPUTS]; /* input nodes */
     int n_inputs;
-    int output;                 /* output node */
+    int output;                 /* output node (Keras's output tensor 0) */
+    int more[NNC_LAYER_MORE_OUTPUTS]; /* its further output tensors 1, 2, ... (return_state: */
+    int n_more;                 /* the final states), nodes */
     int first_param, n_params;  /* range in model->params */
     int mask;                   /* the sequence mask its output gets (NNC_LAYERF_MASK_PASS), -1 */
     int frozen;                 /* Keras's trainable=False (nnc_layer_set_trainable): its weights
@@ -235,6 +238,11 @@ nnc_status nnc_set_fusion(nnc_model *m, int on);
 
 /* True when every layer follows the previous one (Keras prints it as "Sequential"). */
 int nnc_model_is_sequential(const nnc_model *m);
+/* Layer l's output tensor k as Keras counts them (0 its output, 1, 2, ... its further ones:
+ * return_state's states); -1 when it has none. */
+int nnc_layer_tensor(const nnc_model *m, int l, int k);
+/* Which of its layer's output tensors node is (Keras's tensor index), -1 when none. */
+int nnc_node_tensor_index(const nnc_model *m, int node);
 /* The model's name, or Keras's default for its kind. */
 const char *nnc_model_display_name(const nnc_model *m);
 /* The node the model outputs (the declared output, else the last layer's), -1 when none. */

@@ -56,6 +56,7 @@ typedef enum {
     NNC_OP_POSITION, /* [T, d] -> each example gets table[0..T) (learned) or the sine encoding */
     /* sequences: recurrent */
     NNC_OP_RECURRENT,/* SimpleRNN, GRU or LSTM over a whole sequence [T, in] (attr.rnn) */
+    NNC_OP_RNN_STATE,/* the final h or c [units] of the RECURRENT node it reads (return_state) */
     /* sequences: embedding and masks */
     NNC_OP_EMBEDDING,/* ids[...] (float whole numbers) and table[V, D] -> rows [..., D] */
     NNC_OP_SEQ_MASK, /* [T] ids != scale, or [T, F] any feature != scale: 1.0 or 0.0 per step */
@@ -109,7 +110,10 @@ typedef struct {
         int go_backwards, return_sequences;
         int reverse_output; /* the sequence output in input order (Bidirectional's backward layer) */
         int reset_after;    /* GRU: bias [2, 3·units] (input, recurrent), the reset after U */
-        int has_bias, has_mask; /* inputs: x, kernel, recurrent_kernel, [bias], [mask] */
+        int has_bias, has_mask; /* inputs: x, kernel, recurrent_kernel, [bias], [h0, c0], [mask] */
+        int n_init;         /* initial states given (Keras's initial_state): 0, or 1 (h0), 2 with
+                             * LSTM's c0, each [units] */
+        int state;          /* RNN_STATE: 0 the final h, 1 the final c */
         nnc_activation act, rec_act;
         float dropout, rec_dropout; /* one mask per sequence, as Keras's cells draw them */
     } rnn;              /* RECURRENT */

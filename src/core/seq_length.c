@@ -18,7 +18,7 @@ static int length_free(const nnc_model *m, const nnc_node_rec *n) {
     case NNC_OP_SPATIAL_DROPOUT: case NNC_OP_MAXIMUM: case NNC_OP_MINIMUM:
     /* the steps come from the input's shape (a learned position table refuses more steps than
      * it has rows, in its shape inference) */
-    case NNC_OP_RECURRENT: case NNC_OP_MHA: case NNC_OP_POSITION:
+    case NNC_OP_RECURRENT: case NNC_OP_RNN_STATE: case NNC_OP_MHA: case NNC_OP_POSITION:
         return 1;
     case NNC_OP_CONCAT: case NNC_OP_LAYER_NORM: case NNC_OP_SOFTMAX_AXIS:
         return n->attr.axis > 0; /* not along the steps */

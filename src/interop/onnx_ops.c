@@ -306,7 +306,7 @@ static const onnx_export_fn exporters[NNC_OP_COUNT] = {
     /* sequences: attention */
     [NNC_OP_MHA] = onnx_ex_mha, [NNC_OP_POSITION] = onnx_ex_position,
     /* sequences: recurrent */
-    [NNC_OP_RECURRENT] = onnx_ex_recurrent,
+    [NNC_OP_RECURRENT] = onnx_ex_recurrent, [NNC_OP_RNN_STATE] = onnx_ex_rnn_state,
     /* sequences: embedding and masks */
     [NNC_OP_EMBEDDING] = onnx_ex_embedding, [NNC_OP_SEQ_MASK] = onnx_ex_seq_mask,
 };

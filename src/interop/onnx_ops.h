@@ -46,10 +46,14 @@ typedef struct {
                                            * -1: use_bias false */
     int reverse_output;          /* the sequence turned back after the run (Bidirectional's
                                   * backward copy as a layer of its own) */
+    int init[2];                 /* one direction: the initial h and c nodes ([batch, units]), -1 */
+    int states[2];               /* one direction: the RNN_STATE nodes given Y_h and Y_c, -1 */
 } onnx_rnn_desc;
 int onnx_rnn_export(onnx_ctx *c, int id, int x, const onnx_rnn_desc *d);
-/* The RECURRENT op's exporter (one direction; a mask has no ONNX form here). */
+/* The RECURRENT op's exporter (one direction; a mask has no ONNX form here); it also gives its
+ * RNN_STATE readers their values (ONNX's Y_h, Y_c), so theirs only fails when called. */
 int onnx_ex_recurrent(onnx_ctx *c, int id);
+int onnx_ex_rnn_state(onnx_ctx *c, int id);
 /* onnx_ops_seq.c: sequences, embedding and masks */
 int onnx_ex_embedding(onnx_ctx *c, int id);
 int onnx_ex_seq_mask(onnx_ctx *c, int id);

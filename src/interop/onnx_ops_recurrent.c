@@ -135,26 +135,42 @@ static Onnx__NodeProto *squeeze(onnx_ctx *c, int id, const char *v, int64_t axis
     return onnx_node(c, id, "Squeeze", ins, 2, what);
 }
 
-/* ONNX's node for d reading x (nnc node), with Y (sequences) or Y_h as its one output; that
- * output's name, NULL on failure. */
+/* An initial state [batch, units] as ONNX's initial_h or initial_c [1, batch, units]. */
+static const char *initial(onnx_ctx *c, int id, int node, const char *what) {
+    const int64_t axis = 0;
+    const char *ins[2] = {onnx_in(c, node, ONNX_LAST), onnx_const_i64(c, id, "state_axes", &axis, 1)};
+    return ins[0] ? onnx_out(onnx_node(c, id, "Unsqueeze", ins, 2, what)) : NULL;
+}
+
+/* ONNX's node for d reading x (nnc node) from d's initial states, with Y (sequences) or Y_h as
+ * its first output; that output's name, NULL on failure. Y_h and Y_c also give d's RNN_STATE
+ * nodes their values (Keras's return_state: ONNX's Y_h is the state after the last step run). */
 static const char *recurrent_node(onnx_ctx *c, int id, const onnx_rnn_desc *d, int x) {
     static const char *const types[5] = {NULL, "RNN", NULL, "GRU", "LSTM"};
     const char *w[3];
     if (weights(c, id, d, w)) return NULL;
-    const char *ins[4] = {time_major(c, id, x), w[0], w[1], w[2]};
+    const char *ins[7] = {time_major(c, id, x), w[0], w[1], w[2], "", NULL, NULL}; /* no sequence_lens */
+    const int n_in = d->init[1] >= 0 ? 7 : d->init[0] >= 0 ? 6 : 4;
+    for (int k = 0; k < 2; k++)
+        if (d->init[k] >= 0 && !(ins[5 + k] = initial(c, id, d->init[k], k ? "initial_c" : "initial_h"))) return NULL;
     const int seq = d->return_sequences;
-    Onnx__NodeProto *n = onnx_node(c, id, types[d->gates], ins, 4, seq ? "Y" : "Y_h");
+    Onnx__NodeProto *n = onnx_node(c, id, types[d->gates], ins, n_in, seq ? "Y" : "Y_h");
     if (!n || activations(c, id, n, d)) return NULL;
     onnx_attr_int(c, n, "hidden_size", d->units);
     onnx_attr_string(c, n, "direction", d->directions == 2 ? "bidirectional" : d->go_backwards ? "reverse" : "forward");
     if (d->gates == 3) onnx_attr_int(c, n, "linear_before_reset", d->reset_after);
-    if (seq) return n->output[0];
-    char **out = onnx_alloc(c, 2 * sizeof *out); /* outputs Y, Y_h: Y left out */
-    if (!out || !(out[0] = onnx_strdup(c, ""))) return NULL;
-    out[1] = n->output[0];
+    const int n_out = d->states[1] >= 0 ? 3 : !seq || d->states[0] >= 0 ? 2 : 1;
+    if (n_out == 1) return n->output[0];
+    char **out = onnx_alloc(c, 3 * sizeof *out); /* outputs Y, Y_h, Y_c: those not read left out */
+    if (!out || !(out[0] = seq ? n->output[0] : onnx_strdup(c, ""))) return NULL;
+    if (!(out[1] = seq ? onnx_name(c, id, "Y_h") : n->output[0])) return NULL;
+    if (n_out == 3 && !(out[2] = onnx_name(c, id, "Y_c"))) return NULL;
     n->output = out;
-    n->n_output = 2;
-    return out[1];
+    n->n_output = (size_t)n_out;
+    for (int k = 0; k < 2; k++) /* Y_h, Y_c [1, batch, units] as the states [batch, units] */
+        if (d->states[k] >= 0 && onnx_finish(c, d->states[k], squeeze(c, id, out[1 + k], 0, k ? "c" : "h"), ONNX_LAST))
+            return NULL;
+    return seq ? out[0] : out[1];
 }
 
 /* Bidirectional's two directions merged (see the top): Y [T, 2, batch, units] or Y_h [2, batch,
@@ -213,11 +229,20 @@ int onnx_ex_recurrent(onnx_ctx *c, int id) {
                          "ONNX's sequence_lens only cuts a sequence's end)");
     for (int k = 1; k < 3 + has_bias; k++)
         if (c->m->nodes[n->in[k]].op != NNC_OP_PARAM) return onnx_fail(c, id, "its weights are not variables");
-    const onnx_rnn_desc d = {n->attr.rnn.gates, n->attr.rnn.units, n->attr.rnn.act, n->attr.rnn.rec_act,
-                             n->attr.rnn.go_backwards, n->attr.rnn.return_sequences, n->attr.rnn.reset_after, 1,
-                             "concat", {n->in[1], -1}, {n->in[2], -1}, {has_bias ? n->in[3] : -1, -1},
-                             n->attr.rnn.reverse_output};
+    onnx_rnn_desc d = {n->attr.rnn.gates, n->attr.rnn.units, n->attr.rnn.act, n->attr.rnn.rec_act,
+                       n->attr.rnn.go_backwards, n->attr.rnn.return_sequences, n->attr.rnn.reset_after, 1,
+                       "concat", {n->in[1], -1}, {n->in[2], -1}, {has_bias ? n->in[3] : -1, -1},
+                       n->attr.rnn.reverse_output, {-1, -1}, {-1, -1}};
+    for (int k = 0; k < n->attr.rnn.n_init; k++) d.init[k] = n->in[3 + has_bias + k];
+    for (int j = id + 1; j < c->m->n_nodes; j++) /* its live RNN_STATE readers */
+        if (c->m->nodes[j].op == NNC_OP_RNN_STATE && c->m->nodes[j].in[0] == id && c->live[j])
+            d.states[c->m->nodes[j].attr.rnn.state] = j;
     return onnx_rnn_export(c, id, n->in[0], &d);
+}
+
+/* RNN_STATE: given its value by its RECURRENT node's exporter (above), which comes first. */
+int onnx_ex_rnn_state(onnx_ctx *c, int id) {
+    return onnx_fail(c, id, "its recurrent layer's export gave no final state");
 }
 
 #endif

@@ -448,7 +448,7 @@ static void put_tensor_ref(nnc_strbuf *sb, const nnc_model *m, int node) {
     for (int i = 0; i < n->shape.rank; i++) nnc_sb_printf(sb, ",%d", n->shape.dim[i]);
     nnc_sb_puts(sb, "],\"dtype\":\"float32\",\"keras_history\":[");
     nnc_sb_json_string(sb, m->layers[n->layer].name);
-    nnc_sb_puts(sb, ",0,0]}}");
+    nnc_sb_printf(sb, ",0,%d]}}", nnc_node_tensor_index(m, node) > 0 ? nnc_node_tensor_index(m, node) : 0);
 }
 
 /* keras-hub's layers: their module and registered name, as Keras's serialize_keras_object writes
@@ -481,12 +481,19 @@ static void put_layer(nnc_strbuf *sb, const nnc_model *m, const nnc_layer_rec *l
         if (l->n_inputs) {
             /* Merge layers take their inputs as one list argument, as Keras serialises them. */
             const int list = (d->flags & NNC_LAYERF_LIST_INPUT) != 0;
+            /* a recurrent layer's inputs after the first are the call's initial_state */
+            const int n_args = d->flags & NNC_LAYERF_INITIAL_STATE ? 1 : l->n_inputs;
             nnc_sb_puts(sb, list ? "{\"args\":[[" : "{\"args\":[");
-            for (int k = 0; k < l->n_inputs; k++) {
+            for (int k = 0; k < n_args; k++) {
                 if (k) nnc_sb_puts(sb, ",");
                 put_tensor_ref(sb, m, l->inputs[k]);
             }
             nnc_strbuf kw = {0};
+            for (int k = n_args; k < l->n_inputs; k++) {
+                nnc_sb_puts(&kw, k == n_args ? ",\"initial_state\":[" : ",");
+                put_tensor_ref(&kw, m, l->inputs[k]);
+                if (k == l->n_inputs - 1) nnc_sb_puts(&kw, "]");
+            }
             put_rows(&kw, d->opts, d->n_opts, nnc_layer_opts(l), def.bytes, 0, 0, 1);
             nnc_sb_printf(sb, "%s,\"kwargs\":{%s}}", list ? "]]" : "]", kw.buf ? kw.buf + 1 : "");
             nnc_sb_free(&kw);
@@ -517,8 +524,9 @@ void nnc_config_json(const nnc_model *m, nnc_strbuf *sb) {
             nnc_sb_printf(sb, ",\"%s\":%s", keys[k], counts[k] > 1 ? "[" : "");
             for (int i = 0; i < counts[k]; i++) {
                 nnc_sb_puts(sb, i ? ",[" : "[");
+                const int t = nnc_node_tensor_index(m, lists[k][i]);
                 nnc_sb_json_string(sb, m->layers[m->nodes[lists[k][i]].layer].name);
-                nnc_sb_puts(sb, ",0,0]");
+                nnc_sb_printf(sb, ",0,%d]", t > 0 ? t : 0);
             }
             if (counts[k] > 1) nnc_sb_puts(sb, "]");
         }

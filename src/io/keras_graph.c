@@ -4,7 +4,10 @@
  *      {"class_name": "Sequential", "config": [...]} and a bare list (Keras 2.0-2.2);
  *      "Functional" (Keras 3) or "Model" (Keras 2), each layer with its inbound_nodes as Keras
  *      3's [{"args": [__keras_tensor__...], "kwargs": {}}] or Keras 2's [[[name, 0, 0, {}]...]],
- *      and input_layers / output_layers as [name, 0, 0] or a list of them.
+ *      and input_layers / output_layers as [name, 0, 0] or a list of them. A tensor's third
+ *      number picks one of its layer's outputs (a recurrent layer's return_state: 1 h, 2 c). A
+ *      recurrent layer's initial_state is the call's kwargs (Keras 3) or its inbound tensors
+ *      after the first (Keras 2).
  *   2. A Sequential without InputLayer takes its input from the first layer's
  *      batch_input_shape (Keras 2), else the model's build_input_shape.
  *   3. Layers are built in the config's order when that is a topological one, else in an order
@@ -25,6 +28,7 @@ typedef struct {
     const char *cls, *name;
     const nnc_layer_desc *desc;
     const char *in_names[NNC_MAX_INPUTS];
+    int in_tensor[NNC_MAX_INPUTS]; /* which of that entry's outputs (0, or a state) */
     int in[NNC_MAX_INPUTS]; /* the entries it reads */
     int n_in;
     int node;               /* its output once built, -1 before */
@@ -89,6 +93,21 @@ static int unsupported_class(graph *g, const entry *e) {
 
 /* ---- reading the config ----------------------------------------------------------------- */
 
+/* Input `name`, its node index (0: its one call) and tensor index (which of its outputs). */
+static int add_input(graph *g, entry *e, const char *name, const nnc_json *node, const nnc_json *tensor) {
+    if (node->type != NNC_JSON_NUMBER || node->number != 0)
+        return fail(g, "layer '%s' reads a layer's second call: layers called more than once (shared layers) are "
+                    "not supported", e->name);
+    if (tensor->type != NNC_JSON_NUMBER || !(tensor->number >= 0 && tensor->number <= NNC_LAYER_MORE_OUTPUTS) ||
+        tensor->number != floor(tensor->number))
+        return fail(g, "layer '%s' reads output %.6g of '%.80s', which no nnc layer has", e->name,
+                    tensor->type == NNC_JSON_NUMBER ? tensor->number : -1.0, name);
+    if (e->n_in == NNC_MAX_INPUTS) return fail(g, "layer '%s' has more than %d inputs", e->name, NNC_MAX_INPUTS);
+    e->in_tensor[e->n_in] = (int)tensor->number;
+    e->in_names[e->n_in++] = name;
+    return 0;
+}
+
 /* Names of the tensors a Keras 3 node's args hold, depth first. */
 static int keras3_args(graph *g, entry *e, const nnc_json *j) {
     if (j->type == NNC_JSON_ARRAY) {
@@ -101,13 +120,7 @@ static int keras3_args(graph *g, entry *e, const nnc_json *j) {
     const nnc_json *c = nnc_json_get(j, "config"), *h = c ? nnc_json_get(c, "keras_history") : NULL;
     if (!h || h->type != NNC_JSON_ARRAY || h->count != 3 || h->items[0]->type != NNC_JSON_STRING)
         return fail(g, "layer '%s' has an input without a readable keras_history", e->name);
-    if (h->items[1]->type != NNC_JSON_NUMBER || h->items[1]->number != 0 || h->items[2]->type != NNC_JSON_NUMBER ||
-        h->items[2]->number != 0)
-        return fail(g, "layer '%s' reads a layer's second call or second output: layers called more than once "
-                    "(shared layers) are not supported", e->name);
-    if (e->n_in == NNC_MAX_INPUTS) return fail(g, "layer '%s' has more than %d inputs", e->name, NNC_MAX_INPUTS);
-    e->in_names[e->n_in++] = h->items[0]->string;
-    return 0;
+    return add_input(g, e, h->items[0]->string, h->items[1], h->items[2]);
 }
 
 /* A functional layer's inputs from its inbound_nodes (Keras 3's or Keras 2's form). */
@@ -120,19 +133,19 @@ static int inbound(graph *g, entry *e) {
     if (nodes->count == 0) return 0;
     const nnc_json *node = nodes->items[0];
     if (node->type == NNC_JSON_OBJECT) {
-        const nnc_json *args = nnc_json_get(node, "args");
-        return args ? keras3_args(g, e, args) : fail(g, "layer '%s' has an inbound node without args", e->name);
+        const nnc_json *args = nnc_json_get(node, "args"), *kw = nnc_json_get(node, "kwargs");
+        const nnc_json *init = kw && kw->type == NNC_JSON_OBJECT ? nnc_json_get(kw, "initial_state") : NULL;
+        if (!args) return fail(g, "layer '%s' has an inbound node without args", e->name);
+        if (keras3_args(g, e, args)) return -1;
+        if (init && init->type != NNC_JSON_NULL && !(e->desc->flags & NNC_LAYERF_INITIAL_STATE))
+            return fail(g, "layer '%s' (%s) takes no initial_state", e->name, e->cls);
+        return init ? keras3_args(g, e, init) : 0;
     }
     for (size_t i = 0; node->type == NNC_JSON_ARRAY && i < node->count; i++) { /* Keras 2 */
         const nnc_json *t = node->items[i];
         if (t->type != NNC_JSON_ARRAY || t->count < 3 || t->items[0]->type != NNC_JSON_STRING)
             return fail(g, "layer '%s' has an unreadable inbound node", e->name);
-        if (t->items[1]->type != NNC_JSON_NUMBER || t->items[1]->number != 0 ||
-            t->items[2]->type != NNC_JSON_NUMBER || t->items[2]->number != 0)
-            return fail(g, "layer '%s' reads a layer's second call or second output: layers called more than "
-                        "once (shared layers) are not supported", e->name);
-        if (e->n_in == NNC_MAX_INPUTS) return fail(g, "layer '%s' has more than %d inputs", e->name, NNC_MAX_INPUTS);
-        e->in_names[e->n_in++] = t->items[0]->string;
+        if (add_input(g, e, t->items[0]->string, t->items[1], t->items[2])) return -1;
     }
     return node->type == NNC_JSON_ARRAY ? 0 : fail(g, "layer '%s' has an unreadable inbound node", e->name);
 }
@@ -355,14 +368,25 @@ static int any_length_input(graph *g, entry *e, const nnc_shape *s) {
     return 0;
 }
 
+/* Output k of built entry s (a recurrent layer's state when k > 0), for layer e; -1 failed. */
+static int entry_tensor(graph *g, const entry *e, const entry *s, int k) {
+    const int node = k ? nnc_layer_tensor(g->m, s->layer, k) : s->node;
+    if (node < 0)
+        fail(g, "layer '%s' reads output %d of '%s', which has %d (return_state gives a recurrent layer's states)",
+             e->name, k, s->name, s->layer >= 0 ? 1 + g->m->layers[s->layer].n_more : 1);
+    return node;
+}
+
 static int build_entry(graph *g, entry *e, int prev) {
     const nnc_layer_desc *d = e->desc;
     int in[NNC_MAX_INPUTS], nin = 0;
     if (d->min_inputs) {
-        if (g->functional)
-            for (; nin < e->n_in; nin++) in[nin] = g->e[e->in[nin]].node;
-        else
+        if (g->functional) {
+            for (; nin < e->n_in; nin++)
+                if ((in[nin] = entry_tensor(g, e, &g->e[e->in[nin]], e->in_tensor[nin])) < 0) return -1;
+        } else {
             in[nin++] = prev;
+        }
     }
     if (d->flags & NNC_LAYERF_INPUT) {
         const nnc_json *bs = nnc_json_get(e->cfg, "batch_shape");
@@ -403,18 +427,26 @@ static int build_entry(graph *g, entry *e, int prev) {
     return 0;
 }
 
-/* The tensors a model's input_layers / output_layers name: [name, 0, 0], a list of those, or
- * (Keras 3) a dict of them. */
-static int tensor_names(const nnc_json *j, const char **names, int max) {
+/* Which output [name, 0, k] names: k, or 0 when absent or not a count. */
+static int tensor_index(const nnc_json *t) {
+    const nnc_json *k = t->count >= 3 ? t->items[2] : NULL;
+    return k && k->type == NNC_JSON_NUMBER && k->number >= 0 && k->number <= NNC_LAYER_MORE_OUTPUTS ? (int)k->number : 0;
+}
+
+/* The tensors a model's input_layers / output_layers name: [name, 0, k], a list of those, or
+ * (Keras 3) a dict of them; their outputs k in index. */
+static int tensor_names(const nnc_json *j, const char **names, int *index, int max) {
     if (!j) return 0;
     if (j->type == NNC_JSON_ARRAY && j->count && j->items[0]->type == NNC_JSON_STRING) {
         names[0] = j->items[0]->string;
+        index[0] = tensor_index(j);
         return 1;
     }
     int n = 0;
     for (size_t i = 0; (j->type == NNC_JSON_ARRAY || j->type == NNC_JSON_OBJECT) && i < j->count; i++) {
         const nnc_json *t = j->items[i];
         if (n == max || t->type != NNC_JSON_ARRAY || !t->count || t->items[0]->type != NNC_JSON_STRING) return -1;
+        index[n] = tensor_index(t);
         names[n++] = t->items[0]->string;
     }
     return n;
@@ -424,15 +456,16 @@ static int tensor_names(const nnc_json *j, const char **names, int max) {
  * the features in a row of x). */
 static int inputs_outputs(graph *g, const nnc_json *cfg) {
     const char *names[NNC_MAX_INPUTS];
-    int nodes[NNC_MAX_INPUTS];
+    int nodes[NNC_MAX_INPUTS], index[NNC_MAX_INPUTS];
     for (int pass = 0; pass < 2; pass++) {
         const char *key = pass ? "output_layers" : "input_layers";
-        int n = tensor_names(nnc_json_get(cfg, key), names, NNC_MAX_INPUTS);
+        int n = tensor_names(nnc_json_get(cfg, key), names, index, NNC_MAX_INPUTS);
         if (n < 0) return fail(g, "%s is not a list of [layer, 0, 0]", key);
         for (int i = 0; i < n; i++) {
             const int *k = nnc_strmap_get(&g->names, names[i]);
             if (!k) return fail(g, "%s names '%.80s', which no layer of the config defines", key, names[i]);
-            nodes[i] = g->e[*k].node;
+            entry out = {.name = key};
+            if ((nodes[i] = entry_tensor(g, &out, &g->e[*k], index[i])) < 0) return -1;
         }
         if (pass && n && nnc_set_outputs(g->m, nodes, n)) return fail(g, "%s", nnc_last_error(g->m));
         if (pass || n != g->m->n_inputs) continue;

@@ -39,23 +39,34 @@ static int built(spec_ctx *c, nnc_node out) {
     return spec_fail(c, "%s", nnc_last_error(c->m));
 }
 
-/* from=NAME or from=[NAME,NAME,...]: the outputs of earlier layers, by name, as the layer's
- * inputs (a functional graph: residual blocks, attention); the count of inputs, or -1. */
-static int spec_from(spec_ctx *c, const char *from, nnc_node *ins, int max) {
+/* key=NAME or key=[NAME,NAME,...] (from=, initial_state=): the outputs of earlier layers, by
+ * name, as the layer's inputs (a functional graph: residual blocks, attention); NAME:K is that
+ * layer's output K (a recurrent layer's return_state: 1 h, 2 c). The count, or -1. */
+static int spec_refs(spec_ctx *c, const char *key, const char *from, nnc_node *ins, int max) {
     char buf[SPEC_WORD_MAX];
     size_t len = strlen(from);
     int list = from[0] == '[';
-    if (list && (len < 2 || from[len - 1] != ']')) return spec_fail(c, "%s: from=%s: a name or a list [a,b]", c->stmt, from);
+    if (list && (len < 2 || from[len - 1] != ']'))
+        return spec_fail(c, "%s: %s=%s: a name or a list [a,b]", c->stmt, key, from);
     snprintf(buf, sizeof buf, "%.*s", (int)(list ? len - 2 : len), from + list);
     int n = 0;
     for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-        const int l = nnc_find_layer(c->m, tok);
+        char *colon = strchr(tok, ':'), *end = NULL;
+        long k = colon ? strtol(colon + 1, &end, 10) : 0;
+        if (colon && (end == colon + 1 || *end || k < 0 || k > NNC_LAYER_MORE_OUTPUTS))
+            return spec_fail(c, "%s: %s=%s: '%s' is not NAME or NAME:OUTPUT (e.g. enc:1)", c->stmt, key, from, tok);
+        if (colon) *colon = '\0';
+        const int l = nnc_find_layer(c->m, tok), node = l < 0 ? -1 : nnc_layer_tensor(c->m, l, (int)k);
         if (l < 0 || c->m->layers[l].output < 0)
-            return spec_fail(c, "%s: from=%s: no earlier layer is named '%s'", c->stmt, from, tok);
-        if (n == max) return spec_fail(c, "%s: from=%s: more than %d inputs", c->stmt, from, max);
-        ins[n++] = c->m->layers[l].output;
+            return spec_fail(c, "%s: %s=%s: no earlier layer is named '%s'", c->stmt, key, from, tok);
+        if (node < 0)
+            return spec_fail(c, "%s: %s=%s: layer '%s' has no output %ld (it has %d; a recurrent layer's "
+                             "return_state=true gives its states as %s:1, ...)", c->stmt, key, from, tok, k,
+                             1 + c->m->layers[l].n_more, tok);
+        if (n == max) return spec_fail(c, "%s: %s=%s: more than %d inputs", c->stmt, key, from, max);
+        ins[n++] = node;
     }
-    if (!n) return spec_fail(c, "%s: from= names no layer", c->stmt);
+    if (!n) return spec_fail(c, "%s: %s= names no layer", c->stmt, key);
     return n;
 }
 
@@ -63,7 +74,8 @@ static int spec_from(spec_ctx *c, const char *from, nnc_node *ins, int max) {
  * which follows the previous one (or the layers from= names). */
 static int stmt_layer(spec_ctx *c, const nnc_layer_desc *d) {
     union { max_align_t align; unsigned char bytes[NNC_LAYER_CFG_BYTES]; } opts;
-    const char *name = NULL, *from = NULL;
+    const char *name = NULL, *from = NULL, *init = NULL;
+    const int states = (d->flags & NNC_LAYERF_INITIAL_STATE) != 0;
     char keys[512];
     int has_from = 0;
     for (int k = 0; k < c->n; k++) has_from |= !strcmp(c->w[k].key, "from");
@@ -76,13 +88,19 @@ static int stmt_layer(spec_ctx *c, const nnc_layer_desc *d) {
     bool trainable = true;
     if (!(d->flags & NNC_LAYERF_INPUT)) spec_string(c, -1, "from", &from);
     if (has_trainable && spec_bool(c, -1, "trainable", &trainable)) return -1;
-    spec_keys(d->opts, d->n_opts, d->flags & NNC_LAYERF_INPUT ? "name" : has_trainable ? "name, from, trainable" : "name, from",
+    if (states) spec_string(c, -1, "initial_state", &init);
+    spec_keys(d->opts, d->n_opts,
+              d->flags & NNC_LAYERF_INPUT ? "name"
+              : states                     ? (has_trainable ? "name, from, trainable, initial_state" : "name, from, initial_state")
+              : has_trainable              ? "name, from, trainable"
+                                           : "name, from",
               keys, sizeof keys);
     if (spec_check_all_used(c, keys)) return -1;
     nnc_node ins[NNC_MAX_INPUTS] = {NNC_PREV};
-    int n = d->min_inputs;
-    if (from && (n = spec_from(c, from, ins, d->max_inputs)) < 0) return -1;
-    if (built(c, d->build(c->m, ins, n, opts.bytes, name))) return -1;
+    int n = d->min_inputs, k = 0;
+    if (from && (n = spec_refs(c, "from", from, ins, d->max_inputs)) < 0) return -1;
+    if (init && (k = spec_refs(c, "initial_state", init, ins + n, NNC_LAYER_MORE_OUTPUTS)) < 0) return -1;
+    if (built(c, d->build(c->m, ins, n + k, opts.bytes, name))) return -1;
     if (!trainable && nnc_layer_set_trainable(c->m, c->m->layers[c->m->n_layers - 1].name, false))
         return spec_fail(c, "%s", nnc_last_error(c->m));
     return 0;

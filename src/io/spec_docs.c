@@ -42,10 +42,14 @@ static void layers(nnc_strbuf *sb) {
         nnc_sb_printf(sb, "| `%s` | `%s` | ", d->keyword, d->keras_class);
         keys(sb, d->opts, d->n_opts, def.bytes, 1, NULL);
         nnc_sb_puts(sb, " | ");
+        const int states = (d->flags & NNC_LAYERF_INITIAL_STATE) != 0;
+        const int fixed = (d->flags & (NNC_LAYERF_INPUT | NNC_LAYERF_NO_TRAINABLE_KEY)) != 0;
         keys(sb, d->opts, d->n_opts, def.bytes, 0,
-             d->flags & (NNC_LAYERF_INPUT | NNC_LAYERF_NO_TRAINABLE_KEY) ? "`name`" : "`name`, `trainable` (true)");
-        nnc_sb_printf(sb, " | %s%s |\n", d->help,
-                      d->max_inputs > 1 ? " (several inputs: named with from=[a,b])" : "");
+             fixed ? (states ? "`initial_state`, `name`" : "`name`")
+                   : (states ? "`initial_state`, `name`, `trainable` (true)" : "`name`, `trainable` (true)"));
+        nnc_sb_printf(sb, " | %s%s%s |\n", d->help,
+                      d->max_inputs > 1 ? " (several inputs: named with from=[a,b])" : "",
+                      states ? " (initial_state=[enc:1,enc:2]: another layer's return_state)" : "");
     }
     nnc_sb_puts(sb, "\n");
 }

@@ -24,6 +24,10 @@ enum {
      * layer with neither flag refuses a masked input with an error naming it, as Keras does. */
     NNC_LAYERF_MASK_PASS = 1u << 10,      /* acts per time step: its output has its input's mask */
     NNC_LAYERF_MASK_CONSUME = 1u << 11,   /* reads the mask itself (its build sets the output's) */
+    /* recurrent layers (issue 14): up to NNC_LAYER_MORE_OUTPUTS inputs after its max_inputs are
+     * Keras's call argument initial_state, not data (spec: initial_state=[...]; Keras 3's
+     * config: the call's kwargs; Keras 2's: further inbound tensors); its build checks them */
+    NNC_LAYERF_INITIAL_STATE = 1u << 12,
 };
 
 typedef struct nnc_layer_desc {

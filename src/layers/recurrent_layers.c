@@ -35,23 +35,23 @@ static int check_opts(nnc_model *m, const nnc_layer_desc *d, const nnc_rnn_opts 
         why = "activations must be elementwise";
     if (!(o->dropout >= 0.0f && o->dropout < 1.0f) || !(o->recurrent_dropout >= 0.0f && o->recurrent_dropout < 1.0f))
         why = "dropout and recurrent_dropout must be in [0, 1)";
-    if (o->return_state) why = "return_state is not supported yet (use return_sequences and take the last step)";
     if (!why) return 0;
     m->sticky = nnc_fail(m, NNC_ERR_ARG, "%s '%s': %s", d->keras_class, who, why);
     return -1;
 }
 
 /* The variables (named prefix + Keras's name) and the RECURRENT op of one direction on node x,
- * in layer l; the op's node, or -1. */
+ * in layer l, starting from the states init[0..n_init) (none: zeros); with return_state, its
+ * final states (h, and LSTM's c) as RNN_STATE nodes in states. The op's node, or -1. */
 static int recurrent_ops(nnc_model *m, int l, int gates, int x, const nnc_rnn_opts *o, const char *prefix,
-                         int reverse_output) {
+                         int reverse_output, const int *init, int n_init, int *states) {
     const int I = m->nodes[x].shape.dim[1], u = o->units, gu = gates * u, two = gates == 3 && o->reset_after;
     nnc_shape ks = {2, {I, gu}}, rs = {2, {u, gu}}, bs = two ? (nnc_shape){2, {2, gu}} : (nnc_shape){1, {gu}};
     char kn[48], rn[48], bn[48];
     snprintf(kn, sizeof kn, "%skernel", prefix);
     snprintf(rn, sizeof rn, "%srecurrent_kernel", prefix);
     snprintf(bn, sizeof bn, "%sbias", prefix);
-    int ops[5] = {x, -1, -1, -1, -1}, n = 3;
+    int ops[7] = {x, -1, -1, -1, -1, -1, -1}, n = 3;
     ops[1] = nnc_layer_param(m, l, kn, &ks, o->kernel_initializer, I, gu, 1);
     ops[2] = nnc_layer_param(m, l, rn, &rs, o->recurrent_initializer, u, gu, 1);
     if (ops[1] < 0 || ops[2] < 0) return -1;
@@ -62,26 +62,58 @@ static int recurrent_ops(nnc_model *m, int l, int gates, int x, const nnc_rnn_op
             p->ones_first = u, p->ones_count = u;
         }
     }
+    for (int k = 0; k < n_init; k++) ops[n++] = init[k];
     const int mask = m->nodes[x].mask;
     if (mask >= 0) ops[n++] = mask;
     nnc_op_attr at = {0};
     at.rnn.gates = gates, at.rnn.units = u;
     at.rnn.go_backwards = o->go_backwards, at.rnn.return_sequences = o->return_sequences;
     at.rnn.reverse_output = reverse_output;
-    at.rnn.reset_after = two, at.rnn.has_bias = o->use_bias, at.rnn.has_mask = mask >= 0;
+    at.rnn.reset_after = two, at.rnn.has_bias = o->use_bias, at.rnn.has_mask = mask >= 0, at.rnn.n_init = n_init;
     at.rnn.act = o->activation, at.rnn.rec_act = o->recurrent_activation;
     at.rnn.dropout = o->dropout, at.rnn.rec_dropout = o->recurrent_dropout;
     int y = nnc_graph_op(m, NNC_OP_RECURRENT, ops, n, at);
     if (y >= 0 && o->return_sequences) m->nodes[y].mask = mask;
+    for (int k = 0; y >= 0 && o->return_state && k < (gates == 4 ? 2 : 1); k++) {
+        nnc_op_attr sa = {0};
+        sa.rnn.state = k;
+        if ((states[k] = nnc_graph_op(m, NNC_OP_RNN_STATE, &y, 1, sa)) < 0) return -1;
+    }
     return y;
 }
 
-/* Starts layer d on sequences; its index (and the input in *x), or -1. */
+/* Keras's initial_state of layer l: `want` tensors of shape (units); an error naming the layer
+ * and what it needs otherwise. */
+static int check_initial_state(nnc_model *m, int l, const int *st, int n, int want, int units, const char *what) {
+    const nnc_layer_rec *r = &m->layers[l];
+    for (int k = 0; k < n && n == want; k++) {
+        const nnc_node_rec *s = &m->nodes[st[k]];
+        if (s->batched && s->shape.rank == 1 && s->shape.dim[0] == units) continue;
+        char sh[64];
+        nnc_shape_str(&s->shape, s->batched, sh, sizeof sh);
+        m->sticky = nnc_fail(m, NNC_ERR_SHAPE, "%s '%s': initial_state[%d] is %s, the layer's states are (None, %d)",
+                             nnc_layer_class(r), r->name, k, sh, units);
+        return -1;
+    }
+    if (n == want || n == 0) return 0;
+    m->sticky = nnc_fail(m, NNC_ERR_ARG, "%s '%s': initial_state needs %d tensor%s (%s) of shape (None, %d), got %d",
+                         nnc_layer_class(r), r->name, want, want == 1 ? "" : "s", what, units, n);
+    return -1;
+}
+
+/* Records the final states of layer l as its output tensors 1, 2, ... (return_state). */
+static void keep_states(nnc_model *m, int l, const int *states, int n) {
+    memcpy(m->layers[l].more, states, (size_t)n * sizeof *states);
+    m->layers[l].n_more = n;
+}
+
+/* Starts layer d on sequences; its index (and the inputs in x[0..n_in): the sequence, then any
+ * initial states), or -1. */
 static int start_on_sequences(nnc_model *m, const nnc_layer_desc *d, const nnc_node *in, int n_in, const void *o,
                               const char *name, int *x) {
     int l = nnc_layer_start(m, d, in, n_in, o, name, x);
     if (l < 0) return -1;
-    const nnc_node_rec *xn = &m->nodes[*x];
+    const nnc_node_rec *xn = &m->nodes[x[0]];
     if (xn->shape.rank != 2) {
         char s[64];
         nnc_shape_str(&xn->shape, 1, s, sizeof s);
@@ -96,10 +128,13 @@ static nnc_node recurrent_build(nnc_model *m, const nnc_layer_desc *d, int gates
                                 const nnc_rnn_opts *o, const char *name) {
     if (!m || m->sticky) return NNC_NONE;
     if (check_opts(m, d, o, name ? name : d->stem)) return NNC_NONE;
-    int x, l = start_on_sequences(m, d, in, n_in, o, name, &x);
-    int y = l < 0 ? -1 : recurrent_ops(m, l, gates, x, o, "", 0);
+    int x[NNC_MAX_INPUTS], st[2], l = start_on_sequences(m, d, in, n_in, o, name, x);
+    const int ns = gates == 4 ? 2 : 1;
+    if (l < 0 || check_initial_state(m, l, x + 1, n_in - 1, ns, o->units, gates == 4 ? "h, c" : "h")) return NNC_NONE;
+    int y = recurrent_ops(m, l, gates, x[0], o, "", 0, x + 1, n_in - 1, st);
     if (y < 0) return NNC_NONE;
     nnc_layer_end(m, l, y);
+    if (o->return_state) keep_states(m, l, st, ns);
     return y;
 }
 
@@ -113,9 +148,43 @@ static nnc_node lstm_build(nnc_model *m, const nnc_node *in, int n_in, const voi
     return recurrent_build(m, &nnc_lstm_desc, 4, in, n_in, o, name);
 }
 
-nnc_node nnc_simple_rnn(nnc_model *m, nnc_node x, const nnc_rnn_opts *o) { return simple_rnn_build(m, &x, 1, o, o->name); }
-nnc_node nnc_gru(nnc_model *m, nnc_node x, const nnc_rnn_opts *o) { return gru_build(m, &x, 1, o, o->name); }
-nnc_node nnc_lstm(nnc_model *m, nnc_node x, const nnc_rnn_opts *o) { return lstm_build(m, &x, 1, o, o->name); }
+/* The C call of a layer: x, then o's initial_state as further inputs; the record keeps no
+ * caller's pointer. */
+static nnc_node call(nnc_model *m, nnc_node x, const nnc_rnn_opts *o, const char *cls, nnc_bidirectional_opts *bi,
+                     nnc_node (*build)(nnc_model *, const nnc_node *, int, const void *, const char *)) {
+    if (!m || m->sticky) return NNC_NONE;
+    nnc_node in[NNC_MAX_INPUTS] = {x};
+    const int n = o->initial_state ? o->n_initial_state : 0;
+    const char *name = bi ? bi->name : o->name;
+    if (n < 0 || n > NNC_LAYER_MORE_OUTPUTS) {
+        m->sticky = nnc_fail(m, NNC_ERR_ARG, "%s '%s': initial_state holds at most %d tensors, got %d", cls,
+                             name ? name : "?", NNC_LAYER_MORE_OUTPUTS, n);
+        return NNC_NONE;
+    }
+    if (n) memcpy(in + 1, o->initial_state, (size_t)n * sizeof *in);
+    nnc_rnn_opts c = *o;
+    c.initial_state = NULL, c.n_initial_state = 0, c.name = NULL;
+    if (!bi) return build(m, in, 1 + n, &c, o->name);
+    bi->rnn = c;
+    return build(m, in, 1 + n, bi, bi->name);
+}
+
+nnc_node nnc_simple_rnn(nnc_model *m, nnc_node x, const nnc_rnn_opts *o) {
+    return call(m, x, o, "SimpleRNN", NULL, simple_rnn_build);
+}
+nnc_node nnc_gru(nnc_model *m, nnc_node x, const nnc_rnn_opts *o) { return call(m, x, o, "GRU", NULL, gru_build); }
+nnc_node nnc_lstm(nnc_model *m, nnc_node x, const nnc_rnn_opts *o) { return call(m, x, o, "LSTM", NULL, lstm_build); }
+
+int nnc_rnn_states(nnc_model *m, nnc_node layer_output, nnc_node *states, int max) {
+    if (!m) return -1;
+    const int l = layer_output >= 0 && layer_output < m->n_nodes ? m->nodes[layer_output].layer : -1;
+    if (l < 0 || m->layers[l].output != layer_output) {
+        nnc_fail(m, NNC_ERR_ARG, "nnc_rnn_states: node %d is not a layer's output", layer_output);
+        return -1;
+    }
+    for (int k = 0; k < m->layers[l].n_more && k < max; k++) states[k] = m->layers[l].more[k];
+    return m->layers[l].n_more;
+}
 
 static void rnn_defaults(void *o) { *(nnc_rnn_opts *)o = nnc_rnn_opts_default(0); }
 
@@ -151,7 +220,8 @@ static void rnn_defaults(void *o) { *(nnc_rnn_opts *)o = nnc_rnn_opts_default(0)
          .help = "of the state read by the recurrent kernel"},                                                        \
         {RNN_ROW("return_sequences", NNC_OPT_BOOL, ST, P, return_sequences, -1, FL),                                  \
          .help = "every step's output, not the last only"},                                                           \
-        {RNN_ROW("return_state", NNC_OPT_BOOL, ST, P, return_state, -1, FL), .help = "not supported yet"},            \
+        {RNN_ROW("return_state", NNC_OPT_BOOL, ST, P, return_state, -1, FL),                                          \
+         .help = "the final states too: [output, h] (LSTM: [output, h, c])"},                                        \
         {RNN_ROW("go_backwards", NNC_OPT_BOOL, ST, P, go_backwards, -1, FL), .help = "read the steps last to first"}, \
         {.key = "stateful", .type = NNC_OPT_CONST, .literal = "false", .flags = NNC_OPTF_CONFIG_ONLY | (FL)},         \
         {.key = "unroll", .type = NNC_OPT_FIXED, .literal = "false", .flags = NNC_OPTF_CONFIG_ONLY | (FL)}
@@ -166,9 +236,10 @@ static const nnc_opt_desc gru_opts[] = {RNN_HEAD(nnc_rnn_opts, P0, 0, "gru 64"),
                                         RNN_INITS(nnc_rnn_opts, P0, 0), RNN_TAIL(nnc_rnn_opts, P0, 0),
                                         RNN_RESET(nnc_rnn_opts, P0, 0)};
 
-#define RNN_DESC(var, cls, kw, help, rows, build)                                                                      \
+#define RNN_DESC(var, cls, kw, help, rows, build)                                                                  \
     const nnc_layer_desc var = {cls, kw, kw, help, sizeof(nnc_rnn_opts), offsetof(nnc_rnn_opts, name), rnn_defaults, \
-                                rows, NNC_OPT_COUNT_OF(rows), 1, 1, NNC_LAYERF_MASK_CONSUME, build}
+                                rows, NNC_OPT_COUNT_OF(rows), 1, 1,                                                    \
+                                NNC_LAYERF_MASK_CONSUME | NNC_LAYERF_INITIAL_STATE, build}
 RNN_DESC(nnc_simple_rnn_desc, "SimpleRNN", "simple_rnn", "h = activation(x·W + h·U + b) at each step", simple_rnn_opts,
          simple_rnn_build);
 RNN_DESC(nnc_lstm_desc, "LSTM", "lstm", "long short-term memory: gates i, f, c, o over the steps", lstm_opts,
@@ -202,13 +273,16 @@ static nnc_node bidirectional_build(nnc_model *m, const nnc_node *in, int n_in, 
         return NNC_NONE;
     }
     if (check_opts(m, d, &o->rnn, name ? name : d->stem)) return NNC_NONE;
-    int x, l = start_on_sequences(m, d, in, n_in, o, name, &x);
-    if (l < 0) return NNC_NONE;
-    const int g = kind_gates[o->layer];
+    int x[NNC_MAX_INPUTS], st[4], l = start_on_sequences(m, d, in, n_in, o, name, x);
+    const int g = kind_gates[o->layer], ns = g == 4 ? 2 : 1, half = n_in > 1 ? ns : 0;
+    if (l < 0 || check_initial_state(m, l, x + 1, n_in - 1, 2 * ns, o->rnn.units,
+                                     g == 4 ? "forward h, c, backward h, c" : "forward h, backward h"))
+        return NNC_NONE;
     nnc_rnn_opts back = o->rnn;
     back.go_backwards = !back.go_backwards;
-    int ys[2] = {recurrent_ops(m, l, g, x, &o->rnn, "forward_", 0), -1};
-    if (ys[0] >= 0) ys[1] = recurrent_ops(m, l, g, x, &back, "backward_", o->rnn.return_sequences);
+    int ys[2] = {recurrent_ops(m, l, g, x[0], &o->rnn, "forward_", 0, x + 1, half, st), -1};
+    if (ys[0] >= 0)
+        ys[1] = recurrent_ops(m, l, g, x[0], &back, "backward_", o->rnn.return_sequences, x + 1 + half, half, st + ns);
     if (ys[1] < 0) return NNC_NONE;
     const int mask = m->nodes[ys[0]].mask;
     int y;
@@ -220,13 +294,13 @@ static nnc_node bidirectional_build(nnc_model *m, const nnc_node *in, int n_in, 
     if (y < 0) return NNC_NONE;
     m->nodes[y].mask = mask;
     nnc_layer_end(m, l, y);
+    if (o->rnn.return_state) keep_states(m, l, st, 2 * ns);
     return y;
 }
 
 nnc_node nnc_bidirectional(nnc_model *m, nnc_node x, const nnc_bidirectional_opts *o) {
     nnc_bidirectional_opts b = *o;
-    b.rnn.name = NULL; /* the record keeps no caller's string */
-    return bidirectional_build(m, &x, 1, &b, o->name);
+    return call(m, x, &o->rnn, "Bidirectional", &b, bidirectional_build);
 }
 
 static void bidirectional_defaults(void *o) {
@@ -252,7 +326,8 @@ static const nnc_opt_desc bidirectional_opts[] = {
 const nnc_layer_desc nnc_bidirectional_desc = {
     "Bidirectional", "bidirectional", "bidirectional", "a recurrent layer forward and backward, merged",
     sizeof(nnc_bidirectional_opts), offsetof(nnc_bidirectional_opts, name), bidirectional_defaults,
-    bidirectional_opts, NNC_OPT_COUNT_OF(bidirectional_opts), 1, 1, NNC_LAYERF_MASK_CONSUME, bidirectional_build};
+    bidirectional_opts, NNC_OPT_COUNT_OF(bidirectional_opts), 1, 1, NNC_LAYERF_MASK_CONSUME | NNC_LAYERF_INITIAL_STATE,
+    bidirectional_build};
 
 /* ---- TimeDistributed(Dense) --------------------------------------------------------------- */
 

@@ -170,7 +170,9 @@ int nnc_layer_start(nnc_model *m, const nnc_layer_desc *d, const nnc_node *in, i
                     const void *opts, const char *name, int *resolved) {
     if (!m || m->sticky) return -1;
     const char *who = name ? name : d->stem;
-    if (n_in < d->min_inputs || n_in > d->max_inputs || (n_in && !in)) {
+    /* a recurrent layer's initial states come after its one input; its build checks their count */
+    const int max = d->max_inputs + (d->flags & NNC_LAYERF_INITIAL_STATE ? NNC_LAYER_MORE_OUTPUTS : 0);
+    if (n_in < d->min_inputs || n_in > max || (n_in && !in)) {
         if (d->min_inputs == d->max_inputs)
             m->sticky = nnc_fail(m, NNC_ERR_ARG, "%s '%s': needs %d input%s, got %d", d->keras_class, who,
                                  d->min_inputs, d->min_inputs == 1 ? "" : "s", n_in);

@@ -15,7 +15,14 @@
  * default zero_output_for_mask=False). Dropout multiplies the input and the state read by U by
  * one mask per sequence and feature, fixed across steps (Keras 3's cells); the carried state
  * itself (h₋ in GRU's blend, c₋) is not dropped.
- * Backward is backpropagation through time over the values kept in aux. */
+ * Initial states (Keras's initial_state: h0, and c0 for LSTM, [units] per example) start the
+ * recurrence instead of zeros; their gradients are the carried state's at the start.
+ * Backward is backpropagation through time over the values kept in aux.
+ * RNN_STATE reads the final h or c of a RECURRENT node from its aux (Keras's return_state: the
+ * state after the last step run, which with go_backwards is input step 0, and which masked
+ * steps at the end carry over); its gradient goes back through aux's dfinal, which the
+ * RECURRENT node zeroes in forward and reads at the start of its backward (a reader's backward
+ * runs before the backward of what it reads). */
 #include <string.h>
 #include "op_util.h"
 #include "activation.h"
@@ -43,11 +50,12 @@ typedef struct {
     float *hin;   /* [T][B][u] the state as U reads it (dropped out) */
     float *xmask; /* [B][in] */
     float *hmask; /* [B][u] */
+    float *dfinal;/* [2][B][u] the gradients of the final h and c from RNN_STATE readers */
 } rnn_aux;
 
 static size_t aux_floats(rnn_dims d) {
     size_t tb = (size_t)d.T * d.B;
-    return 2 * tb * d.GU + 2 * (tb + d.B) * d.u + 2 * tb * d.u + (size_t)d.B * d.I + (size_t)d.B * d.u;
+    return 2 * tb * d.GU + 2 * (tb + d.B) * d.u + 2 * tb * d.u + (size_t)d.B * d.I + 3 * (size_t)d.B * d.u;
 }
 
 static rnn_aux carve(float *a, rnn_dims d) {
@@ -60,7 +68,8 @@ static rnn_aux carve(float *a, rnn_dims d) {
     r.extra = a, a += tbu;
     r.hin = a, a += tbu;
     r.xmask = a, a += (size_t)d.B * d.I;
-    r.hmask = a;
+    r.hmask = a, a += (size_t)d.B * d.u;
+    r.dfinal = a;
     return r;
 }
 
@@ -97,7 +106,7 @@ static size_t recurrent_work(const nnc_model *m, int id, int batch) { return wor
 static int recurrent_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_attr *a, nnc_shape *out,
                            int *batched, char *err, size_t n) {
     const nnc_node_rec *x = CNODE(m, in[0]), *w = CNODE(m, in[1]), *u = CNODE(m, in[2]);
-    const int G = a->rnn.gates, U = a->rnn.units, want = 3 + a->rnn.has_bias + a->rnn.has_mask;
+    const int G = a->rnn.gates, U = a->rnn.units, want = 3 + a->rnn.has_bias + a->rnn.n_init + a->rnn.has_mask;
     if (n_in != want || x->shape.rank != 2 || !x->batched) {
         snprintf(err, n, "a recurrent layer needs sequences (steps, features)");
         return -1;
@@ -112,6 +121,13 @@ static int recurrent_infer(const nnc_model *m, const int *in, int n_in, const nn
         int two = G == 3 && a->rnn.reset_after;
         if (nnc_shape_size(&b->shape) != (size_t)(two ? 2 : 1) * G * U) {
             snprintf(err, n, "recurrent bias does not fit %d units", U);
+            return -1;
+        }
+    }
+    for (int k = 0; k < a->rnn.n_init; k++) {
+        const nnc_node_rec *s = CNODE(m, in[3 + a->rnn.has_bias + k]);
+        if (s->shape.rank != 1 || s->shape.dim[0] != U || !s->batched || k >= (G == 4 ? 2 : 1)) {
+            snprintf(err, n, "an initial state does not fit %d units", U);
             return -1;
         }
     }
@@ -200,12 +216,15 @@ static void state_forward(const nnc_node_rec *y, rnn_dims d, rnn_aux *A, const f
 
 /* The inputs of node y. */
 typedef struct {
-    nnc_node_rec *x, *w, *u, *b, *mask;
+    nnc_node_rec *x, *w, *u, *b, *mask, *h0, *c0;
 } rnn_inputs;
 
 static rnn_inputs inputs_of(const nnc_exec *e, const nnc_node_rec *y) {
-    rnn_inputs r = {NODE(e, y->in[0]), NODE(e, y->in[1]), NODE(e, y->in[2]), NULL, NULL};
+    rnn_inputs r = {NODE(e, y->in[0]), NODE(e, y->in[1]), NODE(e, y->in[2]), NULL, NULL, NULL, NULL};
+    const int s = 3 + y->attr.rnn.has_bias;
     if (y->attr.rnn.has_bias) r.b = NODE(e, y->in[3]);
+    if (y->attr.rnn.n_init >= 1) r.h0 = NODE(e, y->in[s]);
+    if (y->attr.rnn.n_init >= 2) r.c0 = NODE(e, y->in[s + 1]);
     if (y->attr.rnn.has_mask) r.mask = NODE(e, y->in[y->n_in - 1]);
     return r;
 }
@@ -230,8 +249,11 @@ static void recurrent_forward(const nnc_exec *e, int id) {
     if (in.b)
         for (size_t r = 0; r < bt; r++)
             for (int j = 0; j < d.GU; j++) W.proj[r * d.GU + j] += in.b->value[j];
-    memset(A.h, 0, bu * sizeof(float));
-    memset(A.c, 0, bu * sizeof(float));
+    if (in.h0) memcpy(A.h, in.h0->value, bu * sizeof(float));
+    else memset(A.h, 0, bu * sizeof(float));
+    if (in.c0) memcpy(A.c, in.c0->value, bu * sizeof(float));
+    else memset(A.c, 0, bu * sizeof(float));
+    memset(A.dfinal, 0, 2 * bu * sizeof(float));
     const int reset_after = d.G == 3 && y->attr.rnn.reset_after;
     const int ncols = d.G == 3 && !reset_after ? 2 * d.u : d.GU; /* else r·h₋ first */
     for (int s = 0; s < d.T; s++) {
@@ -322,8 +344,8 @@ static void recurrent_backward(const nnc_exec *e, int id) {
     rnn_work W = carve_work(e->m->work, d);
     const size_t u = (size_t)d.u, bt = (size_t)d.B * d.T, bu = (size_t)d.B * u;
     const int reset_after = d.G == 3 && y->attr.rnn.reset_after, plain_gru = d.G == 3 && !reset_after;
-    memset(W.dh, 0, bu * sizeof(float));
-    memset(W.dc, 0, bu * sizeof(float));
+    memcpy(W.dh, A.dfinal, bu * sizeof(float)); /* the final state's readers (return_state) */
+    memcpy(W.dc, A.dfinal + bu, bu * sizeof(float));
     for (int s = d.T - 1; s >= 0; s--) {
         const int t = input_step(y, d, s);
         const float *hin = A.hin + (size_t)s * bu;
@@ -372,6 +394,10 @@ static void recurrent_backward(const nnc_exec *e, int id) {
             for (int b = 0; b < d.B; b++)
                 for (size_t j = 0; j < (size_t)d.GU; j++) in.b->grad[d.GU + j] += W.rec[(size_t)b * d.GU + j];
     }
+    if (in.h0 && in.h0->needs_grad) /* dh, dc now hold the gradients of the states before step 0 */
+        for (size_t i = 0; i < bu; i++) in.h0->grad[i] += W.dh[i];
+    if (in.c0 && in.c0->needs_grad)
+        for (size_t i = 0; i < bu; i++) in.c0->grad[i] += W.dc[i];
     if (in.b && in.b->needs_grad)
         for (size_t r = 0; r < bt; r++)
             for (int j = 0; j < d.GU; j++) in.b->grad[j] += W.proj[r * d.GU + j];
@@ -399,3 +425,38 @@ static void recurrent_backward(const nnc_exec *e, int id) {
 
 const nnc_op_def nnc_op_recurrent = {"recurrent", recurrent_infer, recurrent_forward, recurrent_backward,
                                      recurrent_aux, recurrent_work};
+
+/* ---- RNN_STATE: the final h or c of a RECURRENT node ---------------------------------------- */
+
+static int final_state_infer(const nnc_model *m, const int *in, int n_in, const nnc_op_attr *a, nnc_shape *out,
+                             int *batched, char *err, size_t n) {
+    const nnc_node_rec *r = n_in == 1 ? CNODE(m, in[0]) : NULL;
+    if (!r || r->op != NNC_OP_RECURRENT || a->rnn.state < 0 || a->rnn.state > (r->attr.rnn.gates == 4 ? 1 : 0)) {
+        snprintf(err, n, "a recurrent state reads a recurrent layer's own op");
+        return -1;
+    }
+    out->rank = 1;
+    out->dim[0] = r->attr.rnn.units;
+    *batched = 1;
+    return 0;
+}
+
+static void final_state_forward(const nnc_exec *e, int id) {
+    nnc_node_rec *y = NODE(e, id), *r = NODE(e, y->in[0]);
+    const rnn_dims d = dims_of(e->m, y->in[0], e->batch);
+    const rnn_aux A = carve(r->aux, d);
+    const size_t bu = (size_t)d.B * d.u;
+    memcpy(y->value, (y->attr.rnn.state ? A.c : A.h) + (size_t)d.T * bu, bu * sizeof(float));
+}
+
+static void final_state_backward(const nnc_exec *e, int id) {
+    nnc_node_rec *y = NODE(e, id), *r = NODE(e, y->in[0]);
+    const rnn_dims d = dims_of(e->m, y->in[0], e->batch);
+    const rnn_aux A = carve(r->aux, d);
+    const size_t bu = (size_t)d.B * d.u;
+    float *g = A.dfinal + (size_t)y->attr.rnn.state * bu;
+    for (size_t i = 0; i < bu; i++) g[i] += y->grad[i];
+}
+
+const nnc_op_def nnc_op_rnn_state = {"rnn_state", final_state_infer, final_state_forward, final_state_backward,
+                                     NULL, NULL};

@@ -14,7 +14,7 @@ extern const nnc_op_def nnc_op_act_ex, nnc_op_prelu, nnc_op_softmax_axis, nnc_op
 /* sequences: attention */
 extern const nnc_op_def nnc_op_mha, nnc_op_position;
 /* sequences: recurrent */
-extern const nnc_op_def nnc_op_recurrent;
+extern const nnc_op_def nnc_op_recurrent, nnc_op_rnn_state;
 /* sequences: embedding and masks */
 extern const nnc_op_def nnc_op_embedding, nnc_op_seq_mask;
 
@@ -46,10 +46,11 @@ const nnc_op_def *const nnc_op_table[NNC_OP_COUNT] = {
     [NNC_OP_MHA] = &nnc_op_mha, [NNC_OP_POSITION] = &nnc_op_position,
     /* sequences: recurrent */
     [NNC_OP_RECURRENT] = &nnc_op_recurrent,
+    [NNC_OP_RNN_STATE] = &nnc_op_rnn_state,
     /* sequences: embedding and masks */
     [NNC_OP_EMBEDDING] = &nnc_op_embedding, [NNC_OP_SEQ_MASK] = &nnc_op_seq_mask,
 };
-_Static_assert(NNC_OP_COUNT == 44, "a new op needs a row in nnc_op_table");
+_Static_assert(NNC_OP_COUNT == 45, "a new op needs a row in nnc_op_table");
 
 size_t nnc_node_numel(const nnc_model *m, int id, int batch) {
     const nnc_node_rec *n = CNODE(m, id);

@@ -94,17 +94,25 @@ nnc_status nnc_summary(const nnc_model *m, FILE *f) {
         if (seq && l->n_inputs == 0) continue; /* Keras hides it in Sequential */
         size_t np = layer_params(m, l, &frozen);
         total += np;
-        char name[160], shape[64], params[32], conn[160] = "-";
+        char name[160], shape[64 * (1 + NNC_LAYER_MORE_OUTPUTS)], params[32], conn[160] = "-";
         /* A name too wide for its column wraps before the class, as Keras's table does. */
         int fits = (int)(strlen(l->name) + strlen(nnc_layer_class(l)) + 3) <= w[0] - 2;
         snprintf(name, sizeof name, "%s%s(%s)", l->name, fits ? " " : "\n", nnc_layer_class(l));
-        shape_text(m, l->output, shape, sizeof shape);
+        shape_text(m, l->output, shape + (l->n_more ? 1 : 0), sizeof shape - 1);
+        for (int k = 0; k < l->n_more; k++) { /* several outputs (return_state): Keras's list */
+            size_t at = strlen(shape);
+            shape[0] = '[';
+            snprintf(shape + at, sizeof shape - at, ",\n ");
+            shape_text(m, l->more[k], shape + at + 3, sizeof shape - at - 3);
+            if (k == l->n_more - 1) snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "]");
+        }
         thousands(np, params, sizeof params);
         size_t cl = 0;
         for (int k = 0; k < l->n_inputs && cl < sizeof conn; k++) {
             const nnc_node_rec *src = &m->nodes[l->inputs[k]];
-            cl += (size_t)snprintf(conn + cl, sizeof conn - cl, "%s%s[0][0]", k ? "\n" : "",
-                                   src->layer >= 0 ? m->layers[src->layer].name : "?");
+            const int t = nnc_node_tensor_index(m, l->inputs[k]);
+            cl += (size_t)snprintf(conn + cl, sizeof conn - cl, "%s%s[0][%d]", k ? "\n" : "",
+                                   src->layer >= 0 ? m->layers[src->layer].name : "?", t > 0 ? t : 0);
         }
         if (shown++)
             rule(f, w, cols, "\xe2\x94\x9c", "\xe2\x94\x80", "\xe2\x94\xbc", "\xe2\x94\xa4");
