@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "test.h"
+#include "config_model.h"
 #include "compare.h"
 #include "format/json.h"
 #include "io/keras_config.h"
@@ -189,18 +190,6 @@ static void test_threads(test_run *r) {
     t_end(r);
 }
 
-static nnc_model *from_config(const char *text, int keras2, char *msg, size_t n) {
-    nnc_json *j = nnc_json_parse(text, strlen(text), msg, n);
-    nnc_model *m = j ? nnc_model_new(NULL) : NULL;
-    nnc_config_opts o = {keras2, m};
-    if (m && nnc_config_build_ex(m, j, &o, NULL, NULL, msg, n)) {
-        nnc_model_free(m);
-        m = NULL;
-    }
-    nnc_json_free(j);
-    return m;
-}
-
 /* Keras 2's Embedding (input_length, batch_input_shape with a None axis) and Keras 3's, and
  * Masking: read, and a None time axis run at two lengths; a None axis before a Flatten is
  * refused naming it. */
@@ -217,7 +206,7 @@ static void test_configs(test_run *r) {
         "\"m\",\"mask_value\":0.5}},{\"class_name\":\"GlobalMaxPooling1D\",\"config\":{\"name\":\"g\",\"keepdims\":false}}]}}",
     };
     char msg[512];
-    nnc_model *m = from_config(texts[0], 1, msg, sizeof msg);
+    nnc_model *m = config_model(texts[0], 1, msg, sizeof msg);
     if (CHECK(r, m != NULL, "Keras 2: %s", msg)) {
         const nnc_embedding_opts *o = nnc_layer_opts(&m->layers[1]);
         CHECK(r, o->input_dim == 9 && o->output_dim == 3 && o->mask_zero, "options %d %d %d", o->input_dim,
@@ -225,7 +214,7 @@ static void test_configs(test_run *r) {
         CHECK(r, nnc_input_size(m) == 7 && m->nodes[m->layers[2].output].n_in == 2, "input or mask");
     }
     nnc_model_free(m);
-    m = from_config(texts[1], 0, msg, sizeof msg);
+    m = config_model(texts[1], 0, msg, sizeof msg);
     if (CHECK(r, m != NULL, "Keras 3: %s", msg) && CHECK(r, nnc_model_sequence_inputs(m) == 1, "no None axis")) {
         nnc_compile_opts co = nnc_compile_opts_default();
         co.loss = nnc_loss_default(NNC_LOSS_MEAN_SQUARED_ERROR);
@@ -247,7 +236,7 @@ static void test_configs(test_run *r) {
                        "\"InputLayer\",\"config\":{\"batch_shape\":[null,null],\"name\":\"i\"}},{\"class_name\":"
                        "\"Embedding\",\"config\":{\"name\":\"e\",\"input_dim\":4,\"output_dim\":2}},{\"class_name\":"
                        "\"Flatten\",\"config\":{\"name\":\"f\"}},{\"class_name\":\"Dense\",\"config\":{\"name\":\"d\",\"units\":1}}]}}";
-    m = from_config(flat, 0, msg, sizeof msg);
+    m = config_model(flat, 0, msg, sizeof msg);
     CHECK(r, !m && strstr(msg, "any size (None)") && strstr(msg, "layer 'f'"), "%s", msg);
     nnc_model_free(m);
     t_end(r);

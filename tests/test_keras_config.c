@@ -13,21 +13,9 @@
 #include "test.h"
 #include "files.h"
 #include "keras_fixtures.h"
+#include "config_model.h"
 #include "layers/layers.h"
 #include "io/keras_config.h"
-
-/* Builds text leniently (as a foreign file) into a new model; NULL with why in msg. */
-static nnc_model *build(const char *text, int keras2, char *msg, size_t n) {
-    nnc_json *j = nnc_json_parse(text, strlen(text), msg, n);
-    nnc_model *m = j ? nnc_model_new(NULL) : NULL;
-    nnc_config_opts o = {keras2, m};
-    if (m && nnc_config_build_ex(m, j, &o, NULL, NULL, msg, n)) {
-        nnc_model_free(m);
-        m = NULL;
-    }
-    nnc_json_free(j);
-    return m;
-}
 
 static int has_note(const nnc_model *m, const char *text) {
     for (int i = 0; i < nnc_model_note_count(m); i++)
@@ -44,7 +32,7 @@ static void accepted(test_run *r) {
                                           "{\"scale\":2.0,\"mode\":\"fan_in\",\"distribution\":\"truncated_normal\"}}")
                                ",{\"class_name\":\"Dropout\",\"config\":{\"name\":\"dr\",\"rate\":0.5}}," DENSE("d2", 2, "") "]";
     if (t_begin(r, "keras/config/keras2_bare_list_without_input")) {
-        nnc_model *m = build(bare, 1, msg, sizeof msg);
+        nnc_model *m = config_model(bare, 1, msg, sizeof msg);
         if (CHECK(r, m != NULL, "%s", msg)) {
             CHECK(r, m->n_layers == 4 && !strcmp(m->layers[0].name, "d1_input") && m->n_inputs == 1,
                   "%d layers, the first '%s'", m->n_layers, m->layers[0].name);
@@ -58,7 +46,7 @@ static void accepted(test_run *r) {
     if (t_begin(r, "keras/config/keras2_sequential_config_as_a_list")) {
         char text[1024];
         snprintf(text, sizeof text, "{\"class_name\":\"Sequential\",\"config\":%s}", bare);
-        nnc_model *m = build(text, 1, msg, sizeof msg);
+        nnc_model *m = config_model(text, 1, msg, sizeof msg);
         CHECK(r, m && m->n_layers == 4, "%s", m ? "wrong layer count" : msg);
         nnc_model_free(m);
         t_end(r);
@@ -73,7 +61,7 @@ static void accepted(test_run *r) {
         "{\"class_name\":\"InputLayer\",\"config\":{\"batch_input_shape\":[null,5],\"name\":\"b\"},\"name\":\"b\",\"inbound_nodes\":[]}],"
         "\"input_layers\":[[\"b\",0,0],[\"a\",0,0]],\"output_layers\":[[\"cat\",0,0]]}}";
     if (t_begin(r, "keras/config/keras2_model_nested_inbound_out_of_order")) {
-        nnc_model *m = build(model2, 1, msg, sizeof msg);
+        nnc_model *m = config_model(model2, 1, msg, sizeof msg);
         if (CHECK(r, m != NULL, "%s", msg)) {
             CHECK(r, m->n_inputs == 2 && m->nodes[m->inputs[0]].shape.dim[0] == 5 && m->nodes[m->inputs[1]].shape.dim[0] == 2,
                   "inputs not in input_layers' order");
@@ -91,7 +79,7 @@ static void accepted(test_run *r) {
         "\"config\":{\"shape\":[null,8,8,2],\"keras_history\":[\"in\",0,0]}}],\"kwargs\":{\"training\":false}}]}],"
         "\"input_layers\":[\"in\",0,0],\"output_layers\":[\"my-bn.1\",0,0]}}";
     if (t_begin(r, "keras/config/keras3_flat_io_axis_list_names_and_notes")) {
-        nnc_model *m = build(functional3, 0, msg, sizeof msg);
+        nnc_model *m = config_model(functional3, 0, msg, sizeof msg);
         if (CHECK(r, m != NULL, "%s", msg)) {
             CHECK(r, nnc_find_layer(m, "my_bn_1") >= 0, "the layer was not renamed my_bn_1");
             CHECK(r, has_note(m, "'my-bn.1' is called 'my_bn_1'"), "no note of the new name");
@@ -128,7 +116,7 @@ static void refused(test_run *r) {
     char msg[1024];
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         if (!t_begin(r, "keras/config/refused/%s", cases[i].name)) continue;
-        nnc_model *m = build(cases[i].text, cases[i].keras2, msg, sizeof msg);
+        nnc_model *m = config_model(cases[i].text, cases[i].keras2, msg, sizeof msg);
         CHECK(r, m == NULL, "built a model");
         CHECK(r, m || strstr(msg, cases[i].want), "message lacks '%s': %s", cases[i].want, msg);
         if (!m) t_info(r, "%s", msg);

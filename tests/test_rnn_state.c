@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "test.h"
+#include "config_model.h"
 #include "fixture.h"
 #include "core/model_impl.h"
 #include "core/layers_impl.h"
@@ -493,11 +494,8 @@ static void keras_configs(test_run *r) {
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         if (!t_begin(r, "rnn_state/reads_%s_configs", cases[i].name)) continue;
         char msg[512] = "";
-        nnc_json *j = nnc_json_parse(cases[i].text, strlen(cases[i].text), msg, sizeof msg);
-        nnc_model *m = j ? nnc_model_new(NULL) : NULL;
-        nnc_config_opts o = {cases[i].keras2, m};
-        int rc = m ? nnc_config_build_ex(m, j, &o, NULL, NULL, msg, sizeof msg) : -1;
-        if (CHECK(r, rc == 0, "%s", msg)) {
+        nnc_model *m = config_model(cases[i].text, cases[i].keras2, msg, sizeof msg);
+        if (CHECK(r, m != NULL, "%s", msg)) {
             const nnc_layer_rec *enc = &m->layers[nnc_find_layer(m, "enc")], *dec = &m->layers[nnc_find_layer(m, "dec")];
             CHECK(r, enc->n_more == 2 && dec->n_inputs == 3 && dec->inputs[1] == enc->more[0] &&
                          dec->inputs[2] == enc->more[1],
@@ -505,7 +503,6 @@ static void keras_configs(test_run *r) {
             CHECK(r, m->n_outputs == 2 && m->outputs[1] == enc->more[1], "outputs");
         }
         nnc_model_free(m);
-        nnc_json_free(j);
         t_end(r);
     }
 }

@@ -11,6 +11,7 @@
 #include "test.h"
 #include "compare.h"
 #include "shell.h"
+#include "config_model.h"
 #include "format/json.h"
 #include "io/keras_config.h"
 
@@ -28,14 +29,7 @@ static const char *const configs[2] = {
 };
 
 static nnc_model *from_config(const char *text, char *msg, size_t n) {
-    nnc_json *j = nnc_json_parse(text, strlen(text), msg, n);
-    nnc_model *m = j ? nnc_model_new(NULL) : NULL;
-    nnc_config_opts o = {0, m};
-    if (m && nnc_config_build_ex(m, j, &o, NULL, NULL, msg, n)) {
-        nnc_model_free(m);
-        m = NULL;
-    }
-    nnc_json_free(j);
+    nnc_model *m = config_model(text, 0, msg, n);
     if (m) {
         nnc_compile_opts co = nnc_compile_opts_default();
         co.loss = nnc_loss_default(NNC_LOSS_MEAN_SQUARED_ERROR);
