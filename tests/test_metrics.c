@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "test.h"
 #include "fixture.h"
+#include "shell.h"
 #include "train/train_impl.h"
 #include "format/json.h"
 #include "io/keras_config.h"
@@ -345,6 +347,125 @@ static void test_fit(test_run *r) {
     t_end(r);
 }
 
+/* ---- nnc eval --report ------------------------------------------------------------------------- */
+
+/* A model that passes its input through (the dataset's probabilities), saved in dir, and the
+ * dataset as CSV with its label last; then `nnc eval --report --json`'s report object. */
+static nnc_json *eval_report(test_run *r, const char *dir, const fx_file *fx, const char *ds, const char *loss,
+                             const char *extra) {
+    char path[1200], name[64], why[200];
+    snprintf(name, sizeof name, "%s_x", ds);
+    const fx_tensor *x = fx_need(r, fx, name);
+    snprintf(name, sizeof name, "%s_%s", ds, strcmp(ds, "mc") ? "Y" : "y");
+    const fx_tensor *y = fx_need(r, fx, name);
+    if (!x || !y) return NULL;
+    const int n = x->shape[0], k = x->shape[1];
+    snprintf(path, sizeof path, "%s/%s.csv", dir, ds);
+    FILE *f = fopen(path, "w");
+    for (int j = 0; f && j < k; j++) fprintf(f, "p%d,", j);
+    if (f) fprintf(f, "label\n");
+    for (int i = 0; f && i < n; i++) {
+        for (int j = 0; j < k; j++) fprintf(f, "%.9g,", x->v[i * k + j]);
+        fprintf(f, "%d\n", (int)y->v[i]);
+    }
+    if (f) fclose(f);
+    char text[256];
+    snprintf(text, sizeof text, "input %d\nactivation linear\nloss %s\nmetrics accuracy\n", k, loss);
+    nnc_error e = {""};
+    nnc_model *m = nnc_model_from_spec_text(text, strlen(text), "r.nnc", &e);
+    snprintf(path, sizeof path, "%s/%s.safetensors", dir, ds);
+    int saved = m && nnc_model_save(m, path, NULL) == NNC_OK;
+    CHECK(r, saved, "%s", m ? nnc_last_error(m) : e.message);
+    nnc_model_free(m);
+    if (!saved) return NULL;
+    char cmd[512];
+    int st = -1;
+    snprintf(cmd, sizeof cmd, "nnc eval %s.safetensors --data %s.csv --report --json%s", ds, ds, extra);
+    char *out = t_shell(dir, cmd, &st);
+    const char *line = out ? strstr(out, "{\"report\"") : NULL;
+    nnc_json *j = line ? nnc_json_parse(line, strcspn(line, "\n"), why, sizeof why) : NULL;
+    CHECK(r, st == 0 && j, "%s: status %d: %s", cmd, st, out ? out : "");
+    free(out);
+    return j;
+}
+
+static void near_list(test_run *r, const nnc_json *rep, const char *key, const fx_tensor *ref) {
+    const nnc_json *a = nnc_json_get(rep, key);
+    size_t rows = ref && ref->ndim == 2 ? (size_t)ref->shape[0] : ref ? ref->n : 0;
+    if (!CHECK(r, a && ref && a->type == NNC_JSON_ARRAY && a->count == rows, "%s: missing or of another length", key))
+        return;
+    for (size_t i = 0; i < a->count; i++) {
+        const nnc_json *v = a->items[i];
+        double got = v->type == NNC_JSON_ARRAY ? (double)NAN : v->number;
+        if (v->type == NNC_JSON_ARRAY) { /* a matrix row */
+            size_t cols = v->count;
+            for (size_t c = 0; c < cols && i * cols + c < ref->n * cols; c++)
+                CHECK(r, fabs(v->items[c]->number - ref->v[i * cols + c]) <= TOL, "%s[%zu][%zu] = %g, scikit-learn %g", key, i,
+                      c, v->items[c]->number, ref->v[i * cols + c]);
+            continue;
+        }
+        CHECK(r, fabs(got - ref->v[i]) <= TOL, "%s[%zu] = %.9g, scikit-learn %.9g", key, i, got, ref->v[i]);
+    }
+}
+
+static void test_report(test_run *r) {
+    if (!t_begin(r, "metrics/eval_report_matches_sklearn")) return;
+    char dir[] = "/tmp/nnc-metrics-XXXXXX";
+    fx_file fx = {0};
+    if (!mkdtemp(dir) || !fx_load_fixture(r, "metrics.txt", &fx)) {
+        t_skip(r, "no temporary folder or fixture");
+        fx_free(&fx);
+        return;
+    }
+    nnc_json *j = eval_report(r, dir, &fx, "mc", "sparse_categorical_crossentropy", " --plot mc.svg");
+    const nnc_json *rep = j ? nnc_json_get(j, "report") : NULL;
+    if (rep) {
+        near_list(r, rep, "precision", fx_get(&fx, "report_mc_precision"));
+        near_list(r, rep, "recall", fx_get(&fx, "report_mc_recall"));
+        near_list(r, rep, "f1_score", fx_get(&fx, "report_mc_f1"));
+        near_list(r, rep, "support", fx_get(&fx, "report_mc_support"));
+        const fx_tensor *cm = fx_get(&fx, "report_mc_confusion");
+        const nnc_json *m = nnc_json_get(rep, "confusion_matrix");
+        CHECK(r, cm && m && m->count == 4, "confusion matrix");
+        for (size_t i = 0; cm && m && i < m->count && i < 4; i++)
+            for (size_t c = 0; c < 4 && c < m->items[i]->count; c++)
+                CHECK(r, m->items[i]->items[c]->number == cm->v[i * 4 + c], "confusion[%zu][%zu]", i, c);
+        double acc = 0.0;
+        const fx_tensor *ra = fx_get(&fx, "report_mc_accuracy"), *mac = fx_get(&fx, "report_mc_macro");
+        CHECK(r, nnc_json_get_number(rep, "accuracy", &acc) && ra && fabs(acc - ra->v[0]) <= TOL, "accuracy %g", acc);
+        const nnc_json *ma = nnc_json_get(rep, "macro_avg");
+        double mf1 = 0.0;
+        CHECK(r, ma && mac && nnc_json_get_number(ma, "f1_score", &mf1) && fabs(mf1 - mac->v[2]) <= TOL, "macro f1 %g", mf1);
+        char svg[1300];
+        snprintf(svg, sizeof svg, "%s/mc.svg", dir);
+        CHECK(r, access(svg, R_OK) == 0, "no %s", svg);
+    }
+    nnc_json_free(j);
+    j = eval_report(r, dir, &fx, "bin", "binary_crossentropy", "");
+    rep = j ? nnc_json_get(j, "report") : NULL;
+    if (rep) {
+        double roc = 0.0, ap = 0.0;
+        const fx_tensor *rr = fx_get(&fx, "report_bin_roc_auc"), *ra = fx_get(&fx, "report_bin_average_precision");
+        CHECK(r, nnc_json_get_number(rep, "roc_auc", &roc) && rr && fabs(roc - rr->v[0]) <= TOL, "roc_auc %.9g", roc);
+        CHECK(r, nnc_json_get_number(rep, "average_precision", &ap) && ra && fabs(ap - ra->v[0]) <= TOL, "ap %.9g", ap);
+        near_list(r, rep, "confusion_matrix", fx_get(&fx, "report_bin_confusion"));
+    }
+    nnc_json_free(j);
+    int st = -1;
+    char *out = t_shell(dir, "printf 'input 3\\ndense 2\\nloss mse\\n' > g.nnc && nnc train g.nnc --data mc.csv --targets 2 "
+                             "--epochs 1 --quiet --save g.safetensors >/dev/null && nnc eval g.safetensors --data mc.csv "
+                             "--report", &st);
+    const char *msg = out ? strstr(out, "nnc eval: --report: a classifier's report") : NULL;
+    const char *end = msg ? strstr(msg, "mean_squared_error\n") : NULL; /* one line */
+    CHECK(r, st == 1 && end && strchr(msg, '\n') == end + 18, "regression: status %d: %s", st, out ? out : "");
+    free(out);
+    out = t_shell(dir, "rm -rf -- *.csv *.safetensors *.svg *.nnc", &st);
+    free(out);
+    rmdir(dir);
+    fx_free(&fx);
+    t_end(r);
+}
+
 void suite_metrics(test_run *r);
 void suite_metrics(test_run *r) {
     test_fixture_cases(r);
@@ -352,4 +473,5 @@ void suite_metrics(test_run *r) {
     test_keys(r);
     test_config(r);
     test_fit(r);
+    test_report(r);
 }

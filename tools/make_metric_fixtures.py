@@ -250,6 +250,23 @@ for wtd in (False, True):
          1 - (1 - r2) * (nn - 1) / (nn - pp - 1))
 
 
+# ---- `nnc eval --report` on the multi-class and binary sets ------------------------------------
+report = {}
+d = d64("mc")
+lab, am = d["y"][:, 0].astype(int), d["x"].argmax(axis=1)
+pr, rc, f1, sup = skm.precision_recall_fscore_support(lab, am, labels=range(4), zero_division=0)
+report["report_mc_precision"], report["report_mc_recall"], report["report_mc_f1"], report["report_mc_support"] = pr, rc, f1, sup
+report["report_mc_confusion"] = skm.confusion_matrix(lab, am, labels=range(4))
+cr = skm.classification_report(lab, am, output_dict=True, zero_division=0)
+report["report_mc_macro"] = [cr["macro avg"][q] for q in ("precision", "recall", "f1-score")]
+report["report_mc_weighted"] = [cr["weighted avg"][q] for q in ("precision", "recall", "f1-score")]
+report["report_mc_accuracy"] = cr["accuracy"]
+d = d64("bin")
+report["report_bin_roc_auc"] = skm.roc_auc_score(d["Y"][:, 0], d["x"][:, 0])
+report["report_bin_average_precision"] = skm.average_precision_score(d["Y"][:, 0], d["x"][:, 0])
+report["report_bin_confusion"] = skm.confusion_matrix(d["Y"][:, 0], d["x"][:, 0] > 0.5)
+
+
 def put(f, name, a):
     a = np.asarray(a)
     f.write("%s %d %s %s\n" % (name, a.ndim, " ".join(str(s) for s in a.shape),
@@ -268,6 +285,8 @@ with open(OUT, "w") as f:
     for name, ds, loss, line, key, value in cases:
         f.write("#case %s %s|%s|%s|%s\n" % (name, ds, loss, line, key))
         put(f, "ref_" + name, value)
+    for name, v in report.items():
+        put(f, name, np.asarray(v, dtype=np.float64))
 print("%s: %d cases" % (os.path.relpath(OUT), len(cases)))
 for line in notes:
     print(line)
