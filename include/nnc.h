@@ -15,6 +15,9 @@
  *     c.loss.from_logits = true;
  *     c.optimizer = nnc_adam_default();
  *     c.metrics[c.n_metrics++] = NNC_METRIC_ACCURACY;
+ *     nnc_metric_config f1 = nnc_metric_default(NNC_METRIC_F1_SCORE);  // with arguments
+ *     f1.average = NNC_AVERAGE_MACRO;
+ *     nnc_compile_add_metric(&c, &f1);                // logs "f1_score", "val_f1_score"
  *     if (nnc_compile(m, &c) != NNC_OK) fprintf(stderr, "%s\n", nnc_last_error(m));
  *     nnc_fit_opts f = nnc_fit_opts_default(); f.epochs = 100;
  *     nnc_history *h = NULL;

@@ -187,6 +187,9 @@ static void test_errors(test_run *r) {
          "bad value '1' for num_thresholds"},
         {"key_outside_brackets", "input 3\ndense 1 activation=sigmoid\nloss binary_crossentropy\nmetrics precision thresholds=0.3\n",
          "unexpected key 'thresholds'"},
+        {"key_clash", "input 3\ndense 3 activation=softmax\nloss categorical_crossentropy\nmetrics f1_score f1_score(average=macro)\n",
+         "two values would be logged as 'f1_score_1'"},
+        {"named_loss", "input 3\ndense 1\nloss mse\nmetrics mae(name=loss)\n", "two values would be logged as 'loss'"},
         {"too_many_values", "input 3\ndense 40 activation=softmax\nloss categorical_crossentropy\nmetrics f1_score\n",
          "more than the 31 the logs hold"},
     };
@@ -302,6 +305,45 @@ static void test_config(test_run *r) {
     nnc_json_free(j);
     nnc_sb_free(&sb);
     t_end(r);
+}
+
+/* Metrics with arguments and weighted metrics through a Keras file and nnc's own. */
+static void test_files(test_run *r) {
+    static const char *const exts[] = {"keras", "h5", "safetensors"};
+    for (int f = 0; f < 3; f++) {
+        if (!t_begin(r, "metrics/file_round_trip_%s", exts[f])) continue;
+        const char *text = "input 3\ndense 2 activation=sigmoid\nloss binary_crossentropy\n"
+                           "metrics accuracy precision(thresholds=0.3,class_id=1) auc(curve=PR,exact=true) f1_score(average=micro)\n"
+                           "weighted_metrics recall\n";
+        char path[] = "/tmp/nnc-metrics-file-XXXXXX", file[64];
+        nnc_error e = {""};
+        nnc_model *m = nnc_model_from_spec_text(text, strlen(text), "t.nnc", &e), *back = NULL;
+        if (!CHECK(r, m && mkdtemp(path), "%s", e.message)) {
+            nnc_model_free(m);
+            t_end(r);
+            continue;
+        }
+        snprintf(file, sizeof file, "%s/m.%s", path, exts[f]);
+        if (nnc_model_save(m, file, NULL) != NNC_OK) {
+            t_skip(r, nnc_last_error(m)); /* built without the Keras formats */
+        } else {
+            back = nnc_model_load(file, &e);
+            if (CHECK(r, back != NULL, "%s", e.message)) {
+                nnc_compile_opts a = nnc_model_compile_opts(m), b = nnc_model_compile_opts(back);
+                CHECK(r, a.n_metrics == b.n_metrics, "%d metrics, back %d", a.n_metrics, b.n_metrics);
+                for (int i = 0; i < a.n_metrics && i < b.n_metrics; i++) {
+                    nnc_metric_config u = nnc_compile_metric(&a, i), v = nnc_compile_metric(&b, i);
+                    if (f < 2 && u.kind == NNC_METRIC_AUC) u.exact = false; /* nnc's own key: not in Keras's files */
+                    CHECK(r, same_metric(&u, &v), "metric %d (%s) changed", i, nnc_metric_name(u.kind));
+                }
+            }
+            t_end(r);
+        }
+        nnc_model_free(m);
+        nnc_model_free(back);
+        unlink(file);
+        rmdir(path);
+    }
 }
 
 /* ---- fit ------------------------------------------------------------------------------------ */
@@ -472,6 +514,7 @@ void suite_metrics(test_run *r) {
     test_errors(r);
     test_keys(r);
     test_config(r);
+    test_files(r);
     test_fit(r);
     test_report(r);
 }

@@ -85,7 +85,9 @@ static void read_metrics(nnc_model *m, const nnc_json *mets, nnc_compile_opts *c
         char why[400];
         if (nnc_metric_config_parse(items[i], &mc, why, sizeof why)) {
             const char *name = object_name(items[i]);
-            nnc_note(m, "the file's %smetric '%s' is dropped (%s)", weighted ? "weighted " : "", name ? name : "?", why);
+            int unknown = !strncmp(why, "unknown metric", 14);
+            nnc_note(m, "the file's %smetric '%s' is dropped (%s)", weighted ? "weighted " : "", name ? name : "?",
+                     unknown ? "not one of nnc's metrics: docs/SPEC.md lists them" : why);
             continue;
         }
         mc.weighted = weighted != 0;

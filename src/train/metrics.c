@@ -68,8 +68,39 @@ static nnc_status check_metric(nnc_model *m, const nnc_compile_opts *o, int i) {
     return NNC_OK;
 }
 
+/* Metric i's v-th log key (one per class when it logs several). */
+static void log_key(const nnc_train_state *ts, int i, int v, int nv, char *key, size_t n) {
+    if (nv > 1) snprintf(key, n, "%s_%d", ts->metric_key[i], v);
+    else snprintf(key, n, "%s", ts->metric_key[i]);
+}
+
+/* A per-class key may meet another metric's name ("f1_score_1"): refused, one line. */
+static nnc_status check_key_clash(nnc_model *m, int n) {
+    const nnc_train_state *ts = m->train;
+    char a[NNC_LOG_NAME_MAX + 16], b[NNC_LOG_NAME_MAX + 16];
+    for (int i = 0; i < n; i++) {
+        int ni = metric_values(&ts->mcfg[i], &ts->metric_ctx);
+        for (int u = 0; u < ni; u++) {
+            log_key(ts, i, u, ni, a, sizeof a);
+            int clash = !strcmp(a, "loss");
+            for (int j = i + 1; j < n && !clash; j++) {
+                int nj = metric_values(&ts->mcfg[j], &ts->metric_ctx);
+                for (int v = 0; v < nj && !clash; v++) {
+                    log_key(ts, j, v, nj, b, sizeof b);
+                    clash = !strcmp(a, b);
+                }
+            }
+            if (clash)
+                return nnc_fail(m, NNC_ERR_ARG, "compile: two values would be logged as '%s'; give a metric another "
+                                "name (f1_score(name=f1_per_class))", a);
+        }
+    }
+    return NNC_OK;
+}
+
 nnc_status nnc_metrics_compile(nnc_model *m, const nnc_compile_opts *o) {
     nnc_train_state *ts = m->train;
+    nnc_status st0;
     nnc_metric_ctx *x = &ts->metric_ctx;
     x->k = (int)nnc_output_size(m);
     x->loss = o->loss.kind;
@@ -89,6 +120,7 @@ nnc_status nnc_metrics_compile(nnc_model *m, const nnc_compile_opts *o) {
                         "fbeta_score with average=None, r2_score with class_aggregation=None), more than the %d the "
                         "logs hold with validation; average them (average=macro)", values, NNC_MAX_LOGS / 2 - 1);
     name_keys(ts, o->n_metrics);
+    if ((st0 = check_key_clash(m, o->n_metrics))) return st0;
     for (int p = 0; p < 2; p++) {
         free(ts->metric_state[p]);
         ts->metric_state[p] = calloc(ts->metric_off[o->n_metrics] + 1, sizeof(double));
@@ -226,8 +258,9 @@ void nnc_metrics_logs(const nnc_model *m, const nnc_metric_acc *acc, const char 
         if (nv > NNC_MAX_LOGS) continue; /* refused by compile */
         int got = nnc_metric_desc_of(mc->kind)->fns->result(mc, &ts->metric_ctx, &s, out);
         for (int v = 0; v < got; v++) {
-            if (got > 1) snprintf(key, sizeof key, "%s%s_%d", prefix, ts->metric_key[i], v);
-            else snprintf(key, sizeof key, "%s%s", prefix, ts->metric_key[i]);
+            char own[NNC_LOG_NAME_MAX + 16];
+            log_key(ts, i, v, got, own, sizeof own);
+            snprintf(key, sizeof key, "%s%.*s", prefix, NNC_LOG_NAME_MAX, own);
             nnc_logs_set(logs, key, out[v]);
         }
     }
