@@ -34,7 +34,7 @@ nnc_logs cli_one_log(const char *key, double v) {
 }
 
 void cli_print_json(int n, const nnc_logs *const *logs, const char *const *prefixes) {
-    char buf[4096];
+    char buf[16384];
     int first = 1;
     putchar('{');
     for (int i = 0; i < n; i++) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "eval_report.h"
 
 typedef struct {
     const char *model, *output;
@@ -80,12 +81,35 @@ static int load_model_data(const char *cmd, const use_args *a, int predict, nnc_
 
 /* ---- eval --------------------------------------------------------------------------------- */
 
+/* --report and --plot: the classification report after the logs. */
+static int eval_report(nnc_model *m, const cli_data *d, const use_args *a, int report, const char *plot) {
+    cli_report rep;
+    char err[1536];
+    if (cli_report_build(m, d, &rep, err, sizeof err)) {
+        cli_error("eval", "%s", err);
+        cli_report_free(&rep);
+        return CLI_FAIL;
+    }
+    if (report && a->json) cli_report_json(&rep, stdout);
+    else if (report) cli_report_print(&rep, stdout);
+    int rc = plot && cli_report_svg(&rep, a->model, plot, err, sizeof err) ? CLI_FAIL : CLI_OK;
+    if (rc) cli_error("eval", "%s", err);
+    cli_report_free(&rep);
+    return rc;
+}
+
 int cmd_eval(int argc, char **argv) {
     use_args a = {0};
+    int report = 0;
+    const char *plot = NULL;
     a.threads = cli_default_threads();
     const cli_opt opts[] = {
         USE_ROWS(&a),
-        {"--json", OPT_FLAG, &a.json, "print one JSON object", NULL, NULL},
+        {"--json", OPT_FLAG, &a.json, "print one JSON object (and one for --report)", NULL, NULL},
+        {"--report", OPT_FLAG, &report, "a classifier's precision, recall, F1 and support per class, and its confusion matrix",
+         NULL, NULL},
+        {"--plot", OPT_STRING, &plot, "draw the confusion matrix (and a binary model's ROC and PR curves) as SVG",
+         "FILE.svg", NULL},
     };
     int rc = cli_parse("eval", argc, argv, 2, opts, CLI_NOPTS(opts), &a.model, "MODEL", &a.help);
     if (a.help) {
@@ -106,7 +130,7 @@ int cmd_eval(int argc, char **argv) {
         const nnc_logs *parts[1] = {&l};
         if (a.json) cli_print_json(1, parts, NULL);
         else cli_print_logs(&l, "");
-        rc = CLI_OK;
+        rc = report || plot ? eval_report(m, &d, &a, report, plot) : CLI_OK;
     }
     cli_data_free(&d);
     nnc_model_free(m);

@@ -15,6 +15,9 @@
  *     c.loss.from_logits = true;
  *     c.optimizer = nnc_adam_default();
  *     c.metrics[c.n_metrics++] = NNC_METRIC_ACCURACY;
+ *     nnc_metric_config f1 = nnc_metric_default(NNC_METRIC_F1_SCORE);  // with arguments
+ *     f1.average = NNC_AVERAGE_MACRO;
+ *     nnc_compile_add_metric(&c, &f1);                // logs "f1_score", "val_f1_score"
  *     if (nnc_compile(m, &c) != NNC_OK) fprintf(stderr, "%s\n", nnc_last_error(m));
  *     nnc_fit_opts f = nnc_fit_opts_default(); f.epochs = 100;
  *     nnc_history *h = NULL;
@@ -683,22 +686,82 @@ typedef enum {
     NNC_METRIC_ACCURACY, /* binary, sparse categorical or categorical, chosen from the loss */
     NNC_METRIC_MSE,
     NNC_METRIC_MAE,
+    NNC_METRIC_BINARY_ACCURACY,        /* threshold (0.5) */
+    NNC_METRIC_CATEGORICAL_ACCURACY,   /* one-hot targets */
+    NNC_METRIC_SPARSE_CATEGORICAL_ACCURACY, /* class-index targets */
+    NNC_METRIC_TOP_K_CATEGORICAL_ACCURACY,  /* k (5) */
+    NNC_METRIC_SPARSE_TOP_K_CATEGORICAL_ACCURACY, /* k (5) */
+    NNC_METRIC_PRECISION,              /* thresholds (None: 0.5), top_k, class_id */
+    NNC_METRIC_RECALL,                 /* thresholds (None: 0.5), top_k, class_id */
+    NNC_METRIC_AUC,                    /* num_thresholds (200), curve, summation_method, multi_label */
+    NNC_METRIC_F1_SCORE,               /* average (None: one value per class), threshold */
+    NNC_METRIC_FBETA_SCORE,            /* average, beta (1), threshold */
+    NNC_METRIC_MAPE,                   /* mean_absolute_percentage_error */
+    NNC_METRIC_R2_SCORE,               /* class_aggregation, num_regressors */
     NNC_METRIC_COUNT
 } nnc_metric;
 
-/* Keras's name of a metric ("accuracy", "mse", "mae"). */
+/* Keras's name of a metric ("accuracy", "mse", "mae", "precision", "auc", ...), which is also
+ * its key in the logs unless nnc_metric_config.name gives another. */
 const char *nnc_metric_name(nnc_metric k);
-/* Parses a metric name ("accuracy"/"acc", "mse", "mae", long forms too). */
+/* Parses a metric name: Keras's snake_case name, its class name ("Precision", "AUC") or an
+ * alias ("acc", "mape", "mean_squared_error"); NNC_ERR_ARG when unknown. */
 nnc_status nnc_metric_parse(const char *name, nnc_metric *out);
 
-#define NNC_MAX_METRICS 8
+typedef enum { NNC_AVERAGE_NONE, NNC_AVERAGE_MICRO, NNC_AVERAGE_MACRO, NNC_AVERAGE_WEIGHTED } nnc_metric_average;
+typedef enum { NNC_CURVE_ROC, NNC_CURVE_PR } nnc_auc_curve;
+typedef enum { NNC_SUMMATION_INTERPOLATION, NNC_SUMMATION_MINORING, NNC_SUMMATION_MAJORING } nnc_auc_summation;
+typedef enum { NNC_R2_UNIFORM_AVERAGE, NNC_R2_VARIANCE_WEIGHTED_AVERAGE, NNC_R2_NONE } nnc_r2_aggregation;
+
+/* A metric with its arguments, Keras's names and defaults (docs/SPEC.md lists them). Get one
+ * from nnc_metric_default, change what you need, and add it with nnc_compile_add_metric. */
+typedef struct {
+    nnc_metric kind;
+    bool configured;      /* set by nnc_metric_default; a zeroed entry means the kind's defaults */
+    float threshold;      /* binary_accuracy: threshold (0.5); precision, recall: thresholds;
+                           * f1_score, fbeta_score: threshold; these three when has_threshold */
+    bool has_threshold;   /* false is Keras's None: precision/recall 0.5 (any value with top_k),
+                           * f-scores the argmax of each row (0.5 for one output) */
+    int k;                /* top-k accuracies: 5 */
+    int top_k;            /* precision, recall: 0 is None */
+    int class_id;         /* precision, recall: -1 is None */
+    int num_thresholds;   /* auc: 200 */
+    nnc_auc_curve curve;  /* auc: ROC */
+    nnc_auc_summation summation_method; /* auc: interpolation */
+    bool multi_label;     /* auc: false (all labels flattened into one) */
+    bool from_logits;     /* auc: false; predictions are logits (nnc already applies the sigmoid
+                           * or softmax when the loss is from_logits) */
+    bool exact;           /* auc: false; nnc's own: the exact area from every prediction
+                           * (scikit-learn's roc_auc_score, average_precision_score for PR) */
+    nnc_metric_average average; /* f-scores: NONE (one value per class) */
+    float beta;           /* fbeta_score: 1 */
+    nnc_r2_aggregation class_aggregation; /* r2_score: uniform_average */
+    int num_regressors;   /* r2_score: 0 */
+    bool weighted;        /* one of Keras's weighted_metrics: fit's sample and class weights
+                           * weigh it (the metrics list ignores them, as in Keras) */
+    char name[32];        /* "": Keras's name (nnc_metric_name) */
+} nnc_metric_config;
+
+/* The metric with Keras's defaults for its arguments (configured set). */
+nnc_metric_config nnc_metric_default(nnc_metric kind);
+
+#define NNC_MAX_METRICS 16
 
 typedef struct {
     nnc_loss loss;
     nnc_optimizer optimizer;
     nnc_metric metrics[NNC_MAX_METRICS];
     int n_metrics;
+    /* The arguments of metrics[i], used when metric_config[i].configured (its kind must then
+     * be metrics[i]); otherwise metrics[i] takes its defaults. nnc_compile_add_metric fills
+     * both. */
+    nnc_metric_config metric_config[NNC_MAX_METRICS];
 } nnc_compile_opts;
+
+/* Appends a metric with its arguments; NNC_ERR_ARG when the list is full or mc is NULL. */
+nnc_status nnc_compile_add_metric(nnc_compile_opts *c, const nnc_metric_config *mc);
+/* The arguments metric i is compiled with: metric_config[i] or the defaults of metrics[i]. */
+nnc_metric_config nnc_compile_metric(const nnc_compile_opts *c, int i);
 
 /* MSE loss, Adam, no metrics. */
 nnc_compile_opts nnc_compile_opts_default(void);
@@ -711,12 +774,15 @@ nnc_compile_opts nnc_model_compile_opts(const nnc_model *m);
 
 /* ---- logs and history ------------------------------------------------------------------ */
 
-#define NNC_MAX_LOGS 16
+#define NNC_MAX_LOGS 64
+#define NNC_LOG_NAME_MAX 48
 
-/* Named values of one epoch or one evaluation: "loss", "accuracy", "val_loss", ... */
+/* Named values of one epoch or one evaluation: "loss", "accuracy", "val_loss", ... A metric
+ * with one value per class (f1_score with average None, r2_score with class_aggregation None)
+ * gives one key per class: "f1_score_0", "f1_score_1", ... */
 typedef struct {
     int count;
-    char names[NNC_MAX_LOGS][32];
+    char names[NNC_MAX_LOGS][NNC_LOG_NAME_MAX];
     double values[NNC_MAX_LOGS];
 } nnc_logs;
 

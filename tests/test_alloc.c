@@ -100,7 +100,12 @@ void suite_alloc(test_run *r) {
                             "multi_head_attention 2 4 dropout=0.2 use_causal_mask=true from=[x,x] name=a\n"
                             "add from=[x,a]\nlayer_normalization\nglobal_average_pooling1d\ndense 10\n"
                             "loss sparse_categorical_crossentropy from_logits=true\noptimizer adam\n";
+    /* metrics (issue 15): their state is planned at compile, the exact AUC's before each pass */
+    const char *metrics = "input 64\ndense 10\nloss sparse_categorical_crossentropy from_logits=true\noptimizer adam\n"
+                          "metrics accuracy precision recall(top_k=2) auc auc(exact=true) f1_score(average=macro)\n"
+                          "metrics sparse_top_k_categorical_accuracy(k=3) f1_score r2_score(None)\nweighted_metrics auc(curve=PR)\n";
     for (int t = 1; t <= 2; t++) {
+        check(r, "metrics", metrics, 64, t);
         check(r, "attention", attention, 64, t);
         check(r, "mlp", mlp, 64, t);
         check(r, "cnn", cnn, 64, t);

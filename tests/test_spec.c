@@ -576,7 +576,7 @@ static void test_did_you_mean(test_run *r) {
         {"loss", "loss mean_sqared_error", "unknown loss 'mean_sqared_error' (did you mean 'mean_squared_error'?"},
         {"loss_far", "loss hinge", "unknown loss 'hinge' (one of mean_squared_error,"},
         {"optimizer_class", "optimizer Adma", "unknown optimizer 'Adma' (did you mean 'Adam'? one of sgd,"},
-        {"metric", "metrics acuracy", "unknown metric 'acuracy' (did you mean 'accuracy'? one of accuracy, mse, mae)"},
+        {"metric", "metrics acuracy", "unknown metric 'acuracy' (did you mean 'accuracy'? one of accuracy, mse, mae, binary_accuracy,"},
         {"schedule", "optimizer sgd learning_rate=exponential_decy(0.1,10,0.5)",
          "unknown learning-rate schedule 'exponential_decy' in learning_rate=exponential_decy(0.1,10,0.5) "
          "(did you mean 'exponential_decay'?"},

@@ -28,7 +28,7 @@ typedef enum {
                              * a config with another value is refused */
     NNC_OPT_FIXED,          /* no storage: written as literal, any value read is ignored */
     NNC_OPT_CHOICE,         /* int: the index of a name in literal, names separated by '|'
-                             * ("nearest|bilinear"); Keras's string */
+                             * ("nearest|bilinear"); Keras's string, a name "None" Keras's None */
 } nnc_opt_type;
 
 enum {
@@ -39,7 +39,7 @@ enum {
     NNC_OPTF_ZERO_IS_AUX = 1u << 4, /* INTS: all zeros means the INTS at aux (pooling's strides) */
     NNC_OPTF_NAME = 1u << 5,        /* FIXED: the object's name, written as the literal */
     NNC_OPTF_CAUSAL = 1u << 6,      /* PADDING: "causal" too, as true in the bool at aux (Conv1D) */
-    NNC_OPTF_NONE_IS_NEG = 1u << 7, /* INTS: all -1 is Keras's None (output_padding) */
+    NNC_OPTF_NONE_IS_NEG = 1u << 7, /* INTS: all -1 is Keras's None (output_padding); INT: -1 */
     NNC_OPTF_UNWRITTEN = 1u << 8,   /* checked when a config has it, never written: a key that only
                                      * newer Keras versions know (older ones refuse it) */
     /* the activation, merge and normalization layers (layers-a2) */
@@ -51,6 +51,8 @@ enum {
     NNC_OPTF_CALL_ARG = 1u << 15,   /* Keras's call argument, not a constructor's: in a functional
                                      * model written in the call's kwargs (use_causal_mask) */
     NNC_OPTF_ZERO_IS_NONE = 1u << 16, /* INT: 0 is Keras's None, written null (a null read is 0) */
+    /* metrics (issue 15) */
+    NNC_OPTF_NNC_ONLY = 1u << 17,   /* nnc's own key: written in nnc's files, never in Keras's */
     /* wrappers (issue 14: Bidirectional, TimeDistributed): a Keras config nests the wrapped
      * layer's as {"layer": {"class_name": C, "config": {...}}} (src/io/keras_nested.c) */
     NNC_OPTF_NESTED = 1u << 12,     /* the key lives in the wrapped layer's config */

@@ -4,8 +4,8 @@
  *   1. loss: a name ("categorical_crossentropy"), a serialized object ({"class_name":
  *      "BinaryCrossentropy", "config": {"from_logits": ...}}), a function object ({"class_name":
  *      "function", "config": "mse"}), or one per output (a dict or a list);
- *   2. metrics: names, objects (MeanMetricWrapper, SparseCategoricalAccuracy, Precision ...),
- *      or a list per output;
+ *   2. metrics and weighted_metrics: names, objects (MeanMetricWrapper, Precision, AUC ...,
+ *      their arguments read by the metric rows), or a list per output;
  *   3. optimizer: "optimizer" (compile_config) or "optimizer_config" (training_config), as
  *      {class_name, config}; Keras 2's "lr" and "decay" (lr / (1 + decay·iterations), which
  *      is InverseTimeDecay with decay_steps 1); mixed precision's LossScaleOptimizer around
@@ -72,42 +72,32 @@ static void read_loss(nnc_model *m, const nnc_json *loss, nnc_loss *out) {
         nnc_note(m, "the loss's label_smoothing %g is dropped (nnc has none; it matters only in training)", v);
 }
 
-/* A metric object's name as nnc knows it: MeanMetricWrapper's own name, or the class. */
-static int parse_metric(const nnc_json *e, nnc_metric *k, const char **name) {
-    static const struct { const char *cls; nnc_metric k; } classes[] = {
-        {"Accuracy", NNC_METRIC_ACCURACY}, {"BinaryAccuracy", NNC_METRIC_ACCURACY},
-        {"CategoricalAccuracy", NNC_METRIC_ACCURACY}, {"SparseCategoricalAccuracy", NNC_METRIC_ACCURACY},
-        {"MeanSquaredError", NNC_METRIC_MSE}, {"MeanAbsoluteError", NNC_METRIC_MAE}};
-    *name = object_name(e);
-    const nnc_json *c = e->type == NNC_JSON_OBJECT ? nnc_json_get(e, "config") : NULL;
-    if (*name && !strcmp(*name, "MeanMetricWrapper") && c && c->type == NNC_JSON_OBJECT)
-        *name = nnc_json_get_string(c, "name");
-    if (!*name) return -1;
-    if (nnc_metric_parse(*name, k) == NNC_OK) return 0;
-    for (size_t i = 0; i < sizeof classes / sizeof *classes; i++)
-        if (!strcmp(*name, classes[i].cls)) {
-            *k = classes[i].k;
-            return 0;
-        }
-    return -1;
-}
-
-static void read_metrics(nnc_model *m, const nnc_json *mets, nnc_compile_opts *c) {
+/* A metrics list (or one per output) read leniently: what nnc has not is dropped with a note;
+ * a metric already in the list is not added twice. */
+static void read_metrics(nnc_model *m, const nnc_json *mets, nnc_compile_opts *c, int weighted) {
     mets = single(mets);
     if (!mets || mets->type == NNC_JSON_NULL) return;
     const nnc_json *one[1] = {mets};
     const nnc_json *const *items = mets->type == NNC_JSON_ARRAY ? (const nnc_json *const *)mets->items : one;
     size_t count = mets->type == NNC_JSON_ARRAY ? mets->count : 1;
     for (size_t i = 0; i < count; i++) {
-        nnc_metric k;
-        const char *name = NULL;
-        if (parse_metric(items[i], &k, &name)) {
-            nnc_note(m, "the file's metric '%s' is dropped (nnc has accuracy, mse and mae)", name ? name : "?");
+        nnc_metric_config mc;
+        char why[400];
+        if (nnc_metric_config_parse(items[i], &mc, why, sizeof why)) {
+            const char *name = object_name(items[i]);
+            int unknown = !strncmp(why, "unknown metric", 14);
+            nnc_note(m, "the file's %smetric '%s' is dropped (%s)", weighted ? "weighted " : "", name ? name : "?",
+                     unknown ? "not one of nnc's metrics: docs/SPEC.md lists them" : why);
             continue;
         }
+        mc.weighted = weighted != 0;
         int dup = 0;
-        for (int j = 0; j < c->n_metrics; j++) dup |= c->metrics[j] == k;
-        if (!dup && c->n_metrics < NNC_MAX_METRICS) c->metrics[c->n_metrics++] = k;
+        for (int j = 0; j < c->n_metrics; j++) {
+            nnc_metric_config o = nnc_compile_metric(c, j);
+            dup |= o.kind == mc.kind && o.weighted == mc.weighted && !memcmp(&o, &mc, sizeof o);
+        }
+        if (!dup && nnc_compile_add_metric(c, &mc) != NNC_OK)
+            nnc_note(m, "the file's metric '%s' is dropped (nnc keeps %d)", nnc_metric_name(mc.kind), NNC_MAX_METRICS);
     }
 }
 
@@ -170,10 +160,8 @@ void nnc_keras_compile_opts(nnc_model *m, const nnc_json *tc, nnc_compile_opts *
     } else {
         read_loss(m, loss, &c->loss);
     }
-    read_metrics(m, nnc_json_get(tc, "metrics"), c);
-    const nnc_json *wm = nnc_json_get(tc, "weighted_metrics");
-    if (wm && wm->type == NNC_JSON_ARRAY && wm->count)
-        nnc_note(m, "the file's weighted_metrics are dropped (nnc weighs every metric alike)");
+    read_metrics(m, nnc_json_get(tc, "metrics"), c, 0);
+    read_metrics(m, nnc_json_get(tc, "weighted_metrics"), c, 1);
     const nnc_json *opt = nnc_json_get(tc, "optimizer");
     if (!opt || (opt->type != NNC_JSON_OBJECT && opt->type != NNC_JSON_STRING)) opt = nnc_json_get(tc, "optimizer_config");
     int usable = opt && (opt->type == NNC_JSON_OBJECT || opt->type == NNC_JSON_STRING);

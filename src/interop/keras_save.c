@@ -39,6 +39,14 @@
 #define KERAS_VERSION "3.10.0" /* the layout written is that of this version */
 
 /* The layers Keras's model.layers lists: a Sequential's InputLayer is left out. */
+/* The metrics list, then "weighted_metrics": its list or null, as Keras writes them. */
+static void weighted_lists(const nnc_compile_opts *c, nnc_strbuf *sb) {
+    nnc_metrics_config_json(c, sb, 0, 1);
+    nnc_sb_puts(sb, ",\"weighted_metrics\":");
+    if (nnc_metrics_any_weighted(c)) nnc_metrics_config_json(c, sb, 1, 1);
+    else nnc_sb_puts(sb, "null");
+}
+
 static int keras_layer(const nnc_model *m, int l) {
     return !(nnc_model_is_sequential(m) && (m->layers[l].desc->flags & NNC_LAYERF_INPUT));
 }
@@ -243,8 +251,8 @@ static void zip_config(const nnc_model *m, nnc_strbuf *sb) {
     nnc_sb_puts(sb, ",\"loss\":");
     nnc_loss_config_json(&c->loss, sb);
     nnc_sb_puts(sb, ",\"loss_weights\":null,\"metrics\":");
-    nnc_metrics_config_json(c, sb);
-    nnc_sb_puts(sb, ",\"weighted_metrics\":null,\"run_eagerly\":false,\"steps_per_execution\":1,\"jit_compile\":false}}");
+    weighted_lists(c, sb);
+    nnc_sb_puts(sb, ",\"run_eagerly\":false,\"steps_per_execution\":1,\"jit_compile\":false}}");
 }
 
 /* metadata.json: the version whose layout this is, and the training data's columns when the
@@ -368,8 +376,8 @@ static void training_config(const nnc_model *m, nnc_strbuf *sb) {
     nnc_sb_puts(sb, "{\"loss\":");
     nnc_loss_config_json(&c->loss, sb);
     nnc_sb_puts(sb, ",\"loss_weights\":null,\"metrics\":");
-    nnc_metrics_config_json(c, sb);
-    nnc_sb_puts(sb, ",\"weighted_metrics\":null,\"run_eagerly\":false,\"steps_per_execution\":1,\"jit_compile\":false,"
+    weighted_lists(c, sb);
+    nnc_sb_puts(sb, ",\"run_eagerly\":false,\"steps_per_execution\":1,\"jit_compile\":false,"
                     "\"optimizer_config\":");
     nnc_optimizer_config_json(&c->optimizer, sb);
     nnc_sb_puts(sb, "}");

@@ -136,7 +136,9 @@ static void put_value(nnc_strbuf *sb, const nnc_opt_desc *row, const char *base,
     const char *at = base + row->offset;
     switch (row->type) {
     case NNC_OPT_INT:
-        if ((row->flags & NNC_OPTF_ZERO_IS_NONE) && *(const int *)at == 0) nnc_sb_puts(sb, "null");
+        if (((row->flags & NNC_OPTF_ZERO_IS_NONE) && *(const int *)at == 0) ||
+            ((row->flags & NNC_OPTF_NONE_IS_NEG) && *(const int *)at == -1))
+            nnc_sb_puts(sb, "null");
         else nnc_sb_printf(sb, "%d", *(const int *)at);
         break;
     case NNC_OPT_FLOAT: nnc_sb_printf(sb, "%.9g", (double)*(const float *)at); break;
@@ -159,7 +161,8 @@ static void put_value(nnc_strbuf *sb, const nnc_opt_desc *row, const char *base,
     case NNC_OPT_CHOICE: {
         const char *names = row->literal;
         for (int k = *(const int *)at; k > 0 && strchr(names, '|'); k--) names = strchr(names, '|') + 1;
-        nnc_sb_printf(sb, "\"%.*s\"", (int)strcspn(names, "|"), names);
+        if (strcspn(names, "|") == 4 && !strncmp(names, "None", 4)) nnc_sb_puts(sb, "null");
+        else nnc_sb_printf(sb, "\"%.*s\"", (int)strcspn(names, "|"), names);
         break;
     }
     case NNC_OPT_INTS: {
@@ -227,6 +230,10 @@ static void put_rows(nnc_strbuf *sb, const nnc_opt_desc *rows, int n, const void
         nnc_sb_printf(sb, ",\"%s\":", rows[i].config_key ? rows[i].config_key : rows[i].key);
         put_value(sb, &rows[i], base, def);
     }
+}
+
+void nnc_config_put_value(nnc_strbuf *sb, const nnc_opt_desc *row, const void *base, const void *def) {
+    put_value(sb, row, base, def);
 }
 
 static void put_opts(nnc_strbuf *sb, const nnc_opt_desc *rows, int n, const void *base, const void *def) {
@@ -409,6 +416,13 @@ static int read_value(const nnc_opt_desc *row, const nnc_json *v, char *base, co
     return -1;
 }
 
+/* A null for a CHOICE row that has a "None" among its names. */
+static void choice_none(const nnc_opt_desc *row, int *at) {
+    int k = 0;
+    for (const char *p = row->literal; p; p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL, k++)
+        if (strcspn(p, "|") == 4 && !strncmp(p, "None", 4)) *at = k;
+}
+
 static int read_rows(const nnc_opt_desc *rows, int count, const nnc_json *obj, void *base, const nnc_read_ctx *cx,
                      char *msg, size_t n, int nested) {
     for (int i = 0; i < count; i++) {
@@ -418,6 +432,9 @@ static int read_rows(const nnc_opt_desc *rows, int count, const nnc_json *obj, v
         if (!v && row->alias) v = nnc_json_get(obj, row->alias);
         if (!v || v->type == NNC_JSON_NULL) {
             if (row->type == NNC_OPT_OPTIONAL_FLOAT) *(bool *)((char *)base + row->aux) = false;
+            if (v && row->type == NNC_OPT_CHOICE) choice_none(row, (int *)((char *)base + row->offset));
+            if (v && row->type == NNC_OPT_INT && (row->flags & NNC_OPTF_NONE_IS_NEG)) *(int *)((char *)base + row->offset) = -1;
+            if (v && row->type == NNC_OPT_INT && (row->flags & NNC_OPTF_ZERO_IS_NONE)) *(int *)((char *)base + row->offset) = 0;
             if (v && row->type == NNC_OPT_CONST && strcmp(row->literal, "null")) {
                 snprintf(msg, n, "%s null is not supported (only %s)", row->key, row->literal);
                 return -1;
@@ -570,20 +587,17 @@ void nnc_loss_config_json(const nnc_loss *l, nnc_strbuf *sb) {
     nnc_sb_puts(sb, "},\"registered_name\":null}");
 }
 
-void nnc_metrics_config_json(const nnc_compile_opts *c, nnc_strbuf *sb) {
-    nnc_sb_puts(sb, "[");
-    for (int i = 0; i < c->n_metrics; i++)
-        nnc_sb_printf(sb, "%s\"%s\"", i ? "," : "", nnc_metric_name(c->metrics[i]));
-    nnc_sb_puts(sb, "]");
-}
-
 void nnc_compile_config_json(const nnc_compile_opts *c, nnc_strbuf *sb) {
     nnc_sb_puts(sb, "{\"loss\":");
     nnc_loss_config_json(&c->loss, sb);
     nnc_sb_puts(sb, ",\"optimizer\":");
     nnc_optimizer_config_json(&c->optimizer, sb);
     nnc_sb_puts(sb, ",\"metrics\":");
-    nnc_metrics_config_json(c, sb);
+    nnc_metrics_config_json(c, sb, 0, 0);
+    if (nnc_metrics_any_weighted(c)) {
+        nnc_sb_puts(sb, ",\"weighted_metrics\":");
+        nnc_metrics_config_json(c, sb, 1, 0);
+    }
     nnc_sb_puts(sb, "}");
 }
 
@@ -658,15 +672,8 @@ int nnc_compile_config_parse(const nnc_json *j, nnc_compile_opts *c, char *msg, 
     c->loss.from_logits = fl && fl->type == NNC_JSON_BOOL && fl->boolean;
     if (lc && nnc_json_get_number(lc, "delta", &v)) c->loss.delta = (float)v;
     if (nnc_optimizer_config_parse(nnc_json_get(j, "optimizer"), &c->optimizer, msg, n)) return -1;
-    const nnc_json *mets = nnc_json_get(j, "metrics");
-    for (size_t i = 0; mets && mets->type == NNC_JSON_ARRAY && i < mets->count; i++) {
-        const nnc_json *e = mets->items[i];
-        if (e->type != NNC_JSON_STRING || c->n_metrics == NNC_MAX_METRICS ||
-            nnc_metric_parse(e->string, &c->metrics[c->n_metrics])) {
-            snprintf(msg, n, "compile_config: unknown metric");
-            return -1;
-        }
-        c->n_metrics++;
-    }
+    if (nnc_metrics_config_parse(nnc_json_get(j, "metrics"), c, 0, msg, n) ||
+        nnc_metrics_config_parse(nnc_json_get(j, "weighted_metrics"), c, 1, msg, n))
+        return -1;
     return 0;
 }

@@ -76,7 +76,18 @@ void nnc_compile_config_json(const nnc_compile_opts *c, nnc_strbuf *sb);
 /* Its parts: a loss and an optimizer as Keras serializes them, the metrics as a list of names. */
 void nnc_loss_config_json(const nnc_loss *l, nnc_strbuf *sb);
 void nnc_optimizer_config_json(const nnc_optimizer *o, nnc_strbuf *sb);
-void nnc_metrics_config_json(const nnc_compile_opts *c, nnc_strbuf *sb);
+/* The metrics (weighted 0) or the weighted_metrics (1) as Keras's compile config lists them:
+ * a metric with its default arguments and name by its name ("precision"), another as its
+ * serialized object; keras leaves out nnc's own keys (AUC's exact). */
+void nnc_metrics_config_json(const nnc_compile_opts *c, nnc_strbuf *sb, int weighted, int keras);
+int nnc_metrics_any_weighted(const nnc_compile_opts *c);
+/* One metric of a compile config (a name, or an object {class_name, config}) into mc; 0, or
+ * -1 with why in msg. */
+int nnc_metric_config_parse(const nnc_json *e, nnc_metric_config *mc, char *msg, size_t n);
+/* A list of them (null: none) appended to c's metrics, weighted or not; 0, or -1 with why. */
+int nnc_metrics_config_parse(const nnc_json *list, nnc_compile_opts *c, int weighted, char *msg, size_t n);
+/* Writes one option row's value as Keras's config holds it. */
+void nnc_config_put_value(nnc_strbuf *sb, const nnc_opt_desc *row, const void *base, const void *def);
 /* Reads one into c (Keras's defaults where a key is absent). 0, or -1 with why in msg. */
 int nnc_compile_config_parse(const nnc_json *j, nnc_compile_opts *c, char *msg, size_t n);
 

@@ -212,18 +212,59 @@ static int stmt_optimizer(spec_ctx *c, nnc_optimizer *o) {
     return bad ? spec_fail(c, "optimizer: %s: %s", nnc_optimizer_name(o->kind), bad) : 0;
 }
 
+/* One metric word: a name (`auc`, `AUC`, `acc`) or a call with Keras's arguments, positional in
+ * the constructor's order or key=value (`precision(thresholds=0.3, class_id=2)`), name= too. */
+static int spec_metric(spec_ctx *c, const char *text, nnc_metric_config *mc) {
+    const char *open = strchr(text, '(');
+    size_t len = strlen(text);
+    char name[64], what[SPEC_WORD_MAX + 32], keys[400];
+    if (open && (open == text || text[len - 1] != ')'))
+        return spec_fail(c, "%s: bad metric '%s' (a name, or a call such as precision(thresholds=0.3))", c->stmt, text);
+    snprintf(name, sizeof name, "%.*s", open ? (int)(open - text) < 63 ? (int)(open - text) : 63 : 63, text);
+    const nnc_metric_desc *d = nnc_metric_desc_by_name(name);
+    if (!d) {
+        char list[600];
+        spec_near n;
+        spec_near_start(&n, name);
+        for (int i = 0; i < NNC_METRIC_COUNT; i++) {
+            const nnc_metric_desc *r = nnc_metric_desc_of((nnc_metric)i);
+            spec_near_try_styled(&n, r->name, r->keras_class);
+        }
+        spec_near_try(&n, "acc");
+        spec_near_try(&n, "mape");
+        memcpy(list, "one of ", 8);
+        nnc_metric_names_list(list + 7, sizeof list - 7);
+        return spec_fail_near(c, &n, list, "%s: unknown metric '%s'", c->stmt, name);
+    }
+    *mc = nnc_metric_default(d->kind);
+    mc->weighted = !strcmp(c->stmt, "weighted_metrics");
+    if (!open) return 0;
+    snprintf(what, sizeof what, "%s: %s", c->stmt, text);
+    spec_ctx sub;
+    const char *mname = NULL;
+    if (spec_split_call(c, open + 1, (size_t)(text + len - 1 - (open + 1)), what, &sub)) return -1;
+    spec_keys(d->opts, d->n_opts, "name", keys, sizeof keys);
+    if (spec_read_opts(&sub, d->opts, d->n_opts, mc) || spec_string(&sub, -1, "name", &mname) ||
+        spec_check_all_used(&sub, keys))
+        return -1;
+    if (mname && (strlen(mname) >= sizeof mc->name || !mname[0]))
+        return spec_fail(&sub, "%s: name '%s' is longer than %zu characters", what, mname, sizeof mc->name - 1);
+    if (mname) snprintf(mc->name, sizeof mc->name, "%s", mname);
+    return 0;
+}
+
+/* `metrics NAME...` and `weighted_metrics NAME...`: Keras's compile(metrics=[...],
+ * weighted_metrics=[...]); each NAME may be a call with the metric's arguments. */
 static int stmt_metrics(spec_ctx *c, nnc_compile_opts *co) {
     for (int k = 0; k < c->n; k++) {
         spec_word *w = &c->w[k];
-        if (w->key[0]) return spec_fail(c, "metrics: unexpected key '%s' (list metric names)", w->key);
-        if (co->n_metrics == NNC_MAX_METRICS) return spec_fail(c, "metrics: at most %d", NNC_MAX_METRICS);
-        if (nnc_metric_parse(w->val, &co->metrics[co->n_metrics])) {
-            spec_near n;
-            spec_near_start(&n, w->val);
-            for (int i = 0; i < NNC_METRIC_COUNT; i++) spec_near_try(&n, nnc_metric_name((nnc_metric)i));
-            return spec_fail_near(c, &n, "one of accuracy, mse, mae", "metrics: unknown metric '%s'", w->val);
-        }
-        co->n_metrics++;
+        nnc_metric_config mc;
+        if (w->key[0])
+            return spec_fail(c, "%s: unexpected key '%s' (a metric's arguments go in brackets: "
+                             "precision(thresholds=0.3))", c->stmt, w->key);
+        if (co->n_metrics == NNC_MAX_METRICS) return spec_fail(c, "%s: at most %d metrics", c->stmt, NNC_MAX_METRICS);
+        if (spec_metric(c, w->val, &mc)) return -1;
+        nnc_compile_add_metric(co, &mc);
         w->used = 1;
     }
     return 0;
@@ -266,7 +307,7 @@ static int stmt_fit(spec_ctx *c) {
 
 /* ---- the file ---------------------------------------------------------------------------- */
 
-static const char *const statements[] = {"input", "loss", "optimizer", "metrics", "fit", "callback"};
+static const char *const statements[] = {"input", "loss", "optimizer", "metrics", "weighted_metrics", "fit", "callback"};
 
 static int unknown_statement(spec_ctx *c) {
     spec_near n;
@@ -382,7 +423,8 @@ static int statement(spec_ctx *c, spec_seen *seen, nnc_compile_opts *co) {
                          "optimizer, metrics, fit and callback lines (a spec's layers with a file's weights: "
                          "--init-weights)", stmt);
     if (seen->on_model && !strcmp(stmt, "optimizer")) seen->optimizer = 1;
-    if (seen->on_model && !strcmp(stmt, "metrics") && !seen->metrics++) co->n_metrics = 0;
+    if (seen->on_model && (!strcmp(stmt, "metrics") || !strcmp(stmt, "weighted_metrics")) && !seen->metrics++)
+        co->n_metrics = 0;
     if (d && (d->flags & NNC_LAYERF_INPUT)) {
         rc = seen->input ? spec_fail(c, "%s: a second input line (functional models are built in C)", stmt)
                          : stmt_layer(c, d);
@@ -398,7 +440,7 @@ static int statement(spec_ctx *c, spec_seen *seen, nnc_compile_opts *co) {
         return rc;
     }
     if (!strcmp(stmt, "optimizer")) return stmt_optimizer(c, &co->optimizer);
-    if (!strcmp(stmt, "metrics")) return stmt_metrics(c, co);
+    if (!strcmp(stmt, "metrics") || !strcmp(stmt, "weighted_metrics")) return stmt_metrics(c, co);
     if (!strcmp(stmt, "fit")) return stmt_fit(c);
     if (!strcmp(stmt, "callback"))
         return seen->loss || seen->on_model ? nnc_spec_callback(c)

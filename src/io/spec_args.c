@@ -361,6 +361,20 @@ static const char *list_before(const nnc_opt_desc *rows, int n, const nnc_opt_de
     return "the list before it";
 }
 
+/* An INT row's word: an integer in its range, or None where its flags allow it (0 or -1). */
+static int read_int(spec_ctx *c, const nnc_opt_desc *row, const spec_word *w, int *at) {
+    long v;
+    if ((row->flags & (NNC_OPTF_ZERO_IS_NONE | NNC_OPTF_NONE_IS_NEG)) && is_none(w->val)) {
+        *at = row->flags & NNC_OPTF_NONE_IS_NEG ? -1 : 0;
+        return 1;
+    }
+    if (spec_parse_long(w->val, &v) || v < (long)row->lo || v > (long)row->hi)
+        return spec_fail(c, "%s: bad value '%s' for %s (expected an integer in [%ld, %ld])", c->stmt, w->val,
+                         row->key, (long)row->lo, (long)row->hi);
+    *at = (int)v;
+    return 1;
+}
+
 static int read_row(spec_ctx *c, const nnc_opt_desc *rows, int n_rows, const nnc_opt_desc *row, void *base) {
     char *at = (char *)base + row->offset;
     int given = 0;
@@ -374,14 +388,7 @@ static int read_row(spec_ctx *c, const nnc_opt_desc *rows, int n_rows, const nnc
     /* CONST rows (written without NNC_OPT_ROW, so pos is 0) are keyword only */
     if (!(w = spec_arg(c, row->type == NNC_OPT_CONST ? -1 : row->pos, row->key))) return 0;
     switch (row->type) {
-    case NNC_OPT_INT: {
-        long v;
-        if (spec_parse_long(w->val, &v) || v < (long)row->lo || v > (long)row->hi)
-            return spec_fail(c, "%s: bad value '%s' for %s (expected an integer in [%ld, %ld])", c->stmt, w->val,
-                             row->key, (long)row->lo, (long)row->hi);
-        *(int *)at = (int)v;
-        return 1;
-    }
+    case NNC_OPT_INT: return read_int(c, row, w, (int *)at);
     case NNC_OPT_FLOAT:
     case NNC_OPT_FLOAT_OR_NONE:
     case NNC_OPT_OPTIONAL_FLOAT: {
@@ -419,7 +426,8 @@ static int read_row(spec_ctx *c, const nnc_opt_desc *rows, int n_rows, const nnc
         int k = 0;
         const size_t len = strlen(w->val);
         for (const char *p = row->literal; p; p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL, k++)
-            if (strcspn(p, "|") == len && !strncmp(p, w->val, len)) {
+            if ((strcspn(p, "|") == len && !strncmp(p, w->val, len)) ||
+                (is_none(w->val) && strcspn(p, "|") == 4 && !strncmp(p, "None", 4))) {
                 *(int *)at = k;
                 return 1;
             }
@@ -544,7 +552,13 @@ void spec_format_value(const nnc_opt_desc *row, const void *base, char *buf, siz
     const char *at = (const char *)base + row->offset;
     buf[0] = '\0';
     switch (row->type) {
-    case NNC_OPT_INT: snprintf(buf, len, "%d", *(const int *)at); break;
+    case NNC_OPT_INT: {
+        int v = *(const int *)at;
+        if ((v == 0 && (row->flags & NNC_OPTF_ZERO_IS_NONE)) || (v == -1 && (row->flags & NNC_OPTF_NONE_IS_NEG)))
+            snprintf(buf, len, "None");
+        else snprintf(buf, len, "%d", v);
+        break;
+    }
     case NNC_OPT_FLOAT: snprintf(buf, len, "%g", (double)*(const float *)at); break;
     case NNC_OPT_FLOAT_OR_NONE: {
         float v = *(const float *)at;

@@ -6,6 +6,7 @@
 #include "spec_args.h"
 #include "../layers/layers.h"
 #include "../optim/optim.h"
+#include "../train/metrics.h"
 
 /* `key` (default), for the rows a spec may give; positional ones (pos >= 0) only when
  * positional is set, the others only when not. */
@@ -90,10 +91,28 @@ static void schedules(nnc_strbuf *sb) {
     nnc_sb_puts(sb, "\n");
 }
 
+static void metrics(nnc_strbuf *sb) {
+    nnc_sb_puts(sb, "### Metrics\n\n"
+                    "| metric | Keras | positional | keys (defaults) | value |\n"
+                    "|---|---|---|---|---|\n");
+    for (int k = 0; k < NNC_METRIC_COUNT; k++) {
+        const nnc_metric_desc *d = nnc_metric_desc_of((nnc_metric)k);
+        const nnc_metric_config def = nnc_metric_default((nnc_metric)k);
+        nnc_sb_printf(sb, "| `%s`%s%s%s | `%s` | ", d->name, d->aliases ? " (`" : "", d->aliases ? d->aliases : "",
+                      d->aliases ? "`)" : "", d->keras_class);
+        keys(sb, d->opts, d->n_opts, &def, 1, NULL);
+        nnc_sb_puts(sb, " | ");
+        keys(sb, d->opts, d->n_opts, &def, 0, "`name`");
+        nnc_sb_printf(sb, " | %s%s |\n", d->help, d->higher_is_better ? "" : " (lower is better)");
+    }
+    nnc_sb_puts(sb, "\n");
+}
+
 void nnc_spec_docs(nnc_strbuf *sb) {
     nnc_sb_puts(sb, NNC_SPEC_DOCS_BEGIN);
     layers(sb);
     optimizers(sb);
     schedules(sb);
+    metrics(sb);
     nnc_sb_puts(sb, NNC_SPEC_DOCS_END);
 }

@@ -3,8 +3,10 @@
  * Each follows Keras's documented behaviour and its counters exactly:
  *   - monitoring: a value improves on the best when, lower being better, value + |min_delta| <
  *     best (EarlyStopping) or value < best − min_delta (ReduceLROnPlateau), and the mirror
- *     when higher is better; NaN never improves. Mode auto: higher is better when the name
- *     contains "acc". A monitor missing from the logs is skipped (a warning once per fit);
+ *     when higher is better; NaN never improves. Mode auto: the monitored metric's direction
+ *     (higher is better for the accuracies, precision, recall, auc, the f-scores and r2), else
+ *     higher when the name contains "acc". A monitor missing from the logs is skipped (a
+ *     warning once per fit);
  *   - EarlyStopping: the wait grows each monitored epoch, restarts on an improvement that
  *     also beats the baseline, and stops training when wait >= patience past epoch 0;
  *     restore_best_weights copies the whole parameter arena at each improvement (the first
@@ -41,7 +43,7 @@ typedef enum {
     CB_BACKUP_AND_RESTORE
 } cb_kind;
 
-#define MONITOR_MAX 32 /* as nnc_logs names */
+#define MONITOR_MAX NNC_LOG_NAME_MAX /* as nnc_logs names */
 #define PATH_MAX_LEN 4096
 
 struct nnc_callback {
@@ -75,7 +77,7 @@ struct nnc_callback {
     /* CSVLogger */
     FILE *csv;
     int header, n_keys;
-    char keys[NNC_MAX_LOGS][32];
+    char keys[NNC_MAX_LOGS][NNC_LOG_NAME_MAX];
 };
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -382,6 +384,11 @@ static nnc_status begin_one(nnc_cb_runner *r, nnc_callback *cb, int *initial_epo
     nnc_model *m = r->m;
     cb->wait = cb->cooldown_counter = cb->stopped_epoch = cb->best_epoch = cb->warned = 0;
     cb->have_best_weights = 0;
+    /* mode auto: the monitored metric's direction, as Keras reads its _direction */
+    nnc_monitor_mode mode = cb->kind == CB_EARLY_STOPPING ? cb->o.es.mode : cb->kind == CB_REDUCE_LR ? cb->o.rlr.mode
+                            : cb->kind == CB_MODEL_CHECKPOINT ? cb->o.mc.mode : NNC_MODE_MIN;
+    int dir = mode == NNC_MODE_AUTO ? nnc_metrics_higher_is_better(m, cb->monitor) : -1;
+    if (dir >= 0 && !cb->best_set) cb->higher = dir;
     switch (cb->kind) {
     case CB_EARLY_STOPPING:
         cb->best = cb->higher ? -(double)INFINITY : (double)INFINITY;

@@ -21,6 +21,7 @@ static void train_state_free(nnc_train_state *ts) {
     free(ts->batch_y);
     free(ts->batch_w);
     free(ts->fit_callbacks);
+    nnc_metrics_free(ts);
     for (int i = 0; i < ts->n_spec_callbacks; i++) nnc_callback_free(ts->spec_callbacks[i]);
     free(ts);
 }
@@ -47,9 +48,13 @@ nnc_status nnc_train_plan(nnc_model *m, int batch) {
     if (st || batch <= ts->planned_batch) return st;
     free(ts->batch_y);
     free(ts->batch_w);
+    free(ts->batch_prob);
     ts->batch_w = calloc((size_t)batch + 1, sizeof(float));
     ts->batch_y = calloc((size_t)batch * (nnc_target_size(m) + 1), sizeof(float));
-    ts->planned_batch = ts->batch_y && ts->batch_w ? batch : 0;
+    /* probabilities for the metrics of a model trained from logits */
+    int probs = ts->metric_ctx.from_logits && ts->copts.n_metrics > 0;
+    ts->batch_prob = probs ? calloc((size_t)batch * nnc_output_size(m) + 1, sizeof(float)) : NULL;
+    ts->planned_batch = ts->batch_y && ts->batch_w && (!probs || ts->batch_prob) ? batch : 0;
     if (!ts->planned_batch) return nnc_fail(m, NNC_ERR_NOMEM, "out of memory planning a batch of %d", batch);
     return NNC_OK;
 }
@@ -116,9 +121,6 @@ static nnc_status check_opts(nnc_model *m, const nnc_compile_opts *o) {
                              nnc_optimizer_name(o->optimizer.kind), bad);
     if (o->n_metrics < 0 || o->n_metrics > NNC_MAX_METRICS)
         return nnc_fail(m, NNC_ERR_ARG, "compile: %d metrics (at most %d)", o->n_metrics, NNC_MAX_METRICS);
-    for (int i = 0; i < o->n_metrics; i++)
-        if ((unsigned)o->metrics[i] >= NNC_METRIC_COUNT)
-            return nnc_fail(m, NNC_ERR_ARG, "compile: unknown metric %d", (int)o->metrics[i]);
     return NNC_OK;
 }
 
@@ -239,7 +241,7 @@ nnc_status nnc_compile(nnc_model *m, const nnc_compile_opts *o) {
     if (m->compiled) return nnc_fail(m, NNC_ERR_STATE, "compile: the model is already compiled");
     nnc_status st = check_opts(m, o);
     if (st || !nnc_train_state_of(m)) return st ? st : NNC_ERR_NOMEM;
-    if ((st = check_loss(m, &o->loss))) return st;
+    if ((st = check_loss(m, &o->loss)) || (st = nnc_metrics_compile(m, o))) return st;
     nnc_train_state *ts = m->train;
     if ((st = plan_graph(m)) || (st = plan_parameters(m, &o->optimizer, NULL))) return st;
     ts->copts = *o;

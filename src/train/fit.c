@@ -57,7 +57,7 @@ static nnc_status evaluate_into(nnc_model *m, const float *x, const float *y, si
                                 nnc_metric_acc *acc) {
     m->train->use_weights = 0; /* validation and evaluation losses are unweighted, as in Keras */
     nnc_status st = nnc_train_plan(m, bs);
-    if (st) return st;
+    if (st || (st = nnc_metrics_begin(m, acc, 1, n))) return st;
     for (size_t first = 0; first < n; first += (size_t)bs) {
         int b = (int)(n - first < (size_t)bs ? n - first : (size_t)bs);
         nnc_gather_inputs(m, x, NULL, first, b);
@@ -76,7 +76,6 @@ nnc_status nnc_evaluate(nnc_model *m, const float *x, const float *y, size_t n, 
     if ((st = nnc_check_data(m, x, y, n))) return st;
 
     nnc_metric_acc acc;
-    memset(&acc, 0, sizeof acc);
     if ((st = evaluate_into(m, x, y, n, batch_size > 0 ? batch_size : 32, &acc))) return st;
     memset(out, 0, sizeof *out);
     nnc_metrics_logs(m, &acc, "", out);
@@ -286,7 +285,6 @@ static nnc_status end_epoch(fit_run *r, int ep, double secs, const nnc_metric_ac
     nnc_metrics_logs(m, acc, "", &logs);
     if (r->vn) {
         nnc_metric_acc vacc;
-        memset(&vacc, 0, sizeof vacc);
         if ((st = evaluate_into(m, r->vx, r->vy, r->vn, r->bs, &vacc))) return st;
         nnc_metrics_logs(m, &vacc, "val_", &logs);
     }
@@ -332,9 +330,8 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
         double t0 = now_s();
         shuffle_rows(&r);
         nnc_metric_acc acc;
-        memset(&acc, 0, sizeof acc);
         size_t done = 0;
-        if ((st = train_epoch(&r, ep, t0, &acc, &done))) break;
+        if ((st = nnc_metrics_begin(m, &acc, 0, r.ntrain)) || (st = train_epoch(&r, ep, t0, &acc, &done))) break;
         st = end_epoch(&r, ep, now_s() - t0, &acc, done, history);
     }
     nnc_status end = nnc_cb_train_end(&r.cbr, st == NNC_OK);

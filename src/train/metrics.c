@@ -1,81 +1,206 @@
-/* Metrics (Keras 3 names and definitions) and the checks of training data. "accuracy"
- * resolves from the loss as Keras does: binary for binary cross-entropy (threshold 0.5 on
- * probabilities; 0 on logits, our deliberate improvement), sparse categorical or categorical
- * for the categorical losses, and for regression losses binary when there is one output,
- * categorical otherwise. */
+/* Metrics on a model (their rows and arithmetic: metric_defs.c, metric_stream.c), the logs,
+ * and the checks of training data. "accuracy" resolves from the loss as Keras does: binary for
+ * binary cross-entropy (threshold 0.5 on probabilities; 0 on logits, our deliberate
+ * improvement), sparse categorical or categorical for the categorical losses, and for
+ * regression losses binary when there is one output, categorical otherwise. Metrics that read
+ * probabilities (precision, recall, auc, the f-scores) get the sigmoid or softmax of a logit
+ * output (loss from_logits), which Keras leaves to the user (thresholds=0 and the like). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "train_impl.h"
 #include "../format/json.h"
 
-static const char *const metric_names[NNC_METRIC_COUNT] = {
-    [NNC_METRIC_ACCURACY] = "accuracy", [NNC_METRIC_MSE] = "mse", [NNC_METRIC_MAE] = "mae"};
+/* ---- compile: arguments, checks, keys, state ------------------------------------------------ */
 
-const char *nnc_metric_name(nnc_metric k) {
-    return (unsigned)k < NNC_METRIC_COUNT ? metric_names[k] : "?";
-}
-
-nnc_status nnc_metric_parse(const char *name, nnc_metric *out) {
-    static const struct { const char *s; nnc_metric k; } names[] = {
-        {"accuracy", NNC_METRIC_ACCURACY}, {"acc", NNC_METRIC_ACCURACY},
-        {"mse", NNC_METRIC_MSE}, {"mean_squared_error", NNC_METRIC_MSE},
-        {"mae", NNC_METRIC_MAE}, {"mean_absolute_error", NNC_METRIC_MAE}};
-    for (size_t i = 0; name && i < sizeof names / sizeof *names; i++)
-        if (!strcmp(name, names[i].s)) {
-            *out = names[i].k;
-            return NNC_OK;
+/* Keras's CompileMetrics.result(): the metrics list first, a name met again gets _1, _2, ...;
+ * then the weighted list, where a name met again becomes weighted_<name> (then _1, ...). */
+static void name_keys(nnc_train_state *ts, int n) {
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < n; i++) {
+            const nnc_metric_config *c = &ts->mcfg[i];
+            if ((int)c->weighted != pass) continue;
+            const char *base = c->name[0] ? c->name : nnc_metric_name(c->kind);
+            char key[NNC_LOG_NAME_MAX + 16], first[NNC_LOG_NAME_MAX];
+            snprintf(first, sizeof first, "%s%s", pass ? "weighted_" : "", base);
+            snprintf(key, sizeof key, "%s", base);
+            for (int round = 0, index = 0;; round++) {
+                int taken = 0;
+                for (int j = 0; j < n; j++)
+                    taken |= ts->metric_key[j][0] && !strcmp(ts->metric_key[j], key);
+                if (!taken) break;
+                if (pass && round == 0) snprintf(key, sizeof key, "%s", first);
+                else snprintf(key, sizeof key, "%s_%d", pass ? first : base, ++index);
+            }
+            snprintf(ts->metric_key[i], sizeof ts->metric_key[i], "%.*s", NNC_LOG_NAME_MAX - 1, key);
         }
-    return NNC_ERR_ARG;
 }
 
-static int argmax(const float *v, int k) {
-    int b = 0;
-    for (int j = 1; j < k; j++)
-        if (v[j] > v[b]) b = j;
-    return b;
+/* The values a metric logs: one, or one per class. */
+static int metric_values(const nnc_metric_config *c, const nnc_metric_ctx *x) {
+    int per_class = ((c->kind == NNC_METRIC_F1_SCORE || c->kind == NNC_METRIC_FBETA_SCORE) && c->average == NNC_AVERAGE_NONE) ||
+                    (c->kind == NNC_METRIC_R2_SCORE && c->class_aggregation == NNC_R2_NONE);
+    return per_class ? x->k : 1;
+}
+
+static nnc_status check_metric(nnc_model *m, const nnc_compile_opts *o, int i) {
+    nnc_train_state *ts = m->train;
+    char why[400];
+    if ((unsigned)o->metrics[i] >= NNC_METRIC_COUNT)
+        return nnc_fail(m, NNC_ERR_ARG, "compile: unknown metric %d", (int)o->metrics[i]);
+    ts->mcfg[i] = nnc_compile_metric(o, i);
+    const nnc_metric_config *c = &ts->mcfg[i];
+    const nnc_metric_desc *d = nnc_metric_desc_of(c->kind);
+    if (c->kind != o->metrics[i])
+        return nnc_fail(m, NNC_ERR_ARG, "compile: metrics[%d] is %s but metric_config[%d] is for %s", i,
+                        nnc_metric_name(o->metrics[i]), i, nnc_metric_name(c->kind));
+    const char *bad = d->check(c, &ts->metric_ctx, why, sizeof why);
+    if (!bad && c->kind == NNC_METRIC_AUC && (c->num_thresholds < 2 || c->num_thresholds > 1 << 20))
+        bad = "num_thresholds must be in [2, 1048576]";
+    if (!bad && c->kind == NNC_METRIC_FBETA_SCORE && !(c->beta > 0.0f)) bad = "beta must be > 0";
+    if (!bad && (c->kind == NNC_METRIC_TOP_K_CATEGORICAL_ACCURACY || c->kind == NNC_METRIC_SPARSE_TOP_K_CATEGORICAL_ACCURACY) && c->k < 1)
+        bad = "k must be >= 1";
+    if (bad) {
+        const char *layer = m->layers[m->nodes[m->outputs[0]].layer].name;
+        return nnc_fail(m, NNC_ERR_ARG, "compile: metric %s (output layer '%s'): %s", nnc_metric_name(c->kind), layer, bad);
+    }
+    return NNC_OK;
+}
+
+/* Metric i's v-th log key (one per class when it logs several). */
+static void log_key(const nnc_train_state *ts, int i, int v, int nv, char *key, size_t n) {
+    if (nv > 1) snprintf(key, n, "%s_%d", ts->metric_key[i], v);
+    else snprintf(key, n, "%s", ts->metric_key[i]);
+}
+
+/* A per-class key may meet another metric's name ("f1_score_1"): refused, one line. */
+static nnc_status check_key_clash(nnc_model *m, int n) {
+    const nnc_train_state *ts = m->train;
+    char a[NNC_LOG_NAME_MAX + 16], b[NNC_LOG_NAME_MAX + 16];
+    for (int i = 0; i < n; i++) {
+        int ni = metric_values(&ts->mcfg[i], &ts->metric_ctx);
+        for (int u = 0; u < ni; u++) {
+            log_key(ts, i, u, ni, a, sizeof a);
+            int clash = !strcmp(a, "loss");
+            for (int j = i + 1; j < n && !clash; j++) {
+                int nj = metric_values(&ts->mcfg[j], &ts->metric_ctx);
+                for (int v = 0; v < nj && !clash; v++) {
+                    log_key(ts, j, v, nj, b, sizeof b);
+                    clash = !strcmp(a, b);
+                }
+            }
+            if (clash)
+                return nnc_fail(m, NNC_ERR_ARG, "compile: two values would be logged as '%s'; give a metric another "
+                                "name (f1_score(name=f1_per_class))", a);
+        }
+    }
+    return NNC_OK;
+}
+
+nnc_status nnc_metrics_compile(nnc_model *m, const nnc_compile_opts *o) {
+    nnc_train_state *ts = m->train;
+    nnc_status st0;
+    nnc_metric_ctx *x = &ts->metric_ctx;
+    x->k = (int)nnc_output_size(m);
+    x->loss = o->loss.kind;
+    x->sparse = o->loss.kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+    x->from_logits = o->loss.from_logits && o->loss.kind >= NNC_LOSS_BINARY_CROSSENTROPY;
+    memset(ts->metric_key, 0, sizeof ts->metric_key);
+    int values = 1; /* the loss */
+    ts->metric_off[0] = 0;
+    for (int i = 0; i < o->n_metrics; i++) {
+        nnc_status st = check_metric(m, o, i);
+        if (st) return st;
+        values += metric_values(&ts->mcfg[i], x);
+        ts->metric_off[i + 1] = ts->metric_off[i] + nnc_metric_desc_of(ts->mcfg[i].kind)->fns->state_size(&ts->mcfg[i], x);
+    }
+    if (2 * values + 2 > NNC_MAX_LOGS)
+        return nnc_fail(m, NNC_ERR_ARG, "compile: the metrics give %d values per pass (one per class for f1_score or "
+                        "fbeta_score with average=None, r2_score with class_aggregation=None), more than the %d the "
+                        "logs hold with validation; average them (average=macro)", values, NNC_MAX_LOGS / 2 - 1);
+    name_keys(ts, o->n_metrics);
+    if ((st0 = check_key_clash(m, o->n_metrics))) return st0;
+    for (int p = 0; p < 2; p++) {
+        free(ts->metric_state[p]);
+        ts->metric_state[p] = calloc(ts->metric_off[o->n_metrics] + 1, sizeof(double));
+        if (!ts->metric_state[p]) return nnc_fail(m, NNC_ERR_NOMEM, "compile: out of memory for the metrics");
+    }
+    return NNC_OK;
+}
+
+void nnc_metrics_free(nnc_train_state *ts) {
+    for (int p = 0; p < 2; p++) {
+        free(ts->metric_state[p]);
+        free(ts->metric_pts[p]);
+        free(ts->metric_scratch[p]);
+    }
+    free(ts->batch_prob);
+}
+
+/* ---- passes ------------------------------------------------------------------------------- */
+
+static nnc_metric_slot slot_of(const nnc_train_state *ts, int pass, int i) {
+    nnc_metric_slot s = {ts->metric_state[pass] + ts->metric_off[i], NULL, ts->metric_scratch[pass],
+                         ts->metric_rows_cap[pass]};
+    size_t at = 0;
+    for (int j = 0; j < i; j++) at += nnc_metric_points_per_row(&ts->mcfg[j], &ts->metric_ctx);
+    if (nnc_metric_points_per_row(&ts->mcfg[i], &ts->metric_ctx)) s.pts = ts->metric_pts[pass] + at * s.rows_cap;
+    return s;
+}
+
+nnc_status nnc_metrics_begin(nnc_model *m, nnc_metric_acc *acc, int pass, size_t rows) {
+    nnc_train_state *ts = m->train;
+    const int n = ts->copts.n_metrics;
+    memset(acc, 0, sizeof *acc);
+    acc->pass = pass;
+    size_t per_row = 0, region = 0;
+    for (int i = 0; i < n; i++) {
+        size_t k = nnc_metric_points_per_row(&ts->mcfg[i], &ts->metric_ctx);
+        per_row += k;
+        if (k > region) region = k;
+    }
+    if (per_row && rows > ts->metric_rows_cap[pass]) {
+        free(ts->metric_pts[pass]);
+        free(ts->metric_scratch[pass]);
+        ts->metric_pts[pass] = malloc(rows * per_row * sizeof(nnc_auc_point));
+        ts->metric_scratch[pass] = malloc(rows * region * sizeof(nnc_auc_point));
+        ts->metric_rows_cap[pass] = ts->metric_pts[pass] && ts->metric_scratch[pass] ? rows : 0;
+        if (!ts->metric_rows_cap[pass])
+            return nnc_fail(m, NNC_ERR_NOMEM, "out of memory for the exact AUC of %zu rows", rows);
+    }
+    for (int i = 0; i < n; i++) {
+        nnc_metric_slot s = slot_of(ts, pass, i);
+        nnc_metric_slot_reset(&ts->mcfg[i], &ts->metric_ctx, &s);
+    }
+    return NNC_OK;
+}
+
+/* The output's probabilities for a model trained from logits: sigmoid or softmax. */
+static const float *probabilities(const nnc_model *m, const float *p, int n) {
+    const nnc_train_state *ts = m->train;
+    const nnc_metric_ctx *x = &ts->metric_ctx;
+    if (!x->from_logits || !ts->batch_prob) return p;
+    float *q = ts->batch_prob;
+    size_t nk = (size_t)n * (size_t)x->k;
+    memcpy(q, p, nk * sizeof *q);
+    if (x->loss == NNC_LOSS_BINARY_CROSSENTROPY) nnc_sigmoid(q, nk);
+    else nnc_softmax_rows(q, (size_t)n, (size_t)x->k);
+    return q;
 }
 
 void nnc_metrics_add(const nnc_model *m, nnc_metric_acc *acc, int n, double batch_loss) {
-    const nnc_node_rec *o = &m->nodes[m->outputs[0]];
-    const float *p = o->value, *y = m->train->batch_y;
-    int k = (int)nnc_output_size(m);
-    nnc_loss_kind lk = m->train->copts.loss.kind;
+    const nnc_train_state *ts = m->train;
     acc->loss_sum += batch_loss * n;
     acc->count += n;
-    for (int i = 0; i < m->train->copts.n_metrics; i++) {
-        double s = 0.0;
-        size_t nk = (size_t)n * (size_t)k;
-        switch (m->train->copts.metrics[i]) {
-        case NNC_METRIC_ACCURACY:
-            if (lk == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY) {
-                for (int r = 0; r < n; r++) s += argmax(p + (size_t)r * k, k) == (int)y[r];
-            } else if (lk == NNC_LOSS_BINARY_CROSSENTROPY || k == 1) {
-                /* Mean over the outputs of each row, then over rows: per-label accuracy. */
-                float th = lk == NNC_LOSS_BINARY_CROSSENTROPY && m->train->copts.loss.from_logits ? 0.0f : 0.5f;
-                double hits = 0.0;
-                for (size_t j = 0; j < nk; j++) hits += (p[j] > th) == (y[j] > 0.5f);
-                s = hits / k;
-            } else {
-                for (int r = 0; r < n; r++)
-                    s += argmax(p + (size_t)r * k, k) == argmax(y + (size_t)r * k, k);
-            }
-            break;
-        case NNC_METRIC_MSE:
-        case NNC_METRIC_MAE: {
-            /* Regression metrics compare the output itself; sparse targets have no row. */
-            if (lk == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY) break;
-            double e = 0.0;
-            for (size_t j = 0; j < nk; j++) {
-                double d = (double)p[j] - (double)y[j];
-                e += m->train->copts.metrics[i] == NNC_METRIC_MSE ? d * d : fabs(d);
-            }
-            s = e / k;
-            break;
-        }
-        default: break;
-        }
-        acc->sums[i] += s;
+    if (!ts->copts.n_metrics) return;
+    nnc_metric_batch b = {m->nodes[m->outputs[0]].value, NULL, ts->batch_y, NULL, n};
+    b.prob = probabilities(m, b.p, n);
+    for (int i = 0; i < ts->copts.n_metrics; i++) {
+        const nnc_metric_config *c = &ts->mcfg[i];
+        nnc_metric_slot s = slot_of(ts, acc->pass, i);
+        b.w = c->weighted && ts->use_weights ? ts->batch_w : NULL;
+        nnc_metric_desc_of(c->kind)->fns->update(c, &ts->metric_ctx, &s, &b);
     }
 }
 
@@ -121,14 +246,38 @@ int nnc_logs_json(const nnc_logs *l, const char *prefix, char *buf, size_t n) {
 
 void nnc_metrics_logs(const nnc_model *m, const nnc_metric_acc *acc, const char *prefix,
                       nnc_logs *logs) {
-    char key[32];
-    double c = acc->count > 0 ? acc->count : 1;
+    const nnc_train_state *ts = m->train;
+    char key[NNC_LOG_NAME_MAX + 16];
+    double c = acc->count > 0 ? acc->count : 1, out[NNC_MAX_LOGS + 1];
     snprintf(key, sizeof key, "%sloss", prefix);
     nnc_logs_set(logs, key, acc->loss_sum / c);
-    for (int i = 0; i < m->train->copts.n_metrics; i++) {
-        snprintf(key, sizeof key, "%s%s", prefix, nnc_metric_name(m->train->copts.metrics[i]));
-        nnc_logs_set(logs, key, acc->sums[i] / c);
+    for (int i = 0; i < ts->copts.n_metrics; i++) {
+        const nnc_metric_config *mc = &ts->mcfg[i];
+        nnc_metric_slot s = slot_of(ts, acc->pass, i);
+        int nv = metric_values(mc, &ts->metric_ctx);
+        if (nv > NNC_MAX_LOGS) continue; /* refused by compile */
+        int got = nnc_metric_desc_of(mc->kind)->fns->result(mc, &ts->metric_ctx, &s, out);
+        for (int v = 0; v < got; v++) {
+            char own[NNC_LOG_NAME_MAX + 16];
+            log_key(ts, i, v, got, own, sizeof own);
+            snprintf(key, sizeof key, "%s%.*s", prefix, NNC_LOG_NAME_MAX, own);
+            nnc_logs_set(logs, key, out[v]);
+        }
     }
+}
+
+int nnc_metrics_higher_is_better(const nnc_model *m, const char *key) {
+    if (!m || !m->train || !key) return -1;
+    const nnc_train_state *ts = m->train;
+    if (!strncmp(key, "val_", 4)) key += 4;
+    for (int i = 0; i < ts->copts.n_metrics; i++) {
+        size_t len = strlen(ts->metric_key[i]);
+        if (strncmp(key, ts->metric_key[i], len)) continue;
+        const char *rest = key + len;
+        int per_class = rest[0] == '_' && rest[1] >= '0' && rest[1] <= '9' && strspn(rest + 1, "0123456789") == strlen(rest + 1);
+        if (!rest[0] || per_class) return nnc_metric_desc_of(ts->mcfg[i].kind)->higher_is_better;
+    }
+    return -1;
 }
 
 /* Token ids read by an Embedding straight from a model input: whole numbers in [0, input_dim),

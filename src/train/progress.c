@@ -39,7 +39,7 @@ static void step_time(double secs, int steps, char *buf, size_t n) {
 }
 
 static void draw(nnc_progress *p, int step, double secs, const nnc_logs *logs, int final) {
-    char bar[BAR_WIDTH * 3 + 1], ls[1024], ts[32], ps[32];
+    char bar[BAR_WIDTH * 3 + 1], ls[4096], ts[32], ps[32];
     int fill = p->steps ? step * BAR_WIDTH / p->steps : BAR_WIDTH;
     size_t len = 0;
     for (int i = 0; i < BAR_WIDTH; i++) {

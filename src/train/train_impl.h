@@ -25,17 +25,27 @@ nnc_status nnc_train_step(nnc_model *m, int n, double *loss);
 nnc_status nnc_train_micro_step(nnc_model *m, int n, double *loss, int first, int apply,
                                 float share);
 
-/* Metrics: running sums over a pass, turned into logs at the end. */
+/* Metrics: the loss's running sum over a pass and the pass whose metric state accumulates. */
 typedef struct {
     double loss_sum, count;
-    double sums[NNC_MAX_METRICS];
+    int pass; /* 0: training, 1: evaluation and validation */
 } nnc_metric_acc;
 
+/* Resolves the compile options' metrics against the output and loss (one-line errors), names
+ * their log keys as Keras does and allocates their state. */
+nnc_status nnc_metrics_compile(nnc_model *m, const nnc_compile_opts *o);
+/* Starts a pass of up to `rows` examples: clears the loss sums and the metric state, making
+ * room for the exact AUC's predictions when it needs more (never inside a step). */
+nnc_status nnc_metrics_begin(nnc_model *m, nnc_metric_acc *acc, int pass, size_t rows);
 /* Adds the metrics of the current forward pass over n rows (output vs gathered targets). */
 void nnc_metrics_add(const nnc_model *m, nnc_metric_acc *acc, int n, double batch_loss);
 /* Writes "loss" and the metric names (with prefix, e.g. "val_") in Keras 3's order. */
 void nnc_metrics_logs(const nnc_model *m, const nnc_metric_acc *acc, const char *prefix,
                       nnc_logs *logs);
+/* Whether higher is better for a log key ("val_auc", "f1_score_2"): 1, 0, or -1 when no metric
+ * of the model has that name (callbacks' mode auto). */
+int nnc_metrics_higher_is_better(const nnc_model *m, const char *key);
+void nnc_metrics_free(nnc_train_state *ts);
 void nnc_logs_set(nnc_logs *l, const char *key, double v);
 
 /* An empty history, and one more entry (the searches' per-generation logs). */

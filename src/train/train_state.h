@@ -5,6 +5,7 @@
 #define NNC_TRAIN_STATE_H
 #include "../core/model_impl.h"
 #include "../losses/penalties.h"
+#include "metrics.h"
 
 #define NNC_MAX_CLASS_WEIGHTS 64
 #define NNC_MAX_SPEC_CALLBACKS 16
@@ -35,6 +36,17 @@ typedef struct nnc_train_state {
     float *batch_w;            /* [batch] example weights, used when use_weights */
     int use_weights;           /* fit with sample_weight or class_weight */
     float grad_seed_scale;     /* the loss's gradient times this (accumulation: b / group rows) */
+    float *batch_prob;         /* [batch, outputs] the output's probabilities when from_logits */
+
+    /* metrics (nnc_metrics_compile): their arguments and log keys, and the state of two passes
+     * (0: training, 1: evaluation and validation) */
+    nnc_metric_config mcfg[NNC_MAX_METRICS];
+    char metric_key[NNC_MAX_METRICS][NNC_LOG_NAME_MAX];
+    nnc_metric_ctx metric_ctx;
+    size_t metric_off[NNC_MAX_METRICS + 1]; /* each metric's doubles in a pass's state */
+    double *metric_state[2];
+    nnc_auc_point *metric_pts[2], *metric_scratch[2]; /* exact AUC: every prediction of a pass */
+    size_t metric_rows_cap[2];
 } nnc_train_state;
 
 /* The model's training state, made on first use; NULL (with the error recorded) when out of
