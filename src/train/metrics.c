@@ -37,6 +37,10 @@ static int argmax(const float *v, int k) {
 }
 
 void nnc_metrics_add(const nnc_model *m, nnc_metric_acc *acc, int n, double batch_loss) {
+    if (m->train->n_heads > 1) {
+        nnc_heads_metrics_add(m, acc, n, batch_loss);
+        return;
+    }
     const nnc_node_rec *o = &m->nodes[m->outputs[0]];
     const float *p = o->value, *y = m->train->batch_y;
     int k = (int)nnc_output_size(m);
@@ -121,6 +125,10 @@ int nnc_logs_json(const nnc_logs *l, const char *prefix, char *buf, size_t n) {
 
 void nnc_metrics_logs(const nnc_model *m, const nnc_metric_acc *acc, const char *prefix,
                       nnc_logs *logs) {
+    if (m->train->n_heads > 1) {
+        nnc_heads_logs(m, acc, prefix, logs);
+        return;
+    }
     char key[32];
     double c = acc->count > 0 ? acc->count : 1;
     snprintf(key, sizeof key, "%sloss", prefix);
@@ -162,6 +170,7 @@ nnc_status nnc_check_data(nnc_model *m, const float *x, const float *y, size_t n
                                 j, (double)x[r * f + j]);
     nnc_status st = check_token_ids(m, x, n, f);
     if (st || !y) return st;
+    if (m->train->n_heads > 1) return nnc_heads_check_targets(m, y, n);
     const nnc_loss *L = &m->train->copts.loss;
     int k = (int)nnc_output_size(m);
     const char *out = m->layers[m->nodes[m->outputs[0]].layer].name;

@@ -9,6 +9,8 @@
 /* Copies rows (idx[first..first+n) or, with idx NULL, first..first+n) of y into the target
  * buffer (the inputs: nnc_gather_inputs). */
 void nnc_gather_targets(nnc_model *m, const float *y, const size_t *idx, size_t first, int n);
+/* Output h's targets in the gathered batch: [rows, heads[h].t]. */
+float *nnc_head_targets(const nnc_model *m, int h);
 /* The loss of the current forward pass over n rows; seeds the gradient when with_grad. */
 double nnc_loss_forward(nnc_model *m, int n, int with_grad);
 /* Reseeds the model's RNG and draws every variable again from its initializer, clearing the
@@ -29,6 +31,7 @@ nnc_status nnc_train_micro_step(nnc_model *m, int n, double *loss, int first, in
 typedef struct {
     double loss_sum, count;
     double sums[NNC_MAX_METRICS];
+    double head_sums[NNC_MAX_OUTPUTS][1 + NNC_MAX_METRICS]; /* several outputs: loss, metrics */
 } nnc_metric_acc;
 
 /* Adds the metrics of the current forward pass over n rows (output vs gathered targets). */
@@ -37,6 +40,12 @@ void nnc_metrics_add(const nnc_model *m, nnc_metric_acc *acc, int n, double batc
 void nnc_metrics_logs(const nnc_model *m, const nnc_metric_acc *acc, const char *prefix,
                       nnc_logs *logs);
 void nnc_logs_set(nnc_logs *l, const char *key, double v);
+
+/* Several outputs (src/train/heads.c): each output's loss and metrics, their log keys
+ * ("out1_loss", "val_out2_mae") and the checks of each output's targets. */
+void nnc_heads_metrics_add(const nnc_model *m, nnc_metric_acc *acc, int n, double batch_loss);
+void nnc_heads_logs(const nnc_model *m, const nnc_metric_acc *acc, const char *prefix, nnc_logs *logs);
+nnc_status nnc_heads_check_targets(nnc_model *m, const float *y, size_t n);
 
 /* Checks data before a pass: finite features, targets the loss accepts. who names the data
  * ("x", "validation y"). */

@@ -9,9 +9,23 @@
 #define NNC_MAX_CLASS_WEIGHTS 64
 #define NNC_MAX_SPEC_CALLBACKS 16
 
+/* One output as the loss and the metrics see it (every model has at least one). */
+typedef struct {
+    int node;                  /* the output node */
+    int fused;                 /* -1, or the logits node the loss reads instead of the output */
+    int k;                     /* values per example */
+    int t;                     /* targets per example: 1 (a class index) or k */
+    size_t t_off;              /* where its targets start in a row of y */
+    nnc_output_opts o;         /* its loss, weight and metrics */
+    double last_loss;          /* the last pass's loss over the batch (unweighted by o.weight) */
+} nnc_head;
+
 typedef struct nnc_train_state {
     nnc_compile_opts copts;
     int fused_loss_node;       /* -1, or the logits node the loss reads instead of the output */
+    nnc_head heads[NNC_MAX_OUTPUTS]; /* one per output; batch_y holds output h's targets from
+                                      * planned_batch · t_off on, [batch, t] */
+    int n_heads;
     nnc_penalty *penalties;    /* the regularizers of every layer, gathered by compile */
     int n_penalties;
     float *opt_slots;          /* optimizer state: n_slots arenas of the trainable floats */

@@ -1,0 +1,250 @@
+/* Models of several outputs, as Keras's Model(inputs, [out1, out2]): each output has its own
+ * loss, weight and metrics; the total loss is Σ w_i·loss_i (checked by hand); gradients pass
+ * gradcheck; history keys are Keras's ("cls_loss", "val_reg_mae"); a callback monitors one of
+ * them; predict writes the outputs side by side; bad settings are one-line errors. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "nnc.h"
+#include "test.h"
+#include "core/rng.h"
+
+enum { N = 48, F = 4, C = 3 };
+
+/* x [N, F]; y [N, 2]: a class (0..2) for 'cls', a value for 'reg'. */
+static void data(float *x, float *y) {
+    nnc_rng g;
+    nnc_rng_seed(&g, 11);
+    for (int i = 0; i < N * F; i++) x[i] = (float)nnc_rng_normal(&g);
+    for (int i = 0; i < N; i++) {
+        const float *r = x + i * F;
+        y[2 * i] = (float)(r[0] > 0.5f ? 2 : r[0] > -0.5f ? 1 : 0);
+        y[2 * i + 1] = 0.5f * r[1] - r[2];
+    }
+}
+
+/* in(4) -> trunk dense 8 tanh -> cls dense 3 softmax, reg dense 1. */
+static nnc_model *build(void) {
+    nnc_model *m = nnc_model_new("two_heads");
+    nnc_node in = nnc_input(m, (int[]){F}, 1, "in");
+    nnc_dense_opts d = nnc_dense_opts_default(8);
+    d.activation = NNC_ACT_TANH;
+    d.name = "trunk";
+    nnc_node t = nnc_dense(m, in, &d);
+    d = nnc_dense_opts_default(C);
+    d.activation = NNC_ACT_SOFTMAX;
+    d.name = "cls";
+    nnc_node outs[2];
+    outs[0] = nnc_dense(m, t, &d);
+    d = nnc_dense_opts_default(1);
+    d.name = "reg";
+    outs[1] = nnc_dense(m, t, &d);
+    nnc_set_outputs(m, outs, 2);
+    return m;
+}
+
+static nnc_compile_opts two_losses(float w1, float w2) {
+    nnc_compile_opts c = nnc_compile_opts_default();
+    c.n_outputs = 2;
+    c.outputs[0] = nnc_output_opts_default(nnc_loss_default(NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY));
+    c.outputs[0].weight = w1;
+    c.outputs[0].metrics[c.outputs[0].n_metrics++] = NNC_METRIC_ACCURACY;
+    c.outputs[1] = nnc_output_opts_default(nnc_loss_default(NNC_LOSS_MEAN_SQUARED_ERROR));
+    c.outputs[1].weight = w2;
+    c.outputs[1].metrics[c.outputs[1].n_metrics++] = NNC_METRIC_MAE;
+    return c;
+}
+
+/* evaluate's loss is w1·CE + w2·MSE computed here from predict's outputs. */
+static void case_total_loss(test_run *r, const float *x, const float *y) {
+    if (!t_begin(r, "multi_output/total_loss_by_hand")) return;
+    nnc_model *m = build();
+    nnc_compile_opts c = two_losses(1.0f, 0.25f);
+    if (!CHECK(r, nnc_compile(m, &c) == NNC_OK, "compile: %s", nnc_last_error(m))) goto out;
+    CHECK(r, nnc_model_n_outputs(m) == 2 && nnc_output_size(m) == C + 1 && nnc_target_size(m) == 2 &&
+                 nnc_target_size_at(m, 0) == 1 && nnc_target_size_at(m, 1) == 1 &&
+                 nnc_output_size_at(m, 0) == C && !strcmp(nnc_model_output_name_at(m, 1), "reg"),
+          "sizes and names");
+    float p[N * (C + 1)];
+    nnc_logs l;
+    if (!CHECK(r, nnc_predict(m, x, N, p) == NNC_OK && nnc_evaluate(m, x, y, N, 16, &l) == NNC_OK, "%s",
+               nnc_last_error(m)))
+        goto out;
+    double ce = 0.0, mse = 0.0, acc = 0.0, mae = 0.0;
+    for (int i = 0; i < N; i++) {
+        const float *q = p + i * (C + 1);
+        int cls = (int)y[2 * i], best = 0;
+        double pc = (double)q[cls];
+        ce -= log(pc < 1e-7 ? 1e-7 : pc);
+        for (int j = 1; j < C; j++)
+            if (q[j] > q[best]) best = j;
+        acc += best == cls;
+        double d = (double)q[C] - (double)y[2 * i + 1];
+        mse += d * d;
+        mae += fabs(d);
+    }
+    ce /= N, mse /= N, acc /= N, mae /= N;
+    const double want = ce + 0.25 * mse, got = nnc_logs_get(&l, "loss");
+    t_info(r, "loss %.7f, by hand %.7f (cls %.6f, reg %.6f)", got, want, ce, mse);
+    CHECK(r, fabs(got - want) < 1e-5 * (1 + want), "loss %g != %g", got, want);
+    CHECK(r, fabs(nnc_logs_get(&l, "cls_loss") - ce) < 1e-5 && fabs(nnc_logs_get(&l, "reg_loss") - mse) < 1e-5,
+          "per-output losses are unweighted");
+    CHECK(r, fabs(nnc_logs_get(&l, "cls_accuracy") - acc) < 1e-9 && fabs(nnc_logs_get(&l, "reg_mae") - mae) < 1e-5,
+          "per-output metrics");
+    CHECK(r, l.count == 5, "%d keys: loss, cls_loss, cls_accuracy, reg_loss, reg_mae", l.count);
+out:
+    nnc_model_free(m);
+    t_end(r);
+}
+
+static void case_gradcheck(test_run *r, const float *x, const float *y) {
+    if (!t_begin(r, "multi_output/gradcheck")) return;
+    nnc_model *m = build();
+    nnc_compile_opts c = two_losses(0.7f, 2.0f);
+    nnc_gradcheck_result res[16];
+    int failed = -1;
+    nnc_gradcheck_opts go = nnc_gradcheck_opts_default();
+    if (CHECK(r, nnc_compile(m, &c) == NNC_OK, "compile: %s", nnc_last_error(m)) &&
+        CHECK(r, nnc_variable_count(m) <= 16, "variables") &&
+        CHECK(r, nnc_gradcheck(m, x, y, N, &go, res, &failed) == NNC_OK, "%s", nnc_last_error(m))) {
+        size_t checked = 0;
+        for (int i = 0; i < nnc_variable_count(m); i++) checked += res[i].checked;
+        t_info(r, "%zu elements checked, %d variables failed", checked, failed);
+        CHECK(r, failed == 0 && checked > 60, "gradcheck");
+    }
+    nnc_model_free(m);
+    t_end(r);
+}
+
+/* fit: Keras's history keys, a callback monitoring one output's validation loss, and the
+ * loss going down; one loss for both outputs when n_outputs is 0. */
+static void case_history(test_run *r, const float *x, const float *y) {
+    if (!t_begin(r, "multi_output/history_keys")) return;
+    nnc_model *m = build();
+    nnc_compile_opts c = two_losses(1.0f, 0.5f);
+    c.optimizer.learning_rate = 0.02f;
+    nnc_early_stopping_opts eo = nnc_early_stopping_opts_default();
+    eo.monitor = "val_reg_loss";
+    eo.patience = 100;
+    nnc_callback *es = nnc_early_stopping(&eo, NULL);
+    nnc_fit_opts f = nnc_fit_opts_default();
+    f.epochs = 30;
+    f.batch_size = 8;
+    f.verbose = 0;
+    f.validation_split = 0.25f;
+    f.callbacks = &es;
+    f.n_callbacks = 1;
+    char *warn = NULL;
+    size_t wn = 0;
+    FILE *w = open_memstream(&warn, &wn);
+    f.out = w;
+    nnc_history *h = NULL;
+    if (CHECK(r, nnc_compile(m, &c) == NNC_OK, "compile: %s", nnc_last_error(m)) &&
+        CHECK(r, nnc_fit(m, x, y, N, &f, &h) == NNC_OK, "fit: %s", nnc_last_error(m))) {
+        const nnc_logs *a = nnc_history_logs(h, 0), *b = nnc_history_logs(h, nnc_history_epochs(h) - 1);
+        static const char *keys[] = {"loss", "cls_loss", "cls_accuracy", "reg_loss", "reg_mae",
+                                     "val_loss", "val_cls_loss", "val_cls_accuracy", "val_reg_loss", "val_reg_mae"};
+        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+            CHECK(r, !isnan(nnc_logs_get(b, keys[k])), "history lacks %s", keys[k]);
+        CHECK(r, b->count == 10, "%d keys", b->count);
+        char json[1024];
+        nnc_logs_json(b, "", json, sizeof json);
+        t_info(r, "last epoch %s", json);
+        CHECK(r, nnc_logs_get(b, "loss") < 0.8 * nnc_logs_get(a, "loss"), "the loss went down");
+        CHECK(r, fabs(nnc_logs_get(b, "val_loss") - nnc_logs_get(b, "val_cls_loss") -
+                      0.5 * nnc_logs_get(b, "val_reg_loss")) < 1e-5, "val_loss is the weighted sum");
+    }
+    fclose(w);
+    CHECK(r, !warn || !strstr(warn, "val_reg_loss"), "monitor found: %s", warn ? warn : "");
+    free(warn);
+    nnc_history_free(h);
+    nnc_callback_free(es);
+    nnc_model_free(m);
+    /* one loss for every output */
+    m = build();
+    c = nnc_compile_opts_default();
+    c.loss = nnc_loss_default(NNC_LOSS_MEAN_SQUARED_ERROR);
+    c.metrics[c.n_metrics++] = NNC_METRIC_MAE;
+    nnc_logs l;
+    float yy[N * (C + 1)];
+    for (int i = 0; i < N * (C + 1); i++) yy[i] = (float)(i % 5) * 0.1f;
+    if (CHECK(r, nnc_compile(m, &c) == NNC_OK, "compile: %s", nnc_last_error(m)) &&
+        CHECK(r, nnc_evaluate(m, x, yy, N, 32, &l) == NNC_OK, "%s", nnc_last_error(m)))
+        CHECK(r, l.count == 5 && !isnan(nnc_logs_get(&l, "cls_mae")) &&
+                     fabs(nnc_logs_get(&l, "loss") - nnc_logs_get(&l, "cls_loss") - nnc_logs_get(&l, "reg_loss")) < 1e-6,
+              "shared loss: %d keys", l.count);
+    nnc_model_free(m);
+    t_end(r);
+}
+
+/* The outputs side by side: predict's row holds cls's 3 values then reg's. */
+static void case_predict_layout(test_run *r, const float *x) {
+    if (!t_begin(r, "multi_output/predict_layout")) return;
+    nnc_model *m = build();
+    nnc_compile_opts c = two_losses(1.0f, 1.0f);
+    float p[N * (C + 1)];
+    if (CHECK(r, nnc_compile(m, &c) == NNC_OK && nnc_predict(m, x, N, p) == NNC_OK, "%s", nnc_last_error(m))) {
+        int ok = 1;
+        for (int i = 0; i < N; i++) {
+            double s = 0;
+            for (int j = 0; j < C; j++) s += (double)p[i * (C + 1) + j];
+            ok &= fabs(s - 1.0) < 1e-5;
+        }
+        CHECK(r, ok, "each row's first 3 values are the softmax");
+    }
+    nnc_model_free(m);
+    t_end(r);
+}
+
+static void expect_error(test_run *r, nnc_model *m, nnc_status st, const char *part) {
+    const char *e = nnc_last_error(m);
+    CHECK(r, st != NNC_OK && strstr(e, part) && !strchr(e, '\n'), "want one line with '%s', got '%s'", part, e);
+}
+
+static void case_errors(test_run *r, const float *x, const float *y) {
+    if (!t_begin(r, "multi_output/errors")) return;
+    nnc_model *m = build();
+    nnc_compile_opts c = two_losses(1.0f, 1.0f);
+    c.n_outputs = 3;
+    c.outputs[2] = c.outputs[1];
+    expect_error(r, m, nnc_compile(m, &c), "3 output losses for a model of 2 outputs (cls, reg)");
+    nnc_model_free(m);
+    m = build();
+    c = two_losses(1.0f, -1.0f);
+    expect_error(r, m, nnc_compile(m, &c), "output 'reg': loss weight -1");
+    nnc_model_free(m);
+    m = build();
+    c = two_losses(1.0f, 1.0f);
+    c.outputs[1].loss = nnc_loss_default(NNC_LOSS_CATEGORICAL_CROSSENTROPY);
+    expect_error(r, m, nnc_compile(m, &c), "(output 'reg')");
+    nnc_model_free(m);
+    m = build();
+    c = two_losses(1.0f, 1.0f);
+    if (CHECK(r, nnc_compile(m, &c) == NNC_OK, "%s", nnc_last_error(m))) {
+        float bad[N * 2];
+        memcpy(bad, y, sizeof bad);
+        bad[10] = 3.0f;
+        nnc_logs l;
+        expect_error(r, m, nnc_evaluate(m, x, bad, N, 16, &l), "for output layer 'cls'");
+        nnc_fit_opts f = nnc_fit_opts_default();
+        float cw[3] = {1, 2, 3};
+        f.class_weight = cw;
+        f.n_class_weights = 3;
+        f.verbose = 0;
+        expect_error(r, m, nnc_fit(m, x, y, N, &f, NULL), "class_weight is for a model of one output");
+    }
+    nnc_model_free(m);
+    t_end(r);
+}
+
+void suite_multi_output(test_run *r);
+void suite_multi_output(test_run *r) {
+    float x[N * F], y[N * 2];
+    data(x, y);
+    case_total_loss(r, x, y);
+    case_gradcheck(r, x, y);
+    case_history(r, x, y);
+    case_predict_layout(r, x);
+    case_errors(r, x, y);
+}
