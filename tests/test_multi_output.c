@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "nnc.h"
 #include "test.h"
 #include "core/rng.h"
@@ -238,6 +239,109 @@ static void case_errors(test_run *r, const float *x, const float *y) {
     t_end(r);
 }
 
+
+/* The same model from a spec: outputs, loss per output, loss_weights, metrics per output. */
+static const char *spec_two =
+    "input 4 name=in\n"
+    "dense 8 activation=tanh name=trunk\n"
+    "dense 3 activation=softmax name=cls\n"
+    "dense 1 inputs=trunk name=reg          # the issue's spelling of from=\n"
+    "outputs cls reg\n"
+    "loss cls=sparse_categorical_crossentropy reg=huber(delta=0.5)\n"
+    "loss_weights 1.0 0.25\n"
+    "metrics cls=accuracy reg=[mae,mse]\n"
+    "optimizer adam learning_rate=0.02\n";
+
+static nnc_model *from_spec(const char *s, char *err, size_t n) {
+    nnc_error e = {""};
+    nnc_model *m = nnc_model_from_spec_text(s, strlen(s), "t.nnc", &e);
+    snprintf(err, n, "%s", e.message);
+    return m;
+}
+
+static int same_opts(const nnc_compile_opts *a, const nnc_compile_opts *b) {
+    if (a->n_outputs != b->n_outputs) return 0;
+    for (int h = 0; h < a->n_outputs; h++) {
+        const nnc_output_opts *p = &a->outputs[h], *q = &b->outputs[h];
+        if (p->loss.kind != q->loss.kind || p->loss.from_logits != q->loss.from_logits ||
+            p->loss.delta != q->loss.delta || p->weight != q->weight || p->n_metrics != q->n_metrics)
+            return 0;
+        for (int i = 0; i < p->n_metrics; i++)
+            if (p->metrics[i] != q->metrics[i]) return 0;
+    }
+    return 1;
+}
+
+/* A saved model reads back with its outputs, losses, weights and metrics: nnc's file, and
+ * Keras's .keras and .h5 where built. */
+static void case_files(test_run *r, const float *x, const float *y) {
+    if (!t_begin(r, "multi_output/spec_and_files_round_trip")) return;
+    char err[512], dir[] = "/tmp/nnc_multiout_XXXXXX", path[96];
+    nnc_model *m = from_spec(spec_two, err, sizeof err);
+    if (!CHECK(r, m != NULL, "spec: %s", err) || !CHECK(r, mkdtemp(dir) != NULL, "mkdtemp")) goto out;
+    nnc_compile_opts c = nnc_model_compile_opts(m);
+    CHECK(r, c.n_outputs == 2 && c.outputs[1].loss.kind == NNC_LOSS_HUBER && c.outputs[1].loss.delta == 0.5f &&
+                 c.outputs[1].weight == 0.25f && c.outputs[1].n_metrics == 2 && c.outputs[0].n_metrics == 1,
+          "the spec's settings");
+    nnc_fit_opts f = nnc_fit_opts_default();
+    f.epochs = 2;
+    f.verbose = 0;
+    nnc_logs before, after;
+    if (!CHECK(r, nnc_fit(m, x, y, N, &f, NULL) == NNC_OK && nnc_evaluate(m, x, y, N, 16, &before) == NNC_OK, "fit: %s",
+               nnc_last_error(m)))
+        goto out;
+    CHECK(r, before.count == 6 && !isnan(nnc_logs_get(&before, "reg_mse")), "%d keys", before.count);
+    const char *ext[3] = {"safetensors", "keras", "h5"};
+    for (int i = 0; i < 3; i++) {
+#ifndef NNC_HAVE_KERAS
+        if (i) continue;
+#endif
+        snprintf(path, sizeof path, "%s/m.%s", dir, ext[i]);
+        nnc_error e = {""};
+        if (!CHECK(r, nnc_model_save(m, path, NULL) == NNC_OK, "save %s: %s", ext[i], nnc_last_error(m))) continue;
+        nnc_model *back = nnc_model_load(path, &e);
+        if (CHECK(r, back != NULL, "load %s: %s", ext[i], e.message)) {
+            nnc_compile_opts b = nnc_model_compile_opts(back);
+            CHECK(r, nnc_model_n_outputs(back) == 2 && !strcmp(nnc_model_output_name_at(back, 1), "reg"), "%s: outputs",
+                  ext[i]);
+            CHECK(r, same_opts(&c, &b), "%s: losses, weights, metrics", ext[i]);
+            if (CHECK(r, nnc_evaluate(back, x, y, N, 16, &after) == NNC_OK, "%s", nnc_last_error(back)))
+                CHECK(r, after.count == before.count && nnc_logs_get(&after, "loss") == nnc_logs_get(&before, "loss"),
+                      "%s: the same loss (%g, %g)", ext[i], nnc_logs_get(&after, "loss"), nnc_logs_get(&before, "loss"));
+        }
+        nnc_model_free(back);
+        unlink(path);
+    }
+    rmdir(dir);
+out:
+    nnc_model_free(m);
+    t_end(r);
+}
+
+/* Spec errors: one line each, naming the line. */
+static void case_spec_errors(test_run *r) {
+    static const struct { const char *from, *to, *want; } rows[] = {
+        {"loss_weights 1.0 0.25", "loss_weights 1.0 0.25 2", "t.nnc:7: loss_weights: 3 weights for 2 outputs (cls, reg)"},
+        {"loss_weights 1.0 0.25", "loss_weights cls=1 rgg=2", "no output is named 'rgg' (did you mean 'reg'?"},
+        {"reg=huber(delta=0.5)", "rex=mse", "t.nnc:6: loss: no output is named 'rex'"},
+        {"reg=huber(delta=0.5)", "", "loss: no loss for output 'reg'"},
+        {"loss cls=sparse_categorical_crossentropy reg=huber(delta=0.5)", "loss mse mse mse", "loss: 3 losses for 2 outputs"},
+        {"outputs cls reg", "outputs cls nope", "t.nnc:5: outputs: no layer is named 'nope'"},
+        {"metrics cls=accuracy", "metrics cls=accurcy", "unknown metric 'accurcy'"},
+        {"inputs=trunk", "inputs=trunk from=trunk", "from= and inputs= name the same thing"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        if (!t_begin(r, "multi_output/spec_error_%zu", i)) continue;
+        char text[1024], err[512];
+        const char *at = strstr(spec_two, rows[i].from);
+        snprintf(text, sizeof text, "%.*s%s%s", (int)(at - spec_two), spec_two, rows[i].to, at + strlen(rows[i].from));
+        nnc_model *m = from_spec(text, err, sizeof err);
+        CHECK(r, !m && strstr(err, rows[i].want) && !strchr(err, '\n'), "want '%s', got '%s'", rows[i].want, err);
+        nnc_model_free(m);
+        t_end(r);
+    }
+}
+
 void suite_multi_output(test_run *r);
 void suite_multi_output(test_run *r) {
     float x[N * F], y[N * 2];
@@ -247,4 +351,6 @@ void suite_multi_output(test_run *r) {
     case_history(r, x, y);
     case_predict_layout(r, x);
     case_errors(r, x, y);
+    case_files(r, x, y);
+    case_spec_errors(r);
 }

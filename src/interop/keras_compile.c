@@ -164,13 +164,22 @@ void nnc_keras_compile_opts(nnc_model *m, const nnc_json *tc, nnc_compile_opts *
         return;
     }
     const nnc_json *loss = nnc_json_get(tc, "loss");
-    if (!loss || loss->type == NNC_JSON_NULL) {
+    char msg[300];
+    if (loss && (loss->type == NNC_JSON_ARRAY || (loss->type == NNC_JSON_OBJECT && !nnc_json_get(loss, "class_name")))) {
+        /* per output: a list in output order, or a dict of output names */
+        if (nnc_outputs_config_parse(m, tc, c, msg, sizeof msg)) {
+            c->n_outputs = 0;
+            c->loss = loss_for_output(m, &why);
+            nnc_note(m, "the file's losses cannot be used (%s): compiled with %s for every output (%s)", msg,
+                     nnc_loss_name(c->loss.kind), why);
+        }
+    } else if (!loss || loss->type == NNC_JSON_NULL) {
         c->loss = loss_for_output(m, &why);
         nnc_note(m, "the file's compile settings have no loss: compiled with %s (%s)", nnc_loss_name(c->loss.kind), why);
     } else {
         read_loss(m, loss, &c->loss);
     }
-    read_metrics(m, nnc_json_get(tc, "metrics"), c);
+    if (!c->n_outputs) read_metrics(m, nnc_json_get(tc, "metrics"), c);
     const nnc_json *wm = nnc_json_get(tc, "weighted_metrics");
     if (wm && wm->type == NNC_JSON_ARRAY && wm->count)
         nnc_note(m, "the file's weighted_metrics are dropped (nnc weighs every metric alike)");

@@ -240,10 +240,8 @@ static void zip_config(const nnc_model *m, nnc_strbuf *sb) {
     const nnc_compile_opts *c = &m->train->copts; /* Model.get_compile_config's keys */
     nnc_sb_puts(sb, "},\"compile_config\":{\"optimizer\":");
     nnc_optimizer_config_json(&c->optimizer, sb);
-    nnc_sb_puts(sb, ",\"loss\":");
-    nnc_loss_config_json(&c->loss, sb);
-    nnc_sb_puts(sb, ",\"loss_weights\":null,\"metrics\":");
-    nnc_metrics_config_json(c, sb);
+    nnc_sb_puts(sb, ",");
+    nnc_outputs_compile_json(c, sb);
     nnc_sb_puts(sb, ",\"weighted_metrics\":null,\"run_eagerly\":false,\"steps_per_execution\":1,\"jit_compile\":false}}");
 }
 
@@ -365,10 +363,8 @@ static int legacy_optimizer(const nnc_model *m, hid_t f) {
  * optimizer_config. */
 static void training_config(const nnc_model *m, nnc_strbuf *sb) {
     const nnc_compile_opts *c = &m->train->copts;
-    nnc_sb_puts(sb, "{\"loss\":");
-    nnc_loss_config_json(&c->loss, sb);
-    nnc_sb_puts(sb, ",\"loss_weights\":null,\"metrics\":");
-    nnc_metrics_config_json(c, sb);
+    nnc_sb_puts(sb, "{");
+    nnc_outputs_compile_json(c, sb);
     nnc_sb_puts(sb, ",\"weighted_metrics\":null,\"run_eagerly\":false,\"steps_per_execution\":1,\"jit_compile\":false,"
                     "\"optimizer_config\":");
     nnc_optimizer_config_json(&c->optimizer, sb);

@@ -79,5 +79,12 @@ void nnc_optimizer_config_json(const nnc_optimizer *o, nnc_strbuf *sb);
 void nnc_metrics_config_json(const nnc_compile_opts *c, nnc_strbuf *sb);
 /* Reads one into c (Keras's defaults where a key is absent). 0, or -1 with why in msg. */
 int nnc_compile_config_parse(const nnc_json *j, nnc_compile_opts *c, char *msg, size_t n);
+/* "loss":...,"loss_weights":...,"metrics":... of a compile config (src/io/outputs_config.c):
+ * one output's loss object, or lists in output order for several outputs. */
+void nnc_outputs_compile_json(const nnc_compile_opts *c, nnc_strbuf *sb);
+/* The losses, loss_weights and metrics of a compile config whose loss is a list (output order)
+ * or, given m, a dict of output names, into c's outputs; metrics nnc lacks are noted on m
+ * (when not NULL). 0, or -1 with why in msg. */
+int nnc_outputs_config_parse(nnc_model *m, const nnc_json *j, nnc_compile_opts *c, char *msg, size_t n);
 
 #endif
