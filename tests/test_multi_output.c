@@ -9,7 +9,11 @@
 #include <unistd.h>
 #include "nnc.h"
 #include "test.h"
+#include "shell.h"
+#include "files.h"
 #include "core/rng.h"
+#include "format/json.h"
+#include "io/keras_config.h"
 
 enum { N = 48, F = 4, C = 3 };
 
@@ -342,6 +346,98 @@ static void case_spec_errors(test_run *r) {
     }
 }
 
+/* The shell workflow: a tiny CSV of two targets (a class name and a value), train with
+ * --targets per output, eval, predict with each output's columns named by it; bad --targets
+ * are one-line errors. */
+static void case_cli(test_run *r) {
+    if (!t_begin(r, "multi_output/cli_train_eval_predict")) return;
+    char dir[] = "/tmp/nnc_multiout_cli_XXXXXX", path[128];
+    if (!CHECK(r, mkdtemp(dir) != NULL, "mkdtemp")) {
+        t_end(r);
+        return;
+    }
+    snprintf(path, sizeof path, "%s/s.nnc", dir);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(spec_two, f);
+        fclose(f);
+    }
+    snprintf(path, sizeof path, "%s/d.csv", dir);
+    f = fopen(path, "w");
+    if (f) {
+        nnc_rng g;
+        nnc_rng_seed(&g, 5);
+        fputs("a,b,c,d,kind,size\n", f);
+        static const char *kinds[3] = {"small", "mid", "big"};
+        for (int i = 0; i < 60; i++) {
+            double v[4];
+            for (int j = 0; j < 4; j++) v[j] = nnc_rng_normal(&g);
+            fprintf(f, "%.4f,%.4f,%.4f,%.4f,%s,%.4f\n", v[0], v[1], v[2], v[3], kinds[i % 3], 0.5 * v[1] - v[2]);
+        }
+        fclose(f);
+    }
+    int st = -1;
+    char *out = t_shell(dir, "nnc train s.nnc --data d.csv --targets reg=size --targets cls=kind --epochs 3 "
+                             "--quiet --history h.csv --save m.safetensors && head -1 h.csv && "
+                             "nnc eval m.safetensors --data d.csv && nnc predict m.safetensors --data d.csv | head -2", &st);
+    if (CHECK(r, st == 0 && out, "status %d: %s", st, out ? out : "")) {
+        CHECK(r, strstr(out, "epoch,cls_accuracy,cls_loss,loss,reg_loss,reg_mae,reg_mse\n"), "history: %s", out);
+        CHECK(r, strstr(out, "loss: ") && strstr(out, "cls_accuracy: ") && strstr(out, "reg_mse: "), "eval: %s", out);
+        CHECK(r, strstr(out, "cls_predicted,cls_prob_big,cls_prob_mid,cls_prob_small,reg_size\n"), "predict: %s", out);
+    }
+    free(out);
+    static const struct { const char *args, *want; } bad[] = {
+        {"--targets cls=kind --targets rg=size", "nnc train: --targets rg=size: the model has no output 'rg' (its outputs: cls, reg)\n"},
+        {"--targets cls=kind", "nnc train: --targets: no columns for output 'reg' (--targets reg=COLUMN)\n"},
+        {"--targets cls=kind,a --targets reg=size", "nnc train: --targets cls=kind,a: output 'cls' takes 1 target column, not 2\n"},
+        {"--targets cls=kind --targets cls=size", "nnc train: --targets: output 'cls' given twice\n"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "nnc train s.nnc --data d.csv --epochs 1 --quiet %s", bad[i].args);
+        out = t_shell(dir, cmd, &st);
+        CHECK(r, st == 1 && out && !strcmp(out, bad[i].want), "%s: status %d: %s", bad[i].args, st, out ? out : "");
+        free(out);
+    }
+    remove_tree(dir);
+    t_end(r);
+}
+
+/* Keras 3's compile_config of a two-output model, as Keras writes it: loss and metrics as
+ * dicts by output name, loss_weights a dict, objects and strings mixed. */
+static void case_keras_dict_config(test_run *r) {
+    if (!t_begin(r, "multi_output/keras_dict_compile_config")) return;
+    static const char cfg[] =
+        "{\"optimizer\":\"adam\",\"loss\":{\"reg\":\"mse\",\"cls\":{\"module\":\"keras.losses\",\"class_name\":"
+        "\"SparseCategoricalCrossentropy\",\"config\":{\"name\":\"sparse_categorical_crossentropy\",\"from_logits\":true}}},"
+        "\"loss_weights\":{\"cls\":1.0,\"reg\":0.3},\"metrics\":{\"cls\":[\"accuracy\"],\"reg\":[\"mae\",\"mse\"]}}";
+    char msg[256] = "";
+    nnc_json *j = nnc_json_parse(cfg, sizeof cfg - 1, msg, sizeof msg);
+    nnc_model *m = build();
+    nnc_compile_opts c = nnc_compile_opts_default();
+    if (CHECK(r, j && nnc_outputs_config_parse(m, j, &c, msg, sizeof msg) == 0, "parse: %s", msg)) {
+        CHECK(r, c.n_outputs == 2 && c.outputs[0].loss.kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY &&
+                     c.outputs[0].loss.from_logits && c.outputs[1].loss.kind == NNC_LOSS_MEAN_SQUARED_ERROR &&
+                     c.outputs[1].weight == 0.3f && c.outputs[1].n_metrics == 2 && c.outputs[0].n_metrics == 1,
+              "by output name");
+        nnc_strbuf sb = {0};
+        nnc_outputs_compile_json(&c, &sb);
+        t_info(r, "written back: %.300s", sb.buf ? sb.buf : "");
+        CHECK(r, sb.buf && strstr(sb.buf, "\"loss_weights\":[1,0.300000012],\"metrics\":[[\"accuracy\"],[\"mae\",\"mse\"]]"),
+              "lists in output order");
+        nnc_sb_free(&sb);
+    }
+    nnc_json_free(j);
+    static const char two_weights_three_losses[] = "{\"loss\":[\"mse\",\"mse\",\"mse\"],\"loss_weights\":[1,2]}";
+    j = nnc_json_parse(two_weights_three_losses, sizeof two_weights_three_losses - 1, msg, sizeof msg);
+    nnc_compile_opts c2 = nnc_compile_opts_default();
+    CHECK(r, j && nnc_outputs_config_parse(NULL, j, &c2, msg, sizeof msg) != 0 &&
+                 !strcmp(msg, "compile_config: 2 loss_weights for 3 losses"), "%s", msg);
+    nnc_json_free(j);
+    nnc_model_free(m);
+    t_end(r);
+}
+
 void suite_multi_output(test_run *r);
 void suite_multi_output(test_run *r) {
     float x[N * F], y[N * 2];
@@ -353,4 +449,6 @@ void suite_multi_output(test_run *r) {
     case_errors(r, x, y);
     case_files(r, x, y);
     case_spec_errors(r);
+    case_cli(r);
+    case_keras_dict_config(r);
 }
