@@ -165,7 +165,8 @@ void nnc_keras_compile_opts(nnc_model *m, const nnc_json *tc, nnc_compile_opts *
     }
     const nnc_json *loss = nnc_json_get(tc, "loss");
     char msg[300];
-    if (loss && (loss->type == NNC_JSON_ARRAY || (loss->type == NNC_JSON_OBJECT && !nnc_json_get(loss, "class_name")))) {
+    if (nnc_model_n_outputs(m) > 1 && loss &&
+        (loss->type == NNC_JSON_ARRAY || (loss->type == NNC_JSON_OBJECT && !nnc_json_get(loss, "class_name")))) {
         /* per output: a list in output order, or a dict of output names */
         if (nnc_outputs_config_parse(m, tc, c, msg, sizeof msg)) {
             c->n_outputs = 0;
