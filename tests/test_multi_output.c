@@ -455,6 +455,17 @@ static void case_example(test_run *r) {
         CHECK(r, acc >= 0.85 && mae <= 0.25, "accuracy %g (>= 0.85), MAE %g (<= 0.25)", acc, mae);
     }
     free(out);
+    /* functional.c's Concatenate model as a spec, no C: its target */
+    snprintf(cmd, sizeof cmd, "nnc train %s/../examples/functional.nnc --data digits --test-split 0.2 --seed 1 --json --quiet",
+             t_srcdir());
+    out = t_shell(".", cmd, &st);
+    a = out ? strstr(out, "\"test_accuracy\":") : NULL;
+    if (CHECK(r, st == 0 && a, "status %d: %s", st, out ? out : "")) {
+        double acc = atof(a + strlen("\"test_accuracy\":"));
+        t_info(r, "examples/functional.nnc: test accuracy %.4f", acc);
+        CHECK(r, acc >= 0.93, "functional.nnc: accuracy %g (>= 0.93, functional.c's target)", acc);
+    }
+    free(out);
     t_end(r);
 }
 
