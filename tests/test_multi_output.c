@@ -469,6 +469,24 @@ static void case_example(test_run *r) {
     t_end(r);
 }
 
+/* Several input lines: each input's features side by side in a row, in line order. */
+static void case_two_inputs(test_run *r) {
+    if (!t_begin(r, "multi_output/spec_two_inputs")) return;
+    static const char *spec = "input 2 name=a\ninput 3 name=b\ndense 4 activation=tanh name=db\n"
+                              "concatenate inputs=a,db name=joined\ndense 1 name=out\nloss mse\noptimizer adam\n";
+    char err[512];
+    nnc_model *m = from_spec(spec, err, sizeof err);
+    float x[5 * 8], y[8], p[8];
+    for (int i = 0; i < 40; i++) x[i] = (float)(i % 7) * 0.1f;
+    for (int i = 0; i < 8; i++) y[i] = (float)i * 0.1f;
+    nnc_logs l;
+    if (CHECK(r, m != NULL, "spec: %s", err))
+        CHECK(r, nnc_input_size(m) == 5 && nnc_predict(m, x, 8, p) == NNC_OK && nnc_evaluate(m, x, y, 8, 4, &l) == NNC_OK,
+              "%s", nnc_last_error(m));
+    nnc_model_free(m);
+    t_end(r);
+}
+
 void suite_multi_output(test_run *r);
 void suite_multi_output(test_run *r) {
     float x[N * F], y[N * 2];
@@ -483,4 +501,5 @@ void suite_multi_output(test_run *r) {
     case_cli(r);
     case_keras_dict_config(r);
     case_example(r);
+    case_two_inputs(r);
 }

@@ -364,6 +364,10 @@ static int statement(spec_ctx *c, spec_seen *seen, nnc_compile_opts *co) {
         return seen->loss || seen->on_model ? spec_stmt_loss_weights(c, co)
                                             : spec_fail(c, "loss_weights: comes after the loss line");
     if (!strcmp(stmt, "loss")) {
+        const nnc_layer_rec *last = c->m->n_layers ? &c->m->layers[c->m->n_layers - 1] : NULL;
+        if (!seen->loss && !seen->outputs && !seen->on_model && last && (last->desc->flags & NNC_LAYERF_INPUT))
+            return spec_fail(c, "loss: the model would output its input '%s': an input line comes before the layers "
+                             "that read it (from=%s)", last->name, last->name);
         rc = seen->loss ? spec_fail(c, "loss: given twice") : spec_stmt_loss(c, co);
         seen->loss = 1;
         seen->loss_line = c->line;
