@@ -15,8 +15,10 @@
  *      (early_stopping, model_checkpoint, reduce_lr_on_plateau, csv_logger, terminate_on_nan,
  *      backup_and_restore) in order; the model owns them and nnc_model_fit_defaults hands
  *      them to fit.
- * Every error names the file, the line and the word at fault. Out of scope: functional graphs
- * (build those in C). */
+ *   6. Functional graphs: a layer names its inputs with from= (or inputs=), several input lines
+ *      make several inputs, `outputs a b` several outputs with their losses, loss_weights and
+ *      metrics per output (src/io/spec_outputs.c).
+ * Every error names the file, the line and the word at fault. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
