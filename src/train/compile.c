@@ -329,8 +329,8 @@ nnc_status nnc_compile(nnc_model *m, const nnc_compile_opts *o) {
     nnc_train_state *ts = m->train;
     if ((st = plan_graph(m)) || (st = plan_parameters(m, &o->optimizer, NULL))) return st;
     ts->copts = *o;
+    if (o->n_outputs) ts->copts.loss = o->outputs[0].loss; /* the first output's, for readers of one loss */
     if (o->n_outputs == 1) { /* the one output's settings are the model's */
-        ts->copts.loss = o->outputs[0].loss;
         memcpy(ts->copts.metrics, o->outputs[0].metrics, sizeof o->metrics);
         ts->copts.n_metrics = o->outputs[0].n_metrics;
     }
