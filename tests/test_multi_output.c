@@ -442,12 +442,16 @@ static void case_keras_dict_config(test_run *r) {
  * 0.9667 and 0.1265). */
 static void case_example(test_run *r) {
     if (!t_begin(r, "multi_output/example_iris_two_heads")) return;
-    char cmd[1024];
+    char cmd[1024], dir[] = "/tmp/nnc_multiout_ex_XXXXXX";
     int st = -1;
+    if (!CHECK(r, mkdtemp(dir) != NULL, "mkdtemp")) {
+        t_end(r);
+        return;
+    }
     snprintf(cmd, sizeof cmd, "nnc train %s/../examples/multi_output.nnc --data %s/../examples/iris_species.csv "
              "--test-split 0.2 --targets species=species --targets 'petal_width=petal width (cm)' --json --quiet",
              t_srcdir(), t_srcdir());
-    char *out = t_shell(".", cmd, &st);
+    char *out = t_shell(dir, cmd, &st);
     const char *a = out ? strstr(out, "\"test_species_accuracy\":") : NULL, *e = out ? strstr(out, "\"test_petal_width_mae\":") : NULL;
     if (CHECK(r, st == 0 && a && e, "status %d: %s", st, out ? out : "")) {
         double acc = atof(a + strlen("\"test_species_accuracy\":")), mae = atof(e + strlen("\"test_petal_width_mae\":"));
@@ -458,7 +462,7 @@ static void case_example(test_run *r) {
     /* functional.c's Concatenate model as a spec, no C: its target */
     snprintf(cmd, sizeof cmd, "nnc train %s/../examples/functional.nnc --data digits --test-split 0.2 --seed 1 --json --quiet",
              t_srcdir());
-    out = t_shell(".", cmd, &st);
+    out = t_shell(dir, cmd, &st);
     a = out ? strstr(out, "\"test_accuracy\":") : NULL;
     if (CHECK(r, st == 0 && a, "status %d: %s", st, out ? out : "")) {
         double acc = atof(a + strlen("\"test_accuracy\":"));
@@ -466,6 +470,7 @@ static void case_example(test_run *r) {
         CHECK(r, acc >= 0.93, "functional.nnc: accuracy %g (>= 0.93, functional.c's target)", acc);
     }
     free(out);
+    remove_tree(dir);
     t_end(r);
 }
 
