@@ -103,7 +103,27 @@ out:
     t_end(r);
 }
 
+/* An output read by another output's layer (cls, a softmax, feeds reg): its loss then reads
+ * the probabilities, not the logits, so that reg's gradient reaches it. */
+static nnc_model *build_chained(void) {
+    static const char *s = "input 4 name=in\ndense 8 activation=tanh name=trunk\ndense 3 activation=softmax name=cls\n"
+                           "dense 1 name=reg\noutputs cls reg\nloss cls=sparse_categorical_crossentropy reg=mse\n"
+                           "loss_weights 0.7 2.0\noptimizer adam\n";
+    nnc_error e = {""};
+    return nnc_model_from_spec_text(s, strlen(s), "chained.nnc", &e);
+}
+
 static void case_gradcheck(test_run *r, const float *x, const float *y) {
+    if (!t_begin(r, "multi_output/gradcheck_chained_outputs")) return;
+    nnc_model *mc = build_chained();
+    nnc_gradcheck_result rc[16];
+    int fc = -1;
+    nnc_gradcheck_opts gc = nnc_gradcheck_opts_default();
+    if (CHECK(r, mc != NULL && nnc_variable_count(mc) <= 16, "spec") &&
+        CHECK(r, nnc_gradcheck(mc, x, y, N, &gc, rc, &fc) == NNC_OK, "%s", nnc_last_error(mc)))
+        CHECK(r, fc == 0, "%d variables failed", fc);
+    nnc_model_free(mc);
+    t_end(r);
     if (!t_begin(r, "multi_output/gradcheck")) return;
     nnc_model *m = build();
     nnc_compile_opts c = two_losses(0.7f, 2.0f);
