@@ -17,12 +17,15 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
 
 /* ---- options ------------------------------------------------------------------------------ */
 
-typedef enum { OPT_FLAG, OPT_STRING, OPT_INT, OPT_FLOAT } cli_opt_kind;
+typedef enum { OPT_FLAG, OPT_STRING, OPT_INT, OPT_FLOAT, OPT_LIST } cli_opt_kind;
+
+#define CLI_MAX_LIST 8
 
 typedef struct {
     const char *name; /* "--epochs" */
     cli_opt_kind kind;
-    void *out;        /* int* (flag, int), const char** (string), double* (float) */
+    void *out;        /* int* (flag, int), const char** (string), double* (float), const char*[CLI_MAX_LIST]
+                       * (list: each use of the option adds one, counted in *given) */
     const char *help; /* one line for --help; NULL hides it */
     const char *meta; /* value placeholder in --help ("N") */
     int *given;       /* optional: set to 1 when the option is on the command line, so that no
@@ -47,6 +50,8 @@ typedef struct {
     const char *label_column;    /* --label-column NAME[,NAME...] (names, or 1-based numbers) */
     int targets;                 /* --targets N, 0: the default */
     int targets_given;
+    const char *target_args[CLI_MAX_LIST]; /* each --targets: N, or OUTPUT=COLUMN[,COLUMN...] */
+    int n_target_args;
     const char *delimiter;       /* --delimiter C (',', ';', tab, '|'); NULL: told from the file */
     const char *header;          /* --header auto|yes|no */
     int no_header;               /* --no-header */
@@ -63,7 +68,7 @@ typedef struct {
     {"--labels", OPT_STRING, &(o)->labels, "labels of IDX images", "L", NULL}
 #define CLI_TARGET_ROWS(o)                                                                 \
     {"--label-column", OPT_STRING, &(o)->label_column, "the CSV column(s) holding the label, by name or number", "NAME", NULL}, \
-    {"--targets", OPT_INT, &(o)->targets, "the last N CSV columns are the targets", "N", &(o)->targets_given}
+    {"--targets", OPT_LIST, (o)->target_args, "the last N CSV columns are the targets; several outputs: OUT=COL[,COL...] once per output", "N", &(o)->n_target_args}
 #define CLI_CSV_ROWS(o)                                                                    \
     {"--delimiter", OPT_STRING, &(o)->delimiter, "CSV field delimiter: ',' ';' tab '|' (default: told from line 1)", "C", NULL}, \
     {"--header", OPT_STRING, &(o)->header, "auto (default: a first row of numbers is data), yes or no", "MODE", NULL}, \

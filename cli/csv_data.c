@@ -161,6 +161,7 @@ static int pick_by_options(job *J) {
         if (mark_list(J, J->o->label_column, "--label-column", is_target, &n_targets)) goto out;
     } else {
         size_t want = J->o->targets_given ? (size_t)J->o->targets : 1;
+        if (!J->o->targets_given && x->m && nnc_model_n_outputs(x->m) > 1) want = nnc_target_size(x->m);
         /* predict reads no labels: every column is a feature when they make the input, or when
          * the model takes sequences of any length (the count cannot tell a label then) */
         if (x->predict && !J->o->targets_given && x->m &&
@@ -405,8 +406,9 @@ static int apply_one_hot(job *J) {
     return rc;
 }
 
-/* A label column of texts (train): its texts are the class names, which the loss must take. */
-static int class_names(job *J, use *u) {
+/* A label column of texts (train): its texts are the class names, which the loss of its output
+ * (the one target column ti of a row belongs to) must take. */
+static int class_names(job *J, use *u, size_t ti) {
     const nnc_table_column *c = &J->t.columns[u->col];
     const nnc_model *m = J->ctx->m;
     char words[160];
@@ -423,19 +425,23 @@ static int class_names(job *J, use *u) {
         return fail(J, "%s:%zu: %s: an empty class name ('%s')", J->o->data, nnc_table_line(&J->t, r), words,
                     c->texts[i]);
     }
-    nnc_compile_opts co = nnc_model_compile_opts(m);
-    size_t k = nnc_output_size(m);
-    const char *loss = nnc_loss_name(co.loss.kind);
-    if (co.loss.kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY && c->n_texts != k)
+    const nnc_compile_opts co = nnc_model_compile_opts(m);
+    int h = 0;
+    for (size_t t0 = nnc_target_size_at(m, 0); h + 1 < nnc_model_n_outputs(m) && ti >= t0; t0 += nnc_target_size_at(m, ++h))
+        ;
+    const nnc_loss L = co.n_outputs ? co.outputs[h].loss : co.loss;
+    size_t k = nnc_output_size_at(m, h);
+    const char *loss = nnc_loss_name(L.kind);
+    if (L.kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY && c->n_texts != k)
         return fail(J, "%s: %s holds %zu class names ('%s', ...), but output layer '%s' has %zu units", J->o->data, words,
-                    c->n_texts, c->texts[0], nnc_model_output_name(m), k);
-    if (co.loss.kind == NNC_LOSS_BINARY_CROSSENTROPY && c->n_texts != 2)
+                    c->n_texts, c->texts[0], nnc_model_output_name_at(m, h), k);
+    if (L.kind == NNC_LOSS_BINARY_CROSSENTROPY && c->n_texts != 2)
         return fail(J, "%s: %s holds %zu class names ('%s', ...); binary_crossentropy needs exactly 2", J->o->data, words,
                     c->n_texts, c->texts[0]);
-    if (co.loss.kind == NNC_LOSS_CATEGORICAL_CROSSENTROPY)
+    if (L.kind == NNC_LOSS_CATEGORICAL_CROSSENTROPY)
         return fail(J, "%s: %s holds class names ('%s', ...); categorical_crossentropy takes one-hot targets: use loss "
                     "sparse_categorical_crossentropy for class labels", J->o->data, words, c->texts[0]);
-    if (co.loss.kind != NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY && co.loss.kind != NNC_LOSS_BINARY_CROSSENTROPY)
+    if (L.kind != NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY && L.kind != NNC_LOSS_BINARY_CROSSENTROPY)
         return fail(J, "%s:%zu: %s: not a number: '%s'; loss %s needs numbers", J->o->data, c->first_text_line, words,
                     c->first_text, loss);
     u->values = (const char *const *)c->texts;
@@ -465,7 +471,7 @@ static int check_uses(job *J) {
         use *u = target ? &J->targ[i - J->n_feat] : &J->feat[i];
         if (target && J->ctx->predict) continue;
         const nnc_table_column *tc = &t->columns[u->col];
-        if (target && train && (tc->texts || tc->too_many_texts) && class_names(J, u)) return -1;
+        if (target && train && (tc->texts || tc->too_many_texts) && class_names(J, u, i - J->n_feat)) return -1;
         col_words(t, u->col, words, sizeof words);
         if (u->values && t->columns[u->col].too_many_texts)
             return fail(J, "%s:%zu: %s: more than %d distinct texts", J->o->data, t->columns[u->col].too_many_line,

@@ -125,8 +125,97 @@ static int load(const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, ch
     return 0;
 }
 
-int cli_load(const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, char *err, size_t errlen) {
+/* "a, b" of the model's outputs. */
+static void output_list(const nnc_model *m, char *buf, size_t n) {
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < nnc_model_n_outputs(m) && len + 1 < n; i++) {
+        int w = snprintf(buf + len, n - len, "%s%s", i ? ", " : "", nnc_model_output_name_at(m, i));
+        if (w < 0) return;
+        len += (size_t)w;
+    }
+}
+
+/* Output OUT=COL[,COL...] of a --targets: the output's index, -1 (with the error) when none. */
+static int target_output(const nnc_model *m, const char *arg, size_t name_len, char *err, size_t errlen) {
+    char list[256];
+    for (int h = 0; m && h < nnc_model_n_outputs(m); h++) {
+        const char *name = nnc_model_output_name_at(m, h);
+        if (strlen(name) == name_len && !strncmp(name, arg, name_len)) return h;
+    }
+    if (!m) {
+        snprintf(err, errlen, "--targets %s: columns by output are for a model's outputs", arg);
+        return -1;
+    }
+    output_list(m, list, sizeof list);
+    snprintf(err, errlen, "--targets %s: the model has no output '%.*s' (its outputs: %s)", arg, (int)name_len, arg,
+             list);
+    return -1;
+}
+
+/* --targets: N (the last N columns), or OUT=COL[,COL...] once per output of the model, which
+ * become the label columns in the outputs' order (buf holds them). */
+static int resolve_targets(cli_data_opts *o, const nnc_model *m, char *buf, size_t bufn, char *err, size_t errlen) {
+    if (o->n_target_args == 1 && !strchr(o->target_args[0], '=')) {
+        char *end;
+        long v = strtol(o->target_args[0], &end, 10);
+        if (*end || v < -2147483647L || v > 2147483647L) {
+            snprintf(err, errlen, "--targets %s: not a count N (or OUTPUT=COLUMN[,COLUMN...] per output)", o->target_args[0]);
+            return -1;
+        }
+        o->targets = (int)v, o->targets_given = 1;
+        return 0;
+    }
+    const char *cols[CLI_MAX_LIST] = {0};
+    for (int i = 0; i < o->n_target_args; i++) {
+        const char *a = o->target_args[i], *eq = strchr(a, '=');
+        if (!eq || eq == a || !eq[1]) {
+            snprintf(err, errlen, "--targets %s: give OUTPUT=COLUMN[,COLUMN...] for each output (or one count N)", a);
+            return -1;
+        }
+        int h = target_output(m, a, (size_t)(eq - a), err, errlen);
+        if (h < 0) return -1;
+        if (cols[h]) {
+            snprintf(err, errlen, "--targets: output '%s' given twice", nnc_model_output_name_at(m, h));
+            return -1;
+        }
+        cols[h] = eq + 1;
+        size_t given = 1, want = nnc_target_size_at(m, h);
+        for (const char *c = eq + 1; *c; c++) given += *c == ',';
+        if (!o->one_hot && want && given != want) {
+            snprintf(err, errlen, "--targets %s: output '%s' takes %zu target column%s, not %zu", a,
+                     nnc_model_output_name_at(m, h), want, want == 1 ? "" : "s", given);
+            return -1;
+        }
+    }
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int h = 0; h < nnc_model_n_outputs(m); h++) {
+        if (!cols[h]) {
+            snprintf(err, errlen, "--targets: no columns for output '%s' (--targets %s=COLUMN)", nnc_model_output_name_at(m, h),
+                     nnc_model_output_name_at(m, h));
+            return -1;
+        }
+        int w = snprintf(buf + len, bufn - len, "%s%s", h ? "," : "", cols[h]);
+        if (w < 0 || (size_t)w >= bufn - len) {
+            snprintf(err, errlen, "--targets: too many columns");
+            return -1;
+        }
+        len += (size_t)w;
+    }
+    if (o->label_column) {
+        snprintf(err, errlen, "--targets and --label-column exclude each other");
+        return -1;
+    }
+    o->label_column = buf;
+    return 0;
+}
+
+int cli_load(const cli_data_opts *opts, const cli_load_ctx *ctx, cli_data *d, char *err, size_t errlen) {
     memset(d, 0, sizeof *d);
+    cli_data_opts local = *opts, *o = &local;
+    char labels[2048];
+    if (o->n_target_args && resolve_targets(o, ctx->m, labels, sizeof labels, err, errlen)) return -1;
     if (o->targets_given && o->targets < 1) {
         snprintf(err, errlen, "--targets must be at least 1, not %d", o->targets);
         return -1;
@@ -167,24 +256,15 @@ static const char *one_based_hint(const cli_data *d, size_t k, char *buf, size_t
     return buf;
 }
 
-int cli_check_targets(const nnc_model *m, const cli_data *d, char *err, size_t errlen) {
-    size_t k = nnc_output_size(m), need = nnc_target_size(m);
-    const nnc_compile_opts co = nnc_model_compile_opts(m);
-    const nnc_loss *L = &co.loss;
-    const char *out = nnc_model_output_name(m);
-    if (d->targets != need) {
-        int cce_ints = L->kind == NNC_LOSS_CATEGORICAL_CROSSENTROPY && d->targets == 1;
-        snprintf(err, errlen,
-                 "%s: %zu target column(s), but loss %s with output layer '%s' of %zu value(s) needs %zu%s",
-                 d->source, d->targets, nnc_loss_name(L->kind), out, k, need,
-                 cce_ints ? " one-hot columns (for one column of class labels use loss sparse_categorical_crossentropy)"
-                 : need > 1 ? " (use --targets N or --label-column A,B,...)" : "");
-        return -1;
-    }
+/* The labels of output h (loss L, k values, targets t0.. t0 + t - 1 of a row) as DESIGN §7 says. */
+static int check_output(const nnc_model *m, const cli_data *d, int h, const nnc_loss *L, size_t t0, size_t t,
+                        char *err, size_t errlen) {
+    const size_t k = nnc_output_size_at(m, h);
+    const char *out = nnc_model_output_name_at(m, h);
     char at[1200], hint[120];
     for (size_t r = 0; r < d->n; r++)
-        for (size_t t = 0; t < d->targets; t++) {
-            double v = (double)d->y[r * d->targets + t];
+        for (size_t c = t0; c < t0 + t; c++) {
+            double v = (double)d->y[r * d->targets + c];
             const char *bad = NULL;
             if (!isfinite(v)) bad = "is not a finite number";
             else if (L->kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY && (v != floor(v) || v < 0 || v >= (double)k))
@@ -196,15 +276,49 @@ int cli_check_targets(const nnc_model *m, const cli_data *d, char *err, size_t e
             else if (L->kind == NNC_LOSS_CATEGORICAL_CROSSENTROPY && v != 0 && v != 1)
                 bad = "is not one-hot (0 or 1)";
             if (bad) {
-                where(d, r, t, at, sizeof at);
+                where(d, r, c, at, sizeof at);
                 if (L->kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)
                     snprintf(err, errlen, "%s: label %g %s for the %zu classes of output layer '%s'%s", at, v, bad, k,
                              out, v == (double)k && d->targets == 1 ? one_based_hint(d, k, hint, sizeof hint) : "");
+                else if (nnc_model_n_outputs(m) > 1)
+                    snprintf(err, errlen, "%s: target %g %s (output '%s')", at, v, bad, out);
                 else
                     snprintf(err, errlen, "%s: target %g %s", at, v, bad);
                 return -1;
             }
         }
+    return 0;
+}
+
+int cli_check_targets(const nnc_model *m, const cli_data *d, char *err, size_t errlen) {
+    size_t k = nnc_output_size(m), need = nnc_target_size(m);
+    const nnc_compile_opts co = nnc_model_compile_opts(m);
+    const nnc_loss *L = &co.loss;
+    const char *out = nnc_model_output_name(m);
+    const int heads = nnc_model_n_outputs(m);
+    if (d->targets != need && heads > 1) {
+        char list[512];
+        size_t len = 0;
+        for (int h = 0; h < heads && len < sizeof list; h++)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s %zu", h ? ", " : "", nnc_model_output_name_at(m, h),
+                                    nnc_target_size_at(m, h));
+        snprintf(err, errlen, "%s: %zu target column(s), but the model's %d outputs need %zu (%s; --targets OUT=COL,... "
+                 "per output)", d->source, d->targets, heads, need, list);
+        return -1;
+    }
+    if (d->targets != need) {
+        int cce_ints = L->kind == NNC_LOSS_CATEGORICAL_CROSSENTROPY && d->targets == 1;
+        snprintf(err, errlen,
+                 "%s: %zu target column(s), but loss %s with output layer '%s' of %zu value(s) needs %zu%s",
+                 d->source, d->targets, nnc_loss_name(L->kind), out, k, need,
+                 cce_ints ? " one-hot columns (for one column of class labels use loss sparse_categorical_crossentropy)"
+                 : need > 1 ? " (use --targets N or --label-column A,B,...)" : "");
+        return -1;
+    }
+    for (int h = 0, t0 = 0; h < heads; t0 += (int)nnc_target_size_at(m, h), h++)
+        if (check_output(m, d, h, co.n_outputs ? &co.outputs[h].loss : L, (size_t)t0, nnc_target_size_at(m, h), err,
+                         errlen))
+            return -1;
     return 0;
 }
 

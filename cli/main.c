@@ -61,7 +61,7 @@ int cli_parse(const char *cmd, int argc, char **argv, int start, const cli_opt *
             else cli_error(cmd, "unknown option '%s'\nTry 'nnc %s --help'.", name, cmd);
             return CLI_USAGE;
         }
-        if (o->given) *o->given = 1;
+        if (o->given && o->kind != OPT_LIST) *o->given = 1;
         if (o->kind == OPT_FLAG) {
             if (val) {
                 cli_error(cmd, "option '%s' takes no value", name);
@@ -80,7 +80,13 @@ int cli_parse(const char *cmd, int argc, char **argv, int start, const cli_opt *
         }
         char *end;
         errno = 0;
-        if (o->kind == OPT_STRING) {
+        if (o->kind == OPT_LIST) {
+            if (!*val || *o->given >= CLI_MAX_LIST) {
+                cli_error(cmd, "option '%s': %s", name, *val ? "given too many times" : "needs a non-empty value");
+                return CLI_USAGE;
+            }
+            ((const char **)o->out)[(*o->given)++] = val;
+        } else if (o->kind == OPT_STRING) {
             if (!*val) {
                 cli_error(cmd, "option '%s' needs a non-empty value", name);
                 return CLI_USAGE;

@@ -202,8 +202,9 @@ typedef enum { OUT_CLASS, OUT_DECISION, OUT_VALUE } out_kind;
 typedef struct {
     char name[160];
     out_kind kind;
-    size_t j;                   /* the output value it shows (or decides on) */
+    size_t j;                   /* the output value it shows (or decides on), in the whole row */
     const nnc_column *target;   /* the recorded target, for class names */
+    size_t off, k;              /* OUT_CLASS: the output's values in the row */
 } out_col;
 
 /* The recorded target columns in order (NULL entries when the model records none). */
@@ -215,21 +216,28 @@ static const nnc_column *target_col(const nnc_model *m, size_t k) {
     return NULL;
 }
 
+/* One output of the model: its loss, its values' place in a row (off, k) and its targets'
+ * (t0: the first of its recorded target columns). */
+typedef struct {
+    nnc_loss loss;
+    size_t off, k, t0;
+} out_head;
+
 /* DESIGN §7: a softmax classifier gives the class and its probabilities, one sigmoid output
  * the decision and its probability, several sigmoid outputs a decision and a probability
  * each, regression the values; named after the classes and columns the model records. */
-static size_t plan_output(const nnc_model *m, out_col *oc, size_t k) {
-    const nnc_compile_opts co = nnc_model_compile_opts(m);
-    int softmax = co.loss.kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
-                  co.loss.kind == NNC_LOSS_CATEGORICAL_CROSSENTROPY;
-    int binary = co.loss.kind == NNC_LOSS_BINARY_CROSSENTROPY;
+static size_t plan_output(const nnc_model *m, const out_head *h, out_col *oc) {
+    const size_t k = h->k, o = h->off;
+    int softmax = h->loss.kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
+                  h->loss.kind == NNC_LOSS_CATEGORICAL_CROSSENTROPY;
+    int binary = h->loss.kind == NNC_LOSS_BINARY_CROSSENTROPY;
     size_t n = 0;
     if (softmax) {
-        const nnc_column *t = target_col(m, 0);
+        const nnc_column *t = target_col(m, h->t0);
         int names = t && t->values && t->n_values == k;
-        oc[n++] = (out_col){"predicted", OUT_CLASS, 0, names ? t : NULL};
+        oc[n++] = (out_col){"predicted", OUT_CLASS, 0, names ? t : NULL, o, k};
         for (size_t j = 0; j < k; j++) {
-            oc[n] = (out_col){"", OUT_VALUE, j, NULL};
+            oc[n] = (out_col){"", OUT_VALUE, o + j, NULL, o, k};
             if (names) snprintf(oc[n].name, sizeof oc[n].name, "prob_%.150s", t->values[j]);
             else snprintf(oc[n].name, sizeof oc[n].name, "prob_%zu", j);
             n++;
@@ -237,17 +245,17 @@ static size_t plan_output(const nnc_model *m, out_col *oc, size_t k) {
         return n;
     }
     for (size_t j = 0; binary && j < k; j++) {
-        const nnc_column *t = target_col(m, j);
+        const nnc_column *t = target_col(m, h->t0 + j);
         int names = t && t->values && t->n_values == 2;
-        oc[n] = (out_col){"", OUT_DECISION, j, names ? t : NULL};
+        oc[n] = (out_col){"", OUT_DECISION, o + j, names ? t : NULL, o, k};
         if (k == 1) snprintf(oc[n].name, sizeof oc[n].name, "predicted");
         else if (t && t->name[0]) snprintf(oc[n].name, sizeof oc[n].name, "pred_%.150s", t->name);
         else snprintf(oc[n].name, sizeof oc[n].name, "pred_%zu", j);
         n++;
     }
     for (size_t j = 0; j < k; j++) {
-        const nnc_column *t = target_col(m, j);
-        oc[n] = (out_col){"", OUT_VALUE, j, NULL};
+        const nnc_column *t = target_col(m, h->t0 + j);
+        oc[n] = (out_col){"", OUT_VALUE, o + j, NULL, o, k};
         const char *stem = binary ? "prob" : "y";
         if (binary && k == 1 && t && t->values && t->n_values == 2)
             snprintf(oc[n].name, sizeof oc[n].name, "prob_%.150s", t->values[1]);
@@ -260,7 +268,7 @@ static size_t plan_output(const nnc_model *m, out_col *oc, size_t k) {
     return n;
 }
 
-static void put_cell(text *t, const out_col *c, const float *p, size_t k, int json) {
+static void put_cell(text *t, const out_col *c, const float *p, int json) {
     char num[32];
     if (c->kind == OUT_VALUE) {
         put(t, "%.7g", (double)p[c->j]);
@@ -268,7 +276,7 @@ static void put_cell(text *t, const out_col *c, const float *p, size_t k, int js
     }
     size_t cls = 0;
     if (c->kind == OUT_CLASS)
-        for (size_t j = 1; j < k; j++) cls = p[j] > p[cls] ? j : cls;
+        for (size_t j = 1; j < c->k; j++) cls = p[c->off + j] > p[c->off + cls] ? j : cls;
     else
         cls = p[c->j] > 0.5f;
     if (c->target) {
@@ -279,19 +287,39 @@ static void put_cell(text *t, const out_col *c, const float *p, size_t k, int js
     put_n(t, num, strlen(num));
 }
 
-static void predictions(const nnc_model *m, float *out, size_t n, int json, text *t) {
-    size_t k = nnc_output_size(m);
+/* Output h of the model; a model trained from logits gets its probabilities in out. */
+static out_head head_of(const nnc_model *m, int h, float *out, size_t n, size_t row) {
     const nnc_compile_opts co = nnc_model_compile_opts(m);
-    if (co.loss.from_logits && (co.loss.kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
-                                co.loss.kind == NNC_LOSS_CATEGORICAL_CROSSENTROPY))
-        nnc_softmax_rows(out, n, k);
-    if (co.loss.from_logits && co.loss.kind == NNC_LOSS_BINARY_CROSSENTROPY) nnc_sigmoid(out, n * k);
-    out_col *oc = malloc((2 * k + 1) * sizeof *oc);
+    out_head oh = {co.n_outputs ? co.outputs[h].loss : co.loss, 0, nnc_output_size_at(m, h), 0};
+    for (int i = 0; i < h; i++) oh.off += nnc_output_size_at(m, i), oh.t0 += nnc_target_size_at(m, i);
+    const nnc_loss_kind lk = oh.loss.kind;
+    for (size_t r = 0; oh.loss.from_logits && r < n; r++) {
+        if (lk == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY || lk == NNC_LOSS_CATEGORICAL_CROSSENTROPY)
+            nnc_softmax_rows(out + r * row + oh.off, 1, oh.k);
+        if (lk == NNC_LOSS_BINARY_CROSSENTROPY) nnc_sigmoid(out + r * row + oh.off, oh.k);
+    }
+    return oh;
+}
+
+static void predictions(const nnc_model *m, float *out, size_t n, int json, text *t) {
+    const size_t k = nnc_output_size(m);
+    const int heads = nnc_model_n_outputs(m);
+    out_col *oc = malloc((2 * k + (size_t)heads) * sizeof *oc);
     if (!oc) {
         t->oom = 1;
         return;
     }
-    size_t nc = plan_output(m, oc, k);
+    size_t nc = 0;
+    for (int h = 0; h < heads; h++) {
+        const out_head oh = head_of(m, h, out, n, k);
+        const size_t first = nc;
+        nc += plan_output(m, &oh, oc + nc);
+        for (size_t c = first; heads > 1 && c < nc; c++) { /* several outputs: "cls_predicted", "reg_y_0" */
+            char name[sizeof oc[c].name];
+            snprintf(name, sizeof name, "%s_%s", nnc_model_output_name_at(m, h), oc[c].name);
+            memcpy(oc[c].name, name, sizeof name);
+        }
+    }
     for (size_t c = 0; !json && c < nc; c++) {
         if (c) put_n(t, ",", 1);
         put_text(t, oc[c].name, 0);
@@ -302,7 +330,7 @@ static void predictions(const nnc_model *m, float *out, size_t n, int json, text
         for (size_t c = 0; c < nc; c++) {
             if (c) put_n(t, ",", 1);
             if (json) put_text(t, oc[c].name, 1), put_n(t, ":", 1);
-            put_cell(t, &oc[c], out + r * k, k, json);
+            put_cell(t, &oc[c], out + r * k, json);
         }
         put_n(t, json ? "}\n" : "\n", json ? 2 : 1);
     }

@@ -144,7 +144,7 @@ static int load_other(const train_args *a, nnc_model *m, const cli_data *train, 
     o.data = data;
     o.labels = labels;
     cli_load_ctx ctx = {"train", role, m, train->columns, train->n_columns, 0};
-    if (train->columns) o.label_column = NULL, o.targets_given = 0, o.one_hot = NULL; /* the columns say it */
+    if (train->columns) o.label_column = NULL, o.targets_given = 0, o.n_target_args = 0, o.one_hot = NULL; /* the columns say it */
     if (cli_load(&o, &ctx, out, err, n) || cli_check_targets(m, out, err, n)) return -1;
     if (out->steps != train->steps) /* one fit runs at one length: its validation and test too */
         return snprintf(err, n, "%s: rows of %d steps, but the training data's are %d: the model runs at one "

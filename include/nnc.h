@@ -747,6 +747,17 @@ nnc_metric_config nnc_metric_default(nnc_metric kind);
 
 #define NNC_MAX_METRICS 16
 
+#define NNC_MAX_OUTPUTS 8
+
+/* One output's loss, its weight in the total loss (Keras's loss_weights) and its metrics. */
+typedef struct {
+    nnc_loss loss;
+    float weight; /* 1 */
+    nnc_metric metrics[NNC_MAX_METRICS];
+    int n_metrics;
+    nnc_metric_config metric_config[NNC_MAX_METRICS]; /* as nnc_compile_opts.metric_config */
+} nnc_output_opts;
+
 typedef struct {
     nnc_loss loss;
     nnc_optimizer optimizer;
@@ -756,12 +767,26 @@ typedef struct {
      * be metrics[i]); otherwise metrics[i] takes its defaults. nnc_compile_add_metric fills
      * both. */
     nnc_metric_config metric_config[NNC_MAX_METRICS];
+    /* Several outputs (nnc_set_outputs): 0 gives every output loss and metrics above with
+     * weight 1 (Keras's compile(loss="mse") on a model of several outputs); else one entry per
+     * output, in nnc_set_outputs's order, and loss and metrics above are unused. The total loss
+     * is Keras's: Σ weight_i · loss_i, plus the regularization penalties. Targets (y) hold each
+     * output's targets side by side in a row, in output order (nnc_target_size_at). */
+    int n_outputs;
+    nnc_output_opts outputs[NNC_MAX_OUTPUTS];
 } nnc_compile_opts;
 
 /* Appends a metric with its arguments; NNC_ERR_ARG when the list is full or mc is NULL. */
 nnc_status nnc_compile_add_metric(nnc_compile_opts *c, const nnc_metric_config *mc);
 /* The arguments metric i is compiled with: metric_config[i] or the defaults of metrics[i]. */
 nnc_metric_config nnc_compile_metric(const nnc_compile_opts *c, int i);
+
+/* An output's settings with weight 1 and no metrics. */
+nnc_output_opts nnc_output_opts_default(nnc_loss loss);
+/* Appends a metric with its arguments to one output's list; NNC_ERR_ARG when full or NULL. */
+nnc_status nnc_output_add_metric(nnc_output_opts *o, const nnc_metric_config *mc);
+/* The arguments an output's metric i is compiled with. */
+nnc_metric_config nnc_output_metric(const nnc_output_opts *o, int i);
 
 /* MSE loss, Adam, no metrics. */
 nnc_compile_opts nnc_compile_opts_default(void);
@@ -930,7 +955,8 @@ double nnc_anneal_temperature(const nnc_search_opts *s, int k);
 /* Loss and metrics over n examples in inference mode, batch by batch (batch_size <= 0: 32). */
 nnc_status nnc_evaluate(nnc_model *m, const float *x, const float *y, size_t n, int batch_size,
                         nnc_logs *out);
-/* Writes the model's output for n examples to out [n, nnc_output_size(m)]. Like Keras, a
+/* Writes the model's output for n examples to out [n, nnc_output_size(m)] (several outputs:
+ * each row holds output 0's values, then output 1's, ...). Like Keras, a
  * model trained from logits predicts logits: apply nnc_softmax_rows/nnc_sigmoid yourself. */
 nnc_status nnc_predict(nnc_model *m, const float *x, size_t n, float *out);
 /* nnc_predict in batches of batch_size, in inference mode or, with training true, in training
@@ -940,13 +966,22 @@ nnc_status nnc_predict_ex(nnc_model *m, const float *x, size_t n, float *out, in
 /* Keras's Normalization.adapt: sets every Normalization layer's mean and variance (biased)
  * from n examples of x, in layer order. Call after compile, before fit. */
 nnc_status nnc_adapt(nnc_model *m, const float *x, size_t n);
-/* The name of the layer whose output the model gives ("layer_3"). */
+/* The name of the layer whose output the model gives ("layer_3"); the first output's. */
 const char *nnc_model_output_name(const nnc_model *m);
-/* Features per example over all inputs, and output values per example. */
+/* The model's outputs (1 for a Sequential model, else those of nnc_set_outputs), the name of
+ * output i's layer ("" out of range), its values per example, and the targets per example
+ * its loss reads (1 for sparse categorical cross-entropy; 0 before compile). */
+int nnc_model_n_outputs(const nnc_model *m);
+const char *nnc_model_output_name_at(const nnc_model *m, int i);
+size_t nnc_output_size_at(const nnc_model *m, int i);
+size_t nnc_target_size_at(const nnc_model *m, int i);
+/* Features per example over all inputs, and output values per example over all outputs
+ * (predict writes each row's outputs side by side, in output order). */
 size_t nnc_input_size(const nnc_model *m);
 size_t nnc_output_size(const nnc_model *m);
 /* Values per example that y holds for the compiled model's loss: 1 (a class index) for sparse
- * categorical cross-entropy, else nnc_output_size. 0 before compile. */
+ * categorical cross-entropy, else nnc_output_size; with several outputs the sum of each
+ * output's (nnc_target_size_at), side by side in output order. 0 before compile. */
 size_t nnc_target_size(const nnc_model *m);
 
 typedef struct {

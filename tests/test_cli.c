@@ -208,7 +208,7 @@ static const bad_case cases[] = {
      "train no_input.spec --data ok.csv --epochs 1" OUTS, 1, {"no_input.spec:2:", "input"}, 0},
     {"spec_second_input",
      {W("two_inputs.spec", "input 4\ndense 3\ninput 4\nloss sparse_categorical_crossentropy from_logits=true\n")},
-     "train two_inputs.spec --data ok.csv --epochs 1" OUTS, 1, {"two_inputs.spec:3:", "input"}, 0},
+     "train two_inputs.spec --data ok.csv --epochs 1" OUTS, 1, {"two_inputs.spec:4:", "input"}, 0},
     {"spec_statement_after_loss",
      {W("after_loss.spec", "input 4\ndense 3\nloss sparse_categorical_crossentropy from_logits=true\ndense 3\n")},
      "train after_loss.spec --data ok.csv --epochs 1" OUTS, 1, {"after_loss.spec:4:", "dense"}, 0},

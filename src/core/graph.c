@@ -187,9 +187,28 @@ size_t nnc_input_size(const nnc_model *m) {
 
 int nnc_output_node(const nnc_model *m) { return m->n_outputs ? m->outputs[0] : m->last; }
 
-size_t nnc_output_size(const nnc_model *m) {
-    int out = m ? nnc_output_node(m) : -1;
+int nnc_model_n_outputs(const nnc_model *m) { return !m ? 0 : m->n_outputs ? m->n_outputs : m->last >= 0; }
+
+/* Output i's node, -1 when there is none. */
+static int output_node_at(const nnc_model *m, int i) {
+    if (!m || i < 0 || i >= nnc_model_n_outputs(m)) return -1;
+    return m->n_outputs ? m->outputs[i] : m->last;
+}
+
+size_t nnc_output_size_at(const nnc_model *m, int i) {
+    int out = output_node_at(m, i);
     return out >= 0 ? nnc_shape_size(&m->nodes[out].shape) : 0;
+}
+
+const char *nnc_model_output_name_at(const nnc_model *m, int i) {
+    int out = output_node_at(m, i);
+    return out >= 0 && m->nodes[out].layer >= 0 ? m->layers[m->nodes[out].layer].name : "";
+}
+
+size_t nnc_output_size(const nnc_model *m) {
+    size_t s = 0;
+    for (int i = 0; i < nnc_model_n_outputs(m); i++) s += nnc_output_size_at(m, i);
+    return s;
 }
 
 size_t nnc_param_count(const nnc_model *m) { return m ? m->n_param_floats : 0; }

@@ -154,14 +154,26 @@ void nnc_keras_compile_opts(nnc_model *m, const nnc_json *tc, nnc_compile_opts *
         return;
     }
     const nnc_json *loss = nnc_json_get(tc, "loss");
-    if (!loss || loss->type == NNC_JSON_NULL) {
+    char msg[300];
+    if (nnc_model_n_outputs(m) > 1 && loss &&
+        (loss->type == NNC_JSON_ARRAY || (loss->type == NNC_JSON_OBJECT && !nnc_json_get(loss, "class_name")))) {
+        /* per output: a list in output order, or a dict of output names */
+        if (nnc_outputs_config_parse(m, tc, c, msg, sizeof msg)) {
+            c->n_outputs = 0;
+            c->loss = loss_for_output(m, &why);
+            nnc_note(m, "the file's losses cannot be used (%s): compiled with %s for every output (%s)", msg,
+                     nnc_loss_name(c->loss.kind), why);
+        }
+    } else if (!loss || loss->type == NNC_JSON_NULL) {
         c->loss = loss_for_output(m, &why);
         nnc_note(m, "the file's compile settings have no loss: compiled with %s (%s)", nnc_loss_name(c->loss.kind), why);
     } else {
         read_loss(m, loss, &c->loss);
     }
-    read_metrics(m, nnc_json_get(tc, "metrics"), c, 0);
-    read_metrics(m, nnc_json_get(tc, "weighted_metrics"), c, 1);
+    if (!c->n_outputs) { /* several outputs: read with their losses above */
+        read_metrics(m, nnc_json_get(tc, "metrics"), c, 0);
+        read_metrics(m, nnc_json_get(tc, "weighted_metrics"), c, 1);
+    }
     const nnc_json *opt = nnc_json_get(tc, "optimizer");
     if (!opt || (opt->type != NNC_JSON_OBJECT && opt->type != NNC_JSON_STRING)) opt = nnc_json_get(tc, "optimizer_config");
     int usable = opt && (opt->type == NNC_JSON_OBJECT || opt->type == NNC_JSON_STRING);

@@ -39,14 +39,6 @@
 #define KERAS_VERSION "3.10.0" /* the layout written is that of this version */
 
 /* The layers Keras's model.layers lists: a Sequential's InputLayer is left out. */
-/* The metrics list, then "weighted_metrics": its list or null, as Keras writes them. */
-static void weighted_lists(const nnc_compile_opts *c, nnc_strbuf *sb) {
-    nnc_metrics_config_json(c, sb, 0, 1);
-    nnc_sb_puts(sb, ",\"weighted_metrics\":");
-    if (nnc_metrics_any_weighted(c)) nnc_metrics_config_json(c, sb, 1, 1);
-    else nnc_sb_puts(sb, "null");
-}
-
 static int keras_layer(const nnc_model *m, int l) {
     return !(nnc_model_is_sequential(m) && (m->layers[l].desc->flags & NNC_LAYERF_INPUT));
 }
@@ -248,10 +240,8 @@ static void zip_config(const nnc_model *m, nnc_strbuf *sb) {
     const nnc_compile_opts *c = &m->train->copts; /* Model.get_compile_config's keys */
     nnc_sb_puts(sb, "},\"compile_config\":{\"optimizer\":");
     nnc_optimizer_config_json(&c->optimizer, sb);
-    nnc_sb_puts(sb, ",\"loss\":");
-    nnc_loss_config_json(&c->loss, sb);
-    nnc_sb_puts(sb, ",\"loss_weights\":null,\"metrics\":");
-    weighted_lists(c, sb);
+    nnc_sb_puts(sb, ",");
+    nnc_outputs_compile_json(c, sb, 1);
     nnc_sb_puts(sb, ",\"run_eagerly\":false,\"steps_per_execution\":1,\"jit_compile\":false}}");
 }
 
@@ -373,10 +363,8 @@ static int legacy_optimizer(const nnc_model *m, hid_t f) {
  * optimizer_config. */
 static void training_config(const nnc_model *m, nnc_strbuf *sb) {
     const nnc_compile_opts *c = &m->train->copts;
-    nnc_sb_puts(sb, "{\"loss\":");
-    nnc_loss_config_json(&c->loss, sb);
-    nnc_sb_puts(sb, ",\"loss_weights\":null,\"metrics\":");
-    weighted_lists(c, sb);
+    nnc_sb_puts(sb, "{");
+    nnc_outputs_compile_json(c, sb, 1);
     nnc_sb_puts(sb, ",\"run_eagerly\":false,\"steps_per_execution\":1,\"jit_compile\":false,"
                     "\"optimizer_config\":");
     nnc_optimizer_config_json(&c->optimizer, sb);

@@ -398,8 +398,12 @@ int onnx_ctx_init(onnx_ctx *c, nnc_model *m) {
         snprintf(c->err, sizeof c->err, "the model has no output");
         return c->failed = 1, -1;
     }
-    /* nodes read only earlier nodes: one sweep back from the output finds what it needs */
+    /* nodes read only earlier nodes: one sweep back from the outputs finds what they need */
     c->live[out] = 1;
+    for (int i = 0; i < m->n_outputs; i++) {
+        c->live[m->outputs[i]] = 1;
+        out = m->outputs[i] > out ? m->outputs[i] : out;
+    }
     for (int id = out; id >= 0; id--) {
         if (!c->live[id]) continue;
         for (int i = 0; i < m->nodes[id].n_in; i++) {

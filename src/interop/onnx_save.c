@@ -6,7 +6,8 @@
  *      op table of onnx_ops.c; Transposes where ONNX wants channels first (onnx_graph.c).
  *   4. Initializers: the variables under Keras's names ("dense.kernel"); a convolution's
  *      kernel in ONNX's [F, C, kh, kw] layout; constants of layers as "<layer>/<what>".
- *   5. One graph output, nnc_predict's: named as the output layer, in nnc's layout.
+ *   5. One graph output per model output (nnc_predict's, side by side there): named as the
+ *      output layer, in nnc's layout.
  * An op without an exporter is an error naming its layer, and nothing is written; the file is
  * written atomically as every nnc save is (src/format/atomic.h). Out of scope: training
  * graphs, external data (files over 2 GiB), reading ONNX. */
@@ -73,10 +74,10 @@ static int export_nodes(onnx_ctx *c) {
     return c->failed ? -1 : 0;
 }
 
-/* The output as nnc_predict gives it, renamed after its layer: the node writing it is renamed
+/* An output as nnc_predict gives it, renamed after its layer: the node writing it is renamed
  * when it is the last step, else an Identity is added (an input or a weight returned as is). */
-static Onnx__ValueInfoProto *export_output(onnx_ctx *c) {
-    int out = nnc_output_node(c->m), l = c->m->nodes[out].layer;
+static Onnx__ValueInfoProto *export_output(onnx_ctx *c, int out) {
+    int l = c->m->nodes[out].layer;
     const char *t = onnx_in(c, out, ONNX_LAST);
     if (!t) return NULL;
     char want[NNC_NAME_MAX + 16];
@@ -112,7 +113,8 @@ static Onnx__ModelProto *build_model(onnx_ctx *c) {
     Onnx__ModelProto *mp = onnx_alloc(c, sizeof *mp);
     Onnx__OperatorSetIdProto *opset = onnx_alloc(c, sizeof *opset), **opsets = onnx_alloc(c, sizeof *opsets);
     Onnx__ValueInfoProto **ins = onnx_alloc(c, (size_t)(m->n_inputs ? m->n_inputs : 1) * sizeof *ins);
-    Onnx__ValueInfoProto **outs = onnx_alloc(c, sizeof *outs);
+    const int n_out = nnc_model_n_outputs(m); /* several outputs: one graph output each, in order */
+    Onnx__ValueInfoProto **outs = onnx_alloc(c, (size_t)n_out * sizeof *outs);
     if (!g || !mp || !opset || !opsets || !ins || !outs) return NULL;
     for (int i = 0; i < m->n_inputs; i++) {
         int id = m->inputs[i], l = m->nodes[id].layer;
@@ -121,7 +123,10 @@ static Onnx__ModelProto *build_model(onnx_ctx *c) {
             return NULL;
         onnx_set(c, id, name, ONNX_LAST);
     }
-    if (export_nodes(c) || !(outs[0] = export_output(c)) || c->failed) return NULL;
+    if (export_nodes(c)) return NULL;
+    for (int i = 0; i < n_out; i++)
+        if (!(outs[i] = export_output(c, m->n_outputs ? m->outputs[i] : nnc_output_node(m)))) return NULL;
+    if (c->failed) return NULL;
     *g = (Onnx__GraphProto)ONNX__GRAPH_PROTO__INIT;
     g->name = onnx_strdup(c, nnc_model_display_name(m));
     g->node = (Onnx__NodeProto **)c->nodes.items;
@@ -131,7 +136,7 @@ static Onnx__ModelProto *build_model(onnx_ctx *c) {
     g->input = ins;
     g->n_input = (size_t)m->n_inputs;
     g->output = outs;
-    g->n_output = 1;
+    g->n_output = (size_t)n_out;
     *opset = (Onnx__OperatorSetIdProto)ONNX__OPERATOR_SET_ID_PROTO__INIT;
     opset->domain = onnx_strdup(c, "");
     opset->has_version = 1;

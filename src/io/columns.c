@@ -44,7 +44,7 @@ static nnc_status check_values(nnc_model *m, const nnc_column *c, size_t i) {
 
 /* Everything nnc_model_set_columns promises to check. */
 static nnc_status check_columns(nnc_model *m, const nnc_column *cols, size_t n) {
-    size_t inputs = 0, targets = 0, out = nnc_output_size(m);
+    size_t inputs = 0, targets = 0;
     nnc_strmap names = {0};
     nnc_status st = NNC_OK;
     for (size_t i = 0; i < n && !st; i++) {
@@ -70,10 +70,16 @@ static nnc_status check_columns(nnc_model *m, const nnc_column *cols, size_t n) 
     if ((per ? inputs == 0 || inputs % per : inputs != nnc_input_size(m)) || targets != nnc_target_size(m))
         return nnc_fail(m, NNC_ERR_ARG, "columns: they make %zu inputs and %zu targets, but the model takes %zu inputs "
                         "and %zu targets", inputs, targets, nnc_input_size(m), nnc_target_size(m));
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0, ti = 0; i < n; i++) {
         const nnc_column *c = &cols[i];
-        size_t most = targets == 1 && out > 1 ? out : 2; /* sparse classes, else binary */
-        if (c->role == NNC_COLUMN_TARGET && c->values && c->n_values > most)
+        if (c->role != NNC_COLUMN_TARGET) continue;
+        int h = 0; /* the output this target column belongs to */
+        for (size_t t0 = nnc_target_size_at(m, 0); h + 1 < nnc_model_n_outputs(m) && ti >= t0;)
+            t0 += nnc_target_size_at(m, ++h);
+        ti++;
+        const size_t out = nnc_output_size_at(m, h);
+        size_t most = nnc_target_size_at(m, h) == 1 && out > 1 ? out : 2; /* sparse classes, else binary */
+        if (c->values && c->n_values > most)
             return nnc_fail(m, NNC_ERR_ARG, "columns: target '%.40s' has %zu class names, but the output layer tells "
                             "%zu classes apart", c->name, c->n_values, most);
     }

@@ -588,6 +588,14 @@ void nnc_loss_config_json(const nnc_loss *l, nnc_strbuf *sb) {
 }
 
 void nnc_compile_config_json(const nnc_compile_opts *c, nnc_strbuf *sb) {
+    if (c->n_outputs) { /* per output: lists of losses, weights and metrics */
+        nnc_sb_puts(sb, "{");
+        nnc_outputs_compile_json(c, sb, 0);
+        nnc_sb_puts(sb, ",\"optimizer\":");
+        nnc_optimizer_config_json(&c->optimizer, sb);
+        nnc_sb_puts(sb, "}");
+        return;
+    }
     nnc_sb_puts(sb, "{\"loss\":");
     nnc_loss_config_json(&c->loss, sb);
     nnc_sb_puts(sb, ",\"optimizer\":");
@@ -660,6 +668,9 @@ int nnc_optimizer_config_parse(const nnc_json *opt, nnc_optimizer *o, char *msg,
 int nnc_compile_config_parse(const nnc_json *j, nnc_compile_opts *c, char *msg, size_t n) {
     *c = nnc_compile_opts_default();
     const nnc_json *loss = nnc_json_get(j, "loss");
+    if (loss && loss->type == NNC_JSON_ARRAY) /* per output */
+        return nnc_outputs_config_parse(NULL, j, c, msg, n) ||
+                       nnc_optimizer_config_parse(nnc_json_get(j, "optimizer"), &c->optimizer, msg, n) ? -1 : 0;
     const char *lname = loss ? (loss->type == NNC_JSON_STRING ? loss->string
                                                               : nnc_json_get_string(loss, "class_name"))
                              : NULL;

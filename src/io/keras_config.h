@@ -80,7 +80,12 @@ void nnc_optimizer_config_json(const nnc_optimizer *o, nnc_strbuf *sb);
  * a metric with its default arguments and name by its name ("precision"), another as its
  * serialized object; keras leaves out nnc's own keys (AUC's exact). */
 void nnc_metrics_config_json(const nnc_compile_opts *c, nnc_strbuf *sb, int weighted, int keras);
+/* Whether any metric of c (or of its outputs) is weighted. */
 int nnc_metrics_any_weighted(const nnc_compile_opts *c);
+/* The same over one output's list (a model of several outputs). */
+void nnc_metric_list_json(const nnc_output_opts *o, nnc_strbuf *sb, int weighted, int keras);
+int nnc_metric_list_any_weighted(const nnc_output_opts *o);
+int nnc_metric_list_parse(const nnc_json *list, nnc_output_opts *o, int weighted, char *msg, size_t n);
 /* One metric of a compile config (a name, or an object {class_name, config}) into mc; 0, or
  * -1 with why in msg. */
 int nnc_metric_config_parse(const nnc_json *e, nnc_metric_config *mc, char *msg, size_t n);
@@ -90,5 +95,13 @@ int nnc_metrics_config_parse(const nnc_json *list, nnc_compile_opts *c, int weig
 void nnc_config_put_value(nnc_strbuf *sb, const nnc_opt_desc *row, const void *base, const void *def);
 /* Reads one into c (Keras's defaults where a key is absent). 0, or -1 with why in msg. */
 int nnc_compile_config_parse(const nnc_json *j, nnc_compile_opts *c, char *msg, size_t n);
+/* "loss":...,"loss_weights":...,"metrics":...,"weighted_metrics":... of a compile config
+ * (src/io/outputs_config.c): one output's loss object, or lists in output order for several
+ * outputs; keras leaves out nnc's own metric keys. */
+void nnc_outputs_compile_json(const nnc_compile_opts *c, nnc_strbuf *sb, int keras);
+/* The losses, loss_weights and metrics of a compile config whose loss is a list (output order)
+ * or, given m, a dict of output names, into c's outputs; metrics nnc lacks are noted on m
+ * (when not NULL). 0, or -1 with why in msg. */
+int nnc_outputs_config_parse(nnc_model *m, const nnc_json *j, nnc_compile_opts *c, char *msg, size_t n);
 
 #endif

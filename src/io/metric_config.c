@@ -9,10 +9,26 @@
 #include "keras_config.h"
 #include "../train/metrics.h"
 
-int nnc_metrics_any_weighted(const nnc_compile_opts *c) {
-    for (int i = 0; i < c->n_metrics; i++)
-        if (nnc_compile_metric(c, i).weighted) return 1;
+/* The compile options' own list (a model of one output) as an output's. */
+static nnc_output_opts shared_list(const nnc_compile_opts *c) {
+    nnc_output_opts o = nnc_output_opts_default(c->loss);
+    o.n_metrics = c->n_metrics < 0 ? 0 : c->n_metrics > NNC_MAX_METRICS ? NNC_MAX_METRICS : c->n_metrics;
+    memcpy(o.metrics, c->metrics, sizeof o.metrics);
+    memcpy(o.metric_config, c->metric_config, sizeof o.metric_config);
+    return o;
+}
+
+int nnc_metric_list_any_weighted(const nnc_output_opts *o) {
+    for (int i = 0; i < o->n_metrics; i++)
+        if (nnc_output_metric(o, i).weighted) return 1;
     return 0;
+}
+
+int nnc_metrics_any_weighted(const nnc_compile_opts *c) {
+    for (int h = 0; h < c->n_outputs; h++)
+        if (nnc_metric_list_any_weighted(&c->outputs[h])) return 1;
+    nnc_output_opts o = shared_list(c);
+    return !c->n_outputs && nnc_metric_list_any_weighted(&o);
 }
 
 /* Whether a metric differs from its kind's defaults (its name apart). */
@@ -53,17 +69,22 @@ static void put_metric(nnc_strbuf *sb, const nnc_metric_config *mc, int keras) {
     nnc_sb_puts(sb, "},\"registered_name\":null}");
 }
 
-void nnc_metrics_config_json(const nnc_compile_opts *c, nnc_strbuf *sb, int weighted, int keras) {
+void nnc_metric_list_json(const nnc_output_opts *o, nnc_strbuf *sb, int weighted, int keras) {
     int first = 1;
     nnc_sb_puts(sb, "[");
-    for (int i = 0; i < c->n_metrics; i++) {
-        nnc_metric_config mc = nnc_compile_metric(c, i);
+    for (int i = 0; i < o->n_metrics; i++) {
+        nnc_metric_config mc = nnc_output_metric(o, i);
         if ((int)mc.weighted != weighted) continue;
         if (!first) nnc_sb_puts(sb, ",");
         put_metric(sb, &mc, keras);
         first = 0;
     }
     nnc_sb_puts(sb, "]");
+}
+
+void nnc_metrics_config_json(const nnc_compile_opts *c, nnc_strbuf *sb, int weighted, int keras) {
+    nnc_output_opts o = shared_list(c);
+    nnc_metric_list_json(&o, sb, weighted, keras);
 }
 
 int nnc_metric_config_parse(const nnc_json *e, nnc_metric_config *mc, char *msg, size_t n) {
@@ -89,7 +110,7 @@ int nnc_metric_config_parse(const nnc_json *e, nnc_metric_config *mc, char *msg,
     return 0;
 }
 
-int nnc_metrics_config_parse(const nnc_json *list, nnc_compile_opts *c, int weighted, char *msg, size_t n) {
+int nnc_metric_list_parse(const nnc_json *list, nnc_output_opts *o, int weighted, char *msg, size_t n) {
     if (!list || list->type == NNC_JSON_NULL) return 0;
     if (list->type != NNC_JSON_ARRAY) {
         snprintf(msg, n, "compile_config: %s is not a list", weighted ? "weighted_metrics" : "metrics");
@@ -98,7 +119,7 @@ int nnc_metrics_config_parse(const nnc_json *list, nnc_compile_opts *c, int weig
     for (size_t i = 0; i < list->count; i++) {
         nnc_metric_config mc;
         char why[400];
-        if (c->n_metrics == NNC_MAX_METRICS) {
+        if (o->n_metrics == NNC_MAX_METRICS) {
             snprintf(msg, n, "compile_config: more than %d metrics", NNC_MAX_METRICS);
             return -1;
         }
@@ -107,7 +128,16 @@ int nnc_metrics_config_parse(const nnc_json *list, nnc_compile_opts *c, int weig
             return -1;
         }
         mc.weighted = weighted != 0;
-        nnc_compile_add_metric(c, &mc);
+        nnc_output_add_metric(o, &mc);
     }
+    return 0;
+}
+
+int nnc_metrics_config_parse(const nnc_json *list, nnc_compile_opts *c, int weighted, char *msg, size_t n) {
+    nnc_output_opts o = shared_list(c);
+    if (nnc_metric_list_parse(list, &o, weighted, msg, n)) return -1;
+    memcpy(c->metrics, o.metrics, sizeof o.metrics);
+    memcpy(c->metric_config, o.metric_config, sizeof o.metric_config);
+    c->n_metrics = o.n_metrics;
     return 0;
 }

@@ -15,8 +15,10 @@
  *      (early_stopping, model_checkpoint, reduce_lr_on_plateau, csv_logger, terminate_on_nan,
  *      backup_and_restore) in order; the model owns them and nnc_model_fit_defaults hands
  *      them to fit.
- * Every error names the file, the line and the word at fault. Out of scope: functional graphs
- * (build those in C). */
+ *   6. Functional graphs: a layer names its inputs with from= (or inputs=), several input lines
+ *      make several inputs, `outputs a b` several outputs with their losses, loss_weights and
+ *      metrics per output (src/io/spec_outputs.c).
+ * Every error names the file, the line and the word at fault. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
@@ -27,6 +29,7 @@
 #include "spec.h"
 #include "spec_args.h"
 #include "spec_callbacks.h"
+#include "spec_outputs.h"
 #include "../layers/layers.h"
 #include "../optim/optim.h"
 #include "../train/train_impl.h"
@@ -78,7 +81,8 @@ static int stmt_layer(spec_ctx *c, const nnc_layer_desc *d) {
     const int states = (d->flags & NNC_LAYERF_INITIAL_STATE) != 0;
     char keys[512];
     int has_from = 0;
-    for (int k = 0; k < c->n; k++) has_from |= !strcmp(c->w[k].key, "from");
+    for (int k = 0; k < c->n; k++) has_from += !strcmp(c->w[k].key, "from") + !strcmp(c->w[k].key, "inputs");
+    if (has_from > 1) return spec_fail(c, "%s: from= and inputs= name the same thing: give one", c->stmt);
     if (!has_from && d->min_inputs > 1)
         return spec_fail(c, "%s: a layer of several inputs names them (a functional model): from=[a,b]", c->stmt);
     d->defaults(opts.bytes);
@@ -86,14 +90,14 @@ static int stmt_layer(spec_ctx *c, const nnc_layer_desc *d) {
     /* Keras's trainable=False on any layer that takes the key (fine-tuning: a frozen layer) */
     const int has_trainable = !(d->flags & (NNC_LAYERF_INPUT | NNC_LAYERF_NO_TRAINABLE_KEY));
     bool trainable = true;
-    if (!(d->flags & NNC_LAYERF_INPUT)) spec_string(c, -1, "from", &from);
+    if (!(d->flags & NNC_LAYERF_INPUT)) spec_string(c, -1, "from", &from), spec_string(c, -1, "inputs", &from);
     if (has_trainable && spec_bool(c, -1, "trainable", &trainable)) return -1;
     if (states) spec_string(c, -1, "initial_state", &init);
     spec_keys(d->opts, d->n_opts,
               d->flags & NNC_LAYERF_INPUT ? "name"
-              : states                     ? (has_trainable ? "name, from, trainable, initial_state" : "name, from, initial_state")
-              : has_trainable              ? "name, from, trainable"
-                                           : "name, from",
+              : states                     ? (has_trainable ? "name, from (or inputs), trainable, initial_state" : "name, from (or inputs), initial_state")
+              : has_trainable              ? "name, from (or inputs), trainable"
+                                           : "name, from (or inputs)",
               keys, sizeof keys);
     if (spec_check_all_used(c, keys)) return -1;
     nnc_node ins[NNC_MAX_INPUTS] = {NNC_PREV};
@@ -107,32 +111,6 @@ static int stmt_layer(spec_ctx *c, const nnc_layer_desc *d) {
 }
 
 /* ---- loss, optimizer, metrics, fit ---------------------------------------------------------- */
-
-static int stmt_loss(spec_ctx *c, nnc_loss *L) {
-    spec_word *w = spec_positional(c, 0);
-    nnc_loss_kind k;
-    if (!w) return spec_fail(c, "loss: missing the loss's name");
-    w->used = 1;
-    if (nnc_loss_parse(w->val, &k)) {
-        char list[512] = "one of ";
-        size_t len = strlen(list);
-        spec_near n;
-        spec_near_start(&n, w->val);
-        for (int i = 0; i < NNC_LOSS_COUNT && len < sizeof list; i++) {
-            spec_near_try_styled(&n, nnc_loss_name((nnc_loss_kind)i), nnc_loss_class((nnc_loss_kind)i));
-            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
-                                    nnc_loss_name((nnc_loss_kind)i));
-        }
-        spec_near_try(&n, "mse");
-        spec_near_try(&n, "mae");
-        if (len < sizeof list) snprintf(list + len, sizeof list - len, ", or mse, mae");
-        return spec_fail_near(c, &n, list, "loss: unknown loss '%s'", w->val);
-    }
-    *L = nnc_loss_default(k);
-    if (spec_bool(c, -1, "from_logits", &L->from_logits) || spec_float(c, -1, "delta", 1e-30, 1e30, &L->delta))
-        return -1;
-    return spec_check_all_used(c, "from_logits, delta");
-}
 
 /* A bool given as positional `pos` (-1: keyword only) or key=true/false. */
 /* learning_rate=NAME(ARGS): a keras.optimizers.schedules class in snake_case (or its class
@@ -214,7 +192,7 @@ static int stmt_optimizer(spec_ctx *c, nnc_optimizer *o) {
 
 /* One metric word: a name (`auc`, `AUC`, `acc`) or a call with Keras's arguments, positional in
  * the constructor's order or key=value (`precision(thresholds=0.3, class_id=2)`), name= too. */
-static int spec_metric(spec_ctx *c, const char *text, nnc_metric_config *mc) {
+int spec_metric(spec_ctx *c, const char *text, nnc_metric_config *mc) {
     const char *open = strchr(text, '(');
     size_t len = strlen(text);
     char name[64], what[SPEC_WORD_MAX + 32], keys[400];
@@ -307,7 +285,8 @@ static int stmt_fit(spec_ctx *c) {
 
 /* ---- the file ---------------------------------------------------------------------------- */
 
-static const char *const statements[] = {"input", "loss", "optimizer", "metrics", "weighted_metrics", "fit", "callback"};
+static const char *const statements[] = {"input", "loss", "optimizer", "metrics", "weighted_metrics", "fit", "callback",
+                                          "outputs", "loss_weights"};
 
 static int unknown_statement(spec_ctx *c) {
     spec_near n;
@@ -411,6 +390,7 @@ static int split_line(spec_ctx *c, char *line, char **stmt) {
 typedef struct {
     int input, layer, loss, loss_line;
     int on_model, optimizer, metrics;
+    int outputs;
 } spec_seen;
 
 /* One statement, its keyword in c->stmt and its words in c->w. */
@@ -423,30 +403,46 @@ static int statement(spec_ctx *c, spec_seen *seen, nnc_compile_opts *co) {
                          "optimizer, metrics, fit and callback lines (a spec's layers with a file's weights: "
                          "--init-weights)", stmt);
     if (seen->on_model && !strcmp(stmt, "optimizer")) seen->optimizer = 1;
-    if (seen->on_model && (!strcmp(stmt, "metrics") || !strcmp(stmt, "weighted_metrics")) && !seen->metrics++)
+    if (seen->on_model && (!strcmp(stmt, "metrics") || !strcmp(stmt, "weighted_metrics")) && !seen->metrics++) {
         co->n_metrics = 0;
-    if (d && (d->flags & NNC_LAYERF_INPUT)) {
-        rc = seen->input ? spec_fail(c, "%s: a second input line (functional models are built in C)", stmt)
-                         : stmt_layer(c, d);
+        for (int h = 0; h < co->n_outputs; h++) co->outputs[h].n_metrics = 0;
+    }
+    if (d && (d->flags & NNC_LAYERF_INPUT)) { /* a second input: a model of several inputs */
+        rc = seen->loss || seen->outputs ? spec_fail(c, "%s: inputs come before the outputs and loss lines", stmt)
+                                         : stmt_layer(c, d);
         seen->input = 1;
         return rc;
     }
     if (!seen->input)
         return spec_fail(c, "the first statement must be 'input' (e.g. 'input 64'), not '%s'", stmt);
+    if (!strcmp(stmt, "outputs")) {
+        rc = seen->loss || seen->outputs ? spec_fail(c, "outputs: comes once, after the layers and before the loss")
+                                         : spec_stmt_outputs(c);
+        seen->outputs = 1;
+        return rc;
+    }
+    if (!strcmp(stmt, "loss_weights"))
+        return seen->loss || seen->on_model ? spec_stmt_loss_weights(c, co)
+                                            : spec_fail(c, "loss_weights: comes after the loss line");
     if (!strcmp(stmt, "loss")) {
-        rc = seen->loss ? spec_fail(c, "loss: given twice") : stmt_loss(c, &co->loss);
+        const nnc_layer_rec *last = c->m->n_layers ? &c->m->layers[c->m->n_layers - 1] : NULL;
+        if (!seen->loss && !seen->outputs && !seen->on_model && last && (last->desc->flags & NNC_LAYERF_INPUT))
+            return spec_fail(c, "loss: the model would output its input '%s': an input line comes before the layers "
+                             "that read it (from=%s)", last->name, last->name);
+        rc = seen->loss ? spec_fail(c, "loss: given twice") : spec_stmt_loss(c, co);
         seen->loss = 1;
         seen->loss_line = c->line;
         return rc;
     }
     if (!strcmp(stmt, "optimizer")) return stmt_optimizer(c, &co->optimizer);
-    if (!strcmp(stmt, "metrics") || !strcmp(stmt, "weighted_metrics")) return stmt_metrics(c, co);
+    if (!strcmp(stmt, "metrics") || !strcmp(stmt, "weighted_metrics"))
+        return co->n_outputs || nnc_model_n_outputs(c->m) > 1 ? spec_stmt_metrics_outputs(c, co) : stmt_metrics(c, co);
     if (!strcmp(stmt, "fit")) return stmt_fit(c);
     if (!strcmp(stmt, "callback"))
         return seen->loss || seen->on_model ? nnc_spec_callback(c)
                                             : spec_fail(c, "callback: callbacks come after the loss line");
     if (!d) return unknown_statement(c);
-    if (seen->loss) return spec_fail(c, "%s: layers must come before the loss line", stmt);
+    if (seen->loss || seen->outputs) return spec_fail(c, "%s: layers must come before the outputs and loss lines", stmt);
     seen->layer = 1;
     return stmt_layer(c, d);
 }
@@ -517,7 +513,7 @@ static nnc_model *spec_build(const char *text, size_t len, const char *name, nnc
     }
     nnc_compile_opts co = nnc_compile_opts_default();
     co.optimizer = nnc_rmsprop_default(); /* Keras's compile default */
-    spec_seen seen = {0, 0, 0, 0, base != NULL, 0, 0};
+    spec_seen seen = {0, 0, 0, 0, base != NULL, 0, 0, 0};
     int rc = 0;
     char *buf = malloc(len + 1);
     if (!c.m || !buf) {

@@ -1,6 +1,8 @@
 /* Compile: checks that the loss fits the output, gathers the regularizers, builds the tape,
  * and plans parameter, gradient and optimizer memory (fixed for the model's life). */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "train_impl.h"
@@ -52,8 +54,8 @@ nnc_status nnc_train_plan(nnc_model *m, int batch) {
     ts->batch_w = calloc((size_t)batch + 1, sizeof(float));
     ts->batch_y = calloc((size_t)batch * (nnc_target_size(m) + 1), sizeof(float));
     /* probabilities for the metrics of a model trained from logits */
-    int probs = ts->metric_ctx.from_logits && ts->copts.n_metrics > 0;
-    ts->batch_prob = probs ? calloc((size_t)batch * nnc_output_size(m) + 1, sizeof(float)) : NULL;
+    size_t probs = nnc_metrics_prob_floats(m);
+    ts->batch_prob = probs ? calloc((size_t)batch * probs + 1, sizeof(float)) : NULL;
     ts->planned_batch = ts->batch_y && ts->batch_w && (!probs || ts->batch_prob) ? batch : 0;
     if (!ts->planned_batch) return nnc_fail(m, NNC_ERR_NOMEM, "out of memory planning a batch of %d", batch);
     return NNC_OK;
@@ -67,19 +69,34 @@ nnc_compile_opts nnc_compile_opts_default(void) {
     return o;
 }
 
+nnc_output_opts nnc_output_opts_default(nnc_loss loss) {
+    nnc_output_opts o;
+    memset(&o, 0, sizeof o);
+    o.loss = loss;
+    o.weight = 1.0f;
+    return o;
+}
+
 nnc_compile_opts nnc_model_compile_opts(const nnc_model *m) {
     return m && m->compiled ? m->train->copts : nnc_compile_opts_default();
 }
 
 size_t nnc_target_size(const nnc_model *m) {
     if (!m || !m->compiled) return 0;
-    return m->train->copts.loss.kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ? 1 : nnc_output_size(m);
+    size_t t = 0;
+    for (int h = 0; h < m->train->n_heads; h++) t += (size_t)m->train->heads[h].t;
+    return t;
 }
 
-/* Checks that the loss can read the output; decides the fused (stable) path. */
-static nnc_status check_loss(nnc_model *m, const nnc_loss *L) {
-    int out = m->outputs[0];
-    nnc_node_rec *o = &m->nodes[out];
+size_t nnc_target_size_at(const nnc_model *m, int i) {
+    if (!m || !m->compiled || i < 0 || i >= m->train->n_heads) return 0;
+    return (size_t)m->train->heads[i].t;
+}
+
+/* Checks that the head's loss can read its output; decides the fused (stable) path. */
+static nnc_status check_loss(nnc_model *m, nnc_head *H) {
+    const nnc_loss *L = &H->o.loss;
+    nnc_node_rec *o = &m->nodes[H->node];
     const char *lname = nnc_loss_name(L->kind);
     const char *layer = o->layer >= 0 ? m->layers[o->layer].name : "?";
     char shape[64];
@@ -99,11 +116,79 @@ static nnc_status check_loss(nnc_model *m, const nnc_loss *L) {
                         "compile: loss %s needs at least 2 classes; layer '%s' outputs %s "
                         "(use binary_crossentropy for one sigmoid output)", lname, layer, shape);
     /* The stable path: a probability straight from sigmoid/softmax is scored from its logits. */
-    m->train->fused_loss_node = -1;
+    H->fused = -1;
     if (!L->from_logits && ((L->kind == NNC_LOSS_BINARY_CROSSENTROPY && o->op == NNC_OP_ACT &&
                              o->attr.act == NNC_ACT_SIGMOID) ||
                             (ce && L->kind != NNC_LOSS_BINARY_CROSSENTROPY && o->op == NNC_OP_SOFTMAX)))
-        m->train->fused_loss_node = o->in[0];
+        H->fused = o->in[0];
+    H->k = (int)nnc_shape_size(&o->shape);
+    H->t = L->kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ? 1 : H->k;
+    return NNC_OK;
+}
+
+static nnc_status check_metrics(nnc_model *m, const nnc_metric *mets, int n) {
+    if (n < 0 || n > NNC_MAX_METRICS)
+        return nnc_fail(m, NNC_ERR_ARG, "compile: %d metrics (at most %d)", n, NNC_MAX_METRICS);
+    for (int i = 0; i < n; i++)
+        if ((unsigned)mets[i] >= NNC_METRIC_COUNT)
+            return nnc_fail(m, NNC_ERR_ARG, "compile: unknown metric %d", (int)mets[i]);
+    return NNC_OK;
+}
+
+/* "a, b" of the model's outputs. */
+static void output_list(const nnc_model *m, char *buf, size_t n) {
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < m->n_outputs && len + 1 < n; i++) {
+        int w = snprintf(buf + len, n - len, "%s%s", i ? ", " : "", nnc_model_output_name_at(m, i));
+        if (w < 0) return;
+        len += (size_t)w;
+    }
+}
+
+/* One head per output: its own settings (o->outputs) or the shared loss and metrics. */
+static nnc_status make_heads(nnc_model *m, const nnc_compile_opts *o) {
+    nnc_train_state *ts = m->train;
+    const int n = m->n_outputs;
+    char list[256];
+    output_list(m, list, sizeof list);
+    if (n > NNC_MAX_OUTPUTS)
+        return nnc_fail(m, NNC_ERR_ARG, "compile: the model has %d outputs (at most %d)", n, NNC_MAX_OUTPUTS);
+    if (o->n_outputs < 0 || (o->n_outputs && o->n_outputs != n))
+        return nnc_fail(m, NNC_ERR_ARG, "compile: %d output losses for a model of %d output%s (%s)", o->n_outputs,
+                        n, n == 1 ? "" : "s", list);
+    size_t off = 0;
+    nnc_status st;
+    for (int h = 0; h < n; h++) {
+        nnc_head *H = &ts->heads[h];
+        for (int j = 0; j < h; j++)
+            if (m->outputs[j] == m->outputs[h])
+                return nnc_fail(m, NNC_ERR_ARG, "compile: outputs %d and %d are the same tensor ('%s')", j, h,
+                                nnc_model_output_name_at(m, h));
+        memset(H, 0, sizeof *H);
+        H->node = m->outputs[h];
+        if (o->n_outputs) {
+            H->o = o->outputs[h];
+        } else {
+            H->o = nnc_output_opts_default(o->loss);
+            memcpy(H->o.metrics, o->metrics, sizeof o->metrics);
+            memcpy(H->o.metric_config, o->metric_config, sizeof o->metric_config);
+            H->o.n_metrics = o->n_metrics;
+        }
+        if (!(H->o.weight >= 0.0f) || isinf(H->o.weight))
+            return nnc_fail(m, NNC_ERR_ARG, "compile: output '%s': loss weight %g must be finite and >= 0",
+                            nnc_model_output_name_at(m, h), (double)H->o.weight);
+        if ((st = check_metrics(m, H->o.metrics, H->o.n_metrics)) || (st = check_loss(m, H))) {
+            if (n == 1) return st;
+            char msg[sizeof m->error]; /* name the output the message is about */
+            snprintf(msg, sizeof msg, "%s", m->error);
+            return nnc_fail(m, st, "%s (output '%s')", msg, nnc_model_output_name_at(m, h));
+        }
+        H->t_off = off;
+        off += (size_t)H->t;
+    }
+    ts->n_heads = n;
+    ts->fused_loss_node = ts->heads[0].fused;
     return NNC_OK;
 }
 
@@ -113,15 +198,10 @@ static nnc_status check_opts(nnc_model *m, const nnc_compile_opts *o) {
         m->outputs[0] = m->last;
         m->n_outputs = 1;
     }
-    if (m->n_outputs != 1)
-        return nnc_fail(m, NNC_ERR_ARG, "compile: one loss needs one output; the model has %d",
-                        m->n_outputs);
     const char *bad = nnc_optimizer_check(&o->optimizer);
     if (bad) return nnc_fail(m, NNC_ERR_ARG, "compile: optimizer %s: %s",
                              nnc_optimizer_name(o->optimizer.kind), bad);
-    if (o->n_metrics < 0 || o->n_metrics > NNC_MAX_METRICS)
-        return nnc_fail(m, NNC_ERR_ARG, "compile: %d metrics (at most %d)", o->n_metrics, NNC_MAX_METRICS);
-    return NNC_OK;
+    return o->n_outputs ? NNC_OK : check_metrics(m, o->metrics, o->n_metrics);
 }
 
 /* One penalty per penalised variable or live layer output, in layer order. */
@@ -149,7 +229,8 @@ static nnc_status gather_penalties(nnc_model *m) {
             /* A fused output's own backward is skipped because the loss seeds its logits
              * directly; a penalty on that output needs it back (its gradient then holds
              * only the penalty's share). */
-            if (node == m->outputs[0]) m->nodes[node].skip_backward = 0;
+            for (int h = 0; h < ts->n_heads; h++)
+                if (node == ts->heads[h].node) m->nodes[node].skip_backward = 0;
         }
     }
     return NNC_OK;
@@ -227,10 +308,19 @@ static nnc_status plan_parameters(nnc_model *m, const nnc_optimizer *opt, const 
 static nnc_status plan_graph(nnc_model *m) {
     nnc_tape_mark(m);
     nnc_train_state *ts = m->train;
-    if (ts->fused_loss_node >= 0) {
-        m->nodes[m->outputs[0]].skip_backward = 1;
-        m->nodes[ts->fused_loss_node].pinned = 1;
+    for (int h = 0; h < ts->n_heads; h++) {
+        nnc_head *H = &ts->heads[h];
+        /* an output that another live layer reads gets a gradient from it too: its own
+         * backward must run, so its loss reads it rather than its logits */
+        for (int i = 0; i < m->n_nodes && H->fused >= 0; i++)
+            for (int k = 0; k < m->nodes[i].n_in; k++)
+                if (m->nodes[i].live && m->nodes[i].in[k] == H->node) H->fused = -1;
+        if (H->fused >= 0) {
+            m->nodes[H->node].skip_backward = 1;
+            m->nodes[H->fused].pinned = 1;
+        }
     }
+    ts->fused_loss_node = ts->heads[0].fused;
     nnc_status st = gather_penalties(m);
     return st ? st : nnc_tape_build(m);
 }
@@ -241,10 +331,16 @@ nnc_status nnc_compile(nnc_model *m, const nnc_compile_opts *o) {
     if (m->compiled) return nnc_fail(m, NNC_ERR_STATE, "compile: the model is already compiled");
     nnc_status st = check_opts(m, o);
     if (st || !nnc_train_state_of(m)) return st ? st : NNC_ERR_NOMEM;
-    if ((st = check_loss(m, &o->loss)) || (st = nnc_metrics_compile(m, o))) return st;
+    if ((st = make_heads(m, o)) || (st = nnc_metrics_compile(m, o))) return st;
     nnc_train_state *ts = m->train;
     if ((st = plan_graph(m)) || (st = plan_parameters(m, &o->optimizer, NULL))) return st;
     ts->copts = *o;
+    if (o->n_outputs) ts->copts.loss = o->outputs[0].loss; /* the first output's, for readers of one loss */
+    if (o->n_outputs == 1) { /* the one output's settings are the model's */
+        memcpy(ts->copts.metrics, o->outputs[0].metrics, sizeof o->metrics);
+        memcpy(ts->copts.metric_config, o->outputs[0].metric_config, sizeof o->metric_config);
+        ts->copts.n_metrics = o->outputs[0].n_metrics;
+    }
     ts->iterations = 0;
     ts->epochs_done = 0;
     m->compiled = 1;

@@ -95,14 +95,22 @@ nnc_status nnc_predict_ex(nnc_model *m, const float *x, size_t n, float *out, in
     if ((st = nnc_check_data(m, x, NULL, n))) return st;
     const int bs = batch_size;
     if ((st = nnc_train_plan(m, bs))) return st;
-    size_t k = nnc_output_size(m);
-    const float *o = NULL;
+    const size_t k = nnc_output_size(m);
     for (size_t first = 0; first < n; first += bs) {
         int b = (int)(n - first < (size_t)bs ? n - first : (size_t)bs);
         nnc_gather_inputs(m, x, NULL, first, b);
         nnc_forward(m, b, training ? 1 : 0);
-        o = m->nodes[m->outputs[0]].value;
-        memcpy(out + first * k, o, (size_t)b * k * sizeof(float));
+        if (m->train->n_heads == 1) {
+            memcpy(out + first * k, m->nodes[m->outputs[0]].value, (size_t)b * k * sizeof(float));
+            continue;
+        }
+        size_t off = 0; /* several outputs: each row's side by side, in output order */
+        for (int h = 0; h < m->train->n_heads; h++) {
+            const size_t kh = (size_t)m->train->heads[h].k;
+            const float *o = m->nodes[m->train->heads[h].node].value;
+            for (int r = 0; r < b; r++) memcpy(out + (first + (size_t)r) * k + off, o + (size_t)r * kh, kh * sizeof(float));
+            off += kh;
+        }
     }
     return NNC_OK;
 }
@@ -163,6 +171,9 @@ static nnc_status check_fit(nnc_model *m, const float *x, const float *y, size_t
     if ((st = nnc_check_data(m, x, y, n))) return st;
     if (o->steps_per_update < 0 || o->steps_per_update > 1 << 20)
         return nnc_fail(m, NNC_ERR_ARG, "fit: steps_per_update %d is not in [1, 2^20]", o->steps_per_update);
+    if (o->class_weight && m->train->n_heads > 1)
+        return nnc_fail(m, NNC_ERR_ARG, "fit: class_weight is for a model of one output (this one has %d), as in "
+                        "Keras; use sample_weight", m->train->n_heads);
     if (o->class_weight) {
         if (o->n_class_weights < 1)
             return nnc_fail(m, NNC_ERR_ARG, "fit: class_weight needs n_class_weights");

@@ -191,16 +191,32 @@ nnc_metric_config nnc_metric_default(nnc_metric kind) {
     return c;
 }
 
-nnc_status nnc_compile_add_metric(nnc_compile_opts *c, const nnc_metric_config *mc) {
-    if (!c || !mc || c->n_metrics < 0 || c->n_metrics >= NNC_MAX_METRICS || (unsigned)mc->kind >= NNC_METRIC_COUNT)
-        return NNC_ERR_ARG;
-    c->metric_config[c->n_metrics] = *mc;
-    c->metric_config[c->n_metrics].configured = true;
-    c->metrics[c->n_metrics++] = mc->kind;
+/* A list of metrics with their arguments, as nnc_compile_opts and nnc_output_opts hold it. */
+static nnc_status add_metric(nnc_metric *kinds, nnc_metric_config *cfg, int *n, const nnc_metric_config *mc) {
+    if (!mc || *n < 0 || *n >= NNC_MAX_METRICS || (unsigned)mc->kind >= NNC_METRIC_COUNT) return NNC_ERR_ARG;
+    cfg[*n] = *mc;
+    cfg[*n].configured = true;
+    kinds[(*n)++] = mc->kind;
     return NNC_OK;
 }
 
+static nnc_metric_config metric_at(const nnc_metric *kinds, const nnc_metric_config *cfg, int n, int i) {
+    if (i >= 0 && i < n && cfg[i].configured) return cfg[i];
+    return nnc_metric_default(i >= 0 && i < n ? kinds[i] : NNC_METRIC_ACCURACY);
+}
+
+nnc_status nnc_compile_add_metric(nnc_compile_opts *c, const nnc_metric_config *mc) {
+    return c ? add_metric(c->metrics, c->metric_config, &c->n_metrics, mc) : NNC_ERR_ARG;
+}
+
 nnc_metric_config nnc_compile_metric(const nnc_compile_opts *c, int i) {
-    if (c && i >= 0 && i < c->n_metrics && c->metric_config[i].configured) return c->metric_config[i];
-    return nnc_metric_default(c && i >= 0 && i < c->n_metrics ? c->metrics[i] : NNC_METRIC_ACCURACY);
+    return c ? metric_at(c->metrics, c->metric_config, c->n_metrics, i) : nnc_metric_default(NNC_METRIC_ACCURACY);
+}
+
+nnc_status nnc_output_add_metric(nnc_output_opts *o, const nnc_metric_config *mc) {
+    return o ? add_metric(o->metrics, o->metric_config, &o->n_metrics, mc) : NNC_ERR_ARG;
+}
+
+nnc_metric_config nnc_output_metric(const nnc_output_opts *o, int i) {
+    return o ? metric_at(o->metrics, o->metric_config, o->n_metrics, i) : nnc_metric_default(NNC_METRIC_ACCURACY);
 }

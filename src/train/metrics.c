@@ -15,26 +15,34 @@
 /* ---- compile: arguments, checks, keys, state ------------------------------------------------ */
 
 /* Keras's CompileMetrics.result(): the metrics list first, a name met again gets _1, _2, ...;
- * then the weighted list, where a name met again becomes weighted_<name> (then _1, ...). */
-static void name_keys(nnc_train_state *ts, int n) {
+ * then the weighted list, where a name met again becomes weighted_<name> (then _1, ...). The
+ * metrics of one output of several are named after it ("out1_accuracy"), as Keras 3 names
+ * them, and each output's names are made unique among its own. */
+static void name_keys(nnc_train_state *ts, const nnc_model *m, int from, int to) {
+    char stem[NNC_LOG_NAME_MAX] = "";
+    if (ts->n_heads > 1) snprintf(stem, sizeof stem, "%.32s_", nnc_model_output_name_at(m, ts->metric_head[from]));
     for (int pass = 0; pass < 2; pass++)
-        for (int i = 0; i < n; i++) {
+        for (int i = from; i < to; i++) {
             const nnc_metric_config *c = &ts->mcfg[i];
             if ((int)c->weighted != pass) continue;
-            const char *base = c->name[0] ? c->name : nnc_metric_name(c->kind);
-            char key[NNC_LOG_NAME_MAX + 16], first[NNC_LOG_NAME_MAX];
-            snprintf(first, sizeof first, "%s%s", pass ? "weighted_" : "", base);
+            char base[96], first[112], key[128];
+            snprintf(base, sizeof base, "%.34s%.56s", stem, c->name[0] ? c->name : nnc_metric_name(c->kind));
+            snprintf(first, sizeof first, "%s%.95s", pass ? "weighted_" : "", base);
             snprintf(key, sizeof key, "%s", base);
             for (int round = 0, index = 0;; round++) {
                 int taken = 0;
-                for (int j = 0; j < n; j++)
+                for (int j = from; j < to; j++)
                     taken |= ts->metric_key[j][0] && !strcmp(ts->metric_key[j], key);
                 if (!taken) break;
                 if (pass && round == 0) snprintf(key, sizeof key, "%s", first);
-                else snprintf(key, sizeof key, "%s_%d", pass ? first : base, ++index);
+                else snprintf(key, sizeof key, "%.111s_%d", pass ? first : base, ++index);
             }
             snprintf(ts->metric_key[i], sizeof ts->metric_key[i], "%.*s", NNC_LOG_NAME_MAX - 1, key);
         }
+}
+
+static const nnc_metric_ctx *ctx_of(const nnc_train_state *ts, int i) {
+    return &ts->metric_ctx[ts->metric_head[i]];
 }
 
 /* The values a metric logs: one, or one per class. */
@@ -44,25 +52,28 @@ static int metric_values(const nnc_metric_config *c, const nnc_metric_ctx *x) {
     return per_class ? x->k : 1;
 }
 
-static nnc_status check_metric(nnc_model *m, const nnc_compile_opts *o, int i) {
+/* Slot i is metric j of output h: its arguments resolved and checked against that output. */
+static nnc_status check_metric(nnc_model *m, int i, int h, int j) {
     nnc_train_state *ts = m->train;
+    const nnc_output_opts *o = &ts->heads[h].o;
     char why[400];
-    if ((unsigned)o->metrics[i] >= NNC_METRIC_COUNT)
-        return nnc_fail(m, NNC_ERR_ARG, "compile: unknown metric %d", (int)o->metrics[i]);
-    ts->mcfg[i] = nnc_compile_metric(o, i);
+    if ((unsigned)o->metrics[j] >= NNC_METRIC_COUNT)
+        return nnc_fail(m, NNC_ERR_ARG, "compile: unknown metric %d", (int)o->metrics[j]);
+    ts->mcfg[i] = nnc_output_metric(o, j);
+    ts->metric_head[i] = h;
     const nnc_metric_config *c = &ts->mcfg[i];
     const nnc_metric_desc *d = nnc_metric_desc_of(c->kind);
-    if (c->kind != o->metrics[i])
-        return nnc_fail(m, NNC_ERR_ARG, "compile: metrics[%d] is %s but metric_config[%d] is for %s", i,
-                        nnc_metric_name(o->metrics[i]), i, nnc_metric_name(c->kind));
-    const char *bad = d->check(c, &ts->metric_ctx, why, sizeof why);
+    if (c->kind != o->metrics[j])
+        return nnc_fail(m, NNC_ERR_ARG, "compile: metrics[%d] is %s but metric_config[%d] is for %s", j,
+                        nnc_metric_name(o->metrics[j]), j, nnc_metric_name(c->kind));
+    const char *bad = d->check(c, &ts->metric_ctx[h], why, sizeof why);
     if (!bad && c->kind == NNC_METRIC_AUC && (c->num_thresholds < 2 || c->num_thresholds > 1 << 20))
         bad = "num_thresholds must be in [2, 1048576]";
     if (!bad && c->kind == NNC_METRIC_FBETA_SCORE && !(c->beta > 0.0f)) bad = "beta must be > 0";
     if (!bad && (c->kind == NNC_METRIC_TOP_K_CATEGORICAL_ACCURACY || c->kind == NNC_METRIC_SPARSE_TOP_K_CATEGORICAL_ACCURACY) && c->k < 1)
         bad = "k must be >= 1";
     if (bad) {
-        const char *layer = m->layers[m->nodes[m->outputs[0]].layer].name;
+        const char *layer = m->layers[m->nodes[ts->heads[h].node].layer].name;
         return nnc_fail(m, NNC_ERR_ARG, "compile: metric %s (output layer '%s'): %s", nnc_metric_name(c->kind), layer, bad);
     }
     return NNC_OK;
@@ -74,17 +85,29 @@ static void log_key(const nnc_train_state *ts, int i, int v, int nv, char *key, 
     else snprintf(key, n, "%s", ts->metric_key[i]);
 }
 
+/* Whether a log key is taken by a loss ("loss", "out1_loss"). */
+static int is_loss_key(const nnc_model *m, const char *key) {
+    const nnc_train_state *ts = m->train;
+    if (!strcmp(key, "loss")) return 1;
+    for (int h = 0; ts->n_heads > 1 && h < ts->n_heads; h++) {
+        char own[NNC_LOG_NAME_MAX + 16];
+        snprintf(own, sizeof own, "%.32s_loss", nnc_model_output_name_at(m, h));
+        if (!strcmp(key, own)) return 1;
+    }
+    return 0;
+}
+
 /* A per-class key may meet another metric's name ("f1_score_1"): refused, one line. */
 static nnc_status check_key_clash(nnc_model *m, int n) {
     const nnc_train_state *ts = m->train;
     char a[NNC_LOG_NAME_MAX + 16], b[NNC_LOG_NAME_MAX + 16];
     for (int i = 0; i < n; i++) {
-        int ni = metric_values(&ts->mcfg[i], &ts->metric_ctx);
+        int ni = metric_values(&ts->mcfg[i], ctx_of(ts, i));
         for (int u = 0; u < ni; u++) {
             log_key(ts, i, u, ni, a, sizeof a);
-            int clash = !strcmp(a, "loss");
+            int clash = is_loss_key(m, a);
             for (int j = i + 1; j < n && !clash; j++) {
-                int nj = metric_values(&ts->mcfg[j], &ts->metric_ctx);
+                int nj = metric_values(&ts->mcfg[j], ctx_of(ts, j));
                 for (int v = 0; v < nj && !clash; v++) {
                     log_key(ts, j, v, nj, b, sizeof b);
                     clash = !strcmp(a, b);
@@ -98,35 +121,57 @@ static nnc_status check_key_clash(nnc_model *m, int n) {
     return NNC_OK;
 }
 
+static void set_ctx(nnc_metric_ctx *x, const nnc_head *H) {
+    x->k = H->k;
+    x->loss = H->o.loss.kind;
+    x->sparse = H->o.loss.kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+    x->from_logits = H->o.loss.from_logits && H->o.loss.kind >= NNC_LOSS_BINARY_CROSSENTROPY;
+}
+
+/* Reads every output's metrics from its head (compile's make_heads filled them from o). */
 nnc_status nnc_metrics_compile(nnc_model *m, const nnc_compile_opts *o) {
+    (void)o;
     nnc_train_state *ts = m->train;
     nnc_status st0;
-    nnc_metric_ctx *x = &ts->metric_ctx;
-    x->k = (int)nnc_output_size(m);
-    x->loss = o->loss.kind;
-    x->sparse = o->loss.kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
-    x->from_logits = o->loss.from_logits && o->loss.kind >= NNC_LOSS_BINARY_CROSSENTROPY;
     memset(ts->metric_key, 0, sizeof ts->metric_key);
-    int values = 1; /* the loss */
+    int values = ts->n_heads > 1 ? 1 + ts->n_heads : 1; /* the losses */
+    int n = 0;
     ts->metric_off[0] = 0;
-    for (int i = 0; i < o->n_metrics; i++) {
-        nnc_status st = check_metric(m, o, i);
-        if (st) return st;
-        values += metric_values(&ts->mcfg[i], x);
-        ts->metric_off[i + 1] = ts->metric_off[i] + nnc_metric_desc_of(ts->mcfg[i].kind)->fns->state_size(&ts->mcfg[i], x);
+    for (int h = 0; h < ts->n_heads; h++) {
+        set_ctx(&ts->metric_ctx[h], &ts->heads[h]);
+        int from = n;
+        for (int j = 0; j < ts->heads[h].o.n_metrics; j++, n++) {
+            nnc_status st = check_metric(m, n, h, j);
+            if (st) return st;
+            values += metric_values(&ts->mcfg[n], &ts->metric_ctx[h]);
+            ts->metric_off[n + 1] = ts->metric_off[n] +
+                                    nnc_metric_desc_of(ts->mcfg[n].kind)->fns->state_size(&ts->mcfg[n], &ts->metric_ctx[h]);
+        }
+        if (n > from) name_keys(ts, m, from, n);
     }
+    ts->n_metric_slots = n;
     if (2 * values + 2 > NNC_MAX_LOGS)
-        return nnc_fail(m, NNC_ERR_ARG, "compile: the metrics give %d values per pass (one per class for f1_score or "
-                        "fbeta_score with average=None, r2_score with class_aggregation=None), more than the %d the "
-                        "logs hold with validation; average them (average=macro)", values, NNC_MAX_LOGS / 2 - 1);
-    name_keys(ts, o->n_metrics);
-    if ((st0 = check_key_clash(m, o->n_metrics))) return st0;
+        return nnc_fail(m, NNC_ERR_ARG, "compile: the losses and metrics give %d values per pass (one per class for "
+                        "f1_score or fbeta_score with average=None, r2_score with class_aggregation=None), more than "
+                        "the %d the logs hold with validation; average them (average=macro) or drop some", values,
+                        NNC_MAX_LOGS / 2 - 1);
+    if ((st0 = check_key_clash(m, n))) return st0;
     for (int p = 0; p < 2; p++) {
         free(ts->metric_state[p]);
-        ts->metric_state[p] = calloc(ts->metric_off[o->n_metrics] + 1, sizeof(double));
+        ts->metric_state[p] = calloc(ts->metric_off[n] + 1, sizeof(double));
         if (!ts->metric_state[p]) return nnc_fail(m, NNC_ERR_NOMEM, "compile: out of memory for the metrics");
     }
     return NNC_OK;
+}
+
+size_t nnc_metrics_prob_floats(const nnc_model *m) {
+    const nnc_train_state *ts = m->train;
+    size_t most = 0;
+    for (int i = 0; i < ts->n_metric_slots; i++) {
+        const nnc_metric_ctx *x = ctx_of(ts, i);
+        if (x->from_logits && (size_t)x->k > most) most = (size_t)x->k;
+    }
+    return most;
 }
 
 void nnc_metrics_free(nnc_train_state *ts) {
@@ -144,19 +189,19 @@ static nnc_metric_slot slot_of(const nnc_train_state *ts, int pass, int i) {
     nnc_metric_slot s = {ts->metric_state[pass] + ts->metric_off[i], NULL, ts->metric_scratch[pass],
                          ts->metric_rows_cap[pass]};
     size_t at = 0;
-    for (int j = 0; j < i; j++) at += nnc_metric_points_per_row(&ts->mcfg[j], &ts->metric_ctx);
-    if (nnc_metric_points_per_row(&ts->mcfg[i], &ts->metric_ctx)) s.pts = ts->metric_pts[pass] + at * s.rows_cap;
+    for (int j = 0; j < i; j++) at += nnc_metric_points_per_row(&ts->mcfg[j], ctx_of(ts, j));
+    if (nnc_metric_points_per_row(&ts->mcfg[i], ctx_of(ts, i))) s.pts = ts->metric_pts[pass] + at * s.rows_cap;
     return s;
 }
 
 nnc_status nnc_metrics_begin(nnc_model *m, nnc_metric_acc *acc, int pass, size_t rows) {
     nnc_train_state *ts = m->train;
-    const int n = ts->copts.n_metrics;
+    const int n = ts->n_metric_slots;
     memset(acc, 0, sizeof *acc);
     acc->pass = pass;
     size_t per_row = 0, region = 0;
     for (int i = 0; i < n; i++) {
-        size_t k = nnc_metric_points_per_row(&ts->mcfg[i], &ts->metric_ctx);
+        size_t k = nnc_metric_points_per_row(&ts->mcfg[i], ctx_of(ts, i));
         per_row += k;
         if (k > region) region = k;
     }
@@ -171,15 +216,14 @@ nnc_status nnc_metrics_begin(nnc_model *m, nnc_metric_acc *acc, int pass, size_t
     }
     for (int i = 0; i < n; i++) {
         nnc_metric_slot s = slot_of(ts, pass, i);
-        nnc_metric_slot_reset(&ts->mcfg[i], &ts->metric_ctx, &s);
+        nnc_metric_slot_reset(&ts->mcfg[i], ctx_of(ts, i), &s);
     }
     return NNC_OK;
 }
 
-/* The output's probabilities for a model trained from logits: sigmoid or softmax. */
-static const float *probabilities(const nnc_model *m, const float *p, int n) {
+/* An output's probabilities for a model trained from logits: sigmoid or softmax. */
+static const float *probabilities(const nnc_model *m, const nnc_metric_ctx *x, const float *p, int n) {
     const nnc_train_state *ts = m->train;
-    const nnc_metric_ctx *x = &ts->metric_ctx;
     if (!x->from_logits || !ts->batch_prob) return p;
     float *q = ts->batch_prob;
     size_t nk = (size_t)n * (size_t)x->k;
@@ -193,14 +237,19 @@ void nnc_metrics_add(const nnc_model *m, nnc_metric_acc *acc, int n, double batc
     const nnc_train_state *ts = m->train;
     acc->loss_sum += batch_loss * n;
     acc->count += n;
-    if (!ts->copts.n_metrics) return;
-    nnc_metric_batch b = {m->nodes[m->outputs[0]].value, NULL, ts->batch_y, NULL, n};
-    b.prob = probabilities(m, b.p, n);
-    for (int i = 0; i < ts->copts.n_metrics; i++) {
-        const nnc_metric_config *c = &ts->mcfg[i];
-        nnc_metric_slot s = slot_of(ts, acc->pass, i);
-        b.w = c->weighted && ts->use_weights ? ts->batch_w : NULL;
-        nnc_metric_desc_of(c->kind)->fns->update(c, &ts->metric_ctx, &s, &b);
+    for (int h = 0; ts->n_heads > 1 && h < ts->n_heads; h++) acc->head_loss[h] += ts->heads[h].last_loss * n;
+    int i = 0;
+    for (int h = 0; h < ts->n_heads; h++) {
+        if (i >= ts->n_metric_slots || ts->metric_head[i] != h) continue;
+        const nnc_metric_ctx *x = &ts->metric_ctx[h];
+        nnc_metric_batch b = {m->nodes[ts->heads[h].node].value, NULL, nnc_head_targets(m, h), NULL, n};
+        b.prob = probabilities(m, x, b.p, n);
+        for (; i < ts->n_metric_slots && ts->metric_head[i] == h; i++) {
+            const nnc_metric_config *c = &ts->mcfg[i];
+            nnc_metric_slot s = slot_of(ts, acc->pass, i);
+            b.w = c->weighted && ts->use_weights ? ts->batch_w : NULL;
+            nnc_metric_desc_of(c->kind)->fns->update(c, x, &s, &b);
+        }
     }
 }
 
@@ -244,6 +293,8 @@ int nnc_logs_json(const nnc_logs *l, const char *prefix, char *buf, size_t n) {
     return len;
 }
 
+/* Keras 3's keys: "loss", then for several outputs each one's "<output>_loss", then every
+ * metric ("<output>_<metric>" when there are several outputs). */
 void nnc_metrics_logs(const nnc_model *m, const nnc_metric_acc *acc, const char *prefix,
                       nnc_logs *logs) {
     const nnc_train_state *ts = m->train;
@@ -251,12 +302,16 @@ void nnc_metrics_logs(const nnc_model *m, const nnc_metric_acc *acc, const char 
     double c = acc->count > 0 ? acc->count : 1, out[NNC_MAX_LOGS + 1];
     snprintf(key, sizeof key, "%sloss", prefix);
     nnc_logs_set(logs, key, acc->loss_sum / c);
-    for (int i = 0; i < ts->copts.n_metrics; i++) {
+    for (int h = 0; ts->n_heads > 1 && h < ts->n_heads; h++) {
+        snprintf(key, sizeof key, "%s%.32s_loss", prefix, nnc_model_output_name_at(m, h));
+        nnc_logs_set(logs, key, acc->head_loss[h] / c);
+    }
+    for (int i = 0; i < ts->n_metric_slots; i++) {
         const nnc_metric_config *mc = &ts->mcfg[i];
         nnc_metric_slot s = slot_of(ts, acc->pass, i);
-        int nv = metric_values(mc, &ts->metric_ctx);
+        int nv = metric_values(mc, ctx_of(ts, i));
         if (nv > NNC_MAX_LOGS) continue; /* refused by compile */
-        int got = nnc_metric_desc_of(mc->kind)->fns->result(mc, &ts->metric_ctx, &s, out);
+        int got = nnc_metric_desc_of(mc->kind)->fns->result(mc, ctx_of(ts, i), &s, out);
         for (int v = 0; v < got; v++) {
             char own[NNC_LOG_NAME_MAX + 16];
             log_key(ts, i, v, got, own, sizeof own);
@@ -270,7 +325,7 @@ int nnc_metrics_higher_is_better(const nnc_model *m, const char *key) {
     if (!m || !m->train || !key) return -1;
     const nnc_train_state *ts = m->train;
     if (!strncmp(key, "val_", 4)) key += 4;
-    for (int i = 0; i < ts->copts.n_metrics; i++) {
+    for (int i = 0; i < ts->n_metric_slots; i++) {
         size_t len = strlen(ts->metric_key[i]);
         if (strncmp(key, ts->metric_key[i], len)) continue;
         const char *rest = key + len;
@@ -311,6 +366,7 @@ nnc_status nnc_check_data(nnc_model *m, const float *x, const float *y, size_t n
                                 j, (double)x[r * f + j]);
     nnc_status st = check_token_ids(m, x, n, f);
     if (st || !y) return st;
+    if (m->train->n_heads > 1) return nnc_heads_check_targets(m, y, n);
     const nnc_loss *L = &m->train->copts.loss;
     int k = (int)nnc_output_size(m);
     const char *out = m->layers[m->nodes[m->outputs[0]].layer].name;

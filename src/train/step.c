@@ -8,27 +8,41 @@
 #include "../backend/cpu/parallel.h"
 
 void nnc_gather_targets(nnc_model *m, const float *y, const size_t *idx, size_t first, int n) {
-    size_t t = nnc_target_size(m);
-    for (int r = 0; r < n; r++) {
-        size_t src = idx ? idx[first + (size_t)r] : first + (size_t)r;
-        memcpy(m->train->batch_y + (size_t)r * t, y + src * t, t * sizeof(float));
+    nnc_train_state *ts = m->train;
+    const size_t T = nnc_target_size(m);
+    for (int h = 0; h < ts->n_heads; h++) {
+        const nnc_head *H = &ts->heads[h];
+        float *dst = nnc_head_targets(m, h);
+        for (int r = 0; r < n; r++) {
+            size_t src = idx ? idx[first + (size_t)r] : first + (size_t)r;
+            memcpy(dst + (size_t)r * (size_t)H->t, y + src * T + H->t_off, (size_t)H->t * sizeof(float));
+        }
     }
 }
 
+float *nnc_head_targets(const nnc_model *m, int h) {
+    const nnc_train_state *ts = m->train;
+    return ts->batch_y + (size_t)ts->planned_batch * ts->heads[h].t_off;
+}
+
+/* Keras's total: Σ weight_h · loss_h over the outputs (one output: its loss, weighted). */
 double nnc_loss_forward(nnc_model *m, int n, int with_grad) {
     nnc_train_state *ts = m->train;
-    int out = m->outputs[0];
-    int src = ts->fused_loss_node >= 0 ? ts->fused_loss_node : out;
-    int logits = ts->fused_loss_node >= 0 || ts->copts.loss.from_logits;
-    nnc_node_rec *s = &m->nodes[src];
-    const int k = (int)nnc_output_size(m);
-    double loss = nnc_loss_compute_weighted(&ts->copts.loss, logits, s->value, ts->batch_y, n, k,
-                                            ts->use_weights ? ts->batch_w : NULL,
-                                            with_grad ? s->grad : NULL);
-    const float seed = ts->grad_seed_scale;
-    if (with_grad && seed != 1.0f)
-        for (size_t i = 0; i < (size_t)n * (size_t)k; i++) s->grad[i] *= seed;
-    return loss + nnc_penalties_apply(m, ts->penalties, ts->n_penalties, n, with_grad, seed);
+    double total = 0.0;
+    for (int h = 0; h < ts->n_heads; h++) {
+        nnc_head *H = &ts->heads[h];
+        const int src = H->fused >= 0 ? H->fused : H->node;
+        const int logits = H->fused >= 0 || H->o.loss.from_logits;
+        nnc_node_rec *s = &m->nodes[src];
+        H->last_loss = nnc_loss_compute_weighted(&H->o.loss, logits, s->value, nnc_head_targets(m, h), n, H->k,
+                                                 ts->use_weights ? ts->batch_w : NULL,
+                                                 with_grad ? s->grad : NULL);
+        const float seed = ts->grad_seed_scale * H->o.weight;
+        if (with_grad && seed != 1.0f)
+            for (size_t i = 0; i < (size_t)n * (size_t)H->k; i++) s->grad[i] *= seed;
+        total += H->o.weight == 1.0f ? H->last_loss : (double)H->o.weight * H->last_loss;
+    }
+    return total + nnc_penalties_apply(m, ts->penalties, ts->n_penalties, n, with_grad, ts->grad_seed_scale);
 }
 
 /* Keras's gradient clipping (BaseOptimizer._clip_gradients), in place before the update:

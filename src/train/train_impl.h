@@ -9,6 +9,8 @@
 /* Copies rows (idx[first..first+n) or, with idx NULL, first..first+n) of y into the target
  * buffer (the inputs: nnc_gather_inputs). */
 void nnc_gather_targets(nnc_model *m, const float *y, const size_t *idx, size_t first, int n);
+/* Output h's targets in the gathered batch: [rows, heads[h].t]. */
+float *nnc_head_targets(const nnc_model *m, int h);
 /* The loss of the current forward pass over n rows; seeds the gradient when with_grad. */
 double nnc_loss_forward(nnc_model *m, int n, int with_grad);
 /* Reseeds the model's RNG and draws every variable again from its initializer, clearing the
@@ -28,6 +30,7 @@ nnc_status nnc_train_micro_step(nnc_model *m, int n, double *loss, int first, in
 /* Metrics: the loss's running sum over a pass and the pass whose metric state accumulates. */
 typedef struct {
     double loss_sum, count;
+    double head_loss[NNC_MAX_OUTPUTS]; /* several outputs: each one's loss, summed */
     int pass; /* 0: training, 1: evaluation and validation */
 } nnc_metric_acc;
 
@@ -46,11 +49,16 @@ void nnc_metrics_logs(const nnc_model *m, const nnc_metric_acc *acc, const char 
  * of the model has that name (callbacks' mode auto). */
 int nnc_metrics_higher_is_better(const nnc_model *m, const char *key);
 void nnc_metrics_free(nnc_train_state *ts);
+/* Floats per row the metrics need for probabilities of a logit output (0: none). */
+size_t nnc_metrics_prob_floats(const nnc_model *m);
 void nnc_logs_set(nnc_logs *l, const char *key, double v);
 
 /* An empty history, and one more entry (the searches' per-generation logs). */
 nnc_history *nnc_history_new(void);
 nnc_status nnc_history_append(nnc_history *h, const nnc_logs *l);
+
+/* Several outputs (src/train/heads.c): the checks of each output's targets. */
+nnc_status nnc_heads_check_targets(nnc_model *m, const float *y, size_t n);
 
 /* Checks data before a pass: finite features, targets the loss accepts. who names the data
  * ("x", "validation y"). */
