@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "nnc.h"
 #include "test.h"
+#include "compare.h"
 #include "shell.h"
 #include "files.h"
 #include "core/rng.h"
@@ -342,6 +343,82 @@ out:
     t_end(r);
 }
 
+/* Each output's metrics take arguments, names and weighted_metrics as one output's do (the
+ * metrics system of metric_defs.c), logged as "<output>_<metric>"; checked by hand from
+ * predict, and read back from nnc's file and Keras's with their arguments. */
+static const char *spec_args =
+    "input 4 name=in\n"
+    "dense 8 activation=tanh name=trunk\n"
+    "dense 3 activation=softmax name=cls\n"
+    "dense 1 from=trunk name=reg\n"
+    "outputs cls reg\n"
+    "loss cls=sparse_categorical_crossentropy reg=mse\n"
+    "metrics cls=[accuracy,sparse_top_k_categorical_accuracy(k=2)] reg=[r2_score,mae(name=abs_err)]\n"
+    "weighted_metrics reg=mse\n";
+
+static void case_metric_arguments(test_run *r, const float *x, const float *y) {
+    if (!t_begin(r, "multi_output/metrics_with_arguments")) return;
+    char err[512], dir[] = "/tmp/nnc_multiout_XXXXXX", path[96];
+    nnc_model *m = from_spec(spec_args, err, sizeof err), *back = NULL;
+    float p[N * (C + 1)];
+    nnc_logs l, lb;
+    if (!CHECK(r, m != NULL, "spec: %s", err) || !CHECK(r, mkdtemp(dir) != NULL, "mkdtemp")) goto out;
+    nnc_compile_opts c = nnc_model_compile_opts(m);
+    CHECK(r, c.n_outputs == 2 && c.outputs[0].n_metrics == 2 && c.outputs[1].n_metrics == 3 &&
+                 nnc_output_metric(&c.outputs[0], 1).k == 2 && nnc_output_metric(&c.outputs[1], 2).weighted &&
+                 !strcmp(nnc_output_metric(&c.outputs[1], 1).name, "abs_err"),
+          "the spec's metrics with their arguments");
+    if (!CHECK(r, nnc_predict(m, x, N, p) == NNC_OK && nnc_evaluate(m, x, y, N, 16, &l) == NNC_OK, "%s",
+               nnc_last_error(m)))
+        goto out;
+    double top2 = 0, acc = 0, mae = 0, mse = 0, mean = 0, tot = 0;
+    for (int i = 0; i < N; i++) mean += (double)y[2 * i + 1] / N;
+    for (int i = 0; i < N; i++) {
+        const float *q = p + i * (C + 1);
+        int cls = (int)y[2 * i], above = 0, best = 0;
+        for (int j = 0; j < C; j++) above += q[j] > q[cls], best = q[j] > q[best] ? j : best;
+        top2 += above < 2, acc += best == cls;
+        double d = (double)q[C] - (double)y[2 * i + 1], e = (double)y[2 * i + 1] - mean;
+        mae += fabs(d), mse += d * d, tot += e * e;
+    }
+    const double r2 = 1.0 - mse / tot;
+    top2 /= N, acc /= N, mae /= N, mse /= N;
+    t_info(r, "cls top-2 %.4f, accuracy %.4f; reg r2 %.5f, mae %.5f, mse %.5f", top2, acc, r2, mae, mse);
+    CHECK(r, l.count == 8, "%d keys: loss, cls_loss, reg_loss and five metrics", l.count);
+    CHECK(r, cmp_near(nnc_logs_get(&l, "cls_sparse_top_k_categorical_accuracy"), top2, 1e-9, 0) &&
+                 cmp_near(nnc_logs_get(&l, "cls_accuracy"), acc, 1e-9, 0),
+          "cls metrics %g %g", nnc_logs_get(&l, "cls_sparse_top_k_categorical_accuracy"), nnc_logs_get(&l, "cls_accuracy"));
+    CHECK(r, cmp_near(nnc_logs_get(&l, "reg_r2_score"), r2, 1e-5, 1e-5) &&
+                 cmp_near(nnc_logs_get(&l, "reg_abs_err"), mae, 1e-6, 1e-5) &&
+                 cmp_near(nnc_logs_get(&l, "reg_mse"), mse, 1e-6, 1e-5),
+          "reg metrics %g %g %g", nnc_logs_get(&l, "reg_r2_score"), nnc_logs_get(&l, "reg_abs_err"),
+          nnc_logs_get(&l, "reg_mse"));
+    const char *ext[2] = {"safetensors", "keras"};
+    for (int i = 0; i < 2; i++) {
+#ifndef NNC_HAVE_KERAS
+        if (i) continue;
+#endif
+        nnc_error e = {""};
+        snprintf(path, sizeof path, "%s/m.%s", dir, ext[i]);
+        if (!CHECK(r, nnc_model_save(m, path, NULL) == NNC_OK, "save %s: %s", ext[i], nnc_last_error(m))) continue;
+        back = nnc_model_load(path, &e);
+        if (CHECK(r, back != NULL, "load %s: %s", ext[i], e.message) &&
+            CHECK(r, nnc_evaluate(back, x, y, N, 16, &lb) == NNC_OK, "%s", nnc_last_error(back))) {
+            int same = lb.count == l.count;
+            for (int k = 0; same && k < l.count; k++)
+                same = !strcmp(lb.names[k], l.names[k]) && lb.values[k] == l.values[k];
+            CHECK(r, same, "%s: the same keys and values read back", ext[i]);
+        }
+        nnc_model_free(back);
+        back = NULL;
+        unlink(path);
+    }
+    rmdir(dir);
+out:
+    nnc_model_free(m);
+    t_end(r);
+}
+
 /* Spec errors: one line each, naming the line. */
 static void case_spec_errors(test_run *r) {
     static const struct { const char *from, *to, *want; } rows[] = {
@@ -522,6 +599,7 @@ void suite_multi_output(test_run *r) {
     case_predict_layout(r, x);
     case_errors(r, x, y);
     case_files(r, x, y);
+    case_metric_arguments(r, x, y);
     case_spec_errors(r);
     case_cli(r);
     case_keras_dict_config(r);
