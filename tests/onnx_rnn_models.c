@@ -96,3 +96,23 @@ nnc_model *onnx_build_rnn_state(void) {
     nnc_node bdec = nnc_bidirectional(m, x2, &bi);
     return finish(m, nnc_concatenate(m, (nnc_node[]){dec, hc[1], gh, srnn, bdec, bs[3]}, 6, -1, NULL));
 }
+
+/* Masks anywhere in a sequence (the unrolled form): token ids with zeros at any step →
+ * Embedding(5, 4, mask_zero) → Bidirectional(LSTM 3, sequences) → GRU(4, go_backwards,
+ * sequences, return_state) → SimpleRNN(4, relu) started from the GRU's state; Dense over the
+ * SimpleRNN and the GRU's state. */
+nnc_model *onnx_build_masked_rnn(void) {
+    nnc_model *m = nnc_model_new("masked_rnn_model");
+    nnc_node ids = nnc_input(m, (int[]){7}, 1, NULL), gh;
+    nnc_embedding_opts eo = nnc_embedding_opts_default(5, 4);
+    eo.mask_zero = true;
+    nnc_bidirectional_opts a = nnc_bidirectional_opts_default(NNC_RNN_LSTM, 3);
+    a.rnn.return_sequences = true;
+    nnc_node x = nnc_bidirectional(m, nnc_embedding(m, ids, &eo), &a);
+    nnc_rnn_opts g = nnc_rnn_opts_default(4), s = nnc_rnn_opts_default(4);
+    g.go_backwards = g.return_sequences = g.return_state = true;
+    nnc_node gy = nnc_gru(m, x, &g);
+    nnc_rnn_states(m, gy, &gh, 1);
+    s.activation = NNC_ACT_RELU, s.initial_state = &gh, s.n_initial_state = 1;
+    return finish(m, nnc_concatenate(m, (nnc_node[]){nnc_simple_rnn(m, gy, &s), gh}, 2, -1, NULL));
+}

@@ -8,5 +8,6 @@ nnc_model *onnx_build_gru(void);
 nnc_model *onnx_build_simple_rnn(void);
 nnc_model *onnx_build_bidirectional(void);
 nnc_model *onnx_build_rnn_state(void);
+nnc_model *onnx_build_masked_rnn(void);
 
 #endif

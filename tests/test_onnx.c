@@ -510,6 +510,8 @@ static const onnx_model_case model_cases[] = {
      "bidirectional/W bidirectional/W_1 time_distributed.kernel bidirectional_3/B_1"},
     {"rnn_state", onnx_build_rnn_state, 5, 1, "Transpose LSTM GRU RNN Unsqueeze Squeeze Concat Flatten Gemm", "",
      "lstm/W lstm_1/R gru/B gru_1/W simple_rnn/W"},
+    {"masked_rnn", onnx_build_masked_rnn, 6, 1, "Cast Gather Equal Not Transpose Greater Slice LSTM GRU RNN Where Concat Squeeze Gemm",
+     "", "bidirectional/W bidirectional/R_1 gru/B simple_rnn/W"},
     {"embedding", build_embedding, 6, 1, "Cast Gather Equal Not ReduceSum ReduceMax Where Div Unsqueeze Gemm",
      "Identity", "embedding.embeddings dense.kernel"},
 };
@@ -649,7 +651,8 @@ static void run_model_case(test_run *r, const onnx_env *e, const onnx_model_case
     size_t feat = built ? nnc_input_size(m) : 0, outs = built ? nnc_output_size(m) : 0;
     float *x = malloc(((size_t)k->batch * feat + 1) * sizeof *x), *ref = malloc(((size_t)k->batch * outs + 1) * sizeof *ref);
     unsigned long long s = 99;
-    const int ids = strcmp(k->name, "embedding") ? 0 : 5; /* token ids in [0, 5), zeros masked */
+    /* token ids in [0, 5), zeros masked */
+    const int ids = strcmp(k->name, "embedding") && strcmp(k->name, "masked_rnn") ? 0 : 5;
     for (size_t i = 0; x && i < (size_t)k->batch * feat; i++)
         x[i] = ids ? fminf(floorf(uniform(&s, 0, (float)ids)), (float)(ids - 1)) : uniform(&s, -2, 2);
     int ok = built && x && ref && nnc_predict(m, x, (size_t)k->batch, ref) == NNC_OK;

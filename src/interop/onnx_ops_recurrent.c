@@ -22,8 +22,10 @@
  *     input's order in ONNX, as Keras flips it back): concat interleaves Y's two directions
  *     per step (Transpose, Reshape), sum, mul and ave reduce over them (ReduceSum, ReduceProd,
  *     ReduceMean).
- * A sequence that carries a mask has no exporter here (Keras keeps the state over masked steps
- * anywhere in the sequence; ONNX's sequence_lens only cuts the end). These conventions were
+ * A sequence that carries a mask is unrolled (masked_export): Keras keeps the state over masked
+ * steps anywhere in the sequence, which ONNX's sequence_lens cannot say (it only cuts the end),
+ * so each step is the recurrent op over one step from the carried state, and the state that
+ * leaves a step is Where(mask, new, carried); the time axis must be fixed. These conventions were
  * checked against ONNX Runtime 1.30 on graphs built by hand before this was written (RNN, GRU
  * both forms, LSTM; reverse; bidirectional with each merge; HardSigmoid and Affine: at most
  * 1.2e-7 from tools/keras_reference.py). */
@@ -93,7 +95,7 @@ static const char *activation(nnc_activation a, float *alpha, float *beta, int *
  * (recurrent_activation, then activation) per direction, with the alphas and betas of those
  * that take them in the same order (as ONNX Runtime reads them). */
 static int activations(onnx_ctx *c, int id, Onnx__NodeProto *n, const onnx_rnn_desc *d) {
-    const char *names[6];
+    const char *names[6] = {NULL};
     float alphas[6], betas[6];
     int k = 0, na = 0, nb = 0;
     const int G = d->gates, per = G == 1 ? 1 : G == 3 ? 2 : 3;
@@ -203,6 +205,93 @@ static int merge(onnx_ctx *c, int id, const onnx_rnn_desc *d, const char *y) {
     return onnx_finish(c, id, t, ONNX_LAST);
 }
 
+/* One step of an unrolled sequence: x_t = xt[t] ([1, batch, input]) and mask_t =
+ * used[t] ([1, batch, 1]), from the carried h (and c): the new carried states in h, c. */
+static int masked_step(onnx_ctx *c, int id, const onnx_rnn_desc *d, const char *xt, const char *used,
+                       const char *const *w, int64_t t, const char **h, const char **cs) {
+    static const char *const types[5] = {NULL, "RNN", NULL, "GRU", "LSTM"};
+    const int lstm = d->gates == 4;
+    const int64_t t1 = t + 1, axis = 0;
+    const char *at = onnx_const_i64(c, id, "step", &t, 1), *to = onnx_const_i64(c, id, "step_end", &t1, 1),
+               *ax = onnx_const_i64(c, id, "step_axis", &axis, 1);
+    const char *sx[4] = {xt, at, to, ax}, *sm[4] = {used, at, to, ax};
+    const char *ins[7] = {onnx_out(onnx_node(c, id, "Slice", sx, 4, "x_step")), w[0], w[1], w[2], "", *h, *cs};
+    const char *mt = onnx_out(onnx_node(c, id, "Slice", sm, 4, "mask_step"));
+    Onnx__NodeProto *n = onnx_node(c, id, types[d->gates], ins, lstm ? 7 : 6, "Y_step");
+    char **out = onnx_alloc(c, 3 * sizeof *out);
+    if (!n || !mt || !out || activations(c, id, n, d)) return -1;
+    onnx_attr_int(c, n, "hidden_size", d->units);
+    onnx_attr_string(c, n, "direction", "forward");
+    if (d->gates == 3) onnx_attr_int(c, n, "linear_before_reset", d->reset_after);
+    if (!(out[0] = onnx_strdup(c, "")) || !(out[1] = onnx_name(c, id, "h_step")) ||
+        (lstm && !(out[2] = onnx_name(c, id, "c_step"))))
+        return -1;
+    n->output = out;
+    n->n_output = lstm ? 3 : 2;
+    const char *wh[3] = {mt, out[1], *h};
+    *h = onnx_out(onnx_node(c, id, "Where", wh, 3, "h"));
+    if (lstm) {
+        const char *wc[3] = {mt, out[2], *cs};
+        *cs = onnx_out(onnx_node(c, id, "Where", wc, 3, "c"));
+    }
+    return *h && (!lstm || *cs) ? 0 : -1;
+}
+
+/* A zero state [1, batch, units], its batch from x's shape. */
+static const char *zero_state(onnx_ctx *c, int id, int x, int units, const char *what) {
+    const int64_t one = 1, u = units;
+    const char *in = onnx_in(c, x, ONNX_LAST);
+    Onnx__NodeProto *sh = onnx_node(c, id, "Shape", &in, 1, "batch");
+    if (!sh) return NULL;
+    onnx_attr_int(c, sh, "start", 0);
+    onnx_attr_int(c, sh, "end", 1);
+    const char *dims[3] = {onnx_const_i64(c, id, "one", &one, 1), onnx_out(sh), onnx_const_i64(c, id, "units", &u, 1)};
+    Onnx__NodeProto *cat = onnx_node(c, id, "Concat", dims, 3, "state_shape");
+    if (!cat) return NULL;
+    onnx_attr_int(c, cat, "axis", 0);
+    const char *shape = onnx_out(cat);
+    return onnx_out(onnx_node(c, id, "ConstantOfShape", &shape, 1, what));
+}
+
+/* A masked sequence (see the top): T steps unrolled, Keras's masked step exactly. */
+static int masked_export(onnx_ctx *c, int id, const onnx_rnn_desc *d, int x, int mask) {
+    static const int64_t p2[2] = {1, 0}, p3[3] = {1, 0, 2};
+    const int T = c->m->nodes[x].shape.dim[0], lstm = d->gates == 4;
+    if (T <= 0)
+        return onnx_fail(c, id, "a masked sequence of any length has no ONNX form here (its steps are unrolled: give "
+                         "the input a fixed length)");
+    const char *w[3];
+    if (weights(c, id, d, w)) return -1;
+    const char *xt = time_major(c, id, x), *mk = onnx_in(c, mask, ONNX_LAST);
+    Onnx__NodeProto *mt = onnx_node(c, id, "Transpose", &mk, 1, "mask_steps");
+    if (!mt) return -1;
+    onnx_attr_ints(c, mt, "perm", p2, 2);
+    const int64_t feat = 2;
+    const float zero = 0.0f;
+    const char *u[2] = {onnx_out(mt), onnx_const_i64(c, id, "mask_axis", &feat, 1)};
+    const char *gt[2] = {onnx_out(onnx_node(c, id, "Unsqueeze", u, 2, "mask_3d")), onnx_const_f32(c, id, "zero", &zero, NULL, 0)};
+    const char *used = onnx_out(onnx_node(c, id, "Greater", gt, 2, "used"));
+    const char *h = d->init[0] >= 0 ? initial(c, id, d->init[0], "initial_h") : zero_state(c, id, x, d->units, "h0");
+    const char *cs = !lstm ? "" : d->init[1] >= 0 ? initial(c, id, d->init[1], "initial_c") : zero_state(c, id, x, d->units, "c0");
+    const char **seq = d->return_sequences ? onnx_alloc(c, (size_t)T * sizeof *seq) : NULL;
+    if (!xt || !used || !h || !cs || (d->return_sequences && !seq)) return -1;
+    for (int s = 0; s < T; s++) {
+        if (masked_step(c, id, d, xt, used, w, d->go_backwards ? T - 1 - s : s, &h, &cs)) return -1;
+        if (seq) seq[d->reverse_output ? T - 1 - s : s] = h; /* as the op writes its outputs */
+    }
+    for (int k = 0; k < 2; k++) /* return_state: the carried h and c after the last step */
+        if (d->states[k] >= 0 && onnx_finish(c, d->states[k], squeeze(c, id, k ? cs : h, 0, k ? "c" : "h"), ONNX_LAST))
+            return -1;
+    if (!seq) return onnx_finish(c, id, squeeze(c, id, h, 0, NULL), ONNX_LAST);
+    Onnx__NodeProto *cat = onnx_node(c, id, "Concat", seq, T, "steps");
+    if (!cat) return -1;
+    onnx_attr_int(c, cat, "axis", 0);
+    const char *all = onnx_out(cat);
+    Onnx__NodeProto *t = onnx_node(c, id, "Transpose", &all, 1, NULL);
+    if (t) onnx_attr_ints(c, t, "perm", p3, 3);
+    return onnx_finish(c, id, t, ONNX_LAST);
+}
+
 int onnx_rnn_export(onnx_ctx *c, int id, int x, const onnx_rnn_desc *d) {
     static const int64_t perm[3] = {1, 0, 2};
     if (d->gates != 1 && d->gates != 3 && d->gates != 4) return onnx_fail(c, id, "not a recurrent layer ONNX has");
@@ -224,9 +313,6 @@ int onnx_rnn_export(onnx_ctx *c, int id, int x, const onnx_rnn_desc *d) {
 int onnx_ex_recurrent(onnx_ctx *c, int id) {
     const nnc_node_rec *n = &c->m->nodes[id];
     const int has_bias = n->attr.rnn.has_bias;
-    if (n->attr.rnn.has_mask)
-        return onnx_fail(c, id, "a masked sequence has no ONNX form here (Keras carries the state over masked steps; "
-                         "ONNX's sequence_lens only cuts a sequence's end)");
     for (int k = 1; k < 3 + has_bias; k++)
         if (c->m->nodes[n->in[k]].op != NNC_OP_PARAM) return onnx_fail(c, id, "its weights are not variables");
     onnx_rnn_desc d = {n->attr.rnn.gates, n->attr.rnn.units, n->attr.rnn.act, n->attr.rnn.rec_act,
@@ -237,6 +323,7 @@ int onnx_ex_recurrent(onnx_ctx *c, int id) {
     for (int j = id + 1; j < c->m->n_nodes; j++) /* its live RNN_STATE readers */
         if (c->m->nodes[j].op == NNC_OP_RNN_STATE && c->m->nodes[j].in[0] == id && c->live[j])
             d.states[c->m->nodes[j].attr.rnn.state] = j;
+    if (n->attr.rnn.has_mask) return masked_export(c, id, &d, n->in[0], n->in[n->n_in - 1]);
     return onnx_rnn_export(c, id, n->in[0], &d);
 }
 
