@@ -236,6 +236,29 @@ static void saved_model_cases(test_run *r, nnc_model *m, nnc_text_vectorizer *t,
     snprintf(other, sizeof other, "%s.keras", path);
     CHECK(r, nnc_model_save(m, other, NULL) == NNC_ERR_UNSUPPORTED && strstr(nnc_last_error(m), "TextVectorization"),
           "%s", nnc_last_error(m));
+    /* ONNX: the graph from the token ids, the vectorizer in metadata_props, with a note (or,
+     * in a build without ONNX, the one-line refusal) */
+    snprintf(other, sizeof other, "%s.onnx", path);
+    int notes = nnc_model_note_count(m);
+    nnc_status st = nnc_model_save(m, other, NULL);
+    CHECK(r, st == NNC_OK || (st == NNC_ERR_UNSUPPORTED && strstr(nnc_last_error(m), "not built")), "save .onnx: %s",
+          nnc_last_error(m));
+    if (st == NNC_OK) {
+        FILE *f = fopen(other, "rb");
+        enum { CAP = 16 << 20 };
+        char *bytes = malloc(CAP);
+        size_t got = f && bytes ? fread(bytes, 1, CAP, f) : 0;
+        if (f) fclose(f);
+        char token[80];
+        snprintf(token, sizeof token, "\"%s\"", nnc_text_vectorizer_token(t, 2));
+        CHECK(r, got > 0 && memmem(bytes, got, "nnc.text_vectorization", 22) && memmem(bytes, got, token, strlen(token)),
+              "metadata_props holds the vectorizer and its vocabulary (%s)", token);
+        free(bytes);
+        CHECK(r, nnc_model_note_count(m) == notes + 1 && strstr(nnc_model_note(m, notes), "token ids"),
+              "a note says the graph starts at the token ids");
+    }
+    unlink(other);
+    snprintf(other, sizeof other, "%s.keras", path);
     CHECK(r, patch_file(file, "\"max_tokens\\\": 5000", "\"max_tokens\\\":    9"), "patch");
     back = nnc_model_load(file, &e);
     CHECK(r, !back && strstr(e.message, "over max_tokens 9") && !strchr(e.message, '\n'), "%s", back ? "loaded" : e.message);

@@ -21,6 +21,7 @@
 
 #ifdef NNC_HAVE_ONNX
 #include "onnx_graph.h"
+#include "../io/text_meta.h"
 
 /* float32 [batch, dims...] of node id, named name. */
 static Onnx__ValueInfoProto *value_info(onnx_ctx *c, const char *name, int id) {
@@ -106,6 +107,30 @@ static Onnx__ValueInfoProto *export_output(onnx_ctx *c, int out) {
     return t ? value_info(c, t, out) : NULL;
 }
 
+/* A model that reads text: ONNX has no operator for Keras's standardization (a regular-
+ * expression replace of punctuation), so the graph starts at the token ids and the
+ * TextVectorization (settings and vocabulary, as nnc's own file keeps it: FORMAT.md) goes into
+ * metadata_props "nnc.text_vectorization" for whoever feeds the graph. 0, or -1 on failure. */
+static int text_metadata(onnx_ctx *c, Onnx__ModelProto *mp) {
+    if (!c->m->text_vec) return 0;
+    nnc_strbuf sb = {0};
+    nnc_text_vec_json(c->m->text_vec, &sb);
+    Onnx__StringStringEntryProto *e = onnx_alloc(c, sizeof *e), **list = onnx_alloc(c, sizeof *list);
+    char *value = sb.oom || !sb.buf ? NULL : onnx_strdup(c, sb.buf);
+    nnc_sb_free(&sb);
+    if (!e || !list || !value) return -1;
+    *e = (Onnx__StringStringEntryProto)ONNX__STRING_STRING_ENTRY_PROTO__INIT;
+    e->key = onnx_strdup(c, "nnc.text_vectorization");
+    e->value = value;
+    list[0] = e;
+    mp->metadata_props = list;
+    mp->n_metadata_props = 1;
+    nnc_note(c->m, "the ONNX graph starts at the token ids: ONNX has no operator for the TextVectorization's "
+             "standardization; its settings and vocabulary are in the file's metadata_props "
+             "'nnc.text_vectorization'");
+    return e->key ? 0 : -1;
+}
+
 /* The graph and the model around it; NULL with c->err on failure. */
 static Onnx__ModelProto *build_model(onnx_ctx *c) {
     nnc_model *m = c->m;
@@ -152,6 +177,7 @@ static Onnx__ModelProto *build_model(onnx_ctx *c) {
     mp->doc_string = onnx_strdup(c, "Inference graph written by nnc: inputs and output in nnc's "
                                     "channels-last layout, variables under Keras's names.");
     mp->graph = g;
+    if (text_metadata(c, mp)) return NULL;
     if (!g->name || !opset->domain || !mp->producer_name || !mp->producer_version || !mp->doc_string)
         return NULL;
     return mp;
