@@ -1064,6 +1064,9 @@ typedef struct {
     const char *standardize;    /* "lower_and_strip_punctuation" (NULL), "lower", "strip_punctuation", "none" */
     const char *split;          /* "whitespace" (NULL) or "character" */
     const char *output_mode;    /* "int" (NULL), "multi_hot" or "count" */
+    bool pad_to_max_tokens;     /* multi_hot and count: max_tokens values per text whatever the
+                                 * vocabulary's size (the tail zeros), so that the width is known
+                                 * before adapt; needs max_tokens. Ignored in int mode, as Keras does */
 } nnc_text_vec_opts;
 
 /* Keras's defaults (output_sequence_length 0: set it for int mode). */
@@ -1079,7 +1082,8 @@ nnc_status nnc_text_vectorizer_set_vocabulary(nnc_text_vectorizer *t, const char
 /* Writes n rows of nnc_text_vectorizer_output_size floats. Invalid UTF-8 counts as U+FFFD per
  * bad byte; an empty text is all padding (zeros), as in Keras. Not thread-safe per vectorizer. */
 nnc_status nnc_text_vectorize(nnc_text_vectorizer *t, const char *const *texts, size_t n, float *out, nnc_error *err);
-/* Floats per text: output_sequence_length in int mode, else the vocabulary's size. */
+/* Floats per text: output_sequence_length in int mode, else max_tokens with pad_to_max_tokens,
+ * else the vocabulary's size. */
 size_t nnc_text_vectorizer_output_size(const nnc_text_vectorizer *t);
 /* The vocabulary, reserved tokens included: its size and token i (NULL past the end). */
 size_t nnc_text_vectorizer_vocabulary_size(const nnc_text_vectorizer *t);
