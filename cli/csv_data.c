@@ -187,7 +187,7 @@ static int pick_text_columns(job *J) {
             fail(J, "%s: %s names a label column", o->data, ignored[c] ? "--ignore-column" : "--text-column");
             goto out;
         }
-    for (size_t c = 0; text < 0 && c < t->cols; c++)
+    for (size_t c = 0; !o->text_column && c < t->cols; c++)
         if (!target[c] && !ignored[c] && (t->columns[c].texts || t->columns[c].too_many_texts) && !found++) text = (long)c;
     if (!o->text_column && found != 1) {
         fail(J, "%s: %s text column for the model's TextVectorization; --text-column NAME picks one", o->data,

@@ -1109,7 +1109,9 @@ typedef struct {
 
 /* "fortunes" (training part) or "fortunes_test": the computers, food, law, sports and startrek
  * files of Debian's fortunes package, entries split at lines holding '%', each file's every
- * fifth entry (index 4, 9, ...) in the test part. Read from $NNC_FORTUNES_DIR, else
+ * fifth entry (index 4, 9, ...) in the test part (in file order), the others in the training
+ * part in a fixed shuffled order (so that its last rows, which a validation split takes, hold
+ * every category). Read from $NNC_FORTUNES_DIR, else
  * /usr/share/games/fortunes; NNC_ERR_IO saying so when a file is not there. */
 nnc_status nnc_text_dataset_load(const char *name, nnc_text_dataset *out, nnc_error *err);
 void nnc_text_dataset_free(nnc_text_dataset *d);
