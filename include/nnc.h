@@ -1137,7 +1137,8 @@ typedef struct {
 
 /* Records the columns of a compiled model's training data (copied), so that eval and predict
  * can pick columns by name and print class names; nnc_model_save stores them. Checked: the
- * features make nnc_input_size inputs, the targets are nnc_target_size, names are distinct,
+ * features make nnc_input_size inputs (a model with a TextVectorization: one feature column,
+ * its text, without values), the targets are nnc_target_size, names are distinct,
  * values are non-empty and distinct and within the caps above. n = 0 forgets them. */
 nnc_status nnc_model_set_columns(nnc_model *m, const nnc_column *cols, size_t n);
 /* The recorded columns (their count in *n); NULL when none. Valid until the model is freed or
