@@ -75,6 +75,8 @@ typedef struct {
     {"--no-header", OPT_FLAG, &(o)->no_header, "the CSV has no header row (--header no)", NULL, NULL}, \
     {"--drop-missing", OPT_FLAG, &(o)->drop_missing, "leave out rows with a missing value (empty, NA, ?)", NULL, NULL}, \
     {"--ignore-column", OPT_STRING, &(o)->ignore, "CSV column(s) that are neither features nor labels (an ID)", "NAME", NULL}
+#define CLI_TEXT_ROW(o)                                                                    \
+    {"--text-column", OPT_STRING, &(o)->text_column, "the CSV column of raw text, for a model whose first line is text_vectorization (default: the only text column)", "NAME", NULL}
 #define CLI_THREADS_ROW(t)                                                                 \
     {"--threads", OPT_INT, (t), "threads (default: CPUs online; results are identical for any count)", "N", NULL}
 
@@ -120,6 +122,10 @@ typedef struct {
     char **strings;              /* owned blocks the columns point to */
     size_t n_strings;
     nnc_table table;             /* CSV: the names and texts the columns point to (no values) */
+    const char *const *texts;    /* text data (a model with a TextVectorization): x holds, per row,
+                                  * the index of its text here (-1: empty), until
+                                  * cli_text_vectorize; owned by table or strings */
+    size_t n_texts;
     char notes[2048];            /* notes of the load, printed once it has succeeded */
     int steps;                   /* a None time axis: the length the rows make (cli_apply_steps
                                   * sets it on the model); 0: the model's own */
@@ -142,10 +148,15 @@ typedef struct {
 int cli_load(const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, char *err, size_t errlen);
 /* Loads a CSV file (cli_load's CSV branch, csv_data.c). */
 int cli_load_csv(const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, char *err, size_t errlen);
-/* Loads the CSV column of raw text that m's TextVectorization turns into its input
- * (text_data.c). Returns 0, or -1 with the message in err. */
-int cli_load_text(const cli_data_opts *o, nnc_model *m, cli_data *d, char *err, size_t errlen);
-/* Whether bundled dataset D has its own test part (fashion_mnist). */
+/* For a model with a TextVectorization (its spec's first line is text_vectorization), cli_load
+ * reads text: the bundled "fortunes", or a CSV file's column of text (--text-column, else the
+ * only one), one feature holding each row's index into d->texts. These turn that into the
+ * model's input (text_data.c): cli_text_adapt learns the vocabulary from the first `rows` texts
+ * (the training rows only), cli_text_vectorize replaces x by the vectorizer's output. Both
+ * return 0, or -1 with the message in err. */
+int cli_text_adapt(nnc_model *m, const cli_data *d, size_t rows, char *err, size_t errlen);
+int cli_text_vectorize(const nnc_model *m, cli_data *d, char *err, size_t errlen);
+/* Whether bundled dataset D has its own test part (fashion_mnist, fortunes). */
 int cli_has_test_part(const char *data);
 void cli_data_free(cli_data *d);
 /* Runs m at the sequence length d's rows make (d->steps; nothing when 0). 0, or -1 with why. */

@@ -27,6 +27,7 @@ typedef struct {
     size_t n_feat, n_targ;
     char *err;
     size_t errlen;
+    int text;                   /* for a model with a TextVectorization: feat[0] is the text */
 } job;
 
 static int fail(job *J, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -149,6 +150,66 @@ static int add_use(job *J, int target, size_t col, const nnc_column *rec) {
     return 0;
 }
 
+/* A text model's columns without a record: the labels (--label-column, else --targets N or the
+ * last column not the text's; none in predict unless named) and one column of text
+ * (--text-column, else the only column of text left). The others are left out with a note. */
+static int pick_text_columns(job *J) {
+    const nnc_table *t = &J->t;
+    const cli_data_opts *o = J->o;
+    unsigned char *target = calloc(t->cols, 1), *ignored = calloc(t->cols, 1);
+    size_t count = 0, found = 0, unused = 0, len = 0;
+    long text = -1;
+    char names[600], list[400] = "";
+    int rc = -1;
+    if (!target || !ignored) {
+        fail(J, "out of memory");
+        goto out;
+    }
+    if (o->one_hot) {
+        fail(J, "%s: --one-hot: the model reads one column of text (its TextVectorization encodes it)", o->data);
+        goto out;
+    }
+    if (o->ignore && mark_list(J, o->ignore, "--ignore-column", ignored, &count)) goto out;
+    if (o->text_column && (text = find_column(t, o->text_column, strlen(o->text_column))) < 0) {
+        names_list(t, names, sizeof names);
+        fail(J, "%s: no column '%s' (--text-column names the column of text; columns: %s)", o->data, o->text_column, names);
+        goto out;
+    }
+    if (o->label_column) {
+        if (mark_list(J, o->label_column, "--label-column", target, &count)) goto out;
+    } else if (!J->ctx->predict || o->targets_given) {
+        size_t want = o->targets_given ? (size_t)o->targets : 1;
+        for (size_t c = t->cols; c-- > 0 && want;)
+            if ((long)c != text && !ignored[c]) target[c] = 1, want--;
+    }
+    for (size_t c = 0; c < t->cols; c++)
+        if (target[c] && (ignored[c] || (long)c == text)) {
+            fail(J, "%s: %s names a label column", o->data, ignored[c] ? "--ignore-column" : "--text-column");
+            goto out;
+        }
+    for (size_t c = 0; !o->text_column && c < t->cols; c++)
+        if (!target[c] && !ignored[c] && (t->columns[c].texts || t->columns[c].too_many_texts) && !found++) text = (long)c;
+    if (!o->text_column && found != 1) {
+        fail(J, "%s: %s text column for the model's TextVectorization; --text-column NAME picks one", o->data,
+             found ? "more than one" : "no");
+        goto out;
+    }
+    for (size_t c = 0; c < t->cols; c++)
+        if (target[c] && add_use(J, 1, c, NULL)) goto out;
+    if (add_use(J, 0, (size_t)text, NULL)) goto out;
+    for (size_t c = 0; c < t->cols; c++)
+        if (!target[c] && !ignored[c] && (long)c != text && unused++ < 6 && len + 4 < sizeof list)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s'%.40s'", len ? ", " : "", t->columns[c].name);
+    if (unused)
+        cli_note(J->d, "%s: %zu column(s) besides the text and the labels left out: %s%s", o->data, unused, list,
+                 unused > 6 ? ", ..." : "");
+    rc = 0;
+out:
+    free(target);
+    free(ignored);
+    return rc;
+}
+
 /* Without a record: --label-column, --targets, or the count rule; the rest are features. */
 static int pick_by_options(job *J) {
     nnc_table *t = &J->t;
@@ -224,8 +285,9 @@ static int pick_by_name(job *J, unsigned char *used) {
         if (used[c] && add_use(J, 1, c, NULL)) goto out;
     for (size_t i = 0, k = 0; i < x->n_cols; i++) {
         const nnc_column *rc_ = &x->cols[i];
-        long c = by_name(idx, t->cols, rc_->name);
         int target = rc_->role == NNC_COLUMN_TARGET;
+        const char *want = J->text && !target && J->o->text_column ? J->o->text_column : rc_->name;
+        long c = by_name(idx, t->cols, want);
         if (target && given) { /* --label-column stands for the recorded labels, in order */
             if (k < J->n_targ) J->targ[k].values = rc_->values, J->targ[k].n_values = rc_->values ? rc_->n_values : 0;
             k++;
@@ -234,8 +296,8 @@ static int pick_by_name(job *J, unsigned char *used) {
         if (c < 0 && target && x->predict) continue;
         if (c < 0) {
             fail(J, "%s:1: no column '%.60s', which the model %s (the model's columns are matched by header name%s)",
-                 J->o->data, rc_->name, target ? "takes as its label" : "takes as a feature",
-                 target ? "; --label-column NAME names another" : "");
+                 J->o->data, want, target ? "takes as its label" : J->text ? "reads as its text" : "takes as a feature",
+                 target ? "; --label-column NAME names another" : J->text ? "; --text-column NAME names another" : "");
             goto out;
         }
         if (used[c] && target) continue; /* --label-column named it already */
@@ -473,6 +535,15 @@ static int check_uses(job *J) {
         const nnc_table_column *tc = &t->columns[u->col];
         if (target && train && (tc->texts || tc->too_many_texts) && class_names(J, u, i - J->n_feat)) return -1;
         col_words(t, u->col, words, sizeof words);
+        if (J->text && !target) {
+            if (tc->too_many_texts)
+                return fail(J, "%s:%zu: %s: over %d distinct texts, which nnc does not read yet", J->o->data,
+                            tc->too_many_line, words, NNC_TABLE_MAX_TEXTS);
+            if (!tc->texts)
+                return fail(J, "%s: %s %s, not text for the model's TextVectorization", J->o->data, words,
+                            tc->missing < t->rows ? "holds numbers" : "is empty");
+            continue;
+        }
         if (u->values && t->columns[u->col].too_many_texts)
             return fail(J, "%s:%zu: %s: more than %d distinct texts", J->o->data, t->columns[u->col].too_many_line,
                         words, NNC_TABLE_MAX_TEXTS);
@@ -484,7 +555,8 @@ static int check_uses(job *J) {
         if (target || strstr(e.message, "decimal comma") || strstr(e.message, "the delimiter?"))
             return fail(J, "%s", e.message);
         return fail(J, "%s; %s", e.message,
-                    train ? "a column of categories needs encoding: --one-hot NAME makes one input per value"
+                    train ? "a column of categories needs encoding: --one-hot NAME makes one input per value (free "
+                            "text: a spec whose first line is text_vectorization)"
                           : "the model was trained on numbers in this column");
     }
     return 0;
@@ -526,6 +598,10 @@ static int encode_row(job *J, size_t r, float *x, float *y, size_t *miss) {
     for (size_t j = 0, xi = 0; j < J->n_feat; j++) {
         const use *u = &J->feat[j];
         float v = row[u->col];
+        if (J->text) { /* the index of the row's text; an empty cell is an empty text, as in Keras */
+            x[xi++] = isnan(v) ? -1.0f : v;
+            continue;
+        }
         if (isnan(v) && *miss == SIZE_MAX) *miss = u->col;
         if (!u->values) {
             x[xi++] = v;
@@ -633,6 +709,7 @@ static int label_names(job *J) {
 
 /* The inputs the features make, against the model's input: an error listing the columns. */
 static int check_width(job *J) {
+    if (J->text) return 0; /* checked once vectorized */
     size_t width = 0, one_hot = 0, len = 0;
     char list[400];
     list[0] = '\0';
@@ -663,14 +740,16 @@ static int check_width(job *J) {
 }
 
 int cli_load_csv(const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, char *err, size_t errlen) {
-    job J = {o, ctx, d, {0}, NULL, NULL, 0, 0, err, errlen};
-    int rc = read_table(&J) || (ctx->cols ? pick_recorded(&J) : pick_by_options(&J)) ||
+    job J = {o, ctx, d, {0}, NULL, NULL, 0, 0, err, errlen, ctx->m && nnc_model_text_vectorizer(ctx->m)};
+    int rc = read_table(&J) || (ctx->cols ? pick_recorded(&J) : J.text ? pick_text_columns(&J) : pick_by_options(&J)) ||
              (!ctx->cols && apply_one_hot(&J)) || check_width(&J) || check_uses(&J) || label_names(&J) || build(&J) ||
              (!ctx->cols && record_columns(&J));
+    size_t text_col = J.text && J.n_feat ? J.feat[0].col : 0;
     free(J.feat);
     free(J.targ);
     if (J.t.values != d->x) free(J.t.values); /* a build that failed in place left them shared */
     J.t.values = NULL;
     d->table = J.t; /* the names and texts the columns point to */
+    if (!rc && J.text) d->texts = (const char *const *)J.t.columns[text_col].texts, d->n_texts = J.t.columns[text_col].n_texts;
     return rc ? -1 : 0;
 }

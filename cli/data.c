@@ -21,7 +21,7 @@ static int is_idx(const char *p) {
 }
 
 static const char *const bundled[] = {"digits", "digits_01", "digits_multilabel", "iris", "wine",
-                                      "breast_cancer", "diabetes", "fashion_mnist"};
+                                      "breast_cancer", "diabetes", "fashion_mnist", "fortunes"};
 
 static int is_bundled(const char *d) {
     for (size_t i = 0; i < sizeof bundled / sizeof *bundled; i++)
@@ -29,7 +29,7 @@ static int is_bundled(const char *d) {
     return 0;
 }
 
-int cli_has_test_part(const char *data) { return data && !strcmp(data, "fashion_mnist"); }
+int cli_has_test_part(const char *data) { return data && (!strcmp(data, "fashion_mnist") || !strcmp(data, "fortunes")); }
 
 int cli_apply_steps(nnc_model *m, const cli_data *d, char *err, size_t errlen) {
     if (!d->steps || nnc_model_set_sequence_length(m, d->steps) == NNC_OK) return 0;
@@ -68,16 +68,53 @@ static void from_dataset(nnc_dataset *ds, cli_data *d) {
     d->targets = ds->targets;
 }
 
+/* The bundled text dataset (fortunes, or its test part) as text data: each row's x is the index
+ * of its text, y its class; the columns it records name the classes for predict. */
+static int load_texts(const char *name, cli_data *d, char *err, size_t errlen) {
+    nnc_text_dataset ds;
+    nnc_error e = {""};
+    if (nnc_text_dataset_load(name, &ds, &e)) return snprintf(err, errlen, "%s", e.message), -1;
+    d->strings = ds.texts, d->n_strings = ds.n; /* owned by d from here */
+    d->texts = (const char *const *)ds.texts, d->n_texts = ds.n;
+    d->x = malloc((ds.n ? ds.n : 1) * sizeof *d->x);
+    d->y = malloc((ds.n ? ds.n : 1) * sizeof *d->y);
+    d->columns = calloc(2, sizeof *d->columns);
+    int ok = d->x && d->y && d->columns;
+    for (size_t i = 0; ok && i < ds.n; i++) d->x[i] = (float)i, d->y[i] = (float)ds.labels[i];
+    d->n = ds.n, d->features = 1, d->targets = 1;
+    if (ok) {
+        d->columns[0] = (nnc_column){"text", NNC_COLUMN_FEATURE, NULL, 0};
+        d->columns[1] = (nnc_column){"category", NNC_COLUMN_TARGET, ds.class_names, (size_t)ds.n_classes};
+        d->n_columns = 2;
+    }
+    free(ds.labels);
+    return ok ? 0 : (snprintf(err, errlen, "%s: out of memory", name), -1);
+}
+
 static int load(const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, char *err, size_t errlen) {
     nnc_error e = {""};
     snprintf(d->source, sizeof d->source, "%s", o->data);
     int csv_flags = o->label_column || o->delimiter || o->header || o->no_header || o->drop_missing || o->one_hot;
-    if (is_bundled(o->data) && access(o->data, F_OK) != 0) {
-        if (csv_flags || o->labels) {
-            snprintf(err, errlen, "%s: a bundled dataset takes no --labels or CSV options (--label-column, "
-                     "--delimiter, --header, --drop-missing, --one-hot)", o->data);
-            return -1;
-        }
+    int text = ctx->m && nnc_model_text_vectorizer(ctx->m), named = is_bundled(o->data) && access(o->data, F_OK) != 0;
+    if (o->text_column && !text) {
+        snprintf(err, errlen, "--text-column: the model reads no text (a spec whose first line is text_vectorization does)");
+        return -1;
+    }
+    if (named && (csv_flags || o->labels)) {
+        snprintf(err, errlen, "%s: a bundled dataset takes no --labels or CSV options (--label-column, "
+                 "--delimiter, --header, --drop-missing, --one-hot)", o->data);
+        return -1;
+    }
+    if (named && !strcmp(o->data, "fortunes") != !!text) {
+        snprintf(err, errlen, text ? "%s: numbers, but the model reads text (its first line is text_vectorization): "
+                                     "--data fortunes, or a CSV file with a column of text"
+                                   : "%s: text, but the model reads numbers: a spec whose first line is "
+                                     "text_vectorization reads text", o->data);
+        return -1;
+    }
+    if (named && text) {
+        if (load_texts(strcmp(ctx->role, "test") ? "fortunes" : "fortunes_test", d, err, errlen)) return -1;
+    } else if (named) {
         const char *name = o->data;
         if (!strcmp(name, "fashion_mnist") && !strcmp(ctx->role, "test")) name = "fashion_mnist_test";
         nnc_dataset ds;
@@ -87,6 +124,10 @@ static int load(const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, ch
         }
         from_dataset(&ds, d);
     } else if (is_idx(o->data)) {
+        if (text) {
+            snprintf(err, errlen, "%s: images, but the model reads text (its first line is text_vectorization)", o->data);
+            return -1;
+        }
         if (csv_flags) {
             snprintf(err, errlen, "%s: an IDX file takes no CSV options (--label-column, --delimiter, --header, "
                      "--drop-missing, --one-hot)", o->data);
@@ -112,11 +153,11 @@ static int load(const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, ch
     } else {
         snprintf(err, errlen,
                  "%s: no such file, and not a bundled dataset (digits, digits_01, digits_multilabel, "
-                 "iris, wine, breast_cancer, diabetes, fashion_mnist)", o->data);
+                 "iris, wine, breast_cancer, diabetes, fashion_mnist, fortunes)", o->data);
         return -1;
     }
-    size_t want = ctx->m ? nnc_input_size(ctx->m) : 0;
-    if (d->steps) want = (size_t)d->steps * nnc_model_step_values(ctx->m); /* the length the rows make */
+    size_t want = ctx->m && !text ? nnc_input_size(ctx->m) : 0; /* text: once vectorized */
+    if (d->steps && !text) want = (size_t)d->steps * nnc_model_step_values(ctx->m); /* the length the rows make */
     if (want && d->features != want) {
         snprintf(err, errlen, "%s: %zu feature %s, but the model's input takes %zu values", d->source, d->features,
                  d->columns || d->table.cols ? "inputs (after one-hot encoding)" : "columns", want);
@@ -343,6 +384,7 @@ int cli_split(cli_data *all, double test_fraction, uint64_t seed, cli_data *trai
         outs[i]->features = parts[i].features;
         outs[i]->targets = parts[i].targets;
         outs[i]->steps = all->steps;
+        outs[i]->texts = all->texts, outs[i]->n_texts = all->n_texts; /* text data: the training part holds them */
     }
     /* What describes the columns goes to the training part; rows' lines do not survive a split. */
     train->text_labels = all->text_labels;

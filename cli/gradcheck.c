@@ -14,6 +14,7 @@ int cmd_gradcheck(int argc, char **argv) {
     const cli_opt opts[] = {
         CLI_DATA_ROWS(&dopt, "data: bundled name, CSV or IDX file (its first rows)"),
         CLI_TARGET_ROWS(&dopt),
+        CLI_TEXT_ROW(&dopt),
         {"--batch-size", OPT_INT, &batch, "rows in the checked batch (default 16)", "N", NULL},
         {"--seed", OPT_INT, &seed, "seed of the weights (default 0)", "N", NULL},
         {"--rtol", OPT_FLOAT, &rtol, "relative tolerance (default 0.01)", "F", NULL},
@@ -53,8 +54,9 @@ int cmd_gradcheck(int argc, char **argv) {
         goto done;
     }
     cli_load_ctx ctx = {"gradcheck", "train", m, NULL, 0, 0};
-    if (cli_load(&dopt, &ctx, &d, err, sizeof err) ||
-        cli_check_targets(m, &d, err, sizeof err)) {
+    int text = nnc_model_text_vectorizer(m) != NULL;
+    if (cli_load(&dopt, &ctx, &d, err, sizeof err) || cli_check_targets(m, &d, err, sizeof err) ||
+        (text && (cli_text_adapt(m, &d, d.n, err, sizeof err) || cli_text_vectorize(m, &d, err, sizeof err)))) {
         cli_error("gradcheck", "%s", err);
         goto done;
     }

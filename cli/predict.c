@@ -23,7 +23,7 @@ typedef struct {
     CLI_TARGET_ROWS(&(a)->data), CLI_CSV_ROWS(&(a)->data),                                               \
     {"--test-split", OPT_FLOAT, &(a)->test_split, "only the rows `train --test-split F --seed N` held out", "F", NULL}, \
     {"--seed", OPT_INT, &(a)->seed, "the seed of that split (default 0)", "N", NULL},                    \
-    {"--text-column", OPT_STRING, &(a)->data.text_column, "the CSV column of raw text for a model with a TextVectorization (default: the only text column)", "NAME", NULL}, \
+    CLI_TEXT_ROW(&(a)->data),                                                                            \
     CLI_THREADS_ROW(&(a)->threads)
 
 static int check_use_args(const char *cmd, const use_args *a) {
@@ -54,14 +54,11 @@ static int load_model_data(const char *cmd, const use_args *a, int predict, nnc_
     int split = a->test_split > 0.0;
     cli_load_ctx ctx = {cmd, "test", m, cols, n_cols, predict && !split};
     cli_data all = {0}, train = {0};
-    if (nnc_model_text_vectorizer(m) && !predict) {
-        cli_error(cmd, "%s: a model with a TextVectorization: only predict reads raw text so far", a->model);
-        return -1;
-    }
+    /* text: vectorized with the model's vocabulary before any split, as each row is alone */
     int text = nnc_model_text_vectorizer(m) != NULL;
-    if ((text && cli_load_text(&a->data, m, &all, err, sizeof err)) ||
-        (!text && (cli_load(&a->data, &ctx, &all, err, sizeof err) || cli_apply_steps(m, &all, err, sizeof err) ||
-                   (!ctx.predict && cli_check_targets(m, &all, err, sizeof err))))) {
+    if (cli_load(&a->data, &ctx, &all, err, sizeof err) || (text && cli_text_vectorize(m, &all, err, sizeof err)) ||
+        (!text && cli_apply_steps(m, &all, err, sizeof err)) ||
+        (!ctx.predict && cli_check_targets(m, &all, err, sizeof err))) {
         cli_error(cmd, "%s", err);
         cli_data_free(&all);
         return -1;

@@ -107,6 +107,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
         {"--validation-data", OPT_STRING, &a->val_data, "validation data, evaluated after each epoch", "D", NULL},
         {"--validation-labels", OPT_STRING, &a->val_labels, "labels of IDX validation images", "L", NULL},
         CLI_TARGET_ROWS(&a->data),
+        CLI_TEXT_ROW(&a->data),
         CLI_CSV_ROWS(&a->data),
         {"--one-hot", OPT_STRING, &a->data.one_hot, "one input per category of these CSV columns", "NAME[,NAME]", NULL},
         {"--epochs", OPT_INT, &a->epochs, "epochs (default: the spec's fit line, else 1)", "N", &a->epochs_given},
@@ -211,11 +212,47 @@ static int load_all(const train_args *a, nnc_model *m, cli_data *train, cli_data
                       "test", test, err, n);
 }
 
+/* A file name nnc_model_save writes in another format than its own (.keras, .h5, .onnx). */
+static int other_format(const char *path) {
+    static const char *const ext[] = {".keras", ".h5", ".hdf5", ".onnx"};
+    size_t len = strlen(path);
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
+        if (len >= strlen(ext[i]) && !strcmp(path + len - strlen(ext[i]), ext[i])) return 1;
+    return 0;
+}
+
+/* The fraction of the training rows that fit will hold out for validation. */
+static double val_fraction(const train_args *a, nnc_model *m, const cli_data *val) {
+    if (val->n) return 0.0;
+    if (a->val_split_given) return a->val_split;
+    nnc_fit_opts fo = nnc_fit_opts_default();
+    return nnc_model_fit_defaults(m, &fo) ? 0.0 : (double)fo.validation_split;
+}
+
+/* Text data: the vectorizer adapted on the training rows (not those that validate; --init-from
+ * keeps the model's vocabulary), then every part vectorized. */
+static int text_inputs(const train_args *a, nnc_model *m, cli_data *train, cli_data *test, cli_data *val, char *err,
+                       size_t n) {
+    if (!nnc_model_text_vectorizer(m)) return 0;
+    double f = val_fraction(a, m, val);
+    size_t rows = f > 0.0 ? (size_t)ceil((double)train->n * (1.0 - f)) : train->n;
+    if (!a->init_from && cli_text_adapt(m, train, rows, err, n)) return -1;
+    return cli_text_vectorize(m, train, err, n) || (val->n && cli_text_vectorize(m, val, err, n)) ||
+                   (test->n && cli_text_vectorize(m, test, err, n))
+               ? -1
+               : 0;
+}
+
 static int load(const train_args *a, nnc_model **mp, cli_data *train, cli_data *test, cli_data *val, char *err,
                 size_t n) {
     nnc_model *from = NULL;
     *mp = load_model(a, &from, err, n);
-    int rc = *mp ? load_all(a, *mp, train, test, val, err, n) : -1;
+    int rc = *mp ? 0 : -1;
+    if (rc == 0 && a->save && nnc_model_text_vectorizer(*mp) && other_format(a->save))
+        rc = -1, snprintf(err, n, "--save %s: the model's TextVectorization is kept only in nnc's .safetensors file (an "
+                          "ONNX or Keras file would start at the token ids without it)", a->save);
+    if (rc == 0) rc = load_all(a, *mp, train, test, val, err, n);
+    if (rc == 0) rc = text_inputs(a, *mp, train, test, val, err, n);
     if (rc == 0) cli_print_notes("train", from ? from : *mp); /* the loaded file's, once all has loaded */
     nnc_model_free(from);
     return rc;

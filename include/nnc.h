@@ -1250,6 +1250,9 @@ typedef struct {
     const char *standardize;    /* "lower_and_strip_punctuation" (NULL), "lower", "strip_punctuation", "none" */
     const char *split;          /* "whitespace" (NULL) or "character" */
     const char *output_mode;    /* "int" (NULL), "multi_hot" or "count" */
+    bool pad_to_max_tokens;     /* multi_hot and count: max_tokens values per text whatever the
+                                 * vocabulary's size (the tail zeros), so that the width is known
+                                 * before adapt; needs max_tokens. Ignored in int mode, as Keras does */
 } nnc_text_vec_opts;
 
 /* Keras's defaults (output_sequence_length 0: set it for int mode). */
@@ -1265,7 +1268,8 @@ nnc_status nnc_text_vectorizer_set_vocabulary(nnc_text_vectorizer *t, const char
 /* Writes n rows of nnc_text_vectorizer_output_size floats. Invalid UTF-8 counts as U+FFFD per
  * bad byte; an empty text is all padding (zeros), as in Keras. Not thread-safe per vectorizer. */
 nnc_status nnc_text_vectorize(nnc_text_vectorizer *t, const char *const *texts, size_t n, float *out, nnc_error *err);
-/* Floats per text: output_sequence_length in int mode, else the vocabulary's size. */
+/* Floats per text: output_sequence_length in int mode, else max_tokens with pad_to_max_tokens,
+ * else the vocabulary's size. */
 size_t nnc_text_vectorizer_output_size(const nnc_text_vectorizer *t);
 /* The vocabulary, reserved tokens included: its size and token i (NULL past the end). */
 size_t nnc_text_vectorizer_vocabulary_size(const nnc_text_vectorizer *t);
@@ -1291,7 +1295,9 @@ typedef struct {
 
 /* "fortunes" (training part) or "fortunes_test": the computers, food, law, sports and startrek
  * files of Debian's fortunes package, entries split at lines holding '%', each file's every
- * fifth entry (index 4, 9, ...) in the test part. Read from $NNC_FORTUNES_DIR, else
+ * fifth entry (index 4, 9, ...) in the test part (in file order), the others in the training
+ * part in a fixed shuffled order (so that its last rows, which a validation split takes, hold
+ * every category). Read from $NNC_FORTUNES_DIR, else
  * /usr/share/games/fortunes; NNC_ERR_IO saying so when a file is not there. */
 nnc_status nnc_text_dataset_load(const char *name, nnc_text_dataset *out, nnc_error *err);
 void nnc_text_dataset_free(nnc_text_dataset *d);
@@ -1317,7 +1323,8 @@ typedef struct {
 
 /* Records the columns of a compiled model's training data (copied), so that eval and predict
  * can pick columns by name and print class names; nnc_model_save stores them. Checked: the
- * features make nnc_input_size inputs, the targets are nnc_target_size, names are distinct,
+ * features make nnc_input_size inputs (a model with a TextVectorization: one feature column,
+ * its text, without values), the targets are nnc_target_size, names are distinct,
  * values are non-empty and distinct and within the caps above. n = 0 forgets them. */
 nnc_status nnc_model_set_columns(nnc_model *m, const nnc_column *cols, size_t n);
 /* The recorded columns (their count in *n); NULL when none. Valid until the model is freed or

@@ -172,7 +172,7 @@ static void cli_cases(test_run *r, const char *model, const float *p, size_t out
     }
     fclose(f);
     nnc_text_dataset_free(&te);
-    snprintf(cmd, sizeof cmd, "%s/nnc predict %s --data %s --text-column text 2>&1", NNC_BINARY_DIR, model, csv);
+    snprintf(cmd, sizeof cmd, "%s/nnc predict %s --data %s --text-column text 2>/dev/null", NNC_BINARY_DIR, model, csv);
     FILE *pp = popen(cmd, "r");
     int rows = 0, agree = 0;
     while (pp && fgets(line, sizeof line, pp)) {
@@ -269,7 +269,7 @@ static void saved_model_cases(test_run *r, nnc_model *m, nnc_text_vectorizer *t,
 }
 
 /* Bag of words on fortunes: multi_hot over the 5,000 commonest tokens, Dense 64 relu, Dense
- * softmax, Adam, 8 epochs. Measured 0.8516 test accuracy in 0.5 s (AMD EPYC, 2 cores);
+ * softmax, Adam, 8 epochs. Measured 0.8434 test accuracy in 0.3 s (AMD EPYC, 2 cores);
  * the target 0.78 leaves room for another CPU's rounding. */
 static void fortunes_baseline(test_run *r) {
     if (!t_begin(r, "text/fortunes bag-of-words baseline reaches its test accuracy")) return;
@@ -316,7 +316,7 @@ static void fortunes_baseline(test_run *r) {
         double acc = nnc_logs_get(&l, "accuracy");
         t_info(r, "%zu train / %zu test texts, vocabulary %zu, test accuracy %.4f, %.2f s", tr.n, te.n, w, acc,
                (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
-        CHECK(r, acc >= 0.78, "test accuracy %f, the target 0.78 (measured 0.852)", acc);
+        CHECK(r, acc >= 0.78, "test accuracy %f, the target 0.78 (measured 0.8434)", acc);
         if (ok) saved_model_cases(r, m, t, (const char *const *)te.texts, te.n < 50 ? te.n : 50);
         nnc_model_free(m);
     }

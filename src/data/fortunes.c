@@ -4,6 +4,7 @@
  * nnc_table_read_csv). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,22 @@ static nnc_status read_category(const char *path, int label, int test, nnc_text_
     return s;
 }
 
+/* The training part in a fixed shuffled order (Fisher-Yates with a fixed xorshift64 stream, the
+ * same on every machine): read file by file it would list the categories one after another,
+ * and a validation split of its last rows, as Keras's validation_split takes them, would hold
+ * startrek alone. */
+static void shuffle(nnc_text_dataset *d) {
+    uint64_t s = 0x9E3779B97F4A7C15u;
+    for (size_t i = d->n; i > 1; i--) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        size_t j = (size_t)(s % i);
+        char *t = d->texts[i - 1];
+        d->texts[i - 1] = d->texts[j], d->texts[j] = t;
+        int l = d->labels[i - 1];
+        d->labels[i - 1] = d->labels[j], d->labels[j] = l;
+    }
+}
+
 nnc_status nnc_text_dataset_load(const char *name, nnc_text_dataset *out, nnc_error *err) {
     memset(out, 0, sizeof *out);
     int test = name && !strcmp(name, "fortunes_test");
@@ -96,6 +113,7 @@ nnc_status nnc_text_dataset_load(const char *name, nnc_text_dataset *out, nnc_er
             return s;
         }
     }
+    if (!test) shuffle(out);
     out->n_classes = N_FORTUNE_CLASSES;
     out->class_names = fortune_classes;
     return NNC_OK;

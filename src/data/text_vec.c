@@ -34,7 +34,7 @@ static void set_err(nnc_error *err, const char *fmt, ...) {
 }
 
 nnc_text_vec_opts nnc_text_vec_opts_default(void) {
-    nnc_text_vec_opts o = {0, 0, "lower_and_strip_punctuation", "whitespace", "int"};
+    nnc_text_vec_opts o = {0, 0, "lower_and_strip_punctuation", "whitespace", "int", false};
     return o;
 }
 
@@ -58,6 +58,8 @@ nnc_status nnc_text_vectorizer_new(const nnc_text_vec_opts *opts, nnc_text_vecto
     if (m < 0) return set_err(err, "TextVectorization: output_mode '%s' is not one of int, multi_hot, count (tf_idf is not supported)", o.output_mode), NNC_ERR_ARG;
     if (o.max_tokens < 0 || (o.max_tokens > 0 && o.max_tokens < (m == MODE_INT ? 3 : 2)))
         return set_err(err, "TextVectorization: max_tokens %d must be 0 (no limit) or above the reserved tokens", o.max_tokens), NNC_ERR_ARG;
+    if (m != MODE_INT && o.pad_to_max_tokens && !o.max_tokens)
+        return set_err(err, "TextVectorization: pad_to_max_tokens needs max_tokens"), NNC_ERR_ARG;
     if (m == MODE_INT ? o.output_sequence_length < 1 : o.output_sequence_length != 0)
         return set_err(err, "TextVectorization: output_sequence_length %d: output_mode int needs at least 1, the other modes 0", o.output_sequence_length), NNC_ERR_ARG;
     nnc_text_vectorizer *t = calloc(1, sizeof *t);
@@ -263,7 +265,8 @@ nnc_status nnc_text_vectorizer_set_vocabulary(nnc_text_vectorizer *t, const char
 }
 
 size_t nnc_text_vectorizer_output_size(const nnc_text_vectorizer *t) {
-    return t->mode == MODE_INT ? (size_t)t->o.output_sequence_length : t->n_vocab;
+    if (t->mode == MODE_INT) return (size_t)t->o.output_sequence_length;
+    return t->o.pad_to_max_tokens ? (size_t)t->o.max_tokens : t->n_vocab;
 }
 
 size_t nnc_text_vectorizer_vocabulary_size(const nnc_text_vectorizer *t) { return t->n_vocab; }

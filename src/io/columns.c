@@ -44,7 +44,7 @@ static nnc_status check_values(nnc_model *m, const nnc_column *c, size_t i) {
 
 /* Everything nnc_model_set_columns promises to check. */
 static nnc_status check_columns(nnc_model *m, const nnc_column *cols, size_t n) {
-    size_t inputs = 0, targets = 0;
+    size_t inputs = 0, targets = 0, features = 0;
     nnc_strmap names = {0};
     nnc_status st = NNC_OK;
     for (size_t i = 0; i < n && !st; i++) {
@@ -60,11 +60,17 @@ static nnc_status check_columns(nnc_model *m, const nnc_column *cols, size_t n) 
         else
             st = check_values(m, c, i);
         if (st) break;
-        if (c->role == NNC_COLUMN_FEATURE) inputs += c->values ? c->n_values : 1;
+        /* a model with a TextVectorization reads one column of text, which makes its whole input */
+        if (c->role == NNC_COLUMN_FEATURE) inputs += m->text_vec ? nnc_input_size(m) : c->values ? c->n_values : 1;
         else targets++;
+        features += c->role == NNC_COLUMN_FEATURE;
     }
     nnc_strmap_free(&names);
     if (st) return st;
+    for (size_t i = 0; m->text_vec && i < n; i++)
+        if (features != 1 || (cols[i].role == NNC_COLUMN_FEATURE && cols[i].values))
+            return nnc_fail(m, NNC_ERR_ARG, "columns: a model with a TextVectorization reads one column of text, "
+                            "not %zu feature column(s)%s", features, features == 1 ? " of categories" : "");
     /* a None time axis: whole steps, of the length the training data had */
     const size_t per = nnc_model_step_values(m);
     if ((per ? inputs == 0 || inputs % per : inputs != nnc_input_size(m)) || targets != nnc_target_size(m))

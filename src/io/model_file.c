@@ -343,13 +343,13 @@ static nnc_model *model_from_st(nnc_st_file *f, const char *path, nnc_error *err
         goto fail;
     }
     apply_progress(m, &pr);
-    const char *cols = nnc_st_meta_get(f, "columns");
-    if (cols && nnc_columns_from_json(m, cols, msg, sizeof msg)) {
+    const char *text = nnc_st_meta_get(f, "text_vectorization");
+    if (text && nnc_text_vec_from_json(m, text, msg, sizeof msg)) {
         nnc_msg(NNC_ERRBUF(err), "%s: %s", path, msg);
         goto fail;
     }
-    const char *text = nnc_st_meta_get(f, "text_vectorization");
-    if (text && nnc_text_vec_from_json(m, text, msg, sizeof msg)) {
+    const char *cols = nnc_st_meta_get(f, "columns");
+    if (cols && nnc_columns_from_json(m, cols, msg, sizeof msg)) {
         nnc_msg(NNC_ERRBUF(err), "%s: %s", path, msg);
         goto fail;
     }

@@ -8,7 +8,7 @@
  *      `key=value` (Keras's keyword arguments; spaces around '=' allowed). A value is a number,
  *      `true`/`false`, a bare word, a list `[a,b]` or a call `name(arg,key=value)`, which may
  *      hold spaces until its bracket closes. A comma may end an argument, as in Keras's calls.
- *   4. `input` comes first, then layers in order, then `loss` (required), `optimizer` (Keras's
+ *   4. `input` (or `text_vectorization`, spec_text.c) comes first, then layers in order, then `loss` (required), `optimizer` (Keras's
  *      default rmsprop when absent), `metrics` (none when absent) and `fit` (epochs,
  *      batch_size, validation_split, shuffle).
  *   5. `callback NAME key=value...` lines, anywhere after the loss, attach Keras's callbacks
@@ -30,6 +30,7 @@
 #include "spec_args.h"
 #include "spec_callbacks.h"
 #include "spec_outputs.h"
+#include "spec_text.h"
 #include "../layers/layers.h"
 #include "../optim/optim.h"
 #include "../train/train_impl.h"
@@ -286,7 +287,7 @@ static int stmt_fit(spec_ctx *c) {
 /* ---- the file ---------------------------------------------------------------------------- */
 
 static const char *const statements[] = {"input", "loss", "optimizer", "metrics", "weighted_metrics", "fit", "callback",
-                                          "outputs", "loss_weights"};
+                                          "outputs", "loss_weights", "text_vectorization"};
 
 static int unknown_statement(spec_ctx *c) {
     spec_near n;
@@ -294,6 +295,7 @@ static int unknown_statement(spec_ctx *c) {
     for (int i = 0; i < nnc_layer_registry_count; i++)
         spec_near_try_styled(&n, nnc_layer_registry[i]->keyword, nnc_layer_registry[i]->keras_class);
     spec_near_try_styled(&n, "input", "Input");
+    spec_near_try_styled(&n, "text_vectorization", "TextVectorization");
     for (size_t i = 0; i < sizeof statements / sizeof *statements; i++) spec_near_try(&n, statements[i]);
     return spec_fail_near(c, &n, NULL, "unknown layer or statement '%s'", c->stmt);
 }
@@ -391,7 +393,21 @@ typedef struct {
     int input, layer, loss, loss_line;
     int on_model, optimizer, metrics;
     int outputs;
+    int input_line, text_line; /* the line of the input (text_vectorization) statement */
 } spec_seen;
+
+/* `text_vectorization` (spec_text.c): only as the first statement, standing for the input. */
+static int stmt_text(spec_ctx *c, spec_seen *seen) {
+    if (seen->on_model)
+        return spec_fail(c, "%s: the model's text input comes from the model (--init-from); this spec may hold only "
+                         "loss, optimizer, metrics, fit and callback lines", c->stmt);
+    if (seen->input)
+        return spec_fail(c, "%s: only the first line may be text_vectorization (it stands for the model's text input, "
+                         "which line %d already gave)", c->stmt, seen->input_line);
+    seen->input = 1;
+    seen->input_line = seen->text_line = c->line;
+    return nnc_spec_text_vectorization(c);
+}
 
 /* One statement, its keyword in c->stmt and its words in c->w. */
 static int statement(spec_ctx *c, spec_seen *seen, nnc_compile_opts *co) {
@@ -407,14 +423,23 @@ static int statement(spec_ctx *c, spec_seen *seen, nnc_compile_opts *co) {
         co->n_metrics = 0;
         for (int h = 0; h < co->n_outputs; h++) co->outputs[h].n_metrics = 0;
     }
+    if (!strcmp(stmt, "text_vectorization") || !strcmp(stmt, "TextVectorization")) return stmt_text(c, seen);
     if (d && (d->flags & NNC_LAYERF_INPUT)) { /* a second input: a model of several inputs */
+        if (seen->text_line)
+            return spec_fail(c, "%s: the text_vectorization line (line %d) is the model's input; a spec with it has "
+                             "no input line", stmt, seen->text_line);
         rc = seen->loss || seen->outputs ? spec_fail(c, "%s: inputs come before the outputs and loss lines", stmt)
                                          : stmt_layer(c, d);
         seen->input = 1;
+        seen->input_line = c->line;
         return rc;
     }
+    int known = 0;
+    for (size_t i = 0; i < sizeof statements / sizeof *statements; i++) known |= !strcmp(stmt, statements[i]);
+    if (!seen->input && !d && !known) return unknown_statement(c);
     if (!seen->input)
-        return spec_fail(c, "the first statement must be 'input' (e.g. 'input 64'), not '%s'", stmt);
+        return spec_fail(c, "the first statement must be 'input' (e.g. 'input 64') or 'text_vectorization', not '%s'",
+                         stmt);
     if (!strcmp(stmt, "outputs")) {
         rc = seen->loss || seen->outputs ? spec_fail(c, "outputs: comes once, after the layers and before the loss")
                                          : spec_stmt_outputs(c);
@@ -484,6 +509,7 @@ static int copy_state(nnc_model *m, const nnc_model *base, int keep_optimizer) {
         memcpy(m->param_arena + m->params[p].offset, base->param_arena + base->params[q].offset,
                m->params[p].size * sizeof(float));
     }
+    if (base->text_vec && nnc_model_set_text_vectorizer(m, nnc_model_text_vectorizer(base))) return -1;
     size_t nc = 0;
     const nnc_column *cols = nnc_model_columns(base, &nc);
     if (nc && nnc_model_set_columns(m, cols, nc)) return -1;
@@ -513,7 +539,7 @@ static nnc_model *spec_build(const char *text, size_t len, const char *name, nnc
     }
     nnc_compile_opts co = nnc_compile_opts_default();
     co.optimizer = nnc_rmsprop_default(); /* Keras's compile default */
-    spec_seen seen = {0, 0, 0, 0, base != NULL, 0, 0, 0};
+    spec_seen seen = {0, 0, 0, 0, base != NULL, 0, 0, 0, 0, 0};
     int rc = 0;
     char *buf = malloc(len + 1);
     if (!c.m || !buf) {

@@ -16,7 +16,7 @@ void nnc_text_vec_json(const nnc_text_vectorizer *t, nnc_strbuf *sb) {
     nnc_sb_json_string(sb, o.split);
     nnc_sb_puts(sb, ", \"output_mode\": ");
     nnc_sb_json_string(sb, o.output_mode);
-    nnc_sb_puts(sb, ", \"vocabulary\": [");
+    nnc_sb_printf(sb, ", \"pad_to_max_tokens\": %s, \"vocabulary\": [", o.pad_to_max_tokens ? "true" : "false");
     size_t reserved = strcmp(o.output_mode, "int") ? 1 : 2, n = nnc_text_vectorizer_vocabulary_size(t);
     for (size_t i = reserved; i < n; i++) {
         if (i > reserved) nnc_sb_puts(sb, ", ");
@@ -38,6 +38,10 @@ static nnc_status from_dom(nnc_model *m, const nnc_json *j, char *err, size_t n)
     o.standardize = nnc_json_get_string(j, "standardize");
     o.split = nnc_json_get_string(j, "split");
     o.output_mode = nnc_json_get_string(j, "output_mode");
+    const nnc_json *pad = nnc_json_get(j, "pad_to_max_tokens"); /* absent: false (files before it) */
+    if (pad && pad->type != NNC_JSON_BOOL)
+        return nnc_msg(err, n, "text_vectorization: pad_to_max_tokens is not true or false"), NNC_ERR_FORMAT;
+    o.pad_to_max_tokens = pad && pad->boolean;
     if (j->type != NNC_JSON_OBJECT || !get_int(j, "max_tokens", &o.max_tokens) ||
         !get_int(j, "output_sequence_length", &o.output_sequence_length) || !o.standardize || !o.split ||
         !o.output_mode || !voc || voc->type != NNC_JSON_ARRAY)

@@ -76,6 +76,11 @@ static void shape_text(const nnc_model *m, int id, char *buf, size_t n) {
     snprintf(comma, n - (size_t)(comma - buf), ", None%s", rest);
 }
 
+/* The class a row shows: the input of a model with a TextVectorization is that layer. */
+static const char *layer_class(const nnc_model *m, const nnc_layer_rec *l) {
+    return l->n_inputs == 0 && m->text_vec ? "TextVectorization" : nnc_layer_class(l);
+}
+
 nnc_status nnc_summary(const nnc_model *m, FILE *f) {
     if (!m || !f) return NNC_ERR_ARG;
     if (m->sticky) return m->sticky;
@@ -91,13 +96,16 @@ nnc_status nnc_summary(const nnc_model *m, FILE *f) {
     int shown = 0;
     for (int i = 0; i < m->n_layers; i++) {
         const nnc_layer_rec *l = &m->layers[i];
-        if (seq && l->n_inputs == 0) continue; /* Keras hides it in Sequential */
+        /* Keras hides the input in Sequential; a TextVectorization, which stands for the text
+         * input here (src/io/spec_text.c), is a layer there and shown */
+        if (seq && l->n_inputs == 0 && !m->text_vec) continue;
         size_t np = layer_params(m, l, &frozen);
         total += np;
         char name[160], shape[64 * (1 + NNC_LAYER_MORE_OUTPUTS)], params[32], conn[160] = "-";
         /* A name too wide for its column wraps before the class, as Keras's table does. */
-        int fits = (int)(strlen(l->name) + strlen(nnc_layer_class(l)) + 3) <= w[0] - 2;
-        snprintf(name, sizeof name, "%s%s(%s)", l->name, fits ? " " : "\n", nnc_layer_class(l));
+        const char *cls = layer_class(m, l);
+        int fits = (int)(strlen(l->name) + strlen(cls) + 3) <= w[0] - 2;
+        snprintf(name, sizeof name, "%s%s(%s)", l->name, fits ? " " : "\n", cls);
         shape_text(m, l->output, shape + (l->n_more ? 1 : 0), sizeof shape - 1);
         for (int k = 0; k < l->n_more; k++) { /* several outputs (return_state): Keras's list */
             size_t at = strlen(shape);
@@ -147,7 +155,7 @@ nnc_status nnc_summary_json(const nnc_model *m, FILE *f) {
         nnc_sb_puts(&sb, i ? ",{\"name\":" : "{\"name\":");
         nnc_sb_json_string(&sb, l->name);
         nnc_sb_puts(&sb, ",\"class\":");
-        nnc_sb_json_string(&sb, nnc_layer_class(l));
+        nnc_sb_json_string(&sb, layer_class(m, l));
         nnc_sb_puts(&sb, ",\"output_shape\":[null");
         for (int k = 0; k < s->rank; k++)
             if (k == 0 && nnc_node_any_length(m, l->output)) nnc_sb_puts(&sb, ",null");
