@@ -1278,7 +1278,8 @@ const char *nnc_text_vectorizer_token(const nnc_text_vectorizer *t, size_t i);
 nnc_text_vec_opts nnc_text_vectorizer_opts(const nnc_text_vectorizer *t);
 void nnc_text_vectorizer_free(nnc_text_vectorizer *t);
 /* Gives the model a copy of t (NULL: none), saved in its .safetensors file (metadata
- * "text_vectorization") and loaded with it; saving to .keras, .h5 or .onnx is then refused. */
+ * "text_vectorization") and loaded with it; a .keras or .h5 file holds it as Keras's string
+ * InputLayer and TextVectorization layer, an ONNX file in its metadata (docs/FORMAT.md). */
 nnc_status nnc_model_set_text_vectorizer(nnc_model *m, const nnc_text_vectorizer *t);
 /* The model's vectorizer (owned by the model; NULL: none): nnc_text_vectorize with it makes
  * the model's input from raw text. */

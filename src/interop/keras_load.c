@@ -117,6 +117,25 @@ static int check_sizes(const nnc_model *m, const kfile *k, char *msg, size_t n) 
     return 0;
 }
 
+/* A layer's asset in a .keras zip: Keras 3's saving_lib keeps it under assets/ at the layer's
+ * path (layers/<name>/), and IndexLookup's save_assets writes vocabulary.txt there; its inner
+ * lookup layer's own path is tried after. */
+static int zip_asset(void *ctx, const char *layer, const char *file, char **data, size_t *len) {
+    kfile *k = ctx;
+    static const char *const forms[2] = {"assets/layers/%s/%s", "assets/layers/%s/_lookup_layer/%s"};
+    char name[512], why[200];
+    for (int i = 0; k->zip && i < 2; i++) {
+        void *got = NULL;
+        snprintf(name, sizeof name, forms[i], layer, file);
+        if (nnc_zip_read(k->zip, name, CONFIG_CAP, &got, len, why, sizeof why) == 1) {
+            *data = got;
+            return 0;
+        }
+        free(got);
+    }
+    return -1;
+}
+
 static nnc_model *build(kfile *k, int legacy, char *msg, size_t n) {
     char why[512];
     nnc_json *cfg = nnc_json_parse(k->config, k->config_len, why, sizeof why), *train = NULL;
@@ -127,7 +146,8 @@ static nnc_model *build(kfile *k, int legacy, char *msg, size_t n) {
     if (!cfg) rc = nnc_msg(msg, n, "%s: %s is not valid JSON: %s", k->path, what, why);
     if (!rc && k->train) train = nnc_json_parse(k->train, strlen(k->train), NULL, 0); /* unreadable: noted below */
     if (!rc && !(m = nnc_model_new(NULL))) rc = nnc_msg(msg, n, "%s: out of memory", k->path);
-    nnc_config_opts o = {k->version && (k->version[0] == '1' || k->version[0] == '2') && k->version[1] == '.', m};
+    nnc_config_opts o = {k->version && (k->version[0] == '1' || k->version[0] == '2') && k->version[1] == '.', m,
+                         zip_asset, k};
     if (!rc && nnc_config_build_ex(m, cfg, &o, &cl, &ncl, why, sizeof why)) rc = nnc_msg(msg, n, "%s: %s", k->path, why);
     if (!rc && nnc_kw_open(&k->w, msg, n)) rc = -1;
     if (!rc) rc = check_sizes(m, k, msg, n);

@@ -232,7 +232,7 @@ static void input_shapes(const nnc_model *m, nnc_strbuf *sb) {
 
 /* config.json: nnc's config with what serialize_keras_object adds around it. */
 static void zip_config(const nnc_model *m, nnc_strbuf *sb) {
-    nnc_config_json(m, sb);
+    nnc_config_json_keras(m, sb);
     if (!sb->buf || sb->oom) return;
     sb->buf[--sb->len] = '\0'; /* reopen the object */
     nnc_sb_puts(sb, ",\"registered_name\":null,\"build_config\":{\"input_shape\":");
@@ -373,7 +373,7 @@ static void training_config(const nnc_model *m, nnc_strbuf *sb) {
 
 static void *keras_h5(const nnc_model *m, int with_opt, size_t *len, char *msg, size_t n) {
     nnc_strbuf cfg = {0}, train = {0}, cols = {0};
-    nnc_config_json(m, &cfg);
+    nnc_config_json_keras(m, &cfg);
     training_config(m, &train);
     if (m->n_columns) nnc_columns_json(m, &cols); /* nnc's own attribute: Keras reads the others */
     void *bytes = NULL;

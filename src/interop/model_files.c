@@ -34,12 +34,10 @@ nnc_model_format nnc_format_by_content(const char *path) {
 nnc_status nnc_model_save(nnc_model *m, const char *path, const nnc_save_opts *o) {
     if (!m || !path) return NNC_ERR_ARG;
     nnc_model_format fmt = nnc_format_by_name(path);
-    /* Keras keeps a TextVectorization's vocabulary as an asset file this writer does not
-     * produce: refused rather than dropped. ONNX has no operator for Keras's standardization
-     * (a regular-expression replace): its graph starts at the token ids and the vectorizer
-     * travels in the file's metadata (onnx_save.c), with a note. */
-    if (m->text_vec && (fmt == NNC_FORMAT_KERAS || fmt == NNC_FORMAT_H5))
-        return nnc_fail(m, NNC_ERR_UNSUPPORTED, "save %s: the model's TextVectorization is kept only in nnc's .safetensors file and ONNX's metadata (a Keras file would start at the token ids without it)", path);
+    /* a Keras file holds the TextVectorization before the one input it feeds (keras_config.c) */
+    if (m->text_vec && m->n_inputs != 1 && (fmt == NNC_FORMAT_KERAS || fmt == NNC_FORMAT_H5))
+        return nnc_fail(m, NNC_ERR_UNSUPPORTED, "save %s: a model of %d inputs with a TextVectorization has no Keras "
+                        "form here (it stands before a model's one input)", path, m->n_inputs);
     switch (fmt) {
     case NNC_FORMAT_KERAS: return nnc_keras_save(m, path, 0, o);
     case NNC_FORMAT_H5: return nnc_keras_save(m, path, 1, o);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "keras_config.h"
+#include "text_meta.h"
 #include "../layers/layers.h"
 #include "../losses/losses.h"
 #include "../optim/optim.h"
@@ -520,7 +521,29 @@ static void put_layer(nnc_strbuf *sb, const nnc_model *m, const nnc_layer_rec *l
     nnc_sb_puts(sb, "}");
 }
 
-void nnc_config_json(const nnc_model *m, nnc_strbuf *sb) {
+/* A model that reads text, in a Keras file: Keras's string InputLayer ([None, 1], the name of
+ * nnc's Input with "_text"), then the TextVectorization under the name of nnc's Input, so that
+ * the layers reading that Input read it; the vocabulary is in its config (text_meta.c). */
+static void put_text_layers(nnc_strbuf *sb, const nnc_model *m, const nnc_layer_rec *in, int functional) {
+    nnc_sb_puts(sb, "{\"module\":\"keras.layers\",\"class_name\":\"InputLayer\",\"config\":{\"batch_shape\":[null,1],"
+                    "\"dtype\":\"string\",\"sparse\":false,\"name\":");
+    nnc_sb_printf(sb, "\"%s_text\"},\"registered_name\":null", in->name);
+    if (functional) nnc_sb_printf(sb, ",\"name\":\"%s_text\",\"inbound_nodes\":[]", in->name);
+    nnc_sb_puts(sb, "},{\"module\":\"keras.layers\",\"class_name\":\"TextVectorization\",\"config\":{\"name\":");
+    nnc_sb_json_string(sb, in->name);
+    nnc_sb_puts(sb, ",\"trainable\":true,\"dtype\":\"float32\"");
+    nnc_text_vec_keras_config(m->text_vec, sb);
+    nnc_sb_puts(sb, "},\"registered_name\":null");
+    if (functional) {
+        nnc_sb_puts(sb, ",\"name\":");
+        nnc_sb_json_string(sb, in->name);
+        nnc_sb_printf(sb, ",\"inbound_nodes\":[{\"args\":[{\"class_name\":\"__keras_tensor__\",\"config\":{\"shape\":"
+                      "[null,1],\"dtype\":\"string\",\"keras_history\":[\"%s_text\",0,0]}}],\"kwargs\":{}}]", in->name);
+    }
+    nnc_sb_puts(sb, "}");
+}
+
+static void config_json(const nnc_model *m, nnc_strbuf *sb, int text) {
     int seq = nnc_model_is_sequential(m);
     nnc_sb_printf(sb, "{\"module\":\"keras\",\"class_name\":\"%s\",\"config\":{\"name\":",
                   seq ? "Sequential" : "Functional");
@@ -528,7 +551,8 @@ void nnc_config_json(const nnc_model *m, nnc_strbuf *sb) {
     nnc_sb_puts(sb, ",\"trainable\":true,\"layers\":[");
     for (int i = 0; i < m->n_layers; i++) {
         if (i) nnc_sb_puts(sb, ",");
-        put_layer(sb, m, &m->layers[i], !seq);
+        if (text && i == m->nodes[m->inputs[0]].layer) put_text_layers(sb, m, &m->layers[i], !seq);
+        else put_layer(sb, m, &m->layers[i], !seq);
     }
     nnc_sb_puts(sb, "]");
     if (!seq) {
@@ -542,13 +566,21 @@ void nnc_config_json(const nnc_model *m, nnc_strbuf *sb) {
             for (int i = 0; i < counts[k]; i++) {
                 nnc_sb_puts(sb, i ? ",[" : "[");
                 const int t = nnc_node_tensor_index(m, lists[k][i]);
-                nnc_sb_json_string(sb, m->layers[m->nodes[lists[k][i]].layer].name);
+                const char *name = m->layers[m->nodes[lists[k][i]].layer].name;
+                if (text && k == 0) nnc_sb_printf(sb, "\"%s_text\"", name);
+                else nnc_sb_json_string(sb, name);
                 nnc_sb_printf(sb, ",0,%d]", t > 0 ? t : 0);
             }
             if (counts[k] > 1) nnc_sb_puts(sb, "]");
         }
     }
     nnc_sb_puts(sb, "}}");
+}
+
+void nnc_config_json(const nnc_model *m, nnc_strbuf *sb) { config_json(m, sb, 0); }
+
+void nnc_config_json_keras(const nnc_model *m, nnc_strbuf *sb) {
+    config_json(m, sb, m->text_vec && m->n_inputs == 1);
 }
 
 /* ---- compile config ---------------------------------------------------------------------- */

@@ -9,6 +9,9 @@
 
 /* Writes the architecture as Keras 3's get_config JSON. */
 void nnc_config_json(const nnc_model *m, nnc_strbuf *sb);
+/* The same for Keras's files: a model that reads text (nnc_model_set_text_vectorizer) starts
+ * with Keras's string InputLayer and its TextVectorization. */
+void nnc_config_json_keras(const nnc_model *m, nnc_strbuf *sb);
 /* Builds the layers of a Keras config into m (src/io/keras_graph.c). Returns 0, or -1 with why
  * in msg. */
 int nnc_config_build(nnc_model *m, const nnc_json *root, char *msg, size_t n);
@@ -25,6 +28,10 @@ typedef struct {
     int keras2;              /* written by Keras 2 (its hard_sigmoid differs) */
     nnc_model *notes;        /* lenient: a key nnc ignores or an initializer it lacks is noted
                               * on this model instead of refused; NULL: strict (nnc's own files) */
+    /* A layer's Keras asset file (a TextVectorization's vocabulary.txt in a .keras zip): 0 with
+     * the bytes in *data (malloc'd, *len of them), -1 when there is none; NULL: no assets. */
+    int (*asset)(void *ctx, const char *layer, const char *file, char **data, size_t *len);
+    void *asset_ctx;
 } nnc_config_opts;
 
 /* nnc_config_build with options (o may be NULL: strict) that also lists the config's layers

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "keras_config.h"
+#include "text_meta.h"
 #include "../layers/layers.h"
 
 typedef struct {
@@ -33,6 +34,8 @@ typedef struct {
     int n_in;
     int node;               /* its output once built, -1 before */
     int layer;              /* the nnc layer built for it, -1 before */
+    int text;               /* a TextVectorization: built as nnc's Input, the vectorizer before it */
+    int string_input;       /* an InputLayer of dtype string: the text a TextVectorization reads */
 } entry;
 
 typedef struct {
@@ -42,6 +45,7 @@ typedef struct {
     int n;
     int functional;
     nnc_strmap names;       /* Keras name -> entry */
+    int text_entry;         /* the TextVectorization's entry, -1: none */
     char *msg;
     size_t len;
 } graph;
@@ -189,7 +193,19 @@ static int read_entries(graph *g, const nnc_json *layers) {
         int *dup = nnc_strmap_get(&g->names, e->name);
         if (dup) return fail(g, "layers %d and %d are both named '%s'", *dup + 1, i + 1, e->name);
         if (nnc_strmap_put(&g->names, e->name, i)) return fail(g, "out of memory");
+        if (!strcmp(e->cls, "TextVectorization")) { /* text: stands for nnc's Input (text_entry) */
+            if (g->text_entry >= 0)
+                return fail(g, "layers '%s' and '%s' are both TextVectorization: nnc keeps one, before the model's "
+                            "input", g->e[g->text_entry].name, e->name);
+            e->text = 1;
+            g->text_entry = i;
+            e->desc = nnc_layer_by_class("InputLayer");
+            if (g->functional && inbound(g, e)) return -1;
+            continue;
+        }
         if (!(e->desc = nnc_layer_by_class(e->cls))) return unsupported_class(g, e);
+        const char *dtype = nnc_json_get_string(e->cfg, "dtype");
+        e->string_input = (e->desc->flags & NNC_LAYERF_INPUT) && dtype && !strcmp(dtype, "string");
         if (g->functional && e->desc->min_inputs && inbound(g, e)) return -1;
         if (g->functional && e->desc->min_inputs && e->n_in == 0)
             return fail(g, "layer '%s' (%s) has no input in its inbound_nodes", e->name, e->cls);
@@ -377,8 +393,39 @@ static int entry_tensor(graph *g, const entry *e, const entry *s, int k) {
     return node;
 }
 
+/* The TextVectorization: its vectorizer goes before the model (nnc_model_set_text_vectorizer)
+ * and nnc's Input, under its name, takes what it writes; the string input it reads has no
+ * nnc layer. */
+static int text_input(graph *g, entry *e) {
+    char why[400], buf[NNC_NAME_MAX + 16], *asset = NULL;
+    size_t len = 0;
+    const nnc_json *voc = nnc_json_get(e->cfg, "vocabulary");
+    if (g->functional && (e->n_in != 1 || !g->e[e->in[0]].string_input))
+        return fail(g, "TextVectorization '%s' reads %s: nnc takes it only straight from a string input", e->name,
+                    e->n_in == 1 ? "another layer" : "no input or several");
+    if ((!voc || voc->type == NNC_JSON_NULL) && g->o.asset)
+        g->o.asset(g->o.asset_ctx, e->name, "vocabulary.txt", &asset, &len);
+    nnc_text_vectorizer *t = NULL;
+    nnc_status s = nnc_text_vec_from_keras(e->cfg, asset, len, &t, why, sizeof why);
+    free(asset);
+    if (s != NNC_OK) return fail(g, "TextVectorization '%s': %s", e->name, why);
+    const int w = (int)nnc_text_vectorizer_output_size(t);
+    e->node = w > 0 ? nnc_input(g->m, &w, 1, layer_name(g, e, buf, sizeof buf)) : NNC_NONE;
+    s = e->node == NNC_NONE ? NNC_ERR_ARG : nnc_model_set_text_vectorizer(g->m, t);
+    nnc_text_vectorizer_free(t);
+    if (s != NNC_OK) return fail(g, "TextVectorization '%s': %s", e->name, nnc_last_error(g->m));
+    e->layer = g->m->n_layers - 1;
+    return 0;
+}
+
 static int build_entry(graph *g, entry *e, int prev) {
     const nnc_layer_desc *d = e->desc;
+    if (e->text) return text_input(g, e);
+    if (e->string_input) return 0; /* read by the TextVectorization alone (checked by build_all) */
+    for (int k = 0; k < e->n_in; k++)
+        if (g->e[e->in[k]].string_input)
+            return fail(g, "input '%s' takes strings, which only a TextVectorization right after it reads here (not "
+                        "%s '%s')", g->e[e->in[k]].name, e->cls, e->name);
     int in[NNC_MAX_INPUTS], nin = 0;
     if (d->min_inputs) {
         if (g->functional) {
@@ -464,6 +511,7 @@ static int inputs_outputs(graph *g, const nnc_json *cfg) {
         for (int i = 0; i < n; i++) {
             const int *k = nnc_strmap_get(&g->names, names[i]);
             if (!k) return fail(g, "%s names '%.80s', which no layer of the config defines", key, names[i]);
+            if (g->e[*k].string_input && g->text_entry >= 0) k = &g->text_entry; /* its vectorizer's output */
             entry out = {.name = key};
             if ((nodes[i] = entry_tensor(g, &out, &g->e[*k], index[i])) < 0) return -1;
         }
@@ -504,6 +552,10 @@ static int build_all(graph *g, const nnc_json *root) {
     const char *mname = cfg ? nnc_json_get_string(cfg, "name") : NULL;
     if (!rc && mname && strcmp(mname, g->functional ? "functional" : "sequential"))
         snprintf(g->m->name, sizeof g->m->name, "%s", mname);
+    for (int i = 0; !rc && i < g->n; i++) /* text goes only into the TextVectorization */
+        if (g->e[i].string_input && (g->text_entry < 0 || (g->functional && g->e[g->text_entry].in[0] != i) ||
+                                     (!g->functional && g->text_entry != i + 1)))
+            rc = fail(g, "input '%s' takes strings, which only a TextVectorization right after it reads here", g->e[i].name);
     if (!rc && g->functional) rc = inputs_outputs(g, cfg);
     /* a model saved with trainable False: every layer frozen, as Keras's setter does */
     const nnc_json *tr = cfg ? nnc_json_get(cfg, "trainable") : NULL;
@@ -517,6 +569,7 @@ int nnc_config_build_ex(nnc_model *m, const nnc_json *root, const nnc_config_opt
     graph g;
     memset(&g, 0, sizeof g);
     g.m = m;
+    g.text_entry = -1;
     if (o) g.o = *o;
     g.msg = msg;
     g.len = n;
