@@ -369,6 +369,17 @@ static void keras_config_cases(test_run *r) {
     CHECK(r, ids[0] == 2 && ids[1] == 3 && ids[2] == 1 && ids[3] == 0, "ids %g %g %g %g (want 2 3 1 0)", (double)ids[0],
           (double)ids[1], (double)ids[2], (double)ids[3]);
     nnc_model_free(m);
+    /* a Functional model: the string input named in input_layers is the vectorizer's */
+    FILE *f = fopen(NNC_TEST_SRCDIR "/../fuzz/corpus/keras_config/k3_text_vectorization.json", "rb");
+    char *json = calloc(1, 8192);
+    size_t got = f && json ? fread(json, 1, 8191, f) : 0;
+    if (f) fclose(f);
+    m = got ? config_model(json, 0, msg, sizeof msg) : NULL;
+    CHECK(r, m && nnc_model_text_vectorizer(m) && nnc_input_size(m) == 4 && nnc_output_size(m) == 2 &&
+                 nnc_model_n_outputs(m) == 1,
+          "functional text model: %s", m ? "built" : msg);
+    nnc_model_free(m);
+    free(json);
     /* Keras's asset: the reserved tokens first, one a line */
     const char *cfg = "{\"output_mode\":\"multi_hot\",\"vocabulary\":null,\"max_tokens\":null}";
     nnc_json *j = nnc_json_parse(cfg, strlen(cfg), msg, sizeof msg);
