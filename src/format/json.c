@@ -396,6 +396,11 @@ void nnc_sb_json_string(nnc_strbuf *sb, const char *s) {
 void nnc_sb_json_number(nnc_strbuf *sb, double v) {
     if (!isfinite(v)) { nnc_sb_puts(sb, "null"); return; }
     char buf[40];
+    if (v == floor(v) && fabs(v) < 1e15) { /* a whole number as one: "epoch":80, not 8e+01 */
+        snprintf(buf, sizeof buf, "%.0f", v);
+        nnc_sb_puts(sb, buf);
+        return;
+    }
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(buf, sizeof buf, "%.*g", prec, v);
         if (strtod(buf, NULL) == v) break;
