@@ -31,15 +31,16 @@ static char *dup_name(const char *s, size_t i) {
     return p;
 }
 
-/* Class names: the recorded target's, else 0, 1, ...; labels: the recorded columns' names. */
-static int name_classes(const nnc_model *m, cli_report *r) {
+/* Class names: the recorded target's, else 0, 1, ...; labels: the recorded columns' names.
+ * first: the output's first target column among the model's. */
+static int name_classes(const nnc_model *m, cli_report *r, size_t first) {
     r->names = calloc(r->classes, sizeof *r->names);
     if (!r->names) return -1;
-    const nnc_column *t = target_col(m, 0);
+    const nnc_column *t = target_col(m, first);
     for (size_t i = 0; i < r->classes; i++) {
         const char *s = NULL;
         if (r->kind == REPORT_MULTILABEL) {
-            const nnc_column *c = target_col(m, i);
+            const nnc_column *c = target_col(m, first + i);
             s = c && c->name[0] ? c->name : NULL;
         } else if (t && t->values && t->n_values == r->classes) {
             s = t->values[i];
@@ -79,42 +80,60 @@ static void count(cli_report *r, const float *p, const float *y, size_t k, size_
     }
 }
 
-int cli_report_build(nnc_model *m, const cli_data *d, cli_report *r, char *err, size_t errlen) {
+int cli_report_is_classifier(const nnc_model *m, int output) {
+    const nnc_compile_opts co = nnc_model_compile_opts(m);
+    const nnc_loss_kind lk = co.n_outputs ? co.outputs[output].loss.kind : co.loss.kind;
+    return lk == NNC_LOSS_BINARY_CROSSENTROPY || lk == NNC_LOSS_CATEGORICAL_CROSSENTROPY ||
+           lk == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+}
+
+/* Output h's block of each row of a (rows of `all` values), from `at` on, into out [n, k]. */
+static void gather(const float *a, size_t n, size_t all, size_t at, size_t k, float *out) {
+    for (size_t i = 0; i < n; i++) memcpy(out + i * k, a + i * all + at, k * sizeof *out);
+}
+
+int cli_report_build(nnc_model *m, const cli_data *d, int output, cli_report *r, char *err, size_t errlen) {
     memset(r, 0, sizeof *r);
     const nnc_compile_opts co = nnc_model_compile_opts(m);
-    const size_t k = nnc_output_size(m), t = nnc_target_size(m);
-    if (co.loss.kind == NNC_LOSS_BINARY_CROSSENTROPY) r->kind = k == 1 ? REPORT_BINARY : REPORT_MULTILABEL;
-    else if (co.loss.kind == NNC_LOSS_CATEGORICAL_CROSSENTROPY || co.loss.kind == NNC_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)
-        r->kind = REPORT_MULTICLASS;
+    const nnc_loss loss = co.n_outputs ? co.outputs[output].loss : co.loss;
+    const size_t K = nnc_output_size(m), T = nnc_target_size(m);
+    const size_t k = nnc_output_size_at(m, output), t = nnc_target_size_at(m, output);
+    size_t p_at = 0, y_at = 0;
+    for (int h = 0; h < output; h++) p_at += nnc_output_size_at(m, h), y_at += nnc_target_size_at(m, h);
+    if (loss.kind == NNC_LOSS_BINARY_CROSSENTROPY) r->kind = k == 1 ? REPORT_BINARY : REPORT_MULTILABEL;
+    else if (cli_report_is_classifier(m, output)) r->kind = REPORT_MULTICLASS;
     else {
         snprintf(err, errlen, "--report: a classifier's report (loss binary_crossentropy, categorical_crossentropy or "
-                 "sparse_categorical_crossentropy); this model's loss is %s", nnc_loss_name(co.loss.kind));
+                 "sparse_categorical_crossentropy); this model's loss is %s", nnc_loss_name(loss.kind));
         return -1;
     }
     r->n = d->n;
     r->classes = r->kind == REPORT_BINARY ? 2 : k;
     size_t cells = r->kind == REPORT_MULTILABEL ? 4 * k : r->classes * r->classes;
-    float *p = malloc(d->n * k * sizeof *p + 1);
+    float *all = malloc(d->n * K * sizeof *all + 1), *p = malloc(d->n * k * sizeof *p + 1);
+    float *y = malloc(d->n * t * sizeof *y + 1);
     r->cm = calloc(cells, sizeof *r->cm);
     if (r->kind == REPORT_BINARY) {
         r->score = malloc(d->n * sizeof *r->score + 1);
         r->truth = malloc(d->n + 1);
     }
-    if (!p || !r->cm || (r->kind == REPORT_BINARY && (!r->score || !r->truth)) || name_classes(m, r)) {
-        free(p);
+    int rc = 0;
+    if (!all || !p || !y || !r->cm || (r->kind == REPORT_BINARY && (!r->score || !r->truth)) ||
+        name_classes(m, r, y_at)) {
         snprintf(err, errlen, "--report: out of memory");
-        return -1;
-    }
-    if (nnc_predict_ex(m, d->x, d->n, p, 32, false) != NNC_OK) {
+        rc = -1;
+    } else if (nnc_predict_ex(m, d->x, d->n, all, 32, false) != NNC_OK) {
         snprintf(err, errlen, "%s: %s", d->source, nnc_last_error(m));
-        free(p);
-        return -1;
+        rc = -1;
+    } else {
+        gather(all, d->n, K, p_at, k, p);
+        gather(d->y, d->n, T, y_at, t, y);
+        if (loss.from_logits && r->kind == REPORT_MULTICLASS) nnc_softmax_rows(p, d->n, k);
+        if (loss.from_logits && r->kind != REPORT_MULTICLASS) nnc_sigmoid(p, d->n * k);
+        count(r, p, y, k, t);
     }
-    if (co.loss.from_logits && r->kind == REPORT_MULTICLASS) nnc_softmax_rows(p, d->n, k);
-    if (co.loss.from_logits && r->kind != REPORT_MULTICLASS) nnc_sigmoid(p, d->n * k);
-    count(r, p, d->y, k, t);
-    free(p);
-    return 0;
+    free(all), free(p), free(y);
+    return rc;
 }
 
 void cli_report_free(cli_report *r) {
@@ -242,9 +261,15 @@ static void json_prf(FILE *f, const char *key, prf s) {
             s.recall, s.f1, s.support);
 }
 
-void cli_report_json(const cli_report *r, FILE *f) {
+void cli_report_json(const cli_report *r, const char *output, FILE *f) {
     static const char *const fields[] = {"precision", "recall", "f1_score", "support"};
-    fprintf(f, "{\"report\":{\"kind\":\"%s\",\"classes\":[",
+    fputc('{', f);
+    if (output) {
+        fputs("\"output\":", f);
+        json_string(f, output);
+        fputc(',', f);
+    }
+    fprintf(f, "\"report\":{\"kind\":\"%s\",\"classes\":[",
             r->kind == REPORT_BINARY ? "binary" : r->kind == REPORT_MULTILABEL ? "multi_label" : "multi_class");
     for (size_t i = 0; i < r->classes; i++) {
         if (i) fputc(',', f);

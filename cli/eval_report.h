@@ -26,13 +26,17 @@ typedef struct {
     size_t n;
 } cli_report;
 
-/* Predicts d with m and counts. 0, or -1 with a one-line message in err (a regression
- * model, out of memory). */
-int cli_report_build(nnc_model *m, const cli_data *d, cli_report *r, char *err, size_t errlen);
+/* Predicts d with m and counts, for the model's output `output` (0 for a model of one output;
+ * the others' values in a row are skipped). 0, or -1 with a one-line message in err (a
+ * regression output, out of memory). */
+int cli_report_build(nnc_model *m, const cli_data *d, int output, cli_report *r, char *err, size_t errlen);
+/* Whether output `output`'s loss makes it a classifier (a report of it can be made). */
+int cli_report_is_classifier(const nnc_model *m, int output);
 /* The table and the matrix as text. */
 void cli_report_print(const cli_report *r, FILE *f);
-/* The same as one JSON object on one line: {"report": {...}}. */
-void cli_report_json(const cli_report *r, FILE *f);
+/* The same as one JSON object on one line: {"report": {...}}, or {"output": NAME, "report":
+ * {...}} given the output's name (a model of several outputs). */
+void cli_report_json(const cli_report *r, const char *output, FILE *f);
 /* Writes the picture (atomically); 0, or -1 with a one-line message naming the file. */
 int cli_report_svg(const cli_report *r, const char *title, const char *path, char *err, size_t errlen);
 void cli_report_free(cli_report *r);

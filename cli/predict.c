@@ -78,20 +78,42 @@ static int load_model_data(const char *cmd, const use_args *a, int predict, nnc_
 
 /* ---- eval --------------------------------------------------------------------------------- */
 
-/* --report and --plot: the classification report after the logs. */
+/* --report and --plot: the classification report after the logs; a model of several outputs
+ * has one per classifier output, under its name, and --plot draws the one there is. */
 static int eval_report(nnc_model *m, const cli_data *d, const use_args *a, int report, const char *plot) {
-    cli_report rep;
     char err[1536];
-    if (cli_report_build(m, d, &rep, err, sizeof err)) {
-        cli_error("eval", "%s", err);
-        cli_report_free(&rep);
+    const int n_out = nnc_model_n_outputs(m);
+    int classifiers = 0, drawn = -1;
+    for (int h = 0; h < n_out; h++)
+        if (cli_report_is_classifier(m, h)) classifiers++, drawn = drawn < 0 ? h : drawn;
+    if (n_out > 1 && !classifiers) {
+        cli_error("eval", "--report: none of the model's %d outputs is a classifier (loss binary_crossentropy, "
+                  "categorical_crossentropy or sparse_categorical_crossentropy)", n_out);
         return CLI_FAIL;
     }
-    if (report && a->json) cli_report_json(&rep, stdout);
-    else if (report) cli_report_print(&rep, stdout);
-    int rc = plot && cli_report_svg(&rep, a->model, plot, err, sizeof err) ? CLI_FAIL : CLI_OK;
-    if (rc) cli_error("eval", "%s", err);
-    cli_report_free(&rep);
+    if (n_out > 1 && plot && classifiers > 1) {
+        cli_error("eval", "--plot draws one classifier; this model has %d classifier outputs: use --report for their "
+                  "tables", classifiers);
+        return CLI_FAIL;
+    }
+    int rc = CLI_OK;
+    for (int h = 0; h < n_out && rc == CLI_OK; h++) {
+        if (n_out > 1 && !cli_report_is_classifier(m, h)) continue;
+        cli_report rep;
+        if (cli_report_build(m, d, h, &rep, err, sizeof err)) {
+            cli_error("eval", "%s", err);
+            cli_report_free(&rep);
+            return CLI_FAIL;
+        }
+        if (report && n_out > 1 && !a->json) printf("\noutput '%s':\n", nnc_model_output_name_at(m, h));
+        if (report && a->json) cli_report_json(&rep, n_out > 1 ? nnc_model_output_name_at(m, h) : NULL, stdout);
+        else if (report) cli_report_print(&rep, stdout);
+        if (plot && (n_out == 1 || h == drawn) && cli_report_svg(&rep, a->model, plot, err, sizeof err)) {
+            cli_error("eval", "%s", err);
+            rc = CLI_FAIL;
+        }
+        cli_report_free(&rep);
+    }
     return rc;
 }
 

@@ -483,6 +483,16 @@ static void case_cli(test_run *r) {
         CHECK(r, strstr(out, "cls_predicted,cls_prob_big,cls_prob_mid,cls_prob_small,reg_size\n"), "predict: %s", out);
     }
     free(out);
+    /* --report: a table for the classifier output alone, its accuracy the logs' cls_accuracy */
+    out = t_shell(dir, "nnc eval m.safetensors --data d.csv --report", &st);
+    if (CHECK(r, st == 0 && out, "status %d: %s", st, out ? out : "")) {
+        const char *acc = strstr(out, "cls_accuracy: "), *line = strstr(out, "    accuracy ");
+        double logged = acc ? atof(acc + 14) : -1.0, reported = line ? atof(line + 13) : -2.0;
+        CHECK(r, strstr(out, "output 'cls':") && !strstr(out, "output 'reg'") && strstr(out, "\n         big ") &&
+                     fabs(logged - reported) < 1e-4,
+              "report of cls (accuracy %g, logged %g): %s", reported, logged, out);
+    }
+    free(out);
     static const struct { const char *args, *want; } bad[] = {
         {"--targets cls=kind --targets rg=size", "nnc train: --targets rg=size: the model has no output 'rg' (its outputs: cls, reg)\n"},
         {"--targets cls=kind", "nnc train: --targets: no columns for output 'reg' (--targets reg=COLUMN)\n"},
