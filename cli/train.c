@@ -212,15 +212,6 @@ static int load_all(const train_args *a, nnc_model *m, cli_data *train, cli_data
                       "test", test, err, n);
 }
 
-/* A file name nnc_model_save writes in another format than its own (.keras, .h5, .onnx). */
-static int other_format(const char *path) {
-    static const char *const ext[] = {".keras", ".h5", ".hdf5", ".onnx"};
-    size_t len = strlen(path);
-    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
-        if (len >= strlen(ext[i]) && !strcmp(path + len - strlen(ext[i]), ext[i])) return 1;
-    return 0;
-}
-
 /* The fraction of the training rows that fit will hold out for validation. */
 static double val_fraction(const train_args *a, nnc_model *m, const cli_data *val) {
     if (val->n) return 0.0;
@@ -248,9 +239,6 @@ static int load(const train_args *a, nnc_model **mp, cli_data *train, cli_data *
     nnc_model *from = NULL;
     *mp = load_model(a, &from, err, n);
     int rc = *mp ? 0 : -1;
-    if (rc == 0 && a->save && nnc_model_text_vectorizer(*mp) && other_format(a->save))
-        rc = -1, snprintf(err, n, "--save %s: the model's TextVectorization is kept only in nnc's .safetensors file (an "
-                          "ONNX or Keras file would start at the token ids without it)", a->save);
     if (rc == 0) rc = load_all(a, *mp, train, test, val, err, n);
     if (rc == 0) rc = text_inputs(a, *mp, train, test, val, err, n);
     if (rc == 0) cli_print_notes("train", from ? from : *mp); /* the loaded file's, once all has loaded */

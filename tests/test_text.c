@@ -388,6 +388,8 @@ static void keras_config_cases(test_run *r) {
     CHECK(r, j && nnc_text_vec_from_keras(j, asset, sizeof asset - 1, &a, msg, sizeof msg) == NNC_OK && a &&
                  nnc_text_vectorizer_vocabulary_size(a) == 3 && !strcmp(nnc_text_vectorizer_token(a, 2), "beam"),
           "from the asset: %s", msg);
+    nnc_text_vectorizer_free(a);
+    a = NULL;
     CHECK(r, j && nnc_text_vec_from_keras(j, NULL, 0, &a, msg, sizeof msg) == NNC_ERR_FORMAT && strstr(msg, "no vocabulary"),
           "no vocabulary: %s", msg);
     nnc_text_vectorizer_free(a);
