@@ -185,7 +185,11 @@ static void round_trip(test_run *r, const char *spec) {
     /* the same model as Keras's file: its TextVectorization with it, the same predictions */
     t = run("nnc convert m.safetensors k.keras && nnc predict k.keras --data test.csv > k.csv && "
             "nnc predict m.safetensors --data test.csv | cmp - k.csv && rm k.keras k.csv", &st);
+#ifdef NNC_HAVE_KERAS
     CHECK(r, st == 0, "predict from .keras: exit %d: %s", st, t);
+#else
+    CHECK(r, st == 1 && strstr(t, "not built"), "a build without Keras files says so: exit %d: %s", st, t);
+#endif
     free(t);
     t = run("nnc summary m.safetensors | sed -n 5,6p", &st);
     CHECK(r, st == 0 && strstr(t, "text_vectorization") && strstr(t, "(TextVectorization)"), "summary: %s", t);
