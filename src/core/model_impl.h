@@ -173,6 +173,12 @@ struct nnc_model {
 
     struct nnc_train_state *train;                   /* NULL until training code needs it */
     void (*train_free)(struct nnc_train_state *ts);  /* frees it with the model */
+    /* Data-parallel training (src/dist/, src/train/dist.c): the ranks it trains with (not
+     * owned; NULL: alone), and a hook the backward pass calls after each tape position, so
+     * the reduction of a layer's gradients starts as soon as they are final. */
+    struct nnc_comm *comm;
+    void (*grad_ready)(void *ctx, int tape_pos);
+    void *grad_ready_ctx;
 };
 
 /* Records an error (printf-style) on the model and returns status. Keeps the first error of a

@@ -35,6 +35,7 @@ typedef struct nnc_train_state {
     float *batch_w;            /* [batch] example weights, used when use_weights */
     int use_weights;           /* fit with sample_weight or class_weight */
     float grad_seed_scale;     /* the loss's gradient times this (accumulation: b / group rows) */
+    struct nnc_dist *dist;     /* data-parallel training's buckets and buffers (dist.c); NULL alone */
 } nnc_train_state;
 
 /* The model's training state, made on first use; NULL (with the error recorded) when out of
