@@ -382,6 +382,10 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
         double secs = now_s() - t0; /* the slowest rank's */
         if (nnc_dist_on(m) && (st = nnc_dist_max(m, &secs))) break;
         st = end_epoch(&r, ep, secs, &acc, done, history);
+        /* Data parallel: rank 0 alone writes the callbacks' files, so it alone can fail there;
+         * every rank then stops with its message. */
+        if (nnc_dist_on(m) && nnc_comm_agree(m->comm, st != NNC_OK, m->error, sizeof m->error) >= 0 && !st)
+            st = NNC_ERR_IO;
     }
     nnc_status end = nnc_cb_train_end(&r.cbr, st == NNC_OK);
     if (st == NNC_OK) st = end;
