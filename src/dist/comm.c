@@ -23,12 +23,6 @@ struct nnc_comm {
 #endif
 };
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 bool nnc_mpi_built(void) {
 #ifdef NNC_MPI
     return true;
@@ -75,6 +69,12 @@ nnc_status nnc_comm_allgather_u64(nnc_comm *c, uint64_t v, uint64_t *all, char *
     return (void)c, (void)err, (void)n, all[0] = v, NNC_OK;
 }
 #else
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 static nnc_comm *wrap(MPI_Comm base, int finalize, nnc_error *err) {
     nnc_comm *c = calloc(1, sizeof *c);

@@ -87,15 +87,19 @@ static void param_ready(const nnc_model *m, const int *pos, int *ready) {
 }
 
 
-/* The buckets: parameters from the highest offset down, about a quarter of the gradients each
- * (at least 64 KiB, so that small models make one bucket and pay one latency). */
+/* The buckets: parameters from the highest offset down, in groups of about 64 Ki floats
+ * (256 KiB; small models make one bucket and pay one latency), a larger variable cut in
+ * pieces of that size. */
 static nnc_status plan_buckets(nnc_model *m, nnc_dist *d) {
     int *pos = malloc((size_t)m->n_nodes * sizeof *pos), *ready = malloc((size_t)(m->n_params + 1) * sizeof *ready);
     int *order = malloc((size_t)(m->n_params + 1) * sizeof *order), n = 0;
     nnc_status st = NNC_ERR_NOMEM;
-    d->first = malloc((size_t)(m->n_params + 1) * sizeof *d->first);
-    d->count = malloc((size_t)(m->n_params + 1) * sizeof *d->count);
-    d->ready = malloc((size_t)(m->n_params + 1) * sizeof *d->ready);
+    const char *env = getenv("NNC_BUCKET_FLOATS"); /* a bench knob, not an interface */
+    const size_t target = env && atol(env) > 0 ? (size_t)atol(env) : 65536;
+    const size_t most = (size_t)m->n_params + 1 + m->n_trainable_floats / target; /* buckets at most */
+    d->first = malloc(most * sizeof *d->first);
+    d->count = malloc(most * sizeof *d->count);
+    d->ready = malloc(most * sizeof *d->ready);
     if (!pos || !ready || !order || !d->first || !d->count || !d->ready) goto done;
     for (int i = 0; i < m->n_nodes; i++) pos[i] = -1;
     for (int t = 0; t < m->n_tape; t++) pos[m->tape[t]] = t;
@@ -109,8 +113,7 @@ static nnc_status plan_buckets(nnc_model *m, nnc_dist *d) {
             order[j] = order[j - 1];
             order[j - 1] = t;
         }
-    size_t target = m->n_trainable_floats / 4, end = m->n_trainable_floats, acc = 0;
-    if (target < 16384) target = 16384;
+    size_t end = m->n_trainable_floats, acc = 0;
     int rd = m->n_tape;
     d->n_buckets = 0;
     for (int k = 0; k < n; k++) {
@@ -118,10 +121,16 @@ static nnc_status plan_buckets(nnc_model *m, nnc_dist *d) {
         acc += p->size;
         if (ready[order[k]] < rd) rd = ready[order[k]];
         if (acc >= target || k == n - 1) {
+            /* a large variable makes several buckets, ready together, each reduced apart:
+             * MPI's shared-memory path is faster on pieces of this size */
             size_t start = k == n - 1 ? 0 : p->offset;
-            d->first[d->n_buckets] = start;
-            d->count[d->n_buckets] = end - start;
-            d->ready[d->n_buckets++] = rd;
+            for (size_t hi = end; hi > start;) {
+                size_t lo = hi - start > 2 * target ? hi - target : start;
+                d->first[d->n_buckets] = lo;
+                d->count[d->n_buckets] = hi - lo;
+                d->ready[d->n_buckets++] = rd;
+                hi = lo;
+            }
             end = start, acc = 0, rd = m->n_tape;
         }
     }
