@@ -22,6 +22,7 @@ struct nnc_dist {
     size_t *first, *count; /* each bucket's range of the gradient arena */
     int *ready;            /* the tape position after whose backward the bucket is final */
     int next;              /* buckets started in this step */
+    int overlap;           /* start buckets during the backward pass (else all after it) */
     double stats[STATS_MAX];
     double backward_s, wait_s, bytes;
     long steps;
@@ -135,6 +136,7 @@ static nnc_status plan_buckets(nnc_model *m, nnc_dist *d) {
         }
     }
     d->bytes = (double)m->n_trainable_floats * sizeof(float);
+    d->overlap = !getenv("NNC_NO_OVERLAP"); /* a bench knob: what overlapping gains */
     st = nnc_comm_reserve(m->comm, d->n_buckets + 4);
 done:
     free(pos);
@@ -245,7 +247,7 @@ static void backward(nnc_model *m, int b, int run, int apply) {
     nnc_dist *d = m->train->dist;
     double t0 = now_s();
     d->next = 0;
-    if (run && apply) {
+    if (run && apply && d->overlap) {
         m->grad_ready = grad_ready, m->grad_ready_ctx = m;
         nnc_backward(m, b);
         m->grad_ready = NULL, m->grad_ready_ctx = NULL;
