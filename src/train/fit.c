@@ -287,7 +287,6 @@ static nnc_status train_epoch(fit_run *r, int ep, double t0, nnc_metric_acc *acc
              * reaches the batch logs (as in Keras) and stops training cleanly. */
             bad = nnc_train_micro_step(m, b, &loss, s == g0, s + 1 == g1, (float)((double)b / (double)grows)) != NNC_OK;
             if (!bad || r->cbr.handles_nan) nnc_metrics_add(m, acc, b, loss);
-            stopped = o->interrupt && *o->interrupt;
         }
         if (!bad || r->cbr.handles_nan) {
             *done = s + 1;
@@ -304,7 +303,8 @@ static nnc_status train_epoch(fit_run *r, int ep, double t0, nnc_metric_acc *acc
             return nnc_fail(m, NNC_ERR_NUMERIC,
                             "fit: the loss became %g at epoch %d, batch %zu; training stopped "
                             "with the weights before that step", loss, ep + 1, s + 1);
-        if (stopped) { /* the interrupt, seen by every rank at the same step */
+        /* data parallel: the interrupt as every rank saw it at this step */
+        if (nnc_dist_on(m) ? stopped : o->interrupt && *o->interrupt) {
             if (r->pb.live) fputc('\n', r->pb.f); /* the bar's line stays as it was drawn */
             return nnc_fail(m, NNC_ERR_INTERRUPTED, "fit: interrupted in epoch %d, after batch %zu", ep + 1, s + 1);
         }
