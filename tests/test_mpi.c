@@ -3,7 +3,8 @@
  * the same command run alone. Equivalence with one process (the largest difference of the
  * weights, relative to the largest weight), bit-identity of two runs, rank 0 alone printing
  * and writing, a NaN on one rank, the bad inputs (a batch smaller than the ranks, ranks on
- * different specs or data, a rank that cannot read its file) and a rank that stops answering.
+ * different specs or data, a rank that cannot read its file), a rank that stops answering, and
+ * a killed rank whose job, started again, resumes from its backup.
  * A build without MPI (NNC_MPI off) checks instead that an mpirun of it says so. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -196,6 +197,31 @@ static void timeout(test_run *r, const mpi_env *e) {
     t_end(r);
 }
 
+/* backup_and_restore: rank 1 killed (SIGKILL) after a backup; the same mpirun command run
+ * again resumes and ends with the bytes of an uninterrupted run. */
+static void resume(test_run *r, const mpi_env *e) {
+    if (!t_begin(r, "mpi: a killed rank, then the same mpirun command resumes bit-identical")) return;
+    int st1, st2, st3;
+    put(e, "res.nnc", "input 64\ndense 256 activation=relu\ndense 10\nloss sparse_categorical_crossentropy "
+        "from_logits=true\noptimizer adam\ncallback backup_and_restore backup_dir=bk\n");
+    char *o1 = sh(e, MPIRUN "nnc train res.nnc --data digits --epochs 30 --threads 1 --quiet --save full.nnc", &st1);
+    /* the killer runs beside rank 1 the first time only */
+    const char *cmd = MPIRUN "sh -c 'if [ $OMPI_COMM_WORLD_RANK = 1 ] && [ ! -f killed ]; then touch killed; "
+                      "(while [ ! -f bk/backup.safetensors ]; do sleep 0.01; done; sleep 0.1; kill -9 $$) & fi; "
+                      "exec nnc train res.nnc --data digits --epochs 30 --threads 1 --quiet --save resumed.nnc'";
+    char *o2 = sh(e, cmd, &st2);
+    int killed_midway = st2 != 0 && exists(e, "bk/backup.safetensors") && !exists(e, "resumed.nnc");
+    char *o3 = sh(e, cmd, &st3);
+    CHECK(r, st1 == 0, "uninterrupted run failed: %s", o1);
+    CHECK(r, killed_midway, "the first run was not cut short (status %d): %s", st2, o2);
+    CHECK(r, st3 == 0 && !exists(e, "bk/backup.safetensors"), "the resumed run failed (status %d): %s", st3, o3);
+    free(o1), free(o2), free(o3);
+    o1 = sh(e, "cmp full.nnc resumed.nnc && echo SAME", &st1);
+    CHECK(r, strstr(o1, "SAME") != NULL, "resumed and uninterrupted runs differ: %s", o1);
+    free(o1);
+    t_end(r);
+}
+
 static void without_mpi(test_run *r, const mpi_env *e) {
     if (!t_begin(r, "mpi: a build without MPI started by mpirun says so")) return;
     int st;
@@ -229,6 +255,7 @@ void suite_mpi(test_run *r) {
             nan_one_rank(r, &e);
             bad_inputs(r, &e);
             timeout(r, &e);
+            resume(r, &e);
         }
     }
     remove_tree(e.dir);
