@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Data-parallel training beside one process, in the same run (issue 16): for B2 and B3, rounds
-# of 1 rank x 1 thread, 2 ranks x 1 thread and 1 rank x 2 threads, one after the other so that
+# of 1 rank x 1 thread, 2 ranks x 1 thread (buckets reduced during the backward pass, then all
+# after it: NNC_NO_OVERLAP) and 1 rank x 2 threads, one after the other so that
 # the machine's load falls on all three alike; each line is bench/mpi_bench.c's JSON (the
 # fastest epoch of the run, the slowest rank's time). Compare the minimum of each over the
 # rounds. Needs a build with -DNNC_MPI=ON -DNNC_BUILD_BENCH=ON.
@@ -19,6 +20,7 @@ for b in B2 B3; do
   for r in $(seq "$rounds"); do
     "$build/mpi_bench" $b 1 "$rows" "$epochs"
     $mpirun -np 2 "$build/mpi_bench" $b 1 "$rows" "$epochs"
+    $mpirun -np 2 -x NNC_NO_OVERLAP=1 "$build/mpi_bench" $b 1 "$rows" "$epochs" | sed 's/"buckets"/"no_overlap": 1, "buckets"/'
     "$build/mpi_bench" $b 2 "$rows" "$epochs"
   done
 done
