@@ -362,6 +362,9 @@ typedef struct {
     float epsilon;           /* 1e-3 */
     bool center, scale;      /* beta and gamma: true */
     const char *name;
+    bool synchronized;       /* false: data parallel, each rank normalizes by its own rows'
+                              * statistics; true: by the whole global batch's, summed over the
+                              * ranks (Keras's synchronized=True, SyncBatchNormalization) */
 } nnc_batch_norm_opts;
 
 /* Keras's BatchNormalization defaults (axis -1). */

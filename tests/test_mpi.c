@@ -117,6 +117,34 @@ static void equivalence(test_run *r, const mpi_env *e) {
     t_end(r);
 }
 
+/* BatchNormalization: synchronized=true normalizes by the global batch's statistics, so 2
+ * ranks train as 1 process does (up to rounding); by default each rank uses its own rows'. */
+static void sync_bn(test_run *r, const mpi_env *e) {
+    if (!t_begin(r, "mpi: synchronized BatchNormalization = 1 process within 1e-6*|w| per step")) return;
+    const int steps = 2 * 23;
+    double d[2], wmax[2];
+    for (int sync = 0; sync < 2; sync++) {
+        char spec[512], cmd[1024];
+        snprintf(spec, sizeof spec, "input 64\ndense 32\nbatch_normalization synchronized=%s\nactivation relu\n"
+                 "dense 10\nloss sparse_categorical_crossentropy from_logits=true\noptimizer adam\n",
+                 sync ? "true" : "false");
+        put(e, "bn.nnc", spec);
+        const char *args = "train bn.nnc --data digits --test-split 0.2 --epochs 2 --batch-size 64 --threads 1 --quiet";
+        int st1, st2;
+        snprintf(cmd, sizeof cmd, "nnc %s --save bn1.nnc", args);
+        char *o1 = sh(e, cmd, &st1);
+        snprintf(cmd, sizeof cmd, MPIRUN "nnc %s --save bn2.nnc", args);
+        char *o2 = sh(e, cmd, &st2);
+        CHECK(r, st1 == 0 && st2 == 0, "runs failed: %s\n%s", o1, o2);
+        d[sync] = weight_diff(e, "bn1.nnc", "bn2.nnc", &wmax[sync]);
+        free(o1), free(o2);
+    }
+    CHECK(r, d[1] >= 0.0 && d[1] <= 1e-6 * wmax[1] * steps, "synchronized: max |w1 - w2| = %g, |w| = %g", d[1], wmax[1]);
+    t_info(r, "max |w(1 process) - w(2 ranks)| after %d steps: synchronized %.3g (%.2g x |w| per step), "
+           "local statistics %.3g", steps, d[1], d[1] / wmax[1] / steps, d[0]);
+    t_end(r);
+}
+
 /* Rank 0 alone prints the epochs, the test line and the JSON, and writes the files. */
 static void rank0_outputs(test_run *r, const mpi_env *e) {
     if (!t_begin(r, "mpi: rank 0 alone prints and writes --save, --history, --plot, checkpoints")) return;
@@ -251,6 +279,7 @@ void suite_mpi(test_run *r) {
             if (t_begin(r, "mpi: tests under mpirun")) t_skip(r, "mpirun not found (apt-get install openmpi-bin)");
         } else {
             equivalence(r, &e);
+            sync_bn(r, &e);
             rank0_outputs(r, &e);
             nan_one_rank(r, &e);
             bad_inputs(r, &e);

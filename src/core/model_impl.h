@@ -179,6 +179,9 @@ struct nnc_model {
     struct nnc_comm *comm;
     void (*grad_ready)(void *ctx, int tape_pos);
     void *grad_ready_ctx;
+    /* Sums n doubles over the ranks in place (synchronized BatchNormalization); set by the
+     * data-parallel step around its passes, NULL otherwise. */
+    void (*reduce_sums)(struct nnc_model *m, double *buf, size_t n);
 };
 
 /* Records an error (printf-style) on the model and returns status. Keeps the first error of a

@@ -23,6 +23,8 @@ struct nnc_dist {
     int *ready;            /* the tape position after whose backward the bucket is final */
     int next;              /* buckets started in this step */
     int overlap;           /* start buckets during the backward pass (else all after it) */
+    int synced_bn;         /* the model has a synchronized BatchNormalization */
+    char failed[256];      /* a reduction inside a pass that timed out, reported after it */
     double stats[STATS_MAX];
     double backward_s, wait_s, bytes;
     long steps;
@@ -137,6 +139,8 @@ static nnc_status plan_buckets(nnc_model *m, nnc_dist *d) {
     }
     d->bytes = (double)m->n_trainable_floats * sizeof(float);
     d->overlap = !getenv("NNC_NO_OVERLAP"); /* a bench knob: what overlapping gains */
+    for (int i = 0; i < m->n_nodes; i++)
+        if (m->nodes[i].op == NNC_OP_BATCH_NORM && m->nodes[i].attr.synced && m->nodes[i].live) d->synced_bn = 1;
     st = nnc_comm_reserve(m->comm, d->n_buckets + 4);
 done:
     free(pos);
@@ -215,6 +219,11 @@ nnc_status nnc_dist_begin(nnc_model *m, const nnc_fit_opts *o, const float *x, c
     if (!st && batch < p)
         st = nnc_fail(m, NNC_ERR_ARG, "fit: the global batch of %d rows is smaller than the %d ranks: every rank "
                       "needs a row of each batch", batch, p);
+    size_t ntrain = o->validation_x ? n : (size_t)ceil((double)n * (1.0 - (double)o->validation_split));
+    size_t last = ntrain % (size_t)batch;
+    if (!st && d->synced_bn && last && last < (size_t)p)
+        st = nnc_fail(m, NNC_ERR_ARG, "fit: the last batch has %zu rows, fewer than the %d ranks, and a synchronized "
+                      "BatchNormalization needs rows on every rank: change the batch size", last, p);
     return st;
 }
 
@@ -228,6 +237,16 @@ nnc_status nnc_dist_sync_rng(nnc_model *m) {
 void nnc_dist_split_rng(nnc_model *m) {
     uint64_t r = (uint64_t)nnc_comm_rank(m->comm);
     if (r) nnc_rng_seed(&m->rng, nnc_rng_next(&m->rng) + 0x9E3779B97F4A7C15ull * r);
+}
+
+/* Synchronized BatchNormalization's sums, inside the passes: reduced at once (waiting for the
+ * buckets in flight too); a timeout is kept and reported when the step ends. */
+static void reduce_sums(nnc_model *m, double *buf, size_t n) {
+    nnc_dist *d = m->train->dist;
+    char err[256] = "";
+    if (d->failed[0]) return;
+    if (nnc_comm_start_reduce(m->comm, buf, n, NNC_T_DOUBLE, NNC_RED_SUM) || nnc_comm_wait(m->comm, err, sizeof err))
+        snprintf(d->failed, sizeof d->failed, "%s", err[0] ? err : "a reduction failed");
 }
 
 /* The executor's hook: starts, in their fixed order, the buckets whose gradients are final
@@ -270,6 +289,7 @@ nnc_status nnc_dist_micro_step(nnc_model *m, int b, int first, int apply, float 
     memcpy(ts->state_backup, st_vals, state * sizeof(float));
     memset(batch, 0, sizeof *batch);
     bool bad = false;
+    m->reduce_sums = d->synced_bn ? reduce_sums : NULL;
     if (b > 0) {
         nnc_forward(m, b, 1);
         ts->grad_seed_scale = share;
@@ -286,11 +306,15 @@ nnc_status nnc_dist_micro_step(nnc_model *m, int b, int first, int apply, float 
     /* Moving statistics (BatchNormalization) move with each rank's own batch; their mean over
      * the ranks keeps every rank's model the same. */
     nnc_comm_start_reduce(m->comm, st_vals, state, NNC_T_FLOAT, NNC_RED_SUM);
-    backward(m, b, b > 0 && !bad, apply);
+    /* with synchronized statistics every rank must run its backward pass, whose reductions
+     * the others wait for, even when its loss is not finite (the step is then undone) */
+    backward(m, b, b > 0 && (!bad || d->synced_bn), apply);
+    m->reduce_sums = NULL;
     char err[256] = "";
     double t0 = now_s();
     nnc_status st = nnc_comm_wait(m->comm, err, sizeof err);
     d->wait_s += now_s() - t0;
+    if (!st && d->failed[0]) st = NNC_ERR_IO, snprintf(err, sizeof err, "%s", d->failed);
     if (st) return nnc_fail(m, NNC_ERR_IO, "fit: %s", err);
     batch->loss_sum = d->stats[0], batch->count = d->stats[1];
     for (int i = 0; i < nm; i++) batch->sums[i] = d->stats[4 + i];
