@@ -837,7 +837,8 @@ void nnc_comm_free(nnc_comm *c);
  * msg (n bytes on every rank) every rank then receives: rank 0 can report it. */
 int nnc_comm_agree(nnc_comm *c, int failed, char *msg, size_t n);
 /* Trains, evaluates and validates data-parallel over c (NULL: alone). The model keeps the
- * pointer; c must outlive its use. Every rank must set it before fit. */
+ * pointer; c must outlive its use. nnc_fit and nnc_evaluate are then collective: every rank
+ * calls them, with the same arguments (fit checks the model and data by a hash). */
 nnc_status nnc_model_set_comm(nnc_model *m, nnc_comm *c);
 nnc_comm *nnc_model_comm(const nnc_model *m);
 
