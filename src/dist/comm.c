@@ -172,7 +172,7 @@ nnc_status nnc_comm_wait(nnc_comm *c, char *err, size_t n) {
     if (!c || !c->n_reqs) return NNC_OK;
     const double t0 = now_s();
     int done = 0;
-    for (long spins = 0;; spins++) {
+    for (;;) {
         MPI_Testall(c->n_reqs, c->reqs, &done, MPI_STATUSES_IGNORE);
         if (done) break;
         double t = now_s() - t0;
@@ -183,11 +183,11 @@ nnc_status nnc_comm_wait(nnc_comm *c, char *err, size_t n) {
                          "(the timeout is set with --comm-timeout)", c->timeout_s);
             return NNC_ERR_IO;
         }
-        /* Nonblocking collectives move only inside MPI's calls, one round at a time, so the
-         * loop keeps calling; past a short spin it sleeps a little between calls, leaving the
-         * core to the rank it waits for when ranks outnumber cores (measured: yielding
-         * instead kept the core busy and slowed the other rank's backward pass). */
-        if (spins > 1000) {
+        /* Nonblocking collectives move only inside MPI's calls, one round (or one handshake
+         * of a large message) at a time, so the loop keeps calling for the first 5 ms; after
+         * that it sleeps a little between calls, leaving the core to the rank it waits for when
+         * ranks outnumber cores. */
+        if (t > 5e-3) {
             struct timespec ts = {0, 10000};
             nanosleep(&ts, NULL);
         }

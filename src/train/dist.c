@@ -171,8 +171,8 @@ static uint64_t hash_model(const nnc_model *m, const nnc_fit_opts *o) {
     }
     h = hash_bytes(h, m->param_arena, m->n_param_floats * sizeof(float));
     const nnc_compile_opts *c = &m->train->copts;
-    double v[8] = {c->loss.kind, c->optimizer.kind, c->optimizer.learning_rate, o->epochs, o->batch_size,
-                   o->shuffle, o->validation_split, o->steps_per_update};
+    double v[8] = {c->loss.kind, c->optimizer.kind, (double)c->optimizer.learning_rate, o->epochs, o->batch_size,
+                   o->shuffle, (double)o->validation_split, o->steps_per_update};
     return hash_bytes(h, v, sizeof v);
 }
 
