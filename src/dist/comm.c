@@ -213,7 +213,8 @@ int nnc_comm_agree(nnc_comm *c, int failed, char *msg, size_t n) {
     uint64_t key = failed ? (uint64_t)(c->size - c->rank) : 0;
     char e[256] = "";
     if (nnc_comm_start_reduce(c, &key, 1, NNC_T_U64, NNC_RED_MAX) || nnc_comm_wait(c, e, sizeof e)) {
-        snprintf(msg, n, "%s", e);
+        /* the vote itself got no answer: nothing can end in order, so say why and end the job */
+        fprintf(stderr, "nnc: rank %d: %s\n", c->rank, e);
         nnc_comm_abort(c, 1);
     }
     if (!key) return -1;
