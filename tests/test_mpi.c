@@ -145,6 +145,37 @@ static void sync_bn(test_run *r, const mpi_env *e) {
     t_end(r);
 }
 
+/* The value of "key" in the last line of JSON objects that has it; NAN when none. */
+static double json_last(const char *out, const char *key) {
+    char k[64];
+    snprintf(k, sizeof k, "\"%s\":", key);
+    double v = NAN;
+    for (const char *p = out; (p = strstr(p, k)); p += strlen(k)) v = strtod(p + strlen(k), NULL);
+    return v;
+}
+
+/* Validation and test metrics are computed over the whole sets (each rank a share, the sums
+ * reduced): 2 ranks report what 1 process does, to rounding. */
+static void whole_sets(test_run *r, const mpi_env *e) {
+    if (!t_begin(r, "mpi: validation and test metrics over the whole sets, as 1 process")) return;
+    const char *args = "train digits.nnc --data digits --test-split 0.2 --validation-split 0.1 --epochs 2 --threads 1 --json";
+    char cmd[512];
+    int st1, st2;
+    snprintf(cmd, sizeof cmd, "nnc %s", args);
+    char *o1 = sh(e, cmd, &st1);
+    snprintf(cmd, sizeof cmd, MPIRUN "nnc %s", args);
+    char *o2 = sh(e, cmd, &st2);
+    CHECK(r, st1 == 0 && st2 == 0, "runs failed: %s\n%s", o1, o2);
+    const char *keys[] = {"val_loss", "val_accuracy", "test_loss", "test_accuracy", "loss"};
+    for (int i = 0; i < 5; i++) {
+        double a = json_last(o1, keys[i]), b = json_last(o2, keys[i]);
+        CHECK(r, fabs(a - b) <= 1e-5 * fabs(a), "%s: 1 process %.9g, 2 ranks %.9g", keys[i], a, b);
+    }
+    t_info(r, "val_loss: 1 process %.9g, 2 ranks %.9g", json_last(o1, "val_loss"), json_last(o2, "val_loss"));
+    free(o1), free(o2);
+    t_end(r);
+}
+
 /* Rank 0 alone prints the epochs, the test line and the JSON, and writes the files. */
 static void rank0_outputs(test_run *r, const mpi_env *e) {
     if (!t_begin(r, "mpi: rank 0 alone prints and writes --save, --history, --plot, checkpoints")) return;
@@ -280,6 +311,7 @@ void suite_mpi(test_run *r) {
         } else {
             equivalence(r, &e);
             sync_bn(r, &e);
+            whole_sets(r, &e);
             rank0_outputs(r, &e);
             nan_one_rank(r, &e);
             bad_inputs(r, &e);
