@@ -24,6 +24,7 @@ struct nnc_dist {
     int next;              /* buckets started in this step */
     int overlap;           /* start buckets during the backward pass (else all after it) */
     int synced_bn;         /* the model has a synchronized BatchNormalization */
+    int *fixed, n_fixed;   /* state variables no step moves (Normalization's statistics) */
     char failed[256];      /* a reduction inside a pass that timed out, reported after it */
     double stats[STATS_MAX];
     double backward_s, wait_s, bytes;
@@ -49,6 +50,7 @@ void nnc_dist_free(nnc_dist *d) {
     free(d->first);
     free(d->count);
     free(d->ready);
+    free(d->fixed);
     free(d);
 }
 
@@ -89,6 +91,28 @@ static void param_ready(const nnc_model *m, const int *pos, int *ready) {
     }
 }
 
+
+/* The state a step moves is that of the BatchNormalization layers that train; the rest of the
+ * state range (Normalization's statistics, a frozen layer's) keeps its value exactly after the
+ * ranks' mean (a mean over 3 ranks of equal values need not give the value back). */
+static nnc_status plan_state(const nnc_model *m, nnc_dist *d) {
+    if (!(d->fixed = malloc((size_t)(m->n_params + 1) * sizeof *d->fixed))) return NNC_ERR_NOMEM;
+    d->n_fixed = 0;
+    for (int i = 0; i < m->n_params; i++) {
+        const nnc_param_rec *p = &m->params[i];
+        if (p->trainable || !p->state || p->offset < m->n_trainable_floats ||
+            p->offset >= m->n_trainable_floats + m->n_state_floats)
+            continue;
+        int moved = 0;
+        for (int id = 0; id < m->n_nodes && !moved; id++) {
+            const nnc_node_rec *nd = &m->nodes[id];
+            if (nd->op != NNC_OP_BATCH_NORM || (nd->layer >= 0 && m->layers[nd->layer].frozen)) continue;
+            for (int k = 0; k < nd->n_in; k++) moved |= nd->in[k] == p->node;
+        }
+        if (!moved) d->fixed[d->n_fixed++] = i;
+    }
+    return NNC_OK;
+}
 
 /* The buckets: parameters from the highest offset down, in groups of about 64 Ki floats
  * (256 KiB; small models make one bucket and pay one latency), a larger variable cut in
@@ -141,6 +165,7 @@ static nnc_status plan_buckets(nnc_model *m, nnc_dist *d) {
     d->overlap = !getenv("NNC_NO_OVERLAP"); /* a bench knob: what overlapping gains */
     for (int i = 0; i < m->n_nodes; i++)
         if (m->nodes[i].op == NNC_OP_BATCH_NORM && m->nodes[i].attr.synced && m->nodes[i].live) d->synced_bn = 1;
+    if (plan_state(m, d)) goto done;
     st = nnc_comm_reserve(m->comm, d->n_buckets + 4);
 done:
     free(pos);
@@ -325,6 +350,11 @@ nnc_status nnc_dist_micro_step(nnc_model *m, int b, int first, int apply, float 
     }
     const float inv = 1.0f / (float)nnc_comm_size(m->comm);
     for (size_t i = 0; i < state; i++) st_vals[i] *= inv;
+    for (int i = 0; i < d->n_fixed; i++) {
+        const nnc_param_rec *p = &m->params[d->fixed[i]];
+        const size_t at = p->offset - m->n_trainable_floats;
+        memcpy(st_vals + at, ts->state_backup + at, p->size * sizeof(float));
+    }
     if (apply) {
         d->steps++;
         nnc_train_apply(m);
