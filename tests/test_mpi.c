@@ -149,7 +149,7 @@ static void sync_bn(test_run *r, const mpi_env *e) {
 static double json_last(const char *out, const char *key) {
     char k[64];
     snprintf(k, sizeof k, "\"%s\":", key);
-    double v = NAN;
+    double v = (double)NAN;
     for (const char *p = out; (p = strstr(p, k)); p += strlen(k)) v = strtod(p + strlen(k), NULL);
     return v;
 }
@@ -263,11 +263,11 @@ static void resume(test_run *r, const mpi_env *e) {
     int st1, st2, st3;
     put(e, "res.nnc", "input 64\ndense 256 activation=relu\ndense 10\nloss sparse_categorical_crossentropy "
         "from_logits=true\noptimizer adam\ncallback backup_and_restore backup_dir=bk\n");
-    char *o1 = sh(e, MPIRUN "nnc train res.nnc --data digits --epochs 60 --threads 1 --quiet --save full.nnc", &st1);
+    char *o1 = sh(e, MPIRUN "nnc train res.nnc --data digits --epochs 30 --threads 1 --quiet --save full.nnc", &st1);
     /* the killer runs beside rank 1 the first time only */
     const char *cmd = MPIRUN "sh -c 'if [ $OMPI_COMM_WORLD_RANK = 1 ] && [ ! -f killed ]; then touch killed; "
                       "(while [ ! -f bk/backup.safetensors ]; do sleep 0.01; done; kill -9 $$) & fi; "
-                      "exec nnc train res.nnc --data digits --epochs 60 --threads 1 --quiet --save resumed.nnc'";
+                      "exec nnc train res.nnc --data digits --epochs 30 --threads 1 --quiet --save resumed.nnc'";
     char *o2 = sh(e, cmd, &st2);
     int killed_midway = st2 != 0 && exists(e, "bk/backup.safetensors") && !exists(e, "resumed.nnc");
     char *o3 = sh(e, cmd, &st3);
