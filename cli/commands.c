@@ -13,6 +13,9 @@
  * threads only ever help the large ones. */
 int cli_default_threads(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
+    /* Under mpirun, the ranks on this host share its cores. */
+    const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    if (local && atoi(local) > 1) n /= atoi(local);
     return n < 1 ? 1 : n > 8 ? 8 : (int)n;
 }
 

@@ -157,6 +157,11 @@ int main(int argc, char **argv) {
         printf("nnc %s\n", nnc_version());
         return CLI_OK;
     }
+    if (nnc_launched_ranks() > 1 && !nnc_mpi_built()) {
+        fprintf(stderr, "nnc: started as one of %d ranks (mpirun), but this nnc was built without MPI: "
+                "rebuild it with cmake -DNNC_MPI=ON\n", nnc_launched_ranks());
+        return CLI_FAIL;
+    }
     if (!strcmp(c, "train")) return cmd_train(argc, argv);
     if (!strcmp(c, "eval") || !strcmp(c, "evaluate")) return cmd_eval(argc, argv);
     if (!strcmp(c, "predict")) return cmd_predict(argc, argv);

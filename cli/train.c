@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "cli.h"
 #include "report.h"
 
@@ -17,7 +18,7 @@ typedef struct {
     cli_data_opts data;
     cli_search_args search;
     int epochs, epochs_given, spu_given, val_split_given, batch, no_shuffle, seed, threads, weights_only, json, quiet, restarts, spu;
-    double test_split, val_split;
+    double test_split, val_split, comm_timeout;
 } train_args;
 
 /* What the epoch hook keeps. */
@@ -71,6 +72,7 @@ static int check_args(train_args *a) {
     else if (a->threads < 1) bad = "--threads must be at least 1";
     else if (a->restarts < 1 || (a->spu_given && a->spu < 1)) bad = "--restarts and --steps-per-update must be at least 1";
     else if (a->seed < 0) bad = "--seed must be >= 0";
+    else if (a->comm_timeout < 0.0) bad = "--comm-timeout must be positive";
     else if (a->test_data && a->test_split > 0.0) bad = "--test-data and --test-split exclude each other";
     else if (a->val_data && a->val_split_given) bad = "--validation-data and --validation-split exclude each other";
     else if (a->init_from && a->init) bad = "--init-from and --init-weights exclude each other";
@@ -127,6 +129,8 @@ static int parse_args(int argc, char **argv, train_args *a) {
         {"--plot", OPT_STRING, &a->plot, "draw the learning curves as SVG", "FILE.svg", NULL},
         {"--json", OPT_FLAG, &a->json, "print JSON objects instead of the progress bar", NULL, NULL},
         {"--quiet", OPT_FLAG, &a->quiet, "print only the test line", NULL, NULL},
+        {"--comm-timeout", OPT_FLOAT, &a->comm_timeout,
+         "under mpirun: seconds to wait for another rank before ending the job (600)", "S", NULL},
     };
     int rc = cli_parse("train", argc, argv, 2, opts, CLI_NOPTS(opts), &a->spec, NULL, &help);
     if (help) {
@@ -315,8 +319,10 @@ static int report(const train_args *a, nnc_model *m, const cli_data *test, const
                   const nnc_history *hist, const train_ctx *tc, char *err, size_t n) {
     nnc_logs tl = {0};
     nnc_error e = {""};
+    /* Data parallel: every rank evaluates its share of the test rows; rank 0 writes and prints. */
     if (test->n && nnc_evaluate(m, test->x, test->y, test->n, fo->batch_size, &tl) != NNC_OK)
         return snprintf(err, n, "%s: %s", test->source, nnc_last_error(m)), -1;
+    if (nnc_comm_rank(nnc_model_comm(m))) return 0;
     if (a->save) {
         nnc_save_opts so = nnc_save_opts_default();
         so.include_optimizer = !a->weights_only;
@@ -340,37 +346,81 @@ static int report(const train_args *a, nnc_model *m, const cli_data *test, const
     return 0;
 }
 
-int cmd_train(int argc, char **argv) {
-    train_args a;
-    int rc = parse_args(argc, argv, &a);
-    if (rc) return rc < 0 ? CLI_OK : rc;
-    char err[1536];
+/* Data parallel: whether some rank failed; rank 0 prints the lowest failing rank's message
+ * once. Alone: prints err when failed. */
+static int any_failed(nnc_comm *comm, int failed, char *err, size_t n) {
+    if (!comm) {
+        if (failed) cli_error("train", "%s", err);
+        return failed;
+    }
+    int who = nnc_comm_agree(comm, failed, err, n);
+    if (who > 0 && nnc_comm_rank(comm) == 0) cli_error("train", "rank %d: %s", who, err);
+    else if (who == 0 && nnc_comm_rank(comm) == 0) cli_error("train", "%s", err);
+    return who >= 0;
+}
+
+/* The training of one process, or of one rank of an mpirun job (comm). */
+static int train_main(const train_args *a, nnc_comm *comm, int errfd) {
+    char err[1536] = "";
     nnc_error e = {""};
-    /* Outputs are checked first so that a long run cannot fail at its very end. */
-    const char *outs[3] = {a.save, a.history, a.plot};
-    for (int i = 0; i < 3; i++)
-        if (outs[i] && nnc_file_check_writable(outs[i], &e)) {
-            cli_error("train", "%s", e.message);
-            return CLI_FAIL;
-        }
+    const int rank = nnc_comm_rank(comm);
+    /* Outputs are checked first so that a long run cannot fail at its very end; rank 0 alone
+     * writes them. */
+    const char *outs[3] = {a->save, a->history, a->plot};
+    int failed = 0;
+    for (int i = 0; i < 3 && !rank && !failed; i++)
+        if (outs[i] && nnc_file_check_writable(outs[i], &e)) failed = 1, snprintf(err, sizeof err, "%s", e.message);
+    if (any_failed(comm, failed, err, sizeof err)) return CLI_FAIL;
     nnc_model *m = NULL;
     cli_data train = {0}, test = {0}, val = {0};
     nnc_history *hist = NULL;
     nnc_fit_opts fo;
-    train_ctx tc = {a.json, 0.0};
-    rc = CLI_FAIL;
-    int ran = 0;
-    if (load(&a, &m, &train, &test, &val, err, sizeof err) ||
-        (ran = run(&a, m, &train, &val, &tc, &fo, &hist, err, sizeof err)) ||
-        report(&a, m, &test, &fo, hist, &tc, err, sizeof err))
-        cli_error("train", "%s", err);
-    else
-        rc = CLI_OK;
+    train_ctx tc = {a->json, 0.0};
+    int rc = CLI_FAIL, ran = 0;
+    failed = load(a, &m, &train, &test, &val, err, sizeof err) != 0;
+    if (!failed && comm) {
+        nnc_model_set_comm(m, comm);
+        if (a->comm_timeout > 0.0) nnc_comm_set_timeout(comm, a->comm_timeout);
+    }
+    if (!any_failed(comm, failed, err, sizeof err)) {
+        failed = (ran = run(a, m, &train, &val, &tc, &fo, &hist, err, sizeof err)) != 0;
+        if (!failed) failed = report(a, m, &test, &fo, hist, &tc, err, sizeof err) != 0;
+        /* A rank that waited in vain for another: the job cannot end in order, every rank
+         * that is left says why and MPI ends them all. */
+        if (failed && comm && strstr(err, "no answer from the other ranks")) {
+            dprintf(errfd, "nnc train: rank %d: %s\n", rank, err);
+            nnc_comm_abort(comm, CLI_FAIL);
+        }
+        if (!any_failed(comm, failed, err, sizeof err)) rc = CLI_OK;
+    }
     if (ran == CLI_INTERRUPTED) rc = CLI_INTERRUPTED;
     nnc_history_free(hist);
     cli_data_free(&train);
     cli_data_free(&test);
     cli_data_free(&val);
     nnc_model_free(m);
+    return rc;
+}
+
+int cmd_train(int argc, char **argv) {
+    nnc_comm *comm = NULL;
+    int errfd = 2, rank = 0;
+    if (nnc_launched_ranks() > 1) { /* under mpirun: one rank of a data-parallel job */
+        nnc_error e = {""};
+        if (!(comm = nnc_comm_world(&argc, &argv, &e))) {
+            cli_error("train", "%s", e.message);
+            return CLI_FAIL;
+        }
+        rank = nnc_comm_rank(comm);
+    }
+    if (rank) { /* rank 0 alone prints: the others' messages reach it through nnc_comm_agree */
+        errfd = dup(2);
+        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) errfd = -1;
+    }
+    train_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc) rc = rc < 0 ? CLI_OK : rc;
+    else rc = train_main(&a, comm, errfd >= 0 ? errfd : 2);
+    nnc_comm_free(comm);
     return rc;
 }

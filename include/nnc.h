@@ -365,6 +365,9 @@ typedef struct {
     float epsilon;           /* 1e-3 */
     bool center, scale;      /* beta and gamma: true */
     const char *name;
+    bool synchronized;       /* false: data parallel, each rank normalizes by its own rows'
+                              * statistics; true: by the whole global batch's, summed over the
+                              * ranks (Keras's synchronized=True, SyncBatchNormalization) */
 } nnc_batch_norm_opts;
 
 /* Keras's BatchNormalization defaults (axis -1). */
@@ -891,6 +894,55 @@ nnc_fit_opts nnc_fit_opts_default(void);
  * cannot be written) stops training and is returned. */
 nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n,
                    const nnc_fit_opts *o, nnc_history **history);
+/* ---- training on several processes (data parallel over MPI; build with -DNNC_MPI=ON) -----
+ * Every rank builds the same model with the same seed and holds the same data; with a
+ * communicator set on the model, nnc_fit gives each rank a fixed share of every global batch
+ * (batch_size stays the global batch), sums the gradients over the ranks and applies the same
+ * update everywhere, so the model stays identical on every rank. nnc_evaluate and fit's
+ * validation split their rows over the ranks and reduce the sums. Rank 0 alone prints and
+ * writes files (progress, checkpoints, backups, CSV logs). */
+typedef struct nnc_comm nnc_comm;
+
+/* Whether this library was built with MPI (NNC_MPI). */
+bool nnc_mpi_built(void);
+/* The ranks the process was started among by mpirun/srun (from the launcher's environment):
+ * 1 when started alone. Works in builds without MPI, to say that they cannot train so. */
+int nnc_launched_ranks(void);
+/* MPI_COMM_WORLD. Calls MPI_Init_thread only when the program has not initialized MPI (then
+ * nnc_comm_free finalizes it). NULL, with the reason in err, in a build without MPI. */
+nnc_comm *nnc_comm_world(int *argc, char ***argv, nnc_error *err);
+/* A program's own communicator: mpi_comm points to its MPI_Comm (duplicated, so nnc's
+ * messages never meet the program's). MPI must be initialized. */
+nnc_comm *nnc_comm_from_mpi(const void *mpi_comm, nnc_error *err);
+/* This process's rank and the number of ranks (NULL: 0 and 1). */
+int nnc_comm_rank(const nnc_comm *c);
+int nnc_comm_size(const nnc_comm *c);
+/* The longest wait for the other ranks in any collective (default 600 s): past it, fit fails
+ * with "no answer from the other ranks" instead of hanging on a dead rank. */
+nnc_status nnc_comm_set_timeout(nnc_comm *c, double seconds);
+/* Ends every rank of the job (MPI_Abort): after a timeout, finalizing would wait forever. */
+void nnc_comm_abort(nnc_comm *c, int code);
+/* Frees the communicator (and finalizes MPI when nnc_comm_world initialized it). NULL is fine. */
+void nnc_comm_free(nnc_comm *c);
+/* A collective vote: returns -1 when no rank failed, else the lowest rank that did, whose
+ * msg (n bytes on every rank) every rank then receives: rank 0 can report it. */
+int nnc_comm_agree(nnc_comm *c, int failed, char *msg, size_t n);
+/* Trains, evaluates and validates data-parallel over c (NULL: alone). The model keeps the
+ * pointer; c must outlive its use. nnc_fit and nnc_evaluate are then collective: every rank
+ * calls them, with the same arguments (fit checks the model and data by a hash). */
+nnc_status nnc_model_set_comm(nnc_model *m, nnc_comm *c);
+nnc_comm *nnc_model_comm(const nnc_model *m);
+
+/* Communication of the last fit (data parallel): per step, the mean seconds the backward pass
+ * and the reduction of gradients took, and the seconds spent waiting for reductions after the
+ * backward pass ended (what was not overlapped); bytes reduced per step. Zeros alone. */
+typedef struct {
+    double backward_s, wait_s, bytes_per_step;
+    int buckets;
+    long steps;
+} nnc_comm_stats;
+nnc_comm_stats nnc_model_comm_stats(const nnc_model *m);
+
 /* The course's remedy for local minima: trains `restarts` initialisations (seeds first_seed,
  * first_seed + 1, ..., each set with nnc_model_set_seed) and keeps the one with the lowest
  * final val_loss (the training loss without validation data), printing each run's result when

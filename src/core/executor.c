@@ -120,6 +120,7 @@ void nnc_backward(nnc_model *m, int n) {
         int id = m->tape[t];
         nnc_node_rec *nd = &m->nodes[id];
         if (nd->needs_grad && !nd->skip_backward) nnc_op_table[nd->op]->backward(&e, id);
+        if (m->grad_ready) m->grad_ready(m->grad_ready_ctx, t);
     }
 #ifdef NNC_FAULT_INJECTION
     /* A deliberately wrong gradient, so tests can show that gradient checks catch one. */

@@ -173,6 +173,15 @@ struct nnc_model {
 
     struct nnc_train_state *train;                   /* NULL until training code needs it */
     void (*train_free)(struct nnc_train_state *ts);  /* frees it with the model */
+    /* Data-parallel training (src/dist/, src/train/dist.c): the ranks it trains with (not
+     * owned; NULL: alone), and a hook the backward pass calls after each tape position, so
+     * the reduction of a layer's gradients starts as soon as they are final. */
+    struct nnc_comm *comm;
+    void (*grad_ready)(void *ctx, int tape_pos);
+    void *grad_ready_ctx;
+    /* Sums n doubles over the ranks in place (synchronized BatchNormalization); set by the
+     * data-parallel step around its passes, NULL otherwise. */
+    void (*reduce_sums)(struct nnc_model *m, double *buf, size_t n);
 };
 
 /* Records an error (printf-style) on the model and returns status. Keeps the first error of a

@@ -98,6 +98,7 @@ typedef struct {
     float rate;         /* DROPOUT */
     float momentum, eps;/* BATCH_NORM */
     int center, scale_on;/* BATCH_NORM: beta and gamma present */
+    int synced;         /* BATCH_NORM: statistics summed over the ranks (model->reduce_sums) */
     nnc_shape target;   /* RESHAPE: the example's new shape; CONV_TRANSPOSE: (height, width) out */
     /* sequences: attention; MHA also uses rate (the attention probabilities' dropout) */
     int heads, key_dim, value_dim; /* MHA: the heads, each one's query/key and value widths */

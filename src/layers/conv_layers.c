@@ -506,7 +506,7 @@ const nnc_layer_desc nnc_dropout_desc = {
     NNC_OPT_COUNT_OF(dropout_opts), 1, 1, NNC_LAYERF_MASK_PASS, dropout_build};
 
 nnc_batch_norm_opts nnc_batch_norm_opts_default(void) {
-    nnc_batch_norm_opts o = {0.99f, 1e-3f, true, true, NULL};
+    nnc_batch_norm_opts o = {0.99f, 1e-3f, true, true, NULL, false};
     return o;
 }
 
@@ -537,6 +537,7 @@ static nnc_node batch_norm_build(nnc_model *m, const nnc_node *in, int n_in, con
     at.eps = o->epsilon;
     at.center = o->center;
     at.scale_on = o->scale;
+    at.synced = o->synchronized;
     int y = nnc_graph_op(m, NNC_OP_BATCH_NORM, ins, n, at);
     if (y < 0) return NNC_NONE;
     nnc_layer_end(m, l, y);
@@ -556,6 +557,8 @@ static const nnc_opt_desc batch_norm_opts[] = {
     {NNC_OPT_ROW("epsilon", NNC_OPT_FLOAT, nnc_batch_norm_opts, epsilon, -1), .lo = 1e-30, .hi = 1},
     {NNC_OPT_ROW("center", NNC_OPT_BOOL, nnc_batch_norm_opts, center, -1), .help = "learn an offset beta"},
     {NNC_OPT_ROW("scale", NNC_OPT_BOOL, nnc_batch_norm_opts, scale, -1), .help = "learn a factor gamma"},
+    {NNC_OPT_ROW("synchronized", NNC_OPT_BOOL, nnc_batch_norm_opts, synchronized, -1),
+     .help = "under mpirun: statistics of the global batch, summed over the ranks"},
 };
 
 const nnc_layer_desc nnc_batch_normalization_desc = {

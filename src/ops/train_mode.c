@@ -85,6 +85,7 @@ typedef struct {
     const double *sums;      /* backward: [dβ, dγ] per channel, for dx */
     size_t rows, c, chunk;
     int pass, store;         /* which sums (below); dx stored rather than added */
+    double m_rows;           /* backward, synchronized: the global batch's rows (0: rows) */
 } bn_job;
 
 enum { BN_SUM, BN_SQDEV, BN_GRADS };
@@ -151,6 +152,13 @@ static int bn_training(const nnc_exec *e, const nnc_node_rec *y) {
     return e->training && !(y->layer >= 0 && e->m->layers[y->layer].frozen);
 }
 
+/* Synchronized (data parallel): sums over every rank's rows; *rows becomes their count. */
+static void bn_sync(const nnc_exec *e, const nnc_node_rec *y, double *s, size_t n, double *rows) {
+    if (!y->attr.synced || !e->m->reduce_sums) return;
+    e->m->reduce_sums(e->m, s, n);
+    if (rows) e->m->reduce_sums(e->m, rows, 1);
+}
+
 static void bn_forward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id);
     bn_inputs in = bn_in(e, y);
@@ -159,16 +167,19 @@ static void bn_forward(const nnc_exec *e, int id) {
     const float eps = y->attr.eps, mom = y->attr.momentum;
     bn_job j = {in.x->value, NULL, mean, inv, in.gamma ? in.gamma->value : NULL,
                 in.beta ? in.beta->value : NULL, y->value, (double *)(void *)e->m->work, NULL,
-                rows, c, 0, BN_SUM, 0};
+                rows, c, 0, BN_SUM, 0, 0.0};
     if (bn_training(e, y)) {
         /* two passes (mean, then squared deviations) rather than Σx² − nμ², which cancels */
         double *s = j.part + 2 * OP_SUM_CHUNKS * c; /* the totals, after the chunks' sums */
+        double n = (double)rows;
         bn_sums(e, &j, s);
-        for (size_t k = 0; k < c; k++) mean[k] = (float)(s[k] / (double)rows);
+        bn_sync(e, y, s, c, &n);
+        for (size_t k = 0; k < c; k++) mean[k] = (float)(s[k] / n);
         j.pass = BN_SQDEV;
         bn_sums(e, &j, s);
+        bn_sync(e, y, s, c, NULL);
         for (size_t k = 0; k < c; k++) {
-            const float mu = mean[k], var = (float)(s[k] / (double)rows);
+            const float mu = mean[k], var = (float)(s[k] / n);
             in.mm->value[k] = in.mm->value[k] * mom + mu * (1.0f - mom);
             in.mv->value[k] = in.mv->value[k] * mom + var * (1.0f - mom);
             inv[k] = 1.0f / sqrtf(var + eps);
@@ -187,7 +198,7 @@ BN_CLONES
 static void bn_dx_rows(void *ctx, size_t first, size_t count) {
     const bn_job *j = ctx;
     const size_t c = j->c;
-    const float M = (float)j->rows;
+    const float M = j->m_rows > 0.0 ? (float)j->m_rows : (float)j->rows;
     for (size_t r = first; r < first + count; r++) {
         const float *restrict x = j->x + r * c, *restrict g = j->g + r * c;
         float *restrict dx = j->out + r * c;
@@ -214,7 +225,7 @@ static void bn_backward(const nnc_exec *e, int id) {
     const size_t c = (size_t)op_last_dim(y), rows = op_rows(in.x, e->batch);
     bn_job j = {in.x->value, y->grad, y->aux, y->aux + c, in.gamma ? in.gamma->value : NULL, NULL,
                 in.x->grad, (double *)(void *)e->m->work, NULL, rows, c, 0, BN_GRADS,
-                in.x->grad_overwrite == id};
+                in.x->grad_overwrite == id, 0.0};
     double *s = j.part + 2 * OP_SUM_CHUNKS * c;
     const int training = bn_training(e, y);
     if (training || (in.beta && in.beta->needs_grad) || (in.gamma && in.gamma->needs_grad)) {
@@ -222,6 +233,12 @@ static void bn_backward(const nnc_exec *e, int id) {
         for (size_t k = 0; k < c; k++) {
             if (in.beta && in.beta->needs_grad) in.beta->grad[k] += (float)s[k];
             if (in.gamma && in.gamma->needs_grad) in.gamma->grad[k] += (float)s[c + k];
+        }
+        /* synchronized: this rank's dβ and dγ go to the gradients (summed with the others'
+         * later), the global ones into dx, over the global batch's rows */
+        if (training && y->attr.synced && e->m->reduce_sums) {
+            j.m_rows = (double)rows;
+            bn_sync(e, y, s, 2 * c, &j.m_rows);
         }
     }
     if (!in.x->needs_grad) return;

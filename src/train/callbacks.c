@@ -84,6 +84,7 @@ struct nnc_callback {
 
 static void say(const nnc_cb_runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(const nnc_cb_runner *r, const char *fmt, ...) {
+    if (!r->root) return;
     va_list ap;
     va_start(ap, fmt);
     vfprintf(r->out, fmt, ap);
@@ -429,6 +430,7 @@ static nnc_status begin_one(nnc_cb_runner *r, nnc_callback *cb, int *initial_epo
                 fclose(f);
             }
         }
+        if (!r->root) break; /* data parallel: rank 0 writes the log */
         cb->csv = fopen(cb->path, cb->o.csv.append ? "a" : "w");
         if (!cb->csv)
             return nnc_fail(m, NNC_ERR_IO, "csv_logger: %s: cannot open for writing: %s", cb->path,
@@ -456,6 +458,7 @@ nnc_status nnc_cb_train_begin(nnc_cb_runner *r, nnc_model *m, const nnc_fit_opts
                               int *initial_epoch) {
     memset(r, 0, sizeof *r);
     r->m = m;
+    r->root = nnc_comm_rank(m->comm) == 0;
     r->out = o->out ? o->out : stdout;
     r->verbose = o->verbose;
     if (o->n_callbacks < 0 || (o->n_callbacks > 0 && !o->callbacks))
@@ -695,14 +698,15 @@ nnc_status nnc_cb_epoch_end(nnc_cb_runner *r, int epoch, nnc_logs *logs) {
         case CB_LR_SCHEDULER:
             nnc_logs_set(logs, "learning_rate", (double)r->m->train->copts.optimizer.learning_rate);
             break;
+        /* data parallel: every rank has the same model and logs; rank 0 writes the files */
         case CB_MODEL_CHECKPOINT:
-            st = checkpoint_epoch(r, cb, epoch, logs);
+            if (r->root) st = checkpoint_epoch(r, cb, epoch, logs);
             break;
         case CB_CSV_LOGGER:
-            st = csv_epoch(r, cb, epoch, logs);
+            if (r->root) st = csv_epoch(r, cb, epoch, logs);
             break;
         case CB_BACKUP_AND_RESTORE:
-            st = backup_epoch(r, cb, epoch);
+            if (r->root) st = backup_epoch(r, cb, epoch);
             break;
         case CB_TERMINATE_ON_NAN:
             break;
@@ -724,7 +728,7 @@ nnc_status nnc_cb_train_end(nnc_cb_runner *r, bool completed) {
                 memcpy(r->m->param_arena, cb->best_weights, r->m->n_param_floats * sizeof(float));
             }
         }
-        if (completed && cb->kind == CB_BACKUP_AND_RESTORE && cb->o.bk.delete_checkpoint) {
+        if (completed && r->root && cb->kind == CB_BACKUP_AND_RESTORE && cb->o.bk.delete_checkpoint) {
             if (unlink(cb->file) && errno != ENOENT && st == NNC_OK)
                 st = nnc_fail(r->m, NNC_ERR_IO, "backup_and_restore: %s: cannot delete: %s", cb->file,
                               strerror(errno));

@@ -15,6 +15,7 @@ typedef struct {
     bool stop;        /* Keras's model.stop_training */
     bool handles_nan; /* a TerminateOnNaN is attached: a non-finite loss stops, not fails */
     bool wants_batch; /* some callback needs the batch logs */
+    bool root;        /* rank 0 of a data-parallel fit, or alone: prints and writes files */
 } nnc_cb_runner;
 
 /* Checks the fit's callback list, resets every callback, allocates what they need and opens

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "train_impl.h"
+#include "dist.h"
 #include "../optim/optim.h"
 
 /* A variable's first values: its initializer's draw, then the span set to 1 (unit_forget_bias). */
@@ -24,6 +25,7 @@ static void train_state_free(nnc_train_state *ts) {
     free(ts->batch_w);
     free(ts->fit_callbacks);
     nnc_metrics_free(ts);
+    nnc_dist_free(ts->dist);
     for (int i = 0; i < ts->n_spec_callbacks; i++) nnc_callback_free(ts->spec_callbacks[i]);
     free(ts);
 }

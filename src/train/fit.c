@@ -11,6 +11,7 @@
 #include "train_impl.h"
 #include "callbacks.h"
 #include "progress.h"
+#include "dist.h"
 
 struct nnc_history {
     int epochs, cap;
@@ -58,14 +59,17 @@ static nnc_status evaluate_into(nnc_model *m, const float *x, const float *y, si
     m->train->use_weights = 0; /* validation and evaluation losses are unweighted, as in Keras */
     nnc_status st = nnc_train_plan(m, bs);
     if (st || (st = nnc_metrics_begin(m, acc, 1, n))) return st;
-    for (size_t first = 0; first < n; first += (size_t)bs) {
-        int b = (int)(n - first < (size_t)bs ? n - first : (size_t)bs);
+    /* Data parallel: each rank evaluates its fixed share of the rows, the sums are added. */
+    size_t lo = 0, hi = n;
+    if (nnc_dist_on(m)) nnc_dist_share(m, n, &lo, &hi);
+    for (size_t first = lo; first < hi; first += (size_t)bs) {
+        int b = (int)(hi - first < (size_t)bs ? hi - first : (size_t)bs);
         nnc_gather_inputs(m, x, NULL, first, b);
         nnc_gather_targets(m, y, NULL, first, b);
         nnc_forward(m, b, 0);
         nnc_metrics_add(m, acc, b, nnc_loss_forward(m, b, 0));
     }
-    return NNC_OK;
+    return nnc_dist_on(m) ? nnc_dist_reduce_acc(m, acc) : NNC_OK;
 }
 
 nnc_status nnc_evaluate(nnc_model *m, const float *x, const float *y, size_t n, int batch_size,
@@ -239,6 +243,33 @@ static void shuffle_rows(fit_run *r) {
         }
 }
 
+/* One data-parallel step: this rank's share of the global batch at first; the batch's
+ * metrics (over every rank) go into acc. *bad when some rank's loss is not finite, *stopped
+ * when some rank was interrupted. */
+static nnc_status dist_step(fit_run *r, size_t first, int b, bool first_micro, bool apply, size_t grows,
+                            nnc_metric_acc *acc, double *loss, bool *stopped) {
+    nnc_model *m = r->m;
+    size_t lo, hi;
+    nnc_dist_share(m, (size_t)b, &lo, &hi);
+    const int nb = (int)(hi - lo);
+    if (nb) {
+        nnc_gather_inputs(m, r->x, r->idx, first + lo, nb);
+        nnc_gather_targets(m, r->y, r->idx, first + lo, nb);
+        gather_weights(m, r->o, r->y, r->idx, first + lo, nb);
+    }
+    nnc_metric_acc batch;
+    bool intr = r->o->interrupt && *r->o->interrupt;
+    nnc_status st = nnc_dist_micro_step(m, nb, first_micro, apply, (float)((double)nb / (double)grows), intr,
+                                        &batch, stopped);
+    *loss = batch.count > 0 ? batch.loss_sum / batch.count : 0.0;
+    if (st == NNC_OK || (st == NNC_ERR_NUMERIC && r->cbr.handles_nan)) {
+        acc->loss_sum += batch.loss_sum, acc->count += batch.count;
+        for (int h = 0; h < NNC_MAX_OUTPUTS; h++) acc->head_loss[h] += batch.head_loss[h];
+    }
+    if (st == NNC_ERR_NUMERIC && !isnan(*loss)) *loss = (double)NAN;
+    return st;
+}
+
 /* The training steps of one epoch; *done gets the batches that counted. */
 static nnc_status train_epoch(fit_run *r, int ep, double t0, nnc_metric_acc *acc, size_t *done) {
     nnc_model *m = r->m;
@@ -248,20 +279,26 @@ static nnc_status train_epoch(fit_run *r, int ep, double t0, nnc_metric_acc *acc
     for (size_t s = 0; s < r->steps; s++) {
         size_t first = s * bs;
         int b = (int)(r->ntrain - first < bs ? r->ntrain - first : bs);
-        nnc_gather_inputs(m, r->x, r->idx, first, b);
-        nnc_gather_targets(m, r->y, r->idx, first, b);
-        gather_weights(m, o, r->y, r->idx, first, b);
         /* Gradient accumulation: batches s0..s0+group-1 make one update, each weighted by its
          * share of the group's rows (the last group may be short). */
         size_t g0 = s / group * group, g1 = g0 + group < r->steps ? g0 + group : r->steps;
         size_t grows = (g1 * bs < r->ntrain ? g1 * bs : r->ntrain) - g0 * bs;
         double loss;
-        /* A non-finite loss leaves the weights untouched; with TerminateOnNaN attached it
-         * reaches the batch logs (as in Keras) and stops training cleanly. */
-        bool bad = nnc_train_micro_step(m, b, &loss, s == g0, s + 1 == g1,
-                                        (float)((double)b / (double)grows)) != NNC_OK;
+        bool bad, stopped = false;
+        if (nnc_dist_on(m)) {
+            nnc_status st = dist_step(r, first, b, s == g0, s + 1 == g1, grows, acc, &loss, &stopped);
+            if (st && st != NNC_ERR_NUMERIC) return st;
+            bad = st == NNC_ERR_NUMERIC;
+        } else {
+            nnc_gather_inputs(m, r->x, r->idx, first, b);
+            nnc_gather_targets(m, r->y, r->idx, first, b);
+            gather_weights(m, o, r->y, r->idx, first, b);
+            /* A non-finite loss leaves the weights untouched; with TerminateOnNaN attached it
+             * reaches the batch logs (as in Keras) and stops training cleanly. */
+            bad = nnc_train_micro_step(m, b, &loss, s == g0, s + 1 == g1, (float)((double)b / (double)grows)) != NNC_OK;
+            if (!bad || r->cbr.handles_nan) nnc_metrics_add(m, acc, b, loss);
+        }
         if (!bad || r->cbr.handles_nan) {
-            nnc_metrics_add(m, acc, b, loss);
             *done = s + 1;
             if (r->batch_logs) {
                 memset(&logs, 0, sizeof logs);
@@ -276,7 +313,8 @@ static nnc_status train_epoch(fit_run *r, int ep, double t0, nnc_metric_acc *acc
             return nnc_fail(m, NNC_ERR_NUMERIC,
                             "fit: the loss became %g at epoch %d, batch %zu; training stopped "
                             "with the weights before that step", loss, ep + 1, s + 1);
-        if (o->interrupt && *o->interrupt) {
+        /* data parallel: the interrupt as every rank saw it at this step */
+        if (nnc_dist_on(m) ? stopped : o->interrupt && *o->interrupt) {
             if (r->pb.live) fputc('\n', r->pb.f); /* the bar's line stays as it was drawn */
             return nnc_fail(m, NNC_ERR_INTERRUPTED, "fit: interrupted in epoch %d, after batch %zu", ep + 1, s + 1);
         }
@@ -321,6 +359,7 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
     if ((st = check_fit(m, x, y, n, o)) || (st = split_validation(&r, n))) return st;
     r.bs = (size_t)o->batch_size > r.ntrain ? (int)r.ntrain : o->batch_size;
     if ((st = nnc_train_plan(m, r.bs))) return st;
+    if (nnc_dist_on(m) && (st = nnc_dist_begin(m, o, x, y, n, r.bs))) return st;
     if (!(r.idx = malloc(r.ntrain * sizeof *r.idx))) return nnc_fail(m, NNC_ERR_NOMEM, "fit: out of memory");
     if (history && !(*history = calloc(1, sizeof **history))) {
         free(r.idx);
@@ -333,17 +372,31 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
         return st;
     }
     r.steps = (r.ntrain + (size_t)r.bs - 1) / (size_t)r.bs;
-    nnc_progress_init(&r.pb, o->verbose, o->out ? o->out : stdout, (int)r.steps);
+    /* Data parallel: rank 0 alone prints */
+    nnc_progress_init(&r.pb, nnc_comm_rank(m->comm) ? 0 : o->verbose, o->out ? o->out : stdout, (int)r.steps);
     r.batch_logs = r.pb.live || o->on_batch_end || r.cbr.wants_batch;
     for (int ep = first_epoch; ep < o->epochs && st == NNC_OK && !r.cbr.stop; ep++) {
         if ((st = nnc_cb_epoch_begin(&r.cbr, ep))) break;
         nnc_progress_epoch(&r.pb, ep + 1, o->epochs);
         double t0 = now_s();
+        /* Data parallel: every rank shuffles as rank 0 (the 1-process shuffle), then draws its
+         * dropout masks from a stream of its own. */
+        if (nnc_dist_on(m) && (st = nnc_dist_sync_rng(m))) break;
         shuffle_rows(&r);
+        if (nnc_dist_on(m)) nnc_dist_split_rng(m);
         nnc_metric_acc acc;
         size_t done = 0;
         if ((st = nnc_metrics_begin(m, &acc, 0, r.ntrain)) || (st = train_epoch(&r, ep, t0, &acc, &done))) break;
-        st = end_epoch(&r, ep, now_s() - t0, &acc, done, history);
+        /* Data parallel: the losses were summed over the ranks step by step, the metrics' state
+         * is summed once here */
+        if (nnc_dist_on(m) && (st = nnc_dist_reduce_metrics(m, &acc))) break;
+        double secs = now_s() - t0; /* the slowest rank's */
+        if (nnc_dist_on(m) && (st = nnc_dist_max(m, &secs))) break;
+        st = end_epoch(&r, ep, secs, &acc, done, history);
+        /* Data parallel: rank 0 alone writes the callbacks' files, so it alone can fail there;
+         * every rank then stops with its message. */
+        if (nnc_dist_on(m) && nnc_comm_agree(m->comm, st != NNC_OK, m->error, sizeof m->error) >= 0 && !st)
+            st = NNC_ERR_IO;
     }
     nnc_status end = nnc_cb_train_end(&r.cbr, st == NNC_OK);
     if (st == NNC_OK) st = end;

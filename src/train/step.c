@@ -90,9 +90,12 @@ nnc_status nnc_train_micro_step(nnc_model *m, int n, double *loss, int first, in
         return NNC_ERR_NUMERIC;
     }
     nnc_backward(m, n);
-    if (!apply) return NNC_OK;
-    ts->iterations++;
+    if (apply) nnc_train_apply(m);
+    return NNC_OK;
+}
+
+void nnc_train_apply(nnc_model *m) {
+    m->train->iterations++;
     clip_gradients(m);
     nnc_parallel_range(m->pool, m->n_trainable_floats, 1 << 13, optimizer_range, m);
-    return NNC_OK;
 }

@@ -27,6 +27,10 @@ nnc_status nnc_train_step(nnc_model *m, int n, double *loss);
 nnc_status nnc_train_micro_step(nnc_model *m, int n, double *loss, int first, int apply,
                                 float share);
 
+/* The update from the gradients in the arena: clipping, then the optimizer (counts an
+ * iteration). */
+void nnc_train_apply(nnc_model *m);
+
 /* Metrics: the loss's running sum over a pass and the pass whose metric state accumulates. */
 typedef struct {
     double loss_sum, count;

@@ -66,6 +66,7 @@ typedef struct nnc_train_state {
     double *metric_state[2];
     nnc_auc_point *metric_pts[2], *metric_scratch[2]; /* exact AUC: every prediction of a pass */
     size_t metric_rows_cap[2];
+    struct nnc_dist *dist;     /* data-parallel training's buckets and buffers (dist.c); NULL alone */
 } nnc_train_state;
 
 /* The model's training state, made on first use; NULL (with the error recorded) when out of
