@@ -1,9 +1,10 @@
 /* nnc's side of the benchmarks of bench/README.md: trains B0-B4 and prints one JSON line per
  * run in the shape torch_bench.py prints, so bench/run.sh can set them side by side.
- * Usage: nnc_bench BENCH THREADS EPOCHS RUNS [infer]   (BENCH: B0 B1 B2 B3 B4)
+ * Usage: nnc_bench BENCH THREADS EPOCHS RUNS [infer [SAVE]]   (BENCH: B0 B1 B2 B3 B4)
  * With "infer" (P1): trains EPOCHS epochs once, then times nnc_predict_ex over the test set at
  * batch 1000 (samples per second) and on 1000 examples one at a time (µs per example), best
- * of RUNS, as torch_bench.py's "infer" loop does.
+ * of RUNS, as torch_bench.py's "infer" loop does. SAVE (e.g. b2.onnx) is where the trained model
+ * is written (nnc_model_save, by its extension) for bench/ort_bench.js to time the same weights.
  * Usage: nnc_bench F1|F2 THREADS STEPS ROUNDS   (issue 15: a frozen front vs the same model
  * unfrozen). F1: Dense 1024 -> Dense 1024 (frozen) -> Dense 10 on 784 features; F2: B3's
  * convolutions (frozen) -> Dense 128 -> Dense 10. Both models train STEPS steps at batch 128 on
@@ -120,7 +121,7 @@ static int frozen_bench(char **argv) {
 
 int main(int argc, char **argv) {
     if (argc == 5 && argv[1][0] == 'F') return frozen_bench(argv);
-    int infer = argc == 6 && !strcmp(argv[5], "infer");
+    int infer = (argc == 6 || argc == 7) && !strcmp(argv[5], "infer");
     if ((argc != 5 && !infer) || strlen(argv[1]) != 2 || argv[1][0] != 'B' || argv[1][1] < '0' || argv[1][1] > '4') {
         fprintf(stderr, "usage: nnc_bench B0|B1|B2|B3|B4 THREADS EPOCHS RUNS\n");
         return 2;
@@ -150,6 +151,10 @@ int main(int argc, char **argv) {
         size_t k = nnc_output_size(m);
         float *out = malloc(te->n * k * sizeof(float));
         if (!out || nnc_fit(m, train.x, train.y, train.n, &o, NULL)) {
+            fprintf(stderr, "nnc_bench: %s\n", nnc_last_error(m));
+            return 1;
+        }
+        if (argc == 7 && nnc_model_save(m, argv[6], NULL)) { /* P1's model for ONNX Runtime (bench/ort_bench.js) */
             fprintf(stderr, "nnc_bench: %s\n", nnc_last_error(m));
             return 1;
         }
