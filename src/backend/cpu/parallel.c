@@ -12,6 +12,7 @@
 #include "parallel.h"
 
 #define PAR_MIN_FLOPS (1 << 20)
+#define PAR_MIN_B_FLOATS ((size_t)1 << 17) /* 512 KiB of op(B) */
 
 typedef struct {
     int ta, tb, M, N, K, lda, ldb, ldc, by_rows, step;
@@ -48,11 +49,15 @@ void nnc_gemm_par_ex(nnc_pool *p, int ta, int tb, int M, int N, int K, const flo
                      const float *B, int ldb, float beta, float *C, int ldc,
                      const nnc_gemm_epilogue *ep) {
     double flops = 2.0 * M * N * K;
-    if (nnc_pool_threads(p) < 2 || flops < PAR_MIN_FLOPS || (M < 32 && N < 32)) {
+    /* a product with few rows but a large op(B) (inference at batch 1: B2's 784x512 weights,
+     * 1.6 MB) is bound by reading B: split by columns, each thread reads (and keeps in its own
+     * L2 from one call to the next) only its part */
+    const int b_bound = M <= 16 && (size_t)K * N >= PAR_MIN_B_FLOATS;
+    if (nnc_pool_threads(p) < 2 || (flops < PAR_MIN_FLOPS && !b_bound) || (M < 32 && N < 32)) {
         nnc_gemm_ex(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, ep);
         return;
     }
-    gemm_job j = {ta, tb, M, N, K, lda, ldb, ldc, M >= N, 0, A, B, beta, C, ep};
+    gemm_job j = {ta, tb, M, N, K, lda, ldb, ldc, M >= N && !b_bound, 0, A, B, beta, C, ep};
     int total = j.by_rows ? M : N, threads = nnc_pool_threads(p);
     /* Whole register tiles per block where blocks are large: rows in multiples of 12 (the
      * AVX-512 tile; two AVX2 tiles), columns in multiples of 16. A small product is cut evenly
