@@ -220,6 +220,18 @@ def print_p1(rows):
                 ratio(n["samples_per_s"], t1000), n["us_per_example_bs1"], f(o1, "%.1f"),
                 ratio(o1, n["us_per_example_bs1"]), f(t1, "%.1f"), ratio(t1, n["us_per_example_bs1"]), n["acc"],
                 f(oacc, "%.4f"), f(tacc, "%.4f")))
+    # one thread in process CPU time: what a busy shared machine's queue does not inflate
+    cpu = [(b, nnc[1], ort[1]) for b, nnc, ort, _ in rows if 1 in nnc and 1 in ort and "cpu_samples_per_s" in nnc[1]]
+    if cpu:
+        print()
+        print("| P1, 1 thread, process CPU time | nnc samples/s (batch 1000) | ORT samples/s | nnc / ORT "
+              "| nnc µs/example (batch 1) | ORT µs/example | ORT / nnc |")
+        print("|---|---|---|---|---|---|---|")
+        for b, n, o in cpu:
+            print("| %s | %.0f | %.0f | %s | %.1f | %.1f | %s |" % (
+                b, n["cpu_samples_per_s"], o["cpu_samples_per_s"], ratio(n["cpu_samples_per_s"], o["cpu_samples_per_s"]),
+                n["cpu_us_per_example_bs1"], o["cpu_us_per_example_bs1"],
+                ratio(o["cpu_us_per_example_bs1"], n["cpu_us_per_example_bs1"])))
 
 
 if __name__ == "__main__":
