@@ -21,6 +21,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <sched.h>
+#include <time.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,6 +29,9 @@
 
 #define SPIN_ROUNDS 2000   /* pause instructions before yielding: a few microseconds */
 #define YIELD_ROUNDS 200   /* sched_yield calls before sleeping: ~0.1 ms on an idle core */
+#define STALL_S 200e-6     /* a wait this long (and twice the caller's own work) is a stall */
+#define SOLO_MIN 64        /* jobs run on the caller alone after a stall, doubling ... */
+#define SOLO_MAX 4096      /* ... up to this while stalls repeat */
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -46,6 +50,11 @@ struct nnc_pool {
     atomic_uint_fast64_t ticket;
     atomic_int finished;      /* tasks of this job done */
     atomic_int stop;
+    /* Adapting to a shared machine (read and written by the caller alone): after a job whose
+     * caller waited for a worker much longer than its own share took (the worker held a task
+     * while another process had its core), the next `solo` jobs run on the caller alone;
+     * solo_len doubles while such stalls repeat and falls back once a job runs clean. */
+    int solo, solo_len;
     atomic_int n_tasks;       /* read before a claim, so possibly a newer job's: atomic */
     void (*fn)(void *, int);
     void *ctx;
@@ -86,6 +95,12 @@ static void wait_until(nnc_pool *p, int (*pred)(nnc_pool *, unsigned long), unsi
     pthread_mutex_unlock(&p->mu);
 }
 
+static double seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 static int new_job(nnc_pool *p, unsigned long seen) {
     return atomic_load_explicit(&p->generation, memory_order_acquire) != seen ||
            atomic_load_explicit(&p->stop, memory_order_relaxed);
@@ -119,6 +134,7 @@ nnc_pool *nnc_pool_new(int threads) {
     nnc_pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->threads = threads;
+    p->solo_len = SOLO_MIN;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
@@ -156,10 +172,12 @@ void nnc_pool_free(nnc_pool *p) {
 int nnc_pool_threads(const nnc_pool *p) { return p ? p->threads : 1; }
 
 void nnc_pool_run(nnc_pool *p, int n_tasks, void (*fn)(void *ctx, int task), void *ctx) {
-    if (!p || p->threads == 1 || n_tasks <= 1) {
+    if (!p || p->threads == 1 || n_tasks <= 1 || p->solo > 0) {
+        if (p && p->solo > 0 && n_tasks > 1) p->solo--;
         for (int t = 0; t < n_tasks; t++) fn(ctx, t);
         return;
     }
+    const double t0 = seconds();
     p->fn = fn;
     p->ctx = ctx;
     atomic_store_explicit(&p->n_tasks, n_tasks, memory_order_relaxed);
@@ -174,6 +192,17 @@ void nnc_pool_run(nnc_pool *p, int n_tasks, void (*fn)(void *ctx, int task), voi
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     int ran = run_claimed(p, (uint32_t)gen);
-    if (atomic_fetch_add_explicit(&p->finished, ran, memory_order_acq_rel) + ran == n_tasks) return;
+    if (atomic_fetch_add_explicit(&p->finished, ran, memory_order_acq_rel) + ran == n_tasks) {
+        p->solo_len = SOLO_MIN;
+        return;
+    }
+    const double t1 = seconds();
     wait_until(p, job_done, (unsigned long)n_tasks, &p->done);
+    const double waited = seconds() - t1;
+    if (waited > STALL_S && waited > 2.0 * (t1 - t0)) { /* a worker was held off its core */
+        p->solo = p->solo_len;
+        p->solo_len = p->solo_len < SOLO_MAX ? 2 * p->solo_len : SOLO_MAX;
+    } else {
+        p->solo_len = SOLO_MIN;
+    }
 }
