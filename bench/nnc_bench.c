@@ -1,9 +1,10 @@
 /* nnc's side of the benchmarks of bench/README.md: trains B0-B4 and prints one JSON line per
  * run in the shape torch_bench.py prints, so bench/run.sh can set them side by side.
- * Usage: nnc_bench BENCH THREADS EPOCHS RUNS [infer]   (BENCH: B0 B1 B2 B3 B4)
+ * Usage: nnc_bench BENCH THREADS EPOCHS RUNS [infer [SAVE]]   (BENCH: B0 B1 B2 B3 B4)
  * With "infer" (P1): trains EPOCHS epochs once, then times nnc_predict_ex over the test set at
  * batch 1000 (samples per second) and on 1000 examples one at a time (µs per example), best
- * of RUNS, as torch_bench.py's "infer" loop does.
+ * of RUNS, as torch_bench.py's "infer" loop does, in wall time and (cpu_*) in process CPU time. SAVE (e.g. b2.onnx) is where the trained model
+ * is written (nnc_model_save, by its extension) for bench/ort_bench.js to time the same weights.
  * Usage: nnc_bench F1|F2 THREADS STEPS ROUNDS   (issue 15: a frozen front vs the same model
  * unfrozen). F1: Dense 1024 -> Dense 1024 (frozen) -> Dense 10 on 784 features; F2: B3's
  * convolutions (frozen) -> Dense 128 -> Dense 10. Both models train STEPS steps at batch 128 on
@@ -120,7 +121,7 @@ static int frozen_bench(char **argv) {
 
 int main(int argc, char **argv) {
     if (argc == 5 && argv[1][0] == 'F') return frozen_bench(argv);
-    int infer = argc == 6 && !strcmp(argv[5], "infer");
+    int infer = (argc == 6 || argc == 7) && !strcmp(argv[5], "infer");
     if ((argc != 5 && !infer) || strlen(argv[1]) != 2 || argv[1][0] != 'B' || argv[1][1] < '0' || argv[1][1] > '4') {
         fprintf(stderr, "usage: nnc_bench B0|B1|B2|B3|B4 THREADS EPOCHS RUNS\n");
         return 2;
@@ -153,16 +154,22 @@ int main(int argc, char **argv) {
             fprintf(stderr, "nnc_bench: %s\n", nnc_last_error(m));
             return 1;
         }
-        double best1000 = 1e30, best1 = 1e30;
+        if (argc == 7 && nnc_model_save(m, argv[6], NULL)) { /* P1's model for ONNX Runtime (bench/ort_bench.js) */
+            fprintf(stderr, "nnc_bench: %s\n", nnc_last_error(m));
+            return 1;
+        }
+        double best1000 = 1e30, best1 = 1e30, cpu1000 = 1e30, cpu1 = 1e30; /* wall, process CPU */
         size_t one = te->n < 1000 ? te->n : 1000, correct = 0;
         for (int run = 0; run < runs; run++) {
-            double t0 = now();
+            double t0 = now(), c0 = cpu_now();
             nnc_predict_ex(m, te->x, te->n, out, 1000, false);
-            double t1 = now();
+            double t1 = now(), c1 = cpu_now();
             for (size_t i = 0; i < one; i++) nnc_predict_ex(m, te->x + i * te->features, 1, out, 1, false);
-            double t2 = now();
+            double t2 = now(), c2 = cpu_now();
             best1000 = t1 - t0 < best1000 ? t1 - t0 : best1000;
             best1 = t2 - t1 < best1 ? t2 - t1 : best1;
+            cpu1000 = c1 - c0 < cpu1000 ? c1 - c0 : cpu1000;
+            cpu1 = c2 - c1 < cpu1 ? c2 - c1 : cpu1;
         }
         nnc_predict_ex(m, te->x, te->n, out, 1000, false);
         for (size_t i = 0; i < te->n; i++) {
@@ -172,8 +179,9 @@ int main(int argc, char **argv) {
             correct += arg == (size_t)te->y[i];
         }
         printf("{\"bench\": \"%s\", \"threads\": %d, \"loop\": \"infer\", \"samples_per_s\": %.1f, "
-               "\"us_per_example_bs1\": %.2f, \"acc\": %.4f}\n", argv[1], threads, (double)te->n / best1000,
-               best1 / (double)one * 1e6, (double)correct / (double)te->n);
+               "\"us_per_example_bs1\": %.2f, \"cpu_samples_per_s\": %.1f, \"cpu_us_per_example_bs1\": %.2f, "
+               "\"acc\": %.4f}\n", argv[1], threads, (double)te->n / best1000, best1 / (double)one * 1e6,
+               (double)te->n / cpu1000, cpu1 / (double)one * 1e6, (double)correct / (double)te->n);
         free(out);
         nnc_model_free(m);
         nnc_dataset_free(&train);

@@ -11,7 +11,7 @@
 #include "train/train_impl.h"
 
 typedef struct {
-    float *w, *out;
+    float *w, *out, *out_train; /* predictions in inference and in training mode */
     size_t nw, nout;
     int tape, stores; /* ops on the tape; gradients stored by their one reader */
 } run_result;
@@ -46,14 +46,16 @@ static int run(const char *spec, int fusion, int in, int classes, run_result *re
     res->nout = (size_t)n * nnc_output_size(m);
     res->w = malloc(res->nw * sizeof(float));
     res->out = malloc(res->nout * sizeof(float));
-    if (ok && res->w && res->out) {
+    res->out_train = malloc(res->nout * sizeof(float));
+    if (ok && res->w && res->out && res->out_train) {
         memcpy(res->w, m->param_arena, res->nw * sizeof(float));
-        ok = nnc_predict(m, x, (size_t)n, res->out) == NNC_OK;
+        ok = nnc_predict(m, x, (size_t)n, res->out) == NNC_OK &&
+             nnc_predict_ex(m, x, (size_t)n, res->out_train, 32, true) == NNC_OK;
     }
     free(x);
     free(y);
     nnc_model_free(m);
-    return ok && res->w && res->out;
+    return ok && res->w && res->out && res->out_train;
 }
 
 /* fused_ops: how many ops fusion should take off the tape; stores: how many gradients should be
@@ -69,12 +71,18 @@ static void same_bits_stores(test_run *r, const char *name, const char *spec, in
               b.stores, stores);
         CHECK(r, !memcmp(a.w, b.w, a.nw * sizeof(float)), "weights differ with fusion");
         CHECK(r, !memcmp(a.out, b.out, a.nout * sizeof(float)), "predictions differ with fusion");
+        /* no dropout or batch normalization here: inference (max pooling without its argmax,
+         * src/ops/pooling.c) must give training mode's outputs */
+        CHECK(r, !memcmp(a.out, a.out_train, a.nout * sizeof(float)) &&
+                 !memcmp(b.out, b.out_train, b.nout * sizeof(float)), "inference and training mode differ");
         t_info(r, "tape %d ops unfused, %d fused; %d gradients stored by their reader", a.tape, b.tape, b.stores);
     }
     free(a.w);
     free(a.out);
+    free(a.out_train);
     free(b.w);
     free(b.out);
+    free(b.out_train);
     t_end(r);
 }
 
@@ -139,6 +147,10 @@ void suite_fusion(test_run *r) {
     same_bits(r, "conv1d_relu_then_pool1d",
               "input 32\nreshape 16 2\nconv1d 4 3 activation=relu\nmax_pooling1d 2\nflatten\ndense 10\n" SCCE,
               32, 10, 2 + 1);
+    /* pools whose rows end in a clipped window, channels not a multiple of 8 */
+    same_bits(r, "odd_pools",
+              "input 147\nreshape 7 7 3\nconv2d 12 3 activation=tanh padding=same\nmax_pooling2d 2\n"
+              "max_pooling2d 2 padding=same\nflatten\ndense 10\n" SCCE, 147, 10, 2 + 1);
     same_bits(r, "softmax_output",
               "input 12\ndense 16 activation=relu\ndense 4 activation=softmax\n"
               "loss sparse_categorical_crossentropy\noptimizer rmsprop\n", 12, 4, 2 + 1);

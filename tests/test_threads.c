@@ -92,8 +92,54 @@ static void check_concurrent(test_run *r, const char *spec_a, const char *spec_b
     t_end(r);
 }
 
+/* Products with a few rows and a large op(B) (inference at batch 1) are split by columns even
+ * under 1 MFLOP (src/backend/cpu/parallel.c): predictions at batch 1 and 5 and training at batch
+ * 8 give the same bits with 1, 2 and 3 threads. */
+static float *few_rows(int threads) {
+    static const char spec[] = "input 512\ndense 300 activation=relu\ndense 10\n"
+                               "loss sparse_categorical_crossentropy from_logits=true\noptimizer adam\n";
+    enum { IN = 512, N = 24, OUT = 10 };
+    nnc_error e = {""};
+    nnc_model *m = nnc_model_from_spec_text(spec, strlen(spec), "t.nnc", &e);
+    float *x = malloc(N * IN * sizeof(float)), *y = malloc(N * sizeof(float));
+    float *res = malloc((2 * N * OUT + 1) * sizeof(float));
+    nnc_fit_opts o = nnc_fit_opts_default();
+    o.epochs = 2;
+    o.batch_size = 8;
+    o.verbose = 0;
+    nnc_rng r;
+    nnc_rng_seed(&r, 9);
+    for (int i = 0; m && x && y && i < N * IN; i++) x[i] = (float)nnc_rng_uniform(&r);
+    for (int i = 0; y && i < N; i++) y[i] = (float)(i % OUT);
+    int ok = m && x && y && res && nnc_model_set_threads(m, threads) == NNC_OK &&
+             nnc_fit(m, x, y, N, &o, NULL) == NNC_OK;
+    for (int i = 0; ok && i < N; i++) ok = nnc_predict_ex(m, x + i * IN, 1, res + i * OUT, 1, false) == NNC_OK;
+    ok = ok && nnc_predict_ex(m, x, N, res + N * OUT, 5, false) == NNC_OK;
+    if (ok) res[2 * N * OUT] = m->param_arena[m->n_param_floats - 1];
+    free(x);
+    free(y);
+    nnc_model_free(m);
+    if (!ok) free(res);
+    return ok ? res : NULL;
+}
+
+static void check_few_rows(test_run *r) {
+    if (!t_begin(r, "threads/few_rows_split_by_columns_1_2_3")) return;
+    const size_t bytes = (2 * 24 * 10 + 1) * sizeof(float);
+    float *a = few_rows(1), *b = few_rows(2), *c = few_rows(3);
+    if (CHECK(r, a && b && c, "training or prediction failed")) {
+        CHECK(r, !memcmp(a, b, bytes), "1 and 2 threads predict differently");
+        CHECK(r, !memcmp(a, c, bytes), "1 and 3 threads predict differently");
+    }
+    free(a);
+    free(b);
+    free(c);
+    t_end(r);
+}
+
 void suite_threads(test_run *r);
 void suite_threads(test_run *r) {
+    check_few_rows(r);
     check_threads(r, "cnn_bit_identical_1_2_3",
                   "input 64\nreshape 8 8 1\nconv2d 16 3 activation=relu padding=same\nmax_pooling2d 2\n"
                   "conv2d 32 3 activation=relu padding=same\nbatch_normalization\nflatten\ndropout 0.2\ndense 10\n"

@@ -1,7 +1,7 @@
 /* Where a training step's time goes, op by op: runs B3 (or another bench spec) on random data
  * for a few batches and prints the wall time of each op kind's forward and backward, plus the
  * loss and the optimizer. A developer's tool (no PMU counters on these VMs); see
- * docs/PERFORMANCE.md. Usage: op_profile [B0|B1|B2|B3|CNN] [threads] [steps]   (CNN: examples/fashion_cnn.nnc) */
+ * docs/PERFORMANCE.md. Usage: op_profile [B0|B1|B2|B3|CNN] [threads] [steps] [cpu]   (CNN: examples/fashion_cnn.nnc) */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,14 +12,19 @@
 #include "optim/optim.h"
 #include "train/train_impl.h"
 
+/* wall time, or with a 4th argument "cpu" the process's CPU time (on a shared machine whose
+ * queue inflates wall time; with 2 threads it counts the pool's waiting too) */
+static clockid_t clock_used = CLOCK_MONOTONIC;
+
 static double now(void) {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(clock_used, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 int main(int argc, char **argv) {
     const char *which = argc > 1 ? argv[1] : "B3";
+    if (argc > 4 && !strcmp(argv[4], "cpu")) clock_used = CLOCK_PROCESS_CPUTIME_ID;
     int threads = argc > 2 ? atoi(argv[2]) : 1, steps = argc > 3 ? atoi(argv[3]) : 20, bs = 128, in = 784;
     const char *body = "input 28 28 1\nconv2d 32 3 activation=relu\nmax_pooling2d 2\nconv2d 64 3 activation=relu\n"
                        "max_pooling2d 2\nflatten\ndense 128 activation=relu\ndense 10\n";

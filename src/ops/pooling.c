@@ -61,6 +61,7 @@ static size_t max_aux(const nnc_model *m, int id, int batch) { return nnc_node_n
 typedef struct {
     const nnc_node_rec *x, *y;
     int store;      /* backward: dx = (zeroed here) rather than += */
+    int values;     /* forward in inference: the maxima only, no argmax (nothing reads it) */
     const float *v; /* forward: the input's values, v[0] being example `base`'s first */
     size_t base;
     int backward;   /* average pooling: which pass */
@@ -88,40 +89,79 @@ static void max_plain(const float *restrict xv, const uint32_t *src, int n, int 
  * the plain loop, and windows over MAX_WINDOW cells the plain loop in pieces. */
 #define MAX_WINDOW 64
 
+/* The output columns [*a, *b) whose windows lie wholly inside the input's columns. */
+static void inner_columns(const nnc_op_attr *at, int OW, int W, int *a, int *b) {
+    *a = (at->win.pl + at->win.sw - 1) / at->win.sw;
+    *b = W >= at->win.kw ? (W - at->win.kw + at->win.pl) / at->win.sw + 1 : 0;
+    if (*b > OW) *b = OW;
+    if (*a > *b) *a = *b;
+}
+
+/* One output position through the general path: nnc_max_window, or the plain loop for windows
+ * clipped by the input's edge and in pieces for windows over MAX_WINDOW cells. */
+static void max_position(const pool_job *j, const float *xv, uint32_t arg_base, size_t b, int oh, int ow,
+                         float *best, uint32_t *arg) {
+    int H, W, C;
+    pool_dims(&j->x->shape, &H, &W, &C);
+    const nnc_op_attr *at = &j->y->attr;
+    const window w = clip(at, oh, ow, H, W);
+    uint32_t src[MAX_WINDOW];
+    int n = 0, init = 1;
+    for (int ih = w.ia; ih < w.ib; ih++)
+        for (int iw = w.ja; iw < w.jb; iw++) {
+            if (n == MAX_WINDOW) { /* a huge window: fold these cells in, go on */
+                max_plain(xv, src, n, C, arg_base, best, arg, init);
+                n = init = 0;
+            }
+            src[n++] = (uint32_t)(((b * H + (size_t)ih) * W + (size_t)iw) * (size_t)C);
+        }
+    if (init && n == at->win.kh * at->win.kw) nnc_max_window(xv, src, n, C, arg_base, best, arg);
+    else max_plain(xv, src, n, C, arg_base, best, arg, init);
+}
+
+/* Per output row, the run of windows wholly inside the input goes to nnc_max_window_row in one
+ * call (B3's 2x2 pools: all but the last column); the rest one by one. Same comparisons in the
+ * same order either way. In inference the argmax is left unwritten. */
 static void max_forward_range(void *ctx, size_t first, size_t count) {
     const pool_job *j = ctx;
-    int H, W, C, OH, OW, yc;
+    int H, W, C, OH, OW, yc, ca, cb;
     pool_dims(&j->x->shape, &H, &W, &C);
     pool_dims(&j->y->shape, &OH, &OW, &yc);
     const nnc_op_attr *at = &j->y->attr;
-    const int full = at->win.kh * at->win.kw;
+    const int kh = at->win.kh, kw = at->win.kw, full = kh * kw;
+    inner_columns(at, OW, W, &ca, &cb);
+    if (full > MAX_WINDOW) ca = cb = 0;
     /* src offsets count from example `first`'s first value in j->v; arg from the batch's */
     const uint32_t arg_base = (uint32_t)((j->base + first) * (size_t)H * W * C);
     const float *xv = j->v + first * (size_t)H * W * C;
     for (size_t b = 0; b < count; b++)
-        for (int oh = 0; oh < OH; oh++)
+        for (int oh = 0; oh < OH; oh++) {
+            const size_t dst = (((j->base + first + b) * OH + oh) * OW) * (size_t)C;
+            float *best = j->y->value + dst;
+            uint32_t *arg = j->values ? NULL : (uint32_t *)j->y->aux + dst;
+            const int i0 = oh * at->win.sh - at->win.pt, rows_in = i0 >= 0 && i0 + kh <= H;
             for (int ow = 0; ow < OW; ow++) {
-                size_t dst = (((j->base + first + b) * OH + oh) * OW + ow) * (size_t)C;
-                float *best = j->y->value + dst;
-                uint32_t *arg = (uint32_t *)j->y->aux + dst;
-                const window w = clip(at, oh, ow, H, W);
-                uint32_t src[MAX_WINDOW];
-                int n = 0, init = 1;
-                for (int ih = w.ia; ih < w.ib; ih++)
-                    for (int iw = w.ja; iw < w.jb; iw++) {
-                        if (n == MAX_WINDOW) { /* a huge window: fold these cells in, go on */
-                            max_plain(xv, src, n, C, arg_base, best, arg, init);
-                            n = init = 0;
-                        }
-                        src[n++] = (uint32_t)(((b * H + (size_t)ih) * W + (size_t)iw) * (size_t)C);
-                    }
-                if (init && n == full) nnc_max_window(xv, src, n, C, arg_base, best, arg);
-                else max_plain(xv, src, n, C, arg_base, best, arg, init);
+                if (rows_in && ow == ca && cb > ca) {
+                    uint32_t src[MAX_WINDOW];
+                    const int j0 = ca * at->win.sw - at->win.pl;
+                    for (int i = 0, n = 0; i < kh; i++)
+                        for (int q = 0; q < kw; q++)
+                            src[n++] = (uint32_t)(((b * H + (size_t)(i0 + i)) * W + (size_t)(j0 + q)) * (size_t)C);
+                    nnc_max_window_row(xv, src, full, C, cb - ca, (uint32_t)(at->win.sw * C), arg_base,
+                                       best + (size_t)ca * C, arg ? arg + (size_t)ca * C : NULL);
+                    ow = cb - 1;
+                    continue;
+                }
+                /* the edge's few windows keep their argmax, even in inference */
+                max_position(j, xv, arg_base, b, oh, ow, best + (size_t)ow * C,
+                             (uint32_t *)j->y->aux + dst + (size_t)ow * C);
             }
+        }
 }
 
 void nnc_max_pool_examples(const nnc_exec *e, int id, const float *v, int first, int count) {
-    pool_job j = {.x = NODE(e, NODE(e, id)->in[0]), .y = NODE(e, id), .v = v, .base = (size_t)first};
+    pool_job j = {.x = NODE(e, NODE(e, id)->in[0]), .y = NODE(e, id), .v = v, .base = (size_t)first,
+                  .values = !e->training};
     nnc_parallel_range(e->m->pool, (size_t)count, 8, max_forward_range, &j);
 }
 

@@ -6,6 +6,7 @@
  * probabilities (precision, recall, auc, the f-scores) get the sigmoid or softmax of a logit
  * output (loss from_logits), which Keras leaves to the user (thresholds=0 and the like). */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,9 +358,27 @@ static nnc_status check_token_ids(nnc_model *m, const float *x, size_t n, size_t
     return NNC_OK;
 }
 
+/* Whether x[0..n) holds an infinity or a NaN (all exponent bits set): a branch-free OR over
+ * blocks, which vectorises (a predict call checks its whole input: 7.8 M floats for P1's test
+ * set, where the element-by-element test with its early exit cost ~5 % of B2's inference). */
+static int any_nonfinite(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i += 4096) {
+        const size_t end = n - i < 4096 ? n : i + 4096;
+        unsigned bad = 0;
+        for (size_t k = i; k < end; k++) {
+            uint32_t u;
+            memcpy(&u, x + k, sizeof u);
+            bad |= (u & 0x7f800000u) == 0x7f800000u;
+        }
+        if (bad) return 1;
+    }
+    return 0;
+}
+
 nnc_status nnc_check_data(nnc_model *m, const float *x, const float *y, size_t n) {
     size_t f = nnc_input_size(m), t = nnc_target_size(m);
-    for (size_t r = 0; r < n; r++)
+    const int bad = any_nonfinite(x, n * f);
+    for (size_t r = 0; bad && r < n; r++) /* the first one, for the message */
         for (size_t j = 0; j < f; j++)
             if (!isfinite(x[r * f + j]))
                 return nnc_fail(m, NNC_ERR_DATA, "x[%zu][%zu] is %g: inputs must be finite", r,

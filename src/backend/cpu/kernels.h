@@ -34,6 +34,12 @@ void nnc_gemm_ex(int ta, int tb, int M, int N, int K, const float *A, int lda, c
 void nnc_max_window(const float *xv, const uint32_t *src, int n, int C, uint32_t arg_base,
                     float *best, uint32_t *arg);
 
+/* count windows of n cells (n <= 64 for the AVX2 path), window k's cells at src[w] + k·step:
+ * nnc_max_window for each, best and arg advancing by C per window. arg NULL: the maxima only
+ * (inference), the same values. */
+void nnc_max_window_row(const float *xv, const uint32_t *src, int n, int C, int count, uint32_t step,
+                        uint32_t arg_base, float *best, uint32_t *arg);
+
 /* The plain C reference: same contract, no SIMD beyond what the compiler finds. */
 void nnc_gemm_ref(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
                   int ldb, float beta, float *C, int ldc);

@@ -12,6 +12,9 @@
 #include "parallel.h"
 
 #define PAR_MIN_FLOPS (1 << 20)
+#define PAR_MIN_B_FLOATS ((size_t)1 << 17) /* 512 KiB of op(B) */
+#define PAR_FINE_FLOPS (16.0 * (1 << 20))
+#define FINE_PARTS 4
 
 typedef struct {
     int ta, tb, M, N, K, lda, ldb, ldc, by_rows, step;
@@ -48,17 +51,26 @@ void nnc_gemm_par_ex(nnc_pool *p, int ta, int tb, int M, int N, int K, const flo
                      const float *B, int ldb, float beta, float *C, int ldc,
                      const nnc_gemm_epilogue *ep) {
     double flops = 2.0 * M * N * K;
-    if (nnc_pool_threads(p) < 2 || flops < PAR_MIN_FLOPS || (M < 32 && N < 32)) {
+    /* a product with few rows but a large op(B) (inference at batch 1: B2's 784x512 weights,
+     * 1.6 MB) is bound by reading B: split by columns, each thread reads (and keeps in its own
+     * L2 from one call to the next) only its part */
+    const int b_bound = M <= 16 && (size_t)K * N >= PAR_MIN_B_FLOATS;
+    if (nnc_pool_threads(p) < 2 || (flops < PAR_MIN_FLOPS && !b_bound) || (M < 32 && N < 32)) {
         nnc_gemm_ex(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, ep);
         return;
     }
-    gemm_job j = {ta, tb, M, N, K, lda, ldb, ldc, M >= N, 0, A, B, beta, C, ep};
+    gemm_job j = {ta, tb, M, N, K, lda, ldb, ldc, M >= N && !b_bound, 0, A, B, beta, C, ep};
     int total = j.by_rows ? M : N, threads = nnc_pool_threads(p);
     /* Whole register tiles per block where blocks are large: rows in multiples of 12 (the
      * AVX-512 tile; two AVX2 tiles), columns in multiples of 16. A small product is cut evenly
      * instead (B1's 32 rows: 16 + 16, not 24 + 8). */
     const int tile = j.by_rows ? 12 : 16;
-    j.step = (total + threads - 1) / threads;
+    /* A large product is cut finer, FINE_PARTS blocks a thread of at least 4 tiles each: the
+     * threads claim them (thread_pool.c), so a worker that another process holds off its core
+     * delays a quarter of its share, not all of it. */
+    int parts = threads;
+    if (flops >= PAR_FINE_FLOPS && total / (FINE_PARTS * threads) >= 4 * tile) parts = FINE_PARTS * threads;
+    j.step = (total + parts - 1) / parts;
     if (j.step >= 4 * tile) j.step = (j.step + tile - 1) / tile * tile;
     int tasks = (total + j.step - 1) / j.step;
     nnc_pool_run(p, tasks, gemm_task, &j);
@@ -82,9 +94,11 @@ void nnc_parallel_range(nnc_pool *p, size_t n, size_t grain,
         fn(ctx, 0, n);
         return;
     }
-    /* one chunk per thread, unless that makes chunks smaller than grain */
+    /* FINE_PARTS chunks a thread (claimed, as the products' blocks), or one chunk per thread
+     * where that would make chunks smaller than grain, but none smaller than grain */
     const size_t threads = (size_t)nnc_pool_threads(p);
-    range_job r = {n, (n + threads - 1) / threads, fn, ctx};
+    range_job r = {n, (n + FINE_PARTS * threads - 1) / (FINE_PARTS * threads), fn, ctx};
+    if (r.chunk < grain) r.chunk = (n + threads - 1) / threads;
     if (r.chunk < grain) r.chunk = grain;
     nnc_pool_run(p, (int)((n + r.chunk - 1) / r.chunk), range_task, &r);
 }

@@ -8,7 +8,8 @@
 #include "kernels.h"
 
 /* nnc_gemm over the pool: C is cut into blocks of rows (or of columns when C is wide and
- * short), one task each. Small products run on the caller. */
+ * short), one task each: one block a thread, four for large products. Small products run on
+ * the caller. */
 void nnc_gemm_par(nnc_pool *p, int ta, int tb, int M, int N, int K, const float *A, int lda,
                   const float *B, int ldb, float beta, float *C, int ldc);
 /* The same with an epilogue run by each task on its own rows (nnc_gemm_ex). */
@@ -16,8 +17,8 @@ void nnc_gemm_par_ex(nnc_pool *p, int ta, int tb, int M, int N, int K, const flo
                      const float *B, int ldb, float beta, float *C, int ldc,
                      const nnc_gemm_epilogue *ep);
 
-/* Runs fn(ctx, first, count) over [0, n) in one chunk per thread (none smaller than grain
- * but the last). For work whose result does not depend on the chunks (each element written
+/* Runs fn(ctx, first, count) over [0, n) in a few chunks per thread, claimed by the threads
+ * (none smaller than grain but the last). For work whose result does not depend on the chunks (each element written
  * by one call); sums that must not depend on the thread count use fixed chunks instead
  * (src/ops/epilogue.c). */
 void nnc_parallel_range(nnc_pool *p, size_t n, size_t grain,

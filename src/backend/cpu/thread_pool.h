@@ -10,8 +10,9 @@ typedef struct nnc_pool nnc_pool;
 nnc_pool *nnc_pool_new(int threads);
 void nnc_pool_free(nnc_pool *p);
 int nnc_pool_threads(const nnc_pool *p);
-/* Runs fn(ctx, t) for every task t in [0, n_tasks) and returns when all are done. Task t runs
- * on worker t % threads; a NULL pool runs them all on the caller. */
+/* Runs fn(ctx, t) for every task t in [0, n_tasks) and returns when all are done. Each thread,
+ * the caller included, claims the next task left until none is (so a worker the system has
+ * descheduled delays only the task it holds); a NULL pool runs them all on the caller. */
 void nnc_pool_run(nnc_pool *p, int n_tasks, void (*fn)(void *ctx, int task), void *ctx);
 
 #endif
