@@ -217,6 +217,11 @@ static void bad_inputs(test_run *r, const mpi_env *e) {
     write_csv(e, "b.csv", -1, 1);
     put(e, "small.nnc", small_spec);
     put(e, "other.nnc", "input 4\ndense 9 activation=relu\ndense 3\nloss sparse_categorical_crossentropy from_logits=true\n");
+    put(e, "auc.nnc", "input 1\ndense 1 activation=sigmoid\nloss binary_crossentropy\nmetrics auc(exact=true)\n");
+    char bin[1024];
+    size_t at = (size_t)snprintf(bin, sizeof bin, "x,y\n");
+    for (int i = 0; i < 32; i++) at += (size_t)snprintf(bin + at, sizeof bin - at, "%d,%d\n", i % 7, i % 2);
+    put(e, "bin.csv", bin);
     const bad_row rows[] = {
         {"a global batch smaller than the ranks", MPIRUN "nnc train small.nnc --data a.csv --batch-size 1 --save x.nnc",
          "smaller than the 2 ranks"},
@@ -226,6 +231,8 @@ static void bad_inputs(test_run *r, const mpi_env *e) {
         {"ranks on different data",
          "mpirun --allow-run-as-root --oversubscribe -np 1 nnc train small.nnc --data a.csv --save x.nnc : "
          "-np 1 nnc train small.nnc --data b.csv --save x.nnc", "rank 1 and rank 0 disagree on the training data"},
+        {"an exact AUC, which the ranks cannot add up", MPIRUN "nnc train auc.nnc --data bin.csv --save x.nnc",
+         "auc with exact=true"},
         {"a rank that cannot read its file",
          "mpirun --allow-run-as-root --oversubscribe -np 1 nnc train small.nnc --data a.csv --save x.nnc : "
          "-np 1 nnc train small.nnc --data missing.csv --save x.nnc", "rank 1: "},
