@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     m->max_param_floats = (size_t)1 << 20; /* a valid but huge model is not a finding */
     const char *version = nnc_json_get_string(j, "keras_version");
-    nnc_config_opts o = {version && !strncmp(version, "2.", 2), m};
+    nnc_config_opts o = {version && !strncmp(version, "2.", 2), m, NULL, NULL};
     nnc_config_layer *layers = NULL;
     int n_layers = 0;
     msg[0] = '\0';
