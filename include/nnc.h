@@ -257,6 +257,8 @@ typedef struct {
     nnc_initializer embeddings_initializer; /* random_uniform(−0.05, 0.05) */
     nnc_regularizer embeddings_regularizer; /* none */
     bool mask_zero;          /* false; true: id 0 is padding, the output carries the mask id != 0 */
+    int input_length;        /* 0 (Keras's None); else Keras 2's input_length: the ids' fixed length,
+                              * refused when the input has another (or any) length */
     const char *name;
 } nnc_embedding_opts;
 nnc_embedding_opts nnc_embedding_opts_default(int input_dim, int output_dim);
@@ -269,7 +271,8 @@ nnc_node nnc_embedding(nnc_model *m, nnc_node ids, const nnc_embedding_opts *o);
  * activation, normalization and merge layers) pass a mask on; GlobalAveragePooling1D and
  * GlobalMaxPooling1D pool over the unmasked steps; other layers refuse a masked input. */
 nnc_node nnc_masking(nnc_model *m, nnc_node x, float mask_value, const char *name);
-/* Keras's None time axis (a loaded Keras file's input of any length): the model runs at this
+/* Keras's None time axis (an input of any length: nnc_input's shape[0] 0, the spec's
+ * `input None`, a Keras file's [null, null]): the model runs at this
  * many steps from now on (each row of x then holds that many per such input), its parameters
  * unchanged. Refused, naming the layer, when a layer's shape was fixed by the length (Flatten,
  * 'same' padding) or the output would change shape; nnc_model_sequence_inputs gives the bit
@@ -279,6 +282,23 @@ int nnc_model_sequence_inputs(const nnc_model *m);
 /* Values per step of a one-input model whose input has a None time axis (a row of n steps holds
  * n times this many), else 0: how a caller tells the length its data's rows make. */
 size_t nnc_model_step_values(const nnc_model *m);
+/* One input of a model as a row of x holds it (the inputs in order, i from 0 to
+ * nnc_model_input_count − 1): its name, one example's shape at the current length (an input
+ * of any length, built by nnc_input with shape[0] 0 or read from a Keras file, has any_length
+ * set and its current length in shape[0]), its values per example, and the Embedding that
+ * reads it as token ids (NULL: none) with that layer's input_dim. Valid until the model
+ * changes. */
+typedef struct {
+    const char *name;
+    int rank;
+    int shape[NNC_MAX_RANK];
+    bool any_length;
+    size_t size;            /* the product of shape: values per example */
+    const char *ids_layer;  /* an Embedding reading this input directly; NULL: none */
+    int input_dim;          /* that Embedding's vocabulary: ids 0 .. input_dim − 1 */
+} nnc_input_info;
+int nnc_model_input_count(const nnc_model *m);
+nnc_status nnc_model_input_info(const nnc_model *m, int i, nnc_input_info *info);
 
 typedef struct {
     int kernel_size[2];      /* (height, width) */

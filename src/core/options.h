@@ -53,6 +53,8 @@ enum {
     NNC_OPTF_ZERO_IS_NONE = 1u << 16, /* INT: 0 is Keras's None, written null (a null read is 0) */
     /* metrics (issue 15) */
     NNC_OPTF_NNC_ONLY = 1u << 17,   /* nnc's own key: written in nnc's files, never in Keras's */
+    NNC_OPTF_NONE_FIRST = 1u << 18, /* SHAPE: the first axis may be None (a time axis of any
+                                     * length, the spec's `input None 8`), held as 0 */
     /* wrappers (issue 14: Bidirectional, TimeDistributed): a Keras config nests the wrapped
      * layer's as {"layer": {"class_name": C, "config": {...}}} (src/io/keras_nested.c) */
     NNC_OPTF_NESTED = 1u << 12,     /* the key lives in the wrapped layer's config */

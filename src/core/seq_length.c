@@ -6,6 +6,7 @@
  * length when it was built (Flatten's target, 'same' padding) would compute something else, so
  * the length change is refused, naming its layer, and every shape is put back. */
 #include <stdlib.h>
+#include <string.h>
 #include "model_impl.h"
 #include "op.h"
 
@@ -30,12 +31,12 @@ static int length_free(const nnc_model *m, const nnc_node_rec *n) {
 }
 
 /* Re-infers node id at the new length; 0, or -1 with the reason in err. */
-static int reinfer(nnc_model *m, int id, int length, char *err, size_t n) {
+static int reinfer(nnc_model *m, int id, int length, int was, char *err, size_t n) {
     nnc_node_rec *nd = &m->nodes[id];
     const char *layer = nd->layer >= 0 ? m->layers[nd->layer].name : "?";
     if (!length_free(m, nd)) {
         snprintf(err, n, "layer '%s' cannot run at another sequence length: its %s was fixed for %d steps when "
-                 "it was built", layer, nnc_op_table[nd->op]->name, m->nodes[m->inputs[0]].shape.dim[0]);
+                 "it was built", layer, nnc_op_table[nd->op]->name, was);
         return -1;
     }
     if (nd->op == NNC_OP_RESHAPE) nd->attr.target.dim[0] = length;
@@ -65,16 +66,17 @@ nnc_status nnc_model_set_sequence_length(nnc_model *m, int length) {
     }
     for (int i = 0; i < m->n_nodes; i++) old[i] = m->nodes[i].shape;
     char err[NNC_ERR_MAX / 2] = "";
-    int bad = 0;
+    int bad = 0, was = 0;
     for (int i = 0; i < m->n_inputs; i++)
         if (m->var_length_inputs & (1u << i)) {
+            was = m->nodes[m->inputs[i]].shape.dim[0];
             reached[m->inputs[i]] = 1;
             m->nodes[m->inputs[i]].shape.dim[0] = length;
         }
     for (int id = 0; id < m->n_nodes && !bad; id++) {
         nnc_node_rec *nd = &m->nodes[id];
         for (int k = 0; k < nd->n_in && nd->op != NNC_OP_INPUT; k++) reached[id] |= reached[nd->in[k]];
-        if (reached[id] && nd->op != NNC_OP_INPUT) bad = reinfer(m, id, length, err, sizeof err);
+        if (reached[id] && nd->op != NNC_OP_INPUT) bad = reinfer(m, id, length, was, err, sizeof err);
     }
     const int *outs = m->n_outputs ? m->outputs : &m->last, n_outs = m->n_outputs ? m->n_outputs : 1;
     for (int i = 0; i < n_outs && !bad && outs[i] >= 0; i++)
@@ -102,11 +104,32 @@ size_t nnc_model_step_values(const nnc_model *m) {
     return per;
 }
 
+int nnc_model_input_count(const nnc_model *m) { return m ? m->n_inputs : 0; }
+
+nnc_status nnc_model_input_info(const nnc_model *m, int i, nnc_input_info *info) {
+    if (!m || !info || i < 0 || i >= m->n_inputs) return NNC_ERR_ARG;
+    const nnc_node_rec *in = &m->nodes[m->inputs[i]];
+    memset(info, 0, sizeof *info);
+    info->name = in->layer >= 0 ? m->layers[in->layer].name : "";
+    info->rank = in->shape.rank;
+    for (int k = 0; k < in->shape.rank; k++) info->shape[k] = in->shape.dim[k];
+    info->any_length = (m->var_length_inputs >> i) & 1u;
+    info->size = nnc_shape_size(&in->shape);
+    for (int e = 0; e < m->n_nodes && !info->ids_layer; e++) {
+        const nnc_node_rec *nd = &m->nodes[e];
+        if (nd->op != NNC_OP_EMBEDDING || nd->in[0] != m->inputs[i] || nd->layer < 0) continue;
+        info->ids_layer = m->layers[nd->layer].name;
+        info->input_dim = m->nodes[nd->in[1]].shape.dim[0];
+    }
+    return NNC_OK;
+}
+
 int nnc_node_any_length(const nnc_model *m, int id) {
     for (;;) { /* along first inputs: x of MATMUL, the ids of EMBEDDING, the steps of SEQ_MASK */
         const nnc_node_rec *n = &m->nodes[id];
         if (n->op == NNC_OP_INPUT) return (m->var_length_inputs >> n->input_index) & 1u;
         if (n->op == NNC_OP_PARAM || n->op == NNC_OP_GLOBAL_AVG || n->op == NNC_OP_GLOBAL_MAX || !n->n_in) return 0;
+        if (n->op == NNC_OP_RECURRENT && !n->attr.rnn.return_sequences) return 0; /* the last step only */
         id = n->in[0];
     }
 }

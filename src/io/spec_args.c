@@ -275,6 +275,10 @@ static int read_shape(spec_ctx *c, const nnc_opt_desc *row, nnc_shape *s, int *g
             return spec_fail(c, "%s: bad value '%s' for %s (expected a list like [%s])", c->stmt, w->val,
                              row->key, row->flags & NNC_OPTF_SCALAR ? "1,2] or a number" : "28,28,1]");
         for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            if (rank == 0 && (row->flags & NNC_OPTF_NONE_FIRST) && is_none(tok)) { /* any length */
+                s->dim[rank++] = 0;
+                continue;
+            }
             if (rank == NNC_MAX_RANK || spec_parse_long(tok, &v) || v < lo || v > hi)
                 return spec_fail(c, "%s: bad value '%s' for %s", c->stmt, w->val, row->key);
             s->dim[rank++] = (int)v;
@@ -282,6 +286,13 @@ static int read_shape(spec_ctx *c, const nnc_opt_desc *row, nnc_shape *s, int *g
     } else {
         for (spec_word *p; row->pos >= 0 && (p = spec_positional(c, row->pos + rank)) && !p->used; rank++) {
             p->used = 1;
+            if (rank == 0 && (row->flags & NNC_OPTF_NONE_FIRST) && is_none(p->val)) { /* any length */
+                s->dim[rank] = 0;
+                continue;
+            }
+            if ((row->flags & NNC_OPTF_NONE_FIRST) && is_none(p->val))
+                return spec_fail(c, "%s: None is the first axis only (a time axis of any length: 'input None 8')",
+                                 c->stmt);
             if (rank == NNC_MAX_RANK || spec_parse_long(p->val, &v) || v < lo || v > hi)
                 return spec_fail(c, "%s: bad dimension '%s' (expected up to %d integers in [%ld, %ld])", c->stmt,
                                  p->val, NNC_MAX_RANK, lo, hi);
@@ -616,7 +627,10 @@ void spec_format_value(const nnc_opt_desc *row, const void *base, char *buf, siz
         else if (s->rank == 1 && (row->flags & NNC_OPTF_SCALAR)) snprintf(buf, len, "%d", s->dim[0]);
         else if (s->rank > 0) {
             size_t n = (size_t)snprintf(buf, len, "[");
-            for (int i = 0; i < s->rank && n < len; i++) n += (size_t)snprintf(buf + n, len - n, "%s%d", i ? "," : "", s->dim[i]);
+            for (int i = 0; i < s->rank && n < len; i++)
+                n += s->dim[i] == 0 && (row->flags & NNC_OPTF_NONE_FIRST)
+                         ? (size_t)snprintf(buf + n, len - n, "%sNone", i ? "," : "")
+                         : (size_t)snprintf(buf + n, len - n, "%s%d", i ? "," : "", s->dim[i]);
             if (n < len) snprintf(buf + n, len - n, "]");
         }
         break;

@@ -26,8 +26,8 @@ static void input_defaults(void *o) { memset(o, 0, sizeof(nnc_input_opts)); }
 static const nnc_opt_desc input_opts[] = {
     {NNC_OPT_ROW("shape", NNC_OPT_SHAPE, nnc_input_opts, shape, 0), .config_key = "batch_shape",
      .alias = "batch_input_shape", .lo = 1, .hi = 1 << 24,
-     .flags = NNC_OPTF_REQUIRED | NNC_OPTF_REST | NNC_OPTF_BATCHED, .example = "input 28 28 1",
-     .help = "one example's shape, the batch axis excluded"},
+     .flags = NNC_OPTF_REQUIRED | NNC_OPTF_REST | NNC_OPTF_BATCHED | NNC_OPTF_NONE_FIRST, .example = "input 28 28 1",
+     .help = "one example's shape, the batch axis excluded; a first `None` is a time axis of any length"},
     {.key = "dtype", .type = NNC_OPT_FIXED, .literal = "\"float32\"", .flags = NNC_OPTF_CONFIG_ONLY},
     {.key = "sparse", .type = NNC_OPT_CONST, .literal = "false", .flags = NNC_OPTF_CONFIG_ONLY},
 };
@@ -45,7 +45,8 @@ nnc_node nnc_input(nnc_model *m, const int *shape, int rank, const char *name) {
         return NNC_NONE;
     }
     nnc_input_opts o = {{rank, {0}}};
-    for (int i = 0; i < rank; i++) {
+    int any_length = shape[0] == 0; /* Keras's None time axis: built at 1 step, written None */
+    for (int i = any_length; i < rank; i++) {
         if (shape[i] <= 0) {
             m->sticky = nnc_fail(m, NNC_ERR_ARG, "Input: dimension %d is %d, not positive", i + 1,
                                  shape[i]);
@@ -59,8 +60,11 @@ nnc_node nnc_input(nnc_model *m, const int *shape, int rank, const char *name) {
     }
     int l = nnc_layer_start(m, &nnc_input_desc, NULL, 0, &o, name, NULL);
     if (l < 0) return NNC_NONE;
-    int id = nnc_graph_node(m, NNC_OP_INPUT, NULL, 0, &o.shape, 1);
+    nnc_shape s = o.shape;
+    if (any_length) s.dim[0] = 1;
+    int id = nnc_graph_node(m, NNC_OP_INPUT, NULL, 0, &s, 1);
     if (id < 0) return NNC_NONE;
+    if (any_length) m->var_length_inputs |= 1u << m->n_inputs;
     m->nodes[id].input_index = m->n_inputs;
     m->inputs[m->n_inputs++] = id;
     nnc_layer_end(m, l, id);

@@ -29,6 +29,17 @@ static nnc_node embedding_build(nnc_model *m, const nnc_node *in, int n_in, cons
     int x;
     int l = nnc_layer_start(m, &nnc_embedding_desc, in, n_in, o, name, &x);
     if (l < 0) return NNC_NONE;
+    if (o->input_length > 0 && (nnc_node_any_length(m, x) || m->nodes[x].shape.dim[0] != o->input_length)) {
+        if (nnc_node_any_length(m, x))
+            m->sticky = nnc_fail(m, NNC_ERR_SHAPE, "Embedding '%s': input_length %d, but its input takes sequences "
+                                 "of any length (None): which length the model runs at is ambiguous (give the input "
+                                 "that length, or drop input_length)", m->layers[l].name, o->input_length);
+        else
+            m->sticky = nnc_fail(m, NNC_ERR_SHAPE, "Embedding '%s': input_length %d, but its input has %d steps: "
+                                 "nnc never cuts or pads a sequence", m->layers[l].name, o->input_length,
+                                 m->nodes[x].shape.dim[0]);
+        return NNC_NONE;
+    }
     nnc_shape ts = {2, {o->input_dim, o->output_dim}};
     int t = nnc_layer_param(m, l, "embeddings", &ts, o->embeddings_initializer, o->input_dim, o->output_dim, 1);
     if (t < 0) return NNC_NONE;
@@ -63,9 +74,10 @@ static const nnc_opt_desc embedding_opts[] = {
     {.key = "activity_regularizer", .type = NNC_OPT_CONST, .literal = "null", .flags = NNC_OPTF_CONFIG_ONLY},
     {NNC_OPT_ROW("mask_zero", NNC_OPT_BOOL, nnc_embedding_opts, mask_zero, -1),
      .help = "id 0 is padding: the output's mask is id != 0"},
-    /* Keras 2's fixed length; the Input's shape gives it in nnc */
-    {.key = "input_length", .type = NNC_OPT_FIXED, .literal = "null",
-     .flags = NNC_OPTF_CONFIG_ONLY | NNC_OPTF_UNWRITTEN},
+    /* Keras 2's fixed length, checked against the Input's shape (which gives it in nnc) */
+    {NNC_OPT_ROW("input_length", NNC_OPT_INT, nnc_embedding_opts, input_length, -1), .lo = 0, .hi = 1 << 24,
+     .flags = NNC_OPTF_CONFIG_ONLY | NNC_OPTF_UNWRITTEN | NNC_OPTF_ZERO_IS_NONE,
+     .help = "Keras 2's fixed sequence length: must be the input's"},
 };
 
 const nnc_layer_desc nnc_embedding_desc = {

@@ -327,13 +327,30 @@ static nnc_status plan_graph(nnc_model *m) {
     return st ? st : nnc_tape_build(m);
 }
 
+/* An input of any length (Keras's None time axis) must reach only layers that run at any
+ * length: tried one step longer, then back. */
+static nnc_status check_any_length(nnc_model *m) {
+    if (!m->var_length_inputs) return NNC_OK;
+    int id = 0;
+    while (!((m->var_length_inputs >> id) & 1u)) id++;
+    const nnc_node_rec *in = &m->nodes[m->inputs[id]];
+    int len = in->shape.dim[0];
+    const char *name = in->layer >= 0 ? m->layers[in->layer].name : "?";
+    if (nnc_model_set_sequence_length(m, len + 1) == NNC_OK && nnc_model_set_sequence_length(m, len) == NNC_OK)
+        return NNC_OK;
+    char why[NNC_ERR_MAX / 2];
+    snprintf(why, sizeof why, "%.250s", m->error);
+    return nnc_fail(m, NNC_ERR_SHAPE, "input '%s' has a time axis of any length (None), but %s: a model of any "
+                    "length may hold only layers that act per step or pool the steps away", name, why);
+}
+
 nnc_status nnc_compile(nnc_model *m, const nnc_compile_opts *o) {
     if (!m || !o) return NNC_ERR_ARG;
     if (m->sticky) return m->sticky;
     if (m->compiled) return nnc_fail(m, NNC_ERR_STATE, "compile: the model is already compiled");
     nnc_status st = check_opts(m, o);
     if (st || !nnc_train_state_of(m)) return st ? st : NNC_ERR_NOMEM;
-    if ((st = make_heads(m, o)) || (st = nnc_metrics_compile(m, o))) return st;
+    if ((st = make_heads(m, o)) || (st = nnc_metrics_compile(m, o)) || (st = check_any_length(m))) return st;
     nnc_train_state *ts = m->train;
     if ((st = plan_graph(m)) || (st = plan_parameters(m, &o->optimizer, NULL))) return st;
     ts->copts = *o;

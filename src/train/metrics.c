@@ -377,14 +377,15 @@ static int any_nonfinite(const float *x, size_t n) {
 
 nnc_status nnc_check_data(nnc_model *m, const float *x, const float *y, size_t n) {
     size_t f = nnc_input_size(m), t = nnc_target_size(m);
+    nnc_status st = check_token_ids(m, x, n, f); /* first: a NaN id is named as an id */
+    if (st) return st;
     const int bad = any_nonfinite(x, n * f);
     for (size_t r = 0; bad && r < n; r++) /* the first one, for the message */
         for (size_t j = 0; j < f; j++)
             if (!isfinite(x[r * f + j]))
                 return nnc_fail(m, NNC_ERR_DATA, "x[%zu][%zu] is %g: inputs must be finite", r,
                                 j, (double)x[r * f + j]);
-    nnc_status st = check_token_ids(m, x, n, f);
-    if (st || !y) return st;
+    if (!y) return NNC_OK;
     if (m->train->n_heads > 1) return nnc_heads_check_targets(m, y, n);
     const nnc_loss *L = &m->train->copts.loss;
     int k = (int)nnc_output_size(m);
