@@ -242,6 +242,7 @@ static int ex_reshape(onnx_ctx *c, int id) {
     }
     int64_t shape[NNC_MAX_RANK + 1] = {0}; /* 0: the batch axis as it comes */
     for (int i = 0; i < n->shape.rank; i++) shape[i + 1] = n->shape.dim[i];
+    if (nnc_node_any_length(c->m, n->in[0])) shape[1] = 0; /* a None time axis as it comes (Masking's [T, 1]) */
     const char *ins[2] = {x, onnx_const_i64(c, id, "shape", shape, n->shape.rank + 1)};
     return onnx_finish(c, id, onnx_node(c, id, "Reshape", ins, 2, NULL), ONNX_LAST);
 }

@@ -36,9 +36,9 @@ static Onnx__ValueInfoProto *value_info(onnx_ctx *c, const char *name, int id) {
         Onnx__TensorShapeProto__Dimension *d = onnx_alloc(c, sizeof *d);
         if (!d) return NULL;
         *d = (Onnx__TensorShapeProto__Dimension)ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT;
-        if (i == 0) {
+        if (i == 0 || (i == 1 && nnc_node_any_length(c->m, id))) { /* the batch; a None time axis */
             d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
-            if (!(d->dim_param = onnx_strdup(c, "batch"))) return NULL;
+            if (!(d->dim_param = onnx_strdup(c, i ? "steps" : "batch"))) return NULL;
         } else {
             d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
             d->dim_value = s->dim[i - 1];
