@@ -113,6 +113,9 @@ static void test_round_trip(test_run *r) {
     if (CHECK(r, m && mkdtemp(dir), "%s", e.message) && CHECK(r, nnc_model_set_sequence_length(m, 3) == NNC_OK, "len") &&
         CHECK(r, nnc_predict(m, ids, 2, want) == NNC_OK, "%s", nnc_last_error(m)))
         for (int k = 0; k < 3; k++) {
+#ifndef NNC_HAVE_KERAS
+            if (k) continue; /* a build without Keras's files */
+#endif
             char path[128];
             snprintf(path, sizeof path, "%s/m.%s", dir, exts[k]);
             nnc_model *b = NULL;
