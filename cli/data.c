@@ -166,17 +166,6 @@ static int load(const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, ch
     return 0;
 }
 
-/* "a, b" of the model's outputs. */
-static void output_list(const nnc_model *m, char *buf, size_t n) {
-    size_t len = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < nnc_model_n_outputs(m) && len + 1 < n; i++) {
-        int w = snprintf(buf + len, n - len, "%s%s", i ? ", " : "", nnc_model_output_name_at(m, i));
-        if (w < 0) return;
-        len += (size_t)w;
-    }
-}
-
 /* Output OUT=COL[,COL...] of a --targets: the output's index, -1 (with the error) when none. */
 static int target_output(const nnc_model *m, const char *arg, size_t name_len, char *err, size_t errlen) {
     char list[256];
@@ -188,7 +177,7 @@ static int target_output(const nnc_model *m, const char *arg, size_t name_len, c
         snprintf(err, errlen, "--targets %s: columns by output are for a model's outputs", arg);
         return -1;
     }
-    output_list(m, list, sizeof list);
+    nnc_model_output_list(m, list, sizeof list);
     snprintf(err, errlen, "--targets %s: the model has no output '%.*s' (its outputs: %s)", arg, (int)name_len, arg,
              list);
     return -1;

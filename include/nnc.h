@@ -1047,6 +1047,8 @@ int nnc_model_n_outputs(const nnc_model *m);
 const char *nnc_model_output_name_at(const nnc_model *m, int i);
 size_t nnc_output_size_at(const nnc_model *m, int i);
 size_t nnc_target_size_at(const nnc_model *m, int i);
+/* The outputs' names as "a, b" into buf (n bytes, cut to fit), for messages that list them. */
+void nnc_model_output_list(const nnc_model *m, char *buf, size_t n);
 /* Features per example over all inputs, and output values per example over all outputs
  * (predict writes each row's outputs side by side, in output order). */
 size_t nnc_input_size(const nnc_model *m);

@@ -1,6 +1,7 @@
 /* The graph: the growable arrays of nodes, layers and parameters that builder calls append
  * to, layer names, and what the graph tells about the model (inputs, outputs, Sequential). */
 #define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "model_impl.h"
@@ -203,6 +204,17 @@ size_t nnc_output_size_at(const nnc_model *m, int i) {
 const char *nnc_model_output_name_at(const nnc_model *m, int i) {
     int out = output_node_at(m, i);
     return out >= 0 && m->nodes[out].layer >= 0 ? m->layers[m->nodes[out].layer].name : "";
+}
+
+void nnc_model_output_list(const nnc_model *m, char *buf, size_t n) {
+    size_t len = 0;
+    if (!buf || !n) return;
+    buf[0] = '\0';
+    for (int i = 0; i < nnc_model_n_outputs(m) && len + 1 < n; i++) {
+        int w = snprintf(buf + len, n - len, "%s%s", i ? ", " : "", nnc_model_output_name_at(m, i));
+        if (w < 0) return;
+        len += (size_t)w;
+    }
 }
 
 size_t nnc_output_size(const nnc_model *m) {

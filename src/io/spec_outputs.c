@@ -11,23 +11,12 @@
 #include "../core/model_impl.h"
 #include "../losses/losses.h"
 
-/* "a, b" of the model's outputs. */
-static void output_list(const nnc_model *m, char *buf, size_t n) {
-    size_t len = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < nnc_model_n_outputs(m) && len + 1 < n; i++) {
-        int w = snprintf(buf + len, n - len, "%s%s", i ? ", " : "", nnc_model_output_name_at(m, i));
-        if (w < 0) return;
-        len += (size_t)w;
-    }
-}
-
 /* The index of the output whose layer is named `name`, or -1 (with the error) when none. */
 static int output_named(spec_ctx *c, const char *name) {
     for (int i = 0; i < nnc_model_n_outputs(c->m); i++)
         if (!strcmp(nnc_model_output_name_at(c->m, i), name)) return i;
     char list[256], buf[256];
-    output_list(c->m, list, sizeof list);
+    nnc_model_output_list(c->m, list, sizeof list);
     spec_near n;
     spec_near_start(&n, name);
     spec_near_list(&n, list, buf, sizeof buf);
@@ -129,7 +118,7 @@ int spec_stmt_loss(spec_ctx *c, nnc_compile_opts *co) {
     if (!named && !pos) return spec_fail(c, "loss: missing the loss's name");
     if (named && pos) return spec_fail(c, "loss: give the losses by output name (a=mse b=mae) or in output order, not both");
     char list[256];
-    output_list(c->m, list, sizeof list);
+    nnc_model_output_list(c->m, list, sizeof list);
     if (pos > 1 && pos != n_out)
         return spec_fail(c, "loss: %d losses for %d output%s (%s)", pos, n_out, n_out == 1 ? "" : "s", list);
     if (n_out == 1 && !named) { /* one output, one loss: Keras's compile(loss=...) */
@@ -164,7 +153,7 @@ int spec_stmt_loss(spec_ctx *c, nnc_compile_opts *co) {
 int spec_stmt_loss_weights(spec_ctx *c, nnc_compile_opts *co) {
     const int n_out = nnc_model_n_outputs(c->m);
     char list[256];
-    output_list(c->m, list, sizeof list);
+    nnc_model_output_list(c->m, list, sizeof list);
     int named = 0, pos = 0;
     for (int k = 0; k < c->n; k++) c->w[k].key[0] ? named++ : pos++;
     if (named && pos) return spec_fail(c, "loss_weights: give the weights by output name (a=1 b=0.2) or in output order, not both");

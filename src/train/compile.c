@@ -137,23 +137,12 @@ static nnc_status check_metrics(nnc_model *m, const nnc_metric *mets, int n) {
     return NNC_OK;
 }
 
-/* "a, b" of the model's outputs. */
-static void output_list(const nnc_model *m, char *buf, size_t n) {
-    size_t len = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < m->n_outputs && len + 1 < n; i++) {
-        int w = snprintf(buf + len, n - len, "%s%s", i ? ", " : "", nnc_model_output_name_at(m, i));
-        if (w < 0) return;
-        len += (size_t)w;
-    }
-}
-
 /* One head per output: its own settings (o->outputs) or the shared loss and metrics. */
 static nnc_status make_heads(nnc_model *m, const nnc_compile_opts *o) {
     nnc_train_state *ts = m->train;
     const int n = m->n_outputs;
     char list[256];
-    output_list(m, list, sizeof list);
+    nnc_model_output_list(m, list, sizeof list);
     if (n > NNC_MAX_OUTPUTS)
         return nnc_fail(m, NNC_ERR_ARG, "compile: the model has %d outputs (at most %d)", n, NNC_MAX_OUTPUTS);
     if (o->n_outputs < 0 || (o->n_outputs && o->n_outputs != n))
