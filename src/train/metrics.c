@@ -137,7 +137,7 @@ nnc_status nnc_metrics_compile(nnc_model *m, const nnc_compile_opts *o) {
     memset(ts->metric_key, 0, sizeof ts->metric_key);
     int values = ts->n_heads > 1 ? 1 + ts->n_heads : 1; /* the losses */
     int n = 0;
-    ts->metric_off[0] = 0;
+    ts->metric_off[0] = ts->metric_pts_off[0] = 0;
     for (int h = 0; h < ts->n_heads; h++) {
         set_ctx(&ts->metric_ctx[h], &ts->heads[h]);
         int from = n;
@@ -147,6 +147,7 @@ nnc_status nnc_metrics_compile(nnc_model *m, const nnc_compile_opts *o) {
             values += metric_values(&ts->mcfg[n], &ts->metric_ctx[h]);
             ts->metric_off[n + 1] = ts->metric_off[n] +
                                     nnc_metric_desc_of(ts->mcfg[n].kind)->fns->state_size(&ts->mcfg[n], &ts->metric_ctx[h]);
+            ts->metric_pts_off[n + 1] = ts->metric_pts_off[n] + nnc_metric_points_per_row(&ts->mcfg[n], &ts->metric_ctx[h]);
         }
         if (n > from) name_keys(ts, m, from, n);
     }
@@ -189,9 +190,7 @@ void nnc_metrics_free(nnc_train_state *ts) {
 static nnc_metric_slot slot_of(const nnc_train_state *ts, int pass, int i) {
     nnc_metric_slot s = {ts->metric_state[pass] + ts->metric_off[i], NULL, ts->metric_scratch[pass],
                          ts->metric_rows_cap[pass]};
-    size_t at = 0;
-    for (int j = 0; j < i; j++) at += nnc_metric_points_per_row(&ts->mcfg[j], ctx_of(ts, j));
-    if (nnc_metric_points_per_row(&ts->mcfg[i], ctx_of(ts, i))) s.pts = ts->metric_pts[pass] + at * s.rows_cap;
+    if (ts->metric_pts_off[i + 1] > ts->metric_pts_off[i]) s.pts = ts->metric_pts[pass] + ts->metric_pts_off[i] * s.rows_cap;
     return s;
 }
 

@@ -63,6 +63,7 @@ typedef struct nnc_train_state {
     int n_metric_slots;
     nnc_metric_ctx metric_ctx[NNC_MAX_OUTPUTS]; /* what each output's metrics are computed over */
     size_t metric_off[NNC_MAX_METRIC_SLOTS + 1]; /* each metric's doubles in a pass's state */
+    size_t metric_pts_off[NNC_MAX_METRIC_SLOTS + 1]; /* exact AUC: its points per row before it */
     double *metric_state[2];
     nnc_auc_point *metric_pts[2], *metric_scratch[2]; /* exact AUC: every prediction of a pass */
     size_t metric_rows_cap[2];
