@@ -13,8 +13,9 @@
 typedef enum { NNC_RED_SUM, NNC_RED_MAX } nnc_red_op;
 typedef enum { NNC_T_FLOAT, NNC_T_DOUBLE, NNC_T_U64 } nnc_red_type;
 
-/* Makes room for n requests in flight at once (called when training is planned). */
-nnc_status nnc_comm_reserve(nnc_comm *c, int n);
+/* Makes room for n collectives in flight at once, whose float sums add up to at most
+ * sum_floats values (called when training is planned: a step then allocates nothing). */
+nnc_status nnc_comm_reserve(nnc_comm *c, int n, size_t sum_floats);
 /* Starts an in-place reduction of count values of buf over every rank; the result is
  * valid after nnc_comm_wait. Collectives must start in the same order on every rank. */
 nnc_status nnc_comm_start_reduce(nnc_comm *c, void *buf, size_t count, nnc_red_type t, nnc_red_op op);

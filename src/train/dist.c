@@ -166,7 +166,7 @@ static nnc_status plan_buckets(nnc_model *m, nnc_dist *d) {
     for (int i = 0; i < m->n_nodes; i++)
         if (m->nodes[i].op == NNC_OP_BATCH_NORM && m->nodes[i].attr.synced && m->nodes[i].live) d->synced_bn = 1;
     if (plan_state(m, d)) goto done;
-    st = nnc_comm_reserve(m->comm, d->n_buckets + 4);
+    st = nnc_comm_reserve(m->comm, d->n_buckets + 4, m->n_trainable_floats + m->n_state_floats);
 done:
     free(pos);
     free(ready);
