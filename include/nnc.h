@@ -914,6 +914,29 @@ nnc_fit_opts nnc_fit_opts_default(void);
  * cannot be written) stops training and is returned. */
 nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n,
                    const nnc_fit_opts *o, nnc_history **history);
+
+/* Rows read on demand instead of arrays held in memory, for data larger than memory (nnc train
+ * --stream): fit asks for the rows of each batch in the order it trains them, and a background
+ * thread reads the next batch while the current one trains. The shuffle, the batches and so
+ * the weights are those of nnc_fit on the same rows in memory, bit for bit. */
+typedef struct {
+    size_t n; /* rows */
+    /* Fills x [count, input size] and y [count, target size] with rows[0..count) (each < n, in
+     * any order). Returns NNC_OK, or an error with the reason (naming the file and line) in
+     * err. Called from one background thread, one call at a time. */
+    nnc_status (*read)(void *ctx, const size_t *rows, size_t count, float *x, float *y, nnc_error *err);
+    void *ctx;
+    uint64_t hash; /* identifies the rows: the ranks of a data-parallel fit compare it (0: unknown) */
+} nnc_row_source;
+
+/* nnc_fit over a row source. The options are nnc_fit's; validation_split takes the source's
+ * last rows, sample_weight (when given) has src->n entries. Each batch is checked as it is
+ * read: a row the source refuses, or one that fails nnc_fit's data checks, ends training with
+ * that error (the weights are those before the batch). */
+nnc_status nnc_fit_source(nnc_model *m, const nnc_row_source *src, const nnc_fit_opts *o,
+                          nnc_history **history);
+/* nnc_evaluate over a row source, read one batch ahead. */
+nnc_status nnc_evaluate_source(nnc_model *m, const nnc_row_source *src, int batch_size, nnc_logs *out);
 /* ---- training on several processes (data parallel over MPI; build with -DNNC_MPI=ON) -----
  * Every rank builds the same model with the same seed and holds the same data; with a
  * communicator set on the model, nnc_fit gives each rank a fixed share of every global batch

@@ -217,8 +217,8 @@ static nnc_status check_same(nnc_model *m, uint64_t mine, uint64_t *all, const c
     return NNC_OK;
 }
 
-nnc_status nnc_dist_begin(nnc_model *m, const nnc_fit_opts *o, const float *x, const float *y, size_t n,
-                          int batch) {
+nnc_status nnc_dist_begin(nnc_model *m, const nnc_fit_opts *o, const float *x, const float *y,
+                          uint64_t src_hash, size_t n, int batch) {
     nnc_train_state *ts = m->train;
     const int p = nnc_comm_size(m->comm);
     /* Planned at each fit (not inside a step): freezing a layer changes the tape. */
@@ -233,8 +233,10 @@ nnc_status nnc_dist_begin(nnc_model *m, const nnc_fit_opts *o, const float *x, c
     d->steps = 0;
     uint64_t *all = malloc((size_t)p * sizeof *all);
     if (!all) return nnc_fail(m, NNC_ERR_NOMEM, "fit: out of memory");
-    uint64_t hd = hash_bytes(hash_bytes(0xcbf29ce484222325ull, x, n * nnc_input_size(m) * sizeof(float)), y,
-                             n * nnc_target_size(m) * sizeof(float));
+    /* a row source (x NULL) says what its rows are by its own hash, with their count */
+    uint64_t hd = x ? hash_bytes(hash_bytes(0xcbf29ce484222325ull, x, n * nnc_input_size(m) * sizeof(float)), y,
+                                 n * nnc_target_size(m) * sizeof(float))
+                    : hash_bytes(hash_bytes(0xcbf29ce484222325ull, &src_hash, sizeof src_hash), &n, sizeof n);
     if (o->validation_x && o->validation_y)
         hd = hash_bytes(hash_bytes(hd, o->validation_x, o->validation_n * nnc_input_size(m) * sizeof(float)),
                         o->validation_y, o->validation_n * nnc_target_size(m) * sizeof(float));

@@ -14,8 +14,8 @@ bool nnc_dist_on(const nnc_model *m);
 void nnc_dist_share(const nnc_model *m, size_t b, size_t *lo, size_t *hi);
 /* At the start of a data-parallel fit: plans the buckets and the buffers (the only
  * allocation) and checks that every rank has the same model, options and data. */
-nnc_status nnc_dist_begin(nnc_model *m, const nnc_fit_opts *o, const float *x, const float *y, size_t n,
-                          int batch);
+nnc_status nnc_dist_begin(nnc_model *m, const nnc_fit_opts *o, const float *x, const float *y,
+                          uint64_t src_hash, size_t n, int batch);
 /* Before an epoch's shuffle: every rank takes rank 0's generator, so all shuffle alike. */
 nnc_status nnc_dist_sync_rng(nnc_model *m);
 /* After the shuffle: ranks other than 0 move to a stream of their own for dropout. */

@@ -12,6 +12,7 @@
 #include "callbacks.h"
 #include "progress.h"
 #include "dist.h"
+#include "loader.h"
 
 struct nnc_history {
     int epochs, cap;
@@ -72,6 +73,58 @@ static nnc_status evaluate_into(nnc_model *m, const float *x, const float *y, si
     return nnc_dist_on(m) ? nnc_dist_reduce_acc(m, acc) : NNC_OK;
 }
 
+/* evaluate_into over a source's rows first..first+n, read one batch ahead. */
+static nnc_status evaluate_src(nnc_model *m, const nnc_row_source *src, size_t first, size_t n, int bs,
+                               nnc_metric_acc *acc) {
+    m->train->use_weights = 0;
+    nnc_status st = nnc_train_plan(m, bs);
+    if (st || (st = nnc_metrics_begin(m, acc, 1, n))) return st;
+    size_t lo = 0, hi = n;
+    if (nnc_dist_on(m)) nnc_dist_share(m, n, &lo, &hi);
+    nnc_loader *L = nnc_loader_new(src, (size_t)bs, nnc_input_size(m), nnc_target_size(m));
+    if (!L) return nnc_fail(m, NNC_ERR_NOMEM, "evaluate: out of memory");
+    const size_t steps = (hi - lo + (size_t)bs - 1) / (size_t)bs;
+    size_t asked = 0, taken = 0;
+    for (; asked < 2 && asked < steps; asked++) {
+        size_t a = lo + asked * (size_t)bs;
+        nnc_loader_request(L, NULL, first + a, hi - a < (size_t)bs ? hi - a : (size_t)bs);
+    }
+    nnc_error e = {""};
+    for (; taken < steps && !st; taken++) {
+        const size_t a = lo + taken * (size_t)bs;
+        const int b = (int)(hi - a < (size_t)bs ? hi - a : (size_t)bs);
+        const float *x, *y;
+        if ((st = nnc_loader_take(L, &x, &y, &e)) || (st = nnc_check_data(m, x, y, (size_t)b))) break;
+        nnc_gather_inputs(m, x, NULL, 0, b);
+        nnc_gather_targets(m, y, NULL, 0, b);
+        if (asked < steps) {
+            size_t c = lo + asked++ * (size_t)bs;
+            nnc_loader_request(L, NULL, first + c, hi - c < (size_t)bs ? hi - c : (size_t)bs);
+        }
+        nnc_forward(m, b, 0);
+        nnc_metrics_add(m, acc, b, nnc_loss_forward(m, b, 0));
+    }
+    nnc_loader_free(L); /* waits for what is still being read */
+    if (st && e.message[0]) nnc_fail(m, st, "evaluate: %s", e.message);
+    if (nnc_dist_on(m)) { /* every rank learns of a failure, with the lowest failing rank's message */
+        int who = nnc_comm_agree(m->comm, st != NNC_OK, m->error, sizeof m->error);
+        if (who >= 0) return st ? st : NNC_ERR_DATA;
+        return nnc_dist_reduce_acc(m, acc);
+    }
+    return st;
+}
+
+nnc_status nnc_evaluate_source(nnc_model *m, const nnc_row_source *src, int batch_size, nnc_logs *out) {
+    nnc_status st = require_compiled(m, "evaluate");
+    if (st) return st;
+    if (!src || !src->read || src->n == 0) return nnc_fail(m, NNC_ERR_ARG, "evaluate: no data");
+    nnc_metric_acc acc;
+    if ((st = evaluate_src(m, src, 0, src->n, batch_size > 0 ? batch_size : 32, &acc))) return st;
+    memset(out, 0, sizeof *out);
+    nnc_metrics_logs(m, &acc, "", out);
+    return NNC_OK;
+}
+
 nnc_status nnc_evaluate(nnc_model *m, const float *x, const float *y, size_t n, int batch_size,
                         nnc_logs *out) {
     nnc_status st = require_compiled(m, "evaluate");
@@ -119,15 +172,26 @@ nnc_status nnc_predict_ex(nnc_model *m, const float *x, size_t n, float *out, in
     return NNC_OK;
 }
 
+static void gather_weights_of(nnc_model *m, const nnc_fit_opts *o, const float *y, const size_t *yidx,
+                              size_t yfirst, const size_t *idx, size_t first, int n);
+
 /* Each row's loss weight: sample_weight times the class_weight of its label. */
 static void gather_weights(nnc_model *m, const nnc_fit_opts *o, const float *y, const size_t *idx,
                            size_t first, int n) {
+    gather_weights_of(m, o, y, idx, first, idx, first, n);
+}
+
+/* The same with the labels apart from the rows' numbers (a streamed batch: its labels in
+ * order, its rows' numbers for sample_weight in idx). */
+static void gather_weights_of(nnc_model *m, const nnc_fit_opts *o, const float *y, const size_t *yidx,
+                              size_t yfirst, const size_t *idx, size_t first, int n) {
     m->train->use_weights = o->sample_weight || o->class_weight;
     if (!m->train->use_weights) return;
     size_t t = nnc_target_size(m);
     for (int r = 0; r < n; r++) {
-        size_t src = idx ? idx[first + (size_t)r] : first + (size_t)r;
-        float w = o->sample_weight ? o->sample_weight[src] : 1.0f;
+        size_t row = idx ? idx[first + (size_t)r] : first + (size_t)r;
+        size_t src = yidx ? yidx[yfirst + (size_t)r] : yfirst + (size_t)r;
+        float w = o->sample_weight ? o->sample_weight[row] : 1.0f;
         if (o->class_weight) {
             /* the class: the label, or the one-hot target's argmax */
             size_t c = 0;
@@ -160,9 +224,10 @@ static nnc_status history_push(nnc_history **hp, const nnc_logs *l) {
 }
 
 /* The arguments fit cannot train with, refused before anything changes. */
-static nnc_status check_fit(nnc_model *m, const float *x, const float *y, size_t n, const nnc_fit_opts *o) {
+static nnc_status check_fit(nnc_model *m, const float *x, const float *y, const nnc_row_source *src, size_t n,
+                           const nnc_fit_opts *o) {
     nnc_status st;
-    if (!x || !y || n == 0) return nnc_fail(m, NNC_ERR_ARG, "fit: no training data");
+    if ((!src && (!x || !y)) || n == 0) return nnc_fail(m, NNC_ERR_ARG, "fit: no training data");
     if (o->epochs < 1) return nnc_fail(m, NNC_ERR_ARG, "fit: epochs is %d, must be >= 1", o->epochs);
     if (o->initial_epoch < 0 || o->initial_epoch >= o->epochs)
         return nnc_fail(m, NNC_ERR_ARG, "fit: initial_epoch %d is not in [0, epochs %d)",
@@ -172,7 +237,7 @@ static nnc_status check_fit(nnc_model *m, const float *x, const float *y, size_t
     if (!(o->validation_split >= 0.0f && o->validation_split < 1.0f))
         return nnc_fail(m, NNC_ERR_ARG, "fit: validation_split %g is not in [0, 1)",
                         (double)o->validation_split);
-    if ((st = nnc_check_data(m, x, y, n))) return st;
+    if (!src && (st = nnc_check_data(m, x, y, n))) return st; /* a source's batches: as they are read */
     if (o->steps_per_update < 0 || o->steps_per_update > 1 << 20)
         return nnc_fail(m, NNC_ERR_ARG, "fit: steps_per_update %d is not in [1, 2^20]", o->steps_per_update);
     if (o->class_weight && m->train->n_heads > 1)
@@ -182,7 +247,7 @@ static nnc_status check_fit(nnc_model *m, const float *x, const float *y, size_t
         if (o->n_class_weights < 1)
             return nnc_fail(m, NNC_ERR_ARG, "fit: class_weight needs n_class_weights");
         /* Sparse labels must have a weight; one-hot rows fall back to 1 past the table. */
-        for (size_t r = 0; nnc_target_size(m) == 1 && r < n; r++)
+        for (size_t r = 0; !src && nnc_target_size(m) == 1 && r < n; r++)
             if ((double)y[r] < 0 || (double)y[r] >= o->n_class_weights)
                 return nnc_fail(m, NNC_ERR_ARG, "fit: class_weight has %d entries, y[%zu] is class %g",
                                 o->n_class_weights, r, (double)y[r]);
@@ -204,6 +269,10 @@ typedef struct {
     size_t vn;
     int bs;
     size_t *idx;            /* this epoch's order of the training rows */
+    const nnc_row_source *src; /* rows read on demand (nnc_fit_source); x and y NULL */
+    nnc_loader *ld;
+    size_t vfirst;          /* a source's validation rows: vn rows from here */
+    size_t asked, taken;    /* this epoch's batches asked of the loader and taken back */
     nnc_cb_runner cbr;
     nnc_progress pb;
     bool batch_logs;        /* someone reads the running logs after each batch */
@@ -221,9 +290,9 @@ static nnc_status split_validation(fit_run *r, size_t n) {
         if (r->ntrain == 0 || r->ntrain == n)
             return nnc_fail(m, NNC_ERR_ARG, "fit: validation_split %g of %zu rows leaves %s empty",
                             (double)o->validation_split, n, r->ntrain ? "validation" : "training");
-        r->vx = r->x + r->ntrain * nnc_input_size(m);
-        r->vy = r->y + r->ntrain * nnc_target_size(m);
-        r->vn = n - r->ntrain;
+        r->vx = r->src ? NULL : r->x + r->ntrain * nnc_input_size(m);
+        r->vy = r->src ? NULL : r->y + r->ntrain * nnc_target_size(m);
+        r->vn = n - r->ntrain, r->vfirst = r->ntrain;
     } else {
         r->vx = r->vy = NULL;
         r->vn = 0;
@@ -243,6 +312,72 @@ static void shuffle_rows(fit_run *r) {
         }
 }
 
+/* Asks the loader for this rank's rows of batch s of the epoch (none past the last). */
+static void ask(fit_run *r, size_t s) {
+    if (s >= r->steps) return;
+    const size_t bs = (size_t)r->bs, first = s * bs, b = r->ntrain - first < bs ? r->ntrain - first : bs;
+    size_t lo = 0, hi = b;
+    if (nnc_dist_on(r->m)) nnc_dist_share(r->m, b, &lo, &hi);
+    nnc_loader_request(r->ld, r->idx + first + lo, 0, hi - lo);
+    r->asked++;
+}
+
+/* A streamed batch's checks: nnc_fit's on arrays, and class_weight's labels. */
+static nnc_status check_batch(fit_run *r, const float *x, const float *y, int n) {
+    nnc_model *m = r->m;
+    const nnc_fit_opts *o = r->o;
+    nnc_status st = nnc_check_data(m, x, y, (size_t)n);
+    for (int i = 0; !st && o->class_weight && nnc_target_size(m) == 1 && i < n; i++)
+        if ((double)y[i] < 0 || (double)y[i] >= o->n_class_weights)
+            st = nnc_fail(m, NNC_ERR_ARG, "class_weight has %d entries, a row is class %g", o->n_class_weights,
+                          (double)y[i]);
+    return st;
+}
+
+/* Rows idx[first..first+n) into the model: gathered from the arrays, or taken from the loader
+ * (which then starts on the batch after next). A source's error ends the fit; data parallel,
+ * every rank ends with the lowest failing rank's message. */
+static nnc_status load_rows(fit_run *r, size_t first, int n) {
+    nnc_model *m = r->m;
+    if (!r->src) {
+        if (n) {
+            nnc_gather_inputs(m, r->x, r->idx, first, n);
+            nnc_gather_targets(m, r->y, r->idx, first, n);
+            gather_weights(m, r->o, r->y, r->idx, first, n);
+        }
+        return NNC_OK;
+    }
+    const float *x, *y;
+    nnc_error e = {""};
+    nnc_status st = nnc_loader_take(r->ld, &x, &y, &e);
+    r->taken++;
+    if (!st && n && (st = check_batch(r, x, y, n))) snprintf(e.message, sizeof e.message, "%s", m->error);
+    if (nnc_dist_on(m)) {
+        int who = nnc_comm_agree(m->comm, st != NNC_OK, e.message, sizeof e.message);
+        if (who >= 0 && !st) st = NNC_ERR_DATA;
+        if (who > 0) {
+            char msg[sizeof e.message];
+            snprintf(msg, sizeof msg, "rank %d: %s", who, e.message);
+            snprintf(e.message, sizeof e.message, "%s", msg);
+        }
+    }
+    if (st) return nnc_fail(m, st, "fit: %s", e.message);
+    if (n) {
+        nnc_gather_inputs(m, x, NULL, 0, n);
+        nnc_gather_targets(m, y, NULL, 0, n);
+        gather_weights_of(m, r->o, y, NULL, 0, r->idx, first, n);
+    }
+    ask(r, r->asked); /* the slot just gathered is free: the batch after next */
+    return NNC_OK;
+}
+
+/* What an epoch that stopped early left in the loader, taken back unread. */
+static void drain(fit_run *r) {
+    const float *x, *y;
+    for (; r->ld && r->taken < r->asked; r->taken++) nnc_loader_take(r->ld, &x, &y, NULL);
+    r->asked = r->taken = 0;
+}
+
 /* One data-parallel step: this rank's share of the global batch at first; the batch's
  * metrics (over every rank) go into acc. *bad when some rank's loss is not finite, *stopped
  * when some rank was interrupted. */
@@ -252,14 +387,11 @@ static nnc_status dist_step(fit_run *r, size_t first, int b, bool first_micro, b
     size_t lo, hi;
     nnc_dist_share(m, (size_t)b, &lo, &hi);
     const int nb = (int)(hi - lo);
-    if (nb) {
-        nnc_gather_inputs(m, r->x, r->idx, first + lo, nb);
-        nnc_gather_targets(m, r->y, r->idx, first + lo, nb);
-        gather_weights(m, r->o, r->y, r->idx, first + lo, nb);
-    }
+    nnc_status st = load_rows(r, first + lo, nb);
+    if (st) return st;
     nnc_metric_acc batch;
     bool intr = r->o->interrupt && *r->o->interrupt;
-    nnc_status st = nnc_dist_micro_step(m, nb, first_micro, apply, (float)((double)nb / (double)grows), intr,
+    st = nnc_dist_micro_step(m, nb, first_micro, apply, (float)((double)nb / (double)grows), intr,
                                         &batch, stopped);
     *loss = batch.count > 0 ? batch.loss_sum / batch.count : 0.0;
     if (st == NNC_OK || (st == NNC_ERR_NUMERIC && r->cbr.handles_nan)) {
@@ -290,9 +422,8 @@ static nnc_status train_epoch(fit_run *r, int ep, double t0, nnc_metric_acc *acc
             if (st && st != NNC_ERR_NUMERIC) return st;
             bad = st == NNC_ERR_NUMERIC;
         } else {
-            nnc_gather_inputs(m, r->x, r->idx, first, b);
-            nnc_gather_targets(m, r->y, r->idx, first, b);
-            gather_weights(m, o, r->y, r->idx, first, b);
+            nnc_status st = load_rows(r, first, b);
+            if (st) return st;
             /* A non-finite loss leaves the weights untouched; with TerminateOnNaN attached it
              * reaches the batch logs (as in Keras) and stops training cleanly. */
             bad = nnc_train_micro_step(m, b, &loss, s == g0, s + 1 == g1, (float)((double)b / (double)grows)) != NNC_OK;
@@ -334,7 +465,9 @@ static nnc_status end_epoch(fit_run *r, int ep, double secs, const nnc_metric_ac
     nnc_metrics_logs(m, acc, "", &logs);
     if (r->vn) {
         nnc_metric_acc vacc;
-        if ((st = evaluate_into(m, r->vx, r->vy, r->vn, r->bs, &vacc))) return st;
+        if ((st = r->vx ? evaluate_into(m, r->vx, r->vy, r->vn, r->bs, &vacc)
+                        : evaluate_src(m, r->src, r->vfirst, r->vn, r->bs, &vacc)))
+            return st;
         nnc_metrics_logs(m, &vacc, "val_", &logs);
     }
     m->train->epochs_done++;
@@ -347,30 +480,52 @@ static nnc_status end_epoch(fit_run *r, int ep, double secs, const nnc_metric_ac
     return NNC_OK;
 }
 
-nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const nnc_fit_opts *o,
-                   nnc_history **history) {
+static nnc_status fit_run_all(fit_run *r, nnc_history **history);
+
+static nnc_status fit_impl(nnc_model *m, const float *x, const float *y, const nnc_row_source *src, size_t n,
+                           const nnc_fit_opts *o, nnc_history **history) {
     nnc_status st = require_compiled(m, "fit");
     if (st) return st;
     nnc_fit_opts def = nnc_fit_opts_default();
     if (!o) o = &def;
     fit_run r;
     memset(&r, 0, sizeof r);
-    r.m = m, r.o = o, r.x = x, r.y = y;
-    if ((st = check_fit(m, x, y, n, o)) || (st = split_validation(&r, n))) return st;
+    r.m = m, r.o = o, r.x = x, r.y = y, r.src = src;
+    if ((st = check_fit(m, x, y, src, n, o)) || (st = split_validation(&r, n))) return st;
     r.bs = (size_t)o->batch_size > r.ntrain ? (int)r.ntrain : o->batch_size;
     if ((st = nnc_train_plan(m, r.bs))) return st;
-    if (nnc_dist_on(m) && (st = nnc_dist_begin(m, o, x, y, n, r.bs))) return st;
+    if (nnc_dist_on(m) && (st = nnc_dist_begin(m, o, x, y, src ? src->hash : 0, n, r.bs))) return st;
     if (!(r.idx = malloc(r.ntrain * sizeof *r.idx))) return nnc_fail(m, NNC_ERR_NOMEM, "fit: out of memory");
-    if (history && !(*history = calloc(1, sizeof **history))) {
+    if (src && !(r.ld = nnc_loader_new(src, (size_t)r.bs, nnc_input_size(m), nnc_target_size(m)))) {
         free(r.idx);
         return nnc_fail(m, NNC_ERR_NOMEM, "fit: out of memory");
     }
+    st = fit_run_all(&r, history);
+    nnc_loader_free(r.ld);
+    free(r.idx);
+    return st;
+}
+
+nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const nnc_fit_opts *o,
+                   nnc_history **history) {
+    return fit_impl(m, x, y, NULL, n, o, history);
+}
+
+nnc_status nnc_fit_source(nnc_model *m, const nnc_row_source *src, const nnc_fit_opts *o, nnc_history **history) {
+    if (m && (!src || !src->read)) return nnc_fail(m, NNC_ERR_ARG, "fit: no row source");
+    return fit_impl(m, NULL, NULL, src, src ? src->n : 0, o, history);
+}
+
+/* The epochs of a planned fit. */
+static nnc_status fit_run_all(fit_run *rp, nnc_history **history) {
+    fit_run r = *rp; /* copied back at the end: the loader's counts */
+    nnc_model *m = r.m;
+    const nnc_fit_opts *o = r.o;
+    nnc_status st;
+    if (history && !(*history = calloc(1, sizeof **history))) return nnc_fail(m, NNC_ERR_NOMEM, "fit: out of memory");
     /* Keras's on_train_begin: BackupAndRestore may move the first epoch. */
     int first_epoch = o->initial_epoch;
-    if ((st = nnc_cb_train_begin(&r.cbr, m, o, &first_epoch))) {
-        free(r.idx);
-        return st;
-    }
+    if ((st = nnc_cb_train_begin(&r.cbr, m, o, &first_epoch))) return st;
     r.steps = (r.ntrain + (size_t)r.bs - 1) / (size_t)r.bs;
     /* Data parallel: rank 0 alone prints */
     nnc_progress_init(&r.pb, nnc_comm_rank(m->comm) ? 0 : o->verbose, o->out ? o->out : stdout, (int)r.steps);
@@ -384,9 +539,13 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
         if (nnc_dist_on(m) && (st = nnc_dist_sync_rng(m))) break;
         shuffle_rows(&r);
         if (nnc_dist_on(m)) nnc_dist_split_rng(m);
+        if (r.src) ask(&r, 0), ask(&r, 1);
         nnc_metric_acc acc;
         size_t done = 0;
-        if ((st = nnc_metrics_begin(m, &acc, 0, r.ntrain)) || (st = train_epoch(&r, ep, t0, &acc, &done))) break;
+        st = nnc_metrics_begin(m, &acc, 0, r.ntrain);
+        if (!st) st = train_epoch(&r, ep, t0, &acc, &done);
+        drain(&r); /* an epoch stopped early leaves batches asked */
+        if (st) break;
         /* Data parallel: the losses were summed over the ranks step by step, the metrics' state
          * is summed once here */
         if (nnc_dist_on(m) && (st = nnc_dist_reduce_metrics(m, &acc))) break;
@@ -401,7 +560,7 @@ nnc_status nnc_fit(nnc_model *m, const float *x, const float *y, size_t n, const
     nnc_status end = nnc_cb_train_end(&r.cbr, st == NNC_OK);
     if (st == NNC_OK) st = end;
     m->train->use_weights = 0;
-    free(r.idx);
+    *rp = r;
     return st;
 }
 
