@@ -129,6 +129,11 @@ typedef struct {
     char notes[2048];            /* notes of the load, printed once it has succeeded */
     int steps;                   /* a None time axis: the length the rows make (cli_apply_steps
                                   * sets it on the model); 0: the model's own */
+    size_t *col_index;           /* CSV: the table column of each feature, then of each target */
+    const size_t *example;       /* what messages call row r: example[r] + 1 (NULL: r + 1) */
+    int categorical;             /* CSV: a column's text cells were numbered (one-hot, class names) */
+    nnc_row_source stream;       /* --stream: the rows, read on demand (x and y NULL); n its rows */
+    struct cli_stream *streamer; /* what stream.ctx reads from (stream_data.c) */
 } cli_data;
 
 /* What a load needs to know besides the options. */
@@ -148,6 +153,18 @@ typedef struct {
 int cli_load(const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, char *err, size_t errlen);
 /* Loads a CSV file (cli_load's CSV branch, csv_data.c). */
 int cli_load_csv(const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, char *err, size_t errlen);
+/* The same from sample, the file's first records as text, in the file's place (--stream plans
+ * the columns from them). */
+int cli_load_csv_sample(const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, const char *sample, size_t len,
+                        char *err, size_t errlen);
+/* --stream (stream_data.c): o->data, a plain CSV of numbers or an uncompressed IDX file with
+ * its labels, indexed in one pass (its rows' offsets and lines, 16 bytes a row, and a hash of
+ * its bytes) and its columns planned as cli_load plans them; d->stream then reads any rows on
+ * demand, checking them as cli_load and cli_check_targets do (the messages name the file and
+ * line). d->x and d->y stay NULL. Returns 0, or -1 with the message in err. */
+int cli_stream_open(const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, char *err, size_t errlen);
+/* Closes what cli_stream_open opened (cli_data_free calls it). NULL is fine. */
+void cli_stream_free(struct cli_stream *s);
 /* For a model with a TextVectorization (its spec's first line is text_vectorization), cli_load
  * reads text: the bundled "fortunes", or a CSV file's column of text (--text-column, else the
  * only one), one feature holding each row's index into d->texts. These turn that into the

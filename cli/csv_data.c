@@ -28,6 +28,8 @@ typedef struct {
     char *err;
     size_t errlen;
     int text;                   /* for a model with a TextVectorization: feat[0] is the text */
+    const char *sample;         /* --stream: the file's first records, read in its place */
+    size_t sample_len;
 } job;
 
 static int fail(job *J, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -83,7 +85,9 @@ static int read_table(job *J) {
     nnc_csv_opts co;
     nnc_error e = {""};
     if (csv_opts(J, &co)) return -1;
-    if (nnc_table_read_csv(J->o->data, &co, &J->t, &e)) return fail(J, "%s", e.message);
+    if (J->sample ? nnc_table_parse_csv(J->sample, J->sample_len, J->o->data, &co, &J->t, &e)
+                  : nnc_table_read_csv(J->o->data, &co, &J->t, &e))
+        return fail(J, "%s", e.message);
     if (co.header == NNC_HEADER_AUTO && !J->t.header)
         cli_note(J->d, "%s: line 1 holds numbers where the columns hold numbers, so it is read as data, not "
                  "as a header (--header yes says otherwise)", J->o->data);
@@ -656,7 +660,13 @@ static int build(job *J) {
     d->x = in_place ? t->values : malloc(t->rows * width * sizeof *d->x + 1); /* in place: t->values stays the source */
     d->y = malloc(t->rows * (ny ? ny : 1) * sizeof *d->y);
     d->line = malloc(t->rows * sizeof *d->line);
-    if (!d->x || !d->y || !d->line) return fail(J, "%s: out of memory", J->o->data);
+    d->col_index = malloc((J->n_feat + ny + 1) * sizeof *d->col_index);
+    if (!d->x || !d->y || !d->line || !d->col_index) return fail(J, "%s: out of memory", J->o->data);
+    for (size_t j = 0; j < J->n_feat + ny; j++) {
+        const use *u = j < J->n_feat ? &J->feat[j] : &J->targ[j - J->n_feat];
+        d->col_index[j] = u->col;
+        d->categorical |= u->values != NULL;
+    }
     size_t n_miss = 0, first_row = 0, first_col = 0, miss;
     for (size_t r = 0; r < t->rows; r++) {
         d->line[r] = nnc_table_line(t, r);
@@ -740,7 +750,12 @@ static int check_width(job *J) {
 }
 
 int cli_load_csv(const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, char *err, size_t errlen) {
-    job J = {o, ctx, d, {0}, NULL, NULL, 0, 0, err, errlen, ctx->m && nnc_model_text_vectorizer(ctx->m)};
+    return cli_load_csv_sample(o, ctx, d, NULL, 0, err, errlen);
+}
+
+int cli_load_csv_sample(const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, const char *sample, size_t len,
+                        char *err, size_t errlen) {
+    job J = {o, ctx, d, {0}, NULL, NULL, 0, 0, err, errlen, ctx->m && nnc_model_text_vectorizer(ctx->m), sample, len};
     int rc = read_table(&J) || (ctx->cols ? pick_recorded(&J) : J.text ? pick_text_columns(&J) : pick_by_options(&J)) ||
              (!ctx->cols && apply_one_hot(&J)) || check_width(&J) || check_uses(&J) || label_names(&J) || build(&J) ||
              (!ctx->cols && record_columns(&J));

@@ -44,6 +44,8 @@ void cli_data_free(cli_data *d) {
     for (size_t t = 0; d->label_name && t < d->n_label_names; t++) free(d->label_name[t]);
     free(d->label_name);
     free(d->columns);
+    free(d->col_index);
+    cli_stream_free(d->streamer);
     for (size_t i = 0; i < d->n_strings; i++) free(d->strings[i]);
     free(d->strings);
     nnc_table_free(&d->table);
@@ -269,7 +271,8 @@ static void where(const cli_data *d, size_t r, size_t t, char *buf, size_t n) {
     if (d->line && d->label_name)
         snprintf(buf, n, "%s:%zu: %s", d->source, d->line[r], d->label_name[t]);
     else
-        snprintf(buf, n, "%s: example %zu", d->label_source[0] ? d->label_source : d->source, r + 1);
+        snprintf(buf, n, "%s: example %zu", d->label_source[0] ? d->label_source : d->source,
+                 (d->example ? d->example[r] : r) + 1);
 }
 
 /* Labels 1..k for k classes are most likely counted from one. */

@@ -17,7 +17,7 @@ typedef struct {
         *batch_text;
     cli_data_opts data;
     cli_search_args search;
-    int epochs, epochs_given, spu_given, val_split_given, batch, no_shuffle, seed, threads, weights_only, json, quiet, restarts, spu;
+    int epochs, epochs_given, spu_given, val_split_given, batch, no_shuffle, seed, threads, weights_only, json, quiet, restarts, spu, stream;
     double test_split, val_split, comm_timeout;
 } train_args;
 
@@ -78,6 +78,9 @@ static int check_args(train_args *a) {
     else if (a->init_from && a->init) bad = "--init-from and --init-weights exclude each other";
     else if (a->init_from && a->restarts > 1) bad = "--init-from and --restarts exclude each other";
     else if (a->search.kind && (a->init || a->init_from)) bad = "--search starts from fresh weights: not with --init-weights or --init-from";
+    else if (a->stream && (a->test_split > 0.0 || a->search.kind || a->restarts > 1))
+        bad = "--stream reads each batch's rows when it trains them: not with --test-split (give --test-data), --search "
+              "or --restarts";
     if (bad) {
         cli_error("train", "%s", bad);
         return CLI_USAGE;
@@ -115,6 +118,8 @@ static int parse_args(int argc, char **argv, train_args *a) {
         {"--epochs", OPT_INT, &a->epochs, "epochs (default: the spec's fit line, else 1)", "N", &a->epochs_given},
         {"--batch-size", OPT_STRING, &a->batch_text, "batch size, or 'all' (default: spec, else 32)", "N", NULL},
         {"--no-shuffle", OPT_FLAG, &a->no_shuffle, "keep the row order in every epoch", NULL, NULL},
+        {"--stream", OPT_FLAG, &a->stream, "read the rows of a CSV or IDX file (and --test-data) as they train, one batch "
+         "ahead on a thread: data larger than memory", NULL, NULL},
         {"--seed", OPT_INT, &a->seed, "seed of weights, shuffling and --test-split (default 0)", "N", NULL},
         {"--steps-per-update", OPT_INT, &a->spu, "accumulate the gradients of N batches per update", "N", &a->spu_given},
         {"--restarts", OPT_INT, &a->restarts, "train K initialisations (seeds N, N+1, ...), keep the best", "K", NULL},
@@ -141,6 +146,17 @@ static int parse_args(int argc, char **argv, train_args *a) {
     return rc ? rc : check_args(a);
 }
 
+/* --stream: the rows read as they train (their labels checked then). */
+static int stream_open(nnc_model *m, const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d, char *err,
+                       size_t n) {
+    const char *norm = nnc_adapt_layer(m);
+    if (norm && !ctx->cols)
+        return snprintf(err, n, "--stream: layer '%s' adapts to every training row, which --stream never holds at once; "
+                        "adapt it without --stream, then train on with --init-from MODEL --stream", norm), -1;
+    if (nnc_model_text_vectorizer(m)) return snprintf(err, n, "--stream reads numbers, and this model reads text"), -1;
+    return cli_stream_open(o, ctx, d, err, n) || cli_apply_steps(m, d, err, n);
+}
+
 /* A second file read as the training data was (test or validation data): its columns by
  * the training data's names, its labels checked. */
 static int load_other(const train_args *a, nnc_model *m, const cli_data *train, const char *data, const char *labels,
@@ -150,6 +166,12 @@ static int load_other(const train_args *a, nnc_model *m, const cli_data *train, 
     o.labels = labels;
     cli_load_ctx ctx = {"train", role, m, train->columns, train->n_columns, 0};
     if (train->columns) o.label_column = NULL, o.targets_given = 0, o.n_target_args = 0, o.one_hot = NULL; /* the columns say it */
+    if (a->stream && data == a->test_data) /* the test file streams too */
+        return stream_open(m, &o, &ctx, out, err, n) ||
+               (out->steps != train->steps && (snprintf(err, n, "%s: rows of %d steps, but the training data's are %d",
+                                                        out->source, out->steps, train->steps), 1))
+                   ? -1
+                   : 0;
     if (cli_load(&o, &ctx, out, err, n) || cli_check_targets(m, out, err, n)) return -1;
     if (out->steps != train->steps) /* one fit runs at one length: its validation and test too */
         return snprintf(err, n, "%s: rows of %d steps, but the training data's are %d: the model runs at one "
@@ -194,7 +216,9 @@ static int load_all(const train_args *a, nnc_model *m, cli_data *train, cli_data
         return snprintf(err, n, "%s", nnc_last_error(m)), -1;
     cli_load_ctx ctx = {"train", "train", m, NULL, 0, 0};
     if (a->init_from) ctx.cols = nnc_model_columns(m, &ctx.n_cols); /* a CSV read as the model was trained */
-    if (cli_load(&a->data, &ctx, &all, err, n) || cli_apply_steps(m, &all, err, n) || cli_check_targets(m, &all, err, n)) {
+    if (a->stream ? stream_open(m, &a->data, &ctx, &all, err, n)
+                  : cli_load(&a->data, &ctx, &all, err, n) || cli_apply_steps(m, &all, err, n) ||
+                        cli_check_targets(m, &all, err, n)) {
         cli_data_free(&all);
         return -1;
     }
@@ -276,7 +300,7 @@ static int run(const train_args *a, nnc_model *m, const cli_data *train, const c
     size_t adapt_rows = fo->validation_split > 0.0f
                             ? (size_t)ceil((double)train->n * (1.0 - (double)fo->validation_split))
                             : train->n;
-    if (adapt_rows && !a->init_from && nnc_adapt(m, train->x, adapt_rows))
+    if (adapt_rows && !a->init_from && train->x && nnc_adapt(m, train->x, adapt_rows))
         return snprintf(err, n, "%s: %s", train->source, nnc_last_error(m)), -1;
     if (a->init) {
         int resumed = 0;
@@ -298,7 +322,8 @@ static int run(const train_args *a, nnc_model *m, const cli_data *train, const c
     nnc_status st = a->search.kind ? nnc_fit_search(m, train->x, train->y, train->n, fo, &so, h)
                     : a->restarts > 1
                         ? nnc_fit_restarts(m, train->x, train->y, train->n, fo, a->restarts, (uint64_t)a->seed, h)
-                        : nnc_fit(m, train->x, train->y, train->n, fo, h);
+                    : train->stream.read ? nnc_fit_source(m, &train->stream, fo, h)
+                                         : nnc_fit(m, train->x, train->y, train->n, fo, h);
     cli_interrupt_end();
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (a->search.kind) /* the gradient epochs inside a search report no time of their own */
@@ -320,7 +345,8 @@ static int report(const train_args *a, nnc_model *m, const cli_data *test, const
     nnc_logs tl = {0};
     nnc_error e = {""};
     /* Data parallel: every rank evaluates its share of the test rows; rank 0 writes and prints. */
-    if (test->n && nnc_evaluate(m, test->x, test->y, test->n, fo->batch_size, &tl) != NNC_OK)
+    if (test->n && (test->stream.read ? nnc_evaluate_source(m, &test->stream, fo->batch_size, &tl)
+                                      : nnc_evaluate(m, test->x, test->y, test->n, fo->batch_size, &tl)) != NNC_OK)
         return snprintf(err, n, "%s: %s", test->source, nnc_last_error(m)), -1;
     if (nnc_comm_rank(nnc_model_comm(m))) return 0;
     if (a->save) {

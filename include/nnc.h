@@ -1061,6 +1061,8 @@ nnc_status nnc_predict_ex(nnc_model *m, const float *x, size_t n, float *out, in
 /* Keras's Normalization.adapt: sets every Normalization layer's mean and variance (biased)
  * from n examples of x, in layer order. Call after compile, before fit. */
 nnc_status nnc_adapt(nnc_model *m, const float *x, size_t n);
+/* The first layer whose state nnc_adapt sets from data (a Normalization), NULL when none. */
+const char *nnc_adapt_layer(const nnc_model *m);
 /* The name of the layer whose output the model gives ("layer_3"); the first output's. */
 const char *nnc_model_output_name(const nnc_model *m);
 /* The model's outputs (1 for a Sequential model, else those of nnc_set_outputs), the name of
@@ -1322,6 +1324,10 @@ nnc_csv_opts nnc_csv_opts_default(void);
  * "file:line: column N ('name'): problem" in err, *out zeroed: a malformed quote, a ragged
  * row, a NaN, Inf or out-of-float32 number in a column of numbers, a duplicate column name. */
 nnc_status nnc_table_read_csv(const char *path, const nnc_csv_opts *o, nnc_table *out, nnc_error *err);
+/* The same from text in memory (len bytes, not NUL-terminated); name is the file the
+ * messages name. */
+nnc_status nnc_table_parse_csv(const char *text, size_t len, const char *name, const nnc_csv_opts *o, nnc_table *out,
+                               nnc_error *err);
 /* The line of the file on which row r (0-based) starts. */
 size_t nnc_table_line(const nnc_table *t, size_t r);
 /* NNC_OK when column c holds only numbers (and no missing cell unless allow_missing); else

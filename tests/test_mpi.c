@@ -148,6 +148,24 @@ static void ring(test_run *r, const mpi_env *e) {
     t_end(r);
 }
 
+/* --stream: each rank reads only its rows of each batch from the file, and the run ends with
+ * the bytes of the same 2-rank run on the rows in memory. */
+static void stream(test_run *r, const mpi_env *e) {
+    if (!t_begin(r, "mpi: 2 ranks with --stream = 2 ranks on the rows in memory, bit for bit")) return;
+    put(e, "stream.nnc", small_spec);
+    write_csv(e, "stream.csv", -1, 3);
+    const char *args = "train stream.nnc --data stream.csv --label-column label --validation-split 0.25 --epochs 3 "
+                       "--batch-size 8 --threads 1 --quiet";
+    char cmd[1024];
+    int st;
+    snprintf(cmd, sizeof cmd, MPIRUN "nnc %s --save sm.nnc && " MPIRUN "nnc %s --stream --save ss.nnc && cmp sm.nnc ss.nnc "
+             "&& echo SAME", args, args);
+    char *o = sh(e, cmd, &st);
+    CHECK(r, st == 0 && strstr(o, "SAME"), "%s", o);
+    free(o);
+    t_end(r);
+}
+
 /* BatchNormalization: synchronized=true normalizes by the global batch's statistics, so 2
  * ranks train as 1 process does (up to rounding); by default each rank uses its own rows'. */
 static void sync_bn(test_run *r, const mpi_env *e) {
@@ -349,6 +367,7 @@ void suite_mpi(test_run *r) {
         } else {
             equivalence(r, &e);
             ring(r, &e);
+            stream(r, &e);
             sync_bn(r, &e);
             whole_sets(r, &e);
             rank0_outputs(r, &e);

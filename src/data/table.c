@@ -21,6 +21,13 @@ nnc_status nnc_table_read_csv(const char *path, const nnc_csv_opts *o, nnc_table
     return nnc_csv_read(path, o, out, NNC_ERRBUF(err));
 }
 
+nnc_status nnc_table_parse_csv(const char *text, size_t len, const char *name, const nnc_csv_opts *o, nnc_table *out,
+                               nnc_error *err) {
+    char buf[sizeof err->message];
+    nnc_status st = nnc_csv_parse(text, len, name, o, out, err ? err->message : buf, err ? sizeof err->message : sizeof buf);
+    return st;
+}
+
 size_t nnc_table_line(const nnc_table *t, size_t r) {
     if (!t || !t->n_line_jumps) return 0;
     size_t lo = 0, hi = t->n_line_jumps; /* the last jump at or before row r */

@@ -37,6 +37,12 @@ static nnc_status adapt_layer(nnc_model *m, const nnc_layer_rec *l, const float 
     return NNC_OK;
 }
 
+const char *nnc_adapt_layer(const nnc_model *m) {
+    for (int i = 0; m && i < m->n_layers; i++)
+        if (nnc_layer_state_from_data(&m->layers[i])) return m->layers[i].name;
+    return NULL;
+}
+
 nnc_status nnc_adapt(nnc_model *m, const float *x, size_t n) {
     if (!m) return NNC_ERR_ARG;
     if (!m->compiled) return nnc_fail(m, NNC_ERR_STATE, "adapt: the model must be compiled first");
