@@ -162,6 +162,16 @@ int main(int argc, char **argv) {
                 "rebuild it with cmake -DNNC_MPI=ON\n", nnc_launched_ranks());
         return CLI_FAIL;
     }
+    if (nnc_launched_ranks() > 1 && strcmp(c, "train")) {
+        /* N copies of one evaluation or prediction would print N times and write one file
+         * from N processes: only training is data-parallel. Rank 0 alone says so. */
+        const char *r = getenv("OMPI_COMM_WORLD_RANK");
+        if (!r) r = getenv("PMI_RANK");
+        if (!r || !strcmp(r, "0"))
+            fprintf(stderr, "nnc %s: started as one of %d ranks (mpirun), but only 'nnc train' runs on several "
+                    "processes: run 'nnc %s' without mpirun\n", c, nnc_launched_ranks(), c);
+        return CLI_FAIL;
+    }
     if (!strcmp(c, "train")) return cmd_train(argc, argv);
     if (!strcmp(c, "eval") || !strcmp(c, "evaluate")) return cmd_eval(argc, argv);
     if (!strcmp(c, "predict")) return cmd_predict(argc, argv);

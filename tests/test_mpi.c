@@ -166,6 +166,16 @@ static void stream(test_run *r, const mpi_env *e) {
     t_end(r);
 }
 
+/* Only training is data-parallel: another command under mpirun says so once and fails. */
+static void other_commands(test_run *r, const mpi_env *e) {
+    if (!t_begin(r, "mpi: eval, predict, summary under mpirun: one line from rank 0, a non-zero exit")) return;
+    int st;
+    char *o = sh(e, MPIRUN "nnc summary digits.nnc", &st);
+    CHECK(r, st != 0 && count(o, "only 'nnc train' runs on several processes") == 1, "status %d:\n%s", st, o);
+    free(o);
+    t_end(r);
+}
+
 /* BatchNormalization: synchronized=true normalizes by the global batch's statistics, so 2
  * ranks train as 1 process does (up to rounding); by default each rank uses its own rows'. */
 static void sync_bn(test_run *r, const mpi_env *e) {
@@ -368,6 +378,7 @@ void suite_mpi(test_run *r) {
             equivalence(r, &e);
             ring(r, &e);
             stream(r, &e);
+            other_commands(r, &e);
             sync_bn(r, &e);
             whole_sets(r, &e);
             rank0_outputs(r, &e);
