@@ -27,6 +27,12 @@ vg ok   $nnc train examples/iris.nnc --data examples/iris_species.csv --label-co
           --test-split 0.2 --save "$tmp/iris.safetensors" --quiet
 vg ok   $nnc eval "$tmp/iris.safetensors" --data examples/iris_species.csv --test-split 0.2
 vg ok   $nnc predict "$tmp/iris.safetensors" --data examples/iris_species.csv --json --output "$tmp/p.json"
+printf 'input 4\ndense 3\nloss sparse_categorical_crossentropy from_logits=true\n' > "$tmp/late.nnc"
+printf 'a,b,c,d,label\n1,2,3,4,0\n5,6,7,8,1\n1,2,3,5,2\n0,1,0,1,1\n2,2,2,2,0\n' > "$tmp/num.csv"
+vg ok   $nnc train "$tmp/late.nnc" --data "$tmp/num.csv" --test-data "$tmp/num.csv" --epochs 2 --batch-size 2 \
+          --validation-split 0.2 --stream --quiet
+printf 'a,b,c,d,label\n1,2,3,4,0\n5,6,7,8,1\n1,2,x,4,1\n' > "$tmp/late.csv"
+vg fail $nnc train "$tmp/late.nnc" --data "$tmp/late.csv" --stream --batch-size 1 --epochs 2
 printf 'size;color;label\n1,5;red;yes\n0,5;blue;no\n' > "$tmp/semi.csv"
 vg fail $nnc train examples/iris.nnc --data "$tmp/semi.csv"
 printf 'size,color,label\n1.5,red,yes\n0.5,blue,no\n' > "$tmp/cat.csv"
