@@ -290,6 +290,9 @@ static void bad_inputs(test_run *r, const mpi_env *e) {
         {"ranks on different data",
          "mpirun --allow-run-as-root --oversubscribe -np 1 nnc train small.nnc --data a.csv --save x.nnc : "
          "-np 1 nnc train small.nnc --data b.csv --save x.nnc", "rank 1 and rank 0 disagree on the training data"},
+        {"ranks streaming different files",
+         "mpirun --allow-run-as-root --oversubscribe -np 1 nnc train small.nnc --data a.csv --stream --save x.nnc : "
+         "-np 1 nnc train small.nnc --data b.csv --stream --save x.nnc", "rank 1 and rank 0 disagree on the training data"},
         {"an exact AUC, which the ranks cannot add up", MPIRUN "nnc train auc.nnc --data bin.csv --save x.nnc",
          "auc with exact=true"},
         {"a rank that cannot read its file",
