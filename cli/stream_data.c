@@ -27,6 +27,7 @@ struct cli_stream {
     const nnc_model *m;       /* the labels' checks (cli_check_targets) */
     /* IDX */
     size_t header, lheader, row_bytes;
+    unsigned char *labels;    /* the labels, a byte a row: read once (one read per row less) */
     int type;                 /* 0x08 unsigned bytes (divided by 255), 0x0D big-endian floats */
     /* CSV */
     uint64_t *off;            /* n + 1: row r is the bytes [off[r], off[r + 1]) */
@@ -58,6 +59,7 @@ void cli_stream_free(struct cli_stream *s) {
     for (size_t t = 0; s->label_name && t < s->n_label_names; t++) free(s->label_name[t]);
     free(s->label_name);
     free(s->rec);
+    free(s->labels);
     free(s->batch_line);
     free(s);
 }
@@ -134,6 +136,8 @@ static int idx_open(struct cli_stream *s, const cli_data_opts *o, const cli_load
     if (ltype != 0x08 || lper != 1)
         return snprintf(err, errlen, "%s: labels must be one unsigned byte per row", s->lpath), -1;
     if (ln != s->n) return snprintf(err, errlen, "%s: %zu labels for the %zu images of %s", s->lpath, ln, s->n, s->path), -1;
+    if (!(s->labels = malloc(s->n + 1)) || read_at(s->lfd, s->labels, s->n, s->lheader))
+        return snprintf(err, errlen, "%s: %s", s->lpath, s->labels ? strerror(errno) : "out of memory"), -1;
     s->targets = 1;
     return 0;
 }
@@ -156,12 +160,7 @@ static int idx_rows(struct cli_stream *s, const size_t *rows, size_t count, floa
                 return snprintf(e->message, sizeof e->message, "%.300s: example %zu, value %zu is %g: inputs must be finite",
                                 s->path, r + 1, j + 1, (double)xr[j]), -1;
         }
-        if (s->lfd >= 0) {
-            unsigned char l;
-            if (read_at(s->lfd, &l, 1, s->lheader + r))
-                return snprintf(e->message, sizeof e->message, "%.300s: label %zu: %s", s->lpath, r + 1, strerror(errno)), -1;
-            y[i] = (float)l;
-        }
+        if (s->labels) y[i] = (float)s->labels[r];
     }
     return 0;
 }
