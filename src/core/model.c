@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "model_impl.h"
+#include "quant.h"
 #include "../backend/cpu/thread_pool.h"
 
 static const char *const status_text[NNC_STATUS_COUNT] = {
@@ -42,6 +43,7 @@ void nnc_model_free(nnc_model *m) {
     nnc_strmap_free(&m->layer_names);
     nnc_strmap_free(&m->stem_counts);
     nnc_strmap_free(&m->param_names);
+    nnc_quant_clear(m);
     free(m->tape);
     free(m->param_arena);
     free(m->grad_arena);

@@ -101,9 +101,10 @@ nnc_status nnc_summary(const nnc_model *m, FILE *f) {
         if (seq && l->n_inputs == 0 && !m->text_vec) continue;
         size_t np = layer_params(m, l, &frozen);
         total += np;
-        char name[160], shape[64 * (1 + NNC_LAYER_MORE_OUTPUTS)], params[32], conn[160] = "-";
+        char name[176], shape[64 * (1 + NNC_LAYER_MORE_OUTPUTS)], params[32], conn[160] = "-";
         /* A name too wide for its column wraps before the class, as Keras's table does. */
-        const char *cls = layer_class(m, l);
+        char cls[80]; /* an int8 layer says so after its class */
+        snprintf(cls, sizeof cls, "%s%s", layer_class(m, l), nnc_layer_is_int8(m, i) ? " int8" : "");
         int fits = (int)(strlen(l->name) + strlen(cls) + 3) <= w[0] - 2;
         snprintf(name, sizeof name, "%s%s(%s)", l->name, fits ? " " : "\n", cls);
         shape_text(m, l->output, shape + (l->n_more ? 1 : 0), sizeof shape - 1);
@@ -136,6 +137,8 @@ nnc_status nnc_summary(const nnc_model *m, FILE *f) {
         bytes_str(4.0 * (double)counts[i], bytes, sizeof bytes);
         fprintf(f, " %s params: %s (%s)\n", labels[i], num, bytes);
     }
+    if (m->n_qlayers)
+        fprintf(f, " Int8 layers: %d (kernels: %s; the rest run in float)\n", m->n_qlayers, nnc_int8_kernel());
     return NNC_OK;
 }
 
@@ -156,6 +159,7 @@ nnc_status nnc_summary_json(const nnc_model *m, FILE *f) {
         nnc_sb_json_string(&sb, l->name);
         nnc_sb_puts(&sb, ",\"class\":");
         nnc_sb_json_string(&sb, layer_class(m, l));
+        if (nnc_layer_is_int8(m, i)) nnc_sb_puts(&sb, ",\"int8\":true");
         nnc_sb_puts(&sb, ",\"output_shape\":[null");
         for (int k = 0; k < s->rank; k++)
             if (k == 0 && nnc_node_any_length(m, l->output)) nnc_sb_puts(&sb, ",null");
