@@ -3,6 +3,7 @@
  * each sum times in_scale·w_scale[j] becomes the float that the bias and activation take.
  * Every step is elementwise or one exact sum, so any thread count gives the same bits. */
 #include <stdint.h>
+#include <string.h>
 #include "quant_ops.h"
 #include "epilogue.h"
 #include "conv_impl.h"
@@ -48,19 +49,48 @@ void nnc_qmatmul_forward(const nnc_exec *e, int id) {
                   y->value, q->n, nnc_epilogue_prepare(e->m, id, &epi));
 }
 
-/* A group of examples at a time, as the float convolution: its col (float, im2col's layout)
- * then the col quantized, both in the workspace. */
-static size_t per_example(const conv_geom *g, const nnc_qlayer *q, int point) {
-    const size_t px = (size_t)g->oh * g->ow;
-    return (point ? 0 : px * (size_t)q->k) + bytes_as_floats(px * (size_t)q->lda);
+/* A group of examples at a time, as the float convolution: the group's input quantized (bytes,
+ * a quarter of the floats), then its col built from those bytes, both in the workspace. The
+ * float col is never made: on B3's second convolution it is 9 times the input. */
+static size_t per_example(const conv_geom *g, const nnc_qlayer *q) {
+    return bytes_as_floats((size_t)g->h * g->w * g->c) + bytes_as_floats((size_t)g->oh * g->ow * (size_t)q->lda);
 }
 
 size_t nnc_qconv_work(const nnc_model *m, int id, int batch) {
     conv_geom g;
     nnc_conv_geom(m, id, &g);
-    const nnc_qlayer *q = nnc_quant_of(m, id);
-    const size_t per = per_example(&g, q, nnc_conv_is_pointwise(&g));
+    const size_t per = per_example(&g, nnc_quant_of(m, id));
     return (size_t)nnc_conv_group_size(per, 0, batch, nnc_pool_threads(m->pool), 0) * per;
+}
+
+typedef struct {
+    const conv_geom *g;
+    const uint8_t *xq; /* the group's input, [nb, H, W, C] bytes */
+    uint8_t *col;      /* [nb·OH·OW, lda] */
+    int lda;
+} qcol_job;
+
+/* im2col over bytes (conv.c's layout); cells outside the image and the row's padding hold the
+ * zero point 128. */
+static void qcol_task(void *ctx, size_t first, size_t count) {
+    const qcol_job *j = ctx;
+    const conv_geom *g = j->g;
+    const size_t c = (size_t)g->c;
+    for (size_t b = first; b < first + count; b++)
+        for (int oh = 0; oh < g->oh; oh++)
+            for (int ow = 0; ow < g->ow; ow++) {
+                uint8_t *row = j->col + ((b * (size_t)g->oh + (size_t)oh) * (size_t)g->ow + (size_t)ow) * (size_t)j->lda;
+                uint8_t *dst = row;
+                for (int i = 0; i < g->kh; i++) {
+                    const int ih = oh * g->sh - g->pt + i * g->dh;
+                    for (int k = 0; k < g->kw; k++, dst += c) {
+                        const int iw = ow * g->sw - g->pl + k * g->dw;
+                        if (ih < 0 || ih >= g->h || iw < 0 || iw >= g->w) memset(dst, 128, c);
+                        else memcpy(dst, j->xq + ((b * (size_t)g->h + (size_t)ih) * (size_t)g->w + (size_t)iw) * c, c);
+                    }
+                }
+                memset(dst, 128, (size_t)(row + j->lda - dst));
+            }
 }
 
 void nnc_qconv_forward(const nnc_exec *e, int id) {
@@ -68,23 +98,19 @@ void nnc_qconv_forward(const nnc_exec *e, int id) {
     const nnc_qlayer *q = nnc_quant_of(e->m, id);
     conv_geom g;
     nnc_conv_geom(e->m, id, &g);
-    const int point = nnc_conv_is_pointwise(&g);
-    const size_t px = (size_t)g.oh * g.ow, per = per_example(&g, q, point);
+    const size_t px = (size_t)g.oh * g.ow, cells = (size_t)g.h * g.w, per = per_example(&g, q);
     const int gs = nnc_conv_group_size(per, 0, e->batch, nnc_pool_threads(e->m->pool), e->m->work_floats);
     nnc_epilogue epi;
     const nnc_gemm_epilogue *ep = nnc_epilogue_prepare(e->m, id, &epi);
+    uint8_t *xq = (uint8_t *)e->m->work;
+    uint8_t *col = (uint8_t *)(e->m->work + bytes_as_floats((size_t)gs * cells * g.c));
     for (int b0 = 0; b0 < e->batch; b0 += gs) {
         const int nb = e->batch - b0 < gs ? e->batch - b0 : gs;
-        const size_t rows = (size_t)nb * px;
-        const float *col = x->value + (size_t)b0 * px * q->k;
-        uint8_t *a = (uint8_t *)e->m->work;
-        if (!point) {
-            nnc_conv_col_run(e, &g, x->value, e->m->work, 1, b0, nb, 0);
-            col = e->m->work;
-            a = (uint8_t *)(e->m->work + rows * (size_t)q->k);
-        }
-        quantize(e, q, col, rows, a);
-        nnc_qgemm_par(e->m->pool, q->variant, (int)rows, q->n, q->k, a, q->lda, q->wp, q->comp, q->out_scale,
+        quantize_job qj = {x->value + (size_t)b0 * cells * g.c, g.c, g.c, g.c, q->inv_in_scale, xq};
+        nnc_parallel_range(e->m->pool, (size_t)nb * cells, 256, quantize_task, &qj);
+        qcol_job cj = {&g, xq, col, q->lda};
+        nnc_parallel_range(e->m->pool, (size_t)nb, 2, qcol_task, &cj);
+        nnc_qgemm_par(e->m->pool, q->variant, nb * (int)px, q->n, q->k, col, q->lda, q->wp, q->comp, q->out_scale,
                       y->value + (size_t)b0 * px * q->n, q->n, ep);
     }
 }
