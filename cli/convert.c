@@ -117,7 +117,7 @@ static int quantize(nnc_model *m, const convert_args *c) {
     int rc = nnc_quantize_int8(m, x, n) == NNC_OK ? CLI_OK : CLI_FAIL;
     if (rc) cli_error("convert", "%s: %s", c->paths[0], nnc_last_error(m));
     else
-        fprintf(stderr, "nnc convert: %d layers in int8 (kernels: %s), calibrated on %zu rows of %s\n",
+        fprintf(stderr, "nnc convert: int8 layers: %d (kernels: %s), calibrated on %zu rows of %s\n",
                 nnc_model_int8_layers(m), nnc_int8_kernel(), n, d.source);
     free(x);
     cli_data_free(&d);

@@ -9,12 +9,15 @@ int nnc_quant_supported(const nnc_model *m, int id) {
     const nnc_node_rec *n = &m->nodes[id];
     if (n->op != NNC_OP_MATMUL && n->op != NNC_OP_CONV) return 0;
     if (n->n_in != 2 || m->nodes[n->in[1]].op != NNC_OP_PARAM) return 0;
-    if (n->op == NNC_OP_CONV && (n->attr.win.groups > 1 || n->attr.win.depthwise)) return 0;
+    return !(n->op == NNC_OP_CONV && (n->attr.win.groups > 1 || n->attr.win.depthwise));
+}
+
+int nnc_quant_worth(const nnc_model *m, int id) {
     /* A product over fewer than 32 values (a first convolution over 1 channel: 9) stays in
      * float: int8 would save little multiply work and add a quantizing pass, and the float
      * path has the fused conv + ReLU + max pooling op for it. */
-    const nnc_node_rec *w = &m->nodes[n->in[1]];
-    return nnc_shape_size(&w->shape) / (size_t)w->shape.dim[w->shape.rank - 1] >= 32;
+    const nnc_node_rec *w = &m->nodes[m->nodes[id].in[1]];
+    return nnc_quant_supported(m, id) && nnc_shape_size(&w->shape) / (size_t)w->shape.dim[w->shape.rank - 1] >= 32;
 }
 
 const nnc_qlayer *nnc_quant_of(const nnc_model *m, int id) {

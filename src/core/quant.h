@@ -23,6 +23,8 @@ typedef struct nnc_qlayer {
 /* Whether node id is a MATMUL or CONV that int8 can run: its second input is a kernel
  * parameter, one group, not depthwise. */
 int nnc_quant_supported(const nnc_model *m, int id);
+/* Whether nnc_quantize_int8 quantizes it: supported, and a product over at least 32 values. */
+int nnc_quant_worth(const nnc_model *m, int id);
 /* Quantizes node id's kernel per output channel with the given scales (NULL: max|w| / 127 per
  * channel) and records in_scale for its input; rewrites the float kernel as q·scale. Fails
  * (NNC_ERR_FORMAT) when given scales do not reproduce the kernel exactly (a damaged file). */

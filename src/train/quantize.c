@@ -67,7 +67,7 @@ nnc_status nnc_quantize_int8(nnc_model *m, const float *x, size_t n) {
         goto done;
     }
     for (int i = 0; i < m->n_nodes; i++)
-        if (m->nodes[i].live && nnc_quant_supported(m, i)) ids[k++] = i;
+        if (m->nodes[i].live && nnc_quant_worth(m, i)) ids[k++] = i;
     if (!k) {
         st = nnc_fail(m, NNC_ERR_UNSUPPORTED, "quantize: the model has no Dense or Conv layer that int8 can run");
         goto done;
