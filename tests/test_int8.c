@@ -82,6 +82,23 @@ static void quantizer(test_run *r) {
     nnc_quantize_rows(x, 1, 7, 7, 1.0f, a, 8);
     const uint8_t want[8] = {128, 129, 127, 128, 130, 255, 128, 128}; /* ties to even; clamp; NaN 0; pad */
     CHECK(r, !memcmp(a, want, sizeof want), "got %u %u %u %u %u %u %u %u", a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+    /* the dispatched quantizer (AVX-512 where the CPU has it) against the plain loop: odd widths,
+     * rows apart, the whole rows merged, values across the clamp and exact halves */
+    enum { ROWS = 5, LDX = 45 };
+    float xs[ROWS * LDX];
+    uint8_t q0[ROWS * 48], q1[ROWS * 48];
+    uint32_t s = 12345;
+    for (int i = 0; i < ROWS * LDX; i++) xs[i] = (float)((int)(next(&s) % 601) - 300) * 0.5f;
+    xs[3] = NAN, xs[4] = INFINITY, xs[5] = -INFINITY;
+    static const int widths[][2] = {{1, 4}, {7, 8}, {16, 16}, {17, 20}, {33, 36}, {45, 48}};
+    for (size_t w = 0; w < sizeof widths / sizeof *widths; w++) {
+        const int K = widths[w][0], lda = widths[w][1];
+        for (int ldx = K; ldx <= LDX; ldx += LDX - K > 0 ? LDX - K : 1) {
+            nnc_quantize_rows(xs, ROWS, K, ldx, 1.0f / 1.7f, q0, lda);
+            nnc_quantize_rows_ref(xs, ROWS, K, ldx, 1.0f / 1.7f, q1, lda);
+            CHECK(r, !memcmp(q0, q1, (size_t)ROWS * lda), "K %d ldx %d lda %d: the quantizers differ", K, ldx, lda);
+        }
+    }
     t_end(r);
 }
 
@@ -92,6 +109,11 @@ static const char *MLP = "input 64\nrescaling 0.0625\ndense 64 activation=relu\n
 static const char *CNN = "input 8 8 1\nrescaling 0.0625\nconv2d 16 3 activation=relu padding=same\n"
                          "conv2d 32 3 activation=relu\nmax_pooling2d 2\nflatten\ndense 10\n"
                          "loss sparse_categorical_crossentropy from_logits=true\noptimizer adam\nmetrics accuracy\n";
+
+/* A first convolution over 36 values with ReLU and pooling: int8 inside the fused conv + pool op. */
+static const char *CNN_POOL = "input 8 8 1\nrescaling 0.0625\nconv2d 16 6 activation=relu padding=same\n"
+                              "max_pooling2d 2\nflatten\ndense 10\n"
+                              "loss sparse_categorical_crossentropy from_logits=true\noptimizer adam\nmetrics accuracy\n";
 
 static nnc_model *trained(const char *spec, const nnc_dataset *d, int epochs) {
     nnc_error e = {""};
@@ -119,14 +141,14 @@ static double accuracy(const float *out, const nnc_dataset *d) {
 }
 
 /* Digits: int8 within 1 point of float, logits close (see the tolerance below). */
-static void digits_model(test_run *r, const nnc_dataset *d, const char *name, const char *spec) {
+static void digits_model(test_run *r, const nnc_dataset *d, const char *name, const char *spec, int layers) {
     if (!t_begin(r, "int8/%s_close_to_float", name)) return;
     nnc_model *m = trained(spec, d, 15);
     float *f = malloc(d->n * 10 * sizeof *f), *q = malloc(d->n * 10 * sizeof *q);
     if (!CHECK(r, m && f && q, "training failed")) goto done;
     nnc_predict_ex(m, d->x, d->n, f, 256, false);
     CHECK(r, nnc_quantize_int8(m, d->x, 500) == NNC_OK, "quantize: %s", nnc_last_error(m));
-    CHECK(r, nnc_model_int8_layers(m) == 3 || !strcmp(name, "cnn"), "%d int8 layers", nnc_model_int8_layers(m));
+    CHECK(r, nnc_model_int8_layers(m) == layers, "%d int8 layers, not %d", nnc_model_int8_layers(m), layers);
     nnc_predict_ex(m, d->x, d->n, q, 256, false);
     double fa = accuracy(f, d), qa = accuracy(q, d), worst = 0.0, top = 0.0;
     for (size_t i = 0; i < d->n * 10; i++) {
@@ -335,8 +357,9 @@ void suite_int8(test_run *r) {
         }
         return;
     }
-    digits_model(r, &d, "mlp", MLP);
-    digits_model(r, &d, "cnn", CNN);
+    digits_model(r, &d, "mlp", MLP, 3);
+    digits_model(r, &d, "cnn", CNN, 2); /* its first convolution sums 9 values: float */
+    digits_model(r, &d, "cnn_pool", CNN_POOL, 2);
     threads_and_file(r, &d);
     refusals(r, &d);
     cli(r, &d);

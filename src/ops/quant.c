@@ -56,6 +56,12 @@ static size_t per_example(const conv_geom *g, const nnc_qlayer *q) {
     return bytes_as_floats((size_t)g->h * g->w * g->c) + bytes_as_floats((size_t)g->oh * g->ow * (size_t)q->lda);
 }
 
+size_t nnc_qconv_ws_floats(const nnc_model *m, int id, int examples) {
+    conv_geom g;
+    nnc_conv_geom(m, id, &g);
+    return (size_t)examples * per_example(&g, nnc_quant_of(m, id));
+}
+
 size_t nnc_qconv_work(const nnc_model *m, int id, int batch) {
     conv_geom g;
     nnc_conv_geom(m, id, &g);
@@ -70,47 +76,71 @@ typedef struct {
     int lda;
 } qcol_job;
 
+/* Short runs (B3's first convolution: 3 bytes) as inline moves, not library calls. */
+static inline void copy_bytes(uint8_t *restrict dst, const uint8_t *restrict src, size_t n) {
+    if (n > 32) memcpy(dst, src, n);
+    else
+        for (size_t t = 0; t < n; t++) dst[t] = src[t];
+}
+
+static inline void fill_bytes(uint8_t *dst, size_t n) {
+    for (size_t t = 0; t < n; t++) dst[t] = 128;
+}
+
 /* im2col over bytes (conv.c's layout); cells outside the image and the row's padding hold the
- * zero point 128. */
+ * zero point 128. A window row inside the image (no column dilation) is one run of kw·C bytes. */
 static void qcol_task(void *ctx, size_t first, size_t count) {
     const qcol_job *j = ctx;
     const conv_geom *g = j->g;
-    const size_t c = (size_t)g->c;
+    const size_t c = (size_t)g->c, run = (size_t)g->kw * c;
     for (size_t b = first; b < first + count; b++)
         for (int oh = 0; oh < g->oh; oh++)
             for (int ow = 0; ow < g->ow; ow++) {
                 uint8_t *row = j->col + ((b * (size_t)g->oh + (size_t)oh) * (size_t)g->ow + (size_t)ow) * (size_t)j->lda;
                 uint8_t *dst = row;
-                for (int i = 0; i < g->kh; i++) {
+                const int iw0 = ow * g->sw - g->pl, whole = g->dw == 1 && iw0 >= 0 && iw0 + g->kw <= g->w;
+                for (int i = 0; i < g->kh; i++, dst += run) {
                     const int ih = oh * g->sh - g->pt + i * g->dh;
-                    for (int k = 0; k < g->kw; k++, dst += c) {
-                        const int iw = ow * g->sw - g->pl + k * g->dw;
-                        if (ih < 0 || ih >= g->h || iw < 0 || iw >= g->w) memset(dst, 128, c);
-                        else memcpy(dst, j->xq + ((b * (size_t)g->h + (size_t)ih) * (size_t)g->w + (size_t)iw) * c, c);
-                    }
+                    const uint8_t *src = j->xq + (b * (size_t)g->h + (size_t)(ih < 0 ? 0 : ih)) * (size_t)g->w * c;
+                    if (ih < 0 || ih >= g->h) fill_bytes(dst, run);
+                    else if (whole) copy_bytes(dst, src + (size_t)iw0 * c, run);
+                    else
+                        for (int k = 0; k < g->kw; k++) {
+                            const int iw = iw0 + k * g->dw;
+                            if (iw < 0 || iw >= g->w) fill_bytes(dst + (size_t)k * c, c);
+                            else copy_bytes(dst + (size_t)k * c, src + (size_t)iw * c, c);
+                        }
                 }
-                memset(dst, 128, (size_t)(row + j->lda - dst));
+                fill_bytes(dst, (size_t)(row + j->lda - dst));
             }
 }
 
-void nnc_qconv_forward(const nnc_exec *e, int id) {
-    nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]);
+void nnc_qconv_group(const nnc_exec *e, int id, int b0, int nb, float *ws, float *out,
+                     const nnc_gemm_epilogue *ep) {
+    const nnc_node_rec *x = NODE(e, NODE(e, id)->in[0]);
     const nnc_qlayer *q = nnc_quant_of(e->m, id);
     conv_geom g;
     nnc_conv_geom(e->m, id, &g);
-    const size_t px = (size_t)g.oh * g.ow, cells = (size_t)g.h * g.w, per = per_example(&g, q);
+    const size_t px = (size_t)g.oh * g.ow, cells = (size_t)g.h * g.w;
+    uint8_t *xq = (uint8_t *)ws, *col = (uint8_t *)(ws + bytes_as_floats((size_t)nb * cells * g.c));
+    quantize_job qj = {x->value + (size_t)b0 * cells * g.c, g.c, g.c, g.c, q->inv_in_scale, xq};
+    nnc_parallel_range(e->m->pool, (size_t)nb * cells, 256, quantize_task, &qj);
+    qcol_job cj = {&g, xq, col, q->lda};
+    nnc_parallel_range(e->m->pool, (size_t)nb, 2, qcol_task, &cj);
+    nnc_qgemm_par(e->m->pool, q->variant, nb * (int)px, q->n, q->k, col, q->lda, q->wp, q->comp, q->out_scale, out,
+                  q->n, ep);
+}
+
+void nnc_qconv_forward(const nnc_exec *e, int id) {
+    nnc_node_rec *y = NODE(e, id);
+    conv_geom g;
+    nnc_conv_geom(e->m, id, &g);
+    const size_t px = (size_t)g.oh * g.ow, per = per_example(&g, nnc_quant_of(e->m, id));
     const int gs = nnc_conv_group_size(per, 0, e->batch, nnc_pool_threads(e->m->pool), e->m->work_floats);
     nnc_epilogue epi;
     const nnc_gemm_epilogue *ep = nnc_epilogue_prepare(e->m, id, &epi);
-    uint8_t *xq = (uint8_t *)e->m->work;
-    uint8_t *col = (uint8_t *)(e->m->work + bytes_as_floats((size_t)gs * cells * g.c));
     for (int b0 = 0; b0 < e->batch; b0 += gs) {
         const int nb = e->batch - b0 < gs ? e->batch - b0 : gs;
-        quantize_job qj = {x->value + (size_t)b0 * cells * g.c, g.c, g.c, g.c, q->inv_in_scale, xq};
-        nnc_parallel_range(e->m->pool, (size_t)nb * cells, 256, quantize_task, &qj);
-        qcol_job cj = {&g, xq, col, q->lda};
-        nnc_parallel_range(e->m->pool, (size_t)nb, 2, qcol_task, &cj);
-        nnc_qgemm_par(e->m->pool, q->variant, nb * (int)px, q->n, q->k, col, q->lda, q->wp, q->comp, q->out_scale,
-                      y->value + (size_t)b0 * px * q->n, q->n, ep);
+        nnc_qconv_group(e, id, b0, nb, e->m->work, y->value + (size_t)b0 * px * g.f, ep);
     }
 }

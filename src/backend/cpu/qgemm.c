@@ -23,10 +23,8 @@ void nnc_qpack(const int8_t *W, int K, int N, int8_t *bp, int32_t *comp) {
         }
 }
 
-/* Cloned for AVX2 (picked at load time): the inputs of the largest layers go through here. */
-__attribute__((target_clones("avx2", "default")))
-void nnc_quantize_rows(const float *x, int rows, int K, ptrdiff_t ldx, float inv_scale, uint8_t *a,
-                       int lda) {
+void nnc_quantize_rows_ref(const float *x, int rows, int K, ptrdiff_t ldx, float inv_scale, uint8_t *a,
+                           int lda) {
     for (int r = 0; r < rows; r++) {
         const float *restrict xr = x + r * ldx;
         uint8_t *restrict ar = a + (size_t)r * lda;
@@ -39,6 +37,18 @@ void nnc_quantize_rows(const float *x, int rows, int K, ptrdiff_t ldx, float inv
         }
         for (int k = K; k < lda; k++) ar[k] = 128;
     }
+}
+
+void nnc_quantize_rows(const float *x, int rows, int K, ptrdiff_t ldx, float inv_scale, uint8_t *a,
+                       int lda) {
+    if (ldx == K && lda == K && (size_t)rows * (size_t)K <= INT32_MAX) { /* one long row: no edge per row */
+        K *= rows;
+        ldx = K;
+        lda = K;
+        rows = 1;
+    }
+    if (nnc_qgemm_x86_has(NNC_QGEMM_AVX512VNNI)) nnc_quantize_rows_avx512(x, rows, K, ldx, inv_scale, a, lda);
+    else nnc_quantize_rows_ref(x, rows, K, ldx, inv_scale, a, lda);
 }
 
 static void qgemm_ref(int M, int N, int K, const uint8_t *A, int lda, const int8_t *bp,

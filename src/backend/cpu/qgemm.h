@@ -35,6 +35,9 @@ void nnc_qpack(const int8_t *W, int K, int N, int8_t *bp, int32_t *comp);
  * padding up to lda is 128. */
 void nnc_quantize_rows(const float *x, int rows, int K, ptrdiff_t ldx, float inv_scale, uint8_t *a,
                        int lda);
+/* The same in plain C (the reference the SIMD quantizer is tested against). */
+void nnc_quantize_rows_ref(const float *x, int rows, int K, ptrdiff_t ldx, float inv_scale, uint8_t *a,
+                           int lda);
 
 /* One variant: rows M of A (lda bytes apart) times the packed kernel. With cf, C[i, j] =
  * (float)sum · scale[j] (ldc floats apart), else ci[i, j] = sum (ldc int32 apart). Call only a
@@ -57,5 +60,8 @@ void nnc_qgemm_avxvnni(int M, int N, int K, const uint8_t *A, int lda, const int
 void nnc_qgemm_avx512vnni(int M, int N, int K, const uint8_t *A, int lda, const int8_t *bp,
                           const int32_t *comp, const float *scale, float *cf, int32_t *ci, int ldc);
 int nnc_qgemm_x86_has(int variant);
+/* nnc_quantize_rows with AVX-512 (the same bytes); only where nnc_qgemm_x86_has(AVX512VNNI). */
+void nnc_quantize_rows_avx512(const float *x, int rows, int K, ptrdiff_t ldx, float inv_scale, uint8_t *a,
+                              int lda);
 
 #endif

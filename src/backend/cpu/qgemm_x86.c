@@ -1,6 +1,8 @@
 /* SIMD variants of the int8 product (qgemm.h) for x86-64. Each keeps a tile of C in registers
  * for the whole k loop, reads the packed kernel panel by panel and broadcasts four bytes of A
- * (one group of k) at a time:
+ * (one group of k) at a time. Panels go outermost: a task's rows of A (24 rows, qgemm.c: 19 KB
+ * for B2's 784 inputs) stay in L1 while each panel is read once, where rows outermost read all
+ * of the kernel again for every 6 rows. Tiles:
  *   AVX-512 VNNI  up to 6 rows x 32 columns, vpdpbusd (u8·s8, four products into each int32)
  *   AVX-VNNI      up to 6 rows x 16 columns, the same instruction on 256 bits
  *   AVX2          up to 4 rows x 16 columns, vpmaddubsw + vpmaddwd
@@ -44,6 +46,37 @@ int nnc_qgemm_x86_has(int variant) {
     }
 }
 
+/* ---- the input quantizer --------------------------------------------------------------- */
+
+/* nnc_quantize_rows' arithmetic 16 floats at a time: the same product by inv_scale, the same
+ * clamp, and vcvtps2dq rounds to nearest even as nearbyintf does under the default rounding
+ * mode, so the bytes are the plain loop's. */
+__attribute__((target("avx512f,avx512bw"))) void nnc_quantize_rows_avx512(const float *x, int rows, int K,
+                                                                       ptrdiff_t ldx, float inv_scale,
+                                                                       uint8_t *a, int lda) {
+    const __m512 inv = _mm512_set1_ps(inv_scale), hi = _mm512_set1_ps(127.0f), lo = _mm512_set1_ps(-127.0f);
+    const __m512i zero_point = _mm512_set1_epi32(128);
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + r * ldx;
+        uint8_t *ar = a + (size_t)r * lda;
+        for (int k = 0; k < K; k += 16) {
+            const __mmask16 m = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - k)) - 1);
+            __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, xr + k), inv);
+            const __mmask16 num = _mm512_cmp_ps_mask(v, v, _CMP_ORD_Q); /* NaN becomes 0 */
+            v = _mm512_maskz_min_ps(num, _mm512_max_ps(v, lo), hi);
+            const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zero_point);
+            const __m128i bytes = _mm512_cvtepi32_epi8(q); /* vpmovdb to a register: the masked */
+            if (m == 0xFFFF) _mm_storeu_si128((__m128i *)(ar + k), bytes); /* store form is slow on AMD */
+            else {
+                unsigned char tail[16];
+                _mm_storeu_si128((__m128i *)tail, bytes);
+                memcpy(ar + k, tail, (size_t)(K - k));
+            }
+        }
+        for (int k = K; k < lda; k++) ar[k] = 128;
+    }
+}
+
 /* ---- AVX-512 VNNI ----------------------------------------------------------------------- */
 
 /* R rows x NV panels of C from A's rows and the panels at bp (panel v at bp + v·pstride). */
@@ -80,11 +113,11 @@ static V512 INLINE void tile512(const int R, const int NV, int KG, const uint8_t
 V512 void nnc_qgemm_avx512vnni(int M, int N, int K, const uint8_t *A, int lda, const int8_t *bp,
                           const int32_t *comp, const float *scale, float *cf, int32_t *ci, int ldc) {
     const int KG = (K + 3) / 4;
-    for (size_t i = 0; i < (size_t)M; i += 6) {
-        const int R = M - (int)i < 6 ? M - (int)i : 6;
-        const uint8_t *a = A + i * lda;
-        for (int j = 0; j < N; j += 32) {
-            const int8_t *b = bp + (size_t)(j / NNC_QPANEL) * PANEL_BYTES(KG);
+    for (int j = 0; j < N; j += 32) {
+        const int8_t *b = bp + (size_t)(j / NNC_QPANEL) * PANEL_BYTES(KG);
+        for (size_t i = 0; i < (size_t)M; i += 6) {
+            const int R = M - (int)i < 6 ? M - (int)i : 6;
+            const uint8_t *a = A + i * lda;
             if (N - j > 16) {
                 switch (R) {
                 case 6: TILE512(6, 2); break;
@@ -171,11 +204,11 @@ static AVX2 INLINE void tile_avx2(const int R, int KG, const uint8_t *a, int lda
 VNNI256 void nnc_qgemm_avxvnni(int M, int N, int K, const uint8_t *A, int lda, const int8_t *bp,
                        const int32_t *comp, const float *scale, float *cf, int32_t *ci, int ldc) {
     const int KG = (K + 3) / 4;
-    for (size_t i = 0; i < (size_t)M; i += 6) {
-        const int R = M - (int)i < 6 ? M - (int)i : 6;
-        const uint8_t *a = A + i * lda;
-        for (int j = 0; j < N; j += 16) {
-            const int8_t *b = bp + (size_t)(j / NNC_QPANEL) * PANEL_BYTES(KG);
+    for (int j = 0; j < N; j += 16) {
+        const int8_t *b = bp + (size_t)(j / NNC_QPANEL) * PANEL_BYTES(KG);
+        for (size_t i = 0; i < (size_t)M; i += 6) {
+            const int R = M - (int)i < 6 ? M - (int)i : 6;
+            const uint8_t *a = A + i * lda;
             switch (R) {
             case 6: TILE256(tile_vnni256, 6, comp + j,); break;
             case 5: TILE256(tile_vnni256, 5, comp + j,); break;
@@ -192,11 +225,11 @@ AVX2 void nnc_qgemm_avx2(int M, int N, int K, const uint8_t *A, int lda, const i
                     const int32_t *comp, const float *scale, float *cf, int32_t *ci, int ldc) {
     (void)comp;
     const int KG = (K + 3) / 4;
-    for (size_t i = 0; i < (size_t)M; i += 4) {
-        const int R = M - (int)i < 4 ? M - (int)i : 4;
-        const uint8_t *a = A + i * lda;
-        for (int j = 0; j < N; j += 16) {
-            const int8_t *b = bp + (size_t)(j / NNC_QPANEL) * PANEL_BYTES(KG);
+    for (int j = 0; j < N; j += 16) {
+        const int8_t *b = bp + (size_t)(j / NNC_QPANEL) * PANEL_BYTES(KG);
+        for (size_t i = 0; i < (size_t)M; i += 4) {
+            const int R = M - (int)i < 4 ? M - (int)i : 4;
+            const uint8_t *a = A + i * lda;
             switch (R) {
             case 4: TILE256(tile_avx2, 4, ); break;
             case 3: TILE256(tile_avx2, 3, ); break;
@@ -219,6 +252,11 @@ int nnc_qgemm_x86_has(int variant) {
               const float *scale, float *cf, int32_t *ci, int ldc) {                            \
         nnc_qgemm(NNC_QGEMM_REF, M, N, K, A, lda, bp, comp, scale, cf, ci, ldc);                \
     }
+void nnc_quantize_rows_avx512(const float *x, int rows, int K, ptrdiff_t ldx, float inv_scale, uint8_t *a,
+                              int lda) {
+    (void)x, (void)rows, (void)K, (void)ldx, (void)inv_scale, (void)a, (void)lda;
+}
+
 NO_SIMD(nnc_qgemm_avx2)
 NO_SIMD(nnc_qgemm_avxvnni)
 NO_SIMD(nnc_qgemm_avx512vnni)
