@@ -37,13 +37,13 @@ nnc_model *nnc_model_new(const char *name) {
 
 void nnc_model_free(nnc_model *m) {
     if (!m) return;
+    nnc_quant_clear(m); /* it resets the nodes' links to the records */
     free(m->nodes);
     free(m->layers);
     free(m->params);
     nnc_strmap_free(&m->layer_names);
     nnc_strmap_free(&m->stem_counts);
     nnc_strmap_free(&m->param_names);
-    nnc_quant_clear(m);
     free(m->tape);
     free(m->param_arena);
     free(m->grad_arena);

@@ -30,6 +30,7 @@ static void qlayer_free(nnc_qlayer *q) {
     free(q->out_scale);
     free(q->comp);
     free(q->wp);
+    free(q->wbf);
 }
 
 void nnc_quant_clear(nnc_model *m) {
@@ -64,7 +65,7 @@ nnc_status nnc_quant_add(nnc_model *m, int id, float in_scale, const float *w_sc
     if (!(in_scale > 0.0f) || !isfinite(in_scale))
         return nnc_fail(m, NNC_ERR_FORMAT, "quantize: layer '%s': input scale %g is not a positive number", lname,
                         (double)in_scale);
-    nnc_qlayer q = {.node = id, .k = K, .n = N, .lda = nnc_qrow_bytes(K), .variant = nnc_qgemm_best(),
+    nnc_qlayer q = {.node = id, .bits = 8, .k = K, .n = N, .lda = nnc_qrow_bytes(K), .variant = nnc_qgemm_best(),
                     .in_scale = in_scale, .inv_in_scale = 1.0f / in_scale};
     nnc_qlayer *grown = realloc(m->qlayers, (size_t)(m->n_qlayers + 1) * sizeof *grown);
     int8_t *w8 = malloc(total);
@@ -112,4 +113,32 @@ fail:
     free(w8);
     qlayer_free(&q);
     return st;
+}
+
+nnc_status nnc_quant_add_bf16(nnc_model *m, int id, int exact) {
+    const nnc_node_rec *n = &m->nodes[id], *wn = &m->nodes[n->in[1]];
+    const char *lname = n->layer >= 0 ? m->layers[n->layer].name : "?";
+    const int N = wn->shape.dim[wn->shape.rank - 1];
+    const size_t total = nnc_shape_size(&wn->shape);
+    const int K = (int)(total / (size_t)N);
+    if (!nnc_quant_supported(m, id))
+        return nnc_fail(m, NNC_ERR_ARG, "quantize: layer '%s' is not a Dense or Conv layer bf16 can run", lname);
+    float *w = wn->value;
+    for (size_t i = 0; exact && i < total; i++)
+        if (nnc_bf16_round(w[i]) != w[i])
+            return nnc_fail(m, NNC_ERR_FORMAT, "quantize: layer '%s': kernel value %zu is not a bf16 value (a damaged "
+                            "file?)", lname, i);
+    nnc_qlayer q = {.node = id, .bits = 16, .k = K, .n = N, .lda = (K + 1) / 2 * 2};
+    nnc_qlayer *grown = realloc(m->qlayers, (size_t)(m->n_qlayers + 1) * sizeof *grown);
+    if (grown) m->qlayers = grown;
+    q.wbf = malloc(nnc_bf16_pack_elems(K, N) * sizeof *q.wbf);
+    if (!grown || !q.wbf) {
+        free(q.wbf);
+        return nnc_fail(m, NNC_ERR_NOMEM, "quantize: out of memory");
+    }
+    for (size_t i = 0; i < total; i++) w[i] = nnc_bf16_round(w[i]);
+    nnc_bf16_pack(w, K, N, q.wbf);
+    m->nodes[id].qlayer = m->n_qlayers;
+    m->qlayers[m->n_qlayers++] = q;
+    return NNC_OK;
 }

@@ -9,6 +9,7 @@
 
 typedef struct nnc_qlayer {
     int node;          /* the MATMUL or CONV node */
+    int bits;          /* 8: int8 (the fields below); 16: bf16 (k, n, lda in elements, wbf) */
     int k, n;          /* the product's reduction length and output columns */
     int lda;           /* bytes of one quantized input row (nnc_qrow_bytes) */
     int variant;       /* the int8 kernel this CPU runs (NNC_QGEMM_*), chosen once */
@@ -18,6 +19,7 @@ typedef struct nnc_qlayer {
     float *out_scale;  /* [n] in_scale·w_scale[j]: an int32 sum times it is the float product */
     int32_t *comp;     /* [n] 128·Σ_k q[k, j] (the zero point's share of each sum) */
     int8_t *wp;        /* the packed kernel (nnc_qpack) */
+    uint16_t *wbf;     /* bf16: the packed kernel (nnc_bf16_pack) */
 } nnc_qlayer;
 
 /* Whether node id is a MATMUL or CONV that int8 can run: its second input is a kernel
@@ -29,6 +31,9 @@ int nnc_quant_worth(const nnc_model *m, int id);
  * channel) and records in_scale for its input; rewrites the float kernel as q·scale. Fails
  * (NNC_ERR_FORMAT) when given scales do not reproduce the kernel exactly (a damaged file). */
 nnc_status nnc_quant_add(nnc_model *m, int id, float in_scale, const float *w_scale);
+/* The bf16 form of node id (its float kernel rounded to bf16 and rewritten); with exact, a
+ * kernel that is not already bf16 values is an error (a damaged file). */
+nnc_status nnc_quant_add_bf16(nnc_model *m, int id, int exact);
 /* The record of node id, NULL when it runs in float. */
 const nnc_qlayer *nnc_quant_of(const nnc_model *m, int id);
 /* Drops every record (the model runs in float again). */

@@ -16,11 +16,11 @@ void nnc_quant_json(const nnc_model *m, nnc_strbuf *sb) {
         nnc_sb_puts(sb, i ? ",{\"layer\":" : "{\"layer\":");
         nnc_sb_json_string(sb, m->layers[m->nodes[q->node].layer].name);
         nnc_sb_puts(sb, ",\"input_scale\":");
-        nnc_sb_json_number(sb, q->in_scale);
+        nnc_sb_json_number(sb, (double)q->in_scale);
         nnc_sb_puts(sb, ",\"kernel_scales\":[");
         for (int j = 0; j < q->n; j++) {
             if (j) nnc_sb_puts(sb, ",");
-            nnc_sb_json_number(sb, q->w_scale[j]);
+            nnc_sb_json_number(sb, (double)q->w_scale[j]);
         }
         nnc_sb_puts(sb, "]}");
     }

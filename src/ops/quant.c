@@ -35,7 +35,27 @@ static void quantize(const nnc_exec *e, const nnc_qlayer *q, const float *x, siz
 
 size_t nnc_qmatmul_work(const nnc_model *m, int id, int batch) {
     const nnc_qlayer *q = nnc_quant_of(m, id);
-    return bytes_as_floats(op_rows(CNODE(m, CNODE(m, id)->in[0]), batch) * (size_t)q->lda);
+    return bytes_as_floats(op_rows(CNODE(m, CNODE(m, id)->in[0]), batch) * (size_t)q->lda * (q->bits / 8));
+}
+
+typedef struct {
+    const float *x;
+    ptrdiff_t ldx;
+    int k, lda;
+    uint16_t *a;
+} bf16_job;
+
+static void bf16_task(void *ctx, size_t first, size_t count) {
+    const bf16_job *j = ctx;
+    nnc_bf16_rows(j->x + (ptrdiff_t)first * j->ldx, (int)count, j->k, j->ldx, j->a + first * (size_t)j->lda, j->lda);
+}
+
+/* bf16: the rows rounded to bf16 into a (the workspace), then the bf16 product. */
+static void bf16_product(const nnc_exec *e, const nnc_qlayer *q, const float *x, size_t rows, uint16_t *a,
+                         float *y, const nnc_gemm_epilogue *ep) {
+    bf16_job j = {x, q->k, q->k, q->lda, a};
+    nnc_parallel_range(e->m->pool, rows, 64, bf16_task, &j);
+    nnc_bgemm_par(e->m->pool, (int)rows, q->n, q->k, a, q->lda, q->wbf, y, q->n, ep);
 }
 
 void nnc_qmatmul_forward(const nnc_exec *e, int id) {
@@ -43,8 +63,12 @@ void nnc_qmatmul_forward(const nnc_exec *e, int id) {
     const nnc_qlayer *q = nnc_quant_of(e->m, id);
     const size_t rows = op_rows(x, e->batch);
     uint8_t *a = (uint8_t *)e->m->work;
-    quantize(e, q, x->value, rows, a);
     nnc_epilogue epi;
+    if (q->bits == 16) {
+        bf16_product(e, q, x->value, rows, (uint16_t *)e->m->work, y->value, nnc_epilogue_prepare(e->m, id, &epi));
+        return;
+    }
+    quantize(e, q, x->value, rows, a);
     nnc_qgemm_par(e->m->pool, q->variant, (int)rows, q->n, q->k, a, q->lda, q->wp, q->comp, q->out_scale,
                   y->value, q->n, nnc_epilogue_prepare(e->m, id, &epi));
 }
@@ -53,6 +77,8 @@ void nnc_qmatmul_forward(const nnc_exec *e, int id) {
  * a quarter of the floats), then its col built from those bytes, both in the workspace. The
  * float col is never made: on B3's second convolution it is 9 times the input. */
 static size_t per_example(const conv_geom *g, const nnc_qlayer *q) {
+    if (q->bits == 16) /* bf16: the float col (conv.c's im2col), then its bf16 copy */
+        return (size_t)g->oh * g->ow * ((size_t)q->k + (size_t)q->lda / 2);
     return bytes_as_floats((size_t)g->h * g->w * g->c) + bytes_as_floats((size_t)g->oh * g->ow * (size_t)q->lda);
 }
 
@@ -139,8 +165,21 @@ void nnc_qconv_forward(const nnc_exec *e, int id) {
     const int gs = nnc_conv_group_size(per, 0, e->batch, nnc_pool_threads(e->m->pool), e->m->work_floats);
     nnc_epilogue epi;
     const nnc_gemm_epilogue *ep = nnc_epilogue_prepare(e->m, id, &epi);
+    const nnc_qlayer *q = nnc_quant_of(e->m, id);
+    const float *xv = NODE(e, y->in[0])->value;
     for (int b0 = 0; b0 < e->batch; b0 += gs) {
         const int nb = e->batch - b0 < gs ? e->batch - b0 : gs;
-        nnc_qconv_group(e, id, b0, nb, e->m->work, y->value + (size_t)b0 * px * g.f, ep);
+        float *out = y->value + (size_t)b0 * px * g.f;
+        if (q->bits == 8) {
+            nnc_qconv_group(e, id, b0, nb, e->m->work, out, ep);
+            continue;
+        }
+        const size_t rows = (size_t)nb * px;
+        const float *col = xv + (size_t)b0 * px * (size_t)q->k;
+        if (!nnc_conv_is_pointwise(&g)) {
+            nnc_conv_col_run(e, &g, xv, e->m->work, 1, b0, nb, 0);
+            col = e->m->work;
+        }
+        bf16_product(e, q, col, rows, (uint16_t *)(e->m->work + (size_t)gs * px * (size_t)q->k), out, ep);
     }
 }

@@ -99,6 +99,7 @@ typedef struct {
     int variant, M, N, K, lda, ldc, by_cols;
     const uint8_t *A;
     const int8_t *bp;
+    const uint16_t *A16, *bp16; /* bf16 (variant NNC_QGEMM_COUNT) */
     const int32_t *comp;
     const float *scale;
     float *C;
@@ -106,6 +107,8 @@ typedef struct {
 } qjob;
 
 #define ROW_BLOCK 24 /* rows a task: a multiple of every variant's tile height */
+
+static void qgemm_run(nnc_pool *p, qjob *jp);
 
 /* Rows (or panels) first..first+count: every element is one exact sum, so the split changes
  * nothing in the result. */
@@ -121,6 +124,12 @@ static void qtask(void *ctx, size_t first, size_t count) {
     }
     const int KG = (j->K + 3) / 4;
     float *c = j->C + (size_t)r0 * j->ldc + c0;
+    if (j->A16) {
+        nnc_bgemm(rows, cols, j->K, j->A16 + (size_t)r0 * j->lda, j->lda,
+                  j->bp16 + (size_t)(c0 / NNC_QPANEL) * ((j->K + 1) / 2) * NNC_QPANEL * 2, c, j->ldc);
+        if (j->ep) j->ep->fn(j->ep->ctx, c, j->ldc, rows, j->ep->col0 + c0, cols);
+        return;
+    }
     nnc_qgemm(j->variant, rows, cols, j->K, j->A + (size_t)r0 * j->lda, j->lda,
               j->bp + (size_t)(c0 / NNC_QPANEL) * KG * NNC_QPANEL * 4, j->comp + c0, j->scale + c0, c, NULL,
               j->ldc);
@@ -131,7 +140,20 @@ void nnc_qgemm_par(nnc_pool *p, int variant, int M, int N, int K, const uint8_t 
                    const int8_t *bp, const int32_t *comp, const float *scale, float *C, int ldc,
                    const nnc_gemm_epilogue *ep) {
     if (M <= 0 || N <= 0) return;
-    qjob j = {variant, M, N, K, lda, ldc, M < 2 * ROW_BLOCK, A, bp, comp, scale, C, ep};
+    qjob j = {variant, M, N, K, lda, ldc, M < 2 * ROW_BLOCK, A, bp, NULL, NULL, comp, scale, C, ep};
+    qgemm_run(p, &j);
+}
+
+void nnc_bgemm_par(nnc_pool *p, int M, int N, int K, const uint16_t *A, int lda, const uint16_t *bp, float *C,
+                   int ldc, const nnc_gemm_epilogue *ep) {
+    if (M <= 0 || N <= 0) return;
+    qjob j = {NNC_QGEMM_COUNT, M, N, K, lda, ldc, M < 2 * ROW_BLOCK, NULL, NULL, A, bp, NULL, NULL, C, ep};
+    qgemm_run(p, &j);
+}
+
+static void qgemm_run(nnc_pool *p, qjob *jp) {
+    qjob j = *jp;
+    const int M = j.M, N = j.N, K = j.K;
     const size_t panels = (size_t)(N + NNC_QPANEL - 1) / NNC_QPANEL, blocks = (size_t)(M + ROW_BLOCK - 1) / ROW_BLOCK;
     /* under about 4 million multiply-adds a hand-over to a thread costs more than it saves */
     const int small = (double)M * N * K < 4e6;

@@ -50,6 +50,10 @@ void nnc_qgemm_par(nnc_pool *p, int variant, int M, int N, int K, const uint8_t 
                    const int8_t *bp, const int32_t *comp, const float *scale, float *C, int ldc,
                    const nnc_gemm_epilogue *ep);
 
+/* nnc_qgemm_par for bf16 (nnc_bgemm over the pool). */
+void nnc_bgemm_par(nnc_pool *p, int M, int N, int K, const uint16_t *A, int lda, const uint16_t *bp, float *C,
+                   int ldc, const nnc_gemm_epilogue *ep);
+
 /* The SIMD variants (qgemm_x86.c); the same contract as nnc_qgemm. */
 typedef void (*nnc_qgemm_fn)(int M, int N, int K, const uint8_t *A, int lda, const int8_t *bp,
                              const int32_t *comp, const float *scale, float *cf, int32_t *ci, int ldc);
@@ -63,5 +67,19 @@ int nnc_qgemm_x86_has(int variant);
 /* nnc_quantize_rows with AVX-512 (the same bytes); only where nnc_qgemm_x86_has(AVX512VNNI). */
 void nnc_quantize_rows_avx512(const float *x, int rows, int K, ptrdiff_t ldx, float inv_scale, uint8_t *a,
                               int lda);
+
+/* ---- bf16 (bf16_x86.c) ---- */
+/* 1 when this CPU runs AVX512_BF16 (and the build has the kernel). */
+int nnc_bf16_cpu_has(void);
+/* f rounded to bfloat16 (nearest even), as a float. */
+float nnc_bf16_round(float f);
+/* Elements of the packed bf16 kernel: ceil(K/2) pairs of k by ceil(N/16) panels of 16 columns. */
+size_t nnc_bf16_pack_elems(int K, int N);
+/* bp[((p·KH + h)·16 + c)·2 + t] = bf16(W[2h + t, 16p + c]), zero outside W. */
+void nnc_bf16_pack(const float *W, int K, int N, uint16_t *bp);
+/* a[r, k] = bf16(x[r, k]), zero up to lda (even). */
+void nnc_bf16_rows(const float *x, int rows, int K, ptrdiff_t ldx, uint16_t *a, int lda);
+/* C[M, N] = A·W over bf16 with float sums; only where nnc_bf16_cpu_has(). */
+void nnc_bgemm(int M, int N, int K, const uint16_t *A, int lda, const uint16_t *bp, float *C, int ldc);
 
 #endif
