@@ -12,7 +12,7 @@
 #define DEFAULT_CALIBRATION_ROWS 2000
 
 static void convert_help(void) {
-    printf("Usage: nnc convert IN OUT [--quantize int8 --calibrate D [--calibrate-rows N]]\n\n"
+    printf("Usage: nnc convert IN OUT [--quantize int8 --calibrate D [--calibrate-rows N] | --quantize bf16]\n\n"
            "Reads the model file IN (nnc's safetensors, or Keras's .keras / .h5 where this nnc\n"
            "reads them) and writes it as OUT, in the format of OUT's extension: .onnx (an\n"
            "inference graph, opset 17), .keras, .h5 or .hdf5, else nnc's safetensors. OUT is\n"
@@ -20,6 +20,7 @@ static void convert_help(void) {
            "  --quantize int8        run Dense and Conv layers in int8 (inference only; OUT must be\n"
            "                         nnc's model file): kernels per output channel, each layer's\n"
            "                         input scale from the calibration rows\n"
+           "  --quantize bf16        run them in bfloat16 with float sums (CPUs with AVX512_BF16)\n"
            "  --calibrate D          calibration data: a bundled name (its training part), CSV or IDX\n"
            "  --labels L             labels of IDX images (not needed: calibration reads features)\n"
            "  --calibrate-rows N     rows used, spread evenly over D (default %d; 0: all)\n"
@@ -84,10 +85,11 @@ static int parse(int argc, char **argv, convert_args *c) {
     }
     const char *bad = NULL;
     if (c->n < 2) bad = c->n ? "missing OUT, the file to write" : "missing IN and OUT";
-    else if (c->quantize && strcmp(c->quantize, "int8"))
-        bad = strcmp(c->quantize, "bf16") ? "--quantize takes int8" : "--quantize bf16 is not built in this nnc (int8 is)";
-    else if (c->quantize && !c->data.data) bad = "--quantize int8 needs --calibrate D, the calibration data";
-    else if (!c->quantize && c->data.data) bad = "--calibrate is for --quantize int8";
+    else if (c->quantize && strcmp(c->quantize, "int8") && strcmp(c->quantize, "bf16"))
+        bad = "--quantize takes int8 or bf16";
+    else if (c->quantize && !strcmp(c->quantize, "int8") && !c->data.data)
+        bad = "--quantize int8 needs --calibrate D, the calibration data";
+    else if ((!c->quantize || strcmp(c->quantize, "int8")) && c->data.data) bad = "--calibrate is for --quantize int8";
     if (!bad) return CLI_OK;
     cli_error("convert", "%s\nTry 'nnc convert --help'.", bad);
     return CLI_USAGE;
@@ -135,7 +137,14 @@ int cmd_convert(int argc, char **argv) {
         return CLI_FAIL;
     }
     nnc_model_set_threads(m, c.threads);
-    if (c.quantize && (rc = quantize(m, &c))) {
+    if (c.quantize && !strcmp(c.quantize, "bf16")) {
+        if (nnc_quantize_bf16(m)) {
+            cli_error("convert", "%s: %s", c.paths[0], nnc_last_error(m));
+            nnc_model_free(m);
+            return CLI_FAIL;
+        }
+        fprintf(stderr, "nnc convert: bf16 layers: %d (kernels: avx512-bf16)\n", nnc_model_bf16_layers(m));
+    } else if (c.quantize && (rc = quantize(m, &c))) {
         nnc_model_free(m);
         return rc;
     }

@@ -276,8 +276,9 @@ static void cli(test_run *r, const nnc_dataset *d) {
         {"nnc convert q.nnc q.onnx", "nnc's model file only", 1},
         {"nnc convert f.nnc w.nnc --quantize int8 --calibrate iris", "iris", 1},
         {"nnc convert f.nnc w.nnc --quantize int8", "needs --calibrate", 2},
-        {"nnc convert f.nnc w.nnc --quantize int4 --calibrate digits", "int8", 2},
+        {"nnc convert f.nnc w.nnc --quantize int4 --calibrate digits", "int8 or bf16", 2},
         {"nnc convert q.nnc w.nnc --quantize int8 --calibrate digits", "already quantized", 1},
+        {"nnc convert f.nnc w.nnc --quantize bf16 --calibrate digits", "--calibrate is for --quantize int8", 2},
     };
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
         int status = -1;
@@ -343,6 +344,77 @@ static void fashion(test_run *r) {
     }
 }
 
+/* bf16 (AVX512_BF16 only): the product against a double sum of the same bf16 values, a digits
+ * MLP against float, 1 and 2 threads, the file round trip, the summary. */
+static void bf16(test_run *r, const nnc_dataset *d) {
+    if (!t_begin(r, "bf16/product_and_model")) return;
+    if (!nnc_bf16_cpu_has()) {
+        t_skip(r, "this CPU lacks AVX512_BF16 (bf16 is refused there, with a message)");
+        return;
+    }
+    enum { M = 13, N = 37, K = 75 };
+    static float a[M * K], w[K * N], c[M * N];
+    static uint16_t a16[M * 76], w16[76 * 48];
+    uint32_t s = 99;
+    for (int i = 0; i < M * K; i++) a[i] = (float)((int)(next(&s) % 2001) - 1000) / 300.0f;
+    for (int i = 0; i < K * N; i++) w[i] = (float)((int)(next(&s) % 2001) - 1000) / 700.0f;
+    nnc_bf16_rows(a, M, K, K, a16, 76);
+    nnc_bf16_pack(w, K, N, w16);
+    nnc_bgemm(M, N, K, a16, 76, w16, c, N);
+    double worst = 0.0;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double sum = 0.0, mag = 0.0;
+            for (int k = 0; k < K; k++) {
+                const double p = (double)nnc_bf16_round(a[i * K + k]) * (double)nnc_bf16_round(w[k * N + j]);
+                sum += p, mag += fabs(p);
+            }
+            worst = fmax(worst, fabs((double)c[i * N + j] - sum) / (mag + 1e-30));
+        }
+    /* float sums of K exact bf16 products: at most about K·2^-24 of Σ|p| apart from the exact sum */
+    CHECK(r, worst <= K * 6e-8, "bf16 product off the exact sum by %.3g of Σ|a·w|", worst);
+    nnc_model *m = trained(MLP, d, 15), *back = NULL;
+    const size_t bytes = d->n * 10 * sizeof(float);
+    float *f = malloc(bytes), *q1 = malloc(bytes), *q2 = malloc(bytes), *q3 = malloc(bytes);
+    char path[] = "/tmp/nnc-bf16-XXXXXX", file[64] = "";
+    if (!CHECK(r, m && f && q1 && q2 && q3 && mkdtemp(path), "setup failed")) goto done;
+    snprintf(file, sizeof file, "%s/b.nnc", path);
+    nnc_predict_ex(m, d->x, d->n, f, 256, false);
+    CHECK(r, nnc_quantize_bf16(m) == NNC_OK && nnc_model_bf16_layers(m) == 3, "quantize: %s", nnc_last_error(m));
+    nnc_model_set_threads(m, 1);
+    nnc_predict_ex(m, d->x, d->n, q1, 1000, false);
+    nnc_model_set_threads(m, 2);
+    nnc_predict_ex(m, d->x, d->n, q2, 1000, false);
+    CHECK(r, !memcmp(q1, q2, bytes), "bf16: 1 and 2 threads differ");
+    double diff = 0.0, top = 0.0;
+    for (size_t i = 0; i < d->n * 10; i++) {
+        diff = fmax(diff, fabs((double)f[i] - (double)q1[i]));
+        top = fmax(top, fabs((double)f[i]));
+    }
+    /* 8-bit mantissas: about 0.4% per factor, three layers: 2% of the largest logit is ample */
+    CHECK(r, diff <= 0.02 * top, "bf16 logits off float by %.4f (largest %.4f)", diff, top);
+    CHECK(r, fabs(accuracy(f, d) - accuracy(q1, d)) <= 0.01, "accuracy float %.4f bf16 %.4f", accuracy(f, d),
+          accuracy(q1, d));
+    nnc_error e = {""};
+    CHECK(r, nnc_model_save(m, file, NULL) == NNC_OK, "save: %s", nnc_last_error(m));
+    back = nnc_model_load(file, &e);
+    if (CHECK(r, back != NULL, "load: %s", e.message)) {
+        nnc_predict_ex(back, d->x, d->n, q3, 1000, false);
+        CHECK(r, !memcmp(q1, q3, bytes), "the loaded bf16 model predicts other bits");
+        CHECK(r, nnc_model_bf16_layers(back) == 3 && !strcmp(nnc_layer_precision(back, 2), "bf16") &&
+                 !strcmp(nnc_layer_precision(back, 1), "float32"), "the loaded model's layers are not bf16");
+    }
+    t_info(r, "bf16 product within %.2g of Σ|a·w|; logits within %.4f of float; accuracy %.4f / %.4f", worst, diff,
+           accuracy(f, d), accuracy(q1, d));
+done:
+    if (*file) unlink(file);
+    rmdir(path);
+    nnc_model_free(m);
+    nnc_model_free(back);
+    free(f), free(q1), free(q2), free(q3);
+    t_end(r);
+}
+
 void suite_int8(test_run *r);
 void suite_int8(test_run *r) {
     fashion(r);
@@ -363,5 +435,6 @@ void suite_int8(test_run *r) {
     threads_and_file(r, &d);
     refusals(r, &d);
     cli(r, &d);
+    bf16(r, &d);
     nnc_dataset_free(&d);
 }

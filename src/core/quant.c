@@ -142,3 +142,5 @@ nnc_status nnc_quant_add_bf16(nnc_model *m, int id, int exact) {
     m->qlayers[m->n_qlayers++] = q;
     return NNC_OK;
 }
+
+int nnc_quant_bf16_available(void) { return nnc_bf16_cpu_has(); }

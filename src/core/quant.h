@@ -34,6 +34,8 @@ nnc_status nnc_quant_add(nnc_model *m, int id, float in_scale, const float *w_sc
 /* The bf16 form of node id (its float kernel rounded to bf16 and rewritten); with exact, a
  * kernel that is not already bf16 values is an error (a damaged file). */
 nnc_status nnc_quant_add_bf16(nnc_model *m, int id, int exact);
+/* Whether this CPU runs the bf16 product (AVX512_BF16). */
+int nnc_quant_bf16_available(void);
 /* The record of node id, NULL when it runs in float. */
 const nnc_qlayer *nnc_quant_of(const nnc_model *m, int id);
 /* Drops every record (the model runs in float again). */

@@ -9,6 +9,16 @@
 #include "../core/quant.h"
 
 void nnc_quant_json(const nnc_model *m, nnc_strbuf *sb) {
+    if (m->n_qlayers && m->qlayers[0].bits == 16) { /* bf16: the kernels hold bf16 values; no scales */
+        nnc_sb_puts(sb, "{\"scheme\":\"bf16\",\"layers\":[");
+        for (int i = 0; i < m->n_qlayers; i++) {
+            nnc_sb_puts(sb, i ? ",{\"layer\":" : "{\"layer\":");
+            nnc_sb_json_string(sb, m->layers[m->nodes[m->qlayers[i].node].layer].name);
+            nnc_sb_puts(sb, "}");
+        }
+        nnc_sb_puts(sb, "]}");
+        return;
+    }
     nnc_sb_puts(sb, "{\"scheme\":\"int8\",\"weights\":\"symmetric per output channel\","
                     "\"inputs\":\"max_abs per tensor\",\"layers\":[");
     for (int i = 0; i < m->n_qlayers; i++) {
@@ -34,12 +44,12 @@ static int layer_node(const nnc_model *m, int l) {
     return -1;
 }
 
-static int one_layer(nnc_model *m, const nnc_json *e, float *scales, char *err, size_t n) {
+static int one_layer(nnc_model *m, const nnc_json *e, int bf16, float *scales, char *err, size_t n) {
     const char *name = nnc_json_get_string(e, "layer");
     const nnc_json *ks = nnc_json_get(e, "kernel_scales");
-    double in_scale;
-    if (!name || !nnc_json_get_number(e, "input_scale", &in_scale) || !ks || ks->type != NNC_JSON_ARRAY) {
-        snprintf(err, n, "quantization: an entry lacks layer, input_scale or kernel_scales");
+    double in_scale = 0.0;
+    if (!name || (!bf16 && (!nnc_json_get_number(e, "input_scale", &in_scale) || !ks || ks->type != NNC_JSON_ARRAY))) {
+        snprintf(err, n, "quantization: an entry lacks layer%s", bf16 ? "" : ", input_scale or kernel_scales");
         return -1;
     }
     const int *l = nnc_strmap_get(&m->layer_names, name);
@@ -50,6 +60,11 @@ static int one_layer(nnc_model *m, const nnc_json *e, float *scales, char *err, 
     }
     if (m->nodes[id].qlayer >= 0) {
         snprintf(err, n, "quantization: layer '%s' is listed twice", name);
+        return -1;
+    }
+    if (bf16) {
+        if (!nnc_quant_add_bf16(m, id, 1)) return 0;
+        snprintf(err, n, "%s", m->error);
         return -1;
     }
     const nnc_node_rec *w = &m->nodes[m->nodes[id].in[1]];
@@ -82,11 +97,18 @@ int nnc_quant_from_json(nnc_model *m, const char *text, char *err, size_t n) {
     if (!scales) {
         snprintf(err, n, "out of memory");
         rc = -1;
-    } else if (!scheme || strcmp(scheme, "int8") || !layers || layers->type != NNC_JSON_ARRAY) {
-        snprintf(err, n, "quantization: not an int8 scheme with a list of layers");
+    } else if (!scheme || (strcmp(scheme, "int8") && strcmp(scheme, "bf16")) || !layers ||
+               layers->type != NNC_JSON_ARRAY) {
+        snprintf(err, n, "quantization: not an int8 or bf16 scheme with a list of layers");
+        rc = -1;
+    } else if (!strcmp(scheme, "bf16") && !nnc_quant_bf16_available()) {
+        snprintf(err, n, "the model is quantized to bf16, which needs a CPU with AVX512_BF16 (this one lacks it); "
+                 "convert the float model to int8 instead");
         rc = -1;
     }
-    for (size_t i = 0; !rc && layers && i < layers->count; i++) rc = one_layer(m, layers->items[i], scales, err, n);
+    const int bf16 = scheme && !strcmp(scheme, "bf16");
+    for (size_t i = 0; !rc && layers && i < layers->count; i++)
+        rc = one_layer(m, layers->items[i], bf16, scales, err, n);
     if (!rc && nnc_tape_build(m)) {
         snprintf(err, n, "%s", m->error);
         rc = -1;

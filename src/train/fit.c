@@ -56,8 +56,8 @@ static nnc_status require_compiled(nnc_model *m, const char *who) {
 nnc_status nnc_require_float(nnc_model *m, const char *who) {
     /* its backward would train the float kernels while the forward reads the int8 ones */
     if (m->n_qlayers)
-        return nnc_fail(m, NNC_ERR_STATE, "%s: the model is quantized to int8, which is for inference only; train "
-                        "the float model and quantize it again", who);
+        return nnc_fail(m, NNC_ERR_STATE, "%s: the model is quantized to %s, which is for inference only; train "
+                        "the float model and quantize it again", who, nnc_model_bf16_layers(m) ? "bf16" : "int8");
     return NNC_OK;
 }
 

@@ -17,13 +17,22 @@
 
 #define CALIBRATION_BATCH 256
 
-int nnc_model_int8_layers(const nnc_model *m) { return m ? m->n_qlayers : 0; }
-
-int nnc_layer_is_int8(const nnc_model *m, int i) {
-    for (int q = 0; m && q < m->n_qlayers; q++)
-        if (m->nodes[m->qlayers[q].node].layer == i) return 1;
-    return 0;
+static int count_bits(const nnc_model *m, int bits) {
+    int n = 0;
+    for (int q = 0; m && q < m->n_qlayers; q++) n += m->qlayers[q].bits == bits;
+    return n;
 }
+
+int nnc_model_int8_layers(const nnc_model *m) { return count_bits(m, 8); }
+int nnc_model_bf16_layers(const nnc_model *m) { return count_bits(m, 16); }
+
+const char *nnc_layer_precision(const nnc_model *m, int i) {
+    for (int q = 0; m && q < m->n_qlayers; q++)
+        if (m->nodes[m->qlayers[q].node].layer == i) return m->qlayers[q].bits == 8 ? "int8" : "bf16";
+    return "float32";
+}
+
+int nnc_layer_is_int8(const nnc_model *m, int i) { return !strcmp(nnc_layer_precision(m, i), "int8"); }
 
 const char *nnc_int8_kernel(void) { return nnc_qgemm_variant_name(nnc_qgemm_best()); }
 
@@ -48,16 +57,46 @@ static nnc_status calibrate(nnc_model *m, const float *x, size_t n, const int *i
     return NNC_OK;
 }
 
-nnc_status nnc_quantize_int8(nnc_model *m, const float *x, size_t n) {
+/* What both schemes refuse: an uncompiled, quantized or untrained model. */
+static nnc_status check_model(nnc_model *m) {
     if (!m) return NNC_ERR_ARG;
     if (!m->compiled) return nnc_fail(m, NNC_ERR_STATE, "quantize: the model must be compiled first");
-    if (m->n_qlayers) return nnc_fail(m, NNC_ERR_STATE, "quantize: the model is already quantized to int8");
+    if (m->n_qlayers) return nnc_fail(m, NNC_ERR_STATE, "quantize: the model is already quantized to %s",
+                                            nnc_model_bf16_layers(m) ? "bf16" : "int8");
     if (!m->weights_loaded && m->train->iterations == 0 && m->train->epochs_done == 0)
         return nnc_fail(m, NNC_ERR_STATE, "quantize: the model is untrained (never fit, no weights loaded): "
                         "quantize a trained model");
-    if (!x || n == 0) return nnc_fail(m, NNC_ERR_ARG, "quantize: no calibration rows");
-    nnc_status st = nnc_check_data(m, x, NULL, n);
+    return NNC_OK;
+}
+
+nnc_status nnc_quantize_bf16(nnc_model *m) {
+    nnc_status st = check_model(m);
     if (st) return st;
+    if (!nnc_bf16_cpu_has())
+        return nnc_fail(m, NNC_ERR_UNSUPPORTED, "quantize: bf16 needs a CPU with AVX512_BF16 (vdpbf16ps), which this "
+                        "one lacks; int8 runs on any x86-64");
+    float *backup = malloc(m->n_param_floats * sizeof *backup + 1);
+    if (!backup) return nnc_fail(m, NNC_ERR_NOMEM, "quantize: out of memory");
+    memcpy(backup, m->param_arena, m->n_param_floats * sizeof *backup);
+    for (int i = 0; i < m->n_nodes && !st; i++)
+        if (m->nodes[i].live && nnc_quant_worth(m, i)) st = nnc_quant_add_bf16(m, i, 0);
+    if (!st && !m->n_qlayers)
+        st = nnc_fail(m, NNC_ERR_UNSUPPORTED, "quantize: the model has no Dense or Conv layer that bf16 can run");
+    if (!st) st = nnc_tape_build(m);
+    if (st) {
+        nnc_quant_clear(m);
+        memcpy(m->param_arena, backup, m->n_param_floats * sizeof *backup);
+        nnc_tape_build(m);
+    }
+    free(backup);
+    return st;
+}
+
+nnc_status nnc_quantize_int8(nnc_model *m, const float *x, size_t n) {
+    nnc_status st = check_model(m);
+    if (st) return st;
+    if (!x || n == 0) return nnc_fail(m, NNC_ERR_ARG, "quantize: no calibration rows");
+    if ((st = nnc_check_data(m, x, NULL, n))) return st;
     int *ids = malloc((size_t)m->n_nodes * sizeof *ids);
     float *maxabs = malloc((size_t)m->n_nodes * sizeof *maxabs);
     float *backup = malloc(m->n_param_floats * sizeof *backup + 1);
