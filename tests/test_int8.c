@@ -169,6 +169,35 @@ done:
     t_end(r);
 }
 
+/* The saved int8 file with `from` (first occurrence) replaced by `to` (same length; the
+ * metadata is JSON inside a JSON string, so its quotes are escaped): loading fails with one
+ * line naming the file and holding want. */
+static void damaged(test_run *r, const char *file, const char *from, const char *to, const char *want) {
+    FILE *f = fopen(file, "rb");
+    char *buf = NULL, bad[96];
+    long len = -1;
+    if (f && !fseek(f, 0, SEEK_END) && (len = ftell(f)) > 0 && !fseek(f, 0, SEEK_SET) && (buf = malloc((size_t)len)) &&
+        fread(buf, 1, (size_t)len, f) != (size_t)len)
+        len = -1;
+    if (f) fclose(f);
+    char *at = NULL;
+    for (long i = 0; buf && len > 0 && i + (long)strlen(from) <= len && !at; i++)
+        if (!memcmp(buf + i, from, strlen(from))) at = buf + i;
+    if (CHECK(r, at != NULL, "'%s' not found in the saved file", from)) {
+        memcpy(at, to, strlen(to));
+        snprintf(bad, sizeof bad, "%s.bad", file);
+        FILE *o = fopen(bad, "wb");
+        if (o) fwrite(buf, 1, (size_t)len, o), fclose(o);
+        nnc_error e = {""};
+        nnc_model *m = nnc_model_load(bad, &e);
+        CHECK(r, !m && strstr(e.message, bad) && strstr(e.message, want) && !strchr(e.message, '\n'),
+              "'%s' -> '%s': got '%s'", from, to, m ? "(loaded)" : e.message);
+        nnc_model_free(m);
+        unlink(bad);
+    }
+    free(buf);
+}
+
 /* The CNN: 1 and 2 threads give the same bits; the file round trip gives the same bits. */
 static void threads_and_file(test_run *r, const nnc_dataset *d) {
     if (!t_begin(r, "int8/threads_and_file")) return;
@@ -193,6 +222,9 @@ static void threads_and_file(test_run *r, const nnc_dataset *d) {
         CHECK(r, nnc_model_int8_layers(back) == 2, "loaded: %d int8 layers", nnc_model_int8_layers(back));
         nnc_predict_ex(back, d->x, d->n, c, 1000, false);
         CHECK(r, !memcmp(a, c, n), "the loaded model predicts other bits");
+        damaged(r, file, "\\\"scheme\\\":\\\"int8", "\\\"scheme\\\":\\\"int9", "not an int8 or bf16 scheme");
+        damaged(r, file, "\\\"kernel_scales\\\":[0.0", "\\\"kernel_scales\\\":[0.1", "not an int8 step");
+        damaged(r, file, "\\\"layer\\\":\\\"conv2d_1", "\\\"layer\\\":\\\"conv2d_9", "'conv2d_9' is not a Dense or Conv");
         char *text = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&text, &len);
