@@ -19,6 +19,7 @@
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *specs[5] = {
     "input 64\ndense 25 activation=relu\ndense 15 activation=relu\ndense 10\n",
@@ -149,6 +150,23 @@ static void print_infer(nnc_model *m, const nnc_dataset *te, float *out, size_t 
            (double)te->n / cpu1000, cpu1 / (double)one * 1e6, (double)correct / (double)te->n);
 }
 
+/* bf16 (issue 17) on a copy of the trained float model (saved and loaded back), where the CPU
+ * has AVX512_BF16; a note on stderr otherwise. */
+static void print_bf16(const nnc_model *m, const nnc_dataset *te, float *out, size_t k, int runs, const char *bench,
+                       int threads) {
+    char path[] = "/tmp/nnc_bench_bf16_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) return;
+    close(fd);
+    nnc_error err = {""};
+    nnc_model *c = nnc_model_save((nnc_model *)m, path, NULL) ? NULL : nnc_model_load(path, &err);
+    unlink(path);
+    if (c) nnc_model_set_threads(c, threads);
+    if (c && nnc_quantize_bf16(c) == NNC_OK) print_infer(c, te, out, k, runs, bench, threads, "infer_bf16");
+    else fprintf(stderr, "nnc_bench: no bf16: %s\n", c ? nnc_last_error(c) : err.message);
+    nnc_model_free(c);
+}
+
 int main(int argc, char **argv) {
     if (argc == 5 && argv[1][0] == 'F') return frozen_bench(argv);
     int infer = (argc == 6 || argc == 7) && !strcmp(argv[5], "infer");
@@ -189,6 +207,7 @@ int main(int argc, char **argv) {
             return 1;
         }
         print_infer(m, te, out, k, runs, argv[1], threads, "infer");
+        print_bf16(m, te, out, k, runs, argv[1], threads);
         /* int8 (issue 17): the same trained weights, calibrated on 2000 training rows spread
          * over the set, timed in the same process so the ratio to float is fair */
         size_t nc = train.n < 2000 ? train.n : 2000;

@@ -178,12 +178,12 @@ def p1(a, env, have_torch):
     rows, q8rows = [], []
     for b in [x for x in a.p1.split(",") if x]:
         onnx = os.path.join(tmp, b + ".onnx")
-        nnc, ort, q8 = {}, {}, {}
+        nnc, ort, q8, bf = {}, {}, {}, {}
         for t in (1, 2):
             cmd = [os.path.join(a.build, "nnc_bench"), b, str(t), "1", str(a.p1_runs), "infer"]
             r = runs_of(cmd + ([onnx] if t == 1 else []), env)
-            for line in r:  # nnc_bench prints float ("infer"), then int8 ("infer_int8") on the same weights
-                (q8 if line.get("loop") == "infer_int8" else nnc)[t] = line
+            for line in r:  # nnc_bench prints float ("infer"), bf16 and int8 ("infer_int8") on the same weights
+                {"infer_int8": q8, "infer_bf16": bf}.get(line.get("loop"), nnc)[t] = line
         for t in ((1, 2) if have_ort and os.path.exists(onnx) else ()):
             r = runs_of(["node", os.path.join(HERE, "ort_bench.js"), onnx, str(t), str(a.p1_runs), b],
                         dict(env, NNC_ONNXRUNTIME_DIR=ort_dir))
@@ -197,6 +197,8 @@ def p1(a, env, have_torch):
                                 str(a.p1_runs)], e)
         rows.append((b, nnc, ort, tch))
         q8rows.append((b, nnc, q8, ort))
+        if bf:
+            q8rows.append((b + " bf16", nnc, bf, ort))
     shutil.rmtree(tmp, ignore_errors=True)
     print_p1(rows)
     print_p1_int8(q8rows)
@@ -238,7 +240,8 @@ def print_p1(rows):
 
 
 def print_p1_int8(rows):
-    """Issue 17: nnc int8 beside nnc float and ORT float, in wall time and (1 thread) CPU time."""
+    """Issue 17: nnc int8 (and bf16: rows "B2 bf16") beside nnc float and ORT float, in wall time and
+    (1 thread) CPU time."""
     ratio = lambda x, y: "%.2fx" % (x / y) if x and y else "-"
     for key, key1, what in (("samples_per_s", "us_per_example_bs1", "wall time"),
                             ("cpu_samples_per_s", "cpu_us_per_example_bs1", "process CPU time")):
