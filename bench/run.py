@@ -175,15 +175,15 @@ def p1(a, env, have_torch):
     have_ort = (not a.no_ort and shutil.which("node") is not None and
                 os.path.isdir(os.path.join(ort_dir, "node_modules", "onnxruntime-node")))
     tmp = tempfile.mkdtemp(prefix="nnc_p1_")
-    rows = []
+    rows, q8rows = [], []
     for b in [x for x in a.p1.split(",") if x]:
         onnx = os.path.join(tmp, b + ".onnx")
-        nnc, ort = {}, {}
+        nnc, ort, q8, bf = {}, {}, {}, {}
         for t in (1, 2):
             cmd = [os.path.join(a.build, "nnc_bench"), b, str(t), "1", str(a.p1_runs), "infer"]
             r = runs_of(cmd + ([onnx] if t == 1 else []), env)
-            if r:
-                nnc[t] = r[0]
+            for line in r:  # nnc_bench prints float ("infer"), bf16 and int8 ("infer_int8") on the same weights
+                {"infer_int8": q8, "infer_bf16": bf}.get(line.get("loop"), nnc)[t] = line
         for t in ((1, 2) if have_ort and os.path.exists(onnx) else ()):
             r = runs_of(["node", os.path.join(HERE, "ort_bench.js"), onnx, str(t), str(a.p1_runs), b],
                         dict(env, NNC_ONNXRUNTIME_DIR=ort_dir))
@@ -196,8 +196,12 @@ def p1(a, env, have_torch):
                 tch += runs_of([sys.executable, os.path.join(HERE, "torch_bench.py"), b, "1", "infer", "1",
                                 str(a.p1_runs)], e)
         rows.append((b, nnc, ort, tch))
+        q8rows.append((b, nnc, q8, ort))
+        if bf:
+            q8rows.append((b + " bf16", nnc, bf, ort))
     shutil.rmtree(tmp, ignore_errors=True)
     print_p1(rows)
+    print_p1_int8(q8rows)
 
 
 def print_p1(rows):
@@ -232,6 +236,30 @@ def print_p1(rows):
                 b, n["cpu_samples_per_s"], o["cpu_samples_per_s"], ratio(n["cpu_samples_per_s"], o["cpu_samples_per_s"]),
                 n["cpu_us_per_example_bs1"], o["cpu_us_per_example_bs1"],
                 ratio(o["cpu_us_per_example_bs1"], n["cpu_us_per_example_bs1"])))
+
+
+
+def print_p1_int8(rows):
+    """Issue 17: nnc int8 (and bf16: rows "B2 bf16") beside nnc float and ORT float, in wall time and
+    (1 thread) CPU time."""
+    ratio = lambda x, y: "%.2fx" % (x / y) if x and y else "-"
+    for key, key1, what in (("samples_per_s", "us_per_example_bs1", "wall time"),
+                            ("cpu_samples_per_s", "cpu_us_per_example_bs1", "process CPU time")):
+        print()
+        print("| P1 int8 (%s) | threads | nnc fp32 samples/s (batch 1000) | nnc int8 | int8 / fp32 | ORT fp32 "
+              "| int8 / ORT | nnc fp32 µs/example (batch 1) | nnc int8 | fp32 / int8 | ORT fp32 | ORT / int8 "
+              "| acc fp32 | acc int8 |" % what)
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for b, nnc, q8, ort in rows:
+            for t in sorted(q8):
+                if key == "cpu_samples_per_s" and t != 1:
+                    continue  # CPU time of several threads adds their cores: one thread only
+                n, q, o = nnc.get(t, {}), q8[t], ort.get(t, {})
+                f = lambda d, k, fmt: fmt % d[k] if k in d else "-"
+                print("| %s | %d | %s | %.0f | %s | %s | %s | %s | %.1f | %s | %s | %s | %s | %.4f |" % (
+                    b, t, f(n, key, "%.0f"), q[key], ratio(q[key], n.get(key)), f(o, key, "%.0f"),
+                    ratio(q[key], o.get(key)), f(n, key1, "%.1f"), q[key1], ratio(n.get(key1), q[key1]),
+                    f(o, key1, "%.1f"), ratio(o.get(key1), q[key1]), f(n, "acc", "%.4f"), q["acc"]))
 
 
 if __name__ == "__main__":

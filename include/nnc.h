@@ -1490,6 +1490,27 @@ const char *nnc_model_note(const nnc_model *m, int i);
  * otherwise the optimizer starts afresh and *epoch is 0. */
 nnc_status nnc_model_load_weights(nnc_model *m, const char *path, int *epoch);
 
+/* Int8 inference: quantizes every Dense and Conv1D/Conv2D layer of a trained, compiled model.
+ * Kernels are symmetric int8 per output channel; each layer's input gets one scale, the largest
+ * |value| it takes over the n calibration rows x (features as for nnc_predict). Products then
+ * run in int8 with int32 sums, bias and activation in float. The model is for inference only
+ * afterwards (fit refuses it) and is saved as nnc's model file only. */
+nnc_status nnc_quantize_int8(nnc_model *m, const float *x, size_t n);
+/* bf16 inference: every Dense and Conv1D/Conv2D layer of a trained, compiled model multiplies in
+ * bfloat16 with float sums (AVX512_BF16; NNC_ERR_UNSUPPORTED on a CPU without it). No
+ * calibration; inference only afterwards, saved as nnc's model file only, as int8. */
+nnc_status nnc_quantize_bf16(nnc_model *m);
+/* The layers of m that run in int8 (0: none). */
+int nnc_model_int8_layers(const nnc_model *m);
+/* The layers of m that run in bf16 (0: none). */
+int nnc_model_bf16_layers(const nnc_model *m);
+/* Whether layer i (0-based, as nnc_summary counts them) runs in int8. */
+int nnc_layer_is_int8(const nnc_model *m, int i);
+/* What layer i multiplies in: "int8", "bf16" or "float32". */
+const char *nnc_layer_precision(const nnc_model *m, int i);
+/* The int8 kernel this CPU runs: "avx512-vnni", "avx-vnni", "avx2" or "reference". */
+const char *nnc_int8_kernel(void);
+
 /* Writes len bytes to path as every save of nnc does: to a temporary file in the same folder,
  * synced, then renamed over path, so that readers see the old file or the whole new one.
  * NNC_ERR_IO, with the reason naming the file in err (may be NULL), on failure; an existing

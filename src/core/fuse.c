@@ -17,6 +17,7 @@
  * the loss's logits, a regularized output), are zeroed and accumulated as before. */
 #include <stdlib.h>
 #include "model_impl.h"
+#include "quant.h"
 
 /* Who reads each node: count[i] readers, the last of them last[i]. */
 typedef struct {
@@ -40,11 +41,12 @@ static int sole_reader(const nnc_model *m, const graph_readers *g, int i) {
 
 /* A convolution with ReLU (node p, its chain ending at node last) read only by a max pooling
  * of non-overlapping windows becomes part of that pooling (src/ops/conv_pool.h), when
- * the convolution's input needs no gradient (a first layer). */
+ * the convolution's input needs no gradient (a first layer) and it is not bf16 (that op has an
+ * int8 branch only). */
 static void fuse_pool(nnc_model *m, const graph_readers *g, int p, int last) {
     nnc_node_rec *c = &m->nodes[p];
     int qi = sole_reader(m, g, last);
-    if (c->op != NNC_OP_CONV || c->epi_act != NNC_ACT_RELU || m->nodes[c->in[0]].needs_grad || qi < 0)
+    if (c->op != NNC_OP_CONV || (c->qlayer >= 0 && m->qlayers[c->qlayer].bits != 8) || c->epi_act != NNC_ACT_RELU || m->nodes[c->in[0]].needs_grad || qi < 0)
         return;
     nnc_node_rec *q = &m->nodes[qi];
     /* windows that do not overlap: each output element has at most one pooled gradient */

@@ -40,6 +40,7 @@ int nnc_graph_node(nnc_model *m, nnc_op op, const int *in, int n_in, const nnc_s
     n->pool_conv = -1;
     n->grad_overwrite = -1;
     n->mask = -1;
+    n->qlayer = -1;
     return m->n_nodes++;
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "model_impl.h"
+#include "quant.h"
 #include "../backend/cpu/thread_pool.h"
 
 static const char *const status_text[NNC_STATUS_COUNT] = {
@@ -36,6 +37,7 @@ nnc_model *nnc_model_new(const char *name) {
 
 void nnc_model_free(nnc_model *m) {
     if (!m) return;
+    nnc_quant_clear(m); /* it resets the nodes' links to the records */
     free(m->nodes);
     free(m->layers);
     free(m->params);

@@ -61,6 +61,7 @@ typedef struct {
      * Embedding(mask_zero) and Masking; carried by the layers that act per step and read by
      * those that consume it (recurrent layers, 1-D global poolings, attention). */
     int mask;
+    int qlayer;       /* MATMUL, CONV: its int8 record in model->qlayers (src/core/quant.h), -1 */
 } nnc_node_rec;
 
 struct nnc_layer_desc; /* src/layers/layers.h: what the layer is and how it is built */
@@ -145,6 +146,7 @@ struct nnc_model {
 
     /* compile */
     int compiled;
+    int weights_loaded;        /* weights were read from a file (a trained model, for quantizing) */
     int *tape;                 /* live nodes in execution order */
     int n_tape;
     float *param_arena;        /* every parameter, contiguous */
@@ -170,6 +172,9 @@ struct nnc_model {
     char **notes;              /* what a load changed or left out (nnc_model_note), each owned */
     int n_notes, n_notes_dropped;
     char notes_more[48];       /* "... and N more notes" once some were dropped */
+
+    struct nnc_qlayer *qlayers; /* the int8 nodes (nnc_quantize_int8), each owning its arrays */
+    int n_qlayers;
 
     struct nnc_train_state *train;                   /* NULL until training code needs it */
     void (*train_free)(struct nnc_train_state *ts);  /* frees it with the model */

@@ -376,6 +376,7 @@ int nnc_kw_read(nnc_model *m, const nnc_kw_file *f, const nnc_config_layer *cl, 
     for (int p = 0; !rc && p < m->n_params; p++) rc = read_variable(m, f, &m->params[p], ds[p], stage, msg, n);
     if (!rc) {
         memcpy(m->param_arena, stage, m->n_param_floats * sizeof *stage);
+        m->weights_loaded = 1;
         if (with_optimizer) nnc_kw_read_optimizer(m, f, (const char (*)[300])var);
     } else {
         while (m->n_notes > notes) free(m->notes[--m->n_notes]); /* a failed read leaves no notes */

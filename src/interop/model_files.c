@@ -38,6 +38,10 @@ nnc_status nnc_model_save(nnc_model *m, const char *path, const nnc_save_opts *o
     if (m->text_vec && m->n_inputs != 1 && (fmt == NNC_FORMAT_KERAS || fmt == NNC_FORMAT_H5))
         return nnc_fail(m, NNC_ERR_UNSUPPORTED, "save %s: a model of %d inputs with a TextVectorization has no Keras "
                         "form here (it stands before a model's one input)", path, m->n_inputs);
+    if (m->n_qlayers && fmt != NNC_FORMAT_SAFETENSORS)
+        return nnc_fail(m, NNC_ERR_UNSUPPORTED, "save %s: a model quantized to %s is saved as nnc's model file only "
+                        "(not .keras, .h5 or .onnx); save the float model for those", path,
+                        nnc_model_bf16_layers(m) ? "bf16" : "int8");
     switch (fmt) {
     case NNC_FORMAT_KERAS: return nnc_keras_save(m, path, 0, o);
     case NNC_FORMAT_H5: return nnc_keras_save(m, path, 1, o);
@@ -59,6 +63,9 @@ nnc_model *nnc_model_load(const char *path, nnc_error *err) {
 nnc_status nnc_model_load_weights(nnc_model *m, const char *path, int *epoch) {
     if (epoch) *epoch = 0;
     if (!m || !path) return NNC_ERR_ARG;
+    if (m->n_qlayers)
+        return nnc_fail(m, NNC_ERR_STATE, "load weights %s: the model is quantized to %s; load the weights into the "
+                        "float model", path, nnc_model_bf16_layers(m) ? "bf16" : "int8");
     nnc_model_format f = nnc_format_by_content(path);
     if (f == NNC_FORMAT_H5 || f == NNC_FORMAT_KERAS) {
         if (!m->compiled) return nnc_fail(m, NNC_ERR_STATE, "load weights: the model must be compiled first");

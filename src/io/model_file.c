@@ -39,7 +39,7 @@ static nnc_status save(nnc_model *m, const char *path, const nnc_save_opts *o, l
     size_t nt = (size_t)m->n_params * (size_t)(1 + (with_opt ? m->train->n_slots : 0)) + 2;
     nnc_st_tensor *ts = calloc(nt, sizeof *ts);
     char **names = calloc(nt, sizeof *names);
-    nnc_strbuf cfg = {0}, ccfg = {0}, cols = {0}, text = {0};
+    nnc_strbuf cfg = {0}, ccfg = {0}, cols = {0}, text = {0}, quant = {0};
     nnc_status st = NNC_OK;
     if (!ts || !names) {
         st = nnc_fail(m, NNC_ERR_NOMEM, "save: out of memory");
@@ -86,16 +86,18 @@ static nnc_status save(nnc_model *m, const char *path, const nnc_save_opts *o, l
              m->rng.s[0], m->rng.s[1], m->rng.s[2], m->rng.s[3]);
     if (m->n_columns) nnc_columns_json(m, &cols);
     if (m->text_vec) nnc_text_vec_json(m->text_vec, &text);
-    if (cfg.oom || ccfg.oom || cols.oom || text.oom) {
+    if (m->n_qlayers) nnc_quant_json(m, &quant);
+    if (cfg.oom || ccfg.oom || cols.oom || text.oom || quant.oom) {
         st = nnc_fail(m, NNC_ERR_NOMEM, "save: out of memory");
         goto done;
     }
-    nnc_st_meta meta[8] = {{"format", "nnc"},        {"format_version", "1"},
+    nnc_st_meta meta[9] = {{"format", "nnc"},        {"format_version", "1"},
                            {"config", cfg.buf},      {"compile_config", ccfg.buf},
                            {"epoch", epoch},         {"rng_state", rng}};
     int n_meta = 6;
     if (m->n_columns) meta[n_meta++] = (nnc_st_meta){"columns", cols.buf};
     if (m->text_vec) meta[n_meta++] = (nnc_st_meta){"text_vectorization", text.buf};
+    if (m->n_qlayers) meta[n_meta++] = (nnc_st_meta){"quantization", quant.buf};
     char err[512];
 #ifdef NNC_FAULT_INJECTION
     int bad = nnc_st_write_faulty(path, ts, k, meta, n_meta, fail_after, err, sizeof err);
@@ -111,6 +113,7 @@ done:
     nnc_sb_free(&ccfg);
     nnc_sb_free(&cols);
     nnc_sb_free(&text);
+    nnc_sb_free(&quant);
     return st;
 }
 
@@ -233,6 +236,7 @@ nnc_status nnc_load_tensors(nnc_model *m, const nnc_st_file *f, const char *path
         }
     }
     if (opt_ok) m->train->iterations = iterations;
+    m->weights_loaded = 1;
     return NNC_OK;
 }
 
@@ -350,6 +354,11 @@ static nnc_model *model_from_st(nnc_st_file *f, const char *path, nnc_error *err
     }
     const char *cols = nnc_st_meta_get(f, "columns");
     if (cols && nnc_columns_from_json(m, cols, msg, sizeof msg)) {
+        nnc_msg(NNC_ERRBUF(err), "%s: %s", path, msg);
+        goto fail;
+    }
+    const char *quant = nnc_st_meta_get(f, "quantization");
+    if (quant && nnc_quant_from_json(m, quant, msg, sizeof msg)) {
         nnc_msg(NNC_ERRBUF(err), "%s: %s", path, msg);
         goto fail;
     }

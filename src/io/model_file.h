@@ -21,6 +21,11 @@ nnc_model *nnc_safetensors_load(const char *path, nnc_error *err);
 /* nnc_model_load_weights for a safetensors file. */
 nnc_status nnc_safetensors_load_weights(nnc_model *m, const char *path, int *epoch);
 
+/* The "quantization" metadata of an int8 model (quant_meta.c), and reading it back into a
+ * loaded float model: 0, or -1 with the reason in err. */
+void nnc_quant_json(const nnc_model *m, nnc_strbuf *sb);
+int nnc_quant_from_json(nnc_model *m, const char *text, char *err, size_t n);
+
 /* nnc_safetensors_load from bytes in memory (for fuzzing); name stands for the file in messages. */
 nnc_model *nnc_model_load_buffer(const void *buf, size_t len, const char *name, nnc_error *err);
 

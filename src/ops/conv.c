@@ -11,6 +11,7 @@
 #include "op_util.h"
 #include "epilogue.h"
 #include "conv_impl.h"
+#include "quant_ops.h"
 #include "../backend/cpu/parallel.h"
 
 void nnc_conv_geom(const nnc_model *m, int id, conv_geom *g) {
@@ -245,6 +246,7 @@ int nnc_conv_group_size(size_t per, size_t extra, int batch, int threads, size_t
 }
 
 static size_t conv_work(const nnc_model *m, int id, int batch) {
+    if (CNODE(m, id)->qlayer >= 0) return nnc_qconv_work(m, id, batch); /* inference only */
     conv_geom g;
     nnc_conv_geom(m, id, &g);
     const size_t per = col_floats_per_example(&g);
@@ -263,6 +265,10 @@ static int exec_group_size(const nnc_exec *e, const conv_geom *g) {
  * over strided views, so one group is exactly the plain product. */
 static void conv_forward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]), *k = NODE(e, y->in[1]);
+    if (y->qlayer >= 0) {
+        nnc_qconv_forward(e, id);
+        return;
+    }
     conv_geom g;
     nnc_conv_geom(e->m, id, &g);
     const int kc = g.kh * g.kw * g.c, point = nnc_conv_is_pointwise(&g), gs = exec_group_size(e, &g);

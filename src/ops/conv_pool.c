@@ -3,6 +3,7 @@
 #include "conv_impl.h"
 #include "conv_pool.h"
 #include "epilogue.h"
+#include "quant_ops.h"
 #include "../backend/cpu/parallel.h"
 
 /* Convolution + ReLU + max pooling as one op (conv_pool.h), run by the pooling node q; the
@@ -13,15 +14,22 @@
  * chain from group to group, so the result is the separate ops' to the bit. The convolution's
  * input takes no gradient (the fusion is only made for a first layer). */
 
-/* A group's workspace per example: its col rows, then its convolution output rows. */
-static size_t fused_floats_per_example(const conv_geom *g) {
-    return (size_t)g->oh * g->ow * ((size_t)g->kh * g->kw * g->c + (size_t)g->f);
+/* A group's workspace per example: its col rows (an int8 convolution: its quantized input and
+ * col, src/ops/quant.c), then its convolution output rows. */
+static size_t col_floats_per_example(const nnc_model *m, int p, const conv_geom *g) {
+    if (CNODE(m, p)->qlayer >= 0) return nnc_qconv_ws_floats(m, p, 1);
+    return (size_t)g->oh * g->ow * (size_t)g->kh * g->kw * g->c;
+}
+
+static size_t fused_floats_per_example(const nnc_model *m, int p, const conv_geom *g) {
+    return col_floats_per_example(m, p, g) + (size_t)g->oh * g->ow * (size_t)g->f;
 }
 
 size_t nnc_conv_pool_work(const nnc_model *m, int pool_id, int batch) {
     conv_geom g;
-    nnc_conv_geom(m, CNODE(m, pool_id)->pool_conv, &g);
-    const size_t per = fused_floats_per_example(&g), extra = nnc_bias_grad_work((size_t)g.f);
+    const int p = CNODE(m, pool_id)->pool_conv;
+    nnc_conv_geom(m, p, &g);
+    const size_t per = fused_floats_per_example(m, p, &g), extra = nnc_bias_grad_work((size_t)g.f);
     return (size_t)nnc_conv_group_size(per, extra, batch, nnc_pool_threads(m->pool), 0) * per + extra;
 }
 
@@ -37,13 +45,13 @@ typedef struct {
 static void fused_setup(const nnc_exec *e, int pool_id, fused_plan *f) {
     f->p = NODE(e, pool_id)->pool_conv;
     nnc_conv_geom(e->m, f->p, &f->g);
-    f->gs = nnc_conv_group_size(fused_floats_per_example(&f->g), nnc_bias_grad_work((size_t)f->g.f), e->batch,
+    f->gs = nnc_conv_group_size(fused_floats_per_example(e->m, f->p, &f->g), nnc_bias_grad_work((size_t)f->g.f), e->batch,
                        nnc_pool_threads(e->m->pool), e->m->work_floats);
     f->kc = f->g.kh * f->g.kw * f->g.c;
     f->point = nnc_conv_is_pointwise(&f->g);
     f->px = (size_t)f->g.oh * f->g.ow;
     f->col = e->m->work;
-    f->out = f->col + (size_t)f->gs * f->px * f->kc;
+    f->out = f->col + (size_t)f->gs * col_floats_per_example(e->m, f->p, &f->g);
     f->partial = f->out + (size_t)f->gs * f->px * f->g.f;
 }
 
@@ -62,6 +70,11 @@ void nnc_conv_pool_forward(const nnc_exec *e, int pool_id) {
     const nnc_gemm_epilogue *ep = nnc_epilogue_prepare(e->m, f.p, &epi);
     for (int b0 = 0; b0 < e->batch; b0 += f.gs) {
         const int nb = e->batch - b0 < f.gs ? e->batch - b0 : f.gs;
+        if (NODE(e, f.p)->qlayer >= 0) { /* int8: inference only, so no backward needs col */
+            nnc_qconv_group(e, f.p, b0, nb, f.col, f.out, ep);
+            nnc_max_pool_examples(e, pool_id, f.out, b0, nb);
+            continue;
+        }
         const float *col = fused_col(e, &f, b0, nb);
         nnc_gemm_par_ex(e->m->pool, 0, 0, nb * (int)f.px, f.g.f, f.kc, col, f.kc, k->value, f.g.f,
                         0.0f, f.out, f.g.f, ep);

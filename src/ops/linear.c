@@ -2,6 +2,7 @@
  * the last axis, so any leading example axes act as more rows. */
 #include "op_util.h"
 #include "epilogue.h"
+#include "quant_ops.h"
 #include "../backend/cpu/parallel.h"
 
 /* y[rows, out] = x[rows, in] · W[in, out] */
@@ -26,6 +27,10 @@ static int matmul_infer(const nnc_model *m, const int *in, int n_in, const nnc_o
 static void matmul_forward(const nnc_exec *e, int id) {
     nnc_node_rec *y = NODE(e, id), *x = NODE(e, y->in[0]), *w = NODE(e, y->in[1]);
     int rows = (int)op_rows(x, e->batch), k = w->shape.dim[0], n = w->shape.dim[1];
+    if (y->qlayer >= 0) {
+        nnc_qmatmul_forward(e, id);
+        return;
+    }
     nnc_epilogue epi;
     nnc_gemm_par_ex(e->m->pool, 0, 0, rows, n, k, x->value, k, w->value, n, 0.0f, y->value, n,
                     nnc_epilogue_prepare(e->m, id, &epi));
@@ -49,7 +54,7 @@ static void matmul_backward(const nnc_exec *e, int id) {
 
 /* The fused bias's partial sums. */
 static size_t matmul_work(const nnc_model *m, int id, int batch) {
-    (void)batch;
+    if (CNODE(m, id)->qlayer >= 0) return nnc_qmatmul_work(m, id, batch); /* inference only */
     return CNODE(m, id)->epi_bias >= 0 ? nnc_bias_grad_work((size_t)op_last_dim(CNODE(m, id))) : 0;
 }
 

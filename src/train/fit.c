@@ -54,6 +54,14 @@ static nnc_status require_compiled(nnc_model *m, const char *who) {
     return NNC_OK;
 }
 
+nnc_status nnc_require_float(nnc_model *m, const char *who) {
+    /* its backward would train the float kernels while the forward reads the int8 ones */
+    if (m->n_qlayers)
+        return nnc_fail(m, NNC_ERR_STATE, "%s: the model is quantized to %s, which is for inference only; train "
+                        "the float model and quantize it again", who, nnc_model_bf16_layers(m) ? "bf16" : "int8");
+    return NNC_OK;
+}
+
 /* Loss and metrics over n rows, inference mode, in batches of bs. */
 static nnc_status evaluate_into(nnc_model *m, const float *x, const float *y, size_t n, int bs,
                                 nnc_metric_acc *acc) {
@@ -485,7 +493,7 @@ static nnc_status fit_run_all(fit_run *r, nnc_history **history);
 static nnc_status fit_impl(nnc_model *m, const float *x, const float *y, const nnc_row_source *src, size_t n,
                            const nnc_fit_opts *o, nnc_history **history) {
     nnc_status st = require_compiled(m, "fit");
-    if (st) return st;
+    if (st || (st = nnc_require_float(m, "fit"))) return st;
     nnc_fit_opts def = nnc_fit_opts_default();
     if (!o) o = &def;
     fit_run r;
@@ -586,7 +594,7 @@ nnc_status nnc_fit_restarts(nnc_model *m, const float *x, const float *y, size_t
                             const nnc_fit_opts *o, int restarts, uint64_t first_seed,
                             nnc_history **history) {
     nnc_status st = require_compiled(m, "fit_restarts");
-    if (st) return st;
+    if (st || (st = nnc_require_float(m, "fit_restarts"))) return st;
     if (restarts < 1) return nnc_fail(m, NNC_ERR_ARG, "fit_restarts: %d restarts, need at least 1", restarts);
     nnc_fit_opts def = nnc_fit_opts_default();
     if (!o) o = &def;

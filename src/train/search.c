@@ -321,6 +321,7 @@ nnc_status nnc_fit_search(nnc_model *m, const float *x, const float *y, size_t n
     if (!m) return NNC_ERR_ARG;
     if (!m->train) return nnc_fail(m, NNC_ERR_STATE, "search: the model is not compiled");
     if (!s) return nnc_fail(m, NNC_ERR_ARG, "search: no options");
+    if (nnc_require_float(m, "search")) return NNC_ERR_STATE;
     nnc_fit_opts def = nnc_fit_opts_default();
     if (!o) o = &def;
     nnc_status st = check_search(m, s);

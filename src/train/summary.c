@@ -101,9 +101,12 @@ nnc_status nnc_summary(const nnc_model *m, FILE *f) {
         if (seq && l->n_inputs == 0 && !m->text_vec) continue;
         size_t np = layer_params(m, l, &frozen);
         total += np;
-        char name[160], shape[64 * (1 + NNC_LAYER_MORE_OUTPUTS)], params[32], conn[160] = "-";
+        char name[176], shape[64 * (1 + NNC_LAYER_MORE_OUTPUTS)], params[32], conn[160] = "-";
         /* A name too wide for its column wraps before the class, as Keras's table does. */
-        const char *cls = layer_class(m, l);
+        char cls[80]; /* an int8 layer says so after its class */
+        const char *prec = nnc_layer_precision(m, i);
+        snprintf(cls, sizeof cls, "%s%s%s", layer_class(m, l), strcmp(prec, "float32") ? " " : "",
+                 strcmp(prec, "float32") ? prec : "");
         int fits = (int)(strlen(l->name) + strlen(cls) + 3) <= w[0] - 2;
         snprintf(name, sizeof name, "%s%s(%s)", l->name, fits ? " " : "\n", cls);
         shape_text(m, l->output, shape + (l->n_more ? 1 : 0), sizeof shape - 1);
@@ -136,6 +139,11 @@ nnc_status nnc_summary(const nnc_model *m, FILE *f) {
         bytes_str(4.0 * (double)counts[i], bytes, sizeof bytes);
         fprintf(f, " %s params: %s (%s)\n", labels[i], num, bytes);
     }
+    if (nnc_model_int8_layers(m))
+        fprintf(f, " Int8 layers: %d (kernels: %s; the rest run in float)\n", nnc_model_int8_layers(m),
+                nnc_int8_kernel());
+    if (nnc_model_bf16_layers(m))
+        fprintf(f, " Bf16 layers: %d (kernels: avx512-bf16; the rest run in float)\n", nnc_model_bf16_layers(m));
     return NNC_OK;
 }
 
@@ -156,6 +164,7 @@ nnc_status nnc_summary_json(const nnc_model *m, FILE *f) {
         nnc_sb_json_string(&sb, l->name);
         nnc_sb_puts(&sb, ",\"class\":");
         nnc_sb_json_string(&sb, layer_class(m, l));
+        if (strcmp(nnc_layer_precision(m, i), "float32")) nnc_sb_printf(&sb, ",\"precision\":\"%s\"", nnc_layer_precision(m, i));
         nnc_sb_puts(&sb, ",\"output_shape\":[null");
         for (int k = 0; k < s->rank; k++)
             if (k == 0 && nnc_node_any_length(m, l->output)) nnc_sb_puts(&sb, ",null");

@@ -67,5 +67,7 @@ nnc_status nnc_heads_check_targets(nnc_model *m, const float *y, size_t n);
 /* Checks data before a pass: finite features, targets the loss accepts. who names the data
  * ("x", "validation y"). */
 nnc_status nnc_check_data(nnc_model *m, const float *x, const float *y, size_t n);
+/* NNC_OK, or NNC_ERR_STATE with "who: the model is quantized ..." recorded (training refused). */
+nnc_status nnc_require_float(nnc_model *m, const char *who);
 
 #endif
