@@ -40,18 +40,23 @@ static int sole_reader(const nnc_model *m, const graph_readers *g, int i) {
 
 /* A convolution with ReLU (node p, its chain ending at node last) read only by a max pooling
  * of non-overlapping windows becomes part of that pooling (src/ops/conv_pool.h), when
- * the convolution's input needs no gradient (a first layer). */
+ * the convolution's input needs no gradient (a first layer); otherwise the pooling computes
+ * it in inference only (infer_conv), where no backward pass needs its output. */
 static void fuse_pool(nnc_model *m, const graph_readers *g, int p, int last) {
     nnc_node_rec *c = &m->nodes[p];
     int qi = sole_reader(m, g, last);
-    if (c->op != NNC_OP_CONV || c->epi_act != NNC_ACT_RELU || m->nodes[c->in[0]].needs_grad || qi < 0)
-        return;
+    if (c->op != NNC_OP_CONV || c->epi_act != NNC_ACT_RELU || qi < 0) return;
     nnc_node_rec *q = &m->nodes[qi];
     /* windows that do not overlap: each output element has at most one pooled gradient */
     /* (2-D and one group: the fused op's spread of gradients knows that layout only) */
     const int ok = q->op == NNC_OP_MAX_POOL && q->in[0] == last && q->attr.win.kh == q->attr.win.sh &&
                    q->attr.win.kw == q->attr.win.sw && q->shape.rank == 3 && c->attr.win.groups <= 1;
     if (!ok) return;
+    if (m->nodes[c->in[0]].needs_grad) {
+        q->infer_conv = p;
+        c->infer_pool = qi;
+        return;
+    }
     q->pool_conv = p;
     for (int i = 0; i < m->n_nodes; i++)
         if (m->nodes[i].fused_into == p) m->nodes[i].fused_into = qi;
@@ -65,6 +70,7 @@ nnc_status nnc_fuse_epilogues(nnc_model *m) {
         n->epi_has_act = 0;
         n->fused_into = -1;
         n->pool_conv = -1;
+        n->infer_conv = n->infer_pool = -1;
     }
 #ifdef NNC_FAULT_INJECTION
     if (m->no_fusion) return NNC_OK;

@@ -52,6 +52,9 @@ typedef struct {
     int pool_conv;    /* MAX_POOL: the convolution (with ReLU) it computes too, or -1; that
                        * convolution and its fused nodes are fused_into this node and have no
                        * buffers of their own (src/ops/conv_pool.h) */
+    int infer_conv;   /* MAX_POOL: the convolution with ReLU read by it alone that it computes
+                       * in inference (src/ops/conv_pool.c), or -1 */
+    int infer_pool;   /* CONV: that pooling, or -1 (then the convolution skips its own pass) */
     /* The node whose backward writes this node's gradient first and alone, so it stores (=)
      * rather than adds (+=) and the gradient needs no zeroing before the step; -1: zeroed, and
      * every reader adds. Decided by compile (src/core/fuse.c). */

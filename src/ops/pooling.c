@@ -170,6 +170,10 @@ static void max_forward(const nnc_exec *e, int id) {
         nnc_conv_pool_forward(e, id);
         return;
     }
+    if (NODE(e, id)->infer_conv >= 0 && nnc_conv_pool_infer_ok(e, id)) {
+        nnc_conv_pool_infer(e, id);
+        return;
+    }
     nnc_max_pool_examples(e, id, NODE(e, NODE(e, id)->in[0])->value, 0, e->batch);
 }
 
@@ -245,7 +249,8 @@ static void avg_backward(const nnc_exec *e, int id) {
 }
 
 static size_t max_work(const nnc_model *m, int id, int batch) {
-    return CNODE(m, id)->pool_conv >= 0 ? nnc_conv_pool_work(m, id, batch) : 0;
+    const nnc_node_rec *q = CNODE(m, id);
+    return q->pool_conv >= 0 || q->infer_conv >= 0 ? nnc_conv_pool_work(m, id, batch) : 0;
 }
 
 const nnc_op_def nnc_op_max_pool = {"max_pool", pool_infer, max_forward, max_backward, max_aux, max_work};

@@ -1,0 +1,147 @@
+/* The direct convolution of conv_direct.h: AVX-512F tiles of up to 12 pixels x 32 channels
+ * (24 accumulators), op(A) broadcast from x in place, the kernel from its packed panel, and
+ * the plain C oracle. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include "conv_direct.h"
+#include "gemm_simd.h"
+
+#define DMR 12 /* pixels per tile */
+#define DNR 32 /* channels per strip */
+
+size_t nnc_dconv_packed_floats(const nnc_dconv *s) {
+    const size_t K = (size_t)s->kh * s->kw * s->c, strips = ((size_t)s->f + DNR - 1) / DNR;
+    return K * strips * DNR + 16;
+}
+
+float *nnc_dconv_pack(const nnc_dconv *s, const float *kernel, float *work) {
+    float *bp = (float *)(((uintptr_t)work + 63) & ~(uintptr_t)63);
+    const int K = s->kh * s->kw * s->c, strips = (s->f + DNR - 1) / DNR;
+    for (int q = 0; q < strips; q++)
+        for (int k = 0; k < K; k++) {
+            float *dst = bp + ((size_t)q * K + k) * DNR;
+            const int n = s->f - q * DNR < DNR ? s->f - q * DNR : DNR;
+            memcpy(dst, kernel + (size_t)k * s->f + (size_t)q * DNR, (size_t)n * sizeof(float));
+            for (int j = n; j < DNR; j++) dst[j] = 0.0f;
+        }
+    return bp;
+}
+
+void nnc_dconv_rows_ref(const nnc_dconv *s, const float *x, const float *kernel, int oh0, int rows, int cols,
+                        float *y, ptrdiff_t ldrow) {
+    for (int oh = oh0; oh < oh0 + rows; oh++)
+        for (int o = 0; o < cols; o++)
+            for (int n = 0; n < s->f; n++) {
+                float acc = 0.0f;
+                for (int i = 0; i < s->kh; i++)
+                    for (int j = 0; j < s->kw; j++)
+                        for (int c = 0; c < s->c; c++) {
+                            const float xv = x[(((size_t)oh * s->sh + (size_t)i * s->dh) * s->w + (size_t)o * s->sw + j) *
+                                                   s->c + c];
+                            acc = fmaf(xv, kernel[(((size_t)i * s->kw + j) * s->c + c) * s->f + n], acc);
+                        }
+                y[(oh - oh0) * ldrow + (ptrdiff_t)o * s->f + n] = acc;
+            }
+}
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f,avx2,fma")))
+#define INLINE inline __attribute__((always_inline))
+#define NOINLINE __attribute__((noinline))
+
+int nnc_dconv_available(void) { return nnc_gemm_cpu_has(NNC_GEMM_AVX512); }
+
+/* mr pixels (x windows lda apart) x nb <= 32 channels (nv vectors): the kh runs of rlen floats,
+ * kernel row i's run at a + i·rstep, its panel rows at bp + i·rlen·DNR. mr and nv are constants
+ * at each instantiation, so the accumulators stay in registers. */
+static AVX512 INLINE void dtile(const int mr, const int nv, int kh, ptrdiff_t rstep, int rlen, const float *a,
+                                ptrdiff_t lda, const float *bp, float *c, ptrdiff_t ldc, int nb, int load) {
+    __m512 acc[DMR][2];
+    const int last = nb - 16 * (nv - 1);
+    const __mmask16 m = last >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << last) - 1);
+    for (int r = 0; r < mr; r++) {
+        if (nv > 1) acc[r][0] = load ? _mm512_loadu_ps(c + r * ldc) : _mm512_setzero_ps();
+        acc[r][nv - 1] = load ? _mm512_maskz_loadu_ps(m, c + r * ldc + 16 * (nv - 1)) : _mm512_setzero_ps();
+    }
+    for (int i = 0; i < kh; i++, a += rstep, bp += (ptrdiff_t)rlen * DNR)
+        for (int k = 0; k < rlen; k++) {
+            const __m512 b0 = _mm512_load_ps(bp + k * DNR);
+            const __m512 b1 = nv > 1 ? _mm512_load_ps(bp + k * DNR + 16) : b0;
+            for (int r = 0; r < mr; r++) {
+                const __m512 xv = _mm512_set1_ps(a[r * lda + k]);
+                acc[r][0] = _mm512_fmadd_ps(xv, b0, acc[r][0]);
+                if (nv > 1) acc[r][1] = _mm512_fmadd_ps(xv, b1, acc[r][1]);
+            }
+        }
+    for (int r = 0; r < mr; r++) {
+        if (nv > 1) _mm512_storeu_ps(c + r * ldc, acc[r][0]);
+        _mm512_mask_storeu_ps(c + r * ldc + 16 * (nv - 1), m, acc[r][nv - 1]);
+    }
+}
+
+typedef void (*dtile_fn)(int kh, ptrdiff_t rstep, int rlen, const float *a, ptrdiff_t lda, const float *bp, float *c,
+                         ptrdiff_t ldc, int nb, int load);
+
+#define DTILE(mr, nv)                                                                                      \
+    static AVX512 NOINLINE void dtile_##mr##_##nv(int kh, ptrdiff_t rstep, int rlen, const float *a,      \
+                                                  ptrdiff_t lda, const float *bp, float *c, ptrdiff_t ldc, \
+                                                  int nb, int load) {                                      \
+        dtile(mr, nv, kh, rstep, rlen, a, lda, bp, c, ldc, nb, load);                                      \
+    }
+#define DTILES(nv)                                                                                         \
+    DTILE(1, nv) DTILE(2, nv) DTILE(3, nv) DTILE(4, nv) DTILE(5, nv) DTILE(6, nv) DTILE(7, nv) DTILE(8, nv) \
+    DTILE(9, nv) DTILE(10, nv) DTILE(11, nv) DTILE(12, nv)
+#define DTABLE(nv)                                                                                          \
+    {NULL, dtile_1_##nv, dtile_2_##nv, dtile_3_##nv, dtile_4_##nv, dtile_5_##nv, dtile_6_##nv, dtile_7_##nv, \
+     dtile_8_##nv, dtile_9_##nv, dtile_10_##nv, dtile_11_##nv, dtile_12_##nv}
+DTILES(1)
+DTILES(2)
+static const dtile_fn dtiles[2][DMR + 1] = {DTABLE(1), DTABLE(2)};
+
+/* Kernel rows per k block: a strip's panel of the block (runs x rlen x 32 floats) stays within
+ * 16 KiB, in L1 while every tile of the call's rows uses it. */
+static int runs_per_block(const nnc_dconv *s) {
+    const int per = s->kw * s->c * DNR, n = 4096 / per;
+    return n < 1 ? 1 : n > s->kh ? s->kh : n;
+}
+
+/* For each strip of 32 channels and each k block (whole kernel rows, in increasing k), every
+ * output row of the call in near-equal tiles of at most 12 pixels (26 as 9 + 9 + 8, not
+ * 12 + 12 + 2). A k block after the first continues each output's chain from y, which rounds
+ * nothing. */
+void nnc_dconv_rows(const nnc_dconv *s, const float *x, const float *bp, int oh0, int rows, int cols, float *y,
+                    ptrdiff_t ldrow) {
+    const int K = s->kh * s->kw * s->c, rlen = s->kw * s->c, tiles = (cols + DMR - 1) / DMR, rb = runs_per_block(s);
+    const ptrdiff_t lda = (ptrdiff_t)s->sw * s->c, rstep = (ptrdiff_t)s->dh * s->w * s->c;
+    for (int q = 0; q * DNR < s->f; q++) {
+        const int nb = s->f - q * DNR < DNR ? s->f - q * DNR : DNR;
+        const dtile_fn *fn = dtiles[nb > 16];
+        for (int i0 = 0; i0 < s->kh; i0 += rb) {
+            const int nr = s->kh - i0 < rb ? s->kh - i0 : rb;
+            const float *bq = bp + (size_t)q * K * DNR + (size_t)i0 * rlen * DNR;
+            for (int oh = oh0; oh < oh0 + rows; oh++) {
+                const float *xr = x + ((size_t)oh * s->sh * s->w) * s->c + (size_t)i0 * rstep;
+                float *yr = y + (oh - oh0) * ldrow + q * DNR;
+                for (int t = 0, o = 0; t < tiles; t++) {
+                    const int mr = (cols - o + (tiles - t) - 1) / (tiles - t);
+                    fn[mr](nr, rstep, rlen, xr + o * lda, lda, bq, yr + (ptrdiff_t)o * s->f, s->f, nb, i0 > 0);
+                    o += mr;
+                }
+            }
+        }
+    }
+}
+
+#else
+
+int nnc_dconv_available(void) { return 0; }
+
+void nnc_dconv_rows(const nnc_dconv *s, const float *x, const float *bp, int oh0, int rows, int cols, float *y,
+                    ptrdiff_t ldrow) {
+    (void)s, (void)x, (void)bp, (void)oh0, (void)rows, (void)cols, (void)y, (void)ldrow;
+}
+
+#endif
