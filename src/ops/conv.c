@@ -252,9 +252,6 @@ static size_t conv_work(const nnc_model *m, int id, int batch) {
     const size_t per = col_floats_per_example(&g);
     size_t col = nnc_conv_is_depthwise(&g) ? 0 : (size_t)nnc_conv_group_size(per, 0, batch, nnc_pool_threads(m->pool), 0) * per;
     size_t bias = CNODE(m, id)->epi_bias >= 0 ? nnc_bias_grad_work((size_t)g.f) : 0;
-    nnc_dconv s;
-    const size_t packed = nnc_conv_direct_shape(&g, &s) ? nnc_dconv_packed_floats(&s) : 0;
-    if (packed > col) col = packed;
     return col > bias ? col : bias;
 }
 
@@ -275,7 +272,7 @@ int nnc_conv_direct_shape(const conv_geom *g, nnc_dconv *s) {
 
 typedef struct {
     const nnc_dconv *s;
-    const float *x, *bp;
+    const float *x, *kernel;
     float *y;
     const nnc_gemm_epilogue *ep;
 } direct_job;
@@ -290,17 +287,17 @@ static void direct_task(void *ctx, size_t first, size_t count) {
         const size_t b = u / (size_t)s->oh, r = u % (size_t)s->oh;
         const size_t n = (size_t)s->oh - r < first + count - u ? (size_t)s->oh - r : first + count - u;
         float *y = j->y + u * row_y;
-        nnc_dconv_rows(s, j->x + b * per_x, j->bp, (int)r, (int)n, s->ow, y, (ptrdiff_t)row_y);
+        nnc_dconv_rows(s, j->x + b * per_x, j->kernel, (int)r, (int)n, s->ow, y, (ptrdiff_t)row_y);
         if (j->ep) j->ep->fn(j->ep->ctx, y, s->f, (int)(n * (size_t)s->ow), j->ep->col0, s->f);
         u += n;
     }
 }
 
 /* y (count examples from x) = the direct convolution with its epilogue, over the pool by output
- * rows; work holds the packed kernel. */
-void nnc_conv_direct_run(const nnc_exec *e, const nnc_dconv *s, const float *x, const float *kernel, float *work,
-                         int count, float *y, const nnc_gemm_epilogue *ep) {
-    direct_job j = {s, x, nnc_dconv_pack(s, kernel, work), y, ep};
+ * rows. */
+void nnc_conv_direct_run(const nnc_exec *e, const nnc_dconv *s, const float *x, const float *kernel, int count,
+                         float *y, const nnc_gemm_epilogue *ep) {
+    direct_job j = {s, x, kernel, y, ep};
     nnc_parallel_range(e->m->pool, (size_t)count * s->oh, 2, direct_task, &j);
 }
 
@@ -323,8 +320,8 @@ static void conv_forward(const nnc_exec *e, int id) {
     /* in inference the max pooling reading this alone computes it (src/ops/conv_pool.c) */
     if (y->infer_pool >= 0 && nnc_conv_pool_infer_ok(e, y->infer_pool)) return;
     nnc_dconv s;
-    if (nnc_conv_direct_shape(&g, &s) && nnc_dconv_packed_floats(&s) <= e->m->work_floats) {
-        nnc_conv_direct_run(e, &s, x->value, k->value, e->m->work, e->batch, y->value, ep);
+    if (nnc_conv_direct_shape(&g, &s)) {
+        nnc_conv_direct_run(e, &s, x->value, k->value, e->batch, y->value, ep);
         return;
     }
     for (int b0 = 0; b0 < e->batch; b0 += gs) {

@@ -28,9 +28,9 @@ int nnc_conv_group_size(size_t per, size_t extra, int batch, int threads, size_t
 /* 1 when the direct convolution (conv_direct.h) takes this geometry on this CPU; s its shape. */
 int nnc_conv_direct_shape(const conv_geom *g, nnc_dconv *s);
 /* y (count examples from x) = the direct convolution of kernel, with the epilogue ep (NULL:
- * none), over the pool by output rows; work takes the packed kernel (nnc_dconv_packed_floats). */
-void nnc_conv_direct_run(const nnc_exec *e, const nnc_dconv *s, const float *x, const float *kernel, float *work,
-                         int count, float *y, const nnc_gemm_epilogue *ep);
+ * none), over the pool by output rows. */
+void nnc_conv_direct_run(const nnc_exec *e, const nnc_dconv *s, const float *x, const float *kernel, int count,
+                         float *y, const nnc_gemm_epilogue *ep);
 
 /* One group per input channel (DepthwiseConv2D): computed directly (conv_depthwise.c). */
 int nnc_conv_is_depthwise(const conv_geom *g);

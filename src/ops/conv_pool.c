@@ -21,14 +21,11 @@ static size_t fused_floats_per_example(const conv_geom *g) {
 
 size_t nnc_conv_pool_work(const nnc_model *m, int pool_id, int batch) {
     conv_geom g;
-    nnc_dconv s;
     const nnc_node_rec *q = CNODE(m, pool_id);
-    nnc_conv_geom(m, q->pool_conv >= 0 ? q->pool_conv : q->infer_conv, &g);
-    const size_t packed = nnc_conv_direct_shape(&g, &s) ? nnc_dconv_packed_floats(&s) : 0;
-    if (q->pool_conv < 0) return packed; /* inference only: the packed kernel */
+    if (q->pool_conv < 0) return 0; /* inference only: nothing */
+    nnc_conv_geom(m, q->pool_conv, &g);
     const size_t per = fused_floats_per_example(&g), extra = nnc_bias_grad_work((size_t)g.f);
-    const size_t work = (size_t)nnc_conv_group_size(per, extra, batch, nnc_pool_threads(m->pool), 0) * per + extra;
-    return work > packed ? work : packed;
+    return (size_t)nnc_conv_group_size(per, extra, batch, nnc_pool_threads(m->pool), 0) * per + extra;
 }
 
 /* The group's workspace: col [rows, kc], then the convolution's rows [rows, f], then (after
@@ -61,8 +58,8 @@ static void fused_setup(const nnc_exec *e, int pool_id, fused_plan *f) {
 
 typedef struct {
     const nnc_dconv *s;
-    const float *x, *bp;
-    const nnc_gemm_epilogue *ep;
+    const float *x, *kernel;
+    const nnc_epilogue *epi;
     float *y;
     int ph, pw, kh, kw;
 } infer_job;
@@ -87,10 +84,15 @@ static void infer_task(void *ctx, size_t first, size_t count) {
     const int cols = j->pw * j->kw;
     for (size_t u = first; u < first + count; u++) {
         const size_t b = u / (size_t)j->ph, p = u % (size_t)j->ph;
-        nnc_dconv_rows(s, j->x + b * (size_t)s->h * s->w * s->c, j->bp, (int)p * j->kh, j->kh, cols, buf,
+        nnc_dconv_rows(s, j->x + b * (size_t)s->h * s->w * s->c, j->kernel, (int)p * j->kh, j->kh, cols, buf,
                        (ptrdiff_t)cols * s->f);
-        j->ep->fn(j->ep->ctx, buf, s->f, j->kh * cols, j->ep->col0, s->f);
-        pool_rows(buf, s->f, cols, j->pw, j->kh, j->kw, j->y + u * (size_t)j->pw * s->f);
+        float *y = j->y + u * (size_t)j->pw * s->f;
+        if (j->epi->bias) { /* ReLU after the bias: one pass with the pooling */
+            nnc_dconv_bias_relu_pool(buf, j->epi->bias, s->f, cols, j->pw, j->kh, j->kw, y);
+            continue;
+        }
+        j->epi->ep.fn(j->epi->ep.ctx, buf, s->f, j->kh * cols, j->epi->ep.col0, s->f);
+        pool_rows(buf, s->f, cols, j->pw, j->kh, j->kw, y);
     }
 }
 
@@ -111,7 +113,7 @@ int nnc_conv_pool_infer_ok(const nnc_exec *e, int pool_id) {
     const int kh = q->attr.win.kh, kw = q->attr.win.kw;
     return nnc_conv_direct_shape(&g, &s) && q->attr.win.pt == 0 && q->attr.win.pl == 0 &&
            q->shape.dim[0] * kh <= g.oh && q->shape.dim[1] * kw <= g.ow &&
-           (size_t)kh * kw * q->shape.dim[1] * g.f <= INFER_FLOATS && nnc_dconv_packed_floats(&s) <= e->m->work_floats;
+           (size_t)kh * kw * q->shape.dim[1] * g.f <= INFER_FLOATS;
 }
 
 void nnc_conv_pool_infer(const nnc_exec *e, int pool_id) {
@@ -122,8 +124,8 @@ void nnc_conv_pool_infer(const nnc_exec *e, int pool_id) {
     nnc_conv_geom(e->m, p, &g);
     nnc_conv_direct_shape(&g, &s);
     nnc_epilogue epi;
-    infer_job j = {&s, NODE(e, pc->in[0])->value, nnc_dconv_pack(&s, NODE(e, pc->in[1])->value, e->m->work),
-                   nnc_epilogue_prepare(e->m, p, &epi), q->value, q->shape.dim[0], q->shape.dim[1],
+    nnc_epilogue_prepare(e->m, p, &epi); /* ReLU (fuse.c), with or without a bias */
+    infer_job j = {&s, NODE(e, pc->in[0])->value, NODE(e, pc->in[1])->value, &epi, q->value, q->shape.dim[0], q->shape.dim[1],
                    q->attr.win.kh, q->attr.win.kw};
     nnc_parallel_range(e->m->pool, (size_t)e->batch * j.ph, 2, infer_task, &j);
 }
@@ -146,13 +148,12 @@ void nnc_conv_pool_forward(const nnc_exec *e, int pool_id) {
     nnc_epilogue epi;
     const nnc_gemm_epilogue *ep = nnc_epilogue_prepare(e->m, f.p, &epi);
     nnc_dconv s;
-    /* the direct convolution packs its kernel where col would be */
-    const int direct = nnc_conv_direct_shape(&f.g, &s) && nnc_dconv_packed_floats(&s) <= (size_t)f.gs * f.px * f.kc;
+    const int direct = nnc_conv_direct_shape(&f.g, &s);
     const float *x = NODE(e, NODE(e, f.p)->in[0])->value;
     for (int b0 = 0; b0 < e->batch; b0 += f.gs) {
         const int nb = e->batch - b0 < f.gs ? e->batch - b0 : f.gs;
         if (direct) {
-            nnc_conv_direct_run(e, &s, x + (size_t)b0 * s.h * s.w * s.c, k->value, f.col, nb, f.out, ep);
+            nnc_conv_direct_run(e, &s, x + (size_t)b0 * s.h * s.w * s.c, k->value, nb, f.out, ep);
             nnc_max_pool_examples(e, pool_id, f.out, b0, nb);
             continue;
         }

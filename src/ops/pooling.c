@@ -249,8 +249,7 @@ static void avg_backward(const nnc_exec *e, int id) {
 }
 
 static size_t max_work(const nnc_model *m, int id, int batch) {
-    const nnc_node_rec *q = CNODE(m, id);
-    return q->pool_conv >= 0 || q->infer_conv >= 0 ? nnc_conv_pool_work(m, id, batch) : 0;
+    return CNODE(m, id)->pool_conv >= 0 ? nnc_conv_pool_work(m, id, batch) : 0;
 }
 
 const nnc_op_def nnc_op_max_pool = {"max_pool", pool_infer, max_forward, max_backward, max_aux, max_work};

@@ -1,6 +1,7 @@
 /* The direct convolution of conv_direct.h: AVX-512F tiles of up to 12 pixels x 32 channels
- * (24 accumulators), op(A) broadcast from x in place, the kernel from its packed panel, and
- * the plain C oracle. */
+ * (24 accumulators), op(A) broadcast from x in place, the kernel's rows read in place (f
+ * floats apart, masked past the last filter), and the plain C oracle. */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -9,24 +10,6 @@
 
 #define DMR 12 /* pixels per tile */
 #define DNR 32 /* channels per strip */
-
-size_t nnc_dconv_packed_floats(const nnc_dconv *s) {
-    const size_t K = (size_t)s->kh * s->kw * s->c, strips = ((size_t)s->f + DNR - 1) / DNR;
-    return K * strips * DNR + 16;
-}
-
-float *nnc_dconv_pack(const nnc_dconv *s, const float *kernel, float *work) {
-    float *bp = (float *)(((uintptr_t)work + 63) & ~(uintptr_t)63);
-    const int K = s->kh * s->kw * s->c, strips = (s->f + DNR - 1) / DNR;
-    for (int q = 0; q < strips; q++)
-        for (int k = 0; k < K; k++) {
-            float *dst = bp + ((size_t)q * K + k) * DNR;
-            const int n = s->f - q * DNR < DNR ? s->f - q * DNR : DNR;
-            memcpy(dst, kernel + (size_t)k * s->f + (size_t)q * DNR, (size_t)n * sizeof(float));
-            for (int j = n; j < DNR; j++) dst[j] = 0.0f;
-        }
-    return bp;
-}
 
 void nnc_dconv_rows_ref(const nnc_dconv *s, const float *x, const float *kernel, int oh0, int rows, int cols,
                         float *y, ptrdiff_t ldrow) {
@@ -55,10 +38,11 @@ void nnc_dconv_rows_ref(const nnc_dconv *s, const float *x, const float *kernel,
 int nnc_dconv_available(void) { return nnc_gemm_cpu_has(NNC_GEMM_AVX512); }
 
 /* mr pixels (x windows lda apart) x nb <= 32 channels (nv vectors): the kh runs of rlen floats,
- * kernel row i's run at a + i·rstep, its panel rows at bp + i·rlen·DNR. mr and nv are constants
- * at each instantiation, so the accumulators stay in registers. */
+ * kernel row i's run at a + i·rstep, its kernel rows at b + i·rlen·ldc (the kernel's rows are
+ * as wide as the output's). mr and nv are constants at each instantiation, so the accumulators
+ * stay in registers. */
 static AVX512 INLINE void dtile(const int mr, const int nv, int kh, ptrdiff_t rstep, int rlen, const float *a,
-                                ptrdiff_t lda, const float *bp, float *c, ptrdiff_t ldc, int nb, int load) {
+                                ptrdiff_t lda, const float *b, float *c, ptrdiff_t ldc, int nb, int load) {
     __m512 acc[DMR][2];
     const int last = nb - 16 * (nv - 1);
     const __mmask16 m = last >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << last) - 1);
@@ -66,10 +50,12 @@ static AVX512 INLINE void dtile(const int mr, const int nv, int kh, ptrdiff_t rs
         if (nv > 1) acc[r][0] = load ? _mm512_loadu_ps(c + r * ldc) : _mm512_setzero_ps();
         acc[r][nv - 1] = load ? _mm512_maskz_loadu_ps(m, c + r * ldc + 16 * (nv - 1)) : _mm512_setzero_ps();
     }
-    for (int i = 0; i < kh; i++, a += rstep, bp += (ptrdiff_t)rlen * DNR)
+    const ptrdiff_t full = nb - 16 * (nv - 1) >= 16;
+    for (int i = 0; i < kh; i++, a += rstep, b += (ptrdiff_t)rlen * ldc)
         for (int k = 0; k < rlen; k++) {
-            const __m512 b0 = _mm512_load_ps(bp + k * DNR);
-            const __m512 b1 = nv > 1 ? _mm512_load_ps(bp + k * DNR + 16) : b0;
+            const float *bk = b + k * ldc;
+            const __m512 bl = full ? _mm512_loadu_ps(bk + 16 * (nv - 1)) : _mm512_maskz_loadu_ps(m, bk + 16 * (nv - 1));
+            const __m512 b0 = nv > 1 ? _mm512_loadu_ps(bk) : bl, b1 = bl;
             for (int r = 0; r < mr; r++) {
                 const __m512 xv = _mm512_set1_ps(a[r * lda + k]);
                 acc[r][0] = _mm512_fmadd_ps(xv, b0, acc[r][0]);
@@ -82,14 +68,14 @@ static AVX512 INLINE void dtile(const int mr, const int nv, int kh, ptrdiff_t rs
     }
 }
 
-typedef void (*dtile_fn)(int kh, ptrdiff_t rstep, int rlen, const float *a, ptrdiff_t lda, const float *bp, float *c,
+typedef void (*dtile_fn)(int kh, ptrdiff_t rstep, int rlen, const float *a, ptrdiff_t lda, const float *b, float *c,
                          ptrdiff_t ldc, int nb, int load);
 
 #define DTILE(mr, nv)                                                                                      \
     static AVX512 NOINLINE void dtile_##mr##_##nv(int kh, ptrdiff_t rstep, int rlen, const float *a,      \
-                                                  ptrdiff_t lda, const float *bp, float *c, ptrdiff_t ldc, \
+                                                  ptrdiff_t lda, const float *b, float *c, ptrdiff_t ldc,  \
                                                   int nb, int load) {                                      \
-        dtile(mr, nv, kh, rstep, rlen, a, lda, bp, c, ldc, nb, load);                                      \
+        dtile(mr, nv, kh, rstep, rlen, a, lda, b, c, ldc, nb, load);                                       \
     }
 #define DTILES(nv)                                                                                         \
     DTILE(1, nv) DTILE(2, nv) DTILE(3, nv) DTILE(4, nv) DTILE(5, nv) DTILE(6, nv) DTILE(7, nv) DTILE(8, nv) \
@@ -101,8 +87,8 @@ DTILES(1)
 DTILES(2)
 static const dtile_fn dtiles[2][DMR + 1] = {DTABLE(1), DTABLE(2)};
 
-/* Kernel rows per k block: a strip's panel of the block (runs x rlen x 32 floats) stays within
- * 16 KiB, in L1 while every tile of the call's rows uses it. */
+/* Kernel rows per k block: a strip of the block's kernel rows (runs x rlen x 32 floats) stays
+ * within 16 KiB, in L1 while every tile of the call's rows uses it. */
 static int runs_per_block(const nnc_dconv *s) {
     const int per = s->kw * s->c * DNR, n = 4096 / per;
     return n < 1 ? 1 : n > s->kh ? s->kh : n;
@@ -112,16 +98,16 @@ static int runs_per_block(const nnc_dconv *s) {
  * output row of the call in near-equal tiles of at most 12 pixels (26 as 9 + 9 + 8, not
  * 12 + 12 + 2). A k block after the first continues each output's chain from y, which rounds
  * nothing. */
-void nnc_dconv_rows(const nnc_dconv *s, const float *x, const float *bp, int oh0, int rows, int cols, float *y,
+void nnc_dconv_rows(const nnc_dconv *s, const float *x, const float *kernel, int oh0, int rows, int cols, float *y,
                     ptrdiff_t ldrow) {
-    const int K = s->kh * s->kw * s->c, rlen = s->kw * s->c, tiles = (cols + DMR - 1) / DMR, rb = runs_per_block(s);
+    const int rlen = s->kw * s->c, tiles = (cols + DMR - 1) / DMR, rb = runs_per_block(s);
     const ptrdiff_t lda = (ptrdiff_t)s->sw * s->c, rstep = (ptrdiff_t)s->dh * s->w * s->c;
     for (int q = 0; q * DNR < s->f; q++) {
         const int nb = s->f - q * DNR < DNR ? s->f - q * DNR : DNR;
         const dtile_fn *fn = dtiles[nb > 16];
         for (int i0 = 0; i0 < s->kh; i0 += rb) {
             const int nr = s->kh - i0 < rb ? s->kh - i0 : rb;
-            const float *bq = bp + (size_t)q * K * DNR + (size_t)i0 * rlen * DNR;
+            const float *bq = kernel + (size_t)i0 * rlen * s->f + (size_t)q * DNR;
             for (int oh = oh0; oh < oh0 + rows; oh++) {
                 const float *xr = x + ((size_t)oh * s->sh * s->w) * s->c + (size_t)i0 * rstep;
                 float *yr = y + (oh - oh0) * ldrow + q * DNR;
@@ -135,13 +121,39 @@ void nnc_dconv_rows(const nnc_dconv *s, const float *x, const float *bp, int oh0
     }
 }
 
+/* 16 channels at a time, the tail masked: the epilogue's add and ReLU, then the pooling's
+ * comparison, as mask compares (NLE_UQ is "greater, or unordered"). */
+AVX512 void nnc_dconv_bias_relu_pool(const float *buf, const float *bias, int f, int cols, int pw, int kh, int kw,
+                                     float *y) {
+    const __m512 zero = _mm512_setzero_ps();
+    for (int o = 0; o < pw; o++)
+        for (int c = 0; c < f; c += 16) {
+            const __mmask16 m = f - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (f - c)) - 1);
+            const __m512 b = _mm512_maskz_loadu_ps(m, bias + c);
+            __m512 best = _mm512_set1_ps(-FLT_MAX);
+            for (int i = 0; i < kh; i++)
+                for (int j = 0; j < kw; j++) {
+                    __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, buf + ((size_t)i * cols + (size_t)o * kw + j) * f + c), b);
+                    v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, zero, _CMP_NLE_UQ), v);
+                    const __mmask16 gt = _mm512_cmp_ps_mask(v, best, _CMP_NLE_UQ) & _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q);
+                    best = _mm512_mask_mov_ps(best, gt, v);
+                }
+            _mm512_mask_storeu_ps(y + (size_t)o * f + c, m, best);
+        }
+}
+
 #else
 
 int nnc_dconv_available(void) { return 0; }
 
-void nnc_dconv_rows(const nnc_dconv *s, const float *x, const float *bp, int oh0, int rows, int cols, float *y,
+void nnc_dconv_bias_relu_pool(const float *buf, const float *bias, int f, int cols, int pw, int kh, int kw,
+                              float *y) {
+    (void)buf, (void)bias, (void)f, (void)cols, (void)pw, (void)kh, (void)kw, (void)y;
+}
+
+void nnc_dconv_rows(const nnc_dconv *s, const float *x, const float *kernel, int oh0, int rows, int cols, float *y,
                     ptrdiff_t ldrow) {
-    (void)s, (void)x, (void)bp, (void)oh0, (void)rows, (void)cols, (void)y, (void)ldrow;
+    (void)s, (void)x, (void)kernel, (void)oh0, (void)rows, (void)cols, (void)y, (void)ldrow;
 }
 
 #endif
