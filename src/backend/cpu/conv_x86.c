@@ -41,51 +41,70 @@ int nnc_dconv_available(void) { return nnc_gemm_cpu_has(NNC_GEMM_AVX512); }
  * kernel row i's run at a + i·rstep, its kernel rows at b + i·rlen·ldc (the kernel's rows are
  * as wide as the output's). mr and nv are constants at each instantiation, so the accumulators
  * stay in registers. */
-static AVX512 INLINE void dtile(const int mr, const int nv, int kh, ptrdiff_t rstep, int rlen, const float *a,
+static AVX512 INLINE void dtile(const int mr, const int nv, const int part, int kh, ptrdiff_t rstep, int rlen, const float *a,
                                 ptrdiff_t lda, const float *b, float *c, ptrdiff_t ldc, int nb, int load) {
     __m512 acc[DMR][2];
     const int last = nb - 16 * (nv - 1);
     const __mmask16 m = last >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << last) - 1);
-    for (int r = 0; r < mr; r++) {
-        if (nv > 1) acc[r][0] = load ? _mm512_loadu_ps(c + r * ldc) : _mm512_setzero_ps();
-        acc[r][nv - 1] = load ? _mm512_maskz_loadu_ps(m, c + r * ldc + 16 * (nv - 1)) : _mm512_setzero_ps();
-    }
-    const ptrdiff_t full = nb - 16 * (nv - 1) >= 16;
-    for (int i = 0; i < kh; i++, a += rstep, b += (ptrdiff_t)rlen * ldc)
-        for (int k = 0; k < rlen; k++) {
-            const float *bk = b + k * ldc;
-            const __m512 bl = full ? _mm512_loadu_ps(bk + 16 * (nv - 1)) : _mm512_maskz_loadu_ps(m, bk + 16 * (nv - 1));
-            const __m512 b0 = nv > 1 ? _mm512_loadu_ps(bk) : bl, b1 = bl;
-            for (int r = 0; r < mr; r++) {
-                const __m512 xv = _mm512_set1_ps(a[r * lda + k]);
-                acc[r][0] = _mm512_fmadd_ps(xv, b0, acc[r][0]);
-                if (nv > 1) acc[r][1] = _mm512_fmadd_ps(xv, b1, acc[r][1]);
-            }
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < nv; v++) {
+            if (!load)
+                acc[r][v] = _mm512_setzero_ps();
+            else if (v == nv - 1)
+                acc[r][v] = _mm512_maskz_loadu_ps(m, c + r * ldc + 16 * v);
+            else
+                acc[r][v] = _mm512_loadu_ps(c + r * ldc + 16 * v);
         }
-    for (int r = 0; r < mr; r++) {
-        if (nv > 1) _mm512_storeu_ps(c + r * ldc, acc[r][0]);
-        _mm512_mask_storeu_ps(c + r * ldc + 16 * (nv - 1), m, acc[r][nv - 1]);
+    /* one loop over k (the kernel's rows follow each other), a stepping to the next window row
+     * after each run: with two nested loops GCC kept the accumulators in memory */
+    const int K = kh * rlen;
+    for (int k = 0, left = rlen; k < K; k++, b += ldc, a++) {
+        /* masked loads only in a strip's part past the last filter: with one in the loop GCC
+         * kept the accumulators in memory, stored at every k */
+        const __m512 b0 = nv > 1 || !part ? _mm512_loadu_ps(b) : _mm512_maskz_loadu_ps(m, b);
+        const __m512 b1 = nv > 1 ? (part ? _mm512_maskz_loadu_ps(m, b + 16) : _mm512_loadu_ps(b + 16)) : b0;
+        for (int r = 0; r < mr; r++) {
+            const __m512 xv = _mm512_set1_ps(a[r * lda]);
+            acc[r][0] = _mm512_fmadd_ps(xv, b0, acc[r][0]);
+            if (nv > 1) acc[r][1] = _mm512_fmadd_ps(xv, b1, acc[r][1]);
+        }
+        if (--left == 0) {
+            left = rlen;
+            a += rstep - rlen;
+        }
     }
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < nv; v++) {
+            if (v == nv - 1)
+                _mm512_mask_storeu_ps(c + r * ldc + 16 * v, m, acc[r][v]);
+            else
+                _mm512_storeu_ps(c + r * ldc + 16 * v, acc[r][v]);
+        }
 }
 
 typedef void (*dtile_fn)(int kh, ptrdiff_t rstep, int rlen, const float *a, ptrdiff_t lda, const float *b, float *c,
                          ptrdiff_t ldc, int nb, int load);
 
-#define DTILE(mr, nv)                                                                                      \
-    static AVX512 NOINLINE void dtile_##mr##_##nv(int kh, ptrdiff_t rstep, int rlen, const float *a,      \
-                                                  ptrdiff_t lda, const float *b, float *c, ptrdiff_t ldc,  \
-                                                  int nb, int load) {                                      \
-        dtile(mr, nv, kh, rstep, rlen, a, lda, b, c, ldc, nb, load);                                       \
+#define DTILE(mr, nv, part)                                                                                \
+    static AVX512 NOINLINE void dtile_##mr##_##nv##_##part(int kh, ptrdiff_t rstep, int rlen, const float *a, \
+                                                           ptrdiff_t lda, const float *b, float *c,            \
+                                                           ptrdiff_t ldc, int nb, int load) {                  \
+        dtile(mr, nv, part, kh, rstep, rlen, a, lda, b, c, ldc, nb, load);                                    \
     }
-#define DTILES(nv)                                                                                         \
-    DTILE(1, nv) DTILE(2, nv) DTILE(3, nv) DTILE(4, nv) DTILE(5, nv) DTILE(6, nv) DTILE(7, nv) DTILE(8, nv) \
-    DTILE(9, nv) DTILE(10, nv) DTILE(11, nv) DTILE(12, nv)
-#define DTABLE(nv)                                                                                          \
-    {NULL, dtile_1_##nv, dtile_2_##nv, dtile_3_##nv, dtile_4_##nv, dtile_5_##nv, dtile_6_##nv, dtile_7_##nv, \
-     dtile_8_##nv, dtile_9_##nv, dtile_10_##nv, dtile_11_##nv, dtile_12_##nv}
-DTILES(1)
-DTILES(2)
-static const dtile_fn dtiles[2][DMR + 1] = {DTABLE(1), DTABLE(2)};
+#define DTILES(nv, part)                                                                                       \
+    DTILE(1, nv, part) DTILE(2, nv, part) DTILE(3, nv, part) DTILE(4, nv, part) DTILE(5, nv, part)             \
+    DTILE(6, nv, part) DTILE(7, nv, part) DTILE(8, nv, part) DTILE(9, nv, part) DTILE(10, nv, part)            \
+    DTILE(11, nv, part) DTILE(12, nv, part)
+#define DTABLE(nv, part)                                                                                       \
+    {NULL, dtile_1_##nv##_##part, dtile_2_##nv##_##part, dtile_3_##nv##_##part, dtile_4_##nv##_##part,          \
+     dtile_5_##nv##_##part, dtile_6_##nv##_##part, dtile_7_##nv##_##part, dtile_8_##nv##_##part,               \
+     dtile_9_##nv##_##part, dtile_10_##nv##_##part, dtile_11_##nv##_##part, dtile_12_##nv##_##part}
+DTILES(1, 0)
+DTILES(2, 0)
+DTILES(1, 1)
+DTILES(2, 1)
+/* [the strip's last vector is partial][two vectors][pixels] */
+static const dtile_fn dtiles[2][2][DMR + 1] = {{DTABLE(1, 0), DTABLE(2, 0)}, {DTABLE(1, 1), DTABLE(2, 1)}};
 
 /* Kernel rows per k block: a strip of the block's kernel rows (runs x rlen x 32 floats) stays
  * within 16 KiB, in L1 while every tile of the call's rows uses it. */
@@ -104,7 +123,7 @@ void nnc_dconv_rows(const nnc_dconv *s, const float *x, const float *kernel, int
     const ptrdiff_t lda = (ptrdiff_t)s->sw * s->c, rstep = (ptrdiff_t)s->dh * s->w * s->c;
     for (int q = 0; q * DNR < s->f; q++) {
         const int nb = s->f - q * DNR < DNR ? s->f - q * DNR : DNR;
-        const dtile_fn *fn = dtiles[nb > 16];
+        const dtile_fn *fn = dtiles[nb % 16 != 0][nb > 16];
         for (int i0 = 0; i0 < s->kh; i0 += rb) {
             const int nr = s->kh - i0 < rb ? s->kh - i0 : rb;
             const float *bq = kernel + (size_t)i0 * rlen * s->f + (size_t)q * DNR;
