@@ -8,7 +8,8 @@
 #include "../backend/cpu/parallel.h"
 
 /* n zeroed floats at a 64-byte boundary (a cache line, an AVX-512 vector), freed with free():
- * calloc gives 16 bytes, so the SIMD kernels' rows would straddle cache lines. */
+ * calloc gives 16 bytes, so the SIMD kernels' rows of weights would straddle cache lines. For
+ * the parameter, gradient and optimizer arenas (src/train/compile.c): the model's size. */
 float *nnc_zalloc_floats(size_t n) {
     const size_t bytes = ((n ? n : 1) * sizeof(float) + 63) & ~(size_t)63;
     float *p = aligned_alloc(64, bytes);
@@ -63,8 +64,10 @@ nnc_status nnc_plan(nnc_model *m, int batch) {
             work = w > work ? w : work;
         }
     }
-    m->act_arena = nnc_zalloc_floats(2 * total + aux + 1);
-    m->work = nnc_zalloc_floats(work + 1);
+    /* calloc: a large arena's pages stay unmapped until used (inference never touches the
+     * gradients' half) */
+    m->act_arena = calloc(2 * total + aux + 1, sizeof(float));
+    m->work = calloc(work + 1, sizeof(float));
     m->work_floats = work;
     if (!m->act_arena || !m->work) {
         nnc_plan_free(m);

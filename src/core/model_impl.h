@@ -241,7 +241,7 @@ void nnc_plan_free(nnc_model *m);
 nnc_status nnc_fuse_epilogues(nnc_model *m);
 /* Marks the gradients whose one reader may store rather than add (after the tape is built). */
 nnc_status nnc_plan_grad_writers(nnc_model *m);
-/* n zeroed floats aligned to 64 bytes (free() frees them): the arenas (src/core/executor.c). */
+/* n zeroed floats aligned to 64 bytes (free() frees them): the parameter arenas (src/core/executor.c). */
 float *nnc_zalloc_floats(size_t n);
 #ifdef NNC_FAULT_INJECTION
 /* Tests: turns fusion off (0) or on (1) on a compiled model; the next step plans again. */
