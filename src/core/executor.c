@@ -155,6 +155,13 @@ static void gather_rows(void *ctx, size_t r0, size_t count) {
     for (int k = 0; k < m->n_inputs; k++) {
         nnc_node_rec *in = &m->nodes[m->inputs[k]];
         size_t f = nnc_shape_size(&in->shape);
+        if (in->live && j->idx && f * sizeof(float) >= 1024)
+            /* shuffled rows wait on memory: ask for every row's first lines at once, so that
+             * their misses overlap instead of coming one row at a time in the copies */
+            for (size_t r = r0; r < r0 + count; r++) {
+                const char *p = (const char *)(j->x + j->idx[j->first + r] * row + off);
+                for (size_t o = 0; o < 512 && o < f * sizeof(float); o += 64) __builtin_prefetch(p + o, 0, 3);
+            }
         if (in->live)
             for (size_t r = r0; r < r0 + count; r++) {
                 size_t src = j->idx ? j->idx[j->first + r] : j->first + r;
