@@ -198,7 +198,7 @@ int main(int argc, char **argv) {
         o.verbose = 0;
         size_t k = nnc_output_size(m);
         float *out = malloc(te->n * k * sizeof(float));
-        if (!out || nnc_fit(m, train.x, train.y, train.n, &o, NULL)) {
+        if (!out || (epochs > 0 && nnc_fit(m, train.x, train.y, train.n, &o, NULL))) { /* 0: untrained (timing only) */
             fprintf(stderr, "nnc_bench: %s\n", nnc_last_error(m));
             return 1;
         }

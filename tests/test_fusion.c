@@ -114,6 +114,16 @@ void suite_fusion(test_run *r) {
                      "input 64\nreshape 8 8 1\nconv2d 8 3 activation=relu padding=same\nmax_pooling2d 2\n"
                      "conv2d 8 3 activation=relu padding=same\nmax_pooling2d 2\nflatten\ndense 10\n" SCCE,
                      64, 10, 3 + 2 + 1, 4);
+    /* unpadded: the direct convolution (src/backend/cpu/conv_direct.h); in inference the first
+     * pooling computes its convolution row by row, and so does the second, whose convolution
+     * stays apart in training (infer_conv): the same bits as training mode and as no fusion */
+    same_bits(r, "direct_conv_pool_inference",
+              "input 256\nreshape 16 16 1\nconv2d 8 3 activation=relu\nmax_pooling2d 2\n"
+              "conv2d 12 3 activation=relu\nmax_pooling2d 2\nflatten\ndense 10\n" SCCE, 256, 10, 3 + 2 + 1);
+    same_bits(r, "direct_conv_pool_odd_sizes",
+              "input 507\nreshape 13 13 3\nconv2d 37 3 activation=relu\nmax_pooling2d 2\n"
+              "conv2d 33 2 activation=relu\nmax_pooling2d 2\nconv2d 5 2 strides=2 activation=tanh\nflatten\n"
+              "dense 10\n" SCCE, 507, 10, 3 + 2 + 2 + 1);
     /* overlapping windows (stride 2 under a 3x3 pool): no fusion with the pool; padding is fine */
     same_bits_stores(r, "overlapping_pool_not_fused",
                      "input 100\nreshape 10 10 1\nconv2d 4 3 activation=relu\nmax_pooling2d 3 strides=2\nflatten\n"

@@ -1,7 +1,8 @@
 /* Where a training step's time goes, op by op: runs B3 (or another bench spec) on random data
  * for a few batches and prints the wall time of each op kind's forward and backward, plus the
  * loss and the optimizer. A developer's tool (no PMU counters on these VMs); see
- * docs/PERFORMANCE.md. Usage: op_profile [B0|B1|B2|B3|CNN] [threads] [steps] [cpu]   (CNN: examples/fashion_cnn.nnc) */
+ * docs/PERFORMANCE.md. Usage: op_profile [B0|B1|B2|B3|CNN] [threads] [steps] [cpu|wall] [infer [batch]]
+ * (CNN: examples/fashion_cnn.nnc; infer: the forward pass alone, in inference mode, as predict runs it) */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@ static double now(void) {
 int main(int argc, char **argv) {
     const char *which = argc > 1 ? argv[1] : "B3";
     if (argc > 4 && !strcmp(argv[4], "cpu")) clock_used = CLOCK_PROCESS_CPUTIME_ID;
+    const int infer = argc > 5 && !strcmp(argv[5], "infer");
     int threads = argc > 2 ? atoi(argv[2]) : 1, steps = argc > 3 ? atoi(argv[3]) : 20, bs = 128, in = 784;
     const char *body = "input 28 28 1\nconv2d 32 3 activation=relu\nmax_pooling2d 2\nconv2d 64 3 activation=relu\n"
                        "max_pooling2d 2\nflatten\ndense 128 activation=relu\ndense 10\n";
@@ -36,6 +38,7 @@ int main(int argc, char **argv) {
                "dense 128 activation=relu\ndropout 0.3\ndense 10\n";
     if (!strcmp(which, "B0"))
         body = "input 64\ndense 25 activation=relu\ndense 15 activation=relu\ndense 10\n", bs = 32, in = 64;
+    if (infer && argc > 6) bs = atoi(argv[6]);
     char spec[1024];
     snprintf(spec, sizeof spec, "%sloss sparse_categorical_crossentropy from_logits=true\noptimizer adam\n", body);
     nnc_error e = {""};
@@ -53,7 +56,7 @@ int main(int argc, char **argv) {
     nnc_train_plan(m, bs);
     double fwd[NNC_OP_COUNT] = {0}, bwd[NNC_OP_COUNT] = {0}, zero = 0, loss = 0, opt = 0, t;
     double *node_f = calloc((size_t)m->n_tape, sizeof(double)), *node_b = calloc((size_t)m->n_tape, sizeof(double));
-    nnc_exec ex = {m, bs, 1};
+    nnc_exec ex = {m, bs, infer ? 0 : 1};
     for (int s = 0; s < steps; s++) {
         nnc_gather_inputs(m, x, NULL, 0, bs);
         nnc_gather_targets(m, y, NULL, 0, bs);
@@ -68,6 +71,7 @@ int main(int argc, char **argv) {
             fwd[m->nodes[id].op] += t;
             node_f[k] += t;
         }
+        if (infer) continue;
         t = now();
         nnc_loss_forward(m, bs, 1);
         loss += now() - t;

@@ -7,6 +7,16 @@
 #include "model_impl.h"
 #include "../backend/cpu/parallel.h"
 
+/* n zeroed floats at a 64-byte boundary (a cache line, an AVX-512 vector), freed with free():
+ * calloc gives 16 bytes, so the SIMD kernels' rows of weights would straddle cache lines. For
+ * the parameter, gradient and optimizer arenas (src/train/compile.c): the model's size. */
+float *nnc_zalloc_floats(size_t n) {
+    const size_t bytes = ((n ? n : 1) * sizeof(float) + 63) & ~(size_t)63;
+    float *p = aligned_alloc(64, bytes);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
 void nnc_plan_free(nnc_model *m) {
     free(m->act_arena);
     free(m->work);
@@ -54,6 +64,8 @@ nnc_status nnc_plan(nnc_model *m, int batch) {
             work = w > work ? w : work;
         }
     }
+    /* calloc: a large arena's pages stay unmapped until used (inference never touches the
+     * gradients' half) */
     m->act_arena = calloc(2 * total + aux + 1, sizeof(float));
     m->work = calloc(work + 1, sizeof(float));
     m->work_floats = work;
@@ -143,6 +155,13 @@ static void gather_rows(void *ctx, size_t r0, size_t count) {
     for (int k = 0; k < m->n_inputs; k++) {
         nnc_node_rec *in = &m->nodes[m->inputs[k]];
         size_t f = nnc_shape_size(&in->shape);
+        if (in->live && j->idx && f * sizeof(float) >= 1024)
+            /* shuffled rows wait on memory: ask for every row's first lines at once, so that
+             * their misses overlap instead of coming one row at a time in the copies */
+            for (size_t r = r0; r < r0 + count; r++) {
+                const char *p = (const char *)(j->x + j->idx[j->first + r] * row + off);
+                for (size_t o = 0; o < 512 && o < f * sizeof(float); o += 64) __builtin_prefetch(p + o, 0, 3);
+            }
         if (in->live)
             for (size_t r = r0; r < r0 + count; r++) {
                 size_t src = j->idx ? j->idx[j->first + r] : j->first + r;

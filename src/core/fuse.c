@@ -41,12 +41,15 @@ static int sole_reader(const nnc_model *m, const graph_readers *g, int i) {
 
 /* A convolution with ReLU (node p, its chain ending at node last) read only by a max pooling
  * of non-overlapping windows becomes part of that pooling (src/ops/conv_pool.h), when
- * the convolution's input needs no gradient (a first layer) and it is not bf16 (that op has an
- * int8 branch only). */
+ * the convolution's input needs no gradient (a first layer); otherwise the pooling computes
+ * it in inference only (infer_conv), where no backward pass needs its output. A quantized
+ * convolution joins only the first kind, and only in int8 (the fused op's branch), since
+ * infer_conv multiplies in float. */
 static void fuse_pool(nnc_model *m, const graph_readers *g, int p, int last) {
     nnc_node_rec *c = &m->nodes[p];
     int qi = sole_reader(m, g, last);
-    if (c->op != NNC_OP_CONV || (c->qlayer >= 0 && m->qlayers[c->qlayer].bits != 8) || c->epi_act != NNC_ACT_RELU || m->nodes[c->in[0]].needs_grad || qi < 0)
+    const int quant = c->qlayer >= 0;
+    if (c->op != NNC_OP_CONV || (quant && m->qlayers[c->qlayer].bits != 8) || c->epi_act != NNC_ACT_RELU || qi < 0)
         return;
     nnc_node_rec *q = &m->nodes[qi];
     /* windows that do not overlap: each output element has at most one pooled gradient */
@@ -54,6 +57,12 @@ static void fuse_pool(nnc_model *m, const graph_readers *g, int p, int last) {
     const int ok = q->op == NNC_OP_MAX_POOL && q->in[0] == last && q->attr.win.kh == q->attr.win.sh &&
                    q->attr.win.kw == q->attr.win.sw && q->shape.rank == 3 && c->attr.win.groups <= 1;
     if (!ok) return;
+    if (m->nodes[c->in[0]].needs_grad) {
+        if (quant) return;
+        q->infer_conv = p;
+        c->infer_pool = qi;
+        return;
+    }
     q->pool_conv = p;
     for (int i = 0; i < m->n_nodes; i++)
         if (m->nodes[i].fused_into == p) m->nodes[i].fused_into = qi;
@@ -67,6 +76,7 @@ nnc_status nnc_fuse_epilogues(nnc_model *m) {
         n->epi_has_act = 0;
         n->fused_into = -1;
         n->pool_conv = -1;
+        n->infer_conv = n->infer_pool = -1;
     }
 #ifdef NNC_FAULT_INJECTION
     if (m->no_fusion) return NNC_OK;

@@ -38,6 +38,7 @@ int nnc_graph_node(nnc_model *m, nnc_op op, const int *in, int n_in, const nnc_s
     n->epi_bias = -1;
     n->fused_into = -1;
     n->pool_conv = -1;
+    n->infer_conv = n->infer_pool = -1;
     n->grad_overwrite = -1;
     n->mask = -1;
     n->qlayer = -1;

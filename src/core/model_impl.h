@@ -52,6 +52,9 @@ typedef struct {
     int pool_conv;    /* MAX_POOL: the convolution (with ReLU) it computes too, or -1; that
                        * convolution and its fused nodes are fused_into this node and have no
                        * buffers of their own (src/ops/conv_pool.h) */
+    int infer_conv;   /* MAX_POOL: the convolution with ReLU read by it alone that it computes
+                       * in inference (src/ops/conv_pool.c), or -1 */
+    int infer_pool;   /* CONV: that pooling, or -1 (then the convolution skips its own pass) */
     /* The node whose backward writes this node's gradient first and alone, so it stores (=)
      * rather than adds (+=) and the gradient needs no zeroing before the step; -1: zeroed, and
      * every reader adds. Decided by compile (src/core/fuse.c). */
@@ -243,6 +246,8 @@ void nnc_plan_free(nnc_model *m);
 nnc_status nnc_fuse_epilogues(nnc_model *m);
 /* Marks the gradients whose one reader may store rather than add (after the tape is built). */
 nnc_status nnc_plan_grad_writers(nnc_model *m);
+/* n zeroed floats aligned to 64 bytes (free() frees them): the parameter arenas (src/core/executor.c). */
+float *nnc_zalloc_floats(size_t n);
 #ifdef NNC_FAULT_INJECTION
 /* Tests: turns fusion off (0) or on (1) on a compiled model; the next step plans again. */
 nnc_status nnc_set_fusion(nnc_model *m, int on);

@@ -11,8 +11,10 @@
 #include "op_util.h"
 #include "epilogue.h"
 #include "conv_impl.h"
+#include "conv_pool.h"
 #include "quant_ops.h"
 #include "../backend/cpu/parallel.h"
+#include "../backend/cpu/conv_direct.h"
 
 void nnc_conv_geom(const nnc_model *m, int id, conv_geom *g) {
     const nnc_node_rec *y = CNODE(m, id), *x = CNODE(m, y->in[0]);
@@ -260,6 +262,47 @@ static int exec_group_size(const nnc_exec *e, const conv_geom *g) {
                       e->m->work_floats);
 }
 
+/* The direct convolution (src/backend/cpu/conv_direct.h) takes unpadded windows without column
+ * dilation or groups, when this CPU runs it; it gives im2col + GEMM's bits. A 1x1 convolution
+ * already reads x as col. */
+int nnc_conv_direct_shape(const conv_geom *g, nnc_dconv *s) {
+    *s = (nnc_dconv){g->h, g->w, g->c, g->oh, g->ow, g->f, g->kh, g->kw, g->sh, g->sw, g->dh};
+    return nnc_dconv_available() && g->groups == 1 && g->dw == 1 && g->pt == 0 && g->pl == 0 &&
+           !nnc_conv_is_pointwise(g) && (g->oh - 1) * g->sh + (g->kh - 1) * g->dh < g->h &&
+           (g->ow - 1) * g->sw + g->kw <= g->w;
+}
+
+typedef struct {
+    const nnc_dconv *s;
+    const float *x, *kernel;
+    float *y;
+    const nnc_gemm_epilogue *ep;
+} direct_job;
+
+/* Output rows first .. first + count − 1 of the batch (example b's row r is b·OH + r), in runs
+ * within one example, each run's pixels then through the epilogue while in cache. */
+static void direct_task(void *ctx, size_t first, size_t count) {
+    const direct_job *j = ctx;
+    const nnc_dconv *s = j->s;
+    const size_t per_x = (size_t)s->h * s->w * s->c, row_y = (size_t)s->ow * s->f;
+    for (size_t u = first; u < first + count;) {
+        const size_t b = u / (size_t)s->oh, r = u % (size_t)s->oh;
+        const size_t n = (size_t)s->oh - r < first + count - u ? (size_t)s->oh - r : first + count - u;
+        float *y = j->y + u * row_y;
+        nnc_dconv_rows(s, j->x + b * per_x, j->kernel, (int)r, (int)n, s->ow, y, (ptrdiff_t)row_y);
+        if (j->ep) j->ep->fn(j->ep->ctx, y, s->f, (int)(n * (size_t)s->ow), j->ep->col0, s->f);
+        u += n;
+    }
+}
+
+/* y (count examples from x) = the direct convolution with its epilogue, over the pool by output
+ * rows. */
+void nnc_conv_direct_run(const nnc_exec *e, const nnc_dconv *s, const float *x, const float *kernel, int count,
+                         float *y, const nnc_gemm_epilogue *ep) {
+    direct_job j = {s, x, kernel, y, ep};
+    nnc_parallel_range(e->m->pool, (size_t)count * s->oh, 2, direct_task, &j);
+}
+
 /* With groups, group q multiplies its columns of col, [rows, kcg] at column q·kcg, by its
  * filters, the kernel's columns q·fg.., into the output's columns q·fg..: one GEMM per group
  * over strided views, so one group is exactly the plain product. */
@@ -278,6 +321,13 @@ static void conv_forward(const nnc_exec *e, int id) {
     const nnc_gemm_epilogue *ep = nnc_epilogue_prepare(e->m, id, &epi);
     if (nnc_conv_is_depthwise(&g)) {
         nnc_conv_depthwise_forward(e, id, &g, ep);
+        return;
+    }
+    /* in inference the max pooling reading this alone computes it (src/ops/conv_pool.c) */
+    if (y->infer_pool >= 0 && nnc_conv_pool_infer_ok(e, y->infer_pool)) return;
+    nnc_dconv s;
+    if (nnc_conv_direct_shape(&g, &s)) {
+        nnc_conv_direct_run(e, &s, x->value, k->value, e->batch, y->value, ep);
         return;
     }
     for (int b0 = 0; b0 < e->batch; b0 += gs) {

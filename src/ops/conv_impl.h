@@ -5,6 +5,7 @@
 
 #include "op_util.h"
 #include "../backend/cpu/kernels.h"
+#include "../backend/cpu/conv_direct.h"
 
 /* Geometry of one convolution: example sizes with a unit height for 1-D. With groups > 1 a
  * row of col holds the groups one after the other, each its kh·kw·(c / groups) window. */
@@ -23,6 +24,13 @@ int nnc_conv_is_pointwise(const conv_geom *g);
 /* Examples per group of the batch when each takes `per` floats of the workspace and `extra`
  * floats follow the group's (work_floats 0: no bound). */
 int nnc_conv_group_size(size_t per, size_t extra, int batch, int threads, size_t work_floats);
+
+/* 1 when the direct convolution (conv_direct.h) takes this geometry on this CPU; s its shape. */
+int nnc_conv_direct_shape(const conv_geom *g, nnc_dconv *s);
+/* y (count examples from x) = the direct convolution of kernel, with the epilogue ep (NULL:
+ * none), over the pool by output rows. */
+void nnc_conv_direct_run(const nnc_exec *e, const nnc_dconv *s, const float *x, const float *kernel, int count,
+                         float *y, const nnc_gemm_epilogue *ep);
 
 /* One group per input channel (DepthwiseConv2D): computed directly (conv_depthwise.c). */
 int nnc_conv_is_depthwise(const conv_geom *g);

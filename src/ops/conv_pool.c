@@ -1,3 +1,4 @@
+#include <float.h>
 #include <stdint.h>
 #include <string.h>
 #include "conv_impl.h"
@@ -27,7 +28,9 @@ static size_t fused_floats_per_example(const nnc_model *m, int p, const conv_geo
 
 size_t nnc_conv_pool_work(const nnc_model *m, int pool_id, int batch) {
     conv_geom g;
-    const int p = CNODE(m, pool_id)->pool_conv;
+    const nnc_node_rec *q = CNODE(m, pool_id);
+    if (q->pool_conv < 0) return 0; /* inference only: nothing */
+    const int p = q->pool_conv;
     nnc_conv_geom(m, p, &g);
     const size_t per = fused_floats_per_example(m, p, &g), extra = nnc_bias_grad_work((size_t)g.f);
     return (size_t)nnc_conv_group_size(per, extra, batch, nnc_pool_threads(m->pool), 0) * per + extra;
@@ -55,6 +58,86 @@ static void fused_setup(const nnc_exec *e, int pool_id, fused_plan *f) {
     f->partial = f->out + (size_t)f->gs * f->px * f->g.f;
 }
 
+/* Inference (nothing reads the argmax or the convolution's output): the direct convolution
+ * (conv_direct.h) of the rows under one row of pooling windows at a time, its epilogue and the
+ * windows' maxima, through a buffer on the stack. The same values as the separate ops: the
+ * same chains, the same epilogue, the same comparisons in the same order (pooling.c). */
+#define INFER_FLOATS 8192 /* the stack buffer: 32 KiB */
+
+typedef struct {
+    const nnc_dconv *s;
+    const float *x, *kernel;
+    const nnc_epilogue *epi;
+    float *y;
+    int ph, pw, kh, kw;
+} infer_job;
+
+__attribute__((target_clones("avx2", "default")))
+static void pool_rows(const float *restrict buf, int f, int cols, int pw, int kh, int kw, float *restrict y) {
+    for (int o = 0; o < pw; o++) {
+        float *restrict best = y + (size_t)o * f;
+        for (int c = 0; c < f; c++) best[c] = -FLT_MAX;
+        for (int i = 0; i < kh; i++)
+            for (int j = 0; j < kw; j++) {
+                const float *restrict v = buf + ((size_t)i * cols + (size_t)o * kw + j) * f;
+                for (int c = 0; c < f; c++) best[c] = v[c] > best[c] || (v[c] != v[c] && best[c] == best[c]) ? v[c] : best[c];
+            }
+    }
+}
+
+static void infer_task(void *ctx, size_t first, size_t count) {
+    const infer_job *j = ctx;
+    const nnc_dconv *s = j->s;
+    _Alignas(64) float buf[INFER_FLOATS];
+    const int cols = j->pw * j->kw;
+    for (size_t u = first; u < first + count; u++) {
+        const size_t b = u / (size_t)j->ph, p = u % (size_t)j->ph;
+        nnc_dconv_rows(s, j->x + b * (size_t)s->h * s->w * s->c, j->kernel, (int)p * j->kh, j->kh, cols, buf,
+                       (ptrdiff_t)cols * s->f);
+        float *y = j->y + u * (size_t)j->pw * s->f;
+        if (j->epi->bias) { /* ReLU after the bias: one pass with the pooling */
+            nnc_dconv_bias_relu_pool(buf, j->epi->bias, s->f, cols, j->pw, j->kh, j->kw, y);
+            continue;
+        }
+        j->epi->ep.fn(j->epi->ep.ctx, buf, s->f, j->kh * cols, j->epi->ep.col0, s->f);
+        pool_rows(buf, s->f, cols, j->pw, j->kh, j->kw, y);
+    }
+}
+
+/* The convolution pooling node q computes in inference, or -1. */
+static int infer_conv_of(const nnc_exec *e, int pool_id) {
+    const nnc_node_rec *q = NODE(e, pool_id);
+    if (e->training) return -1;
+    return q->pool_conv >= 0 ? q->pool_conv : q->infer_conv;
+}
+
+int nnc_conv_pool_infer_ok(const nnc_exec *e, int pool_id) {
+    const int p = infer_conv_of(e, pool_id);
+    if (p < 0 || NODE(e, p)->qlayer >= 0) return 0; /* an int8 convolution multiplies in its own op */
+    const nnc_node_rec *q = NODE(e, pool_id);
+    conv_geom g;
+    nnc_dconv s;
+    nnc_conv_geom(e->m, p, &g);
+    const int kh = q->attr.win.kh, kw = q->attr.win.kw;
+    return nnc_conv_direct_shape(&g, &s) && q->attr.win.pt == 0 && q->attr.win.pl == 0 &&
+           q->shape.dim[0] * kh <= g.oh && q->shape.dim[1] * kw <= g.ow &&
+           (size_t)kh * kw * q->shape.dim[1] * g.f <= INFER_FLOATS;
+}
+
+void nnc_conv_pool_infer(const nnc_exec *e, int pool_id) {
+    const int p = infer_conv_of(e, pool_id);
+    const nnc_node_rec *q = NODE(e, pool_id), *pc = NODE(e, p);
+    conv_geom g;
+    nnc_dconv s;
+    nnc_conv_geom(e->m, p, &g);
+    nnc_conv_direct_shape(&g, &s);
+    nnc_epilogue epi;
+    nnc_epilogue_prepare(e->m, p, &epi); /* ReLU (fuse.c), with or without a bias */
+    infer_job j = {&s, NODE(e, pc->in[0])->value, NODE(e, pc->in[1])->value, &epi, q->value, q->shape.dim[0], q->shape.dim[1],
+                   q->attr.win.kh, q->attr.win.kw};
+    nnc_parallel_range(e->m->pool, (size_t)e->batch * j.ph, 2, infer_task, &j);
+}
+
 static const float *fused_col(const nnc_exec *e, const fused_plan *f, int b0, int nb) {
     const nnc_node_rec *x = NODE(e, NODE(e, f->p)->in[0]);
     if (f->point) return x->value + (size_t)b0 * f->px * f->kc;
@@ -63,15 +146,27 @@ static const float *fused_col(const nnc_exec *e, const fused_plan *f, int b0, in
 }
 
 void nnc_conv_pool_forward(const nnc_exec *e, int pool_id) {
+    if (nnc_conv_pool_infer_ok(e, pool_id)) {
+        nnc_conv_pool_infer(e, pool_id);
+        return;
+    }
     fused_plan f;
     fused_setup(e, pool_id, &f);
     const nnc_node_rec *k = NODE(e, NODE(e, f.p)->in[1]);
     nnc_epilogue epi;
     const nnc_gemm_epilogue *ep = nnc_epilogue_prepare(e->m, f.p, &epi);
+    nnc_dconv s;
+    const int direct = nnc_conv_direct_shape(&f.g, &s);
+    const float *x = NODE(e, NODE(e, f.p)->in[0])->value;
     for (int b0 = 0; b0 < e->batch; b0 += f.gs) {
         const int nb = e->batch - b0 < f.gs ? e->batch - b0 : f.gs;
         if (NODE(e, f.p)->qlayer >= 0) { /* int8: inference only, so no backward needs col */
             nnc_qconv_group(e, f.p, b0, nb, f.col, f.out, ep);
+            nnc_max_pool_examples(e, pool_id, f.out, b0, nb);
+            continue;
+        }
+        if (direct) {
+            nnc_conv_direct_run(e, &s, x + (size_t)b0 * s.h * s.w * s.c, k->value, nb, f.out, ep);
             nnc_max_pool_examples(e, pool_id, f.out, b0, nb);
             continue;
         }

@@ -15,5 +15,9 @@ void nnc_max_pool_examples(const nnc_exec *e, int id, const float *v, int first,
 void nnc_conv_pool_forward(const nnc_exec *e, int pool_id);
 void nnc_conv_pool_backward(const nnc_exec *e, int pool_id);
 size_t nnc_conv_pool_work(const nnc_model *m, int pool_id, int batch);
+/* Inference of a pooling that computes its convolution (pool_conv, or infer_conv: one read by
+ * the pooling alone): 1 when the direct path takes it, and that path. */
+int nnc_conv_pool_infer_ok(const nnc_exec *e, int pool_id);
+void nnc_conv_pool_infer(const nnc_exec *e, int pool_id);
 
 #endif

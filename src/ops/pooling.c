@@ -170,6 +170,10 @@ static void max_forward(const nnc_exec *e, int id) {
         nnc_conv_pool_forward(e, id);
         return;
     }
+    if (NODE(e, id)->infer_conv >= 0 && nnc_conv_pool_infer_ok(e, id)) {
+        nnc_conv_pool_infer(e, id);
+        return;
+    }
     nnc_max_pool_examples(e, id, NODE(e, NODE(e, id)->in[0])->value, 0, e->batch);
 }
 

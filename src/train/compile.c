@@ -282,10 +282,9 @@ static nnc_status plan_parameters(nnc_model *m, const nnc_optimizer *opt, const 
     m->n_param_floats = total;
     ts->n_slots = nnc_optimizer_slots(opt);
     size_t alloc = total ? total : 1;
-    m->param_arena = calloc(alloc, sizeof(float));
-    m->grad_arena = calloc(alloc, sizeof(float));
-    ts->opt_slots = calloc((m->n_trainable_floats + 1) * (size_t)(ts->n_slots ? ts->n_slots : 1),
-                           sizeof(float));
+    m->param_arena = nnc_zalloc_floats(alloc);
+    m->grad_arena = nnc_zalloc_floats(alloc);
+    ts->opt_slots = nnc_zalloc_floats((m->n_trainable_floats + 1) * (size_t)(ts->n_slots ? ts->n_slots : 1));
     free(ts->state_backup);
     ts->state_backup = malloc((m->n_state_floats + 1) * sizeof(float));
     if (!m->param_arena || !m->grad_arena || !ts->opt_slots || !ts->state_backup)

@@ -233,6 +233,23 @@ static const float *probabilities(const nnc_model *m, const nnc_metric_ctx *x, c
     return q;
 }
 
+/* The metrics that read an output's values themselves (argmax, top k, errors; accuracy of logits
+ * compared at 0): for them alone no probabilities are computed (B0's softmax with expf was a
+ * sixth of its step, for an accuracy that reads the argmax of the logits). */
+static int reads_prob(nnc_metric k) {
+    switch (k) {
+    case NNC_METRIC_ACCURACY:
+    case NNC_METRIC_MSE:
+    case NNC_METRIC_MAE:
+    case NNC_METRIC_MAPE:
+    case NNC_METRIC_CATEGORICAL_ACCURACY:
+    case NNC_METRIC_SPARSE_CATEGORICAL_ACCURACY:
+    case NNC_METRIC_TOP_K_CATEGORICAL_ACCURACY:
+    case NNC_METRIC_SPARSE_TOP_K_CATEGORICAL_ACCURACY: return 0;
+    default: return 1;
+    }
+}
+
 void nnc_metrics_add(const nnc_model *m, nnc_metric_acc *acc, int n, double batch_loss) {
     const nnc_train_state *ts = m->train;
     acc->loss_sum += batch_loss * n;
@@ -243,7 +260,9 @@ void nnc_metrics_add(const nnc_model *m, nnc_metric_acc *acc, int n, double batc
         if (i >= ts->n_metric_slots || ts->metric_head[i] != h) continue;
         const nnc_metric_ctx *x = &ts->metric_ctx[h];
         nnc_metric_batch b = {m->nodes[ts->heads[h].node].value, NULL, nnc_head_targets(m, h), NULL, n};
-        b.prob = probabilities(m, x, b.p, n);
+        int need = 0;
+        for (int j = i; j < ts->n_metric_slots && ts->metric_head[j] == h; j++) need |= reads_prob(ts->mcfg[j].kind);
+        b.prob = need ? probabilities(m, x, b.p, n) : b.p;
         for (; i < ts->n_metric_slots && ts->metric_head[i] == h; i++) {
             const nnc_metric_config *c = &ts->mcfg[i];
             nnc_metric_slot s = slot_of(ts, acc->pass, i);
