@@ -231,8 +231,10 @@ static int csv_index(struct cli_stream *s, records *R, uint64_t *hash, char *buf
     }
     if (quoted) return snprintf(err, errlen, "%s:%zu: a quote is never closed", s->path, start_line), -1;
     if (!empty && end_record(s, R, 0, start, start_line, err, errlen)) return -1;
-    if (!R->off && add_record(R, 0, 0)) return snprintf(err, errlen, "%s: out of memory", s->path), -1;
-    if (!R->n) R->n = 0;
+    if (!R->off) { /* no record: room for the end alone */
+        if (add_record(R, 0, 0)) return snprintf(err, errlen, "%s: out of memory", s->path), -1;
+        R->n = 0;
+    }
     R->off[R->n] = off; /* the end (add_record keeps room for it) */
     return 0;
 }
@@ -263,9 +265,9 @@ static size_t next_field(const char *rec, size_t len, size_t i, char delim, char
 /* Row r's record into row i of x and y: one pass over its fields, each used one parsed. */
 static int csv_row(struct cli_stream *s, size_t r, const char *rec, size_t len, float *x, float *y, nnc_error *e) {
     char cell[128];
-    const size_t nf = s->features, nt = s->targets;
-    size_t f = 0, i = 0;
-    for (; i <= len || (f == 0 && !len); f++) {
+    const size_t nf = s->features;
+    size_t f = 0;
+    for (size_t i = 0; i <= len; f++) { /* a record holds at least its line end: len > 0 */
         i = next_field(rec, len, i, s->delim, cell, sizeof cell);
         const size_t c = f - s->skip;
         if (f < s->skip || f >= s->fields || s->slot[c] == SIZE_MAX) continue;
@@ -281,12 +283,10 @@ static int csv_row(struct cli_stream *s, size_t r, const char *rec, size_t len, 
         const size_t j = s->slot[c];
         if (j < nf) x[j] = (float)v;
         else y[j - nf] = (float)v;
-        if (!len) break;
     }
     if (f != s->fields)
         return snprintf(e->message, sizeof e->message, "%.300s:%zu: %zu fields, but the file's first rows have %zu",
                         s->path, s->line[r], f, s->fields), -1;
-    (void)nt;
     return 0;
 }
 
@@ -332,7 +332,7 @@ static nnc_status read_rows(void *ctx, const size_t *rows, size_t count, float *
 /* The CSV's plan from its first records (cli_load_csv_sample), then its rows. */
 static int csv_open(struct cli_stream *s, const cli_data_opts *o, const cli_load_ctx *ctx, cli_data *d,
                     records *R, char *err, size_t errlen) {
-    if (R->n == 0) return snprintf(err, errlen, "%s: no rows", s->path), -1;
+    if (R->n == 0) return snprintf(err, errlen, "%s: empty file", s->path), -1;
     const size_t k = R->n < SAMPLE_RECORDS + 1 ? R->n : SAMPLE_RECORDS + 1, len = (size_t)(R->off[k] - R->off[0]);
     char *sample = malloc(len + 1);
     if (!sample) return snprintf(err, errlen, "%s: out of memory", s->path), -1;
