@@ -560,7 +560,9 @@ nnc_node nnc_time_distributed_dense(nnc_model *m, nnc_node x, const nnc_dense_op
  * the last layer added is the output. */
 nnc_status nnc_set_outputs(nnc_model *m, const nnc_node *outs, int n);
 /* Computes with this many threads (default 1): large products and convolutions are split over
- * them. Results are bit-identical whatever the count. */
+ * them. Results are bit-identical whatever the count. Training steps and inference batches
+ * are timed both ways now and then, and run on one thread while that is faster (small
+ * models; another process busy on a core). */
 nnc_status nnc_model_set_threads(nnc_model *m, int threads);
 int nnc_model_threads(const nnc_model *m);
 /* The one way to seed a model (default seed 0): its random generator draws the initial

@@ -5,11 +5,13 @@
  * they do when trained one after the other. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include "test.h"
 #include "core/model_impl.h"
 #include "core/rng.h"
+#include "backend/cpu/thread_pool.h"
 
 static float *train(const char *spec, int threads, int in, int n, size_t *count) {
     nnc_error e = {""};
@@ -137,9 +139,58 @@ static void check_few_rows(test_run *r) {
     t_end(r);
 }
 
+typedef struct {
+    pthread_t caller;
+    atomic_int off_caller; /* tasks run by a worker */
+    atomic_int sink;
+} round_probe;
+
+static void probe_task(void *ctx, int t) {
+    round_probe *p = ctx;
+    if (!pthread_equal(pthread_self(), p->caller)) atomic_fetch_add(&p->off_caller, 1);
+    for (int i = 0; i < 20000; i++) atomic_fetch_add_explicit(&p->sink, i + t, memory_order_relaxed);
+}
+
+/* The pool's rounds (thread_pool.c): a round run on the caller alone hands no task to a worker;
+ * the trial runs rounds both ways and then a choice is made. Which way is faster is the
+ * machine's business, so only the mechanics are checked. */
+static void check_rounds(test_run *r) {
+    if (!t_begin(r, "threads/rounds_alone_stay_on_the_caller_and_a_choice_is_made")) return;
+    nnc_pool *p = nnc_pool_new(2);
+    round_probe pr = {.caller = pthread_self()};
+    int alone = 0, shared = 0, leaked = 0, rounds = 0;
+    if (CHECK(r, p != NULL, "no pool")) {
+        CHECK(r, nnc_pool_round_solo(p, NNC_ROUND_TRAIN) == -1, "a choice before any round");
+        for (; rounds < 5000 && nnc_pool_round_solo(p, NNC_ROUND_TRAIN) == -1; rounds++) {
+            nnc_pool_round_begin(p, NNC_ROUND_TRAIN, 32);
+            nnc_pool_round_begin(p, NNC_ROUND_TRAIN, 7); /* nested: part of the open round */
+            const int a = nnc_pool_round_alone(p), before = atomic_load(&pr.off_caller);
+            nnc_pool_run(p, 4, probe_task, &pr);
+            if (a) alone++, leaked += atomic_load(&pr.off_caller) - before;
+            else shared++;
+            nnc_pool_round_end(p);
+            nnc_pool_round_end(p);
+        }
+        CHECK(r, !nnc_pool_round_alone(p), "a round is still open");
+        const int choice = nnc_pool_round_solo(p, NNC_ROUND_TRAIN);
+        CHECK(r, choice == 0 || choice == 1, "no choice after %d rounds", rounds);
+        CHECK(r, nnc_pool_round_solo(p, NNC_ROUND_INFER) == -1, "inference rounds decided by training rounds");
+        CHECK(r, alone >= 6 && shared >= 6, "the trial ran %d rounds alone and %d on the pool", alone, shared);
+        CHECK(r, leaked == 0, "%d tasks of rounds run alone went to a worker", leaked);
+        t_info(r, "decided after %d rounds (%d alone, %d on the pool): %s", rounds, alone, shared,
+               choice == 1 ? "alone" : "pool");
+    }
+    nnc_pool_free(p);
+    nnc_pool *one = nnc_pool_new(1);
+    CHECK(r, one && nnc_pool_round_solo(one, NNC_ROUND_TRAIN) == 1, "a 1-thread pool is not alone");
+    nnc_pool_free(one);
+    t_end(r);
+}
+
 void suite_threads(test_run *r);
 void suite_threads(test_run *r) {
     check_few_rows(r);
+    check_rounds(r);
     check_threads(r, "cnn_bit_identical_1_2_3",
                   "input 64\nreshape 8 8 1\nconv2d 16 3 activation=relu padding=same\nmax_pooling2d 2\n"
                   "conv2d 32 3 activation=relu padding=same\nbatch_normalization\nflatten\ndropout 0.2\ndense 10\n"

@@ -120,10 +120,13 @@ void nnc_zero_grads(nnc_model *m) {
 
 void nnc_forward(nnc_model *m, int n, int training) {
     nnc_exec e = {m, n, training};
+    /* an inference batch is a round the pool times (a training step's round is the whole step) */
+    if (!training) nnc_pool_round_begin(m->pool, NNC_ROUND_INFER, n);
     for (int t = 0; t < m->n_tape; t++) {
         int id = m->tape[t];
         nnc_op_table[m->nodes[id].op]->forward(&e, id);
     }
+    if (!training) nnc_pool_round_end(m->pool);
 }
 
 void nnc_backward(nnc_model *m, int n) {

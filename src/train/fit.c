@@ -13,6 +13,7 @@
 #include "progress.h"
 #include "dist.h"
 #include "loader.h"
+#include "../backend/cpu/thread_pool.h"
 
 struct nnc_history {
     int epochs, cap;
@@ -424,19 +425,21 @@ static nnc_status train_epoch(fit_run *r, int ep, double t0, nnc_metric_acc *acc
         size_t g0 = s / group * group, g1 = g0 + group < r->steps ? g0 + group : r->steps;
         size_t grows = (g1 * bs < r->ntrain ? g1 * bs : r->ntrain) - g0 * bs;
         double loss;
-        bool bad, stopped = false;
+        bool bad = false, stopped = false;
+        nnc_status st;
+        /* the gathering of the rows is part of the step the pool times (thread_pool.h) */
+        nnc_pool_round_begin(m->pool, NNC_ROUND_TRAIN, b);
         if (nnc_dist_on(m)) {
-            nnc_status st = dist_step(r, first, b, s == g0, s + 1 == g1, grows, acc, &loss, &stopped);
-            if (st && st != NNC_ERR_NUMERIC) return st;
+            st = dist_step(r, first, b, s == g0, s + 1 == g1, grows, acc, &loss, &stopped);
             bad = st == NNC_ERR_NUMERIC;
-        } else {
-            nnc_status st = load_rows(r, first, b);
-            if (st) return st;
+        } else if (!(st = load_rows(r, first, b))) {
             /* A non-finite loss leaves the weights untouched; with TerminateOnNaN attached it
              * reaches the batch logs (as in Keras) and stops training cleanly. */
             bad = nnc_train_micro_step(m, b, &loss, s == g0, s + 1 == g1, (float)((double)b / (double)grows)) != NNC_OK;
             if (!bad || r->cbr.handles_nan) nnc_metrics_add(m, acc, b, loss);
         }
+        nnc_pool_round_end(m->pool);
+        if (st && st != NNC_ERR_NUMERIC) return st;
         if (!bad || r->cbr.handles_nan) {
             *done = s + 1;
             if (r->batch_logs) {

@@ -72,8 +72,18 @@ nnc_status nnc_train_step(nnc_model *m, int n, double *loss) {
     return nnc_train_micro_step(m, n, loss, 1, 1, 1.0f);
 }
 
+static nnc_status micro_step(nnc_model *m, int n, double *loss, int first, int apply, float share);
+
+/* Each step is a round the pool times (thread_pool.h), to run on one thread when that is faster. */
 nnc_status nnc_train_micro_step(nnc_model *m, int n, double *loss, int first, int apply,
                                 float share) {
+    nnc_pool_round_begin(m->pool, NNC_ROUND_TRAIN, n);
+    nnc_status st = micro_step(m, n, loss, first, apply, share);
+    nnc_pool_round_end(m->pool);
+    return st;
+}
+
+static nnc_status micro_step(nnc_model *m, int n, double *loss, int first, int apply, float share) {
     nnc_train_state *ts = m->train;
     if (first) nnc_zero_grads(m);
     else nnc_zero_act_grads(m);

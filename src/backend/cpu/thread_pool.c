@@ -17,7 +17,17 @@
  * the caller runs the tasks the absent worker has not claimed, and only waits for tasks
  * actually started; waiting yields the core. Which thread runs a task changes no bit: the
  * tasks are the same (parallel.c cuts by the shape and the thread count only) and each writes
- * its own outputs. */
+ * its own outputs.
+ *
+ * Whether to use the pool at all. Even claimed tasks cost something: a job handed over is a
+ * few microseconds of waking and waiting, which B1's 37 µs step pays a dozen times (on 2 threads
+ * its epoch took 0.101 s against 0.075 s on 1, quiet), and with another process busy on one core
+ * a worker waits for that core at every job. No rule on shapes knows the machine's load, so the
+ * pool measures: the caller brackets each round of repeated work (a training step, an inference
+ * batch) and the pool times rounds of the same kind and size run both ways, on the pool and on
+ * the caller alone, in alternating blocks, then uses the faster way for a stretch sixteen times
+ * as long as the trial before trying both again. The choice changes no bit (see above), so it
+ * may follow the load. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <sched.h>
@@ -32,6 +42,28 @@
 #define STALL_S 200e-6     /* a wait this long (and twice the caller's own work) is a stall */
 #define SOLO_MIN 64        /* jobs run on the caller alone after a stall, doubling ... */
 #define SOLO_MAX 4096      /* ... up to this while stalls repeat */
+
+#define ROUND_SLOTS 6      /* kinds and sizes of rounds timed apart (LRU) */
+#define WARMUP_ROUNDS 2    /* first rounds of a size (planning, cold caches): not timed */
+#define TRIAL_BLOCK 4      /* a trial alternates blocks of this many rounds each way ... */
+#define TRIAL_MIN_ROUNDS 6 /* ... until each way has this many timed rounds (a block's first is not) */
+#define TRIAL_MIN_S 20e-3  /* ... and the trial has lasted this long: a few of the system's time slices */
+#define RUN_FACTOR 16      /* a choice then holds this many times as long as its trial ... */
+#define RUN_MIN_ROUNDS 64  /* ... and at least this many rounds */
+#define POOL_MARGIN 0.97   /* the pool is chosen only when at least 3 % faster */
+
+/* The timing of rounds of one kind and size. */
+typedef struct {
+    int kind, rows;
+    unsigned long used;    /* for replacing the least recently used */
+    int phase;             /* 0 warming up, 1 trying both ways, 2 running the choice */
+    int rounds;            /* rounds in this phase */
+    int choice;            /* 1: the caller alone, 0: the pool, -1: none yet */
+    double t_phase;        /* when this phase began */
+    double trial_s;        /* how long the last trial took */
+    double sum[2];         /* a trial's timed seconds and rounds: [0] pool, [1] alone */
+    int cnt[2];
+} round_ctl;
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -55,6 +87,14 @@ struct nnc_pool {
      * while another process had its core), the next `solo` jobs run on the caller alone;
      * solo_len doubles while such stalls repeat and falls back once a job runs clean. */
     int solo, solo_len;
+    /* Rounds (read and written by the caller alone): the open round's slot (NULL: none),
+     * its start and whether its jobs run on the caller alone. */
+    round_ctl rounds[ROUND_SLOTS];
+    unsigned long round_clock;
+    round_ctl *round;
+    int round_depth;          /* rounds begun inside the open one count as part of it */
+    double round_t0;
+    int round_alone;
     atomic_int n_tasks;       /* read before a claim, so possibly a newer job's: atomic */
     void (*fn)(void *, int);
     void *ctx;
@@ -172,6 +212,10 @@ void nnc_pool_free(nnc_pool *p) {
 int nnc_pool_threads(const nnc_pool *p) { return p ? p->threads : 1; }
 
 void nnc_pool_run(nnc_pool *p, int n_tasks, void (*fn)(void *ctx, int task), void *ctx) {
+    if (p && p->round_alone) {
+        for (int t = 0; t < n_tasks; t++) fn(ctx, t);
+        return;
+    }
     if (!p || p->threads == 1 || n_tasks <= 1 || p->solo > 0) {
         if (p && p->solo > 0 && n_tasks > 1) p->solo--;
         for (int t = 0; t < n_tasks; t++) fn(ctx, t);
@@ -205,4 +249,73 @@ void nnc_pool_run(nnc_pool *p, int n_tasks, void (*fn)(void *ctx, int task), voi
     } else {
         p->solo_len = SOLO_MIN;
     }
+}
+
+static round_ctl *round_slot(nnc_pool *p, int kind, int rows) {
+    round_ctl *lru = &p->rounds[0];
+    for (int i = 0; i < ROUND_SLOTS; i++) {
+        round_ctl *c = &p->rounds[i];
+        if (c->used && c->kind == kind && c->rows == rows) return c;
+        if (c->used < lru->used) lru = c;
+    }
+    *lru = (round_ctl){.kind = kind, .rows = rows, .choice = -1};
+    return lru;
+}
+
+static void start_phase(round_ctl *c, int phase, double now) {
+    c->phase = phase;
+    c->rounds = 0;
+    c->t_phase = now;
+    c->sum[0] = c->sum[1] = 0.0;
+    c->cnt[0] = c->cnt[1] = 0;
+}
+
+void nnc_pool_round_begin(nnc_pool *p, int kind, int rows) {
+    if (!p || p->threads == 1 || p->round_depth++) return;
+    round_ctl *c = round_slot(p, kind, rows);
+    c->used = ++p->round_clock;
+    const double now = seconds();
+    if (c->phase == 2 && c->rounds >= RUN_MIN_ROUNDS && now - c->t_phase >= RUN_FACTOR * c->trial_s)
+        start_phase(c, 1, now);
+    p->round = c;
+    p->round_alone = c->phase == 1 ? (c->rounds / TRIAL_BLOCK) & 1 : c->phase == 2 ? c->choice : 0;
+    p->round_t0 = now;
+}
+
+void nnc_pool_round_end(nnc_pool *p) {
+    if (!p || p->threads == 1 || --p->round_depth) return;
+    round_ctl *c = p->round;
+    const double now = seconds();
+    const int alone = p->round_alone;
+    p->round = NULL;
+    p->round_alone = 0;
+    if (c->phase == 0) {
+        if (++c->rounds >= WARMUP_ROUNDS) start_phase(c, 1, now);
+        return;
+    }
+    if (c->phase == 2) {
+        c->rounds++;
+        return;
+    }
+    /* a block's first round pays for the switch (a worker asleep since the last block) */
+    if (c->rounds % TRIAL_BLOCK) c->sum[alone] += now - p->round_t0, c->cnt[alone]++;
+    c->rounds++;
+    if (c->cnt[0] >= TRIAL_MIN_ROUNDS && c->cnt[1] >= TRIAL_MIN_ROUNDS && now - c->t_phase >= TRIAL_MIN_S &&
+        c->rounds % TRIAL_BLOCK == 0) {
+        const double pool = c->sum[0] / c->cnt[0], solo = c->sum[1] / c->cnt[1];
+        c->choice = pool < POOL_MARGIN * solo ? 0 : 1;
+        c->trial_s = now - c->t_phase;
+        start_phase(c, 2, now);
+    }
+}
+
+int nnc_pool_round_alone(const nnc_pool *p) { return p && p->round_depth ? p->round_alone : 0; }
+
+int nnc_pool_round_solo(const nnc_pool *p, int kind) {
+    if (!p || p->threads == 1) return 1;
+    const round_ctl *best = NULL;
+    for (int i = 0; i < ROUND_SLOTS; i++)
+        if (p->rounds[i].used && p->rounds[i].kind == kind && (!best || p->rounds[i].used > best->used))
+            best = &p->rounds[i];
+    return best ? best->choice : -1;
 }

@@ -15,4 +15,17 @@ int nnc_pool_threads(const nnc_pool *p);
  * descheduled delays only the task it holds); a NULL pool runs them all on the caller. */
 void nnc_pool_run(nnc_pool *p, int n_tasks, void (*fn)(void *ctx, int task), void *ctx);
 
+/* Brackets one round of repeated work (a training step, an inference batch) of `rows` rows.
+ * The pool times rounds of each kind and runs a round's jobs on the caller alone when such
+ * rounds have lately been faster so (thread_pool.c); the results are the same bits either
+ * way. Rounds begun inside an open one are part of it; every begin needs its end. A NULL
+ * pool ignores them. */
+enum { NNC_ROUND_TRAIN = 0, NNC_ROUND_INFER = 1, NNC_ROUND_KINDS = 2 };
+void nnc_pool_round_begin(nnc_pool *p, int kind, int rows);
+void nnc_pool_round_end(nnc_pool *p);
+/* Whether the open round's jobs run on the caller alone (0 when no round is open). */
+int nnc_pool_round_alone(const nnc_pool *p);
+/* How the last rounds of `kind` ran: 1 on the caller alone, 0 on the pool, -1 not decided. */
+int nnc_pool_round_solo(const nnc_pool *p, int kind);
+
 #endif
