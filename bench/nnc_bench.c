@@ -5,6 +5,7 @@
  * batch 1000 (samples per second) and on 1000 examples one at a time (µs per example), best
  * of RUNS, as torch_bench.py's "infer" loop does, in wall time and (cpu_*) in process CPU time. SAVE (e.g. b2.onnx) is where the trained model
  * is written (nnc_model_save, by its extension) for bench/ort_bench.js to time the same weights.
+ * Usage: nnc_bench kernels   (the product kernels this CPU runs and how they were chosen)
  * Usage: nnc_bench F1|F2 THREADS STEPS ROUNDS   (issue 15: a frozen front vs the same model
  * unfrozen). F1: Dense 1024 -> Dense 1024 (frozen) -> Dense 10 on 784 features; F2: B3's
  * convolutions (frozen) -> Dense 128 -> Dense 10. Both models train STEPS steps at batch 128 on
@@ -169,6 +170,10 @@ static void print_bf16(const nnc_model *m, const nnc_dataset *te, float *out, si
 
 int main(int argc, char **argv) {
     if (argc == 5 && argv[1][0] == 'F') return frozen_bench(argv);
+    if (argc == 2 && !strcmp(argv[1], "kernels")) { /* what the products run on, and why */
+        nnc_model_free(nnc_model_new("kernels"));
+        return printf("%s\n", nnc_cpu_kernels()) < 0;
+    }
     int infer = (argc == 6 || argc == 7) && !strcmp(argv[5], "infer");
     if ((argc != 5 && !infer) || strlen(argv[1]) != 2 || argv[1][0] != 'B' || argv[1][1] < '0' || argv[1][1] > '4') {
         fprintf(stderr, "usage: nnc_bench B0|B1|B2|B3|B4 THREADS EPOCHS RUNS\n");

@@ -85,6 +85,9 @@ def main():
     epochs = dict(kv.split("=") for kv in a.epochs.split(","))
     if not os.access(os.path.join(a.build, "nnc_bench"), os.X_OK):
         sys.exit("%s/nnc_bench not found: configure with -DNNC_BUILD_BENCH=ON and build" % a.build)
+    kernels = subprocess.run([os.path.join(a.build, "nnc_bench"), "kernels"], capture_output=True, text=True)
+    print("nnc's kernels: %s" % (kernels.stdout.strip() or "?"))
+    print()
     env = dict(os.environ, DIGITS_CSV=os.path.join(ROOT, "data", "digits.csv.gz"),
                FMNIST_DIR=os.environ.get("NNC_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist"))
     try:

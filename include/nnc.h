@@ -54,6 +54,11 @@ extern "C" {
 
 /* The library's version at run time; may differ from the NNC_VERSION_STRING compiled against. */
 const char *nnc_version(void);
+/* The product kernels this process runs, and how they were chosen: where the CPU has both
+ * AVX-512 and AVX2 (or both VNNI widths), each is timed once, at the first model, and the
+ * faster kept (the same bits either way). E.g. "float avx512f (timed: avx512f 1.00, avx2+fma
+ * 1.31); int8 avx512-vnni (...)". NNC_GEMM / NNC_QGEMM in the environment force one. */
+const char *nnc_cpu_kernels(void);
 
 /* ---- status ---------------------------------------------------------------------------- */
 

@@ -63,7 +63,7 @@ static int one_shape(test_run *r, int h, int w, int c, int f, int kh, int kw, in
  * passes make them, against the one-pass kernel, over values with NaN, -0 and negatives */
 static void bias_relu_pool(test_run *r) {
     if (!t_begin(r, "conv_direct: bias + ReLU + max pooling in one pass, the separate passes' bits")) return;
-    if (!nnc_dconv_available()) {
+    if (!nnc_dconv_cpu_has()) {
         t_skip(r, "no AVX-512F");
         return;
     }
@@ -104,7 +104,7 @@ static void bias_relu_pool(test_run *r) {
 void suite_conv_direct(test_run *r);
 void suite_conv_direct(test_run *r) {
     if (!t_begin(r, "conv_direct: bit-identical to im2col + nnc_gemm and to the fmaf oracle, odd shapes")) return;
-    if (!nnc_dconv_available()) {
+    if (!nnc_dconv_cpu_has()) {
         t_skip(r, "no AVX-512F: the convolutions use im2col + GEMM");
         return;
     }

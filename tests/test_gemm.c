@@ -394,6 +394,16 @@ void suite_gemm(test_run *r);
 void suite_gemm(test_run *r) {
     if (t_begin(r, "gemm: dispatch picks %s", nnc_gemm_variant_name(nnc_gemm_variant()))) {
         CHECK(r, nnc_gemm_cpu_has(nnc_gemm_variant()), "the picked variant is not supported");
+        /* choose.c: timed where the CPU has both widths, else the widest it runs */
+        const char *how = nnc_kernels_chosen();
+        CHECK(r, strstr(how, nnc_gemm_variant_name(nnc_gemm_variant())) != NULL, "'%s' does not name %s", how,
+              nnc_gemm_variant_name(nnc_gemm_variant()));
+        if (nnc_gemm_cpu_has(NNC_GEMM_AVX512) && nnc_gemm_cpu_has(NNC_GEMM_AVX2) && !getenv("NNC_GEMM"))
+            CHECK(r, strstr(how, "timed") != NULL, "both widths run here, yet '%s' was not timed", how);
+        else if (!nnc_gemm_cpu_has(NNC_GEMM_AVX512) && !getenv("NNC_GEMM"))
+            CHECK(r, nnc_gemm_variant() == (nnc_gemm_cpu_has(NNC_GEMM_AVX2) ? NNC_GEMM_AVX2 : NNC_GEMM_REF),
+                  "not the widest variant");
+        t_info(r, "%s", how);
         t_end(r);
     }
     test_odd_sizes(r);

@@ -7,6 +7,7 @@
 #include "model_impl.h"
 #include "quant.h"
 #include "../backend/cpu/thread_pool.h"
+#include "../backend/cpu/gemm_simd.h"
 
 static const char *const status_text[NNC_STATUS_COUNT] = {
     [NNC_OK] = "ok",
@@ -29,6 +30,7 @@ const char *nnc_status_str(nnc_status s) {
 nnc_model *nnc_model_new(const char *name) {
     nnc_model *m = calloc(1, sizeof *m);
     if (!m) return NULL;
+    (void)nnc_gemm_variant(); /* the first model times the kernels (choose.c), not its first step */
     if (name) snprintf(m->name, sizeof m->name, "%s", name);
     m->last = NNC_NONE;
     nnc_rng_seed(&m->rng, 0);

@@ -20,7 +20,10 @@ typedef struct {
     int h, w, c, oh, ow, f, kh, kw, sh, sw, dh;
 } nnc_dconv;
 
-/* 1 when this CPU runs the direct kernel. */
+/* 1 when this CPU runs the direct kernel (AVX-512F). */
+int nnc_dconv_cpu_has(void);
+/* 1 when the convolutions use it: the CPU runs it and the AVX-512 products were timed the
+ * faster (choose.c). */
 int nnc_dconv_available(void);
 /* Output rows oh0 .. oh0 + rows - 1 of one example x, columns 0 .. cols - 1 (cols <= ow), for
  * kernel [kh·kw·c, f] (row-major, Keras's layout):

@@ -35,7 +35,9 @@ void nnc_dconv_rows_ref(const nnc_dconv *s, const float *x, const float *kernel,
 #define INLINE inline __attribute__((always_inline))
 #define NOINLINE __attribute__((noinline))
 
-int nnc_dconv_available(void) { return nnc_gemm_cpu_has(NNC_GEMM_AVX512); }
+/* 512-bit code like the AVX-512 products: used where they were timed faster (choose.c) */
+int nnc_dconv_available(void) { return nnc_gemm_variant() == NNC_GEMM_AVX512; }
+int nnc_dconv_cpu_has(void) { return nnc_gemm_cpu_has(NNC_GEMM_AVX512); }
 
 /* mr pixels (x windows lda apart) x nb <= 32 channels (nv vectors): the kh runs of rlen floats,
  * kernel row i's run at a + i·rstep, its kernel rows at b + i·rlen·ldc (the kernel's rows are
@@ -164,6 +166,7 @@ AVX512 void nnc_dconv_bias_relu_pool(const float *buf, const float *bias, int f,
 #else
 
 int nnc_dconv_available(void) { return 0; }
+int nnc_dconv_cpu_has(void) { return 0; }
 
 void nnc_dconv_bias_relu_pool(const float *buf, const float *bias, int f, int cols, int pw, int kh, int kw,
                               float *y) {

@@ -1,6 +1,6 @@
 /* Matrix multiply: the plain C reference (the fallback, and the oracle in tests/test_gemm.c)
- * and the dispatcher that picks a SIMD variant (gemm_x86.c) on each call from the CPU's
- * features: AVX-512F, else AVX2+FMA, else the reference.
+ * and the dispatcher to the SIMD variant (gemm_x86.c) chosen for this CPU (choose.c): AVX-512F
+ * or AVX2+FMA, whichever ran faster, else the reference.
  *
  * Reference: loop orders keep the innermost loop contiguous in both the read and the written
  * matrix so that the compiler vectorises it; every output element is summed over k in
@@ -54,17 +54,8 @@ void nnc_gemm_ref(int ta, int tb, int M, int N, int K, const float *A, int lda, 
     }
 }
 
-/* The dispatch holds no state: the CPU's features are read on every call. After libgcc's (or
- * compiler-rt's) start-up constructor has filled them in, __builtin_cpu_supports is a load and
- * a test, so this is as cheap as a cached pointer, needs no once-only initialisation and is
- * safe from any thread. The variants give bit-identical results, so the choice changes speed
- * only. */
-int nnc_gemm_variant(void) {
-    if (nnc_gemm_cpu_has(NNC_GEMM_AVX512)) return NNC_GEMM_AVX512;
-    if (nnc_gemm_cpu_has(NNC_GEMM_AVX2)) return NNC_GEMM_AVX2;
-    return NNC_GEMM_REF;
-}
-
+/* nnc_gemm_variant (choose.c) is the variant timed fastest on this CPU, chosen once. The variants
+ * give bit-identical results, so the choice changes speed only. */
 const char *nnc_gemm_variant_name(int variant) {
     switch (variant) {
     case NNC_GEMM_AVX2: return "avx2+fma";

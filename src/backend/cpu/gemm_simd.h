@@ -16,9 +16,12 @@ enum { NNC_GEMM_REF = 0, NNC_GEMM_AVX2 = 1, NNC_GEMM_AVX512 = 2 };
 
 /* 1 when this build has the variant and this CPU runs it (NNC_GEMM_REF: always). */
 int nnc_gemm_cpu_has(int variant);
-/* The variant nnc_gemm uses on this CPU. */
+/* The variant nnc_gemm uses on this CPU: AVX-512 or AVX2, whichever ran faster when the
+ * process first asked (choose.c), else the widest the CPU runs. */
 int nnc_gemm_variant(void);
 const char *nnc_gemm_variant_name(int variant);
+/* The float and int8 variants chosen and how (timed scores, a forcing variable). */
+const char *nnc_kernels_chosen(void);
 
 /* Same contract as nnc_gemm. */
 void nnc_gemm_avx2(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,

@@ -69,12 +69,6 @@ int nnc_qgemm_cpu_has(int variant) {
     return variant == NNC_QGEMM_REF || nnc_qgemm_x86_has(variant);
 }
 
-int nnc_qgemm_best(void) {
-    for (int v = NNC_QGEMM_COUNT - 1; v > 0; v--)
-        if (nnc_qgemm_cpu_has(v)) return v;
-    return NNC_QGEMM_REF;
-}
-
 const char *nnc_qgemm_variant_name(int variant) {
     switch (variant) {
     case NNC_QGEMM_AVX2: return "avx2";

@@ -20,7 +20,8 @@ enum { NNC_QGEMM_REF = 0, NNC_QGEMM_AVX2 = 1, NNC_QGEMM_AVXVNNI = 2, NNC_QGEMM_A
 
 /* 1 when this build has the variant and this CPU runs it (NNC_QGEMM_REF: always). */
 int nnc_qgemm_cpu_has(int variant);
-/* The fastest variant this CPU runs (reads CPUID: call once, keep the answer). */
+/* The variant for this CPU: the widest it runs, or the faster of the two VNNI variants by
+ * timing (choose.c). */
 int nnc_qgemm_best(void);
 const char *nnc_qgemm_variant_name(int variant);
 
