@@ -155,7 +155,7 @@ int main(int argc, char **argv) {
         return CLI_OK;
     }
     if (!strcmp(c, "--version") || !strcmp(c, "-V")) {
-        printf("nnc %s\n", nnc_version());
+        printf("nnc %s\nkernels: %s\n", nnc_version(), nnc_cpu_kernels());
         return CLI_OK;
     }
     if (nnc_launched_ranks() > 1 && !nnc_mpi_built()) {
