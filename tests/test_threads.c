@@ -187,10 +187,43 @@ static void check_rounds(test_run *r) {
     t_end(r);
 }
 
+/* Inference runs a large batch through the layers in slices of rows that fit a core's cache
+ * (fit.c, infer_slice): every row's outputs must be the bits of a batch of 1, whatever the
+ * slice, the batch asked for and the threads. 150 rows of 70 KB of values each are sliced. */
+static void check_predict_slices(test_run *r) {
+    if (!t_begin(r, "threads/predict_in_cache_sized_slices_same_bits_as_batch_1")) return;
+    static const char spec[] = "input 28 28 1\nconv2d 16 3 activation=relu\nconv2d 16 3 activation=relu\n"
+                               "max_pooling2d 2\nflatten\ndense 10\n"
+                               "loss sparse_categorical_crossentropy from_logits=true\noptimizer adam\n";
+    enum { N = 150, IN = 784, OUT = 10 };
+    float *x = malloc(sizeof(float) * N * IN), *one = malloc(sizeof(float) * N * OUT),
+          *big = malloc(sizeof(float) * N * OUT);
+    nnc_rng g;
+    nnc_rng_seed(&g, 3);
+    for (int i = 0; x && i < N * IN; i++) x[i] = (float)nnc_rng_uniform(&g);
+    for (int threads = 1; threads <= 2 && x && one && big; threads++) {
+        nnc_error e = {""};
+        nnc_model *m = nnc_model_from_spec_text(spec, sizeof spec - 1, "t.nnc", &e);
+        int ok = m && nnc_model_set_threads(m, threads) == NNC_OK;
+        for (int i = 0; ok && i < N; i++) ok = nnc_predict_ex(m, x + i * IN, 1, one + i * OUT, 1, false) == NNC_OK;
+        const int batches[] = {N, 1000, 37};
+        for (int b = 0; ok && b < 3; b++) {
+            ok = nnc_predict_ex(m, x, N, big, batches[b], false) == NNC_OK;
+            CHECK(r, ok && !memcmp(one, big, sizeof(float) * N * OUT),
+                  "%d thread(s), batch %d: not the bits of batch 1", threads, batches[b]);
+        }
+        CHECK(r, ok, "predict failed: %s", m ? nnc_last_error(m) : e.message);
+        nnc_model_free(m);
+    }
+    free(x), free(one), free(big);
+    t_end(r);
+}
+
 void suite_threads(test_run *r);
 void suite_threads(test_run *r) {
     check_few_rows(r);
     check_rounds(r);
+    check_predict_slices(r);
     check_threads(r, "cnn_bit_identical_1_2_3",
                   "input 64\nreshape 8 8 1\nconv2d 16 3 activation=relu padding=same\nmax_pooling2d 2\n"
                   "conv2d 32 3 activation=relu padding=same\nbatch_normalization\nflatten\ndropout 0.2\ndense 10\n"
