@@ -143,22 +143,44 @@ void nnc_dconv_rows(const nnc_dconv *s, const float *x, const float *kernel, int
 }
 
 /* 16 channels at a time, the tail masked: the epilogue's add and ReLU, then the pooling's
- * comparison, as mask compares (NLE_UQ is "greater, or unordered"). */
+ * comparison, as mask compares (NLE_UQ is "greater, or unordered"): the exact order of the
+ * separate passes, NaN included, at the price of a chain of dependent compares per window. */
+static AVX512 __m512 window_exact(const float *p, size_t row, size_t col, int kh, int kw, __mmask16 m, __m512 b) {
+    const __m512 zero = _mm512_setzero_ps();
+    __m512 best = _mm512_set1_ps(-FLT_MAX);
+    for (int i = 0; i < kh; i++)
+        for (int j = 0; j < kw; j++) {
+            __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, p + (size_t)i * row + (size_t)j * col), b);
+            v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, zero, _CMP_NLE_UQ), v);
+            const __mmask16 gt = _mm512_cmp_ps_mask(v, best, _CMP_NLE_UQ) & _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q);
+            best = _mm512_mask_mov_ps(best, gt, v);
+        }
+    return best;
+}
+
+/* Without NaN the same result comes from plain maxima: ReLU commutes with the maximum, and
+ * after it every value is +0 or positive, so the order of the comparisons cannot show (vmaxps
+ * picks its second operand on ±0 ties, and the final max with +0 turns -0 into +0 as ReLU
+ * does). So each window takes the maximum of its sums, then ReLU, and only a window where
+ * some sum is NaN (rare: one is checked on the side, off the chain) is done again exactly. */
 AVX512 void nnc_dconv_bias_relu_pool(const float *buf, const float *bias, int f, int cols, int pw, int kh, int kw,
                                      float *y) {
     const __m512 zero = _mm512_setzero_ps();
+    const size_t row = (size_t)cols * f, col = (size_t)f;
     for (int o = 0; o < pw; o++)
         for (int c = 0; c < f; c += 16) {
             const __mmask16 m = f - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (f - c)) - 1);
             const __m512 b = _mm512_maskz_loadu_ps(m, bias + c);
+            const float *p = buf + (size_t)o * kw * col + c;
             __m512 best = _mm512_set1_ps(-FLT_MAX);
+            __mmask16 nan = 0;
             for (int i = 0; i < kh; i++)
                 for (int j = 0; j < kw; j++) {
-                    __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, buf + ((size_t)i * cols + (size_t)o * kw + j) * f + c), b);
-                    v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, zero, _CMP_NLE_UQ), v);
-                    const __mmask16 gt = _mm512_cmp_ps_mask(v, best, _CMP_NLE_UQ) & _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q);
-                    best = _mm512_mask_mov_ps(best, gt, v);
+                    const __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, p + (size_t)i * row + (size_t)j * col), b);
+                    nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+                    best = _mm512_max_ps(v, best);
                 }
+            best = nan ? window_exact(p, row, col, kh, kw, m, b) : _mm512_max_ps(best, zero);
             _mm512_mask_storeu_ps(y + (size_t)o * f + c, m, best);
         }
 }
