@@ -167,6 +167,21 @@ AVX512 void nnc_dconv_bias_relu_pool(const float *buf, const float *bias, int f,
                                      float *y) {
     const __m512 zero = _mm512_setzero_ps();
     const size_t row = (size_t)cols * f, col = (size_t)f;
+    if (kh == 2 && kw == 2 && f % 16 == 0) { /* the common 2x2 window, unrolled */
+        for (int o = 0; o < pw; o++)
+            for (int c = 0; c < f; c += 16) {
+                const __m512 b = _mm512_loadu_ps(bias + c);
+                const float *p = buf + (size_t)o * 2 * col + c;
+                const __m512 v0 = _mm512_add_ps(_mm512_loadu_ps(p), b), v1 = _mm512_add_ps(_mm512_loadu_ps(p + col), b);
+                const __m512 v2 = _mm512_add_ps(_mm512_loadu_ps(p + row), b);
+                const __m512 v3 = _mm512_add_ps(_mm512_loadu_ps(p + row + col), b);
+                const __mmask16 nan = _mm512_cmp_ps_mask(v0, v1, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(v2, v3, _CMP_UNORD_Q);
+                const __m512 best = nan ? window_exact(p, row, col, 2, 2, 0xFFFF, b)
+                                        : _mm512_max_ps(_mm512_max_ps(_mm512_max_ps(v0, v1), _mm512_max_ps(v2, v3)), zero);
+                _mm512_storeu_ps(y + (size_t)o * f + c, best);
+            }
+        return;
+    }
     for (int o = 0; o < pw; o++)
         for (int c = 0; c < f; c += 16) {
             const __mmask16 m = f - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (f - c)) - 1);
