@@ -148,7 +148,7 @@ double nnc_exp_nonpos(double x) { return exp_nonpos(x); }
  * Σy = 1 and Σy·z = z_label exactly), the exponentials a row at a time, vectorised (AVX2
  * clone), and the softmax by one reciprocal per row (in double, within an ulp of dividing,
  * before the gradient is rounded to float). */
-__attribute__((target_clones("avx2", "default")))
+__attribute__((target_clones("avx512f", "avx2", "default")))
 static double sparse_ce_logits(const float *v, const float *y, int n, int k, float *grad) {
     /* up to 32 rows at a time: their logits less their maxima, then every exponential of the
      * block in one flat loop (independent, so the vectorised polynomial runs at throughput
