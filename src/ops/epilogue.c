@@ -98,6 +98,9 @@ const nnc_gemm_epilogue *nnc_epilogue_prepare(const nnc_model *m, int id, nnc_ep
     e->ep.fn = epi_forward;
     e->ep.ctx = e;
     e->ep.col0 = 0;
+    const int relu = e->has_act && e->act == NNC_ACT_RELU;
+    e->ep.bias = e->bias && (relu || !e->has_act || e->act == NNC_ACT_LINEAR) ? e->bias : NULL;
+    e->ep.relu = relu;
     return &e->ep;
 }
 

@@ -45,10 +45,10 @@
 typedef void (*pack_fn)(const float *B, ptrdiff_t ldb, int kb, int nb, float *bp);
 /* All row tiles of one strip: C[0..mb, 0..nb) (+)= op(A)[0..mb, 0..kb) · bp. */
 typedef void (*strip_fn)(int mb, int kb, const float *a, ptrdiff_t lda, const float *bp,
-                         float *c, ptrdiff_t ldc, int nb, int load);
+                         float *c, ptrdiff_t ldc, int nb, int load, const float *eb, int relu);
 /* One register tile of fewer than MR rows. */
 typedef void (*tile_fn)(int kb, const float *a, ptrdiff_t lda, const float *bp, float *c,
-                        ptrdiff_t ldc, int nb, int load);
+                        ptrdiff_t ldc, int nb, int load, const float *eb, int relu);
 
 typedef void (*rows_fn)(int N, int kb, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,
                         ptrdiff_t ldc, int load);
@@ -149,7 +149,7 @@ static AVX2 NOINLINE void pack_t_avx2(const float *B, ptrdiff_t ldb, int kb, int
  * fully unrolled loop with the accumulators in registers. */
 static AVX2 INLINE void tile(const int mr, const int nv, const int ta, int kb, const float *a,
                              ptrdiff_t lda, const float *bp, float *c, ptrdiff_t ldc, int nb,
-                             int load) {
+                             int load, const float *eb, int relu) {
     __m256 acc[MR][2];
     const int part = nb < 8 * nv; /* only the last vector of a row can be partial */
     const __m256i mask = lane_mask(nb - 8 * (nv - 1));
@@ -171,6 +171,16 @@ static AVX2 INLINE void tile(const int mr, const int nv, const int ta, int kb, c
             if (nv > 1) acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
         }
     }
+    if (eb) /* the epilogue (kernels.h): bias, then relu with NaN kept */
+        for (int v = 0; v < nv; v++) {
+            const __m256 b = v == nv - 1 && part ? _mm256_maskload_ps(eb + 8 * v, mask)
+                                                 : _mm256_loadu_ps(eb + 8 * v);
+            for (int r = 0; r < mr; r++) {
+                acc[r][v] = _mm256_add_ps(acc[r][v], b);
+                if (relu)
+                    acc[r][v] = _mm256_and_ps(acc[r][v], _mm256_cmp_ps(acc[r][v], _mm256_setzero_ps(), _CMP_NLE_UQ));
+            }
+        }
     for (int r = 0; r < mr; r++)
         for (int v = 0; v < nv; v++) {
             if (v == nv - 1 && part)
@@ -185,8 +195,8 @@ static AVX2 INLINE void tile(const int mr, const int nv, const int ta, int kb, c
     static AVX2 NOINLINE void tile_avx2_##mr##_##nv##_##ta(int kb, const float *a,            \
                                                             ptrdiff_t lda, const float *bp,    \
                                                             float *c, ptrdiff_t ldc, int nb,   \
-                                                            int load) {                        \
-        tile(mr, nv, ta, kb, a, lda, bp, c, ldc, nb, load);                                    \
+                                                            int load, const float *eb, int relu) { \
+        tile(mr, nv, ta, kb, a, lda, bp, c, ldc, nb, load, eb, relu);                          \
     }
 #define TILES_AVX2(nv, ta)                                                                     \
     TILE_AVX2(1, nv, ta) TILE_AVX2(2, nv, ta) TILE_AVX2(3, nv, ta) TILE_AVX2(4, nv, ta)         \
@@ -205,12 +215,13 @@ static const tile_fn rest_avx2[2][2][MR] = {{TABLE_AVX2(1, 0), TABLE_AVX2(2, 0)}
 #define STRIP_AVX2(nv, ta)                                                                     \
     static AVX2 NOINLINE void strip_avx2_##nv##_##ta(int mb, int kb, const float *a,           \
                                                      ptrdiff_t lda, const float *bp, float *c,  \
-                                                     ptrdiff_t ldc, int nb, int load) {         \
+                                                     ptrdiff_t ldc, int nb, int load,           \
+                                                     const float *eb, int relu) {               \
         const ptrdiff_t astep = ta ? MR : MR * lda;                                            \
         int i = 0;                                                                             \
         for (; i + MR <= mb; i += MR, a += astep, c += MR * ldc)                               \
-            tile(MR, nv, ta, kb, a, lda, bp, c, ldc, nb, load);                                \
-        if (i < mb) rest_avx2[ta][nv - 1][mb - i](kb, a, lda, bp, c, ldc, nb, load);            \
+            tile(MR, nv, ta, kb, a, lda, bp, c, ldc, nb, load, eb, relu);                      \
+        if (i < mb) rest_avx2[ta][nv - 1][mb - i](kb, a, lda, bp, c, ldc, nb, load, eb, relu);  \
     }
 STRIP_AVX2(1, 0)
 STRIP_AVX2(2, 0)
@@ -330,7 +341,7 @@ static AVX512 NOINLINE void pack_t_avx512(const float *B, ptrdiff_t ldb, int kb,
 
 static AVX512 INLINE void tile512(const int mr, const int nv, const int ta, int kb,
                                   const float *a, ptrdiff_t lda, const float *bp, float *c,
-                                  ptrdiff_t ldc, int nb, int load) {
+                                  ptrdiff_t ldc, int nb, int load, const float *eb, int relu) {
     __m512 acc[MR5][2];
     const int part = nb < 16 * nv;
     const __mmask16 mask = mask16(nb - 16 * (nv - 1));
@@ -352,6 +363,17 @@ static AVX512 INLINE void tile512(const int mr, const int nv, const int ta, int 
             if (nv > 1) acc[r][1] = _mm512_fmadd_ps(x, b1, acc[r][1]);
         }
     }
+    if (eb) /* the epilogue (kernels.h): bias, then relu with NaN kept */
+        for (int v = 0; v < nv; v++) {
+            const __m512 b = v == nv - 1 && part ? _mm512_maskz_loadu_ps(mask, eb + 16 * v)
+                                                 : _mm512_loadu_ps(eb + 16 * v);
+            for (int r = 0; r < mr; r++) {
+                acc[r][v] = _mm512_add_ps(acc[r][v], b);
+                if (relu)
+                    acc[r][v] = _mm512_maskz_mov_ps(
+                        _mm512_cmp_ps_mask(acc[r][v], _mm512_setzero_ps(), _CMP_NLE_UQ), acc[r][v]);
+            }
+        }
     for (int r = 0; r < mr; r++)
         for (int v = 0; v < nv; v++) {
             if (v == nv - 1 && part)
@@ -365,8 +387,8 @@ static AVX512 INLINE void tile512(const int mr, const int nv, const int ta, int 
     static AVX512 NOINLINE void tile_avx512_##mr##_##nv##_##ta(int kb, const float *a,        \
                                                                 ptrdiff_t lda, const float *bp,\
                                                                 float *c, ptrdiff_t ldc,       \
-                                                                int nb, int load) {            \
-        tile512(mr, nv, ta, kb, a, lda, bp, c, ldc, nb, load);                                 \
+                                                                int nb, int load, const float *eb, int relu) { \
+        tile512(mr, nv, ta, kb, a, lda, bp, c, ldc, nb, load, eb, relu);                       \
     }
 #define TILES_AVX512(nv, ta)                                                                   \
     TILE_AVX512(1, nv, ta) TILE_AVX512(2, nv, ta) TILE_AVX512(3, nv, ta)                       \
@@ -389,12 +411,12 @@ static const tile_fn rest_avx512[2][2][MR5] = {{TABLE_AVX512(1, 0), TABLE_AVX512
     static AVX512 NOINLINE void strip_avx512_##nv##_##ta(int mb, int kb, const float *a,       \
                                                          ptrdiff_t lda, const float *bp,        \
                                                          float *c, ptrdiff_t ldc, int nb,       \
-                                                         int load) {                            \
+                                                         int load, const float *eb, int relu) { \
         const ptrdiff_t astep = ta ? MR5 : MR5 * lda;                                          \
         int i = 0;                                                                             \
         for (; i + MR5 <= mb; i += MR5, a += astep, c += MR5 * ldc)                            \
-            tile512(MR5, nv, ta, kb, a, lda, bp, c, ldc, nb, load);                            \
-        if (i < mb) rest_avx512[ta][nv - 1][mb - i](kb, a, lda, bp, c, ldc, nb, load);          \
+            tile512(MR5, nv, ta, kb, a, lda, bp, c, ldc, nb, load, eb, relu);                  \
+        if (i < mb) rest_avx512[ta][nv - 1][mb - i](kb, a, lda, bp, c, ldc, nb, load, eb, relu); \
     }
 STRIP_AVX512(1, 0)
 STRIP_AVX512(2, 0)
@@ -460,14 +482,14 @@ static const kernel_set set_avx512 = {MR5, NR5, KC5_MAX, pack_n_avx512, pack_t_a
 /* One (M block, k block): for each strip of NR columns, pack op(B)'s panel and run the strip. */
 static void block(const kernel_set *ks, int ta, int tb, int N, int mb, int kb, const float *a,
                   ptrdiff_t lda, const float *B, ptrdiff_t ldb, int load, float *C,
-                  ptrdiff_t ldc, float *bp) {
+                  ptrdiff_t ldc, float *bp, const float *eb, int relu) {
     for (int jc = 0; jc < N; jc += ks->nr) {
         const int nb = N - jc < ks->nr ? N - jc : ks->nr;
         if (tb)
             ks->pack_t(B + jc * ldb, ldb, kb, nb, bp);
         else
             ks->pack_n(B + jc, ldb, kb, nb, bp);
-        ks->strip[ta][nb > ks->nr / 2](mb, kb, a, lda, bp, C + jc, ldc, nb, load);
+        ks->strip[ta][nb > ks->nr / 2](mb, kb, a, lda, bp, C + jc, ldc, nb, load, eb ? eb + jc : NULL, relu);
     }
 }
 
@@ -495,6 +517,9 @@ static void gemm_blocked(const kernel_set *ks, int ta, int tb, int M, int N, int
     /* op(A)[ic, pc] and op(B)[pc, 0] */
 #define A_AT(ic, pc) (ta ? A + (pc) * lda + (ic) : A + (ic) * lda + (pc))
 #define B_AT(pc) (tb ? B + (pc) : B + (pc) * ldb)
+    /* a bias (and relu) epilogue goes into the tiles of the last k block */
+    const float *eb = ep && ep->bias ? ep->bias + ep->col0 : NULL;
+    const int relu = ep ? ep->relu : 0, call_ep = ep && !eb;
     if ((size_t)M * N * sizeof(float) <= C_L2_BYTES) {
         /* C fits in L2 (weight gradients, small layers): k blocks outermost, so A and B
          * stream through once while C stays near */
@@ -502,18 +527,20 @@ static void gemm_blocked(const kernel_set *ks, int ta, int tb, int M, int N, int
             const int kb = K - pc < kc ? K - pc : kc;
             for (int ic = 0; ic < M; ic += mc)
                 block(ks, ta, tb, N, M - ic < mc ? M - ic : mc, kb, A_AT(ic, pc), lda, B_AT(pc),
-                      ldb, load0 || pc > 0, C + ic * ldc, ldc, bp);
+                      ldb, load0 || pc > 0, C + ic * ldc, ldc, bp, pc + kb == K ? eb : NULL, relu);
         }
-        if (ep) ep->fn(ep->ctx, C, ldc, M, ep->col0, N);
+        if (call_ep) ep->fn(ep->ctx, C, ldc, M, ep->col0, N);
     } else {
         /* C is big: finish each block of rows over all of k before the next, and give it to
          * the epilogue while it is still in L2 */
         for (int ic = 0; ic < M; ic += mc) {
             const int mb = M - ic < mc ? M - ic : mc;
-            for (int pc = 0; pc < K; pc += kc)
-                block(ks, ta, tb, N, mb, K - pc < kc ? K - pc : kc, A_AT(ic, pc), lda, B_AT(pc),
-                      ldb, load0 || pc > 0, C + ic * ldc, ldc, bp);
-            if (ep) ep->fn(ep->ctx, C + ic * ldc, ldc, mb, ep->col0, N);
+            for (int pc = 0; pc < K; pc += kc) {
+                const int kb = K - pc < kc ? K - pc : kc;
+                block(ks, ta, tb, N, mb, kb, A_AT(ic, pc), lda, B_AT(pc), ldb, load0 || pc > 0,
+                      C + ic * ldc, ldc, bp, pc + kb == K ? eb : NULL, relu);
+            }
+            if (call_ep) ep->fn(ep->ctx, C + ic * ldc, ldc, mb, ep->col0, N);
         }
     }
 #undef A_AT
