@@ -390,6 +390,82 @@ static void test_max_window(test_run *r) {
     t_end(r);
 }
 
+/* The bias (+ relu) epilogue that the SIMD tiles apply before their last store (kernels.h)
+ * gives the bits of the product followed by the separate pass, NaN included, with k blocks
+ * (K 300) and without, over the transpose modes and every tile height and strip width. */
+static void plain_epi(const void *ctx, float *c, ptrdiff_t ldc, int rows, int col0, int cols) {
+    const nnc_gemm_epilogue *e = ctx;
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) {
+            float v = c[i * ldc + j] + e->bias[col0 + j];
+            c[i * ldc + j] = !e->relu || v > 0.0f || v != v ? v : 0.0f;
+        }
+}
+
+static void test_fused_epilogue(test_run *r) {
+    if (!t_begin(r, "gemm: the bias and relu epilogue in the tiles equals a pass after the product")) return;
+    typedef void (*gemm_ex_fn)(int, int, int, int, int, const float *, int, const float *, int, float,
+                               float *, int, const nnc_gemm_epilogue *);
+    gemm_ex_fn fns[2] = {nnc_gemm_avx2_ex, nnc_gemm_avx512_ex};
+    const int has[2] = {nnc_gemm_cpu_has(NNC_GEMM_AVX2), nnc_gemm_cpu_has(NNC_GEMM_AVX512)};
+    const int Ms[] = {1, 5, 13, 16, 32, 40}, Ns[] = {1, 10, 15, 17, 25, 32, 33, 70}, Ks[] = {7, 64, 130, 300};
+    float *A = malloc(40 * 300 * sizeof *A), *B = malloc(300 * 70 * sizeof *B), *bias = malloc(80 * sizeof *bias);
+    float *c0 = malloc(40 * 70 * sizeof *c0), *c1 = malloc(40 * 70 * sizeof *c1), *c2 = malloc(40 * 70 * sizeof *c2);
+    if (!CHECK(r, A && B && bias && c0 && c1 && c2, "out of memory")) goto done;
+    uint32_t s = 12345;
+    for (int i = 0; i < 40 * 300; i++) A[i] = (float)((s = s * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;
+    for (int i = 0; i < 300 * 70; i++) B[i] = (float)((s = s * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;
+    for (int i = 0; i < 80; i++) bias[i] = (float)((s = s * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;
+    A[3] = NAN; /* row 0 of C (ta = 0) or a column (ta = 1) becomes NaN and must stay NaN */
+    for (int v = 0; v < 2; v++) {
+        if (!has[v]) continue;
+        for (int mode = 0; mode < 4; mode++)
+            for (int relu = 0; relu < 2; relu++)
+                for (size_t mi = 0; mi < sizeof Ms / sizeof *Ms; mi++)
+                    for (size_t ni = 0; ni < sizeof Ns / sizeof *Ns; ni++)
+                        for (size_t ki = 0; ki < sizeof Ks / sizeof *Ks; ki++) {
+                            const int ta = mode >> 1, tb = mode & 1, M = Ms[mi], N = Ns[ni], K = Ks[ki];
+                            const int lda = ta ? M : K, ldb = tb ? K : N;
+                            nnc_gemm_epilogue fused = {plain_epi, NULL, 3, bias, relu}, pass = fused;
+                            fused.ctx = &fused;
+                            pass.ctx = &pass;
+                            pass.bias = bias; /* plain_epi reads it; the kernel must not: */
+                            nnc_gemm_epilogue sep = {plain_epi, &pass, 3, NULL, 0};
+                            fns[v](ta, tb, M, N, K, A, lda, B, ldb, 0.0f, c0, N, &fused);
+                            fns[v](ta, tb, M, N, K, A, lda, B, ldb, 0.0f, c1, N, &sep);
+                            if (!CHECK(r, memcmp(c0, c1, (size_t)M * N * sizeof *c0) == 0,
+                                       "%s ta=%d tb=%d relu=%d M=%d N=%d K=%d differ", v ? "avx512" : "avx2",
+                                       ta, tb, relu, M, N, K))
+                                goto done;
+                            /* and the variants agree (AVX-512 has tiles of its own for some shapes:
+                             * batch-wide ones at M 16 and 32) */
+                            if (v == 1 && has[0]) {
+                                fns[0](ta, tb, M, N, K, A, lda, B, ldb, 0.0f, c2, N, &fused);
+                                if (!CHECK(r, memcmp(c0, c2, (size_t)M * N * sizeof *c0) == 0,
+                                           "avx2 and avx512 ta=%d tb=%d relu=%d M=%d N=%d K=%d differ", ta, tb,
+                                           relu, M, N, K))
+                                    goto done;
+                                memcpy(c1, B, (size_t)M * N * sizeof *c1); /* beta 1 from the same C */
+                                memcpy(c2, B, (size_t)M * N * sizeof *c2);
+                                fns[1](ta, tb, M, N, K, A, lda, B, ldb, 1.0f, c1, N, NULL);
+                                fns[0](ta, tb, M, N, K, A, lda, B, ldb, 1.0f, c2, N, NULL);
+                                if (!CHECK(r, memcmp(c1, c2, (size_t)M * N * sizeof *c1) == 0,
+                                           "avx2 and avx512 beta=1 ta=%d tb=%d M=%d N=%d K=%d differ", ta, tb, M,
+                                           N, K))
+                                    goto done;
+                            }
+                        }
+    }
+done:
+    free(A);
+    free(B);
+    free(bias);
+    free(c0);
+    free(c1);
+    free(c2);
+    t_end(r);
+}
+
 void suite_gemm(test_run *r);
 void suite_gemm(test_run *r) {
     if (t_begin(r, "gemm: dispatch picks %s", nnc_gemm_variant_name(nnc_gemm_variant()))) {
@@ -412,5 +488,6 @@ void suite_gemm(test_run *r) {
     test_split_determinism(r);
     test_variants_agree(r);
     test_beta0_overwrites(r);
+    test_fused_epilogue(r);
     test_max_window(r);
 }

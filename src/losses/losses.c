@@ -148,34 +148,35 @@ double nnc_exp_nonpos(double x) { return exp_nonpos(x); }
  * Σy = 1 and Σy·z = z_label exactly), the exponentials a row at a time, vectorised (AVX2
  * clone), and the softmax by one reciprocal per row (in double, within an ulp of dividing,
  * before the gradient is rounded to float). */
-__attribute__((target_clones("avx2", "default")))
+__attribute__((target_clones("avx512f", "avx2", "default")))
 static double sparse_ce_logits(const float *v, const float *y, int n, int k, float *grad) {
-    /* up to 32 rows at a time: their logits less their maxima, then every exponential of the
-     * block in one flat loop (independent, so the vectorised polynomial runs at throughput
-     * rather than one row's latency; B0's rows are 10 wide), then each row's sums in order */
-    double sum = 0.0, invn = 1.0 / n, ez[32 * 64], mx[32];
+    /* up to 32 rows at a time, held column by column (ez[j·32 + r]) so that every step runs
+     * across the rows in vectors: each row's maximum and its sum of exponentials are still
+     * taken over j in order, one chain per row as before, but 32 chains side by side rather
+     * than one row's latency after another (B0's rows are 10 wide); the exponentials in one
+     * flat loop; the loss summed over the rows in order */
+    double sum = 0.0, invn = 1.0 / n, ez[64 * 32], mx[32], se[32], inv[32];
     for (int r0 = 0; r0 < n; r0 += 32) {
-        const int nr = n - r0 < 32 ? n - r0 : 32, cnt = nr * k;
+        const int nr = n - r0 < 32 ? n - r0 : 32;
         const float *zb = v + (size_t)r0 * k;
+        for (int r = 0; r < nr; r++)
+            for (int j = 0; j < k; j++) ez[j * 32 + r] = (double)zb[(size_t)r * k + j];
+        for (int r = 0; r < nr; r++) mx[r] = ez[r];
+        for (int j = 1; j < k; j++)
+            for (int r = 0; r < nr; r++) mx[r] = ez[j * 32 + r] > mx[r] ? ez[j * 32 + r] : mx[r];
+        for (int j = 0; j < k; j++)
+            for (int r = 0; r < nr; r++) ez[j * 32 + r] = exp_nonpos(ez[j * 32 + r] - mx[r]);
+        for (int r = 0; r < nr; r++) se[r] = 0.0;
+        for (int j = 0; j < k; j++)
+            for (int r = 0; r < nr; r++) se[r] += ez[j * 32 + r];
+        for (int r = 0; r < nr; r++)
+            sum += (mx[r] + log(se[r])) - (double)zb[(size_t)r * k + (int)y[r0 + r]];
+        if (!grad) continue;
+        for (int r = 0; r < nr; r++) inv[r] = 1.0 / se[r];
         for (int r = 0; r < nr; r++) {
-            const float *z = zb + (size_t)r * k;
-            double m = (double)z[0];
-            for (int j = 1; j < k; j++) m = (double)z[j] > m ? (double)z[j] : m;
-            mx[r] = m;
-            for (int j = 0; j < k; j++) ez[r * k + j] = (double)z[j] - m;
-        }
-        for (int i = 0; i < cnt; i++) ez[i] = exp_nonpos(ez[i]);
-        for (int r = 0; r < nr; r++) {
-            const float *z = zb + (size_t)r * k;
-            const double *e = ez + r * k;
             const int label = (int)y[r0 + r];
-            double se = 0.0;
-            for (int j = 0; j < k; j++) se += e[j];
-            sum += (mx[r] + log(se)) - (double)z[label];
-            const double inv_se = 1.0 / se;
-            if (grad)
-                for (int j = 0; j < k; j++)
-                    grad[(size_t)(r0 + r) * k + j] = (float)((e[j] * inv_se - (double)(j == label)) * invn);
+            float *g = grad + (size_t)(r0 + r) * k;
+            for (int j = 0; j < k; j++) g[j] = (float)((ez[j * 32 + r] * inv[r] - (double)(j == label)) * invn);
         }
     }
     return sum * invn;

@@ -26,6 +26,46 @@ int nnc_act_fusable(nnc_activation a, float alpha) {
 /* Cloned for AVX2 (picked at load time), as the passes over the largest tensors. */
 #define VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
 
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define EPI_AVX512 1
+#define AVX512 __attribute__((target("avx512f")))
+
+/* Narrow layers (B0's and B1's rows are 10 to 25 floats) leave the compiler's vector loops
+ * mostly in their scalar remainders; whole rows in masked 16-float vectors instead. The same
+ * operations per element as the C loops below, so the same bits. (The forward epilogue done
+ * this way measured slower on Zen 5: the next product's broadcasts read the rows just
+ * written by masked stores, which do not forward to loads.) */
+static AVX512 __mmask16 lanes16(int n) {
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
+
+/* relu's gradient in place (g = y > 0 ? g : 0) and, with p, the column sums p = 0 + g + g ...
+ * in row order, over rows [first, last) */
+static AVX512 void relu_grad_rows_avx512(const float *y, float *g, size_t first, size_t last, size_t c,
+                                         float *p) {
+    for (size_t j = 0; j < c; j += 16) {
+        const __mmask16 m = lanes16((int)(c - j < 16 ? c - j : 16));
+        __m512 s = _mm512_setzero_ps();
+        for (size_t r = first; r < last; r++) {
+            float *gr = g + r * c + j;
+            __m512 v = _mm512_maskz_loadu_ps(m, gr);
+            if (y) {
+                const __m512 yv = _mm512_maskz_loadu_ps(m, y + r * c + j);
+                v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(yv, _mm512_setzero_ps(), _CMP_GT_OQ), v);
+                _mm512_mask_storeu_ps(gr, m, v);
+            }
+            s = _mm512_add_ps(s, v);
+        }
+        if (p) _mm512_mask_storeu_ps(p + j, m, s);
+    }
+}
+
+static int has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+#else
+#define EPI_AVX512 0
+#endif
+
 VECTOR_CLONES
 static void epi_forward(const void *ctx, float *c, ptrdiff_t ldc, int rows, int col0, int cols) {
     const nnc_epilogue *e = ctx;
@@ -58,6 +98,9 @@ const nnc_gemm_epilogue *nnc_epilogue_prepare(const nnc_model *m, int id, nnc_ep
     e->ep.fn = epi_forward;
     e->ep.ctx = e;
     e->ep.col0 = 0;
+    const int relu = e->has_act && e->act == NNC_ACT_RELU;
+    e->ep.bias = e->bias && (relu || !e->has_act || e->act == NNC_ACT_LINEAR) ? e->bias : NULL;
+    e->ep.relu = relu;
     return &e->ep;
 }
 
@@ -102,6 +145,12 @@ static void grad_chunk(void *ctx, int t) {
     const grad_job *j = ctx;
     size_t first = (size_t)t * j->chunk, last = first + j->chunk < j->rows ? first + j->chunk : j->rows;
     float *restrict p = j->partial ? j->partial + (size_t)t * j->c : NULL;
+#if EPI_AVX512
+    if ((!j->y || j->act == NNC_ACT_RELU) && j->c <= 64 && has_avx512()) {
+        relu_grad_rows_avx512(j->y, j->g, first, last, j->c, p);
+        return;
+    }
+#endif
     if (p)
         for (size_t k = 0; k < j->c; k++) p[k] = 0.0f;
     for (size_t r = first; r < last; r++) {

@@ -45,19 +45,26 @@
 typedef void (*pack_fn)(const float *B, ptrdiff_t ldb, int kb, int nb, float *bp);
 /* All row tiles of one strip: C[0..mb, 0..nb) (+)= op(A)[0..mb, 0..kb) · bp. */
 typedef void (*strip_fn)(int mb, int kb, const float *a, ptrdiff_t lda, const float *bp,
-                         float *c, ptrdiff_t ldc, int nb, int load);
+                         float *c, ptrdiff_t ldc, int nb, int load, const float *eb, int relu);
 /* One register tile of fewer than MR rows. */
 typedef void (*tile_fn)(int kb, const float *a, ptrdiff_t lda, const float *bp, float *c,
-                        ptrdiff_t ldc, int nb, int load);
+                        ptrdiff_t ldc, int nb, int load, const float *eb, int relu);
 
 typedef void (*rows_fn)(int N, int kb, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,
                         ptrdiff_t ldc, int load);
+
+/* The batch-wide product (see gemm_batchv512): C[M, N] (+)= A[M, K]·B[K, N] with eb/relu the
+ * fused epilogue; bp holds at least KC5_MAX x 32 floats. */
+typedef void (*batchv_fn)(int M, int N, int K, int kc, const float *A, ptrdiff_t lda, const float *B,
+                          ptrdiff_t ldb, int load, float *C, ptrdiff_t ldc, const float *eb, int relu,
+                          float *bp);
 
 typedef struct {
     int mr, nr, kc_max;
     pack_fn pack_n, pack_t; /* tb = 0, tb = 1 */
     strip_fn strip[2][2];   /* [ta][vectors per row - 1]; one vector when nb <= NR/2 */
     rows_fn few[2];         /* few rows (M <= 4, tb = 0): [one row, two rows] */
+    batchv_fn batchv;       /* ta = tb = 0, M 16 or 32, 16 < N <= 32; NULL: none */
 } kernel_set;
 
 /* ---- AVX2 + FMA: 6 x 16 tiles --------------------------------------------------------- */
@@ -149,7 +156,7 @@ static AVX2 NOINLINE void pack_t_avx2(const float *B, ptrdiff_t ldb, int kb, int
  * fully unrolled loop with the accumulators in registers. */
 static AVX2 INLINE void tile(const int mr, const int nv, const int ta, int kb, const float *a,
                              ptrdiff_t lda, const float *bp, float *c, ptrdiff_t ldc, int nb,
-                             int load) {
+                             int load, const float *eb, int relu) {
     __m256 acc[MR][2];
     const int part = nb < 8 * nv; /* only the last vector of a row can be partial */
     const __m256i mask = lane_mask(nb - 8 * (nv - 1));
@@ -171,6 +178,16 @@ static AVX2 INLINE void tile(const int mr, const int nv, const int ta, int kb, c
             if (nv > 1) acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
         }
     }
+    if (eb) /* the epilogue (kernels.h): bias, then relu with NaN kept */
+        for (int v = 0; v < nv; v++) {
+            const __m256 b = v == nv - 1 && part ? _mm256_maskload_ps(eb + 8 * v, mask)
+                                                 : _mm256_loadu_ps(eb + 8 * v);
+            for (int r = 0; r < mr; r++) {
+                acc[r][v] = _mm256_add_ps(acc[r][v], b);
+                if (relu)
+                    acc[r][v] = _mm256_and_ps(acc[r][v], _mm256_cmp_ps(acc[r][v], _mm256_setzero_ps(), _CMP_NLE_UQ));
+            }
+        }
     for (int r = 0; r < mr; r++)
         for (int v = 0; v < nv; v++) {
             if (v == nv - 1 && part)
@@ -185,8 +202,8 @@ static AVX2 INLINE void tile(const int mr, const int nv, const int ta, int kb, c
     static AVX2 NOINLINE void tile_avx2_##mr##_##nv##_##ta(int kb, const float *a,            \
                                                             ptrdiff_t lda, const float *bp,    \
                                                             float *c, ptrdiff_t ldc, int nb,   \
-                                                            int load) {                        \
-        tile(mr, nv, ta, kb, a, lda, bp, c, ldc, nb, load);                                    \
+                                                            int load, const float *eb, int relu) { \
+        tile(mr, nv, ta, kb, a, lda, bp, c, ldc, nb, load, eb, relu);                          \
     }
 #define TILES_AVX2(nv, ta)                                                                     \
     TILE_AVX2(1, nv, ta) TILE_AVX2(2, nv, ta) TILE_AVX2(3, nv, ta) TILE_AVX2(4, nv, ta)         \
@@ -205,12 +222,13 @@ static const tile_fn rest_avx2[2][2][MR] = {{TABLE_AVX2(1, 0), TABLE_AVX2(2, 0)}
 #define STRIP_AVX2(nv, ta)                                                                     \
     static AVX2 NOINLINE void strip_avx2_##nv##_##ta(int mb, int kb, const float *a,           \
                                                      ptrdiff_t lda, const float *bp, float *c,  \
-                                                     ptrdiff_t ldc, int nb, int load) {         \
+                                                     ptrdiff_t ldc, int nb, int load,           \
+                                                     const float *eb, int relu) {               \
         const ptrdiff_t astep = ta ? MR : MR * lda;                                            \
         int i = 0;                                                                             \
         for (; i + MR <= mb; i += MR, a += astep, c += MR * ldc)                               \
-            tile(MR, nv, ta, kb, a, lda, bp, c, ldc, nb, load);                                \
-        if (i < mb) rest_avx2[ta][nv - 1][mb - i](kb, a, lda, bp, c, ldc, nb, load);            \
+            tile(MR, nv, ta, kb, a, lda, bp, c, ldc, nb, load, eb, relu);                      \
+        if (i < mb) rest_avx2[ta][nv - 1][mb - i](kb, a, lda, bp, c, ldc, nb, load, eb, relu);  \
     }
 STRIP_AVX2(1, 0)
 STRIP_AVX2(2, 0)
@@ -277,7 +295,7 @@ static AVX2 NOINLINE void rows_direct_1(int N, int kb, const float *a, ptrdiff_t
 static const kernel_set set_avx2 = {MR, NR, KC_MAX, pack_n_avx2, pack_t_avx2,
                                     {{strip_avx2_1_0, strip_avx2_2_0},
                                      {strip_avx2_1_1, strip_avx2_2_1}},
-                                    {rows_direct_1, rows_direct_2}};
+                                    {rows_direct_1, rows_direct_2}, NULL};
 
 /* M <= 4, ta = tb = 0, in k blocks of kc. */
 static void gemm_few_rows(const rows_fn rows[2], int M, int N, int K, int kc, const float *A, ptrdiff_t lda,
@@ -330,7 +348,7 @@ static AVX512 NOINLINE void pack_t_avx512(const float *B, ptrdiff_t ldb, int kb,
 
 static AVX512 INLINE void tile512(const int mr, const int nv, const int ta, int kb,
                                   const float *a, ptrdiff_t lda, const float *bp, float *c,
-                                  ptrdiff_t ldc, int nb, int load) {
+                                  ptrdiff_t ldc, int nb, int load, const float *eb, int relu) {
     __m512 acc[MR5][2];
     const int part = nb < 16 * nv;
     const __mmask16 mask = mask16(nb - 16 * (nv - 1));
@@ -352,6 +370,17 @@ static AVX512 INLINE void tile512(const int mr, const int nv, const int ta, int 
             if (nv > 1) acc[r][1] = _mm512_fmadd_ps(x, b1, acc[r][1]);
         }
     }
+    if (eb) /* the epilogue (kernels.h): bias, then relu with NaN kept */
+        for (int v = 0; v < nv; v++) {
+            const __m512 b = v == nv - 1 && part ? _mm512_maskz_loadu_ps(mask, eb + 16 * v)
+                                                 : _mm512_loadu_ps(eb + 16 * v);
+            for (int r = 0; r < mr; r++) {
+                acc[r][v] = _mm512_add_ps(acc[r][v], b);
+                if (relu)
+                    acc[r][v] = _mm512_maskz_mov_ps(
+                        _mm512_cmp_ps_mask(acc[r][v], _mm512_setzero_ps(), _CMP_NLE_UQ), acc[r][v]);
+            }
+        }
     for (int r = 0; r < mr; r++)
         for (int v = 0; v < nv; v++) {
             if (v == nv - 1 && part)
@@ -365,8 +394,8 @@ static AVX512 INLINE void tile512(const int mr, const int nv, const int ta, int 
     static AVX512 NOINLINE void tile_avx512_##mr##_##nv##_##ta(int kb, const float *a,        \
                                                                 ptrdiff_t lda, const float *bp,\
                                                                 float *c, ptrdiff_t ldc,       \
-                                                                int nb, int load) {            \
-        tile512(mr, nv, ta, kb, a, lda, bp, c, ldc, nb, load);                                 \
+                                                                int nb, int load, const float *eb, int relu) { \
+        tile512(mr, nv, ta, kb, a, lda, bp, c, ldc, nb, load, eb, relu);                       \
     }
 #define TILES_AVX512(nv, ta)                                                                   \
     TILE_AVX512(1, nv, ta) TILE_AVX512(2, nv, ta) TILE_AVX512(3, nv, ta)                       \
@@ -389,12 +418,12 @@ static const tile_fn rest_avx512[2][2][MR5] = {{TABLE_AVX512(1, 0), TABLE_AVX512
     static AVX512 NOINLINE void strip_avx512_##nv##_##ta(int mb, int kb, const float *a,       \
                                                          ptrdiff_t lda, const float *bp,        \
                                                          float *c, ptrdiff_t ldc, int nb,       \
-                                                         int load) {                            \
+                                                         int load, const float *eb, int relu) { \
         const ptrdiff_t astep = ta ? MR5 : MR5 * lda;                                          \
         int i = 0;                                                                             \
         for (; i + MR5 <= mb; i += MR5, a += astep, c += MR5 * ldc)                            \
-            tile512(MR5, nv, ta, kb, a, lda, bp, c, ldc, nb, load);                            \
-        if (i < mb) rest_avx512[ta][nv - 1][mb - i](kb, a, lda, bp, c, ldc, nb, load);          \
+            tile512(MR5, nv, ta, kb, a, lda, bp, c, ldc, nb, load, eb, relu);                  \
+        if (i < mb) rest_avx512[ta][nv - 1][mb - i](kb, a, lda, bp, c, ldc, nb, load, eb, relu); \
     }
 STRIP_AVX512(1, 0)
 STRIP_AVX512(2, 0)
@@ -450,24 +479,143 @@ static AVX512 NOINLINE void rows_direct512_1(int N, int kb, const float *a, ptrd
 
 _Static_assert(KC_MAX * NR <= BP_FLOATS && KC5_MAX * NR5 <= BP_FLOATS, "bp too small");
 
+/* ---- Batch-wide tiles (AVX-512, ta = tb = 0, M 16 or 32, 16 < N <= 32) --------------------
+ * A layer of 17 to 32 units at batch 16 or 32 (B0's and B1's first layers: 25) leaves 7 of the
+ * 32 lanes of a row tile idle. Here the vectors run down the batch instead: A's k block is
+ * transposed into bp (bp[k*32 + i] = A[i, k], 16x16 blocks in registers), B's values are
+ * broadcast, and the accumulators T[j*32 + i] hold C transposed; at the end the epilogue
+ * (bias and relu, a broadcast per column) and a transpose back write C. Every element is the
+ * same fma chain over k in increasing order, carried through T between k blocks, so the bits
+ * are those of the row tiles. Used from K = 128: below that the two transposes cost what the
+ * idle lanes did (B0: 32x64x25 no faster; B1: 32x784x25 9.0 -> 8.0 us, op_profile). */
+
+/* r[i] holds row i of a 16x16 block; afterwards r[c] holds column c. */
+static AVX512 INLINE void transpose16(__m512 r[16]) {
+    __m512 u[16], w[16];
+    for (int i = 0; i < 8; i++) {
+        u[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        u[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* w[4g + q], lane L: rows 4g..4g+3 of column 4L + q */
+    for (int g = 0; g < 4; g++) {
+        w[4 * g + 0] = _mm512_shuffle_ps(u[4 * g], u[4 * g + 2], 0x44);
+        w[4 * g + 1] = _mm512_shuffle_ps(u[4 * g], u[4 * g + 2], 0xEE);
+        w[4 * g + 2] = _mm512_shuffle_ps(u[4 * g + 1], u[4 * g + 3], 0x44);
+        w[4 * g + 3] = _mm512_shuffle_ps(u[4 * g + 1], u[4 * g + 3], 0xEE);
+    }
+    for (int q = 0; q < 4; q++) {
+        const __m512 x0 = _mm512_shuffle_f32x4(w[q], w[4 + q], 0x88), x1 = _mm512_shuffle_f32x4(w[q], w[4 + q], 0xDD);
+        const __m512 y0 = _mm512_shuffle_f32x4(w[8 + q], w[12 + q], 0x88),
+                     y1 = _mm512_shuffle_f32x4(w[8 + q], w[12 + q], 0xDD);
+        r[q] = _mm512_shuffle_f32x4(x0, y0, 0x88);
+        r[8 + q] = _mm512_shuffle_f32x4(x0, y0, 0xDD);
+        r[4 + q] = _mm512_shuffle_f32x4(x1, y1, 0x88);
+        r[12 + q] = _mm512_shuffle_f32x4(x1, y1, 0xDD);
+    }
+}
+
+/* jn columns from j0 over a k block of kb, for mv vectors of 16 rows: T (+)= A·B */
+static AVX512 INLINE void batchv_tile(const int jn, const int mv, int kb, const float *bp, const float *b,
+                                      ptrdiff_t ldb, float *T, int load) {
+    __m512 acc[13][2];
+    for (int j = 0; j < jn; j++)
+        for (int v = 0; v < mv; v++) acc[j][v] = load ? _mm512_load_ps(T + j * 32 + 16 * v) : _mm512_setzero_ps();
+    for (int k = 0; k < kb; k++) {
+        const __m512 x0 = _mm512_load_ps(bp + k * 32), x1 = mv > 1 ? _mm512_load_ps(bp + k * 32 + 16) : x0;
+        const float *bk = b + k * ldb;
+        for (int j = 0; j < jn; j++) {
+            const __m512 w = _mm512_set1_ps(bk[j]);
+            acc[j][0] = _mm512_fmadd_ps(x0, w, acc[j][0]);
+            if (mv > 1) acc[j][1] = _mm512_fmadd_ps(x1, w, acc[j][1]);
+        }
+    }
+    for (int j = 0; j < jn; j++)
+        for (int v = 0; v < mv; v++) _mm512_store_ps(T + j * 32 + 16 * v, acc[j][v]);
+}
+
+#define BATCHV_TILE(jn, mv)                                                                    \
+    static AVX512 NOINLINE void batchv_tile_##jn##_##mv(int kb, const float *bp, const float *b, \
+                                                        ptrdiff_t ldb, float *T, int load) {   \
+        batchv_tile(jn, mv, kb, bp, b, ldb, T, load);                                          \
+    }
+BATCHV_TILE(2, 1) BATCHV_TILE(3, 1) BATCHV_TILE(4, 1) BATCHV_TILE(5, 1) BATCHV_TILE(6, 1)
+BATCHV_TILE(7, 1) BATCHV_TILE(8, 1) BATCHV_TILE(9, 1) BATCHV_TILE(10, 1) BATCHV_TILE(11, 1)
+BATCHV_TILE(12, 1) BATCHV_TILE(13, 1)
+BATCHV_TILE(2, 2) BATCHV_TILE(3, 2) BATCHV_TILE(4, 2) BATCHV_TILE(5, 2) BATCHV_TILE(6, 2)
+BATCHV_TILE(7, 2) BATCHV_TILE(8, 2) BATCHV_TILE(9, 2) BATCHV_TILE(10, 2) BATCHV_TILE(11, 2)
+BATCHV_TILE(12, 2) BATCHV_TILE(13, 2)
+typedef void (*batchv_tile_fn)(int kb, const float *bp, const float *b, ptrdiff_t ldb, float *T, int load);
+/* [mv - 1][jn]: N in 17..32 is cut into two or three tiles of 6 to 13 columns */
+static const batchv_tile_fn batchv_tiles[2][14] = {
+    {NULL, NULL, batchv_tile_2_1, batchv_tile_3_1, batchv_tile_4_1, batchv_tile_5_1, batchv_tile_6_1,
+     batchv_tile_7_1, batchv_tile_8_1, batchv_tile_9_1, batchv_tile_10_1, batchv_tile_11_1, batchv_tile_12_1,
+     batchv_tile_13_1},
+    {NULL, NULL, batchv_tile_2_2, batchv_tile_3_2, batchv_tile_4_2, batchv_tile_5_2, batchv_tile_6_2,
+     batchv_tile_7_2, batchv_tile_8_2, batchv_tile_9_2, batchv_tile_10_2, batchv_tile_11_2, batchv_tile_12_2,
+     batchv_tile_13_2}};
+
+static AVX512 NOINLINE void gemm_batchv512(int M, int N, int K, int kc, const float *A, ptrdiff_t lda,
+                                           const float *B, ptrdiff_t ldb, int load0, float *C, ptrdiff_t ldc,
+                                           const float *eb, int relu, float *bp) {
+    _Alignas(64) float T[32 * 32];
+    const int mv = M / 16, ntiles = (N + 12) / 13;
+    if (load0)
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) T[j * 32 + i] = C[i * ldc + j];
+    for (int pc = 0; pc < K; pc += kc) {
+        const int kb = K - pc < kc ? K - pc : kc, load = load0 || pc > 0;
+        for (int i0 = 0; i0 < M; i0 += 16)
+            for (int k0 = 0; k0 < kb; k0 += 16) {
+                const int kn = kb - k0 < 16 ? kb - k0 : 16;
+                const __mmask16 m = mask16(kn);
+                __m512 r[16];
+                for (int i = 0; i < 16; i++) r[i] = _mm512_maskz_loadu_ps(m, A + (i0 + i) * lda + pc + k0);
+                transpose16(r);
+                for (int q = 0; q < kn; q++) _mm512_store_ps(bp + (k0 + q) * 32 + i0, r[q]);
+            }
+        for (int t = 0, j0 = 0; t < ntiles; t++) {
+            const int jn = (N - j0) / (ntiles - t);
+            batchv_tiles[mv - 1][jn](kb, bp, B + pc * ldb + j0, ldb, T + j0 * 32, load);
+            j0 += jn;
+        }
+    }
+    if (eb) /* the epilogue (kernels.h): bias, then relu with NaN kept */
+        for (int j = 0; j < N; j++)
+            for (int v = 0; v < mv; v++) {
+                __m512 x = _mm512_add_ps(_mm512_load_ps(T + j * 32 + 16 * v), _mm512_set1_ps(eb[j]));
+                if (relu) x = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_NLE_UQ), x);
+                _mm512_store_ps(T + j * 32 + 16 * v, x);
+            }
+    for (int i0 = 0; i0 < M; i0 += 16)
+        for (int j0 = 0; j0 < N; j0 += 16) {
+            const int jn = N - j0 < 16 ? N - j0 : 16;
+            const __mmask16 m = mask16(jn);
+            __m512 r[16];
+            for (int j = 0; j < 16; j++)
+                r[j] = j < jn ? _mm512_load_ps(T + (j0 + j) * 32 + i0) : _mm512_setzero_ps();
+            transpose16(r);
+            for (int i = 0; i < 16; i++) _mm512_mask_storeu_ps(C + (i0 + i) * ldc + j0, m, r[i]);
+        }
+}
+
 static const kernel_set set_avx512 = {MR5, NR5, KC5_MAX, pack_n_avx512, pack_t_avx512,
                                       {{strip_avx512_1_0, strip_avx512_2_0},
                                        {strip_avx512_1_1, strip_avx512_2_1}},
-                                      {rows_direct512_1, rows_direct512_2}};
+                                      {rows_direct512_1, rows_direct512_2}, gemm_batchv512};
 
 /* ---- The driver, shared by the variants (plain C: it only calls the kernels) --------------- */
 
 /* One (M block, k block): for each strip of NR columns, pack op(B)'s panel and run the strip. */
 static void block(const kernel_set *ks, int ta, int tb, int N, int mb, int kb, const float *a,
                   ptrdiff_t lda, const float *B, ptrdiff_t ldb, int load, float *C,
-                  ptrdiff_t ldc, float *bp) {
+                  ptrdiff_t ldc, float *bp, const float *eb, int relu) {
     for (int jc = 0; jc < N; jc += ks->nr) {
         const int nb = N - jc < ks->nr ? N - jc : ks->nr;
         if (tb)
             ks->pack_t(B + jc * ldb, ldb, kb, nb, bp);
         else
             ks->pack_n(B + jc, ldb, kb, nb, bp);
-        ks->strip[ta][nb > ks->nr / 2](mb, kb, a, lda, bp, C + jc, ldc, nb, load);
+        ks->strip[ta][nb > ks->nr / 2](mb, kb, a, lda, bp, C + jc, ldc, nb, load, eb ? eb + jc : NULL, relu);
     }
 }
 
@@ -487,6 +635,14 @@ static void gemm_blocked(const kernel_set *ks, int ta, int tb, int M, int N, int
     int mc = MC_BYTES / (kc * (int)sizeof(float)) / ks->mr * ks->mr;
     if (mc < ks->mr) mc = ks->mr;
     const int load0 = beta != 0.0f;
+    /* a bias (and relu) epilogue goes into the tiles of the last k block */
+    const float *eb = ep && ep->bias ? ep->bias + ep->col0 : NULL;
+    const int relu = ep ? ep->relu : 0, call_ep = ep && !eb;
+    if (ks->batchv && !ta && !tb && (M == 16 || M == 32) && N > 16 && N <= 32 && K >= 128) {
+        ks->batchv(M, N, K, kc, A, lda, B, ldb, load0, C, ldc, eb, relu, bp);
+        if (call_ep) ep->fn(ep->ctx, C, ldc, M, ep->col0, N);
+        return;
+    }
     if (M <= 4 && !ta && !tb) {
         gemm_few_rows(ks->few, M, N, K, kc, A, lda, B, ldb, load0, C, ldc);
         if (ep) ep->fn(ep->ctx, C, ldc, M, ep->col0, N);
@@ -502,18 +658,20 @@ static void gemm_blocked(const kernel_set *ks, int ta, int tb, int M, int N, int
             const int kb = K - pc < kc ? K - pc : kc;
             for (int ic = 0; ic < M; ic += mc)
                 block(ks, ta, tb, N, M - ic < mc ? M - ic : mc, kb, A_AT(ic, pc), lda, B_AT(pc),
-                      ldb, load0 || pc > 0, C + ic * ldc, ldc, bp);
+                      ldb, load0 || pc > 0, C + ic * ldc, ldc, bp, pc + kb == K ? eb : NULL, relu);
         }
-        if (ep) ep->fn(ep->ctx, C, ldc, M, ep->col0, N);
+        if (call_ep) ep->fn(ep->ctx, C, ldc, M, ep->col0, N);
     } else {
         /* C is big: finish each block of rows over all of k before the next, and give it to
          * the epilogue while it is still in L2 */
         for (int ic = 0; ic < M; ic += mc) {
             const int mb = M - ic < mc ? M - ic : mc;
-            for (int pc = 0; pc < K; pc += kc)
-                block(ks, ta, tb, N, mb, K - pc < kc ? K - pc : kc, A_AT(ic, pc), lda, B_AT(pc),
-                      ldb, load0 || pc > 0, C + ic * ldc, ldc, bp);
-            if (ep) ep->fn(ep->ctx, C + ic * ldc, ldc, mb, ep->col0, N);
+            for (int pc = 0; pc < K; pc += kc) {
+                const int kb = K - pc < kc ? K - pc : kc;
+                block(ks, ta, tb, N, mb, kb, A_AT(ic, pc), lda, B_AT(pc), ldb, load0 || pc > 0,
+                      C + ic * ldc, ldc, bp, pc + kb == K ? eb : NULL, relu);
+            }
+            if (call_ep) ep->fn(ep->ctx, C + ic * ldc, ldc, mb, ep->col0, N);
         }
     }
 #undef A_AT

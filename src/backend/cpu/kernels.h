@@ -14,6 +14,13 @@ typedef struct {
     void (*fn)(const void *ctx, float *c, ptrdiff_t ldc, int rows, int col0, int cols);
     const void *ctx;
     int col0;
+    /* When bias is set, fn's whole work is c = c + bias[col0 + j], then with relu
+     * c = (c > 0 || c is NaN) ? c : 0: the SIMD kernels then do it to their register tiles
+     * before the last store instead of calling fn, the same operations on the same values
+     * (a separate pass would reread rows just written by masked stores, which do not forward
+     * to loads: B0's epilogue was a tenth of its step). */
+    const float *bias;
+    int relu;
 } nnc_gemm_epilogue;
 
 /* C[M,N] = beta·C + op(A)·op(B), row-major; op(A) is [M,K] (A is [K,M] when ta), op(B) is
