@@ -55,12 +55,12 @@ void nnc_gemm_par_ex(nnc_pool *p, int ta, int tb, int M, int N, int K, const flo
      * 1.6 MB) is bound by reading B: split by columns, each thread reads (and keeps in its own
      * L2 from one call to the next) only its part */
     const int b_bound = M <= 16 && (size_t)K * N >= PAR_MIN_B_FLOATS;
-    if (nnc_pool_threads(p) < 2 || (flops < PAR_MIN_FLOPS && !b_bound) || (M < 32 && N < 32)) {
+    if (nnc_pool_width(p) < 2 || (flops < PAR_MIN_FLOPS && !b_bound) || (M < 32 && N < 32)) {
         nnc_gemm_ex(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, ep);
         return;
     }
     gemm_job j = {ta, tb, M, N, K, lda, ldb, ldc, M >= N && !b_bound, 0, A, B, beta, C, ep};
-    int total = j.by_rows ? M : N, threads = nnc_pool_threads(p);
+    int total = j.by_rows ? M : N, threads = nnc_pool_width(p);
     /* Whole register tiles per block where blocks are large: rows in multiples of 12 (the
      * AVX-512 tile; two AVX2 tiles), columns in multiples of 16. A small product is cut evenly
      * instead (B1's 32 rows: 16 + 16, not 24 + 8). */
@@ -90,13 +90,13 @@ static void range_task(void *ctx, int t) {
 
 void nnc_parallel_range(nnc_pool *p, size_t n, size_t grain,
                         void (*fn)(void *ctx, size_t first, size_t count), void *ctx) {
-    if (nnc_pool_threads(p) < 2 || n <= grain) {
+    if (nnc_pool_width(p) < 2 || n <= grain) {
         fn(ctx, 0, n);
         return;
     }
     /* FINE_PARTS chunks a thread (claimed, as the products' blocks), or one chunk per thread
      * where that would make chunks smaller than grain, but none smaller than grain */
-    const size_t threads = (size_t)nnc_pool_threads(p);
+    const size_t threads = (size_t)nnc_pool_width(p);
     range_job r = {n, (n + FINE_PARTS * threads - 1) / (FINE_PARTS * threads), fn, ctx};
     if (r.chunk < grain) r.chunk = (n + threads - 1) / threads;
     if (r.chunk < grain) r.chunk = grain;

@@ -27,7 +27,8 @@
  * batch) and the pool times rounds of the same kind and size run both ways, on the pool and on
  * the caller alone, in alternating blocks, then uses the faster way for a stretch sixteen times
  * as long as the trial before trying both again. The choice changes no bit (see above), so it
- * may follow the load. */
+ * may follow the load. NNC_POOL_ADAPT=0 in the environment turns this off (every job on the
+ * pool), to measure the pool itself. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <sched.h>
@@ -35,6 +36,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include "thread_pool.h"
 
 #define SPIN_ROUNDS 2000   /* pause instructions before yielding: a few microseconds */
@@ -90,6 +92,7 @@ struct nnc_pool {
     /* Rounds (read and written by the caller alone): the open round's slot (NULL: none),
      * its start and whether its jobs run on the caller alone. */
     round_ctl rounds[ROUND_SLOTS];
+    int rounds_off;           /* NNC_POOL_ADAPT=0: every job on the pool (for measuring it) */
     unsigned long round_clock;
     round_ctl *round;
     int round_depth;          /* rounds begun inside the open one count as part of it */
@@ -175,6 +178,8 @@ nnc_pool *nnc_pool_new(int threads) {
     if (!p) return NULL;
     p->threads = threads;
     p->solo_len = SOLO_MIN;
+    const char *adapt = getenv("NNC_POOL_ADAPT");
+    p->rounds_off = adapt && !strcmp(adapt, "0");
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
@@ -271,7 +276,7 @@ static void start_phase(round_ctl *c, int phase, double now) {
 }
 
 void nnc_pool_round_begin(nnc_pool *p, int kind, int rows) {
-    if (!p || p->threads == 1 || p->round_depth++) return;
+    if (!p || p->threads == 1 || p->rounds_off || p->round_depth++) return;
     round_ctl *c = round_slot(p, kind, rows);
     c->used = ++p->round_clock;
     const double now = seconds();
@@ -283,7 +288,7 @@ void nnc_pool_round_begin(nnc_pool *p, int kind, int rows) {
 }
 
 void nnc_pool_round_end(nnc_pool *p) {
-    if (!p || p->threads == 1 || --p->round_depth) return;
+    if (!p || p->threads == 1 || p->rounds_off || --p->round_depth) return;
     round_ctl *c = p->round;
     const double now = seconds();
     const int alone = p->round_alone;
@@ -308,6 +313,8 @@ void nnc_pool_round_end(nnc_pool *p) {
         start_phase(c, 2, now);
     }
 }
+
+int nnc_pool_width(const nnc_pool *p) { return !p ? 1 : p->round_alone ? 1 : p->threads; }
 
 int nnc_pool_round_alone(const nnc_pool *p) { return p && p->round_depth ? p->round_alone : 0; }
 

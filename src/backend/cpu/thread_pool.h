@@ -23,6 +23,10 @@ void nnc_pool_run(nnc_pool *p, int n_tasks, void (*fn)(void *ctx, int task), voi
 enum { NNC_ROUND_TRAIN = 0, NNC_ROUND_INFER = 1, NNC_ROUND_KINDS = 2 };
 void nnc_pool_round_begin(nnc_pool *p, int kind, int rows);
 void nnc_pool_round_end(nnc_pool *p);
+/* The threads a job handed to the pool now will run on: 1 in a round run alone, else
+ * nnc_pool_threads. Splits whose results do not depend on the cut (parallel.c) follow it, so a
+ * round run alone computes its products whole, not in the blocks meant for several threads. */
+int nnc_pool_width(const nnc_pool *p);
 /* Whether the open round's jobs run on the caller alone (0 when no round is open). */
 int nnc_pool_round_alone(const nnc_pool *p);
 /* How the last rounds of `kind` ran: 1 on the caller alone, 0 on the pool, -1 not decided. */
