@@ -157,9 +157,9 @@ nnc_status nnc_predict(nnc_model *m, const float *x, size_t n, float *out) {
  * after the first pooling alone, so its int8 forward pass waited on memory more than it
  * multiplied. A slice whose values fit a core's L2 (about 1 MB: every x86-64 core of the last
  * years has at least that) keeps them there, while each slice reads the weights again: worth
- * it only where a row's values outweigh the weights' share of it (B3: 150 KB a row against 28
- * KB at 32 rows; B2's 6 KB against its 2 MB of weights is not). Every row's outputs are the same
- * bits at any batch size, so only the speed changes. */
+ * it only where a row's values outweigh the weights' share of it (B3: 38 KB a row, 69 KB in
+ * int8, against 900 KB / 32 rows = 28 KB; B2's 6 KB against its 2.1 MB of weights is not).
+ * Every row's outputs are the same bits at any batch size, so only the speed changes. */
 #define SLICE_CACHE_BYTES ((size_t)1 << 20)
 #define SLICE_MIN_ROWS 32
 static int infer_slice(const nnc_model *m, int bs) {
@@ -184,7 +184,7 @@ nnc_status nnc_predict_ex(nnc_model *m, const float *x, size_t n, float *out, in
     if (batch_size < 1) return nnc_fail(m, NNC_ERR_ARG, "predict: batch_size %d must be >= 1", batch_size);
     if ((st = nnc_check_data(m, x, NULL, n))) return st;
     /* in training mode (dropout on) the batch is the user's: its masks are drawn batch by batch */
-    const int bs = training ? batch_size : infer_slice(m, batch_size < (int)n || n == 0 ? batch_size : (int)n);
+    const int bs = training ? batch_size : infer_slice(m, (size_t)batch_size < n || n == 0 ? batch_size : (int)n);
     if ((st = nnc_train_plan(m, bs))) return st;
     const size_t k = nnc_output_size(m);
     for (size_t first = 0; first < n; first += bs) {

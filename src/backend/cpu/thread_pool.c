@@ -25,8 +25,9 @@
  * a worker waits for that core at every job. No rule on shapes knows the machine's load, so the
  * pool measures: the caller brackets each round of repeated work (a training step, an inference
  * batch) and the pool times rounds of the same kind and size run both ways, on the pool and on
- * the caller alone, in alternating blocks, then uses the faster way for a stretch sixteen times
- * as long as the trial before trying both again. The choice changes no bit (see above), so it
+ * the caller alone, in alternating blocks, until one way is surely faster (or long enough, then
+ * alone), then uses that way for a stretch sixteen times as long as the trial before trying
+ * both again. The choice changes no bit (see above), so it
  * may follow the load. NNC_POOL_ADAPT=0 in the environment turns this off (every job on the
  * pool), to measure the pool itself. */
 #define _POSIX_C_SOURCE 200809L
@@ -35,6 +36,7 @@
 #include <time.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "thread_pool.h"
@@ -50,9 +52,12 @@
 #define TRIAL_BLOCK 4      /* a trial alternates blocks of this many rounds each way ... */
 #define TRIAL_MIN_ROUNDS 6 /* ... until each way has this many timed rounds (a block's first is not) */
 #define TRIAL_MIN_S 20e-3  /* ... and the trial has lasted this long: a few of the system's time slices */
+#define TRIAL_MAX_S 0.2    /* a trial still undecided after this long, and ... */
+#define TRIAL_MAX_ROUNDS 12 /* ... this many timed rounds each way, settles on the caller alone */
 #define RUN_FACTOR 16      /* a choice then holds this many times as long as its trial ... */
 #define RUN_MIN_ROUNDS 64  /* ... and at least this many rounds */
-#define POOL_MARGIN 0.97   /* the pool is chosen only when at least 3 % faster */
+#define POOL_MARGIN 0.97   /* the pool is chosen only when at least 3 % faster ... */
+#define SURE 2.0           /* ... by this many standard errors of the difference of the means */
 
 /* The timing of rounds of one kind and size. */
 typedef struct {
@@ -63,7 +68,7 @@ typedef struct {
     int choice;            /* 1: the caller alone, 0: the pool, -1: none yet */
     double t_phase;        /* when this phase began */
     double trial_s;        /* how long the last trial took */
-    double sum[2];         /* a trial's timed seconds and rounds: [0] pool, [1] alone */
+    double sum[2], sq[2];  /* a trial's timed seconds, their squares and rounds: [0] pool, [1] alone */
     int cnt[2];
 } round_ctl;
 
@@ -271,7 +276,7 @@ static void start_phase(round_ctl *c, int phase, double now) {
     c->phase = phase;
     c->rounds = 0;
     c->t_phase = now;
-    c->sum[0] = c->sum[1] = 0.0;
+    c->sum[0] = c->sum[1] = c->sq[0] = c->sq[1] = 0.0;
     c->cnt[0] = c->cnt[1] = 0;
 }
 
@@ -288,7 +293,7 @@ void nnc_pool_round_begin(nnc_pool *p, int kind, int rows) {
 }
 
 void nnc_pool_round_end(nnc_pool *p) {
-    if (!p || p->threads == 1 || p->rounds_off || --p->round_depth) return;
+    if (!p || p->threads == 1 || p->rounds_off || p->round_depth <= 0 || --p->round_depth) return;
     round_ctl *c = p->round;
     const double now = seconds();
     const int alone = p->round_alone;
@@ -303,15 +308,32 @@ void nnc_pool_round_end(nnc_pool *p) {
         return;
     }
     /* a block's first round pays for the switch (a worker asleep since the last block) */
-    if (c->rounds % TRIAL_BLOCK) c->sum[alone] += now - p->round_t0, c->cnt[alone]++;
-    c->rounds++;
-    if (c->cnt[0] >= TRIAL_MIN_ROUNDS && c->cnt[1] >= TRIAL_MIN_ROUNDS && now - c->t_phase >= TRIAL_MIN_S &&
-        c->rounds % TRIAL_BLOCK == 0) {
-        const double pool = c->sum[0] / c->cnt[0], solo = c->sum[1] / c->cnt[1];
-        c->choice = pool < POOL_MARGIN * solo ? 0 : 1;
-        c->trial_s = now - c->t_phase;
-        start_phase(c, 2, now);
+    if (c->rounds % TRIAL_BLOCK) {
+        const double t = now - p->round_t0;
+        c->sum[alone] += t, c->sq[alone] += t * t, c->cnt[alone]++;
     }
+    c->rounds++;
+    if (c->cnt[0] < TRIAL_MIN_ROUNDS || c->cnt[1] < TRIAL_MIN_ROUNDS || now - c->t_phase < TRIAL_MIN_S ||
+        c->rounds % TRIAL_BLOCK)
+        return;
+    /* The pool only when surely faster. Beside a busy core its rounds are fast while the worker
+     * has a core and slow when it waits for one, so their spread is wide; the trial then goes
+     * on until the difference stands out of it, or settles on the caller alone. */
+    double mean[2], var[2];
+    for (int k = 0; k < 2; k++) {
+        mean[k] = c->sum[k] / c->cnt[k];
+        var[k] = c->sq[k] / c->cnt[k] - mean[k] * mean[k];
+        if (var[k] < 0) var[k] = 0;
+    }
+    const double se = sqrt(var[0] / c->cnt[0] + var[1] / c->cnt[1]);
+    const double gap = POOL_MARGIN * mean[1] - mean[0]; /* > 0: the pool faster by the margin */
+    const int sure = gap > SURE * se || gap < -SURE * se;
+    const int long_enough = now - c->t_phase >= TRIAL_MAX_S && c->cnt[0] >= TRIAL_MAX_ROUNDS &&
+                            c->cnt[1] >= TRIAL_MAX_ROUNDS;
+    if (!sure && !long_enough) return;
+    c->choice = sure && gap > 0 ? 0 : 1;
+    c->trial_s = now - c->t_phase;
+    start_phase(c, 2, now);
 }
 
 int nnc_pool_width(const nnc_pool *p) { return !p ? 1 : p->round_alone ? 1 : p->threads; }
