@@ -105,7 +105,9 @@ echo "== install_check: the installed nnc on the bundled digits"
 mkdir "$work/run"
 cp "$src/examples/digits.nnc" "$work/run/"
 cd "$work/run"
-[ "$("$P/bin/nnc" --version)" = "nnc $version" ] || fail "bin/nnc --version is not nnc $version"
+# line 1 the version, line 2 the product kernels this CPU runs (and how they were chosen)
+[ "$("$P/bin/nnc" --version | head -n 1)" = "nnc $version" ] || fail "bin/nnc --version is not nnc $version"
+"$P/bin/nnc" --version | sed -n 2p | grep -q '^kernels: float ' || fail "bin/nnc --version names no kernels"
 "$P/bin/nnc" train digits.nnc --data digits --epochs 2 --test-split 0.2 > train.out ||
   fail "bin/nnc train exited non-zero: $(cat train.out)"
 tail -n 1 train.out | grep -q '^test_loss: [0-9.]* - test_accuracy: [0-9.]*$' || fail "bin/nnc train: $(tail -n 3 train.out)"
