@@ -7,6 +7,7 @@
  * average_precision_score. */
 #define _POSIX_C_SOURCE 200809L
 #include "eval_report.h"
+#include "textbuf.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -358,42 +359,13 @@ void cli_report_auc(const cli_report *r, double *roc_auc, double *average_precis
 
 /* ---- SVG ------------------------------------------------------------------------------------ */
 
-typedef struct {
-    char *p;
-    size_t len, cap;
-    int oom;
-} svgbuf;
-
-static void out(svgbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void out(svgbuf *b, const char *fmt, ...) {
-    va_list ap;
-    char tmp[1024];
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0 || b->oom) return;
-    size_t add = (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1;
-    if (b->len + add + 1 > b->cap) {
-        size_t cap = b->cap ? 2 * b->cap : 1 << 15;
-        while (cap < b->len + add + 1) cap *= 2;
-        char *q = realloc(b->p, cap);
-        if (!q) {
-            b->oom = 1;
-            return;
-        }
-        b->p = q, b->cap = cap;
-    }
-    memcpy(b->p + b->len, tmp, add + 1);
-    b->len += add;
-}
-
-static void xml(svgbuf *b, const char *s) {
+static void xml(cli_text *b, const char *s) {
     for (; *s; s++) {
-        if (*s == '&') out(b, "&amp;");
-        else if (*s == '<') out(b, "&lt;");
-        else if (*s == '>') out(b, "&gt;");
-        else if (*s == '"') out(b, "&quot;");
-        else out(b, "%c", (unsigned char)*s < 0x20 ? '?' : *s);
+        if (*s == '&') cli_text_printf(b, "&amp;");
+        else if (*s == '<') cli_text_printf(b, "&lt;");
+        else if (*s == '>') cli_text_printf(b, "&gt;");
+        else if (*s == '"') cli_text_printf(b, "&quot;");
+        else cli_text_printf(b, "%c", (unsigned char)*s < 0x20 ? '?' : *s);
     }
 }
 
@@ -402,10 +374,10 @@ static void xml(svgbuf *b, const char *s) {
 #define PANEL 380.0
 
 /* The matrix as a heat map: each cell shaded by its share of its row (the true class). */
-static void svg_matrix(svgbuf *b, const cli_report *r, double x0, double y0) {
+static void svg_matrix(cli_text *b, const cli_report *r, double x0, double y0) {
     const size_t k = r->kind == REPORT_MULTILABEL ? 2 : r->classes;
     const double size = PANEL - 80.0, cell = size / (double)k, left = x0 + 70.0, top = y0 + 40.0;
-    out(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" text-anchor=\"middle\">confusion matrix</text>\n",
+    cli_text_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" text-anchor=\"middle\">confusion matrix</text>\n",
         left + size / 2, y0 + 20.0);
     for (size_t i = 0; i < k; i++) {
         double total = 0.0;
@@ -413,73 +385,73 @@ static void svg_matrix(svgbuf *b, const cli_report *r, double x0, double y0) {
         for (size_t j = 0; j < k; j++) {
             double v = r->cm[i * k + j], share = ratio(v, total);
             int c = (int)lround(255.0 - 200.0 * share);
-            out(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"rgb(%d,%d,255)\" stroke=\"#fff\"/>\n",
+            cli_text_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"rgb(%d,%d,255)\" stroke=\"#fff\"/>\n",
                 left + (double)j * cell, top + (double)i * cell, cell, cell, c, c);
             if (k <= 30)
-                out(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%.0f\" text-anchor=\"middle\" fill=\"%s\">%.0f</text>\n",
+                cli_text_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%.0f\" text-anchor=\"middle\" fill=\"%s\">%.0f</text>\n",
                     left + ((double)j + 0.5) * cell, top + ((double)i + 0.5) * cell + 4.0, fmin(13.0, cell / 3.0),
                     share > 0.6 ? "#fff" : "#262626", v);
         }
     }
     for (size_t i = 0; i < k && k <= 30; i++) {
-        out(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">", left - 4.0,
+        cli_text_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">", left - 4.0,
             top + ((double)i + 0.5) * cell + 3.0);
         xml(b, r->names[i]);
-        out(b, "</text>\n<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">", left + ((double)i + 0.5) * cell,
+        cli_text_printf(b, "</text>\n<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">", left + ((double)i + 0.5) * cell,
             top + size + 14.0);
         xml(b, r->names[i]);
-        out(b, "</text>\n");
+        cli_text_printf(b, "</text>\n");
     }
-    out(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\">predicted</text>\n", left + size / 2,
+    cli_text_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\">predicted</text>\n", left + size / 2,
         top + size + 32.0);
-    out(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 %.1f %.1f)\">true"
+    cli_text_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 %.1f %.1f)\">true"
         "</text>\n", x0 + 14.0, top + size / 2, x0 + 14.0, top + size / 2);
 }
 
 /* A curve in a unit square: ROC (fpr, tpr) or PR (recall, precision). */
-static void svg_curve(svgbuf *b, const double *fp, const double *tp, size_t m, double pos, double neg, int pr,
+static void svg_curve(cli_text *b, const double *fp, const double *tp, size_t m, double pos, double neg, int pr,
                       double area, double x0, double y0) {
     const double size = PANEL - 90.0, left = x0 + 60.0, top = y0 + 40.0;
-    out(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" text-anchor=\"middle\">%s (%s %.4f)</text>\n",
+    cli_text_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" text-anchor=\"middle\">%s (%s %.4f)</text>\n",
         left + size / 2, y0 + 20.0, pr ? "precision-recall curve" : "ROC curve", pr ? "AP" : "AUC", area);
-    out(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#262626\"/>\n", left, top,
+    cli_text_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#262626\"/>\n", left, top,
         size, size);
     for (int t = 0; t <= 4; t++) {
         double v = t / 4.0;
-        out(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%.2g</text>\n", left + v * size,
+        cli_text_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%.2g</text>\n", left + v * size,
             top + size + 14.0, v);
-        out(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%.2g</text>\n", left - 4.0,
+        cli_text_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%.2g</text>\n", left - 4.0,
             top + (1.0 - v) * size + 3.0, v);
     }
     if (!pr)
-        out(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n", left,
+        cli_text_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n", left,
             top + size, left + size, top);
-    out(b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\" points=\"", BLUE);
+    cli_text_printf(b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\" points=\"", BLUE);
     for (size_t i = pr ? 1 : 0; i < m; i++) {
         double x = pr ? ratio(tp[i], pos) : ratio(fp[i], neg), y = pr ? ratio(tp[i], tp[i] + fp[i]) : ratio(tp[i], pos);
         if (pr && i > 1) { /* a step: recall moves at the previous precision */
             double py = ratio(tp[i - 1], tp[i - 1] + fp[i - 1]);
-            out(b, "%.2f,%.2f ", left + x * size, top + (1.0 - py) * size);
+            cli_text_printf(b, "%.2f,%.2f ", left + x * size, top + (1.0 - py) * size);
         }
-        out(b, "%.2f,%.2f ", left + x * size, top + (1.0 - y) * size);
+        cli_text_printf(b, "%.2f,%.2f ", left + x * size, top + (1.0 - y) * size);
     }
-    out(b, "\"/>\n<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\">%s</text>\n", left + size / 2,
+    cli_text_printf(b, "\"/>\n<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\">%s</text>\n", left + size / 2,
         top + size + 32.0, pr ? "recall" : "false positive rate");
-    out(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 %.1f %.1f)\">%s"
+    cli_text_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 %.1f %.1f)\">%s"
         "</text>\n", x0 + 16.0, top + size / 2, x0 + 16.0, top + size / 2, pr ? "precision" : "true positive rate");
 }
 
 int cli_report_svg(const cli_report *r, const char *title, const char *path, char *err, size_t errlen) {
-    svgbuf b = {0};
+    cli_text b = {0};
     const int panels = r->kind == REPORT_BINARY ? 3 : 1;
     const double w = PANEL * panels, h = PANEL + 40.0;
-    out(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
+    cli_text_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
         "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"%s\" fill=\"#262626\">\n<rect width=\"100%%\" "
         "height=\"100%%\" fill=\"#fff\"/>\n", w, h, w, h, FONT);
     if (title && *title) {
-        out(&b, "<text x=\"%.1f\" y=\"24\" font-size=\"16\" text-anchor=\"middle\">", w / 2);
+        cli_text_printf(&b, "<text x=\"%.1f\" y=\"24\" font-size=\"16\" text-anchor=\"middle\">", w / 2);
         xml(&b, title);
-        out(&b, "</text>\n");
+        cli_text_printf(&b, "</text>\n");
     }
     if (r->kind == REPORT_MULTILABEL) {
         /* one matrix of all labels' counts summed: tp fn / fp tn as a 2×2 (rows: true) */
@@ -506,11 +478,11 @@ int cli_report_svg(const cli_report *r, const char *title, const char *path, cha
         free(fp);
         free(tp);
     }
-    out(&b, "</svg>\n");
+    cli_text_printf(&b, "</svg>\n");
     nnc_error e = {""};
     int rc = 0;
     if (b.oom) snprintf(err, errlen, "%s: cannot write: out of memory", path), rc = -1;
     else if (nnc_file_write_atomic(path, b.p, b.len, &e) != NNC_OK) snprintf(err, errlen, "%s", e.message), rc = -1;
-    free(b.p);
+    cli_text_free(&b);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "cli.h"
 #include "eval_report.h"
+#include "textbuf.h"
 
 typedef struct {
     const char *model, *output;
@@ -158,62 +159,27 @@ int cmd_eval(int argc, char **argv) {
 
 /* ---- predict ------------------------------------------------------------------------------ */
 
-/* A growing text buffer for the predictions. */
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    int oom;
-} text;
-
-static void put_n(text *t, const char *s, size_t n) {
-    if (t->oom) return;
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? 2 * t->cap : 1 << 16;
-        while (cap < t->len + n + 1) cap *= 2;
-        char *b = realloc(t->buf, cap);
-        if (!b) {
-            t->oom = 1;
-            return;
-        }
-        t->buf = b;
-        t->cap = cap;
-    }
-    memcpy(t->buf + t->len, s, n);
-    t->len += n;
-    t->buf[t->len] = '\0';
-}
-
-static void put(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(text *t, const char *fmt, ...) {
-    char line[64];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (n >= 0) put_n(t, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-}
-
 /* A text as a CSV field (quoted when it must be) or as a JSON string. */
-static void put_text(text *t, const char *s, int json) {
+static void put_text(cli_text *t, const char *s, int json) {
     if (json) {
-        put_n(t, "\"", 1);
+        cli_text_put(t, "\"", 1);
         for (; *s; s++) {
             unsigned char c = (unsigned char)*s;
-            if (c == '"' || c == '\\') put(t, "\\%c", c);
-            else if (c < 0x20) put(t, "\\u%04x", c);
-            else put_n(t, s, 1);
+            if (c == '"' || c == '\\') cli_text_printf(t, "\\%c", c);
+            else if (c < 0x20) cli_text_printf(t, "\\u%04x", c);
+            else cli_text_put(t, s, 1);
         }
-        put_n(t, "\"", 1);
+        cli_text_put(t, "\"", 1);
         return;
     }
     size_t n = strlen(s);
     if (!strpbrk(s, ",\"\r\n") && (!n || (s[0] != ' ' && s[n - 1] != ' '))) {
-        put_n(t, s, n);
+        cli_text_put(t, s, n);
         return;
     }
-    put_n(t, "\"", 1);
-    for (; *s; s++) put_n(t, *s == '"' ? "\"\"" : s, *s == '"' ? 2 : 1);
-    put_n(t, "\"", 1);
+    cli_text_put(t, "\"", 1);
+    for (; *s; s++) cli_text_put(t, *s == '"' ? "\"\"" : s, *s == '"' ? 2 : 1);
+    cli_text_put(t, "\"", 1);
 }
 
 /* The output's columns: their names, and what each row holds there. */
@@ -287,10 +253,10 @@ static size_t plan_output(const nnc_model *m, const out_head *h, out_col *oc) {
     return n;
 }
 
-static void put_cell(text *t, const out_col *c, const float *p, int json) {
+static void put_cell(cli_text *t, const out_col *c, const float *p, int json) {
     char num[32];
     if (c->kind == OUT_VALUE) {
-        put(t, "%.7g", (double)p[c->j]);
+        cli_text_printf(t, "%.7g", (double)p[c->j]);
         return;
     }
     size_t cls = 0;
@@ -303,7 +269,7 @@ static void put_cell(text *t, const out_col *c, const float *p, int json) {
         return;
     }
     snprintf(num, sizeof num, "%zu", cls);
-    put_n(t, num, strlen(num));
+    cli_text_put(t, num, strlen(num));
 }
 
 /* Output h of the model; a model trained from logits gets its probabilities in out. */
@@ -320,7 +286,7 @@ static out_head head_of(const nnc_model *m, int h, float *out, size_t n, size_t 
     return oh;
 }
 
-static void predictions(const nnc_model *m, float *out, size_t n, int json, text *t) {
+static void predictions(const nnc_model *m, float *out, size_t n, int json, cli_text *t) {
     const size_t k = nnc_output_size(m);
     const int heads = nnc_model_n_outputs(m);
     out_col *oc = malloc((2 * k + (size_t)heads) * sizeof *oc);
@@ -340,18 +306,18 @@ static void predictions(const nnc_model *m, float *out, size_t n, int json, text
         }
     }
     for (size_t c = 0; !json && c < nc; c++) {
-        if (c) put_n(t, ",", 1);
+        if (c) cli_text_put(t, ",", 1);
         put_text(t, oc[c].name, 0);
     }
-    if (!json) put_n(t, "\n", 1);
+    if (!json) cli_text_put(t, "\n", 1);
     for (size_t r = 0; r < n; r++) {
-        if (json) put_n(t, "{", 1);
+        if (json) cli_text_put(t, "{", 1);
         for (size_t c = 0; c < nc; c++) {
-            if (c) put_n(t, ",", 1);
-            if (json) put_text(t, oc[c].name, 1), put_n(t, ":", 1);
+            if (c) cli_text_put(t, ",", 1);
+            if (json) put_text(t, oc[c].name, 1), cli_text_put(t, ":", 1);
             put_cell(t, &oc[c], out + r * k, json);
         }
-        put_n(t, json ? "}\n" : "\n", json ? 2 : 1);
+        cli_text_put(t, json ? "}\n" : "\n", json ? 2 : 1);
     }
     free(oc);
 }
@@ -380,7 +346,7 @@ int cmd_predict(int argc, char **argv) {
     nnc_model *m = NULL;
     cli_data d = {0};
     float *out = NULL;
-    text t = {0};
+    cli_text t = {0};
     rc = CLI_FAIL;
     if (load_model_data("predict", &a, 1, &m, &d)) {
         /* reported */
@@ -391,11 +357,11 @@ int cmd_predict(int argc, char **argv) {
     } else {
         predictions(m, out, d.n, a.json, &t);
         if (t.oom) cli_error("predict", "out of memory");
-        else if (!a.output) fputs(t.buf, stdout), rc = CLI_OK;
-        else if (nnc_file_write_atomic(a.output, t.buf, t.len, &e)) cli_error("predict", "%s", e.message);
+        else if (!a.output) fputs(t.p, stdout), rc = CLI_OK;
+        else if (nnc_file_write_atomic(a.output, t.p, t.len, &e)) cli_error("predict", "%s", e.message);
         else rc = CLI_OK;
     }
-    free(t.buf);
+    cli_text_free(&t);
     free(out);
     cli_data_free(&d);
     nnc_model_free(m);
