@@ -218,6 +218,12 @@ static void case_predict_layout(test_run *r, const float *x) {
             ok &= fabs(s - 1.0) < 1e-5;
         }
         CHECK(r, ok, "each row's first 3 values are the softmax");
+        /* on 2 and 3 threads each thread runs slices of rows through a replica of the model
+         * (fit.c, predict_on_replicas): the same side by side layout, the same bits */
+        float q[N * (C + 1)];
+        for (int t = 2; t <= 3; t++)
+            CHECK(r, nnc_model_set_threads(m, t) == NNC_OK && nnc_predict(m, x, N, q) == NNC_OK && !memcmp(p, q, sizeof p),
+                  "%d threads predict other values than 1", t);
     }
     nnc_model_free(m);
     t_end(r);

@@ -193,7 +193,8 @@ static void check_rounds(test_run *r) {
 }
 
 /* Inference runs a large batch through the layers in slices of rows that fit a core's cache
- * (fit.c, infer_slice): every row's outputs must be the bits of a batch of 1, whatever the
+ * (fit.c, infer_slice), on several threads each slice through its own replica of the model
+ * (predict_on_replicas): every row's outputs must be the bits of a batch of 1, whatever the
  * slice, the batch asked for and the threads. 150 rows of 70 KB of values each are sliced. */
 static void check_predict_slices(test_run *r) {
     if (!t_begin(r, "threads/predict_in_cache_sized_slices_same_bits_as_batch_1")) return;
@@ -206,13 +207,13 @@ static void check_predict_slices(test_run *r) {
     nnc_rng g;
     nnc_rng_seed(&g, 3);
     for (int i = 0; x && i < N * IN; i++) x[i] = (float)nnc_rng_uniform(&g);
-    for (int threads = 1; threads <= 2 && x && one && big; threads++) {
+    for (int threads = 1; threads <= 3 && x && one && big; threads++) {
         nnc_error e = {""};
         nnc_model *m = nnc_model_from_spec_text(spec, sizeof spec - 1, "t.nnc", &e);
         int ok = m && nnc_model_set_threads(m, threads) == NNC_OK;
         for (int i = 0; ok && i < N; i++) ok = nnc_predict_ex(m, x + i * IN, 1, one + i * OUT, 1, false) == NNC_OK;
-        const int batches[] = {N, 1000, 37};
-        for (int b = 0; ok && b < 3; b++) {
+        const int batches[] = {N, 1000, 37, 16, 7};
+        for (int b = 0; ok && b < 5; b++) {
             ok = nnc_predict_ex(m, x, N, big, batches[b], false) == NNC_OK;
             CHECK(r, ok && !memcmp(one, big, sizeof(float) * N * OUT),
                   "%d thread(s), batch %d: not the bits of batch 1", threads, batches[b]);

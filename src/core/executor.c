@@ -107,6 +107,43 @@ nnc_status nnc_plan(nnc_model *m, int batch) {
     return NNC_OK;
 }
 
+nnc_model *nnc_replica_new(const nnc_model *m, int batch) {
+    nnc_model *r = malloc(sizeof *r);
+    nnc_node_rec *nodes = malloc((size_t)(m->n_nodes ? m->n_nodes : 1) * sizeof *nodes);
+    if (!r || !nodes) {
+        free(r);
+        free(nodes);
+        return NULL;
+    }
+    *r = *m;
+    memcpy(nodes, m->nodes, (size_t)m->n_nodes * sizeof *nodes);
+    r->nodes = nodes;
+    r->cap_nodes = m->n_nodes;
+    /* its own batch plan (the parameters' nodes keep pointing into the model's arena), no
+     * threads and nothing of the model's training across ranks */
+    r->pool = NULL;
+    r->act_arena = r->work = NULL;
+    r->zero_ranges = NULL;
+    r->n_zero_ranges = 0;
+    r->work_floats = 0;
+    r->planned_batch = 0;
+    r->comm = NULL;
+    r->grad_ready = NULL;
+    r->reduce_sums = NULL;
+    if (nnc_plan(r, batch)) {
+        nnc_replica_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void nnc_replica_free(nnc_model *r) {
+    if (!r) return;
+    nnc_plan_free(r);
+    free(r->nodes);
+    free(r);
+}
+
 void nnc_zero_act_grads(nnc_model *m) {
     for (int r = 0; r < m->n_zero_ranges; r++)
         memset(m->act_arena + m->zero_ranges[2 * r], 0, m->zero_ranges[2 * r + 1] * sizeof(float));

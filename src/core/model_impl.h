@@ -218,6 +218,13 @@ void nnc_columns_clear(nnc_model *m);
 int nnc_node_any_length(const nnc_model *m, int id);
 /* Allocates activations for batch size n (no-op when already planned at least that large). */
 nnc_status nnc_plan(nnc_model *m, int batch);
+/* A replica of compiled model m for inference on one thread beside others: its own nodes and
+ * batch plan (for up to `batch` rows), no pool; the parameters, int8 records, layers and the
+ * rest are m's, read only, so m must not change, recompile or be freed while it lives. Runs
+ * with nnc_gather_inputs and nnc_forward(r, n, 0) like m itself, giving the same bits. NULL
+ * when out of memory. */
+nnc_model *nnc_replica_new(const nnc_model *m, int batch);
+void nnc_replica_free(nnc_model *r);
 /* Runs the tape forward for a batch of n rows already gathered into the input nodes. */
 void nnc_forward(nnc_model *m, int n, int training);
 /* Runs the tape backward (after the loss has seeded its gradient and nnc_zero_grads). */
