@@ -236,21 +236,24 @@ static nnc_status predict_on_replicas(nnc_model *m, const float *x, size_t n, fl
     /* here each slice reads the weights again on its own core, from the shared cache: B2's
      * 2.1 MB of weights every 167 rows cost less than the 1.3x the replicas gain */
     if (rows > (n + (size_t)threads - 1) / (size_t)threads) rows = (n + (size_t)threads - 1) / (size_t)threads;
+    if (rows < SLICE_MIN_ROWS) rows = SLICE_MIN_ROWS; /* many threads, few rows: fewer slices */
     if (rows > cap) rows = cap;
     if (threads < 2 || n < 2 * rows || n < 2 * SLICE_MIN_ROWS || (n + rows - 1) / rows > INT32_MAX) return NNC_ERR_STATE;
-    slices_job j = {calloc((size_t)threads, sizeof *j.rep), calloc((size_t)threads, sizeof *j.busy), threads,
+    const size_t tasks = (n + rows - 1) / rows;
+    const int n_rep = tasks < (size_t)threads ? (int)tasks : threads; /* no more run at once */
+    slices_job j = {calloc((size_t)n_rep, sizeof *j.rep), calloc((size_t)n_rep, sizeof *j.busy), n_rep,
                     (int)rows, x, out, n};
     nnc_status st = j.rep && j.busy ? NNC_OK : NNC_ERR_STATE;
-    for (int i = 0; !st && i < threads; i++) {
+    for (int i = 0; !st && i < n_rep; i++) {
         atomic_init(&j.busy[i], 0);
         if (!(j.rep[i] = nnc_replica_new(m, (int)rows))) st = NNC_ERR_STATE;
     }
     if (!st) {
         nnc_pool_round_begin(m->pool, NNC_ROUND_INFER, (int)(n < INT32_MAX ? n : INT32_MAX));
-        nnc_pool_run(m->pool, (int)((n + rows - 1) / rows), slice_task, &j);
+        nnc_pool_run(m->pool, (int)tasks, slice_task, &j);
         nnc_pool_round_end(m->pool);
     }
-    for (int i = 0; j.rep && i < threads; i++) nnc_replica_free(j.rep[i]);
+    for (int i = 0; j.rep && i < n_rep; i++) nnc_replica_free(j.rep[i]);
     free(j.rep);
     free((void *)j.busy);
     return st;
