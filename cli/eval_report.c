@@ -123,7 +123,7 @@ int cli_report_build(nnc_model *m, const cli_data *d, int output, cli_report *r,
         name_classes(m, r, y_at)) {
         snprintf(err, errlen, "--report: out of memory");
         rc = -1;
-    } else if (nnc_predict_ex(m, d->x, d->n, all, 32, false) != NNC_OK) {
+    } else if (nnc_predict(m, d->x, d->n, all) != NNC_OK) {
         snprintf(err, errlen, "%s: %s", d->source, nnc_last_error(m));
         rc = -1;
     } else {

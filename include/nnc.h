@@ -1059,7 +1059,9 @@ nnc_status nnc_evaluate(nnc_model *m, const float *x, const float *y, size_t n, 
                         nnc_logs *out);
 /* Writes the model's output for n examples to out [n, nnc_output_size(m)] (several outputs:
  * each row holds output 0's values, then output 1's, ...). Like Keras, a
- * model trained from logits predicts logits: apply nnc_softmax_rows/nnc_sigmoid yourself. */
+ * model trained from logits predicts logits: apply nnc_softmax_rows/nnc_sigmoid yourself.
+ * Runs as many rows at a time as keep the values within 2 MB (at least 32, Keras's batch);
+ * the outputs are the same at any batch size (nnc_predict_ex takes the bound from you). */
 nnc_status nnc_predict(nnc_model *m, const float *x, size_t n, float *out);
 /* nnc_predict in batches of batch_size, in inference mode or, with training true, in training
  * mode (dropout active, batch statistics: Keras's model(x, training=True)). */

@@ -226,11 +226,36 @@ static void check_predict_slices(test_run *r) {
     t_end(r);
 }
 
+/* nnc_predict runs as many rows at a time as keep 2 MB of values (fit.c): a narrow model's 300
+ * rows in one batch must give the bits of batch 1, on 1 and 2 threads. */
+static void check_predict_default_batch(test_run *r) {
+    if (!t_begin(r, "threads/predict_default_batch_same_bits_as_batch_1")) return;
+    static const char spec[] = "input 8\ndense 16 activation=relu\ndense 3 activation=softmax\n"
+                               "loss sparse_categorical_crossentropy\noptimizer adam\n";
+    enum { N = 300, IN = 8, OUT = 3 };
+    float x[N * IN], one[N * OUT], all[N * OUT];
+    nnc_rng g;
+    nnc_rng_seed(&g, 5);
+    for (int i = 0; i < N * IN; i++) x[i] = (float)nnc_rng_normal(&g);
+    for (int threads = 1; threads <= 2; threads++) {
+        nnc_error e = {""};
+        nnc_model *m = nnc_model_from_spec_text(spec, sizeof spec - 1, "t.nnc", &e);
+        int ok = m && nnc_model_set_threads(m, threads) == NNC_OK;
+        for (int i = 0; ok && i < N; i++) ok = nnc_predict_ex(m, x + i * IN, 1, one + i * OUT, 1, false) == NNC_OK;
+        ok = ok && nnc_predict(m, x, N, all) == NNC_OK;
+        if (CHECK(r, ok, "predict failed: %s", m ? nnc_last_error(m) : e.message))
+            CHECK(r, !memcmp(one, all, sizeof one), "%d thread(s): nnc_predict differs from batch 1", threads);
+        nnc_model_free(m);
+    }
+    t_end(r);
+}
+
 void suite_threads(test_run *r);
 void suite_threads(test_run *r) {
     check_few_rows(r);
     check_rounds(r);
     check_predict_slices(r);
+    check_predict_default_batch(r);
     check_threads(r, "cnn_bit_identical_1_2_3",
                   "input 64\nreshape 8 8 1\nconv2d 16 3 activation=relu padding=same\nmax_pooling2d 2\n"
                   "conv2d 32 3 activation=relu padding=same\nbatch_normalization\nflatten\ndropout 0.2\ndense 10\n"
