@@ -158,15 +158,19 @@ nnc_status nnc_evaluate(nnc_model *m, const float *x, const float *y, size_t n, 
  * size, so only the speed changes. */
 #define SLICE_CACHE_BYTES ((size_t)1 << 20)
 #define SLICE_MIN_ROWS 16
-static size_t slice_rows(const nnc_model *m, size_t *row_bytes) {
+static size_t row_bytes(const nnc_model *m) {
     size_t row = 0;
     for (int i = 0; i < m->n_nodes; i++) { /* the values inference writes: not those fused away */
         const nnc_node_rec *nd = &m->nodes[i];
         if (nd->live && nd->batched && nd->fused_into < 0 && nd->infer_pool < 0)
             row += nnc_shape_size(&nd->shape) * sizeof(float);
     }
+    return row;
+}
+
+/* The rows of one slice for one core: values of `row` bytes each within its L2. */
+static size_t slice_rows(size_t row) {
     const size_t s = row ? SLICE_CACHE_BYTES / row : 0;
-    *row_bytes = row;
     return s < SLICE_MIN_ROWS ? SLICE_MIN_ROWS : s;
 }
 
@@ -175,7 +179,7 @@ static size_t slice_rows(const nnc_model *m, size_t *row_bytes) {
  * against 900 KB / 54 rows = 17 KB; B2's 6 KB against its 2.1 MB of weights is not). 0: run the
  * batch whole. */
 static size_t infer_slice(const nnc_model *m) {
-    size_t row, s = slice_rows(m, &row) * (size_t)nnc_pool_threads(m->pool);
+    const size_t row = row_bytes(m), s = slice_rows(row) * (size_t)nnc_pool_threads(m->pool);
     return row && m->n_param_floats * sizeof(float) / s < row ? s : 0;
 }
 
@@ -228,14 +232,14 @@ static void slice_task(void *ctx, int t) {
  * thread, too few rows, no memory for the replicas): then the caller runs them itself. */
 static nnc_status predict_on_replicas(nnc_model *m, const float *x, size_t n, float *out, size_t cap) {
     const int threads = nnc_pool_threads(m->pool);
-    size_t row, rows = slice_rows(m, &row);
+    size_t rows = slice_rows(row_bytes(m));
     /* here each slice reads the weights again on its own core, from the shared cache: B2's
      * 2.1 MB of weights every 167 rows cost less than the 1.3x the replicas gain */
     if (rows > (n + (size_t)threads - 1) / (size_t)threads) rows = (n + (size_t)threads - 1) / (size_t)threads;
     if (rows < SLICE_MIN_ROWS) rows = SLICE_MIN_ROWS; /* many threads, few rows: fewer slices */
     if (rows > cap) rows = cap;
-    if (threads < 2 || n < 2 * rows || n < 2 * SLICE_MIN_ROWS || (n + rows - 1) / rows > INT32_MAX) return NNC_ERR_STATE;
     const size_t tasks = (n + rows - 1) / rows;
+    if (threads < 2 || n < 2 * rows || n < 2 * SLICE_MIN_ROWS || tasks > INT32_MAX) return NNC_ERR_STATE;
     const int n_rep = tasks < (size_t)threads ? (int)tasks : threads; /* no more run at once */
     slices_job j = {calloc((size_t)n_rep, sizeof *j.rep), calloc((size_t)n_rep, sizeof *j.busy), n_rep,
                     (int)rows, x, out, n};
@@ -262,10 +266,9 @@ static nnc_status predict_on_replicas(nnc_model *m, const float *x, size_t n, fl
  * was no faster: B2 in int8 fell from 475 k to 412 k samples/s at 16 MB). */
 #define PREDICT_VALUE_BYTES ((size_t)2 << 20)
 nnc_status nnc_predict(nnc_model *m, const float *x, size_t n, float *out) {
-    size_t bs = 32, row = 0;
-    if (m && m->compiled) slice_rows(m, &row);
+    size_t bs = 32; /* nnc_predict_ex bounds it by n */
+    const size_t row = m && m->compiled ? row_bytes(m) : 0;
     if (row && PREDICT_VALUE_BYTES / row > bs) bs = PREDICT_VALUE_BYTES / row;
-    if (bs > n && n > 32) bs = n;
     return nnc_predict_ex(m, x, n, out, bs < INT32_MAX ? (int)bs : INT32_MAX, false);
 }
 
